@@ -1,0 +1,128 @@
+//! Checkers: each reads a finished run's history (never the engine) and returns a `Verdict`.
+//!
+//! One file per checker. `Check` is the list a scenario names in its `checks` field.
+
+mod liveness;
+
+use crate::sim::RunOutcome;
+use crate::time::SimTime;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+pub use liveness::check_liveness;
+
+/// A property a scenario asks of its run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Check {
+    /// Once every fault has healed, the system serves clients again: every calling client gets
+    /// a successful call and none ends the run with three failed calls in a row.
+    Liveness,
+}
+
+impl Check {
+    /// The check's name as written in scenarios.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Check::Liveness => "Liveness",
+        }
+    }
+
+    /// Runs the check over a finished run.
+    pub fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
+        match self {
+            Check::Liveness => check_liveness(outcome),
+        }
+    }
+}
+
+/// Whether a property held.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// It held.
+    Pass,
+    /// It was violated.
+    Fail,
+    /// The checker could not decide (too large, or the run gave it nothing to judge).
+    Unknown,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::Unknown => "UNKNOWN",
+        })
+    }
+}
+
+/// A checker's answer, with the evidence a person needs to see why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verdict {
+    /// The check's name.
+    pub check: String,
+    /// Pass, fail or unknown.
+    pub status: Status,
+    /// One line saying what was found.
+    pub summary: String,
+    /// Further lines (tables, the first offending operation and the events around it).
+    pub details: Vec<String>,
+    /// History entries that make up the counterexample, for renderers to highlight.
+    pub culprits: Vec<usize>,
+    /// The span of virtual time that explains a failure, for timelines to zoom into.
+    pub window: Option<(SimTime, SimTime)>,
+}
+
+impl Verdict {
+    /// A passing verdict.
+    pub fn pass(check: &str, summary: impl Into<String>) -> Self {
+        Verdict {
+            check: check.to_string(),
+            status: Status::Pass,
+            summary: summary.into(),
+            details: Vec::new(),
+            culprits: Vec::new(),
+            window: None,
+        }
+    }
+
+    /// A failing verdict.
+    pub fn fail(check: &str, summary: impl Into<String>) -> Self {
+        Verdict {
+            status: Status::Fail,
+            ..Verdict::pass(check, summary)
+        }
+    }
+
+    /// An undecided verdict.
+    pub fn unknown(check: &str, summary: impl Into<String>) -> Self {
+        Verdict {
+            status: Status::Unknown,
+            ..Verdict::pass(check, summary)
+        }
+    }
+
+    /// Adds a detail line.
+    pub fn detail(mut self, line: impl Into<String>) -> Self {
+        self.details.push(line.into());
+        self
+    }
+
+    /// Sets the counterexample's history entries and the time window around them.
+    pub fn culprits(mut self, outcome: &RunOutcome, entries: Vec<usize>) -> Self {
+        let times: Vec<SimTime> = entries
+            .iter()
+            .filter_map(|&i| outcome.history.entries().get(i).map(|e| e.time))
+            .collect();
+        if let (Some(lo), Some(hi)) = (times.iter().min(), times.iter().max()) {
+            self.window = Some((*lo, *hi));
+        }
+        self.culprits = entries;
+        self
+    }
+
+    /// True unless the property was violated.
+    pub fn passed(&self) -> bool {
+        self.status != Status::Fail
+    }
+}

@@ -1,0 +1,530 @@
+//! Faults: what can go wrong (partitions, cuts, crashes, pauses, clock faults), the explicit
+//! schedule, and the random nemesis that draws faults from the run's seed.
+//!
+//! `Fault<String>` is the form written in scenarios (node or role names); `Fault<NodeId>` is the
+//! resolved form the engine applies and the trace records.
+
+use crate::node::{NodeId, Roster};
+use crate::sim::rng::SimRng;
+use crate::time::{Duration, Offset, SimTime};
+use rand::seq::{IndexedRandom, SliceRandom};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// One fault, naming nodes by `N` (names in scenarios, ids in the engine).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Fault<N = NodeId> {
+    /// Split the cluster into groups that cannot reach each other; unlisted nodes form one more group.
+    Partition(Vec<Vec<N>>),
+    /// Block messages from every node in `from` to every node in `to`, one way only.
+    Cut {
+        /// Senders whose messages are blocked.
+        from: Vec<N>,
+        /// Receivers that no longer hear them.
+        to: Vec<N>,
+    },
+    /// Cut one node off from all others, both ways.
+    Isolate(N),
+    /// Remove every partition and cut.
+    Heal,
+    /// Stop a node: volatile state, timers and in-flight messages to it are lost.
+    Crash(N),
+    /// Boot a crashed node from its durable storage.
+    Restart(N),
+    /// Freeze a node (stop-the-world); messages and timers wait until it resumes.
+    Pause(N),
+    /// Unfreeze a paused node.
+    Resume(N),
+    /// Set a node's clock to true time plus `offset`.
+    ClockSkew {
+        /// The node.
+        node: N,
+        /// How far ahead (or behind, if negative) its clock reads.
+        offset: Offset,
+    },
+    /// Make a node's clock run fast (positive) or slow by `ppm` parts per million.
+    ClockDrift {
+        /// The node.
+        node: N,
+        /// Drift rate in parts per million.
+        ppm: i64,
+    },
+}
+
+/// A fault to apply at a fixed virtual time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledFault {
+    /// When to apply it.
+    pub at: Duration,
+    /// What to do.
+    pub fault: Fault<String>,
+}
+
+/// The kinds of fault the random nemesis may inject.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NemesisKind {
+    /// Crash a node, restart it after the fault's duration.
+    Crash,
+    /// Pause a node, resume it after the fault's duration.
+    Pause,
+    /// Split the cluster in two (a random minority of the targets), heal after the duration.
+    Partition,
+    /// Isolate one node, heal after the duration.
+    Isolate,
+    /// Cut one node's outgoing messages (one way), heal after the duration.
+    Cut,
+    /// Skew one node's clock by up to `max_skew`, reset after the duration.
+    ClockSkew,
+}
+
+/// The random nemesis: which faults, on which nodes, how often and for how long.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NemesisSpec {
+    /// Fault kinds to draw from (uniformly).
+    pub kinds: Vec<NemesisKind>,
+    /// Node or role names the nemesis may hit; empty means every node.
+    #[serde(default)]
+    pub targets: Vec<String>,
+    /// Mean time between the start of one fault and the next (exponentially distributed).
+    pub interval: Duration,
+    /// Shortest time a fault lasts.
+    pub min_duration: Duration,
+    /// Longest time a fault lasts.
+    pub max_duration: Duration,
+    /// When the nemesis starts.
+    #[serde(default)]
+    pub start: Duration,
+    /// When the nemesis stops and heals everything; `None` keeps it going to the end.
+    #[serde(default)]
+    pub stop: Option<Duration>,
+    /// How many faults may be active at once.
+    #[serde(default = "one")]
+    pub max_active: u32,
+    /// Largest clock skew for `ClockSkew`.
+    #[serde(default = "default_skew")]
+    pub max_skew: Duration,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn default_skew() -> Duration {
+    Duration::from_millis(100)
+}
+
+impl Fault<NodeId> {
+    /// The fault in words, naming nodes by `names`.
+    pub fn describe(&self, names: &[String]) -> String {
+        let n = |id: &NodeId| {
+            names
+                .get(id.index())
+                .cloned()
+                .unwrap_or_else(|| id.to_string())
+        };
+        let list = |ids: &[NodeId]| ids.iter().map(n).collect::<Vec<_>>().join(",");
+        match self {
+            Fault::Partition(groups) => {
+                let g: Vec<String> = groups.iter().map(|g| format!("[{}]", list(g))).collect();
+                format!("partition {}", g.join(" | "))
+            }
+            Fault::Cut { from, to } => format!("cut {} -> {}", list(from), list(to)),
+            Fault::Isolate(x) => format!("isolate {}", n(x)),
+            Fault::Heal => "heal".to_string(),
+            Fault::Crash(x) => format!("crash {}", n(x)),
+            Fault::Restart(x) => format!("restart {}", n(x)),
+            Fault::Pause(x) => format!("pause {}", n(x)),
+            Fault::Resume(x) => format!("resume {}", n(x)),
+            Fault::ClockSkew { node, offset } => format!("clock skew {} {}", n(node), offset),
+            Fault::ClockDrift { node, ppm } => format!("clock drift {} {}ppm", n(node), ppm),
+        }
+    }
+
+    /// The fault with node names, as a scenario file writes it.
+    pub fn to_named(&self, roster: &Roster) -> Fault<String> {
+        let n = |id: &NodeId| roster.name(*id).to_string();
+        let list = |ids: &[NodeId]| ids.iter().map(n).collect::<Vec<_>>();
+        match self {
+            Fault::Partition(groups) => Fault::Partition(groups.iter().map(|g| list(g)).collect()),
+            Fault::Cut { from, to } => Fault::Cut {
+                from: list(from),
+                to: list(to),
+            },
+            Fault::Isolate(x) => Fault::Isolate(n(x)),
+            Fault::Heal => Fault::Heal,
+            Fault::Crash(x) => Fault::Crash(n(x)),
+            Fault::Restart(x) => Fault::Restart(n(x)),
+            Fault::Pause(x) => Fault::Pause(n(x)),
+            Fault::Resume(x) => Fault::Resume(n(x)),
+            Fault::ClockSkew { node, offset } => Fault::ClockSkew {
+                node: n(node),
+                offset: *offset,
+            },
+            Fault::ClockDrift { node, ppm } => Fault::ClockDrift {
+                node: n(node),
+                ppm: *ppm,
+            },
+        }
+    }
+}
+
+/// Resolves node and role names against the roster; the error names the valid choices.
+pub fn resolve_names(roster: &Roster, names: &[String]) -> Result<Vec<NodeId>, String> {
+    let mut out = Vec::new();
+    for name in names {
+        for id in resolve_group(roster, name)? {
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn resolve_group(roster: &Roster, name: &str) -> Result<Vec<NodeId>, String> {
+    if let Some(id) = roster.by_name(name) {
+        return Ok(vec![id]);
+    }
+    let members = roster.members(name);
+    if !members.is_empty() {
+        return Ok(members);
+    }
+    Err(unknown_node(roster, name))
+}
+
+/// The error for a name that is neither a node nor a role.
+pub fn unknown_node(roster: &Roster, name: &str) -> String {
+    format!(
+        "unknown node or role `{name}`; valid nodes: {}; valid roles: {}",
+        roster.names().join(", "),
+        roster.roles().join(", ")
+    )
+}
+
+fn resolve_one(roster: &Roster, name: &str) -> Result<NodeId, String> {
+    let ids = resolve_group(roster, name)?;
+    match ids.as_slice() {
+        [one] => Ok(*one),
+        many => Err(format!(
+            "`{name}` is a role with {} nodes but this fault takes one node; name one of: {}",
+            many.len(),
+            many.iter()
+                .map(|id| roster.name(*id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+impl Fault<String> {
+    /// Resolves names to node ids; roles expand to their members where a list is expected.
+    pub fn resolve(&self, roster: &Roster) -> Result<Fault<NodeId>, String> {
+        Ok(match self {
+            Fault::Partition(groups) => {
+                let mut resolved = Vec::new();
+                let mut seen: Vec<NodeId> = Vec::new();
+                for g in groups {
+                    let ids = resolve_names(roster, g)?;
+                    if let Some(dup) = ids.iter().find(|id| seen.contains(id)) {
+                        return Err(format!(
+                            "partition puts node `{}` in two groups",
+                            roster.name(*dup)
+                        ));
+                    }
+                    seen.extend(&ids);
+                    resolved.push(ids);
+                }
+                Fault::Partition(resolved)
+            }
+            Fault::Cut { from, to } => Fault::Cut {
+                from: resolve_names(roster, from)?,
+                to: resolve_names(roster, to)?,
+            },
+            Fault::Isolate(x) => Fault::Isolate(resolve_one(roster, x)?),
+            Fault::Heal => Fault::Heal,
+            Fault::Crash(x) => Fault::Crash(resolve_one(roster, x)?),
+            Fault::Restart(x) => Fault::Restart(resolve_one(roster, x)?),
+            Fault::Pause(x) => Fault::Pause(resolve_one(roster, x)?),
+            Fault::Resume(x) => Fault::Resume(resolve_one(roster, x)?),
+            Fault::ClockSkew { node, offset } => Fault::ClockSkew {
+                node: resolve_one(roster, node)?,
+                offset: *offset,
+            },
+            Fault::ClockDrift { node, ppm } => {
+                if ppm.abs() >= 1_000_000 {
+                    return Err(format!(
+                        "clock drift of {ppm}ppm is impossible; use a value between -999999 and 999999"
+                    ));
+                }
+                Fault::ClockDrift {
+                    node: resolve_one(roster, node)?,
+                    ppm: *ppm,
+                }
+            }
+        })
+    }
+}
+
+/// The random nemesis after its targets are resolved; the engine drives it.
+#[derive(Clone, Debug)]
+pub struct Nemesis {
+    spec: NemesisSpec,
+    targets: Vec<NodeId>,
+    active: Vec<(SimTime, Fault)>,
+}
+
+impl NemesisSpec {
+    /// Checks the spec against the roster and resolves its targets.
+    pub fn resolve(&self, roster: &Roster) -> Result<Nemesis, String> {
+        if self.kinds.is_empty() {
+            return Err("nemesis has no fault kinds; list some of: Crash, Pause, Partition, Isolate, Cut, ClockSkew".into());
+        }
+        if self.interval == Duration::ZERO {
+            return Err("nemesis interval must be greater than zero".into());
+        }
+        if self.min_duration > self.max_duration {
+            return Err(format!(
+                "nemesis min_duration {} is longer than max_duration {}",
+                self.min_duration, self.max_duration
+            ));
+        }
+        if let Some(stop) = self.stop {
+            if stop < self.start {
+                return Err(format!(
+                    "nemesis stops at {stop}, before it starts at {}",
+                    self.start
+                ));
+            }
+        }
+        if self.max_active == 0 {
+            return Err("nemesis max_active must be at least 1".into());
+        }
+        let targets = if self.targets.is_empty() {
+            roster.ids().collect()
+        } else {
+            resolve_names(roster, &self.targets)?
+        };
+        Ok(Nemesis {
+            spec: self.clone(),
+            targets,
+            active: Vec::new(),
+        })
+    }
+}
+
+impl Nemesis {
+    /// When the nemesis first acts.
+    pub fn start(&self) -> SimTime {
+        SimTime::ZERO + self.spec.start
+    }
+
+    /// When the nemesis stops and heals, if ever.
+    pub fn stop(&self) -> Option<SimTime> {
+        self.spec.stop.map(|d| SimTime::ZERO + d)
+    }
+
+    /// Time until the next fault starts.
+    pub fn next_gap(&self, rng: &mut SimRng) -> Duration {
+        let u: f64 = rng.random();
+        let gap = -(1.0 - u).ln() * self.spec.interval.0 as f64;
+        Duration((gap as u64).max(1))
+    }
+
+    /// Draws a fault to inject now and the fault that undoes it with its time, if room allows.
+    pub fn draw(
+        &mut self,
+        now: SimTime,
+        up: &[bool],
+        rng: &mut SimRng,
+    ) -> Option<(Fault, SimTime, Fault)> {
+        self.active.retain(|(end, _)| *end > now);
+        if self.active.len() >= self.spec.max_active as usize {
+            return None;
+        }
+        let kind = *self.spec.kinds.choose(rng)?;
+        let span = self.spec.max_duration.0 - self.spec.min_duration.0;
+        let dur = Duration(self.spec.min_duration.0 + rng.random_range(0..=span));
+        let busy: Vec<NodeId> = self
+            .active
+            .iter()
+            .flat_map(|(_, f)| fault_nodes(f))
+            .collect();
+        let free: Vec<NodeId> = self
+            .targets
+            .iter()
+            .copied()
+            .filter(|id| up.get(id.index()).copied().unwrap_or(false) && !busy.contains(id))
+            .collect();
+        let node = *free.choose(rng)?;
+        let (fault, undo) = match kind {
+            NemesisKind::Crash => (Fault::Crash(node), Fault::Restart(node)),
+            NemesisKind::Pause => (Fault::Pause(node), Fault::Resume(node)),
+            NemesisKind::Isolate => (Fault::Isolate(node), Fault::Heal),
+            NemesisKind::Cut => {
+                let others: Vec<NodeId> = (0..up.len() as u32)
+                    .map(NodeId)
+                    .filter(|n| *n != node)
+                    .collect();
+                (
+                    Fault::Cut {
+                        from: vec![node],
+                        to: others,
+                    },
+                    Fault::Heal,
+                )
+            }
+            NemesisKind::Partition => {
+                let mut pool = self.targets.clone();
+                pool.shuffle(rng);
+                let size = rng.random_range(1..=(pool.len() / 2).max(1));
+                let mut minority: Vec<NodeId> = pool.into_iter().take(size).collect();
+                minority.sort();
+                (Fault::Partition(vec![minority]), Fault::Heal)
+            }
+            NemesisKind::ClockSkew => {
+                let max = self.spec.max_skew.0 as i64;
+                let offset = Offset(rng.random_range(-max..=max));
+                (
+                    Fault::ClockSkew { node, offset },
+                    Fault::ClockSkew {
+                        node,
+                        offset: Offset(0),
+                    },
+                )
+            }
+        };
+        let end = now + dur;
+        self.active.push((end, undo.clone()));
+        Some((fault, end, undo))
+    }
+
+    /// Faults that undo everything still active (used when the nemesis stops).
+    pub fn heal_all(&mut self) -> Vec<Fault> {
+        let mut out: Vec<Fault> = Vec::new();
+        for (_, undo) in self.active.drain(..) {
+            if !out.contains(&undo) {
+                out.push(undo);
+            }
+        }
+        out
+    }
+}
+
+fn fault_nodes(f: &Fault) -> Vec<NodeId> {
+    match f {
+        Fault::Crash(n)
+        | Fault::Restart(n)
+        | Fault::Pause(n)
+        | Fault::Resume(n)
+        | Fault::Isolate(n)
+        | Fault::ClockSkew { node: n, .. }
+        | Fault::ClockDrift { node: n, .. } => vec![*n],
+        Fault::Partition(g) => g.iter().flatten().copied().collect(),
+        Fault::Cut { from, to } => from.iter().chain(to).copied().collect(),
+        Fault::Heal => Vec::new(),
+    }
+}
+
+/// Tracks which faults are in force, to tell when the cluster was last whole again.
+#[derive(Clone, Debug, Default)]
+pub struct FaultState {
+    split: bool,
+    down: Vec<NodeId>,
+    paused: Vec<NodeId>,
+    skewed: Vec<NodeId>,
+}
+
+impl FaultState {
+    /// Applies a fault to the bookkeeping.
+    pub fn apply(&mut self, f: &Fault) {
+        match f {
+            Fault::Partition(_) | Fault::Cut { .. } | Fault::Isolate(_) => self.split = true,
+            Fault::Heal => self.split = false,
+            Fault::Crash(n) => push_unique(&mut self.down, *n),
+            Fault::Restart(n) => self.down.retain(|x| x != n),
+            Fault::Pause(n) => push_unique(&mut self.paused, *n),
+            Fault::Resume(n) => self.paused.retain(|x| x != n),
+            Fault::ClockSkew { node, offset } => {
+                if offset.0 == 0 {
+                    self.skewed.retain(|x| x != node);
+                } else {
+                    push_unique(&mut self.skewed, *node);
+                }
+            }
+            Fault::ClockDrift { node, ppm } => {
+                if *ppm == 0 {
+                    self.skewed.retain(|x| x != node);
+                } else {
+                    push_unique(&mut self.skewed, *node);
+                }
+            }
+        }
+    }
+
+    /// True when no partition, cut, crash or pause is in force (clock faults do not count).
+    pub fn is_whole(&self) -> bool {
+        !self.split && self.down.is_empty() && self.paused.is_empty()
+    }
+}
+
+fn push_unique(v: &mut Vec<NodeId>, n: NodeId) {
+    if !v.contains(&n) {
+        v.push(n);
+    }
+}
+
+/// The time after which no partition, crash or pause was in force; `None` if some still is.
+pub fn whole_since(faults: &[(SimTime, Fault)]) -> Option<SimTime> {
+    let mut state = FaultState::default();
+    let mut since = SimTime::ZERO;
+    for (t, f) in faults {
+        let was_whole = state.is_whole();
+        state.apply(f);
+        if !was_whole && state.is_whole() {
+            since = *t;
+        }
+    }
+    state.is_whole().then_some(since)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roster() -> Roster {
+        Roster::new([
+            ("s1".to_string(), "server".to_string()),
+            ("w1".to_string(), "worker".to_string()),
+            ("w2".to_string(), "worker".to_string()),
+        ])
+    }
+
+    #[test]
+    fn roles_expand_in_lists_but_not_for_single_node_faults() {
+        let r = roster();
+        let p = Fault::Partition(vec![vec!["worker".to_string()]])
+            .resolve(&r)
+            .unwrap();
+        assert_eq!(p, Fault::Partition(vec![vec![NodeId(1), NodeId(2)]]));
+        let e = Fault::Crash("worker".to_string()).resolve(&r).unwrap_err();
+        assert!(e.contains("w1, w2"), "{e}");
+        let e = Fault::Crash("w9".to_string()).resolve(&r).unwrap_err();
+        assert!(e.contains("valid nodes: s1, w1, w2"), "{e}");
+    }
+
+    #[test]
+    fn whole_since_finds_the_last_heal() {
+        let t = |ms: u64| SimTime(ms * 1_000_000);
+        let faults = vec![
+            (t(10), Fault::Crash(NodeId(1))),
+            (t(20), Fault::Isolate(NodeId(0))),
+            (t(30), Fault::Restart(NodeId(1))),
+            (t(40), Fault::Heal),
+        ];
+        assert_eq!(whole_since(&faults), Some(t(40)));
+        assert_eq!(whole_since(&faults[..3]), None);
+        assert_eq!(whole_since(&[]), Some(SimTime::ZERO));
+    }
+}

@@ -1,0 +1,281 @@
+//! Jepsen-style operation history: each client call is an invoke followed by ok, fail or info.
+//!
+//! `ok` means the operation took effect, `fail` that it certainly did not, `info` that nobody
+//! knows (a timeout, a lost reply). Operations never completed are treated as `info`.
+//! `event` records what the system did that is not a client call, such as a sink applying a task.
+
+use crate::node::NodeId;
+use crate::time::SimTime;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Identifies one client operation across its invoke and completion.
+#[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+pub struct OpId(pub u64);
+
+/// What a history entry says about its operation.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub enum Phase {
+    /// The client called the operation.
+    Invoke,
+    /// The operation took effect and returned.
+    Ok,
+    /// The operation certainly did not take effect.
+    Fail,
+    /// The outcome is unknown: it may or may not have taken effect.
+    Info,
+    /// Something the system did that is not a client call.
+    Event,
+}
+
+/// An operation and, on completion, its result.
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub enum Op {
+    /// Write `value` to `key`.
+    Put {
+        /// The key.
+        key: u64,
+        /// The (unique) value written.
+        value: u64,
+    },
+    /// Read `key`; `value` is the result on completion (`None`: key absent).
+    Get {
+        /// The key.
+        key: u64,
+        /// The value read.
+        value: Option<u64>,
+    },
+    /// Set `key` to `to` if it holds `from` (`None`: absent).
+    Cas {
+        /// The key.
+        key: u64,
+        /// The expected current value.
+        from: Option<u64>,
+        /// The new value.
+        to: u64,
+    },
+    /// Submit task `task` to a queue.
+    Enqueue {
+        /// The task id.
+        task: u64,
+    },
+    /// A worker took task `task` from the queue.
+    Dequeue {
+        /// The task id.
+        task: u64,
+    },
+    /// A worker finished processing task `task`.
+    Complete {
+        /// The task id.
+        task: u64,
+    },
+    /// The sink applied the effect of task `task`.
+    Effect {
+        /// The task id.
+        task: u64,
+    },
+    /// Post chat message `msg` (of `chunks` chunks).
+    Post {
+        /// The message id.
+        msg: u64,
+        /// How many chunks the message was split into.
+        chunks: u32,
+    },
+    /// Chat message `msg` was fully delivered at the recording node.
+    Deliver {
+        /// The message id.
+        msg: u64,
+    },
+    /// Ping `peer` with sequence number `seq`.
+    Ping {
+        /// The node pinged.
+        peer: NodeId,
+        /// The ping's sequence number.
+        seq: u64,
+    },
+    /// A protocol-specific event, for notes a checker reads by name.
+    Custom {
+        /// What happened.
+        name: String,
+        /// Its value, as text.
+        value: String,
+    },
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let opt = |v: &Option<u64>| v.map_or_else(|| "nil".to_string(), |v| v.to_string());
+        match self {
+            Op::Put { key, value } => write!(f, "put(k{key}, {value})"),
+            Op::Get { key, value } => write!(f, "get(k{key}) -> {}", opt(value)),
+            Op::Cas { key, from, to } => write!(f, "cas(k{key}, {}, {to})", opt(from)),
+            Op::Enqueue { task } => write!(f, "enqueue(task {task})"),
+            Op::Dequeue { task } => write!(f, "dequeue(task {task})"),
+            Op::Complete { task } => write!(f, "complete(task {task})"),
+            Op::Effect { task } => write!(f, "effect(task {task})"),
+            Op::Post { msg, chunks } => write!(f, "post(msg {msg}, {chunks} chunks)"),
+            Op::Deliver { msg } => write!(f, "deliver(msg {msg})"),
+            Op::Ping { peer, seq } => write!(f, "ping({peer}, seq {seq})"),
+            Op::Custom { name, value } => write!(f, "{name}({value})"),
+        }
+    }
+}
+
+/// One line of the history.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Entry {
+    /// Position in the history.
+    pub index: usize,
+    /// Virtual (true) time at which it was recorded.
+    pub time: SimTime,
+    /// The node that recorded it (the client, or the node where an event happened).
+    pub node: NodeId,
+    /// The operation this entry belongs to (events get their own id).
+    pub op_id: OpId,
+    /// Invoke, ok, fail, info or event.
+    pub phase: Phase,
+    /// The operation, with its result on completion.
+    pub op: Op,
+}
+
+/// The recorded history of a run.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct History {
+    entries: Vec<Entry>,
+    next_op: u64,
+}
+
+/// An operation with its invocation and completion joined, as checkers want it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Call {
+    /// The operation id.
+    pub id: OpId,
+    /// The calling node.
+    pub node: NodeId,
+    /// The operation as invoked.
+    pub invoked: Op,
+    /// When it was invoked.
+    pub invoke_time: SimTime,
+    /// Index of the invoke entry.
+    pub invoke_index: usize,
+    /// Ok, Fail or Info (never-completed calls are Info).
+    pub outcome: Phase,
+    /// The operation as completed (with results); the invoked op when not completed.
+    pub completed: Op,
+    /// When it completed; `None` if it never did.
+    pub complete_time: Option<SimTime>,
+    /// Index of the completion entry, if any.
+    pub complete_index: Option<usize>,
+}
+
+impl History {
+    /// An empty history.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn push(&mut self, time: SimTime, node: NodeId, op_id: OpId, phase: Phase, op: Op) {
+        let index = self.entries.len();
+        self.entries.push(Entry {
+            index,
+            time,
+            node,
+            op_id,
+            phase,
+            op,
+        });
+    }
+
+    fn fresh_id(&mut self) -> OpId {
+        let id = OpId(self.next_op);
+        self.next_op += 1;
+        id
+    }
+
+    /// Records an invocation and returns its id.
+    pub fn invoke(&mut self, time: SimTime, node: NodeId, op: Op) -> OpId {
+        let id = self.fresh_id();
+        self.push(time, node, id, Phase::Invoke, op);
+        id
+    }
+
+    /// Records a successful completion.
+    pub fn ok(&mut self, time: SimTime, node: NodeId, id: OpId, op: Op) {
+        self.push(time, node, id, Phase::Ok, op);
+    }
+
+    /// Records a definite failure.
+    pub fn fail(&mut self, time: SimTime, node: NodeId, id: OpId, op: Op) {
+        self.push(time, node, id, Phase::Fail, op);
+    }
+
+    /// Records an indeterminate outcome.
+    pub fn info(&mut self, time: SimTime, node: NodeId, id: OpId, op: Op) {
+        self.push(time, node, id, Phase::Info, op);
+    }
+
+    /// Records a system event.
+    pub fn event(&mut self, time: SimTime, node: NodeId, op: Op) {
+        let id = self.fresh_id();
+        self.push(time, node, id, Phase::Event, op);
+    }
+
+    /// Every entry in order.
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Client calls with invocation and completion joined, in invocation order.
+    ///
+    /// A call completed more than once keeps its first completion; one never completed is `Info`.
+    pub fn calls(&self) -> Vec<Call> {
+        let mut calls: Vec<Call> = Vec::new();
+        let mut slot: std::collections::BTreeMap<OpId, usize> = Default::default();
+        for e in &self.entries {
+            match e.phase {
+                Phase::Invoke => {
+                    slot.insert(e.op_id, calls.len());
+                    calls.push(Call {
+                        id: e.op_id,
+                        node: e.node,
+                        invoked: e.op.clone(),
+                        invoke_time: e.time,
+                        invoke_index: e.index,
+                        outcome: Phase::Info,
+                        completed: e.op.clone(),
+                        complete_time: None,
+                        complete_index: None,
+                    });
+                }
+                Phase::Ok | Phase::Fail | Phase::Info => {
+                    if let Some(&i) = slot.get(&e.op_id) {
+                        let c = &mut calls[i];
+                        if c.complete_index.is_none() {
+                            c.outcome = e.phase;
+                            c.completed = e.op.clone();
+                            c.complete_time = Some(e.time);
+                            c.complete_index = Some(e.index);
+                        }
+                    }
+                }
+                Phase::Event => {}
+            }
+        }
+        calls
+    }
+
+    /// System events in order.
+    pub fn events(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(|e| e.phase == Phase::Event)
+    }
+}

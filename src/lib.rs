@@ -1,0 +1,34 @@
+//! clustersim: a deterministic cluster simulator.
+//!
+//! One process, one thread of virtual time. A discrete-event engine runs protocol nodes
+//! (plain, sans-IO Rust types) over a simulated network with latency, loss, duplication,
+//! reordering, partitions, crashes, pauses and clock faults, all drawn from one seed, so that a
+//! seed and a scenario replay the same run byte for byte.
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! scenario (RON) --load/validate--> Plan --Sim--> RunOutcome (trace + history)
+//!     --checkers--> Verdicts --report--> terminal / files
+//! ```
+//!
+//! Nothing downstream reaches back upstream: checkers read a history, never the engine.
+
+pub mod check;
+pub mod error;
+pub mod fault;
+pub mod history;
+pub mod net;
+pub mod node;
+pub mod protocols;
+pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod sim;
+pub mod storage;
+pub mod time;
+pub mod trace;
+
+pub use error::{Error, Result};
+pub use node::{Context, Node, NodeId};
+pub use time::{Duration, SimTime};

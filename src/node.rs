@@ -1,0 +1,265 @@
+//! The sans-IO node API: a protocol node reacts to start, messages and timers through a `Context`.
+//!
+//! A node never performs I/O. It writes its effects (sends, timers, history records) into the
+//! context, and the engine carries them out. After a crash the engine rebuilds the node from its
+//! durable storage alone, so volatile state vanishes by construction.
+
+use crate::history::{History, Op, OpId};
+use crate::sim::rng::SimRng;
+use crate::storage::Storage;
+use crate::time::{Duration, SimTime};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::hash::Hash;
+
+/// A node's index in the cluster; names live in the `Roster`.
+#[derive(
+    Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize, serde::Deserialize,
+)]
+pub struct NodeId(pub u32);
+
+impl NodeId {
+    /// The index as a `usize`, for vectors indexed by node.
+    #[inline]
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// A timer handle, used to cancel it.
+#[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct TimerId(pub u64);
+
+/// The cluster's membership: each node's name and role, fixed for a run.
+#[derive(Clone, Debug, Default)]
+pub struct Roster {
+    names: Vec<String>,
+    roles: Vec<String>,
+}
+
+impl Roster {
+    /// Builds a roster from (name, role) pairs; node ids follow the order given.
+    pub fn new(members: impl IntoIterator<Item = (String, String)>) -> Self {
+        let (names, roles) = members.into_iter().unzip();
+        Roster { names, roles }
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// True when the cluster has no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Every node id in order.
+    pub fn ids(&self) -> impl Iterator<Item = NodeId> + '_ {
+        (0..self.names.len() as u32).map(NodeId)
+    }
+
+    /// The node's name, as written in the scenario.
+    pub fn name(&self, id: NodeId) -> &str {
+        self.names
+            .get(id.index())
+            .map(String::as_str)
+            .unwrap_or("?")
+    }
+
+    /// The node's role.
+    pub fn role(&self, id: NodeId) -> &str {
+        self.roles
+            .get(id.index())
+            .map(String::as_str)
+            .unwrap_or("?")
+    }
+
+    /// All node names in id order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The id of the node called `name`.
+    pub fn by_name(&self, name: &str) -> Option<NodeId> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| NodeId(i as u32))
+    }
+
+    /// Every node with `role`, in id order.
+    pub fn members(&self, role: &str) -> Vec<NodeId> {
+        self.ids().filter(|id| self.role(*id) == role).collect()
+    }
+
+    /// The distinct roles, in order of first appearance.
+    pub fn roles(&self) -> Vec<&str> {
+        let mut seen: Vec<&str> = Vec::new();
+        for r in &self.roles {
+            if !seen.contains(&r.as_str()) {
+                seen.push(r);
+            }
+        }
+        seen
+    }
+}
+
+/// A node's final state as key -> value text, read by convergence checkers.
+pub type Snapshot = BTreeMap<String, String>;
+
+/// A protocol node: plain data plus handlers that react through a `Context`.
+pub trait Node: Sized + 'static {
+    /// The messages nodes of this protocol exchange.
+    type Msg: Clone + fmt::Debug + Hash;
+    /// The tags a node puts on its timers.
+    type Timer: Clone + fmt::Debug + Hash;
+    /// The values a node keeps in durable storage.
+    type Stored: Clone + fmt::Debug;
+
+    /// Called when the node boots, first and after every restart.
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>);
+
+    /// Called when a message from `from` arrives.
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Self::Msg);
+
+    /// Called when a timer set earlier fires.
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: Self::Timer);
+
+    /// The node's state at the end of the run, for convergence checks; `None` if not a replica.
+    fn snapshot(&self) -> Option<Snapshot> {
+        None
+    }
+}
+
+/// Builds a node from its id and durable storage, at boot and after every crash.
+pub type NodeFactory<N> = Box<dyn FnMut(NodeId, &Roster, &Storage<<N as Node>::Stored>) -> N>;
+
+/// An effect a handler asked for, carried out by the engine after the handler returns.
+#[derive(Debug)]
+pub enum Effect<N: Node> {
+    /// Send `msg` to `to` through the network.
+    Send {
+        /// Destination node.
+        to: NodeId,
+        /// The message.
+        msg: N::Msg,
+    },
+    /// Fire `timer` after `after` of the node's local time.
+    SetTimer {
+        /// Handle for cancellation.
+        id: TimerId,
+        /// Delay on the node's own clock.
+        after: Duration,
+        /// The tag passed back to `on_timer`.
+        timer: N::Timer,
+    },
+    /// Cancel a timer set earlier.
+    CancelTimer(TimerId),
+}
+
+/// What a node can do while it handles an event: send, set timers, read its clock, draw random
+/// numbers, use durable storage and record client operations.
+pub struct Context<'a, N: Node> {
+    pub(crate) id: NodeId,
+    pub(crate) true_now: SimTime,
+    pub(crate) local_now: SimTime,
+    pub(crate) roster: &'a Roster,
+    pub(crate) rng: &'a mut SimRng,
+    pub(crate) storage: &'a mut Storage<N::Stored>,
+    pub(crate) effects: &'a mut Vec<Effect<N>>,
+    pub(crate) history: &'a mut History,
+    pub(crate) next_timer: &'a mut u64,
+    pub(crate) notes: Option<&'a mut Vec<(NodeId, SimTime, String)>>,
+}
+
+impl<'a, N: Node> Context<'a, N> {
+    /// This node's id.
+    #[inline]
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// The time on this node's own clock (skewed and drifting if a fault says so).
+    #[inline]
+    pub fn now(&self) -> SimTime {
+        self.local_now
+    }
+
+    /// The cluster's membership.
+    #[inline]
+    pub fn roster(&self) -> &Roster {
+        self.roster
+    }
+
+    /// This node's own random generator.
+    #[inline]
+    pub fn rng(&mut self) -> &mut SimRng {
+        self.rng
+    }
+
+    /// This node's durable storage.
+    #[inline]
+    pub fn storage(&mut self) -> &mut Storage<N::Stored> {
+        self.storage
+    }
+
+    /// Sends `msg` to `to`; the network decides when (and whether) it arrives.
+    #[inline]
+    pub fn send(&mut self, to: NodeId, msg: N::Msg) {
+        self.effects.push(Effect::Send { to, msg });
+    }
+
+    /// Fires `timer` after `after` on this node's clock; returns a handle to cancel it.
+    #[inline]
+    pub fn set_timer(&mut self, after: Duration, timer: N::Timer) -> TimerId {
+        let id = TimerId(*self.next_timer);
+        *self.next_timer += 1;
+        self.effects.push(Effect::SetTimer { id, after, timer });
+        id
+    }
+
+    /// Cancels a timer; cancelling a fired or unknown timer does nothing.
+    #[inline]
+    pub fn cancel_timer(&mut self, id: TimerId) {
+        self.effects.push(Effect::CancelTimer(id));
+    }
+
+    /// Records the invocation of a client operation; returns its id for completion.
+    pub fn invoke(&mut self, op: Op) -> OpId {
+        self.history.invoke(self.true_now, self.id, op)
+    }
+
+    /// Records that operation `id` succeeded, with its result in `op`.
+    pub fn ok(&mut self, id: OpId, op: Op) {
+        self.history.ok(self.true_now, self.id, id, op);
+    }
+
+    /// Records that operation `id` certainly did not take effect.
+    pub fn fail(&mut self, id: OpId, op: Op) {
+        self.history.fail(self.true_now, self.id, id, op);
+    }
+
+    /// Records that operation `id` may or may not have taken effect (timeout, lost reply).
+    pub fn info(&mut self, id: OpId, op: Op) {
+        self.history.info(self.true_now, self.id, id, op);
+    }
+
+    /// Records a system event that is not a client call (a task processed, a message delivered).
+    pub fn event(&mut self, op: Op) {
+        self.history.event(self.true_now, self.id, op);
+    }
+
+    /// Adds a human-readable note to the trace; the text is built only when the trace is kept.
+    pub fn note(&mut self, text: impl FnOnce() -> String) {
+        if let Some(notes) = self.notes.as_deref_mut() {
+            notes.push((self.id, self.true_now, text()));
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Text reports: the header that makes a run reproducible from its first lines, and the
+//! summary of counters, verdicts and the trace hash.
+
+use crate::run::Report;
+use crate::scenario::Scenario;
+use crate::trace::DropReason;
+use std::fmt::Write as _;
+
+/// The run's knobs, printed before it starts: seed, cluster, bounds, network, faults.
+pub fn header(s: &Scenario) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "clustersim run: {} (seed {})", s.name, s.seed);
+    let nodes: Vec<String> = s
+        .nodes
+        .iter()
+        .map(|g| match (&g.count, &g.names) {
+            (Some(c), _) => format!("{c} x {}", g.role),
+            (_, Some(n)) => format!("{} [{}]", g.role, n.join(",")),
+            _ => g.role.clone(),
+        })
+        .collect();
+    let _ = writeln!(
+        o,
+        "  protocol {}   nodes {}   bounds {} / {} events",
+        s.protocol.name(),
+        nodes.join(", "),
+        s.bounds.max_time,
+        s.bounds.max_events
+    );
+    let _ = writeln!(
+        o,
+        "  network {}{}",
+        s.network.default,
+        if s.network.overrides.is_empty() {
+            String::new()
+        } else {
+            format!(" (+{} overrides)", s.network.overrides.len())
+        }
+    );
+    let nemesis = match &s.nemesis {
+        Some(n) => format!(
+            "nemesis {:?} every ~{} for {}..{}",
+            n.kinds, n.interval, n.min_duration, n.max_duration
+        ),
+        None => "no nemesis".to_string(),
+    };
+    let _ = writeln!(o, "  faults {} scheduled, {}", s.faults.len(), nemesis);
+    o
+}
+
+/// The report after a run: counters, verdicts and the trace hash; `wall_secs` if measured.
+pub fn summary(r: &Report, wall_secs: Option<f64>) -> String {
+    let out = &r.outcome;
+    let st = &out.stats;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "  stopped: {} at virtual time {}",
+        out.stop.describe(&out.bounds),
+        out.end_time
+    );
+    let reasons: Vec<String> = [
+        DropReason::Loss,
+        DropReason::Partition,
+        DropReason::Cut,
+        DropReason::NodeDown,
+        DropReason::Crashed,
+    ]
+    .iter()
+    .enumerate()
+    .filter(|(i, _)| st.dropped[*i] > 0)
+    .map(|(i, r)| format!("{} {}", r.label(), st.dropped[i]))
+    .collect();
+    let _ = writeln!(
+        o,
+        "  events {}   messages sent {} delivered {} dropped {}{} duplicated {}",
+        st.events,
+        st.sent,
+        st.delivered,
+        st.dropped_total(),
+        if reasons.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", reasons.join(", "))
+        },
+        st.duplicated
+    );
+    let calls = out.history.calls();
+    let ok = calls
+        .iter()
+        .filter(|c| c.outcome == crate::history::Phase::Ok)
+        .count();
+    let _ = writeln!(
+        o,
+        "  timers {}   faults applied {}   client calls {} ({} ok)",
+        st.timers,
+        st.faults,
+        calls.len(),
+        ok
+    );
+    if let Some(w) = wall_secs {
+        let rate = if w > 0.0 { st.events as f64 / w } else { 0.0 };
+        let _ = writeln!(o, "  wall time {:.3}s ({:.2}M events/s)", w, rate / 1e6);
+    }
+    if r.verdicts.is_empty() {
+        let _ = writeln!(o, "  checks: none");
+    } else {
+        let _ = writeln!(o, "  checks:");
+        for v in &r.verdicts {
+            let _ = writeln!(o, "    {} {}: {}", v.status, v.check, v.summary);
+            for d in &v.details {
+                let _ = writeln!(o, "         {d}");
+            }
+        }
+    }
+    let _ = writeln!(o, "  trace hash: {:016x}", out.trace_hash());
+    o
+}

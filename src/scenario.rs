@@ -1,0 +1,365 @@
+//! The scenario file: a RON schema (serde, unknown fields rejected), loading with precise
+//! errors, and validation that resolves names into a `Plan` the engine can run.
+
+use crate::check::Check;
+use crate::error::{Error, Result};
+use crate::fault::Fault;
+use crate::fault::{resolve_names, Nemesis, NemesisSpec, ScheduledFault};
+use crate::net::{LinkSpec, Network};
+use crate::node::Roster;
+use crate::protocols::ProtocolSpec;
+use crate::sim::{Bounds, SimConfig};
+use crate::time::{Duration, SimTime};
+use crate::trace::TraceLevel;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// A whole scenario: cluster, protocol, network, faults, workload and the checks to run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name, used in reports and output file names.
+    pub name: String,
+    /// What the scenario shows, in prose.
+    #[serde(default)]
+    pub description: String,
+    /// The seed every random draw derives from.
+    #[serde(default)]
+    pub seed: u64,
+    /// Time and event limits.
+    pub bounds: Bounds,
+    /// The nodes, grouped by role.
+    pub nodes: Vec<NodeGroup>,
+    /// The protocol the nodes run, with its parameters.
+    pub protocol: ProtocolSpec,
+    /// Link behaviour.
+    #[serde(default)]
+    pub network: NetworkSpec,
+    /// Faults at fixed times.
+    #[serde(default)]
+    pub faults: Vec<ScheduledFault>,
+    /// The random nemesis.
+    #[serde(default)]
+    pub nemesis: Option<NemesisSpec>,
+    /// What the clients do.
+    #[serde(default)]
+    pub workload: WorkloadSpec,
+    /// Properties the run must have.
+    #[serde(default)]
+    pub checks: Vec<Check>,
+}
+
+/// Nodes of one role: `count` of them named role1, role2, ... or the given `names`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeGroup {
+    /// The role (protocols decide which roles they need).
+    pub role: String,
+    /// How many nodes; named `{role}1`, `{role}2`, ...
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// Explicit names instead of a count.
+    #[serde(default)]
+    pub names: Option<Vec<String>>,
+}
+
+/// Default link behaviour and overrides.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// How every link behaves unless overridden.
+    #[serde(default)]
+    pub default: LinkSpec,
+    /// Links (or groups of links) that behave differently.
+    #[serde(default)]
+    pub overrides: Vec<LinkOverride>,
+}
+
+/// Links from every node in `from` to every node in `to` (and back, unless `one_way`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkOverride {
+    /// Node or role names on one side.
+    pub from: Vec<String>,
+    /// Node or role names on the other side.
+    pub to: Vec<String>,
+    /// How these links behave.
+    pub link: LinkSpec,
+    /// Only the `from` -> `to` direction.
+    #[serde(default)]
+    pub one_way: bool,
+}
+
+/// What clients do; each protocol documents which fields it reads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkloadSpec {
+    /// Total operations (tasks, writes, messages) across all clients; 0 means no limit.
+    pub ops: u32,
+    /// Mean time between two operations of one client.
+    pub interval: Duration,
+    /// When clients start.
+    pub start: Duration,
+    /// When clients stop issuing new operations; `None` runs to the end.
+    pub stop: Option<Duration>,
+    /// How long a client waits for a reply before recording `info`.
+    pub timeout: Duration,
+    /// Number of distinct keys (key-value workloads).
+    pub keys: u32,
+    /// Fraction of reads (key-value workloads).
+    pub reads: f64,
+    /// Fraction of compare-and-set operations (key-value workloads).
+    pub cas: f64,
+}
+
+impl Default for WorkloadSpec {
+    fn default() -> Self {
+        WorkloadSpec {
+            ops: 0,
+            interval: Duration::from_millis(100),
+            start: Duration::ZERO,
+            stop: None,
+            timeout: Duration::from_secs(1),
+            keys: 1,
+            reads: 0.5,
+            cas: 0.0,
+        }
+    }
+}
+
+/// A scenario with every name resolved, ready to become a `Sim`.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The scenario as written (after command-line overrides).
+    pub scenario: Scenario,
+    /// Names and roles, ids in order of the `nodes` list.
+    pub roster: Roster,
+    /// Faults at fixed times, resolved.
+    pub schedule: Vec<(SimTime, Fault)>,
+    network: Network,
+    nemesis: Option<Nemesis>,
+}
+
+impl Plan {
+    /// The engine configuration for one run at `trace` level.
+    pub fn sim_config(&self, trace: TraceLevel) -> SimConfig {
+        SimConfig {
+            seed: self.scenario.seed,
+            bounds: self.scenario.bounds,
+            roster: self.roster.clone(),
+            network: self.network.clone(),
+            schedule: self.schedule.clone(),
+            nemesis: self.nemesis.clone(),
+            trace,
+        }
+    }
+
+    /// The workload section.
+    pub fn workload(&self) -> &WorkloadSpec {
+        &self.scenario.workload
+    }
+}
+
+fn ron_options() -> ron::Options {
+    ron::Options::default()
+        .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+        .with_default_extension(ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES)
+}
+
+/// Reads and parses a scenario file; errors carry the file, line and column.
+pub fn load(path: &Path) -> Result<Scenario> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+        path: shown.clone(),
+        message: format!("cannot read scenario: {e}"),
+    })?;
+    parse(&text, &shown)
+}
+
+/// Parses scenario text; `origin` names it in errors.
+pub fn parse(text: &str, origin: &str) -> Result<Scenario> {
+    ron_options()
+        .from_str::<Scenario>(text)
+        .map_err(|e| Error::Parse {
+            path: origin.to_string(),
+            line: e.span.start.line,
+            col: e.span.start.col,
+            message: explain_ron(&e.code),
+        })
+}
+
+fn explain_ron(code: &ron::Error) -> String {
+    let text = code.to_string();
+    match code {
+        ron::Error::NoSuchStructField { .. } | ron::Error::MissingStructField { .. } => text,
+        ron::Error::ExpectedDifferentStructName { .. } => text,
+        _ => text,
+    }
+}
+
+/// Writes a scenario as pretty RON, with `header` lines as `//` comments on top.
+pub fn to_ron(scenario: &Scenario, header: &[String]) -> String {
+    let pretty = ron::ser::PrettyConfig::new()
+        .depth_limit(6)
+        .struct_names(false)
+        .separate_tuple_members(false)
+        .enumerate_arrays(false);
+    let body = ron_options()
+        .to_string_pretty(scenario, pretty)
+        .unwrap_or_else(|e| format!("// could not serialize scenario: {e}\n"));
+    let mut out = String::new();
+    for line in header {
+        out.push_str("// ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str(&body);
+    out.push('\n');
+    out
+}
+
+impl Scenario {
+    /// Checks the scenario and resolves names; `origin` names the file in errors.
+    pub fn plan(&self, origin: &str) -> Result<Plan> {
+        self.plan_inner().map_err(|message| Error::Invalid {
+            path: origin.to_string(),
+            message,
+        })
+    }
+
+    fn plan_inner(&self) -> std::result::Result<Plan, String> {
+        if self.bounds.max_time == Duration::ZERO {
+            return Err("bounds.max_time must be greater than zero (e.g. \"10s\")".into());
+        }
+        if self.bounds.max_events == 0 {
+            return Err("bounds.max_events must be greater than zero".into());
+        }
+        let roster = self.roster()?;
+        let mut network = Network::new(roster.len(), self.network.default.clone());
+        self.network
+            .default
+            .validate()
+            .map_err(|e| format!("network.default: {e}"))?;
+        for (i, o) in self.network.overrides.iter().enumerate() {
+            let at = |e: String| format!("network.overrides[{i}]: {e}");
+            o.link.validate().map_err(at)?;
+            let from = resolve_names(&roster, &o.from).map_err(at)?;
+            let to = resolve_names(&roster, &o.to).map_err(at)?;
+            for f in &from {
+                for t in &to {
+                    network.set_link(*f, *t, o.link.clone());
+                    if !o.one_way {
+                        network.set_link(*t, *f, o.link.clone());
+                    }
+                }
+            }
+        }
+        let mut schedule = Vec::new();
+        for (i, sf) in self.faults.iter().enumerate() {
+            let fault = sf
+                .fault
+                .resolve(&roster)
+                .map_err(|e| format!("faults[{i}] (at {}): {e}", sf.at))?;
+            if sf.at > self.bounds.max_time {
+                return Err(format!(
+                    "faults[{i}] is at {}, after the run ends at {}",
+                    sf.at, self.bounds.max_time
+                ));
+            }
+            schedule.push((SimTime::ZERO + sf.at, fault));
+        }
+        let nemesis = match &self.nemesis {
+            Some(n) => Some(n.resolve(&roster).map_err(|e| format!("nemesis: {e}"))?),
+            None => None,
+        };
+        let w = &self.workload;
+        for (name, p) in [("reads", w.reads), ("cas", w.cas)] {
+            if !(0.0..=1.0).contains(&p) || p.is_nan() {
+                return Err(format!(
+                    "workload.{name} must be a fraction between 0 and 1, got {p}"
+                ));
+            }
+        }
+        if w.reads + w.cas > 1.0 + 1e-9 {
+            return Err(format!(
+                "workload.reads + workload.cas is {}, more than 1",
+                w.reads + w.cas
+            ));
+        }
+        if w.interval == Duration::ZERO {
+            return Err("workload.interval must be greater than zero".into());
+        }
+        let plan = Plan {
+            scenario: self.clone(),
+            roster,
+            schedule,
+            network,
+            nemesis,
+        };
+        self.protocol.validate(&plan)?;
+        for check in &self.checks {
+            if !self.protocol.supports(check) {
+                return Err(format!(
+                    "check `{}` does not apply to protocol `{}`; it supports: {}",
+                    check.name(),
+                    self.protocol.name(),
+                    self.protocol.check_names().join(", ")
+                ));
+            }
+        }
+        Ok(plan)
+    }
+
+    /// The roster the `nodes` list describes.
+    pub fn roster(&self) -> std::result::Result<Roster, String> {
+        let mut members: Vec<(String, String)> = Vec::new();
+        if self.nodes.is_empty() {
+            return Err("nodes is empty; a scenario needs at least one node group".into());
+        }
+        for (i, g) in self.nodes.iter().enumerate() {
+            if g.role.is_empty() {
+                return Err(format!("nodes[{i}] has an empty role"));
+            }
+            let names: Vec<String> = match (&g.count, &g.names) {
+                (Some(_), Some(_)) => {
+                    return Err(format!(
+                        "nodes[{i}] ({}) gives both count and names; give one",
+                        g.role
+                    ))
+                }
+                (None, None) => {
+                    return Err(format!(
+                        "nodes[{i}] ({}) needs a count or a list of names",
+                        g.role
+                    ))
+                }
+                (Some(0), None) => {
+                    return Err(format!("nodes[{i}] ({}) has count 0", g.role));
+                }
+                (Some(c), None) => (1..=*c).map(|k| format!("{}{k}", g.role)).collect(),
+                (None, Some(names)) => names.clone(),
+            };
+            for name in names {
+                if name.is_empty() || name.contains(char::is_whitespace) || name.contains(',') {
+                    return Err(format!(
+                        "node name `{name}` must be non-empty, without spaces or commas"
+                    ));
+                }
+                if members.iter().any(|(n, _)| *n == name) {
+                    return Err(format!("node name `{name}` is used twice"));
+                }
+                if self
+                    .nodes
+                    .iter()
+                    .any(|other| other.role == name && other.role != g.role)
+                {
+                    return Err(format!(
+                        "node name `{name}` is also a role name; rename one"
+                    ));
+                }
+                members.push((name, g.role.clone()));
+            }
+        }
+        Ok(Roster::new(members))
+    }
+}

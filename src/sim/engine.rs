@@ -1,0 +1,752 @@
+//! The run loop: pops events in (time, sequence) order, runs node handlers, carries out their
+//! effects through the network, and applies faults from the schedule and the nemesis.
+
+use super::clock::NodeClock;
+use super::queue::EventQueue;
+use super::rng::{stream, SimRng, Stream};
+use crate::fault::{Fault, Nemesis};
+use crate::history::History;
+use crate::net::{Network, Transmit};
+use crate::node::{Context, Effect, Node, NodeFactory, NodeId, Roster, Snapshot, TimerId};
+use crate::storage::Storage;
+use crate::time::{Duration, SimTime};
+use crate::trace::{
+    fnv_hash, DropReason, Trace, TraceKind, TraceLevel, TAG_DELIVER, TAG_DROP, TAG_DUP, TAG_FAULT,
+    TAG_OP, TAG_SEND, TAG_START, TAG_TIMER,
+};
+use std::collections::BTreeSet;
+
+/// Limits every run: it stops at the first one reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bounds {
+    /// Stop once virtual time would pass this.
+    pub max_time: Duration,
+    /// Stop after this many events.
+    #[serde(default = "default_max_events")]
+    pub max_events: u64,
+}
+
+fn default_max_events() -> u64 {
+    100_000_000
+}
+
+/// Why a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// The next event was past `max_time`.
+    TimeLimit,
+    /// `max_events` events were processed.
+    EventLimit,
+    /// No events were left.
+    Quiescent,
+}
+
+impl StopReason {
+    /// The reason in words.
+    pub fn describe(&self, bounds: &Bounds) -> String {
+        match self {
+            StopReason::TimeLimit => format!("time limit {} reached", bounds.max_time),
+            StopReason::EventLimit => format!("event limit {} reached", bounds.max_events),
+            StopReason::Quiescent => "no events left (quiescent)".to_string(),
+        }
+    }
+}
+
+/// Whether a node is running at the end of (or during) a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeStatus {
+    /// Running.
+    Up,
+    /// Crashed and not restarted.
+    Down,
+    /// Paused (stop-the-world).
+    Paused,
+}
+
+/// Counters of what happened in a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Events popped from the queue.
+    pub events: u64,
+    /// Messages nodes sent.
+    pub sent: u64,
+    /// Messages (and duplicates) handled by their destination.
+    pub delivered: u64,
+    /// Messages lost, by reason: loss, partition, cut, node down, crashed in flight.
+    pub dropped: [u64; 5],
+    /// Extra copies the network made.
+    pub duplicated: u64,
+    /// Timers that fired.
+    pub timers: u64,
+    /// Faults applied (schedule and nemesis).
+    pub faults: u64,
+}
+
+impl Stats {
+    /// All messages lost, whatever the reason.
+    pub fn dropped_total(&self) -> u64 {
+        self.dropped.iter().sum()
+    }
+}
+
+fn drop_slot(r: DropReason) -> usize {
+    match r {
+        DropReason::Loss => 0,
+        DropReason::Partition => 1,
+        DropReason::Cut => 2,
+        DropReason::NodeDown => 3,
+        DropReason::Crashed => 4,
+    }
+}
+
+/// Everything a finished run produced; checkers and reports read only this.
+#[derive(Clone, Debug)]
+pub struct RunOutcome {
+    /// The run's seed.
+    pub seed: u64,
+    /// The cluster's membership.
+    pub roster: Roster,
+    /// The bounds the run had.
+    pub bounds: Bounds,
+    /// Why it stopped.
+    pub stop: StopReason,
+    /// Virtual time reached.
+    pub end_time: SimTime,
+    /// Counters.
+    pub stats: Stats,
+    /// The trace (hash always, events when kept).
+    pub trace: Trace,
+    /// Client operations and system events.
+    pub history: History,
+    /// Final state of every live node that reports one.
+    pub snapshots: Vec<(NodeId, Snapshot)>,
+    /// Every fault applied, in order, with its time (schedule and nemesis alike).
+    pub faults: Vec<(SimTime, Fault)>,
+    /// Each node's status at the end.
+    pub status: Vec<NodeStatus>,
+}
+
+impl RunOutcome {
+    /// The trace hash.
+    pub fn trace_hash(&self) -> u64 {
+        self.trace.hash()
+    }
+}
+
+/// What a `Sim` needs besides the nodes.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// The seed every random stream derives from.
+    pub seed: u64,
+    /// Time and event limits.
+    pub bounds: Bounds,
+    /// Names and roles.
+    pub roster: Roster,
+    /// Links, partitions and cuts.
+    pub network: Network,
+    /// Faults at fixed times.
+    pub schedule: Vec<(SimTime, Fault)>,
+    /// The random nemesis, if any.
+    pub nemesis: Option<Nemesis>,
+    /// How much of the trace to keep.
+    pub trace: TraceLevel,
+}
+
+enum Ev<M, T> {
+    Start {
+        node: NodeId,
+        incarnation: u32,
+    },
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        incarnation: u32,
+        id: u64,
+        msg: M,
+    },
+    Timer {
+        node: NodeId,
+        incarnation: u32,
+        id: TimerId,
+        timer: T,
+    },
+    Fault(u32),
+    NemesisTick,
+    NemesisStop,
+}
+
+struct Slot<N: Node> {
+    node: Option<N>,
+    status: NodeStatus,
+    incarnation: u32,
+    clock: NodeClock,
+    rng: SimRng,
+    net_rng: SimRng,
+    storage: Storage<N::Stored>,
+    backlog: Vec<Ev<N::Msg, N::Timer>>,
+}
+
+/// One deterministic run of a cluster of `N` nodes.
+pub struct Sim<N: Node> {
+    now: SimTime,
+    seed: u64,
+    bounds: Bounds,
+    roster: Roster,
+    network: Network,
+    queue: EventQueue<Ev<N::Msg, N::Timer>>,
+    slots: Vec<Slot<N>>,
+    factory: NodeFactory<N>,
+    effects: Vec<Effect<N>>,
+    history: History,
+    trace: Trace,
+    notes: Vec<(NodeId, SimTime, String)>,
+    stats: Stats,
+    next_msg: u64,
+    next_timer: u64,
+    cancelled: BTreeSet<TimerId>,
+    fault_pool: Vec<Fault>,
+    applied: Vec<(SimTime, Fault)>,
+    nemesis: Option<Nemesis>,
+    fault_rng: SimRng,
+    stop: Option<StopReason>,
+}
+
+impl<N: Node> Sim<N> {
+    /// Sets up a run; every node boots at time zero, after faults scheduled at time zero.
+    pub fn new(config: SimConfig, factory: NodeFactory<N>) -> Self {
+        let seed = config.seed;
+        let n = config.roster.len();
+        let slots = (0..n as u32)
+            .map(|i| Slot {
+                node: None,
+                status: NodeStatus::Down,
+                incarnation: 0,
+                clock: NodeClock::default(),
+                rng: stream(seed, Stream::Node(i)),
+                net_rng: stream(seed, Stream::Network(i)),
+                storage: Storage::default(),
+                backlog: Vec::new(),
+            })
+            .collect();
+        let mut sim = Sim {
+            now: SimTime::ZERO,
+            seed,
+            bounds: config.bounds,
+            roster: config.roster,
+            network: config.network,
+            queue: EventQueue::new(),
+            slots,
+            factory,
+            effects: Vec::with_capacity(16),
+            history: History::new(),
+            trace: Trace::new(config.trace),
+            notes: Vec::new(),
+            stats: Stats::default(),
+            next_msg: 0,
+            next_timer: 0,
+            cancelled: BTreeSet::new(),
+            fault_pool: Vec::new(),
+            applied: Vec::new(),
+            nemesis: config.nemesis,
+            fault_rng: stream(seed, Stream::Faults),
+            stop: None,
+        };
+        let mut schedule = config.schedule;
+        schedule.sort_by_key(|(t, _)| *t);
+        for (t, f) in schedule {
+            sim.schedule_fault(t, f);
+        }
+        if let Some(nem) = &sim.nemesis {
+            let (start, stop) = (nem.start(), nem.stop());
+            sim.queue.push(start, Ev::NemesisTick);
+            if let Some(stop) = stop {
+                sim.queue.push(stop, Ev::NemesisStop);
+            }
+        }
+        for i in 0..n as u32 {
+            sim.slots[i as usize].status = NodeStatus::Up;
+            sim.queue.push(
+                SimTime::ZERO,
+                Ev::Start {
+                    node: NodeId(i),
+                    incarnation: 0,
+                },
+            );
+        }
+        sim
+    }
+
+    fn schedule_fault(&mut self, at: SimTime, fault: Fault) {
+        let idx = self.fault_pool.len() as u32;
+        self.fault_pool.push(fault);
+        self.queue.push(at, Ev::Fault(idx));
+    }
+
+    /// Current virtual time.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// The cluster's membership.
+    pub fn roster(&self) -> &Roster {
+        &self.roster
+    }
+
+    /// The node's current state, if it is running (for tests and tools, never for checkers).
+    pub fn node(&self, id: NodeId) -> Option<&N> {
+        self.slots.get(id.index()).and_then(|s| s.node.as_ref())
+    }
+
+    /// The node's durable storage.
+    pub fn storage(&self, id: NodeId) -> Option<&Storage<N::Stored>> {
+        self.slots.get(id.index()).map(|s| &s.storage)
+    }
+
+    /// The node's status.
+    pub fn status(&self, id: NodeId) -> Option<NodeStatus> {
+        self.slots.get(id.index()).map(|s| s.status)
+    }
+
+    /// What the node's clock reads now.
+    pub fn local_time(&self, id: NodeId) -> Option<SimTime> {
+        self.slots.get(id.index()).map(|s| s.clock.local(self.now))
+    }
+
+    /// The network, with its current partitions and cuts.
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The history so far.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// The trace so far.
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// Number of events waiting in the queue.
+    pub fn pending(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Applies `fault` at time `at` (now, if `at` is in the past).
+    pub fn inject(&mut self, at: SimTime, fault: Fault) {
+        self.schedule_fault(at.max(self.now), fault);
+    }
+
+    /// Processes one event; returns false once the run has stopped.
+    pub fn step(&mut self) -> bool {
+        if self.stop.is_some() {
+            return false;
+        }
+        let Some(next) = self.queue.peek_time() else {
+            self.stop = Some(StopReason::Quiescent);
+            return false;
+        };
+        if next.0 > self.bounds.max_time.0 {
+            self.now = SimTime(self.bounds.max_time.0);
+            self.stop = Some(StopReason::TimeLimit);
+            return false;
+        }
+        if self.stats.events >= self.bounds.max_events {
+            self.stop = Some(StopReason::EventLimit);
+            return false;
+        }
+        if let Some((time, ev)) = self.queue.pop() {
+            self.now = time;
+            self.stats.events += 1;
+            self.handle(ev);
+        }
+        true
+    }
+
+    /// Runs until virtual time `t` (or until a bound stops the run).
+    pub fn run_until(&mut self, t: SimTime) {
+        while self.queue.peek_time().is_some_and(|next| next <= t) && self.step() {}
+        if self.stop.is_none() && self.now < t {
+            self.now = t.min(SimTime(self.bounds.max_time.0));
+        }
+    }
+
+    /// Runs to the end and hands over everything the run produced.
+    pub fn run(mut self) -> RunOutcome {
+        while self.step() {}
+        self.finish()
+    }
+
+    /// Ends the run where it is and hands over everything it produced.
+    pub fn finish(self) -> RunOutcome {
+        let snapshots = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let snap = s.node.as_ref()?.snapshot()?;
+                Some((NodeId(i as u32), snap))
+            })
+            .collect();
+        RunOutcome {
+            seed: self.seed,
+            roster: self.roster,
+            bounds: self.bounds,
+            stop: self.stop.unwrap_or(StopReason::TimeLimit),
+            end_time: self.now,
+            stats: self.stats,
+            trace: self.trace,
+            history: self.history,
+            snapshots,
+            faults: self.applied,
+            status: self.slots.iter().map(|s| s.status).collect(),
+        }
+    }
+
+    fn handle(&mut self, ev: Ev<N::Msg, N::Timer>) {
+        match ev {
+            Ev::Deliver {
+                from,
+                to,
+                incarnation,
+                id,
+                msg,
+            } => self.deliver(from, to, incarnation, id, msg),
+            Ev::Timer {
+                node,
+                incarnation,
+                id,
+                timer,
+            } => self.fire_timer(node, incarnation, id, timer),
+            Ev::Start { node, incarnation } => self.boot(node, incarnation),
+            Ev::Fault(idx) => {
+                let fault = std::mem::replace(&mut self.fault_pool[idx as usize], Fault::Heal);
+                self.apply_fault(fault);
+            }
+            Ev::NemesisTick => self.nemesis_tick(),
+            Ev::NemesisStop => {
+                if let Some(nem) = self.nemesis.as_mut() {
+                    let heals = nem.heal_all();
+                    self.nemesis = None;
+                    for f in heals {
+                        self.apply_fault(f);
+                    }
+                }
+            }
+        }
+    }
+
+    fn deliver(&mut self, from: NodeId, to: NodeId, incarnation: u32, id: u64, msg: N::Msg) {
+        let slot = &mut self.slots[to.index()];
+        let reason = if slot.incarnation != incarnation {
+            Some(DropReason::Crashed)
+        } else if slot.status == NodeStatus::Down {
+            Some(DropReason::NodeDown)
+        } else {
+            self.network.blocked(from, to)
+        };
+        if let Some(reason) = reason {
+            self.record_drop(from, to, id, reason);
+            return;
+        }
+        if slot.status == NodeStatus::Paused {
+            slot.backlog.push(Ev::Deliver {
+                from,
+                to,
+                incarnation,
+                id,
+                msg,
+            });
+            return;
+        }
+        self.stats.delivered += 1;
+        let now = self.now;
+        self.trace.mix(TAG_DELIVER, now, pair(from, to), id, 0);
+        self.trace.keep(now, || TraceKind::Deliver { from, to, id });
+        self.dispatch(to, |node, ctx| node.on_message(ctx, from, msg));
+    }
+
+    fn fire_timer(&mut self, node: NodeId, incarnation: u32, id: TimerId, timer: N::Timer) {
+        if !self.cancelled.is_empty() && self.cancelled.remove(&id) {
+            return;
+        }
+        let slot = &mut self.slots[node.index()];
+        if slot.incarnation != incarnation || slot.status == NodeStatus::Down {
+            return;
+        }
+        if slot.status == NodeStatus::Paused {
+            slot.backlog.push(Ev::Timer {
+                node,
+                incarnation,
+                id,
+                timer,
+            });
+            return;
+        }
+        self.stats.timers += 1;
+        let now = self.now;
+        self.trace
+            .mix(TAG_TIMER, now, u64::from(node.0), id.0, fnv_hash(&timer));
+        self.trace.keep(now, || TraceKind::Timer {
+            node,
+            timer: format!("{timer:?}"),
+        });
+        self.dispatch(node, |n, ctx| n.on_timer(ctx, timer));
+    }
+
+    fn boot(&mut self, node: NodeId, incarnation: u32) {
+        let slot = &mut self.slots[node.index()];
+        if slot.incarnation != incarnation || slot.status != NodeStatus::Up {
+            return;
+        }
+        slot.node = Some((self.factory)(node, &self.roster, &slot.storage));
+        let now = self.now;
+        self.trace
+            .mix(TAG_START, now, u64::from(node.0), u64::from(incarnation), 0);
+        self.trace.keep(now, || TraceKind::Start { node });
+        self.dispatch(node, |n, ctx| n.on_start(ctx));
+    }
+
+    /// Runs one handler of `node` and carries out the effects it asked for.
+    #[inline]
+    fn dispatch(&mut self, node: NodeId, handler: impl FnOnce(&mut N, &mut Context<'_, N>)) {
+        let mut effects = std::mem::take(&mut self.effects);
+        let history_before = self.history.len();
+        let keep = self.trace.keeps_events();
+        let Slot {
+            node: Some(state),
+            clock,
+            rng,
+            storage,
+            ..
+        } = &mut self.slots[node.index()]
+        else {
+            self.effects = effects;
+            return;
+        };
+        let mut ctx = Context {
+            id: node,
+            true_now: self.now,
+            local_now: clock.local(self.now),
+            roster: &self.roster,
+            rng,
+            storage,
+            effects: &mut effects,
+            history: &mut self.history,
+            next_timer: &mut self.next_timer,
+            notes: if keep { Some(&mut self.notes) } else { None },
+        };
+        handler(state, &mut ctx);
+        let clock = *clock;
+        if self.history.len() != history_before {
+            self.record_ops(history_before);
+        }
+        if keep && !self.notes.is_empty() {
+            for (n, t, text) in self.notes.drain(..) {
+                self.trace.keep(t, || TraceKind::Note { node: n, text });
+            }
+        }
+        for effect in effects.drain(..) {
+            match effect {
+                Effect::Send { to, msg } => self.send(node, to, msg),
+                Effect::SetTimer { id, after, timer } => {
+                    let at = self.now + clock.true_delay(after);
+                    let incarnation = self.slots[node.index()].incarnation;
+                    self.queue.push(
+                        at,
+                        Ev::Timer {
+                            node,
+                            incarnation,
+                            id,
+                            timer,
+                        },
+                    );
+                }
+                Effect::CancelTimer(id) => {
+                    self.cancelled.insert(id);
+                }
+            }
+        }
+        self.effects = effects;
+    }
+
+    fn record_ops(&mut self, from: usize) {
+        let now = self.now;
+        for e in &self.history.entries()[from..] {
+            let (node, index) = (e.node, e.index);
+            let word = (e.phase as u64) << 32 | u64::from(node.0);
+            self.trace
+                .mix(TAG_OP, now, word, e.op_id.0, fnv_hash(&e.op));
+            self.trace
+                .keep(now, || TraceKind::Op { node, entry: index });
+        }
+    }
+
+    #[inline]
+    fn send(&mut self, from: NodeId, to: NodeId, msg: N::Msg) {
+        let id = self.next_msg;
+        self.next_msg += 1;
+        self.stats.sent += 1;
+        let now = self.now;
+        self.trace
+            .mix(TAG_SEND, now, pair(from, to), id, fnv_hash(&msg));
+        self.trace.keep(now, || TraceKind::Send {
+            from,
+            to,
+            id,
+            msg: format!("{msg:?}"),
+        });
+        let Some(dest) = self.slots.get(to.index()) else {
+            self.record_drop(from, to, id, DropReason::NodeDown);
+            return;
+        };
+        let incarnation = dest.incarnation;
+        let rng = &mut self.slots[from.index()].net_rng;
+        match self.network.transmit(from, to, rng) {
+            Transmit::Dropped(reason) => self.record_drop(from, to, id, reason),
+            Transmit::Delivered { first, copy } => {
+                if let Some(delay) = copy {
+                    self.stats.duplicated += 1;
+                    self.trace.mix(TAG_DUP, now, pair(from, to), id, delay.0);
+                    self.trace
+                        .keep(now, || TraceKind::Duplicate { from, to, id });
+                    self.queue.push(
+                        now + delay,
+                        Ev::Deliver {
+                            from,
+                            to,
+                            incarnation,
+                            id,
+                            msg: msg.clone(),
+                        },
+                    );
+                }
+                self.queue.push(
+                    now + first,
+                    Ev::Deliver {
+                        from,
+                        to,
+                        incarnation,
+                        id,
+                        msg,
+                    },
+                );
+            }
+        }
+    }
+
+    fn record_drop(&mut self, from: NodeId, to: NodeId, id: u64, reason: DropReason) {
+        self.stats.dropped[drop_slot(reason)] += 1;
+        let now = self.now;
+        self.trace
+            .mix(TAG_DROP, now, pair(from, to), id, drop_slot(reason) as u64);
+        self.trace.keep(now, || TraceKind::Drop {
+            from,
+            to,
+            id,
+            reason,
+        });
+    }
+
+    fn nemesis_tick(&mut self) {
+        let Some(nem) = self.nemesis.as_mut() else {
+            return;
+        };
+        let up: Vec<bool> = self
+            .slots
+            .iter()
+            .map(|s| s.status == NodeStatus::Up)
+            .collect();
+        let drawn = nem.draw(self.now, &up, &mut self.fault_rng);
+        let gap = nem.next_gap(&mut self.fault_rng);
+        if let Some((fault, until, undo)) = drawn {
+            self.schedule_fault(until, undo);
+            self.apply_fault(fault);
+        }
+        self.queue.push(self.now + gap, Ev::NemesisTick);
+    }
+
+    /// Applies a fault now and records it.
+    fn apply_fault(&mut self, fault: Fault) {
+        let now = self.now;
+        self.stats.faults += 1;
+        self.trace.mix(TAG_FAULT, now, fnv_hash(&fault), 0, 0);
+        if self.trace.keeps_events() {
+            self.trace.keep(now, || TraceKind::Fault {
+                fault: fault.clone(),
+            });
+        }
+        match &fault {
+            Fault::Partition(groups) => self.network.partition(groups),
+            Fault::Cut { from, to } => self.network.cut(from, to),
+            Fault::Isolate(node) => self.network.partition(&[vec![*node]]),
+            Fault::Heal => self.network.heal(),
+            Fault::Crash(node) => self.crash(*node),
+            Fault::Restart(node) => self.restart(*node),
+            Fault::Pause(node) => {
+                let slot = &mut self.slots[node.index()];
+                if slot.status == NodeStatus::Up {
+                    slot.status = NodeStatus::Paused;
+                }
+            }
+            Fault::Resume(node) => self.resume(*node),
+            Fault::ClockSkew { node, offset } => {
+                self.slots[node.index()].clock.set_offset(now, *offset);
+            }
+            Fault::ClockDrift { node, ppm } => {
+                self.slots[node.index()].clock.set_drift(now, *ppm);
+            }
+        }
+        self.applied.push((now, fault));
+    }
+
+    fn crash(&mut self, node: NodeId) {
+        let slot = &mut self.slots[node.index()];
+        if slot.status == NodeStatus::Down {
+            return;
+        }
+        slot.status = NodeStatus::Down;
+        slot.node = None;
+        slot.incarnation += 1;
+        slot.storage.crash();
+        let backlog = std::mem::take(&mut slot.backlog);
+        for ev in backlog {
+            if let Ev::Deliver { from, to, id, .. } = ev {
+                self.record_drop(from, to, id, DropReason::Crashed);
+            }
+        }
+    }
+
+    fn restart(&mut self, node: NodeId) {
+        let slot = &mut self.slots[node.index()];
+        if slot.status != NodeStatus::Down {
+            return;
+        }
+        slot.status = NodeStatus::Up;
+        let incarnation = slot.incarnation;
+        self.queue.push(self.now, Ev::Start { node, incarnation });
+    }
+
+    fn resume(&mut self, node: NodeId) {
+        let slot = &mut self.slots[node.index()];
+        if slot.status != NodeStatus::Paused {
+            return;
+        }
+        slot.status = NodeStatus::Up;
+        let backlog = std::mem::take(&mut slot.backlog);
+        for ev in backlog {
+            self.queue.push(self.now, ev);
+        }
+    }
+}
+
+#[inline(always)]
+fn pair(from: NodeId, to: NodeId) -> u64 {
+    u64::from(from.0) << 32 | u64::from(to.0)
+}

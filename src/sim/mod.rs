@@ -1,0 +1,12 @@
+//! The discrete-event engine: virtual clock, event queue, run loop, bounds and seeded streams.
+//!
+//! `Sim` owns the world for one run: nodes, their storage and clocks, the network and the fault
+//! sources. It never reads the wall clock and never spawns threads.
+
+mod clock;
+mod engine;
+mod queue;
+pub mod rng;
+
+pub use clock::NodeClock;
+pub use engine::{Bounds, NodeStatus, RunOutcome, Sim, SimConfig, Stats, StopReason};

@@ -1,0 +1,381 @@
+//! The event record of a run and its stable 64-bit hash.
+//!
+//! The hash is FNV-1a over 64-bit words of a canonical encoding of every event (kind, time,
+//! nodes, message ids and each message's `Hash` fed through the same hasher). It never uses
+//! `DefaultHasher`, so the same build gives the same hash in every process.
+
+use crate::fault::Fault;
+use crate::node::NodeId;
+use crate::time::SimTime;
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+use std::hash::Hasher;
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+/// FNV-1a over 64-bit words: each word is xored in, then multiplied by the FNV prime.
+#[derive(Clone, Copy, Debug)]
+pub struct Fnv64(u64);
+
+impl Default for Fnv64 {
+    fn default() -> Self {
+        Fnv64(FNV_OFFSET)
+    }
+}
+
+impl Fnv64 {
+    /// Mixes one 64-bit word into the hash.
+    #[inline(always)]
+    pub fn word(&mut self, w: u64) {
+        self.0 = (self.0 ^ w).wrapping_mul(FNV_PRIME);
+    }
+}
+
+impl Hasher for Fnv64 {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.word(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.word(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 56));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.word(u64::from(i));
+    }
+    #[inline]
+    fn write_u16(&mut self, i: u16) {
+        self.word(u64::from(i));
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.word(u64::from(i));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.word(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.word(i as u64);
+    }
+    #[inline]
+    fn write_isize(&mut self, i: isize) {
+        self.word(i as u64);
+    }
+}
+
+/// Hashes any `Hash` value with `Fnv64`.
+pub fn fnv_hash<T: std::hash::Hash + ?Sized>(value: &T) -> u64 {
+    let mut h = Fnv64::default();
+    value.hash(&mut h);
+    h.finish()
+}
+
+/// Why a message was not delivered.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub enum DropReason {
+    /// Random loss on the link.
+    Loss,
+    /// The two nodes were in different partitions.
+    Partition,
+    /// A one-way cut blocked this direction.
+    Cut,
+    /// The destination was down when the message arrived.
+    NodeDown,
+    /// The destination crashed (and maybe restarted) while the message was in flight.
+    Crashed,
+}
+
+impl DropReason {
+    /// A short lower-case label for reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            DropReason::Loss => "loss",
+            DropReason::Partition => "partition",
+            DropReason::Cut => "cut",
+            DropReason::NodeDown => "node down",
+            DropReason::Crashed => "crashed in flight",
+        }
+    }
+}
+
+/// What happened at one point of a run.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub enum TraceKind {
+    /// A node sent a message (`msg` is its debug text).
+    Send {
+        /// Sender.
+        from: NodeId,
+        /// Destination.
+        to: NodeId,
+        /// The message's id (copies share it).
+        id: u64,
+        /// The message, as debug text.
+        msg: String,
+    },
+    /// A message arrived and was handled.
+    Deliver {
+        /// Sender.
+        from: NodeId,
+        /// Destination.
+        to: NodeId,
+        /// The message's id.
+        id: u64,
+    },
+    /// A message was lost.
+    Drop {
+        /// Sender.
+        from: NodeId,
+        /// Destination.
+        to: NodeId,
+        /// The message's id.
+        id: u64,
+        /// Why it was lost.
+        reason: DropReason,
+    },
+    /// The network duplicated a message; an extra copy is on its way.
+    Duplicate {
+        /// Sender.
+        from: NodeId,
+        /// Destination.
+        to: NodeId,
+        /// The message's id.
+        id: u64,
+    },
+    /// A timer fired at `node`.
+    Timer {
+        /// The node.
+        node: NodeId,
+        /// The timer tag, as debug text.
+        timer: String,
+    },
+    /// A node booted (at the start or after a restart).
+    Start {
+        /// The node.
+        node: NodeId,
+    },
+    /// A fault was applied.
+    Fault {
+        /// The fault.
+        fault: Fault,
+    },
+    /// A node wrote a note (`Context::note`).
+    Note {
+        /// The node.
+        node: NodeId,
+        /// The text.
+        text: String,
+    },
+    /// A history entry was recorded (its index in the history).
+    Op {
+        /// The node.
+        node: NodeId,
+        /// Index into the run's history.
+        entry: usize,
+    },
+}
+
+/// One event of the trace with its virtual time.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct TraceEvent {
+    /// When it happened.
+    pub time: SimTime,
+    /// What happened.
+    pub kind: TraceKind,
+}
+
+/// How much of a run to keep: the hash is always computed, events only when asked.
+#[derive(Copy, Clone, PartialEq, Eq, Debug, Default)]
+pub enum TraceLevel {
+    /// Keep only the hash and counters (fastest).
+    #[default]
+    HashOnly,
+    /// Keep every event as well.
+    Full,
+}
+
+/// A run's trace: the rolling hash and, at `TraceLevel::Full`, every event.
+#[derive(Clone, Debug, Default)]
+pub struct Trace {
+    hasher: Fnv64,
+    events: Vec<TraceEvent>,
+    keep: bool,
+}
+
+// Tags that start each event's canonical encoding in the hash.
+pub(crate) const TAG_SEND: u64 = 1;
+pub(crate) const TAG_DELIVER: u64 = 2;
+pub(crate) const TAG_DROP: u64 = 3;
+pub(crate) const TAG_DUP: u64 = 4;
+pub(crate) const TAG_TIMER: u64 = 5;
+pub(crate) const TAG_START: u64 = 6;
+pub(crate) const TAG_FAULT: u64 = 7;
+pub(crate) const TAG_OP: u64 = 8;
+
+impl Trace {
+    /// A trace that keeps events when `level` is `Full`.
+    pub fn new(level: TraceLevel) -> Self {
+        Trace {
+            hasher: Fnv64::default(),
+            events: Vec::new(),
+            keep: level == TraceLevel::Full,
+        }
+    }
+
+    /// True when events are kept, not just hashed.
+    #[inline]
+    pub fn keeps_events(&self) -> bool {
+        self.keep
+    }
+
+    /// Mixes the canonical encoding of one event into the hash.
+    #[inline(always)]
+    pub(crate) fn mix(&mut self, tag: u64, time: SimTime, a: u64, b: u64, c: u64) {
+        self.hasher.word(tag);
+        self.hasher.word(time.0);
+        self.hasher.word(a);
+        self.hasher.word(b);
+        self.hasher.word(c);
+    }
+
+    /// Keeps an event (only at `TraceLevel::Full`).
+    #[inline]
+    pub(crate) fn keep(&mut self, time: SimTime, kind: impl FnOnce() -> TraceKind) {
+        if self.keep {
+            self.events.push(TraceEvent { time, kind: kind() });
+        }
+    }
+
+    /// The trace hash so far.
+    pub fn hash(&self) -> u64 {
+        self.hasher.finish()
+    }
+
+    /// The kept events (empty unless the level was `Full`).
+    pub fn events(&self) -> &[TraceEvent] {
+        &self.events
+    }
+}
+
+fn json_escape(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+impl TraceEvent {
+    /// The event as one JSON object (a line of a `.jsonl` trace), naming nodes by `names`.
+    pub fn to_json(&self, names: &[String]) -> String {
+        let name = |n: &NodeId| {
+            names
+                .get(n.index())
+                .cloned()
+                .unwrap_or_else(|| n.to_string())
+        };
+        let mut o = String::with_capacity(96);
+        let _ = write!(o, "{{\"t_ns\":{},\"kind\":", self.time.0);
+        let field = |o: &mut String, k: &str, v: &str| {
+            o.push(',');
+            json_escape(k, o);
+            o.push(':');
+            json_escape(v, o);
+        };
+        match &self.kind {
+            TraceKind::Send { from, to, id, msg } => {
+                o.push_str("\"send\"");
+                field(&mut o, "from", &name(from));
+                field(&mut o, "to", &name(to));
+                let _ = write!(o, ",\"id\":{id}");
+                field(&mut o, "msg", msg);
+            }
+            TraceKind::Deliver { from, to, id } => {
+                o.push_str("\"deliver\"");
+                field(&mut o, "from", &name(from));
+                field(&mut o, "to", &name(to));
+                let _ = write!(o, ",\"id\":{id}");
+            }
+            TraceKind::Drop {
+                from,
+                to,
+                id,
+                reason,
+            } => {
+                o.push_str("\"drop\"");
+                field(&mut o, "from", &name(from));
+                field(&mut o, "to", &name(to));
+                let _ = write!(o, ",\"id\":{id}");
+                field(&mut o, "reason", reason.label());
+            }
+            TraceKind::Duplicate { from, to, id } => {
+                o.push_str("\"duplicate\"");
+                field(&mut o, "from", &name(from));
+                field(&mut o, "to", &name(to));
+                let _ = write!(o, ",\"id\":{id}");
+            }
+            TraceKind::Timer { node, timer } => {
+                o.push_str("\"timer\"");
+                field(&mut o, "node", &name(node));
+                field(&mut o, "timer", timer);
+            }
+            TraceKind::Start { node } => {
+                o.push_str("\"start\"");
+                field(&mut o, "node", &name(node));
+            }
+            TraceKind::Fault { fault } => {
+                o.push_str("\"fault\"");
+                field(&mut o, "fault", &fault.describe(names));
+            }
+            TraceKind::Note { node, text } => {
+                o.push_str("\"note\"");
+                field(&mut o, "node", &name(node));
+                field(&mut o, "text", text);
+            }
+            TraceKind::Op { node, entry } => {
+                o.push_str("\"op\"");
+                field(&mut o, "node", &name(node));
+                let _ = write!(o, ",\"entry\":{entry}");
+            }
+        }
+        o.push('}');
+        o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnv_is_stable_and_sensitive() {
+        let a = fnv_hash(&(1u64, "abc"));
+        assert_eq!(a, fnv_hash(&(1u64, "abc")));
+        assert_ne!(a, fnv_hash(&(2u64, "abc")));
+        assert_ne!(fnv_hash("ab"), fnv_hash("ba"));
+    }
+}
