@@ -14,6 +14,8 @@
 //!
 //! Nothing downstream reaches back upstream: checkers read a history, never the engine.
 
+#![warn(missing_docs)]
+
 pub mod check;
 pub mod error;
 pub mod fault;
