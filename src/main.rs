@@ -105,6 +105,9 @@ fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
         if let Some(s) = args.seed {
             shown.seed = s;
         }
+        if let Some(t) = args.max_time {
+            shown.bounds.max_time = t;
+        }
         print!("{}", report::header(&shown));
     }
     let started = std::time::Instant::now();

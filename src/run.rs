@@ -1,7 +1,7 @@
 //! One run end to end: scenario -> plan -> engine -> checkers -> `Report`.
 
 use crate::check::Verdict;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::scenario::{load, Scenario};
 use crate::sim::RunOutcome;
 use crate::time::Duration;
@@ -48,10 +48,18 @@ pub fn run_scenario(scenario: &Scenario, origin: &str, opts: &RunOptions) -> Res
     if let Some(seed) = opts.seed {
         scenario.seed = seed;
     }
+    let mut plan = scenario.plan(origin)?;
+    // Applied after validation: a shorter command-line bound simply never reaches faults
+    // scheduled later in the file, which is not an error in the file.
     if let Some(t) = opts.max_time {
+        if t == Duration::ZERO {
+            return Err(Error::Usage(
+                "--max-time must be greater than zero (e.g. 5s)".into(),
+            ));
+        }
         scenario.bounds.max_time = t;
+        plan.scenario.bounds.max_time = t;
     }
-    let plan = scenario.plan(origin)?;
     let outcome = scenario.protocol.run(&plan, opts.trace);
     let verdicts = scenario
         .checks

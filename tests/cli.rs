@@ -1,0 +1,188 @@
+//! The command line: help text for every flag, the README's first command, trace and history
+//! files in both formats, and refusing to overwrite files without `--force`.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn clustersim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .expect("run clustersim")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("clustersim-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    let _ = std::fs::remove_file(&path);
+    path
+}
+
+#[test]
+fn help_explains_every_flag() {
+    let top = clustersim(&["--help"]);
+    assert!(top.status.success());
+    let text = stdout(&top);
+    assert!(text.contains("deterministic cluster simulator"), "{text}");
+    assert!(
+        text.contains("run") && text.contains("Run one scenario file"),
+        "{text}"
+    );
+    let run = clustersim(&["run", "--help"]);
+    assert!(run.status.success());
+    let text = stdout(&run);
+    for (flag, words) in [
+        ("  <FILE>", "scenario file"),
+        ("--seed", "seed"),
+        ("--max-time", "virtual time"),
+        ("--trace", ".jsonl"),
+        ("--history", "history"),
+        ("--force", "Overwrite"),
+        ("--quiet", "trace hash"),
+    ] {
+        let line = text
+            .lines()
+            .position(|l| l.contains(flag))
+            .unwrap_or_else(|| panic!("{flag} missing from: {text}"));
+        // clap prints the flag and, on the same or the next line, its explanation.
+        let around: String = text.lines().skip(line).take(2).collect();
+        assert!(around.contains(words), "{flag} not explained: {around}");
+    }
+}
+
+#[test]
+fn readme_first_command_prints_a_report_with_a_trace_hash() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let first = readme
+        .lines()
+        .find(|l| l.trim_start().starts_with("cargo run"))
+        .expect("a cargo run command in the README");
+    let args: Vec<&str> = first
+        .split_once(" -- ")
+        .expect("arguments after --")
+        .1
+        .split_whitespace()
+        .collect();
+    assert_eq!(args, ["run", "scenarios/ping-partition.ron"]);
+    let out = clustersim(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    for part in [
+        "clustersim run: ping-partition (seed 42)",
+        "events ",
+        "messages sent ",
+        "delivered ",
+        "dropped ",
+        "duplicated ",
+        "faults applied 2",
+        "virtual time 10.000000s",
+        "wall time ",
+        "PASS Liveness",
+    ] {
+        assert!(text.contains(part), "`{part}` missing from:\n{text}");
+    }
+    let hash = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("trace hash: "))
+        .expect("trace hash line");
+    assert_eq!(hash.len(), 16);
+    assert!(hash.chars().all(|c| c.is_ascii_hexdigit()));
+}
+
+#[test]
+fn trace_and_history_files_in_jsonl_and_ron() {
+    let jsonl = scratch("t.jsonl");
+    let ron_trace = scratch("t.ron");
+    let history = scratch("h.jsonl");
+    let history_ron = scratch("h.ron");
+    let run = |trace: &PathBuf, hist: &PathBuf| {
+        clustersim(&[
+            "run",
+            "scenarios/ping-partition.ron",
+            "--quiet",
+            "--trace",
+            trace.to_str().unwrap(),
+            "--history",
+            hist.to_str().unwrap(),
+        ])
+    };
+    let a = run(&jsonl, &history);
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    let b = run(&ron_trace, &history_ron);
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    // Writing files does not change the run.
+    assert_eq!(stdout(&a), stdout(&b));
+
+    let lines: Vec<String> = std::fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    assert!(lines.len() > 500, "{} lines", lines.len());
+    assert!(lines
+        .iter()
+        .all(|l| l.starts_with("{\"t_ns\":") && l.ends_with('}')));
+    for kind in ["send", "deliver", "drop", "timer", "start", "fault", "op"] {
+        let tag = format!("\"kind\":\"{kind}\"");
+        assert!(lines.iter().any(|l| l.contains(&tag)), "no {kind} event");
+    }
+    assert!(lines
+        .iter()
+        .any(|l| l.contains("\"fault\":\"partition [n1] | [n2,n3]\"")));
+    assert!(lines.iter().any(|l| l.contains("\"reason\":\"partition\"")));
+
+    let ron_text = std::fs::read_to_string(&ron_trace).unwrap();
+    let events: Vec<clustersim::trace::TraceEvent> =
+        ron::from_str(&ron_text).expect("the RON trace parses back");
+    assert_eq!(events.len(), lines.len());
+
+    let hist = std::fs::read_to_string(&history).unwrap();
+    assert!(hist.lines().count() > 100);
+    assert!(hist.lines().any(|l| l.contains("\"phase\":\"Invoke\"")));
+    assert!(hist.lines().any(|l| l.contains("\"phase\":\"Info\"")));
+    let hist_ron = std::fs::read_to_string(&history_ron).unwrap();
+    assert!(hist_ron.contains("Invoke") && hist_ron.contains("Ping"));
+
+    // Existing files are kept unless --force.
+    let again = run(&jsonl, &history);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists; pass --force"));
+    let forced = clustersim(&[
+        "run",
+        "scenarios/ping-partition.ron",
+        "--quiet",
+        "--force",
+        "--trace",
+        jsonl.to_str().unwrap(),
+    ]);
+    assert!(forced.status.success());
+}
+
+#[test]
+fn seed_and_max_time_flags_override_the_file() {
+    let out = clustersim(&[
+        "run",
+        "scenarios/ping-partition.ron",
+        "--seed",
+        "5",
+        "--max-time",
+        "1s",
+    ]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("(seed 5)"), "{text}");
+    assert!(text.contains("bounds 1s / "), "{text}");
+    // The partition at 2s is never reached: no fault is applied.
+    assert!(text.contains("faults applied 0"), "{text}");
+    assert!(
+        text.contains("time limit 1s reached at virtual time 1.000000s"),
+        "{text}"
+    );
+}

@@ -1,0 +1,440 @@
+//! Each fault kind, observed in the trace: partitions, one-way cuts, isolation, crashes (with
+//! lost in-flight messages, timers and unsynced writes), pauses, clock skew and drift, and the
+//! random nemesis.
+
+use clustersim::fault::{whole_since, Fault, NemesisKind, NemesisSpec};
+use clustersim::net::{Latency, LinkSpec, Network};
+use clustersim::node::{NodeFactory, Roster};
+use clustersim::sim::{Bounds, NodeStatus, RunOutcome, Sim, SimConfig};
+use clustersim::time::Offset;
+use clustersim::trace::{DropReason, TraceKind, TraceLevel};
+use clustersim::{Context, Duration, Node, NodeId, SimTime};
+
+const TICK: Duration = Duration::from_millis(10);
+
+fn ms(n: u64) -> SimTime {
+    SimTime(n * 1_000_000)
+}
+
+/// Every `TICK` of its own clock, sends a counter to every other node; writes durable keys at boot.
+#[derive(Debug)]
+struct Chatter {
+    received: Vec<(NodeId, u64)>,
+    clock_reads: Vec<SimTime>,
+    restored: Vec<(String, u64)>,
+    count: u64,
+}
+
+impl Node for Chatter {
+    type Msg = u64;
+    type Timer = ();
+    type Stored = u64;
+
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        if ctx.storage().get("synced").is_none() {
+            ctx.storage().put("synced", 1);
+            ctx.storage().sync();
+            ctx.storage().put("unsynced", 2);
+        }
+        ctx.set_timer(TICK, ());
+    }
+
+    fn on_message(&mut self, _ctx: &mut Context<'_, Self>, from: NodeId, msg: u64) {
+        self.received.push((from, msg));
+    }
+
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, _timer: ()) {
+        self.clock_reads.push(ctx.now());
+        let me = ctx.id();
+        let peers: Vec<NodeId> = ctx.roster().ids().filter(|p| *p != me).collect();
+        for p in peers {
+            ctx.send(p, self.count);
+        }
+        self.count += 1;
+        ctx.set_timer(TICK, ());
+    }
+}
+
+fn factory() -> NodeFactory<Chatter> {
+    Box::new(|_id, _roster, storage| Chatter {
+        received: Vec::new(),
+        clock_reads: Vec::new(),
+        restored: ["synced", "unsynced"]
+            .iter()
+            .filter_map(|k| storage.get(k).map(|v| (k.to_string(), *v)))
+            .collect(),
+        count: 0,
+    })
+}
+
+fn config(nodes: u32, latency: Duration, schedule: Vec<(SimTime, Fault)>) -> SimConfig {
+    let roster = Roster::new((0..nodes).map(|i| (format!("n{i}"), "n".to_string())));
+    let link = LinkSpec {
+        latency: Latency::Constant(latency),
+        drop: 0.0,
+        duplicate: 0.0,
+    };
+    SimConfig {
+        seed: 7,
+        bounds: Bounds {
+            max_time: Duration::from_millis(600),
+            max_events: 1_000_000,
+        },
+        roster,
+        network: Network::new(nodes as usize, link),
+        schedule,
+        nemesis: None,
+        trace: TraceLevel::Full,
+    }
+}
+
+fn run(nodes: u32, schedule: Vec<(SimTime, Fault)>) -> RunOutcome {
+    Sim::new(config(nodes, Duration::from_millis(1), schedule), factory()).run()
+}
+
+/// (time, from, to) of every delivery.
+fn deliveries(out: &RunOutcome) -> Vec<(SimTime, NodeId, NodeId)> {
+    out.trace
+        .events()
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Deliver { from, to, .. } => Some((e.time, from, to)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// (time, from, to, reason) of every drop.
+fn drops(out: &RunOutcome) -> Vec<(SimTime, NodeId, NodeId, DropReason)> {
+    out.trace
+        .events()
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Drop {
+                from, to, reason, ..
+            } => Some((e.time, from, to, reason)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn timers_of(out: &RunOutcome, node: NodeId) -> Vec<SimTime> {
+    out.trace
+        .events()
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Timer { node: n, .. } if n == node => Some(e.time),
+            _ => None,
+        })
+        .collect()
+}
+
+const N0: NodeId = NodeId(0);
+const N1: NodeId = NodeId(1);
+const N2: NodeId = NodeId(2);
+
+fn between(a: NodeId, b: NodeId) -> impl Fn(&NodeId, &NodeId) -> bool {
+    move |f, t| (*f == a && *t == b) || (*f == b && *t == a)
+}
+
+#[test]
+fn partitioned_pair_exchanges_nothing_until_heal() {
+    let out = run(
+        3,
+        vec![
+            (ms(100), Fault::Partition(vec![vec![N0], vec![N1, N2]])),
+            (ms(300), Fault::Heal),
+        ],
+    );
+    let d = deliveries(&out);
+    let across = between(N0, N1);
+    let during = |t: SimTime| t >= ms(100) && t < ms(300);
+    assert!(d.iter().any(|(t, f, to)| t < &ms(100) && across(f, to)));
+    assert!(
+        !d.iter().any(|(t, f, to)| during(*t) && across(f, to)),
+        "a delivery crossed the partition"
+    );
+    assert!(d.iter().any(|(t, f, to)| *t >= ms(300) && across(f, to)));
+    // The majority side keeps talking.
+    assert!(d
+        .iter()
+        .any(|(t, f, to)| during(*t) && between(N1, N2)(f, to)));
+    let dropped = drops(&out);
+    let part = dropped
+        .iter()
+        .filter(|(t, f, to, r)| during(*t) && across(f, to) && *r == DropReason::Partition)
+        .count();
+    // Both directions, one message each per 10ms tick for 200ms.
+    assert!(part >= 38, "only {part} partition drops");
+    assert!(dropped
+        .iter()
+        .all(|(_, _, _, r)| *r == DropReason::Partition));
+    assert_eq!(out.stats.dropped_total(), dropped.len() as u64);
+}
+
+#[test]
+fn one_way_cut_passes_messages_one_way_only() {
+    let out = run(
+        3,
+        vec![(
+            ms(50),
+            Fault::Cut {
+                from: vec![N0],
+                to: vec![N1],
+            },
+        )],
+    );
+    let d = deliveries(&out);
+    let after = |t: &SimTime| *t >= ms(50);
+    assert!(!d.iter().any(|(t, f, to)| after(t) && *f == N0 && *to == N1));
+    assert!(
+        d.iter()
+            .filter(|(t, f, to)| after(t) && *f == N1 && *to == N0)
+            .count()
+            >= 50
+    );
+    assert!(d.iter().any(|(t, f, to)| after(t) && *f == N0 && *to == N2));
+    let dropped = drops(&out);
+    assert!(dropped.len() >= 50);
+    assert!(dropped
+        .iter()
+        .all(|(t, f, to, r)| after(t) && *f == N0 && *to == N1 && *r == DropReason::Cut));
+}
+
+#[test]
+fn isolated_node_neither_sends_nor_receives_until_heal() {
+    let out = run(
+        3,
+        vec![(ms(100), Fault::Isolate(N2)), (ms(300), Fault::Heal)],
+    );
+    let during = |t: &SimTime| *t >= ms(100) && *t < ms(300);
+    let d = deliveries(&out);
+    assert!(!d
+        .iter()
+        .any(|(t, f, to)| during(t) && (*f == N2 || *to == N2)));
+    assert!(d
+        .iter()
+        .any(|(t, f, to)| during(t) && between(N0, N1)(f, to)));
+    assert!(d.iter().any(|(t, f, _)| *t >= ms(300) && *f == N2));
+    assert!(d.iter().any(|(t, _, to)| *t >= ms(300) && *to == N2));
+    let isolated = drops(&out)
+        .iter()
+        .filter(|(t, f, to, r)| during(t) && (*f == N2 || *to == N2) && *r == DropReason::Partition)
+        .count();
+    assert!(
+        isolated >= 76,
+        "only {isolated} drops around the isolated node"
+    );
+}
+
+#[test]
+fn crash_drops_in_flight_messages_and_timers_until_restart() {
+    // 5ms latency: messages sent at 10ms, 20ms, ... are in flight until 15ms, 25ms, ...
+    let schedule = vec![(ms(102), Fault::Crash(N1)), (ms(200), Fault::Restart(N1))];
+    let out = Sim::new(config(3, Duration::from_millis(5), schedule), factory()).run();
+    let dropped = drops(&out);
+    // Sent at 100ms, arriving at 105ms: in flight when n1 crashed.
+    let in_flight: Vec<_> = dropped
+        .iter()
+        .filter(|(_, _, to, r)| *to == N1 && *r == DropReason::Crashed)
+        .collect();
+    assert_eq!(in_flight.len(), 2, "{in_flight:?}");
+    assert!(in_flight.iter().all(|(t, _, _, _)| *t == ms(105)));
+    // Sent while n1 was down.
+    assert!(dropped
+        .iter()
+        .filter(|(_, _, to, r)| *to == N1 && *r == DropReason::NodeDown)
+        .all(|(t, _, _, _)| *t > ms(102) && *t < ms(210)));
+    assert!(dropped
+        .iter()
+        .any(|(_, _, _, r)| *r == DropReason::NodeDown));
+    // n1's timer due at 110ms never fires; it boots again at 200ms and ticks from 210ms.
+    let timers = timers_of(&out, N1);
+    assert!(timers.contains(&ms(100)));
+    assert!(!timers.iter().any(|t| *t > ms(100) && *t < ms(210)));
+    assert!(timers.contains(&ms(210)));
+    let starts: Vec<SimTime> = out
+        .trace
+        .events()
+        .iter()
+        .filter(|e| matches!(e.kind, TraceKind::Start { node } if node == N1))
+        .map(|e| e.time)
+        .collect();
+    assert_eq!(starts, vec![ms(0), ms(200)]);
+    assert_eq!(out.status, vec![NodeStatus::Up; 3]);
+}
+
+#[test]
+fn crashed_node_loses_unsynced_writes_and_keeps_synced_ones() {
+    let mut sim = Sim::new(config(3, Duration::from_millis(1), Vec::new()), factory());
+    sim.run_until(ms(55));
+    let storage = sim.storage(N1).unwrap();
+    assert_eq!(storage.get("synced"), Some(&1));
+    assert_eq!(storage.get("unsynced"), Some(&2));
+    assert!(!sim.node(N1).unwrap().received.is_empty());
+    sim.inject(ms(55), Fault::Crash(N1));
+    sim.run_until(ms(60));
+    assert!(sim.node(N1).is_none());
+    assert_eq!(sim.status(N1), Some(NodeStatus::Down));
+    assert_eq!(sim.storage(N1).unwrap().get("unsynced"), None);
+    sim.inject(ms(60), Fault::Restart(N1));
+    sim.run_until(ms(60));
+    let node = sim.node(N1).expect("restarted");
+    // Rebuilt from durable storage alone: the synced key, not the unsynced one, no volatile state.
+    assert_eq!(node.restored, vec![("synced".to_string(), 1)]);
+    assert!(node.received.is_empty());
+    assert_eq!(node.count, 0);
+    // The other nodes kept their unsynced writes.
+    assert_eq!(sim.storage(N0).unwrap().get("unsynced"), Some(&2));
+}
+
+#[test]
+fn paused_node_receives_queued_messages_after_resume() {
+    let out = run(
+        3,
+        vec![(ms(100), Fault::Pause(N1)), (ms(200), Fault::Resume(N1))],
+    );
+    let d = deliveries(&out);
+    let to_n1 = |lo: SimTime, hi: SimTime| {
+        d.iter()
+            .filter(|(t, _, to)| *to == N1 && *t >= lo && *t < hi)
+            .count()
+    };
+    assert_eq!(to_n1(ms(100), ms(200)), 0);
+    // Sent at 100ms..190ms by n0 and n2, arriving 101ms..191ms, all handed over at resume.
+    assert_eq!(to_n1(ms(200), ms(200) + Duration(1)), 20);
+    assert!(to_n1(ms(201), ms(600)) > 0);
+    // Nothing to n1 was lost, and n1 fired no timer while paused.
+    assert!(drops(&out).is_empty());
+    let timers = timers_of(&out, N1);
+    assert!(!timers.iter().any(|t| *t > ms(100) && *t < ms(200)));
+    assert!(timers.contains(&ms(200)));
+    // n1 sent nothing while paused.
+    assert!(!d
+        .iter()
+        .any(|(t, f, _)| *f == N1 && *t > ms(101) && *t < ms(200)));
+}
+
+#[test]
+fn skewed_and_drifting_clocks_read_differently_from_virtual_time() {
+    let skew = Offset(500_000_000);
+    let out_sim = |schedule| {
+        let mut sim = Sim::new(config(2, Duration::from_millis(1), schedule), factory());
+        sim.run_until(ms(400));
+        let reads = sim.node(N1).unwrap().clock_reads.clone();
+        let others = sim.node(N0).unwrap().clock_reads.clone();
+        (reads, others, sim.finish())
+    };
+    let (reads, n0_reads, out) = out_sim(vec![
+        (
+            ms(100),
+            Fault::ClockSkew {
+                node: N1,
+                offset: skew,
+            },
+        ),
+        (
+            ms(200),
+            Fault::ClockDrift {
+                node: N1,
+                ppm: 100_000,
+            },
+        ),
+    ]);
+    let truth = timers_of(&out, N1);
+    assert_eq!(reads.len(), truth.len());
+    for (local, real) in reads.iter().zip(&truth) {
+        if *real < ms(100) {
+            assert_eq!(local, real);
+        } else if *real <= ms(200) {
+            assert_eq!(local.0, real.0 + 500_000_000, "skew at {real}");
+        } else {
+            // 10% fast since 200ms, on top of the skew.
+            let expected = 200_000_000 + 500_000_000 + (real.0 - 200_000_000) * 11 / 10;
+            assert!(local.0.abs_diff(expected) <= 1, "drift at {real}: {local}");
+        }
+    }
+    // A fast clock fires its 10ms timers after about 9.09ms of true time.
+    let late: Vec<u64> = truth
+        .windows(2)
+        .filter(|w| w[0] > ms(210))
+        .map(|w| w[1].0 - w[0].0)
+        .collect();
+    assert!(!late.is_empty());
+    assert!(late.iter().all(|d| d.abs_diff(9_090_909) <= 1), "{late:?}");
+    // The other node's clock is untouched and its 10ms timers keep their true period.
+    assert_eq!(n0_reads, timers_of(&out, N0));
+    assert_eq!(n0_reads.len(), 40);
+    // Without the faults n1 reads true time too.
+    let (plain_reads, _, plain) = out_sim(Vec::new());
+    assert_eq!(plain_reads, timers_of(&plain, N1));
+}
+
+#[test]
+fn nemesis_faults_are_recorded_and_healed_when_it_stops() {
+    let mut cfg = config(5, Duration::from_millis(1), Vec::new());
+    cfg.bounds.max_time = Duration::from_secs(3);
+    let roster = cfg.roster.clone();
+    cfg.nemesis = Some(
+        NemesisSpec {
+            kinds: vec![
+                NemesisKind::Crash,
+                NemesisKind::Pause,
+                NemesisKind::Partition,
+                NemesisKind::Isolate,
+                NemesisKind::Cut,
+                NemesisKind::ClockSkew,
+            ],
+            targets: Vec::new(),
+            interval: Duration::from_millis(40),
+            min_duration: Duration::from_millis(10),
+            max_duration: Duration::from_millis(60),
+            start: Duration::from_millis(100),
+            stop: Some(Duration::from_secs(2)),
+            max_active: 2,
+            max_skew: Duration::from_millis(50),
+        }
+        .resolve(&roster)
+        .unwrap(),
+    );
+    let out = Sim::new(cfg, factory()).run();
+    assert!(out.faults.len() >= 20, "only {} faults", out.faults.len());
+    // Every applied fault is in the trace at the same time, in the same order.
+    let traced: Vec<(SimTime, Fault)> = out
+        .trace
+        .events()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::Fault { fault } => Some((e.time, fault.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(traced, out.faults);
+    assert_eq!(out.stats.faults, out.faults.len() as u64);
+    let kind_seen = |p: fn(&Fault) -> bool| out.faults.iter().any(|(_, f)| p(f));
+    assert!(kind_seen(|f| matches!(f, Fault::Crash(_))));
+    assert!(kind_seen(|f| matches!(f, Fault::Pause(_))));
+    assert!(kind_seen(|f| matches!(f, Fault::Partition(_))));
+    assert!(kind_seen(|f| matches!(f, Fault::Isolate(_))));
+    assert!(kind_seen(|f| matches!(f, Fault::Cut { .. })));
+    assert!(kind_seen(|f| matches!(f, Fault::ClockSkew { .. })));
+    assert!(out
+        .faults
+        .iter()
+        .all(|(t, _)| *t >= ms(100) && *t <= ms(2_000) + Duration::from_millis(60)));
+    // Healed by the stop: the cluster is whole, every node is up and every pair talks again.
+    let healed = whole_since(&out.faults).expect("healed at nemesis stop");
+    assert!(healed <= ms(2_000), "healed only at {healed}");
+    assert_eq!(out.status, vec![NodeStatus::Up; 5]);
+    let late = deliveries(&out);
+    for a in roster.ids() {
+        for b in roster.ids().filter(|b| *b != a) {
+            assert!(
+                late.iter()
+                    .any(|(t, f, to)| *t > ms(2_100) && *f == a && *to == b),
+                "{a} -> {b} silent after the nemesis stopped"
+            );
+        }
+    }
+    assert!(drops(&out).iter().all(|(t, ..)| *t <= ms(2_061)));
+}
