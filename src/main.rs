@@ -100,6 +100,8 @@ fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
         },
     };
     let scenario = clustersim::scenario::load(&args.file)?;
+    // Validate before printing the header, so bad input prints only the error.
+    scenario.plan(&args.file.display().to_string())?;
     if !args.quiet {
         let mut shown = scenario.clone();
         if let Some(s) = args.seed {

@@ -21,15 +21,22 @@ fn scratch(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-/// Runs the binary with `args`; returns (exit code, stderr).
-fn clustersim(args: &[&str]) -> (i32, String) {
+/// Runs the binary with `args`; returns (exit code, stderr, stdout).
+fn clustersim_out(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_clustersim"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(args)
         .output()
         .expect("run clustersim");
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    (out.status.code().unwrap_or(-1), stderr)
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    (out.status.code().unwrap_or(-1), stderr, stdout)
+}
+
+/// Runs the binary with `args`; returns (exit code, stderr).
+fn clustersim(args: &[&str]) -> (i32, String) {
+    let (code, stderr, _) = clustersim_out(args);
+    (code, stderr)
 }
 
 /// Writes `text` to a scenario file named `name`, runs it and checks exit code 2, no panic, and
@@ -37,8 +44,10 @@ fn clustersim(args: &[&str]) -> (i32, String) {
 fn rejects(name: &str, text: &str, expected: &[&str]) {
     let path = scratch(name);
     std::fs::write(&path, text).unwrap();
-    let (code, stderr) = clustersim(&["run", path.to_str().unwrap(), "--quiet"]);
+    // Without --quiet: bad input must stop before the report header is printed.
+    let (code, stderr, stdout) = clustersim_out(&["run", path.to_str().unwrap()]);
     assert_eq!(code, 2, "{name}: exit {code}, stderr: {stderr}");
+    assert_eq!(stdout, "", "{name}: printed before failing");
     assert!(!stderr.contains("panicked"), "{name}: {stderr}");
     assert!(!stderr.contains("RUST_BACKTRACE"), "{name}: {stderr}");
     assert!(stderr.starts_with("error: "), "{name}: {stderr}");
@@ -170,6 +179,22 @@ fn bad_duration_unit_names_the_valid_units() {
     );
     let text = edit("max_time: \"1s\"", "max_time: \"10\"");
     rejects("no_unit.ron", &text, &["has no unit"]);
+    let text = edit("max_time: \"1s\"", "max_time: 10");
+    rejects(
+        "bare_number.ron",
+        &text,
+        &["bare_number.ron:3:", "duration 10 has no unit", "\"10ms\""],
+    );
+    let text = edit("max_time: \"1s\"", "max_time: -10");
+    rejects(
+        "negative_time.ron",
+        &text,
+        &[
+            "negative_time.ron:3:",
+            "a duration string with a unit",
+            "`-10`",
+        ],
+    );
 }
 
 #[test]
