@@ -27,6 +27,9 @@ pub struct Bounds {
     pub max_events: u64,
 }
 
+/// Cancellations kept before the first check for ones whose timer is gone.
+const PRUNE_CANCELLED_MIN: usize = 1024;
+
 fn default_max_events() -> u64 {
     100_000_000
 }
@@ -205,6 +208,7 @@ pub struct Sim<N: Node> {
     next_msg: u64,
     next_timer: u64,
     cancelled: BTreeSet<TimerId>,
+    prune_cancelled_at: usize,
     fault_pool: Vec<Fault>,
     applied: Vec<(SimTime, Fault)>,
     nemesis: Option<Nemesis>,
@@ -246,6 +250,7 @@ impl<N: Node> Sim<N> {
             next_msg: 0,
             next_timer: 0,
             cancelled: BTreeSet::new(),
+            prune_cancelled_at: PRUNE_CANCELLED_MIN,
             fault_pool: Vec::new(),
             applied: Vec::new(),
             nemesis: config.nemesis,
@@ -570,10 +575,31 @@ impl<N: Node> Sim<N> {
                 }
                 Effect::CancelTimer(id) => {
                     self.cancelled.insert(id);
+                    if self.cancelled.len() >= self.prune_cancelled_at {
+                        self.prune_cancelled();
+                    }
                 }
             }
         }
         self.effects = effects;
+    }
+
+    /// Forgets cancellations of timers that are no longer pending (fired, dropped by a crash, or
+    /// never set), which would otherwise pile up for the whole run.
+    fn prune_cancelled(&mut self) {
+        let mut pending: Vec<TimerId> = self
+            .queue
+            .events()
+            .chain(self.slots.iter().flat_map(|s| s.backlog.iter()))
+            .filter_map(|ev| match ev {
+                Ev::Timer { id, .. } => Some(*id),
+                _ => None,
+            })
+            .collect();
+        pending.sort_unstable();
+        self.cancelled
+            .retain(|id| pending.binary_search(id).is_ok());
+        self.prune_cancelled_at = (2 * self.cancelled.len()).max(PRUNE_CANCELLED_MIN);
     }
 
     fn record_ops(&mut self, from: usize) {
@@ -749,4 +775,65 @@ impl<N: Node> Sim<N> {
 #[inline(always)]
 fn pair(from: NodeId, to: NodeId) -> u64 {
     u64::from(from.0) << 32 | u64::from(to.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::LinkSpec;
+
+    /// Every millisecond: cancels the timer that just fired (a no-op) and, with a fresh
+    /// timer, also sets a doomed one and cancels it, which must never fire.
+    struct Canceller {
+        last: Option<TimerId>,
+    }
+
+    impl Node for Canceller {
+        type Msg = ();
+        type Timer = bool;
+        type Stored = ();
+
+        fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+            self.last = Some(ctx.set_timer(Duration::from_millis(1), true));
+        }
+
+        fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: ()) {}
+
+        fn on_timer(&mut self, ctx: &mut Context<'_, Self>, keep: bool) {
+            assert!(keep, "a cancelled timer fired");
+            if let Some(fired) = self.last.take() {
+                ctx.cancel_timer(fired);
+            }
+            let doomed = ctx.set_timer(Duration::from_millis(5), false);
+            ctx.cancel_timer(doomed);
+            self.last = Some(ctx.set_timer(Duration::from_millis(1), true));
+        }
+    }
+
+    #[test]
+    fn cancellations_of_fired_timers_do_not_pile_up() {
+        let roster = Roster::new([("a".to_string(), "n".to_string())]);
+        let config = SimConfig {
+            seed: 1,
+            bounds: Bounds {
+                max_time: Duration::from_secs(20),
+                max_events: 1_000_000,
+            },
+            roster,
+            network: Network::new(1, LinkSpec::default()),
+            schedule: Vec::new(),
+            nemesis: None,
+            trace: TraceLevel::HashOnly,
+        };
+        let factory: NodeFactory<Canceller> = Box::new(|_, _, _| Canceller { last: None });
+        let mut sim = Sim::new(config, factory);
+        sim.run_until(SimTime::ZERO + Duration::from_secs(20));
+        assert!(sim.stats().timers >= 19_999);
+        // 40,000 cancellations, of which only the last few doomed timers are still pending.
+        assert!(
+            sim.cancelled.len() < PRUNE_CANCELLED_MIN,
+            "{}",
+            sim.cancelled.len()
+        );
+    }
 }

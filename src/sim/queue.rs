@@ -111,6 +111,11 @@ impl<E> EventQueue<E> {
         Some((key.time, event))
     }
 
+    /// Every pending event, in no particular order.
+    pub(crate) fn events(&self) -> impl Iterator<Item = &E> + '_ {
+        self.slab.iter().flatten()
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.heap.len()
     }
