@@ -186,3 +186,22 @@ fn seed_and_max_time_flags_override_the_file() {
         "{text}"
     );
 }
+
+#[test]
+fn bundled_ping_scenarios_pass_their_checks() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("ping-") && n.ends_with(".ron"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 5, "{names:?}");
+    for name in names {
+        let path = format!("scenarios/{name}");
+        let out = clustersim(&["run", &path, "--quiet"]);
+        let text = stdout(&out);
+        assert_eq!(out.status.code(), Some(0), "{name}:\n{text}");
+        assert!(text.contains("PASS Liveness"), "{name}:\n{text}");
+    }
+}
