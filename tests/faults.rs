@@ -438,3 +438,44 @@ fn nemesis_faults_are_recorded_and_healed_when_it_stops() {
     }
     assert!(drops(&out).iter().all(|(t, ..)| *t <= ms(2_061)));
 }
+
+#[test]
+fn nemesis_undo_faults_do_not_outlive_its_stop() {
+    // The nemesis isolates nodes for 400-800ms until it stops at 1s; at 1.001s the schedule
+    // partitions n0 away for good. No leftover nemesis `Heal` may end that partition.
+    let schedule = vec![(
+        ms(1_001),
+        Fault::Partition(vec![vec![N0], vec![N1, N2, NodeId(3)]]),
+    )];
+    let mut cfg = config(4, Duration::from_millis(1), schedule);
+    cfg.bounds.max_time = Duration::from_secs(3);
+    let roster = cfg.roster.clone();
+    cfg.nemesis = Some(
+        NemesisSpec {
+            kinds: vec![NemesisKind::Isolate],
+            targets: vec!["n1".into(), "n2".into(), "n3".into()],
+            interval: Duration::from_millis(50),
+            min_duration: Duration::from_millis(400),
+            max_duration: Duration::from_millis(800),
+            start: Duration::ZERO,
+            stop: Some(Duration::from_secs(1)),
+            max_active: 1,
+            max_skew: Duration::from_millis(50),
+        }
+        .resolve(&roster)
+        .unwrap(),
+    );
+    let out = Sim::new(cfg, factory()).run();
+    let after_stop: Vec<&(SimTime, Fault)> =
+        out.faults.iter().filter(|(t, _)| *t > ms(1_000)).collect();
+    assert_eq!(after_stop.len(), 1, "{after_stop:?}");
+    assert!(matches!(after_stop[0].1, Fault::Partition(_)));
+    assert!(out
+        .faults
+        .iter()
+        .any(|(t, f)| *t == ms(1_000) && *f == Fault::Heal));
+    let d = deliveries(&out);
+    assert!(!d
+        .iter()
+        .any(|(t, f, to)| *t > ms(1_001) && (*f == N0) != (*to == N0)));
+}

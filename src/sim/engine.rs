@@ -209,7 +209,8 @@ pub struct Sim<N: Node> {
     next_timer: u64,
     cancelled: BTreeSet<TimerId>,
     prune_cancelled_at: usize,
-    fault_pool: Vec<Fault>,
+    fault_pool: Vec<Option<Fault>>,
+    nemesis_undos: Vec<u32>,
     applied: Vec<(SimTime, Fault)>,
     nemesis: Option<Nemesis>,
     fault_rng: SimRng,
@@ -252,6 +253,7 @@ impl<N: Node> Sim<N> {
             cancelled: BTreeSet::new(),
             prune_cancelled_at: PRUNE_CANCELLED_MIN,
             fault_pool: Vec::new(),
+            nemesis_undos: Vec::new(),
             applied: Vec::new(),
             nemesis: config.nemesis,
             fault_rng: stream(seed, Stream::Faults),
@@ -260,7 +262,7 @@ impl<N: Node> Sim<N> {
         let mut schedule = config.schedule;
         schedule.sort_by_key(|(t, _)| *t);
         for (t, f) in schedule {
-            sim.schedule_fault(t, f);
+            let _ = sim.schedule_fault(t, f);
         }
         if let Some(nem) = &sim.nemesis {
             let (start, stop) = (nem.start(), nem.stop());
@@ -282,10 +284,11 @@ impl<N: Node> Sim<N> {
         sim
     }
 
-    fn schedule_fault(&mut self, at: SimTime, fault: Fault) {
+    fn schedule_fault(&mut self, at: SimTime, fault: Fault) -> u32 {
         let idx = self.fault_pool.len() as u32;
-        self.fault_pool.push(fault);
+        self.fault_pool.push(Some(fault));
         self.queue.push(at, Ev::Fault(idx));
+        idx
     }
 
     /// Current virtual time.
@@ -345,7 +348,7 @@ impl<N: Node> Sim<N> {
 
     /// Applies `fault` at time `at` (now, if `at` is in the past).
     pub fn inject(&mut self, at: SimTime, fault: Fault) {
-        self.schedule_fault(at.max(self.now), fault);
+        let _ = self.schedule_fault(at.max(self.now), fault);
     }
 
     /// Processes one event; returns false once the run has stopped.
@@ -431,14 +434,21 @@ impl<N: Node> Sim<N> {
             } => self.fire_timer(node, incarnation, id, timer),
             Ev::Start { node, incarnation } => self.boot(node, incarnation),
             Ev::Fault(idx) => {
-                let fault = std::mem::replace(&mut self.fault_pool[idx as usize], Fault::Heal);
-                self.apply_fault(fault);
+                // `None`: a nemesis undo withdrawn when the nemesis stopped.
+                if let Some(fault) = self.fault_pool[idx as usize].take() {
+                    self.apply_fault(fault);
+                }
             }
             Ev::NemesisTick => self.nemesis_tick(),
             Ev::NemesisStop => {
                 if let Some(nem) = self.nemesis.as_mut() {
                     let heals = nem.heal_all();
                     self.nemesis = None;
+                    // The heals below replace the pending undos; left in the queue, a late
+                    // `Heal` or `Restart` would undo faults the schedule applies after the stop.
+                    for idx in std::mem::take(&mut self.nemesis_undos) {
+                        self.fault_pool[idx as usize] = None;
+                    }
                     for f in heals {
                         self.apply_fault(f);
                     }
@@ -692,7 +702,10 @@ impl<N: Node> Sim<N> {
         let drawn = nem.draw(self.now, &up, &mut self.fault_rng);
         let gap = nem.next_gap(&mut self.fault_rng);
         if let Some((fault, until, undo)) = drawn {
-            self.schedule_fault(until, undo);
+            let idx = self.schedule_fault(until, undo);
+            self.nemesis_undos
+                .retain(|i| self.fault_pool[*i as usize].is_some());
+            self.nemesis_undos.push(idx);
             self.apply_fault(fault);
         }
         self.queue.push(self.now + gap, Ev::NemesisTick);
