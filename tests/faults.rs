@@ -479,3 +479,51 @@ fn nemesis_undo_faults_do_not_outlive_its_stop() {
         .iter()
         .any(|(t, f, to)| *t > ms(1_001) && (*f == N0) != (*to == N0)));
 }
+
+#[test]
+fn link_loss_duplication_and_overrides_show_in_the_trace() {
+    let mut cfg = config(3, Duration::from_millis(1), Vec::new());
+    let lossy = LinkSpec {
+        latency: Latency::Constant(Duration::from_millis(1)),
+        drop: 1.0,
+        duplicate: 0.0,
+    };
+    let doubling = LinkSpec {
+        latency: Latency::Constant(Duration::from_millis(4)),
+        drop: 0.0,
+        duplicate: 1.0,
+    };
+    cfg.network.set_link(N0, N1, lossy);
+    cfg.network.set_link(N2, N1, doubling);
+    let out = Sim::new(cfg, factory()).run();
+    let d = deliveries(&out);
+    // n0 -> n1 loses everything; the reverse direction is untouched.
+    assert!(!d.iter().any(|(_, f, to)| *f == N0 && *to == N1));
+    assert!(d.iter().any(|(_, f, to)| *f == N1 && *to == N0));
+    let losses = drops(&out);
+    assert!(!losses.is_empty());
+    assert!(losses
+        .iter()
+        .all(|(_, f, to, r)| *f == N0 && *to == N1 && *r == DropReason::Loss));
+    // n2 -> n1 arrives twice per message, 4ms after sending, under one message id.
+    let mut ids = std::collections::BTreeMap::new();
+    for e in out.trace.events() {
+        if let TraceKind::Deliver { from, to, id } = e.kind {
+            if from == N2 && to == N1 {
+                ids.entry(id).or_insert_with(Vec::new).push(e.time);
+            }
+        }
+    }
+    assert!(ids.len() >= 50);
+    assert!(ids
+        .values()
+        .all(|times| times.len() == 2 && times[0] == times[1]));
+    let dups = out
+        .trace
+        .events()
+        .iter()
+        .filter(|e| matches!(e.kind, TraceKind::Duplicate { from, .. } if from == N2))
+        .count();
+    assert_eq!(dups as u64, out.stats.duplicated);
+    assert!(ids.len().abs_diff(dups) <= 1);
+}
