@@ -247,10 +247,36 @@ impl Serialize for Offset {
     }
 }
 
+/// Reads a signed duration string; a bare number gets a message asking for a unit.
+struct OffsetText;
+
+impl de::Visitor<'_> for OffsetText {
+    type Value = Offset;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a signed duration string with a unit, such as \"300ms\" or \"-50ms\"")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Offset, E> {
+        v.parse().map_err(E::custom)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Offset, E> {
+        Err(E::custom(format!(
+            "offset {v} has no unit; write it as a string, e.g. \"{v}ms\""
+        )))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Offset, E> {
+        Err(E::custom(format!(
+            "offset {v} has no unit; write it as a string, e.g. \"{v}ms\""
+        )))
+    }
+}
+
 impl<'de> Deserialize<'de> for Offset {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(de::Error::custom)
+        d.deserialize_any(OffsetText)
     }
 }
 
@@ -276,6 +302,12 @@ mod tests {
         assert_eq!(Duration::from_millis(150).to_string(), "150ms");
         assert_eq!("-50ms".parse::<Offset>().unwrap(), Offset(-50_000_000));
         assert!("12".parse::<Duration>().unwrap_err().contains("no unit"));
+        let skew: Offset = ron::from_str("\"-50ms\"").unwrap();
+        assert_eq!(skew, Offset(-50_000_000));
+        let bare = ron::from_str::<Offset>("-50").unwrap_err().to_string();
+        assert!(bare.contains("offset -50 has no unit"), "{bare}");
+        let bare = ron::from_str::<Duration>("50").unwrap_err().to_string();
+        assert!(bare.contains("duration 50 has no unit"), "{bare}");
         assert!("12 parsecs"
             .parse::<Duration>()
             .unwrap_err()
