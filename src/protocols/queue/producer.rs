@@ -95,8 +95,13 @@ impl Producer {
                     }
                 }
             }
-            // Redirect now; the attempt's timeout then retries against the hinted server.
-            QueueMsg::NotPrimary { hint } => self.server = hint as usize,
+            // A redirect within the same call: resend to the hinted server, same timeout.
+            QueueMsg::NotPrimary { hint } => {
+                self.server = hint as usize;
+                if let Some((task, _)) = self.pending {
+                    ctx.send(self.server(), QueueMsg::Enqueue { task });
+                }
+            }
             _ => {}
         }
     }
