@@ -323,3 +323,24 @@ fn delivery_table_from_hand_written_histories() {
         (1, 1, 0, 1)
     );
 }
+
+proptest! {
+    #![proptest_config(Config { cases: 256, failure_persistence: None, ..Config::default() })]
+
+    #[test]
+    fn replicated_queue_keeps_acknowledged_tasks_when_the_primary_dies(
+        seed in 0u64..u64::MAX,
+        crash in 50u64..1500,
+        drop in 0.0f64..0.05,
+    ) {
+        let mut s = scenario("queue-failover");
+        s.seed = seed;
+        s.faults.clear();
+        s.network.default.drop = drop;
+        let s = with_crash(s, "server1", crash, 400);
+        let r = run_scenario(&s, "proptest", &RunOptions::default()).expect("runs");
+        let c = Delivery::from_history(&r.outcome.history).counts();
+        prop_assert!(c.acknowledged > 0);
+        prop_assert_eq!(c.lost, 0, "{:?}", r.verdicts);
+    }
+}

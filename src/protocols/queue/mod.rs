@@ -145,8 +145,11 @@ pub enum QueueMsg {
         /// Task id.
         task: u64,
     },
-    /// Server -> server: I am alive.
-    Heartbeat,
+    /// Server -> server: I am alive (and whether I am still fetching state).
+    Heartbeat {
+        /// The sender is recovering and must not be taken as primary.
+        recovering: bool,
+    },
     /// Primary -> backup: `task` now has record `rec`.
     Replicate {
         /// Task id.
@@ -160,7 +163,10 @@ pub enum QueueMsg {
         task: u64,
     },
     /// Server -> server: send me your whole state (after a restart or a heal).
-    SyncReq,
+    SyncReq {
+        /// The sender is recovering and must not be taken as primary.
+        recovering: bool,
+    },
     /// Server -> server: my whole state.
     SyncState(Vec<(u64, TaskRecord)>),
 }
@@ -186,7 +192,7 @@ pub enum QueueTimer {
     Reap,
     /// Server: fsync (SyncEvery durability).
     Sync,
-    /// Server: stop waiting for peers' state after a restart.
+    /// Server: ask peers for their state again if still recovering.
     Recovered,
 }
 

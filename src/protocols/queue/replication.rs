@@ -10,7 +10,7 @@ impl Server {
         self.cluster.servers.len()
     }
 
-    /// Boots replication: a restarted replica first fetches its peers' state.
+    /// Boots replication: a (re)started replica first fetches every peer's state.
     pub(super) fn start_replication(&mut self, ctx: &mut Context<'_, QueueNode>) {
         if self.peers() < 2 {
             return;
@@ -19,20 +19,37 @@ impl Server {
         // Peers get a grace period: they count as alive until they stay silent for `failover`.
         self.last_heard.iter_mut().for_each(|t| *t = now);
         self.alive.iter_mut().for_each(|a| *a = true);
-        self.recovering = true;
+        self.begin_recovery(ctx);
+        ctx.set_timer(self.heartbeat, QueueTimer::Heartbeat);
+    }
+
+    /// Stops serving until every peer's state is merged: every acknowledged task sits on a
+    /// majority, and a peer that acks later knows we are alive and copies to us first.
+    fn begin_recovery(&mut self, ctx: &mut Context<'_, QueueNode>) {
+        if !self.recovering {
+            self.recovering = true;
+            self.synced_from = 0;
+            self.ask_for_state(ctx);
+        }
+    }
+
+    fn all_peers(&self) -> u32 {
+        ((1u64 << self.peers()) - 1) as u32 & !(1 << self.me)
+    }
+
+    fn ask_for_state(&self, ctx: &mut Context<'_, QueueNode>) {
         for (i, s) in self.cluster.servers.iter().enumerate() {
-            if i != self.me {
-                ctx.send(*s, QueueMsg::SyncReq);
+            if i != self.me && self.synced_from & (1 << i) == 0 {
+                ctx.send(*s, QueueMsg::SyncReq { recovering: true });
             }
         }
-        ctx.set_timer(self.heartbeat, QueueTimer::Heartbeat);
         ctx.set_timer(self.failover, QueueTimer::Recovered);
     }
 
     /// The server this node believes is primary: the lowest-numbered live one.
     pub(super) fn primary_guess(&self) -> usize {
         (0..self.peers())
-            .find(|&i| i == self.me || self.alive[i])
+            .find(|&i| i == self.me || (self.alive[i] && !self.peer_recovering[i]))
             .unwrap_or(self.me)
     }
 
@@ -109,6 +126,7 @@ impl Server {
         };
         self.heard(ctx, peer);
         match msg {
+            QueueMsg::Heartbeat { recovering } => self.peer_recovering[peer] = recovering,
             QueueMsg::Replicate { task, rec } => {
                 self.merge(ctx, task, rec);
                 ctx.send(from, QueueMsg::ReplicateAck { task });
@@ -122,7 +140,8 @@ impl Server {
                 }
                 self.settle(ctx, task);
             }
-            QueueMsg::SyncReq => {
+            QueueMsg::SyncReq { recovering } => {
+                self.peer_recovering[peer] = recovering;
                 let state = self.tasks.iter().map(|(t, r)| (*t, *r)).collect();
                 ctx.send(from, QueueMsg::SyncState(state));
             }
@@ -130,18 +149,38 @@ impl Server {
                 for (task, rec) in state {
                     self.merge(ctx, task, rec);
                 }
-                self.recovering = false;
+                if self.recovering {
+                    self.synced_from |= 1 << peer;
+                    self.recovering = self.synced_from != self.all_peers();
+                }
             }
             _ => {}
         }
     }
 
-    /// Notes that `peer` spoke; a peer back from silence swaps state with us.
+    /// Notes that `peer` spoke. A peer back from silence may hold tasks we lack: recover
+    /// from everyone, and make it a backup of every enqueue still waiting.
     fn heard(&mut self, ctx: &mut Context<'_, QueueNode>, peer: usize) {
         self.last_heard[peer] = ctx.now();
         if !self.alive[peer] {
             self.alive[peer] = true;
-            ctx.send(self.cluster.servers[peer], QueueMsg::SyncReq);
+            let to = self.cluster.servers[peer];
+            let primary = self.is_primary();
+            for (task, p) in self.pending.iter_mut() {
+                p.waiting |= 1 << peer;
+                if primary {
+                    if let Some(rec) = self.tasks.get(task) {
+                        ctx.send(
+                            to,
+                            QueueMsg::Replicate {
+                                task: *task,
+                                rec: *rec,
+                            },
+                        );
+                    }
+                }
+            }
+            self.begin_recovery(ctx);
         }
     }
 
@@ -151,13 +190,15 @@ impl Server {
         timer: QueueTimer,
     ) {
         match timer {
-            QueueTimer::Recovered => self.recovering = false,
+            // Serving with a partial state could lose acknowledged tasks: keep asking instead.
+            QueueTimer::Recovered if self.recovering => self.ask_for_state(ctx),
             QueueTimer::Heartbeat => {
                 ctx.set_timer(self.heartbeat, QueueTimer::Heartbeat);
                 let now = ctx.now();
+                let recovering = self.recovering;
                 for (i, s) in self.cluster.servers.iter().enumerate() {
                     if i != self.me {
-                        ctx.send(*s, QueueMsg::Heartbeat);
+                        ctx.send(*s, QueueMsg::Heartbeat { recovering });
                     }
                 }
                 let mut lost = 0u32;

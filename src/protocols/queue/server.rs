@@ -37,6 +37,10 @@ pub struct Server {
     pub(super) last_heard: Vec<SimTime>,
     pub(super) alive: Vec<bool>,
     pub(super) recovering: bool,
+    /// Peers (bit per server index) whose state was merged since recovery began.
+    pub(super) synced_from: u32,
+    /// Peers that said they are recovering, so cannot be primary.
+    pub(super) peer_recovering: Vec<bool>,
     pub(super) pending: BTreeMap<u64, PendingAck>,
 }
 
@@ -77,6 +81,8 @@ impl Server {
             last_heard: vec![SimTime::ZERO; n],
             alive: vec![true; n],
             recovering: false,
+            synced_from: 0,
+            peer_recovering: vec![false; n],
             pending: BTreeMap::new(),
         }
     }
