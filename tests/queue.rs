@@ -344,3 +344,39 @@ proptest! {
         prop_assert_eq!(c.lost, 0, "{:?}", r.verdicts);
     }
 }
+
+proptest! {
+    #![proptest_config(Config { cases: 256, failure_persistence: None, ..Config::default() })]
+
+    #[test]
+    fn replicated_queue_survives_a_partition_then_a_primary_crash(
+        seed in 0u64..u64::MAX,
+        cut in 50u64..1000,
+        heal_after in 50u64..600,
+        crash_after in 0u64..600,
+        isolated in 1u32..=3,
+    ) {
+        let mut s = scenario("queue-failover");
+        s.seed = seed;
+        s.faults.clear();
+        let name = format!("server{isolated}");
+        let rest: Vec<String> = ["server1", "server2", "server3", "producer", "worker", "sink"]
+            .iter()
+            .filter(|n| **n != name)
+            .map(|n| n.to_string())
+            .collect();
+        s.faults.push(ScheduledFault {
+            at: Duration::from_millis(cut),
+            fault: Fault::Partition(vec![vec![name], rest]),
+        });
+        s.faults.push(ScheduledFault {
+            at: Duration::from_millis(cut + heal_after),
+            fault: Fault::Heal,
+        });
+        let s = with_crash(s, "server1", cut + heal_after + crash_after, 300);
+        let r = run_scenario(&s, "proptest", &RunOptions::default()).expect("runs");
+        let c = Delivery::from_history(&r.outcome.history).counts();
+        prop_assert!(c.acknowledged > 0);
+        prop_assert_eq!(c.lost, 0, "{:?}", r.verdicts);
+    }
+}
