@@ -201,9 +201,9 @@ fn widen_to_crashes(mut v: Verdict, outcome: &RunOutcome) -> Verdict {
             .faults
             .iter()
             .find(|(t, f)| matches!(f, crate::fault::Fault::Crash(_)) && *t >= lo);
-        if let Some((t, f)) = crash.or(after) {
+        if let Some((t, crate::fault::Fault::Crash(node))) = crash.or(after) {
             v.window = Some((lo, hi.max(*t)));
-            v = v.detail(format!("  fault at {t}: {f:?}"));
+            v = v.detail(format!("  {t} crash of {}", outcome.roster.name(*node)));
         }
     }
     v
