@@ -173,7 +173,7 @@ fn with_table(mut v: Verdict, d: &Delivery) -> Verdict {
     v
 }
 
-fn blame(v: Verdict, outcome: &RunOutcome, f: &TaskFate, what: &str) -> Verdict {
+fn blame(v: Verdict, outcome: &RunOutcome, f: &TaskFate, what: &str, lost: bool) -> Verdict {
     let h = outcome.history.entries();
     let mut v = v.detail(format!("first offending task {}: {what}", f.task));
     for &i in &f.entries {
@@ -187,11 +187,12 @@ fn blame(v: Verdict, outcome: &RunOutcome, f: &TaskFate, what: &str) -> Verdict 
         ));
     }
     let v = v.culprits(outcome, f.entries.clone());
-    widen_to_crashes(v, outcome)
+    widen_to_crashes(v, outcome, lost)
 }
 
-/// A lost or repeated task is usually explained by a crash inside its window: include it.
-fn widen_to_crashes(mut v: Verdict, outcome: &RunOutcome) -> Verdict {
+/// A repeated task is often explained by a crash inside its window, a lost one by the next
+/// crash after it was taken: name that crash and widen the window to it.
+fn widen_to_crashes(mut v: Verdict, outcome: &RunOutcome, lost: bool) -> Verdict {
     if let Some((lo, hi)) = v.window {
         let crash = outcome
             .faults
@@ -201,7 +202,8 @@ fn widen_to_crashes(mut v: Verdict, outcome: &RunOutcome) -> Verdict {
             .faults
             .iter()
             .find(|(t, f)| matches!(f, crate::fault::Fault::Crash(_)) && *t >= lo);
-        if let Some((t, crate::fault::Fault::Crash(node))) = crash.or(after) {
+        let found = if lost { crash.or(after) } else { crash };
+        if let Some((t, crate::fault::Fault::Crash(node))) = found {
             v.window = Some((lo, hi.max(*t)));
             v = v.detail(format!("  {t} crash of {}", outcome.roster.name(*node)));
         }
@@ -236,7 +238,7 @@ pub fn check_no_lost_tasks(outcome: &RunOutcome) -> Verdict {
             } else {
                 "acknowledged, never taken by a worker".to_string()
             };
-            blame(v, outcome, f, &why)
+            blame(v, outcome, f, &why, true)
         }
     }
 }
@@ -263,6 +265,7 @@ pub fn check_no_duplicate_effects(outcome: &RunOutcome) -> Verdict {
                 outcome,
                 f,
                 &format!("effect applied {} times", f.effects),
+                false,
             )
         }
     }
@@ -282,7 +285,13 @@ pub fn check_no_duplicate_completions(outcome: &RunOutcome) -> Verdict {
                 format!("{} task(s) were completed more than once", dup.len()),
             );
             let v = with_table(v, &d);
-            blame(v, outcome, f, &format!("completed {} times", f.completions))
+            blame(
+                v,
+                outcome,
+                f,
+                &format!("completed {} times", f.completions),
+                false,
+            )
         }
     }
 }
