@@ -272,6 +272,9 @@ proptest! {
         s.network.overrides.clear();
         s.network.default.drop = drop;
         s.network.default.duplicate = dup;
+        // Short client timeouts keep retries quick on a lossy network, so every acknowledged
+        // task can finish before the run ends.
+        s.workload.timeout = Duration::from_millis(100);
         s.bounds.max_time = Duration::from_secs(6);
         let s = with_crash(with_crash(s, "worker1", crash1, 200), "worker2", crash2, 150);
         let r = run_scenario(&s, "proptest", &RunOptions::default()).expect("runs");
