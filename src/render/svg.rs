@@ -101,9 +101,11 @@ pub fn render(model: &Model, win: Option<Window>) -> String {
     for i in 0..=10u64 {
         let t = SimTime(win.from.0 + (win.to.0.saturating_sub(win.from.0)) * i / 10);
         let x = l.x(t);
+        // The last label ends at its tick so it is not cut off at the right edge.
+        let anchor = if i == 10 { "end" } else { "middle" };
         let _ = writeln!(
             o,
-            r#"<line class="tick" x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}"/><text class="axis" x="{x:.1}" y="{:.1}" text-anchor="middle">{t}</text>"#,
+            r#"<line class="tick" x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{:.1}"/><text class="axis" x="{x:.1}" y="{:.1}" text-anchor="{anchor}">{t}</text>"#,
             h - 30.0,
             TOP - 6.0
         );
