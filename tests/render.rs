@@ -317,3 +317,55 @@ fn cli_rejects_unknown_nodes_naming_valid_ones_and_never_overwrites() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("\x1b["));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn crash_and_restart_show_as_bars_a_down_lane_and_a_band() {
+    let text = std::fs::read_to_string("scenarios/ping-partition.ron")
+        .unwrap()
+        .replace(
+            r#"(at: "2s", fault: Partition([["n1"], ["n2", "n3"]])),"#,
+            r#"(at: "1s", fault: Crash("n2")), (at: "1300ms", fault: Restart("n2")),"#,
+        );
+    let scenario = clustersim::scenario::parse(&text, "crash-n2").unwrap();
+    let opts = RunOptions {
+        trace: TraceLevel::Full,
+        ..RunOptions::default()
+    };
+    let r = clustersim::run::run_scenario(&scenario, "crash-n2", &opts).unwrap();
+    let model = Model::of_run(&r.outcome, &r.verdicts);
+    let tl = timeline::render(
+        &model,
+        &TimelineOptions {
+            from: Some(ms(990)),
+            to: Some(ms(1310)),
+            ..Default::default()
+        },
+    );
+    let crash = tl.lines().find(|l| l.contains("FAULT crash n2")).unwrap();
+    assert!(crash.contains("=X="), "{crash}");
+    assert!(tl
+        .lines()
+        .any(|l| l.contains("FAULT restart n2") && l.contains("=R=")));
+    // Between crash and restart n2's lane is drawn as ':' (down), and n2 records nothing.
+    let down: Vec<&str> = tl
+        .lines()
+        .filter(|l| l.trim_start().starts_with("1.1"))
+        .collect();
+    assert!(!down.is_empty());
+    let lane = |l: &&str| l.as_bytes()[12 + 12 + 6];
+    assert!(down.iter().all(|l| lane(l) != b'|'), "{down:?}");
+    assert!(down.iter().filter(|l| lane(l) == b':').count() >= down.len() / 2);
+    assert!(down.iter().all(|l| !l.contains("n2 invoke")));
+    let svg_text = svg::render(&model, None);
+    let doc = roxmltree::Document::parse(&svg_text).unwrap();
+    let bands = classes(&doc, "crash");
+    assert_eq!(bands.len(), 1);
+    let title = bands[0]
+        .children()
+        .find(|c| c.has_tag_name("title"))
+        .unwrap();
+    assert!(title
+        .text()
+        .unwrap()
+        .contains("crash n2 from 1.000000s to 1.300000s"));
+}
