@@ -29,13 +29,7 @@ fn find_chromium() -> Option<String> {
         .map(str::to_string)
 }
 
-#[test]
-#[ignore = "needs chromium; run by .ci/browser.sh"]
-fn html_renders_in_headless_chromium() {
-    let Some(chromium) = find_chromium() else {
-        println!("skipped: chromium is not installed (.ci/browser.sh installs Debian's chromium)");
-        return;
-    };
+fn ping_page() -> String {
     let report = run_file(
         Path::new("scenarios/ping-partition.ron"),
         &RunOptions {
@@ -45,22 +39,34 @@ fn html_renders_in_headless_chromium() {
     )
     .unwrap();
     let model = Model::of_run(&report.outcome, &report.verdicts);
+    html::render(&model, None, "ping-partition")
+}
+
+const FLAGS: [&str; 8] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
+
+#[test]
+#[ignore = "needs chromium; run by .ci/browser.sh"]
+fn html_renders_in_headless_chromium() {
+    let Some(chromium) = find_chromium() else {
+        println!("skipped: chromium is not installed (.ci/browser.sh installs Debian's chromium)");
+        return;
+    };
     let dir = std::env::temp_dir().join(format!("clustersim-browser-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let page = dir.join("run.html");
     let png = dir.join("shot.png");
-    std::fs::write(&page, html::render(&model, None, "ping-partition")).unwrap();
+    std::fs::write(&page, ping_page()).unwrap();
     let out = Command::new(&chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
+        .args(FLAGS)
         .arg(format!("--user-data-dir={}", dir.join("profile").display()))
         .arg(format!("--screenshot={}", png.display()))
         .arg("--window-size=1200,800")
@@ -89,5 +95,47 @@ fn html_renders_in_headless_chromium() {
     if let Some(keep) = std::env::var_os("CLUSTERSIM_SCREENSHOT") {
         std::fs::copy(&png, keep).unwrap();
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+#[ignore = "needs chromium; run by .ci/browser.sh"]
+fn html_script_zooms_and_shows_hover_details() {
+    let Some(chromium) = find_chromium() else {
+        println!("skipped: chromium is not installed (.ci/browser.sh installs Debian's chromium)");
+        return;
+    };
+    // A probe appended after the page's own script: scroll to zoom in, hover the first
+    // message, and report the outcome in the document title for --dump-dom to show.
+    let probe = r#"<script>
+var s = document.querySelector('svg');
+s.dispatchEvent(new WheelEvent('wheel', {deltaY: -100, clientX: 600, clientY: 200, bubbles: true, cancelable: true}));
+var m = document.querySelector('.msg'); var r = m.getBoundingClientRect();
+m.dispatchEvent(new MouseEvent('mousemove', {clientX: r.left + 1, clientY: r.top + 1, bubbles: true}));
+var tip = document.getElementById('tip');
+document.title = 'PROBE width=' + s.viewBox.baseVal.width + ' tip=' + tip.style.display + ' ' + tip.textContent;
+</script></body>"#;
+    let html = ping_page().replace("</body>", probe);
+    let dir = std::env::temp_dir().join(format!("clustersim-probe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("probe.html");
+    std::fs::write(&path, html).unwrap();
+    let out = Command::new(&chromium)
+        .args(FLAGS)
+        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", path.display()))
+        .output()
+        .expect("chromium starts");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let title = dom
+        .split("<title>")
+        .find(|t| t.starts_with("PROBE"))
+        .unwrap_or_else(|| panic!("probe did not run; DOM:\n{dom}"));
+    assert!(
+        title.starts_with("PROBE width=960 "),
+        "zoomed in by 0.8: {title}"
+    );
+    assert!(title.contains("tip=block n1 -&gt; n2 #0 Ping"), "{title}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
