@@ -369,3 +369,24 @@ fn crash_and_restart_show_as_bars_a_down_lane_and_a_band() {
         .unwrap()
         .contains("crash n2 from 1.000000s to 1.300000s"));
 }
+
+#[test]
+fn timeline_of_the_task_queue_worker_crash_matches_golden() {
+    let r = run("scenarios/worker-crash-naive.ron");
+    assert!(!r.passed(), "the naive queue loses a task");
+    let model = Model::of_run(&r.outcome, &r.verdicts);
+    let text = timeline::render(&model, &TimelineOptions::default());
+    assert!(text.contains("failed NoLostTasks"));
+    assert!(text.contains("FAULT crash worker1"));
+    // The lost task's story: enqueued and acknowledged, taken by worker1, then the crash.
+    let lost = text
+        .lines()
+        .filter(|l| l.contains("!! "))
+        .map(|l| l.split("!! ").nth(1).unwrap())
+        .collect::<Vec<_>>();
+    assert!(
+        lost.iter().any(|l| l.starts_with("worker1 event dequeue")),
+        "{lost:?}"
+    );
+    golden("worker-crash-naive.timeline.txt", &text);
+}

@@ -61,8 +61,11 @@ struct Row {
 pub fn window(model: &Model, opts: &TimelineOptions) -> Window {
     if opts.from.is_none() && opts.to.is_none() {
         if let Some(f) = model.focus {
-            // Lead-in before the first culprit shows the faults and messages that caused it.
-            let lead = Duration::from_millis(500).as_nanos();
+            // A lead-in as long as the window itself (100ms..1s) shows what led up to it.
+            let lead = (f.to.0 - f.from.0).clamp(
+                Duration::from_millis(100).as_nanos(),
+                Duration::from_secs(1).as_nanos(),
+            );
             return Window {
                 from: SimTime(f.from.0.saturating_sub(lead)),
                 to: SimTime(f.to.0 + Duration::from_millis(100).as_nanos()).min(model.end),
