@@ -390,3 +390,34 @@ fn timeline_of_the_task_queue_worker_crash_matches_golden() {
     );
     golden("worker-crash-naive.timeline.txt", &text);
 }
+
+#[test]
+fn svg_of_the_worker_crash_outlines_the_lost_task_from_the_real_checker() {
+    let r = run("scenarios/worker-crash-naive.ron");
+    let failed: Vec<_> = r.failures().collect();
+    assert_eq!(failed.len(), 1);
+    let model = Model::of_run(&r.outcome, &r.verdicts);
+    let text = svg::render(&model, None);
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    assert_eq!(classes(&doc, "lane").len(), r.outcome.roster.len());
+    assert_eq!(classes(&doc, "msg").len(), model.messages.len());
+    let culprits = classes(&doc, "culprit");
+    // Every history entry the checker named is inside an outlined element.
+    for e in &failed[0].culprits {
+        assert!(
+            culprits.iter().any(|n| n
+                .attribute("data-entries")
+                .unwrap()
+                .split(',')
+                .any(|x| x == e.to_string())),
+            "entry {e} not outlined"
+        );
+    }
+    let crash = classes(&doc, "crash");
+    assert_eq!(crash.len(), 1);
+    let title = crash[0]
+        .children()
+        .find(|c| c.has_tag_name("title"))
+        .unwrap();
+    assert!(title.text().unwrap().starts_with("crash worker1"));
+}
