@@ -23,6 +23,7 @@ pub mod history;
 pub mod net;
 pub mod node;
 pub mod protocols;
+pub mod render;
 pub mod report;
 pub mod run;
 pub mod scenario;

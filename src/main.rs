@@ -44,6 +44,44 @@ struct RunArgs {
     /// Print only the verdict lines and the trace hash.
     #[arg(long, short)]
     quiet: bool,
+    /// Print a space-time diagram of the run (around the failure, if a check failed).
+    #[arg(long)]
+    timeline: bool,
+    /// Draw from this virtual time on (e.g. 1.5s); timeline, SVG and HTML.
+    #[arg(long, value_parser = parse_duration, value_name = "T")]
+    from: Option<Duration>,
+    /// Draw up to this virtual time; timeline, SVG and HTML.
+    #[arg(long, value_parser = parse_duration, value_name = "T")]
+    to: Option<Duration>,
+    /// Only these nodes' columns in the timeline, e.g. n1,n2.
+    #[arg(long, value_name = "a,b,c")]
+    nodes: Option<String>,
+    /// Colour the timeline: never, auto (a terminal without NO_COLOR) or always.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Write the space-time diagram as a standalone SVG file.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
+    /// Write the diagram as a standalone HTML page with hover details and zoom.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Write latency and throughput charts (SVG) into this directory.
+    #[arg(long, value_name = "DIR")]
+    plots: Option<PathBuf>,
+}
+
+/// When to colour the timeline.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
+enum ColorChoice {
+    Never,
+    Auto,
+    Always,
+}
+
+impl RunArgs {
+    fn wants_pictures(&self) -> bool {
+        self.timeline || self.svg.is_some() || self.html.is_some() || self.plots.is_some()
+    }
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -90,10 +128,23 @@ fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
         check_writable(p, args.force)?;
         output_format(p)?;
     }
+    for p in [&args.svg, &args.html].into_iter().flatten() {
+        check_writable(p, args.force)?;
+    }
+    if let Some(dir) = &args.plots {
+        for f in ["latency.svg", "throughput.svg"] {
+            check_writable(&dir.join(f), args.force)?;
+        }
+    }
+    if let (Some(a), Some(b)) = (args.from, args.to) {
+        if a > b {
+            return Err(Error::Usage(format!("--from {a} is after --to {b}")));
+        }
+    }
     let opts = RunOptions {
         seed: args.seed,
         max_time: args.max_time,
-        trace: if args.trace.is_some() {
+        trace: if args.trace.is_some() || args.wants_pictures() {
             TraceLevel::Full
         } else {
             TraceLevel::HashOnly
@@ -121,6 +172,9 @@ fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
     if let Some(path) = &args.history {
         write_file(path, &render_history(&report, output_format(path)?))?;
     }
+    if args.wants_pictures() {
+        draw(args, &report)?;
+    }
     if args.quiet {
         for v in &report.verdicts {
             println!("{} {}: {}", v.status, v.check, v.summary);
@@ -131,6 +185,57 @@ fn cmd_run(args: &RunArgs) -> Result<u8, Error> {
     }
     let _ = run_file; // the library's one-call entry point, kept for users of the crate
     Ok(if report.passed() { 0 } else { 1 })
+}
+
+/// Writes the timeline, SVG, HTML and plots the flags ask for.
+fn draw(args: &RunArgs, report: &Report) -> Result<(), Error> {
+    use clustersim::render::{html, plots, svg, timeline, Model, Window};
+    use clustersim::SimTime;
+    let model = Model::of_run(&report.outcome, &report.verdicts);
+    let nodes = match &args.nodes {
+        Some(list) => Some(model.select_nodes(list).map_err(Error::Usage)?),
+        None => None,
+    };
+    let from = args.from.map(|d| SimTime(d.as_nanos()));
+    let to = args.to.map(|d| SimTime(d.as_nanos()));
+    let win = (from.is_some() || to.is_some()).then(|| Window {
+        from: from.unwrap_or(SimTime(0)),
+        to: to.unwrap_or(model.end),
+    });
+    if let Some(path) = &args.svg {
+        write_file(path, &svg::render(&model, win))?;
+    }
+    if let Some(path) = &args.html {
+        let title = format!("{} (seed {})", report.scenario.name, report.outcome.seed);
+        write_file(path, &html::render(&model, win, &title))?;
+    }
+    if let Some(dir) = &args.plots {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Io {
+            path: dir.display().to_string(),
+            message: format!("cannot create directory: {e}"),
+        })?;
+        for (name, text) in plots::all(&model) {
+            write_file(&dir.join(name), &text)?;
+        }
+    }
+    if args.timeline {
+        use std::io::IsTerminal;
+        let color = match args.color {
+            ColorChoice::Never => false,
+            ColorChoice::Always => true,
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        };
+        let opts = timeline::TimelineOptions {
+            from,
+            to,
+            nodes,
+            color,
+        };
+        print!("{}", timeline::render(&model, &opts));
+    }
+    Ok(())
 }
 
 #[derive(Clone, Copy, PartialEq)]

@@ -1,0 +1,366 @@
+//! The shared picture of a run: lanes, messages, fault periods and client operations,
+//! extracted once from the trace and history so each renderer only decides how to draw.
+
+use crate::check::Verdict;
+use crate::fault::Fault;
+use crate::history::{History, Phase};
+use crate::node::{NodeId, Roster};
+use crate::time::SimTime;
+use crate::trace::{DropReason, TraceEvent, TraceKind};
+use std::collections::BTreeMap;
+
+/// One message copy: sent at `sent`, delivered or dropped at `end` (none: still in flight).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    /// The message's id (duplicated copies share it).
+    pub id: u64,
+    /// Sender.
+    pub from: NodeId,
+    /// Destination.
+    pub to: NodeId,
+    /// When it was sent.
+    pub sent: SimTime,
+    /// When it was delivered or dropped; `None` if the run ended first.
+    pub end: Option<SimTime>,
+    /// Why it was lost, if it was.
+    pub dropped: Option<DropReason>,
+    /// The message as debug text.
+    pub text: String,
+}
+
+/// What kind of fault period a band shows.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum BandKind {
+    /// A node was down (crash to restart).
+    Crash,
+    /// A node was frozen (pause to resume).
+    Pause,
+    /// The network was split or cut (partition, cut or isolate, to heal).
+    Network,
+}
+
+impl BandKind {
+    /// A lower-case label, also used as a CSS class.
+    pub fn label(self) -> &'static str {
+        match self {
+            BandKind::Crash => "crash",
+            BandKind::Pause => "pause",
+            BandKind::Network => "partition",
+        }
+    }
+}
+
+/// A period during which a fault was in force.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Band {
+    /// What kind of fault.
+    pub kind: BandKind,
+    /// The node it hit (`None`: the whole network).
+    pub node: Option<NodeId>,
+    /// When it began.
+    pub start: SimTime,
+    /// When it ended (`None`: still in force at the end of the run).
+    pub end: Option<SimTime>,
+    /// The fault in words.
+    pub text: String,
+}
+
+/// A fault as applied at one instant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FaultMark {
+    /// When it was applied.
+    pub time: SimTime,
+    /// The fault.
+    pub fault: Fault,
+    /// The fault in words.
+    pub text: String,
+}
+
+/// A client operation with its result, or a system event (which has no duration).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpBar {
+    /// The node that recorded it.
+    pub node: NodeId,
+    /// When it was invoked (or happened, for an event).
+    pub start: SimTime,
+    /// When it completed (`None`: never).
+    pub end: Option<SimTime>,
+    /// Ok, Fail, Info, or Event.
+    pub outcome: Phase,
+    /// The operation in words, with its result.
+    pub text: String,
+    /// History entry indexes of this operation (invoke and completion).
+    pub entries: Vec<usize>,
+    /// True when a failing verdict names one of its entries.
+    pub culprit: bool,
+}
+
+/// A span of virtual time, inclusive at both ends.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// First instant shown.
+    pub from: SimTime,
+    /// Last instant shown.
+    pub to: SimTime,
+}
+
+impl Window {
+    /// True when `t` lies in the window.
+    pub fn contains(&self, t: SimTime) -> bool {
+        self.from <= t && t <= self.to
+    }
+
+    /// True when the span `[a, b]` overlaps the window.
+    pub fn overlaps(&self, a: SimTime, b: SimTime) -> bool {
+        a <= self.to && b >= self.from
+    }
+}
+
+/// Everything a renderer draws, in time order within each list.
+#[derive(Clone, Debug)]
+pub struct Model {
+    /// Node names in id order; one lane each.
+    pub names: Vec<String>,
+    /// Every message copy.
+    pub messages: Vec<Message>,
+    /// Every fault as applied.
+    pub faults: Vec<FaultMark>,
+    /// Fault periods.
+    pub bands: Vec<Band>,
+    /// Client operations and system events.
+    pub ops: Vec<OpBar>,
+    /// Node notes (`Context::note`): time, node, text.
+    pub notes: Vec<(SimTime, NodeId, String)>,
+    /// The failing verdicts' one-line summaries (`check: summary`).
+    pub failures: Vec<String>,
+    /// The time span that explains the first failure with a window.
+    pub focus: Option<Window>,
+    /// The run's last instant.
+    pub end: SimTime,
+}
+
+impl Model {
+    /// Builds the model from a run's recorded trace events and history, and its verdicts.
+    pub fn build(
+        roster: &Roster,
+        events: &[TraceEvent],
+        history: &History,
+        verdicts: &[Verdict],
+        end: SimTime,
+    ) -> Model {
+        let names = roster.names().to_vec();
+        let mut messages: Vec<Message> = Vec::new();
+        // Copies of one id still in flight, oldest first, so a delivery closes the oldest copy.
+        let mut open: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+        let mut faults = Vec::new();
+        let mut notes = Vec::new();
+        for ev in events {
+            match &ev.kind {
+                TraceKind::Send { from, to, id, msg } => {
+                    open.entry(*id).or_default().push(messages.len());
+                    messages.push(Message {
+                        id: *id,
+                        from: *from,
+                        to: *to,
+                        sent: ev.time,
+                        end: None,
+                        dropped: None,
+                        text: msg.clone(),
+                    });
+                }
+                TraceKind::Duplicate { id, .. } => {
+                    if let Some(&first) = open.get(id).and_then(|v| v.first()) {
+                        let copy = Message {
+                            end: None,
+                            dropped: None,
+                            ..messages[first].clone()
+                        };
+                        open.entry(*id).or_default().push(messages.len());
+                        messages.push(copy);
+                    }
+                }
+                TraceKind::Deliver { id, .. } | TraceKind::Drop { id, .. } => {
+                    let reason = match &ev.kind {
+                        TraceKind::Drop { reason, .. } => Some(*reason),
+                        _ => None,
+                    };
+                    if let Some(list) = open.get_mut(id) {
+                        if !list.is_empty() {
+                            let i = list.remove(0);
+                            messages[i].end = Some(ev.time);
+                            messages[i].dropped = reason;
+                        }
+                        if list.is_empty() {
+                            open.remove(id);
+                        }
+                    }
+                }
+                TraceKind::Fault { fault } => faults.push(FaultMark {
+                    time: ev.time,
+                    fault: fault.clone(),
+                    text: fault.describe(&names),
+                }),
+                TraceKind::Note { node, text } => notes.push((ev.time, *node, text.clone())),
+                _ => {}
+            }
+        }
+        let bands = bands_of(&faults);
+        let culprits: Vec<usize> = verdicts
+            .iter()
+            .filter(|v| !v.passed())
+            .flat_map(|v| v.culprits.iter().copied())
+            .collect();
+        let mut ops: Vec<OpBar> = history
+            .calls()
+            .into_iter()
+            .map(|c| {
+                let mut entries = vec![c.invoke_index];
+                entries.extend(c.complete_index);
+                let culprit = entries.iter().any(|e| culprits.contains(e));
+                OpBar {
+                    node: c.node,
+                    start: c.invoke_time,
+                    end: c.complete_time,
+                    outcome: c.outcome,
+                    text: c.completed.to_string(),
+                    entries,
+                    culprit,
+                }
+            })
+            .collect();
+        ops.extend(history.events().map(|e| OpBar {
+            node: e.node,
+            start: e.time,
+            end: Some(e.time),
+            outcome: Phase::Event,
+            text: e.op.to_string(),
+            entries: vec![e.index],
+            culprit: culprits.contains(&e.index),
+        }));
+        ops.sort_by_key(|o| (o.start, o.entries[0]));
+        let failed: Vec<&Verdict> = verdicts.iter().filter(|v| !v.passed()).collect();
+        Model {
+            names,
+            messages,
+            faults,
+            bands,
+            ops,
+            notes,
+            failures: failed
+                .iter()
+                .map(|v| format!("{}: {}", v.check, v.summary))
+                .collect(),
+            focus: failed
+                .iter()
+                .find_map(|v| v.window)
+                .map(|(from, to)| Window { from, to }),
+            end,
+        }
+    }
+
+    /// Builds the model of a finished run (its trace must have been kept at `TraceLevel::Full`).
+    pub fn of_run(outcome: &crate::sim::RunOutcome, verdicts: &[Verdict]) -> Model {
+        Model::build(
+            &outcome.roster,
+            outcome.trace.events(),
+            &outcome.history,
+            verdicts,
+            outcome.end_time,
+        )
+    }
+
+    /// The name of a node.
+    pub fn name(&self, id: NodeId) -> &str {
+        self.names
+            .get(id.index())
+            .map(String::as_str)
+            .unwrap_or("?")
+    }
+
+    /// Resolves a comma-separated list of node names; an unknown name is an error naming valid ones.
+    pub fn select_nodes(&self, list: &str) -> Result<Vec<NodeId>, String> {
+        let mut out = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match self.names.iter().position(|n| n == name) {
+                Some(i) => {
+                    let id = NodeId(i as u32);
+                    if !out.contains(&id) {
+                        out.push(id);
+                    }
+                }
+                None => {
+                    return Err(format!(
+                        "unknown node `{name}` in --nodes; valid nodes are: {}",
+                        self.names.join(", ")
+                    ))
+                }
+            }
+        }
+        if out.is_empty() {
+            return Err(format!(
+                "--nodes names no node; valid nodes are: {}",
+                self.names.join(", ")
+            ));
+        }
+        Ok(out)
+    }
+}
+
+/// Pairs each fault with the fault that ends it (restart, resume, heal) into periods.
+fn bands_of(faults: &[FaultMark]) -> Vec<Band> {
+    let mut bands: Vec<Band> = Vec::new();
+    let close = |bands: &mut Vec<Band>, kind: BandKind, node: Option<NodeId>, t: SimTime| {
+        for b in bands.iter_mut() {
+            if b.kind == kind && b.end.is_none() && (node.is_none() || b.node == node) {
+                b.end = Some(t);
+            }
+        }
+    };
+    for f in faults {
+        let (kind, node) = match &f.fault {
+            Fault::Crash(n) => (BandKind::Crash, Some(*n)),
+            Fault::Pause(n) => (BandKind::Pause, Some(*n)),
+            Fault::Partition(_) | Fault::Cut { .. } | Fault::Isolate(_) => {
+                (BandKind::Network, None)
+            }
+            Fault::Restart(n) => {
+                close(&mut bands, BandKind::Crash, Some(*n), f.time);
+                continue;
+            }
+            Fault::Resume(n) => {
+                close(&mut bands, BandKind::Pause, Some(*n), f.time);
+                continue;
+            }
+            Fault::Heal => {
+                close(&mut bands, BandKind::Network, None, f.time);
+                continue;
+            }
+            Fault::ClockSkew { .. } | Fault::ClockDrift { .. } => continue,
+        };
+        bands.push(Band {
+            kind,
+            node,
+            start: f.time,
+            end: None,
+            text: f.text.clone(),
+        });
+    }
+    bands
+}
+
+/// Escapes text for XML attribute values and content.
+pub fn xml_escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => o.push(' '),
+            c => o.push(c),
+        }
+    }
+    o
+}

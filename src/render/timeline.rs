@@ -1,0 +1,309 @@
+//! The terminal space-time diagram: one column per node, time going down, one row per event
+//! (message arrows drawn when they land, faults as bars across all columns, client operations
+//! on their node's column), in plain ASCII or with ANSI colour.
+
+use super::model::{Model, Window};
+use crate::history::Phase;
+use crate::node::NodeId;
+use crate::time::{Duration, SimTime};
+use std::fmt::Write as _;
+
+/// Width of one node's column, in characters.
+const COL: usize = 12;
+/// Longest message or operation text shown before it is cut.
+const TEXT_MAX: usize = 48;
+
+/// What part of the run to draw, and how.
+#[derive(Clone, Debug, Default)]
+pub struct TimelineOptions {
+    /// First instant shown (default: the failure window, else the start).
+    pub from: Option<SimTime>,
+    /// Last instant shown (default: the failure window, else the end).
+    pub to: Option<SimTime>,
+    /// Only these nodes' columns (default: all).
+    pub nodes: Option<Vec<NodeId>>,
+    /// Use ANSI colour.
+    pub color: bool,
+}
+
+/// Colour of one row.
+#[derive(Copy, Clone, PartialEq)]
+enum Tone {
+    Plain,
+    Good,
+    Bad,
+    Unsure,
+    Fault,
+    Culprit,
+}
+
+impl Tone {
+    fn ansi(self) -> &'static str {
+        match self {
+            Tone::Plain => "",
+            Tone::Good => "\x1b[32m",
+            Tone::Bad => "\x1b[31m",
+            Tone::Unsure => "\x1b[33m",
+            Tone::Fault => "\x1b[35;1m",
+            Tone::Culprit => "\x1b[41;97;1m",
+        }
+    }
+}
+
+struct Row {
+    time: SimTime,
+    art: Vec<u8>,
+    text: String,
+    tone: Tone,
+}
+
+/// The window shown: explicit bounds, else the failure's window with some lead-in, else the run.
+pub fn window(model: &Model, opts: &TimelineOptions) -> Window {
+    if opts.from.is_none() && opts.to.is_none() {
+        if let Some(f) = model.focus {
+            // A lead-in as long as the window itself (100ms..1s) shows what led up to it.
+            let lead = (f.to.0 - f.from.0).clamp(
+                Duration::from_millis(100).as_nanos(),
+                Duration::from_secs(1).as_nanos(),
+            );
+            return Window {
+                from: SimTime(f.from.0.saturating_sub(lead)),
+                to: SimTime(f.to.0 + Duration::from_millis(100).as_nanos()).min(model.end),
+            };
+        }
+    }
+    Window {
+        from: opts.from.unwrap_or(SimTime(0)),
+        to: opts.to.unwrap_or(model.end),
+    }
+}
+
+fn cut(s: &str) -> String {
+    if s.chars().count() > TEXT_MAX {
+        let mut t: String = s.chars().take(TEXT_MAX - 3).collect();
+        t.push_str("...");
+        t
+    } else {
+        s.to_string()
+    }
+}
+
+/// Draws the timeline as text.
+pub fn render(model: &Model, opts: &TimelineOptions) -> String {
+    let win = window(model, opts);
+    let nodes: Vec<NodeId> = opts
+        .nodes
+        .clone()
+        .unwrap_or_else(|| (0..model.names.len() as u32).map(NodeId).collect());
+    let col_of = |n: NodeId| nodes.iter().position(|&m| m == n);
+    let width = nodes.len() * COL;
+    let center = |c: usize| c * COL + COL / 2;
+    let mut rows: Vec<Row> = Vec::new();
+
+    for m in &model.messages {
+        let Some(end) = m.end else { continue };
+        if !win.contains(end) {
+            continue;
+        }
+        let (Some(a), Some(b)) = (col_of(m.from), col_of(m.to)) else {
+            continue;
+        };
+        let mut art = vec![b' '; width];
+        let (pa, pb) = (center(a), center(b));
+        let head = if m.dropped.is_some() { b'x' } else { 0 };
+        if pa < pb {
+            art[pa + 1..pb].fill(b'-');
+            art[pb - 1] = if head == 0 { b'>' } else { head };
+        } else if pa > pb {
+            art[pb + 1..pa].fill(b'-');
+            art[pb + 1] = if head == 0 { b'<' } else { head };
+        } else {
+            art[pa] = b'@';
+        }
+        let mut text = format!(
+            "{} -> {} #{} {} (sent {})",
+            model.name(m.from),
+            model.name(m.to),
+            m.id,
+            cut(&m.text),
+            m.sent
+        );
+        if let Some(r) = m.dropped {
+            let _ = write!(text, " DROPPED: {}", r.label());
+        }
+        rows.push(Row {
+            time: end,
+            art,
+            text,
+            tone: if m.dropped.is_some() {
+                Tone::Bad
+            } else {
+                Tone::Plain
+            },
+        });
+    }
+    for f in &model.faults {
+        if !win.contains(f.time) {
+            continue;
+        }
+        let mut art = vec![b'='; width];
+        use crate::fault::Fault;
+        let mark = match &f.fault {
+            Fault::Crash(n) => Some((*n, b'X')),
+            Fault::Restart(n) => Some((*n, b'R')),
+            Fault::Pause(n) => Some((*n, b'P')),
+            Fault::Resume(n) => Some((*n, b'r')),
+            Fault::Isolate(n) => Some((*n, b'I')),
+            _ => None,
+        };
+        if let Some((n, c)) = mark {
+            if let Some(i) = col_of(n) {
+                art[center(i)] = c;
+            }
+        }
+        rows.push(Row {
+            time: f.time,
+            art,
+            text: format!("FAULT {}", f.text),
+            tone: Tone::Fault,
+        });
+    }
+    for op in &model.ops {
+        let Some(c) = col_of(op.node) else { continue };
+        let mark = |ch: u8| {
+            let mut art = vec![b' '; width];
+            art[center(c)] = ch;
+            art
+        };
+        let who = model.name(op.node);
+        let flag = if op.culprit { "!! " } else { "" };
+        if op.outcome == Phase::Event {
+            if win.contains(op.start) {
+                rows.push(Row {
+                    time: op.start,
+                    art: mark(b'*'),
+                    text: format!("{flag}{who} event {}", cut(&op.text)),
+                    tone: if op.culprit {
+                        Tone::Culprit
+                    } else {
+                        Tone::Plain
+                    },
+                });
+            }
+            continue;
+        }
+        if win.contains(op.start) {
+            rows.push(Row {
+                time: op.start,
+                art: mark(b'i'),
+                text: format!("{flag}{who} invoke {}", cut(&op.text)),
+                tone: if op.culprit {
+                    Tone::Culprit
+                } else {
+                    Tone::Plain
+                },
+            });
+        }
+        if let Some(end) = op.end.filter(|e| win.contains(*e)) {
+            let (ch, word, tone) = match op.outcome {
+                Phase::Ok => (b'O', "ok", Tone::Good),
+                Phase::Fail => (b'F', "fail", Tone::Bad),
+                _ => (b'?', "info", Tone::Unsure),
+            };
+            rows.push(Row {
+                time: end,
+                art: mark(ch),
+                text: format!(
+                    "{flag}{who} {word} {} after {}",
+                    cut(&op.text),
+                    end.since(op.start)
+                ),
+                tone: if op.culprit { Tone::Culprit } else { tone },
+            });
+        }
+    }
+    for (t, n, text) in &model.notes {
+        let Some(c) = col_of(*n) else { continue };
+        if !win.contains(*t) {
+            continue;
+        }
+        let mut art = vec![b' '; width];
+        art[center(c)] = b'"';
+        rows.push(Row {
+            time: *t,
+            art,
+            text: format!("{} note: {}", model.name(*n), cut(text)),
+            tone: Tone::Plain,
+        });
+    }
+    // Stable: rows of one instant keep the order messages, faults, ops, notes.
+    rows.sort_by_key(|r| r.time);
+
+    let mut out = String::new();
+    let names: Vec<&str> = nodes.iter().map(|&n| model.name(n)).collect();
+    let _ = writeln!(
+        out,
+        "timeline {} .. {}  nodes: {}",
+        win.from,
+        win.to,
+        names.join(" ")
+    );
+    for f in &model.failures {
+        let _ = writeln!(out, "failed {f}");
+    }
+    if let (Some(f), None, None) = (model.focus, opts.from, opts.to) {
+        let _ = writeln!(
+            out,
+            "showing the window around the failure ({} .. {})",
+            f.from, f.to
+        );
+    }
+    let _ = writeln!(
+        out,
+        "legend: --> delivered  --x dropped  === fault  X crash  R restart  i invoke  O ok  F fail  ? info  * event  !! counterexample"
+    );
+    let mut head = format!("{:>11} ", "time");
+    for n in &names {
+        let _ = write!(head, "{:^COL$}", cut(n));
+    }
+    let _ = writeln!(out, "{}", head.trim_end());
+
+    // Lanes show '|' while a node is up and ':' while it is crashed or paused.
+    let mut down = vec![false; nodes.len()];
+    let mut fault_i = 0;
+    for row in &rows {
+        while fault_i < model.faults.len() && model.faults[fault_i].time <= row.time {
+            use crate::fault::Fault;
+            match &model.faults[fault_i].fault {
+                Fault::Crash(n) | Fault::Pause(n) => {
+                    if let Some(i) = col_of(*n) {
+                        down[i] = true;
+                    }
+                }
+                Fault::Restart(n) | Fault::Resume(n) => {
+                    if let Some(i) = col_of(*n) {
+                        down[i] = false;
+                    }
+                }
+                _ => {}
+            }
+            fault_i += 1;
+        }
+        let mut art = row.art.clone();
+        for (i, d) in down.iter().enumerate() {
+            let p = center(i);
+            if art[p] == b' ' {
+                art[p] = if *d { b':' } else { b'|' };
+            }
+        }
+        let art = String::from_utf8_lossy(&art).into_owned();
+        let line = format!("{:>11} {}  {}", row.time.to_string(), art, row.text);
+        if opts.color && row.tone != Tone::Plain {
+            let _ = writeln!(out, "{}{}\x1b[0m", row.tone.ansi(), line);
+        } else {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    let _ = writeln!(out, "{} rows", rows.len());
+    out
+}

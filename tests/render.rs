@@ -1,0 +1,423 @@
+//! Renderers draw what the run recorded: snapshot tests of the terminal timeline (golden files
+//! under tests/golden/, regenerate with UPDATE_GOLDEN=1), and XML checks of the SVG, HTML and
+//! plots (one element per lane, per message, the counterexample highlighted, no external URLs).
+
+use clustersim::check::Verdict;
+use clustersim::history::Phase;
+use clustersim::render::timeline::{self, TimelineOptions};
+use clustersim::render::{html, plots, svg, Model};
+use clustersim::run::{run_file, Report, RunOptions};
+use clustersim::trace::{TraceKind, TraceLevel};
+use clustersim::SimTime;
+use std::path::Path;
+use std::process::Command;
+
+fn run(file: &str) -> Report {
+    let opts = RunOptions {
+        trace: TraceLevel::Full,
+        ..RunOptions::default()
+    };
+    run_file(Path::new(file), &opts).expect("scenario runs")
+}
+
+fn ms(n: u64) -> SimTime {
+    SimTime(n * 1_000_000)
+}
+
+/// Compares `actual` with a golden file; UPDATE_GOLDEN=1 rewrites it instead.
+fn golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {
+        std::fs::write(&path, actual).expect("write golden file");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    if expected != actual {
+        let first = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "{} differs from the rendered output (first difference at line {}).\n\
+             If the change is intended, review it by eye and regenerate with:\n  \
+             UPDATE_GOLDEN=1 cargo test --test render\n--- actual ---\n{actual}",
+            path.display(),
+            first + 1
+        );
+    }
+}
+
+/// A failing verdict naming the first call that timed out (as a checker would).
+fn planted_failure(report: &Report) -> (Verdict, usize) {
+    let call = report
+        .outcome
+        .history
+        .calls()
+        .into_iter()
+        .find(|c| c.outcome == Phase::Info && c.complete_index.is_some())
+        .expect("the partition makes some ping time out");
+    let entries = vec![call.invoke_index, call.complete_index.unwrap()];
+    let v = Verdict::fail("Planted", "a ping went unanswered").culprits(&report.outcome, entries);
+    (v, call.invoke_index)
+}
+
+#[test]
+fn timeline_of_ping_partition_matches_golden() {
+    let r = run("scenarios/ping-partition.ron");
+    let model = Model::of_run(&r.outcome, &r.verdicts);
+    let text = timeline::render(
+        &model,
+        &TimelineOptions {
+            from: Some(ms(1950)),
+            to: Some(ms(2160)),
+            ..Default::default()
+        },
+    );
+    assert!(text.contains("FAULT partition [n1] | [n2,n3]"));
+    assert!(text.contains("DROPPED: partition"));
+    golden("ping-partition.timeline.txt", &text);
+}
+
+#[test]
+fn timeline_narrowed_to_two_nodes_around_the_heal_matches_golden() {
+    let r = run("scenarios/ping-partition.ron");
+    let model = Model::of_run(&r.outcome, &r.verdicts);
+    let nodes = model.select_nodes("n1,n3").unwrap();
+    let text = timeline::render(
+        &model,
+        &TimelineOptions {
+            from: Some(ms(4950)),
+            to: Some(ms(5120)),
+            nodes: Some(nodes),
+            color: false,
+        },
+    );
+    assert!(text.contains("FAULT heal"));
+    assert!(!text.contains("n2 ->") && !text.contains("-> n2"));
+    golden("ping-partition-heal-n1-n3.timeline.txt", &text);
+}
+
+#[test]
+fn timeline_zooms_into_the_failure_window_and_marks_the_culprit() {
+    let r = run("scenarios/ping-partition.ron");
+    let (v, invoke) = planted_failure(&r);
+    let window = v.window.unwrap();
+    let model = Model::of_run(&r.outcome, &[v]);
+    let text = timeline::render(&model, &TimelineOptions::default());
+    assert!(text.contains("failed Planted: a ping went unanswered"));
+    assert!(text.contains("showing the window around the failure"));
+    assert_eq!(
+        text.matches("!! n").count(),
+        2,
+        "invoke and info rows marked"
+    );
+    // Rows outside the failure window (plus its lead-in) are left out.
+    let full = timeline::render(
+        &model,
+        &TimelineOptions {
+            from: Some(SimTime(0)),
+            ..Default::default()
+        },
+    );
+    assert!(text.lines().count() * 5 < full.lines().count());
+    assert!(window.0 >= r.outcome.history.entries()[invoke].time);
+    golden("ping-partition-failure.timeline.txt", &text);
+}
+
+#[test]
+fn timeline_colour_is_ansi_only_when_asked() {
+    let r = run("scenarios/ping-partition.ron");
+    let model = Model::of_run(&r.outcome, &r.verdicts);
+    let mut opts = TimelineOptions {
+        from: Some(ms(1900)),
+        to: Some(ms(2300)),
+        ..Default::default()
+    };
+    let plain = timeline::render(&model, &opts);
+    assert!(plain.is_ascii() && !plain.contains('\x1b'));
+    opts.color = true;
+    let coloured = timeline::render(&model, &opts);
+    assert!(coloured.contains("\x1b[31m"), "dropped messages in red");
+    assert!(coloured.contains("\x1b[35;1m"), "faults in magenta");
+}
+
+fn classes<'a>(doc: &'a roxmltree::Document, class: &str) -> Vec<roxmltree::Node<'a, 'a>> {
+    doc.descendants()
+        .filter(|n| {
+            n.attribute("class")
+                .is_some_and(|c| c.split_whitespace().any(|w| w == class))
+        })
+        .collect()
+}
+
+#[test]
+fn svg_has_a_lane_per_node_an_arrow_per_message_and_the_culprit() {
+    let r = run("scenarios/ping-partition.ron");
+    let (v, _) = planted_failure(&r);
+    let model = Model::of_run(&r.outcome, &[v]);
+    let text = svg::render(&model, None);
+    let doc = roxmltree::Document::parse(&text).expect("SVG is well-formed XML");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    let lanes = classes(&doc, "lane");
+    let names: Vec<&str> = lanes
+        .iter()
+        .filter_map(|n| n.attribute("data-node"))
+        .collect();
+    assert_eq!(names, ["n1", "n2", "n3"]);
+    let sends = r
+        .outcome
+        .trace
+        .events()
+        .iter()
+        .filter(|e| matches!(e.kind, TraceKind::Send { .. }))
+        .count();
+    let dups = r.outcome.stats.duplicated as usize;
+    let msgs = classes(&doc, "msg");
+    assert_eq!(msgs.len(), sends + dups, "one arrow per message copy");
+    assert_eq!(msgs.len(), model.messages.len());
+    let dropped = classes(&doc, "dropped").len() as u64;
+    assert_eq!(dropped, r.outcome.stats.dropped.iter().sum::<u64>());
+    assert!(msgs
+        .iter()
+        .all(|m| m.children().any(|c| c.has_tag_name("title"))));
+    let culprits = classes(&doc, "culprit");
+    assert_eq!(culprits.len(), 1, "the timed-out call is outlined");
+    assert!(culprits[0].attribute("class").unwrap().contains("info"));
+    assert_eq!(classes(&doc, "window").len(), 1);
+    assert!(!classes(&doc, "partition").is_empty(), "fault band drawn");
+}
+
+#[test]
+fn svg_of_a_passing_run_highlights_nothing() {
+    let r = run("scenarios/ping-partition.ron");
+    assert!(r.passed());
+    let model = Model::of_run(&r.outcome, &r.verdicts);
+    let text = svg::render(&model, None);
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    assert!(classes(&doc, "culprit").is_empty());
+    assert!(classes(&doc, "window").is_empty());
+}
+
+#[test]
+fn html_is_well_formed_and_self_contained() {
+    let r = run("scenarios/ping-partition.ron");
+    let (v, _) = planted_failure(&r);
+    let model = Model::of_run(&r.outcome, &[v]);
+    let text = html::render(&model, None, "ping-partition");
+    let opts = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..Default::default()
+    };
+    let doc = roxmltree::Document::parse_with_options(&text, opts).expect("well-formed");
+    assert_eq!(doc.root_element().tag_name().name(), "html");
+    assert!(doc.descendants().any(|n| n.has_tag_name("script")));
+    assert_eq!(classes(&doc, "lane").len(), 3);
+    assert_eq!(classes(&doc, "culprit").len(), 1);
+    assert!(!doc
+        .descendants()
+        .any(|n| n.attribute("src").is_some() || n.attribute("href").is_some()));
+    // The SVG namespace is a name, not a fetch; nothing else may point at the network.
+    let rest = text.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+    assert!(!rest.contains("http://") && !rest.contains("https://"));
+}
+
+#[test]
+fn plots_have_a_dot_per_call_and_bars_that_add_up() {
+    let r = run("scenarios/ping-partition.ron");
+    let model = Model::of_run(&r.outcome, &r.verdicts);
+    let calls = r.outcome.history.calls();
+    let ok = calls.iter().filter(|c| c.outcome == Phase::Ok).count();
+    let lat = plots::latency(&model);
+    let doc = roxmltree::Document::parse(&lat).unwrap();
+    let dots: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("circle"))
+        .collect();
+    assert_eq!(dots.len(), calls.len());
+    assert_eq!(classes(&doc, "ok").len(), ok);
+    assert!(!classes(&doc, "fault").is_empty(), "partition shaded");
+    let tp = plots::throughput(&model);
+    let doc = roxmltree::Document::parse(&tp).unwrap();
+    let total: u64 = classes(&doc, "ok")
+        .iter()
+        .map(|n| {
+            let t = n.children().find(|c| c.has_tag_name("title")).unwrap();
+            let s = t.text().unwrap();
+            s.split(": ")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(total as usize, ok);
+}
+
+#[test]
+fn cli_rejects_unknown_nodes_naming_valid_ones_and_never_overwrites() {
+    let bin = env!("CARGO_BIN_EXE_clustersim");
+    let out = Command::new(bin)
+        .args([
+            "run",
+            "scenarios/ping-partition.ron",
+            "--timeline",
+            "--nodes",
+            "n1,zz",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("zz") && err.contains("n1, n2, n3"), "{err}");
+
+    let dir = std::env::temp_dir().join(format!("clustersim-render-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg_path = dir.join("run.svg");
+    std::fs::write(&svg_path, "keep me").unwrap();
+    let out = Command::new(bin)
+        .args(["run", "scenarios/ping-partition.ron", "-q", "--svg"])
+        .arg(&svg_path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&svg_path).unwrap(), "keep me");
+    let out = Command::new(bin)
+        .args([
+            "run",
+            "scenarios/ping-partition.ron",
+            "-q",
+            "--force",
+            "--svg",
+        ])
+        .arg(&svg_path)
+        .arg("--plots")
+        .arg(dir.join("plots"))
+        .args([
+            "--timeline",
+            "--color",
+            "always",
+            "--from",
+            "1.9s",
+            "--to",
+            "2.1s",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(std::fs::read_to_string(&svg_path)
+        .unwrap()
+        .starts_with("<svg"));
+    assert!(dir.join("plots/latency.svg").exists());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\x1b["));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn crash_and_restart_show_as_bars_a_down_lane_and_a_band() {
+    let text = std::fs::read_to_string("scenarios/ping-partition.ron")
+        .unwrap()
+        .replace(
+            r#"(at: "2s", fault: Partition([["n1"], ["n2", "n3"]])),"#,
+            r#"(at: "1s", fault: Crash("n2")), (at: "1300ms", fault: Restart("n2")),"#,
+        );
+    let scenario = clustersim::scenario::parse(&text, "crash-n2").unwrap();
+    let opts = RunOptions {
+        trace: TraceLevel::Full,
+        ..RunOptions::default()
+    };
+    let r = clustersim::run::run_scenario(&scenario, "crash-n2", &opts).unwrap();
+    let model = Model::of_run(&r.outcome, &r.verdicts);
+    let tl = timeline::render(
+        &model,
+        &TimelineOptions {
+            from: Some(ms(990)),
+            to: Some(ms(1310)),
+            ..Default::default()
+        },
+    );
+    let crash = tl.lines().find(|l| l.contains("FAULT crash n2")).unwrap();
+    assert!(crash.contains("=X="), "{crash}");
+    assert!(tl
+        .lines()
+        .any(|l| l.contains("FAULT restart n2") && l.contains("=R=")));
+    // Between crash and restart n2's lane is drawn as ':' (down), and n2 records nothing.
+    let down: Vec<&str> = tl
+        .lines()
+        .filter(|l| l.trim_start().starts_with("1.1"))
+        .collect();
+    assert!(!down.is_empty());
+    let lane = |l: &&str| l.as_bytes()[12 + 12 + 6];
+    assert!(down.iter().all(|l| lane(l) != b'|'), "{down:?}");
+    assert!(down.iter().filter(|l| lane(l) == b':').count() >= down.len() / 2);
+    assert!(down.iter().all(|l| !l.contains("n2 invoke")));
+    let svg_text = svg::render(&model, None);
+    let doc = roxmltree::Document::parse(&svg_text).unwrap();
+    let bands = classes(&doc, "crash");
+    assert_eq!(bands.len(), 1);
+    let title = bands[0]
+        .children()
+        .find(|c| c.has_tag_name("title"))
+        .unwrap();
+    assert!(title
+        .text()
+        .unwrap()
+        .contains("crash n2 from 1.000000s to 1.300000s"));
+}
+
+#[test]
+fn timeline_of_the_task_queue_worker_crash_matches_golden() {
+    let r = run("scenarios/worker-crash-naive.ron");
+    assert!(!r.passed(), "the naive queue loses a task");
+    let model = Model::of_run(&r.outcome, &r.verdicts);
+    let text = timeline::render(&model, &TimelineOptions::default());
+    assert!(text.contains("failed NoLostTasks"));
+    assert!(text.contains("FAULT crash worker1"));
+    // The lost task's story: enqueued and acknowledged, taken by worker1, then the crash.
+    let lost = text
+        .lines()
+        .filter(|l| l.contains("!! "))
+        .map(|l| l.split("!! ").nth(1).unwrap())
+        .collect::<Vec<_>>();
+    assert!(
+        lost.iter().any(|l| l.starts_with("worker1 event dequeue")),
+        "{lost:?}"
+    );
+    golden("worker-crash-naive.timeline.txt", &text);
+}
+
+#[test]
+fn svg_of_the_worker_crash_outlines_the_lost_task_from_the_real_checker() {
+    let r = run("scenarios/worker-crash-naive.ron");
+    let failed: Vec<_> = r.failures().collect();
+    assert_eq!(failed.len(), 1);
+    let model = Model::of_run(&r.outcome, &r.verdicts);
+    let text = svg::render(&model, None);
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    assert_eq!(classes(&doc, "lane").len(), r.outcome.roster.len());
+    assert_eq!(classes(&doc, "msg").len(), model.messages.len());
+    let culprits = classes(&doc, "culprit");
+    // Every history entry the checker named is inside an outlined element.
+    for e in &failed[0].culprits {
+        assert!(
+            culprits.iter().any(|n| n
+                .attribute("data-entries")
+                .unwrap()
+                .split(',')
+                .any(|x| x == e.to_string())),
+            "entry {e} not outlined"
+        );
+    }
+    let crash = classes(&doc, "crash");
+    assert_eq!(crash.len(), 1);
+    let title = crash[0]
+        .children()
+        .find(|c| c.has_tag_name("title"))
+        .unwrap();
+    assert!(title.text().unwrap().starts_with("crash worker1"));
+}
