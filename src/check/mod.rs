@@ -2,6 +2,7 @@
 //!
 //! One file per checker. `Check` is the list a scenario names in its `checks` field.
 
+mod linearizable;
 mod liveness;
 
 use crate::sim::RunOutcome;
@@ -9,6 +10,10 @@ use crate::time::SimTime;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub use linearizable::{
+    check_history as check_linearizable_history, check_history_bounded, check_linearizable,
+    LinResult,
+};
 pub use liveness::check_liveness;
 
 /// A property a scenario asks of its run.
@@ -17,6 +22,8 @@ pub enum Check {
     /// Once every fault has healed, the system serves clients again: every calling client gets
     /// a successful call and none ends the run with three failed calls in a row.
     Liveness,
+    /// Every key-value operation takes effect atomically between its invoke and completion.
+    Linearizable,
 }
 
 impl Check {
@@ -24,6 +31,7 @@ impl Check {
     pub fn name(&self) -> &'static str {
         match self {
             Check::Liveness => "Liveness",
+            Check::Linearizable => "Linearizable",
         }
     }
 
@@ -31,6 +39,7 @@ impl Check {
     pub fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
         match self {
             Check::Liveness => check_liveness(outcome),
+            Check::Linearizable => check_linearizable(outcome),
         }
     }
 }

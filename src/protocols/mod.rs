@@ -4,6 +4,7 @@
 //! Adding a protocol: write a module with a params struct implementing `Protocol`, add a
 //! variant to `ProtocolSpec`, and add it to the four `match`es below.
 
+pub mod kv;
 pub mod ping;
 
 use crate::check::Check;
