@@ -2,19 +2,26 @@
 //!
 //! One file per checker. `Check` is the list a scenario names in its `checks` field.
 
+mod converged;
+mod durable;
 mod linearizable;
 mod liveness;
+mod stale_reads;
+mod writes;
 
 use crate::sim::RunOutcome;
 use crate::time::SimTime;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub use converged::check_converged;
+pub use durable::check_durable;
 pub use linearizable::{
     check_history as check_linearizable_history, check_history_bounded, check_linearizable,
     LinResult,
 };
 pub use liveness::check_liveness;
+pub use stale_reads::check_stale_reads;
 
 /// A property a scenario asks of its run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -24,6 +31,12 @@ pub enum Check {
     Liveness,
     /// Every key-value operation takes effect atomically between its invoke and completion.
     Linearizable,
+    /// Every acknowledged write is still readable (or superseded) after faults heal.
+    Durable,
+    /// After the last heal and a quiet period, all live replicas hold the same state.
+    Converged,
+    /// No read returns a value older than a write acknowledged before the read began.
+    StaleReads,
 }
 
 impl Check {
@@ -32,6 +45,9 @@ impl Check {
         match self {
             Check::Liveness => "Liveness",
             Check::Linearizable => "Linearizable",
+            Check::Durable => "Durable",
+            Check::Converged => "Converged",
+            Check::StaleReads => "StaleReads",
         }
     }
 
@@ -40,6 +56,9 @@ impl Check {
         match self {
             Check::Liveness => check_liveness(outcome),
             Check::Linearizable => check_linearizable(outcome),
+            Check::Durable => check_durable(outcome),
+            Check::Converged => check_converged(outcome),
+            Check::StaleReads => check_stale_reads(outcome),
         }
     }
 }

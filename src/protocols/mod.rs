@@ -42,6 +42,8 @@ pub fn run_protocol<P: Protocol>(protocol: &P, plan: &Plan, trace: TraceLevel) -
 pub enum ProtocolSpec {
     /// Nodes ping each other and answer pings: the smallest protocol, for the engine's demos.
     Ping(ping::PingParams),
+    /// Primary-backup key-value replication, async or sync, with failover.
+    PrimaryBackup(kv::primary_backup::PrimaryBackupParams),
 }
 
 impl ProtocolSpec {
@@ -49,6 +51,7 @@ impl ProtocolSpec {
     pub fn name(&self) -> &'static str {
         match self {
             ProtocolSpec::Ping(p) => p.name(),
+            ProtocolSpec::PrimaryBackup(p) => p.name(),
         }
     }
 
@@ -56,6 +59,7 @@ impl ProtocolSpec {
     pub fn validate(&self, plan: &Plan) -> Result<(), String> {
         match self {
             ProtocolSpec::Ping(p) => p.validate(plan),
+            ProtocolSpec::PrimaryBackup(p) => p.validate(plan),
         }
     }
 
@@ -63,6 +67,7 @@ impl ProtocolSpec {
     pub fn check_names(&self) -> Vec<&'static str> {
         let own = match self {
             ProtocolSpec::Ping(p) => p.checks(),
+            ProtocolSpec::PrimaryBackup(p) => p.checks(),
         };
         std::iter::once("Liveness")
             .chain(own.iter().copied())
@@ -78,6 +83,7 @@ impl ProtocolSpec {
     pub fn run(&self, plan: &Plan, trace: TraceLevel) -> RunOutcome {
         match self {
             ProtocolSpec::Ping(p) => run_protocol(p, plan, trace),
+            ProtocolSpec::PrimaryBackup(p) => run_protocol(p, plan, trace),
         }
     }
 }

@@ -4,3 +4,4 @@
 //! replication designs of issue 4.
 
 pub mod client;
+pub mod primary_backup;
