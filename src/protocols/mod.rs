@@ -44,6 +44,8 @@ pub enum ProtocolSpec {
     Ping(ping::PingParams),
     /// Primary-backup key-value replication, async or sync, with failover.
     PrimaryBackup(kv::primary_backup::PrimaryBackupParams),
+    /// Dynamo-style quorum key-value replication with read repair and anti-entropy.
+    Quorum(kv::quorum::QuorumParams),
 }
 
 impl ProtocolSpec {
@@ -52,6 +54,7 @@ impl ProtocolSpec {
         match self {
             ProtocolSpec::Ping(p) => p.name(),
             ProtocolSpec::PrimaryBackup(p) => p.name(),
+            ProtocolSpec::Quorum(p) => p.name(),
         }
     }
 
@@ -60,6 +63,7 @@ impl ProtocolSpec {
         match self {
             ProtocolSpec::Ping(p) => p.validate(plan),
             ProtocolSpec::PrimaryBackup(p) => p.validate(plan),
+            ProtocolSpec::Quorum(p) => p.validate(plan),
         }
     }
 
@@ -68,6 +72,7 @@ impl ProtocolSpec {
         let own = match self {
             ProtocolSpec::Ping(p) => p.checks(),
             ProtocolSpec::PrimaryBackup(p) => p.checks(),
+            ProtocolSpec::Quorum(p) => p.checks(),
         };
         std::iter::once("Liveness")
             .chain(own.iter().copied())
@@ -84,6 +89,7 @@ impl ProtocolSpec {
         match self {
             ProtocolSpec::Ping(p) => run_protocol(p, plan, trace),
             ProtocolSpec::PrimaryBackup(p) => run_protocol(p, plan, trace),
+            ProtocolSpec::Quorum(p) => run_protocol(p, plan, trace),
         }
     }
 }

@@ -5,3 +5,4 @@
 
 pub mod client;
 pub mod primary_backup;
+pub mod quorum;
