@@ -2,13 +2,14 @@
 
 use super::Verdict;
 use crate::fault::whole_since;
-use crate::sim::{NodeStatus, RunOutcome};
+use crate::sim::{NodeStatus, RunOutcome, StopReason};
 use crate::time::Duration;
 
 /// How long after the last heal the run must go on before replicas are expected to agree.
 pub const QUIET: Duration = Duration::from_secs(1);
 
-/// Compares the final snapshots of all running replicas; fails naming the first differing key.
+/// Compares the final snapshots of all running replicas once the run went on `QUIET` after the
+/// last heal (or fell quiescent); fails naming the first differing key.
 pub fn check_converged(outcome: &RunOutcome) -> Verdict {
     const NAME: &str = "Converged";
     let Some(healed) = whole_since(&outcome.faults) else {
@@ -18,7 +19,8 @@ pub fn check_converged(outcome: &RunOutcome) -> Verdict {
         );
     };
     let quiet = outcome.end_time.since(healed);
-    if quiet < QUIET {
+    // A quiescent run has nothing left to do: its final state is settled however soon it ended.
+    if quiet < QUIET && outcome.stop != StopReason::Quiescent {
         return Verdict::unknown(
             NAME,
             format!("the run ended {quiet} after the last heal at {healed}; it needs a quiet period of {QUIET}"),

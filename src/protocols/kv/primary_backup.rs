@@ -9,12 +9,14 @@
 //! - `Sync`: the primary acknowledges only once every backup has the write (durably). Every
 //!   acknowledged write is therefore on every replica, and no failover, partition or crash can
 //!   lose it; the price is that a write waits (and times out) while any backup is unreachable.
-//!   Sync mode does not make reads linearizable: a deposed primary that has not yet heard of the
-//!   new view still answers reads from its own copy.
+//!   Reads see a write as soon as the primary applied it, before it is acknowledged, so a read
+//!   followed by a primary crash can still observe a write that is later lost (not linearizable).
 //!
 //! `fencing` (default on) checks view numbers as epochs: backups reject messages from an older
-//! view and tell the sender, which steps down. Without fencing a deposed primary never learns it
-//! was replaced and keeps accepting writes, the classic split brain.
+//! view and tell the sender, which steps down; and the primary answers reads only under a lease
+//! (every backup confirmed a heartbeat sent less than 3/4 of `suspect_after` ago, so none can
+//! have moved on). Without fencing a deposed primary never learns it was replaced and keeps
+//! accepting writes and serving reads from its own copy, the classic split brain.
 //!
 //! With `read_from_backup`, clients send to any replica and backups answer reads from their own
 //! (possibly stale) copy.
@@ -80,6 +82,8 @@ pub enum PbMsg {
     Heartbeat {
         /// The sender's view.
         view: u64,
+        /// When the primary sent it, on its own clock (echoed for its read lease).
+        sent: SimTime,
         /// Writes applied.
         seq: u64,
         /// Hash of the primary's map.
@@ -102,6 +106,14 @@ pub enum PbMsg {
         view: u64,
         /// Writes applied.
         seq: u64,
+    },
+    /// The backup heard heartbeat `sent` of `view`: it will not suspect the primary before
+    /// `suspect_after` has passed since.
+    HeartbeatAck {
+        /// The backup's view.
+        view: u64,
+        /// The heartbeat's send time, echoed.
+        sent: SimTime,
     },
     /// The backup is behind or diverged: please send the whole state.
     StateRequest {
@@ -166,6 +178,11 @@ pub struct Replica {
     waiting: Vec<Waiting>,
     buffered: BTreeMap<u64, (u64, u64)>,
     behind: u32,
+    /// A backup has taken the current view's primary's state; until then it acks nothing,
+    /// since its sequence numbers may count another primary's writes.
+    synced: bool,
+    /// Primary: per backup, the latest heartbeat it confirmed (send time on our clock).
+    leases: BTreeMap<NodeId, SimTime>,
 }
 
 /// A primary-backup node: a replica or a client.
@@ -227,6 +244,14 @@ impl Replica {
         st.sync();
     }
 
+    /// The acknowledgement a backup sends: nothing counts until it holds this view's state.
+    fn ack(&self) -> PbMsg {
+        PbMsg::Ack {
+            view: self.view,
+            seq: if self.synced { self.seq } else { 0 },
+        }
+    }
+
     fn backups(&self, me: NodeId) -> impl Iterator<Item = NodeId> + '_ {
         self.replicas.iter().copied().filter(move |r| *r != me)
     }
@@ -241,6 +266,7 @@ impl Replica {
         self.behind = 0;
         // Writes waiting for acks in the old view will never be acknowledged by this replica.
         self.waiting.clear();
+        self.synced = self.is_primary(ctx.id());
         self.persist_view(ctx);
         if self.is_primary(ctx.id()) && !was_primary {
             self.take_over(ctx);
@@ -249,6 +275,7 @@ impl Replica {
 
     fn take_over(&mut self, ctx: &mut Context<'_, PbNode>) {
         self.acked.clear();
+        self.leases.clear();
         let me = ctx.id();
         ctx.note(|| "became primary".to_string());
         let map: Vec<(u64, u64)> = self.map.iter().map(|(k, v)| (*k, *v)).collect();
@@ -271,7 +298,15 @@ impl Replica {
             let (view, seq, digest) = (self.view, self.seq, self.digest());
             let backups: Vec<NodeId> = self.backups(me).collect();
             for b in backups {
-                ctx.send(b, PbMsg::Heartbeat { view, seq, digest });
+                ctx.send(
+                    b,
+                    PbMsg::Heartbeat {
+                        view,
+                        sent: ctx.now(),
+                        seq,
+                        digest,
+                    },
+                );
             }
         } else if ctx.now().since(self.last_heard) >= self.params.suspect_after {
             let next = self.view + 1;
@@ -293,6 +328,9 @@ impl Replica {
             return reply(ctx, KvResult::NotLeader { leader });
         }
         let (key, value) = match req.op {
+            KvOp::Get { .. } if self.params.fencing && !self.lease_valid(ctx) => {
+                return reply(ctx, KvResult::Unavailable);
+            }
             KvOp::Get { key } => return reply(ctx, KvResult::Done(self.map.get(&key).copied())),
             KvOp::Put { key, value } => (key, value),
             KvOp::Cas { key, from: f, to } => {
@@ -327,6 +365,18 @@ impl Replica {
                 request: req.id,
             }),
         }
+    }
+
+    /// True while no backup can have moved to a new view: every backup confirmed a heartbeat
+    /// sent less than three quarters of `suspect_after` ago (a margin for clock drift).
+    fn lease_valid(&self, ctx: &Context<'_, PbNode>) -> bool {
+        let me = ctx.id();
+        let margin = Duration(self.params.suspect_after.0 / 4 * 3);
+        self.backups(me).all(|b| {
+            self.leases
+                .get(&b)
+                .is_some_and(|sent| ctx.now() < *sent + margin)
+        })
     }
 
     /// Sync mode: acknowledge the writes every backup has applied.
@@ -364,23 +414,46 @@ impl Replica {
         false
     }
 
+    /// Applies buffered writes that follow on from `seq`; returns whether any was applied.
+    fn drain_buffered(&mut self) -> Option<u64> {
+        let mut applied = None;
+        while self.synced {
+            let Some((k, v)) = self.buffered.remove(&(self.seq + 1)) else {
+                break;
+            };
+            self.seq += 1;
+            self.map.insert(k, v);
+            applied = Some(k);
+        }
+        applied
+    }
+
     fn on_peer(&mut self, ctx: &mut Context<'_, PbNode>, from: NodeId, msg: PbMsg) {
         let me = ctx.id();
         match msg {
-            PbMsg::Heartbeat { view, seq, digest } => {
+            PbMsg::Heartbeat {
+                view,
+                sent,
+                seq,
+                digest,
+            } => {
                 if self.fenced(ctx, from, view) {
                     return;
                 }
-                self.last_heard = ctx.now();
                 ctx.send(
                     from,
-                    PbMsg::Ack {
+                    PbMsg::HeartbeatAck {
                         view: self.view,
-                        seq: self.seq,
+                        sent,
                     },
                 );
+                self.last_heard = ctx.now();
+                ctx.send(from, self.ack());
                 // Twice out of step in a row (not just a write in flight): ask for the state.
-                if seq != self.seq || digest != self.digest() {
+                if !self.synced {
+                    self.behind = 0;
+                    ctx.send(from, PbMsg::StateRequest { view: self.view });
+                } else if seq != self.seq || digest != self.digest() {
                     self.behind += 1;
                     if self.behind >= 2 {
                         self.behind = 0;
@@ -401,12 +474,7 @@ impl Replica {
                 }
                 self.last_heard = ctx.now();
                 self.buffered.insert(seq, (key, value));
-                let mut applied = None;
-                while let Some((k, v)) = self.buffered.remove(&(self.seq + 1)) {
-                    self.seq += 1;
-                    self.map.insert(k, v);
-                    applied = Some(k);
-                }
+                let mut applied = self.drain_buffered();
                 if !self.params.fencing {
                     // Without epochs a backup takes writes from anyone, in any order.
                     if applied.is_none() {
@@ -420,20 +488,15 @@ impl Replica {
                 if applied.is_some() {
                     self.persist(ctx, None);
                 }
-                ctx.send(
-                    from,
-                    PbMsg::Ack {
-                        view: self.view,
-                        seq: self.seq,
-                    },
-                );
+                ctx.send(from, self.ack());
             }
             PbMsg::Ack { view, seq } => {
                 if view > self.view && self.params.fencing {
                     self.adopt_view(ctx, view);
                     return;
                 }
-                if self.is_primary(me) && view == self.view {
+                // Without fencing an ack counts whatever view it comes from.
+                if self.is_primary(me) && (view == self.view || !self.params.fencing) {
                     let a = self.acked.entry(from).or_insert(0);
                     *a = (*a).max(seq.min(self.seq));
                     self.release(ctx);
@@ -460,16 +523,18 @@ impl Replica {
                 self.last_heard = ctx.now();
                 self.map = map.into_iter().collect();
                 self.seq = seq;
-                self.buffered.clear();
+                self.synced = true;
+                self.buffered.retain(|s, _| *s > seq);
+                self.drain_buffered();
                 self.behind = 0;
                 self.persist(ctx, None);
-                ctx.send(
-                    from,
-                    PbMsg::Ack {
-                        view: self.view,
-                        seq: self.seq,
-                    },
-                );
+                ctx.send(from, self.ack());
+            }
+            PbMsg::HeartbeatAck { view, sent } => {
+                if view == self.view && self.is_primary(me) {
+                    let l = self.leases.entry(from).or_insert(sent);
+                    *l = (*l).max(sent);
+                }
             }
             PbMsg::Stale { view } => {
                 if self.params.fencing {
@@ -491,6 +556,7 @@ impl Node for PbNode {
             PbNode::Client(c) => c.on_start(ctx),
             PbNode::Replica(r) => {
                 r.last_heard = ctx.now();
+                r.synced = r.is_primary(ctx.id());
                 ctx.set_timer(r.params.heartbeat, PbTimer::Tick);
             }
         }
@@ -588,6 +654,8 @@ impl Protocol for PrimaryBackupParams {
                 waiting: Vec::new(),
                 buffered: BTreeMap::new(),
                 behind: 0,
+                synced: false,
+                leases: BTreeMap::new(),
             }))
         })
     }
