@@ -689,4 +689,119 @@ mod tests {
             LinResult::Unknown { .. }
         ));
     }
+
+    // ---- cross-check against brute force on small random histories ----
+
+    /// Tries every order of the operations that respects real time, with indeterminate
+    /// writes placed anywhere or left out.
+    fn brute_force(ops: &[LinOp]) -> bool {
+        fn go(ops: &[LinOp], used: &mut Vec<bool>, state: Option<u64>) -> bool {
+            let required_left = ops
+                .iter()
+                .zip(used.iter())
+                .any(|(o, u)| o.ret.is_some() && !u);
+            if !required_left {
+                return true;
+            }
+            for i in 0..ops.len() {
+                if used[i] {
+                    continue;
+                }
+                // Every required op that returned before this one was called must come first.
+                let blocked = ops
+                    .iter()
+                    .zip(used.iter())
+                    .any(|(a, u)| !u && a.ret.is_some_and(|r| r < ops[i].call));
+                if blocked {
+                    continue;
+                }
+                if let Some(next) = ops[i].step.apply(state) {
+                    used[i] = true;
+                    if go(ops, used, next) {
+                        return true;
+                    }
+                    used[i] = false;
+                }
+            }
+            false
+        }
+        go(ops, &mut vec![false; ops.len()], None)
+    }
+
+    fn random_history(seed: u64) -> History {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let n = rng.random_range(1..=7u64);
+        // (time, order, client, phase 0 invoke / 1 ok / 2 info / 3 fail, op)
+        let mut events: Vec<(u64, u64, u32, u8, Op)> = Vec::new();
+        for i in 0..n {
+            let value = |rng: &mut rand_chacha::ChaCha8Rng| {
+                let v = rng.random_range(0..=n);
+                (v > 0).then_some(v)
+            };
+            let op = match rng.random_range(0..3) {
+                0 => Op::Put {
+                    key: 0,
+                    value: i + 1,
+                },
+                1 => Op::Get {
+                    key: 0,
+                    value: value(&mut rng),
+                },
+                _ => Op::Cas {
+                    key: 0,
+                    from: value(&mut rng),
+                    to: i + 1,
+                },
+            };
+            let call = rng.random_range(0..20u64);
+            let ret = call + rng.random_range(1..10u64);
+            let end = match rng.random_range(0..10) {
+                0 => 2,
+                1 => 3,
+                _ => 1,
+            };
+            events.push((call, 0, i as u32, 0, op.clone()));
+            events.push((ret, 1, i as u32, end, op));
+        }
+        events.sort_by_key(|e| (e.0, e.1, e.2));
+        let mut h = History::new();
+        let mut ids = BTreeMap::new();
+        for (t, _, c, phase, op) in events {
+            let (t, node) = (SimTime(t), NodeId(c));
+            match phase {
+                0 => {
+                    ids.insert(c, h.invoke(t, node, op));
+                }
+                1 => h.ok(t, node, ids[&c], op),
+                2 => h.info(t, node, ids[&c], op),
+                _ => h.fail(t, node, ids[&c], op),
+            }
+        }
+        h
+    }
+
+    #[test]
+    fn search_agrees_with_brute_force_on_random_small_histories() {
+        let (mut yes, mut no) = (0, 0);
+        for seed in 0..2_000u64 {
+            let h = random_history(seed);
+            let ops = partition(&h.calls()).remove(&0).unwrap_or_default();
+            let expected = brute_force(&ops);
+            let got = check_history(&h);
+            assert_eq!(
+                matches!(got, LinResult::Linearizable { .. }),
+                expected,
+                "seed {seed}: {got:?} for {:?}",
+                h.entries()
+            );
+            if expected {
+                yes += 1;
+            } else {
+                no += 1;
+            }
+        }
+        // Both kinds occur, so the agreement means something.
+        assert!(yes > 100 && no > 100, "{yes} linearizable, {no} not");
+    }
 }
