@@ -163,12 +163,22 @@ const NODES: [&str; 5] = ["replica1", "replica2", "replica3", "client1", "client
 
 /// The sync scenario with `mode`, these faults, and everything healed and restarted at 5s.
 fn pb_with(mode: Mode, faults: &[Trouble]) -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/kv-primary-backup-sync.ron");
-    let mut s = load(&path).expect("loads");
+    let mut s = with_faults("kv-primary-backup-sync.ron", faults);
     let ProtocolSpec::PrimaryBackup(p) = &mut s.protocol else {
         panic!("runs PrimaryBackup");
     };
     p.mode = mode;
+    s.checks = vec![Check::Durable, Check::Linearizable];
+    s
+}
+
+/// A bundled scenario (nodes replica1-3, client1-2) with these faults instead of its own, all
+/// healed and restarted at 5s.
+fn with_faults(file: &str, faults: &[Trouble]) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(file);
+    let mut s = load(&path).expect("loads");
     let ms = Duration::from_millis;
     let mut sched = Vec::new();
     for t in faults {
@@ -195,7 +205,6 @@ fn pb_with(mode: Mode, faults: &[Trouble]) -> Scenario {
         .into_iter()
         .map(|(at, fault)| ScheduledFault { at: ms(at), fault })
         .collect();
-    s.checks = vec![Check::Durable, Check::Linearizable];
     s
 }
 
@@ -247,6 +256,52 @@ fn random_faults_never_lose_a_write_sync_primary_backup_acknowledged() {
         })
         .expect("sync primary-backup lost an acknowledged write");
     assert!(cases.get() >= 128, "only {} cases ran", cases.get());
+}
+
+/// Quorum with r + w > n guarantees that no read misses a write acknowledged before it began,
+/// whatever partitions and crashes happen; with r + w <= n that fails.
+#[test]
+fn random_faults_give_stale_reads_only_when_quorums_do_not_overlap() {
+    let config = Config {
+        cases: 64,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let stale = |file: &str, faults: &[Trouble]| {
+        let mut s = with_faults(file, faults);
+        s.bounds.max_time = Duration::from_secs(6);
+        s.checks = vec![Check::StaleReads];
+        verdicts(&s).remove(0)
+    };
+    TestRunner::new(config.clone())
+        .run(&trouble(), |faults| {
+            let v = stale("kv-quorum-322.ron", &faults);
+            prop_assert_eq!(v.status, Status::Pass, "{:?}", v);
+            Ok(())
+        })
+        .expect("r + w > n gave a stale read");
+    let found = TestRunner::new(config).run(&trouble(), |faults| {
+        prop_assert!(stale("kv-quorum-311.ron", &faults).passed());
+        Ok(())
+    });
+    assert!(matches!(found, Err(TestError::Fail(..))), "{found:?}");
+}
+
+#[test]
+fn quorum_sizes_are_validated_with_a_sentence() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/kv-quorum-322.ron");
+    let mut s = load(&path).expect("loads");
+    let ProtocolSpec::Quorum(q) = &mut s.protocol else {
+        panic!("runs Quorum");
+    };
+    q.r = 4;
+    let err = run_scenario(&s, "bad", &RunOptions::default())
+        .expect_err("r > n is rejected")
+        .to_string();
+    assert!(
+        err.contains("Quorum r must be between 1 and n (3), got 4"),
+        "{err}"
+    );
 }
 
 // ---- checkers on hand-built outcomes ----
