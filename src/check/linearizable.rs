@@ -19,7 +19,7 @@
 use super::Verdict;
 use crate::history::{Call, History, Op, Phase};
 use crate::sim::RunOutcome;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 const NAME: &str = "Linearizable";
 
@@ -264,13 +264,38 @@ fn suffix(ops: &[LinOp], start: usize) -> (Vec<LinOp>, Vec<Option<u64>>) {
     };
     let open = first.call;
     let mut window = Vec::new();
-    let mut init = vec![None];
+    let mut before = Vec::new();
     for (i, o) in sorted.iter().enumerate() {
         if i >= start || o.ret.is_none_or(|r| r > open) {
             window.push((*o).clone());
         } else if let Some(v) = o.step.written() {
-            init.push(Some(v));
+            before.push(v);
         }
+    }
+    // The window only compares the register with values it reads or expects, so every other
+    // earlier value behaves alike: one stand-in covers them all.
+    let mentioned: BTreeSet<u64> = window
+        .iter()
+        .filter_map(|o| match o.step {
+            Step::Get(v) | Step::Cas(v, _) => v,
+            Step::Put(_) => None,
+        })
+        .collect();
+    let written: BTreeSet<u64> = window.iter().filter_map(|o| o.step.written()).collect();
+    let mut init = vec![None];
+    let mut other = false;
+    for v in before.into_iter().collect::<BTreeSet<u64>>() {
+        if mentioned.contains(&v) {
+            init.push(Some(v));
+        } else {
+            other = true;
+        }
+    }
+    if other {
+        let stand_in = (0..=u64::MAX)
+            .rev()
+            .find(|v| !mentioned.contains(v) && !written.contains(v));
+        init.push(stand_in);
     }
     (window, init)
 }
