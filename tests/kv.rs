@@ -135,6 +135,31 @@ fn deposed_primary_without_fencing_is_caught_and_fencing_prevents_it() {
     }
 }
 
+#[test]
+fn reads_from_async_backups_are_stale_and_reads_at_the_primary_are_not() {
+    let stale_reads = |read_from_backup: bool| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios/kv-primary-backup-async-failover.ron");
+        let mut s = load(&path).expect("loads");
+        let ProtocolSpec::PrimaryBackup(p) = &mut s.protocol else {
+            panic!("runs PrimaryBackup");
+        };
+        p.read_from_backup = read_from_backup;
+        // No faults: staleness comes from replication lag alone.
+        s.faults.clear();
+        s.workload.interval = Duration::from_millis(5);
+        s.checks = vec![Check::StaleReads];
+        run_scenario(&s, "backup-reads", &RunOptions::default())
+            .expect("runs")
+            .verdicts
+            .remove(0)
+    };
+    let from_backup = stale_reads(true);
+    assert_eq!(from_backup.status, Status::Fail, "{from_backup:?}");
+    let at_primary = stale_reads(false);
+    assert_eq!(at_primary.status, Status::Pass, "{at_primary:?}");
+}
+
 // ---- random partitions and crashes ----
 
 /// One fault window: a partition splitting off `side` (bit mask over the five nodes), or a
