@@ -204,14 +204,16 @@ pub fn check_linearizable(outcome: &RunOutcome) -> Verdict {
     }
 }
 
-/// The shortest failing prefix of `ops`, then its latest start that still fails.
+/// The shortest failing prefix of `ops`, then its latest start that still fails, within
+/// `max_steps` search steps in all.
 fn smallest_window(ops: &[LinOp], max_steps: u64) -> Vec<LinOp> {
     let mut returns: Vec<usize> = ops.iter().filter_map(|o| o.ret).collect();
     returns.sort_unstable();
-    let fails = |ops: &[LinOp], init: &[Option<u64>]| {
-        let mut budget = max_steps;
-        search(ops, init, &mut budget) == Some(false)
-    };
+    // One budget for the whole minimisation: past it, the window found so far (which is known
+    // to fail) is reported, just not the smallest.
+    let mut budget = max_steps;
+    let mut fails =
+        |ops: &[LinOp], init: &[Option<u64>]| search(ops, init, &mut budget) == Some(false);
     // The first return event at which the prefix cannot be linearized (monotone in the cut).
     let (mut lo, mut hi) = (0usize, returns.len().saturating_sub(1));
     while lo < hi {
