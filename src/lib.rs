@@ -18,6 +18,8 @@
 
 pub mod check;
 pub mod error;
+#[path = "../exercises/mod.rs"]
+pub mod exercises;
 pub mod fault;
 pub mod history;
 pub mod net;

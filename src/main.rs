@@ -20,6 +20,24 @@ struct Cli {
 enum Command {
     /// Run one scenario file and print a report (exit 1 if a check fails).
     Run(RunArgs),
+    /// Grade one of the book's exercises over a few seeds (exit 1 until it passes).
+    CheckExercise(CheckExerciseArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct CheckExerciseArgs {
+    /// The exercise, e.g. reliable-ping; --list shows them all.
+    #[arg(required_unless_present = "list")]
+    name: Option<String>,
+    /// Grade the reference solution (exercises/solutions/) instead of your code.
+    #[arg(long)]
+    solution: bool,
+    /// How many seeds to run, starting at the scenario's own.
+    #[arg(long, default_value_t = 5)]
+    seeds: u64,
+    /// List the exercises and what each asks.
+    #[arg(long)]
+    list: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -99,6 +117,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => cmd_run(&args),
+        Command::CheckExercise(args) => cmd_check_exercise(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -107,6 +126,20 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code() as u8)
         }
     }
+}
+
+fn cmd_check_exercise(args: &CheckExerciseArgs) -> Result<u8, Error> {
+    use clustersim::exercises;
+    if args.list {
+        for e in exercises::EXERCISES {
+            println!("{:<18} {} ({})", e.name, e.task, e.file);
+        }
+        return Ok(0);
+    }
+    let name = args.name.as_deref().unwrap_or_default();
+    let grade = exercises::grade(name, args.solution, args.seeds)?;
+    print!("{}", grade.render());
+    Ok(if grade.passed() { 0 } else { 1 })
 }
 
 fn check_writable(path: &Path, force: bool) -> Result<(), Error> {

@@ -48,6 +48,8 @@ pub enum Check {
     Converged,
     /// No read returns a value older than a write acknowledged before the read began.
     StaleReads,
+    /// The goal of one of the book's exercises (`exercises/goals.rs`).
+    Exercise(crate::exercises::Goal),
 }
 
 impl Check {
@@ -62,6 +64,7 @@ impl Check {
             Check::Durable => "Durable",
             Check::Converged => "Converged",
             Check::StaleReads => "StaleReads",
+            Check::Exercise(_) => "Exercise",
         }
     }
 
@@ -76,6 +79,7 @@ impl Check {
             Check::Durable => check_durable(outcome),
             Check::Converged => check_converged(outcome),
             Check::StaleReads => check_stale_reads(outcome),
+            Check::Exercise(goal) => goal.evaluate(outcome),
         }
     }
 }

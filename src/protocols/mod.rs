@@ -49,6 +49,8 @@ pub enum ProtocolSpec {
     PrimaryBackup(kv::primary_backup::PrimaryBackupParams),
     /// Dynamo-style quorum key-value replication with read repair and anti-entropy.
     Quorum(kv::quorum::QuorumParams),
+    /// One of the book's exercises (`exercises/`), the student's code or the reference solution.
+    Exercise(crate::exercises::ExerciseSpec),
 }
 
 impl ProtocolSpec {
@@ -59,6 +61,7 @@ impl ProtocolSpec {
             ProtocolSpec::Queue(p) => p.name(),
             ProtocolSpec::PrimaryBackup(p) => p.name(),
             ProtocolSpec::Quorum(p) => p.name(),
+            ProtocolSpec::Exercise(p) => p.name(),
         }
     }
 
@@ -69,6 +72,7 @@ impl ProtocolSpec {
             ProtocolSpec::Queue(p) => p.validate(plan),
             ProtocolSpec::PrimaryBackup(p) => p.validate(plan),
             ProtocolSpec::Quorum(p) => p.validate(plan),
+            ProtocolSpec::Exercise(p) => p.validate(plan),
         }
     }
 
@@ -79,6 +83,7 @@ impl ProtocolSpec {
             ProtocolSpec::Queue(p) => p.checks(),
             ProtocolSpec::PrimaryBackup(p) => p.checks(),
             ProtocolSpec::Quorum(p) => p.checks(),
+            ProtocolSpec::Exercise(p) => p.checks(),
         };
         std::iter::once("Liveness")
             .chain(own.iter().copied())
@@ -97,6 +102,7 @@ impl ProtocolSpec {
             ProtocolSpec::Queue(p) => run_protocol(p, plan, trace),
             ProtocolSpec::PrimaryBackup(p) => run_protocol(p, plan, trace),
             ProtocolSpec::Quorum(p) => run_protocol(p, plan, trace),
+            ProtocolSpec::Exercise(p) => p.run(plan, trace),
         }
     }
 }

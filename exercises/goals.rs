@@ -1,0 +1,551 @@
+//! The properties exercises are graded on: small checkers that read a run's history only.
+//!
+//! Each exercise scenario names its goal as `checks: [Exercise(GOAL)]`.
+
+use crate::check::Verdict;
+use crate::history::{Call, Op, Phase};
+use crate::node::NodeId;
+use crate::sim::{NodeStatus, RunOutcome};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What an exercise must achieve.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Goal {
+    /// Every request a client made got its answer (reliable-ping).
+    EveryRequestAnswered,
+    /// Every task whose enqueue was acknowledged was completed by some worker (lease-queue).
+    EveryTaskCompleted,
+    /// Every acknowledged task had its effect applied exactly once, none twice (idempotent-sink).
+    EffectsExactlyOnce,
+    /// No answer from the counter is smaller than one acknowledged before it was asked (durable-counter).
+    CounterNeverGoesBack,
+    /// Every read sees every write acknowledged before the read began (sync-replication).
+    AckedWritesVisible,
+    /// Every posted message reached every node that is up at the end (anti-entropy).
+    AllDelivered,
+}
+
+impl Goal {
+    /// The goal's name, as written in scenarios and shown in verdicts.
+    pub fn name(self) -> &'static str {
+        match self {
+            Goal::EveryRequestAnswered => "EveryRequestAnswered",
+            Goal::EveryTaskCompleted => "EveryTaskCompleted",
+            Goal::EffectsExactlyOnce => "EffectsExactlyOnce",
+            Goal::CounterNeverGoesBack => "CounterNeverGoesBack",
+            Goal::AckedWritesVisible => "AckedWritesVisible",
+            Goal::AllDelivered => "AllDelivered",
+        }
+    }
+
+    /// Judges a finished run.
+    pub fn evaluate(self, outcome: &RunOutcome) -> Verdict {
+        match self {
+            Goal::EveryRequestAnswered => every_request_answered(outcome),
+            Goal::EveryTaskCompleted => every_task_completed(outcome),
+            Goal::EffectsExactlyOnce => effects_exactly_once(outcome),
+            Goal::CounterNeverGoesBack => counter_never_goes_back(outcome),
+            Goal::AckedWritesVisible => acked_writes_visible(outcome),
+            Goal::AllDelivered => all_delivered(outcome),
+        }
+    }
+}
+
+fn every_request_answered(outcome: &RunOutcome) -> Verdict {
+    const NAME: &str = "EveryRequestAnswered";
+    let calls = outcome.history.calls();
+    if calls.is_empty() {
+        return Verdict::unknown(NAME, "no request was made");
+    }
+    match calls.iter().find(|c| c.outcome != Phase::Ok) {
+        None => Verdict::pass(NAME, format!("all {} requests were answered", calls.len())),
+        Some(c) => {
+            let answered = calls.iter().filter(|c| c.outcome == Phase::Ok).count();
+            Verdict::fail(
+                NAME,
+                format!(
+                    "{} (invoked at {}) was never answered; {answered} of {} requests were",
+                    c.invoked,
+                    c.invoke_time,
+                    calls.len()
+                ),
+            )
+            .culprits(outcome, vec![c.invoke_index])
+        }
+    }
+}
+
+fn task_of(op: &Op) -> Option<u64> {
+    match op {
+        Op::Enqueue { task }
+        | Op::Dequeue { task }
+        | Op::Complete { task }
+        | Op::Effect { task } => Some(*task),
+        _ => None,
+    }
+}
+
+fn acked_tasks(calls: &[Call]) -> Vec<(u64, &Call)> {
+    calls
+        .iter()
+        .filter(|c| c.outcome == Phase::Ok && matches!(c.invoked, Op::Enqueue { .. }))
+        .filter_map(|c| task_of(&c.invoked).map(|t| (t, c)))
+        .collect()
+}
+
+fn every_task_completed(outcome: &RunOutcome) -> Verdict {
+    const NAME: &str = "EveryTaskCompleted";
+    let calls = outcome.history.calls();
+    let acked = acked_tasks(&calls);
+    if acked.is_empty() {
+        return Verdict::unknown(NAME, "no enqueue was acknowledged");
+    }
+    let completed: BTreeSet<u64> = outcome
+        .history
+        .events()
+        .filter(|e| matches!(e.op, Op::Complete { .. }))
+        .filter_map(|e| task_of(&e.op))
+        .collect();
+    let lost: Vec<&(u64, &Call)> = acked
+        .iter()
+        .filter(|(t, _)| !completed.contains(t))
+        .collect();
+    let Some((task, call)) = lost.first() else {
+        return Verdict::pass(
+            NAME,
+            format!("all {} acknowledged tasks were completed", acked.len()),
+        );
+    };
+    let names = outcome.roster.names();
+    let mut entries = vec![call.invoke_index];
+    let mut v = Verdict::fail(
+        NAME,
+        format!(
+            "task {task} was acknowledged but never completed ({} of {} acknowledged tasks lost)",
+            lost.len(),
+            acked.len()
+        ),
+    );
+    for e in outcome
+        .history
+        .events()
+        .filter(|e| e.op == Op::Dequeue { task: *task })
+    {
+        entries.push(e.index);
+        let name = names.get(e.node.index()).map(String::as_str).unwrap_or("?");
+        v = v.detail(format!("{name} took task {task} at {}", e.time));
+        if let Some((t, f)) = outcome
+            .faults
+            .iter()
+            .find(|(t, f)| *t >= e.time && *f == crate::fault::Fault::Crash(e.node))
+        {
+            v = v.detail(format!(
+                "and at {t} the fault `{}` hit it before it finished",
+                f.describe(names)
+            ));
+        }
+    }
+    v.culprits(outcome, entries)
+}
+
+fn effects_exactly_once(outcome: &RunOutcome) -> Verdict {
+    const NAME: &str = "EffectsExactlyOnce";
+    let calls = outcome.history.calls();
+    let mut effects: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for e in outcome
+        .history
+        .events()
+        .filter(|e| matches!(e.op, Op::Effect { .. }))
+    {
+        if let Some(t) = task_of(&e.op) {
+            effects.entry(t).or_default().push(e.index);
+        }
+    }
+    if let Some((task, at)) = effects.iter().find(|(_, at)| at.len() > 1) {
+        return Verdict::fail(
+            NAME,
+            format!("task {task}'s effect was applied {} times", at.len()),
+        )
+        .culprits(outcome, at.clone());
+    }
+    let acked = acked_tasks(&calls);
+    if acked.is_empty() {
+        return Verdict::unknown(NAME, "no task was acknowledged");
+    }
+    if let Some((task, call)) = acked.iter().find(|(t, _)| !effects.contains_key(t)) {
+        return Verdict::fail(
+            NAME,
+            format!("task {task} was acknowledged but its effect was never applied"),
+        )
+        .culprits(outcome, vec![call.invoke_index]);
+    }
+    Verdict::pass(
+        NAME,
+        format!(
+            "each of the {} acknowledged tasks had its effect applied exactly once",
+            acked.len()
+        ),
+    )
+}
+
+fn counter_value(op: &Op) -> Option<u64> {
+    match op {
+        Op::Get { value, .. } => *value,
+        Op::Custom { name, value } if name == "incr" => value.parse().ok(),
+        _ => None,
+    }
+}
+
+fn counter_never_goes_back(outcome: &RunOutcome) -> Verdict {
+    const NAME: &str = "CounterNeverGoesBack";
+    let calls = outcome.history.calls();
+    let mut answered: Vec<&Call> = calls
+        .iter()
+        .filter(|c| c.outcome == Phase::Ok && counter_value(&c.completed).is_some())
+        .collect();
+    if answered.is_empty() {
+        return Verdict::unknown(NAME, "no counter operation was answered");
+    }
+    answered.sort_by_key(|c| c.complete_time);
+    for c in &answered {
+        let seen = counter_value(&c.completed).unwrap_or(0);
+        // The largest value acknowledged before this call began.
+        let before = answered
+            .iter()
+            .filter(|p| p.complete_time.is_some_and(|t| t < c.invoke_time))
+            .max_by_key(|p| counter_value(&p.completed));
+        if let Some(p) = before {
+            let earlier = counter_value(&p.completed).unwrap_or(0);
+            if seen < earlier {
+                return Verdict::fail(
+                    NAME,
+                    format!(
+                        "{} (invoked at {}) answered {seen}, but {} had already answered {earlier}",
+                        c.completed, c.invoke_time, p.completed
+                    ),
+                )
+                .culprits(
+                    outcome,
+                    vec![
+                        p.invoke_index,
+                        p.complete_index.unwrap_or(p.invoke_index),
+                        c.invoke_index,
+                        c.complete_index.unwrap_or(c.invoke_index),
+                    ],
+                );
+            }
+        }
+    }
+    Verdict::pass(
+        NAME,
+        format!(
+            "{} answers, none below a value acknowledged earlier",
+            answered.len()
+        ),
+    )
+}
+
+fn read_values(op: &Op) -> Option<BTreeSet<u64>> {
+    match op {
+        Op::Custom { name, value } if name == "read" => Some(
+            value
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .filter_map(|s| s.trim().parse().ok())
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+fn acked_writes_visible(outcome: &RunOutcome) -> Verdict {
+    const NAME: &str = "AckedWritesVisible";
+    let calls = outcome.history.calls();
+    let writes: Vec<&Call> = calls
+        .iter()
+        .filter(|c| c.outcome == Phase::Ok && matches!(c.invoked, Op::Put { .. }))
+        .collect();
+    let reads: Vec<(&Call, BTreeSet<u64>)> = calls
+        .iter()
+        .filter(|c| c.outcome == Phase::Ok)
+        .filter_map(|c| read_values(&c.completed).map(|v| (c, v)))
+        .collect();
+    if reads.is_empty() {
+        return Verdict::unknown(NAME, "no read was answered, so nothing can be judged");
+    }
+    for (r, seen) in &reads {
+        for w in &writes {
+            let Op::Put { value, .. } = w.invoked else {
+                continue;
+            };
+            if w.complete_time.is_some_and(|t| t < r.invoke_time) && !seen.contains(&value) {
+                return Verdict::fail(
+                    NAME,
+                    format!(
+                        "write {value} was acknowledged at {}, but the read invoked at {} did not see it",
+                        w.complete_time.unwrap_or_default(),
+                        r.invoke_time
+                    ),
+                )
+                .detail(format!("the read returned [{}]", join(seen)))
+                .culprits(
+                    outcome,
+                    vec![
+                        w.invoke_index,
+                        w.complete_index.unwrap_or(w.invoke_index),
+                        r.invoke_index,
+                        r.complete_index.unwrap_or(r.invoke_index),
+                    ],
+                );
+            }
+        }
+    }
+    Verdict::pass(
+        NAME,
+        format!(
+            "{} reads saw every one of the {} acknowledged writes that preceded them",
+            reads.len(),
+            writes.len()
+        ),
+    )
+}
+
+fn join(values: &BTreeSet<u64>) -> String {
+    values
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn all_delivered(outcome: &RunOutcome) -> Verdict {
+    const NAME: &str = "AllDelivered";
+    let calls = outcome.history.calls();
+    let posted: Vec<(u64, &Call)> = calls
+        .iter()
+        .filter_map(|c| match c.invoked {
+            Op::Post { msg, .. } => Some((msg, c)),
+            _ => None,
+        })
+        .collect();
+    if posted.is_empty() {
+        return Verdict::unknown(NAME, "no message was posted");
+    }
+    let mut delivered: BTreeSet<(u64, NodeId)> = BTreeSet::new();
+    for e in outcome.history.events() {
+        if let Op::Deliver { msg } = e.op {
+            delivered.insert((msg, e.node));
+        }
+    }
+    let live: Vec<NodeId> = outcome
+        .roster
+        .ids()
+        .filter(|id| outcome.status.get(id.index()) == Some(&NodeStatus::Up))
+        .collect();
+    let names = outcome.roster.names();
+    let mut missing = 0usize;
+    let mut first: Option<(u64, &Call, NodeId)> = None;
+    for (msg, call) in &posted {
+        for node in &live {
+            if !delivered.contains(&(*msg, *node)) {
+                missing += 1;
+                first.get_or_insert((*msg, call, *node));
+            }
+        }
+    }
+    match first {
+        None => Verdict::pass(
+            NAME,
+            format!(
+                "all {} messages reached all {} live nodes",
+                posted.len(),
+                live.len()
+            ),
+        ),
+        Some((msg, call, node)) => Verdict::fail(
+            NAME,
+            format!(
+                "message {msg} (posted at {} at {}) never reached {}; {missing} (message, node) pairs missing",
+                names.get(call.node.index()).map(String::as_str).unwrap_or("?"),
+                call.invoke_time,
+                names.get(node.index()).map(String::as_str).unwrap_or("?"),
+            ),
+        )
+        .culprits(outcome, vec![call.invoke_index]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::History;
+    use crate::node::Roster;
+    use crate::sim::{Bounds, Stats, StopReason};
+    use crate::time::{Duration, SimTime};
+    use crate::trace::{Trace, TraceLevel};
+
+    fn outcome(history: History, nodes: u32) -> RunOutcome {
+        RunOutcome {
+            seed: 0,
+            roster: Roster::new((1..=nodes).map(|i| (format!("n{i}"), "n".to_string()))),
+            bounds: Bounds {
+                max_time: Duration::from_secs(1),
+                max_events: 10,
+            },
+            stop: StopReason::Quiescent,
+            end_time: SimTime::ZERO,
+            stats: Stats::default(),
+            trace: Trace::new(TraceLevel::HashOnly),
+            history,
+            snapshots: Vec::new(),
+            faults: Vec::new(),
+            status: vec![NodeStatus::Up; nodes as usize],
+        }
+    }
+
+    fn at(ms: u64) -> SimTime {
+        SimTime::ZERO + Duration::from_millis(ms)
+    }
+
+    fn incr(h: &mut History, from: u64, to: u64, answer: u64) {
+        let id = h.invoke(
+            at(from),
+            NodeId(0),
+            Op::Custom {
+                name: "incr".into(),
+                value: "?".into(),
+            },
+        );
+        h.ok(
+            at(to),
+            NodeId(0),
+            id,
+            Op::Custom {
+                name: "incr".into(),
+                value: answer.to_string(),
+            },
+        );
+    }
+
+    #[test]
+    fn counter_that_restarts_from_zero_goes_back() {
+        let mut h = History::new();
+        incr(&mut h, 0, 1, 1);
+        incr(&mut h, 2, 3, 2);
+        incr(&mut h, 10, 11, 1);
+        let v = Goal::CounterNeverGoesBack.evaluate(&outcome(h, 1));
+        assert!(!v.passed(), "{v:?}");
+        assert!(v.summary.contains("answered 1"), "{}", v.summary);
+    }
+
+    #[test]
+    fn counter_that_keeps_counting_passes_even_with_concurrent_answers() {
+        let mut h = History::new();
+        incr(&mut h, 0, 5, 2);
+        incr(&mut h, 1, 4, 1);
+        incr(&mut h, 6, 7, 3);
+        assert!(Goal::CounterNeverGoesBack.evaluate(&outcome(h, 1)).passed());
+    }
+
+    #[test]
+    fn duplicate_effect_fails_and_single_effects_pass() {
+        let mut h = History::new();
+        let id = h.invoke(at(0), NodeId(0), Op::Enqueue { task: 1 });
+        h.event(at(1), NodeId(1), Op::Effect { task: 1 });
+        h.ok(at(2), NodeId(0), id, Op::Enqueue { task: 1 });
+        let good = outcome(h.clone(), 2);
+        assert!(Goal::EffectsExactlyOnce.evaluate(&good).passed());
+        h.event(at(3), NodeId(1), Op::Effect { task: 1 });
+        let v = Goal::EffectsExactlyOnce.evaluate(&outcome(h, 2));
+        assert!(!v.passed());
+        assert!(v.summary.contains("applied 2 times"), "{}", v.summary);
+    }
+
+    #[test]
+    fn task_taken_but_never_completed_is_reported_lost() {
+        let mut h = History::new();
+        for task in [1, 2] {
+            let id = h.invoke(at(0), NodeId(0), Op::Enqueue { task });
+            h.ok(at(1), NodeId(0), id, Op::Enqueue { task });
+        }
+        h.event(at(2), NodeId(1), Op::Dequeue { task: 1 });
+        h.event(at(3), NodeId(1), Op::Complete { task: 1 });
+        h.event(at(4), NodeId(1), Op::Dequeue { task: 2 });
+        let v = Goal::EveryTaskCompleted.evaluate(&outcome(h.clone(), 2));
+        assert!(!v.passed());
+        assert!(v.summary.starts_with("task 2 "), "{}", v.summary);
+        h.event(at(9), NodeId(1), Op::Complete { task: 2 });
+        assert!(Goal::EveryTaskCompleted.evaluate(&outcome(h, 2)).passed());
+    }
+
+    fn read(h: &mut History, from: u64, to: u64, values: &str) {
+        let id = h.invoke(
+            at(from),
+            NodeId(0),
+            Op::Custom {
+                name: "read".into(),
+                value: String::new(),
+            },
+        );
+        h.ok(
+            at(to),
+            NodeId(0),
+            id,
+            Op::Custom {
+                name: "read".into(),
+                value: values.into(),
+            },
+        );
+    }
+
+    #[test]
+    fn read_missing_an_acknowledged_write_fails() {
+        let mut h = History::new();
+        for v in [1, 2] {
+            let id = h.invoke(at(v), NodeId(0), Op::Put { key: 0, value: v });
+            h.ok(at(v + 1), NodeId(0), id, Op::Put { key: 0, value: v });
+        }
+        // Concurrent with write 3: it may or may not be seen.
+        let id = h.invoke(at(10), NodeId(0), Op::Put { key: 0, value: 3 });
+        read(&mut h, 11, 12, "1,2");
+        h.ok(at(13), NodeId(0), id, Op::Put { key: 0, value: 3 });
+        assert!(Goal::AckedWritesVisible
+            .evaluate(&outcome(h.clone(), 1))
+            .passed());
+        read(&mut h, 20, 21, "1,3");
+        let v = Goal::AckedWritesVisible.evaluate(&outcome(h, 1));
+        assert!(!v.passed());
+        assert!(v.summary.starts_with("write 2 "), "{}", v.summary);
+    }
+
+    #[test]
+    fn message_missing_at_one_node_fails_all_delivered() {
+        let mut h = History::new();
+        let id = h.invoke(at(0), NodeId(0), Op::Post { msg: 7, chunks: 1 });
+        h.ok(at(0), NodeId(0), id, Op::Post { msg: 7, chunks: 1 });
+        h.event(at(0), NodeId(0), Op::Deliver { msg: 7 });
+        h.event(at(3), NodeId(1), Op::Deliver { msg: 7 });
+        let v = Goal::AllDelivered.evaluate(&outcome(h.clone(), 3));
+        assert!(!v.passed());
+        assert!(v.summary.contains("never reached n3"), "{}", v.summary);
+        h.event(at(5), NodeId(2), Op::Deliver { msg: 7 });
+        assert!(Goal::AllDelivered.evaluate(&outcome(h, 3)).passed());
+    }
+
+    #[test]
+    fn unanswered_request_fails_every_request_answered() {
+        let mut h = History::new();
+        let op = Op::Ping {
+            peer: NodeId(1),
+            seq: 0,
+        };
+        let id = h.invoke(at(0), NodeId(0), op.clone());
+        h.ok(at(1), NodeId(0), id, op.clone());
+        assert!(Goal::EveryRequestAnswered
+            .evaluate(&outcome(h.clone(), 2))
+            .passed());
+        h.invoke(at(2), NodeId(0), op);
+        assert!(!Goal::EveryRequestAnswered.evaluate(&outcome(h, 2)).passed());
+    }
+}

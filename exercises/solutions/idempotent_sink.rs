@@ -1,0 +1,18 @@
+//! Reference solution of `idempotent-sink`: deduplicate by task id, durably, before acknowledging.
+
+use crate::exercises::idempotent_sink::{Ctx, Msg, Sink};
+use crate::history::Op;
+use crate::node::NodeId;
+
+// ANCHOR: solution
+/// Applies a task the first time it is seen, remembers that on disk, and acknowledges always.
+pub fn on_deliver(sink: &mut Sink, ctx: &mut Ctx<'_>, from: NodeId, task: u64) {
+    if sink.seen.insert(task) {
+        ctx.event(Op::Effect { task });
+        // The effect and the record of it must survive together: sync before the ack goes out.
+        ctx.storage().put(format!("seen/{task}"), task);
+        ctx.storage().sync();
+    }
+    ctx.send(from, Msg::Ack { task });
+}
+// ANCHOR_END: solution

@@ -1,0 +1,13 @@
+//! Reference solution of `reliable-ping`: resend the pending request on every timeout.
+
+use crate::exercises::reliable_ping::{Client, Ctx, Msg, Timer};
+
+// ANCHOR: solution
+/// Resends request `seq` and waits again, unless its reply already arrived.
+pub fn on_timeout(client: &mut Client, ctx: &mut Ctx<'_>, seq: u64) {
+    if client.pending.as_ref().is_some_and(|p| p.seq == seq) {
+        ctx.send(client.server, Msg::Request { seq });
+        ctx.set_timer(client.timeout, Timer::Timeout { seq });
+    }
+}
+// ANCHOR_END: solution

@@ -1,0 +1,173 @@
+//! Every exercise is solvable and not yet solved: the starter fails its grading, the reference
+//! solution passes, both through the library and through `clustersim check-exercise`.
+//!
+//! Run one exercise's proof with `cargo test --test exercises -- NAME` (e.g. `lease_queue`).
+
+use clustersim::exercises::{self, Grade, Outcome};
+use std::process::Command;
+
+fn grade(name: &str, solution: bool) -> Grade {
+    exercises::grade(name, solution, 5).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn cli(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .args(args)
+        .output()
+        .expect("run clustersim");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// The starter fails the way its file says (a todo!() or a named check), the solution passes.
+fn proves(name: &str, starter_is_todo: bool, failing_goal: &str) {
+    let starter = grade(name, false);
+    assert!(
+        !starter.passed(),
+        "{name}: the starter passes:\n{}",
+        starter.render()
+    );
+    if starter_is_todo {
+        assert!(starter.not_implemented(), "{}", starter.render());
+        assert!(starter.render().contains("not implemented yet"));
+    } else {
+        let failed = starter.runs.iter().find_map(|(_, o)| match o {
+            Outcome::Failed { verdict, .. } => Some(verdict.check.clone()),
+            _ => None,
+        });
+        assert_eq!(
+            failed.as_deref(),
+            Some(failing_goal),
+            "{}",
+            starter.render()
+        );
+    }
+    let reference = grade(name, true);
+    assert!(
+        reference.passed(),
+        "{name}: the reference fails:\n{}",
+        reference.render()
+    );
+    assert_eq!(reference.runs.len(), 5);
+
+    let (code, text) = cli(&["check-exercise", name]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("FAIL"), "{text}");
+    assert!(
+        !text.contains("panicked at"),
+        "a todo!() must not print a crash: {text}"
+    );
+    let (code, text) = cli(&["check-exercise", name, "--solution"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains(&format!("PASS: {name} passes on every seed")),
+        "{text}"
+    );
+}
+
+#[test]
+fn reliable_ping() {
+    proves("reliable-ping", true, "EveryRequestAnswered");
+}
+
+#[test]
+fn lease_queue() {
+    proves("lease-queue", false, "EveryTaskCompleted");
+}
+
+#[test]
+fn idempotent_sink() {
+    proves("idempotent-sink", true, "EffectsExactlyOnce");
+}
+
+#[test]
+fn durable_counter() {
+    proves("durable-counter", false, "CounterNeverGoesBack");
+}
+
+#[test]
+fn sync_replication() {
+    proves("sync-replication", false, "AckedWritesVisible");
+}
+
+#[test]
+fn anti_entropy() {
+    proves("anti-entropy", true, "AllDelivered");
+}
+
+#[test]
+fn every_exercise_is_tested_here_and_has_its_scenario_file() {
+    let this = include_str!("exercises.rs");
+    for e in exercises::EXERCISES {
+        assert!(
+            this.contains(&format!("proves(\"{}\"", e.name)),
+            "{} has no test in tests/exercises.rs",
+            e.name
+        );
+        let path = format!(
+            "{}/scenarios/exercises/{}.ron",
+            env!("CARGO_MANIFEST_DIR"),
+            e.name
+        );
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{path} missing"));
+        assert_eq!(on_disk, e.scenario, "{path} differs from the graded copy");
+        assert!(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(e.file)
+            .exists());
+    }
+    assert!(exercises::EXERCISES.len() >= 6);
+}
+
+#[test]
+fn failing_grade_names_the_check_and_shows_the_run() {
+    let (code, text) = cli(&["check-exercise", "lease-queue"]);
+    assert_eq!(code, 1);
+    assert!(text.contains("FAIL EveryTaskCompleted: task"), "{text}");
+    assert!(
+        text.contains("crash worker1"),
+        "the trace summary names the fault: {text}"
+    );
+    assert!(
+        text.contains("dequeue(task"),
+        "the history window is shown: {text}"
+    );
+    assert!(text.contains("replay it: clustersim run scenarios/exercises/lease-queue.ron --seed"));
+}
+
+#[test]
+fn todo_is_reported_as_not_implemented_with_its_location() {
+    let (code, text) = cli(&["check-exercise", "anti-entropy"]);
+    assert_eq!(code, 1);
+    assert!(text.contains("not implemented yet"), "{text}");
+    assert!(text.contains("exercises/anti_entropy.rs:"), "{text}");
+}
+
+#[test]
+fn unknown_exercise_and_zero_seeds_are_bad_input() {
+    let (code, text) = cli(&["check-exercise", "paxos"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("there is no exercise `paxos`; the exercises are: reliable-ping"),
+        "{text}"
+    );
+    let (code, text) = cli(&["check-exercise", "lease-queue", "--seeds", "0"]);
+    assert_eq!(code, 2, "{text}");
+    let (code, text) = cli(&["check-exercise", "--list"]);
+    assert_eq!(code, 0);
+    for e in exercises::EXERCISES {
+        assert!(text.contains(e.name), "{text}");
+    }
+}
+
+#[test]
+fn exercise_scenarios_run_with_clustersim_run() {
+    // The starter of a broken-piece exercise fails its goal through `run` too (exit 1).
+    let path = format!(
+        "{}/scenarios/exercises/durable-counter.ron",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let (code, text) = cli(&["run", &path, "--quiet"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("FAIL CounterNeverGoesBack"), "{text}");
+}
