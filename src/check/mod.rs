@@ -2,6 +2,7 @@
 //!
 //! One file per checker. `Check` is the list a scenario names in its `checks` field.
 
+mod delivery;
 mod liveness;
 
 use crate::sim::RunOutcome;
@@ -9,6 +10,10 @@ use crate::time::SimTime;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub use delivery::{
+    check_no_duplicate_completions, check_no_duplicate_effects, check_no_lost_tasks, Delivery,
+    DeliveryCounts, TaskFate,
+};
 pub use liveness::check_liveness;
 
 /// A property a scenario asks of its run.
@@ -17,6 +22,12 @@ pub enum Check {
     /// Once every fault has healed, the system serves clients again: every calling client gets
     /// a successful call and none ends the run with three failed calls in a row.
     Liveness,
+    /// Every task whose enqueue was acknowledged is completed at least once.
+    NoLostTasks,
+    /// No task's effect is applied by the sink more than once.
+    NoDuplicateEffects,
+    /// No task is completed by workers more than once.
+    NoDuplicateCompletions,
 }
 
 impl Check {
@@ -24,6 +35,9 @@ impl Check {
     pub fn name(&self) -> &'static str {
         match self {
             Check::Liveness => "Liveness",
+            Check::NoLostTasks => "NoLostTasks",
+            Check::NoDuplicateEffects => "NoDuplicateEffects",
+            Check::NoDuplicateCompletions => "NoDuplicateCompletions",
         }
     }
 
@@ -31,6 +45,9 @@ impl Check {
     pub fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
         match self {
             Check::Liveness => check_liveness(outcome),
+            Check::NoLostTasks => check_no_lost_tasks(outcome),
+            Check::NoDuplicateEffects => check_no_duplicate_effects(outcome),
+            Check::NoDuplicateCompletions => check_no_duplicate_completions(outcome),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! variant to `ProtocolSpec`, and add it to the four `match`es below.
 
 pub mod ping;
+pub mod queue;
 
 use crate::check::Check;
 use crate::node::{Node, NodeFactory};
@@ -41,6 +42,8 @@ pub fn run_protocol<P: Protocol>(protocol: &P, plan: &Plan, trace: TraceLevel) -
 pub enum ProtocolSpec {
     /// Nodes ping each other and answer pings: the smallest protocol, for the engine's demos.
     Ping(ping::PingParams),
+    /// Producers, a queue server (or a replicated group), workers and a sink: the seed's task queue.
+    Queue(queue::QueueParams),
 }
 
 impl ProtocolSpec {
@@ -48,6 +51,7 @@ impl ProtocolSpec {
     pub fn name(&self) -> &'static str {
         match self {
             ProtocolSpec::Ping(p) => p.name(),
+            ProtocolSpec::Queue(p) => p.name(),
         }
     }
 
@@ -55,6 +59,7 @@ impl ProtocolSpec {
     pub fn validate(&self, plan: &Plan) -> Result<(), String> {
         match self {
             ProtocolSpec::Ping(p) => p.validate(plan),
+            ProtocolSpec::Queue(p) => p.validate(plan),
         }
     }
 
@@ -62,6 +67,7 @@ impl ProtocolSpec {
     pub fn check_names(&self) -> Vec<&'static str> {
         let own = match self {
             ProtocolSpec::Ping(p) => p.checks(),
+            ProtocolSpec::Queue(p) => p.checks(),
         };
         std::iter::once("Liveness")
             .chain(own.iter().copied())
@@ -77,6 +83,7 @@ impl ProtocolSpec {
     pub fn run(&self, plan: &Plan, trace: TraceLevel) -> RunOutcome {
         match self {
             ProtocolSpec::Ping(p) => run_protocol(p, plan, trace),
+            ProtocolSpec::Queue(p) => run_protocol(p, plan, trace),
         }
     }
 }
