@@ -2,19 +2,31 @@
 //!
 //! One file per checker. `Check` is the list a scenario names in its `checks` field.
 
+mod converged;
 mod delivery;
+mod durable;
+mod linearizable;
 mod liveness;
+mod stale_reads;
+mod writes;
 
 use crate::sim::RunOutcome;
 use crate::time::SimTime;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub use converged::check_converged;
 pub use delivery::{
     check_no_duplicate_completions, check_no_duplicate_effects, check_no_lost_tasks, Delivery,
     DeliveryCounts, TaskFate,
 };
+pub use durable::check_durable;
+pub use linearizable::{
+    check_history as check_linearizable_history, check_history_bounded, check_linearizable,
+    LinResult,
+};
 pub use liveness::check_liveness;
+pub use stale_reads::check_stale_reads;
 
 /// A property a scenario asks of its run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -28,6 +40,14 @@ pub enum Check {
     NoDuplicateEffects,
     /// No task is completed by workers more than once.
     NoDuplicateCompletions,
+    /// Every key-value operation takes effect atomically between its invoke and completion.
+    Linearizable,
+    /// Every acknowledged write is still readable (or superseded) after faults heal.
+    Durable,
+    /// After the last heal and a quiet period, all live replicas hold the same state.
+    Converged,
+    /// No read returns a value older than a write acknowledged before the read began.
+    StaleReads,
 }
 
 impl Check {
@@ -38,6 +58,10 @@ impl Check {
             Check::NoLostTasks => "NoLostTasks",
             Check::NoDuplicateEffects => "NoDuplicateEffects",
             Check::NoDuplicateCompletions => "NoDuplicateCompletions",
+            Check::Linearizable => "Linearizable",
+            Check::Durable => "Durable",
+            Check::Converged => "Converged",
+            Check::StaleReads => "StaleReads",
         }
     }
 
@@ -48,6 +72,10 @@ impl Check {
             Check::NoLostTasks => check_no_lost_tasks(outcome),
             Check::NoDuplicateEffects => check_no_duplicate_effects(outcome),
             Check::NoDuplicateCompletions => check_no_duplicate_completions(outcome),
+            Check::Linearizable => check_linearizable(outcome),
+            Check::Durable => check_durable(outcome),
+            Check::Converged => check_converged(outcome),
+            Check::StaleReads => check_stale_reads(outcome),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! Adding a protocol: write a module with a params struct implementing `Protocol`, add a
 //! variant to `ProtocolSpec`, and add it to the four `match`es below.
 
+pub mod kv;
 pub mod ping;
 pub mod queue;
 
@@ -44,6 +45,10 @@ pub enum ProtocolSpec {
     Ping(ping::PingParams),
     /// Producers, a queue server (or a replicated group), workers and a sink: the seed's task queue.
     Queue(queue::QueueParams),
+    /// Primary-backup key-value replication, async or sync, with failover.
+    PrimaryBackup(kv::primary_backup::PrimaryBackupParams),
+    /// Dynamo-style quorum key-value replication with read repair and anti-entropy.
+    Quorum(kv::quorum::QuorumParams),
 }
 
 impl ProtocolSpec {
@@ -52,6 +57,8 @@ impl ProtocolSpec {
         match self {
             ProtocolSpec::Ping(p) => p.name(),
             ProtocolSpec::Queue(p) => p.name(),
+            ProtocolSpec::PrimaryBackup(p) => p.name(),
+            ProtocolSpec::Quorum(p) => p.name(),
         }
     }
 
@@ -60,6 +67,8 @@ impl ProtocolSpec {
         match self {
             ProtocolSpec::Ping(p) => p.validate(plan),
             ProtocolSpec::Queue(p) => p.validate(plan),
+            ProtocolSpec::PrimaryBackup(p) => p.validate(plan),
+            ProtocolSpec::Quorum(p) => p.validate(plan),
         }
     }
 
@@ -68,6 +77,8 @@ impl ProtocolSpec {
         let own = match self {
             ProtocolSpec::Ping(p) => p.checks(),
             ProtocolSpec::Queue(p) => p.checks(),
+            ProtocolSpec::PrimaryBackup(p) => p.checks(),
+            ProtocolSpec::Quorum(p) => p.checks(),
         };
         std::iter::once("Liveness")
             .chain(own.iter().copied())
@@ -84,6 +95,8 @@ impl ProtocolSpec {
         match self {
             ProtocolSpec::Ping(p) => run_protocol(p, plan, trace),
             ProtocolSpec::Queue(p) => run_protocol(p, plan, trace),
+            ProtocolSpec::PrimaryBackup(p) => run_protocol(p, plan, trace),
+            ProtocolSpec::Quorum(p) => run_protocol(p, plan, trace),
         }
     }
 }

@@ -1,0 +1,834 @@
+//! Linearizability of a key-value history: a Wing-Gong-Lowe search with Porcupine's memoisation.
+//!
+//! The history is split per key (linearizability is compositional, so each key is a register
+//! checked on its own). For each key the search walks the call/return events in history order,
+//! tentatively linearizing calls whose effect the register model accepts and backtracking when a
+//! return is reached for an operation not yet linearized; (linearized set, register value) pairs
+//! already explored are cached so no configuration is searched twice.
+//!
+//! `ok` operations must take effect between invoke and completion, `fail` ones are dropped
+//! (they certainly did not take effect), and `info` or never-completed writes may take effect at
+//! any point after their invoke or never (the search may leave them unlinearized). Reads with an
+//! unknown result constrain nothing and are dropped.
+//!
+//! The search is bounded by a step budget (never wall time): past it the verdict is `Unknown`
+//! with the reason. A failing key is explained by the smallest window of operations that cannot
+//! be linearized: the shortest failing prefix, then the latest start that still fails from any
+//! value the register could hold at that point.
+
+use super::Verdict;
+use crate::history::{Call, History, Op, Phase};
+use crate::sim::RunOutcome;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+const NAME: &str = "Linearizable";
+
+/// Search steps allowed across all keys before the checker answers `Unknown`.
+pub const DEFAULT_MAX_STEPS: u64 = 20_000_000;
+
+/// The register model's view of one operation.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Step {
+    Put(u64),
+    Get(Option<u64>),
+    Cas(Option<u64>, u64),
+}
+
+impl Step {
+    /// The register after this operation, or `None` if the operation cannot happen in `state`.
+    #[inline]
+    fn apply(self, state: Option<u64>) -> Option<Option<u64>> {
+        match self {
+            Step::Put(v) => Some(Some(v)),
+            Step::Get(v) => (state == v).then_some(state),
+            Step::Cas(from, to) => (state == from).then_some(Some(to)),
+        }
+    }
+
+    fn written(self) -> Option<u64> {
+        match self {
+            Step::Put(v) | Step::Cas(_, v) => Some(v),
+            Step::Get(_) => None,
+        }
+    }
+}
+
+/// One operation on one key, as the search sees it.
+#[derive(Clone, Debug)]
+struct LinOp {
+    step: Step,
+    /// History index of the invoke.
+    call: usize,
+    /// History index of the ok completion; `None` for indeterminate writes.
+    ret: Option<usize>,
+    /// Index into the caller's `calls`.
+    origin: usize,
+}
+
+/// What the linearizability search concluded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinResult {
+    /// Every key has a legal linearization.
+    Linearizable {
+        /// Operations checked.
+        ops: usize,
+        /// Keys checked.
+        keys: usize,
+        /// Search steps used.
+        steps: u64,
+    },
+    /// Some key has none.
+    NotLinearizable {
+        /// The key.
+        key: u64,
+        /// The smallest window of calls (indices into `History::calls()`) that cannot be linearized.
+        window: Vec<usize>,
+    },
+    /// The budget ran out before the search could decide.
+    Unknown {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Checks a history for linearizability with the default step budget.
+pub fn check_history(history: &History) -> LinResult {
+    check_history_bounded(history, DEFAULT_MAX_STEPS)
+}
+
+/// Checks a history for linearizability, giving up after `max_steps` search steps.
+pub fn check_history_bounded(history: &History, max_steps: u64) -> LinResult {
+    let calls = history.calls();
+    check_calls(&calls, max_steps)
+}
+
+fn partition(calls: &[Call]) -> BTreeMap<u64, Vec<LinOp>> {
+    let mut keys: BTreeMap<u64, Vec<LinOp>> = BTreeMap::new();
+    for (origin, c) in calls.iter().enumerate() {
+        let ret = match c.outcome {
+            Phase::Ok => c.complete_index,
+            Phase::Info => None,
+            _ => continue,
+        };
+        let (key, step) = match (&c.invoked, &c.completed) {
+            (Op::Put { key, value }, _) => (*key, Step::Put(*value)),
+            (Op::Cas { key, from, to }, _) => (*key, Step::Cas(*from, *to)),
+            (Op::Get { key, .. }, Op::Get { value, .. }) if ret.is_some() => {
+                (*key, Step::Get(*value))
+            }
+            _ => continue,
+        };
+        keys.entry(key).or_default().push(LinOp {
+            step,
+            call: c.invoke_index,
+            ret,
+            origin,
+        });
+    }
+    keys
+}
+
+fn check_calls(calls: &[Call], max_steps: u64) -> LinResult {
+    let keys = partition(calls);
+    let mut budget = max_steps;
+    let mut ops = 0;
+    for (key, key_ops) in &keys {
+        ops += key_ops.len();
+        match search(key_ops, &[None], &mut budget) {
+            Some(true) => {}
+            Some(false) => {
+                let window = smallest_window(key_ops, max_steps);
+                return LinResult::NotLinearizable {
+                    key: *key,
+                    window: window.iter().map(|o| o.origin).collect(),
+                };
+            }
+            None => {
+                return LinResult::Unknown {
+                    reason: format!(
+                        "search gave up on key k{key} ({} operations) after {max_steps} steps; raise the budget or shorten the run",
+                        key_ops.len()
+                    ),
+                }
+            }
+        }
+    }
+    LinResult::Linearizable {
+        ops,
+        keys: keys.len(),
+        steps: max_steps - budget,
+    }
+}
+
+/// Checks the run's key-value history for linearizability.
+pub fn check_linearizable(outcome: &RunOutcome) -> Verdict {
+    let calls = outcome.history.calls();
+    match check_calls(&calls, DEFAULT_MAX_STEPS) {
+        LinResult::Linearizable { ops, keys, steps } => {
+            if ops == 0 {
+                return Verdict::unknown(NAME, "the history has no key-value operations to check");
+            }
+            Verdict::pass(
+                NAME,
+                format!("{ops} operations on {keys} keys are linearizable ({steps} search steps)"),
+            )
+        }
+        LinResult::Unknown { reason } => Verdict::unknown(NAME, reason),
+        LinResult::NotLinearizable { key, window } => {
+            let mut v = Verdict::fail(
+                NAME,
+                format!(
+                    "key k{key} has no linearization; these {} operations cannot be ordered",
+                    window.len()
+                ),
+            );
+            let mut entries = Vec::new();
+            for &i in &window {
+                let c = &calls[i];
+                let end = c
+                    .complete_time
+                    .map_or_else(|| "never".to_string(), |t| t.to_string());
+                v = v.detail(format!(
+                    "{}: {} [{} .. {}] {:?}",
+                    outcome.roster.name(c.node),
+                    c.completed,
+                    c.invoke_time,
+                    end,
+                    c.outcome
+                ));
+                entries.push(c.invoke_index);
+                entries.extend(c.complete_index);
+            }
+            v.culprits(outcome, entries)
+        }
+    }
+}
+
+/// The shortest failing prefix of `ops`, then its latest start that still fails, within
+/// `max_steps` search steps in all.
+fn smallest_window(ops: &[LinOp], max_steps: u64) -> Vec<LinOp> {
+    let mut returns: Vec<usize> = ops.iter().filter_map(|o| o.ret).collect();
+    returns.sort_unstable();
+    // One budget for the whole minimisation: past it, the window found so far (which is known
+    // to fail) is reported, just not the smallest.
+    let mut budget = max_steps;
+    let mut fails =
+        |ops: &[LinOp], init: &[Option<u64>]| search(ops, init, &mut budget) == Some(false);
+    // The first return event at which the prefix cannot be linearized (monotone in the cut).
+    let (mut lo, mut hi) = (0usize, returns.len().saturating_sub(1));
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if fails(&truncate(ops, returns[mid]), &[None]) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    let prefix = returns
+        .get(lo)
+        .map_or_else(|| ops.to_vec(), |&cut| truncate(ops, cut));
+    // The latest start such that the suffix fails whatever value the register held before it.
+    let (mut lo, mut hi) = (0usize, prefix.len().saturating_sub(1));
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        let (window, init) = suffix(&prefix, mid);
+        if fails(&window, &init) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    suffix(&prefix, lo).0
+}
+
+/// The operations invoked before history index `cut`; those completing after it become indeterminate.
+fn truncate(ops: &[LinOp], cut: usize) -> Vec<LinOp> {
+    ops.iter()
+        .filter(|o| o.call < cut)
+        .filter_map(|o| match o.ret {
+            Some(r) if r <= cut => Some(o.clone()),
+            _ if matches!(o.step, Step::Get(_)) => None,
+            _ => Some(LinOp {
+                ret: None,
+                ..o.clone()
+            }),
+        })
+        .collect()
+}
+
+/// Operations from the `start`-th invoke on (plus earlier ones still running then), and every
+/// value the register might hold when the window opens.
+fn suffix(ops: &[LinOp], start: usize) -> (Vec<LinOp>, Vec<Option<u64>>) {
+    let mut sorted: Vec<&LinOp> = ops.iter().collect();
+    sorted.sort_by_key(|o| o.call);
+    let Some(first) = sorted.get(start) else {
+        return (Vec::new(), vec![None]);
+    };
+    let open = first.call;
+    let mut window = Vec::new();
+    let mut before = Vec::new();
+    for (i, o) in sorted.iter().enumerate() {
+        if i >= start || o.ret.is_none_or(|r| r > open) {
+            window.push((*o).clone());
+        } else if let Some(v) = o.step.written() {
+            before.push(v);
+        }
+    }
+    // The window only compares the register with values it reads or expects, so every other
+    // earlier value behaves alike: one stand-in covers them all.
+    let mentioned: BTreeSet<u64> = window
+        .iter()
+        .filter_map(|o| match o.step {
+            Step::Get(v) | Step::Cas(v, _) => v,
+            Step::Put(_) => None,
+        })
+        .collect();
+    let written: BTreeSet<u64> = window.iter().filter_map(|o| o.step.written()).collect();
+    let mut init = vec![None];
+    let mut other = false;
+    for v in before.into_iter().collect::<BTreeSet<u64>>() {
+        if mentioned.contains(&v) {
+            init.push(Some(v));
+        } else {
+            other = true;
+        }
+    }
+    if other {
+        let stand_in = (0..=u64::MAX)
+            .rev()
+            .find(|v| !mentioned.contains(v) && !written.contains(v));
+        init.push(stand_in);
+    }
+    (window, init)
+}
+
+/// Doubly linked list of call and return events, with entries removable and restorable.
+struct Events {
+    next: Vec<usize>,
+    prev: Vec<usize>,
+}
+
+/// WGL search over one key from any of the `init` register values: `Some(true)` if a
+/// linearization exists, `Some(false)` if not, `None` if `budget` ran out.
+fn search(ops: &[LinOp], init: &[Option<u64>], budget: &mut u64) -> Option<bool> {
+    for &start in init {
+        match search_from(ops, start, budget) {
+            Some(true) => return Some(true),
+            Some(false) => {}
+            None => return None,
+        }
+    }
+    Some(false)
+}
+
+fn search_from(ops: &[LinOp], init: Option<u64>, budget: &mut u64) -> Option<bool> {
+    let n = ops.len();
+    // Node 2i is op i's call, 2i+1 its return; node 2n is the list head.
+    let head = 2 * n;
+    let nil = usize::MAX;
+    let mut order: Vec<(usize, usize)> = Vec::with_capacity(2 * n);
+    for (i, o) in ops.iter().enumerate() {
+        order.push((o.call, 2 * i));
+        if let Some(r) = o.ret {
+            order.push((r, 2 * i + 1));
+        }
+    }
+    order.sort_unstable();
+    let mut ev = Events {
+        next: vec![nil; 2 * n + 1],
+        prev: vec![nil; 2 * n + 1],
+    };
+    let mut last = head;
+    for &(_, node) in &order {
+        ev.next[last] = node;
+        ev.prev[node] = last;
+        last = node;
+    }
+    let mut remaining = ops.iter().filter(|o| o.ret.is_some()).count();
+    let words = n.div_ceil(64).max(1);
+    let mut linearized = vec![0u64; words];
+    let mut cache: HashSet<(Box<[u64]>, Option<u64>)> = HashSet::new();
+    let mut stack: Vec<(usize, Option<u64>)> = Vec::new();
+    let mut state = init;
+    let mut entry = ev.next[head];
+    while remaining > 0 {
+        if *budget == 0 {
+            return None;
+        }
+        *budget -= 1;
+        if entry == nil {
+            // Only indeterminate calls were left to try: backtrack.
+            let Some((i, prev_state)) = stack.pop() else {
+                return Some(false);
+            };
+            state = prev_state;
+            linearized[i / 64] &= !(1 << (i % 64));
+            if ops[i].ret.is_some() {
+                remaining += 1;
+            }
+            unlift(&mut ev, i, ops[i].ret.is_some());
+            entry = ev.next[2 * i];
+            continue;
+        }
+        if entry.is_multiple_of(2) {
+            let i = entry / 2;
+            let next_state = ops[i].step.apply(state);
+            if let Some(s) = next_state {
+                linearized[i / 64] |= 1 << (i % 64);
+                if cache.insert((linearized.clone().into_boxed_slice(), s)) {
+                    stack.push((i, state));
+                    state = s;
+                    if ops[i].ret.is_some() {
+                        remaining -= 1;
+                    }
+                    lift(&mut ev, i, ops[i].ret.is_some());
+                    entry = ev.next[head];
+                    continue;
+                }
+                linearized[i / 64] &= !(1 << (i % 64));
+            }
+            entry = ev.next[entry];
+        } else {
+            // A return for an operation not yet linearized: undo the last choice.
+            let Some((i, prev_state)) = stack.pop() else {
+                return Some(false);
+            };
+            state = prev_state;
+            linearized[i / 64] &= !(1 << (i % 64));
+            if ops[i].ret.is_some() {
+                remaining += 1;
+            }
+            unlift(&mut ev, i, ops[i].ret.is_some());
+            entry = ev.next[2 * i];
+        }
+    }
+    Some(true)
+}
+
+fn unlink(ev: &mut Events, node: usize) {
+    let (p, n) = (ev.prev[node], ev.next[node]);
+    ev.next[p] = n;
+    if n != usize::MAX {
+        ev.prev[n] = p;
+    }
+}
+
+fn relink(ev: &mut Events, node: usize) {
+    let (p, n) = (ev.prev[node], ev.next[node]);
+    ev.next[p] = node;
+    if n != usize::MAX {
+        ev.prev[n] = node;
+    }
+}
+
+fn lift(ev: &mut Events, i: usize, has_ret: bool) {
+    unlink(ev, 2 * i);
+    if has_ret {
+        unlink(ev, 2 * i + 1);
+    }
+}
+
+fn unlift(ev: &mut Events, i: usize, has_ret: bool) {
+    if has_ret {
+        relink(ev, 2 * i + 1);
+    }
+    relink(ev, 2 * i);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::NodeId;
+    use crate::time::SimTime;
+
+    /// Builds histories from a script of (time, client, action) lines.
+    struct Script {
+        h: History,
+        open: BTreeMap<u32, crate::history::OpId>,
+    }
+
+    impl Script {
+        fn new() -> Self {
+            Script {
+                h: History::new(),
+                open: BTreeMap::new(),
+            }
+        }
+        fn call(mut self, t: u64, c: u32, op: Op) -> Self {
+            let id = self.h.invoke(SimTime(t), NodeId(c), op);
+            self.open.insert(c, id);
+            self
+        }
+        fn ok(mut self, t: u64, c: u32, op: Op) -> Self {
+            let id = self.open.remove(&c).expect("open call");
+            self.h.ok(SimTime(t), NodeId(c), id, op);
+            self
+        }
+        fn fail(mut self, t: u64, c: u32, op: Op) -> Self {
+            let id = self.open.remove(&c).expect("open call");
+            self.h.fail(SimTime(t), NodeId(c), id, op);
+            self
+        }
+        fn info(mut self, t: u64, c: u32, op: Op) -> Self {
+            let id = self.open.remove(&c).expect("open call");
+            self.h.info(SimTime(t), NodeId(c), id, op);
+            self
+        }
+        fn verdict(&self) -> LinResult {
+            check_history(&self.h)
+        }
+    }
+
+    fn put(key: u64, value: u64) -> Op {
+        Op::Put { key, value }
+    }
+    fn get(key: u64, value: Option<u64>) -> Op {
+        Op::Get { key, value }
+    }
+    fn cas(key: u64, from: Option<u64>, to: u64) -> Op {
+        Op::Cas { key, from, to }
+    }
+
+    fn is_lin(r: &LinResult) -> bool {
+        matches!(r, LinResult::Linearizable { .. })
+    }
+
+    // ---- linearizable histories ----
+
+    #[test]
+    fn sequential_put_then_get_is_linearizable() {
+        let s = Script::new()
+            .call(1, 0, put(0, 1))
+            .ok(2, 0, put(0, 1))
+            .call(3, 1, get(0, None))
+            .ok(4, 1, get(0, Some(1)));
+        assert!(is_lin(&s.verdict()));
+    }
+
+    #[test]
+    fn concurrent_read_may_see_old_or_new_value() {
+        // The read overlaps the write, so either value is fine; here it sees the old (absent).
+        let s = Script::new()
+            .call(1, 0, put(0, 1))
+            .call(2, 1, get(0, None))
+            .ok(3, 1, get(0, None))
+            .ok(4, 0, put(0, 1))
+            .call(5, 1, get(0, None))
+            .ok(6, 1, get(0, Some(1)));
+        assert!(is_lin(&s.verdict()));
+    }
+
+    #[test]
+    fn concurrent_writes_can_be_ordered_by_later_reads() {
+        let s = Script::new()
+            .call(1, 0, put(0, 1))
+            .call(1, 1, put(0, 2))
+            .ok(3, 1, put(0, 2))
+            .ok(4, 0, put(0, 1))
+            .call(5, 2, get(0, None))
+            .ok(6, 2, get(0, Some(2)));
+        assert!(is_lin(&s.verdict()));
+    }
+
+    #[test]
+    fn indeterminate_write_may_take_effect_late() {
+        // The write timed out (info) but a read long after sees it: it took effect late.
+        let s = Script::new()
+            .call(1, 0, put(0, 7))
+            .info(5, 0, put(0, 7))
+            .call(6, 1, get(0, None))
+            .ok(7, 1, get(0, None))
+            .call(8, 1, get(0, None))
+            .ok(9, 1, get(0, Some(7)));
+        assert!(is_lin(&s.verdict()));
+    }
+
+    #[test]
+    fn indeterminate_write_may_never_take_effect() {
+        let s = Script::new()
+            .call(1, 0, put(0, 1))
+            .ok(2, 0, put(0, 1))
+            .call(3, 0, put(0, 2))
+            .info(4, 0, put(0, 2))
+            .call(5, 1, get(0, None))
+            .ok(6, 1, get(0, Some(1)));
+        assert!(is_lin(&s.verdict()));
+    }
+
+    #[test]
+    fn cas_chain_and_failed_ops_are_linearizable() {
+        let s = Script::new()
+            .call(1, 0, put(0, 1))
+            .ok(2, 0, put(0, 1))
+            .call(3, 1, cas(0, Some(1), 2))
+            .call(3, 2, cas(0, Some(1), 3))
+            .ok(5, 1, cas(0, Some(1), 2))
+            .fail(6, 2, cas(0, Some(1), 3))
+            .call(7, 0, get(0, None))
+            .ok(8, 0, get(0, Some(2)));
+        assert!(is_lin(&s.verdict()));
+    }
+
+    #[test]
+    fn keys_are_independent() {
+        let s = Script::new()
+            .call(1, 0, put(0, 1))
+            .call(1, 1, put(1, 2))
+            .ok(2, 0, put(0, 1))
+            .ok(2, 1, put(1, 2))
+            .call(3, 0, get(1, None))
+            .call(3, 1, get(0, None))
+            .ok(4, 0, get(1, Some(2)))
+            .ok(4, 1, get(0, Some(1)));
+        assert!(is_lin(&s.verdict()));
+    }
+
+    #[test]
+    fn never_completed_cas_may_explain_a_read() {
+        let s = Script::new()
+            .call(1, 0, put(0, 1))
+            .ok(2, 0, put(0, 1))
+            .call(3, 1, cas(0, Some(1), 5))
+            .call(4, 2, get(0, None))
+            .ok(5, 2, get(0, Some(5)));
+        assert!(is_lin(&s.verdict()));
+    }
+
+    // ---- non-linearizable histories ----
+
+    fn window_len(r: &LinResult) -> usize {
+        match r {
+            LinResult::NotLinearizable { window, .. } => window.len(),
+            other => panic!("expected a violation, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn stale_read_after_acknowledged_write_is_caught() {
+        let s = Script::new()
+            .call(1, 0, put(0, 1))
+            .ok(2, 0, put(0, 1))
+            .call(3, 0, put(0, 2))
+            .ok(4, 0, put(0, 2))
+            .call(5, 1, get(0, None))
+            .ok(6, 1, get(0, Some(1)));
+        // The window is the overwrite and the stale read; the first put is outside it.
+        assert_eq!(window_len(&s.verdict()), 2);
+    }
+
+    #[test]
+    fn read_of_a_value_never_written_is_caught() {
+        let s = Script::new()
+            .call(1, 0, get(0, None))
+            .ok(2, 0, get(0, Some(9)));
+        assert_eq!(window_len(&s.verdict()), 1);
+    }
+
+    #[test]
+    fn lost_acknowledged_write_is_caught() {
+        let s = Script::new()
+            .call(1, 0, put(3, 1))
+            .ok(2, 0, put(3, 1))
+            .call(10, 1, get(3, None))
+            .ok(11, 1, get(3, None));
+        assert_eq!(window_len(&s.verdict()), 2);
+    }
+
+    #[test]
+    fn reads_going_back_in_time_are_caught() {
+        // Two reads concurrent with a write, but the later read sees the older value.
+        let s = Script::new()
+            .call(1, 0, put(0, 1))
+            .call(2, 1, get(0, None))
+            .ok(3, 1, get(0, Some(1)))
+            .call(4, 2, get(0, None))
+            .ok(5, 2, get(0, None))
+            .ok(6, 0, put(0, 1));
+        assert!(matches!(
+            s.verdict(),
+            LinResult::NotLinearizable { key: 0, .. }
+        ));
+    }
+
+    #[test]
+    fn two_successful_cas_from_the_same_value_are_caught() {
+        let s = Script::new()
+            .call(1, 0, put(0, 1))
+            .ok(2, 0, put(0, 1))
+            .call(3, 1, cas(0, Some(1), 2))
+            .call(3, 2, cas(0, Some(1), 3))
+            .ok(4, 1, cas(0, Some(1), 2))
+            .ok(4, 2, cas(0, Some(1), 3));
+        assert!(matches!(s.verdict(), LinResult::NotLinearizable { .. }));
+    }
+
+    #[test]
+    fn failed_write_that_shows_up_is_caught() {
+        // `fail` means certainly not applied, so reading its value is a violation.
+        let s = Script::new()
+            .call(1, 0, put(0, 4))
+            .fail(2, 0, put(0, 4))
+            .call(3, 1, get(0, None))
+            .ok(4, 1, get(0, Some(4)));
+        assert!(matches!(s.verdict(), LinResult::NotLinearizable { .. }));
+    }
+
+    #[test]
+    fn indeterminate_write_cannot_take_effect_before_its_invoke() {
+        let s = Script::new()
+            .call(1, 1, get(0, None))
+            .ok(2, 1, get(0, Some(5)))
+            .call(3, 0, put(0, 5))
+            .info(4, 0, put(0, 5));
+        assert!(matches!(s.verdict(), LinResult::NotLinearizable { .. }));
+    }
+
+    #[test]
+    fn violation_on_one_key_is_reported_with_that_key() {
+        let s = Script::new()
+            .call(1, 0, put(0, 1))
+            .ok(2, 0, put(0, 1))
+            .call(1, 1, put(1, 2))
+            .ok(2, 1, put(1, 2))
+            .call(3, 1, get(1, None))
+            .ok(4, 1, get(1, None))
+            .call(3, 0, get(0, None))
+            .ok(4, 0, get(0, Some(1)));
+        assert!(matches!(
+            s.verdict(),
+            LinResult::NotLinearizable { key: 1, .. }
+        ));
+    }
+
+    #[test]
+    fn tiny_budget_gives_unknown_not_a_guess() {
+        let mut s = Script::new();
+        for i in 0..50u64 {
+            s = s.call(i * 10, i as u32, put(0, i));
+        }
+        for i in 0..50u64 {
+            s = s.ok(1000 + i, i as u32, put(0, i));
+            s = s.call(1000 + i, i as u32 + 100, get(0, None));
+            s = s.ok(2000 + i, i as u32 + 100, get(0, Some(i)));
+        }
+        assert!(matches!(
+            check_history_bounded(&s.h, 10),
+            LinResult::Unknown { .. }
+        ));
+    }
+
+    // ---- cross-check against brute force on small random histories ----
+
+    /// Tries every order of the operations that respects real time, with indeterminate
+    /// writes placed anywhere or left out.
+    fn brute_force(ops: &[LinOp]) -> bool {
+        fn go(ops: &[LinOp], used: &mut Vec<bool>, state: Option<u64>) -> bool {
+            let required_left = ops
+                .iter()
+                .zip(used.iter())
+                .any(|(o, u)| o.ret.is_some() && !u);
+            if !required_left {
+                return true;
+            }
+            for i in 0..ops.len() {
+                if used[i] {
+                    continue;
+                }
+                // Every required op that returned before this one was called must come first.
+                let blocked = ops
+                    .iter()
+                    .zip(used.iter())
+                    .any(|(a, u)| !u && a.ret.is_some_and(|r| r < ops[i].call));
+                if blocked {
+                    continue;
+                }
+                if let Some(next) = ops[i].step.apply(state) {
+                    used[i] = true;
+                    if go(ops, used, next) {
+                        return true;
+                    }
+                    used[i] = false;
+                }
+            }
+            false
+        }
+        go(ops, &mut vec![false; ops.len()], None)
+    }
+
+    fn random_history(seed: u64) -> History {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let n = rng.random_range(1..=7u64);
+        // (time, order, client, phase 0 invoke / 1 ok / 2 info / 3 fail, op)
+        let mut events: Vec<(u64, u64, u32, u8, Op)> = Vec::new();
+        for i in 0..n {
+            let value = |rng: &mut rand_chacha::ChaCha8Rng| {
+                let v = rng.random_range(0..=n);
+                (v > 0).then_some(v)
+            };
+            let op = match rng.random_range(0..3) {
+                0 => Op::Put {
+                    key: 0,
+                    value: i + 1,
+                },
+                1 => Op::Get {
+                    key: 0,
+                    value: value(&mut rng),
+                },
+                _ => Op::Cas {
+                    key: 0,
+                    from: value(&mut rng),
+                    to: i + 1,
+                },
+            };
+            let call = rng.random_range(0..20u64);
+            let ret = call + rng.random_range(1..10u64);
+            let end = match rng.random_range(0..10) {
+                0 => 2,
+                1 => 3,
+                _ => 1,
+            };
+            events.push((call, 0, i as u32, 0, op.clone()));
+            events.push((ret, 1, i as u32, end, op));
+        }
+        events.sort_by_key(|e| (e.0, e.1, e.2));
+        let mut h = History::new();
+        let mut ids = BTreeMap::new();
+        for (t, _, c, phase, op) in events {
+            let (t, node) = (SimTime(t), NodeId(c));
+            match phase {
+                0 => {
+                    ids.insert(c, h.invoke(t, node, op));
+                }
+                1 => h.ok(t, node, ids[&c], op),
+                2 => h.info(t, node, ids[&c], op),
+                _ => h.fail(t, node, ids[&c], op),
+            }
+        }
+        h
+    }
+
+    #[test]
+    fn search_agrees_with_brute_force_on_random_small_histories() {
+        let (mut yes, mut no) = (0, 0);
+        for seed in 0..2_000u64 {
+            let h = random_history(seed);
+            let ops = partition(&h.calls()).remove(&0).unwrap_or_default();
+            let expected = brute_force(&ops);
+            let got = check_history(&h);
+            assert_eq!(
+                matches!(got, LinResult::Linearizable { .. }),
+                expected,
+                "seed {seed}: {got:?} for {:?}",
+                h.entries()
+            );
+            if expected {
+                yes += 1;
+            } else {
+                no += 1;
+            }
+        }
+        // Both kinds occur, so the agreement means something.
+        assert!(yes > 100 && no > 100, "{yes} linearizable, {no} not");
+    }
+}

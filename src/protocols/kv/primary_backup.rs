@@ -1,0 +1,662 @@
+//! Primary-backup replication: one primary serves clients and forwards writes to the backups.
+//!
+//! Views number the primaries: in view `v` the primary is `replicas[v % n]`. The primary sends
+//! heartbeats; a backup that hears nothing for `suspect_after` moves to the next view, and the
+//! replica that is primary there takes over and pushes its whole state to the others.
+//!
+//! - `Async`: the primary acknowledges a write as soon as it applied it locally and replicates in
+//!   the background, so a failover can lose acknowledged writes.
+//! - `Sync`: the primary acknowledges only once every backup has the write (durably). Every
+//!   acknowledged write is therefore on every replica, and no failover, partition or crash can
+//!   lose it; the price is that a write waits (and times out) while any backup is unreachable.
+//!   Reads see a write as soon as the primary applied it, before it is acknowledged, so a read
+//!   followed by a primary crash can still observe a write that is later lost (not linearizable).
+//!
+//! `fencing` (default on) checks view numbers as epochs: backups reject messages from an older
+//! view and tell the sender, which steps down; and the primary answers reads only under a lease
+//! (every backup confirmed a heartbeat sent less than 3/4 of `suspect_after` ago, so none can
+//! have moved on). Without fencing a deposed primary never learns it was replaced and keeps
+//! accepting writes and serving reads from its own copy, the classic split brain.
+//!
+//! With `read_from_backup`, clients send to any replica and backups answer reads from their own
+//! (possibly stale) copy.
+
+use super::client::{
+    ClientConfig, ClientTimer, KvClient, KvOp, KvReply, KvRequest, KvResult, Target,
+};
+use crate::node::{Context, Node, NodeFactory, NodeId, Snapshot};
+use crate::protocols::{require_role, Protocol};
+use crate::scenario::Plan;
+use crate::time::{Duration, SimTime};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// When the primary acknowledges a write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Mode {
+    /// Before the backups have it.
+    Async,
+    /// After every backup has it.
+    Sync,
+}
+
+/// Parameters of primary-backup replication.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrimaryBackupParams {
+    /// When writes are acknowledged.
+    pub mode: Mode,
+    /// Time between two heartbeats of the primary.
+    pub heartbeat: Duration,
+    /// Silence after which a backup suspects the primary and moves to the next view.
+    pub suspect_after: Duration,
+    /// Backups answer reads from their own copy (stale reads possible).
+    pub read_from_backup: bool,
+    /// Check view numbers as epochs so a deposed primary steps down.
+    pub fencing: bool,
+    /// When clients read every key once (for `Durable`); `None`: no final reads.
+    pub final_reads: Option<Duration>,
+}
+
+impl Default for PrimaryBackupParams {
+    fn default() -> Self {
+        PrimaryBackupParams {
+            mode: Mode::Sync,
+            heartbeat: Duration::from_millis(50),
+            suspect_after: Duration::from_millis(300),
+            read_from_backup: false,
+            fencing: true,
+            final_reads: None,
+        }
+    }
+}
+
+/// Messages of primary-backup replication.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub enum PbMsg {
+    /// A client request.
+    Req(KvRequest),
+    /// A reply to a client.
+    Rep(KvReply),
+    /// The primary of `view` is alive and has applied writes up to `seq` (state `digest`).
+    Heartbeat {
+        /// The sender's view.
+        view: u64,
+        /// When the primary sent it, on its own clock (echoed for its read lease).
+        sent: SimTime,
+        /// Writes applied.
+        seq: u64,
+        /// Hash of the primary's map.
+        digest: u64,
+    },
+    /// Write number `seq` of `view`.
+    Replicate {
+        /// The sender's view.
+        view: u64,
+        /// Position in the primary's write order.
+        seq: u64,
+        /// The key.
+        key: u64,
+        /// The value.
+        value: u64,
+    },
+    /// The backup has applied (durably) every write up to `seq` of `view`.
+    Ack {
+        /// The backup's view.
+        view: u64,
+        /// Writes applied.
+        seq: u64,
+    },
+    /// The backup heard heartbeat `sent` of `view`: it will not suspect the primary before
+    /// `suspect_after` has passed since.
+    HeartbeatAck {
+        /// The backup's view.
+        view: u64,
+        /// The heartbeat's send time, echoed.
+        sent: SimTime,
+    },
+    /// The backup is behind or diverged: please send the whole state.
+    StateRequest {
+        /// The backup's view.
+        view: u64,
+    },
+    /// The primary's whole state.
+    State {
+        /// The sender's view.
+        view: u64,
+        /// Writes applied.
+        seq: u64,
+        /// Every key and value.
+        map: Vec<(u64, u64)>,
+    },
+    /// Your view is old; the current one is `view` (fencing).
+    Stale {
+        /// The current view.
+        view: u64,
+    },
+}
+
+impl From<KvRequest> for PbMsg {
+    fn from(r: KvRequest) -> Self {
+        PbMsg::Req(r)
+    }
+}
+
+/// Timers of primary-backup replication.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub enum PbTimer {
+    /// A client timer.
+    Client(ClientTimer),
+    /// Primary: send heartbeats. Backup: check whether the primary is suspect.
+    Tick,
+}
+
+impl From<ClientTimer> for PbTimer {
+    fn from(t: ClientTimer) -> Self {
+        PbTimer::Client(t)
+    }
+}
+
+/// A write waiting for backups' acknowledgements (sync mode).
+#[derive(Clone, Debug)]
+struct Waiting {
+    seq: u64,
+    client: NodeId,
+    request: u64,
+}
+
+/// A storage replica.
+#[derive(Clone, Debug)]
+pub struct Replica {
+    params: PrimaryBackupParams,
+    replicas: Vec<NodeId>,
+    view: u64,
+    seq: u64,
+    map: BTreeMap<u64, u64>,
+    last_heard: SimTime,
+    acked: BTreeMap<NodeId, u64>,
+    waiting: Vec<Waiting>,
+    buffered: BTreeMap<u64, (u64, u64)>,
+    behind: u32,
+    /// A backup has taken the current view's primary's state; until then it acks nothing,
+    /// since its sequence numbers may count another primary's writes.
+    synced: bool,
+    /// Primary: per backup, the latest heartbeat it confirmed (send time on our clock).
+    leases: BTreeMap<NodeId, SimTime>,
+}
+
+/// A primary-backup node: a replica or a client.
+#[derive(Debug)]
+pub enum PbNode {
+    /// A storage replica.
+    Replica(Box<Replica>),
+    /// A workload client.
+    Client(Box<KvClient>),
+}
+
+impl Replica {
+    /// The primary of `view`.
+    fn primary_of(&self, view: u64) -> NodeId {
+        self.replicas[(view % self.replicas.len() as u64) as usize]
+    }
+
+    /// True if this replica believes it is the primary.
+    pub fn is_primary(&self, me: NodeId) -> bool {
+        self.primary_of(self.view) == me
+    }
+
+    /// The current view.
+    pub fn view(&self) -> u64 {
+        self.view
+    }
+
+    fn digest(&self) -> u64 {
+        // FNV-1a over the sorted map: equal maps give equal digests.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for (k, v) in &self.map {
+            for x in [*k, *v] {
+                h ^= x;
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+        h
+    }
+
+    fn persist_view(&self, ctx: &mut Context<'_, PbNode>) {
+        ctx.storage().put("view", self.view);
+        ctx.storage().sync();
+    }
+
+    /// Writes `key` (or, with `None`, the whole map) and the counters durably.
+    fn persist(&self, ctx: &mut Context<'_, PbNode>, key: Option<u64>) {
+        let st = ctx.storage();
+        st.put("view", self.view);
+        st.put("seq", self.seq);
+        match key {
+            Some(k) => st.put(format!("k/{k:020}"), self.map[&k]),
+            None => {
+                st.delete_from("k/", "k/");
+                for (k, v) in &self.map {
+                    st.put(format!("k/{k:020}"), *v);
+                }
+            }
+        }
+        st.sync();
+    }
+
+    /// The acknowledgement a backup sends: nothing counts until it holds this view's state.
+    fn ack(&self) -> PbMsg {
+        PbMsg::Ack {
+            view: self.view,
+            seq: if self.synced { self.seq } else { 0 },
+        }
+    }
+
+    fn backups(&self, me: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        self.replicas.iter().copied().filter(move |r| *r != me)
+    }
+
+    fn adopt_view(&mut self, ctx: &mut Context<'_, PbNode>, view: u64) {
+        if view <= self.view {
+            return;
+        }
+        let was_primary = self.is_primary(ctx.id());
+        self.view = view;
+        self.last_heard = ctx.now();
+        self.behind = 0;
+        // Writes waiting for acks in the old view will never be acknowledged by this replica.
+        self.waiting.clear();
+        self.synced = self.is_primary(ctx.id());
+        self.persist_view(ctx);
+        if self.is_primary(ctx.id()) && !was_primary {
+            self.take_over(ctx);
+        }
+    }
+
+    fn take_over(&mut self, ctx: &mut Context<'_, PbNode>) {
+        self.acked.clear();
+        self.leases.clear();
+        let me = ctx.id();
+        ctx.note(|| "became primary".to_string());
+        let map: Vec<(u64, u64)> = self.map.iter().map(|(k, v)| (*k, *v)).collect();
+        let backups: Vec<NodeId> = self.backups(me).collect();
+        for b in backups {
+            ctx.send(
+                b,
+                PbMsg::State {
+                    view: self.view,
+                    seq: self.seq,
+                    map: map.clone(),
+                },
+            );
+        }
+    }
+
+    fn on_tick(&mut self, ctx: &mut Context<'_, PbNode>) {
+        let me = ctx.id();
+        if self.is_primary(me) {
+            let (view, seq, digest) = (self.view, self.seq, self.digest());
+            let backups: Vec<NodeId> = self.backups(me).collect();
+            for b in backups {
+                ctx.send(
+                    b,
+                    PbMsg::Heartbeat {
+                        view,
+                        sent: ctx.now(),
+                        seq,
+                        digest,
+                    },
+                );
+            }
+        } else if ctx.now().since(self.last_heard) >= self.params.suspect_after {
+            let next = self.view + 1;
+            ctx.note(|| format!("suspects primary, moves to view {next}"));
+            self.adopt_view(ctx, next);
+        }
+    }
+
+    fn on_request(&mut self, ctx: &mut Context<'_, PbNode>, from: NodeId, req: KvRequest) {
+        let me = ctx.id();
+        let reply = |ctx: &mut Context<'_, PbNode>, result| {
+            ctx.send(from, PbMsg::Rep(KvReply { id: req.id, result }))
+        };
+        if !self.is_primary(me) {
+            if let (KvOp::Get { key }, true) = (req.op, self.params.read_from_backup) {
+                return reply(ctx, KvResult::Done(self.map.get(&key).copied()));
+            }
+            let leader = Some(self.primary_of(self.view));
+            return reply(ctx, KvResult::NotLeader { leader });
+        }
+        let (key, value) = match req.op {
+            KvOp::Get { .. } if self.params.fencing && !self.lease_valid(ctx) => {
+                return reply(ctx, KvResult::Unavailable);
+            }
+            KvOp::Get { key } => return reply(ctx, KvResult::Done(self.map.get(&key).copied())),
+            KvOp::Put { key, value } => (key, value),
+            KvOp::Cas { key, from: f, to } => {
+                if self.map.get(&key).copied() != f {
+                    return reply(ctx, KvResult::CasMismatch);
+                }
+                (key, to)
+            }
+        };
+        self.seq += 1;
+        self.map.insert(key, value);
+        self.persist(ctx, Some(key));
+        let (view, seq) = (self.view, self.seq);
+        let backups: Vec<NodeId> = self.backups(me).collect();
+        for b in &backups {
+            ctx.send(
+                *b,
+                PbMsg::Replicate {
+                    view,
+                    seq,
+                    key,
+                    value,
+                },
+            );
+        }
+        match self.params.mode {
+            Mode::Async => reply(ctx, KvResult::Done(None)),
+            Mode::Sync if backups.is_empty() => reply(ctx, KvResult::Done(None)),
+            Mode::Sync => self.waiting.push(Waiting {
+                seq,
+                client: from,
+                request: req.id,
+            }),
+        }
+    }
+
+    /// True while no backup can have moved to a new view: every backup confirmed a heartbeat
+    /// sent less than three quarters of `suspect_after` ago (a margin for clock drift).
+    fn lease_valid(&self, ctx: &Context<'_, PbNode>) -> bool {
+        let me = ctx.id();
+        let margin = Duration(self.params.suspect_after.0 / 4 * 3);
+        self.backups(me).all(|b| {
+            self.leases
+                .get(&b)
+                .is_some_and(|sent| ctx.now() < *sent + margin)
+        })
+    }
+
+    /// Sync mode: acknowledge the writes every backup has applied.
+    fn release(&mut self, ctx: &mut Context<'_, PbNode>) {
+        let me = ctx.id();
+        let done = self
+            .backups(me)
+            .map(|b| self.acked.get(&b).copied().unwrap_or(0))
+            .min()
+            .unwrap_or(self.seq);
+        let (ready, rest): (Vec<Waiting>, Vec<Waiting>) =
+            self.waiting.drain(..).partition(|w| w.seq <= done);
+        self.waiting = rest;
+        for w in ready {
+            let result = KvResult::Done(None);
+            ctx.send(
+                w.client,
+                PbMsg::Rep(KvReply {
+                    id: w.request,
+                    result,
+                }),
+            );
+        }
+    }
+
+    /// Fencing: a message from an older view is refused and its sender told the current view.
+    fn fenced(&mut self, ctx: &mut Context<'_, PbNode>, from: NodeId, view: u64) -> bool {
+        if view < self.view && self.params.fencing {
+            ctx.send(from, PbMsg::Stale { view: self.view });
+            return true;
+        }
+        if view > self.view && (self.params.fencing || !self.is_primary(ctx.id())) {
+            self.adopt_view(ctx, view);
+        }
+        false
+    }
+
+    /// Applies buffered writes that follow on from `seq`; returns whether any was applied.
+    fn drain_buffered(&mut self) -> Option<u64> {
+        let mut applied = None;
+        while self.synced {
+            let Some((k, v)) = self.buffered.remove(&(self.seq + 1)) else {
+                break;
+            };
+            self.seq += 1;
+            self.map.insert(k, v);
+            applied = Some(k);
+        }
+        applied
+    }
+
+    fn on_peer(&mut self, ctx: &mut Context<'_, PbNode>, from: NodeId, msg: PbMsg) {
+        let me = ctx.id();
+        match msg {
+            PbMsg::Heartbeat {
+                view,
+                sent,
+                seq,
+                digest,
+            } => {
+                if self.fenced(ctx, from, view) {
+                    return;
+                }
+                ctx.send(
+                    from,
+                    PbMsg::HeartbeatAck {
+                        view: self.view,
+                        sent,
+                    },
+                );
+                self.last_heard = ctx.now();
+                ctx.send(from, self.ack());
+                // Twice out of step in a row (not just a write in flight): ask for the state.
+                if !self.synced {
+                    self.behind = 0;
+                    ctx.send(from, PbMsg::StateRequest { view: self.view });
+                } else if seq != self.seq || digest != self.digest() {
+                    self.behind += 1;
+                    if self.behind >= 2 {
+                        self.behind = 0;
+                        ctx.send(from, PbMsg::StateRequest { view: self.view });
+                    }
+                } else {
+                    self.behind = 0;
+                }
+            }
+            PbMsg::Replicate {
+                view,
+                seq,
+                key,
+                value,
+            } => {
+                if self.fenced(ctx, from, view) {
+                    return;
+                }
+                self.last_heard = ctx.now();
+                self.buffered.insert(seq, (key, value));
+                let mut applied = self.drain_buffered();
+                if !self.params.fencing {
+                    // Without epochs a backup takes writes from anyone, in any order.
+                    if applied.is_none() {
+                        self.map.insert(key, value);
+                        self.seq = self.seq.max(seq);
+                        self.buffered.clear();
+                        applied = Some(key);
+                    }
+                }
+                self.buffered.retain(|s, _| *s > self.seq);
+                if applied.is_some() {
+                    self.persist(ctx, None);
+                }
+                ctx.send(from, self.ack());
+            }
+            PbMsg::Ack { view, seq } => {
+                if view > self.view && self.params.fencing {
+                    self.adopt_view(ctx, view);
+                    return;
+                }
+                // Without fencing an ack counts whatever view it comes from.
+                if self.is_primary(me) && (view == self.view || !self.params.fencing) {
+                    let a = self.acked.entry(from).or_insert(0);
+                    *a = (*a).max(seq.min(self.seq));
+                    self.release(ctx);
+                }
+            }
+            PbMsg::StateRequest { view } => {
+                if self.fenced(ctx, from, view) || !self.is_primary(me) {
+                    return;
+                }
+                let map = self.map.iter().map(|(k, v)| (*k, *v)).collect();
+                ctx.send(
+                    from,
+                    PbMsg::State {
+                        view: self.view,
+                        seq: self.seq,
+                        map,
+                    },
+                );
+            }
+            PbMsg::State { view, seq, map } => {
+                if self.fenced(ctx, from, view) || self.is_primary(me) && self.params.fencing {
+                    return;
+                }
+                self.last_heard = ctx.now();
+                self.map = map.into_iter().collect();
+                self.seq = seq;
+                self.synced = true;
+                self.buffered.retain(|s, _| *s > seq);
+                self.drain_buffered();
+                self.behind = 0;
+                self.persist(ctx, None);
+                ctx.send(from, self.ack());
+            }
+            PbMsg::HeartbeatAck { view, sent } => {
+                if view == self.view && self.is_primary(me) {
+                    let l = self.leases.entry(from).or_insert(sent);
+                    *l = (*l).max(sent);
+                }
+            }
+            PbMsg::Stale { view } => {
+                if self.params.fencing {
+                    self.adopt_view(ctx, view);
+                }
+            }
+            PbMsg::Req(_) | PbMsg::Rep(_) => {}
+        }
+    }
+}
+
+impl Node for PbNode {
+    type Msg = PbMsg;
+    type Timer = PbTimer;
+    type Stored = u64;
+
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        match self {
+            PbNode::Client(c) => c.on_start(ctx),
+            PbNode::Replica(r) => {
+                r.last_heard = ctx.now();
+                r.synced = r.is_primary(ctx.id());
+                ctx.set_timer(r.params.heartbeat, PbTimer::Tick);
+            }
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: PbMsg) {
+        match (self, msg) {
+            (PbNode::Client(c), PbMsg::Rep(reply)) => c.on_reply(ctx, from, reply),
+            (PbNode::Replica(r), PbMsg::Req(req)) => r.on_request(ctx, from, req),
+            (PbNode::Replica(r), msg) => r.on_peer(ctx, from, msg),
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: PbTimer) {
+        match (self, timer) {
+            (PbNode::Client(c), PbTimer::Client(t)) => c.on_timer(ctx, t),
+            (PbNode::Replica(r), PbTimer::Tick) => {
+                ctx.set_timer(r.params.heartbeat, PbTimer::Tick);
+                r.on_tick(ctx);
+            }
+            _ => {}
+        }
+    }
+
+    fn snapshot(&self) -> Option<Snapshot> {
+        match self {
+            PbNode::Replica(r) => Some(
+                r.map
+                    .iter()
+                    .map(|(k, v)| (format!("k{k}"), v.to_string()))
+                    .collect(),
+            ),
+            PbNode::Client(_) => None,
+        }
+    }
+}
+
+impl Protocol for PrimaryBackupParams {
+    type Node = PbNode;
+
+    fn name(&self) -> &'static str {
+        "PrimaryBackup"
+    }
+
+    fn validate(&self, plan: &Plan) -> Result<(), String> {
+        require_role(plan, self.name(), "replica")?;
+        require_role(plan, self.name(), "client")?;
+        if self.heartbeat == Duration::ZERO {
+            return Err("PrimaryBackup heartbeat must be greater than zero".into());
+        }
+        if self.suspect_after <= self.heartbeat {
+            return Err(format!(
+                "PrimaryBackup suspect_after ({}) must be longer than heartbeat ({})",
+                self.suspect_after, self.heartbeat
+            ));
+        }
+        Ok(())
+    }
+
+    fn checks(&self) -> &'static [&'static str] {
+        &["Linearizable", "Durable", "Converged", "StaleReads"]
+    }
+
+    fn factory(&self, plan: &Plan) -> NodeFactory<PbNode> {
+        let params = self.clone();
+        let replicas = plan.roster.members("replica");
+        let clients = plan.roster.members("client");
+        let config = ClientConfig::from_plan(plan, clients.len(), self.final_reads);
+        let policy = if self.read_from_backup {
+            Target::Any
+        } else {
+            Target::Leader
+        };
+        Box::new(move |id, roster, storage| {
+            if roster.role(id) == "client" {
+                return PbNode::Client(Box::new(KvClient::new(
+                    config.clone(),
+                    replicas.clone(),
+                    policy,
+                )));
+            }
+            let map = storage
+                .scan("k/")
+                .filter_map(|(k, v)| Some((k.strip_prefix("k/")?.parse().ok()?, *v)))
+                .collect();
+            PbNode::Replica(Box::new(Replica {
+                params: params.clone(),
+                replicas: replicas.clone(),
+                view: storage.get("view").copied().unwrap_or(0),
+                seq: storage.get("seq").copied().unwrap_or(0),
+                map,
+                last_heard: SimTime::ZERO,
+                acked: BTreeMap::new(),
+                waiting: Vec::new(),
+                buffered: BTreeMap::new(),
+                behind: 0,
+                synced: false,
+                leases: BTreeMap::new(),
+            }))
+        })
+    }
+}
