@@ -18,6 +18,7 @@
 
 pub mod check;
 pub mod error;
+pub mod explore;
 pub mod fault;
 pub mod history;
 pub mod net;
@@ -28,6 +29,7 @@ pub mod run;
 pub mod scenario;
 pub mod sim;
 pub mod storage;
+pub mod strategy;
 pub mod time;
 pub mod trace;
 
