@@ -20,6 +20,7 @@ pub mod check;
 pub mod error;
 #[path = "../exercises/mod.rs"]
 pub mod exercises;
+pub mod explore;
 pub mod fault;
 pub mod history;
 pub mod net;
@@ -31,6 +32,7 @@ pub mod run;
 pub mod scenario;
 pub mod sim;
 pub mod storage;
+pub mod strategy;
 pub mod time;
 pub mod trace;
 

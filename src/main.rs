@@ -8,6 +8,8 @@ use clustersim::{report, Duration, Error};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod cli_explore;
+
 /// A deterministic cluster simulator: replay scenarios, explore seeds, check protocols.
 #[derive(Parser, Debug)]
 #[command(name = "clustersim", version, about, long_about = None)]
@@ -20,6 +22,10 @@ struct Cli {
 enum Command {
     /// Run one scenario file and print a report (exit 1 if a check fails).
     Run(RunArgs),
+    /// Run a scenario's nemesis over many seeds, then shrink the first failure (exit 1 if found).
+    Explore(cli_explore::ExploreArgs),
+    /// Shrink a failing seed to a minimal scenario with an explicit fault schedule.
+    Shrink(cli_explore::ShrinkArgs),
     /// Grade one of the book's exercises over a few seeds (exit 1 until it passes).
     CheckExercise(CheckExerciseArgs),
 }
@@ -118,6 +124,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => cmd_run(&args),
         Command::CheckExercise(args) => cmd_check_exercise(&args),
+        Command::Explore(args) => cli_explore::cmd_explore(&args),
+        Command::Shrink(args) => cli_explore::cmd_shrink(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

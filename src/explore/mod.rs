@@ -1,0 +1,24 @@
+//! Fault exploration: sweep a scenario's nemesis over many seeds (`sweep`), split a campaign
+//! across machines (`shard`), show progress (`progress`), and shrink a failing seed to a small
+//! scenario with an explicit fault schedule that still fails the same check (`shrink`).
+//!
+//! Threads and wall time live here only: every run stays single-threaded and deterministic.
+
+pub mod progress;
+pub mod shard;
+pub mod shrink;
+pub mod sweep;
+
+pub use shard::Shard;
+pub use shrink::{explicit, shrink, ShrinkOptions, Shrunk};
+pub use sweep::{sweep, Budget, SeedFailure, SweepConfig, SweepOutcome};
+
+use crate::error::Result;
+use crate::run::{run_scenario, Report, RunOptions};
+use crate::scenario::Scenario;
+
+/// The runner for scenarios of the built-in protocols: plan, run (trace hash only), check;
+/// `origin` names the scenario in errors.
+pub fn builtin_runner(origin: &str) -> impl Fn(&Scenario) -> Result<Report> + Sync + '_ {
+    move |s: &Scenario| run_scenario(s, origin, &RunOptions::default())
+}

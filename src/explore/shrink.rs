@@ -1,0 +1,648 @@
+//! Shrinking a failing run to a small scenario that still fails the same check.
+//!
+//! A failing seed is first turned into its explicit form: the faults the run applied (nemesis
+//! and schedule alike) become a fixed schedule and the nemesis goes. Then greedy passes try
+//! smaller scenarios, keeping each one only if a fresh run still fails the same check: drop
+//! faults (a crash with its restart, a partition with its heal, ...), drop single events, remove
+//! nodes the protocol can do without, cut the workload, shorten fault durations, move faults
+//! onto round times. The run's
+//! length stays: checkers judge the end state, and a shorter run "loses" work merely unfinished. Every candidate is run, so the result is a scenario
+//! that really fails, and it is written with times that survive the trip through RON text.
+//!
+//! The shrinker takes any `Fn(&Scenario) -> Result<Report>`, so it works for protocols outside
+//! the registry too (tests drive their own planted bugs through it).
+
+use crate::check::Status;
+use crate::error::{Error, Result};
+use crate::fault::{Fault, ScheduledFault};
+use crate::run::Report;
+use crate::scenario::{parse, to_ron, Scenario};
+use crate::time::{Duration, Offset};
+use std::path::{Path, PathBuf};
+
+/// Limits and target of a shrink.
+#[derive(Clone, Debug)]
+pub struct ShrinkOptions {
+    /// Most candidate runs to try.
+    pub max_runs: usize,
+    /// The check that must keep failing; `None`: the first check the seed fails.
+    pub check: Option<String>,
+}
+
+impl Default for ShrinkOptions {
+    fn default() -> Self {
+        ShrinkOptions {
+            max_runs: 1_500,
+            check: None,
+        }
+    }
+}
+
+/// A shrunk failure: a scenario with an explicit fault schedule that fails `check`.
+#[derive(Clone, Debug)]
+pub struct Shrunk {
+    /// The minimal scenario found (no nemesis, explicit faults, the failing seed).
+    pub scenario: Scenario,
+    /// The check it fails.
+    pub check: String,
+    /// The failing verdict's summary, from the minimal scenario's run.
+    pub summary: String,
+    /// The seed.
+    pub seed: u64,
+    /// Fault events the failing run applied before shrinking.
+    pub faults_before: usize,
+    /// Candidate runs the shrink spent.
+    pub runs: usize,
+    /// Trace hash of the minimal scenario's run (what `clustersim run` prints on replay).
+    pub trace_hash: u64,
+}
+
+impl Shrunk {
+    /// The file name the shrunk scenario is written under: `<name>-seed<S>-min.ron`.
+    pub fn file_name(&self) -> String {
+        format!("{}.ron", self.scenario.name)
+    }
+
+    /// The shrunk scenario as RON text, with a header saying what failed and how to replay it;
+    /// `origin` names the scenario it came from, `path` where the text will live.
+    pub fn to_ron(&self, origin: &str, path: &Path) -> String {
+        let header = vec![
+            format!(
+                "Shrunk by clustersim from {origin}, seed {}: check `{}` fails.",
+                self.seed, self.check
+            ),
+            format!("  {}", self.summary),
+            format!(
+                "{} fault events (from {} in the failing run), {} runs to shrink; trace hash {:016x}.",
+                self.scenario.faults.len(),
+                self.faults_before,
+                self.runs,
+                self.trace_hash
+            ),
+            format!("Replay: clustersim run {}", path.display()),
+        ];
+        to_ron(&self.scenario, &header)
+    }
+
+    /// Writes the scenario into `dir` (created if missing); an existing file is replaced only
+    /// with `force`.
+    pub fn write(&self, origin: &str, dir: &Path, force: bool) -> Result<PathBuf> {
+        let path = dir.join(self.file_name());
+        if path.exists() && !force {
+            return Err(Error::Exists(path.display().to_string()));
+        }
+        let io = |e: std::io::Error| Error::Io {
+            path: path.display().to_string(),
+            message: format!("cannot write shrunk scenario: {e}"),
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        std::fs::write(&path, self.to_ron(origin, &path)).map_err(io)?;
+        Ok(path)
+    }
+}
+
+/// The scenario of a finished run with every fault it applied as a fixed schedule and no
+/// nemesis: the same run, spelled out.
+pub fn explicit(report: &Report) -> Scenario {
+    let mut s = report.scenario.clone();
+    let roster = &report.outcome.roster;
+    s.faults = report
+        .outcome
+        .faults
+        .iter()
+        .map(|(t, f)| ScheduledFault {
+            at: canonical(Duration(t.0)).min(s.bounds.max_time),
+            fault: canonical_fault(f.to_named(roster)),
+        })
+        .collect();
+    s.nemesis = None;
+    s
+}
+
+/// Runs `scenario` with `seed`; if it fails (the target check, or any), shrinks the failure.
+///
+/// Returns `None` when the seed passes (nothing to shrink). Fails when the failure cannot be
+/// replayed from its explicit fault schedule.
+pub fn shrink<R>(
+    scenario: &Scenario,
+    seed: u64,
+    runner: R,
+    opts: &ShrinkOptions,
+) -> Result<Option<Shrunk>>
+where
+    R: Fn(&Scenario) -> Result<Report>,
+{
+    let mut s = scenario.clone();
+    s.seed = seed;
+    let report = runner(&s)?;
+    let check = match &opts.check {
+        Some(c) => c.clone(),
+        None => match report.failures().next() {
+            Some(v) => v.check.clone(),
+            None => return Ok(None),
+        },
+    };
+    if failing(&report, &check).is_none() {
+        return Ok(None);
+    }
+    let faults_before = report.outcome.faults.len();
+    let mut spelled = explicit(&report);
+    spelled.name = format!("{}-seed{seed}-min", scenario.name);
+    spelled.description = format!(
+        "{} (shrunk from seed {seed}: `{check}` fails)",
+        scenario.description.trim()
+    );
+    let not_replayed = |why: &str| {
+        Error::Invalid {
+        path: scenario.name.clone(),
+        message: format!(
+            "seed {seed} fails `{check}`, but {why}; the run depends on something the fault schedule does not capture"
+        ),
+    }
+    };
+    let mut search = Search {
+        runner: &runner,
+        check: check.clone(),
+        runs: 0,
+        max_runs: opts.max_runs.max(1),
+        heals: ends_whole(&spelled.faults),
+        best: spelled.clone(),
+        summary: String::new(),
+        trace_hash: 0,
+        invokes: 0,
+    };
+    if !search.try_accept(spelled) {
+        return Err(not_replayed(
+            "replaying the faults it applied as a fixed schedule does not fail it",
+        ));
+    }
+    search.minimize();
+    // The file must replay what was verified: run the text form once more.
+    let text = to_ron(&search.best, &[]);
+    let reparsed = parse(&text, "<shrunk scenario>")?;
+    let replay = runner(&reparsed)?;
+    let Some(verdict) = failing(&replay, &check) else {
+        return Err(not_replayed(
+            "its shrunk scenario read back from RON passes",
+        ));
+    };
+    Ok(Some(Shrunk {
+        summary: verdict.summary.clone(),
+        trace_hash: replay.outcome.trace_hash(),
+        scenario: reparsed,
+        check,
+        seed,
+        faults_before,
+        runs: search.runs + 1,
+    }))
+}
+
+fn failing<'a>(report: &'a Report, check: &str) -> Option<&'a crate::check::Verdict> {
+    report
+        .verdicts
+        .iter()
+        .find(|v| v.check == check && v.status == Status::Fail)
+}
+
+/// The duration a RON file would give back for `d` (durations print with limited precision).
+fn canonical(d: Duration) -> Duration {
+    d.to_string().parse().unwrap_or(d)
+}
+
+fn canonical_fault(f: Fault<String>) -> Fault<String> {
+    match f {
+        Fault::ClockSkew { node, offset } => Fault::ClockSkew {
+            node,
+            offset: offset.to_string().parse().unwrap_or(offset),
+        },
+        other => other,
+    }
+}
+
+/// The greedy minimization: the best failing scenario so far and the runs spent.
+struct Search<'r, R> {
+    runner: &'r R,
+    check: String,
+    runs: usize,
+    max_runs: usize,
+    /// The failing run healed every fault it injected, so candidates must too: a node left
+    /// down forever fails most checks for reasons unrelated to the bug being shrunk.
+    heals: bool,
+    best: Scenario,
+    summary: String,
+    trace_hash: u64,
+    invokes: usize,
+}
+
+impl<R: Fn(&Scenario) -> Result<Report>> Search<'_, R> {
+    fn budget_left(&self) -> bool {
+        self.runs < self.max_runs
+    }
+
+    /// Runs `candidate`; keeps it as the best if it still fails the check.
+    fn try_accept(&mut self, mut candidate: Scenario) -> bool {
+        if !self.budget_left() || candidate == self.best && self.runs > 0 {
+            return false;
+        }
+        candidate.faults.sort_by_key(|f| f.at);
+        if self.heals && !ends_whole(&candidate.faults) {
+            return false;
+        }
+        self.runs += 1;
+        let Ok(report) = (self.runner)(&candidate) else {
+            return false;
+        };
+        let Some(v) = failing(&report, &self.check) else {
+            return false;
+        };
+        self.summary = v.summary.clone();
+        self.trace_hash = report.outcome.trace_hash();
+        self.invokes = report
+            .outcome
+            .history
+            .entries()
+            .iter()
+            .filter(|e| e.phase == crate::history::Phase::Invoke)
+            .count();
+        self.best = candidate;
+        true
+    }
+
+    fn minimize(&mut self) {
+        for _ in 0..4 {
+            let before = self.runs;
+            let mut changed = self.drop_units();
+            changed |= self.drop_events();
+            changed |= self.remove_nodes();
+            changed |= self.cut_workload();
+            changed |= self.shorten_durations();
+            changed |= self.round_times();
+            if !changed || !self.budget_left() || self.runs == before {
+                break;
+            }
+        }
+    }
+
+    /// Drops whole faults with their undo, big chunks first (delta debugging).
+    fn drop_units(&mut self) -> bool {
+        let mut changed = false;
+        let mut size = (units(&self.best.faults).len() / 2).max(1);
+        loop {
+            let mut i = 0;
+            loop {
+                let groups = units(&self.best.faults);
+                if i >= groups.len() || !self.budget_left() {
+                    break;
+                }
+                let drop: Vec<usize> = groups[i..(i + size).min(groups.len())]
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .collect();
+                let mut cand = self.best.clone();
+                cand.faults = keep_except(&self.best.faults, &drop);
+                if self.try_accept(cand) {
+                    changed = true;
+                } else {
+                    i += size;
+                }
+            }
+            if size == 1 {
+                break;
+            }
+            size /= 2;
+        }
+        changed
+    }
+
+    /// Drops single events (an undo alone, a stray heal).
+    fn drop_events(&mut self) -> bool {
+        let mut changed = false;
+        let mut i = 0;
+        while i < self.best.faults.len() && self.budget_left() {
+            let mut cand = self.best.clone();
+            cand.faults.remove(i);
+            if self.try_accept(cand) {
+                changed = true;
+            } else {
+                i += 1;
+            }
+        }
+        changed
+    }
+
+    /// Removes nodes one at a time where the protocol still validates without them.
+    fn remove_nodes(&mut self) -> bool {
+        let mut changed = false;
+        let mut g = 0;
+        while g < self.best.nodes.len() && self.budget_left() {
+            let group = &self.best.nodes[g];
+            let victim = match (&group.count, &group.names) {
+                (Some(c), None) if *c > 1 => Some(format!("{}{c}", group.role)),
+                (None, Some(names)) if names.len() > 1 => names.last().cloned(),
+                _ => None,
+            };
+            let Some(victim) = victim else {
+                g += 1;
+                continue;
+            };
+            let mut cand = self.best.clone();
+            let group = &mut cand.nodes[g];
+            match (&mut group.count, &mut group.names) {
+                (Some(c), None) => *c -= 1,
+                (None, Some(names)) => {
+                    names.pop();
+                }
+                _ => {}
+            }
+            cand.faults = cand
+                .faults
+                .iter()
+                .filter_map(|sf| {
+                    without_node(&sf.fault, &victim)
+                        .map(|fault| ScheduledFault { at: sf.at, fault })
+                })
+                .collect();
+            if self.try_accept(cand) {
+                changed = true;
+            } else {
+                g += 1;
+            }
+        }
+        changed
+    }
+
+    /// Caps the workload at the operations the failing run invoked, then halves it while the
+    /// check still fails.
+    fn cut_workload(&mut self) -> bool {
+        let mut changed = false;
+        let mut hi = self.best.workload.ops;
+        if hi == 0 {
+            let mut cand = self.best.clone();
+            cand.workload.ops = self.invokes.clamp(1, u32::MAX as usize) as u32;
+            if !self.try_accept(cand) {
+                return false;
+            }
+            changed = true;
+            hi = self.best.workload.ops;
+        }
+        let mut lo = 1;
+        while lo < hi && self.budget_left() {
+            let mid = lo + (hi - lo) / 2;
+            let mut cand = self.best.clone();
+            cand.workload.ops = mid;
+            if self.try_accept(cand) {
+                hi = mid;
+                changed = true;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        changed
+    }
+
+    /// Moves each undo (restart, heal, resume) earlier, halving the fault's duration.
+    fn shorten_durations(&mut self) -> bool {
+        const MS: u64 = 1_000_000;
+        let mut changed = false;
+        let mut u = 0;
+        while self.budget_left() {
+            let groups = units(&self.best.faults);
+            let Some(group) = groups.get(u) else {
+                break;
+            };
+            let [start, undo] = group[..] else {
+                u += 1;
+                continue;
+            };
+            let (t0, t1) = (self.best.faults[start].at, self.best.faults[undo].at);
+            let half = round_to(Duration(t0.0 + t1.0.saturating_sub(t0.0) / 2), MS);
+            if t1.0.saturating_sub(t0.0) <= MS || half <= t0 || half >= t1 {
+                u += 1;
+                continue;
+            }
+            let mut cand = self.best.clone();
+            cand.faults[undo].at = half;
+            if self.try_accept(cand) {
+                changed = true;
+            } else {
+                u += 1;
+            }
+        }
+        changed
+    }
+
+    /// Moves each fault onto the roundest time (1s, 100ms, 10ms, 1ms grid) that still fails.
+    fn round_times(&mut self) -> bool {
+        let mut changed = false;
+        for i in 0..self.best.faults.len() {
+            for grid in [1_000_000_000, 100_000_000, 10_000_000, 1_000_000] {
+                if !self.budget_left() || i >= self.best.faults.len() {
+                    return changed;
+                }
+                let at = self.best.faults[i].at;
+                let rounded = round_to(at, grid);
+                if rounded == at {
+                    break;
+                }
+                let mut cand = self.best.clone();
+                cand.faults[i].at = rounded;
+                if self.try_accept(cand) {
+                    changed = true;
+                    break;
+                }
+            }
+        }
+        changed
+    }
+}
+
+/// True when every fault the schedule injects is undone by its end (nodes up and running,
+/// network whole, clocks reset).
+pub fn ends_whole(faults: &[ScheduledFault]) -> bool {
+    let mut down: Vec<&str> = Vec::new();
+    let mut frozen: Vec<&str> = Vec::new();
+    let mut skewed: Vec<&str> = Vec::new();
+    let mut split = false;
+    fn set<'a>(list: &mut Vec<&'a str>, node: &'a str, on: bool) {
+        list.retain(|n| *n != node);
+        if on {
+            list.push(node);
+        }
+    }
+    for f in faults {
+        match &f.fault {
+            Fault::Crash(n) => set(&mut down, n, true),
+            Fault::Restart(n) => set(&mut down, n, false),
+            Fault::Pause(n) => set(&mut frozen, n, true),
+            Fault::Resume(n) => set(&mut frozen, n, false),
+            Fault::Partition(_) | Fault::Isolate(_) | Fault::Cut { .. } => split = true,
+            Fault::Heal => split = false,
+            Fault::ClockSkew { node, offset } => set(&mut skewed, node, offset.0 != 0),
+            Fault::ClockDrift { node, ppm } => set(&mut skewed, node, *ppm != 0),
+        }
+    }
+    down.is_empty() && frozen.is_empty() && skewed.is_empty() && !split
+}
+
+fn round_to(d: Duration, grid: u64) -> Duration {
+    Duration((d.0 + grid / 2) / grid * grid)
+}
+
+fn keep_except(faults: &[ScheduledFault], drop: &[usize]) -> Vec<ScheduledFault> {
+    faults
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !drop.contains(i))
+        .map(|(_, f)| f.clone())
+        .collect()
+}
+
+/// Groups schedule positions into units that are dropped together: a fault with the event that
+/// undoes it (crash/restart, pause/resume, a network fault and its heal when no other network
+/// fault shares that heal, a clock fault and its reset); leftover events stand alone.
+pub fn units(faults: &[ScheduledFault]) -> Vec<Vec<usize>> {
+    let mut claimed = vec![false; faults.len()];
+    let mut out = Vec::new();
+    for i in 0..faults.len() {
+        if claimed[i] {
+            continue;
+        }
+        claimed[i] = true;
+        let undo = (i + 1..faults.len())
+            .find(|&j| !claimed[j] && undoes(&faults[i].fault, &faults[j].fault));
+        match undo {
+            Some(j) if !shared_heal(faults, i, j) => {
+                claimed[j] = true;
+                out.push(vec![i, j]);
+            }
+            _ => out.push(vec![i]),
+        }
+    }
+    out
+}
+
+/// True when `later` undoes `fault`.
+fn undoes(fault: &Fault<String>, later: &Fault<String>) -> bool {
+    match (fault, later) {
+        (Fault::Crash(a), Fault::Restart(b)) | (Fault::Pause(a), Fault::Resume(b)) => a == b,
+        (Fault::Partition(_) | Fault::Isolate(_) | Fault::Cut { .. }, Fault::Heal) => true,
+        (
+            Fault::ClockSkew { node: a, offset },
+            Fault::ClockSkew {
+                node: b,
+                offset: Offset(0),
+            },
+        ) => a == b && offset.0 != 0,
+        (Fault::ClockDrift { node: a, ppm }, Fault::ClockDrift { node: b, ppm: 0 }) => {
+            a == b && *ppm != 0
+        }
+        _ => false,
+    }
+}
+
+/// True when another network fault between `i` and its heal `j` relies on the same heal.
+fn shared_heal(faults: &[ScheduledFault], i: usize, j: usize) -> bool {
+    matches!(faults[j].fault, Fault::Heal)
+        && faults[i + 1..j].iter().any(|f| {
+            matches!(
+                f.fault,
+                Fault::Partition(_) | Fault::Isolate(_) | Fault::Cut { .. }
+            )
+        })
+}
+
+/// The fault with `node` taken out, or `None` when nothing of it is left.
+fn without_node(fault: &Fault<String>, node: &str) -> Option<Fault<String>> {
+    let strip = |list: &Vec<String>| -> Vec<String> {
+        list.iter().filter(|n| *n != node).cloned().collect()
+    };
+    match fault {
+        Fault::Partition(groups) => {
+            let groups: Vec<Vec<String>> =
+                groups.iter().map(strip).filter(|g| !g.is_empty()).collect();
+            (!groups.is_empty()).then_some(Fault::Partition(groups))
+        }
+        Fault::Cut { from, to } => {
+            let (from, to) = (strip(from), strip(to));
+            (!from.is_empty() && !to.is_empty()).then_some(Fault::Cut { from, to })
+        }
+        Fault::Isolate(n)
+        | Fault::Crash(n)
+        | Fault::Restart(n)
+        | Fault::Pause(n)
+        | Fault::Resume(n)
+        | Fault::ClockSkew { node: n, .. }
+        | Fault::ClockDrift { node: n, .. }
+            if n == node =>
+        {
+            None
+        }
+        other => Some(other.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: u64, fault: Fault<String>) -> ScheduledFault {
+        ScheduledFault {
+            at: Duration::from_millis(ms),
+            fault,
+        }
+    }
+
+    #[test]
+    fn units_pair_faults_with_their_undo() {
+        let s = |x: &str| x.to_string();
+        let faults = vec![
+            at(1, Fault::Crash(s("a"))),
+            at(2, Fault::Isolate(s("b"))),
+            at(3, Fault::Crash(s("b"))),
+            at(4, Fault::Restart(s("a"))),
+            at(5, Fault::Heal),
+            at(6, Fault::Partition(vec![vec![s("a")]])),
+            at(
+                7,
+                Fault::Cut {
+                    from: vec![s("b")],
+                    to: vec![s("a")],
+                },
+            ),
+            at(8, Fault::Heal),
+            at(9, Fault::Restart(s("c"))),
+        ];
+        assert_eq!(
+            units(&faults),
+            vec![
+                vec![0, 3],
+                vec![1, 4],
+                vec![2],
+                vec![5],
+                vec![6, 7],
+                vec![8]
+            ]
+        );
+    }
+
+    #[test]
+    fn removing_a_node_trims_the_faults_that_name_it() {
+        let s = |x: &str| x.to_string();
+        let p = Fault::Partition(vec![vec![s("a"), s("b")], vec![s("c")]]);
+        assert_eq!(
+            without_node(&p, "c"),
+            Some(Fault::Partition(vec![vec![s("a"), s("b")]]))
+        );
+        assert_eq!(without_node(&Fault::Crash(s("c")), "c"), None);
+        assert_eq!(without_node(&Fault::Heal, "c"), Some(Fault::Heal));
+    }
+
+    #[test]
+    fn canonical_durations_survive_ron() {
+        let d = Duration(1_234_567_891);
+        let c = canonical(d);
+        assert_eq!(c, Duration(1_235_000_000));
+        assert_eq!(canonical(c), c);
+    }
+}
