@@ -181,6 +181,8 @@ pub struct Grade {
     pub file: &'static str,
     /// True when the reference solution was graded.
     pub solution: bool,
+    /// How many seeds were asked for (grading stops early at a todo!()).
+    pub seeds: u64,
     /// Each seed and how its run went.
     pub runs: Vec<(u64, Outcome)>,
 }
@@ -209,8 +211,7 @@ impl Grade {
         let _ = writeln!(
             o,
             "check-exercise {} ({whose}): {} seeds",
-            self.name,
-            self.runs.len()
+            self.name, self.seeds
         );
         let mut explained = false;
         for (seed, outcome) in &self.runs {
@@ -329,6 +330,7 @@ pub fn grade(name: &str, solution: bool, seeds: u64) -> Result<Grade> {
         name: exercise.name,
         file: exercise.file,
         solution,
+        seeds,
         runs,
     })
 }
