@@ -352,19 +352,17 @@ impl<R: Fn(&Scenario) -> Result<Report>> Search<'_, R> {
         changed
     }
 
-    /// Moves each unit on its own (earlier first), keeping the others where they are.
+    /// Moves each unit on its own, at most once per call (moves could otherwise undo each
+    /// other forever), keeping the others where they are.
     fn move_units(&mut self) -> bool {
         let mut changed = false;
         let mut i = 0;
-        'units: loop {
+        while self.budget_left() {
             let groups = units(&self.best.faults);
             let Some(group) = groups.get(i).cloned() else {
                 break;
             };
             for m in MOVES {
-                if !self.budget_left() {
-                    break 'units;
-                }
                 let mut cand = self.best.clone();
                 let end = cand.bounds.max_time;
                 for &k in &group {
@@ -372,7 +370,7 @@ impl<R: Fn(&Scenario) -> Result<Report>> Search<'_, R> {
                 }
                 if self.try_accept(cand) {
                     changed = true;
-                    continue 'units;
+                    break;
                 }
             }
             i += 1;
