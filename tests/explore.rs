@@ -21,7 +21,7 @@ use clustersim::trace::TraceLevel;
 use clustersim::{Duration, Error};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -373,6 +373,14 @@ fn shrinking_yields_a_small_schedule_that_fails_the_same_check_on_replay() {
     );
     assert!(s.scenario.faults.len() < s.faults_before);
     assert!(ends_whole(&s.scenario.faults), "{:?}", s.scenario.faults);
+    // Fewer clients and fewer operations still show the bug.
+    assert_eq!(s.scenario.nodes[1].role, "client");
+    assert!(
+        s.scenario.nodes[1].count < Some(3),
+        "{:?}",
+        s.scenario.nodes
+    );
+    assert!(s.scenario.workload.ops < 150, "{}", s.scenario.workload.ops);
     // Replay from the RON text exactly, as `clustersim run` would read it.
     let text = s.to_ron("counter", Path::new("counter-min.ron"));
     assert!(
@@ -492,21 +500,24 @@ fn proptest_finds_the_planted_bug_and_shrinks_it_to_a_replayable_file() {
     let cfg = FaultConfig::for_scenario(&base).expect("config");
     let scenarios =
         strategy::fault_schedule(&cfg).prop_map(move |f| strategy::with_faults(&base, f));
-    let mut runner = TestRunner::new(Config {
+    let config = Config {
         cases: 256,
         failure_persistence: None,
-        rng_algorithm: proptest::test_runner::RngAlgorithm::ChaCha,
         ..Config::default()
-    });
+    };
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
     let report = strategy::find_failure(&mut runner, scenarios, buggy)
         .expect("runs")
         .expect("proptest finds the bug");
     assert!(!report.passed());
+    // proptest's own shrinking leaves few faults, each with its undo.
     assert!(
-        report.scenario.faults.len() <= 3,
+        report.scenario.faults.len() <= 6,
         "{:?}",
         report.scenario.faults
     );
+    assert!(ends_whole(&report.scenario.faults));
     let dir = scratch("proptest");
     let path = strategy::write_failure(&report, &dir).expect("writes");
     let text = std::fs::read_to_string(&path).unwrap();
@@ -515,6 +526,11 @@ fn proptest_finds_the_planted_bug_and_shrinks_it_to_a_replayable_file() {
     let r = buggy(&replayed).expect("runs");
     assert_eq!(r.outcome.trace_hash(), report.outcome.trace_hash());
     assert_eq!(r.verdicts[0].status, Status::Fail);
+    // The explorer's shrinker takes it the rest of the way.
+    let s = shrink(&replayed, replayed.seed, buggy, &ShrinkOptions::default())
+        .expect("shrinks")
+        .expect("fails");
+    assert!(s.scenario.faults.len() <= 3, "{:?}", s.scenario.faults);
 }
 
 #[test]
@@ -651,6 +667,31 @@ fn cli_shrink_writes_once_and_needs_force_to_overwrite() {
     assert!(String::from_utf8_lossy(&second.stderr).contains("pass --force"));
     let forced = clustersim(&["shrink", NAIVE, "--seed", "0", "--out", out, "--force"]);
     assert_eq!(forced.status.code(), Some(1), "{}", stdout(&forced));
+}
+
+#[test]
+fn cli_time_budget_runs_until_the_time_is_up() {
+    let o = clustersim(&[
+        "explore",
+        "scenarios/zoo/queue-at-least-once.ron",
+        "--time",
+        "300ms",
+        "--keep-going",
+        "--no-shrink",
+        "--first-seed",
+        "5000",
+    ]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("seeds from 5000 for"), "{text}");
+    let (runs, failing) = counts(&o);
+    assert!(runs > 10 && failing > 0, "{text}");
+    // Not a terminal: progress comes as plain lines on stderr.
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("explore: ") && err.contains("seeds/s"),
+        "{err}"
+    );
 }
 
 #[test]
