@@ -52,6 +52,13 @@ fn strict_quorum(p: &mut ProtocolSpec) {
     q.w = 2;
 }
 
+fn anti_entropy(p: &mut ProtocolSpec) {
+    let ProtocolSpec::Quorum(q) = p else {
+        panic!("runs Quorum, got {}", p.name());
+    };
+    q.anti_entropy = clustersim::Duration::from_millis(200);
+}
+
 const ZOO: &[Entry] = &[
     Entry {
         file: "queue-naive-lpop.ron",
@@ -82,6 +89,12 @@ const ZOO: &[Entry] = &[
         check: "StaleReads",
         budget: 200,
         fix: fencing,
+    },
+    Entry {
+        file: "kv-no-anti-entropy.ron",
+        check: "Converged",
+        budget: 100,
+        fix: anti_entropy,
     },
 ];
 
@@ -218,6 +231,11 @@ fn zoo_primary_without_fencing_serves_from_a_deposed_primary() {
     finds_and_shrinks("kv-no-fencing.ron");
 }
 
+#[test]
+fn zoo_replicas_without_anti_entropy_never_converge() {
+    finds_and_shrinks("kv-no-anti-entropy.ron");
+}
+
 /// The entry with its bug switched off, explored over `seeds` seeds: nothing may fail.
 fn correct_protocol_finds_nothing(file: &str, seeds: u64) {
     let e = entry(file);
@@ -251,7 +269,8 @@ fn sync_primary_backup_survives_1000_seeds_of_partitions_and_crashes() {
 }
 
 #[test]
-fn fenced_primary_and_strict_quorum_survive_1000_seeds() {
+fn fenced_primary_strict_quorum_and_anti_entropy_survive_1000_seeds() {
     correct_protocol_finds_nothing("kv-no-fencing.ron", 1_000);
     correct_protocol_finds_nothing("kv-quorum-sloppy.ron", 1_000);
+    correct_protocol_finds_nothing("kv-no-anti-entropy.ron", 1_000);
 }
