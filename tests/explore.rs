@@ -712,3 +712,39 @@ fn cli_exit_codes_for_clean_runs_and_bad_input() {
         assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stdout(&o));
     }
 }
+
+#[test]
+fn cli_help_lists_the_explore_and_shrink_flags() {
+    let o = clustersim(&["explore", "--help"]);
+    let text = stdout(&o);
+    for flag in [
+        "--seeds",
+        "--time",
+        "--jobs",
+        "--shard",
+        "--out",
+        "--first-seed",
+        "--keep-going",
+        "--force",
+    ] {
+        assert!(text.contains(flag), "explore --help lacks {flag}: {text}");
+    }
+    let text = stdout(&clustersim(&["shrink", "--help"]));
+    for flag in ["--seed", "--out", "--force", "--check"] {
+        assert!(text.contains(flag), "shrink --help lacks {flag}: {text}");
+    }
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 48, failure_persistence: None, ..Config::default() })]
+
+    /// The user-facing form: a property over random schedules, checked with `strategy::check_with`.
+    #[test]
+    fn the_fixed_counter_keeps_every_acknowledged_increment(
+        faults in strategy::fault_schedule(&FaultConfig::for_scenario(&counter_scenario()).unwrap())
+    ) {
+        let s = strategy::with_faults(&counter_scenario(), faults);
+        let report = strategy::check_with(&s, fixed)?;
+        prop_assert_eq!(report.verdicts[0].status, Status::Pass);
+    }
+}
