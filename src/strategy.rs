@@ -165,7 +165,15 @@ fn schedule_of(draws: &[Draw], kinds: &[NemesisKind], nodes: &[String]) -> Vec<S
         });
     }
     out.sort_by_key(|f| f.at);
-    out
+    // Two draws can give the same fault at the same instant; the second changes nothing, and
+    // proptest cannot shrink one copy away once it shrinks elements, so keep only the first.
+    let mut unique: Vec<ScheduledFault> = Vec::with_capacity(out.len());
+    for f in out {
+        if !unique.contains(&f) {
+            unique.push(f);
+        }
+    }
+    unique
 }
 
 /// Bounds for random link settings.

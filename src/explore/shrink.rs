@@ -273,6 +273,12 @@ impl<R: Fn(&Scenario) -> Result<Report>> Search<'_, R> {
             let before = self.runs;
             let mut changed = self.drop_units();
             changed |= self.drop_events();
+            changed |= self.drop_and_shift();
+            if self.best.faults.len() > 3 {
+                // Still above the size a person reads at a glance: try moving faults so that
+                // the next round can drop more.
+                changed |= self.move_units();
+            }
             changed |= self.remove_nodes();
             changed |= self.cut_workload();
             changed |= self.shorten_durations();
@@ -311,6 +317,63 @@ impl<R: Fn(&Scenario) -> Result<Report>> Search<'_, R> {
                 break;
             }
             size /= 2;
+        }
+        changed
+    }
+
+    /// Drops a unit while moving every other fault: the remaining faults' timing was tuned to
+    /// the run with the dropped one, and a small shift, or moving everything earlier (while
+    /// the workload is still running), often recovers the failure.
+    fn drop_and_shift(&mut self) -> bool {
+        let mut changed = false;
+        let mut i = 0;
+        'units: loop {
+            let groups = units(&self.best.faults);
+            if i >= groups.len() || groups.len() < 2 {
+                break;
+            }
+            for m in MOVES {
+                if !self.budget_left() {
+                    break 'units;
+                }
+                let mut cand = self.best.clone();
+                cand.faults = keep_except(&self.best.faults, &groups[i]);
+                let end = cand.bounds.max_time;
+                for f in &mut cand.faults {
+                    f.at = m.apply(f.at, end);
+                }
+                if self.try_accept(cand) {
+                    changed = true;
+                    continue 'units;
+                }
+            }
+            i += 1;
+        }
+        changed
+    }
+
+    /// Moves each unit on its own, at most once per call (moves could otherwise undo each
+    /// other forever), keeping the others where they are.
+    fn move_units(&mut self) -> bool {
+        let mut changed = false;
+        let mut i = 0;
+        while self.budget_left() {
+            let groups = units(&self.best.faults);
+            let Some(group) = groups.get(i).cloned() else {
+                break;
+            };
+            for m in MOVES {
+                let mut cand = self.best.clone();
+                let end = cand.bounds.max_time;
+                for &k in &group {
+                    cand.faults[k].at = m.apply(cand.faults[k].at, end);
+                }
+                if self.try_accept(cand) {
+                    changed = true;
+                    break;
+                }
+            }
+            i += 1;
         }
         changed
     }
@@ -483,6 +546,44 @@ pub fn ends_whole(faults: &[ScheduledFault]) -> bool {
         }
     }
     down.is_empty() && frozen.is_empty() && skewed.is_empty() && !split
+}
+
+/// A way to move a fault in time.
+#[derive(Copy, Clone)]
+enum Move {
+    /// By this many nanoseconds (negative: earlier).
+    Shift(i64),
+    /// To this fraction of its time.
+    Scale(f64),
+}
+
+const MS: i64 = 1_000_000;
+
+/// Moves tried, earliest first: whole-run compressions, then small shifts either way.
+const MOVES: [Move; 13] = [
+    Move::Scale(0.25),
+    Move::Scale(0.5),
+    Move::Scale(0.75),
+    Move::Shift(-MS),
+    Move::Shift(MS),
+    Move::Shift(-3 * MS),
+    Move::Shift(3 * MS),
+    Move::Shift(-10 * MS),
+    Move::Shift(10 * MS),
+    Move::Shift(-30 * MS),
+    Move::Shift(30 * MS),
+    Move::Shift(-100 * MS),
+    Move::Shift(100 * MS),
+];
+
+impl Move {
+    fn apply(self, at: Duration, end: Duration) -> Duration {
+        let t = match self {
+            Move::Shift(d) => (at.0 as i64 + d).max(0) as u64,
+            Move::Scale(f) => round_to(Duration((at.0 as f64 * f) as u64), MS as u64).0,
+        };
+        Duration(t.min(end.0))
+    }
 }
 
 fn round_to(d: Duration, grid: u64) -> Duration {

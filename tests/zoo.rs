@@ -1,0 +1,276 @@
+//! The bug zoo: for every planted bug in scenarios/zoo/, exploring a fixed seed budget finds
+//! it, the shrunk scenario has at most 3 fault events, replays the same failure from its RON
+//! text, and passes once the bug is switched off (so the shrinker kept the bug, not an
+//! artifact). The correct protocols, under the same nemeses, pass >= 1,000 seeds.
+
+use clustersim::check::Status;
+use clustersim::explore::{
+    builtin_runner, progress::Silent, shrink, sweep, Budget, Shard, ShrinkOptions, SweepConfig,
+};
+use clustersim::protocols::kv::primary_backup::Mode;
+use clustersim::protocols::queue::Variant;
+use clustersim::protocols::ProtocolSpec;
+use clustersim::scenario::{load, parse, Scenario};
+use std::path::{Path, PathBuf};
+
+/// A zoo entry: its file, the check that must fail, the seeds explore may spend, and the
+/// parameter change that removes the bug.
+struct Entry {
+    file: &'static str,
+    check: &'static str,
+    budget: u64,
+    fix: fn(&mut ProtocolSpec),
+}
+
+fn reliable_idempotent(p: &mut ProtocolSpec) {
+    let ProtocolSpec::Queue(q) = p else {
+        panic!("a queue entry runs Queue, got {}", p.name());
+    };
+    q.variant = Variant::Reliable;
+    q.idempotent_sink = true;
+}
+
+fn sync_replication(p: &mut ProtocolSpec) {
+    let ProtocolSpec::PrimaryBackup(pb) = p else {
+        panic!("runs PrimaryBackup, got {}", p.name());
+    };
+    pb.mode = Mode::Sync;
+}
+
+fn fencing(p: &mut ProtocolSpec) {
+    let ProtocolSpec::PrimaryBackup(pb) = p else {
+        panic!("runs PrimaryBackup, got {}", p.name());
+    };
+    pb.fencing = true;
+}
+
+fn strict_quorum(p: &mut ProtocolSpec) {
+    let ProtocolSpec::Quorum(q) = p else {
+        panic!("runs Quorum, got {}", p.name());
+    };
+    q.r = 2;
+    q.w = 2;
+}
+
+fn anti_entropy(p: &mut ProtocolSpec) {
+    let ProtocolSpec::Quorum(q) = p else {
+        panic!("runs Quorum, got {}", p.name());
+    };
+    q.anti_entropy = clustersim::Duration::from_millis(200);
+}
+
+const ZOO: &[Entry] = &[
+    Entry {
+        file: "queue-naive-lpop.ron",
+        check: "NoLostTasks",
+        budget: 100,
+        fix: reliable_idempotent,
+    },
+    Entry {
+        file: "queue-at-least-once.ron",
+        check: "NoDuplicateEffects",
+        budget: 100,
+        fix: reliable_idempotent,
+    },
+    Entry {
+        file: "kv-async-failover.ron",
+        check: "Durable",
+        budget: 300,
+        fix: sync_replication,
+    },
+    Entry {
+        file: "kv-quorum-sloppy.ron",
+        check: "StaleReads",
+        budget: 100,
+        fix: strict_quorum,
+    },
+    Entry {
+        file: "kv-no-fencing.ron",
+        check: "StaleReads",
+        budget: 200,
+        fix: fencing,
+    },
+    Entry {
+        file: "kv-no-anti-entropy.ron",
+        check: "Converged",
+        budget: 100,
+        fix: anti_entropy,
+    },
+];
+
+fn zoo_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/zoo")
+}
+
+fn entry(file: &str) -> &'static Entry {
+    ZOO.iter()
+        .find(|e| e.file == file)
+        .unwrap_or_else(|| panic!("{file} is not in ZOO"))
+}
+
+fn load_entry(e: &Entry) -> Scenario {
+    load(&zoo_dir().join(e.file)).expect("zoo scenario loads")
+}
+
+fn sweep_config(seeds: u64, keep_going: bool) -> SweepConfig {
+    SweepConfig {
+        first_seed: 0,
+        budget: Budget::Seeds(seeds),
+        shard: Shard::ALL,
+        jobs: 0,
+        keep_going,
+    }
+}
+
+/// Explores the entry, shrinks the first failure and checks everything the zoo promises.
+fn finds_and_shrinks(file: &str) {
+    let e = entry(file);
+    let scenario = load_entry(e);
+    let runner = builtin_runner(e.file);
+    let found =
+        sweep(&scenario, &sweep_config(e.budget, false), &runner, &Silent).expect("explores");
+    let first = found
+        .first_failure()
+        .unwrap_or_else(|| panic!("{file}: no failure within {} seeds", e.budget));
+    assert!(
+        first.checks.iter().any(|(c, _)| c == e.check),
+        "{file}: seed {} failed {:?}, not {}",
+        first.seed,
+        first.checks,
+        e.check
+    );
+    let opts = ShrinkOptions {
+        check: Some(e.check.to_string()),
+        ..ShrinkOptions::default()
+    };
+    let shrunk = shrink(&scenario, first.seed, &runner, &opts)
+        .expect("shrinks")
+        .expect("the seed fails");
+    let faults = &shrunk.scenario.faults;
+    assert!(
+        faults.len() <= 3,
+        "{file} seed {}: {} fault events: {faults:?}",
+        first.seed,
+        faults.len()
+    );
+    let text = shrunk.to_ron(e.file, Path::new("min.ron"));
+    let replayed = parse(&text, "min.ron").expect("the shrunk scenario parses");
+    assert!(replayed.nemesis.is_none());
+    let r = runner(&replayed).expect("replays");
+    let verdict = r
+        .verdicts
+        .iter()
+        .find(|v| v.check == e.check)
+        .expect("check");
+    assert_eq!(verdict.status, Status::Fail, "{file}: {verdict:?}");
+    assert_eq!(
+        r.outcome.trace_hash(),
+        shrunk.trace_hash,
+        "{file}: replay differs"
+    );
+    let mut fixed = replayed.clone();
+    (e.fix)(&mut fixed.protocol);
+    let r = runner(&fixed).expect("runs fixed");
+    assert!(
+        r.passed(),
+        "{file}: the fixed protocol fails the shrunk scenario: {:?}",
+        r.verdicts
+    );
+}
+
+#[test]
+fn every_zoo_file_is_listed_with_its_check() {
+    let mut files: Vec<String> = std::fs::read_dir(zoo_dir())
+        .expect("scenarios/zoo exists")
+        .map(|d| d.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|f| f.ends_with(".ron"))
+        .collect();
+    files.sort();
+    let mut listed: Vec<String> = ZOO.iter().map(|e| e.file.to_string()).collect();
+    listed.sort();
+    assert_eq!(files, listed);
+    for e in ZOO {
+        let s = load_entry(e);
+        assert!(
+            s.nemesis.is_some(),
+            "{}: a zoo entry needs a nemesis",
+            e.file
+        );
+        assert!(
+            s.checks.iter().any(|c| c.name() == e.check),
+            "{}: does not run {}",
+            e.file,
+            e.check
+        );
+        s.plan(e.file).expect("validates");
+    }
+}
+
+#[test]
+fn zoo_naive_lpop_queue_loses_a_task() {
+    finds_and_shrinks("queue-naive-lpop.ron");
+}
+
+#[test]
+fn zoo_at_least_once_queue_applies_an_effect_twice() {
+    finds_and_shrinks("queue-at-least-once.ron");
+}
+
+#[test]
+fn zoo_async_primary_backup_loses_an_acknowledged_write() {
+    finds_and_shrinks("kv-async-failover.ron");
+}
+
+#[test]
+fn zoo_sloppy_quorum_serves_a_stale_read() {
+    finds_and_shrinks("kv-quorum-sloppy.ron");
+}
+
+#[test]
+fn zoo_primary_without_fencing_serves_from_a_deposed_primary() {
+    finds_and_shrinks("kv-no-fencing.ron");
+}
+
+#[test]
+fn zoo_replicas_without_anti_entropy_never_converge() {
+    finds_and_shrinks("kv-no-anti-entropy.ron");
+}
+
+/// The entry with its bug switched off, explored over `seeds` seeds: nothing may fail.
+fn correct_protocol_finds_nothing(file: &str, seeds: u64) {
+    let e = entry(file);
+    let mut scenario = load_entry(e);
+    (e.fix)(&mut scenario.protocol);
+    let found = sweep(
+        &scenario,
+        &sweep_config(seeds, true),
+        builtin_runner(e.file),
+        &Silent,
+    )
+    .expect("explores");
+    assert_eq!(found.runs(), seeds);
+    assert!(
+        found.failures.is_empty(),
+        "{file} fixed: {} failing seeds, first {:?}",
+        found.failures.len(),
+        found.first_failure()
+    );
+}
+
+#[test]
+fn reliable_idempotent_queue_survives_1000_seeds_of_worker_crashes() {
+    correct_protocol_finds_nothing("queue-at-least-once.ron", 1_000);
+    correct_protocol_finds_nothing("queue-naive-lpop.ron", 1_000);
+}
+
+#[test]
+fn sync_primary_backup_survives_1000_seeds_of_partitions_and_crashes() {
+    correct_protocol_finds_nothing("kv-async-failover.ron", 1_000);
+}
+
+#[test]
+fn fenced_primary_strict_quorum_and_anti_entropy_survive_1000_seeds() {
+    correct_protocol_finds_nothing("kv-no-fencing.ron", 1_000);
+    correct_protocol_finds_nothing("kv-quorum-sloppy.ron", 1_000);
+    correct_protocol_finds_nothing("kv-no-anti-entropy.ron", 1_000);
+}
