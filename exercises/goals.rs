@@ -173,6 +173,20 @@ fn effects_exactly_once(outcome: &RunOutcome) -> Verdict {
     if acked.is_empty() {
         return Verdict::unknown(NAME, "no task was acknowledged");
     }
+    // A sink that never acknowledges leaves the sender retrying forever: that is not "once".
+    if let Some(c) = calls
+        .iter()
+        .find(|c| c.outcome != Phase::Ok && matches!(c.invoked, Op::Enqueue { .. }))
+    {
+        return Verdict::fail(
+            NAME,
+            format!(
+                "{} (sent at {}) was never acknowledged by the sink",
+                c.invoked, c.invoke_time
+            ),
+        )
+        .culprits(outcome, vec![c.invoke_index]);
+    }
     if let Some((task, call)) = acked.iter().find(|(t, _)| !effects.contains_key(t)) {
         return Verdict::fail(
             NAME,
@@ -217,11 +231,13 @@ fn counter_never_goes_back(outcome: &RunOutcome) -> Verdict {
             .max_by_key(|p| counter_value(&p.completed));
         if let Some(p) = before {
             let earlier = counter_value(&p.completed).unwrap_or(0);
-            if seen < earlier {
+            // An increment must answer more than anything acknowledged before it began.
+            let is_incr = matches!(&c.completed, Op::Custom { name, .. } if name == "incr");
+            if seen < earlier || (is_incr && seen == earlier) {
                 return Verdict::fail(
                     NAME,
                     format!(
-                        "{} (invoked at {}) answered {seen}, but {} had already answered {earlier}",
+                        "{} (invoked at {}) answered {seen}, but {} had already answered {earlier} before it began",
                         c.completed, c.invoke_time, p.completed
                     ),
                 )
@@ -273,6 +289,9 @@ fn acked_writes_visible(outcome: &RunOutcome) -> Verdict {
         .collect();
     if reads.is_empty() {
         return Verdict::unknown(NAME, "no read was answered, so nothing can be judged");
+    }
+    if writes.is_empty() {
+        return Verdict::unknown(NAME, "no write was acknowledged, so nothing can be judged");
     }
     for (r, seen) in &reads {
         for w in &writes {
@@ -440,6 +459,15 @@ mod tests {
     }
 
     #[test]
+    fn increment_that_answers_the_same_value_twice_fails() {
+        let mut h = History::new();
+        incr(&mut h, 0, 1, 0);
+        incr(&mut h, 2, 3, 0);
+        let v = Goal::CounterNeverGoesBack.evaluate(&outcome(h, 1));
+        assert!(!v.passed(), "a counter stuck at 0 does not count: {v:?}");
+    }
+
+    #[test]
     fn counter_that_keeps_counting_passes_even_with_concurrent_answers() {
         let mut h = History::new();
         incr(&mut h, 0, 5, 2);
@@ -460,6 +488,19 @@ mod tests {
         let v = Goal::EffectsExactlyOnce.evaluate(&outcome(h, 2));
         assert!(!v.passed());
         assert!(v.summary.contains("applied 2 times"), "{}", v.summary);
+    }
+
+    #[test]
+    fn task_never_acknowledged_by_the_sink_fails() {
+        let mut h = History::new();
+        let id = h.invoke(at(0), NodeId(0), Op::Enqueue { task: 1 });
+        h.event(at(1), NodeId(1), Op::Effect { task: 1 });
+        h.ok(at(2), NodeId(0), id, Op::Enqueue { task: 1 });
+        h.invoke(at(3), NodeId(0), Op::Enqueue { task: 2 });
+        h.event(at(4), NodeId(1), Op::Effect { task: 2 });
+        let v = Goal::EffectsExactlyOnce.evaluate(&outcome(h, 2));
+        assert!(!v.passed());
+        assert!(v.summary.contains("never acknowledged"), "{}", v.summary);
     }
 
     #[test]
