@@ -61,7 +61,7 @@ impl Progress for Bar {
     fn update(&self, done: u64, failures: u64) {
         self.bar.set_position(done);
         // The message costs an allocation: refresh it every 64 seeds or on a new failure.
-        if self.failures.swap(failures, Ordering::Relaxed) != failures || done % 64 == 0 {
+        if self.failures.swap(failures, Ordering::Relaxed) != failures || done.is_multiple_of(64) {
             let secs = self.started.elapsed().as_secs_f64();
             let rate = if secs > 0.0 { done as f64 / secs } else { 0.0 };
             self.bar
