@@ -85,6 +85,12 @@ pub fn cmd_explore(args: &ExploreArgs) -> Result<u8, Error> {
     let scenario = load(&args.file)?;
     let origin = args.file.display().to_string();
     scenario.plan(&origin)?;
+    if scenario.checks.is_empty() {
+        return Err(Error::Usage(format!(
+            "{origin} has no checks, so no seed can fail; list some in `checks`: {}",
+            scenario.protocol.check_names().join(", ")
+        )));
+    }
     let config = SweepConfig {
         first_seed: args.first_seed,
         budget: match (args.seeds, args.time) {

@@ -711,6 +711,18 @@ fn cli_exit_codes_for_clean_runs_and_bad_input() {
         let o = clustersim(&bad);
         assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stdout(&o));
     }
+    let unchecked = scratch("unchecked").join("unchecked.ron");
+    let text = std::fs::read_to_string(NAIVE)
+        .unwrap()
+        .replace("checks: [NoLostTasks],", "");
+    std::fs::write(&unchecked, text).unwrap();
+    let o = clustersim(&["explore", unchecked.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no checks") && err.contains("NoLostTasks"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -28,6 +28,7 @@ impl Progress for Silent {}
 pub struct Bar {
     bar: ProgressBar,
     failures: AtomicU64,
+    started: Instant,
 }
 
 impl Bar {
@@ -37,6 +38,7 @@ impl Bar {
         Bar {
             bar,
             failures: AtomicU64::new(0),
+            started: Instant::now(),
         }
     }
 }
@@ -46,9 +48,9 @@ impl Progress for Bar {
         let style = match total {
             Some(n) => {
                 self.bar.set_length(n);
-                "{elapsed_precise} [{bar:30}] {pos}/{len} seeds  {per_sec}  {msg}  ETA {eta}"
+                "{elapsed_precise} [{bar:30}] {pos}/{len} seeds  {msg}  ETA {eta}"
             }
-            None => "{elapsed_precise} {spinner} {pos} seeds  {per_sec}  {msg}",
+            None => "{elapsed_precise} {spinner} {pos} seeds  {msg}",
         };
         if let Ok(style) = ProgressStyle::with_template(style) {
             self.bar.set_style(style.progress_chars("=> "));
@@ -58,8 +60,12 @@ impl Progress for Bar {
 
     fn update(&self, done: u64, failures: u64) {
         self.bar.set_position(done);
-        if self.failures.swap(failures, Ordering::Relaxed) != failures {
-            self.bar.set_message(format!("{failures} failures"));
+        // The message costs an allocation: refresh it every 64 seeds or on a new failure.
+        if self.failures.swap(failures, Ordering::Relaxed) != failures || done.is_multiple_of(64) {
+            let secs = self.started.elapsed().as_secs_f64();
+            let rate = if secs > 0.0 { done as f64 / secs } else { 0.0 };
+            self.bar
+                .set_message(format!("{rate:.0} seeds/s  {failures} failures"));
         }
     }
 
