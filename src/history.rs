@@ -138,6 +138,29 @@ pub struct Entry {
     pub op: Op,
 }
 
+impl Entry {
+    /// The entry as one JSON object (a line of a `.jsonl` history), naming nodes by `names`.
+    pub fn to_json(&self, names: &[String]) -> String {
+        let mut o = String::with_capacity(96);
+        o.push_str(&format!(
+            "{{\"index\":{},\"t_ns\":{},\"node\":",
+            self.index, self.time.0
+        ));
+        let node = names
+            .get(self.node.index())
+            .cloned()
+            .unwrap_or_else(|| self.node.to_string());
+        crate::trace::json_escape(&node, &mut o);
+        o.push_str(&format!(
+            ",\"op_id\":{},\"phase\":\"{:?}\",\"op\":",
+            self.op_id.0, self.phase
+        ));
+        crate::trace::json_escape(&self.op.to_string(), &mut o);
+        o.push('}');
+        o
+    }
+}
+
 /// The recorded history of a run.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct History {
@@ -277,5 +300,30 @@ impl History {
     /// System events in order.
     pub fn events(&self) -> impl Iterator<Item = &Entry> {
         self.entries.iter().filter(|e| e.phase == Phase::Event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_line_escapes_quotes_backslashes_and_control_characters() {
+        let e = Entry {
+            index: 3,
+            time: SimTime(1500),
+            node: NodeId(0),
+            op_id: OpId(9),
+            phase: Phase::Event,
+            op: Op::Custom {
+                name: "say".into(),
+                value: "a \"quoted\" C:\\path\nnext".into(),
+            },
+        };
+        let line = e.to_json(&["cli\"ent".to_string()]);
+        assert_eq!(
+            line,
+            r#"{"index":3,"t_ns":1500,"node":"cli\"ent","op_id":9,"phase":"Event","op":"say(a \"quoted\" C:\\path\nnext)"}"#
+        );
     }
 }

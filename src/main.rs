@@ -310,20 +310,7 @@ fn render_history(report: &Report, format: Format) -> String {
     let names = report.outcome.roster.names();
     let entries = report.outcome.history.entries();
     match format {
-        Format::Jsonl => entries
-            .iter()
-            .map(|e| {
-                format!(
-                    "{{\"index\":{},\"t_ns\":{},\"node\":\"{}\",\"op_id\":{},\"phase\":\"{:?}\",\"op\":\"{}\"}}\n",
-                    e.index,
-                    e.time.0,
-                    names.get(e.node.index()).map(String::as_str).unwrap_or("?"),
-                    e.op_id.0,
-                    e.phase,
-                    e.op.to_string().replace('"', "'")
-                )
-            })
-            .collect(),
+        Format::Jsonl => entries.iter().map(|e| e.to_json(names) + "\n").collect(),
         Format::Ron => ron::ser::to_string_pretty(entries, ron::ser::PrettyConfig::new())
             .unwrap_or_else(|e| format!("// cannot write history: {e}\n")),
     }

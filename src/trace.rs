@@ -271,7 +271,8 @@ impl Trace {
     }
 }
 
-fn json_escape(s: &str, out: &mut String) {
+/// Appends `s` to `out` as a quoted JSON string.
+pub(crate) fn json_escape(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {
