@@ -110,6 +110,15 @@ pub enum GossipTimer {
     AntiEntropy,
 }
 
+/// What a chat room node keeps on disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// A user's count of posts made.
+    Posted(u64),
+    /// A node's log of one origin's messages: chunk count by seq, 0 where not held.
+    Log(Vec<u8>),
+}
+
 /// What every node of a run shares: parameters and membership.
 #[derive(Debug)]
 pub struct Shared {
@@ -142,11 +151,9 @@ impl Shared {
         out: &mut Vec<NodeId>,
     ) {
         out.clear();
-        let excluded = self
-            .nodes
-            .iter()
-            .filter(|n| **n == me || **n == not)
-            .count();
+        // `nodes` is in id order, so membership is a binary search, not a scan of the room.
+        let member = |n: NodeId| self.nodes.binary_search(&n).is_ok();
+        let excluded = usize::from(member(me)) + usize::from(not != me && member(not));
         let k = k.min(self.nodes.len() - excluded);
         // Rejection sampling: k is small next to the node count in every scenario that matters,
         // and when it is not, k <= available keeps the loop finite.
@@ -171,7 +178,7 @@ pub enum GossipNode {
 impl Node for GossipNode {
     type Msg = GossipMsg;
     type Timer = GossipTimer;
-    type Stored = u64;
+    type Stored = Stored;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         match self {

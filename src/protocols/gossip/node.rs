@@ -1,12 +1,12 @@
 //! A gossip node: reassembles chunks into messages, pushes each new chunk to `fanout` random
 //! peers, delivers complete messages, acknowledges posts, and runs anti-entropy rounds.
 //!
-//! Complete messages are synced to disk before they are delivered or acknowledged, so a restart
+//! Complete messages are synced to disk (one log per origin) before they are delivered or acknowledged, so a restart
 //! keeps them; chunks of incomplete messages are volatile and vanish on a crash (anti-entropy
 //! brings the whole message back later).
 
 use super::digest::{split_id, Holdings, OriginDigest, MAX_CHUNKS};
-use super::{GossipMsg, GossipNode, GossipTimer, Shared};
+use super::{GossipMsg, GossipNode, GossipTimer, Shared, Stored};
 use crate::history::Op;
 use crate::node::{Context, NodeId};
 use crate::storage::Storage;
@@ -26,9 +26,9 @@ struct Partial {
     of: u8,
 }
 
-/// The storage key of a complete message.
-fn key(msg: u64) -> String {
-    format!("m/{msg:020}")
+/// The storage key of one origin's log.
+fn key(origin: u32) -> String {
+    format!("o/{origin:06}")
 }
 
 /// A node of the chat room.
@@ -42,10 +42,12 @@ pub struct Peer {
 
 impl Peer {
     /// Rebuilds a node from its durable storage: the complete messages it synced.
-    pub fn new(shared: Rc<Shared>, mut held: Holdings, storage: &Storage<u64>) -> Self {
-        for (k, chunks) in storage.scan("m/") {
-            if let Some(msg) = k.strip_prefix("m/").and_then(|m| m.parse().ok()) {
-                held.insert(msg, *chunks as u8);
+    pub fn new(shared: Rc<Shared>, mut held: Holdings, storage: &Storage<Stored>) -> Self {
+        for (k, v) in storage.scan("o/") {
+            if let (Some(origin), Stored::Log(chunks)) =
+                (k.strip_prefix("o/").and_then(|o| o.parse().ok()), v)
+            {
+                held.restore(origin, chunks);
             }
         }
         Peer {
@@ -149,8 +151,13 @@ impl Peer {
         if !self.held.insert(msg, of) {
             return;
         }
+        // One key per origin: a thousand nodes each syncing hundreds of messages stay cheap.
+        let Some((origin, _)) = split_id(msg) else {
+            return;
+        };
+        let log = Stored::Log(self.held.log(origin).to_vec());
         let st = ctx.storage();
-        st.put(key(msg), u64::from(of));
+        st.put(key(origin), log);
         st.sync();
         ctx.event(Op::Deliver { msg });
     }

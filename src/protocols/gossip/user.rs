@@ -4,7 +4,7 @@
 //! The count of posts made is synced before each post, so a restarted user never reuses an id.
 
 use super::digest::{message_id, MSG_STRIDE};
-use super::{GossipMsg, GossipNode, GossipTimer, Shared};
+use super::{GossipMsg, GossipNode, GossipTimer, Shared, Stored};
 use crate::history::{Op, OpId};
 use crate::node::{Context, NodeId};
 use crate::storage::Storage;
@@ -26,12 +26,15 @@ pub struct User {
 
 impl User {
     /// Rebuilds a user from its durable storage (the number of posts it made).
-    pub fn new(shared: Rc<Shared>, id: NodeId, storage: &Storage<u64>) -> Self {
+    pub fn new(shared: Rc<Shared>, id: NodeId, storage: &Storage<Stored>) -> Self {
         let rank = shared.users.iter().position(|u| *u == id).unwrap_or(0) as u32;
         User {
             shared,
             rank,
-            posted: storage.get("posted").copied().unwrap_or(0),
+            posted: match storage.get("posted") {
+                Some(Stored::Posted(n)) => *n,
+                _ => 0,
+            },
             pending: BTreeMap::new(),
         }
     }
@@ -85,7 +88,7 @@ impl User {
         ctx.set_timer(gap, GossipTimer::Post);
         let seq = self.posted;
         self.posted += 1;
-        ctx.storage().put("posted", self.posted);
+        ctx.storage().put("posted", Stored::Posted(self.posted));
         ctx.storage().sync();
         let msg = message_id(self.rank, seq);
         let len = ctx.rng().random_range(1..=s.params.message_len);
