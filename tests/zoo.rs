@@ -59,6 +59,13 @@ fn anti_entropy(p: &mut ProtocolSpec) {
     q.anti_entropy = clustersim::Duration::from_millis(200);
 }
 
+fn gossip_anti_entropy(p: &mut ProtocolSpec) {
+    let ProtocolSpec::Gossip(g) = p else {
+        panic!("runs Gossip, got {}", p.name());
+    };
+    g.anti_entropy = Some(clustersim::Duration::from_millis(200));
+}
+
 const ZOO: &[Entry] = &[
     Entry {
         file: "queue-naive-lpop.ron",
@@ -95,6 +102,12 @@ const ZOO: &[Entry] = &[
         check: "Converged",
         budget: 100,
         fix: anti_entropy,
+    },
+    Entry {
+        file: "chat-no-anti-entropy.ron",
+        check: "AllDelivered",
+        budget: 100,
+        fix: gossip_anti_entropy,
     },
 ];
 
@@ -236,6 +249,11 @@ fn zoo_replicas_without_anti_entropy_never_converge() {
     finds_and_shrinks("kv-no-anti-entropy.ron");
 }
 
+#[test]
+fn zoo_gossip_without_anti_entropy_leaves_a_node_without_a_message() {
+    finds_and_shrinks("chat-no-anti-entropy.ron");
+}
+
 /// The entry with its bug switched off, explored over `seeds` seeds: nothing may fail.
 fn correct_protocol_finds_nothing(file: &str, seeds: u64) {
     let e = entry(file);
@@ -273,4 +291,9 @@ fn fenced_primary_strict_quorum_and_anti_entropy_survive_1000_seeds() {
     correct_protocol_finds_nothing("kv-no-fencing.ron", 1_000);
     correct_protocol_finds_nothing("kv-quorum-sloppy.ron", 1_000);
     correct_protocol_finds_nothing("kv-no-anti-entropy.ron", 1_000);
+}
+
+#[test]
+fn gossip_with_anti_entropy_survives_1000_seeds_of_partitions() {
+    correct_protocol_finds_nothing("chat-no-anti-entropy.ron", 1_000);
 }

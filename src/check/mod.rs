@@ -2,6 +2,7 @@
 //!
 //! One file per checker. `Check` is the list a scenario names in its `checks` field.
 
+mod all_delivered;
 mod converged;
 mod delivery;
 mod durable;
@@ -15,6 +16,7 @@ use crate::time::SimTime;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub use all_delivered::{check_all_delivered, AllDeliveredParams, Dissemination};
 pub use converged::check_converged;
 pub use delivery::{
     check_no_duplicate_completions, check_no_duplicate_effects, check_no_lost_tasks, Delivery,
@@ -48,6 +50,8 @@ pub enum Check {
     Converged,
     /// No read returns a value older than a write acknowledged before the read began.
     StaleReads,
+    /// Every acknowledged chat message reaches every live node within a bound after the last heal.
+    AllDelivered(AllDeliveredParams),
     /// The goal of one of the book's exercises (`exercises/goals.rs`).
     Exercise(crate::exercises::Goal),
 }
@@ -64,6 +68,7 @@ impl Check {
             Check::Durable => "Durable",
             Check::Converged => "Converged",
             Check::StaleReads => "StaleReads",
+            Check::AllDelivered(_) => "AllDelivered",
             Check::Exercise(_) => "Exercise",
         }
     }
@@ -79,6 +84,7 @@ impl Check {
             Check::Durable => check_durable(outcome),
             Check::Converged => check_converged(outcome),
             Check::StaleReads => check_stale_reads(outcome),
+            Check::AllDelivered(p) => check_all_delivered(outcome, p),
             Check::Exercise(goal) => goal.evaluate(outcome),
         }
     }

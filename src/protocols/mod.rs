@@ -4,6 +4,7 @@
 //! Adding a protocol: write a module with a params struct implementing `Protocol`, add a
 //! variant to `ProtocolSpec`, and add it to the four `match`es below.
 
+pub mod gossip;
 pub mod kv;
 pub mod ping;
 pub mod queue;
@@ -49,6 +50,8 @@ pub enum ProtocolSpec {
     PrimaryBackup(kv::primary_backup::PrimaryBackupParams),
     /// Dynamo-style quorum key-value replication with read repair and anti-entropy.
     Quorum(kv::quorum::QuorumParams),
+    /// Gossip broadcast with anti-entropy: the seed's chat room.
+    Gossip(gossip::GossipParams),
     /// One of the book's exercises (`exercises/`), the student's code or the reference solution.
     Exercise(crate::exercises::ExerciseSpec),
 }
@@ -61,6 +64,7 @@ impl ProtocolSpec {
             ProtocolSpec::Queue(p) => p.name(),
             ProtocolSpec::PrimaryBackup(p) => p.name(),
             ProtocolSpec::Quorum(p) => p.name(),
+            ProtocolSpec::Gossip(p) => p.name(),
             ProtocolSpec::Exercise(p) => p.name(),
         }
     }
@@ -72,6 +76,7 @@ impl ProtocolSpec {
             ProtocolSpec::Queue(p) => p.validate(plan),
             ProtocolSpec::PrimaryBackup(p) => p.validate(plan),
             ProtocolSpec::Quorum(p) => p.validate(plan),
+            ProtocolSpec::Gossip(p) => p.validate(plan),
             ProtocolSpec::Exercise(p) => p.validate(plan),
         }
     }
@@ -83,6 +88,7 @@ impl ProtocolSpec {
             ProtocolSpec::Queue(p) => p.checks(),
             ProtocolSpec::PrimaryBackup(p) => p.checks(),
             ProtocolSpec::Quorum(p) => p.checks(),
+            ProtocolSpec::Gossip(p) => p.checks(),
             ProtocolSpec::Exercise(p) => p.checks(),
         };
         std::iter::once("Liveness")
@@ -102,6 +108,7 @@ impl ProtocolSpec {
             ProtocolSpec::Queue(p) => run_protocol(p, plan, trace),
             ProtocolSpec::PrimaryBackup(p) => run_protocol(p, plan, trace),
             ProtocolSpec::Quorum(p) => run_protocol(p, plan, trace),
+            ProtocolSpec::Gossip(p) => run_protocol(p, plan, trace),
             ProtocolSpec::Exercise(p) => p.run(plan, trace),
         }
     }
