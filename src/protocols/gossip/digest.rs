@@ -142,6 +142,7 @@ impl Holdings {
             .collect()
     }
 
+    // ANCHOR: missing_from
     /// Appends to `out` every (message, chunks) held here that `digest` does not list.
     pub fn missing_from(&self, digest: &[OriginDigest], out: &mut Vec<(u64, u8)>) {
         for (o, log) in self.logs.iter().enumerate() {
@@ -159,6 +160,7 @@ impl Holdings {
             }
         }
     }
+    // ANCHOR_END: missing_from
 
     /// One origin's log as stored on disk: the chunk count by seq, 0 where not held.
     pub fn log(&self, origin: u32) -> &[u8] {
