@@ -5,6 +5,7 @@
 mod converged;
 mod delivery;
 mod durable;
+mod election_safety;
 mod linearizable;
 mod liveness;
 mod stale_reads;
@@ -21,6 +22,7 @@ pub use delivery::{
     DeliveryCounts, TaskFate,
 };
 pub use durable::check_durable;
+pub use election_safety::check_election_safety;
 pub use linearizable::{
     check_history as check_linearizable_history, check_history_bounded, check_linearizable,
     LinResult,
@@ -48,6 +50,8 @@ pub enum Check {
     Converged,
     /// No read returns a value older than a write acknowledged before the read began.
     StaleReads,
+    /// At most one leader is elected in each term (leaders announce themselves in the history).
+    ElectionSafety,
     /// The goal of one of the book's exercises (`exercises/goals.rs`).
     Exercise(crate::exercises::Goal),
 }
@@ -64,6 +68,7 @@ impl Check {
             Check::Durable => "Durable",
             Check::Converged => "Converged",
             Check::StaleReads => "StaleReads",
+            Check::ElectionSafety => "ElectionSafety",
             Check::Exercise(_) => "Exercise",
         }
     }
@@ -79,6 +84,7 @@ impl Check {
             Check::Durable => check_durable(outcome),
             Check::Converged => check_converged(outcome),
             Check::StaleReads => check_stale_reads(outcome),
+            Check::ElectionSafety => check_election_safety(outcome),
             Check::Exercise(goal) => goal.evaluate(outcome),
         }
     }

@@ -7,6 +7,7 @@
 pub mod kv;
 pub mod ping;
 pub mod queue;
+pub mod raft;
 
 use crate::check::Check;
 use crate::node::{Node, NodeFactory};
@@ -49,6 +50,8 @@ pub enum ProtocolSpec {
     PrimaryBackup(kv::primary_backup::PrimaryBackupParams),
     /// Dynamo-style quorum key-value replication with read repair and anti-entropy.
     Quorum(kv::quorum::QuorumParams),
+    /// Raft consensus with a replicated key-value store on top.
+    Raft(raft::RaftParams),
     /// One of the book's exercises (`exercises/`), the student's code or the reference solution.
     Exercise(crate::exercises::ExerciseSpec),
 }
@@ -61,6 +64,7 @@ impl ProtocolSpec {
             ProtocolSpec::Queue(p) => p.name(),
             ProtocolSpec::PrimaryBackup(p) => p.name(),
             ProtocolSpec::Quorum(p) => p.name(),
+            ProtocolSpec::Raft(p) => p.name(),
             ProtocolSpec::Exercise(p) => p.name(),
         }
     }
@@ -72,6 +76,7 @@ impl ProtocolSpec {
             ProtocolSpec::Queue(p) => p.validate(plan),
             ProtocolSpec::PrimaryBackup(p) => p.validate(plan),
             ProtocolSpec::Quorum(p) => p.validate(plan),
+            ProtocolSpec::Raft(p) => p.validate(plan),
             ProtocolSpec::Exercise(p) => p.validate(plan),
         }
     }
@@ -83,6 +88,7 @@ impl ProtocolSpec {
             ProtocolSpec::Queue(p) => p.checks(),
             ProtocolSpec::PrimaryBackup(p) => p.checks(),
             ProtocolSpec::Quorum(p) => p.checks(),
+            ProtocolSpec::Raft(p) => p.checks(),
             ProtocolSpec::Exercise(p) => p.checks(),
         };
         std::iter::once("Liveness")
@@ -102,6 +108,7 @@ impl ProtocolSpec {
             ProtocolSpec::Queue(p) => run_protocol(p, plan, trace),
             ProtocolSpec::PrimaryBackup(p) => run_protocol(p, plan, trace),
             ProtocolSpec::Quorum(p) => run_protocol(p, plan, trace),
+            ProtocolSpec::Raft(p) => run_protocol(p, plan, trace),
             ProtocolSpec::Exercise(p) => p.run(plan, trace),
         }
     }
