@@ -36,6 +36,9 @@ pub struct RaftParams {
     pub heartbeat: Duration,
     /// Most entries in one AppendEntries.
     pub max_batch: u32,
+    /// A new leader appends a no-op entry of its term (section 8), so entries of earlier terms
+    /// commit without waiting for a client write.
+    pub leader_noop: bool,
     /// When clients read every key once (for `Durable`); `None`: no final reads.
     pub final_reads: Option<Duration>,
     /// Persist `voted_for` with `current_term`; `false` plants the forgotten-vote bug.
@@ -51,6 +54,7 @@ impl Default for RaftParams {
             election_timeout_max: Duration::from_millis(300),
             heartbeat: Duration::from_millis(50),
             max_batch: 64,
+            leader_noop: true,
             final_reads: None,
             persist_voted_for: true,
             commit_old_terms_by_counting: false,

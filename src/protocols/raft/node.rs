@@ -4,8 +4,8 @@
 //! synced before any reply), `commit_index`, `last_applied` (volatile), `next_index`,
 //! `match_index` (leaders only), RequestVote and AppendEntries. Beyond the figure:
 //!
-//! - A new leader appends a no-op entry of its own term (section 8), so entries of earlier terms
-//!   commit without waiting for a client write.
+//! - A new leader appends a no-op entry of its own term (section 8, `leader_noop`), so entries
+//!   of earlier terms commit without waiting for a client write.
 //! - Client requests go through the log, reads included, so every answer is linearizable. A
 //!   server that is not the leader answers `NotLeader` with the leader it knows of. Only the
 //!   server that accepted a request answers it, when the entry is applied; if the entry is lost
@@ -287,16 +287,18 @@ impl Server {
         let next = self.log.last_index() + 1;
         self.next_index.iter_mut().for_each(|n| *n = next);
         self.match_index.iter_mut().for_each(|m| *m = 0);
-        // Section 8: a no-op of the new term lets entries of earlier terms commit.
-        self.log.append(
-            ctx.storage(),
-            LogEntry {
-                term,
-                command: Command::Noop,
-            },
-        );
-        ctx.storage().sync();
-        self.advance_commit_index(ctx);
+        if self.params.leader_noop {
+            // Section 8: a no-op of the new term lets entries of earlier terms commit.
+            self.log.append(
+                ctx.storage(),
+                LogEntry {
+                    term,
+                    command: Command::Noop,
+                },
+            );
+            ctx.storage().sync();
+            self.advance_commit_index(ctx);
+        }
         self.broadcast_append_entries(ctx);
         ctx.set_timer(self.params.heartbeat, RaftTimer::Heartbeat(term));
     }

@@ -1,0 +1,396 @@
+//! Raft keeps its promises under faults: the bundled scenarios, minority and majority
+//! partitions, crash-restart of every server in turn and all at once, a proptest over random
+//! fault schedules; each planted bug is found and named by the check it breaks; and the
+//! `ElectionSafety` checker on hand-built histories (a failing case beside a passing one).
+
+use clustersim::check::{check_election_safety, Check, Status, Verdict};
+use clustersim::explore::{builtin_runner, progress::Silent, sweep, Budget, Shard, SweepConfig};
+use clustersim::fault::{Fault, NemesisKind, ScheduledFault};
+use clustersim::history::{History, Op, Phase};
+use clustersim::node::{NodeId, Roster};
+use clustersim::protocols::raft::RaftParams;
+use clustersim::protocols::ProtocolSpec;
+use clustersim::run::{run_scenario, Report, RunOptions};
+use clustersim::scenario::{load, parse, Scenario};
+use clustersim::sim::{Bounds, NodeStatus, RunOutcome, Stats, StopReason};
+use clustersim::strategy::{self, FaultConfig};
+use clustersim::time::{Duration, SimTime};
+use clustersim::trace::{Trace, TraceLevel};
+use proptest::test_runner::{Config, TestRunner};
+use std::path::Path;
+
+const ALL: [&str; 4] = ["Linearizable", "Durable", "Converged", "ElectionSafety"];
+
+fn scenario(name: &str) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name);
+    load(&path).expect("scenario loads")
+}
+
+fn run(s: &Scenario) -> Report {
+    run_scenario(s, &s.name, &RunOptions::default()).expect("scenario runs")
+}
+
+fn verdict<'a>(report: &'a Report, check: &str) -> &'a Verdict {
+    report
+        .verdicts
+        .iter()
+        .find(|v| v.check == check)
+        .unwrap_or_else(|| panic!("no verdict for {check}"))
+}
+
+/// Every named check passed (not merely "unknown").
+fn assert_pass(report: &Report, checks: &[&str]) {
+    for c in checks {
+        let v = verdict(report, c);
+        assert_eq!(v.status, Status::Pass, "{}: {v:?}", report.scenario.name);
+    }
+}
+
+fn leaders(report: &Report) -> Vec<(NodeId, u64)> {
+    report
+        .outcome
+        .history
+        .events()
+        .filter_map(|e| match &e.op {
+            Op::Custom { name, value } if name == "leader" => {
+                Some((e.node, value.parse().expect("a term")))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn acknowledged_writes(report: &Report) -> usize {
+    report
+        .outcome
+        .history
+        .calls()
+        .iter()
+        .filter(|c| c.outcome == Phase::Ok && matches!(c.invoked, Op::Put { .. } | Op::Cas { .. }))
+        .count()
+}
+
+fn at(ms: u64, fault: Fault<String>) -> ScheduledFault {
+    ScheduledFault {
+        at: Duration::from_millis(ms),
+        fault,
+    }
+}
+
+fn raft(s: &mut Scenario) -> &mut RaftParams {
+    match &mut s.protocol {
+        ProtocolSpec::Raft(p) => p,
+        other => panic!("runs Raft, got {}", other.name()),
+    }
+}
+
+// ---- the bundled scenarios ----
+
+#[test]
+fn leader_crash_elects_a_new_leader_and_keeps_every_acknowledged_write() {
+    let r = run(&scenario("raft-leader-crash.ron"));
+    assert_pass(&r, &ALL);
+    let l = leaders(&r);
+    // The crashed server led first, and someone else leads afterwards.
+    assert_eq!(l[0].0, r.outcome.roster.by_name("server4").unwrap());
+    assert!(l.iter().any(|(n, t)| *n != l[0].0 && *t > l[0].1), "{l:?}");
+    assert!(acknowledged_writes(&r) > 50);
+}
+
+#[test]
+fn minority_partition_of_the_leader_elects_a_leader_on_the_majority_side() {
+    let r = run(&scenario("raft-partition-minority.ron"));
+    assert_pass(&r, &ALL);
+    assert_pass(&r, &["StaleReads"]);
+    let l = leaders(&r);
+    let minority = ["server4", "server5"].map(|n| r.outcome.roster.by_name(n).unwrap());
+    assert!(
+        l.iter().any(|(n, _)| !minority.contains(n)),
+        "the majority side elected no leader: {l:?}"
+    );
+}
+
+#[test]
+fn majority_partition_with_the_leader_keeps_serving_and_loses_nothing() {
+    let mut s = scenario("raft-partition-minority.ron");
+    // server4 leads first; two followers and client2 are cut off instead.
+    s.faults = vec![
+        at(
+            1_000,
+            Fault::Partition(vec![vec![
+                "server1".into(),
+                "server2".into(),
+                "client2".into(),
+            ]]),
+        ),
+        at(3_000, Fault::Heal),
+    ];
+    let r = run(&s);
+    assert_pass(&r, &ALL);
+    let during = r
+        .outcome
+        .history
+        .calls()
+        .iter()
+        .filter(|c| {
+            c.outcome == Phase::Ok
+                && c.invoke_time > SimTime::ZERO + Duration::from_millis(1_100)
+                && c.complete_time.unwrap() < SimTime::ZERO + Duration::from_secs(3)
+        })
+        .count();
+    assert!(during > 20, "the majority side served only {during} calls");
+}
+
+#[test]
+fn flaky_network_with_loss_duplication_and_reordering_passes_every_check() {
+    let r = run(&scenario("raft-flaky-network.ron"));
+    assert_pass(&r, &ALL);
+    let stats = &r.outcome.stats;
+    assert!(stats.duplicated > 0, "{stats:?}");
+    assert!(stats.dropped_total() > 0, "{stats:?}");
+    assert!(acknowledged_writes(&r) > 50);
+}
+
+// ---- crashes ----
+
+#[test]
+fn crash_restart_of_every_server_in_turn_loses_no_acknowledged_write() {
+    let mut s = scenario("raft-leader-crash.ron");
+    s.faults = (1..=5)
+        .flat_map(|i| {
+            let name = format!("server{i}");
+            let start = 200 + 700 * (i as u64 - 1);
+            [
+                at(start, Fault::Crash(name.clone())),
+                at(start + 400, Fault::Restart(name)),
+            ]
+        })
+        .collect();
+    s.bounds.max_time = Duration::from_secs(6);
+    s.workload.stop = Some(Duration::from_millis(4_500));
+    raft(&mut s).final_reads = Some(Duration::from_millis(5_000));
+    s.faults.retain(|f| f.at < Duration::from_millis(4_000));
+    let r = run(&s);
+    assert_pass(&r, &ALL);
+    assert!(leaders(&r).len() >= 2, "the leader's crash was not felt");
+    assert!(acknowledged_writes(&r) > 50);
+}
+
+#[test]
+fn every_server_crashing_at_once_keeps_what_was_synced() {
+    let mut s = scenario("raft-leader-crash.ron");
+    s.faults = (1..=5)
+        .flat_map(|i| {
+            let name = format!("server{i}");
+            [
+                at(1_500, Fault::Crash(name.clone())),
+                at(1_800 + 20 * i, Fault::Restart(name)),
+            ]
+        })
+        .collect();
+    let r = run(&s);
+    assert_pass(&r, &ALL);
+    let acked_before = r
+        .outcome
+        .history
+        .calls()
+        .iter()
+        .filter(|c| {
+            c.outcome == Phase::Ok
+                && matches!(c.invoked, Op::Put { .. })
+                && c.complete_time.unwrap() < SimTime::ZERO + Duration::from_millis(1_500)
+        })
+        .count();
+    assert!(acked_before > 20);
+}
+
+// ---- random fault schedules ----
+
+/// Five servers, two clients, a 2.5s run: faults start before 1.2s and last at most 500ms,
+/// clients write until 2s and read every key at 2.2s.
+fn short_base() -> Scenario {
+    let mut s = scenario("raft-leader-crash.ron");
+    s.name = "raft-proptest".into();
+    s.faults.clear();
+    s.bounds.max_time = Duration::from_millis(2_500);
+    s.workload.stop = Some(Duration::from_secs(2));
+    s.workload.interval = Duration::from_millis(25);
+    raft(&mut s).final_reads = Some(Duration::from_millis(2_200));
+    s.checks = vec![
+        Check::Linearizable,
+        Check::Durable,
+        Check::Converged,
+        Check::StaleReads,
+        Check::ElectionSafety,
+    ];
+    s
+}
+
+fn server_faults(base: &Scenario) -> FaultConfig {
+    let mut cfg = FaultConfig::for_scenario(base).expect("config");
+    cfg.nodes = (1..=5).map(|i| format!("server{i}")).collect();
+    cfg.kinds = vec![
+        NemesisKind::Crash,
+        NemesisKind::Partition,
+        NemesisKind::Isolate,
+        NemesisKind::Pause,
+    ];
+    cfg.start = Duration::from_millis(100);
+    cfg.horizon = Duration::from_millis(1_200);
+    cfg.min_duration = Duration::from_millis(10);
+    cfg.max_duration = Duration::from_millis(500);
+    cfg.max_faults = 5;
+    cfg
+}
+
+#[test]
+fn random_fault_schedules_on_five_servers_find_no_violation() {
+    let base = short_base();
+    let cfg = server_faults(&base);
+    let mut runner = TestRunner::new(Config {
+        cases: 256,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let cases = std::cell::Cell::new(0u32);
+    runner
+        .run(&strategy::fault_schedule(&cfg), |faults| {
+            cases.set(cases.get() + 1);
+            strategy::check(&strategy::with_faults(&base, faults))?;
+            Ok(())
+        })
+        .expect("Raft violated a check under a random fault schedule");
+    assert!(cases.get() >= 256, "only {} cases ran", cases.get());
+}
+
+// ---- the planted bugs ----
+
+fn sweep_config(seeds: u64) -> SweepConfig {
+    SweepConfig {
+        first_seed: 0,
+        budget: Budget::Seeds(seeds),
+        shard: Shard::ALL,
+        jobs: 0,
+        keep_going: false,
+    }
+}
+
+/// Frequent short crashes and narrow election timeouts (so candidates often stand in the same
+/// term), with `voted_for` persisted or not.
+fn forget_vote(persist_voted_for: bool) -> Scenario {
+    let text = r#"(
+        name: "raft-forget-vote",
+        seed: 0,
+        bounds: (max_time: "4s", max_events: 2000000),
+        nodes: [(role: "server", count: 5), (role: "client", count: 2)],
+        protocol: Raft(election_timeout_min: "150ms", election_timeout_max: "160ms", final_reads: "3.5s"),
+        network: (default: (latency: Uniform(min: "1ms", max: "10ms"))),
+        nemesis: (kinds: [Crash], targets: ["server"], interval: "150ms", min_duration: "5ms",
+                  max_duration: "60ms", start: "100ms", stop: "2.5s", max_active: 2),
+        workload: (interval: "30ms", timeout: "300ms", keys: 3, reads: 0.4, cas: 0.1, stop: "3s"),
+        checks: [ElectionSafety, Linearizable, Durable],
+    )"#;
+    let mut s = parse(text, "forget-vote").expect("parses");
+    raft(&mut s).persist_voted_for = persist_voted_for;
+    s
+}
+
+#[test]
+fn forgetting_voted_for_elects_two_leaders_in_one_term() {
+    let runner = builtin_runner("raft-forget-vote");
+    let buggy = sweep(&forget_vote(false), &sweep_config(500), &runner, &Silent).expect("sweeps");
+    let first = buggy.first_failure().expect("a seed with two leaders");
+    assert!(
+        first.checks.iter().any(|(c, _)| c == "ElectionSafety"),
+        "seed {} failed {:?}",
+        first.seed,
+        first.checks
+    );
+    // The same seeds with voted_for persisted find nothing.
+    let fixed = sweep(
+        &forget_vote(true),
+        &sweep_config(first.seed + 1),
+        &runner,
+        &Silent,
+    )
+    .expect("sweeps");
+    assert!(fixed.failures.is_empty(), "{:?}", fixed.first_failure());
+}
+
+// ---- ElectionSafety on hand-built histories ----
+
+fn outcome(history: History) -> RunOutcome {
+    RunOutcome {
+        seed: 0,
+        roster: Roster::new((1..=3).map(|i| (format!("server{i}"), "server".to_string()))),
+        bounds: Bounds {
+            max_time: Duration::from_secs(10),
+            max_events: 1,
+        },
+        stop: StopReason::TimeLimit,
+        end_time: SimTime(10_000_000_000),
+        stats: Stats::default(),
+        trace: Trace::new(TraceLevel::HashOnly),
+        history,
+        snapshots: Vec::new(),
+        faults: Vec::new(),
+        status: vec![NodeStatus::Up; 3],
+    }
+}
+
+fn announced(leaders: &[(u32, u64)]) -> History {
+    let mut h = History::new();
+    for (i, (node, term)) in leaders.iter().enumerate() {
+        h.event(
+            SimTime(1_000 * (i as u64 + 1)),
+            NodeId(*node),
+            Op::Custom {
+                name: "leader".into(),
+                value: term.to_string(),
+            },
+        );
+    }
+    h
+}
+
+#[test]
+fn election_safety_passes_one_leader_per_term_and_fails_two() {
+    // The same node announcing twice in a term (a duplicate record) is still one leader.
+    let ok = check_election_safety(&outcome(announced(&[(0, 1), (1, 2), (1, 2), (0, 4)])));
+    assert_eq!(ok.status, Status::Pass, "{ok:?}");
+    let split = check_election_safety(&outcome(announced(&[(0, 1), (1, 3), (2, 3)])));
+    assert_eq!(split.status, Status::Fail, "{split:?}");
+    assert_eq!(split.summary, "1 terms had more than one leader");
+    assert!(
+        split.details[0].contains("term 3") && split.details[0].contains("server2"),
+        "{:?}",
+        split.details
+    );
+    assert_eq!(split.culprits, vec![1, 2]);
+    let none = check_election_safety(&outcome(History::new()));
+    assert_eq!(none.status, Status::Unknown);
+}
+
+// ---- bad input ----
+
+#[test]
+fn bad_raft_parameters_are_refused_with_a_sentence() {
+    let mut s = scenario("raft-leader-crash.ron");
+    raft(&mut s).heartbeat = Duration::from_millis(200);
+    let err = s.plan("x").unwrap_err().to_string();
+    assert!(
+        err.contains("heartbeat") && err.contains("election_timeout_min"),
+        "{err}"
+    );
+    let mut s = scenario("raft-leader-crash.ron");
+    raft(&mut s).election_timeout_max = Duration::from_millis(100);
+    let err = s.plan("x").unwrap_err().to_string();
+    assert!(err.contains("election_timeout_max"), "{err}");
+    let mut s = scenario("raft-leader-crash.ron");
+    s.faults.clear();
+    s.nodes[0].role = "replica".into();
+    let err = s.plan("x").unwrap_err().to_string();
+    assert!(err.contains("role `server`"), "{err}");
+}
