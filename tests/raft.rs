@@ -153,6 +153,19 @@ fn flaky_network_with_loss_duplication_and_reordering_passes_every_check() {
     assert!(acknowledged_writes(&r) > 50);
 }
 
+/// Duplicated client requests once slipped through twice (a copy answered `NotLeader` after
+/// the first was in the log; a copy of a rejected request accepted after an election): the
+/// client recorded `fail` for a cas that took effect. 500 seeds of the flaky scenario.
+#[test]
+fn flaky_network_sweep_finds_no_violation() {
+    let s = scenario("raft-flaky-network.ron");
+    let mut config = sweep_config(500);
+    config.keep_going = true;
+    let found = sweep(&s, &config, builtin_runner("raft-flaky-network"), &Silent).expect("sweeps");
+    assert_eq!(found.runs(), 500);
+    assert!(found.failures.is_empty(), "{:?}", found.failures);
+}
+
 // ---- crashes ----
 
 #[test]

@@ -8,9 +8,10 @@ use super::Stored;
 use crate::node::NodeId;
 use crate::protocols::kv::client::KvOp;
 use crate::storage::Storage;
+use std::fmt::Write;
 
 /// The storage key prefix of log entries.
-pub const LOG_PREFIX: &str = "log/";
+pub const LOG_PREFIX: &str = "l/";
 
 /// What a log entry asks the state machine to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -43,9 +44,16 @@ pub struct Log {
     entries: Vec<LogEntry>,
 }
 
-/// The storage key of entry `index`; zero-padded so keys sort by index.
+/// The storage key of entry `index`: the digit count as a letter, then the digits, so keys
+/// sort by index and stay short (storage compares keys on every write).
 fn key(index: u64) -> String {
-    format!("{LOG_PREFIX}{index:020}")
+    let digits = index.checked_ilog10().unwrap_or(0) + 1;
+    let mut k = String::with_capacity(LOG_PREFIX.len() + 1 + digits as usize);
+    k.push_str(LOG_PREFIX);
+    k.push(char::from(b'a' + digits as u8));
+    // Writing a u64 into a String cannot fail.
+    let _ = write!(k, "{index}");
+    k
 }
 
 impl Log {
@@ -178,5 +186,13 @@ mod tests {
         assert_eq!(back.last_index(), 2);
         assert_eq!(back.last_term(), 3);
         assert_eq!(back.entries_from(1, 10), vec![e(1), e(3)]);
+    }
+
+    #[test]
+    fn keys_sort_by_index() {
+        let keys: Vec<String> = [0, 1, 9, 10, 99, 100, 12_345, u64::MAX].map(key).to_vec();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
     }
 }

@@ -23,7 +23,7 @@ use crate::node::{Context, NodeId, Snapshot};
 use crate::protocols::kv::client::{KvReply, KvRequest, KvResult};
 use crate::time::{Duration, SimTime};
 use rand::Rng;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Storage key of `current_term`.
 pub const CURRENT_TERM: &str = "current_term";
@@ -114,10 +114,15 @@ pub struct Server {
     state_machine: KvStateMachine,
     /// Client requests this server accepted as leader: log index -> (client, request id).
     pending: BTreeMap<u64, (NodeId, u64)>,
+    /// Client requests this server answered `NotLeader`: a late copy must not be accepted.
+    rejected: BTreeSet<(NodeId, u64)>,
 
     // Volatile state on leaders (reinitialized after election), indexed by `NodeId::index`.
     next_index: Vec<u64>,
     match_index: Vec<u64>,
+    /// An AppendEntries to this server awaits its reply; new entries wait for it (or for the
+    /// next heartbeat, which sends regardless) instead of being sent again and again.
+    in_flight: Vec<bool>,
     /// Servers that granted their vote in this term (candidates).
     votes: Vec<NodeId>,
     /// Reused buffer for finding the majority's match index.
@@ -153,8 +158,10 @@ impl Server {
             election_deadline: SimTime::ZERO,
             state_machine: KvStateMachine::default(),
             pending: BTreeMap::new(),
+            rejected: BTreeSet::new(),
             next_index: vec![1; nodes],
             match_index: vec![0; nodes],
+            in_flight: vec![false; nodes],
             votes: Vec::new(),
             scratch: Vec::with_capacity(nodes),
         }
@@ -287,6 +294,7 @@ impl Server {
         let next = self.log.last_index() + 1;
         self.next_index.iter_mut().for_each(|n| *n = next);
         self.match_index.iter_mut().for_each(|m| *m = 0);
+        self.in_flight.iter_mut().for_each(|f| *f = false);
         if self.params.leader_noop {
             // Section 8: a no-op of the new term lets entries of earlier terms commit.
             self.log.append(
@@ -299,7 +307,7 @@ impl Server {
             ctx.storage().sync();
             self.advance_commit_index(ctx);
         }
-        self.broadcast_append_entries(ctx);
+        self.broadcast_append_entries(ctx, true);
         ctx.set_timer(self.params.heartbeat, RaftTimer::Heartbeat(term));
     }
 
@@ -309,17 +317,19 @@ impl Server {
             return;
         }
         match self.role {
-            Role::Leader => self.broadcast_append_entries(ctx),
+            Role::Leader => self.broadcast_append_entries(ctx, true),
             Role::Candidate => self.request_votes(ctx),
             Role::Follower => return,
         }
         ctx.set_timer(self.params.heartbeat, RaftTimer::Heartbeat(term));
     }
 
-    fn broadcast_append_entries(&mut self, ctx: &mut Context<'_, RaftNode>) {
+    /// Sends AppendEntries to every other server; unless `all`, only to those not already
+    /// waiting for a reply.
+    fn broadcast_append_entries(&mut self, ctx: &mut Context<'_, RaftNode>, all: bool) {
         for i in 0..self.servers.len() {
             let peer = self.servers[i];
-            if peer != ctx.id() {
+            if peer != ctx.id() && (all || !self.in_flight[peer.index()]) {
                 self.send_append_entries(ctx, peer);
             }
         }
@@ -337,6 +347,7 @@ impl Server {
             entries: self.log.entries_from(next, self.params.max_batch as usize),
             leader_commit: self.commit_index,
         };
+        self.in_flight[peer.index()] = true;
         ctx.send(peer, RaftMsg::AppendEntries(ae));
     }
 
@@ -469,6 +480,7 @@ impl Server {
             return;
         }
         let f = from.index();
+        self.in_flight[f] = false;
         if reply.success {
             // Replies can arrive late or twice: indexes only move forward.
             self.match_index[f] = self.match_index[f].max(reply.match_index);
@@ -548,13 +560,16 @@ impl Server {
         client: NodeId,
         req: KvRequest,
     ) {
-        // The network may deliver a request twice. One log entry is enough, and a copy must
-        // not be answered `NotLeader` (which promises the request was not applied) once the
-        // first is in the log, even if this server has stepped down since.
-        if self.pending.values().any(|p| *p == (client, req.id)) {
+        // The network may deliver a request twice. `NotLeader` promises the client that the
+        // request will not be applied, so a copy of a request in the log is not answered
+        // `NotLeader` (even after stepping down), and a copy of a rejected one is not appended
+        // (even after becoming leader). A copy of an accepted one needs no second entry.
+        let request = (client, req.id);
+        if self.pending.values().any(|p| *p == request) || self.rejected.contains(&request) {
             return;
         }
         if self.role != Role::Leader {
+            self.rejected.insert(request);
             let leader = self.leader_id.filter(|l| *l != ctx.id());
             let result = KvResult::NotLeader { leader };
             ctx.send(client, RaftMsg::Rep(KvReply { id: req.id, result }));
@@ -574,7 +589,7 @@ impl Server {
         ctx.storage().sync();
         self.pending.insert(index, (client, req.id));
         self.advance_commit_index(ctx);
-        self.broadcast_append_entries(ctx);
+        self.broadcast_append_entries(ctx, false);
     }
 
     /// The applied key-value map, for the `Converged` check.
