@@ -481,19 +481,22 @@ impl Server {
         }
         let f = from.index();
         self.in_flight[f] = false;
+        // Replies can arrive late or twice: indexes only move forward, and only a reply that
+        // taught the leader something triggers the next AppendEntries (otherwise every stale
+        // reply would put one more copy into circulation).
+        let before = (self.match_index[f], self.next_index[f]);
         if reply.success {
-            // Replies can arrive late or twice: indexes only move forward.
             self.match_index[f] = self.match_index[f].max(reply.match_index);
             self.next_index[f] = self.next_index[f].max(reply.match_index + 1);
             self.advance_commit_index(ctx);
-            if self.next_index[f] <= self.log.last_index() {
-                self.send_append_entries(ctx, from);
-            }
         } else {
             self.next_index[f] = reply
                 .conflict_index
                 .min(self.next_index[f].saturating_sub(1))
                 .max(self.match_index[f] + 1);
+        }
+        let learned = (self.match_index[f], self.next_index[f]) != before;
+        if learned && self.next_index[f] <= self.log.last_index() {
             self.send_append_entries(ctx, from);
         }
     }
