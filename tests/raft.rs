@@ -8,11 +8,14 @@ use clustersim::explore::{builtin_runner, progress::Silent, sweep, Budget, Shard
 use clustersim::fault::{Fault, NemesisKind, ScheduledFault};
 use clustersim::history::{History, Op, Phase};
 use clustersim::node::{NodeId, Roster};
-use clustersim::protocols::raft::RaftParams;
-use clustersim::protocols::ProtocolSpec;
+use clustersim::protocols::kv::client::KvOp;
+use clustersim::protocols::raft::log::Command;
+use clustersim::protocols::raft::node::{Role, Server};
+use clustersim::protocols::raft::{RaftNode, RaftParams};
+use clustersim::protocols::{Protocol, ProtocolSpec};
 use clustersim::run::{run_scenario, Report, RunOptions};
 use clustersim::scenario::{load, parse, Scenario};
-use clustersim::sim::{Bounds, NodeStatus, RunOutcome, Stats, StopReason};
+use clustersim::sim::{Bounds, NodeStatus, RunOutcome, Sim, Stats, StopReason};
 use clustersim::strategy::{self, FaultConfig};
 use clustersim::time::{Duration, SimTime};
 use clustersim::trace::{Trace, TraceLevel};
@@ -330,6 +333,234 @@ fn forgetting_voted_for_elects_two_leaders_in_one_term() {
     )
     .expect("sweeps");
     assert!(fixed.failures.is_empty(), "{:?}", fixed.first_failure());
+}
+
+/// The Figure 8 run of the Raft paper, driven by an adversary that watches the servers (who
+/// leads, what is in their logs) and partitions the cluster at the right instants:
+///
+/// 1. The leader A appends a client's put `e` at index i; at once only B can hear it.
+/// 2. The other three elect L (higher term), which appends its no-op at index i; at once L is
+///    cut off before anyone stores it.
+/// 3. A, V1, V2 (the two voters left) and the client are joined: only A's log is up to date
+///    enough, so A leads again in a later term and sends `e` to V1 (max_batch 1: the no-op of
+///    the new term follows in a later message). With the bug, `e` is now on a majority (A, B,
+///    V1) and A commits it by counting and acknowledges the put; at once A is cut off.
+/// 4. A is isolated, the rest are joined: L's last entry (its no-op) has a newer term than `e`,
+///    so L wins, and its log overwrites `e` everywhere. The acknowledged put is gone.
+///
+/// Without the bug, A commits `e` only together with an entry of its own term, which then sits
+/// on a majority, so L cannot win, and nothing is lost. Returns the run and whether the
+/// adversary got to step 4.
+fn figure8(seed: u64, bug: bool) -> (RunOutcome, bool) {
+    let text = r#"(
+        name: "raft-figure8",
+        bounds: (max_time: "9s", max_events: 2000000),
+        nodes: [(role: "server", count: 5), (role: "client", count: 1)],
+        protocol: Raft(max_batch: 1, final_reads: "5s"),
+        network: (default: (latency: Uniform(min: "1ms", max: "5ms"))),
+        workload: (interval: "30ms", timeout: "3s", keys: 30, reads: 0.0, cas: 0.0, stop: "4.5s"),
+        checks: [Linearizable, Durable, ElectionSafety],
+    )"#;
+    let mut s = parse(text, "figure8").expect("parses");
+    s.seed = seed;
+    raft(&mut s).commit_old_terms_by_counting = bug;
+    let plan = s.plan("figure8").expect("valid");
+    let ProtocolSpec::Raft(params) = &s.protocol else {
+        unreachable!()
+    };
+    let mut sim = Sim::new(plan.sim_config(TraceLevel::HashOnly), params.factory(&plan));
+    let servers: Vec<NodeId> = (0..5).map(NodeId).collect();
+    let client = NodeId(5);
+    let reached = adversary(&mut sim, &servers, client).is_some();
+    // Everyone back together for the final reads.
+    let heal = sim.now() + Duration::from_millis(100);
+    sim.inject(
+        heal.max(SimTime::ZERO + Duration::from_millis(3_000)),
+        Fault::Heal,
+    );
+    (sim.run(), reached)
+}
+
+fn server(sim: &Sim<RaftNode>, id: NodeId) -> Option<&Server> {
+    match sim.node(id)? {
+        RaftNode::Server(s) => Some(s),
+        RaftNode::Client(_) => None,
+    }
+}
+
+/// One nanosecond from now: a fault injected for "now" then comes after every event at this
+/// instant, the same order as when the schedule is replayed from a scenario file.
+fn soon(sim: &Sim<RaftNode>) -> SimTime {
+    sim.now() + Duration(1)
+}
+
+/// Steps the run until `cond` holds (true) or `limit` passes (false).
+fn step_until(
+    sim: &mut Sim<RaftNode>,
+    limit: Duration,
+    cond: impl Fn(&Sim<RaftNode>) -> bool,
+) -> bool {
+    let end = sim.now() + limit;
+    while !cond(sim) {
+        if sim.now() > end || !sim.step() {
+            return false;
+        }
+    }
+    true
+}
+
+/// The Figure 8 schedule (see `figure8`); `None` when the run did not go that way.
+fn adversary(sim: &mut Sim<RaftNode>, servers: &[NodeId], client: NodeId) -> Option<()> {
+    let s = Duration::from_secs;
+    sim.run_until(SimTime::ZERO + Duration::from_millis(500));
+    let leads =
+        |sim: &Sim<RaftNode>, id: NodeId| server(sim, id).is_some_and(|s| s.role() == Role::Leader);
+    let a = *servers.iter().find(|id| leads(sim, **id))?;
+    // 1. A appends a put; only B hears of it.
+    let uncommitted_put = |sim: &Sim<RaftNode>| {
+        let a = server(sim, a).unwrap();
+        let last = a.log().last_index();
+        last > a.commit_index()
+            && matches!(
+                a.log().get(last).map(|e| e.command),
+                Some(Command::Kv {
+                    op: KvOp::Put { .. },
+                    ..
+                })
+            )
+    };
+    if !step_until(sim, s(1), uncommitted_put) {
+        return None;
+    }
+    let i = server(sim, a)?.log().last_index();
+    let t0 = server(sim, a)?.current_term();
+    let others: Vec<NodeId> = servers.iter().copied().filter(|n| *n != a).collect();
+    let b = others[0];
+    sim.inject(soon(sim), Fault::Partition(vec![vec![a, b, client]]));
+    // 2. The other three elect L, which appends its no-op at i; L is cut off at once.
+    let new_leader = |sim: &Sim<RaftNode>| {
+        others[1..].iter().copied().find(|id| {
+            server(sim, *id).is_some_and(|s| s.role() == Role::Leader && s.current_term() > t0)
+        })
+    };
+    if !step_until(sim, s(2), |sim| new_leader(sim).is_some()) {
+        return None;
+    }
+    let l = new_leader(sim)?;
+    let t1 = server(sim, l)?.current_term();
+    if server(sim, l)?.log().last_index() != i {
+        return None;
+    }
+    let voters: Vec<NodeId> = others[1..].iter().copied().filter(|n| *n != l).collect();
+    let (v1, v2) = (voters[0], voters[1]);
+    sim.inject(
+        soon(sim),
+        Fault::Partition(vec![vec![a, v1, v2, client], vec![b], vec![l]]),
+    );
+    // 3. A leads again and commits e (with the bug, before its own term's no-op is stored).
+    let a_leads_again = |sim: &Sim<RaftNode>| {
+        server(sim, a).is_some_and(|s| s.role() == Role::Leader && s.current_term() > t1)
+    };
+    if !step_until(sim, s(2), a_leads_again) {
+        return None;
+    }
+    let committed = |sim: &Sim<RaftNode>| server(sim, a).is_some_and(|s| s.commit_index() >= i);
+    if !step_until(sim, s(1), committed) {
+        return None;
+    }
+    let t2 = server(sim, a)?.current_term();
+    let has_term = |sim: &Sim<RaftNode>, id: NodeId, t: u64| {
+        server(sim, id).is_some_and(|s| s.log().last_term() >= t)
+    };
+    if has_term(sim, v1, t2) && has_term(sim, v2, t2) {
+        // A new-term entry is on a majority: L cannot win any more (the correct rule).
+        return None;
+    }
+    let to_servers: Vec<NodeId> = servers.iter().copied().filter(|n| *n != a).collect();
+    sim.inject(
+        soon(sim),
+        Fault::Cut {
+            from: vec![a],
+            to: to_servers,
+        },
+    );
+    // 4. Once the client has its answer, A is isolated and L takes over.
+    let acked = |sim: &Sim<RaftNode>| {
+        sim.history()
+            .entries()
+            .last()
+            .is_some_and(|e| e.node == client && e.phase == Phase::Ok)
+    };
+    step_until(sim, Duration::from_millis(100), acked);
+    sim.inject(soon(sim), Fault::Partition(vec![vec![a]]));
+    let l_leads = |sim: &Sim<RaftNode>| {
+        server(sim, l).is_some_and(|s| s.role() == Role::Leader && s.current_term() > t2)
+    };
+    step_until(sim, s(2), l_leads).then_some(())
+}
+
+#[test]
+fn figure8_commit_by_counting_loses_an_acknowledged_write() {
+    let mut reached = 0;
+    let mut caught = Vec::new();
+    for seed in 0..20 {
+        let (out, got_there) = figure8(seed, true);
+        if !got_there {
+            continue;
+        }
+        reached += 1;
+        let durable = Check::Durable.evaluate(&out);
+        let linearizable = Check::Linearizable.evaluate(&out);
+        if durable.status == Status::Fail || linearizable.status == Status::Fail {
+            caught.push((seed, durable.summary, linearizable.summary));
+        }
+        // Only the commit rule is broken: one leader per term all along.
+        assert_eq!(
+            Check::ElectionSafety.evaluate(&out).status,
+            Status::Pass,
+            "seed {seed}"
+        );
+    }
+    assert!(
+        reached >= 5,
+        "the adversary reached Figure 8 in only {reached} of 20 seeds"
+    );
+    assert!(
+        caught.len() * 2 >= reached,
+        "Durable/Linearizable caught only {} of {reached} Figure 8 runs: {caught:?}",
+        caught.len()
+    );
+}
+
+#[test]
+fn figure8_adversary_finds_nothing_with_the_paper_commit_rule() {
+    for seed in 0..20 {
+        let (out, reached) = figure8(seed, false);
+        // A commits e only once an entry of its own term is on a majority: L never wins.
+        assert!(!reached, "seed {seed}: L overwrote a committed entry");
+        for check in [Check::Durable, Check::Linearizable, Check::ElectionSafety] {
+            let v = check.evaluate(&out);
+            assert_eq!(v.status, Status::Pass, "seed {seed}: {v:?}");
+        }
+    }
+}
+
+/// scenarios/raft-figure8.ron is one adversary run written down with exact fault times.
+#[test]
+fn figure8_scenario_replays_the_lost_write_and_the_paper_rule_keeps_it() {
+    let s = scenario("raft-figure8.ron");
+    let r = run(&s);
+    assert_eq!(
+        verdict(&r, "Durable").status,
+        Status::Fail,
+        "{:?}",
+        r.verdicts
+    );
+    assert_eq!(verdict(&r, "Linearizable").status, Status::Fail);
+    assert_eq!(verdict(&r, "ElectionSafety").status, Status::Pass);
+    let mut fixed = s.clone();
+    raft(&mut fixed).commit_old_terms_by_counting = false;
+    assert_pass(&run(&fixed), &["Linearizable", "Durable", "ElectionSafety"]);
 }
 
 // ---- ElectionSafety on hand-built histories ----

@@ -182,6 +182,11 @@ impl Server {
         self.commit_index
     }
 
+    /// The server's log.
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
     fn majority(&self) -> usize {
         self.servers.len() / 2 + 1
     }
