@@ -1,7 +1,7 @@
 //! The bug zoo: for every planted bug in scenarios/zoo/, exploring a fixed seed budget finds
-//! it, the shrunk scenario has at most 3 fault events, replays the same failure from its RON
-//! text, and passes once the bug is switched off (so the shrinker kept the bug, not an
-//! artifact). The correct protocols, under the same nemeses, pass >= 1,000 seeds.
+//! it, the shrunk scenario has at most 3 fault events (4 for one entry: `max_fault_events`),
+//! replays the same failure from its RON text, and passes once the bug is switched off (so the
+//! shrinker kept the bug, not an artifact). The correct protocols, under the same nemeses, pass >= 1,000 seeds.
 
 use clustersim::check::Status;
 use clustersim::explore::{
@@ -52,6 +52,23 @@ fn strict_quorum(p: &mut ProtocolSpec) {
     q.w = 2;
 }
 
+fn persist_voted_for(p: &mut ProtocolSpec) {
+    let ProtocolSpec::Raft(r) = p else {
+        panic!("runs Raft, got {}", p.name());
+    };
+    r.persist_voted_for = true;
+}
+
+/// Most fault events a shrunk entry may keep. A forgotten vote needs two short crashes (four
+/// events): one shifts a server's election timer so two candidates stand in the same term, the
+/// other makes a voter forget its vote between their requests.
+fn max_fault_events(file: &str) -> usize {
+    match file {
+        "raft-forget-vote.ron" => 4,
+        _ => 3,
+    }
+}
+
 fn anti_entropy(p: &mut ProtocolSpec) {
     let ProtocolSpec::Quorum(q) = p else {
         panic!("runs Quorum, got {}", p.name());
@@ -95,6 +112,12 @@ const ZOO: &[Entry] = &[
         check: "Converged",
         budget: 100,
         fix: anti_entropy,
+    },
+    Entry {
+        file: "raft-forget-vote.ron",
+        check: "ElectionSafety",
+        budget: 300,
+        fix: persist_voted_for,
     },
 ];
 
@@ -148,7 +171,7 @@ fn finds_and_shrinks(file: &str) {
         .expect("the seed fails");
     let faults = &shrunk.scenario.faults;
     assert!(
-        faults.len() <= 3,
+        faults.len() <= max_fault_events(file),
         "{file} seed {}: {} fault events: {faults:?}",
         first.seed,
         faults.len()
@@ -236,6 +259,11 @@ fn zoo_replicas_without_anti_entropy_never_converge() {
     finds_and_shrinks("kv-no-anti-entropy.ron");
 }
 
+#[test]
+fn zoo_raft_forgetting_voted_for_elects_two_leaders_in_one_term() {
+    finds_and_shrinks("raft-forget-vote.ron");
+}
+
 /// The entry with its bug switched off, explored over `seeds` seeds: nothing may fail.
 fn correct_protocol_finds_nothing(file: &str, seeds: u64) {
     let e = entry(file);
@@ -273,4 +301,23 @@ fn fenced_primary_strict_quorum_and_anti_entropy_survive_1000_seeds() {
     correct_protocol_finds_nothing("kv-no-fencing.ron", 1_000);
     correct_protocol_finds_nothing("kv-quorum-sloppy.ron", 1_000);
     correct_protocol_finds_nothing("kv-no-anti-entropy.ron", 1_000);
+}
+
+#[test]
+fn raft_survives_1000_seeds_of_election_crashes_and_of_a_flaky_network() {
+    correct_protocol_finds_nothing("raft-forget-vote.ron", 1_000);
+    // Every check (Linearizable, Durable, Converged, StaleReads, ElectionSafety) under loss,
+    // duplication, reordering, crashes, partitions and isolations.
+    let flaky =
+        load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/raft-flaky-network.ron"))
+            .expect("loads");
+    let found = sweep(
+        &flaky,
+        &sweep_config(1_000, true),
+        builtin_runner("raft-flaky-network.ron"),
+        &Silent,
+    )
+    .expect("explores");
+    assert_eq!(found.runs(), 1_000);
+    assert!(found.failures.is_empty(), "{:?}", found.first_failure());
 }
