@@ -392,6 +392,25 @@ fn timeline_of_the_task_queue_worker_crash_matches_golden() {
 }
 
 #[test]
+fn timeline_of_a_raft_leader_crash_matches_golden() {
+    let r = run("scenarios/raft-leader-crash.ron");
+    assert!(r.passed(), "{:?}", r.verdicts);
+    let model = Model::of_run(&r.outcome, &r.verdicts);
+    // From the last entry the old leader commits to the new leader's first AppendEntries.
+    let opts = TimelineOptions {
+        from: Some(ms(990)),
+        to: Some(ms(1_215)),
+        ..TimelineOptions::default()
+    };
+    let text = timeline::render(&model, &opts);
+    assert!(text.contains("FAULT crash server4"));
+    assert!(text.contains("RequestVote(term 2, last "));
+    assert!(text.contains("RequestVoteReply(term 2, granted)"));
+    assert!(text.contains("event leader(2)"));
+    golden("raft-leader-crash.timeline.txt", &text);
+}
+
+#[test]
 fn svg_of_the_worker_crash_outlines_the_lost_task_from_the_real_checker() {
     let r = run("scenarios/worker-crash-naive.ron");
     let failed: Vec<_> = r.failures().collect();
