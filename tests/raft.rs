@@ -9,7 +9,7 @@ use clustersim::fault::{Fault, NemesisKind, ScheduledFault};
 use clustersim::history::{History, Op, Phase};
 use clustersim::node::{NodeId, Roster};
 use clustersim::protocols::kv::client::KvOp;
-use clustersim::protocols::raft::log::Command;
+use clustersim::protocols::raft::log::{Command, LogEntry};
 use clustersim::protocols::raft::node::{Role, Server};
 use clustersim::protocols::raft::{RaftNode, RaftParams};
 use clustersim::protocols::{Protocol, ProtocolSpec};
@@ -220,6 +220,64 @@ fn every_server_crashing_at_once_keeps_what_was_synced() {
         })
         .count();
     assert!(acked_before > 20);
+}
+
+/// What a server persisted: (current_term, voted_for, every log entry).
+fn persisted(sim: &Sim<RaftNode>, id: NodeId) -> (u64, Option<NodeId>, Vec<LogEntry>) {
+    let s = server(sim, id).expect("a live server");
+    (
+        s.current_term(),
+        s.voted_for(),
+        s.log().entries_from(1, usize::MAX),
+    )
+}
+
+type Persisted = (u64, Option<NodeId>, Vec<LogEntry>);
+
+/// Crashes and restarts each server in turn (in the same instant, so nothing else happens in
+/// between) and returns what each had before and after.
+fn restart_each(persist_voted_for: bool) -> Vec<(Persisted, Persisted)> {
+    let mut s = scenario("raft-leader-crash.ron");
+    s.faults.clear();
+    raft(&mut s).persist_voted_for = persist_voted_for;
+    let plan = s.plan("restart").expect("valid");
+    let ProtocolSpec::Raft(params) = &s.protocol else {
+        unreachable!()
+    };
+    let mut sim = Sim::new(plan.sim_config(TraceLevel::HashOnly), params.factory(&plan));
+    let mut out = Vec::new();
+    for i in 0..5u64 {
+        sim.run_until(SimTime::ZERO + Duration::from_millis(700 + 400 * i));
+        let id = NodeId(i as u32);
+        let before = persisted(&sim, id);
+        sim.inject(soon(&sim), Fault::Crash(id));
+        sim.inject(soon(&sim), Fault::Restart(id));
+        assert!(step_until(&mut sim, Duration::from_millis(1), |sim| {
+            sim.stats().faults == 2 * (i + 1) && sim.node(id).is_some()
+        }));
+        let back = server(&sim, id).unwrap();
+        // Volatile state is gone.
+        assert_eq!((back.role(), back.commit_index()), (Role::Follower, 0));
+        out.push((before, persisted(&sim, id)));
+    }
+    out
+}
+
+#[test]
+fn every_restarted_server_comes_back_with_its_term_vote_and_log() {
+    for (before, after) in restart_each(true) {
+        assert!(
+            before.0 >= 1 && before.1.is_some() && before.2.len() > 5,
+            "{before:?}"
+        );
+        assert_eq!(after, before);
+    }
+    // The planted bug: the same restarts forget every vote, and only the vote.
+    for (before, after) in restart_each(false) {
+        assert!(before.1.is_some());
+        assert_eq!(after.1, None);
+        assert_eq!((after.0, &after.2), (before.0, &before.2));
+    }
 }
 
 // ---- random fault schedules ----

@@ -182,6 +182,11 @@ impl Server {
         self.commit_index
     }
 
+    /// The candidate this server voted for in `current_term`, if any.
+    pub fn voted_for(&self) -> Option<NodeId> {
+        self.voted_for
+    }
+
     /// The server's log.
     pub fn log(&self) -> &Log {
         &self.log
