@@ -603,6 +603,41 @@ fn figure8_adversary_finds_nothing_with_the_paper_commit_rule() {
     }
 }
 
+/// scenarios/raft-figure8.ron is the adversary's run on the first seed where it reaches
+/// Figure 8, written down with exact fault times. Any change to Raft's timing changes the run, so this says what to paste.
+#[test]
+fn figure8_scenario_file_holds_the_adversarys_schedule() {
+    let (seed, out) = (0..20)
+        .map(|seed| (seed, figure8(seed, true)))
+        .find_map(|(seed, (out, reached))| reached.then_some((seed, out)))
+        .expect("the adversary reaches Figure 8 on some seed below 20");
+    let adversary: Vec<ScheduledFault> = out
+        .faults
+        .iter()
+        .map(|(t, f)| ScheduledFault {
+            at: Duration(t.as_nanos()),
+            fault: f.to_named(&out.roster),
+        })
+        .collect();
+    let file = scenario("raft-figure8.ron");
+    if (file.seed, &file.faults) != (seed, &adversary) {
+        let lines: Vec<String> = adversary
+            .iter()
+            .map(|f| {
+                // RON writes struct variants with parentheses.
+                let fault = format!("{:?}", f.fault)
+                    .replace("Cut {", "Cut(")
+                    .replace("] }", "])");
+                format!("(at: \"{}ns\", fault: {fault}),", f.at.as_nanos())
+            })
+            .collect();
+        panic!(
+            "scenarios/raft-figure8.ron no longer matches the adversary; it should have seed {seed} and faults:\n{}",
+            lines.join("\n")
+        );
+    }
+}
+
 /// scenarios/raft-figure8.ron is one adversary run written down with exact fault times.
 #[test]
 fn figure8_scenario_replays_the_lost_write_and_the_paper_rule_keeps_it() {

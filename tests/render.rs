@@ -396,17 +396,20 @@ fn timeline_of_a_raft_leader_crash_matches_golden() {
     let r = run("scenarios/raft-leader-crash.ron");
     assert!(r.passed(), "{:?}", r.verdicts);
     let model = Model::of_run(&r.outcome, &r.verdicts);
-    // From the last entry the old leader commits to the new leader's first AppendEntries.
+    // From the old leader's last commit to the new leader's first AppendEntries: server5,
+    // which missed the last entry, stands first and is refused (its log is behind), then
+    // server2 wins the next term and server5 is told to retry from the entry it lacks.
     let opts = TimelineOptions {
-        from: Some(ms(990)),
-        to: Some(ms(1_215)),
+        from: Some(ms(995)),
+        to: Some(ms(1_172)),
         ..TimelineOptions::default()
     };
     let text = timeline::render(&model, &opts);
     assert!(text.contains("FAULT crash server4"));
-    assert!(text.contains("RequestVote(term 2, last "));
-    assert!(text.contains("RequestVoteReply(term 2, granted)"));
-    assert!(text.contains("event leader(2)"));
+    assert!(text.contains("RequestVoteReply(term 2, refused)"));
+    assert!(text.contains("RequestVoteReply(term 3, granted)"));
+    assert!(text.contains("server2 event leader(3)"));
+    assert!(text.contains("retry from"));
     golden("raft-leader-crash.timeline.txt", &text);
 }
 

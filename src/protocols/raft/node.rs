@@ -114,8 +114,9 @@ pub struct Server {
     state_machine: KvStateMachine,
     /// Client requests this server accepted as leader: log index -> (client, request id).
     pending: BTreeMap<u64, (NodeId, u64)>,
-    /// Client requests this server answered `NotLeader`: a late copy must not be accepted.
-    rejected: BTreeSet<(NodeId, u64)>,
+    /// Client requests (client, request id) this server accepted or rejected: a late copy
+    /// of one is ignored.
+    seen: BTreeSet<(NodeId, u64)>,
 
     // Volatile state on leaders (reinitialized after election), indexed by `NodeId::index`.
     next_index: Vec<u64>,
@@ -158,7 +159,7 @@ impl Server {
             election_deadline: SimTime::ZERO,
             state_machine: KvStateMachine::default(),
             pending: BTreeMap::new(),
-            rejected: BTreeSet::new(),
+            seen: BTreeSet::new(),
             next_index: vec![1; nodes],
             match_index: vec![0; nodes],
             in_flight: vec![false; nodes],
@@ -253,12 +254,14 @@ impl Server {
         self.reset_election_timer(ctx);
         let term = self.current_term;
         ctx.note(|| format!("times out, stands for election in term {term}"));
+        // One heartbeat loop per term: it repeats vote requests, then (if this server wins)
+        // carries its heartbeats.
+        ctx.set_timer(self.params.heartbeat, RaftTimer::Heartbeat(term));
         if self.votes.len() >= self.majority() {
             self.become_leader(ctx);
             return;
         }
         self.request_votes(ctx);
-        ctx.set_timer(self.params.heartbeat, RaftTimer::Heartbeat(term));
     }
 
     fn request_votes(&mut self, ctx: &mut Context<'_, RaftNode>) {
@@ -318,7 +321,6 @@ impl Server {
             self.advance_commit_index(ctx);
         }
         self.broadcast_append_entries(ctx, true);
-        ctx.set_timer(self.params.heartbeat, RaftTimer::Heartbeat(term));
     }
 
     /// Leaders send heartbeats (and any missing entries); candidates ask again for votes.
@@ -573,16 +575,15 @@ impl Server {
         client: NodeId,
         req: KvRequest,
     ) {
-        // The network may deliver a request twice. `NotLeader` promises the client that the
-        // request will not be applied, so a copy of a request in the log is not answered
-        // `NotLeader` (even after stepping down), and a copy of a rejected one is not appended
-        // (even after becoming leader). A copy of an accepted one needs no second entry.
-        let request = (client, req.id);
-        if self.pending.values().any(|p| *p == request) || self.rejected.contains(&request) {
+        // The network may deliver a request twice, and late. `NotLeader` promises the client
+        // that the request will not be applied, so a copy of an accepted request must not be
+        // answered `NotLeader` (even after stepping down: the client may get that answer before
+        // the real one), and a copy of a rejected request must not be appended (even after
+        // becoming leader). A copy of an accepted one needs no second entry either.
+        if !self.seen.insert((client, req.id)) {
             return;
         }
         if self.role != Role::Leader {
-            self.rejected.insert(request);
             let leader = self.leader_id.filter(|l| *l != ctx.id());
             let result = KvResult::NotLeader { leader };
             ctx.send(client, RaftMsg::Rep(KvReply { id: req.id, result }));
