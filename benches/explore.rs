@@ -2,33 +2,13 @@
 //! one thread and on every core, for the worker-crash queue scenarios and the bug zoo's
 //! key-value entries. Targets: >= 1,000 seeds/s for the worker-crash queue on 2 cores.
 //!
-//! The last line sweeps 5-server Raft with 1,000 client operations (raft-leader-crash.ron with
-//! its workload raised to 1,000 operations); target >= 100 seeds/s per core.
+//! The last line sweeps 5-server Raft with 1,000 client operations (raft-1000-ops.ron); target
+//! >= 100 seeds/s per core.
 //!
 //!   cargo bench --bench explore
 use clustersim::explore::{builtin_runner, progress::Silent, sweep, Budget, Shard, SweepConfig};
-use clustersim::protocols::ProtocolSpec;
-use clustersim::scenario::{load, Scenario};
-use clustersim::time::Duration;
+use clustersim::scenario::load;
 use std::path::Path;
-
-/// raft-leader-crash.ron with 1,000 operations shared by its two clients and no final reads.
-fn raft_thousand_ops() -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/raft-leader-crash.ron");
-    let mut s = load(&path).expect("scenario loads");
-    s.workload.ops = 1_000;
-    s.workload.stop = None;
-    s.workload.interval = Duration::from_millis(10);
-    s.bounds.max_time = Duration::from_secs(12);
-    if let ProtocolSpec::Raft(p) = &mut s.protocol {
-        p.final_reads = None;
-    }
-    s.checks.retain(|c| c.name() != "Durable");
-    s
-}
-
-/// The name the Raft line prints.
-const RAFT_1000: &str = "raft, 5 servers, 1,000 ops";
 
 fn main() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -40,13 +20,10 @@ fn main() {
         ("scenarios/zoo/queue-naive-lpop.ron", 4_000),
         ("scenarios/zoo/kv-async-failover.ron", 1_000),
         ("scenarios/zoo/kv-quorum-sloppy.ron", 1_000),
-        (RAFT_1000, 500),
+        ("scenarios/raft-1000-ops.ron", 500),
     ] {
-        let scenario = if file == RAFT_1000 {
-            raft_thousand_ops()
-        } else {
-            load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).expect("scenario loads")
-        };
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let scenario = load(&path).expect("scenario loads");
         for jobs in [1, cores] {
             let config = SweepConfig {
                 first_seed: 0,

@@ -1,29 +1,20 @@
 //! Raft throughput: wall time and engine events per second for one 5-server Raft run with
-//! 1,000 client operations (no faults, then with the leader crashing), printed as plain lines.
+//! 1,000 client operations (scenarios/raft-1000-ops.ron without faults, then with its leader
+//! crash), printed as plain lines.
 //!
 //!   cargo bench --bench raft
-use clustersim::protocols::ProtocolSpec;
 use clustersim::run::{run_scenario, RunOptions};
 use clustersim::scenario::{load, Scenario};
-use clustersim::time::Duration;
 use std::path::Path;
 use std::time::Instant;
 
-/// raft-leader-crash.ron with 1,000 operations shared by its two clients and no final reads.
+/// scenarios/raft-1000-ops.ron, with or without its leader crash.
 fn thousand_ops(with_crash: bool) -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/raft-leader-crash.ron");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/raft-1000-ops.ron");
     let mut s = load(&path).expect("scenario loads");
-    s.workload.ops = 1_000;
-    s.workload.stop = None;
-    s.workload.interval = Duration::from_millis(10);
-    s.bounds.max_time = Duration::from_secs(12);
     if !with_crash {
         s.faults.clear();
     }
-    if let ProtocolSpec::Raft(p) = &mut s.protocol {
-        p.final_reads = None;
-    }
-    s.checks.retain(|c| c.name() != "Durable");
     s
 }
 

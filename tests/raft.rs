@@ -169,6 +169,14 @@ fn flaky_network_sweep_finds_no_violation() {
     assert!(found.failures.is_empty(), "{:?}", found.failures);
 }
 
+#[test]
+fn thousand_operations_with_a_leader_crash_are_linearizable() {
+    let r = run(&scenario("raft-1000-ops.ron"));
+    assert_pass(&r, &["Linearizable", "ElectionSafety"]);
+    assert_eq!(r.outcome.history.calls().len(), 1_000);
+    assert!(acknowledged_writes(&r) > 400);
+}
+
 // ---- crashes ----
 
 #[test]
