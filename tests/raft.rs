@@ -445,7 +445,7 @@ fn figure8(seed: u64, bug: bool) -> (RunOutcome, bool) {
         nodes: [(role: "server", count: 5), (role: "client", count: 1)],
         protocol: Raft(max_batch: 1, final_reads: "5s"),
         network: (default: (latency: Uniform(min: "1ms", max: "5ms"))),
-        workload: (interval: "30ms", timeout: "3s", keys: 30, reads: 0.0, cas: 0.0, stop: "4.5s"),
+        workload: (interval: "30ms", timeout: "3s", keys: 30, reads: 0.0, cas: 0.0, stop: "2s"),
         checks: [Linearizable, Durable, ElectionSafety],
     )"#;
     let mut s = parse(text, "figure8").expect("parses");
@@ -598,7 +598,7 @@ fn figure8_commit_by_counting_loses_an_acknowledged_write() {
         reached += 1;
         let durable = Check::Durable.evaluate(&out);
         let linearizable = Check::Linearizable.evaluate(&out);
-        if durable.status == Status::Fail || linearizable.status == Status::Fail {
+        if durable.status == Status::Fail && linearizable.status == Status::Fail {
             caught.push((seed, durable.summary, linearizable.summary));
         }
         // Only the commit rule is broken: one leader per term all along.
@@ -612,10 +612,11 @@ fn figure8_commit_by_counting_loses_an_acknowledged_write() {
         reached >= 5,
         "the adversary reached Figure 8 in only {reached} of 20 seeds"
     );
-    assert!(
-        caught.len() * 2 >= reached,
-        "Durable/Linearizable caught only {} of {reached} Figure 8 runs: {caught:?}",
-        caught.len()
+    // The client is left waiting on the isolated leader, so nothing overwrites the lost key.
+    assert_eq!(
+        caught.len(),
+        reached,
+        "Durable and Linearizable did not both fail in every Figure 8 run: {caught:?}"
     );
 }
 
