@@ -2,6 +2,9 @@
 //! one thread and on every core, for the worker-crash queue scenarios and the bug zoo's
 //! key-value entries. Targets: >= 1,000 seeds/s for the worker-crash queue on 2 cores.
 //!
+//! The last line sweeps 5-server Raft with 1,000 client operations (raft-1000-ops.ron); target
+//! >= 100 seeds/s per core.
+//!
 //!   cargo bench --bench explore
 use clustersim::explore::{builtin_runner, progress::Silent, sweep, Budget, Shard, SweepConfig};
 use clustersim::scenario::load;
@@ -17,6 +20,7 @@ fn main() {
         ("scenarios/zoo/queue-naive-lpop.ron", 4_000),
         ("scenarios/zoo/kv-async-failover.ron", 1_000),
         ("scenarios/zoo/kv-quorum-sloppy.ron", 1_000),
+        ("scenarios/raft-1000-ops.ron", 500),
     ] {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
         let scenario = load(&path).expect("scenario loads");

@@ -392,6 +392,28 @@ fn timeline_of_the_task_queue_worker_crash_matches_golden() {
 }
 
 #[test]
+fn timeline_of_a_raft_leader_crash_matches_golden() {
+    let r = run("scenarios/raft-leader-crash.ron");
+    assert!(r.passed(), "{:?}", r.verdicts);
+    let model = Model::of_run(&r.outcome, &r.verdicts);
+    // From the old leader's last commit to the new leader's first AppendEntries: server5,
+    // which missed the last entry, stands first and is refused (its log is behind), then
+    // server2 wins the next term and server5 is told to retry from the entry it lacks.
+    let opts = TimelineOptions {
+        from: Some(ms(995)),
+        to: Some(ms(1_172)),
+        ..TimelineOptions::default()
+    };
+    let text = timeline::render(&model, &opts);
+    assert!(text.contains("FAULT crash server4"));
+    assert!(text.contains("RequestVoteReply(term 2, refused)"));
+    assert!(text.contains("RequestVoteReply(term 3, granted)"));
+    assert!(text.contains("server2 event leader(3)"));
+    assert!(text.contains("retry from"));
+    golden("raft-leader-crash.timeline.txt", &text);
+}
+
+#[test]
 fn svg_of_the_worker_crash_outlines_the_lost_task_from_the_real_checker() {
     let r = run("scenarios/worker-crash-naive.ron");
     let failed: Vec<_> = r.failures().collect();

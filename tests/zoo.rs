@@ -52,6 +52,13 @@ fn strict_quorum(p: &mut ProtocolSpec) {
     q.w = 2;
 }
 
+fn persist_voted_for(p: &mut ProtocolSpec) {
+    let ProtocolSpec::Raft(r) = p else {
+        panic!("runs Raft, got {}", p.name());
+    };
+    r.persist_voted_for = true;
+}
+
 fn anti_entropy(p: &mut ProtocolSpec) {
     let ProtocolSpec::Quorum(q) = p else {
         panic!("runs Quorum, got {}", p.name());
@@ -108,6 +115,12 @@ const ZOO: &[Entry] = &[
         check: "AllDelivered",
         budget: 100,
         fix: gossip_anti_entropy,
+    },
+    Entry {
+        file: "raft-forget-vote.ron",
+        check: "ElectionSafety",
+        budget: 100,
+        fix: persist_voted_for,
     },
 ];
 
@@ -254,6 +267,11 @@ fn zoo_gossip_without_anti_entropy_leaves_a_node_without_a_message() {
     finds_and_shrinks("chat-no-anti-entropy.ron");
 }
 
+#[test]
+fn zoo_raft_forgetting_voted_for_elects_two_leaders_in_one_term() {
+    finds_and_shrinks("raft-forget-vote.ron");
+}
+
 /// The entry with its bug switched off, explored over `seeds` seeds: nothing may fail.
 fn correct_protocol_finds_nothing(file: &str, seeds: u64) {
     let e = entry(file);
@@ -296,4 +314,23 @@ fn fenced_primary_strict_quorum_and_anti_entropy_survive_1000_seeds() {
 #[test]
 fn gossip_with_anti_entropy_survives_1000_seeds_of_partitions() {
     correct_protocol_finds_nothing("chat-no-anti-entropy.ron", 1_000);
+}
+
+#[test]
+fn raft_survives_1000_seeds_of_election_crashes_and_of_a_flaky_network() {
+    correct_protocol_finds_nothing("raft-forget-vote.ron", 1_000);
+    // Every check (Linearizable, Durable, Converged, StaleReads, ElectionSafety) under loss,
+    // duplication, reordering, crashes, partitions and isolations.
+    let flaky =
+        load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/raft-flaky-network.ron"))
+            .expect("loads");
+    let found = sweep(
+        &flaky,
+        &sweep_config(1_000, true),
+        builtin_runner("raft-flaky-network.ron"),
+        &Silent,
+    )
+    .expect("explores");
+    assert_eq!(found.runs(), 1_000);
+    assert!(found.failures.is_empty(), "{:?}", found.first_failure());
 }

@@ -6,6 +6,7 @@ mod all_delivered;
 mod converged;
 mod delivery;
 mod durable;
+mod election_safety;
 mod linearizable;
 mod liveness;
 mod stale_reads;
@@ -23,6 +24,7 @@ pub use delivery::{
     DeliveryCounts, TaskFate,
 };
 pub use durable::check_durable;
+pub use election_safety::check_election_safety;
 pub use linearizable::{
     check_history as check_linearizable_history, check_history_bounded, check_linearizable,
     LinResult,
@@ -52,6 +54,8 @@ pub enum Check {
     StaleReads,
     /// Every acknowledged chat message reaches every live node within a bound after the last heal.
     AllDelivered(AllDeliveredParams),
+    /// At most one leader is elected in each term (leaders announce themselves in the history).
+    ElectionSafety,
     /// The goal of one of the book's exercises (`exercises/goals.rs`).
     Exercise(crate::exercises::Goal),
 }
@@ -69,6 +73,7 @@ impl Check {
             Check::Converged => "Converged",
             Check::StaleReads => "StaleReads",
             Check::AllDelivered(_) => "AllDelivered",
+            Check::ElectionSafety => "ElectionSafety",
             Check::Exercise(_) => "Exercise",
         }
     }
@@ -85,6 +90,7 @@ impl Check {
             Check::Converged => check_converged(outcome),
             Check::StaleReads => check_stale_reads(outcome),
             Check::AllDelivered(p) => check_all_delivered(outcome, p),
+            Check::ElectionSafety => check_election_safety(outcome),
             Check::Exercise(goal) => goal.evaluate(outcome),
         }
     }

@@ -8,6 +8,7 @@ pub mod gossip;
 pub mod kv;
 pub mod ping;
 pub mod queue;
+pub mod raft;
 
 use crate::check::Check;
 use crate::node::{Node, NodeFactory};
@@ -52,6 +53,8 @@ pub enum ProtocolSpec {
     Quorum(kv::quorum::QuorumParams),
     /// Gossip broadcast with anti-entropy: the seed's chat room.
     Gossip(gossip::GossipParams),
+    /// Raft consensus with a replicated key-value store on top.
+    Raft(raft::RaftParams),
     /// One of the book's exercises (`exercises/`), the student's code or the reference solution.
     Exercise(crate::exercises::ExerciseSpec),
 }
@@ -65,6 +68,7 @@ impl ProtocolSpec {
             ProtocolSpec::PrimaryBackup(p) => p.name(),
             ProtocolSpec::Quorum(p) => p.name(),
             ProtocolSpec::Gossip(p) => p.name(),
+            ProtocolSpec::Raft(p) => p.name(),
             ProtocolSpec::Exercise(p) => p.name(),
         }
     }
@@ -77,6 +81,7 @@ impl ProtocolSpec {
             ProtocolSpec::PrimaryBackup(p) => p.validate(plan),
             ProtocolSpec::Quorum(p) => p.validate(plan),
             ProtocolSpec::Gossip(p) => p.validate(plan),
+            ProtocolSpec::Raft(p) => p.validate(plan),
             ProtocolSpec::Exercise(p) => p.validate(plan),
         }
     }
@@ -89,6 +94,7 @@ impl ProtocolSpec {
             ProtocolSpec::PrimaryBackup(p) => p.checks(),
             ProtocolSpec::Quorum(p) => p.checks(),
             ProtocolSpec::Gossip(p) => p.checks(),
+            ProtocolSpec::Raft(p) => p.checks(),
             ProtocolSpec::Exercise(p) => p.checks(),
         };
         std::iter::once("Liveness")
@@ -109,6 +115,7 @@ impl ProtocolSpec {
             ProtocolSpec::PrimaryBackup(p) => run_protocol(p, plan, trace),
             ProtocolSpec::Quorum(p) => run_protocol(p, plan, trace),
             ProtocolSpec::Gossip(p) => run_protocol(p, plan, trace),
+            ProtocolSpec::Raft(p) => run_protocol(p, plan, trace),
             ProtocolSpec::Exercise(p) => p.run(plan, trace),
         }
     }

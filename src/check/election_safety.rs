@@ -1,0 +1,67 @@
+//! Election safety (Raft, Figure 3): at most one leader can be elected in a given term.
+//!
+//! Leaders announce themselves with a history event `leader(term)` (`Op::Custom` named
+//! "leader", the term as its value); the check reads those events only.
+
+use super::Verdict;
+use crate::history::{Op, Phase};
+use crate::node::NodeId;
+use crate::sim::RunOutcome;
+use std::collections::BTreeMap;
+
+/// Fails when two different nodes announced leadership of the same term.
+pub fn check_election_safety(outcome: &RunOutcome) -> Verdict {
+    const NAME: &str = "ElectionSafety";
+    // term -> (leader, history index) of every announcement.
+    let mut leaders: BTreeMap<u64, Vec<(NodeId, usize)>> = BTreeMap::new();
+    for e in outcome.history.entries() {
+        let Op::Custom { name, value } = &e.op else {
+            continue;
+        };
+        if e.phase != Phase::Event || name != "leader" {
+            continue;
+        }
+        let Ok(term) = value.parse::<u64>() else {
+            continue;
+        };
+        leaders.entry(term).or_default().push((e.node, e.index));
+    }
+    let announced: usize = leaders.values().map(Vec::len).sum();
+    if announced == 0 {
+        return Verdict::unknown(
+            NAME,
+            "no leader was announced in the history; nothing to judge",
+        );
+    }
+    let split: Vec<(u64, &Vec<(NodeId, usize)>)> = leaders
+        .iter()
+        .filter(|(_, ls)| ls.iter().any(|(n, _)| *n != ls[0].0))
+        .map(|(t, ls)| (*t, ls))
+        .collect();
+    if split.is_empty() {
+        return Verdict::pass(
+            NAME,
+            format!(
+                "{announced} leaders announced in {} terms, one per term",
+                leaders.len()
+            ),
+        );
+    }
+    let mut v = Verdict::fail(
+        NAME,
+        format!("{} terms had more than one leader", split.len()),
+    );
+    let mut entries = Vec::new();
+    for (term, ls) in split.iter().take(5) {
+        let names: Vec<String> = ls
+            .iter()
+            .map(|(n, i)| {
+                let at = outcome.history.entries()[*i].time;
+                format!("{} at {at}", outcome.roster.name(*n))
+            })
+            .collect();
+        v = v.detail(format!("term {term}: leaders {}", names.join(", ")));
+        entries.extend(ls.iter().map(|(_, i)| *i));
+    }
+    v.culprits(outcome, entries)
+}

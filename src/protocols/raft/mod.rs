@@ -1,0 +1,285 @@
+//! Raft consensus (Ongaro and Ousterhout, 2014) with a replicated key-value store on top.
+//!
+//! `node` is the server of Figure 2, `log` its log, `state_machine` the key-value map the
+//! committed log drives. Clients are the shared [`KvClient`] with the `Leader` policy: they stick
+//! to the server they believe leads and follow `NotLeader` hints.
+//!
+//! Two planted bugs, off by default, each a one-line departure from the paper:
+//! - `persist_voted_for: false` forgets `voted_for` across a crash, so a restarted server can
+//!   vote twice in one term and two leaders can be elected (`ElectionSafety` fails).
+//! - `commit_old_terms_by_counting: true` commits entries of earlier terms once a majority holds
+//!   them (the paper's Figure 8), so a committed entry can be overwritten
+//!   (`Linearizable` or `Durable` fails).
+
+pub mod log;
+pub mod node;
+pub mod state_machine;
+
+use self::log::LogEntry;
+use self::node::{AppendEntries, AppendEntriesReply, RequestVote, RequestVoteReply, Server};
+use super::kv::client::{ClientConfig, ClientTimer, KvClient, KvReply, KvRequest, Target};
+use crate::node::{Context, Node, NodeFactory, NodeId, Snapshot};
+use crate::protocols::{require_role, Protocol};
+use crate::scenario::Plan;
+use crate::time::Duration;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Parameters of Raft.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RaftParams {
+    /// Shortest election timeout; each timeout is drawn uniformly from min..=max.
+    pub election_timeout_min: Duration,
+    /// Longest election timeout.
+    pub election_timeout_max: Duration,
+    /// Time between a leader's heartbeats (and a candidate's repeated vote requests).
+    pub heartbeat: Duration,
+    /// Most entries in one AppendEntries.
+    pub max_batch: u32,
+    /// A new leader appends a no-op entry of its term (section 8), so entries of earlier terms
+    /// commit without waiting for a client write.
+    pub leader_noop: bool,
+    /// When clients read every key once (for `Durable`); `None`: no final reads.
+    pub final_reads: Option<Duration>,
+    /// Persist `voted_for` with `current_term`; `false` plants the forgotten-vote bug.
+    pub persist_voted_for: bool,
+    /// Commit entries of earlier terms by counting replicas; `true` plants the Figure 8 bug.
+    pub commit_old_terms_by_counting: bool,
+}
+
+impl Default for RaftParams {
+    fn default() -> Self {
+        RaftParams {
+            election_timeout_min: Duration::from_millis(150),
+            election_timeout_max: Duration::from_millis(300),
+            heartbeat: Duration::from_millis(50),
+            max_batch: 64,
+            leader_noop: true,
+            final_reads: None,
+            persist_voted_for: true,
+            commit_old_terms_by_counting: false,
+        }
+    }
+}
+
+/// What a server keeps in durable storage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stored {
+    /// `current_term`.
+    CurrentTerm(u64),
+    /// `voted_for`.
+    VotedFor(Option<NodeId>),
+    /// One log entry (the key holds its index).
+    Entry(LogEntry),
+}
+
+/// Messages of Raft: the two RPCs, their replies, and client traffic.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub enum RaftMsg {
+    /// Candidate -> server.
+    RequestVote(RequestVote),
+    /// Server -> candidate.
+    RequestVoteReply(RequestVoteReply),
+    /// Leader -> follower.
+    AppendEntries(AppendEntries),
+    /// Follower -> leader.
+    AppendEntriesReply(AppendEntriesReply),
+    /// Client -> server.
+    Req(KvRequest),
+    /// Server -> client.
+    Rep(KvReply),
+}
+
+/// Compact, so a timeline row shows the whole message: `12@t1` is index 12, of term 1.
+impl fmt::Debug for RaftMsg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RaftMsg::RequestVote(rv) => write!(
+                f,
+                "RequestVote(term {}, last {}@t{})",
+                rv.term, rv.last_log_index, rv.last_log_term
+            ),
+            RaftMsg::RequestVoteReply(r) => write!(
+                f,
+                "RequestVoteReply(term {}, {})",
+                r.term,
+                if r.vote_granted { "granted" } else { "refused" }
+            ),
+            RaftMsg::AppendEntries(ae) => write!(
+                f,
+                "AppendEntries(term {}, prev {}@t{}, +{}, commit {})",
+                ae.term,
+                ae.prev_log_index,
+                ae.prev_log_term,
+                ae.entries.len(),
+                ae.leader_commit
+            ),
+            RaftMsg::AppendEntriesReply(r) if r.success => write!(
+                f,
+                "AppendEntriesReply(term {}, match {})",
+                r.term, r.match_index
+            ),
+            RaftMsg::AppendEntriesReply(r) => write!(
+                f,
+                "AppendEntriesReply(term {}, retry from {})",
+                r.term, r.conflict_index
+            ),
+            RaftMsg::Req(r) => write!(f, "{:?} #{}", r.op, r.id),
+            RaftMsg::Rep(r) => write!(f, "{:?} #{}", r.result, r.id),
+        }
+    }
+}
+
+impl From<KvRequest> for RaftMsg {
+    fn from(r: KvRequest) -> Self {
+        RaftMsg::Req(r)
+    }
+}
+
+/// Timers of Raft.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RaftTimer {
+    /// Check whether the election timeout elapsed.
+    Election,
+    /// Send heartbeats (leader) or repeat vote requests (candidate) in this term.
+    Heartbeat(u64),
+    /// A client timer.
+    Client(ClientTimer),
+}
+
+impl From<ClientTimer> for RaftTimer {
+    fn from(t: ClientTimer) -> Self {
+        RaftTimer::Client(t)
+    }
+}
+
+/// A Raft node: a server or a client.
+#[derive(Debug)]
+pub enum RaftNode {
+    /// A Raft server.
+    Server(Box<Server>),
+    /// A workload client.
+    Client(Box<KvClient>),
+}
+
+impl Node for RaftNode {
+    type Msg = RaftMsg;
+    type Timer = RaftTimer;
+    type Stored = Stored;
+
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        match self {
+            RaftNode::Server(s) => s.on_start(ctx),
+            RaftNode::Client(c) => c.on_start(ctx),
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: RaftMsg) {
+        let RaftNode::Server(s) = self else {
+            if let (RaftNode::Client(c), RaftMsg::Rep(reply)) = (self, msg) {
+                c.on_reply(ctx, from, reply);
+            }
+            return;
+        };
+        match msg {
+            RaftMsg::RequestVote(rv) => s.on_request_vote(ctx, rv),
+            RaftMsg::RequestVoteReply(r) => s.on_request_vote_reply(ctx, from, r),
+            RaftMsg::AppendEntries(ae) => s.on_append_entries(ctx, ae),
+            RaftMsg::AppendEntriesReply(r) => s.on_append_entries_reply(ctx, from, r),
+            RaftMsg::Req(req) => s.on_client_request(ctx, from, req),
+            RaftMsg::Rep(_) => {}
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: RaftTimer) {
+        match (self, timer) {
+            (RaftNode::Server(s), RaftTimer::Election) => s.on_election_timer(ctx),
+            (RaftNode::Server(s), RaftTimer::Heartbeat(term)) => s.on_heartbeat_timer(ctx, term),
+            (RaftNode::Client(c), RaftTimer::Client(t)) => c.on_timer(ctx, t),
+            _ => {}
+        }
+    }
+
+    fn snapshot(&self) -> Option<Snapshot> {
+        match self {
+            RaftNode::Server(s) => Some(s.snapshot()),
+            RaftNode::Client(_) => None,
+        }
+    }
+}
+
+impl Protocol for RaftParams {
+    type Node = RaftNode;
+
+    fn name(&self) -> &'static str {
+        "Raft"
+    }
+
+    fn validate(&self, plan: &Plan) -> Result<(), String> {
+        require_role(plan, self.name(), "server")?;
+        require_role(plan, self.name(), "client")?;
+        if let Some(other) = plan
+            .roster
+            .roles()
+            .into_iter()
+            .find(|r| *r != "server" && *r != "client")
+        {
+            return Err(format!(
+                "protocol `Raft` has roles `server` and `client`; the scenario also has `{other}`"
+            ));
+        }
+        if self.election_timeout_min == Duration::ZERO {
+            return Err("Raft election_timeout_min must be greater than zero".into());
+        }
+        if self.election_timeout_max < self.election_timeout_min {
+            return Err(format!(
+                "Raft election_timeout_max ({}) must be at least election_timeout_min ({})",
+                self.election_timeout_max, self.election_timeout_min
+            ));
+        }
+        if self.heartbeat == Duration::ZERO || self.heartbeat >= self.election_timeout_min {
+            return Err(format!(
+                "Raft heartbeat must be greater than zero and shorter than election_timeout_min ({}), got {}",
+                self.election_timeout_min, self.heartbeat
+            ));
+        }
+        if self.max_batch == 0 {
+            return Err("Raft max_batch must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    fn checks(&self) -> &'static [&'static str] {
+        &[
+            "Linearizable",
+            "Durable",
+            "Converged",
+            "StaleReads",
+            "ElectionSafety",
+        ]
+    }
+
+    fn factory(&self, plan: &Plan) -> NodeFactory<RaftNode> {
+        let params = self.clone();
+        let servers = plan.roster.members("server");
+        let clients = plan.roster.members("client");
+        let nodes = plan.roster.len();
+        let config = ClientConfig::from_plan(plan, clients.len(), self.final_reads);
+        Box::new(move |id, roster, storage| {
+            if roster.role(id) == "client" {
+                return RaftNode::Client(Box::new(KvClient::new(
+                    config.clone(),
+                    servers.clone(),
+                    Target::Leader,
+                )));
+            }
+            RaftNode::Server(Box::new(Server::recover(
+                params.clone(),
+                servers.clone(),
+                nodes,
+                storage,
+            )))
+        })
+    }
+}

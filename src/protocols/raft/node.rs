@@ -1,0 +1,617 @@
+//! A Raft server, written to read like Figure 2 of the Raft paper (Ongaro and Ousterhout, 2014).
+//!
+//! State, RPCs and rules keep the paper's names: `current_term`, `voted_for`, `log` (persistent,
+//! synced before any reply), `commit_index`, `last_applied` (volatile), `next_index`,
+//! `match_index` (leaders only), RequestVote and AppendEntries. Beyond the figure:
+//!
+//! - A new leader appends a no-op entry of its own term (section 8, `leader_noop`), so entries
+//!   of earlier terms commit without waiting for a client write.
+//! - Client requests go through the log, reads included, so every answer is linearizable. A
+//!   server that is not the leader answers `NotLeader` with the leader it knows of. Only the
+//!   server that accepted a request answers it, when the entry is applied; if the entry is lost
+//!   to a new leader the client times out and records that it does not know.
+//! - AppendEntries replies carry `match_index` on success and a `conflict_index` on failure (the
+//!   first index of the conflicting term) so the leader backs off a term at a time.
+//! - A candidate re-sends RequestVote to servers that have not answered every heartbeat.
+//! - Each leader announces itself in the history (`leader(term)`) for the `ElectionSafety` check.
+
+use super::log::{Command, Log, LogEntry};
+use super::state_machine::KvStateMachine;
+use super::{RaftMsg, RaftNode, RaftParams, RaftTimer, Stored};
+use crate::history::Op;
+use crate::node::{Context, NodeId, Snapshot};
+use crate::protocols::kv::client::{KvReply, KvRequest, KvResult};
+use crate::time::{Duration, SimTime};
+use rand::Rng;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Storage key of `current_term`.
+pub const CURRENT_TERM: &str = "current_term";
+/// Storage key of `voted_for`.
+pub const VOTED_FOR: &str = "voted_for";
+
+/// Invoked by candidates to gather votes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RequestVote {
+    /// Candidate's term.
+    pub term: u64,
+    /// Candidate requesting the vote.
+    pub candidate_id: NodeId,
+    /// Index of the candidate's last log entry.
+    pub last_log_index: u64,
+    /// Term of the candidate's last log entry.
+    pub last_log_term: u64,
+}
+
+/// The answer to RequestVote.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RequestVoteReply {
+    /// `current_term`, for the candidate to update itself.
+    pub term: u64,
+    /// True means the candidate received the vote.
+    pub vote_granted: bool,
+}
+
+/// Invoked by the leader to replicate log entries; also the heartbeat.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AppendEntries {
+    /// Leader's term.
+    pub term: u64,
+    /// So followers can redirect clients.
+    pub leader_id: NodeId,
+    /// Index of the log entry immediately preceding the new ones.
+    pub prev_log_index: u64,
+    /// Term of the `prev_log_index` entry.
+    pub prev_log_term: u64,
+    /// Entries to store (empty for a heartbeat).
+    pub entries: Vec<LogEntry>,
+    /// Leader's `commit_index`.
+    pub leader_commit: u64,
+}
+
+/// The answer to AppendEntries.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AppendEntriesReply {
+    /// `current_term`, for the leader to update itself.
+    pub term: u64,
+    /// True if the follower contained an entry matching `prev_log_index` and `prev_log_term`.
+    pub success: bool,
+    /// On success, the index of the last entry now known to match the leader's log.
+    pub match_index: u64,
+    /// On failure, where the leader should retry from.
+    pub conflict_index: u64,
+}
+
+/// A server's role.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Answers RPCs, redirects clients.
+    Follower,
+    /// Asks for votes.
+    Candidate,
+    /// Accepts client requests and replicates the log.
+    Leader,
+}
+
+/// A Raft server and its key-value state machine.
+#[derive(Clone, Debug)]
+pub struct Server {
+    params: RaftParams,
+    /// Every server of the cluster, this one included.
+    servers: Vec<NodeId>,
+
+    // Persistent state on all servers (synced before responding to RPCs).
+    current_term: u64,
+    voted_for: Option<NodeId>,
+    log: Log,
+
+    // Volatile state on all servers.
+    commit_index: u64,
+    last_applied: u64,
+    role: Role,
+    leader_id: Option<NodeId>,
+    election_deadline: SimTime,
+    state_machine: KvStateMachine,
+    /// Client requests this server accepted as leader: log index -> (client, request id).
+    pending: BTreeMap<u64, (NodeId, u64)>,
+    /// Client requests (client, request id) this server accepted or rejected: a late copy
+    /// of one is ignored.
+    seen: BTreeSet<(NodeId, u64)>,
+
+    // Volatile state on leaders (reinitialized after election), indexed by `NodeId::index`.
+    next_index: Vec<u64>,
+    match_index: Vec<u64>,
+    /// An AppendEntries to this server awaits its reply; new entries wait for it (or for the
+    /// next heartbeat, which sends regardless) instead of being sent again and again.
+    in_flight: Vec<bool>,
+    /// Servers that granted their vote in this term (candidates).
+    votes: Vec<NodeId>,
+    /// Reused buffer for finding the majority's match index.
+    scratch: Vec<u64>,
+}
+
+impl Server {
+    /// Boots a server from what it persisted (nothing, on first boot).
+    pub fn recover(
+        params: RaftParams,
+        servers: Vec<NodeId>,
+        nodes: usize,
+        storage: &crate::storage::Storage<Stored>,
+    ) -> Self {
+        let current_term = match storage.get(CURRENT_TERM) {
+            Some(Stored::CurrentTerm(t)) => *t,
+            _ => 0,
+        };
+        let voted_for = match storage.get(VOTED_FOR) {
+            Some(Stored::VotedFor(v)) => *v,
+            _ => None,
+        };
+        Server {
+            params,
+            servers,
+            current_term,
+            voted_for,
+            log: Log::recover(storage),
+            commit_index: 0,
+            last_applied: 0,
+            role: Role::Follower,
+            leader_id: None,
+            election_deadline: SimTime::ZERO,
+            state_machine: KvStateMachine::default(),
+            pending: BTreeMap::new(),
+            seen: BTreeSet::new(),
+            next_index: vec![1; nodes],
+            match_index: vec![0; nodes],
+            in_flight: vec![false; nodes],
+            votes: Vec::new(),
+            scratch: Vec::with_capacity(nodes),
+        }
+    }
+
+    /// The server's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The latest term this server has seen.
+    pub fn current_term(&self) -> u64 {
+        self.current_term
+    }
+
+    /// The highest log index known to be committed.
+    pub fn commit_index(&self) -> u64 {
+        self.commit_index
+    }
+
+    /// The candidate this server voted for in `current_term`, if any.
+    pub fn voted_for(&self) -> Option<NodeId> {
+        self.voted_for
+    }
+
+    /// The server's log.
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
+    fn majority(&self) -> usize {
+        self.servers.len() / 2 + 1
+    }
+
+    fn peers(&self, me: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        self.servers.iter().copied().filter(move |s| *s != me)
+    }
+
+    /// Makes `current_term`, `voted_for` and the log durable.
+    fn persist(&self, ctx: &mut Context<'_, RaftNode>) {
+        let st = ctx.storage();
+        st.put(CURRENT_TERM, Stored::CurrentTerm(self.current_term));
+        if self.params.persist_voted_for {
+            st.put(VOTED_FOR, Stored::VotedFor(self.voted_for));
+        }
+        st.sync();
+    }
+
+    fn reset_election_timer(&mut self, ctx: &mut Context<'_, RaftNode>) {
+        let (lo, hi) = (
+            self.params.election_timeout_min.0,
+            self.params
+                .election_timeout_max
+                .0
+                .max(self.params.election_timeout_min.0),
+        );
+        let timeout = Duration(ctx.rng().random_range(lo..=hi));
+        self.election_deadline = ctx.now() + timeout;
+    }
+
+    /// Boot: followers wait for a leader; the election timer runs for the server's whole life.
+    pub fn on_start(&mut self, ctx: &mut Context<'_, RaftNode>) {
+        self.reset_election_timer(ctx);
+        ctx.set_timer(self.election_deadline.since(ctx.now()), RaftTimer::Election);
+    }
+
+    /// Followers (Figure 2): if the election timeout elapses without AppendEntries from the
+    /// current leader or granting a vote, convert to candidate.
+    pub fn on_election_timer(&mut self, ctx: &mut Context<'_, RaftNode>) {
+        if self.role == Role::Leader {
+            self.reset_election_timer(ctx);
+        } else if ctx.now() >= self.election_deadline {
+            self.start_election(ctx);
+        }
+        ctx.set_timer(self.election_deadline.since(ctx.now()), RaftTimer::Election);
+    }
+
+    /// Candidates (Figure 2): increment `current_term`, vote for self, reset the election
+    /// timer, send RequestVote to all other servers.
+    fn start_election(&mut self, ctx: &mut Context<'_, RaftNode>) {
+        let me = ctx.id();
+        self.role = Role::Candidate;
+        self.current_term += 1;
+        self.voted_for = Some(me);
+        self.leader_id = None;
+        self.persist(ctx);
+        self.votes.clear();
+        self.votes.push(me);
+        self.reset_election_timer(ctx);
+        let term = self.current_term;
+        ctx.note(|| format!("times out, stands for election in term {term}"));
+        // One heartbeat loop per term: it repeats vote requests, then (if this server wins)
+        // carries its heartbeats.
+        ctx.set_timer(self.params.heartbeat, RaftTimer::Heartbeat(term));
+        if self.votes.len() >= self.majority() {
+            self.become_leader(ctx);
+            return;
+        }
+        self.request_votes(ctx);
+    }
+
+    fn request_votes(&mut self, ctx: &mut Context<'_, RaftNode>) {
+        let me = ctx.id();
+        let rv = RequestVote {
+            term: self.current_term,
+            candidate_id: me,
+            last_log_index: self.log.last_index(),
+            last_log_term: self.log.last_term(),
+        };
+        for peer in self.peers(me) {
+            if !self.votes.contains(&peer) {
+                ctx.send(peer, RaftMsg::RequestVote(rv.clone()));
+            }
+        }
+    }
+
+    /// All servers (Figure 2): if an RPC request or response contains term T > `current_term`,
+    /// set `current_term` = T and convert to follower.
+    fn become_follower(&mut self, ctx: &mut Context<'_, RaftNode>, term: u64) {
+        if self.role == Role::Leader {
+            self.reset_election_timer(ctx);
+        }
+        if term > self.current_term {
+            self.current_term = term;
+            self.voted_for = None;
+            self.leader_id = None;
+            self.persist(ctx);
+        }
+        self.role = Role::Follower;
+    }
+
+    fn become_leader(&mut self, ctx: &mut Context<'_, RaftNode>) {
+        let me = ctx.id();
+        self.role = Role::Leader;
+        self.leader_id = Some(me);
+        let term = self.current_term;
+        ctx.event(Op::Custom {
+            name: "leader".to_string(),
+            value: term.to_string(),
+        });
+        ctx.note(|| format!("becomes leader of term {term}"));
+        let next = self.log.last_index() + 1;
+        self.next_index.iter_mut().for_each(|n| *n = next);
+        self.match_index.iter_mut().for_each(|m| *m = 0);
+        self.in_flight.iter_mut().for_each(|f| *f = false);
+        if self.params.leader_noop {
+            // Section 8: a no-op of the new term lets entries of earlier terms commit.
+            self.log.append(
+                ctx.storage(),
+                LogEntry {
+                    term,
+                    command: Command::Noop,
+                },
+            );
+            ctx.storage().sync();
+            self.advance_commit_index(ctx);
+        }
+        self.broadcast_append_entries(ctx, true);
+    }
+
+    /// Leaders send heartbeats (and any missing entries); candidates ask again for votes.
+    pub fn on_heartbeat_timer(&mut self, ctx: &mut Context<'_, RaftNode>, term: u64) {
+        if term != self.current_term {
+            return;
+        }
+        match self.role {
+            Role::Leader => self.broadcast_append_entries(ctx, true),
+            Role::Candidate => self.request_votes(ctx),
+            Role::Follower => return,
+        }
+        ctx.set_timer(self.params.heartbeat, RaftTimer::Heartbeat(term));
+    }
+
+    /// Sends AppendEntries to every other server; unless `all`, only to those not already
+    /// waiting for a reply.
+    fn broadcast_append_entries(&mut self, ctx: &mut Context<'_, RaftNode>, all: bool) {
+        for i in 0..self.servers.len() {
+            let peer = self.servers[i];
+            if peer != ctx.id() && (all || !self.in_flight[peer.index()]) {
+                self.send_append_entries(ctx, peer);
+            }
+        }
+    }
+
+    /// Leaders: send AppendEntries with log entries starting at `next_index`.
+    fn send_append_entries(&mut self, ctx: &mut Context<'_, RaftNode>, peer: NodeId) {
+        let next = self.next_index[peer.index()];
+        let prev_log_index = next - 1;
+        let ae = AppendEntries {
+            term: self.current_term,
+            leader_id: ctx.id(),
+            prev_log_index,
+            prev_log_term: self.log.term_at(prev_log_index).unwrap_or(0),
+            entries: self.log.entries_from(next, self.params.max_batch as usize),
+            leader_commit: self.commit_index,
+        };
+        self.in_flight[peer.index()] = true;
+        ctx.send(peer, RaftMsg::AppendEntries(ae));
+    }
+
+    /// RequestVote receiver implementation (Figure 2).
+    pub fn on_request_vote(&mut self, ctx: &mut Context<'_, RaftNode>, rv: RequestVote) {
+        if rv.term > self.current_term {
+            self.become_follower(ctx, rv.term);
+        }
+        // 1. Reply false if term < current_term.
+        // 2. If voted_for is null or candidate_id, and the candidate's log is at least as
+        //    up-to-date as the receiver's log, grant vote.
+        let up_to_date =
+            (rv.last_log_term, rv.last_log_index) >= (self.log.last_term(), self.log.last_index());
+        let vote_granted = rv.term == self.current_term
+            && self.voted_for.is_none_or(|v| v == rv.candidate_id)
+            && up_to_date;
+        if vote_granted {
+            self.voted_for = Some(rv.candidate_id);
+            self.persist(ctx);
+            self.reset_election_timer(ctx);
+        }
+        let reply = RequestVoteReply {
+            term: self.current_term,
+            vote_granted,
+        };
+        ctx.send(rv.candidate_id, RaftMsg::RequestVoteReply(reply));
+    }
+
+    /// Candidates (Figure 2): if votes are received from a majority of servers, become leader.
+    pub fn on_request_vote_reply(
+        &mut self,
+        ctx: &mut Context<'_, RaftNode>,
+        from: NodeId,
+        reply: RequestVoteReply,
+    ) {
+        if reply.term > self.current_term {
+            self.become_follower(ctx, reply.term);
+            return;
+        }
+        if self.role != Role::Candidate
+            || reply.term != self.current_term
+            || !reply.vote_granted
+            || self.votes.contains(&from)
+        {
+            return;
+        }
+        self.votes.push(from);
+        if self.votes.len() >= self.majority() {
+            self.become_leader(ctx);
+        }
+    }
+
+    /// AppendEntries receiver implementation (Figure 2).
+    pub fn on_append_entries(&mut self, ctx: &mut Context<'_, RaftNode>, ae: AppendEntries) {
+        let leader = ae.leader_id;
+        // 1. Reply false if term < current_term.
+        if ae.term < self.current_term {
+            self.reply_append(ctx, leader, false, 0, 0);
+            return;
+        }
+        // Candidates: if AppendEntries is received from the new leader, convert to follower.
+        if ae.term > self.current_term || self.role != Role::Follower {
+            self.become_follower(ctx, ae.term);
+        }
+        self.leader_id = Some(leader);
+        self.reset_election_timer(ctx);
+        // 2. Reply false if the log does not contain an entry at prev_log_index whose term
+        //    matches prev_log_term.
+        match self.log.term_at(ae.prev_log_index) {
+            None => {
+                let conflict = self.log.last_index() + 1;
+                self.reply_append(ctx, leader, false, 0, conflict);
+                return;
+            }
+            Some(term) if term != ae.prev_log_term => {
+                let conflict = self.log.first_index_of_term_at(ae.prev_log_index);
+                self.reply_append(ctx, leader, false, 0, conflict);
+                return;
+            }
+            Some(_) => {}
+        }
+        // 3. If an existing entry conflicts with a new one, delete it and all that follow.
+        // 4. Append any new entries not already in the log.
+        if self
+            .log
+            .merge(ctx.storage(), ae.prev_log_index, &ae.entries)
+        {
+            ctx.storage().sync();
+        }
+        // 5. If leader_commit > commit_index, set commit_index = min(leader_commit, index of
+        //    last new entry).
+        let last_new = ae.prev_log_index + ae.entries.len() as u64;
+        if ae.leader_commit > self.commit_index {
+            self.commit_index = self.commit_index.max(ae.leader_commit.min(last_new));
+            self.apply_committed(ctx);
+        }
+        self.reply_append(ctx, leader, true, last_new, 0);
+    }
+
+    fn reply_append(
+        &self,
+        ctx: &mut Context<'_, RaftNode>,
+        leader: NodeId,
+        success: bool,
+        match_index: u64,
+        conflict_index: u64,
+    ) {
+        let reply = AppendEntriesReply {
+            term: self.current_term,
+            success,
+            match_index,
+            conflict_index,
+        };
+        ctx.send(leader, RaftMsg::AppendEntriesReply(reply));
+    }
+
+    /// Leaders (Figure 2): on success update `next_index` and `match_index` for the follower;
+    /// on a log inconsistency decrement `next_index` and retry.
+    pub fn on_append_entries_reply(
+        &mut self,
+        ctx: &mut Context<'_, RaftNode>,
+        from: NodeId,
+        reply: AppendEntriesReply,
+    ) {
+        if reply.term > self.current_term {
+            self.become_follower(ctx, reply.term);
+            return;
+        }
+        if self.role != Role::Leader || reply.term != self.current_term {
+            return;
+        }
+        let f = from.index();
+        self.in_flight[f] = false;
+        // Replies can arrive late or twice: indexes only move forward, and only a reply that
+        // taught the leader something triggers the next AppendEntries (otherwise every stale
+        // reply would put one more copy into circulation).
+        let before = (self.match_index[f], self.next_index[f]);
+        if reply.success {
+            self.match_index[f] = self.match_index[f].max(reply.match_index);
+            self.next_index[f] = self.next_index[f].max(reply.match_index + 1);
+            self.advance_commit_index(ctx);
+        } else {
+            self.next_index[f] = reply
+                .conflict_index
+                .min(self.next_index[f].saturating_sub(1))
+                .max(self.match_index[f] + 1);
+        }
+        let learned = (self.match_index[f], self.next_index[f]) != before;
+        if learned && self.next_index[f] <= self.log.last_index() {
+            self.send_append_entries(ctx, from);
+        }
+    }
+
+    /// Leaders (Figure 2): if there exists an N > `commit_index` such that a majority of
+    /// `match_index[i]` >= N, and `log[N].term == current_term`, set `commit_index` = N.
+    fn advance_commit_index(&mut self, ctx: &mut Context<'_, RaftNode>) {
+        let me = ctx.id();
+        self.scratch.clear();
+        for s in &self.servers {
+            let matched = if *s == me {
+                self.log.last_index()
+            } else {
+                self.match_index[s.index()]
+            };
+            self.scratch.push(matched);
+        }
+        self.scratch.sort_unstable_by(|a, b| b.cmp(a));
+        let n = self.scratch[self.majority() - 1];
+        // The Figure 8 bug counts replicas of entries from earlier terms too.
+        let countable = self.log.term_at(n) == Some(self.current_term)
+            || self.params.commit_old_terms_by_counting;
+        if n > self.commit_index && countable {
+            self.commit_index = n;
+            self.apply_committed(ctx);
+        }
+    }
+
+    /// All servers (Figure 2): if `commit_index` > `last_applied`, increment `last_applied` and
+    /// apply `log[last_applied]` to the state machine. The server that accepted the request
+    /// answers the client.
+    fn apply_committed(&mut self, ctx: &mut Context<'_, RaftNode>) {
+        while self.last_applied < self.commit_index {
+            self.last_applied += 1;
+            let index = self.last_applied;
+            let Some(entry) = self.log.get(index) else {
+                break;
+            };
+            let Command::Kv {
+                client,
+                request,
+                op,
+            } = entry.command
+            else {
+                continue;
+            };
+            let result = self.state_machine.apply(&op);
+            if self.pending.remove(&index) == Some((client, request)) {
+                ctx.send(
+                    client,
+                    RaftMsg::Rep(KvReply {
+                        id: request,
+                        result,
+                    }),
+                );
+            }
+        }
+    }
+
+    /// A client request: the leader appends it to its log; others redirect the client.
+    pub fn on_client_request(
+        &mut self,
+        ctx: &mut Context<'_, RaftNode>,
+        client: NodeId,
+        req: KvRequest,
+    ) {
+        // The network may deliver a request twice, and late. `NotLeader` promises the client
+        // that the request will not be applied, so a copy of an accepted request must not be
+        // answered `NotLeader` (even after stepping down: the client may get that answer before
+        // the real one), and a copy of a rejected request must not be appended (even after
+        // becoming leader). A copy of an accepted one needs no second entry either.
+        if !self.seen.insert((client, req.id)) {
+            return;
+        }
+        if self.role != Role::Leader {
+            let leader = self.leader_id.filter(|l| *l != ctx.id());
+            let result = KvResult::NotLeader { leader };
+            ctx.send(client, RaftMsg::Rep(KvReply { id: req.id, result }));
+            return;
+        }
+        let index = self.log.append(
+            ctx.storage(),
+            LogEntry {
+                term: self.current_term,
+                command: Command::Kv {
+                    client,
+                    request: req.id,
+                    op: req.op,
+                },
+            },
+        );
+        ctx.storage().sync();
+        self.pending.insert(index, (client, req.id));
+        self.advance_commit_index(ctx);
+        self.broadcast_append_entries(ctx, false);
+    }
+
+    /// The applied key-value map, for the `Converged` check.
+    pub fn snapshot(&self) -> Snapshot {
+        self.state_machine
+            .data()
+            .iter()
+            .map(|(k, v)| (format!("k{k}"), v.to_string()))
+            .collect()
+    }
+}
