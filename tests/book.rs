@@ -2,10 +2,7 @@
 //! names a real file (and a real anchor or line range), every path the text mentions exists,
 //! and every `clustersim` / `cargo run --` command in a `console` block runs with the exit code
 //! its `# exits N` comment states and prints the output lines shown under it, in order.
-//!
-//! A block marked `console,pending` documents a command whose machinery lands on another
-//! branch: it is checked like any other once the command runs, and skipped (with a note) while
-//! the binary still rejects it as bad input (exit 2).
+//! No block may be marked `pending`: everything the book shows has landed and is run.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -155,7 +152,7 @@ fn every_include_names_a_real_file_anchor_and_range() {
     );
 }
 
-/// Paths like `scenarios/x.ron` or `exercises/y.rs` mentioned outside pending blocks.
+/// Paths like `scenarios/x.ron` or `exercises/y.rs` mentioned in the text or its blocks.
 fn mentioned_paths(text: &str) -> Vec<String> {
     const ROOTS: [&str; 7] = [
         "scenarios/",
@@ -201,7 +198,7 @@ fn every_mentioned_file_exists() {
         let text = fs::read_to_string(&ch).expect("chapter");
         let (prose, blocks) = parse(&text);
         let mut checked = prose;
-        for b in blocks.iter().filter(|b| !is_pending(b)) {
+        for b in &blocks {
             checked.push_str(&b.lines.join("\n"));
             checked.push('\n');
         }
@@ -225,7 +222,6 @@ struct Shown {
     args: Vec<String>,
     exit: i32,
     output: Vec<String>,
-    pending: bool,
 }
 
 fn split_args(cmd: &str) -> Vec<String> {
@@ -308,7 +304,6 @@ fn shown_commands() -> Vec<Shown> {
                         args,
                         exit,
                         output: Vec::new(),
-                        pending: is_pending(b),
                     });
                 } else if let Some(s) = current.as_mut() {
                     let t = line.trim();
@@ -360,7 +355,6 @@ fn every_command_runs_as_the_text_says() {
         shown.len()
     );
     let mut failures = Vec::new();
-    let mut pending = Vec::new();
     let mut dirs: Vec<(String, PathBuf)> = Vec::new();
     for s in &shown {
         let dir = match dirs.iter().find(|(c, _)| *c == s.chapter) {
@@ -381,13 +375,6 @@ fn every_command_runs_as_the_text_says() {
         let text = String::from_utf8_lossy(&out.stdout).to_string()
             + &String::from_utf8_lossy(&out.stderr);
         let at = format!("{}:{}: `{}`", s.chapter, s.line, s.text);
-        if s.pending && code == 2 && s.exit != 2 {
-            pending.push(format!(
-                "{at} (not available yet: {})",
-                text.lines().next().unwrap_or_default()
-            ));
-            continue;
-        }
         if code != s.exit {
             failures.push(format!(
                 "{at} exited {code}, the book says {}\n{text}",
@@ -412,9 +399,6 @@ fn every_command_runs_as_the_text_says() {
     for (_, d) in dirs {
         let _ = fs::remove_dir_all(d);
     }
-    for p in &pending {
-        eprintln!("pending: {p}");
-    }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
@@ -435,6 +419,20 @@ fn every_exercise_has_a_section_and_its_grading_command() {
 }
 
 #[test]
+fn no_block_is_pending() {
+    for ch in chapters() {
+        let text = fs::read_to_string(&ch).expect("chapter");
+        for b in parse(&text).1.iter().filter(|b| is_pending(b)) {
+            panic!(
+                "{}:{}: a `pending` block; show only commands that run",
+                ch.display(),
+                b.line
+            );
+        }
+    }
+}
+
+#[test]
 fn the_walker_catches_what_it_should() {
     // The checks above must be able to fail: a missing path is found, a command without an
     // exit status is rejected, quoting is honoured.
@@ -449,5 +447,8 @@ fn the_walker_catches_what_it_should() {
     let (prose, blocks) = parse("text\n```console,pending\n$ clustersim x   # exits 1\n```\n");
     assert_eq!(prose, "text\n");
     assert!(is_pending(&blocks[0]));
+    assert!(!is_pending(
+        &parse("```console\n$ clustersim x\n```\n").1[0]
+    ));
     assert!(!root().join("scenarios/nope.ron").exists());
 }

@@ -363,6 +363,7 @@ impl Server {
         ctx.send(peer, RaftMsg::AppendEntries(ae));
     }
 
+    // ANCHOR: request_vote
     /// RequestVote receiver implementation (Figure 2).
     pub fn on_request_vote(&mut self, ctx: &mut Context<'_, RaftNode>, rv: RequestVote) {
         if rv.term > self.current_term {
@@ -387,6 +388,7 @@ impl Server {
         };
         ctx.send(rv.candidate_id, RaftMsg::RequestVoteReply(reply));
     }
+    // ANCHOR_END: request_vote
 
     /// Candidates (Figure 2): if votes are received from a majority of servers, become leader.
     pub fn on_request_vote_reply(
@@ -513,6 +515,7 @@ impl Server {
         }
     }
 
+    // ANCHOR: commit_rule
     /// Leaders (Figure 2): if there exists an N > `commit_index` such that a majority of
     /// `match_index[i]` >= N, and `log[N].term == current_term`, set `commit_index` = N.
     fn advance_commit_index(&mut self, ctx: &mut Context<'_, RaftNode>) {
@@ -536,6 +539,7 @@ impl Server {
             self.apply_committed(ctx);
         }
     }
+    // ANCHOR_END: commit_rule
 
     /// All servers (Figure 2): if `commit_index` > `last_applied`, increment `last_applied` and
     /// apply `log[last_applied]` to the state machine. The server that accepted the request
