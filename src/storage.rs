@@ -1,13 +1,17 @@
 //! Simulated disk: a node's durable key-value store where only synced writes survive a crash.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// A node's durable storage: reads see every write, a crash keeps only what was synced.
+///
+/// Unsynced writes are kept in an undo log of the values they replaced, so `sync` costs no
+/// copying (it forgets the log) and a crash restores the synced state by undoing the log
+/// backwards.
 #[derive(Clone, Debug)]
 pub struct Storage<V> {
     current: BTreeMap<String, V>,
-    synced: BTreeMap<String, V>,
-    dirty: BTreeSet<String>,
+    /// For each unsynced write, in order: the key and the value it replaced (`None`: absent).
+    undo: Vec<(String, Option<V>)>,
     writes: u64,
     syncs: u64,
 }
@@ -16,8 +20,7 @@ impl<V> Default for Storage<V> {
     fn default() -> Self {
         Storage {
             current: BTreeMap::new(),
-            synced: BTreeMap::new(),
-            dirty: BTreeSet::new(),
+            undo: Vec::new(),
             writes: 0,
             syncs: 0,
         }
@@ -34,15 +37,29 @@ impl<V: Clone> Storage<V> {
     pub fn put(&mut self, key: impl Into<String>, value: V) {
         let key = key.into();
         self.writes += 1;
-        self.dirty.insert(key.clone());
-        self.current.insert(key, value);
+        let old = self.current.insert(key.clone(), value);
+        self.remember(key, old);
     }
 
     /// Removes `key`; the removal survives a crash only after `sync`.
     pub fn delete(&mut self, key: &str) {
-        if self.current.remove(key).is_some() {
+        if let Some(old) = self.current.remove(key) {
             self.writes += 1;
-            self.dirty.insert(key.to_string());
+            self.remember(key.to_string(), Some(old));
+        }
+    }
+
+    /// Records what an unsynced write replaced, keeping the log no longer than a few times the
+    /// number of keys (a node that never syncs must not grow it forever).
+    fn remember(&mut self, key: String, old: Option<V>) {
+        self.undo.push((key, old));
+        if self.undo.len() > 64 && self.undo.len() > 4 * self.current.len() {
+            // Only the first entry of each key matters: it holds the synced value.
+            let mut first: BTreeMap<String, Option<V>> = BTreeMap::new();
+            for (k, v) in self.undo.drain(..) {
+                first.entry(k).or_insert(v);
+            }
+            self.undo.extend(first);
         }
     }
 
@@ -61,20 +78,11 @@ impl<V: Clone> Storage<V> {
 
     /// Makes every write so far durable (fsync).
     pub fn sync(&mut self) {
-        if self.dirty.is_empty() {
+        if self.undo.is_empty() {
             return;
         }
         self.syncs += 1;
-        for key in std::mem::take(&mut self.dirty) {
-            match self.current.get(&key) {
-                Some(v) => {
-                    self.synced.insert(key, v.clone());
-                }
-                None => {
-                    self.synced.remove(&key);
-                }
-            }
-        }
+        self.undo.clear();
     }
 
     /// Entries whose key starts with `prefix`, in key order.
@@ -97,7 +105,7 @@ impl<V: Clone> Storage<V> {
 
     /// True when some writes have not been synced yet.
     pub fn has_unsynced(&self) -> bool {
-        !self.dirty.is_empty()
+        !self.undo.is_empty()
     }
 
     /// Counts of writes and syncs so far, for reports.
@@ -107,9 +115,16 @@ impl<V: Clone> Storage<V> {
 
     /// Loses every unsynced write, as a power failure would.
     pub(crate) fn crash(&mut self) {
-        if !self.dirty.is_empty() {
-            self.current = self.synced.clone();
-            self.dirty.clear();
+        // Backwards, so the oldest entry of each key (its synced value) is restored last.
+        while let Some((key, old)) = self.undo.pop() {
+            match old {
+                Some(v) => {
+                    self.current.insert(key, v);
+                }
+                None => {
+                    self.current.remove(&key);
+                }
+            }
         }
     }
 }
@@ -141,5 +156,39 @@ mod tests {
         assert_eq!(s.scan("log/").count(), 1);
         s.crash();
         assert_eq!(s.scan("log/").count(), 2);
+    }
+
+    #[test]
+    fn a_key_written_many_times_unsynced_comes_back_as_synced() {
+        let mut s = Storage::default();
+        s.put("k", 1);
+        s.put("other", 9);
+        s.sync();
+        // Enough unsynced writes to compact the undo log several times.
+        for v in 2..500 {
+            s.put("k", v);
+            s.put(format!("new{}", v % 7), v);
+        }
+        s.delete("other");
+        assert!(s.has_unsynced());
+        s.crash();
+        assert_eq!(s.get("k"), Some(&1));
+        assert_eq!(s.get("other"), Some(&9));
+        assert_eq!(s.len(), 2);
+        assert!(!s.has_unsynced());
+    }
+
+    #[test]
+    fn crash_after_sync_loses_nothing_and_sync_counts_only_real_work() {
+        let mut s = Storage::default();
+        s.put("a", 1);
+        s.delete("a");
+        s.put("b", 2);
+        s.sync();
+        s.sync();
+        s.crash();
+        assert_eq!(s.get("a"), None);
+        assert_eq!(s.get("b"), Some(&2));
+        assert_eq!(s.counters(), (3, 1));
     }
 }
