@@ -105,6 +105,21 @@ pub struct NemesisSpec {
     /// Largest clock skew for `ClockSkew`.
     #[serde(default = "default_skew")]
     pub max_skew: Duration,
+    /// Which target a one-node fault hits.
+    #[serde(default)]
+    pub pick: Pick,
+}
+
+/// How the nemesis chooses the node a one-node fault (crash, pause, isolate, cut, skew) hits.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Pick {
+    /// Any free target, uniformly.
+    #[default]
+    Random,
+    /// The node that most recently announced itself leader (a `leader(term)` event in the
+    /// history, as Raft's servers write), when it is a free target; otherwise any free target.
+    /// Jepsen's "primaries" nemeses: faults aimed where they hurt.
+    Leader,
 }
 
 fn one() -> u32 {
@@ -272,7 +287,17 @@ impl Fault<String> {
 pub struct Nemesis {
     spec: NemesisSpec,
     targets: Vec<NodeId>,
-    active: Vec<(SimTime, Fault)>,
+    active: Vec<Active>,
+}
+
+/// A nemesis fault in force: when it ends and what undoes it.
+#[derive(Clone, Debug)]
+struct Active {
+    end: SimTime,
+    undo: Fault,
+    /// A partition or isolation: the network has one layout of groups at a time, so a newer
+    /// one replaces it (and its heal is withdrawn).
+    splits: bool,
 }
 
 impl NemesisSpec {
@@ -315,6 +340,11 @@ impl NemesisSpec {
 }
 
 impl Nemesis {
+    /// True when the nemesis aims at the current leader (the engine then tells `draw` who it is).
+    pub fn wants_leader(&self) -> bool {
+        self.spec.pick == Pick::Leader
+    }
+
     /// When the nemesis first acts.
     pub fn start(&self) -> SimTime {
         SimTime::ZERO + self.spec.start
@@ -337,9 +367,10 @@ impl Nemesis {
         &mut self,
         now: SimTime,
         up: &[bool],
+        leader: Option<NodeId>,
         rng: &mut SimRng,
     ) -> Option<(Fault, SimTime, Fault)> {
-        self.active.retain(|(end, _)| *end > now);
+        self.active.retain(|a| a.end > now);
         if self.active.len() >= self.spec.max_active as usize {
             return None;
         }
@@ -349,7 +380,7 @@ impl Nemesis {
         let busy: Vec<NodeId> = self
             .active
             .iter()
-            .flat_map(|(_, f)| fault_nodes(f))
+            .flat_map(|a| fault_nodes(&a.undo))
             .collect();
         let free: Vec<NodeId> = self
             .targets
@@ -357,7 +388,10 @@ impl Nemesis {
             .copied()
             .filter(|id| up.get(id.index()).copied().unwrap_or(false) && !busy.contains(id))
             .collect();
-        let node = *free.choose(rng)?;
+        let node = match leader {
+            Some(l) if self.spec.pick == Pick::Leader && free.contains(&l) => l,
+            _ => *free.choose(rng)?,
+        };
         let (fault, undo) = match kind {
             NemesisKind::Crash => (Fault::Crash(node), Fault::Restart(node)),
             NemesisKind::Pause => (Fault::Pause(node), Fault::Resume(node)),
@@ -396,20 +430,37 @@ impl Nemesis {
             }
         };
         let end = now + dur;
-        self.active.push((end, undo.clone()));
+        let splits = replaces_groups(&fault);
+        if splits {
+            // The engine withdraws the replaced layout's heal (see `replaces_groups`).
+            self.active.retain(|a| !a.splits);
+        }
+        self.active.push(Active {
+            end,
+            undo: undo.clone(),
+            splits,
+        });
         Some((fault, end, undo))
     }
 
     /// Faults that undo everything still active (used when the nemesis stops).
     pub fn heal_all(&mut self) -> Vec<Fault> {
         let mut out: Vec<Fault> = Vec::new();
-        for (_, undo) in self.active.drain(..) {
+        for Active { undo, .. } in self.active.drain(..) {
             if !out.contains(&undo) {
                 out.push(undo);
             }
         }
         out
     }
+}
+
+/// True for a fault that sets the network's groups (a partition or an isolation), replacing the
+/// layout in force: a nemesis that draws one while another is active withdraws the older one's
+/// heal, so that a node isolated after another is isolated *instead of* it, as in Raft's
+/// Figure 8, rather than healing with it.
+pub fn replaces_groups(f: &Fault) -> bool {
+    matches!(f, Fault::Partition(_) | Fault::Isolate(_))
 }
 
 fn fault_nodes(f: &Fault) -> Vec<NodeId> {

@@ -301,6 +301,18 @@ impl History {
     pub fn events(&self) -> impl Iterator<Item = &Entry> {
         self.entries.iter().filter(|e| e.phase == Phase::Event)
     }
+
+    /// The node that most recently announced itself leader (a `leader(term)` event).
+    pub fn latest_leader(&self) -> Option<NodeId> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|e| {
+                e.phase == Phase::Event
+                    && matches!(&e.op, Op::Custom { name, .. } if name == "leader")
+            })
+            .map(|e| e.node)
+    }
 }
 
 #[cfg(test)]

@@ -393,6 +393,7 @@ fn nemesis_faults_are_recorded_and_healed_when_it_stops() {
             stop: Some(Duration::from_secs(2)),
             max_active: 2,
             max_skew: Duration::from_millis(50),
+            pick: Default::default(),
         }
         .resolve(&roster)
         .unwrap(),
@@ -461,6 +462,7 @@ fn nemesis_undo_faults_do_not_outlive_its_stop() {
             stop: Some(Duration::from_secs(1)),
             max_active: 1,
             max_skew: Duration::from_millis(50),
+            pick: Default::default(),
         }
         .resolve(&roster)
         .unwrap(),
@@ -478,6 +480,77 @@ fn nemesis_undo_faults_do_not_outlive_its_stop() {
     assert!(!d
         .iter()
         .any(|(t, f, to)| *t > ms(1_001) && (*f == N0) != (*to == N0)));
+}
+
+#[test]
+fn a_newer_nemesis_isolation_replaces_the_one_in_force_and_withdraws_its_heal() {
+    // Isolations of exactly 300ms, drawn about every 100ms, two allowed at once: most begin
+    // while another is in force. Each must replace it: the older one's node rejoins at once and
+    // its heal never fires, so every heal comes exactly 300ms after the latest isolation
+    // (a leftover heal would end the newer isolation early).
+    let mut cfg = config(4, Duration::from_millis(1), Vec::new());
+    cfg.bounds.max_time = Duration::from_secs(4);
+    let roster = cfg.roster.clone();
+    cfg.nemesis = Some(
+        NemesisSpec {
+            kinds: vec![NemesisKind::Isolate],
+            targets: Vec::new(),
+            interval: Duration::from_millis(100),
+            min_duration: Duration::from_millis(300),
+            max_duration: Duration::from_millis(300),
+            start: Duration::ZERO,
+            stop: None,
+            max_active: 2,
+            max_skew: Duration::from_millis(50),
+            pick: Default::default(),
+        }
+        .resolve(&roster)
+        .unwrap(),
+    );
+    let out = Sim::new(cfg, factory()).run();
+    let mut latest: Option<SimTime> = None;
+    let (mut heals, mut replaced) = (0, 0);
+    for (t, f) in &out.faults {
+        match f {
+            Fault::Isolate(_) => {
+                if latest.is_some_and(|l| *t < l + Duration::from_millis(300)) {
+                    replaced += 1;
+                }
+                latest = Some(*t);
+            }
+            Fault::Heal => {
+                heals += 1;
+                let l = latest.expect("a heal follows an isolation");
+                assert_eq!(*t, l + Duration::from_millis(300), "{:?}", out.faults);
+            }
+            other => panic!("unexpected fault {other:?}"),
+        }
+    }
+    assert!(
+        replaced >= 5 && heals >= 1,
+        "{replaced} replaced, {heals} heals"
+    );
+    // While an isolation is in force, exactly its node is cut off.
+    let isolated_at = |t: SimTime| {
+        out.faults
+            .iter()
+            .rev()
+            .find(|(at, _)| *at <= t)
+            .and_then(|(_, f)| match f {
+                Fault::Isolate(n) => Some(*n),
+                _ => None,
+            })
+    };
+    for (t, from, to) in deliveries(&out) {
+        if let Some(n) = isolated_at(SimTime(t.0.saturating_sub(1_000_000))) {
+            if isolated_at(t) == Some(n) {
+                assert!(
+                    from != n && to != n,
+                    "{from} -> {to} at {t} while {n} is isolated"
+                );
+            }
+        }
+    }
 }
 
 #[test]

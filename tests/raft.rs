@@ -761,3 +761,58 @@ fn bad_raft_parameters_are_refused_with_a_sentence() {
     let err = s.plan("x").unwrap_err().to_string();
     assert!(err.contains("role `server`"), "{err}");
 }
+
+/// The nemesis with `pick: Leader` (or `Random`) crashing one server at a time.
+fn crash_the(pick: &str) -> Scenario {
+    let text = format!(
+        r#"(
+        name: "crash-the-leader",
+        seed: 3,
+        bounds: (max_time: "6s", max_events: 2000000),
+        nodes: [(role: "server", count: 5), (role: "client", count: 2)],
+        protocol: Raft(final_reads: "5s"),
+        network: (default: (latency: Uniform(min: "1ms", max: "10ms"))),
+        nemesis: (kinds: [Crash], targets: ["server"], pick: {pick}, interval: "400ms",
+                  min_duration: "100ms", max_duration: "300ms", start: "500ms", stop: "4s"),
+        workload: (interval: "20ms", timeout: "300ms", keys: 3, reads: 0.4, cas: 0.1, stop: "4.5s"),
+        checks: [ElectionSafety, Linearizable, Durable],
+    )"#
+    );
+    parse(&text, "crash-the-leader").expect("parses")
+}
+
+/// For each crash, whether it hit the server that last announced itself leader before it.
+fn crashes_hit_the_leader(report: &Report) -> Vec<bool> {
+    let out = &report.outcome;
+    out.faults
+        .iter()
+        .filter_map(|(t, f)| match f {
+            Fault::Crash(n) => Some((*t, *n)),
+            _ => None,
+        })
+        .map(|(t, n)| {
+            let leader = out
+                .history
+                .events()
+                .filter(|e| {
+                    e.time <= t && matches!(&e.op, Op::Custom { name, .. } if name == "leader")
+                })
+                .last()
+                .map(|e| e.node);
+            leader == Some(n)
+        })
+        .collect()
+}
+
+#[test]
+fn a_nemesis_aimed_at_the_leader_crashes_the_leader() {
+    let aimed = run(&crash_the("Leader"));
+    let hits = crashes_hit_the_leader(&aimed);
+    assert!(hits.len() >= 5, "{} crashes", hits.len());
+    assert!(hits.iter().all(|h| *h), "{hits:?}");
+    assert!(aimed.passed(), "{:?}", aimed.verdicts);
+    // Aimed at random, some crashes hit followers.
+    let random = run(&crash_the("Random"));
+    let hits = crashes_hit_the_leader(&random);
+    assert!(hits.iter().any(|h| !h), "{hits:?}");
+}

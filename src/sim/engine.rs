@@ -4,7 +4,7 @@
 use super::clock::NodeClock;
 use super::queue::EventQueue;
 use super::rng::{stream, SimRng, Stream};
-use crate::fault::{Fault, Nemesis};
+use crate::fault::{replaces_groups, Fault, Nemesis};
 use crate::history::History;
 use crate::net::{Network, Transmit};
 use crate::node::{Context, Effect, Node, NodeFactory, NodeId, Roster, Snapshot, TimerId};
@@ -211,6 +211,8 @@ pub struct Sim<N: Node> {
     prune_cancelled_at: usize,
     fault_pool: Vec<Option<Fault>>,
     nemesis_undos: Vec<u32>,
+    /// The pending heal of the nemesis partition in force, withdrawn if a newer one replaces it.
+    nemesis_split_undo: Option<u32>,
     applied: Vec<(SimTime, Fault)>,
     nemesis: Option<Nemesis>,
     fault_rng: SimRng,
@@ -254,6 +256,7 @@ impl<N: Node> Sim<N> {
             prune_cancelled_at: PRUNE_CANCELLED_MIN,
             fault_pool: Vec::new(),
             nemesis_undos: Vec::new(),
+            nemesis_split_undo: None,
             applied: Vec::new(),
             nemesis: config.nemesis,
             fault_rng: stream(seed, Stream::Faults),
@@ -699,10 +702,24 @@ impl<N: Node> Sim<N> {
             .iter()
             .map(|s| s.status == NodeStatus::Up)
             .collect();
-        let drawn = nem.draw(self.now, &up, &mut self.fault_rng);
+        let leader = if nem.wants_leader() {
+            self.history.latest_leader()
+        } else {
+            None
+        };
+        let drawn = nem.draw(self.now, &up, leader, &mut self.fault_rng);
         let gap = nem.next_gap(&mut self.fault_rng);
         if let Some((fault, until, undo)) = drawn {
+            let splits = replaces_groups(&fault);
+            if splits {
+                if let Some(old) = self.nemesis_split_undo.take() {
+                    self.fault_pool[old as usize] = None;
+                }
+            }
             let idx = self.schedule_fault(until, undo);
+            if splits {
+                self.nemesis_split_undo = Some(idx);
+            }
             self.nemesis_undos
                 .retain(|i| self.fault_pool[*i as usize].is_some());
             self.nemesis_undos.push(idx);
