@@ -60,6 +60,19 @@ pub enum Check {
     Exercise(crate::exercises::Goal),
 }
 
+/// True for a safety check: one that no fault left in force can fail spuriously (a split
+/// network may stop progress, never make a linearizable history non-linearizable).
+pub fn is_safety(check: &str) -> bool {
+    matches!(
+        check,
+        "Linearizable"
+            | "StaleReads"
+            | "ElectionSafety"
+            | "NoDuplicateEffects"
+            | "NoDuplicateCompletions"
+    )
+}
+
 impl Check {
     /// The check's name as written in scenarios.
     pub fn name(&self) -> &'static str {

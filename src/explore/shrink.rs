@@ -165,7 +165,13 @@ where
         check: check.clone(),
         runs: 0,
         max_runs: opts.max_runs.max(1),
-        heals: ends_whole(&spelled.faults),
+        heals: ends_whole(&spelled.faults).then(|| {
+            if crate::check::is_safety(&check) {
+                Whole::NodesOnly
+            } else {
+                Whole::Everything
+            }
+        }),
         best: spelled.clone(),
         summary: String::new(),
         trace_hash: 0,
@@ -226,8 +232,9 @@ struct Search<'r, R> {
     runs: usize,
     max_runs: usize,
     /// The failing run healed every fault it injected, so candidates must too: a node left
-    /// down forever fails most checks for reasons unrelated to the bug being shrunk.
-    heals: bool,
+    /// down forever fails most checks for reasons unrelated to the bug being shrunk. A safety
+    /// check may end with the network still split (see [`Whole`]).
+    heals: Option<Whole>,
     best: Scenario,
     summary: String,
     trace_hash: u64,
@@ -245,7 +252,7 @@ impl<R: Fn(&Scenario) -> Result<Report>> Search<'_, R> {
             return false;
         }
         candidate.faults.sort_by_key(|f| f.at);
-        if self.heals && !ends_whole(&candidate.faults) {
+        if self.heals.is_some_and(|w| !w.holds(&candidate.faults)) {
             return false;
         }
         self.runs += 1;
@@ -522,7 +529,32 @@ impl<R: Fn(&Scenario) -> Result<Report>> Search<'_, R> {
 
 /// True when every fault the schedule injects is undone by its end (nodes up and running,
 /// network whole, clocks reset).
+/// What a candidate must have restored by its end.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Whole {
+    /// Every node up, running, unskewed and the network healed.
+    Everything,
+    /// Every node up, running and unskewed; the network may stay split. A safety violation
+    /// under a partition that never heals is still a violation, and the heal is one more event
+    /// for the reader.
+    NodesOnly,
+}
+
+impl Whole {
+    fn holds(self, faults: &[ScheduledFault]) -> bool {
+        let (nodes, network) = restored(faults);
+        nodes && (network || self == Whole::NodesOnly)
+    }
+}
+
+/// True when `faults` leave every node up, running, unskewed and the network healed.
 pub fn ends_whole(faults: &[ScheduledFault]) -> bool {
+    let (nodes, network) = restored(faults);
+    nodes && network
+}
+
+/// Whether `faults` end with (every node restored, the network healed).
+fn restored(faults: &[ScheduledFault]) -> (bool, bool) {
     let mut down: Vec<&str> = Vec::new();
     let mut frozen: Vec<&str> = Vec::new();
     let mut skewed: Vec<&str> = Vec::new();
@@ -545,7 +577,10 @@ pub fn ends_whole(faults: &[ScheduledFault]) -> bool {
             Fault::ClockDrift { node, ppm } => set(&mut skewed, node, *ppm != 0),
         }
     }
-    down.is_empty() && frozen.is_empty() && skewed.is_empty() && !split
+    (
+        down.is_empty() && frozen.is_empty() && skewed.is_empty(),
+        !split,
+    )
 }
 
 /// A way to move a fault in time.
@@ -692,6 +727,19 @@ mod tests {
             at: Duration::from_millis(ms),
             fault,
         }
+    }
+
+    #[test]
+    fn a_safety_check_may_end_split_but_never_with_a_node_down() {
+        let a = || "a".to_string();
+        let split = vec![at(10, Fault::Isolate(a()))];
+        let healed = vec![at(10, Fault::Isolate(a())), at(20, Fault::Heal)];
+        let down = vec![at(10, Fault::Crash(a()))];
+        assert!(!Whole::Everything.holds(&split));
+        assert!(Whole::NodesOnly.holds(&split));
+        assert!(Whole::Everything.holds(&healed) && Whole::NodesOnly.holds(&healed));
+        assert!(!Whole::Everything.holds(&down) && !Whole::NodesOnly.holds(&down));
+        assert!(crate::check::is_safety("Linearizable") && !crate::check::is_safety("Durable"));
     }
 
     #[test]
