@@ -59,6 +59,13 @@ fn persist_voted_for(p: &mut ProtocolSpec) {
     r.persist_voted_for = true;
 }
 
+fn commit_rule(p: &mut ProtocolSpec) {
+    let ProtocolSpec::Raft(r) = p else {
+        panic!("runs Raft, got {}", p.name());
+    };
+    r.commit_old_terms_by_counting = false;
+}
+
 fn anti_entropy(p: &mut ProtocolSpec) {
     let ProtocolSpec::Quorum(q) = p else {
         panic!("runs Quorum, got {}", p.name());
@@ -121,6 +128,12 @@ const ZOO: &[Entry] = &[
         check: "ElectionSafety",
         budget: 100,
         fix: persist_voted_for,
+    },
+    Entry {
+        file: "raft-figure8.ron",
+        check: "Linearizable",
+        budget: 1_000,
+        fix: commit_rule,
     },
 ];
 
@@ -272,6 +285,11 @@ fn zoo_raft_forgetting_voted_for_elects_two_leaders_in_one_term() {
     finds_and_shrinks("raft-forget-vote.ron");
 }
 
+#[test]
+fn zoo_raft_committing_old_terms_by_counting_loses_an_acknowledged_write() {
+    finds_and_shrinks("raft-figure8.ron");
+}
+
 /// The entry with its bug switched off, explored over `seeds` seeds: nothing may fail.
 fn correct_protocol_finds_nothing(file: &str, seeds: u64) {
     let e = entry(file);
@@ -319,6 +337,7 @@ fn gossip_with_anti_entropy_survives_1000_seeds_of_partitions() {
 #[test]
 fn raft_survives_1000_seeds_of_election_crashes_and_of_a_flaky_network() {
     correct_protocol_finds_nothing("raft-forget-vote.ron", 1_000);
+    correct_protocol_finds_nothing("raft-figure8.ron", 1_000);
     // Every check (Linearizable, Durable, Converged, StaleReads, ElectionSafety) under loss,
     // duplication, reordering, crashes, partitions and isolations.
     let flaky =
