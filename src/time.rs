@@ -159,6 +159,31 @@ fn fmt_nanos(n: u64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     write!(f, "{n}ns")
 }
 
+/// The exact text of `n` nanoseconds in the largest unit it reaches, every digit kept
+/// (`528.562751ms`): what scenario files hold, so a time read back is the time written.
+pub fn exact_text(n: u64) -> String {
+    const UNITS: [(u64, &str, usize); 4] = [
+        (1_000_000_000, "s", 9),
+        (1_000_000, "ms", 6),
+        (1_000, "us", 3),
+        (1, "ns", 0),
+    ];
+    if n == 0 {
+        return "0s".to_string();
+    }
+    for (scale, unit, digits) in UNITS {
+        if n >= scale {
+            let (whole, frac) = (n / scale, n % scale);
+            if frac == 0 {
+                return format!("{whole}{unit}");
+            }
+            let frac = format!("{frac:0digits$}");
+            return format!("{whole}.{}{unit}", frac.trim_end_matches('0'));
+        }
+    }
+    format!("{n}ns")
+}
+
 impl fmt::Display for Duration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt_nanos(self.0, f)
@@ -202,7 +227,7 @@ impl std::str::FromStr for Offset {
 
 impl Serialize for Duration {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
+        s.serialize_str(&exact_text(self.0))
     }
 }
 
@@ -243,7 +268,8 @@ impl<'de> Deserialize<'de> for Duration {
 
 impl Serialize for Offset {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
+        let sign = if self.0 < 0 { "-" } else { "" };
+        s.serialize_str(&format!("{sign}{}", exact_text(self.0.unsigned_abs())))
     }
 }
 
@@ -282,6 +308,30 @@ impl<'de> Deserialize<'de> for Offset {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn exact_text_reads_back_to_the_same_nanosecond() {
+        use super::*;
+        for n in [
+            0,
+            1,
+            999,
+            1_000,
+            1_234_567_891,
+            528_562_751,
+            3_000_000_000,
+            86_399_999_999_999,
+        ] {
+            let text = exact_text(n);
+            assert_eq!(parse_nanos(&text), Ok(n), "{text}");
+        }
+        assert_eq!(exact_text(528_562_751), "528.562751ms");
+        assert_eq!(exact_text(1_500_000_000), "1.5s");
+        let o = Offset(-1_234_567);
+        let ron = ron::to_string(&o).unwrap();
+        assert_eq!(ron, "\"-1.234567ms\"");
+        assert_eq!(ron::from_str::<Offset>(&ron).unwrap(), o);
+    }
+
     use super::*;
 
     #[test]

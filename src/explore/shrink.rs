@@ -111,8 +111,8 @@ pub fn explicit(report: &Report) -> Scenario {
         .faults
         .iter()
         .map(|(t, f)| ScheduledFault {
-            at: canonical(Duration(t.0)).min(s.bounds.max_time),
-            fault: canonical_fault(f.to_named(roster)),
+            at: Duration(t.0).min(s.bounds.max_time),
+            fault: f.to_named(roster),
         })
         .collect();
     s.nemesis = None;
@@ -208,21 +208,6 @@ fn failing<'a>(report: &'a Report, check: &str) -> Option<&'a crate::check::Verd
         .verdicts
         .iter()
         .find(|v| v.check == check && v.status == Status::Fail)
-}
-
-/// The duration a RON file would give back for `d` (durations print with limited precision).
-fn canonical(d: Duration) -> Duration {
-    d.to_string().parse().unwrap_or(d)
-}
-
-fn canonical_fault(f: Fault<String>) -> Fault<String> {
-    match f {
-        Fault::ClockSkew { node, offset } => Fault::ClockSkew {
-            node,
-            offset: offset.to_string().parse().unwrap_or(offset),
-        },
-        other => other,
-    }
 }
 
 /// The greedy minimization: the best failing scenario so far and the runs spent.
@@ -785,13 +770,5 @@ mod tests {
         );
         assert_eq!(without_node(&Fault::Crash(s("c")), "c"), None);
         assert_eq!(without_node(&Fault::Heal, "c"), Some(Fault::Heal));
-    }
-
-    #[test]
-    fn canonical_durations_survive_ron() {
-        let d = Duration(1_234_567_891);
-        let c = canonical(d);
-        assert_eq!(c, Duration(1_235_000_000));
-        assert_eq!(canonical(c), c);
     }
 }
