@@ -288,6 +288,12 @@ impl KvClient {
         // Unique write values: client id, a random tag per incarnation, then a counter.
         let tag: u64 = ctx.rng().random_range(0..1 << 16);
         self.value_prefix = (u64::from(ctx.id().0) + 1) << 48 | tag << 32;
+        // Request ids must not repeat across incarnations: servers remember ids to drop late
+        // copies, and would take a restarted client's request 1 for the old one. Starting at
+        // the boot's virtual time in nanoseconds keeps them apart (the previous incarnation,
+        // one request at a time, issued fewer requests than nanoseconds passed), and at 0 on
+        // the first boot.
+        self.next_request = ctx.true_now.0;
         let now = ctx.now();
         let first = since_now(now, self.config.start) + self.jitter(ctx);
         ctx.set_timer(first, ClientTimer::Tick.into());
