@@ -370,34 +370,47 @@ fn skewed_and_drifting_clocks_read_differently_from_virtual_time() {
     assert_eq!(plain_reads, timers_of(&plain, N1));
 }
 
+/// A nemesis of `kinds` on every node, every ~40ms for 10-60ms from 0s on, one fault at a time.
+fn nemesis(kinds: Vec<NemesisKind>) -> NemesisSpec {
+    NemesisSpec {
+        kinds,
+        targets: Vec::new(),
+        interval: Duration::from_millis(40),
+        min_duration: Duration::from_millis(10),
+        max_duration: Duration::from_millis(60),
+        start: Duration::ZERO,
+        stop: None,
+        max_active: 1,
+        max_skew: Duration::from_millis(50),
+        pick: Default::default(),
+    }
+}
+
+/// Gives `cfg` the nemesis `spec`, resolved against its roster.
+fn set_nemesis(cfg: &mut SimConfig, spec: NemesisSpec) {
+    cfg.nemesis = Some(spec.resolve(&cfg.roster).expect("nemesis resolves"));
+}
+
 #[test]
 fn nemesis_faults_are_recorded_and_healed_when_it_stops() {
     let mut cfg = config(5, Duration::from_millis(1), Vec::new());
     cfg.bounds.max_time = Duration::from_secs(3);
     let roster = cfg.roster.clone();
-    cfg.nemesis = Some(
-        NemesisSpec {
-            kinds: vec![
-                NemesisKind::Crash,
-                NemesisKind::Pause,
-                NemesisKind::Partition,
-                NemesisKind::Isolate,
-                NemesisKind::Cut,
-                NemesisKind::ClockSkew,
-            ],
-            targets: Vec::new(),
-            interval: Duration::from_millis(40),
-            min_duration: Duration::from_millis(10),
-            max_duration: Duration::from_millis(60),
-            start: Duration::from_millis(100),
-            stop: Some(Duration::from_secs(2)),
-            max_active: 2,
-            max_skew: Duration::from_millis(50),
-            pick: Default::default(),
-        }
-        .resolve(&roster)
-        .unwrap(),
-    );
+    let kinds = vec![
+        NemesisKind::Crash,
+        NemesisKind::Pause,
+        NemesisKind::Partition,
+        NemesisKind::Isolate,
+        NemesisKind::Cut,
+        NemesisKind::ClockSkew,
+    ];
+    let spec = NemesisSpec {
+        start: Duration::from_millis(100),
+        stop: Some(Duration::from_secs(2)),
+        max_active: 2,
+        ..nemesis(kinds)
+    };
+    set_nemesis(&mut cfg, spec);
     let out = Sim::new(cfg, factory()).run();
     assert!(out.faults.len() >= 20, "only {} faults", out.faults.len());
     // Every applied fault is in the trace at the same time, in the same order.
@@ -450,23 +463,15 @@ fn nemesis_undo_faults_do_not_outlive_its_stop() {
     )];
     let mut cfg = config(4, Duration::from_millis(1), schedule);
     cfg.bounds.max_time = Duration::from_secs(3);
-    let roster = cfg.roster.clone();
-    cfg.nemesis = Some(
-        NemesisSpec {
-            kinds: vec![NemesisKind::Isolate],
-            targets: vec!["n1".into(), "n2".into(), "n3".into()],
-            interval: Duration::from_millis(50),
-            min_duration: Duration::from_millis(400),
-            max_duration: Duration::from_millis(800),
-            start: Duration::ZERO,
-            stop: Some(Duration::from_secs(1)),
-            max_active: 1,
-            max_skew: Duration::from_millis(50),
-            pick: Default::default(),
-        }
-        .resolve(&roster)
-        .unwrap(),
-    );
+    let spec = NemesisSpec {
+        targets: vec!["n1".into(), "n2".into(), "n3".into()],
+        interval: Duration::from_millis(50),
+        min_duration: Duration::from_millis(400),
+        max_duration: Duration::from_millis(800),
+        stop: Some(Duration::from_secs(1)),
+        ..nemesis(vec![NemesisKind::Isolate])
+    };
+    set_nemesis(&mut cfg, spec);
     let out = Sim::new(cfg, factory()).run();
     let after_stop: Vec<&(SimTime, Fault)> =
         out.faults.iter().filter(|(t, _)| *t > ms(1_000)).collect();
@@ -490,23 +495,14 @@ fn a_newer_nemesis_isolation_replaces_the_one_in_force_and_withdraws_its_heal() 
     // (a leftover heal would end the newer isolation early).
     let mut cfg = config(4, Duration::from_millis(1), Vec::new());
     cfg.bounds.max_time = Duration::from_secs(4);
-    let roster = cfg.roster.clone();
-    cfg.nemesis = Some(
-        NemesisSpec {
-            kinds: vec![NemesisKind::Isolate],
-            targets: Vec::new(),
-            interval: Duration::from_millis(100),
-            min_duration: Duration::from_millis(300),
-            max_duration: Duration::from_millis(300),
-            start: Duration::ZERO,
-            stop: None,
-            max_active: 2,
-            max_skew: Duration::from_millis(50),
-            pick: Default::default(),
-        }
-        .resolve(&roster)
-        .unwrap(),
-    );
+    let spec = NemesisSpec {
+        interval: Duration::from_millis(100),
+        min_duration: Duration::from_millis(300),
+        max_duration: Duration::from_millis(300),
+        max_active: 2,
+        ..nemesis(vec![NemesisKind::Isolate])
+    };
+    set_nemesis(&mut cfg, spec);
     let out = Sim::new(cfg, factory()).run();
     let mut latest: Option<SimTime> = None;
     let (mut heals, mut replaced) = (0, 0);
