@@ -347,6 +347,7 @@ fn search_from(ops: &[LinOp], init: Option<u64>, budget: &mut u64) -> Option<boo
     let mut remaining = ops.iter().filter(|o| o.ret.is_some()).count();
     let words = n.div_ceil(64).max(1);
     let mut linearized = vec![0u64; words];
+    // Membership tests only, never iterated: its order cannot reach a verdict.
     let mut cache: HashSet<(Box<[u64]>, Option<u64>)> = HashSet::new();
     let mut stack: Vec<(usize, Option<u64>)> = Vec::new();
     let mut state = init;
