@@ -7,13 +7,13 @@
 //! lines. Grade with `clustersim check-exercise anti-entropy`; the goal is `AllDelivered`.
 
 use super::solutions;
-use crate::history::Op;
-use crate::node::{Context, Node, NodeFactory, NodeId};
-use crate::protocols::require_role;
-use crate::scenario::Plan;
-use crate::sim::{RunOutcome, Sim};
-use crate::time::Duration;
-use crate::trace::TraceLevel;
+use clustersim::history::Op;
+use clustersim::node::{Context, Node, NodeFactory, NodeId};
+use clustersim::protocols::require_role;
+use clustersim::scenario::Plan;
+use clustersim::sim::{RunOutcome, Sim};
+use clustersim::time::Duration;
+use clustersim::trace::TraceLevel;
 use std::collections::BTreeSet;
 
 /// Messages between peers.
@@ -59,7 +59,7 @@ pub type Ctx<'a> = Context<'a, Peer>;
 
 // ANCHOR: student
 /// Called every `anti_entropy` period: send a digest of `peer.messages` to one peer chosen at
-/// random (`ctx.rng().random_range(0..peer.peers.len())`, with `use rand::Rng`).
+/// random (`ctx.rng().random_range(0..peer.peers.len())`, with `use clustersim::rand::Rng`).
 #[allow(unused_variables)]
 pub fn anti_entropy_tick(peer: &mut Peer, ctx: &mut Ctx<'_>) {
     todo!("send a Digest of the messages you have to a random peer")

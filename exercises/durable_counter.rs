@@ -6,13 +6,13 @@
 //! the goal is `CounterNeverGoesBack`.
 
 use super::solutions;
-use crate::history::{Op, OpId};
-use crate::node::{Context, Node, NodeFactory, NodeId};
-use crate::protocols::require_role;
-use crate::scenario::Plan;
-use crate::sim::{RunOutcome, Sim};
-use crate::time::Duration;
-use crate::trace::TraceLevel;
+use clustersim::history::{Op, OpId};
+use clustersim::node::{Context, Node, NodeFactory, NodeId};
+use clustersim::protocols::require_role;
+use clustersim::scenario::Plan;
+use clustersim::sim::{RunOutcome, Sim};
+use clustersim::time::Duration;
+use clustersim::trace::TraceLevel;
 
 /// Messages between client and server; `req` pairs a reply with its request.
 #[derive(Clone, Debug, Hash)]

@@ -2,10 +2,10 @@
 //!
 //! Each exercise scenario names its goal as `checks: [Exercise(GOAL)]`.
 
-use crate::check::Verdict;
-use crate::history::{Call, Op, Phase};
-use crate::node::NodeId;
-use crate::sim::{NodeStatus, RunOutcome};
+use clustersim::check::Verdict;
+use clustersim::history::{Call, Op, Phase};
+use clustersim::node::NodeId;
+use clustersim::sim::{NodeStatus, RunOutcome};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,6 +24,22 @@ pub enum Goal {
     AckedWritesVisible,
     /// Every posted message reached every node that is up at the end (anti-entropy).
     AllDelivered,
+}
+
+/// The `Exercise(GOAL)` check: an exercise's goal as a registered check.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoalCheck(pub Goal);
+
+impl clustersim::Check for GoalCheck {
+    const NAME: &'static str = "Exercise";
+
+    fn property(&self) -> clustersim::Property {
+        clustersim::Property::Liveness
+    }
+
+    fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
+        self.0.evaluate(outcome)
+    }
 }
 
 impl Goal {
@@ -138,7 +154,7 @@ fn every_task_completed(outcome: &RunOutcome) -> Verdict {
         if let Some((t, f)) = outcome
             .faults
             .iter()
-            .find(|(t, f)| *t >= e.time && *f == crate::fault::Fault::Crash(e.node))
+            .find(|(t, f)| *t >= e.time && *f == clustersim::fault::Fault::Crash(e.node))
         {
             v = v.detail(format!(
                 "and at {t} the fault `{}` hit it before it finished",
@@ -398,11 +414,11 @@ fn all_delivered(outcome: &RunOutcome) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::History;
-    use crate::node::Roster;
-    use crate::sim::{Bounds, Stats, StopReason};
-    use crate::time::{Duration, SimTime};
-    use crate::trace::{Trace, TraceLevel};
+    use clustersim::history::History;
+    use clustersim::node::Roster;
+    use clustersim::sim::{Bounds, Stats, StopReason};
+    use clustersim::time::{Duration, SimTime};
+    use clustersim::trace::{Trace, TraceLevel};
 
     fn outcome(history: History, nodes: u32) -> RunOutcome {
         RunOutcome {

@@ -7,13 +7,13 @@
 //! `clustersim check-exercise lease-queue`; the goal is `EveryTaskCompleted`.
 
 use super::solutions;
-use crate::history::{Op, OpId};
-use crate::node::{Context, Node, NodeFactory, NodeId};
-use crate::protocols::require_role;
-use crate::scenario::Plan;
-use crate::sim::{RunOutcome, Sim};
-use crate::time::Duration;
-use crate::trace::TraceLevel;
+use clustersim::history::{Op, OpId};
+use clustersim::node::{Context, Node, NodeFactory, NodeId};
+use clustersim::protocols::require_role;
+use clustersim::scenario::Plan;
+use clustersim::sim::{RunOutcome, Sim};
+use clustersim::time::Duration;
+use clustersim::trace::TraceLevel;
 use std::collections::{BTreeMap, VecDeque};
 
 /// Messages between producer, server and workers.

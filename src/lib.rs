@@ -17,15 +17,17 @@
 #![warn(missing_docs)]
 
 pub mod check;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod error;
-#[path = "../exercises/mod.rs"]
-pub mod exercises;
 pub mod explore;
 pub mod fault;
 pub mod history;
 pub mod net;
 pub mod node;
+pub mod protocol;
 pub mod protocols;
+pub mod registry;
 pub mod render;
 pub mod report;
 pub mod run;
@@ -38,4 +40,12 @@ pub mod trace;
 
 pub use error::{Error, Result};
 pub use node::{Context, Node, NodeId};
+pub use protocol::{Check, Property, Protocol};
+pub use registry::Registry;
 pub use time::{Duration, SimTime};
+
+/// The `rand` clustersim is built with: use it for `ctx.rng()` so versions never mismatch.
+pub use rand;
+
+/// The `proptest` the strategies in `strategy` are built with.
+pub use proptest;

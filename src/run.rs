@@ -1,7 +1,8 @@
-//! One run end to end: scenario -> plan -> engine -> checkers -> `Report`.
+//! One run end to end: scenario -> registry (plan, protocol, checks) -> engine -> `Report`.
 
 use crate::check::Verdict;
 use crate::error::{Error, Result};
+use crate::registry::Registry;
 use crate::scenario::{load, Scenario};
 use crate::sim::RunOutcome;
 use crate::time::Duration;
@@ -28,6 +29,8 @@ pub struct Report {
     pub outcome: RunOutcome,
     /// One verdict per check, in the scenario's order.
     pub verdicts: Vec<Verdict>,
+    /// The program whose registry ran it, named in replay commands (`clustersim run FILE`).
+    pub program: String,
 }
 
 impl Report {
@@ -40,15 +43,35 @@ impl Report {
     pub fn failures(&self) -> impl Iterator<Item = &Verdict> {
         self.verdicts.iter().filter(|v| !v.passed())
     }
+
+    /// The command that replays a scenario file of this run: program, `run`, file, protocol.
+    pub fn replay_line(&self, path: &Path) -> String {
+        replay_line(&self.program, &self.scenario, path)
+    }
 }
 
-/// Applies `opts` to a scenario, runs it and checks it; `origin` names it in errors.
-pub fn run_scenario(scenario: &Scenario, origin: &str, opts: &RunOptions) -> Result<Report> {
+/// "Replay: PROGRAM run FILE (protocol NAME)", the line replay files carry in their header.
+pub fn replay_line(program: &str, scenario: &Scenario, path: &Path) -> String {
+    format!(
+        "Replay: {program} run {} (protocol {})",
+        path.display(),
+        scenario.protocol.name()
+    )
+}
+
+/// Applies `opts` to a scenario, runs it with `registry`'s protocol and checks; `origin` names
+/// it in errors.
+pub fn run_scenario(
+    registry: &Registry,
+    scenario: &Scenario,
+    origin: &str,
+    opts: &RunOptions,
+) -> Result<Report> {
     let mut scenario = scenario.clone();
     if let Some(seed) = opts.seed {
         scenario.seed = seed;
     }
-    let mut plan = scenario.plan(origin)?;
+    let mut prepared = registry.prepare(&scenario, origin)?;
     // Applied after validation: a shorter command-line bound simply never reaches faults
     // scheduled later in the file, which is not an error in the file.
     if let Some(t) = opts.max_time {
@@ -58,23 +81,19 @@ pub fn run_scenario(scenario: &Scenario, origin: &str, opts: &RunOptions) -> Res
             ));
         }
         scenario.bounds.max_time = t;
-        plan.scenario.bounds.max_time = t;
+        prepared.plan.scenario.bounds.max_time = t;
     }
-    let outcome = scenario.protocol.run(&plan, opts.trace);
-    let verdicts = scenario
-        .checks
-        .iter()
-        .map(|c| c.evaluate(&outcome))
-        .collect();
+    let (outcome, verdicts) = prepared.run(opts.trace);
     Ok(Report {
         scenario,
         outcome,
         verdicts,
+        program: registry.program().to_string(),
     })
 }
 
-/// Loads a scenario file, runs it and checks it.
-pub fn run_file(path: &Path, opts: &RunOptions) -> Result<Report> {
+/// Loads a scenario file, runs it and checks it with `registry`.
+pub fn run_file(registry: &Registry, path: &Path, opts: &RunOptions) -> Result<Report> {
     let scenario = load(path)?;
-    run_scenario(&scenario, &path.display().to_string(), opts)
+    run_scenario(registry, &scenario, &path.display().to_string(), opts)
 }

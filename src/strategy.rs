@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::explore::shrink::explicit;
 use crate::fault::{Fault, NemesisKind, ScheduledFault};
 use crate::net::{Latency, LinkSpec};
+use crate::registry::Registry;
 use crate::run::{run_scenario, Report, RunOptions};
 use crate::scenario::{to_ron, Scenario, WorkloadSpec};
 use crate::time::{Duration, Offset};
@@ -299,7 +300,7 @@ pub fn failure_ron(report: &Report, path: &Path) -> String {
         scenario.faults.len(),
         report.outcome.trace_hash()
     ));
-    header.push(format!("Replay: clustersim run {}", path.display()));
+    header.push(report.replay_line(path));
     to_ron(&scenario, &header)
 }
 
@@ -317,15 +318,23 @@ pub fn write_failure(report: &Report, dir: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Runs `scenario` (built-in protocols); a failed check becomes a proptest failure naming the
-/// checks and the RON file written into `failure_dir()`.
+/// Runs `scenario` with the shipped protocols and checks; a failed check becomes a proptest
+/// failure naming the checks and the RON file written into `failure_dir()`.
 pub fn check(scenario: &Scenario) -> std::result::Result<Report, TestCaseError> {
+    check_in(&Registry::shipped(), scenario)
+}
+
+/// `check` with `registry`'s protocols and checks (your own, for instance).
+pub fn check_in(
+    registry: &Registry,
+    scenario: &Scenario,
+) -> std::result::Result<Report, TestCaseError> {
     check_with(scenario, |s| {
-        run_scenario(s, &s.name, &RunOptions::default())
+        run_scenario(registry, s, &s.name, &RunOptions::default())
     })
 }
 
-/// `check` with any runner (your own protocol's, for instance).
+/// `check` with any runner.
 pub fn check_with<R>(scenario: &Scenario, runner: R) -> std::result::Result<Report, TestCaseError>
 where
     R: Fn(&Scenario) -> Result<Report>,
@@ -339,7 +348,7 @@ where
         .map(|v| format!("{}: {}", v.check, v.summary))
         .collect();
     let file = match write_failure(&report, &failure_dir()) {
-        Ok(p) => format!("replay: clustersim run {}", p.display()),
+        Ok(p) => format!("replay: {} run {}", report.program, p.display()),
         Err(e) => format!("could not write the case: {e}"),
     };
     Err(TestCaseError::fail(format!(

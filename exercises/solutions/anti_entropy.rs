@@ -1,8 +1,8 @@
 //! Reference solution of `anti-entropy`: push a digest to a random peer, answer with the gap.
 
-use crate::exercises::anti_entropy::{Ctx, Msg, Peer};
-use crate::node::NodeId;
-use rand::Rng;
+use crate::anti_entropy::{Ctx, Msg, Peer};
+use clustersim::node::NodeId;
+use clustersim::rand::Rng;
 
 // ANCHOR: solution
 /// Sends the full digest to one random peer.

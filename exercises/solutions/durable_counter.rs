@@ -1,6 +1,6 @@
 //! Reference solution of `durable-counter`: sync before acknowledging.
 
-use crate::exercises::durable_counter::{Ctx, Server};
+use crate::durable_counter::{Ctx, Server};
 
 // ANCHOR: solution
 /// Adds one, makes it durable, and only then returns the value that acknowledges it.

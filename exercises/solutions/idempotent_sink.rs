@@ -1,8 +1,8 @@
 //! Reference solution of `idempotent-sink`: deduplicate by task id, durably, before acknowledging.
 
-use crate::exercises::idempotent_sink::{Ctx, Msg, Sink};
-use crate::history::Op;
-use crate::node::NodeId;
+use crate::idempotent_sink::{Ctx, Msg, Sink};
+use clustersim::history::Op;
+use clustersim::node::NodeId;
 
 // ANCHOR: solution
 /// Applies a task the first time it is seen, remembers that on disk, and acknowledges always.

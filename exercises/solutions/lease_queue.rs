@@ -1,7 +1,7 @@
 //! Reference solution of `lease-queue`: lease a task instead of popping it, re-queue on expiry.
 
-use crate::exercises::lease_queue::{Ctx, QueueServer, Timer};
-use crate::node::NodeId;
+use crate::lease_queue::{Ctx, QueueServer, Timer};
+use clustersim::node::NodeId;
 
 // ANCHOR: solution
 /// Moves the oldest ready task in flight under a lease (like `LMOVE` plus a visibility timeout).

@@ -1,6 +1,6 @@
 //! Reference solution of `reliable-ping`: resend the pending request on every timeout.
 
-use crate::exercises::reliable_ping::{Client, Ctx, Msg, Timer};
+use crate::reliable_ping::{Client, Ctx, Msg, Timer};
 
 // ANCHOR: solution
 /// Resends request `seq` and waits again, unless its reply already arrived.

@@ -1,7 +1,7 @@
 //! Reference solution of `sync-replication`: acknowledge a write only once the backup has it.
 
-use crate::exercises::sync_replication::{Ctx, Msg, Primary};
-use crate::node::NodeId;
+use crate::sync_replication::{Ctx, Msg, Primary};
+use clustersim::node::NodeId;
 
 // ANCHOR: solution
 /// Stores `v`, copies it to the backup, and holds the client's acknowledgement back.

@@ -14,18 +14,18 @@ use crate::time::{Duration, SimTime};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Parameters of `AllDelivered`.
+/// Every acknowledged chat message reaches every live node within `within` after the last heal.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct AllDeliveredParams {
+pub struct AllDelivered {
     /// How long after the last heal (or after its post, if later) a message may take to reach
     /// every live node.
     pub within: Duration,
 }
 
-impl Default for AllDeliveredParams {
+impl Default for AllDelivered {
     fn default() -> Self {
-        AllDeliveredParams {
+        AllDelivered {
             within: Duration::from_secs(5),
         }
     }
@@ -118,7 +118,7 @@ impl<'a> Dissemination<'a> {
 /// Every message whose post was acknowledged reaches every live node by `within` after the last
 /// heal (or after its post, if later). Messages whose deadline lies past the end of the run are
 /// not judged unless already missed by then (or the run fell quiescent, so nothing more comes).
-pub fn check_all_delivered(outcome: &RunOutcome, params: &AllDeliveredParams) -> Verdict {
+pub fn check_all_delivered(outcome: &RunOutcome, params: &AllDelivered) -> Verdict {
     const NAME: &str = "AllDelivered";
     let calls = outcome.history.calls();
     let d = Dissemination::new(outcome, &calls);
@@ -235,5 +235,17 @@ pub fn check_all_delivered(outcome: &RunOutcome, params: &AllDeliveredParams) ->
             .window
             .map(|(lo, hi)| (lo, hi.max(deadline.min(outcome.end_time)))),
         ..v
+    }
+}
+
+impl crate::protocol::Check for AllDelivered {
+    const NAME: &'static str = "AllDelivered";
+
+    fn property(&self) -> crate::protocol::Property {
+        crate::protocol::Property::Liveness
+    }
+
+    fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
+        check_all_delivered(outcome, self)
     }
 }

@@ -67,3 +67,19 @@ pub fn check_converged(outcome: &RunOutcome) -> Verdict {
         ),
     )
 }
+
+/// After the last heal and a quiet period, all live replicas hold the same state.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Converged;
+
+impl crate::protocol::Check for Converged {
+    const NAME: &'static str = "Converged";
+
+    fn property(&self) -> crate::protocol::Property {
+        crate::protocol::Property::Liveness
+    }
+
+    fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
+        check_converged(outcome)
+    }
+}

@@ -295,3 +295,51 @@ pub fn check_no_duplicate_completions(outcome: &RunOutcome) -> Verdict {
         }
     }
 }
+
+/// Every task whose enqueue was acknowledged is completed at least once.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NoLostTasks;
+
+impl crate::protocol::Check for NoLostTasks {
+    const NAME: &'static str = "NoLostTasks";
+
+    fn property(&self) -> crate::protocol::Property {
+        crate::protocol::Property::Liveness
+    }
+
+    fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
+        check_no_lost_tasks(outcome)
+    }
+}
+
+/// No task's effect is applied by the sink more than once.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NoDuplicateEffects;
+
+impl crate::protocol::Check for NoDuplicateEffects {
+    const NAME: &'static str = "NoDuplicateEffects";
+
+    fn property(&self) -> crate::protocol::Property {
+        crate::protocol::Property::Safety
+    }
+
+    fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
+        check_no_duplicate_effects(outcome)
+    }
+}
+
+/// No task is completed by workers more than once.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NoDuplicateCompletions;
+
+impl crate::protocol::Check for NoDuplicateCompletions {
+    const NAME: &'static str = "NoDuplicateCompletions";
+
+    fn property(&self) -> crate::protocol::Property {
+        crate::protocol::Property::Safety
+    }
+
+    fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
+        check_no_duplicate_completions(outcome)
+    }
+}

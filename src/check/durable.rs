@@ -92,3 +92,19 @@ pub fn check_durable(outcome: &RunOutcome) -> Verdict {
         ),
     )
 }
+
+/// Every acknowledged write is still readable (or superseded) after faults heal.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Durable;
+
+impl crate::protocol::Check for Durable {
+    const NAME: &'static str = "Durable";
+
+    fn property(&self) -> crate::protocol::Property {
+        crate::protocol::Property::Liveness
+    }
+
+    fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
+        check_durable(outcome)
+    }
+}

@@ -65,3 +65,19 @@ pub fn check_election_safety(outcome: &RunOutcome) -> Verdict {
     }
     v.culprits(outcome, entries)
 }
+
+/// At most one leader is elected in each term (leaders announce themselves in the history).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ElectionSafety;
+
+impl crate::protocol::Check for ElectionSafety {
+    const NAME: &'static str = "ElectionSafety";
+
+    fn property(&self) -> crate::protocol::Property {
+        crate::protocol::Property::Safety
+    }
+
+    fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
+        check_election_safety(outcome)
+    }
+}

@@ -436,6 +436,23 @@ fn unlift(ev: &mut Events, i: usize, has_ret: bool) {
     relink(ev, 2 * i);
 }
 
+
+/// Every key-value operation takes effect atomically between its invoke and completion.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Linearizable;
+
+impl crate::protocol::Check for Linearizable {
+    const NAME: &'static str = "Linearizable";
+
+    fn property(&self) -> crate::protocol::Property {
+        crate::protocol::Property::Safety
+    }
+
+    fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
+        check_linearizable(outcome)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

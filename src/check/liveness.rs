@@ -78,3 +78,23 @@ pub fn check_liveness(outcome: &RunOutcome) -> Verdict {
         ),
     )
 }
+
+/// Once every fault has healed, the system serves clients again: every calling client gets a successful call and none ends the run with three failed calls in a row.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Liveness;
+
+impl crate::protocol::Check for Liveness {
+    const NAME: &'static str = "Liveness";
+
+    fn property(&self) -> crate::protocol::Property {
+        crate::protocol::Property::Liveness
+    }
+
+    fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
+        check_liveness(outcome)
+    }
+
+    fn applies_to(_protocol: &str, _listed: bool) -> bool {
+        true
+    }
+}

@@ -50,3 +50,19 @@ pub fn check_stale_reads(outcome: &RunOutcome) -> Verdict {
     }
     v.culprits(outcome, entries)
 }
+
+/// No read returns a value older than a write acknowledged before the read began.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StaleReads;
+
+impl crate::protocol::Check for StaleReads {
+    const NAME: &'static str = "StaleReads";
+
+    fn property(&self) -> crate::protocol::Property {
+        crate::protocol::Property::Safety
+    }
+
+    fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
+        check_stale_reads(outcome)
+    }
+}

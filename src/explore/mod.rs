@@ -4,6 +4,7 @@
 //!
 //! Threads and wall time live here only: every run stays single-threaded and deterministic.
 
+#[cfg(feature = "cli")]
 pub mod progress;
 pub mod shard;
 pub mod shrink;
@@ -14,11 +15,15 @@ pub use shrink::{explicit, shrink, ShrinkOptions, Shrunk};
 pub use sweep::{sweep, Budget, SeedFailure, SweepConfig, SweepOutcome};
 
 use crate::error::Result;
+use crate::registry::Registry;
 use crate::run::{run_scenario, Report, RunOptions};
 use crate::scenario::Scenario;
 
-/// The runner for scenarios of the built-in protocols: plan, run (trace hash only), check;
-/// `origin` names the scenario in errors.
-pub fn builtin_runner(origin: &str) -> impl Fn(&Scenario) -> Result<Report> + Sync + '_ {
-    move |s: &Scenario| run_scenario(s, origin, &RunOptions::default())
+/// The runner `sweep` and `shrink` take: plan, run (trace hash only) and check each scenario
+/// with `registry`; `origin` names the scenario in errors.
+pub fn runner<'a>(
+    registry: &'a Registry,
+    origin: &'a str,
+) -> impl Fn(&Scenario) -> Result<Report> + Sync + 'a {
+    move |s: &Scenario| run_scenario(registry, s, origin, &RunOptions::default())
 }

@@ -9,8 +9,8 @@
 //! length stays: checkers judge the end state, and a shorter run "loses" work merely unfinished. Every candidate is run, so the result is a scenario
 //! that really fails, and it is written with times that survive the trip through RON text.
 //!
-//! The shrinker takes any `Fn(&Scenario) -> Result<Report>`, so it works for protocols outside
-//! the registry too (tests drive their own planted bugs through it).
+//! The shrinker takes any `Fn(&Scenario) -> Result<Report>` (usually `Registry::runner`), and
+//! asks the failing verdict whether its check is a safety or a liveness property.
 
 use crate::check::Status;
 use crate::error::{Error, Result};
@@ -55,6 +55,8 @@ pub struct Shrunk {
     pub runs: usize,
     /// Trace hash of the minimal scenario's run (what `clustersim run` prints on replay).
     pub trace_hash: u64,
+    /// The program that replays it (the registry's), named in the file's header.
+    pub program: String,
 }
 
 impl Shrunk {
@@ -68,8 +70,8 @@ impl Shrunk {
     pub fn to_ron(&self, origin: &str, path: &Path) -> String {
         let header = vec![
             format!(
-                "Shrunk by clustersim from {origin}, seed {}: check `{}` fails.",
-                self.seed, self.check
+                "Shrunk by {} from {origin}, seed {}: check `{}` fails.",
+                self.program, self.seed, self.check
             ),
             format!("  {}", self.summary),
             format!(
@@ -79,7 +81,7 @@ impl Shrunk {
                 self.runs,
                 self.trace_hash
             ),
-            format!("Replay: clustersim run {}", path.display()),
+            crate::run::replay_line(&self.program, &self.scenario, path),
         ];
         to_ron(&self.scenario, &header)
     }
@@ -145,6 +147,7 @@ where
     if failing(&report, &check).is_none() {
         return Ok(None);
     }
+    let property = failing(&report, &check).map(|v| v.property);
     let faults_before = report.outcome.faults.len();
     let mut spelled = explicit(&report);
     spelled.name = format!("{}-seed{seed}-min", scenario.name);
@@ -166,7 +169,7 @@ where
         runs: 0,
         max_runs: opts.max_runs.max(1),
         heals: ends_whole(&spelled.faults).then(|| {
-            if crate::check::is_safety(&check) {
+            if property == Some(crate::protocol::Property::Safety) {
                 Whole::NodesOnly
             } else {
                 Whole::Everything
@@ -195,6 +198,7 @@ where
     Ok(Some(Shrunk {
         summary: verdict.summary.clone(),
         trace_hash: replay.outcome.trace_hash(),
+        program: replay.program.clone(),
         scenario: reparsed,
         check,
         seed,
@@ -724,7 +728,6 @@ mod tests {
         assert!(Whole::NodesOnly.holds(&split));
         assert!(Whole::Everything.holds(&healed) && Whole::NodesOnly.holds(&healed));
         assert!(!Whole::Everything.holds(&down) && !Whole::NodesOnly.holds(&down));
-        assert!(crate::check::is_safety("Linearizable") && !crate::check::is_safety("Durable"));
     }
 
     #[test]

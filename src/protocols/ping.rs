@@ -5,7 +5,7 @@
 //! The next sequence number is kept in durable storage, synced every `sync_every` pings, so a
 //! restart resumes from the last synced number.
 
-use super::Protocol;
+use crate::protocol::Protocol;
 use crate::history::{Op, OpId};
 use crate::node::{Context, Node, NodeFactory, NodeId};
 use crate::scenario::Plan;
@@ -141,9 +141,7 @@ impl Node for PingNode {
 impl Protocol for PingParams {
     type Node = PingNode;
 
-    fn name(&self) -> &'static str {
-        "Ping"
-    }
+    const NAME: &'static str = "Ping";
 
     fn validate(&self, _plan: &Plan) -> Result<(), String> {
         if self.interval == Duration::ZERO {

@@ -15,7 +15,8 @@ pub mod node;
 pub mod user;
 
 use crate::node::{Context, Node, NodeFactory, NodeId};
-use crate::protocols::{require_role, Protocol};
+use crate::protocol::Protocol;
+use crate::protocols::require_role;
 use crate::scenario::Plan;
 use crate::time::Duration;
 use digest::{Holdings, OriginDigest, MAX_CHUNKS};
@@ -205,13 +206,11 @@ impl Node for GossipNode {
 impl Protocol for GossipParams {
     type Node = GossipNode;
 
-    fn name(&self) -> &'static str {
-        "Gossip"
-    }
+    const NAME: &'static str = "Gossip";
 
     fn validate(&self, plan: &Plan) -> Result<(), String> {
-        require_role(plan, self.name(), "node")?;
-        require_role(plan, self.name(), "user")?;
+        require_role(plan, Self::NAME, "node")?;
+        require_role(plan, Self::NAME, "user")?;
         if let Some(other) = plan
             .roster
             .roles()

@@ -25,7 +25,8 @@ use super::client::{
     ClientConfig, ClientTimer, KvClient, KvOp, KvReply, KvRequest, KvResult, Target,
 };
 use crate::node::{Context, Node, NodeFactory, NodeId, Snapshot};
-use crate::protocols::{require_role, Protocol};
+use crate::protocol::Protocol;
+use crate::protocols::require_role;
 use crate::scenario::Plan;
 use crate::time::{Duration, SimTime};
 use serde::{Deserialize, Serialize};
@@ -598,13 +599,11 @@ impl Node for PbNode {
 impl Protocol for PrimaryBackupParams {
     type Node = PbNode;
 
-    fn name(&self) -> &'static str {
-        "PrimaryBackup"
-    }
+    const NAME: &'static str = "PrimaryBackup";
 
     fn validate(&self, plan: &Plan) -> Result<(), String> {
-        require_role(plan, self.name(), "replica")?;
-        require_role(plan, self.name(), "client")?;
+        require_role(plan, Self::NAME, "replica")?;
+        require_role(plan, Self::NAME, "client")?;
         if self.heartbeat == Duration::ZERO {
             return Err("PrimaryBackup heartbeat must be greater than zero".into());
         }

@@ -22,7 +22,8 @@ use super::client::{
     ClientConfig, ClientTimer, KvClient, KvOp, KvReply, KvRequest, KvResult, Target,
 };
 use crate::node::{Context, Node, NodeFactory, NodeId, Snapshot};
-use crate::protocols::{require_role, Protocol};
+use crate::protocol::Protocol;
+use crate::protocols::require_role;
 use crate::scenario::Plan;
 use crate::time::Duration;
 use rand::Rng;
@@ -450,13 +451,11 @@ impl Node for QNode {
 impl Protocol for QuorumParams {
     type Node = QNode;
 
-    fn name(&self) -> &'static str {
-        "Quorum"
-    }
+    const NAME: &'static str = "Quorum";
 
     fn validate(&self, plan: &Plan) -> Result<(), String> {
-        require_role(plan, self.name(), "replica")?;
-        require_role(plan, self.name(), "client")?;
+        require_role(plan, Self::NAME, "replica")?;
+        require_role(plan, Self::NAME, "client")?;
         let replicas = plan.roster.members("replica").len() as u32;
         if self.n == 0 || self.n > replicas {
             return Err(format!(

@@ -11,7 +11,8 @@ mod server;
 mod sink;
 mod worker;
 
-use super::{require_role, Protocol};
+use super::require_role;
+use crate::protocol::Protocol;
 use crate::net::Latency;
 use crate::node::{Context, Node, NodeFactory, NodeId, Roster};
 use crate::scenario::Plan;
@@ -283,9 +284,7 @@ const ROLES: [&str; 4] = ["producer", "server", "worker", "sink"];
 impl Protocol for QueueParams {
     type Node = QueueNode;
 
-    fn name(&self) -> &'static str {
-        "Queue"
-    }
+    const NAME: &'static str = "Queue";
 
     fn validate(&self, plan: &Plan) -> Result<(), String> {
         for role in ROLES {

@@ -19,7 +19,8 @@ use self::log::LogEntry;
 use self::node::{AppendEntries, AppendEntriesReply, RequestVote, RequestVoteReply, Server};
 use super::kv::client::{ClientConfig, ClientTimer, KvClient, KvReply, KvRequest, Target};
 use crate::node::{Context, Node, NodeFactory, NodeId, Snapshot};
-use crate::protocols::{require_role, Protocol};
+use crate::protocol::Protocol;
+use crate::protocols::require_role;
 use crate::scenario::Plan;
 use crate::time::Duration;
 use serde::{Deserialize, Serialize};
@@ -212,13 +213,11 @@ impl Node for RaftNode {
 impl Protocol for RaftParams {
     type Node = RaftNode;
 
-    fn name(&self) -> &'static str {
-        "Raft"
-    }
+    const NAME: &'static str = "Raft";
 
     fn validate(&self, plan: &Plan) -> Result<(), String> {
-        require_role(plan, self.name(), "server")?;
-        require_role(plan, self.name(), "client")?;
+        require_role(plan, Self::NAME, "server")?;
+        require_role(plan, Self::NAME, "client")?;
         if let Some(other) = plan
             .roster
             .roles()

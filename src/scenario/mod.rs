@@ -1,13 +1,17 @@
 //! The scenario file: a RON schema (serde, unknown fields rejected), loading with precise
 //! errors, and validation that resolves names into a `Plan` the engine can run.
+//!
+//! The protocol and the checks stay RON text (`Spec`) here: a `Registry` knows what they mean.
 
-use crate::check::Check;
+mod spec;
+
+pub use spec::{ParamsError, Spec};
+
 use crate::error::{Error, Result};
 use crate::fault::Fault;
 use crate::fault::{resolve_names, Nemesis, NemesisSpec, ScheduledFault};
 use crate::net::{LinkSpec, Network};
 use crate::node::Roster;
-use crate::protocols::ProtocolSpec;
 use crate::sim::{Bounds, SimConfig};
 use crate::time::{Duration, SimTime};
 use crate::trace::TraceLevel;
@@ -30,8 +34,8 @@ pub struct Scenario {
     pub bounds: Bounds,
     /// The nodes, grouped by role.
     pub nodes: Vec<NodeGroup>,
-    /// The protocol the nodes run, with its parameters.
-    pub protocol: ProtocolSpec,
+    /// The protocol the nodes run, with its parameters: `Name(params)`, resolved by a `Registry`.
+    pub protocol: Spec,
     /// Link behaviour.
     #[serde(default)]
     pub network: NetworkSpec,
@@ -44,9 +48,9 @@ pub struct Scenario {
     /// What the clients do.
     #[serde(default)]
     pub workload: WorkloadSpec,
-    /// Properties the run must have.
+    /// Properties the run must have, each `Name` or `Name(params)`, resolved by a `Registry`.
     #[serde(default)]
-    pub checks: Vec<Check>,
+    pub checks: Vec<Spec>,
 }
 
 /// Nodes of one role: `count` of them named role1, role2, ... or the given `names`.
@@ -160,11 +164,7 @@ impl Plan {
     }
 }
 
-fn ron_options() -> ron::Options {
-    ron::Options::default()
-        .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
-        .with_default_extension(ron::extensions::Extensions::UNWRAP_VARIANT_NEWTYPES)
-}
+use spec::ron_options;
 
 /// Reads and parses a scenario file; errors carry the file, line and column.
 pub fn load(path: &Path) -> Result<Scenario> {
@@ -178,14 +178,19 @@ pub fn load(path: &Path) -> Result<Scenario> {
 
 /// Parses scenario text; `origin` names it in errors.
 pub fn parse(text: &str, origin: &str) -> Result<Scenario> {
-    ron_options()
+    let mut scenario = ron_options()
         .from_str::<Scenario>(text)
         .map_err(|e| Error::Parse {
             path: origin.to_string(),
             line: e.span.start.line,
             col: e.span.start.col,
             message: explain_ron(&e.code),
-        })
+        })?;
+    scenario.protocol.locate(text);
+    for c in &mut scenario.checks {
+        c.locate(text);
+    }
+    Ok(scenario)
 }
 
 fn explain_ron(code: &ron::Error) -> String {
@@ -219,7 +224,8 @@ pub fn to_ron(scenario: &Scenario, header: &[String]) -> String {
 }
 
 impl Scenario {
-    /// Checks the scenario and resolves names; `origin` names the file in errors.
+    /// Checks everything but the protocol and checks (a `Registry` resolves those) and resolves
+    /// node names; `origin` names the file in errors.
     pub fn plan(&self, origin: &str) -> Result<Plan> {
         self.plan_inner().map_err(|message| Error::Invalid {
             path: origin.to_string(),
@@ -289,25 +295,13 @@ impl Scenario {
         if w.interval == Duration::ZERO {
             return Err("workload.interval must be greater than zero".into());
         }
-        let plan = Plan {
+        Ok(Plan {
             scenario: self.clone(),
             roster,
             schedule,
             network,
             nemesis,
-        };
-        self.protocol.validate(&plan)?;
-        for check in &self.checks {
-            if !self.protocol.supports(check) {
-                return Err(format!(
-                    "check `{}` does not apply to protocol `{}`; it supports: {}",
-                    check.name(),
-                    self.protocol.name(),
-                    self.protocol.check_names().join(", ")
-                ));
-            }
-        }
-        Ok(plan)
+        })
     }
 
     /// The roster the `nodes` list describes.

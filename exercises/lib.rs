@@ -3,8 +3,11 @@
 //! Each exercise is a file in `exercises/` (the scaffolding plus the student's piece, marked
 //! `ANCHOR: student`), a reference version of that piece in `exercises/solutions/`, a scenario in
 //! `scenarios/exercises/NAME.ron` and a goal (a checker in `goals.rs`). Scenarios run an exercise
-//! with `protocol: Exercise(name: "NAME")`; `clustersim check-exercise NAME` grades it over a few
-//! seeds, and `--solution` grades the reference instead.
+//! with `protocol: Exercise(name: "NAME")`; `clustersim-exercises check-exercise NAME` grades it
+//! over a few seeds, and `--solution` grades the reference instead.
+//!
+//! This is a crate of its own that registers its protocol and goals through the public
+//! `Registry`, as any user's crate does: editing an exercise rebuilds only this crate.
 
 pub mod anti_entropy;
 pub mod durable_counter;
@@ -15,20 +18,36 @@ pub mod reliable_ping;
 pub mod solutions;
 pub mod sync_replication;
 
-use crate::check::{Status, Verdict};
-use crate::error::{Error, Result};
-use crate::history::Phase;
-use crate::run::{run_scenario, Report, RunOptions};
-use crate::scenario::{parse, Plan};
-use crate::sim::RunOutcome;
-use crate::trace::TraceLevel;
+use clustersim::check::{Status, Verdict};
+use clustersim::error::{Error, Result};
+use clustersim::history::Phase;
+use clustersim::registry::{AnyProtocol, Registry};
+use clustersim::run::{run_scenario, Report, RunOptions};
+use clustersim::scenario::{parse, Plan, Spec};
+use clustersim::sim::RunOutcome;
+use clustersim::trace::TraceLevel;
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Once;
 
-pub use goals::Goal;
+pub use goals::{Goal, GoalCheck};
+
+/// The program that knows the exercises, named in replay commands.
+pub const PROGRAM: &str = "clustersim-exercises";
+
+/// The shipped registry plus the `Exercise` protocol and its goals, for `clustersim-exercises`.
+pub fn registry() -> Registry {
+    register(Registry::shipped().named(PROGRAM))
+}
+
+/// Adds the `Exercise` protocol and the `Exercise(GOAL)` check to `registry`.
+pub fn register(registry: Registry) -> Registry {
+    registry
+        .protocol_with("Exercise", |spec| Ok(Box::new(spec.params::<ExerciseSpec>()?)))
+        .check::<GoalCheck>()
+}
 
 /// One exercise: its name, the file the student edits, and how to run it.
 pub struct Exercise {
@@ -122,24 +141,22 @@ pub struct ExerciseSpec {
     pub solution: bool,
 }
 
-impl ExerciseSpec {
-    /// The protocol's name in reports.
-    pub fn name(&self) -> &'static str {
+// Every exercise has its own node type, so the one `Exercise` protocol implements the
+// registry's type-erased `AnyProtocol` and picks the exercise from its parameters.
+impl AnyProtocol for ExerciseSpec {
+    fn name(&self) -> &'static str {
         "Exercise"
     }
 
-    /// Checks that the exercise exists and the scenario has the roles it needs.
-    pub fn validate(&self, plan: &Plan) -> std::result::Result<(), String> {
+    fn validate(&self, plan: &Plan) -> std::result::Result<(), String> {
         (find(&self.name)?.validate)(plan)
     }
 
-    /// The checks exercise scenarios may use besides `Liveness`.
-    pub fn checks(&self) -> &'static [&'static str] {
+    fn checks(&self) -> &'static [&'static str] {
         &["Exercise"]
     }
 
-    /// Runs the exercise (student's code or reference) on a validated plan.
-    pub fn run(&self, plan: &Plan, trace: TraceLevel) -> RunOutcome {
+    fn run(&self, plan: &Plan, trace: TraceLevel) -> RunOutcome {
         match find(&self.name) {
             Ok(e) => (e.run)(plan, self.solution, trace),
             // validate() rejected unknown names before any run could start
@@ -241,7 +258,7 @@ impl Grade {
                         }
                         let _ = writeln!(
                             o,
-                            "    replay it: clustersim run scenarios/exercises/{}.ron --seed {seed} --timeline",
+                            "    replay it: {PROGRAM} run scenarios/exercises/{}.ron --seed {seed} --timeline",
                             self.name
                         );
                     }
@@ -298,11 +315,17 @@ pub fn grade(name: &str, solution: bool, seeds: u64) -> Result<Grade> {
     }
     let origin = format!("scenarios/exercises/{name}.ron");
     let mut scenario = parse(exercise.scenario, &origin)?;
-    if let crate::protocols::ProtocolSpec::Exercise(spec) = &mut scenario.protocol {
-        spec.solution = solution;
-    }
+    let mut spec: ExerciseSpec = scenario.protocol.params().map_err(|e| Error::Parse {
+        path: origin.clone(),
+        line: e.line,
+        col: e.col,
+        message: e.message,
+    })?;
+    spec.solution = solution;
+    scenario.protocol = Spec::of("Exercise", &spec);
+    let registry = registry();
     // Fail early on a broken scenario, with its own error, before hiding panics.
-    scenario.plan(&origin)?;
+    registry.prepare(&scenario, &origin)?;
     let first = scenario.seed;
     install_quiet_hook();
     let mut runs = Vec::new();
@@ -312,7 +335,9 @@ pub fn grade(name: &str, solution: bool, seeds: u64) -> Result<Grade> {
             ..RunOptions::default()
         };
         GRADING.with(|g| g.set(true));
-        let result = catch_unwind(AssertUnwindSafe(|| run_scenario(&scenario, &origin, &opts)));
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            run_scenario(&registry, &scenario, &origin, &opts)
+        }));
         GRADING.with(|g| g.set(false));
         let outcome = match result {
             Ok(Ok(report)) => judge(&report),
@@ -381,7 +406,7 @@ fn run_summary(out: &RunOutcome, verdict: &Verdict) -> Vec<String> {
         lines.push(format!("fault at {t}: {}", f.describe(names)));
     }
     let entries = out.history.entries();
-    let shown: Vec<&crate::history::Entry> = match verdict.window {
+    let shown: Vec<&clustersim::history::Entry> = match verdict.window {
         Some((lo, hi)) => entries
             .iter()
             .filter(|e| e.time >= lo && e.time <= hi)

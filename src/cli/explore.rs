@@ -1,17 +1,17 @@
-//! The `explore` and `shrink` subcommands (part of the binary, not the library): parse their
-//! flags, call `clustersim::explore`, print the summary, write the shrunk scenario.
+//! The `explore` and `shrink` subcommands: parse their flags, call `crate::explore`, print the
+//! summary, write the shrunk scenario.
 
-use clustersim::explore::{
-    builtin_runner, progress, shrink, sweep, Budget, Shard, ShrinkOptions, Shrunk, SweepConfig,
-    SweepOutcome,
+use crate::explore::{
+    runner, shrink, sweep, Budget, Shard, ShrinkOptions, Shrunk, SweepConfig, SweepOutcome,
 };
-use clustersim::scenario::{load, Scenario};
-use clustersim::{Duration, Error};
+use crate::registry::Registry;
+use crate::scenario::Scenario;
+use crate::{Duration, Error};
 use std::path::{Path, PathBuf};
 
 /// Flags of `clustersim explore`.
 #[derive(clap::Args, Debug)]
-pub struct ExploreArgs {
+pub(super) struct ExploreArgs {
     /// The scenario file (RON); its nemesis draws different faults for every seed.
     file: PathBuf,
     /// How many seeds to run (from --first-seed on).
@@ -48,7 +48,7 @@ pub struct ExploreArgs {
 
 /// Flags of `clustersim shrink`.
 #[derive(clap::Args, Debug)]
-pub struct ShrinkArgs {
+pub(super) struct ShrinkArgs {
     /// The scenario file (RON).
     file: PathBuf,
     /// The failing seed.
@@ -81,14 +81,14 @@ fn shrunk_path(scenario: &Scenario, seed: u64, out: &Path) -> PathBuf {
 }
 
 /// `clustersim explore`: exit 1 if a seed failed, 0 if none did.
-pub fn cmd_explore(args: &ExploreArgs) -> Result<u8, Error> {
-    let scenario = load(&args.file)?;
+pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8, Error> {
+    let scenario = super::load_for(registry, &args.file)?;
     let origin = args.file.display().to_string();
-    scenario.plan(&origin)?;
+    let prepared = registry.prepare(&scenario, &origin)?;
     if scenario.checks.is_empty() {
         return Err(Error::Usage(format!(
             "{origin} has no checks, so no seed can fail; list some in `checks`: {}",
-            scenario.protocol.check_names().join(", ")
+            registry.checks_for(prepared.protocol.as_ref()).join(", ")
         )));
     }
     let config = SweepConfig {
@@ -119,15 +119,16 @@ pub fn cmd_explore(args: &ExploreArgs) -> Result<u8, Error> {
     if scenario.nemesis.is_none() {
         println!("  note: no nemesis; seeds vary only the network and the nodes' own randomness");
     }
-    let shown = progress::for_stderr();
-    let outcome = sweep(&scenario, &config, builtin_runner(&origin), shown.as_ref())?;
+    let shown = super::for_stderr();
+    let outcome = sweep(&scenario, &config, runner(registry, &origin), shown.as_ref())?;
     print_summary(&outcome, &config);
     let Some(first) = outcome.first_failure() else {
         return Ok(0);
     };
     if args.no_shrink {
         println!(
-            "  shrink it: clustersim shrink {origin} --seed {}",
+            "  shrink it: {} shrink {origin} --seed {}",
+            registry.program(),
             first.seed
         );
         return Ok(1);
@@ -136,7 +137,15 @@ pub fn cmd_explore(args: &ExploreArgs) -> Result<u8, Error> {
         max_runs: args.max_shrink_runs,
         check: first.checks.first().map(|(c, _)| c.clone()),
     };
-    match shrink_and_write(&scenario, &origin, first.seed, &opts, &args.out, args.force) {
+    match shrink_and_write(
+        registry,
+        &scenario,
+        &origin,
+        first.seed,
+        &opts,
+        &args.out,
+        args.force,
+    ) {
         Ok(_) => {}
         Err(e) => println!("  not shrunk: {e}"),
     }
@@ -180,6 +189,7 @@ fn print_summary(o: &SweepOutcome, config: &SweepConfig) {
 }
 
 fn shrink_and_write(
+    registry: &Registry,
     scenario: &Scenario,
     origin: &str,
     seed: u64,
@@ -193,7 +203,7 @@ fn shrink_and_write(
     }
     println!("shrinking seed {seed} ...");
     let started = std::time::Instant::now();
-    let Some(shrunk) = shrink(scenario, seed, builtin_runner(origin), opts)? else {
+    let Some(shrunk) = shrink(scenario, seed, runner(registry, origin), opts)? else {
         return Ok(None);
     };
     let path = shrunk.write(origin, out, force)?;
@@ -210,16 +220,16 @@ fn shrink_and_write(
         println!("    at {}: {:?}", f.at, f.fault);
     }
     println!("  wrote {}", path.display());
-    println!("  replay: clustersim run {}", path.display());
+    println!("  replay: {} run {}", registry.program(), path.display());
     Ok(Some((shrunk, path)))
 }
 
 /// `clustersim shrink`: exit 1 when the seed fails (and the shrunk file is written), 0 when
 /// it passes.
-pub fn cmd_shrink(args: &ShrinkArgs) -> Result<u8, Error> {
-    let scenario = load(&args.file)?;
+pub(super) fn cmd_shrink(registry: &Registry, args: &ShrinkArgs) -> Result<u8, Error> {
+    let scenario = super::load_for(registry, &args.file)?;
     let origin = args.file.display().to_string();
-    scenario.plan(&origin)?;
+    registry.prepare(&scenario, &origin)?;
     let opts = ShrinkOptions {
         max_runs: args.max_runs,
         check: args.check.clone(),
@@ -233,7 +243,15 @@ pub fn cmd_shrink(args: &ShrinkArgs) -> Result<u8, Error> {
             )));
         }
     }
-    match shrink_and_write(&scenario, &origin, args.seed, &opts, &args.out, args.force)? {
+    match shrink_and_write(
+        registry,
+        &scenario,
+        &origin,
+        args.seed,
+        &opts,
+        &args.out,
+        args.force,
+    )? {
         Some(_) => Ok(1),
         None => {
             println!(

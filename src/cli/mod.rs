@@ -1,0 +1,147 @@
+//! The command line as a library function: `cli::main(registry)` is the whole `clustersim`
+//! CLI (`run`, `explore`, `shrink`, pictures, exit codes) for whatever protocols and checks the
+//! registry holds. The `clustersim` binary is this function with `Registry::shipped()`; a
+//! protocol author's binary is the same function with their own registry.
+//!
+//! Exit codes: 0 success, 1 a check failed, 2 bad usage or input. Nothing else.
+
+mod explore;
+mod progress_bar;
+mod run;
+
+pub use clap;
+
+use crate::error::Error;
+use crate::registry::Registry;
+use crate::scenario::{load, Scenario};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::path::Path;
+use std::process::ExitCode;
+
+pub use progress_bar::{for_stderr, Bar};
+
+/// A deterministic cluster simulator: replay scenarios, explore seeds, check protocols.
+#[derive(Parser, Debug)]
+#[command(name = "clustersim", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run one scenario file and print a report (exit 1 if a check fails).
+    Run(run::RunArgs),
+    /// Run a scenario's nemesis over many seeds, then shrink the first failure (exit 1 if found).
+    Explore(explore::ExploreArgs),
+    /// Shrink a failing seed to a minimal scenario with an explicit fault schedule.
+    Shrink(explore::ShrinkArgs),
+}
+
+/// A subcommand a program adds to the CLI (the exercises' `check-exercise`, for instance).
+pub struct Extension {
+    command: clap::Command,
+    run: Box<dyn Fn(&Registry, &clap::ArgMatches) -> Result<u8, Error>>,
+}
+
+impl Extension {
+    /// A subcommand parsed by `command` and carried out by `run`, which returns the exit code.
+    pub fn new(
+        command: clap::Command,
+        run: impl Fn(&Registry, &clap::ArgMatches) -> Result<u8, Error> + 'static,
+    ) -> Self {
+        Extension {
+            command,
+            run: Box::new(run),
+        }
+    }
+}
+
+/// The whole CLI over `registry`, reading the process's arguments.
+pub fn main(registry: Registry) -> ExitCode {
+    main_with(registry, Vec::new())
+}
+
+/// The CLI over `registry` with extra subcommands.
+pub fn main_with(registry: Registry, extensions: Vec<Extension>) -> ExitCode {
+    let code = run_args(&registry, &extensions, std::env::args_os());
+    ExitCode::from(code)
+}
+
+/// The CLI over `registry` on explicit arguments (the first is the program name); returns the
+/// exit code.
+pub fn run_args<I, T>(registry: &Registry, extensions: &[Extension], args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let mut command = Cli::command()
+        .name(registry.program().to_string())
+        .bin_name(registry.program().to_string());
+    for ext in extensions {
+        command = command.subcommand(ext.command.clone());
+    }
+    let matches = match command.try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = match matches.subcommand() {
+        Some((name, sub)) if extensions.iter().any(|e| e.command.get_name() == name) => {
+            let ext = extensions
+                .iter()
+                .find(|e| e.command.get_name() == name)
+                .map(|e| &e.run);
+            match ext {
+                Some(run) => run(registry, sub),
+                None => Ok(2),
+            }
+        }
+        _ => match Cli::from_arg_matches(&matches) {
+            Ok(cli) => match cli.command {
+                Command::Run(args) => run::cmd_run(registry, &args),
+                Command::Explore(args) => explore::cmd_explore(registry, &args),
+                Command::Shrink(args) => explore::cmd_shrink(registry, &args),
+            },
+            Err(e) => {
+                let _ = e.print();
+                return 2;
+            }
+        },
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code() as u8
+        }
+    }
+}
+
+/// Loads a scenario file for `registry`; a file for a protocol this program does not know is
+/// refused, naming the protocol and the replay command its header gives.
+pub fn load_for(registry: &Registry, path: &Path) -> Result<Scenario, Error> {
+    let scenario = load(path)?;
+    let name = scenario.protocol.name();
+    if !registry.knows_protocol(name) {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let hint = text
+            .lines()
+            .take_while(|l| l.trim_start().starts_with("//"))
+            .find_map(|l| l.trim_start().trim_start_matches('/').trim().strip_prefix("Replay:"))
+            .map(|r| format!("; the file's header says to replay it with:{r}"))
+            .unwrap_or_default();
+        return Err(Error::Invalid {
+            path: path.display().to_string(),
+            message: format!(
+                "this scenario needs protocol `{name}`, which {} does not know (it knows {}){hint}",
+                registry.program(),
+                registry.protocol_names().join(", ")
+            ),
+        });
+    }
+    Ok(scenario)
+}

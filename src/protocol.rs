@@ -1,0 +1,67 @@
+//! The two extension points a protocol author implements: `Protocol` (parameters from RON, a
+//! roster check, a node factory) and `Check` (a property judged on a finished run).
+//!
+//! The shipped protocols and checks implement these traits exactly as a user's code does, and
+//! reach scenarios, the CLI, the explorer and the shrinker through a `Registry`.
+
+use crate::check::Verdict;
+use crate::node::{Node, NodeFactory};
+use crate::scenario::Plan;
+use crate::sim::RunOutcome;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::fmt;
+
+/// A protocol family: its parameters (the type implementing this trait, read from the
+/// scenario's `protocol: NAME(...)`) validate a plan and build the nodes.
+pub trait Protocol: Clone + fmt::Debug + Serialize + DeserializeOwned + 'static {
+    /// The node type every role of this protocol is a variant of.
+    type Node: Node;
+
+    /// The name scenarios write, as in `protocol: Raft(...)`.
+    const NAME: &'static str;
+
+    /// Checks the parameters against the plan (roles present, values sensible).
+    fn validate(&self, plan: &Plan) -> Result<(), String>;
+
+    /// Names of the checks this protocol's history is made for (checks that apply to every
+    /// protocol, such as `Liveness`, need not be listed).
+    fn checks(&self) -> &'static [&'static str];
+
+    /// Builds nodes from their id and durable storage, at boot and after every crash.
+    fn factory(&self, plan: &Plan) -> NodeFactory<Self::Node>;
+}
+
+/// What kind of property a check states, which tells the shrinker what a shrunk run may leave
+/// unhealed.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Property {
+    /// Nothing bad ever happens: a fault left in force (a split network) can stop progress but
+    /// never make the check fail spuriously, so a shrunk run may end with the network split.
+    Safety,
+    /// Something good eventually happens: judged once faults heal, so a shrunk run must end with
+    /// every fault healed.
+    Liveness,
+}
+
+/// A property of a finished run, named in a scenario's `checks` list. The type implementing
+/// this trait holds the check's parameters (`AllDelivered(within: "2s")`); a check without
+/// parameters is a unit struct.
+pub trait Check: Clone + fmt::Debug + Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The name scenarios write, as in `checks: [Linearizable]`.
+    const NAME: &'static str;
+
+    /// Safety or liveness; the shrinker asks this, never a list of names.
+    fn property(&self) -> Property;
+
+    /// Judges a finished run from its history, faults and snapshots.
+    fn evaluate(&self, outcome: &RunOutcome) -> Verdict;
+
+    /// True when the check may be asked of `protocol`; `listed` says whether the protocol's
+    /// `checks()` names it. A check that reads only what every run has (liveness of client
+    /// calls) returns true for every protocol; a user's check for a shipped protocol can name it.
+    fn applies_to(protocol: &str, listed: bool) -> bool {
+        let _ = protocol;
+        listed
+    }
+}

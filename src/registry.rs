@@ -1,0 +1,313 @@
+//! The registry: which protocols and checks a program knows, by the names scenarios use.
+//!
+//! A scenario names its protocol and checks as RON text (`protocol: Raft(...)`,
+//! `checks: [Linearizable]`); a `Registry` turns those names into code. The shipped protocols
+//! and checks register here through the same `protocol::<P>()` and `check::<C>()` calls a user
+//! makes for their own, so every tool (run, explore, shrink, proptest, pictures) treats them
+//! alike. Nothing else in the crate names a particular protocol.
+
+use crate::check::Verdict;
+use crate::error::{Error, Result};
+use crate::protocol::{Check, Property, Protocol};
+use crate::scenario::{Plan, Scenario, Spec};
+use crate::sim::{RunOutcome, Sim};
+use crate::trace::TraceLevel;
+
+/// A protocol with its parameters, its type erased: what a `Plan` runs.
+pub trait AnyProtocol {
+    /// The protocol's name.
+    fn name(&self) -> &'static str;
+    /// Checks the parameters against the plan.
+    fn validate(&self, plan: &Plan) -> std::result::Result<(), String>;
+    /// Names of the checks the protocol lists as made for its history.
+    fn checks(&self) -> &'static [&'static str];
+    /// Runs the protocol's nodes on a validated plan.
+    fn run(&self, plan: &Plan, trace: TraceLevel) -> RunOutcome;
+}
+
+impl<P: Protocol> AnyProtocol for P {
+    fn name(&self) -> &'static str {
+        P::NAME
+    }
+    fn validate(&self, plan: &Plan) -> std::result::Result<(), String> {
+        Protocol::validate(self, plan)
+    }
+    fn checks(&self) -> &'static [&'static str] {
+        Protocol::checks(self)
+    }
+    fn run(&self, plan: &Plan, trace: TraceLevel) -> RunOutcome {
+        Sim::new(plan.sim_config(trace), self.factory(plan)).run()
+    }
+}
+
+/// A check with its parameters, its type erased.
+pub trait AnyCheck: Send + Sync {
+    /// The check's name.
+    fn name(&self) -> &'static str;
+    /// Safety or liveness.
+    fn property(&self) -> Property;
+    /// Judges a finished run; the verdict carries the check's property.
+    fn evaluate(&self, outcome: &RunOutcome) -> Verdict;
+}
+
+impl<C: Check> AnyCheck for C {
+    fn name(&self) -> &'static str {
+        C::NAME
+    }
+    fn property(&self) -> Property {
+        Check::property(self)
+    }
+    fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
+        let mut v = Check::evaluate(self, outcome);
+        v.property = Check::property(self);
+        v
+    }
+}
+
+/// Builds a component from its scenario text.
+pub type Build<T> = fn(&Spec) -> std::result::Result<Box<T>, crate::scenario::ParamsError>;
+
+struct ProtocolEntry {
+    name: &'static str,
+    build: Build<dyn AnyProtocol>,
+}
+
+struct CheckEntry {
+    name: &'static str,
+    build: Build<dyn AnyCheck>,
+    applies_to: fn(&str, bool) -> bool,
+}
+
+/// The protocols and checks one program knows, and the program's name for replay commands.
+pub struct Registry {
+    program: String,
+    protocols: Vec<ProtocolEntry>,
+    checks: Vec<CheckEntry>,
+}
+
+/// A scenario resolved against a registry: the plan, the protocol and the checks, ready to run.
+pub struct Prepared {
+    /// The scenario with every name resolved.
+    pub plan: Plan,
+    /// The protocol with its parameters.
+    pub protocol: Box<dyn AnyProtocol>,
+    /// The checks, in the scenario's order.
+    pub checks: Vec<Box<dyn AnyCheck>>,
+}
+
+impl Prepared {
+    /// Runs the plan at `trace` level and judges it with every check.
+    pub fn run(&self, trace: TraceLevel) -> (RunOutcome, Vec<Verdict>) {
+        let outcome = self.protocol.run(&self.plan, trace);
+        let verdicts = self.checks.iter().map(|c| c.evaluate(&outcome)).collect();
+        (outcome, verdicts)
+    }
+}
+
+impl Registry {
+    /// An empty registry for the program called `program` (named in replay commands).
+    pub fn new(program: &str) -> Self {
+        Registry {
+            program: program.to_string(),
+            protocols: Vec::new(),
+            checks: Vec::new(),
+        }
+    }
+
+    /// Every protocol and check clustersim ships, for the `clustersim` program.
+    pub fn shipped() -> Self {
+        Self::new("clustersim").with_shipped()
+    }
+
+    /// Adds every protocol and check clustersim ships.
+    pub fn with_shipped(self) -> Self {
+        use crate::check::*;
+        use crate::protocols::{gossip, kv, ping, queue, raft};
+        self.protocol::<ping::PingParams>()
+            .protocol::<queue::QueueParams>()
+            .protocol::<kv::primary_backup::PrimaryBackupParams>()
+            .protocol::<kv::quorum::QuorumParams>()
+            .protocol::<gossip::GossipParams>()
+            .protocol::<raft::RaftParams>()
+            .check::<Liveness>()
+            .check::<NoLostTasks>()
+            .check::<NoDuplicateEffects>()
+            .check::<NoDuplicateCompletions>()
+            .check::<Linearizable>()
+            .check::<Durable>()
+            .check::<Converged>()
+            .check::<StaleReads>()
+            .check::<AllDelivered>()
+            .check::<ElectionSafety>()
+    }
+
+    /// The same registry under another program name (a user's binary that adds protocols).
+    pub fn named(mut self, program: &str) -> Self {
+        self.program = program.to_string();
+        self
+    }
+
+    /// Registers protocol `P` under `P::NAME`, replacing one registered under that name.
+    pub fn protocol<P: Protocol>(mut self) -> Self {
+        self.protocols.retain(|e| e.name != P::NAME);
+        self.protocols.push(ProtocolEntry {
+            name: P::NAME,
+            build: |spec| Ok(Box::new(spec.params::<P>()?)),
+        });
+        self.protocols.sort_by_key(|e| e.name);
+        self
+    }
+
+    /// Registers a protocol whose node type depends on its parameters (one name for a family of
+    /// node types, say), built by `build` from the scenario's `name(...)` text; replaces one
+    /// registered under that name. Most protocols use `protocol::<P>()` instead.
+    pub fn protocol_with(mut self, name: &'static str, build: Build<dyn AnyProtocol>) -> Self {
+        self.protocols.retain(|e| e.name != name);
+        self.protocols.push(ProtocolEntry { name, build });
+        self.protocols.sort_by_key(|e| e.name);
+        self
+    }
+
+    /// Registers check `C` under `C::NAME`, replacing one registered under that name.
+    pub fn check<C: Check>(mut self) -> Self {
+        self.checks.retain(|e| e.name != C::NAME);
+        self.checks.push(CheckEntry {
+            name: C::NAME,
+            build: |spec| Ok(Box::new(spec.params::<C>()?)),
+            applies_to: C::applies_to,
+        });
+        self.checks.sort_by_key(|e| e.name);
+        self
+    }
+
+    /// The program's name, as replay commands write it.
+    pub fn program(&self) -> &str {
+        &self.program
+    }
+
+    /// Names of the registered protocols, sorted.
+    pub fn protocol_names(&self) -> Vec<&'static str> {
+        self.protocols.iter().map(|e| e.name).collect()
+    }
+
+    /// Names of the registered checks, sorted.
+    pub fn check_names(&self) -> Vec<&'static str> {
+        self.checks.iter().map(|e| e.name).collect()
+    }
+
+    /// True when a protocol called `name` is registered.
+    pub fn knows_protocol(&self, name: &str) -> bool {
+        self.protocols.iter().any(|e| e.name == name)
+    }
+
+    /// Names of the registered checks that apply to `protocol`.
+    pub fn checks_for(&self, protocol: &dyn AnyProtocol) -> Vec<&'static str> {
+        let listed = protocol.checks();
+        self.checks
+            .iter()
+            .filter(|e| (e.applies_to)(protocol.name(), listed.contains(&e.name)))
+            .map(|e| e.name)
+            .collect()
+    }
+
+    /// The protocol a scenario names, with its parameters; `origin` names the file in errors.
+    pub fn protocol_of(&self, scenario: &Scenario, origin: &str) -> Result<Box<dyn AnyProtocol>> {
+        let spec = &scenario.protocol;
+        let Some(entry) = self.protocols.iter().find(|e| e.name == spec.name()) else {
+            return Err(at(
+                origin,
+                spec,
+                format!(
+                    "unknown protocol `{}`: {} knows {}",
+                    spec.name(),
+                    self.program,
+                    self.protocol_names().join(", ")
+                ),
+            ));
+        };
+        (entry.build)(spec).map_err(|e| params_error(origin, "protocol", spec, e))
+    }
+
+    /// Resolves a scenario: validates it, builds its protocol and checks, and checks that each
+    /// check applies to the protocol; `origin` names the file in errors.
+    pub fn prepare(&self, scenario: &Scenario, origin: &str) -> Result<Prepared> {
+        let protocol = self.protocol_of(scenario, origin)?;
+        let mut checks = Vec::with_capacity(scenario.checks.len());
+        for spec in &scenario.checks {
+            let Some(entry) = self.checks.iter().find(|e| e.name == spec.name()) else {
+                return Err(at(
+                    origin,
+                    spec,
+                    format!(
+                        "unknown check `{}`: {} knows {}",
+                        spec.name(),
+                        self.program,
+                        self.check_names().join(", ")
+                    ),
+                ));
+            };
+            checks.push((entry.build)(spec).map_err(|e| params_error(origin, "check", spec, e))?);
+        }
+        let plan = scenario.plan(origin)?;
+        protocol
+            .validate(&plan)
+            .map_err(|message| Error::Invalid {
+                path: origin.to_string(),
+                message,
+            })?;
+        let applicable = self.checks_for(protocol.as_ref());
+        for check in &checks {
+            if !applicable.contains(&check.name()) {
+                return Err(Error::Invalid {
+                    path: origin.to_string(),
+                    message: format!(
+                        "check `{}` does not apply to protocol `{}`; it supports: {}",
+                        check.name(),
+                        protocol.name(),
+                        applicable.join(", ")
+                    ),
+                });
+            }
+        }
+        Ok(Prepared {
+            plan,
+            protocol,
+            checks,
+        })
+    }
+}
+
+/// An error about `spec`, at its place in the file when known.
+fn at(origin: &str, spec: &Spec, message: String) -> Error {
+    match spec.position() {
+        Some((line, col)) => Error::Parse {
+            path: origin.to_string(),
+            line,
+            col,
+            message,
+        },
+        None => Error::Invalid {
+            path: origin.to_string(),
+            message,
+        },
+    }
+}
+
+fn params_error(origin: &str, what: &str, spec: &Spec, e: crate::scenario::ParamsError) -> Error {
+    Error::Parse {
+        path: origin.to_string(),
+        line: e.line,
+        col: e.col,
+        message: format!("{what} `{}`: {}", spec.name(), e.message),
+    }
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("program", &self.program)
+            .field("protocols", &self.protocol_names())
+            .field("checks", &self.check_names())
+            .finish()
+    }
+}
