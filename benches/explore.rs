@@ -6,9 +6,12 @@
 //! >= 100 seeds/s per core.
 //!
 //!   cargo bench --bench explore
-use clustersim::explore::{builtin_runner, progress::Silent, sweep, Budget, Shard, SweepConfig};
+use clustersim::explore::{progress::Silent, runner, sweep, Budget, Shard, SweepConfig};
+use clustersim::registry::Registry;
 use clustersim::scenario::load;
 use std::path::Path;
+
+static REGISTRY: std::sync::LazyLock<Registry> = std::sync::LazyLock::new(Registry::shipped);
 
 fn main() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -32,7 +35,7 @@ fn main() {
                 jobs,
                 keep_going: true,
             };
-            let o = sweep(&scenario, &config, builtin_runner(file), &Silent).expect("sweeps");
+            let o = sweep(&scenario, &config, runner(&REGISTRY, file), &Silent).expect("sweeps");
             println!(
                 "  {file:<42} {jobs} thread(s): {:>6} seeds in {:.2}s = {:>7.0} seeds/s ({:.0}/s/thread), {:.1}M events/s, {} failing",
                 o.runs(),

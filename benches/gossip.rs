@@ -1,5 +1,6 @@
 //! Wall time and events per second of the 1,000-node gossip chat room (scenarios/chat-1000.ron),
 //! the run and the AllDelivered check timed apart, plus seeds/s on the 20-node chat room.
+use clustersim::registry::Registry;
 use clustersim::scenario::load;
 use clustersim::trace::TraceLevel;
 use std::path::Path;
@@ -11,15 +12,20 @@ fn scenario(name: &str) -> clustersim::scenario::Scenario {
 }
 
 fn main() {
+    let registry = Registry::shipped();
     let s = scenario("chat-1000");
-    let plan = s.plan("chat-1000").expect("valid");
+    let prepared = registry.prepare(&s, "chat-1000").expect("valid");
+    let plan = &prepared.plan;
     let mut runs: Vec<(f64, f64, u64)> = Vec::new();
     for _ in 0..3 {
         let start = Instant::now();
-        let outcome = s.protocol.run(&plan, TraceLevel::HashOnly);
+        let outcome = prepared.protocol.run(plan, TraceLevel::HashOnly);
         let ran = start.elapsed().as_secs_f64();
         let start = Instant::now();
-        let passed = s.checks.iter().all(|c| c.evaluate(&outcome).passed());
+        let passed = prepared
+            .checks
+            .iter()
+            .all(|c| c.evaluate(&outcome).passed());
         let checked = start.elapsed().as_secs_f64();
         assert!(passed, "chat-1000 must pass its checks");
         runs.push((ran, checked, outcome.stats.events));
@@ -38,8 +44,12 @@ fn main() {
     for seed in 0..seeds {
         let mut s = s.clone();
         s.seed = seed;
-        let plan = s.plan("chat-gossip").expect("valid");
-        events += s.protocol.run(&plan, TraceLevel::HashOnly).stats.events;
+        let prepared = registry.prepare(&s, "chat-gossip").expect("valid");
+        events += prepared
+            .protocol
+            .run(&prepared.plan, TraceLevel::HashOnly)
+            .stats
+            .events;
     }
     let secs = start.elapsed().as_secs_f64();
     println!(

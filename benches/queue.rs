@@ -1,5 +1,6 @@
 //! Seeds per second on the worker-crash queue scenarios (the explorer's bug zoo runs them by
 //! the thousand), printed as plain figures.
+use clustersim::registry::Registry;
 use clustersim::run::{run_scenario, RunOptions};
 use clustersim::scenario::load;
 use std::path::Path;
@@ -22,7 +23,7 @@ fn main() {
                 seed: Some(seed),
                 ..RunOptions::default()
             };
-            let r = run_scenario(&scenario, name, &opts).expect("runs");
+            let r = run_scenario(&Registry::shipped(), &scenario, name, &opts).expect("runs");
             events += r.outcome.stats.events;
             failed += usize::from(!r.passed());
         }

@@ -3,6 +3,7 @@
 //! crash), printed as plain lines.
 //!
 //!   cargo bench --bench raft
+use clustersim::registry::Registry;
 use clustersim::run::{run_scenario, RunOptions};
 use clustersim::scenario::{load, Scenario};
 use std::path::Path;
@@ -29,7 +30,7 @@ fn main() {
                 seed: Some(seed),
                 ..RunOptions::default()
             };
-            let r = run_scenario(&s, "raft-1000", &opts).expect("runs");
+            let r = run_scenario(&Registry::shipped(), &s, "raft-1000", &opts).expect("runs");
             events += r.outcome.stats.events;
             let c = r.outcome.history.calls();
             calls += c.len();

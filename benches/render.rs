@@ -1,6 +1,7 @@
 //! Rendering cost on a long run: builds the model, the timeline, the SVG, the HTML and the
 //! plots for ping-partition stretched to 200 s of virtual time, and prints each figure.
 
+use clustersim::registry::Registry;
 use clustersim::render::timeline::{self, TimelineOptions};
 use clustersim::render::{html, plots, svg, Model};
 use clustersim::run::{run_file, RunOptions};
@@ -24,7 +25,12 @@ fn main() {
         max_time: Some(Duration::from_secs(200)),
         ..RunOptions::default()
     };
-    let r = run_file(Path::new("scenarios/ping-partition.ron"), &opts).expect("runs");
+    let r = run_file(
+        &Registry::shipped(),
+        Path::new("scenarios/ping-partition.ron"),
+        &opts,
+    )
+    .expect("runs");
     let events = r.outcome.trace.events().len();
     let model = Model::of_run(&r.outcome, &r.verdicts);
     println!(

@@ -4,7 +4,7 @@
 //! posted while the room is partitioned never cross, and nothing repairs that after the heal.
 //! Add anti-entropy: every so often a peer sends a digest of what it has to a random peer, which
 //! answers with what the digest lacks. Write the two functions between the `ANCHOR: student`
-//! lines. Grade with `clustersim check-exercise anti-entropy`; the goal is `AllDelivered`.
+//! lines. Grade with `clustersim-exercises check-exercise anti-entropy`; the goal is `AllDelivered`.
 
 use super::solutions;
 use clustersim::history::Op;

@@ -2,7 +2,7 @@
 //!
 //! A client increments a counter on a server and now and then reads it. The server keeps the
 //! count in its durable storage, but a crash keeps only what was synced. The piece between the
-//! `ANCHOR: student` lines is broken. Grade it with `clustersim check-exercise durable-counter`;
+//! `ANCHOR: student` lines is broken. Grade it with `clustersim-exercises check-exercise durable-counter`;
 //! the goal is `CounterNeverGoesBack`.
 
 use super::solutions;

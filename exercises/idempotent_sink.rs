@@ -3,7 +3,7 @@
 //! A sender delivers tasks to a sink and resends each one until the sink acknowledges it; the
 //! network also loses and duplicates messages, and the sink crashes and restarts mid-run. So the
 //! same task reaches the sink several times. Write `on_deliver` (between the `ANCHOR: student`
-//! lines). Grade with `clustersim check-exercise idempotent-sink`; the goal is
+//! lines). Grade with `clustersim-exercises check-exercise idempotent-sink`; the goal is
 //! `EffectsExactlyOnce`.
 
 use super::solutions;

@@ -4,7 +4,7 @@
 //! while, record it complete and acknowledge it. The server below hands tasks out like Redis
 //! `LPOP`: the task leaves the server the moment a worker takes it, so when that worker crashes
 //! the task is gone. Fix the three functions between the `ANCHOR: student` lines. Grade with
-//! `clustersim check-exercise lease-queue`; the goal is `EveryTaskCompleted`.
+//! `clustersim-exercises check-exercise lease-queue`; the goal is `EveryTaskCompleted`.
 
 use super::solutions;
 use clustersim::history::{Op, OpId};

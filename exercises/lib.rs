@@ -45,7 +45,9 @@ pub fn registry() -> Registry {
 /// Adds the `Exercise` protocol and the `Exercise(GOAL)` check to `registry`.
 pub fn register(registry: Registry) -> Registry {
     registry
-        .protocol_with("Exercise", |spec| Ok(Box::new(spec.params::<ExerciseSpec>()?)))
+        .protocol_with("Exercise", |spec| {
+            Ok(Box::new(spec.params::<ExerciseSpec>()?))
+        })
         .check::<GoalCheck>()
 }
 

@@ -42,7 +42,8 @@ fn main() -> std::process::ExitCode {
             .about("Grade one of the book's exercises over a few seeds (exit 1 until it passes)"),
     );
     let grade = Extension::new(command, |_registry, matches| {
-        let args = CheckExerciseArgs::from_arg_matches(matches).map_err(|e| Error::Usage(e.to_string()))?;
+        let args = CheckExerciseArgs::from_arg_matches(matches)
+            .map_err(|e| Error::Usage(e.to_string()))?;
         check_exercise(&args)
     });
     main_with(exercises::registry(), vec![grade])

@@ -3,7 +3,7 @@
 //! A client sends numbered requests to a server, one at a time, over links that lose 30% of
 //! messages. It sends each request once; when the request or its reply is lost, it waits forever.
 //! Your job is `on_timeout` (between the `ANCHOR: student` lines). Grade it with
-//! `clustersim check-exercise reliable-ping`; the goal is `EveryRequestAnswered`.
+//! `clustersim-exercises check-exercise reliable-ping`; the goal is `EveryRequestAnswered`.
 
 use super::solutions;
 use clustersim::history::{Op, OpId};

@@ -4,7 +4,7 @@
 //! answering, the client fails over to the backup and reads from it. The primary below
 //! acknowledges a write as soon as it has it itself (asynchronous replication), so writes it
 //! acknowledged but never got to the backup vanish at failover. Fix the two functions between
-//! the `ANCHOR: student` lines. Grade with `clustersim check-exercise sync-replication`; the
+//! the `ANCHOR: student` lines. Grade with `clustersim-exercises check-exercise sync-replication`; the
 //! goal is `AckedWritesVisible`.
 
 use super::solutions;

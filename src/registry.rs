@@ -221,7 +221,7 @@ impl Registry {
                     "unknown protocol `{}`: {} knows {}",
                     spec.name(),
                     self.program,
-                    self.protocol_names().join(", ")
+                    quoted(&self.protocol_names())
                 ),
             ));
         };
@@ -242,19 +242,17 @@ impl Registry {
                         "unknown check `{}`: {} knows {}",
                         spec.name(),
                         self.program,
-                        self.check_names().join(", ")
+                        quoted(&self.check_names())
                     ),
                 ));
             };
             checks.push((entry.build)(spec).map_err(|e| params_error(origin, "check", spec, e))?);
         }
         let plan = scenario.plan(origin)?;
-        protocol
-            .validate(&plan)
-            .map_err(|message| Error::Invalid {
-                path: origin.to_string(),
-                message,
-            })?;
+        protocol.validate(&plan).map_err(|message| Error::Invalid {
+            path: origin.to_string(),
+            message,
+        })?;
         let applicable = self.checks_for(protocol.as_ref());
         for check in &checks {
             if !applicable.contains(&check.name()) {
@@ -277,8 +275,17 @@ impl Registry {
     }
 }
 
+/// `a`, `b`, `c`: names as a sentence lists them.
+pub fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// An error about `spec`, at its place in the file when known.
-fn at(origin: &str, spec: &Spec, message: String) -> Error {
+pub(crate) fn at(origin: &str, spec: &Spec, message: String) -> Error {
     match spec.position() {
         Some((line, col)) => Error::Parse {
             path: origin.to_string(),

@@ -96,7 +96,11 @@ fn unknown_field_names_the_expected_fields() {
 #[test]
 fn unknown_protocol_names_the_valid_ones() {
     let text = edit("Ping()", "Paxos()");
-    rejects("proto.ron", &text, &["`Paxos`", "ProtocolSpec", "`Ping`"]);
+    rejects(
+        "proto.ron",
+        &text,
+        &["proto.ron:5:15:", "`Paxos`", "`Ping`"],
+    );
 }
 
 #[test]

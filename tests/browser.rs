@@ -1,6 +1,7 @@
 //! The HTML page opens in headless Chromium and its screenshot shows a drawn picture.
 //! Slow and needs a browser, so it is #[ignore]d; .ci/browser.sh installs chromium and runs it.
 
+use clustersim::registry::Registry;
 use clustersim::render::{html, Model};
 use clustersim::run::{run_file, RunOptions};
 use clustersim::trace::TraceLevel;
@@ -31,6 +32,7 @@ fn find_chromium() -> Option<String> {
 
 fn ping_page() -> String {
     let report = run_file(
+        &Registry::shipped(),
         Path::new("scenarios/ping-partition.ron"),
         &RunOptions {
             trace: TraceLevel::Full,

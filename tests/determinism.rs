@@ -3,6 +3,7 @@
 
 use clustersim::net::{Latency, LinkSpec, Network};
 use clustersim::node::{NodeFactory, Roster};
+use clustersim::registry::Registry;
 use clustersim::run::{run_scenario, RunOptions};
 use clustersim::scenario::{load, Scenario};
 use clustersim::sim::{Bounds, Sim, SimConfig};
@@ -30,7 +31,7 @@ fn run(s: &Scenario, seed: Option<u64>, trace: TraceLevel) -> clustersim::run::R
         max_time: None,
         trace,
     };
-    run_scenario(s, "test", &opts).expect("valid scenario")
+    run_scenario(&Registry::shipped(), s, "test", &opts).expect("valid scenario")
 }
 
 #[test]

@@ -2,9 +2,9 @@
 //! of threads, shrinking yields a small scenario that replays the same failure, files are never
 //! overwritten without --force, and the proptest strategies make valid, shrinkable schedules.
 //!
-//! Most tests drive a planted-bug protocol defined here through the library API (any protocol
-//! works: the explorer takes a `Fn(&Scenario) -> Result<Report>`): a counter server that acks
-//! increments before they are on disk, so a crash at the wrong moment loses acknowledged ones.
+//! Most tests drive a planted-bug protocol defined and registered here, as a user's crate would
+//! (a `Protocol`, a `Check` and a `Registry` of its own): a counter server that acks increments
+//! before they are on disk, so a crash at the wrong moment loses acknowledged ones.
 
 use clustersim::check::{Status, Verdict};
 use clustersim::explore::{
@@ -13,12 +13,12 @@ use clustersim::explore::{
 };
 use clustersim::history::{Op, OpId, Phase};
 use clustersim::node::{Context, Node, NodeFactory, NodeId, Snapshot};
-use clustersim::run::Report;
-use clustersim::scenario::{parse, Scenario};
-use clustersim::sim::{RunOutcome, Sim};
+use clustersim::registry::Registry;
+use clustersim::run::{run_scenario, Report, RunOptions};
+use clustersim::scenario::{parse, Plan, Scenario, Spec};
+use clustersim::sim::RunOutcome;
 use clustersim::strategy::{self, FaultConfig};
-use clustersim::trace::TraceLevel;
-use clustersim::{Duration, Error};
+use clustersim::{Check, Duration, Error, Property, Protocol};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -172,37 +172,78 @@ fn acked_increments_kept(outcome: &RunOutcome) -> Verdict {
     }
 }
 
-/// Runs the counter protocol on a scenario (its `protocol` field is a placeholder).
-fn run_counter(s: &Scenario, durable_acks: bool) -> clustersim::Result<Report> {
-    let plan = s.plan(&s.name)?;
-    let clients = plan.roster.len().saturating_sub(1).max(1) as u64;
-    let ops = u64::from(plan.workload().ops);
-    let limit = if ops == 0 {
-        u64::MAX
-    } else {
-        ops.div_ceil(clients)
-    };
-    let factory: NodeFactory<Counter> = Box::new(move |id, _roster, storage| {
-        if id == NodeId(0) {
-            Counter::Server {
-                value: storage.get("value").copied().unwrap_or(0),
-                durable_acks,
-            }
+/// The counter protocol's parameters: `Counter(durable_acks: BOOL)`.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+struct CounterParams {
+    durable_acks: bool,
+}
+
+impl Protocol for CounterParams {
+    type Node = Counter;
+    const NAME: &'static str = "Counter";
+
+    fn validate(&self, _plan: &Plan) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn checks(&self) -> &'static [&'static str] {
+        &["AckedIncrementsKept"]
+    }
+
+    fn factory(&self, plan: &Plan) -> NodeFactory<Counter> {
+        let durable_acks = self.durable_acks;
+        let clients = plan.roster.len().saturating_sub(1).max(1) as u64;
+        let ops = u64::from(plan.workload().ops);
+        let limit = if ops == 0 {
+            u64::MAX
         } else {
-            Counter::Client {
-                limit,
-                sent: 0,
-                pending: None,
+            ops.div_ceil(clients)
+        };
+        Box::new(move |id, _roster, storage| {
+            if id == NodeId(0) {
+                Counter::Server {
+                    value: storage.get("value").copied().unwrap_or(0),
+                    durable_acks,
+                }
+            } else {
+                Counter::Client {
+                    limit,
+                    sent: 0,
+                    pending: None,
+                }
             }
-        }
-    });
-    let outcome = Sim::new(plan.sim_config(TraceLevel::HashOnly), factory).run();
-    let verdicts = vec![acked_increments_kept(&outcome)];
-    Ok(Report {
-        scenario: s.clone(),
-        outcome,
-        verdicts,
-    })
+        })
+    }
+}
+
+/// The counter's check as a registered check.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+struct AckedIncrementsKept;
+
+impl Check for AckedIncrementsKept {
+    const NAME: &'static str = "AckedIncrementsKept";
+
+    fn property(&self) -> Property {
+        Property::Liveness
+    }
+
+    fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
+        acked_increments_kept(outcome)
+    }
+}
+
+/// The test's own program: the counter protocol and its check, nothing shipped.
+static REGISTRY: std::sync::LazyLock<Registry> = std::sync::LazyLock::new(|| {
+    Registry::new("counter-sim")
+        .protocol::<CounterParams>()
+        .check::<AckedIncrementsKept>()
+});
+
+/// Runs the counter protocol with `durable_acks` on a scenario.
+fn run_counter(s: &Scenario, durable_acks: bool) -> clustersim::Result<Report> {
+    let mut s = s.clone();
+    s.protocol = Spec::protocol(&CounterParams { durable_acks });
+    run_scenario(&REGISTRY, &s, &s.name, &RunOptions::default())
 }
 
 fn buggy(s: &Scenario) -> clustersim::Result<Report> {
@@ -220,7 +261,8 @@ fn counter_scenario() -> Scenario {
             name: "counter",
             bounds: (max_time: "2s"),
             nodes: [(role: "server", count: 1), (role: "client", count: 3)],
-            protocol: Ping(),
+            protocol: Counter(durable_acks: false),
+            checks: [AckedIncrementsKept],
             network: (default: (latency: Uniform(min: "1ms", max: "5ms"))),
             nemesis: (
                 kinds: [Crash, Partition],
@@ -384,11 +426,11 @@ fn shrinking_yields_a_small_schedule_that_fails_the_same_check_on_replay() {
     // Replay from the RON text exactly, as `clustersim run` would read it.
     let text = s.to_ron("counter", Path::new("counter-min.ron"));
     assert!(
-        text.starts_with("// Shrunk by clustersim from counter, seed "),
+        text.starts_with("// Shrunk by counter-sim from counter, seed "),
         "{text}"
     );
     assert!(
-        text.contains("Replay: clustersim run counter-min.ron"),
+        text.contains("Replay: counter-sim run counter-min.ron (protocol Counter)"),
         "{text}"
     );
     let replayed = parse(&text, "counter-min.ron").expect("parses");
@@ -444,7 +486,7 @@ fn shrunk_files_are_not_overwritten_without_force() {
         .expect("overwrites with force");
     assert!(std::fs::read_to_string(&path)
         .unwrap()
-        .contains("Replay: clustersim run"));
+        .contains("Replay: counter-sim run"));
 }
 
 // ---------------------------------------------------------------- proptest strategies
@@ -463,8 +505,8 @@ fn generated_schedules_are_valid_and_heal_everything() {
         assert!(faults.len() <= 2 * cfg.max_faults);
         assert!(faults.windows(2).all(|w| w[0].at <= w[1].at));
         assert!(ends_whole(&faults), "{faults:?}");
-        strategy::with_faults(&base, faults)
-            .plan("generated")
+        REGISTRY
+            .prepare(&strategy::with_faults(&base, faults), "generated")
             .expect("generated schedules validate");
     }
 }
@@ -490,7 +532,7 @@ fn network_and_workload_strategies_stay_in_bounds() {
         let mut s = counter_scenario();
         s.network.default = link;
         s.workload = w;
-        s.plan("generated").expect("validates");
+        REGISTRY.prepare(&s, "generated").expect("validates");
     }
 }
 
@@ -542,7 +584,7 @@ fn check_reports_a_failing_case_with_its_file() {
     s.seed = seed;
     let e = strategy::check_with(&s, buggy).unwrap_err().to_string();
     assert!(e.contains("AckedIncrementsKept"), "{e}");
-    assert!(e.contains("replay: clustersim run"), "{e}");
+    assert!(e.contains("replay: counter-sim run"), "{e}");
     assert!(dir.join("counter-proptest-min.ron").exists());
     strategy::check_with(&s, fixed).expect("the fix passes");
 }

@@ -3,11 +3,11 @@
 //! and `AllDelivered` names it; the checker fails hand-made bad histories and passes good ones;
 //! random partitions and crashes that heal never break delivery; runs are deterministic.
 
-use clustersim::check::{check_all_delivered, AllDeliveredParams, Dissemination, Status, Verdict};
+use clustersim::check::{check_all_delivered, AllDelivered, Dissemination, Status, Verdict};
 use clustersim::fault::{Fault, NemesisKind};
 use clustersim::history::{History, Op, Phase};
 use clustersim::node::Roster;
-use clustersim::protocols::ProtocolSpec;
+use clustersim::registry::Registry;
 use clustersim::run::{run_scenario, Report, RunOptions};
 use clustersim::scenario::{load, parse, to_ron, Scenario};
 use clustersim::sim::{Bounds, NodeStatus, RunOutcome, Stats, StopReason};
@@ -31,7 +31,7 @@ fn run(s: &Scenario, trace: TraceLevel) -> Report {
         trace,
         ..RunOptions::default()
     };
-    run_scenario(s, &s.name, &opts).expect("valid scenario")
+    run_scenario(&Registry::shipped(), s, &s.name, &opts).expect("valid scenario")
 }
 
 fn all_delivered(r: &Report) -> &Verdict {
@@ -43,10 +43,11 @@ fn all_delivered(r: &Report) -> &Verdict {
 
 fn without_anti_entropy(s: &Scenario) -> Scenario {
     let mut s = s.clone();
-    let ProtocolSpec::Gossip(g) = &mut s.protocol else {
-        panic!("a chat scenario runs Gossip, got {}", s.protocol.name());
-    };
-    g.anti_entropy = None;
+    s.protocol
+        .edit(|g: &mut clustersim::protocols::gossip::GossipParams| {
+            g.anti_entropy = None;
+        })
+        .expect("Gossip params");
     s
 }
 
@@ -263,8 +264,8 @@ fn deliver(h: &mut History, t: u64, node: u32, msg: u64) {
     h.event(at(t), NodeId(node), Op::Deliver { msg });
 }
 
-fn within(ms: u64) -> AllDeliveredParams {
-    AllDeliveredParams {
+fn within(ms: u64) -> AllDelivered {
+    AllDelivered {
         within: Duration::from_millis(ms),
     }
 }
@@ -368,7 +369,11 @@ fn invalid(protocol: &str, roles: &str) -> String {
         "(name: \"bad\", bounds: (max_time: \"1s\"), nodes: [{roles}], protocol: {protocol}, checks: [AllDelivered(within: \"1s\")])"
     );
     let s = parse(&text, "bad.ron").expect("parses");
-    s.plan("bad.ron").expect_err("invalid").to_string()
+    Registry::shipped()
+        .prepare(&s, "bad.ron")
+        .err()
+        .expect("invalid")
+        .to_string()
 }
 
 #[test]
@@ -388,7 +393,10 @@ fn bad_parameters_are_refused_with_the_fix_named() {
     );
     assert!(e.contains("also has role `server`"), "{e}");
     let text = "(name: \"bad\", bounds: (max_time: \"1s\"), nodes: [(role: \"node\", count: 1)], protocol: Ping(), checks: [AllDelivered(within: \"1s\")])";
-    let e = parse(text, "bad.ron").unwrap().plan("bad.ron").unwrap_err();
+    let e = Registry::shipped()
+        .prepare(&parse(text, "bad.ron").unwrap(), "bad.ron")
+        .err()
+        .expect("invalid");
     assert!(
         e.to_string().contains("does not apply to protocol `Ping`"),
         "{e}"

@@ -2,6 +2,7 @@
 //! `clustersim::strategy` against the task queue, one design that must survive them and one that
 //! must not.
 
+use clustersim::registry::Registry;
 use clustersim::scenario::{load, Scenario};
 use clustersim::strategy::{self, FaultConfig};
 use proptest::prelude::*;
@@ -42,7 +43,7 @@ fn queue_without_idempotent_sink_applies_an_effect_twice() {
     let rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
     let mut runner = TestRunner::new_with_rng(Config::with_cases(64), rng);
     let found = strategy::find_failure(&mut runner, scenarios, |s| {
-        clustersim::run::run_scenario(s, &s.name, &Default::default())
+        clustersim::run::run_scenario(&Registry::shipped(), s, &s.name, &Default::default())
     })
     .expect("the search runs")
     .expect("a failing schedule is found");

@@ -3,14 +3,16 @@
 //! built by hand (a failing case beside each passing one).
 
 use clustersim::check::{
-    check_converged, check_durable, check_stale_reads, Check, Status, Verdict,
+    check_converged, check_durable, check_stale_reads, Converged, Durable, Linearizable,
+    StaleReads, Status, Verdict,
 };
 use clustersim::fault::{Fault, ScheduledFault};
 use clustersim::history::{History, Op};
 use clustersim::node::{NodeId, Roster, Snapshot};
 use clustersim::protocols::kv::primary_backup::Mode;
-use clustersim::protocols::ProtocolSpec;
+use clustersim::registry::Registry;
 use clustersim::run::{run_file, run_scenario, Report, RunOptions};
+use clustersim::scenario::Spec;
 use clustersim::scenario::{load, Scenario};
 use clustersim::sim::{Bounds, NodeStatus, RunOutcome, Stats, StopReason};
 use clustersim::time::{Duration, SimTime};
@@ -23,7 +25,7 @@ fn run(name: &str) -> Report {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("scenarios")
         .join(name);
-    run_file(&path, &RunOptions::default()).expect("scenario runs")
+    run_file(&Registry::shipped(), &path, &RunOptions::default()).expect("scenario runs")
 }
 
 fn status(report: &Report, check: &str) -> Status {
@@ -77,14 +79,16 @@ fn isolated_replicas_converge_after_heal() {
 fn without_anti_entropy_or_read_repair_isolated_replicas_stay_diverged() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/kv-partition-heal.ron");
     let mut s = load(&path).expect("loads");
-    let ProtocolSpec::Quorum(q) = &mut s.protocol else {
-        panic!("kv-partition-heal runs Quorum");
-    };
-    q.anti_entropy = Duration::ZERO;
-    q.read_repair = false;
-    q.final_reads = None;
-    s.checks = vec![Check::Converged];
-    let r = run_scenario(&s, "diverged", &RunOptions::default()).expect("runs");
+    s.protocol
+        .edit(|q: &mut clustersim::protocols::kv::quorum::QuorumParams| {
+            q.anti_entropy = Duration::ZERO;
+            q.read_repair = false;
+            q.final_reads = None;
+        })
+        .expect("Quorum params");
+    s.checks = vec![Spec::check(&Converged)];
+    let r =
+        run_scenario(&Registry::shipped(), &s, "diverged", &RunOptions::default()).expect("runs");
     let v = &r.verdicts[0];
     assert_eq!(v.status, Status::Fail, "{v:?}");
     assert!(v.summary.contains("differ at key k"), "{}", v.summary);
@@ -95,11 +99,14 @@ fn without_anti_entropy_or_read_repair_isolated_replicas_stay_diverged() {
 fn split_brain(fencing: bool, seed: u64) -> Report {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/kv-primary-backup-sync.ron");
     let mut s = load(&path).expect("loads");
-    let ProtocolSpec::PrimaryBackup(p) = &mut s.protocol else {
-        panic!("runs PrimaryBackup");
-    };
-    p.fencing = fencing;
-    p.final_reads = Some(Duration::from_secs(8));
+    s.protocol
+        .edit(
+            |p: &mut clustersim::protocols::kv::primary_backup::PrimaryBackupParams| {
+                p.fencing = fencing;
+                p.final_reads = Some(Duration::from_secs(8));
+            },
+        )
+        .expect("PrimaryBackup params");
     s.seed = seed;
     let side = vec!["replica1".to_string(), "client1".to_string()];
     s.faults = vec![
@@ -115,8 +122,18 @@ fn split_brain(fencing: bool, seed: u64) -> Report {
     // Keep clients going after the heal, when both primaries are reachable.
     s.workload.stop = Some(Duration::from_secs(7));
     s.bounds.max_time = Duration::from_secs(9);
-    s.checks = vec![Check::Linearizable, Check::Durable, Check::StaleReads];
-    run_scenario(&s, "split-brain", &RunOptions::default()).expect("runs")
+    s.checks = vec![
+        Spec::check(&Linearizable),
+        Spec::check(&Durable),
+        Spec::check(&StaleReads),
+    ];
+    run_scenario(
+        &Registry::shipped(),
+        &s,
+        "split-brain",
+        &RunOptions::default(),
+    )
+    .expect("runs")
 }
 
 #[test]
@@ -141,18 +158,26 @@ fn reads_from_async_backups_are_stale_and_reads_at_the_primary_are_not() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("scenarios/kv-primary-backup-async-failover.ron");
         let mut s = load(&path).expect("loads");
-        let ProtocolSpec::PrimaryBackup(p) = &mut s.protocol else {
-            panic!("runs PrimaryBackup");
-        };
-        p.read_from_backup = read_from_backup;
+        s.protocol
+            .edit(
+                |p: &mut clustersim::protocols::kv::primary_backup::PrimaryBackupParams| {
+                    p.read_from_backup = read_from_backup;
+                },
+            )
+            .expect("PrimaryBackup params");
         // No faults: staleness comes from replication lag alone.
         s.faults.clear();
         s.workload.interval = Duration::from_millis(5);
-        s.checks = vec![Check::StaleReads];
-        run_scenario(&s, "backup-reads", &RunOptions::default())
-            .expect("runs")
-            .verdicts
-            .remove(0)
+        s.checks = vec![Spec::check(&StaleReads)];
+        run_scenario(
+            &Registry::shipped(),
+            &s,
+            "backup-reads",
+            &RunOptions::default(),
+        )
+        .expect("runs")
+        .verdicts
+        .remove(0)
     };
     let from_backup = stale_reads(true);
     assert_eq!(from_backup.status, Status::Fail, "{from_backup:?}");
@@ -189,11 +214,14 @@ const NODES: [&str; 5] = ["replica1", "replica2", "replica3", "client1", "client
 /// The sync scenario with `mode`, these faults, and everything healed and restarted at 5s.
 fn pb_with(mode: Mode, faults: &[Trouble]) -> Scenario {
     let mut s = with_faults("kv-primary-backup-sync.ron", faults);
-    let ProtocolSpec::PrimaryBackup(p) = &mut s.protocol else {
-        panic!("runs PrimaryBackup");
-    };
-    p.mode = mode;
-    s.checks = vec![Check::Durable, Check::Linearizable];
+    s.protocol
+        .edit(
+            |p: &mut clustersim::protocols::kv::primary_backup::PrimaryBackupParams| {
+                p.mode = mode;
+            },
+        )
+        .expect("PrimaryBackup params");
+    s.checks = vec![Spec::check(&Durable), Spec::check(&Linearizable)];
     s
 }
 
@@ -234,7 +262,7 @@ fn with_faults(file: &str, faults: &[Trouble]) -> Scenario {
 }
 
 fn verdicts(s: &Scenario) -> Vec<Verdict> {
-    run_scenario(s, "proptest", &RunOptions::default())
+    run_scenario(&Registry::shipped(), s, "proptest", &RunOptions::default())
         .expect("runs")
         .verdicts
 }
@@ -295,7 +323,7 @@ fn random_faults_give_stale_reads_only_when_quorums_do_not_overlap() {
     let stale = |file: &str, faults: &[Trouble]| {
         let mut s = with_faults(file, faults);
         s.bounds.max_time = Duration::from_secs(6);
-        s.checks = vec![Check::StaleReads];
+        s.checks = vec![Spec::check(&StaleReads)];
         verdicts(&s).remove(0)
     };
     TestRunner::new(config.clone())
@@ -316,11 +344,12 @@ fn random_faults_give_stale_reads_only_when_quorums_do_not_overlap() {
 fn quorum_sizes_are_validated_with_a_sentence() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/kv-quorum-322.ron");
     let mut s = load(&path).expect("loads");
-    let ProtocolSpec::Quorum(q) = &mut s.protocol else {
-        panic!("runs Quorum");
-    };
-    q.r = 4;
-    let err = run_scenario(&s, "bad", &RunOptions::default())
+    s.protocol
+        .edit(|q: &mut clustersim::protocols::kv::quorum::QuorumParams| {
+            q.r = 4;
+        })
+        .expect("Quorum params");
+    let err = run_scenario(&Registry::shipped(), &s, "bad", &RunOptions::default())
         .expect_err("r > n is rejected")
         .to_string();
     assert!(

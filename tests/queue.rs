@@ -1,11 +1,15 @@
 //! The task queue end to end: each scenario's verdict, durability losing exactly what its sync
 //! policy allows, bad input rejected, proptests over worker crashes and a faulty network, and
 //! the delivery table on hand-written histories.
-use clustersim::check::{Check, Delivery, Status, Verdict};
+use clustersim::check::{
+    Delivery, NoDuplicateCompletions, NoDuplicateEffects, NoLostTasks, Status, Verdict,
+};
 use clustersim::fault::{Fault, ScheduledFault};
 use clustersim::history::{History, Op};
 use clustersim::node::NodeId;
 use clustersim::node::Roster;
+use clustersim::registry::AnyCheck;
+use clustersim::registry::Registry;
 use clustersim::run::{run_file, run_scenario, Report, RunOptions};
 use clustersim::scenario::{load, parse, Scenario};
 use clustersim::sim::{Bounds, RunOutcome, Stats, StopReason};
@@ -22,7 +26,12 @@ fn scenario(name: &str) -> Scenario {
 
 fn run(name: &str) -> Report {
     let path = format!("{}/scenarios/{name}.ron", env!("CARGO_MANIFEST_DIR"));
-    run_file(Path::new(&path), &RunOptions::default()).expect("scenario runs")
+    run_file(
+        &Registry::shipped(),
+        Path::new(&path),
+        &RunOptions::default(),
+    )
+    .expect("scenario runs")
 }
 
 fn verdict<'a>(r: &'a Report, check: &str) -> &'a Verdict {
@@ -137,9 +146,10 @@ fn the_same_seed_gives_the_same_trace() {
 fn invalid(text: &str) -> String {
     match parse(text, "test.ron") {
         Err(e) => e.to_string(),
-        Ok(s) => s
-            .plan("test.ron")
-            .expect_err("should be rejected")
+        Ok(s) => Registry::shipped()
+            .prepare(&s, "test.ron")
+            .err()
+            .expect("should be rejected")
             .to_string(),
     }
 }
@@ -233,7 +243,8 @@ fn with_crash(mut s: Scenario, worker: &str, at: u64, down: u64) -> Scenario {
 }
 
 fn lost_count(s: &Scenario) -> usize {
-    let r = run_scenario(s, "proptest", &RunOptions::default()).expect("runs");
+    let r =
+        run_scenario(&Registry::shipped(), s, "proptest", &RunOptions::default()).expect("runs");
     Delivery::from_history(&r.outcome.history).counts().lost
 }
 
@@ -280,7 +291,7 @@ proptest! {
         s.workload.timeout = Duration::from_millis(100);
         s.bounds.max_time = Duration::from_secs(6);
         let s = with_crash(with_crash(s, "worker1", crash1, 200), "worker2", crash2, 150);
-        let r = run_scenario(&s, "proptest", &RunOptions::default()).expect("runs");
+        let r = run_scenario(&Registry::shipped(), &s, "proptest", &RunOptions::default()).expect("runs");
         let c = Delivery::from_history(&r.outcome.history).counts();
         prop_assert!(c.acknowledged > 0);
         prop_assert_eq!(c.lost, 0, "{:?}", r.verdicts);
@@ -344,7 +355,7 @@ proptest! {
         s.faults.clear();
         s.network.default.drop = drop;
         let s = with_crash(s, "server1", crash, 400);
-        let r = run_scenario(&s, "proptest", &RunOptions::default()).expect("runs");
+        let r = run_scenario(&Registry::shipped(), &s, "proptest", &RunOptions::default()).expect("runs");
         let c = Delivery::from_history(&r.outcome.history).counts();
         prop_assert!(c.acknowledged > 0);
         prop_assert_eq!(c.lost, 0, "{:?}", r.verdicts);
@@ -380,7 +391,7 @@ proptest! {
             fault: Fault::Heal,
         });
         let s = with_crash(s, "server1", cut + heal_after + crash_after, 300);
-        let r = run_scenario(&s, "proptest", &RunOptions::default()).expect("runs");
+        let r = run_scenario(&Registry::shipped(), &s, "proptest", &RunOptions::default()).expect("runs");
         let c = Delivery::from_history(&r.outcome.history).counts();
         prop_assert!(c.acknowledged > 0);
         prop_assert_eq!(c.lost, 0, "{:?}", r.verdicts);
@@ -421,12 +432,9 @@ fn delivery_checks_pass_and_fail_on_hand_written_histories() {
     good.event(t(5), w, Op::Complete { task: 1 });
     good.event(t(6), k, Op::Effect { task: 1 });
     let ok = outcome_of(good.clone(), Vec::new());
-    for check in [
-        Check::NoLostTasks,
-        Check::NoDuplicateEffects,
-        Check::NoDuplicateCompletions,
-    ] {
-        assert_eq!(check.evaluate(&ok).status, Status::Pass, "{check:?}");
+    let all: [&dyn AnyCheck; 3] = [&NoLostTasks, &NoDuplicateEffects, &NoDuplicateCompletions];
+    for check in all {
+        assert_eq!(check.evaluate(&ok).status, Status::Pass, "{}", check.name());
     }
 
     // Task 2 is acknowledged, taken by w1, and w1 crashes: lost.
@@ -435,7 +443,7 @@ fn delivery_checks_pass_and_fail_on_hand_written_histories() {
     lost.ok(t(11), p, id, Op::Enqueue { task: 2 });
     lost.event(t(12), w, Op::Dequeue { task: 2 });
     let run = outcome_of(lost, vec![(t(20), Fault::Crash(w))]);
-    let v = Check::NoLostTasks.evaluate(&run);
+    let v = NoLostTasks.evaluate(&run);
     assert_eq!(v.status, Status::Fail);
     assert_eq!(v.culprits.len(), 3);
     assert_eq!(v.window, Some((t(10), t(20))));
@@ -451,10 +459,11 @@ fn delivery_checks_pass_and_fail_on_hand_written_histories() {
     dup.event(t(35), w, Op::Complete { task: 1 });
     dup.event(t(36), k, Op::Effect { task: 1 });
     let run = outcome_of(dup, Vec::new());
-    assert_eq!(Check::NoLostTasks.evaluate(&run).status, Status::Pass);
-    for check in [Check::NoDuplicateEffects, Check::NoDuplicateCompletions] {
+    assert_eq!(NoLostTasks.evaluate(&run).status, Status::Pass);
+    let duplicates: [&dyn AnyCheck; 2] = [&NoDuplicateEffects, &NoDuplicateCompletions];
+    for check in duplicates {
         let v = check.evaluate(&run);
-        assert_eq!(v.status, Status::Fail, "{check:?}");
+        assert_eq!(v.status, Status::Fail, "{}", check.name());
         assert!(v
             .details
             .iter()

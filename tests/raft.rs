@@ -3,8 +3,11 @@
 //! fault schedules; each planted bug is found and named by the check it breaks; and the
 //! `ElectionSafety` checker on hand-built histories (a failing case beside a passing one).
 
-use clustersim::check::{check_election_safety, Check, Status, Verdict};
-use clustersim::explore::{builtin_runner, progress::Silent, sweep, Budget, Shard, SweepConfig};
+use clustersim::check::{
+    check_election_safety, Converged, Durable, ElectionSafety, Linearizable, StaleReads, Status,
+    Verdict,
+};
+use clustersim::explore::{progress::Silent, runner, sweep, Budget, Shard, SweepConfig};
 use clustersim::fault::{Fault, NemesisKind, ScheduledFault};
 use clustersim::history::{History, Op, Phase};
 use clustersim::node::{NodeId, Roster};
@@ -12,15 +15,20 @@ use clustersim::protocols::kv::client::KvOp;
 use clustersim::protocols::raft::log::{Command, LogEntry};
 use clustersim::protocols::raft::node::{Role, Server};
 use clustersim::protocols::raft::{RaftNode, RaftParams};
-use clustersim::protocols::{Protocol, ProtocolSpec};
+use clustersim::registry::Registry;
 use clustersim::run::{run_scenario, Report, RunOptions};
+use clustersim::scenario::Spec;
 use clustersim::scenario::{load, parse, Scenario};
 use clustersim::sim::{Bounds, NodeStatus, RunOutcome, Sim, Stats, StopReason};
 use clustersim::strategy::{self, FaultConfig, NetworkConfig};
 use clustersim::time::{Duration, SimTime};
 use clustersim::trace::{Trace, TraceLevel};
+use clustersim::Check;
+use clustersim::Protocol;
 use proptest::test_runner::{Config, TestRunner};
 use std::path::Path;
+
+static REGISTRY: std::sync::LazyLock<Registry> = std::sync::LazyLock::new(Registry::shipped);
 
 const ALL: [&str; 4] = ["Linearizable", "Durable", "Converged", "ElectionSafety"];
 
@@ -32,7 +40,7 @@ fn scenario(name: &str) -> Scenario {
 }
 
 fn run(s: &Scenario) -> Report {
-    run_scenario(s, &s.name, &RunOptions::default()).expect("scenario runs")
+    run_scenario(&Registry::shipped(), s, &s.name, &RunOptions::default()).expect("scenario runs")
 }
 
 fn verdict<'a>(report: &'a Report, check: &str) -> &'a Verdict {
@@ -82,11 +90,9 @@ fn at(ms: u64, fault: Fault<String>) -> ScheduledFault {
     }
 }
 
-fn raft(s: &mut Scenario) -> &mut RaftParams {
-    match &mut s.protocol {
-        ProtocolSpec::Raft(p) => p,
-        other => panic!("runs Raft, got {}", other.name()),
-    }
+/// Changes the scenario's Raft parameters.
+fn raft(s: &mut Scenario, change: impl FnOnce(&mut RaftParams)) {
+    s.protocol.edit(change).expect("a Raft scenario");
 }
 
 // ---- the bundled scenarios ----
@@ -164,7 +170,13 @@ fn flaky_network_sweep_finds_no_violation() {
     let s = scenario("raft-flaky-network.ron");
     let mut config = sweep_config(500);
     config.keep_going = true;
-    let found = sweep(&s, &config, builtin_runner("raft-flaky-network"), &Silent).expect("sweeps");
+    let found = sweep(
+        &s,
+        &config,
+        runner(&REGISTRY, "raft-flaky-network"),
+        &Silent,
+    )
+    .expect("sweeps");
     assert_eq!(found.runs(), 500);
     assert!(found.failures.is_empty(), "{:?}", found.failures);
 }
@@ -194,7 +206,9 @@ fn crash_restart_of_every_server_in_turn_loses_no_acknowledged_write() {
         .collect();
     s.bounds.max_time = Duration::from_secs(6);
     s.workload.stop = Some(Duration::from_millis(4_500));
-    raft(&mut s).final_reads = Some(Duration::from_millis(5_000));
+    raft(&mut s, |p| {
+        p.final_reads = Some(Duration::from_millis(5_000))
+    });
     s.faults.retain(|f| f.at < Duration::from_millis(4_000));
     let r = run(&s);
     assert_pass(&r, &ALL);
@@ -247,11 +261,9 @@ type Persisted = (u64, Option<NodeId>, Vec<LogEntry>);
 fn restart_each(persist_voted_for: bool) -> Vec<(Persisted, Persisted)> {
     let mut s = scenario("raft-leader-crash.ron");
     s.faults.clear();
-    raft(&mut s).persist_voted_for = persist_voted_for;
+    raft(&mut s, |p| p.persist_voted_for = persist_voted_for);
     let plan = s.plan("restart").expect("valid");
-    let ProtocolSpec::Raft(params) = &s.protocol else {
-        unreachable!()
-    };
+    let params: RaftParams = s.protocol.params().expect("Raft params");
     let mut sim = Sim::new(plan.sim_config(TraceLevel::HashOnly), params.factory(&plan));
     let mut out = Vec::new();
     for i in 0..5u64 {
@@ -300,13 +312,15 @@ fn short_base() -> Scenario {
     s.workload.stop = Some(Duration::from_secs(2));
     s.workload.interval = Duration::from_millis(10);
     s.nodes[1].count = Some(3);
-    raft(&mut s).final_reads = Some(Duration::from_millis(2_200));
+    raft(&mut s, |p| {
+        p.final_reads = Some(Duration::from_millis(2_200))
+    });
     s.checks = vec![
-        Check::Linearizable,
-        Check::Durable,
-        Check::Converged,
-        Check::StaleReads,
-        Check::ElectionSafety,
+        Spec::check(&Linearizable),
+        Spec::check(&Durable),
+        Spec::check(&Converged),
+        Spec::check(&StaleReads),
+        Spec::check(&ElectionSafety),
     ];
     s
 }
@@ -396,13 +410,13 @@ fn forget_vote(persist_voted_for: bool) -> Scenario {
         checks: [ElectionSafety, Linearizable, Durable],
     )"#;
     let mut s = parse(text, "forget-vote").expect("parses");
-    raft(&mut s).persist_voted_for = persist_voted_for;
+    raft(&mut s, |p| p.persist_voted_for = persist_voted_for);
     s
 }
 
 #[test]
 fn forgetting_voted_for_elects_two_leaders_in_one_term() {
-    let runner = builtin_runner("raft-forget-vote");
+    let runner = runner(&REGISTRY, "raft-forget-vote");
     let buggy = sweep(&forget_vote(false), &sweep_config(500), &runner, &Silent).expect("sweeps");
     let first = buggy.first_failure().expect("a seed with two leaders");
     assert!(
@@ -450,11 +464,9 @@ fn figure8(seed: u64, bug: bool) -> (RunOutcome, bool) {
     )"#;
     let mut s = parse(text, "figure8").expect("parses");
     s.seed = seed;
-    raft(&mut s).commit_old_terms_by_counting = bug;
+    raft(&mut s, |p| p.commit_old_terms_by_counting = bug);
     let plan = s.plan("figure8").expect("valid");
-    let ProtocolSpec::Raft(params) = &s.protocol else {
-        unreachable!()
-    };
+    let params: RaftParams = s.protocol.params().expect("Raft params");
     let mut sim = Sim::new(plan.sim_config(TraceLevel::HashOnly), params.factory(&plan));
     let servers: Vec<NodeId> = (0..5).map(NodeId).collect();
     let client = NodeId(5);
@@ -596,14 +608,14 @@ fn figure8_commit_by_counting_loses_an_acknowledged_write() {
             continue;
         }
         reached += 1;
-        let durable = Check::Durable.evaluate(&out);
-        let linearizable = Check::Linearizable.evaluate(&out);
+        let durable = Durable.evaluate(&out);
+        let linearizable = Linearizable.evaluate(&out);
         if durable.status == Status::Fail && linearizable.status == Status::Fail {
             caught.push((seed, durable.summary, linearizable.summary));
         }
         // Only the commit rule is broken: one leader per term all along.
         assert_eq!(
-            Check::ElectionSafety.evaluate(&out).status,
+            ElectionSafety.evaluate(&out).status,
             Status::Pass,
             "seed {seed}"
         );
@@ -626,8 +638,11 @@ fn figure8_adversary_finds_nothing_with_the_paper_commit_rule() {
         let (out, reached) = figure8(seed, false);
         // A commits e only once an entry of its own term is on a majority: L never wins.
         assert!(!reached, "seed {seed}: L overwrote a committed entry");
-        for check in [Check::Durable, Check::Linearizable, Check::ElectionSafety] {
-            let v = check.evaluate(&out);
+        for v in [
+            Durable.evaluate(&out),
+            Linearizable.evaluate(&out),
+            ElectionSafety.evaluate(&out),
+        ] {
             assert_eq!(v.status, Status::Pass, "seed {seed}: {v:?}");
         }
     }
@@ -682,7 +697,7 @@ fn figure8_scenario_replays_the_lost_write_and_the_paper_rule_keeps_it() {
     assert_eq!(verdict(&r, "Linearizable").status, Status::Fail);
     assert_eq!(verdict(&r, "ElectionSafety").status, Status::Pass);
     let mut fixed = s.clone();
-    raft(&mut fixed).commit_old_terms_by_counting = false;
+    raft(&mut fixed, |p| p.commit_old_terms_by_counting = false);
     assert_pass(&run(&fixed), &["Linearizable", "Durable", "ElectionSafety"]);
 }
 
@@ -745,20 +760,34 @@ fn election_safety_passes_one_leader_per_term_and_fails_two() {
 #[test]
 fn bad_raft_parameters_are_refused_with_a_sentence() {
     let mut s = scenario("raft-leader-crash.ron");
-    raft(&mut s).heartbeat = Duration::from_millis(200);
-    let err = s.plan("x").unwrap_err().to_string();
+    raft(&mut s, |p| p.heartbeat = Duration::from_millis(200));
+    let err = Registry::shipped()
+        .prepare(&s, "x")
+        .err()
+        .expect("invalid")
+        .to_string();
     assert!(
         err.contains("heartbeat") && err.contains("election_timeout_min"),
         "{err}"
     );
     let mut s = scenario("raft-leader-crash.ron");
-    raft(&mut s).election_timeout_max = Duration::from_millis(100);
-    let err = s.plan("x").unwrap_err().to_string();
+    raft(&mut s, |p| {
+        p.election_timeout_max = Duration::from_millis(100)
+    });
+    let err = Registry::shipped()
+        .prepare(&s, "x")
+        .err()
+        .expect("invalid")
+        .to_string();
     assert!(err.contains("election_timeout_max"), "{err}");
     let mut s = scenario("raft-leader-crash.ron");
     s.faults.clear();
     s.nodes[0].role = "replica".into();
-    let err = s.plan("x").unwrap_err().to_string();
+    let err = Registry::shipped()
+        .prepare(&s, "x")
+        .err()
+        .expect("invalid")
+        .to_string();
     assert!(err.contains("role `server`"), "{err}");
 }
 

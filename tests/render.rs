@@ -4,6 +4,7 @@
 
 use clustersim::check::Verdict;
 use clustersim::history::Phase;
+use clustersim::registry::Registry;
 use clustersim::render::timeline::{self, TimelineOptions};
 use clustersim::render::{html, plots, svg, Model};
 use clustersim::run::{run_file, Report, RunOptions};
@@ -17,7 +18,7 @@ fn run(file: &str) -> Report {
         trace: TraceLevel::Full,
         ..RunOptions::default()
     };
-    run_file(Path::new(file), &opts).expect("scenario runs")
+    run_file(&Registry::shipped(), Path::new(file), &opts).expect("scenario runs")
 }
 
 fn ms(n: u64) -> SimTime {
@@ -331,7 +332,8 @@ fn crash_and_restart_show_as_bars_a_down_lane_and_a_band() {
         trace: TraceLevel::Full,
         ..RunOptions::default()
     };
-    let r = clustersim::run::run_scenario(&scenario, "crash-n2", &opts).unwrap();
+    let r =
+        clustersim::run::run_scenario(&Registry::shipped(), &scenario, "crash-n2", &opts).unwrap();
     let model = Model::of_run(&r.outcome, &r.verdicts);
     let tl = timeline::render(
         &model,

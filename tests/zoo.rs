@@ -5,13 +5,16 @@
 
 use clustersim::check::Status;
 use clustersim::explore::{
-    builtin_runner, progress::Silent, shrink, sweep, Budget, Shard, ShrinkOptions, SweepConfig,
+    progress::Silent, runner, shrink, sweep, Budget, Shard, ShrinkOptions, SweepConfig,
 };
 use clustersim::protocols::kv::primary_backup::Mode;
 use clustersim::protocols::queue::Variant;
-use clustersim::protocols::ProtocolSpec;
+use clustersim::registry::Registry;
+use clustersim::scenario::Spec;
 use clustersim::scenario::{load, parse, Scenario};
 use std::path::{Path, PathBuf};
+
+static REGISTRY: std::sync::LazyLock<Registry> = std::sync::LazyLock::new(Registry::shipped);
 
 /// A zoo entry: its file, the check that must fail, the seeds explore may spend, and the
 /// parameter change that removes the bug.
@@ -19,65 +22,69 @@ struct Entry {
     file: &'static str,
     check: &'static str,
     budget: u64,
-    fix: fn(&mut ProtocolSpec),
+    fix: fn(&mut Spec),
 }
 
-fn reliable_idempotent(p: &mut ProtocolSpec) {
-    let ProtocolSpec::Queue(q) = p else {
-        panic!("a queue entry runs Queue, got {}", p.name());
-    };
-    q.variant = Variant::Reliable;
-    q.idempotent_sink = true;
+fn reliable_idempotent(p: &mut Spec) {
+    p.edit(|q: &mut clustersim::protocols::queue::QueueParams| {
+        q.variant = Variant::Reliable;
+        q.idempotent_sink = true;
+    })
+    .expect("Queue params");
 }
 
-fn sync_replication(p: &mut ProtocolSpec) {
-    let ProtocolSpec::PrimaryBackup(pb) = p else {
-        panic!("runs PrimaryBackup, got {}", p.name());
-    };
-    pb.mode = Mode::Sync;
+fn sync_replication(p: &mut Spec) {
+    p.edit(
+        |pb: &mut clustersim::protocols::kv::primary_backup::PrimaryBackupParams| {
+            pb.mode = Mode::Sync;
+        },
+    )
+    .expect("PrimaryBackup params");
 }
 
-fn fencing(p: &mut ProtocolSpec) {
-    let ProtocolSpec::PrimaryBackup(pb) = p else {
-        panic!("runs PrimaryBackup, got {}", p.name());
-    };
-    pb.fencing = true;
+fn fencing(p: &mut Spec) {
+    p.edit(
+        |pb: &mut clustersim::protocols::kv::primary_backup::PrimaryBackupParams| {
+            pb.fencing = true;
+        },
+    )
+    .expect("PrimaryBackup params");
 }
 
-fn strict_quorum(p: &mut ProtocolSpec) {
-    let ProtocolSpec::Quorum(q) = p else {
-        panic!("runs Quorum, got {}", p.name());
-    };
-    q.r = 2;
-    q.w = 2;
+fn strict_quorum(p: &mut Spec) {
+    p.edit(|q: &mut clustersim::protocols::kv::quorum::QuorumParams| {
+        q.r = 2;
+        q.w = 2;
+    })
+    .expect("Quorum params");
 }
 
-fn persist_voted_for(p: &mut ProtocolSpec) {
-    let ProtocolSpec::Raft(r) = p else {
-        panic!("runs Raft, got {}", p.name());
-    };
-    r.persist_voted_for = true;
+fn persist_voted_for(p: &mut Spec) {
+    p.edit(|r: &mut clustersim::protocols::raft::RaftParams| {
+        r.persist_voted_for = true;
+    })
+    .expect("Raft params");
 }
 
-fn commit_rule(p: &mut ProtocolSpec) {
-    let ProtocolSpec::Raft(r) = p else {
-        panic!("runs Raft, got {}", p.name());
-    };
-    r.commit_old_terms_by_counting = false;
+fn commit_rule(p: &mut Spec) {
+    p.edit(|r: &mut clustersim::protocols::raft::RaftParams| {
+        r.commit_old_terms_by_counting = false;
+    })
+    .expect("Raft params");
 }
 
-fn anti_entropy(p: &mut ProtocolSpec) {
-    let ProtocolSpec::Quorum(q) = p else {
-        panic!("runs Quorum, got {}", p.name());
-    };
-    q.anti_entropy = clustersim::Duration::from_millis(200);
+fn anti_entropy(p: &mut Spec) {
+    p.edit(|q: &mut clustersim::protocols::kv::quorum::QuorumParams| {
+        q.anti_entropy = clustersim::Duration::from_millis(200);
+    })
+    .expect("Quorum params");
 }
 
-fn gossip_anti_entropy(p: &mut ProtocolSpec) {
-    let ProtocolSpec::Gossip(g) = p else {
-        panic!("runs Gossip, got {}", p.name());
-    };
-    g.anti_entropy = Some(clustersim::Duration::from_millis(200));
+fn gossip_anti_entropy(p: &mut Spec) {
+    p.edit(|g: &mut clustersim::protocols::gossip::GossipParams| {
+        g.anti_entropy = Some(clustersim::Duration::from_millis(200));
+    })
+    .expect("Gossip params");
 }
 
 const ZOO: &[Entry] = &[
@@ -165,7 +172,7 @@ fn sweep_config(seeds: u64, keep_going: bool) -> SweepConfig {
 fn finds_and_shrinks(file: &str) {
     let e = entry(file);
     let scenario = load_entry(e);
-    let runner = builtin_runner(e.file);
+    let runner = runner(&REGISTRY, e.file);
     let found =
         sweep(&scenario, &sweep_config(e.budget, false), &runner, &Silent).expect("explores");
     let first = found
@@ -241,7 +248,7 @@ fn every_zoo_file_is_listed_with_its_check() {
             e.file,
             e.check
         );
-        s.plan(e.file).expect("validates");
+        REGISTRY.prepare(&s, e.file).expect("validates");
     }
 }
 
@@ -298,7 +305,7 @@ fn correct_protocol_finds_nothing(file: &str, seeds: u64) {
     let found = sweep(
         &scenario,
         &sweep_config(seeds, true),
-        builtin_runner(e.file),
+        runner(&REGISTRY, e.file),
         &Silent,
     )
     .expect("explores");
@@ -346,7 +353,7 @@ fn raft_survives_1000_seeds_of_election_crashes_and_of_a_flaky_network() {
     let found = sweep(
         &flaky,
         &sweep_config(1_000, true),
-        builtin_runner("raft-flaky-network.ron"),
+        runner(&REGISTRY, "raft-flaky-network.ron"),
         &Silent,
     )
     .expect("explores");

@@ -1,6 +1,6 @@
 //! Reference solutions: for each exercise, the student's piece filled in.
 //!
-//! Graded with `clustersim check-exercise NAME --solution`; `tests/exercises.rs` proves each one
+//! Graded with `clustersim-exercises check-exercise NAME --solution`; `tests/exercises.rs` proves each one
 //! passes where the starter fails. Read them after you have tried.
 
 pub mod anti_entropy;

@@ -436,7 +436,6 @@ fn unlift(ev: &mut Events, i: usize, has_ret: bool) {
     relink(ev, 2 * i);
 }
 
-
 /// Every key-value operation takes effect atomically between its invoke and completion.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Linearizable;

@@ -120,7 +120,12 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
         println!("  note: no nemesis; seeds vary only the network and the nodes' own randomness");
     }
     let shown = super::for_stderr();
-    let outcome = sweep(&scenario, &config, runner(registry, &origin), shown.as_ref())?;
+    let outcome = sweep(
+        &scenario,
+        &config,
+        runner(registry, &origin),
+        shown.as_ref(),
+    )?;
     print_summary(&outcome, &config);
     let Some(first) = outcome.first_failure() else {
         return Ok(0);
@@ -138,13 +143,7 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
         check: first.checks.first().map(|(c, _)| c.clone()),
     };
     match shrink_and_write(
-        registry,
-        &scenario,
-        &origin,
-        first.seed,
-        &opts,
-        &args.out,
-        args.force,
+        registry, &scenario, &origin, first.seed, &opts, &args.out, args.force,
     ) {
         Ok(_) => {}
         Err(e) => println!("  not shrunk: {e}"),
@@ -244,13 +243,7 @@ pub(super) fn cmd_shrink(registry: &Registry, args: &ShrinkArgs) -> Result<u8, E
         }
     }
     match shrink_and_write(
-        registry,
-        &scenario,
-        &origin,
-        args.seed,
-        &opts,
-        &args.out,
-        args.force,
+        registry, &scenario, &origin, args.seed, &opts, &args.out, args.force,
     )? {
         Some(_) => Ok(1),
         None => {

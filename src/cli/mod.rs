@@ -38,10 +38,13 @@ enum Command {
     Shrink(explore::ShrinkArgs),
 }
 
+/// What an extension subcommand does with its parsed arguments; returns the exit code.
+type Handler = Box<dyn Fn(&Registry, &clap::ArgMatches) -> Result<u8, Error>>;
+
 /// A subcommand a program adds to the CLI (the exercises' `check-exercise`, for instance).
 pub struct Extension {
     command: clap::Command,
-    run: Box<dyn Fn(&Registry, &clap::ArgMatches) -> Result<u8, Error>>,
+    run: Handler,
 }
 
 impl Extension {
@@ -131,17 +134,23 @@ pub fn load_for(registry: &Registry, path: &Path) -> Result<Scenario, Error> {
         let hint = text
             .lines()
             .take_while(|l| l.trim_start().starts_with("//"))
-            .find_map(|l| l.trim_start().trim_start_matches('/').trim().strip_prefix("Replay:"))
+            .find_map(|l| {
+                l.trim_start()
+                    .trim_start_matches('/')
+                    .trim()
+                    .strip_prefix("Replay:")
+            })
             .map(|r| format!("; the file's header says to replay it with:{r}"))
             .unwrap_or_default();
-        return Err(Error::Invalid {
-            path: path.display().to_string(),
-            message: format!(
+        return Err(crate::registry::at(
+            &path.display().to_string(),
+            &scenario.protocol,
+            format!(
                 "this scenario needs protocol `{name}`, which {} does not know (it knows {}){hint}",
                 registry.program(),
-                registry.protocol_names().join(", ")
+                crate::registry::quoted(&registry.protocol_names())
             ),
-        });
+        ));
     }
     Ok(scenario)
 }

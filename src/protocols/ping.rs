@@ -5,9 +5,9 @@
 //! The next sequence number is kept in durable storage, synced every `sync_every` pings, so a
 //! restart resumes from the last synced number.
 
-use crate::protocol::Protocol;
 use crate::history::{Op, OpId};
 use crate::node::{Context, Node, NodeFactory, NodeId};
+use crate::protocol::Protocol;
 use crate::scenario::Plan;
 use crate::time::Duration;
 use serde::{Deserialize, Serialize};

@@ -37,6 +37,27 @@ impl Spec {
         }
     }
 
+    /// The spec of protocol `P` with parameters `params`, as a scenario names it.
+    pub fn protocol<P: crate::protocol::Protocol>(params: &P) -> Spec {
+        Spec::of(P::NAME, params)
+    }
+
+    /// The spec of check `C` with parameters `check`, as a scenario names it.
+    pub fn check<C: crate::protocol::Check>(check: &C) -> Spec {
+        Spec::of(C::NAME, check)
+    }
+
+    /// Changes the parameters in place through their type `T`, keeping the name.
+    pub fn edit<T: Serialize + DeserializeOwned>(
+        &mut self,
+        change: impl FnOnce(&mut T),
+    ) -> std::result::Result<(), ParamsError> {
+        let mut params: T = self.params()?;
+        change(&mut params);
+        *self = Spec::of(self.name(), &params);
+        Ok(())
+    }
+
     /// Reads a spec from RON text such as `Raft(heartbeat: "50ms")`.
     pub fn parse(text: &str) -> std::result::Result<Spec, String> {
         let spec = Spec {
@@ -205,7 +226,10 @@ mod tests {
         #[derive(Serialize)]
         struct Unit;
         assert_eq!(Spec::of("Linearizable", &Unit).text(), "Linearizable");
-        assert_eq!(Spec::parse("Thing").unwrap().params::<P>().unwrap(), P::default());
+        assert_eq!(
+            Spec::parse("Thing").unwrap().params::<P>().unwrap(),
+            P::default()
+        );
     }
 
     #[test]

@@ -12,9 +12,9 @@ mod sink;
 mod worker;
 
 use super::require_role;
-use crate::protocol::Protocol;
 use crate::net::Latency;
 use crate::node::{Context, Node, NodeFactory, NodeId, Roster};
+use crate::protocol::Protocol;
 use crate::scenario::Plan;
 use crate::time::Duration;
 use serde::{Deserialize, Serialize};

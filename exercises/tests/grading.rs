@@ -1,20 +1,26 @@
 //! Every exercise is solvable and not yet solved: the starter fails its grading, the reference
-//! solution passes, both through the library and through `clustersim check-exercise`.
+//! solution passes, both through the library and through `clustersim-exercises check-exercise`.
 //!
-//! Run one exercise's proof with `cargo test --test exercises -- NAME` (e.g. `lease_queue`).
+//! Run one exercise's proof with `cargo test -p clustersim-exercises --test grading -- NAME`
+//! (e.g. `lease_queue`).
 
-use clustersim::exercises::{self, Grade, Outcome};
+use clustersim_exercises::{self as exercises, Grade, Outcome};
 use std::process::Command;
+
+/// The workspace root, where `scenarios/`, `book/` and the exercise files' paths start.
+fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
 
 fn grade(name: &str, solution: bool) -> Grade {
     exercises::grade(name, solution, 5).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn cli(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_clustersim"))
+    let out = Command::new(env!("CARGO_BIN_EXE_clustersim-exercises"))
         .args(args)
         .output()
-        .expect("run clustersim");
+        .expect("run clustersim-exercises");
     let text =
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     (out.status.code().unwrap_or(-1), text)
@@ -98,23 +104,17 @@ fn anti_entropy() {
 
 #[test]
 fn every_exercise_is_tested_here_and_has_its_scenario_file() {
-    let this = include_str!("exercises.rs");
+    let this = include_str!("grading.rs");
     for e in exercises::EXERCISES {
         assert!(
             this.contains(&format!("proves(\"{}\"", e.name)),
-            "{} has no test in tests/exercises.rs",
+            "{} has no test in exercises/tests/grading.rs",
             e.name
         );
-        let path = format!(
-            "{}/scenarios/exercises/{}.ron",
-            env!("CARGO_MANIFEST_DIR"),
-            e.name
-        );
+        let path = format!("{}/scenarios/exercises/{}.ron", root().display(), e.name);
         let on_disk = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{path} missing"));
         assert_eq!(on_disk, e.scenario, "{path} differs from the graded copy");
-        assert!(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join(e.file)
-            .exists());
+        assert!(root().join(e.file).exists());
     }
     assert!(exercises::EXERCISES.len() >= 6);
 }
@@ -132,7 +132,9 @@ fn failing_grade_names_the_check_and_shows_the_run() {
         text.contains("dequeue(task"),
         "the history window is shown: {text}"
     );
-    assert!(text.contains("replay it: clustersim run scenarios/exercises/lease-queue.ron --seed"));
+    assert!(text.contains(
+        "replay it: clustersim-exercises run scenarios/exercises/lease-queue.ron --seed"
+    ));
 }
 
 #[test]
@@ -165,9 +167,28 @@ fn exercise_scenarios_run_with_clustersim_run() {
     // The starter of a broken-piece exercise fails its goal through `run` too (exit 1).
     let path = format!(
         "{}/scenarios/exercises/durable-counter.ron",
-        env!("CARGO_MANIFEST_DIR")
+        root().display()
     );
     let (code, text) = cli(&["run", &path, "--quiet"]);
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("FAIL CounterNeverGoesBack"), "{text}");
+}
+
+#[test]
+fn every_exercise_has_a_section_and_its_grading_command_in_the_book() {
+    let dir = root().join("book/src");
+    let all: String = std::fs::read_dir(&dir)
+        .expect("book/src")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .map(|p| std::fs::read_to_string(p).expect("chapter"))
+        .collect();
+    for e in exercises::EXERCISES {
+        assert!(
+            all.contains(&format!("$ clustersim-exercises check-exercise {}", e.name)),
+            "the book never shows `clustersim-exercises check-exercise {}`",
+            e.name
+        );
+        assert!(all.contains(e.file), "the book never names {}", e.file);
+    }
 }
