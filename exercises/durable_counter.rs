@@ -89,11 +89,9 @@ pub fn increment(server: &mut Server, ctx: &mut Ctx<'_>) -> u64 {
 }
 // ANCHOR_END: student
 
-fn incr_op(value: &str) -> Op {
-    Op::Custom {
-        name: "incr".into(),
-        value: value.into(),
-    }
+/// An increment: invoked (and timed out) as `incr(?)`, answered with the new count.
+fn incr_op<T: serde::Serialize + ?Sized>(value: &T) -> Op {
+    Op::custom("incr", value)
 }
 
 impl Client {
@@ -139,7 +137,7 @@ impl Client {
                     value: Some(v),
                 },
             ),
-            (Some(v), false) => ctx.ok(op, incr_op(&v.to_string())),
+            (Some(v), false) => ctx.ok(op, incr_op(&v)),
             (None, true) => ctx.info(
                 op,
                 Op::Get {

@@ -222,7 +222,7 @@ fn effects_exactly_once(outcome: &RunOutcome) -> Verdict {
 fn counter_value(op: &Op) -> Option<u64> {
     match op {
         Op::Get { value, .. } => *value,
-        Op::Custom { name, value } if name == "incr" => value.parse().ok(),
+        Op::Custom { .. } => op.custom_value("incr"),
         _ => None,
     }
 }
@@ -280,13 +280,9 @@ fn counter_never_goes_back(outcome: &RunOutcome) -> Verdict {
 
 fn read_values(op: &Op) -> Option<BTreeSet<u64>> {
     match op {
-        Op::Custom { name, value } if name == "read" => Some(
-            value
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .filter_map(|s| s.trim().parse().ok())
-                .collect(),
-        ),
+        Op::Custom { .. } => op
+            .custom_value::<Vec<u64>>("read")
+            .map(|v| v.into_iter().collect()),
         _ => None,
     }
 }
@@ -444,23 +440,8 @@ mod tests {
     }
 
     fn incr(h: &mut History, from: u64, to: u64, answer: u64) {
-        let id = h.invoke(
-            at(from),
-            NodeId(0),
-            Op::Custom {
-                name: "incr".into(),
-                value: "?".into(),
-            },
-        );
-        h.ok(
-            at(to),
-            NodeId(0),
-            id,
-            Op::Custom {
-                name: "incr".into(),
-                value: answer.to_string(),
-            },
-        );
+        let id = h.invoke(at(from), NodeId(0), Op::custom("incr", "?"));
+        h.ok(at(to), NodeId(0), id, Op::custom("incr", &answer));
     }
 
     #[test]
@@ -536,24 +517,9 @@ mod tests {
         assert!(Goal::EveryTaskCompleted.evaluate(&outcome(h, 2)).passed());
     }
 
-    fn read(h: &mut History, from: u64, to: u64, values: &str) {
-        let id = h.invoke(
-            at(from),
-            NodeId(0),
-            Op::Custom {
-                name: "read".into(),
-                value: String::new(),
-            },
-        );
-        h.ok(
-            at(to),
-            NodeId(0),
-            id,
-            Op::Custom {
-                name: "read".into(),
-                value: values.into(),
-            },
-        );
+    fn read(h: &mut History, from: u64, to: u64, values: &[u64]) {
+        let id = h.invoke(at(from), NodeId(0), Op::custom("read", &[] as &[u64]));
+        h.ok(at(to), NodeId(0), id, Op::custom("read", values));
     }
 
     #[test]
@@ -565,12 +531,12 @@ mod tests {
         }
         // Concurrent with write 3: it may or may not be seen.
         let id = h.invoke(at(10), NodeId(0), Op::Put { key: 0, value: 3 });
-        read(&mut h, 11, 12, "1,2");
+        read(&mut h, 11, 12, &[1, 2]);
         h.ok(at(13), NodeId(0), id, Op::Put { key: 0, value: 3 });
         assert!(Goal::AckedWritesVisible
             .evaluate(&outcome(h.clone(), 1))
             .passed());
-        read(&mut h, 20, 21, "1,3");
+        read(&mut h, 20, 21, &[1, 3]);
         let v = Goal::AckedWritesVisible.evaluate(&outcome(h, 1));
         assert!(!v.passed());
         assert!(v.summary.starts_with("write 2 "), "{}", v.summary);

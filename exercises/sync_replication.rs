@@ -123,14 +123,7 @@ pub enum ReplicaNode {
 }
 
 fn read_op(values: &[u64]) -> Op {
-    Op::Custom {
-        name: "read".into(),
-        value: values
-            .iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(","),
-    }
+    Op::custom("read", values)
 }
 
 impl Client {

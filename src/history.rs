@@ -9,6 +9,10 @@ use crate::time::SimTime;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// The name of the event a node records when it becomes leader, with its term as the value
+/// (`Op::custom(LEADER, &term)`): `ElectionSafety` and the nemesis's `pick: Leader` read it.
+pub const LEADER: &str = "leader";
+
 /// Identifies one client operation across its invoke and completion.
 #[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
 pub struct OpId(pub u64);
@@ -93,13 +97,128 @@ pub enum Op {
         /// The ping's sequence number.
         seq: u64,
     },
-    /// A protocol-specific event, for notes a checker reads by name.
+    /// A protocol-specific event or call, with a typed value a checker reads back by name
+    /// (`Op::custom("leader", &term)`, then `op.custom::<u64>("leader")`).
     Custom {
         /// What happened.
         name: String,
-        /// Its value, as text.
-        value: String,
+        /// Its value, any serde value.
+        value: Value,
     },
+}
+
+/// The value of a protocol's own history event: any serde value, stored as JSON, read back as
+/// the type that wrote it. It prints (and hashes) as plain text: strings bare, numbers in
+/// decimal, lists joined by commas, maps as `k=v, ...`, nothing as `nil`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Value(serde_json::Value);
+
+impl Value {
+    /// The value of `v`, through serde (a value serde cannot represent becomes `nil`).
+    pub fn of<T: Serialize + ?Sized>(v: &T) -> Value {
+        Value(serde_json::to_value(v).unwrap_or(serde_json::Value::Null))
+    }
+
+    /// The value read back as `T`; `None` if it does not have that shape.
+    pub fn to<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        T::deserialize(&self.0).ok()
+    }
+
+    /// The value as JSON.
+    pub fn json(&self) -> &serde_json::Value {
+        &self.0
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value(serde_json::Value::String(s.to_string()))
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value(serde_json::Value::String(s))
+    }
+}
+
+impl From<u64> for Value {
+    fn from(n: u64) -> Self {
+        Value(serde_json::Value::from(n))
+    }
+}
+
+impl From<i64> for Value {
+    fn from(n: i64) -> Self {
+        Value(serde_json::Value::from(n))
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value(serde_json::Value::Bool(b))
+    }
+}
+
+fn write_plain(v: &serde_json::Value, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    use serde_json::Value as J;
+    match v {
+        J::Null => f.write_str("nil"),
+        J::Bool(b) => write!(f, "{b}"),
+        J::Number(n) => write!(f, "{n}"),
+        J::String(s) => f.write_str(s),
+        J::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(",")?;
+                }
+                write_plain(item, f)?;
+            }
+            Ok(())
+        }
+        J::Object(map) => {
+            for (i, (k, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{k}=")?;
+                write_plain(item, f)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_plain(&self.0, f)
+    }
+}
+
+// Hashes as its text, so a trace hash does not depend on how the value is stored.
+impl std::hash::Hash for Value {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.to_string().hash(state);
+    }
+}
+
+impl Op {
+    /// A protocol's own operation or event `name` with value `value`.
+    pub fn custom<T: Serialize + ?Sized>(name: &str, value: &T) -> Op {
+        Op::Custom {
+            name: name.to_string(),
+            value: Value::of(value),
+        }
+    }
+
+    /// The value of custom operation `name` read as `T`; `None` for other operations.
+    pub fn custom_value<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T> {
+        match self {
+            Op::Custom { name: n, value } if n == name => value.to(),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Op {
@@ -156,6 +275,11 @@ impl Entry {
             self.op_id.0, self.phase
         ));
         crate::trace::json_escape(&self.op.to_string(), &mut o);
+        // The operation's fields as JSON too, so tools read values without parsing `op`.
+        if let Ok(data) = serde_json::to_string(&self.op) {
+            o.push_str(",\"data\":");
+            o.push_str(&data);
+        }
         o.push('}');
         o
     }
@@ -309,7 +433,7 @@ impl History {
             .rev()
             .find(|e| {
                 e.phase == Phase::Event
-                    && matches!(&e.op, Op::Custom { name, .. } if name == "leader")
+                    && matches!(&e.op, Op::Custom { name, .. } if name == LEADER)
             })
             .map(|e| e.node)
     }
@@ -327,15 +451,49 @@ mod tests {
             node: NodeId(0),
             op_id: OpId(9),
             phase: Phase::Event,
-            op: Op::Custom {
-                name: "say".into(),
-                value: "a \"quoted\" C:\\path\nnext".into(),
-            },
+            op: Op::custom("say", "a \"quoted\" C:\\path\nnext"),
         };
         let line = e.to_json(&["cli\"ent".to_string()]);
         assert_eq!(
             line,
-            r#"{"index":3,"t_ns":1500,"node":"cli\"ent","op_id":9,"phase":"Event","op":"say(a \"quoted\" C:\\path\nnext)"}"#
+            r#"{"index":3,"t_ns":1500,"node":"cli\"ent","op_id":9,"phase":"Event","op":"say(a \"quoted\" C:\\path\nnext)","data":{"Custom":{"name":"say","value":"a \"quoted\" C:\\path\nnext"}}}"#
+        );
+    }
+
+    #[test]
+    fn typed_values_read_back_and_print_as_the_text_they_replace() {
+        let term = Op::custom(LEADER, &7u64);
+        assert_eq!(term.custom_value::<u64>(LEADER), Some(7));
+        assert_eq!(term.custom_value::<u64>("other"), None);
+        assert_eq!(term.to_string(), "leader(7)");
+        let read = Op::custom("read", &[1u64, 2, 3]);
+        assert_eq!(read.to_string(), "read(1,2,3)");
+        assert_eq!(read.custom_value::<Vec<u64>>("read"), Some(vec![1, 2, 3]));
+        // Hashing goes through the text, as the old string values did.
+        let text = Op::Custom {
+            name: "read".into(),
+            value: Value::from("1,2,3"),
+        };
+        assert_eq!(crate::trace::fnv_hash(&read), crate::trace::fnv_hash(&text));
+        #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        struct Grant {
+            holder: u32,
+            token: u64,
+        }
+        let g = Op::custom(
+            "grant",
+            &Grant {
+                holder: 2,
+                token: 9,
+            },
+        );
+        assert_eq!(g.to_string(), "grant(holder=2, token=9)");
+        assert_eq!(
+            g.custom_value::<Grant>("grant"),
+            Some(Grant {
+                holder: 2,
+                token: 9
+            })
         );
     }
 }

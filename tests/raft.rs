@@ -9,7 +9,7 @@ use clustersim::check::{
 };
 use clustersim::explore::{progress::Silent, runner, sweep, Budget, Shard, SweepConfig};
 use clustersim::fault::{Fault, NemesisKind, ScheduledFault};
-use clustersim::history::{History, Op, Phase};
+use clustersim::history::{History, Op, Phase, LEADER};
 use clustersim::node::{NodeId, Roster};
 use clustersim::protocols::kv::client::KvOp;
 use clustersim::protocols::raft::log::{Command, LogEntry};
@@ -65,10 +65,7 @@ fn leaders(report: &Report) -> Vec<(NodeId, u64)> {
         .history
         .events()
         .filter_map(|e| match &e.op {
-            Op::Custom { name, value } if name == "leader" => {
-                Some((e.node, value.parse().expect("a term")))
-            }
-            _ => None,
+            op => op.custom_value::<u64>(LEADER).map(|term| (e.node, term)),
         })
         .collect()
 }
@@ -728,10 +725,7 @@ fn announced(leaders: &[(u32, u64)]) -> History {
         h.event(
             SimTime(1_000 * (i as u64 + 1)),
             NodeId(*node),
-            Op::Custom {
-                name: "leader".into(),
-                value: term.to_string(),
-            },
+            Op::custom(LEADER, term),
         );
     }
     h
@@ -823,9 +817,7 @@ fn crashes_hit_the_leader(report: &Report) -> Vec<bool> {
             let leader = out
                 .history
                 .events()
-                .filter(|e| {
-                    e.time <= t && matches!(&e.op, Op::Custom { name, .. } if name == "leader")
-                })
+                .filter(|e| e.time <= t && e.op.custom_value::<u64>(LEADER).is_some())
                 .last()
                 .map(|e| e.node);
             leader == Some(n)

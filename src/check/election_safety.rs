@@ -1,10 +1,10 @@
 //! Election safety (Raft, Figure 3): at most one leader can be elected in a given term.
 //!
-//! Leaders announce themselves with a history event `leader(term)` (`Op::Custom` named
-//! "leader", the term as its value); the check reads those events only.
+//! Leaders announce themselves with a history event `leader(term)` (`Op::custom(LEADER, &term)`);
+//! the check reads those events only.
 
 use super::Verdict;
-use crate::history::{Op, Phase};
+use crate::history::{Phase, LEADER};
 use crate::node::NodeId;
 use crate::sim::RunOutcome;
 use std::collections::BTreeMap;
@@ -15,13 +15,10 @@ pub fn check_election_safety(outcome: &RunOutcome) -> Verdict {
     // term -> (leader, history index) of every announcement.
     let mut leaders: BTreeMap<u64, Vec<(NodeId, usize)>> = BTreeMap::new();
     for e in outcome.history.entries() {
-        let Op::Custom { name, value } = &e.op else {
-            continue;
-        };
-        if e.phase != Phase::Event || name != "leader" {
+        if e.phase != Phase::Event {
             continue;
         }
-        let Ok(term) = value.parse::<u64>() else {
+        let Some(term) = e.op.custom_value::<u64>(LEADER) else {
             continue;
         };
         leaders.entry(term).or_default().push((e.node, e.index));

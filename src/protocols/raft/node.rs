@@ -18,7 +18,7 @@
 use super::log::{Command, Log, LogEntry};
 use super::state_machine::KvStateMachine;
 use super::{RaftMsg, RaftNode, RaftParams, RaftTimer, Stored};
-use crate::history::Op;
+use crate::history::{Op, LEADER};
 use crate::node::{Context, NodeId, Snapshot};
 use crate::protocols::kv::client::{KvReply, KvRequest, KvResult};
 use crate::time::{Duration, SimTime};
@@ -299,10 +299,7 @@ impl Server {
         self.role = Role::Leader;
         self.leader_id = Some(me);
         let term = self.current_term;
-        ctx.event(Op::Custom {
-            name: "leader".to_string(),
-            value: term.to_string(),
-        });
+        ctx.event(Op::custom(LEADER, &term));
         ctx.note(|| format!("becomes leader of term {term}"));
         let next = self.log.last_index() + 1;
         self.next_index.iter_mut().for_each(|n| *n = next);
