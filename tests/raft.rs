@@ -64,9 +64,7 @@ fn leaders(report: &Report) -> Vec<(NodeId, u64)> {
         .outcome
         .history
         .events()
-        .filter_map(|e| match &e.op {
-            op => op.custom_value::<u64>(LEADER).map(|term| (e.node, term)),
-        })
+        .filter_map(|e| e.op.custom_value::<u64>(LEADER).map(|term| (e.node, term)))
         .collect()
 }
 
