@@ -22,6 +22,7 @@ pub mod cli;
 pub mod error;
 pub mod explore;
 pub mod fault;
+pub mod harness;
 pub mod history;
 pub mod net;
 pub mod node;

@@ -6,10 +6,10 @@ use crate::scenario::Scenario;
 use crate::trace::DropReason;
 use std::fmt::Write as _;
 
-/// The run's knobs, printed before it starts: seed, cluster, bounds, network, faults.
-pub fn header(s: &Scenario) -> String {
+/// The run's knobs, printed by `program` before it starts: seed, cluster, bounds, network, faults.
+pub fn header(program: &str, s: &Scenario) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "clustersim run: {} (seed {})", s.name, s.seed);
+    let _ = writeln!(o, "{program} run: {} (seed {})", s.name, s.seed);
     let nodes: Vec<String> = s
         .nodes
         .iter()

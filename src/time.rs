@@ -11,13 +11,28 @@ use std::ops::{Add, AddAssign, Sub};
 #[serde(transparent)]
 pub struct SimTime(pub u64);
 
-/// A span of virtual time, in nanoseconds.
-#[derive(Copy, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+/// A span of virtual time, in nanoseconds; `Debug` prints it exactly (`43ms`, `1.5s`).
+#[derive(Copy, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Duration(pub u64);
 
 /// A signed span of virtual time, used for clock skew ("-50ms" is behind).
-#[derive(Copy, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[derive(Copy, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Offset(pub i64);
+
+impl fmt::Debug for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&exact_text(self.0))
+    }
+}
+
+impl fmt::Debug for Offset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 < 0 {
+            f.write_str("-")?;
+        }
+        f.write_str(&exact_text(self.0.unsigned_abs()))
+    }
+}
 
 impl SimTime {
     /// The start of every run.
@@ -308,6 +323,15 @@ impl<'de> Deserialize<'de> for Offset {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn debug_prints_durations_and_offsets_as_scenarios_write_them() {
+        use super::*;
+        assert_eq!(format!("{:?}", Duration::from_millis(43)), "43ms");
+        assert_eq!(format!("{:?}", Duration(1_500_000_000)), "1.5s");
+        assert_eq!(format!("{:?}", Offset(-50_000_000)), "-50ms");
+        assert_eq!(format!("{:?}", Some(Duration(7))), "Some(7ns)");
+    }
+
     #[test]
     fn exact_text_reads_back_to_the_same_nanosecond() {
         use super::*;

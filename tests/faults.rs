@@ -289,6 +289,50 @@ fn crashed_node_loses_unsynced_writes_and_keeps_synced_ones() {
 }
 
 #[test]
+fn a_node_paused_before_it_booted_boots_on_resume_and_answers() {
+    let text = r#"(
+        name: "pause-at-zero",
+        bounds: (max_time: "1s"),
+        nodes: [(role: "n", count: 3)],
+        protocol: Ping(interval: "20ms", timeout: "15ms"),
+        network: (default: (latency: Uniform(min: "1ms", max: "2ms"))),
+        faults: [(at: "0s", fault: Pause("n1")), (at: "100ms", fault: Resume("n1"))],
+    )"#;
+    let s = clustersim::scenario::parse(text, "pause-at-zero").expect("parses");
+    let registry = clustersim::Registry::shipped();
+    let opts = clustersim::run::RunOptions {
+        trace: TraceLevel::Full,
+        ..Default::default()
+    };
+    let r = clustersim::run::run_scenario(&registry, &s, "pause-at-zero", &opts).expect("runs");
+    let n1 = NodeId(0);
+    let started: Vec<SimTime> = r
+        .outcome
+        .trace
+        .events()
+        .iter()
+        .filter(|e| matches!(e.kind, TraceKind::Start { node } if node == n1))
+        .map(|e| e.time)
+        .collect();
+    assert_eq!(started, vec![ms(100)], "n1 boots once, when it resumes");
+    let calls = r.outcome.history.calls();
+    let answered_by_n1 = calls
+        .iter()
+        .filter(|c| {
+            c.outcome == clustersim::history::Phase::Ok
+                && matches!(c.invoked, clustersim::history::Op::Ping { peer, .. } if peer == n1)
+        })
+        .count();
+    let asked_by_n1 = calls.iter().filter(|c| c.node == n1).count();
+    assert!(answered_by_n1 > 10, "n1 answered {answered_by_n1} pings");
+    assert!(asked_by_n1 > 10, "n1 pinged {asked_by_n1} times");
+    assert!(calls
+        .iter()
+        .filter(|c| c.node == n1)
+        .all(|c| c.invoke_time >= ms(100)));
+}
+
+#[test]
 fn paused_node_receives_queued_messages_after_resume() {
     let out = run(
         3,

@@ -103,7 +103,8 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
         keep_going: args.keep_going,
     };
     println!(
-        "clustersim explore: {} ({}, shard {}, {} threads)",
+        "{} explore: {} ({}, shard {}, {} threads)",
+        registry.program(),
         scenario.name,
         match config.budget {
             Budget::Seeds(n) => format!(

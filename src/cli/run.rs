@@ -127,7 +127,7 @@ pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> 
         if let Some(t) = args.max_time {
             shown.bounds.max_time = t;
         }
-        print!("{}", report::header(&shown));
+        print!("{}", report::header(registry.program(), &shown));
     }
     let started = std::time::Instant::now();
     let report = run_scenario(registry, &scenario, &origin, &opts)?;

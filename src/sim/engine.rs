@@ -520,7 +520,12 @@ impl<N: Node> Sim<N> {
 
     fn boot(&mut self, node: NodeId, incarnation: u32) {
         let slot = &mut self.slots[node.index()];
-        if slot.incarnation != incarnation || slot.status != NodeStatus::Up {
+        if slot.incarnation != incarnation || slot.status == NodeStatus::Down {
+            return;
+        }
+        // Paused before it booted (a pause at time zero): it boots when it resumes.
+        if slot.status == NodeStatus::Paused {
+            slot.backlog.push(Ev::Start { node, incarnation });
             return;
         }
         slot.node = Some((self.factory)(node, &self.roster, &slot.storage));
