@@ -11,6 +11,7 @@ use clustersim::explore::{
     progress::Silent, shrink, shrink::ends_whole, sweep, Budget, Shard, ShrinkOptions, Shrunk,
     SweepConfig, SweepOutcome,
 };
+use clustersim::fault::{Fault, ScheduledFault};
 use clustersim::history::{Op, OpId, Phase};
 use clustersim::node::{Context, Node, NodeFactory, NodeId, Snapshot};
 use clustersim::registry::Registry;
@@ -232,11 +233,47 @@ impl Check for AckedIncrementsKept {
     }
 }
 
-/// The test's own program: the counter protocol and its check, nothing shipped.
+/// Every client call got its answer (none timed out). Whether it counts as a safety or a
+/// liveness property is a parameter here, so one failure can be shrunk both ways.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+struct EveryCallAnswered {
+    safety: bool,
+}
+
+impl Check for EveryCallAnswered {
+    const NAME: &'static str = "EveryCallAnswered";
+
+    fn property(&self) -> Property {
+        if self.safety {
+            Property::Safety
+        } else {
+            Property::Liveness
+        }
+    }
+
+    fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
+        match outcome
+            .history
+            .calls()
+            .iter()
+            .find(|c| c.outcome != Phase::Ok)
+        {
+            Some(c) => Verdict::fail(Self::NAME, format!("{} was not answered", c.invoked)),
+            None => Verdict::pass(Self::NAME, "every call was answered"),
+        }
+    }
+
+    fn applies_to(_protocol: &str, _listed: bool) -> bool {
+        true
+    }
+}
+
+/// The test's own program: the counter protocol and its checks, nothing shipped.
 static REGISTRY: std::sync::LazyLock<Registry> = std::sync::LazyLock::new(|| {
     Registry::new("counter-sim")
         .protocol::<CounterParams>()
         .check::<AckedIncrementsKept>()
+        .check::<EveryCallAnswered>()
 });
 
 /// Runs the counter protocol with `durable_acks` on a scenario.
@@ -392,6 +429,52 @@ fn first_failing_seed() -> u64 {
         .first_failure()
         .expect("the planted bug is found within 200 seeds")
         .seed
+}
+
+/// client1 is cut off from 500ms to 800ms, so its calls time out; shrunk for `EveryCallAnswered`
+/// as a safety (`true`) or a liveness property.
+fn shrink_unanswered(safety: bool) -> Shrunk {
+    let mut s = counter_scenario();
+    s.nemesis = None;
+    s.checks = vec![Spec::check(&EveryCallAnswered { safety })];
+    s.faults = vec![
+        ScheduledFault {
+            at: Duration::from_millis(500),
+            fault: Fault::Partition(vec![vec!["client1".to_string()]]),
+        },
+        ScheduledFault {
+            at: Duration::from_millis(800),
+            fault: Fault::Heal,
+        },
+    ];
+    let runner = |s: &Scenario| run_scenario(&REGISTRY, s, &s.name, &RunOptions::default());
+    shrink(&s, 0, runner, &ShrinkOptions::default())
+        .expect("shrinks")
+        .expect("client1's calls time out")
+}
+
+#[test]
+fn a_user_safety_check_lets_the_shrinker_end_with_the_network_split() {
+    let safety = shrink_unanswered(true);
+    assert_eq!(safety.check, "EveryCallAnswered");
+    assert!(
+        !ends_whole(&safety.scenario.faults),
+        "a safety failure needs no heal: {:?}",
+        safety.scenario.faults
+    );
+    assert!(safety
+        .scenario
+        .faults
+        .iter()
+        .all(|f| matches!(f.fault, Fault::Partition(_))));
+    // The same failure judged as liveness must keep its heal.
+    let liveness = shrink_unanswered(false);
+    assert!(
+        ends_whole(&liveness.scenario.faults),
+        "{:?}",
+        liveness.scenario.faults
+    );
+    assert!(liveness.scenario.faults.len() > safety.scenario.faults.len());
 }
 
 fn shrink_counter(seed: u64) -> Shrunk {
