@@ -28,7 +28,7 @@ pub enum Error {
     /// A scenario parses but makes no sense (unknown node, zero bound, contradictory parameters).
     #[error("{path}: {message}")]
     Invalid {
-        /// The file (or "<scenario>" when built in code).
+        /// The file (or `<scenario>` when built in code).
         path: String,
         /// The problem, as a sentence naming the valid choices.
         message: String,

@@ -154,9 +154,10 @@ fn every_include_names_a_real_file_anchor_and_range() {
 
 /// Paths like `scenarios/x.ron` or `exercises/y.rs` mentioned in the text or its blocks.
 fn mentioned_paths(text: &str) -> Vec<String> {
-    const ROOTS: [&str; 7] = [
+    const ROOTS: [&str; 8] = [
         "scenarios/",
         "exercises/",
+        "examples/",
         "src/",
         "tests/",
         "benches/",
@@ -219,7 +220,7 @@ struct Shown {
     chapter: String,
     line: usize,
     text: String,
-    /// `clustersim`, or `clustersim-exercises` (the exercises crate's binary).
+    /// `clustersim`, or a workspace crate's binary built on it (`PROGRAMS`).
     program: &'static str,
     args: Vec<String>,
     exit: i32,
@@ -254,6 +255,9 @@ fn split_args(cmd: &str) -> Vec<String> {
     args
 }
 
+/// The binaries book commands may run: the simulator's and the workspace crates built on it.
+const PROGRAMS: [&str; 3] = ["clustersim", "clustersim-exercises", "lock-service"];
+
 fn shown_commands() -> Vec<Shown> {
     let mut shown = Vec::new();
     for ch in chapters() {
@@ -272,28 +276,31 @@ fn shown_commands() -> Vec<Shown> {
                         None => (cmd, ""),
                     };
                     let words = split_args(cmd);
-                    let (program, args): (&'static str, Vec<String>) =
-                        match words.first().map(String::as_str) {
-                            Some("clustersim") => ("clustersim", words[1..].to_vec()),
-                            Some("clustersim-exercises") => {
-                                ("clustersim-exercises", words[1..].to_vec())
+                    let first = words.first().map(String::as_str).unwrap_or_default();
+                    let (program, args): (&'static str, Vec<String>) = match first {
+                        _ if PROGRAMS.contains(&first) => {
+                            let p = PROGRAMS.iter().find(|p| **p == first).expect("listed");
+                            (*p, words[1..].to_vec())
+                        }
+                        "cargo" if words.get(1).map(String::as_str) == Some("run") => {
+                            // `cargo run -p NAME -- ...` runs that crate's binary.
+                            let program = words
+                                .iter()
+                                .position(|w| w == "-p" || w == "--package")
+                                .and_then(|i| words.get(i + 1))
+                                .and_then(|n| PROGRAMS.iter().find(|p| **p == n.as_str()))
+                                .copied()
+                                .unwrap_or("clustersim");
+                            match words.iter().position(|w| w == "--") {
+                                Some(i) => (program, words[i + 1..].to_vec()),
+                                None => panic!(
+                                    "{name}:{}: `{cmd}` needs `--` before the arguments",
+                                    b.line + k + 1
+                                ),
                             }
-                            Some("cargo") if words.get(1).map(String::as_str) == Some("run") => {
-                                let program = if words.iter().any(|w| w == "clustersim-exercises") {
-                                    "clustersim-exercises"
-                                } else {
-                                    "clustersim"
-                                };
-                                match words.iter().position(|w| w == "--") {
-                                    Some(i) => (program, words[i + 1..].to_vec()),
-                                    None => panic!(
-                                        "{name}:{}: `{cmd}` needs `--` before the arguments",
-                                        b.line + k + 1
-                                    ),
-                                }
-                            }
-                            _ => continue,
-                        };
+                        }
+                        _ => continue,
+                    };
                     let at = format!("{name}:{}", b.line + k + 1);
                     assert!(
                         !args
@@ -345,7 +352,7 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// A scratch directory holding a copy of `scenarios/`, so commands that write files (traces,
+/// A scratch directory holding a copy of `scenarios/` (and the worked example's), so commands that write files (traces,
 /// pictures, shrunk scenarios) never touch the repository.
 fn scratch(chapter: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -355,6 +362,8 @@ fn scratch(chapter: &str) -> PathBuf {
     ));
     let _ = fs::remove_dir_all(&dir);
     copy_dir(&root().join("scenarios"), &dir.join("scenarios"));
+    let example = "examples/lock-service/scenarios";
+    copy_dir(&root().join(example), &dir.join(example));
     dir
 }
 

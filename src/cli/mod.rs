@@ -140,7 +140,7 @@ pub fn load_for(registry: &Registry, path: &Path) -> Result<Scenario, Error> {
                     .trim()
                     .strip_prefix("Replay:")
             })
-            .map(|r| format!("; the file's header says to replay it with:{r}"))
+            .map(|r| format!("\n  the file's header says to replay it with:{r}"))
             .unwrap_or_default();
         return Err(crate::registry::at(
             &path.display().to_string(),

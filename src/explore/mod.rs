@@ -4,7 +4,6 @@
 //!
 //! Threads and wall time live here only: every run stays single-threaded and deterministic.
 
-#[cfg(feature = "cli")]
 pub mod progress;
 pub mod shard;
 pub mod shrink;

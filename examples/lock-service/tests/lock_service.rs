@@ -258,6 +258,7 @@ fn fenced() -> Scenario {
 
 static REGISTRY: std::sync::LazyLock<Registry> = std::sync::LazyLock::new(registry);
 
+// ANCHOR: property
 proptest::proptest! {
     #![proptest_config(proptest::test_runner::Config {
         cases: 256,
@@ -273,7 +274,9 @@ proptest::proptest! {
         strategy::check_in(&REGISTRY, &s)?;
     }
 }
+// ANCHOR_END: property
 
+// ANCHOR: harness
 #[test]
 fn the_lock_server_grants_one_lease_at_a_time_first_come_first_served() {
     let members = [
@@ -316,6 +319,7 @@ fn the_lock_server_grants_one_lease_at_a_time_first_come_first_served() {
         vec![(c2, Msg::Grant { token: 2 })]
     );
 }
+// ANCHOR_END: harness
 
 #[test]
 fn a_fenced_resource_refuses_an_older_token_and_records_what_it_applies() {
