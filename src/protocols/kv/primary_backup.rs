@@ -164,6 +164,8 @@ struct Waiting {
     seq: u64,
     client: NodeId,
     request: u64,
+    /// The answer, sent once every backup has write `seq`.
+    result: KvResult,
 }
 
 /// A storage replica.
@@ -332,11 +334,14 @@ impl Replica {
             KvOp::Get { .. } if self.params.fencing && !self.lease_valid(ctx) => {
                 return reply(ctx, KvResult::Unavailable);
             }
-            KvOp::Get { key } => return reply(ctx, KvResult::Done(self.map.get(&key).copied())),
+            KvOp::Get { key } => {
+                let result = KvResult::Done(self.map.get(&key).copied());
+                return self.answer_when_replicated(ctx, from, req.id, result);
+            }
             KvOp::Put { key, value } => (key, value),
             KvOp::Cas { key, from: f, to } => {
                 if self.map.get(&key).copied() != f {
-                    return reply(ctx, KvResult::CasMismatch);
+                    return self.answer_when_replicated(ctx, from, req.id, KvResult::CasMismatch);
                 }
                 (key, to)
             }
@@ -364,8 +369,44 @@ impl Replica {
                 seq,
                 client: from,
                 request: req.id,
+                result: KvResult::Done(None),
             }),
         }
+    }
+
+    /// Answers a read (or a compare that failed) from the primary's state. In sync mode that
+    /// state may hold writes no backup has yet, which a failover would lose: the answer waits
+    /// until every write applied so far is on every backup, so no client sees a write that can
+    /// still vanish.
+    fn answer_when_replicated(
+        &mut self,
+        ctx: &mut Context<'_, PbNode>,
+        client: NodeId,
+        request: u64,
+        result: KvResult,
+    ) {
+        let me = ctx.id();
+        let done = self
+            .backups(me)
+            .map(|b| self.acked.get(&b).copied().unwrap_or(0))
+            .min()
+            .unwrap_or(self.seq);
+        if self.params.mode == Mode::Async || done >= self.seq {
+            ctx.send(
+                client,
+                PbMsg::Rep(KvReply {
+                    id: request,
+                    result,
+                }),
+            );
+            return;
+        }
+        self.waiting.push(Waiting {
+            seq: self.seq,
+            client,
+            request,
+            result,
+        });
     }
 
     /// True while no backup can have moved to a new view: every backup confirmed a heartbeat
@@ -392,12 +433,11 @@ impl Replica {
             self.waiting.drain(..).partition(|w| w.seq <= done);
         self.waiting = rest;
         for w in ready {
-            let result = KvResult::Done(None);
             ctx.send(
                 w.client,
                 PbMsg::Rep(KvReply {
                     id: w.request,
-                    result,
+                    result: w.result,
                 }),
             );
         }
@@ -522,6 +562,12 @@ impl Replica {
                     return;
                 }
                 self.last_heard = ctx.now();
+                // A late reply to an earlier request: this view's primary numbers its writes in
+                // order, so a synced backup already past `seq` would roll back acknowledged writes.
+                if self.synced && view == self.view && seq < self.seq {
+                    ctx.send(from, self.ack());
+                    return;
+                }
                 self.map = map.into_iter().collect();
                 self.seq = seq;
                 self.synced = true;

@@ -140,8 +140,8 @@ impl From<ClientTimer> for QTimer {
 enum Phase {
     /// Collecting read replies.
     Reading(Vec<(NodeId, Option<(Version, u64)>)>),
-    /// Waiting for write acks.
-    Writing(u32),
+    /// Waiting for write acks: the distinct replicas that acked (a duplicated ack counts once).
+    Writing(Vec<NodeId>),
 }
 
 #[derive(Clone, Debug)]
@@ -280,7 +280,7 @@ impl QReplica {
                         return;
                     }
                 }
-                c.phase = Phase::Writing(0);
+                c.phase = Phase::Writing(Vec::new());
                 let seen = latest.map_or(0, |(v, _)| v.0);
                 self.counter = self.counter.max(seen) + 1;
                 let version = (self.counter, ctx.id().0);
@@ -299,16 +299,20 @@ impl QReplica {
         }
     }
 
-    fn on_write_ack(&mut self, ctx: &mut Context<'_, QNode>, op: u64) {
-        let w = self.params.w;
+    fn on_write_ack(&mut self, ctx: &mut Context<'_, QNode>, from: NodeId, op: u64) {
+        let w = self.params.w as usize;
         let Some(c) = self.ops.get_mut(&op) else {
             return;
         };
-        let Phase::Writing(acks) = &mut c.phase else {
+        let Phase::Writing(acked) = &mut c.phase else {
             return;
         };
-        *acks += 1;
-        if *acks >= w {
+        // Count replicas, not acks: the network may deliver one replica's ack twice.
+        if acked.contains(&from) {
+            return;
+        }
+        acked.push(from);
+        if acked.len() >= w {
             let c = self.ops.remove(&op).expect("coordination exists");
             Self::answer(ctx, &c, KvResult::Done(None));
         }
@@ -381,7 +385,7 @@ impl QReplica {
                     ctx.send(from, QMsg::WriteAck { op });
                 }
             }
-            QMsg::WriteAck { op } => self.on_write_ack(ctx, op),
+            QMsg::WriteAck { op } => self.on_write_ack(ctx, from, op),
             QMsg::Push { entries, reply } => self.on_push(ctx, from, entries, reply),
             QMsg::Rep(_) => {}
         }
