@@ -432,6 +432,7 @@ mod tests {
             snapshots: Vec::new(),
             faults: Vec::new(),
             status: vec![NodeStatus::Up; nodes as usize],
+            panic: None,
         }
     }
 

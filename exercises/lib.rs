@@ -27,10 +27,7 @@ use clustersim::scenario::{parse, Plan, Spec};
 use clustersim::sim::RunOutcome;
 use clustersim::trace::TraceLevel;
 use serde::{Deserialize, Serialize};
-use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Once;
 
 pub use goals::{Goal, GoalCheck};
 
@@ -282,32 +279,6 @@ impl Grade {
     }
 }
 
-thread_local! {
-    // Set while this thread grades; the hook then records the panic's location quietly.
-    static GRADING: Cell<bool> = const { Cell::new(false) };
-    static PANIC_AT: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-/// Installs (once per process) a panic hook that stays quiet on grading threads and defers to
-/// the previous hook everywhere else, so parallel tests keep their panic messages.
-fn install_quiet_hook() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if GRADING.with(Cell::get) {
-                // `#[path]` modules report "src/../exercises/..."; show the path the student edits.
-                let at = info
-                    .location()
-                    .map(|l| format!("{}:{}", l.file().replace("src/../", ""), l.line()));
-                PANIC_AT.with(|p| *p.borrow_mut() = at);
-            } else {
-                previous(info);
-            }
-        }));
-    });
-}
-
 /// Grades exercise `name` (the reference solution if `solution`) over `seeds` seeds, starting
 /// at the scenario's own seed. A panic in the student's code becomes an `Outcome`, not a crash.
 pub fn grade(name: &str, solution: bool, seeds: u64) -> Result<Grade> {
@@ -329,22 +300,18 @@ pub fn grade(name: &str, solution: bool, seeds: u64) -> Result<Grade> {
     // Fail early on a broken scenario, with its own error, before hiding panics.
     registry.prepare(&scenario, &origin)?;
     let first = scenario.seed;
-    install_quiet_hook();
+    // Panics in the student's code end their run quietly; the grade reports them.
+    clustersim::sim::quiet_panics();
     let mut runs = Vec::new();
     for seed in first..first + seeds {
         let opts = RunOptions {
             seed: Some(seed),
             ..RunOptions::default()
         };
-        GRADING.with(|g| g.set(true));
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            run_scenario(&registry, &scenario, &origin, &opts)
-        }));
-        GRADING.with(|g| g.set(false));
-        let outcome = match result {
-            Ok(Ok(report)) => judge(&report),
-            Ok(Err(e)) => return Err(e),
-            Err(payload) => panicked(payload),
+        let report = run_scenario(&registry, &scenario, &origin, &opts)?;
+        let outcome = match &report.outcome.panic {
+            Some(p) => panicked(p),
+            None => judge(&report),
         };
         // Every seed reaches the same todo!(); one line says it.
         let stop = matches!(outcome, Outcome::NotImplemented { .. });
@@ -362,14 +329,10 @@ pub fn grade(name: &str, solution: bool, seeds: u64) -> Result<Grade> {
     })
 }
 
-fn panicked(payload: Box<dyn std::any::Any + Send>) -> Outcome {
-    let text = payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_string());
-    let at = PANIC_AT.with(|p| p.borrow_mut().take());
-    let message = match at {
+/// A run a panic ended: `todo!()` is work not done yet, anything else a bug in the code.
+fn panicked(panic: &clustersim::sim::Panic) -> Outcome {
+    let text = &panic.message;
+    let message = match &panic.location {
         Some(at) => format!("{text} (at {at})"),
         None => text.clone(),
     };

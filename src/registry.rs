@@ -96,10 +96,19 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Runs the plan at `trace` level and judges it with every check.
+    /// Runs the plan at `trace` level and judges it with every check. A run a node's panic
+    /// ended fails `NoPanic`, and its checks are not judged (they would see a cut-off run).
     pub fn run(&self, trace: TraceLevel) -> (RunOutcome, Vec<Verdict>) {
         let outcome = self.protocol.run(&self.plan, trace);
-        let verdicts = self.checks.iter().map(|c| c.evaluate(&outcome)).collect();
+        let verdicts =
+            match &outcome.panic {
+                None => self.checks.iter().map(|c| c.evaluate(&outcome)).collect(),
+                Some(p) => std::iter::once(crate::check::panic_verdict(&outcome, p))
+                    .chain(self.checks.iter().map(|c| {
+                        Verdict::unknown(c.name(), "not judged: the run stopped at a panic")
+                    }))
+                    .collect(),
+            };
         (outcome, verdicts)
     }
 }

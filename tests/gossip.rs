@@ -240,6 +240,7 @@ fn outcome(history: History, end_ms: u64, stop: StopReason) -> RunOutcome {
         snapshots: Vec::new(),
         faults: Vec::new(),
         status: vec![NodeStatus::Up; 4],
+        panic: None,
     }
 }
 

@@ -385,6 +385,7 @@ fn outcome(
             .collect(),
         faults,
         status: vec![NodeStatus::Up; n],
+        panic: None,
     }
 }
 

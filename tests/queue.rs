@@ -418,6 +418,7 @@ fn outcome_of(history: History, faults: Vec<(SimTime, Fault<NodeId>)>) -> RunOut
         snapshots: Vec::new(),
         faults,
         status: Vec::new(),
+        panic: None,
     }
 }
 

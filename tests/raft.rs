@@ -714,6 +714,7 @@ fn outcome(history: History) -> RunOutcome {
         snapshots: Vec::new(),
         faults: Vec::new(),
         status: vec![NodeStatus::Up; 3],
+        panic: None,
     }
 }
 

@@ -1,5 +1,5 @@
 //! Every bundled scenario replays the run it always did: its trace hash equals the one recorded
-//! in `tests/golden/trace-hashes.tsv` (`none` for the exercise starters that panic on purpose).
+//! in `tests/golden/trace-hashes.tsv` (a run a panic ends has a hash too: it stops there).
 //! A change that alters a hash must update the table and say why in its commit. Scenarios of
 //! the book's `Exercise` protocol are checked by the exercises crate against the same table.
 

@@ -204,14 +204,37 @@ fn exercise_scenarios_keep_their_trace_hashes() {
         .filter(|l| l.starts_with("scenarios/exercises/"))
     {
         let (file, want) = line.split_once('\t').expect("file<TAB>hash");
-        if want == "none" {
-            continue; // the starter panics at its todo!() on purpose
-        }
         let s = clustersim::scenario::load(&root().join(file)).expect("loads");
         let r =
             clustersim::run::run_scenario(&registry, &s, file, &Default::default()).expect("runs");
         assert_eq!(format!("{:016x}", r.outcome.trace_hash()), want, "{file}");
         checked += 1;
     }
-    assert_eq!(checked, 3);
+    assert_eq!(checked, 6);
+}
+
+#[test]
+fn a_starter_todo_is_a_failed_run_in_run_and_explore_never_a_crash() {
+    let path = format!("{}/scenarios/exercises/reliable-ping.ron", root().display());
+    let (code, text) = cli(&["run", &path, "--quiet"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("FAIL NoPanic: client1 panicked at"), "{text}");
+    assert!(text.contains("not yet implemented"), "{text}");
+    assert!(!text.contains("RUST_BACKTRACE"), "{text}");
+    let out = std::env::temp_dir().join(format!("grading-explore-{}", std::process::id()));
+    let (code, text) = cli(&[
+        "explore",
+        &path,
+        "--seeds",
+        "20",
+        "-j",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+        "--force",
+    ]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("NoPanic: 1"), "{text}");
+    assert!(!text.contains("no failures"), "{text}");
+    let _ = std::fs::remove_dir_all(out);
 }

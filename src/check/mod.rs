@@ -33,6 +33,31 @@ pub use linearizable::{
 pub use liveness::{check_liveness, Liveness};
 pub use stale_reads::{check_stale_reads, StaleReads};
 
+/// The verdict on a run that a node's panic ended: `NoPanic` fails, naming the node, what it
+/// was handling, the message and where it was raised. Always judged, whatever the scenario asks.
+pub fn panic_verdict(outcome: &RunOutcome, panic: &crate::sim::Panic) -> Verdict {
+    let name = outcome.roster.name(panic.node);
+    let at = panic
+        .location
+        .as_ref()
+        .map(|l| format!(" (at {l})"))
+        .unwrap_or_default();
+    let mut v = Verdict::fail(
+        NO_PANIC,
+        format!(
+            "{name} panicked at {} handling {}: {}{at}",
+            panic.time, panic.handling, panic.message
+        ),
+    )
+    .detail(format!("seed {}; the run stopped there", outcome.seed));
+    v.window = Some((panic.time, panic.time));
+    v.property = Property::Safety;
+    v
+}
+
+/// The name of the verdict a panicking node gets.
+pub const NO_PANIC: &str = "NoPanic";
+
 /// Whether a property held.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Status {

@@ -78,6 +78,8 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    // A protocol's panic is a failed run, reported with the verdicts, not a crash.
+    crate::sim::quiet_panics();
     let mut command = Cli::command()
         .name(registry.program().to_string())
         .bin_name(registry.program().to_string());

@@ -43,6 +43,8 @@ pub enum StopReason {
     EventLimit,
     /// No events were left.
     Quiescent,
+    /// A node's handler panicked (`RunOutcome::panic` says which and why).
+    Panicked,
 }
 
 impl StopReason {
@@ -52,6 +54,7 @@ impl StopReason {
             StopReason::TimeLimit => format!("time limit {} reached", bounds.max_time),
             StopReason::EventLimit => format!("event limit {} reached", bounds.max_events),
             StopReason::Quiescent => "no events left (quiescent)".to_string(),
+            StopReason::Panicked => "a node panicked".to_string(),
         }
     }
 }
@@ -128,6 +131,8 @@ pub struct RunOutcome {
     pub faults: Vec<(SimTime, Fault)>,
     /// Each node's status at the end.
     pub status: Vec<NodeStatus>,
+    /// The panic that ended the run, if a node's handler panicked.
+    pub panic: Option<super::Panic>,
 }
 
 impl RunOutcome {
@@ -217,6 +222,17 @@ pub struct Sim<N: Node> {
     nemesis: Option<Nemesis>,
     fault_rng: SimRng,
     stop: Option<StopReason>,
+    /// The node handler running now (node, and the sender of a message), for panic reports.
+    handling: (NodeId, Handling),
+    panic: Option<super::Panic>,
+}
+
+/// Which handler a node is running.
+#[derive(Copy, Clone, Debug)]
+enum Handling {
+    Start,
+    Message(NodeId),
+    Timer,
 }
 
 impl<N: Node> Sim<N> {
@@ -261,6 +277,8 @@ impl<N: Node> Sim<N> {
             nemesis: config.nemesis,
             fault_rng: stream(seed, Stream::Faults),
             stop: None,
+            handling: (NodeId(0), Handling::Start),
+            panic: None,
         };
         let mut schedule = config.schedule;
         schedule.sort_by_key(|(t, _)| *t);
@@ -388,9 +406,35 @@ impl<N: Node> Sim<N> {
         }
     }
 
-    /// Runs to the end and hands over everything the run produced.
+    /// Runs to the end and hands over everything the run produced. A panic in a node's handler
+    /// ends the run there; the outcome's `panic` says which node, handling what, and why.
     pub fn run(mut self) -> RunOutcome {
-        while self.step() {}
+        if let Err(caught) = super::panics::catch(|| while self.step() {}) {
+            let (node, handling) = self.handling;
+            let names = self.roster.names();
+            let name = |id: NodeId| {
+                names
+                    .get(id.index())
+                    .cloned()
+                    .unwrap_or_else(|| id.to_string())
+            };
+            self.stop = Some(StopReason::Panicked);
+            self.panic = Some(super::Panic {
+                node,
+                time: self.now,
+                handling: match handling {
+                    Handling::Start => "its start".to_string(),
+                    Handling::Message(from) => format!("a message from {}", name(from)),
+                    Handling::Timer => "a timer".to_string(),
+                },
+                message: caught.message,
+                location: caught.location,
+            });
+            // The panicking node's state may be half-updated: it reports no snapshot.
+            if let Some(slot) = self.slots.get_mut(node.index()) {
+                slot.node = None;
+            }
+        }
         self.finish()
     }
 
@@ -417,6 +461,7 @@ impl<N: Node> Sim<N> {
             snapshots,
             faults: self.applied,
             status: self.slots.iter().map(|s| s.status).collect(),
+            panic: self.panic,
         }
     }
 
@@ -487,6 +532,7 @@ impl<N: Node> Sim<N> {
         let now = self.now;
         self.trace.mix(TAG_DELIVER, now, pair(from, to), id, 0);
         self.trace.keep(now, || TraceKind::Deliver { from, to, id });
+        self.handling = (to, Handling::Message(from));
         self.dispatch(to, |node, ctx| node.on_message(ctx, from, msg));
     }
 
@@ -515,6 +561,7 @@ impl<N: Node> Sim<N> {
             node,
             timer: format!("{timer:?}"),
         });
+        self.handling = (node, Handling::Timer);
         self.dispatch(node, |n, ctx| n.on_timer(ctx, timer));
     }
 
@@ -528,6 +575,8 @@ impl<N: Node> Sim<N> {
             slot.backlog.push(Ev::Start { node, incarnation });
             return;
         }
+        self.handling = (node, Handling::Start);
+        let slot = &mut self.slots[node.index()];
         slot.node = Some((self.factory)(node, &self.roster, &slot.storage));
         let now = self.now;
         self.trace

@@ -5,8 +5,10 @@
 
 mod clock;
 mod engine;
+pub mod panics;
 mod queue;
 pub mod rng;
 
 pub use clock::NodeClock;
 pub use engine::{Bounds, NodeStatus, RunOutcome, Sim, SimConfig, Stats, StopReason};
+pub use panics::{quiet_panics, Panic};

@@ -375,6 +375,7 @@ fn outcome_of(history: clustersim::history::History) -> clustersim::sim::RunOutc
         snapshots: Vec::new(),
         faults: Vec::new(),
         status: vec![NodeStatus::Up; 3],
+        panic: None,
     }
 }
 
