@@ -140,6 +140,7 @@ impl Registry {
             .protocol::<raft::RaftParams>()
             .check::<Liveness>()
             .check::<NoLostTasks>()
+            .check::<NoLostEffects>()
             .check::<NoDuplicateEffects>()
             .check::<NoDuplicateCompletions>()
             .check::<Linearizable>()

@@ -481,3 +481,17 @@ fn converged_names_the_first_differing_key() {
     assert_eq!(v.status, Status::Fail);
     assert!(v.summary.contains("differ at key k1"), "{}", v.summary);
 }
+
+#[test]
+fn converged_refuses_replicas_that_agree_on_nothing_after_acknowledged_writes() {
+    let empty = vec![Snapshot::new(); 3];
+    // Nothing was written: empty replicas agree.
+    assert_eq!(
+        check_converged(&outcome(History::new(), empty.clone(), vec![])).status,
+        Status::Pass
+    );
+    // An acknowledged write, and every replica reports nothing: not converged.
+    let v = check_converged(&outcome(write_then_read(Some(2), true), empty, vec![]));
+    assert_eq!(v.status, Status::Fail, "{v:?}");
+    assert!(v.summary.contains("report an empty state"), "{}", v.summary);
+}

@@ -471,3 +471,38 @@ fn delivery_checks_pass_and_fail_on_hand_written_histories() {
             .any(|l| l.contains("first offending task 1")));
     }
 }
+
+#[test]
+fn no_lost_effects_fails_a_completed_task_whose_effect_never_reached_the_sink() {
+    use clustersim::check::NoLostEffects;
+    let (p, w, k) = (NodeId(0), NodeId(1), NodeId(2));
+    let t = |ms| SimTime::ZERO + Duration::from_millis(ms);
+    let mut h = History::new();
+    let id = h.invoke(t(0), p, Op::Enqueue { task: 1 });
+    h.ok(t(1), p, id, Op::Enqueue { task: 1 });
+    h.event(t(2), w, Op::Dequeue { task: 1 });
+    h.event(t(5), w, Op::Complete { task: 1 });
+    // Completed, so NoLostTasks is satisfied, but the sink never applied it.
+    let run = outcome_of(h.clone(), Vec::new());
+    assert_eq!(NoLostTasks.evaluate(&run).status, Status::Pass);
+    let v = NoLostEffects.evaluate(&run);
+    assert_eq!(v.status, Status::Fail, "{v:?}");
+    assert!(
+        v.summary
+            .contains("1 of 1 acknowledged tasks never had their effect applied"),
+        "{}",
+        v.summary
+    );
+    assert!(
+        v.details
+            .iter()
+            .any(|l| l.contains("its effect never applied by the sink")),
+        "{:?}",
+        v.details
+    );
+    h.event(t(6), k, Op::Effect { task: 1 });
+    assert_eq!(
+        NoLostEffects.evaluate(&outcome_of(h, Vec::new())).status,
+        Status::Pass
+    );
+}

@@ -2,6 +2,7 @@
 
 use super::Verdict;
 use crate::fault::whole_since;
+use crate::history::{Op, Phase};
 use crate::sim::{NodeStatus, RunOutcome, StopReason};
 use crate::time::Duration;
 
@@ -34,6 +35,26 @@ pub fn check_converged(outcome: &RunOutcome) -> Verdict {
     let Some((first_id, first)) = live.first() else {
         return Verdict::unknown(NAME, "no live replica reported its state");
     };
+    // Agreeing on nothing is no convergence when writes were acknowledged.
+    if live.iter().all(|(_, s)| s.is_empty()) {
+        let acked = outcome
+            .history
+            .calls()
+            .iter()
+            .filter(|c| {
+                c.outcome == Phase::Ok && matches!(c.invoked, Op::Put { .. } | Op::Cas { .. })
+            })
+            .count();
+        if acked > 0 {
+            return Verdict::fail(
+                NAME,
+                format!(
+                    "all {} live replicas report an empty state, though {acked} writes were acknowledged",
+                    live.len()
+                ),
+            );
+        }
+    }
     for (id, snap) in &live[1..] {
         let keys = first.keys().chain(snap.keys());
         if let Some(key) = keys.into_iter().find(|k| first.get(*k) != snap.get(*k)) {

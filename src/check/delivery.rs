@@ -243,6 +243,45 @@ pub fn check_no_lost_tasks(outcome: &RunOutcome) -> Verdict {
     }
 }
 
+/// Every acknowledged task has its effect applied by the sink at least once: a task a worker
+/// completed whose effect never reached the sink is lost too.
+pub fn check_no_lost_effects(outcome: &RunOutcome) -> Verdict {
+    const NAME: &str = "NoLostEffects";
+    let d = Delivery::from_history(&outcome.history);
+    let c = d.counts();
+    if c.acknowledged == 0 {
+        return with_table(Verdict::unknown(NAME, "no enqueue was acknowledged"), &d);
+    }
+    match d.acknowledged().into_iter().find(|f| f.effects == 0) {
+        None => with_table(
+            Verdict::pass(
+                NAME,
+                format!(
+                    "all {} acknowledged tasks had their effect applied",
+                    c.acknowledged
+                ),
+            ),
+            &d,
+        ),
+        Some(f) => {
+            let v = Verdict::fail(
+                NAME,
+                format!(
+                    "{} of {} acknowledged tasks never had their effect applied",
+                    c.effect_none, c.acknowledged
+                ),
+            );
+            let v = with_table(v, &d);
+            let why = match (f.completions, f.dequeues) {
+                (0, 0) => "acknowledged, never taken by a worker".to_string(),
+                (0, n) => format!("taken {n} time(s), never completed"),
+                (n, _) => format!("completed {n} time(s), its effect never applied by the sink"),
+            };
+            blame(v, outcome, f, &why, true)
+        }
+    }
+}
+
 /// No task's effect is applied more than once.
 pub fn check_no_duplicate_effects(outcome: &RunOutcome) -> Verdict {
     const NAME: &str = "NoDuplicateEffects";
@@ -341,5 +380,21 @@ impl crate::protocol::Check for NoDuplicateCompletions {
 
     fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
         check_no_duplicate_completions(outcome)
+    }
+}
+
+/// Every acknowledged task's effect is applied by the sink at least once.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NoLostEffects;
+
+impl crate::protocol::Check for NoLostEffects {
+    const NAME: &'static str = "NoLostEffects";
+
+    fn property(&self) -> crate::protocol::Property {
+        crate::protocol::Property::Liveness
+    }
+
+    fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
+        check_no_lost_effects(outcome)
     }
 }

@@ -21,8 +21,9 @@ use std::fmt;
 pub use all_delivered::{check_all_delivered, AllDelivered, Dissemination};
 pub use converged::{check_converged, Converged};
 pub use delivery::{
-    check_no_duplicate_completions, check_no_duplicate_effects, check_no_lost_tasks, Delivery,
-    DeliveryCounts, NoDuplicateCompletions, NoDuplicateEffects, NoLostTasks, TaskFate,
+    check_no_duplicate_completions, check_no_duplicate_effects, check_no_lost_effects,
+    check_no_lost_tasks, Delivery, DeliveryCounts, NoDuplicateCompletions, NoDuplicateEffects,
+    NoLostEffects, NoLostTasks, TaskFate,
 };
 pub use durable::{check_durable, Durable};
 pub use election_safety::{check_election_safety, ElectionSafety};

@@ -348,6 +348,7 @@ impl Protocol for QueueParams {
     fn checks(&self) -> &'static [&'static str] {
         &[
             "NoLostTasks",
+            "NoLostEffects",
             "NoDuplicateEffects",
             "NoDuplicateCompletions",
         ]
