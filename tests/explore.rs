@@ -890,3 +890,27 @@ proptest! {
         prop_assert_eq!(report.verdicts[0].status, Status::Pass);
     }
 }
+
+#[test]
+fn the_shrinker_calms_the_network_while_the_failure_holds() {
+    // The reliable queue without an idempotent sink: an effect is applied twice once the sink's
+    // reply is lost. The nemesis's crashes and the network's duplication are not needed.
+    let registry = Registry::shipped();
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/hunt/queue-reliable-nemesis.ron");
+    let s = clustersim::scenario::load(&path).expect("loads");
+    assert!(s.network.default.drop > 0.0 && s.network.default.duplicate > 0.0);
+    let runner = |s: &Scenario| run_scenario(&registry, s, &s.name, &RunOptions::default());
+    let shrunk = shrink(&s, 0, runner, &ShrinkOptions::default())
+        .expect("shrinks")
+        .expect("seed 0 fails");
+    assert_eq!(shrunk.check, "NoDuplicateEffects");
+    let link = &shrunk.scenario.network.default;
+    assert_eq!(link.duplicate, 0.0, "{link:?}");
+    assert!(link.drop < s.network.default.drop, "{link:?}");
+    assert!(
+        shrunk.scenario.faults.is_empty(),
+        "{:?}",
+        shrunk.scenario.faults
+    );
+}

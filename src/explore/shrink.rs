@@ -4,8 +4,9 @@
 //! and schedule alike) become a fixed schedule and the nemesis goes. Then greedy passes try
 //! smaller scenarios, keeping each one only if a fresh run still fails the same check: drop
 //! faults (a crash with its restart, a partition with its heal, ...), drop single events, remove
-//! nodes the protocol can do without, cut the workload, shorten fault durations, move faults
-//! onto round times. The run's
+//! nodes the protocol can do without, calm the network (link overrides dropped, loss and
+//! duplication toward zero), cut the workload, shorten fault durations, move faults onto round
+//! times. The run's
 //! length stays: checkers judge the end state, and a shorter run "loses" work merely unfinished. Every candidate is run, so the result is a scenario
 //! that really fails, and it is written with times that survive the trip through RON text.
 //!
@@ -214,6 +215,13 @@ fn failing<'a>(report: &'a Report, check: &str) -> Option<&'a crate::check::Verd
         .find(|v| v.check == check && v.status == Status::Fail)
 }
 
+/// A link probability the shrinker lowers.
+#[derive(Copy, Clone)]
+enum Knob {
+    Drop,
+    Duplicate,
+}
+
 /// The greedy minimization: the best failing scenario so far and the runs spent.
 struct Search<'r, R> {
     runner: &'r R,
@@ -268,6 +276,7 @@ impl<R: Fn(&Scenario) -> Result<Report>> Search<'_, R> {
         for _ in 0..4 {
             let before = self.runs;
             let mut changed = self.drop_units();
+            changed |= self.calm_network();
             changed |= self.drop_events();
             changed |= self.drop_and_shift();
             if self.best.faults.len() > 3 {
@@ -426,6 +435,52 @@ impl<R: Fn(&Scenario) -> Result<Report>> Search<'_, R> {
                 changed = true;
             } else {
                 g += 1;
+            }
+        }
+        changed
+    }
+
+    /// Moves the links toward the defaults while the check still fails: drops each override,
+    /// then takes loss and duplication to zero, or halves them, on every link spec left.
+    fn calm_network(&mut self) -> bool {
+        let mut changed = false;
+        let mut i = 0;
+        while i < self.best.network.overrides.len() && self.budget_left() {
+            let mut cand = self.best.clone();
+            cand.network.overrides.remove(i);
+            if self.try_accept(cand) {
+                changed = true;
+            } else {
+                i += 1;
+            }
+        }
+        // Link 0 is the default, then each override in order.
+        let links = 1 + self.best.network.overrides.len();
+        for link in 0..links {
+            for knob in [Knob::Drop, Knob::Duplicate] {
+                for cut in [0.0, 0.5] {
+                    if !self.budget_left() {
+                        return changed;
+                    }
+                    let mut cand = self.best.clone();
+                    let spec = if link == 0 {
+                        &mut cand.network.default
+                    } else {
+                        &mut cand.network.overrides[link - 1].link
+                    };
+                    let p = match knob {
+                        Knob::Drop => &mut spec.drop,
+                        Knob::Duplicate => &mut spec.duplicate,
+                    };
+                    if *p == 0.0 {
+                        break;
+                    }
+                    *p *= cut;
+                    if self.try_accept(cand) {
+                        changed = true;
+                        break;
+                    }
+                }
             }
         }
         changed
