@@ -268,7 +268,7 @@ impl Fault<String> {
                 offset: *offset,
             },
             Fault::ClockDrift { node, ppm } => {
-                if ppm.abs() >= 1_000_000 {
+                if ppm.unsigned_abs() >= 1_000_000 {
                     return Err(format!(
                         "clock drift of {ppm}ppm is impossible; use a value between -999999 and 999999"
                     ));

@@ -233,10 +233,18 @@ impl std::str::FromStr for Offset {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim();
-        match s.strip_prefix('-') {
-            Some(rest) => parse_nanos(rest).map(|n| Offset(-(n as i64))),
-            None => parse_nanos(s.strip_prefix('+').unwrap_or(s)).map(|n| Offset(n as i64)),
-        }
+        let (negative, rest) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s.strip_prefix('+').unwrap_or(s)),
+        };
+        let n = parse_nanos(rest)?;
+        let n = i64::try_from(n).map_err(|_| {
+            format!(
+                "clock offset `{s}` is too large; offsets range over +-{}",
+                exact_text(i64::MAX as u64)
+            )
+        })?;
+        Ok(Offset(if negative { -n } else { n }))
     }
 }
 

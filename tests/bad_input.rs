@@ -264,3 +264,39 @@ fn bad_command_lines_exit_two() {
         "{stderr}"
     );
 }
+
+#[test]
+fn huge_counts_extreme_numbers_and_endless_files_are_refused_with_exit_2() {
+    rejects(
+        "many_nodes.ron",
+        &edit("count: 3", "count: 4294967295"),
+        &["4294967295 nodes", "at most 1000000"],
+    );
+    rejects(
+        "drift.ron",
+        &edit(
+            "Crash(\"n1\")",
+            "ClockDrift(node: \"n1\", ppm: -9223372036854775808)",
+        ),
+        &["between -999999 and 999999"],
+    );
+    rejects(
+        "offset.ron",
+        &edit(
+            "Crash(\"n1\")",
+            "ClockSkew(node: \"n1\", offset: \"9223372036854775808ns\")",
+        ),
+        &["is too large"],
+    );
+    rejects(
+        "keys.ron",
+        &edit("checks:", "workload: (keys: 4294967295),\n    checks:"),
+        &["workload.keys", "at most 1000000"],
+    );
+    // A device that never ends is not read to the end.
+    if std::path::Path::new("/dev/zero").exists() {
+        let (code, stderr) = clustersim(&["run", "/dev/zero"]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains("larger than 16 MiB"), "{stderr}");
+    }
+}

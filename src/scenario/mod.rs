@@ -131,6 +131,15 @@ impl Default for WorkloadSpec {
     }
 }
 
+/// The most nodes a scenario may have (each costs memory whether it runs or not).
+pub const MAX_NODES: u64 = 1_000_000;
+
+/// The most distinct keys a key-value workload may use.
+pub const MAX_KEYS: u32 = 1_000_000;
+
+/// The largest scenario file read (a scenario is a few kilobytes; this stops `/dev/zero`).
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// A scenario with every name resolved, ready to become a `Sim`.
 #[derive(Clone, Debug)]
 pub struct Plan {
@@ -169,9 +178,29 @@ use spec::ron_options;
 /// Reads and parses a scenario file; errors carry the file, line and column.
 pub fn load(path: &Path) -> Result<Scenario> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+    let io = |e: std::io::Error| Error::Io {
         path: shown.clone(),
         message: format!("cannot read scenario: {e}"),
+    };
+    let mut bytes = Vec::new();
+    let file = std::fs::File::open(path).map_err(io)?;
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, MAX_FILE_BYTES + 1),
+        &mut bytes,
+    )
+    .map_err(io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Error::Invalid {
+            path: shown,
+            message: format!(
+                "the file is larger than {} MiB; a scenario is a small RON file",
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+        });
+    }
+    let text = String::from_utf8(bytes).map_err(|e| Error::Io {
+        path: shown.clone(),
+        message: format!("cannot read scenario: not UTF-8 text ({e})"),
     })?;
     parse(&text, &shown)
 }
@@ -295,6 +324,12 @@ impl Scenario {
         if w.interval == Duration::ZERO {
             return Err("workload.interval must be greater than zero".into());
         }
+        if w.keys > MAX_KEYS {
+            return Err(format!(
+                "workload.keys is {}; at most {MAX_KEYS} keys are supported",
+                w.keys
+            ));
+        }
         Ok(Plan {
             scenario: self.clone(),
             roster,
@@ -307,6 +342,23 @@ impl Scenario {
     /// The roster the `nodes` list describes.
     pub fn roster(&self) -> std::result::Result<Roster, String> {
         let mut members: Vec<(String, String)> = Vec::new();
+        let mut seen: std::collections::BTreeSet<String> = Default::default();
+        let roles: std::collections::BTreeSet<&str> =
+            self.nodes.iter().map(|g| g.role.as_str()).collect();
+        let total: u64 = self
+            .nodes
+            .iter()
+            .map(|g| match (&g.count, &g.names) {
+                (Some(c), _) => u64::from(*c),
+                (None, Some(n)) => n.len() as u64,
+                (None, None) => 0,
+            })
+            .sum();
+        if total > MAX_NODES {
+            return Err(format!(
+                "the scenario asks for {total} nodes; clustersim runs at most {MAX_NODES}"
+            ));
+        }
         if self.nodes.is_empty() {
             return Err("nodes is empty; a scenario needs at least one node group".into());
         }
@@ -339,14 +391,10 @@ impl Scenario {
                         "node name `{name}` must be non-empty, without spaces or commas"
                     ));
                 }
-                if members.iter().any(|(n, _)| *n == name) {
+                if !seen.insert(name.clone()) {
                     return Err(format!("node name `{name}` is used twice"));
                 }
-                if self
-                    .nodes
-                    .iter()
-                    .any(|other| other.role == name && other.role != g.role)
-                {
+                if name != g.role && roles.contains(name.as_str()) {
                     return Err(format!(
                         "node name `{name}` is also a role name; rename one"
                     ));
