@@ -385,12 +385,7 @@ impl Replica {
         request: u64,
         result: KvResult,
     ) {
-        let me = ctx.id();
-        let done = self
-            .backups(me)
-            .map(|b| self.acked.get(&b).copied().unwrap_or(0))
-            .min()
-            .unwrap_or(self.seq);
+        let done = self.replicated_through(ctx.id());
         if self.params.mode == Mode::Async || done >= self.seq {
             ctx.send(
                 client,
@@ -421,14 +416,17 @@ impl Replica {
         })
     }
 
-    /// Sync mode: acknowledge the writes every backup has applied.
-    fn release(&mut self, ctx: &mut Context<'_, PbNode>) {
-        let me = ctx.id();
-        let done = self
-            .backups(me)
+    /// The last write every backup has applied (all of them, with no backup).
+    fn replicated_through(&self, me: NodeId) -> u64 {
+        self.backups(me)
             .map(|b| self.acked.get(&b).copied().unwrap_or(0))
             .min()
-            .unwrap_or(self.seq);
+            .unwrap_or(self.seq)
+    }
+
+    /// Sync mode: acknowledge the writes every backup has applied.
+    fn release(&mut self, ctx: &mut Context<'_, PbNode>) {
+        let done = self.replicated_through(ctx.id());
         let (ready, rest): (Vec<Waiting>, Vec<Waiting>) =
             self.waiting.drain(..).partition(|w| w.seq <= done);
         self.waiting = rest;
