@@ -205,3 +205,32 @@ fn bundled_ping_scenarios_pass_their_checks() {
         assert!(text.contains("PASS Liveness"), "{name}:\n{text}");
     }
 }
+
+#[test]
+fn a_closed_output_pipe_ends_the_run_with_its_own_exit_code_not_a_panic() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "run",
+            "scenarios/ping-partition.ron",
+            "--timeline",
+            "--color",
+            "never",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn clustersim");
+    // Read the first bytes, then hang up, as `| head -1` does; the timeline is far larger than
+    // a pipe's buffer, so the binary is still writing.
+    let mut first = [0u8; 64];
+    let mut stdout = child.stdout.take().expect("stdout");
+    stdout.read_exact(&mut first).expect("some output");
+    drop(stdout);
+    let out = child.wait_with_output().expect("waits");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -102,7 +102,7 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
         jobs: args.jobs,
         keep_going: args.keep_going,
     };
-    println!(
+    outln!(
         "{} explore: {} ({}, shard {}, {} threads)",
         registry.program(),
         scenario.name,
@@ -118,7 +118,7 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
         config.workers()
     );
     if scenario.nemesis.is_none() {
-        println!("  note: no nemesis; seeds vary only the network and the nodes' own randomness");
+        outln!("  note: no nemesis; seeds vary only the network and the nodes' own randomness");
     }
     let shown = super::for_stderr();
     let outcome = sweep(
@@ -132,7 +132,7 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
         return Ok(0);
     };
     if args.no_shrink {
-        println!(
+        outln!(
             "  shrink it: {} shrink {origin} --seed {}",
             registry.program(),
             first.seed
@@ -147,13 +147,13 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
         registry, &scenario, &origin, first.seed, &opts, &args.out, args.force,
     ) {
         Ok(_) => {}
-        Err(e) => println!("  not shrunk: {e}"),
+        Err(e) => outln!("  not shrunk: {e}"),
     }
     Ok(1)
 }
 
 fn print_summary(o: &SweepOutcome, config: &SweepConfig) {
-    println!(
+    outln!(
         "  {} runs, {} failing, {:.0} seeds/s ({:.2}s wall, {:.1}M events){}",
         o.runs(),
         o.failures.len(),
@@ -167,12 +167,12 @@ fn print_summary(o: &SweepOutcome, config: &SweepConfig) {
         }
     );
     if o.failures.is_empty() {
-        println!("  no failures");
+        outln!("  no failures");
         return;
     }
-    println!("  failures by check:");
+    outln!("  failures by check:");
     for (check, n) in &o.by_check {
-        println!("    {check}: {n}");
+        outln!("    {check}: {n}");
     }
     let firsts: Vec<String> = o
         .failures
@@ -180,10 +180,10 @@ fn print_summary(o: &SweepOutcome, config: &SweepConfig) {
         .take(10)
         .map(|f| f.seed.to_string())
         .collect();
-    println!("  first failing seeds: {}", firsts.join(", "));
+    outln!("  first failing seeds: {}", firsts.join(", "));
     for f in o.failures.iter().take(3) {
         for (check, summary) in &f.checks {
-            println!("    seed {}: FAIL {check}: {summary}", f.seed);
+            outln!("    seed {}: FAIL {check}: {summary}", f.seed);
         }
     }
 }
@@ -201,13 +201,13 @@ fn shrink_and_write(
     if path.exists() && !force {
         return Err(Error::Exists(path.display().to_string()));
     }
-    println!("shrinking seed {seed} ...");
+    outln!("shrinking seed {seed} ...");
     let started = std::time::Instant::now();
     let Some(shrunk) = shrink(scenario, seed, runner(registry, origin), opts)? else {
         return Ok(None);
     };
     let path = shrunk.write(origin, out, force)?;
-    println!(
+    outln!(
         "  FAIL {}: {}\n  shrunk to {} fault events (from {}) in {} runs, {:.2}s",
         shrunk.check,
         shrunk.summary,
@@ -217,10 +217,10 @@ fn shrink_and_write(
         started.elapsed().as_secs_f64()
     );
     for f in &shrunk.scenario.faults {
-        println!("    at {}: {:?}", f.at, f.fault);
+        outln!("    at {}: {:?}", f.at, f.fault);
     }
-    println!("  wrote {}", path.display());
-    println!("  replay: {} run {}", registry.program(), path.display());
+    outln!("  wrote {}", path.display());
+    outln!("  replay: {} run {}", registry.program(), path.display());
     Ok(Some((shrunk, path)))
 }
 
@@ -248,7 +248,7 @@ pub(super) fn cmd_shrink(registry: &Registry, args: &ShrinkArgs) -> Result<u8, E
     )? {
         Some(_) => Ok(1),
         None => {
-            println!(
+            outln!(
                 "seed {} passes {}; nothing to shrink",
                 args.seed,
                 args.check.as_deref().unwrap_or("every check")

@@ -5,6 +5,23 @@
 //!
 //! Exit codes: 0 success, 1 a check failed, 2 bad usage or input. Nothing else.
 
+/// `print!` to standard output, ignoring a closed pipe (`clustersim run ... | head`): the
+/// command finishes and exits with its own code instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `println!` to standard output, ignoring a closed pipe.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod explore;
 mod progress_bar;
 mod run;

@@ -127,7 +127,7 @@ pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> 
         if let Some(t) = args.max_time {
             shown.bounds.max_time = t;
         }
-        print!("{}", report::header(registry.program(), &shown));
+        out!("{}", report::header(registry.program(), &shown));
     }
     let started = std::time::Instant::now();
     let report = run_scenario(registry, &scenario, &origin, &opts)?;
@@ -143,11 +143,11 @@ pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> 
     }
     if args.quiet {
         for v in &report.verdicts {
-            println!("{} {}: {}", v.status, v.check, v.summary);
+            outln!("{} {}: {}", v.status, v.check, v.summary);
         }
-        println!("trace hash: {:016x}", report.outcome.trace_hash());
+        outln!("trace hash: {:016x}", report.outcome.trace_hash());
     } else {
-        print!("{}", report::summary(&report, Some(wall)));
+        out!("{}", report::summary(&report, Some(wall)));
     }
     Ok(if report.passed() { 0 } else { 1 })
 }
@@ -198,7 +198,7 @@ fn draw(args: &RunArgs, report: &Report) -> Result<(), Error> {
             nodes,
             color,
         };
-        print!("{}", timeline::render(&model, &opts));
+        out!("{}", timeline::render(&model, &opts));
     }
     Ok(())
 }
