@@ -72,3 +72,8 @@ fn sync_primary_backup_under_partitions_crashes_and_late_replies_passes_every_ch
     // Before reads waited for replication, 71 of the first 3,000 seeds failed Linearizable.
     hunt("scenarios/hunt/kv-pb-sync-nemesis.ron", 1_000);
 }
+
+#[test]
+fn gossip_with_anti_entropy_survives_loss_and_faults_during_the_workload() {
+    hunt("scenarios/hunt/chat-lossy-nemesis.ron", 300);
+}
