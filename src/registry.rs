@@ -242,8 +242,23 @@ impl Registry {
     /// check applies to the protocol; `origin` names the file in errors.
     pub fn prepare(&self, scenario: &Scenario, origin: &str) -> Result<Prepared> {
         let protocol = self.protocol_of(scenario, origin)?;
-        let mut checks = Vec::with_capacity(scenario.checks.len());
+        let mut checks: Vec<Box<dyn AnyCheck>> = Vec::with_capacity(scenario.checks.len());
         for spec in &scenario.checks {
+            if spec.name() == ALL && spec.params_text().is_empty() {
+                // Every registered check that applies, with its default parameters; one that
+                // needs parameters is left to be named explicitly.
+                for name in self.checks_for(protocol.as_ref()) {
+                    let already = checks.iter().any(|c| c.name() == name)
+                        || scenario.checks.iter().any(|s| s.name() == name);
+                    let entry = self.checks.iter().find(|e| e.name == name);
+                    if let (false, Some(entry)) = (already, entry) {
+                        if let Ok(Ok(check)) = Spec::parse(name).map(|s| (entry.build)(&s)) {
+                            checks.push(check);
+                        }
+                    }
+                }
+                continue;
+            }
             let Some(entry) = self.checks.iter().find(|e| e.name == spec.name()) else {
                 return Err(at(
                     origin,
@@ -284,6 +299,10 @@ impl Registry {
         })
     }
 }
+
+/// The check name that stands for every registered check applying to the protocol
+/// (`checks: [All]`), each with its default parameters.
+pub const ALL: &str = "All";
 
 /// `a`, `b`, `c`: names as a sentence lists them.
 pub fn quoted(names: &[&str]) -> String {

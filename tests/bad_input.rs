@@ -300,3 +300,14 @@ fn huge_counts_extreme_numbers_and_endless_files_are_refused_with_exit_2() {
         assert!(stderr.contains("larger than 16 MiB"), "{stderr}");
     }
 }
+
+#[test]
+fn checks_all_runs_every_check_that_applies_to_the_protocol() {
+    let path = scratch("all.ron");
+    std::fs::write(&path, edit("[Liveness]", "[All]")).unwrap();
+    let (code, _, stdout) = clustersim_out(&["run", path.to_str().unwrap(), "--quiet"]);
+    assert!(code == 0 || code == 1, "{code}: {stdout}");
+    // Ping lists no checks of its own: All is Liveness alone.
+    assert!(stdout.contains("Liveness"), "{stdout}");
+    assert!(!stdout.contains("Linearizable"), "{stdout}");
+}
