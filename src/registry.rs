@@ -158,14 +158,8 @@ impl Registry {
     }
 
     /// Registers protocol `P` under `P::NAME`, replacing one registered under that name.
-    pub fn protocol<P: Protocol>(mut self) -> Self {
-        self.protocols.retain(|e| e.name != P::NAME);
-        self.protocols.push(ProtocolEntry {
-            name: P::NAME,
-            build: |spec| Ok(Box::new(spec.params::<P>()?)),
-        });
-        self.protocols.sort_by_key(|e| e.name);
-        self
+    pub fn protocol<P: Protocol>(self) -> Self {
+        self.protocol_with(P::NAME, |spec| Ok(Box::new(spec.params::<P>()?)))
     }
 
     /// Registers a protocol whose node type depends on its parameters (one name for a family of
