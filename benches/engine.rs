@@ -56,6 +56,7 @@ fn engine(nodes: u32, events: u64) -> (u64, f64, u64) {
         bounds: Bounds {
             max_time: Duration(u64::MAX / 4),
             max_events: events,
+            max_memory: clustersim::memory::Bytes(u64::MAX),
         },
         roster,
         network: Network::new(nodes as usize, link),

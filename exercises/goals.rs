@@ -423,6 +423,7 @@ mod tests {
             bounds: Bounds {
                 max_time: Duration::from_secs(1),
                 max_events: 10,
+                max_memory: clustersim::memory::DEFAULT_BUDGET,
             },
             stop: StopReason::Quiescent,
             end_time: SimTime::ZERO,
@@ -433,6 +434,7 @@ mod tests {
             faults: Vec::new(),
             status: vec![NodeStatus::Up; nodes as usize],
             panic: None,
+            memory: Default::default(),
         }
     }
 

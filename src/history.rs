@@ -125,6 +125,21 @@ impl Value {
         T::deserialize(&self.0).ok()
     }
 
+    /// Bytes the value holds on the heap, estimated.
+    pub fn approx_bytes(&self) -> usize {
+        fn walk(v: &serde_json::Value) -> usize {
+            use serde_json::Value as J;
+            let own = std::mem::size_of::<J>();
+            own + match v {
+                J::String(s) => s.capacity(),
+                J::Array(a) => a.iter().map(walk).sum(),
+                J::Object(m) => m.iter().map(|(k, v)| k.capacity() + 32 + walk(v)).sum(),
+                _ => 0,
+            }
+        }
+        walk(&self.0)
+    }
+
     /// The value as JSON.
     pub fn json(&self) -> &serde_json::Value {
         &self.0
@@ -290,6 +305,8 @@ impl Entry {
 pub struct History {
     entries: Vec<Entry>,
     next_op: u64,
+    #[serde(skip)]
+    heap_bytes: u64,
 }
 
 /// An operation with its invocation and completion joined, as checkers want it.
@@ -322,6 +339,9 @@ impl History {
     }
 
     fn push(&mut self, time: SimTime, node: NodeId, op_id: OpId, phase: Phase, op: Op) {
+        if let Op::Custom { name, value } = &op {
+            self.heap_bytes += (name.capacity() + value.approx_bytes()) as u64;
+        }
         let index = self.entries.len();
         self.entries.push(Entry {
             index,
@@ -337,6 +357,11 @@ impl History {
         let id = OpId(self.next_op);
         self.next_op += 1;
         id
+    }
+
+    /// Bytes the entries hold, estimated from their sizes.
+    pub fn bytes(&self) -> u64 {
+        (self.entries.capacity() * std::mem::size_of::<Entry>()) as u64 + self.heap_bytes
     }
 
     /// Records an invocation and returns its id.

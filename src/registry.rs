@@ -23,6 +23,10 @@ pub trait AnyProtocol {
     fn checks(&self) -> &'static [&'static str];
     /// Runs the protocol's nodes on a validated plan.
     fn run(&self, plan: &Plan, trace: TraceLevel) -> RunOutcome;
+    /// Bytes one node costs before it allocates anything (for the up-front memory estimate).
+    fn node_bytes(&self) -> u64 {
+        1024
+    }
 }
 
 impl<P: Protocol> AnyProtocol for P {
@@ -37,6 +41,9 @@ impl<P: Protocol> AnyProtocol for P {
     }
     fn run(&self, plan: &Plan, trace: TraceLevel) -> RunOutcome {
         Sim::new(plan.sim_config(trace), self.factory(plan)).run()
+    }
+    fn node_bytes(&self) -> u64 {
+        Sim::<P::Node>::node_bytes()
     }
 }
 
@@ -272,6 +279,7 @@ impl Registry {
             path: origin.to_string(),
             message,
         })?;
+        budget_fits(&plan, protocol.as_ref(), origin)?;
         let applicable = self.checks_for(protocol.as_ref());
         for check in &checks {
             if !applicable.contains(&check.name()) {
@@ -292,6 +300,28 @@ impl Registry {
             checks,
         })
     }
+}
+
+/// Refuses a plan whose nodes alone would not fit in its memory budget, before anything is
+/// allocated for them.
+fn budget_fits(plan: &Plan, protocol: &dyn AnyProtocol, origin: &str) -> Result<()> {
+    let nodes = plan.roster.len() as u64;
+    let per = protocol.node_bytes();
+    let need = nodes.saturating_mul(per);
+    let budget = plan.scenario.bounds.max_memory;
+    if need > budget.0 {
+        return Err(Error::Invalid {
+            path: origin.to_string(),
+            message: format!(
+                "{nodes} nodes need about {} before the run begins ({} each), over the memory \
+                 budget of {budget}; lower the node count, or raise `bounds.max_memory` \
+                 (or --max-memory)",
+                crate::memory::Bytes(need),
+                crate::memory::Bytes(per),
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The check name that stands for every registered check applying to the protocol

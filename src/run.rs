@@ -2,9 +2,11 @@
 
 use crate::check::Verdict;
 use crate::error::{Error, Result};
+use crate::memory::Bytes;
 use crate::registry::Registry;
 use crate::scenario::{load, Scenario};
 use crate::sim::RunOutcome;
+use crate::sim::StopReason;
 use crate::time::Duration;
 use crate::trace::TraceLevel;
 use std::path::Path;
@@ -18,6 +20,8 @@ pub struct RunOptions {
     pub max_time: Option<Duration>,
     /// Keep every trace event (needed for trace files and timelines).
     pub trace: TraceLevel,
+    /// Use this memory budget instead of the scenario's.
+    pub max_memory: Option<Bytes>,
 }
 
 /// A finished run with its verdicts.
@@ -71,6 +75,9 @@ pub fn run_scenario(
     if let Some(seed) = opts.seed {
         scenario.seed = seed;
     }
+    if let Some(budget) = opts.max_memory {
+        scenario.bounds.max_memory = budget;
+    }
     let mut prepared = registry.prepare(&scenario, origin)?;
     // Applied after validation: a shorter command-line bound simply never reaches faults
     // scheduled later in the file, which is not an error in the file.
@@ -84,12 +91,42 @@ pub fn run_scenario(
         prepared.plan.scenario.bounds.max_time = t;
     }
     let (outcome, verdicts) = prepared.run(opts.trace);
+    if outcome.stop == StopReason::MemoryBudget {
+        return Err(over_budget(&outcome, origin));
+    }
     Ok(Report {
         scenario,
         outcome,
         verdicts,
         program: registry.program().to_string(),
     })
+}
+
+/// The error of a run stopped by its memory budget: when, what held the memory, which knob.
+fn over_budget(outcome: &RunOutcome, origin: &str) -> Error {
+    let m = outcome.memory;
+    let (part, knob) = m.culprit();
+    let part_bytes = match part {
+        "the trace" => m.trace,
+        "the history" => m.history,
+        "the pending events" => m.queue,
+        _ => m.nodes,
+    };
+    Error::Invalid {
+        path: origin.to_string(),
+        message: format!(
+            "seed {}: the run stopped at {} of virtual time ({} events): it would hold more than \
+             its memory budget of {} (about {}, most of it {}: {}); {knob}, or raise \
+             `bounds.max_memory` (or --max-memory)",
+            outcome.seed,
+            outcome.end_time,
+            outcome.stats.events,
+            outcome.bounds.max_memory,
+            Bytes(m.total()),
+            part,
+            Bytes(part_bytes),
+        ),
+    }
 }
 
 /// Loads a scenario file, runs it and checks it with `registry`.

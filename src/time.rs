@@ -121,6 +121,11 @@ pub fn parse_nanos(text: &str) -> Result<u64, String> {
     if s == "0" {
         return Ok(0);
     }
+    if s.starts_with('-') {
+        return Err(format!(
+            "duration `{text}` is negative; a duration must be >= 0 (e.g. \"5ms\")"
+        ));
+    }
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .ok_or_else(|| {
@@ -145,7 +150,10 @@ pub fn parse_nanos(text: &str) -> Result<u64, String> {
         .map_err(|_| format!("duration `{text}` does not start with a number"))?;
     let nanos = value * scale;
     if !nanos.is_finite() || nanos > u64::MAX as f64 / 2.0 {
-        return Err(format!("duration `{text}` is too large"));
+        return Err(format!(
+            "duration `{text}` is too large; at most {}",
+            exact_text(u64::MAX / 2)
+        ));
     }
     Ok(nanos.round() as u64)
 }

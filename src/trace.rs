@@ -198,6 +198,8 @@ pub struct TraceEvent {
     pub kind: TraceKind,
 }
 
+const EVENT_SIZE: u64 = std::mem::size_of::<TraceEvent>() as u64;
+
 /// How much of a run to keep: the hash is always computed, events only when asked.
 #[derive(Copy, Clone, PartialEq, Eq, Debug, Default)]
 pub enum TraceLevel {
@@ -206,6 +208,16 @@ pub enum TraceLevel {
     HashOnly,
     /// Keep every event as well.
     Full,
+    /// Keep the events from `from` to `to` (and every fault, wherever it falls), at most
+    /// `max_events` of them: what a picture of a long run needs.
+    Window {
+        /// First instant kept.
+        from: SimTime,
+        /// Last instant kept.
+        to: SimTime,
+        /// Most events kept; later ones in the window are counted, not kept.
+        max_events: usize,
+    },
 }
 
 /// A run's trace: the rolling hash and, at `TraceLevel::Full`, every event.
@@ -214,6 +226,10 @@ pub struct Trace {
     hasher: Fnv64,
     events: Vec<TraceEvent>,
     keep: bool,
+    window: Option<(SimTime, SimTime, usize)>,
+    bytes: u64,
+    left_out: u64,
+    kept_until: Option<SimTime>,
 }
 
 // Tags that start each event's canonical encoding in the hash.
@@ -229,10 +245,22 @@ pub(crate) const TAG_OP: u64 = 8;
 impl Trace {
     /// A trace that keeps events when `level` is `Full`.
     pub fn new(level: TraceLevel) -> Self {
+        let window = match level {
+            TraceLevel::Window {
+                from,
+                to,
+                max_events,
+            } => Some((from, to, max_events)),
+            _ => None,
+        };
         Trace {
             hasher: Fnv64::default(),
             events: Vec::new(),
-            keep: level == TraceLevel::Full,
+            keep: level != TraceLevel::HashOnly,
+            window,
+            bytes: 0,
+            left_out: 0,
+            kept_until: None,
         }
     }
 
@@ -255,9 +283,57 @@ impl Trace {
     /// Keeps an event (only at `TraceLevel::Full`).
     #[inline]
     pub(crate) fn keep(&mut self, time: SimTime, kind: impl FnOnce() -> TraceKind) {
-        if self.keep {
-            self.events.push(TraceEvent { time, kind: kind() });
+        if !self.keep {
+            return;
         }
+        if let Some((from, to, max)) = self.window {
+            if time < from || time > to || self.events.len() >= max {
+                let kind = kind();
+                if matches!(kind, TraceKind::Fault { .. }) {
+                    // Faults are few and the picture needs them to draw bands that began earlier.
+                    self.push(time, kind);
+                } else if time >= from && time <= to {
+                    self.left_out += 1;
+                }
+                return;
+            }
+        }
+        let kind = kind();
+        self.kept_until = Some(time);
+        self.push(time, kind);
+    }
+
+    /// The time of the last event kept (a `Window` level's last one inside its span).
+    pub fn kept_until(&self) -> Option<SimTime> {
+        self.kept_until
+    }
+
+    /// Drops the kept events, keeping the hash (after they were written out).
+    pub fn forget_events(&mut self) {
+        self.events = Vec::new();
+        self.bytes = 0;
+    }
+
+    fn push(&mut self, time: SimTime, kind: TraceKind) {
+        let heap = match &kind {
+            TraceKind::Send { msg, .. } => msg.capacity(),
+            TraceKind::Timer { timer, .. } => timer.capacity(),
+            TraceKind::Note { text, .. } => text.capacity(),
+            TraceKind::Fault { .. } => 64,
+            _ => 0,
+        };
+        self.bytes += (std::mem::size_of::<TraceEvent>() + heap) as u64;
+        self.events.push(TraceEvent { time, kind });
+    }
+
+    /// Bytes the kept events hold, estimated from their sizes.
+    pub fn bytes(&self) -> u64 {
+        self.bytes + (self.events.capacity() - self.events.len()) as u64 * EVENT_SIZE
+    }
+
+    /// Events inside a `Window` level's span that were not kept because it was full.
+    pub fn left_out(&self) -> u64 {
+        self.left_out
     }
 
     /// The trace hash so far.

@@ -311,3 +311,319 @@ fn checks_all_runs_every_check_that_applies_to_the_protocol() {
     assert!(stdout.contains("Liveness"), "{stdout}");
     assert!(!stdout.contains("Linearizable"), "{stdout}");
 }
+
+/// Runs `args` and asserts exit 2 with every one of `expected` in stderr and no panic.
+fn refused(args: &[&str], expected: &[&str]) {
+    let (code, stderr) = clustersim(args);
+    assert_eq!(code, 2, "{args:?}: exit {code}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    assert!(
+        !stderr.contains("use '--"),
+        "{args:?}: clap's tip instead of ours: {stderr}"
+    );
+    for e in expected {
+        assert!(stderr.contains(e), "{args:?}: expected `{e}` in: {stderr}");
+    }
+}
+
+#[test]
+fn negative_zero_and_oversized_command_line_numbers_get_a_sentence() {
+    let s = "scenarios/ping-partition.ron";
+    refused(&["run", s, "--seed", "-1"], &["--seed", "must be >= 0"]);
+    refused(
+        &["run", s, "--max-time", "-5ms"],
+        &["negative", "must be >= 0"],
+    );
+    refused(&["run", s, "--from", "-1s", "--timeline"], &["negative"]);
+    refused(&["explore", s, "--seeds", "0"], &["--seeds must be >= 1"]);
+    refused(&["explore", s, "--seeds", "-3"], &["--seeds must be >= 1"]);
+    refused(
+        &["explore", s, "--jobs", "0"],
+        &["--jobs must be between 1 and 1024"],
+    );
+    refused(
+        &["explore", s, "--jobs", "100000"],
+        &["more than 1024 threads"],
+    );
+    refused(&["explore", s, "--first-seed", "-2"], &["must be >= 0"]);
+    refused(
+        &[
+            "explore",
+            s,
+            "--first-seed",
+            "18446744073709551615",
+            "--seeds",
+            "10",
+        ],
+        &["runs past the last seed"],
+    );
+    refused(
+        &["shrink", s, "--seed", "1", "--max-runs", "0"],
+        &["must be >= 1 run"],
+    );
+    refused(
+        &["explore", s, "--max-shrink-runs", "0"],
+        &["must be >= 1 run"],
+    );
+    refused(&["run", s, "--max-memory", "12"], &["no unit"]);
+    refused(&["run", s, "--max-memory", "-1GiB"], &["must be >= 0"]);
+    refused(&["run", s, "--max-memory", "10KiB"], &["at least 1 MiB"]);
+}
+
+#[test]
+fn outputs_never_collide_never_overwrite_the_input_and_stay_in_their_folder() {
+    let dir = scratch("outputs");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = |name: &str| dir.join(name).display().to_string();
+    let s = "scenarios/ping-partition.ron";
+    refused(
+        &[
+            "run",
+            s,
+            "--trace",
+            &d("same.jsonl"),
+            "--history",
+            &d("same.jsonl"),
+        ],
+        &["--history and --trace both name", "same.jsonl"],
+    );
+    refused(
+        &["run", s, "--svg", &d("p/latency.svg"), "--plots", &d("p")],
+        &["both name", "latency.svg"],
+    );
+    // The scenario itself is never an output, even with --force (and is left as it was).
+    let input = d("self.ron");
+    std::fs::copy(s, &input).unwrap();
+    let before = std::fs::read(&input).unwrap();
+    refused(
+        &["run", &input, "--trace", &input, "--force"],
+        &["would overwrite the scenario being run"],
+    );
+    assert_eq!(std::fs::read(&input).unwrap(), before);
+    // --out naming a file is refused in words, not "File exists (os error 17)".
+    let file = d("plain-file");
+    std::fs::write(&file, "x").unwrap();
+    refused(
+        &[
+            "explore",
+            "scenarios/zoo/queue-naive-lpop.ron",
+            "--out",
+            &file,
+        ],
+        &["is a file, not a directory"],
+    );
+    // A scenario name with separators or `..` becomes a file stem inside --out.
+    for (name, stem) in [
+        ("../escaped", "escaped"),
+        ("", "seed"),
+        ("/abs/path", "abs-path"),
+    ] {
+        let text = std::fs::read_to_string("scenarios/zoo/queue-naive-lpop.ron")
+            .unwrap()
+            .replacen(
+                "name: \"zoo-queue-naive-lpop\"",
+                &format!("name: {name:?}"),
+                1,
+            );
+        let file = d("named.ron");
+        std::fs::write(&file, text).unwrap();
+        let out = dir.join("out");
+        let _ = std::fs::remove_dir_all(&out);
+        let (code, stderr, stdout) = clustersim_out(&[
+            "explore",
+            &file,
+            "--seeds",
+            "200",
+            "--out",
+            out.to_str().unwrap(),
+            "--max-shrink-runs",
+            "50",
+        ]);
+        assert_eq!(code, 1, "{name}: {stderr}{stdout}");
+        let written: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        assert_eq!(written.len(), 1, "{name}: {written:?}");
+        assert!(
+            written[0].contains(stem) && written[0].ends_with("-min.ron"),
+            "{name}: {written:?}"
+        );
+        assert!(!dir.join("escaped-seed0-min.ron").exists());
+    }
+}
+
+#[test]
+fn faults_that_do_nothing_are_warned_about_not_refused() {
+    let text = edit(
+        "faults: [(at: \"100ms\", fault: Crash(\"n1\"))]",
+        "faults: [(at: \"50ms\", fault: Restart(\"n2\")), (at: \"60ms\", fault: Resume(\"n3\")), \
+         (at: \"70ms\", fault: Partition([])), (at: \"80ms\", fault: Partition([[]])), \
+         (at: \"90ms\", fault: Cut(from: [], to: [\"n1\"])), (at: \"100ms\", fault: Crash(\"n1\")), \
+         (at: \"200ms\", fault: Crash(\"n1\"))]",
+    );
+    let path = scratch("idle.ron");
+    std::fs::write(&path, text).unwrap();
+    let (code, stderr, stdout) = clustersim_out(&["run", path.to_str().unwrap()]);
+    assert!(code == 0 || code == 1, "{code}: {stderr}");
+    let header: String = stdout
+        .lines()
+        .take_while(|l| !l.contains("PASS") && !l.contains("FAIL") && !l.contains("UNKNOWN"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for w in [
+        "faults[0] (at 50ms): Restart(\"n2\") restarts a node that is not down",
+        "faults[1] (at 60ms): Resume(\"n3\") resumes a node that is not paused",
+        "faults[2] (at 70ms): the partition names no node",
+        "faults[3] (at 80ms): the partition names no node",
+        "faults[4] (at 90ms): the cut has an empty side",
+        "faults[6] (at 200ms): Crash(\"n1\") crashes a node already down",
+    ] {
+        assert!(
+            header.contains(&format!("warning: {w}")),
+            "missing `{w}` in:\n{header}"
+        );
+    }
+    assert!(!header.contains("faults[5]"), "{header}");
+    // With --quiet the warnings go to standard error.
+    let (_, stderr, _) = clustersim_out(&["run", path.to_str().unwrap(), "--quiet"]);
+    assert!(stderr.contains("warning: faults[0]"), "{stderr}");
+}
+
+#[test]
+fn silently_accepted_values_are_now_refused_or_explained() {
+    rejects(
+        "keys0.ron",
+        &edit("checks:", "workload: (keys: 0),\n    checks:"),
+        &["workload.keys must be at least 1"],
+    );
+    rejects(
+        "timeout0.ron",
+        &edit("checks:", "workload: (timeout: \"0ns\"),\n    checks:"),
+        &["workload.timeout must be greater than zero"],
+    );
+    rejects(
+        "negative.ron",
+        &edit("max_time: \"1s\"", "max_time: \"-5ms\""),
+        &["negative", "must be >= 0"],
+    );
+    rejects(
+        "no-names.ron",
+        &edit("count: 3", "names: []"),
+        &["empty names list"],
+    );
+    // Control characters in names are refused and shown escaped, never echoed raw.
+    let (code, stderr) = {
+        let path = scratch("esc.ron");
+        std::fs::write(
+            &path,
+            edit("count: 3", "names: [\"a\\u{1b}[31m\", \"b\\u{0}\"]"),
+        )
+        .unwrap();
+        clustersim(&["run", path.to_str().unwrap()])
+    };
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("control characters"), "{stderr}");
+    assert!(stderr.contains("\\u{1b}"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "raw escape echoed: {stderr:?}");
+    // A byte-order mark is skipped; a byte that is not UTF-8 is placed by line and column.
+    let bom = scratch("bom.ron");
+    std::fs::write(&bom, format!("\u{feff}{GOOD}")).unwrap();
+    let (code, stderr) = clustersim(&["run", bom.to_str().unwrap(), "--quiet"]);
+    assert!(code == 0 || code == 1, "{stderr}");
+    let bad = scratch("latin1.ron");
+    let mut bytes = GOOD.replacen("\"bad\"", "\"b\u{0}d\"", 1).into_bytes();
+    let at = bytes.iter().position(|&b| b == 0).unwrap();
+    bytes[at] = 0xe9;
+    std::fs::write(&bad, bytes).unwrap();
+    let (code, stderr) = clustersim(&["run", bad.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("latin1.ron:2:13: byte 0xe9 is not UTF-8"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_run_that_would_outgrow_its_memory_budget_stops_with_exit_2_naming_the_knob() {
+    // Endless bounds and a ping every millisecond: the history grows without end.
+    let text = edit(
+        "max_time: \"1s\", max_events: 1000",
+        "max_time: \"2562047h\", max_events: 18446744073709551615",
+    )
+    .replacen("Ping()", "Ping(interval: \"1ms\")", 1);
+    let path = scratch("runaway.ron");
+    std::fs::write(&path, &text).unwrap();
+    let (code, stderr) = clustersim(&["run", path.to_str().unwrap(), "--max-memory", "32MiB"]);
+    assert_eq!(code, 2, "{stderr}");
+    for words in [
+        "memory budget of 32 MiB",
+        "the history",
+        "lower max_time",
+        "--max-memory",
+    ] {
+        assert!(stderr.contains(words), "`{words}` not in: {stderr}");
+    }
+    // The same budget in the file.
+    let in_file = text.replacen(
+        "max_events: 18446744073709551615",
+        "max_events: 18446744073709551615, max_memory: \"32MiB\"",
+        1,
+    );
+    std::fs::write(&path, in_file).unwrap();
+    let (code, stderr) = clustersim(&["run", path.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("memory budget of 32 MiB"), "{stderr}");
+    // explore stops the same way instead of growing on every core.
+    let (code, stderr) = clustersim(&["explore", path.to_str().unwrap(), "--seeds", "2"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("memory budget"), "{stderr}");
+    // Nodes that alone exceed the budget are refused before anything is allocated for them.
+    rejects(
+        "big.ron",
+        &edit("count: 3", "count: 1000000").replacen(
+            "max_events: 1000",
+            "max_events: 1000, max_memory: \"64MiB\"",
+            1,
+        ),
+        &[
+            "1000000 nodes need about",
+            "over the memory budget of 64 MiB",
+            "lower the node count",
+        ],
+    );
+}
+
+#[test]
+fn pictures_of_a_long_run_are_drawn_in_a_window_that_the_report_names() {
+    let dir = scratch("pictures");
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("ping-1000.svg");
+    let _ = std::fs::remove_file(&svg);
+    let (code, stderr, stdout) = clustersim_out(&[
+        "run",
+        "scenarios/ping-1000.ron",
+        "--max-time",
+        "3s",
+        "--svg",
+        svg.to_str().unwrap(),
+        "--timeline",
+        "--nodes",
+        "node1,node2",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("more than a picture holds (50000)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("choose another window with --from and --to"),
+        "{stderr}"
+    );
+    let size = std::fs::metadata(&svg).unwrap().len();
+    assert!(size < 40 << 20, "svg of {size} bytes");
+    // The timeline's header shows the window it drew, which ends before the run did.
+    let head = stdout.lines().find(|l| l.starts_with("timeline ")).unwrap();
+    assert!(!head.contains(".. 3.000000s"), "{head}");
+}

@@ -234,3 +234,51 @@ fn a_closed_output_pipe_ends_the_run_with_its_own_exit_code_not_a_panic() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn the_readme_usage_block_names_every_flag_of_every_subcommand() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("## Using it").expect("a usage section");
+    let block: String = readme[start..]
+        .lines()
+        .skip(1)
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| l.starts_with("    "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for sub in ["run", "explore", "shrink"] {
+        let line = block
+            .lines()
+            .position(|l| l.trim_start().starts_with(&format!("clustersim {sub} ")))
+            .unwrap_or_else(|| panic!("no `clustersim {sub}` in the usage block:\n{block}"));
+        // The subcommand's lines: its own and the indented continuation lines under it.
+        let usage: String = block
+            .lines()
+            .skip(line)
+            .enumerate()
+            .take_while(|(i, l)| *i == 0 || !l.trim_start().starts_with("clustersim"))
+            .map(|(_, l)| l)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let help = stdout(&clustersim(&[sub, "--help"]));
+        let flags: Vec<&str> = help
+            .split_whitespace()
+            .filter(|w| w.starts_with("--") && w.len() > 2)
+            .map(|w| w.trim_end_matches(','))
+            .filter(|w| {
+                *w != "--help"
+                    && w.chars()
+                        .skip(2)
+                        .all(|c| c.is_ascii_lowercase() || c == '-')
+            })
+            .collect();
+        assert!(flags.len() >= 4, "{sub}: {help}");
+        for flag in flags {
+            assert!(
+                usage.contains(flag),
+                "`clustersim {sub} --help` lists {flag}, the README's usage block does not:\n{usage}"
+            );
+        }
+    }
+}

@@ -28,8 +28,8 @@ fn scenario(path: &str) -> Scenario {
 fn run(s: &Scenario, seed: Option<u64>, trace: TraceLevel) -> clustersim::run::Report {
     let opts = RunOptions {
         seed,
-        max_time: None,
         trace,
+        ..RunOptions::default()
     };
     run_scenario(&Registry::shipped(), s, "test", &opts).expect("valid scenario")
 }
@@ -156,6 +156,7 @@ fn network_among_first_three(nodes: u32) -> Vec<(SimTime, &'static str, u32, u32
         bounds: Bounds {
             max_time: Duration::from_secs(2),
             max_events: 1_000_000,
+            max_memory: clustersim::memory::DEFAULT_BUDGET,
         },
         roster,
         network: Network::new(nodes as usize, link),

@@ -79,6 +79,7 @@ fn config(nodes: u32, latency: Duration, schedule: Vec<(SimTime, Fault)>) -> Sim
         bounds: Bounds {
             max_time: Duration::from_millis(600),
             max_events: 1_000_000,
+            max_memory: clustersim::memory::DEFAULT_BUDGET,
         },
         roster,
         network: Network::new(nodes as usize, link),

@@ -231,6 +231,7 @@ fn outcome(history: History, end_ms: u64, stop: StopReason) -> RunOutcome {
         bounds: Bounds {
             max_time: Duration::from_secs(60),
             max_events: 1000,
+            max_memory: clustersim::memory::DEFAULT_BUDGET,
         },
         stop,
         end_time: at(end_ms),
@@ -241,6 +242,7 @@ fn outcome(history: History, end_ms: u64, stop: StopReason) -> RunOutcome {
         faults: Vec::new(),
         status: vec![NodeStatus::Up; 4],
         panic: None,
+        memory: Default::default(),
     }
 }
 

@@ -372,6 +372,7 @@ fn outcome(
         bounds: Bounds {
             max_time: Duration::from_secs(10),
             max_events: 1,
+            max_memory: clustersim::memory::DEFAULT_BUDGET,
         },
         stop: StopReason::TimeLimit,
         end_time: SimTime(10_000_000_000),
@@ -386,6 +387,7 @@ fn outcome(
         faults,
         status: vec![NodeStatus::Up; n],
         panic: None,
+        memory: Default::default(),
     }
 }
 

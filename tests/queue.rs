@@ -409,6 +409,7 @@ fn outcome_of(history: History, faults: Vec<(SimTime, Fault<NodeId>)>) -> RunOut
         bounds: Bounds {
             max_time: Duration::from_secs(1),
             max_events: 1000,
+            max_memory: clustersim::memory::DEFAULT_BUDGET,
         },
         stop: StopReason::Quiescent,
         end_time: SimTime::ZERO + Duration::from_secs(1),
@@ -419,6 +420,7 @@ fn outcome_of(history: History, faults: Vec<(SimTime, Fault<NodeId>)>) -> RunOut
         faults,
         status: Vec::new(),
         panic: None,
+        memory: Default::default(),
     }
 }
 

@@ -705,6 +705,7 @@ fn outcome(history: History) -> RunOutcome {
         bounds: Bounds {
             max_time: Duration::from_secs(10),
             max_events: 1,
+            max_memory: clustersim::memory::DEFAULT_BUDGET,
         },
         stop: StopReason::TimeLimit,
         end_time: SimTime(10_000_000_000),
@@ -715,6 +716,7 @@ fn outcome(history: History) -> RunOutcome {
         faults: Vec::new(),
         status: vec![NodeStatus::Up; 3],
         panic: None,
+        memory: Default::default(),
     }
 }
 

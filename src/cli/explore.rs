@@ -1,9 +1,13 @@
 //! The `explore` and `shrink` subcommands: parse their flags, call `crate::explore`, print the
 //! summary, write the shrunk scenario.
 
+use super::outputs;
+use super::run::{parse_bytes, parse_seed};
 use crate::explore::{
-    runner, shrink, sweep, Budget, Shard, ShrinkOptions, Shrunk, SweepConfig, SweepOutcome,
+    file_stem, runner, shrink, sweep, Budget, Shard, ShrinkOptions, Shrunk, SweepConfig,
+    SweepOutcome,
 };
+use crate::memory::Bytes;
 use crate::registry::Registry;
 use crate::scenario::Scenario;
 use crate::{Duration, Error};
@@ -14,20 +18,20 @@ use std::path::{Path, PathBuf};
 pub(super) struct ExploreArgs {
     /// The scenario file (RON); its nemesis draws different faults for every seed.
     file: PathBuf,
-    /// How many seeds to run (from --first-seed on).
-    #[arg(long, conflicts_with = "time")]
+    /// How many seeds to run (from --first-seed on) [default: 1000].
+    #[arg(long, conflicts_with = "time", value_parser = parse_seeds, allow_hyphen_values = true)]
     seeds: Option<u64>,
     /// Run seeds for this much wall time instead (e.g. 30s, 5m).
-    #[arg(long, value_parser = parse_wall)]
+    #[arg(long, value_parser = parse_wall, allow_hyphen_values = true)]
     time: Option<std::time::Duration>,
-    /// Worker threads (default: one per core); results do not depend on it.
-    #[arg(long, short, default_value_t = 0)]
-    jobs: usize,
+    /// Worker threads, at most 1024 [default: one per core]; results do not depend on it.
+    #[arg(long, short, value_parser = parse_jobs, allow_hyphen_values = true)]
+    jobs: Option<usize>,
     /// Run only seeds with seed % N == K, to spread a campaign over machines.
     #[arg(long, value_name = "K/N")]
     shard: Option<Shard>,
     /// The first seed of the campaign.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = parse_seed, allow_hyphen_values = true)]
     first_seed: u64,
     /// Keep going after the first failure.
     #[arg(long)]
@@ -41,9 +45,12 @@ pub(super) struct ExploreArgs {
     /// Overwrite a shrunk scenario file that already exists.
     #[arg(long)]
     force: bool,
-    /// Most runs to spend shrinking.
-    #[arg(long, default_value_t = ShrinkOptions::default().max_runs)]
+    /// Most runs to spend shrinking (at least 1).
+    #[arg(long, default_value_t = ShrinkOptions::default().max_runs, value_parser = parse_runs, allow_hyphen_values = true)]
     max_shrink_runs: usize,
+    /// Memory budget of each run (default: the file's bounds.max_memory, else 2GiB).
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes, allow_hyphen_values = true)]
+    max_memory: Option<Bytes>,
 }
 
 /// Flags of `clustersim shrink`.
@@ -52,9 +59,10 @@ pub(super) struct ShrinkArgs {
     /// The scenario file (RON).
     file: PathBuf,
     /// The failing seed.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_seed, allow_hyphen_values = true)]
     seed: u64,
-    /// The check that must keep failing (default: the first one the seed fails).
+    /// The check that must keep failing, one of the scenario's (default: the first one the
+    /// seed fails).
     #[arg(long)]
     check: Option<String>,
     /// Where to write the shrunk scenario.
@@ -63,9 +71,51 @@ pub(super) struct ShrinkArgs {
     /// Overwrite the shrunk scenario file if it exists.
     #[arg(long)]
     force: bool,
-    /// Most runs to spend shrinking.
-    #[arg(long, default_value_t = ShrinkOptions::default().max_runs)]
+    /// Most runs to spend shrinking (at least 1).
+    #[arg(long, default_value_t = ShrinkOptions::default().max_runs, value_parser = parse_runs, allow_hyphen_values = true)]
     max_runs: usize,
+    /// Memory budget of each run (default: the file's bounds.max_memory, else 2GiB).
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes, allow_hyphen_values = true)]
+    max_memory: Option<Bytes>,
+}
+
+/// Most worker threads `--jobs` accepts.
+const MAX_JOBS: usize = 1024;
+
+fn parse_count(s: &str, what: &str) -> Result<u64, String> {
+    if s.trim_start().starts_with('-') {
+        return Err(format!("{what} must be >= 1, not {s}"));
+    }
+    s.trim()
+        .parse::<u64>()
+        .map_err(|_| format!("`{s}` is not a whole number (0 to {})", u64::MAX))
+}
+
+fn parse_seeds(s: &str) -> Result<u64, String> {
+    match parse_count(s, "--seeds")? {
+        0 => Err("--seeds must be >= 1: zero seeds run nothing".into()),
+        n => Ok(n),
+    }
+}
+
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    match parse_count(s, "--jobs")? {
+        0 => Err(format!(
+            "--jobs must be between 1 and {MAX_JOBS}; leave it out for one per core"
+        )),
+        n if n > MAX_JOBS as u64 => Err(format!(
+            "--jobs {n} is more than {MAX_JOBS} threads; a campaign runs one seed per thread, \
+             so use at most one per core (--shard spreads it over machines)"
+        )),
+        n => Ok(n as usize),
+    }
+}
+
+fn parse_runs(s: &str) -> Result<usize, String> {
+    match parse_count(s, "the shrink budget")? {
+        0 => Err("the shrink budget must be >= 1 run".into()),
+        n => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
+    }
 }
 
 fn parse_wall(s: &str) -> Result<std::time::Duration, String> {
@@ -77,12 +127,27 @@ fn parse_wall(s: &str) -> Result<std::time::Duration, String> {
 }
 
 fn shrunk_path(scenario: &Scenario, seed: u64, out: &Path) -> PathBuf {
-    out.join(format!("{}-seed{seed}-min.ron", scenario.name))
+    out.join(format!(
+        "{}.ron",
+        file_stem(&format!("{}-seed{seed}-min", scenario.name))
+    ))
+}
+
+fn budget_of(args: &ExploreArgs) -> Budget {
+    match (args.seeds, args.time) {
+        (_, Some(t)) => Budget::Time(t),
+        (Some(n), None) => Budget::Seeds(n),
+        (None, None) => Budget::Seeds(1_000),
+    }
 }
 
 /// `clustersim explore`: exit 1 if a seed failed, 0 if none did.
 pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8, Error> {
-    let scenario = super::load_for(registry, &args.file)?;
+    outputs::check_dir("--out", &args.out)?;
+    let mut scenario = super::load_for(registry, &args.file)?;
+    if let Some(b) = args.max_memory {
+        scenario.bounds.max_memory = b;
+    }
     let origin = args.file.display().to_string();
     let prepared = registry.prepare(&scenario, &origin)?;
     if scenario.checks.is_empty() {
@@ -91,15 +156,21 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
             registry.checks_for(prepared.protocol.as_ref()).join(", ")
         )));
     }
+    if let Budget::Seeds(n) = budget_of(args) {
+        if args.first_seed.checked_add(n - 1).is_none() {
+            return Err(Error::Usage(format!(
+                "--first-seed {} with --seeds {n} runs past the last seed ({}); start earlier or \
+                 run fewer seeds",
+                args.first_seed,
+                u64::MAX
+            )));
+        }
+    }
     let config = SweepConfig {
         first_seed: args.first_seed,
-        budget: match (args.seeds, args.time) {
-            (_, Some(t)) => Budget::Time(t),
-            (Some(n), None) => Budget::Seeds(n),
-            (None, None) => Budget::Seeds(1_000),
-        },
+        budget: budget_of(args),
         shard: args.shard.unwrap_or(Shard::ALL),
-        jobs: args.jobs,
+        jobs: args.jobs.unwrap_or(0),
         keep_going: args.keep_going,
     };
     outln!(
@@ -120,6 +191,7 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
     if scenario.nemesis.is_none() {
         outln!("  note: no nemesis; seeds vary only the network and the nodes' own randomness");
     }
+    super::warn(&prepared.plan, false);
     let shown = super::for_stderr();
     let outcome = sweep(
         &scenario,
@@ -144,7 +216,7 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
         check: first.checks.first().map(|(c, _)| c.clone()),
     };
     match shrink_and_write(
-        registry, &scenario, &origin, first.seed, &opts, &args.out, args.force,
+        registry, &scenario, &args.file, first.seed, &opts, &args.out, args.force,
     ) {
         Ok(_) => {}
         Err(e) => outln!("  not shrunk: {e}"),
@@ -191,16 +263,15 @@ fn print_summary(o: &SweepOutcome, config: &SweepConfig) {
 fn shrink_and_write(
     registry: &Registry,
     scenario: &Scenario,
-    origin: &str,
+    input: &Path,
     seed: u64,
     opts: &ShrinkOptions,
     out: &Path,
     force: bool,
 ) -> Result<Option<(Shrunk, PathBuf)>, Error> {
+    let origin = &input.display().to_string();
     let path = shrunk_path(scenario, seed, out);
-    if path.exists() && !force {
-        return Err(Error::Exists(path.display().to_string()));
-    }
+    outputs::check(input, &[("--out", path.clone())], force)?;
     outln!("shrinking seed {seed} ...");
     let started = std::time::Instant::now();
     let Some(shrunk) = shrink(scenario, seed, runner(registry, origin), opts)? else {
@@ -227,7 +298,11 @@ fn shrink_and_write(
 /// `clustersim shrink`: exit 1 when the seed fails (and the shrunk file is written), 0 when
 /// it passes.
 pub(super) fn cmd_shrink(registry: &Registry, args: &ShrinkArgs) -> Result<u8, Error> {
-    let scenario = super::load_for(registry, &args.file)?;
+    outputs::check_dir("--out", &args.out)?;
+    let mut scenario = super::load_for(registry, &args.file)?;
+    if let Some(b) = args.max_memory {
+        scenario.bounds.max_memory = b;
+    }
     let origin = args.file.display().to_string();
     registry.prepare(&scenario, &origin)?;
     let opts = ShrinkOptions {
@@ -244,7 +319,7 @@ pub(super) fn cmd_shrink(registry: &Registry, args: &ShrinkArgs) -> Result<u8, E
         }
     }
     match shrink_and_write(
-        registry, &scenario, &origin, args.seed, &opts, &args.out, args.force,
+        registry, &scenario, &args.file, args.seed, &opts, &args.out, args.force,
     )? {
         Some(_) => Ok(1),
         None => {

@@ -23,6 +23,7 @@ macro_rules! outln {
 }
 
 mod explore;
+mod outputs;
 mod progress_bar;
 mod run;
 
@@ -107,11 +108,15 @@ where
         Ok(m) => m,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
+            if e.use_stderr() {
+                eprint!("{}", printable(&e.render().to_string()));
+            } else {
+                let _ = e.print();
+            }
             return code;
         }
     };
-    let result = match matches.subcommand() {
+    let dispatch = || match matches.subcommand() {
         Some((name, sub)) if extensions.iter().any(|e| e.command.get_name() == name) => {
             let ext = extensions
                 .iter()
@@ -130,15 +135,54 @@ where
             },
             Err(e) => {
                 let _ = e.print();
-                return 2;
+                Ok(2)
             }
         },
+    };
+    // A panic outside a run (in a check, a renderer, the CLI itself) is a bug in the program,
+    // not in the scenario: it is reported as such, with the exit code of an error (2), never 101.
+    let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(dispatch)) {
+        Ok(result) => result,
+        Err(_) => {
+            eprintln!(
+                "error: internal error: {} panicked (the message is above); this is a bug in \
+                 the program or in a check, not in the scenario",
+                registry.program()
+            );
+            return 2;
+        }
     };
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", printable(&e.to_string()));
             e.exit_code() as u8
+        }
+    }
+}
+
+/// `text` with control characters (a name holding ESC, a NUL in a duration) written as
+/// escapes, so an error message never drives the terminal; newlines and tabs stay.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Prints the plan's warnings (faults that do nothing): under the header, or on standard
+/// error when `quiet`.
+fn warn(plan: &crate::scenario::Plan, quiet: bool) {
+    for w in &plan.warnings {
+        if quiet {
+            eprintln!("warning: {w}");
+        } else {
+            outln!("  warning: {w}");
         }
     }
 }

@@ -1,10 +1,18 @@
 //! The `run` subcommand: one scenario, its report, and the files and pictures the flags ask for.
 
+use super::outputs;
+use crate::memory::Bytes;
 use crate::registry::Registry;
+use crate::render::Window;
 use crate::run::{run_scenario, Report, RunOptions};
 use crate::trace::TraceLevel;
-use crate::{report, Duration, Error};
+use crate::{report, Duration, Error, SimTime};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
+
+/// Most trace events a picture keeps: a longer run is drawn in a window (the failure's, or
+/// the start) and the report says which.
+pub(super) const PICTURE_EVENTS: usize = 50_000;
 
 /// Flags of `run`.
 #[derive(clap::Args, Debug)]
@@ -12,10 +20,10 @@ pub(super) struct RunArgs {
     /// The scenario file (RON), e.g. scenarios/ping-partition.ron.
     file: PathBuf,
     /// Use this seed instead of the one in the file.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_seed, allow_hyphen_values = true)]
     seed: Option<u64>,
     /// Stop at this virtual time instead of the file's bound (e.g. 5s, 250ms).
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true)]
     max_time: Option<Duration>,
     /// Write every trace event to this file: .jsonl for JSON lines, .ron for RON.
     #[arg(long, value_name = "FILE")]
@@ -33,10 +41,10 @@ pub(super) struct RunArgs {
     #[arg(long)]
     timeline: bool,
     /// Draw from this virtual time on (e.g. 1.5s); timeline, SVG and HTML.
-    #[arg(long, value_parser = parse_duration, value_name = "T")]
+    #[arg(long, value_parser = parse_duration, value_name = "T", allow_hyphen_values = true)]
     from: Option<Duration>,
     /// Draw up to this virtual time; timeline, SVG and HTML.
-    #[arg(long, value_parser = parse_duration, value_name = "T")]
+    #[arg(long, value_parser = parse_duration, value_name = "T", allow_hyphen_values = true)]
     to: Option<Duration>,
     /// Only these nodes' columns in the timeline, e.g. n1,n2.
     #[arg(long, value_name = "a,b,c")]
@@ -53,6 +61,10 @@ pub(super) struct RunArgs {
     /// Write latency and throughput charts (SVG) into this directory.
     #[arg(long, value_name = "DIR")]
     plots: Option<PathBuf>,
+    /// Stop the run with an error once it would hold more than this (default: the file's
+    /// bounds.max_memory, else 2GiB).
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes, allow_hyphen_values = true)]
+    pub(super) max_memory: Option<Bytes>,
 }
 
 /// When to colour the timeline.
@@ -73,52 +85,118 @@ pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
     s.parse()
 }
 
-pub(super) fn check_writable(path: &Path, force: bool) -> Result<(), Error> {
-    if path.exists() && !force {
-        return Err(Error::Exists(path.display().to_string()));
+/// A seed: a whole number from 0 to 2^64 - 1.
+pub(super) fn parse_seed(s: &str) -> Result<u64, String> {
+    if s.trim_start().starts_with('-') {
+        return Err(format!("a seed must be >= 0, not {s}"));
     }
-    Ok(())
+    s.trim().parse().map_err(|_| {
+        format!(
+            "`{s}` is not a seed (a whole number from 0 to {})",
+            u64::MAX
+        )
+    })
+}
+
+pub(super) fn parse_bytes(s: &str) -> Result<Bytes, String> {
+    let b: Bytes = s.parse()?;
+    if b < crate::memory::MIN_BUDGET {
+        return Err(format!(
+            "{b} is too small for a run; the budget must be at least {}",
+            crate::memory::MIN_BUDGET
+        ));
+    }
+    Ok(b)
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        message: format!("cannot write: {e}"),
+    }
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), Error> {
-    std::fs::write(path, text).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        message: format!("cannot write: {e}"),
-    })
+    std::fs::write(path, text).map_err(|e| io_error(path, e))
+}
+
+/// Writes a file a line at a time through a buffer (a long trace is never one string).
+fn write_lines<T>(
+    path: &Path,
+    items: &[T],
+    line: impl Fn(&T) -> String,
+    ron_all: impl Fn() -> String,
+    format: Format,
+) -> Result<(), Error> {
+    let file = std::fs::File::create(path).map_err(|e| io_error(path, e))?;
+    let mut w = std::io::BufWriter::new(file);
+    let result = match format {
+        Format::Jsonl => items.iter().try_for_each(|i| writeln!(w, "{}", line(i))),
+        Format::Ron => w.write_all(ron_all().as_bytes()),
+    };
+    result
+        .and_then(|_| w.flush())
+        .map_err(|e| io_error(path, e))
+}
+
+/// The outputs `run` writes, each with the flag that named it.
+fn outputs(args: &RunArgs) -> Vec<(&'static str, PathBuf)> {
+    let mut out = Vec::new();
+    for (flag, p) in [
+        ("--trace", &args.trace),
+        ("--history", &args.history),
+        ("--svg", &args.svg),
+        ("--html", &args.html),
+    ] {
+        if let Some(p) = p {
+            out.push((flag, p.clone()));
+        }
+    }
+    if let Some(dir) = &args.plots {
+        for f in crate::render::plots::FILES {
+            out.push(("--plots", dir.join(f)));
+        }
+    }
+    out
 }
 
 /// `run`: exit 1 if a check failed, 0 if none did.
 pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> {
     for p in [&args.trace, &args.history].into_iter().flatten() {
-        check_writable(p, args.force)?;
         output_format(p)?;
     }
-    for p in [&args.svg, &args.html].into_iter().flatten() {
-        check_writable(p, args.force)?;
-    }
     if let Some(dir) = &args.plots {
-        for f in ["latency.svg", "throughput.svg"] {
-            check_writable(&dir.join(f), args.force)?;
-        }
+        outputs::check_dir("--plots", dir)?;
     }
+    outputs::check(&args.file, &outputs(args), args.force)?;
     if let (Some(a), Some(b)) = (args.from, args.to) {
         if a > b {
             return Err(Error::Usage(format!("--from {a} is after --to {b}")));
         }
     }
+    let explicit = (args.from.is_some() || args.to.is_some()).then(|| Window {
+        from: SimTime(args.from.map_or(0, |d| d.as_nanos())),
+        to: SimTime(args.to.map_or(u64::MAX, |d| d.as_nanos())),
+    });
     let opts = RunOptions {
         seed: args.seed,
         max_time: args.max_time,
-        trace: if args.trace.is_some() || args.wants_pictures() {
+        trace: if args.trace.is_some() {
             TraceLevel::Full
+        } else if args.wants_pictures() {
+            picture_level(explicit.unwrap_or(Window {
+                from: SimTime(0),
+                to: SimTime(u64::MAX),
+            }))
         } else {
             TraceLevel::HashOnly
         },
+        max_memory: args.max_memory,
     };
     let scenario = super::load_for(registry, &args.file)?;
     let origin = args.file.display().to_string();
     // Validate before printing the header, so bad input prints only the error.
-    registry.prepare(&scenario, &origin)?;
+    let prepared = registry.prepare(&scenario, &origin)?;
     if !args.quiet {
         let mut shown = scenario.clone();
         if let Some(s) = args.seed {
@@ -129,17 +207,37 @@ pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> 
         }
         out!("{}", report::header(registry.program(), &shown));
     }
+    super::warn(&prepared.plan, args.quiet);
+    drop(prepared);
     let started = std::time::Instant::now();
-    let report = run_scenario(registry, &scenario, &origin, &opts)?;
+    let mut report = run_scenario(registry, &scenario, &origin, &opts)?;
     let wall = started.elapsed().as_secs_f64();
     if let Some(path) = &args.trace {
-        write_file(path, &render_trace(&report, output_format(path)?))?;
+        let names = report.outcome.roster.names();
+        let events = report.outcome.trace.events();
+        write_lines(
+            path,
+            events,
+            |e| e.to_json(names),
+            || ron_text(events, "trace"),
+            output_format(path)?,
+        )?;
     }
     if let Some(path) = &args.history {
-        write_file(path, &render_history(&report, output_format(path)?))?;
+        let names = report.outcome.roster.names();
+        let entries = report.outcome.history.entries();
+        write_lines(
+            path,
+            entries,
+            |e| e.to_json(names),
+            || ron_text(entries, "history"),
+            output_format(path)?,
+        )?;
     }
     if args.wants_pictures() {
-        draw(args, &report)?;
+        let (pictured, window) =
+            picture_run(registry, &scenario, &origin, &opts, &mut report, explicit)?;
+        draw(args, pictured.as_ref().unwrap_or(&report), window)?;
     }
     if args.quiet {
         for v in &report.verdicts {
@@ -152,20 +250,95 @@ pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> 
     Ok(if report.passed() { 0 } else { 1 })
 }
 
-/// Writes the timeline, SVG, HTML and plots the flags ask for.
-fn draw(args: &RunArgs, report: &Report) -> Result<(), Error> {
-    use crate::render::{html, plots, svg, timeline, Model, Window};
-    use crate::SimTime;
+fn picture_level(w: Window) -> TraceLevel {
+    TraceLevel::Window {
+        from: w.from,
+        to: w.to,
+        max_events: PICTURE_EVENTS,
+    }
+}
+
+/// The run the pictures draw and the window they show (`None`: the default). A run whose trace
+/// does not fit in `PICTURE_EVENTS` is drawn in a window: the one asked for, else the
+/// failure's, else the start; replaying the seed keeps only that window's events.
+fn picture_run(
+    registry: &Registry,
+    scenario: &crate::scenario::Scenario,
+    origin: &str,
+    opts: &RunOptions,
+    report: &mut Report,
+    explicit: Option<Window>,
+) -> Result<(Option<Report>, Option<Window>), Error> {
+    let trace = &report.outcome.trace;
+    let all_kept = opts.trace == TraceLevel::Full;
+    if (all_kept && trace.events().len() <= PICTURE_EVENTS) || (!all_kept && trace.left_out() == 0)
+    {
+        return Ok((None, explicit));
+    }
+    let total = report.outcome.stats.events;
+    // The window: the one asked for; else the failure's (as the timeline would frame it);
+    // else the run from its start.
+    let wanted = explicit.unwrap_or_else(|| {
+        let model = crate::render::Model::build(
+            &report.outcome.roster,
+            &[],
+            &crate::history::History::new(),
+            &report.verdicts,
+            report.outcome.end_time,
+        );
+        match model.focus {
+            Some(_) => crate::render::timeline::window(&model, &Default::default()),
+            None => Window {
+                from: SimTime(0),
+                to: report.outcome.end_time,
+            },
+        }
+    });
+    if all_kept {
+        // The trace file is written: its events are not needed any more.
+        report.outcome.trace.forget_events();
+    }
+    let replay = RunOptions {
+        trace: picture_level(wanted),
+        ..opts.clone()
+    };
+    let pictured = run_scenario(registry, scenario, origin, &replay)?;
+    let kept = &pictured.outcome.trace;
+    let to = if kept.left_out() > 0 {
+        kept.kept_until().unwrap_or(wanted.from)
+    } else {
+        wanted.to.min(pictured.outcome.end_time)
+    };
+    let window = Window {
+        from: wanted.from,
+        to,
+    };
+    eprintln!(
+        "note: the run has {total} events, more than a picture holds ({PICTURE_EVENTS}); \
+         drawing {} .. {}{}; choose another window with --from and --to",
+        window.from,
+        window.to,
+        match (kept.left_out() > 0, explicit.is_some() || report.passed()) {
+            (true, true) => format!(" (its first {} events)", kept.events().len()),
+            (true, false) => " (the start of the failure's window)".to_string(),
+            (false, true) => String::new(),
+            (false, false) => " (the failure's window)".to_string(),
+        }
+    );
+    Ok((Some(pictured), Some(window)))
+}
+
+/// Writes the timeline, SVG, HTML and plots the flags ask for, in `window` when one is set.
+fn draw(args: &RunArgs, report: &Report, window: Option<Window>) -> Result<(), Error> {
+    use crate::render::{html, plots, svg, timeline, Model};
     let model = Model::of_run(&report.outcome, &report.verdicts);
     let nodes = match &args.nodes {
         Some(list) => Some(model.select_nodes(list).map_err(Error::Usage)?),
         None => None,
     };
-    let from = args.from.map(|d| SimTime(d.as_nanos()));
-    let to = args.to.map(|d| SimTime(d.as_nanos()));
-    let win = (from.is_some() || to.is_some()).then(|| Window {
-        from: from.unwrap_or(SimTime(0)),
-        to: to.unwrap_or(model.end),
+    let win = window.map(|w| Window {
+        from: w.from,
+        to: w.to.min(model.end),
     });
     if let Some(path) = &args.svg {
         write_file(path, &svg::render(&model, win))?;
@@ -193,12 +366,15 @@ fn draw(args: &RunArgs, report: &Report) -> Result<(), Error> {
             }
         };
         let opts = timeline::TimelineOptions {
-            from,
-            to,
+            from: win.map(|w| w.from),
+            to: win.map(|w| w.to),
             nodes,
             color,
         };
-        out!("{}", timeline::render(&model, &opts));
+        let stdout = std::io::stdout();
+        let mut w = std::io::BufWriter::new(stdout.lock());
+        // A closed pipe (`| head`) ends the picture, not the command.
+        let _ = timeline::render_to(&model, &opts, &mut w).and_then(|_| w.flush());
     }
     Ok(())
 }
@@ -220,22 +396,7 @@ fn output_format(path: &Path) -> Result<Format, Error> {
     }
 }
 
-fn render_trace(report: &Report, format: Format) -> String {
-    let names = report.outcome.roster.names();
-    let events = report.outcome.trace.events();
-    match format {
-        Format::Jsonl => events.iter().map(|e| e.to_json(names) + "\n").collect(),
-        Format::Ron => ron::ser::to_string_pretty(events, ron::ser::PrettyConfig::new())
-            .unwrap_or_else(|e| format!("// cannot write trace: {e}\n")),
-    }
-}
-
-fn render_history(report: &Report, format: Format) -> String {
-    let names = report.outcome.roster.names();
-    let entries = report.outcome.history.entries();
-    match format {
-        Format::Jsonl => entries.iter().map(|e| e.to_json(names) + "\n").collect(),
-        Format::Ron => ron::ser::to_string_pretty(entries, ron::ser::PrettyConfig::new())
-            .unwrap_or_else(|e| format!("// cannot write history: {e}\n")),
-    }
+fn ron_text<T: serde::Serialize>(items: &[T], what: &str) -> String {
+    ron::ser::to_string_pretty(items, ron::ser::PrettyConfig::new())
+        .unwrap_or_else(|e| format!("// cannot write {what}: {e}\n"))
 }

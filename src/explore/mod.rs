@@ -10,7 +10,7 @@ pub mod shrink;
 pub mod sweep;
 
 pub use shard::Shard;
-pub use shrink::{explicit, shrink, ShrinkOptions, Shrunk};
+pub use shrink::{explicit, file_stem, shrink, ShrinkOptions, Shrunk};
 pub use sweep::{sweep, Budget, SeedFailure, SweepConfig, SweepOutcome};
 
 use crate::error::Result;

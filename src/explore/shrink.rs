@@ -63,7 +63,7 @@ pub struct Shrunk {
 impl Shrunk {
     /// The file name the shrunk scenario is written under: `<name>-seed<S>-min.ron`.
     pub fn file_name(&self) -> String {
-        format!("{}.ron", self.scenario.name)
+        format!("{}.ron", file_stem(&self.scenario.name))
     }
 
     /// The shrunk scenario as RON text, with a header saying what failed and how to replay it;
@@ -101,6 +101,31 @@ impl Shrunk {
         std::fs::create_dir_all(dir).map_err(io)?;
         std::fs::write(&path, self.to_ron(origin, &path)).map_err(io)?;
         Ok(path)
+    }
+}
+
+/// A file stem made from a scenario name: letters, digits, `-`, `_` and `.` kept, anything
+/// else (separators, `..`, control characters) turned into `-`; never empty, never hidden.
+pub fn file_stem(name: &str) -> String {
+    let mut stem: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(100)
+        .collect();
+    while stem.contains("..") {
+        stem = stem.replace("..", "-");
+    }
+    let stem = stem.trim_matches(|c| c == '.' || c == '-').to_string();
+    if stem.is_empty() {
+        "scenario".to_string()
+    } else {
+        stem
     }
 }
 
@@ -828,5 +853,20 @@ mod tests {
         );
         assert_eq!(without_node(&Fault::Crash(s("c")), "c"), None);
         assert_eq!(without_node(&Fault::Heal, "c"), Some(Fault::Heal));
+    }
+
+    #[test]
+    fn stems_stay_inside_the_folder() {
+        assert_eq!(file_stem("ping-partition"), "ping-partition");
+        assert_eq!(file_stem("../escaped"), "escaped");
+        assert_eq!(file_stem("/etc/passwd"), "etc-passwd");
+        assert_eq!(file_stem(""), "scenario");
+        assert_eq!(file_stem(".."), "scenario");
+        assert_eq!(file_stem("a\u{1b}[31mb"), "a--31mb");
+        for name in ["../x", "a/../../b", "..\\..\\c", ".hidden"] {
+            let stem = file_stem(name);
+            assert!(!stem.contains('/') && !stem.contains('\\') && !stem.contains(".."));
+            assert!(!stem.starts_with('.'), "{stem}");
+        }
     }
 }

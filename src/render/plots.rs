@@ -139,10 +139,10 @@ pub fn throughput(model: &Model) -> String {
     o
 }
 
+/// The files `all` draws, in its order.
+pub const FILES: [&str; 2] = ["latency.svg", "throughput.svg"];
+
 /// Every chart as (file name, SVG text).
 pub fn all(model: &Model) -> Vec<(&'static str, String)> {
-    vec![
-        ("latency.svg", latency(model)),
-        ("throughput.svg", throughput(model)),
-    ]
+    vec![(FILES[0], latency(model)), (FILES[1], throughput(model))]
 }

@@ -52,9 +52,51 @@ impl Tone {
 
 struct Row {
     time: SimTime,
-    art: Vec<u8>,
+    art: Art,
     text: String,
     tone: Tone,
+}
+
+/// What a row draws across the lanes, kept small: the line is built only when it is written.
+enum Art {
+    /// A message from column `from` to column `to`, ending in `head` (`0`: an arrow).
+    Arrow { from: usize, to: usize, head: u8 },
+    /// A fault across every lane, with an optional mark on one.
+    Fault(Option<(usize, u8)>),
+    /// One character on one lane.
+    Mark(usize, u8),
+}
+
+impl Art {
+    /// Draws the row into `line` (`width` bytes), with `center` giving each lane's column.
+    fn draw(&self, line: &mut Vec<u8>, width: usize, center: impl Fn(usize) -> usize) {
+        line.clear();
+        match *self {
+            Art::Arrow { from, to, head } => {
+                line.resize(width, b' ');
+                let (pa, pb) = (center(from), center(to));
+                if pa < pb {
+                    line[pa + 1..pb].fill(b'-');
+                    line[pb - 1] = if head == 0 { b'>' } else { head };
+                } else if pa > pb {
+                    line[pb + 1..pa].fill(b'-');
+                    line[pb + 1] = if head == 0 { b'<' } else { head };
+                } else {
+                    line[pa] = b'@';
+                }
+            }
+            Art::Fault(mark) => {
+                line.resize(width, b'=');
+                if let Some((i, c)) = mark {
+                    line[center(i)] = c;
+                }
+            }
+            Art::Mark(i, c) => {
+                line.resize(width, b' ');
+                line[center(i)] = c;
+            }
+        }
+    }
 }
 
 /// The window shown: explicit bounds, else the failure's window with some lead-in, else the run.
@@ -90,6 +132,18 @@ fn cut(s: &str) -> String {
 
 /// Draws the timeline as text.
 pub fn render(model: &Model, opts: &TimelineOptions) -> String {
+    let mut out = Vec::new();
+    let _ = render_to(model, opts, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Draws the timeline as text into `out`, a row at a time (a long run's picture is never
+/// held whole in memory).
+pub fn render_to(
+    model: &Model,
+    opts: &TimelineOptions,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let win = window(model, opts);
     let nodes: Vec<NodeId> = opts
         .nodes
@@ -108,18 +162,12 @@ pub fn render(model: &Model, opts: &TimelineOptions) -> String {
         let (Some(a), Some(b)) = (col_of(m.from), col_of(m.to)) else {
             continue;
         };
-        let mut art = vec![b' '; width];
-        let (pa, pb) = (center(a), center(b));
         let head = if m.dropped.is_some() { b'x' } else { 0 };
-        if pa < pb {
-            art[pa + 1..pb].fill(b'-');
-            art[pb - 1] = if head == 0 { b'>' } else { head };
-        } else if pa > pb {
-            art[pb + 1..pa].fill(b'-');
-            art[pb + 1] = if head == 0 { b'<' } else { head };
-        } else {
-            art[pa] = b'@';
-        }
+        let art = Art::Arrow {
+            from: a,
+            to: b,
+            head,
+        };
         let mut text = format!(
             "{} -> {} #{} {} (sent {})",
             model.name(m.from),
@@ -146,7 +194,6 @@ pub fn render(model: &Model, opts: &TimelineOptions) -> String {
         if !win.contains(f.time) {
             continue;
         }
-        let mut art = vec![b'='; width];
         use crate::fault::Fault;
         let mark = match &f.fault {
             Fault::Crash(n) => Some((*n, b'X')),
@@ -156,25 +203,17 @@ pub fn render(model: &Model, opts: &TimelineOptions) -> String {
             Fault::Isolate(n) => Some((*n, b'I')),
             _ => None,
         };
-        if let Some((n, c)) = mark {
-            if let Some(i) = col_of(n) {
-                art[center(i)] = c;
-            }
-        }
+        let mark = mark.and_then(|(n, c)| col_of(n).map(|i| (i, c)));
         rows.push(Row {
             time: f.time,
-            art,
+            art: Art::Fault(mark),
             text: format!("FAULT {}", f.text),
             tone: Tone::Fault,
         });
     }
     for op in &model.ops {
         let Some(c) = col_of(op.node) else { continue };
-        let mark = |ch: u8| {
-            let mut art = vec![b' '; width];
-            art[center(c)] = ch;
-            art
-        };
+        let mark = |ch: u8| Art::Mark(c, ch);
         let who = model.name(op.node);
         let flag = if op.culprit { "!! " } else { "" };
         if op.outcome == Phase::Event {
@@ -227,11 +266,9 @@ pub fn render(model: &Model, opts: &TimelineOptions) -> String {
         if !win.contains(*t) {
             continue;
         }
-        let mut art = vec![b' '; width];
-        art[center(c)] = b'"';
         rows.push(Row {
             time: *t,
-            art,
+            art: Art::Mark(c, b'"'),
             text: format!("{} note: {}", model.name(*n), cut(text)),
             tone: Tone::Plain,
         });
@@ -239,38 +276,40 @@ pub fn render(model: &Model, opts: &TimelineOptions) -> String {
     // Stable: rows of one instant keep the order messages, faults, ops, notes.
     rows.sort_by_key(|r| r.time);
 
-    let mut out = String::new();
+    let mut head_text = String::new();
     let names: Vec<&str> = nodes.iter().map(|&n| model.name(n)).collect();
     let _ = writeln!(
-        out,
+        head_text,
         "timeline {} .. {}  nodes: {}",
         win.from,
         win.to,
         names.join(" ")
     );
     for f in &model.failures {
-        let _ = writeln!(out, "failed {f}");
+        let _ = writeln!(head_text, "failed {f}");
     }
     if let (Some(f), None, None) = (model.focus, opts.from, opts.to) {
         let _ = writeln!(
-            out,
+            head_text,
             "showing the window around the failure ({} .. {})",
             f.from, f.to
         );
     }
     let _ = writeln!(
-        out,
+        head_text,
         "legend: --> delivered  --x dropped  === fault  X crash  R restart  i invoke  O ok  F fail  ? info  * event  !! counterexample"
     );
     let mut head = format!("{:>11} ", "time");
     for n in &names {
         let _ = write!(head, "{:^COL$}", cut(n));
     }
-    let _ = writeln!(out, "{}", head.trim_end());
+    let _ = writeln!(head_text, "{}", head.trim_end());
+    out.write_all(head_text.as_bytes())?;
 
     // Lanes show '|' while a node is up and ':' while it is crashed or paused.
     let mut down = vec![false; nodes.len()];
     let mut fault_i = 0;
+    let mut art: Vec<u8> = Vec::with_capacity(width);
     for row in &rows {
         while fault_i < model.faults.len() && model.faults[fault_i].time <= row.time {
             use crate::fault::Fault;
@@ -289,21 +328,24 @@ pub fn render(model: &Model, opts: &TimelineOptions) -> String {
             }
             fault_i += 1;
         }
-        let mut art = row.art.clone();
+        row.art.draw(&mut art, width, center);
         for (i, d) in down.iter().enumerate() {
             let p = center(i);
             if art[p] == b' ' {
                 art[p] = if *d { b':' } else { b'|' };
             }
         }
-        let art = String::from_utf8_lossy(&art).into_owned();
-        let line = format!("{:>11} {}  {}", row.time.to_string(), art, row.text);
-        if opts.color && row.tone != Tone::Plain {
-            let _ = writeln!(out, "{}{}\x1b[0m", row.tone.ansi(), line);
-        } else {
-            let _ = writeln!(out, "{line}");
+        let colored = opts.color && row.tone != Tone::Plain;
+        if colored {
+            out.write_all(row.tone.ansi().as_bytes())?;
         }
+        write!(out, "{:>11} ", row.time.to_string())?;
+        out.write_all(&art)?;
+        write!(out, "  {}", row.text)?;
+        if colored {
+            out.write_all(b"\x1b[0m")?;
+        }
+        out.write_all(b"\n")?;
     }
-    let _ = writeln!(out, "{} rows", rows.len());
-    out
+    writeln!(out, "{} rows", rows.len())
 }

@@ -149,6 +149,9 @@ pub struct Plan {
     pub roster: Roster,
     /// Faults at fixed times, resolved.
     pub schedule: Vec<(SimTime, Fault)>,
+    /// Scheduled faults that would do nothing (a restart of a node that is up, an empty cut),
+    /// as sentences: printed with the report, never fatal.
+    pub warnings: Vec<String>,
     network: Network,
     nemesis: Option<Nemesis>,
 }
@@ -175,6 +178,66 @@ impl Plan {
 
 use spec::ron_options;
 
+/// The scheduled faults that would do nothing, walked in time order from every node up: a
+/// restart of a node that is not down, a resume of one that is not paused, a crash or pause of
+/// one already down or paused, a partition or cut that separates nobody.
+fn idle_faults(faults: &[ScheduledFault], roster: &Roster) -> Vec<String> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        Up,
+        Down,
+        Paused,
+    }
+    let mut order: Vec<usize> = (0..faults.len()).collect();
+    order.sort_by_key(|&i| faults[i].at);
+    let mut state = vec![State::Up; roster.len()];
+    let mut out = Vec::new();
+    for i in order {
+        let sf = &faults[i];
+        let Ok(fault) = sf.fault.resolve(roster) else {
+            continue;
+        };
+        let say = |what: String| format!("faults[{i}] (at {}): {what}; it does nothing", sf.at);
+        let name = |id: &crate::node::NodeId| roster.name(*id).to_string();
+        match &fault {
+            Fault::Restart(n) if state[n.index()] != State::Down => out.push(say(format!(
+                "Restart(\"{}\") restarts a node that is not down",
+                name(n)
+            ))),
+            Fault::Resume(n) if state[n.index()] != State::Paused => out.push(say(format!(
+                "Resume(\"{}\") resumes a node that is not paused",
+                name(n)
+            ))),
+            Fault::Crash(n) if state[n.index()] == State::Down => out.push(say(format!(
+                "Crash(\"{}\") crashes a node already down",
+                name(n)
+            ))),
+            Fault::Pause(n) if state[n.index()] != State::Up => out.push(say(format!(
+                "Pause(\"{}\") pauses a node that is not running",
+                name(n)
+            ))),
+            Fault::Partition(groups) if groups.iter().all(|g| g.is_empty()) => {
+                out.push(say("the partition names no node".to_string()))
+            }
+            Fault::Partition(groups) if groups.iter().any(|g| g.is_empty()) => {
+                out.push(say("the partition has an empty group".to_string()))
+            }
+            Fault::Cut { from, to } if from.is_empty() || to.is_empty() => {
+                out.push(say("the cut has an empty side".to_string()))
+            }
+            _ => {}
+        }
+        match fault {
+            Fault::Crash(n) => state[n.index()] = State::Down,
+            Fault::Restart(n) if state[n.index()] == State::Down => state[n.index()] = State::Up,
+            Fault::Pause(n) if state[n.index()] == State::Up => state[n.index()] = State::Paused,
+            Fault::Resume(n) if state[n.index()] == State::Paused => state[n.index()] = State::Up,
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Reads and parses a scenario file; errors carry the file, line and column.
 pub fn load(path: &Path) -> Result<Scenario> {
     let shown = path.display().to_string();
@@ -198,15 +261,28 @@ pub fn load(path: &Path) -> Result<Scenario> {
             ),
         });
     }
-    let text = String::from_utf8(bytes).map_err(|e| Error::Io {
-        path: shown.clone(),
-        message: format!("cannot read scenario: not UTF-8 text ({e})"),
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+        let start = good.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+        let col = String::from_utf8_lossy(&good[start..]).chars().count() + 1;
+        Error::Parse {
+            path: shown.clone(),
+            line,
+            col,
+            message: format!(
+                "byte 0x{:02x} is not UTF-8 text; a scenario is a UTF-8 RON file",
+                e.as_bytes()[e.utf8_error().valid_up_to()]
+            ),
+        }
     })?;
     parse(&text, &shown)
 }
 
 /// Parses scenario text; `origin` names it in errors.
 pub fn parse(text: &str, origin: &str) -> Result<Scenario> {
+    // A byte-order mark some editors write is not RON; it is skipped, not an error.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut scenario = ron_options()
         .from_str::<Scenario>(text)
         .map_err(|e| Error::Parse {
@@ -324,16 +400,32 @@ impl Scenario {
         if w.interval == Duration::ZERO {
             return Err("workload.interval must be greater than zero".into());
         }
+        if w.keys == 0 {
+            return Err("workload.keys must be at least 1".into());
+        }
+        if w.timeout == Duration::ZERO {
+            return Err("workload.timeout must be greater than zero (e.g. \"500ms\")".into());
+        }
+        if let Some(stop) = w.stop {
+            if stop < w.start {
+                return Err(format!(
+                    "workload.stop ({stop}) is before workload.start ({})",
+                    w.start
+                ));
+            }
+        }
         if w.keys > MAX_KEYS {
             return Err(format!(
                 "workload.keys is {}; at most {MAX_KEYS} keys are supported",
                 w.keys
             ));
         }
+        let warnings = idle_faults(&self.faults, &roster);
         Ok(Plan {
             scenario: self.clone(),
             roster,
             schedule,
+            warnings,
             network,
             nemesis,
         })
@@ -366,6 +458,13 @@ impl Scenario {
             if g.role.is_empty() {
                 return Err(format!("nodes[{i}] has an empty role"));
             }
+            if g.role.chars().any(char::is_control) {
+                return Err(format!(
+                    "nodes[{i}] has role \"{}\", with a control character; use letters, \
+                     digits, `-` and `_`",
+                    g.role.escape_debug()
+                ));
+            }
             let names: Vec<String> = match (&g.count, &g.names) {
                 (Some(_), Some(_)) => {
                     return Err(format!(
@@ -382,13 +481,25 @@ impl Scenario {
                 (Some(0), None) => {
                     return Err(format!("nodes[{i}] ({}) has count 0", g.role));
                 }
+                (None, Some(names)) if names.is_empty() => {
+                    return Err(format!(
+                        "nodes[{i}] ({}) has an empty names list; name at least one node",
+                        g.role
+                    ));
+                }
                 (Some(c), None) => (1..=*c).map(|k| format!("{}{k}", g.role)).collect(),
                 (None, Some(names)) => names.clone(),
             };
             for name in names {
-                if name.is_empty() || name.contains(char::is_whitespace) || name.contains(',') {
+                if name.is_empty()
+                    || name.contains(char::is_whitespace)
+                    || name.contains(',')
+                    || name.contains(char::is_control)
+                {
                     return Err(format!(
-                        "node name `{name}` must be non-empty, without spaces or commas"
+                        "node name \"{}\" must be non-empty, without spaces, commas or control \
+                         characters",
+                        name.escape_debug()
                     ));
                 }
                 if !seen.insert(name.clone()) {

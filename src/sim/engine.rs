@@ -6,6 +6,7 @@ use super::queue::EventQueue;
 use super::rng::{stream, SimRng, Stream};
 use crate::fault::{replaces_groups, Fault, Nemesis};
 use crate::history::History;
+use crate::memory::{Bytes, MemoryUse};
 use crate::net::{Network, Transmit};
 use crate::node::{Context, Effect, Node, NodeFactory, NodeId, Roster, Snapshot, TimerId};
 use crate::storage::Storage;
@@ -25,7 +26,19 @@ pub struct Bounds {
     /// Stop after this many events.
     #[serde(default = "default_max_events")]
     pub max_events: u64,
+    /// Stop (with an error naming the knob to lower) once the run would hold more than this.
+    #[serde(
+        default = "crate::memory::default_budget",
+        skip_serializing_if = "Bytes::is_default_budget"
+    )]
+    pub max_memory: Bytes,
 }
+
+/// Events between two checks of the memory estimate against the budget (a power of two).
+const MEMORY_CHECK_EVERY: u64 = 4096;
+
+/// Bytes per node beyond its slot: roster name and role, network and clock entries.
+const NODE_OVERHEAD: usize = 128;
 
 /// Cancellations kept before the first check for ones whose timer is gone.
 const PRUNE_CANCELLED_MIN: usize = 1024;
@@ -45,6 +58,8 @@ pub enum StopReason {
     Quiescent,
     /// A node's handler panicked (`RunOutcome::panic` says which and why).
     Panicked,
+    /// The run would have outgrown `max_memory` (`RunOutcome::memory` says what held it).
+    MemoryBudget,
 }
 
 impl StopReason {
@@ -55,6 +70,7 @@ impl StopReason {
             StopReason::EventLimit => format!("event limit {} reached", bounds.max_events),
             StopReason::Quiescent => "no events left (quiescent)".to_string(),
             StopReason::Panicked => "a node panicked".to_string(),
+            StopReason::MemoryBudget => format!("memory budget {} reached", bounds.max_memory),
         }
     }
 }
@@ -133,6 +149,8 @@ pub struct RunOutcome {
     pub status: Vec<NodeStatus>,
     /// The panic that ended the run, if a node's handler panicked.
     pub panic: Option<super::Panic>,
+    /// The most the run held, estimated (checked against `bounds.max_memory`).
+    pub memory: MemoryUse,
 }
 
 impl RunOutcome {
@@ -225,6 +243,7 @@ pub struct Sim<N: Node> {
     /// The node handler running now (node, and the sender of a message), for panic reports.
     handling: (NodeId, Handling),
     panic: Option<super::Panic>,
+    peak_memory: MemoryUse,
 }
 
 /// Which handler a node is running.
@@ -279,6 +298,7 @@ impl<N: Node> Sim<N> {
             stop: None,
             handling: (NodeId(0), Handling::Start),
             panic: None,
+            peak_memory: MemoryUse::default(),
         };
         let mut schedule = config.schedule;
         schedule.sort_by_key(|(t, _)| *t);
@@ -395,6 +415,37 @@ impl<N: Node> Sim<N> {
             self.stats.events += 1;
             self.handle(ev);
         }
+        if self.stats.events & (MEMORY_CHECK_EVERY - 1) == 0 {
+            return self.within_budget();
+        }
+        true
+    }
+
+    /// What the run holds now, estimated from the sizes of its records.
+    pub fn memory(&self) -> MemoryUse {
+        MemoryUse {
+            nodes: Self::node_bytes() * self.slots.len() as u64,
+            queue: self.queue.bytes(),
+            trace: self.trace.bytes(),
+            history: self.history.bytes(),
+        }
+    }
+
+    /// Bytes one node costs the engine (its slot and roster entry, not what the node allocates).
+    pub fn node_bytes() -> u64 {
+        (std::mem::size_of::<Slot<N>>() + NODE_OVERHEAD) as u64
+    }
+
+    /// Records the peak memory estimate; stops the run when it passes the budget.
+    fn within_budget(&mut self) -> bool {
+        let now = self.memory();
+        if now.total() > self.peak_memory.total() {
+            self.peak_memory = now;
+        }
+        if now.total() > self.bounds.max_memory.0 {
+            self.stop = Some(StopReason::MemoryBudget);
+            return false;
+        }
         true
     }
 
@@ -439,7 +490,11 @@ impl<N: Node> Sim<N> {
     }
 
     /// Ends the run where it is and hands over everything it produced.
-    pub fn finish(self) -> RunOutcome {
+    pub fn finish(mut self) -> RunOutcome {
+        let now = self.memory();
+        if now.total() > self.peak_memory.total() {
+            self.peak_memory = now;
+        }
         let snapshots = self
             .slots
             .iter()
@@ -462,6 +517,7 @@ impl<N: Node> Sim<N> {
             faults: self.applied,
             status: self.slots.iter().map(|s| s.status).collect(),
             panic: self.panic,
+            memory: self.peak_memory,
         }
     }
 
@@ -902,6 +958,7 @@ mod tests {
             bounds: Bounds {
                 max_time: Duration::from_secs(20),
                 max_events: 1_000_000,
+                max_memory: crate::memory::DEFAULT_BUDGET,
             },
             roster,
             network: Network::new(1, LinkSpec::default()),

@@ -119,6 +119,13 @@ impl<E> EventQueue<E> {
     pub(crate) fn len(&self) -> usize {
         self.heap.len()
     }
+
+    /// Bytes the queue's buffers hold (not what the events own on the heap).
+    pub(crate) fn bytes(&self) -> u64 {
+        (self.heap.capacity() * std::mem::size_of::<Key>()
+            + self.slab.capacity() * std::mem::size_of::<Option<E>>()
+            + self.free.capacity() * 4) as u64
+    }
 }
 
 #[cfg(test)]

@@ -366,6 +366,7 @@ fn outcome_of(history: clustersim::history::History) -> clustersim::sim::RunOutc
         bounds: Bounds {
             max_time: Duration::from_secs(2),
             max_events: 1000,
+            max_memory: clustersim::memory::DEFAULT_BUDGET,
         },
         stop: StopReason::TimeLimit,
         end_time: clustersim::SimTime::ZERO + Duration::from_secs(2),
@@ -376,6 +377,7 @@ fn outcome_of(history: clustersim::history::History) -> clustersim::sim::RunOutc
         faults: Vec::new(),
         status: vec![NodeStatus::Up; 3],
         panic: None,
+        memory: Default::default(),
     }
 }
 

@@ -597,6 +597,7 @@ mod tests {
             bounds: Bounds {
                 max_time: Duration::from_secs(3),
                 max_events: 1_000_000,
+                max_memory: crate::memory::DEFAULT_BUDGET,
             },
             network: Network::new(4, LinkSpec::default()),
             roster,
