@@ -105,6 +105,17 @@ pub enum Op {
         /// Its value, any serde value.
         value: Value,
     },
+    /// The completion of a `Cas` whose compare failed: the key held something other than
+    /// `from`, and nothing changed. Recorded as `fail` (no effect), it is still an observation.
+    /// (Last, so the variants before it keep their hashes.)
+    CasFailed {
+        /// The key.
+        key: u64,
+        /// The value the cas expected and did not find.
+        from: Option<u64>,
+        /// The value it would have written.
+        to: u64,
+    },
 }
 
 /// The value of a protocol's own history event: any serde value, stored as JSON, read back as
@@ -243,6 +254,9 @@ impl fmt::Display for Op {
             Op::Put { key, value } => write!(f, "put(k{key}, {value})"),
             Op::Get { key, value } => write!(f, "get(k{key}) -> {}", opt(value)),
             Op::Cas { key, from, to } => write!(f, "cas(k{key}, {}, {to})", opt(from)),
+            Op::CasFailed { key, from, to } => {
+                write!(f, "cas(k{key}, {}, {to}) -> mismatch", opt(from))
+            }
             Op::Enqueue { task } => write!(f, "enqueue(task {task})"),
             Op::Dequeue { task } => write!(f, "dequeue(task {task})"),
             Op::Complete { task } => write!(f, "complete(task {task})"),

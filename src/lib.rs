@@ -24,6 +24,7 @@ pub mod explore;
 pub mod fault;
 pub mod harness;
 pub mod history;
+pub mod lin;
 pub mod memory;
 pub mod net;
 pub mod node;

@@ -1,13 +1,10 @@
-//! Linearizability of a key-value history: a Wing-Gong-Lowe search with Porcupine's memoisation.
-//!
-//! The history is split per key (linearizability is compositional, so each key is a register
-//! checked on its own). For each key the search walks the call/return events in history order,
-//! tentatively linearizing calls whose effect the register model accepts and backtracking when a
-//! return is reached for an operation not yet linearized; (linearized set, register value) pairs
-//! already explored are cached so no configuration is searched twice.
+//! Linearizability of a run's key-value history: its calls read as `lin::models::RegisterModel`
+//! operations (one cas-register per key, as linearizability is compositional) and searched by
+//! `lin::search` (Wing-Gong-Lowe with Porcupine's memoisation).
 //!
 //! `ok` operations must take effect between invoke and completion, `fail` ones are dropped
-//! (they certainly did not take effect), and `info` or never-completed writes may take effect at
+//! (they certainly did not take effect) except a cas whose compare failed (`Op::CasFailed`),
+//! which observed that the key held another value, and `info` or never-completed writes may take effect at
 //! any point after their invoke or never (the search may leave them unlinearized). Reads with an
 //! unknown result constrain nothing and are dropped.
 //!
@@ -18,52 +15,15 @@
 
 use super::Verdict;
 use crate::history::{Call, History, Op, Phase};
+use crate::lin::models::{RegOp, RegisterModel};
+use crate::lin::{check_partitions, LinOp};
 use crate::sim::RunOutcome;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::BTreeMap;
 
 const NAME: &str = "Linearizable";
 
 /// Search steps allowed across all keys before the checker answers `Unknown`.
-pub const DEFAULT_MAX_STEPS: u64 = 20_000_000;
-
-/// The register model's view of one operation.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum Step {
-    Put(u64),
-    Get(Option<u64>),
-    Cas(Option<u64>, u64),
-}
-
-impl Step {
-    /// The register after this operation, or `None` if the operation cannot happen in `state`.
-    #[inline]
-    fn apply(self, state: Option<u64>) -> Option<Option<u64>> {
-        match self {
-            Step::Put(v) => Some(Some(v)),
-            Step::Get(v) => (state == v).then_some(state),
-            Step::Cas(from, to) => (state == from).then_some(Some(to)),
-        }
-    }
-
-    fn written(self) -> Option<u64> {
-        match self {
-            Step::Put(v) | Step::Cas(_, v) => Some(v),
-            Step::Get(_) => None,
-        }
-    }
-}
-
-/// One operation on one key, as the search sees it.
-#[derive(Clone, Debug)]
-struct LinOp {
-    step: Step,
-    /// History index of the invoke.
-    call: usize,
-    /// History index of the ok completion; `None` for indeterminate writes.
-    ret: Option<usize>,
-    /// Index into the caller's `calls`.
-    origin: usize,
-}
+pub const DEFAULT_MAX_STEPS: u64 = crate::lin::DEFAULT_MAX_STEPS;
 
 /// What the linearizability search concluded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,24 +62,32 @@ pub fn check_history_bounded(history: &History, max_steps: u64) -> LinResult {
     check_calls(&calls, max_steps)
 }
 
-fn partition(calls: &[Call]) -> BTreeMap<u64, Vec<LinOp>> {
-    let mut keys: BTreeMap<u64, Vec<LinOp>> = BTreeMap::new();
+/// A partition key that sorts as the number does.
+fn key_text(key: u64) -> String {
+    format!("{key:020}")
+}
+
+/// The key-value calls as register operations, one partition per key (the model's view of
+/// `Op`s: ok calls must take effect, failed ones are dropped, info writes may or may not).
+fn partition(calls: &[Call]) -> BTreeMap<String, Vec<LinOp<RegOp>>> {
+    let mut keys: BTreeMap<String, Vec<LinOp<RegOp>>> = BTreeMap::new();
     for (origin, c) in calls.iter().enumerate() {
-        let ret = match c.outcome {
-            Phase::Ok => c.complete_index,
-            Phase::Info => None,
+        let ret = match (c.outcome, &c.completed) {
+            (Phase::Ok, _) | (Phase::Fail, Op::CasFailed { .. }) => c.complete_index,
+            (Phase::Info, _) => None,
             _ => continue,
         };
-        let (key, step) = match (&c.invoked, &c.completed) {
-            (Op::Put { key, value }, _) => (*key, Step::Put(*value)),
-            (Op::Cas { key, from, to }, _) => (*key, Step::Cas(*from, *to)),
+        let (key, op) = match (&c.invoked, &c.completed) {
+            (Op::Cas { .. }, Op::CasFailed { key, from, .. }) => (*key, RegOp::CasFailed(*from)),
+            (Op::Put { key, value }, _) => (*key, RegOp::Write(*value)),
+            (Op::Cas { key, from, to }, _) => (*key, RegOp::Cas(*from, *to)),
             (Op::Get { key, .. }, Op::Get { value, .. }) if ret.is_some() => {
-                (*key, Step::Get(*value))
+                (*key, RegOp::Read(*value))
             }
             _ => continue,
         };
-        keys.entry(key).or_default().push(LinOp {
-            step,
+        keys.entry(key_text(key)).or_default().push(LinOp {
+            op,
             call: c.invoke_index,
             ret,
             origin,
@@ -129,34 +97,30 @@ fn partition(calls: &[Call]) -> BTreeMap<u64, Vec<LinOp>> {
 }
 
 fn check_calls(calls: &[Call], max_steps: u64) -> LinResult {
-    let keys = partition(calls);
-    let mut budget = max_steps;
-    let mut ops = 0;
-    for (key, key_ops) in &keys {
-        ops += key_ops.len();
-        match search(key_ops, &[None], &mut budget) {
-            Some(true) => {}
-            Some(false) => {
-                let window = smallest_window(key_ops, max_steps);
-                return LinResult::NotLinearizable {
-                    key: *key,
-                    window: window.iter().map(|o| o.origin).collect(),
-                };
-            }
-            None => {
-                return LinResult::Unknown {
-                    reason: format!(
-                        "search gave up on key k{key} ({} operations) after {max_steps} steps; raise the budget or shorten the run",
-                        key_ops.len()
-                    ),
-                }
-            }
-        }
+    let model = RegisterModel::kv(None);
+    let parts = partition(calls);
+    let ops = parts.values().map(Vec::len).sum();
+    let checked = check_partitions(&model, parts, max_steps);
+    if let Some(key) = checked.failing_key() {
+        let key = key.parse().unwrap_or_default();
+        return LinResult::NotLinearizable {
+            key,
+            window: checked.window(&model, max_steps),
+        };
+    }
+    if let Some(p) = checked.undecided() {
+        return LinResult::Unknown {
+            reason: format!(
+                "search gave up on key k{} ({} operations) after {max_steps} steps; raise the budget or shorten the run",
+                p.key.parse::<u64>().unwrap_or_default(),
+                p.ops
+            ),
+        };
     }
     LinResult::Linearizable {
         ops,
-        keys: keys.len(),
-        steps: max_steps - budget,
+        keys: checked.partitions.len(),
+        steps: checked.steps,
     }
 }
 
@@ -202,238 +166,6 @@ pub fn check_linearizable(outcome: &RunOutcome) -> Verdict {
             v.culprits(outcome, entries)
         }
     }
-}
-
-/// The shortest failing prefix of `ops`, then its latest start that still fails, within
-/// `max_steps` search steps in all.
-fn smallest_window(ops: &[LinOp], max_steps: u64) -> Vec<LinOp> {
-    let mut returns: Vec<usize> = ops.iter().filter_map(|o| o.ret).collect();
-    returns.sort_unstable();
-    // One budget for the whole minimisation: past it, the window found so far (which is known
-    // to fail) is reported, just not the smallest.
-    let mut budget = max_steps;
-    let mut fails =
-        |ops: &[LinOp], init: &[Option<u64>]| search(ops, init, &mut budget) == Some(false);
-    // The first return event at which the prefix cannot be linearized (monotone in the cut).
-    let (mut lo, mut hi) = (0usize, returns.len().saturating_sub(1));
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        if fails(&truncate(ops, returns[mid]), &[None]) {
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
-    let prefix = returns
-        .get(lo)
-        .map_or_else(|| ops.to_vec(), |&cut| truncate(ops, cut));
-    // The latest start such that the suffix fails whatever value the register held before it.
-    let (mut lo, mut hi) = (0usize, prefix.len().saturating_sub(1));
-    while lo < hi {
-        let mid = (lo + hi).div_ceil(2);
-        let (window, init) = suffix(&prefix, mid);
-        if fails(&window, &init) {
-            lo = mid;
-        } else {
-            hi = mid - 1;
-        }
-    }
-    suffix(&prefix, lo).0
-}
-
-/// The operations invoked before history index `cut`; those completing after it become indeterminate.
-fn truncate(ops: &[LinOp], cut: usize) -> Vec<LinOp> {
-    ops.iter()
-        .filter(|o| o.call < cut)
-        .filter_map(|o| match o.ret {
-            Some(r) if r <= cut => Some(o.clone()),
-            _ if matches!(o.step, Step::Get(_)) => None,
-            _ => Some(LinOp {
-                ret: None,
-                ..o.clone()
-            }),
-        })
-        .collect()
-}
-
-/// Operations from the `start`-th invoke on (plus earlier ones still running then), and every
-/// value the register might hold when the window opens.
-fn suffix(ops: &[LinOp], start: usize) -> (Vec<LinOp>, Vec<Option<u64>>) {
-    let mut sorted: Vec<&LinOp> = ops.iter().collect();
-    sorted.sort_by_key(|o| o.call);
-    let Some(first) = sorted.get(start) else {
-        return (Vec::new(), vec![None]);
-    };
-    let open = first.call;
-    let mut window = Vec::new();
-    let mut before = Vec::new();
-    for (i, o) in sorted.iter().enumerate() {
-        if i >= start || o.ret.is_none_or(|r| r > open) {
-            window.push((*o).clone());
-        } else if let Some(v) = o.step.written() {
-            before.push(v);
-        }
-    }
-    // The window only compares the register with values it reads or expects, so every other
-    // earlier value behaves alike: one stand-in covers them all.
-    let mentioned: BTreeSet<u64> = window
-        .iter()
-        .filter_map(|o| match o.step {
-            Step::Get(v) | Step::Cas(v, _) => v,
-            Step::Put(_) => None,
-        })
-        .collect();
-    let written: BTreeSet<u64> = window.iter().filter_map(|o| o.step.written()).collect();
-    let mut init = vec![None];
-    let mut other = false;
-    for v in before.into_iter().collect::<BTreeSet<u64>>() {
-        if mentioned.contains(&v) {
-            init.push(Some(v));
-        } else {
-            other = true;
-        }
-    }
-    if other {
-        let stand_in = (0..=u64::MAX)
-            .rev()
-            .find(|v| !mentioned.contains(v) && !written.contains(v));
-        init.push(stand_in);
-    }
-    (window, init)
-}
-
-/// Doubly linked list of call and return events, with entries removable and restorable.
-struct Events {
-    next: Vec<usize>,
-    prev: Vec<usize>,
-}
-
-/// WGL search over one key from any of the `init` register values: `Some(true)` if a
-/// linearization exists, `Some(false)` if not, `None` if `budget` ran out.
-fn search(ops: &[LinOp], init: &[Option<u64>], budget: &mut u64) -> Option<bool> {
-    for &start in init {
-        match search_from(ops, start, budget) {
-            Some(true) => return Some(true),
-            Some(false) => {}
-            None => return None,
-        }
-    }
-    Some(false)
-}
-
-fn search_from(ops: &[LinOp], init: Option<u64>, budget: &mut u64) -> Option<bool> {
-    let n = ops.len();
-    // Node 2i is op i's call, 2i+1 its return; node 2n is the list head.
-    let head = 2 * n;
-    let nil = usize::MAX;
-    let mut order: Vec<(usize, usize)> = Vec::with_capacity(2 * n);
-    for (i, o) in ops.iter().enumerate() {
-        order.push((o.call, 2 * i));
-        if let Some(r) = o.ret {
-            order.push((r, 2 * i + 1));
-        }
-    }
-    order.sort_unstable();
-    let mut ev = Events {
-        next: vec![nil; 2 * n + 1],
-        prev: vec![nil; 2 * n + 1],
-    };
-    let mut last = head;
-    for &(_, node) in &order {
-        ev.next[last] = node;
-        ev.prev[node] = last;
-        last = node;
-    }
-    let mut remaining = ops.iter().filter(|o| o.ret.is_some()).count();
-    let words = n.div_ceil(64).max(1);
-    let mut linearized = vec![0u64; words];
-    // Membership tests only, never iterated: its order cannot reach a verdict.
-    let mut cache: HashSet<(Box<[u64]>, Option<u64>)> = HashSet::new();
-    let mut stack: Vec<(usize, Option<u64>)> = Vec::new();
-    let mut state = init;
-    let mut entry = ev.next[head];
-    while remaining > 0 {
-        if *budget == 0 {
-            return None;
-        }
-        *budget -= 1;
-        if entry == nil {
-            // Only indeterminate calls were left to try: backtrack.
-            let Some((i, prev_state)) = stack.pop() else {
-                return Some(false);
-            };
-            state = prev_state;
-            linearized[i / 64] &= !(1 << (i % 64));
-            if ops[i].ret.is_some() {
-                remaining += 1;
-            }
-            unlift(&mut ev, i, ops[i].ret.is_some());
-            entry = ev.next[2 * i];
-            continue;
-        }
-        if entry.is_multiple_of(2) {
-            let i = entry / 2;
-            let next_state = ops[i].step.apply(state);
-            if let Some(s) = next_state {
-                linearized[i / 64] |= 1 << (i % 64);
-                if cache.insert((linearized.clone().into_boxed_slice(), s)) {
-                    stack.push((i, state));
-                    state = s;
-                    if ops[i].ret.is_some() {
-                        remaining -= 1;
-                    }
-                    lift(&mut ev, i, ops[i].ret.is_some());
-                    entry = ev.next[head];
-                    continue;
-                }
-                linearized[i / 64] &= !(1 << (i % 64));
-            }
-            entry = ev.next[entry];
-        } else {
-            // A return for an operation not yet linearized: undo the last choice.
-            let Some((i, prev_state)) = stack.pop() else {
-                return Some(false);
-            };
-            state = prev_state;
-            linearized[i / 64] &= !(1 << (i % 64));
-            if ops[i].ret.is_some() {
-                remaining += 1;
-            }
-            unlift(&mut ev, i, ops[i].ret.is_some());
-            entry = ev.next[2 * i];
-        }
-    }
-    Some(true)
-}
-
-fn unlink(ev: &mut Events, node: usize) {
-    let (p, n) = (ev.prev[node], ev.next[node]);
-    ev.next[p] = n;
-    if n != usize::MAX {
-        ev.prev[n] = p;
-    }
-}
-
-fn relink(ev: &mut Events, node: usize) {
-    let (p, n) = (ev.prev[node], ev.next[node]);
-    ev.next[p] = node;
-    if n != usize::MAX {
-        ev.prev[n] = node;
-    }
-}
-
-fn lift(ev: &mut Events, i: usize, has_ret: bool) {
-    unlink(ev, 2 * i);
-    if has_ret {
-        unlink(ev, 2 * i + 1);
-    }
-}
-
-fn unlift(ev: &mut Events, i: usize, has_ret: bool) {
-    if has_ret {
-        relink(ev, 2 * i + 1);
-    }
-    relink(ev, 2 * i);
 }
 
 /// Every key-value operation takes effect atomically between its invoke and completion.
@@ -668,6 +400,45 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_compare_is_an_observation_and_a_refused_cas_is_not() {
+        let mismatch = Op::CasFailed {
+            key: 0,
+            from: Some(1),
+            to: 2,
+        };
+        // put 1, then cas(1 -> 2) reports that the key did not hold 1, then a read sees 1.
+        let observed = Script::new()
+            .call(1, 0, put(0, 1))
+            .ok(2, 0, put(0, 1))
+            .call(3, 1, cas(0, Some(1), 2))
+            .fail(4, 1, mismatch.clone())
+            .call(5, 2, get(0, None))
+            .ok(6, 2, get(0, Some(1)));
+        assert!(matches!(
+            observed.verdict(),
+            LinResult::NotLinearizable { key: 0, .. }
+        ));
+        // The same cas refused for another reason (no leader) did nothing and saw nothing.
+        let refused = Script::new()
+            .call(1, 0, put(0, 1))
+            .ok(2, 0, put(0, 1))
+            .call(3, 1, cas(0, Some(1), 2))
+            .fail(4, 1, cas(0, Some(1), 2))
+            .call(5, 2, get(0, None))
+            .ok(6, 2, get(0, Some(1)));
+        assert!(is_lin(&refused.verdict()));
+        // A mismatch while another value was held is fine.
+        let fine = Script::new()
+            .call(1, 0, put(0, 3))
+            .ok(2, 0, put(0, 3))
+            .call(3, 1, cas(0, Some(1), 2))
+            .fail(4, 1, mismatch)
+            .call(5, 2, get(0, None))
+            .ok(6, 2, get(0, Some(3)));
+        assert!(is_lin(&fine.verdict()));
+    }
+
+    #[test]
     fn two_successful_cas_from_the_same_value_are_caught() {
         let s = Script::new()
             .call(1, 0, put(0, 1))
@@ -738,8 +509,9 @@ mod tests {
 
     /// Tries every order of the operations that respects real time, with indeterminate
     /// writes placed anywhere or left out.
-    fn brute_force(ops: &[LinOp]) -> bool {
-        fn go(ops: &[LinOp], used: &mut Vec<bool>, state: Option<u64>) -> bool {
+    fn brute_force(ops: &[LinOp<RegOp>]) -> bool {
+        use crate::lin::Model;
+        fn go(ops: &[LinOp<RegOp>], used: &mut Vec<bool>, state: Option<u64>) -> bool {
             let required_left = ops
                 .iter()
                 .zip(used.iter())
@@ -759,7 +531,7 @@ mod tests {
                 if blocked {
                     continue;
                 }
-                if let Some(next) = ops[i].step.apply(state) {
+                if let Some(next) = RegisterModel::kv(None).step(&state, &ops[i].op) {
                     used[i] = true;
                     if go(ops, used, next) {
                         return true;
@@ -830,7 +602,9 @@ mod tests {
         let (mut yes, mut no) = (0, 0);
         for seed in 0..2_000u64 {
             let h = random_history(seed);
-            let ops = partition(&h.calls()).remove(&0).unwrap_or_default();
+            let ops = partition(&h.calls())
+                .remove(&key_text(0))
+                .unwrap_or_default();
             let expected = brute_force(&ops);
             let got = check_history(&h);
             assert_eq!(

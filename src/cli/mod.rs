@@ -22,6 +22,7 @@ macro_rules! outln {
     }};
 }
 
+mod check_history;
 mod explore;
 mod outputs;
 mod progress_bar;
@@ -54,6 +55,9 @@ enum Command {
     Explore(explore::ExploreArgs),
     /// Shrink a failing seed to a minimal scenario with an explicit fault schedule.
     Shrink(explore::ShrinkArgs),
+    /// Check a recorded history (clustersim, Jepsen EDN or log) for linearizability against a
+    /// model (exit 1 if it is not).
+    CheckHistory(check_history::CheckHistoryArgs),
 }
 
 /// What an extension subcommand does with its parsed arguments; returns the exit code.
@@ -132,6 +136,9 @@ where
                 Command::Run(args) => run::cmd_run(registry, &args),
                 Command::Explore(args) => explore::cmd_explore(registry, &args),
                 Command::Shrink(args) => explore::cmd_shrink(registry, &args),
+                Command::CheckHistory(args) => {
+                    check_history::cmd_check_history(registry.program(), &args)
+                }
             },
             Err(e) => {
                 let _ = e.print();

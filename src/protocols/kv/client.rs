@@ -371,7 +371,12 @@ impl KvClient {
             }
             KvResult::CasMismatch => {
                 self.last_seen.remove(&op.key());
-                ctx.fail(p.op_id, recorded(op, None));
+                // No effect (fail), but an observation: the key did not hold `from`.
+                let observed = match op {
+                    KvOp::Cas { key, from, to } => Op::CasFailed { key, from, to },
+                    other => recorded(other, None),
+                };
+                ctx.fail(p.op_id, observed);
             }
             KvResult::NotLeader { .. } | KvResult::Unavailable
                 if p.attempts > self.config.retries =>

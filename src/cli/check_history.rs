@@ -1,0 +1,200 @@
+//! The `check-history` subcommand: a history recorded anywhere (clustersim, Jepsen EDN, a
+//! Jepsen log as Porcupine's etcd files are) checked for linearizability against a model.
+
+use crate::lin::formats::{self, Format};
+use crate::lin::models::{self, Counter, FifoQueue, ListAppend, Mutex, RegisterModel, SetModel};
+use crate::lin::{check_partitions, partitions, Interner, Model, Operation};
+use crate::Error;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Flags of `check-history`.
+#[derive(clap::Args, Debug)]
+pub(super) struct CheckHistoryArgs {
+    /// The history file: clustersim .jsonl (run --history), Jepsen/Knossos EDN, or a Jepsen log.
+    file: PathBuf,
+    /// The model: register, cas-register, kv, list-append, set, counter, fifo-queue or mutex.
+    #[arg(long)]
+    model: String,
+    /// The file's format: clustersim, edn or jepsen-log [default: told from the text].
+    #[arg(long)]
+    format: Option<String>,
+    /// The object's value before the first operation, as JSON or EDN (e.g. 0) [default:
+    /// absent, empty or 0].
+    #[arg(long, value_name = "VALUE", allow_hyphen_values = true)]
+    init: Option<String>,
+    /// Search steps for the verdict before it is UNKNOWN.
+    #[arg(long, default_value_t = crate::lin::DEFAULT_MAX_STEPS, value_parser = clap::value_parser!(u64).range(1..))]
+    max_steps: u64,
+    /// Search steps for the smallest failing window (0: do not look for it).
+    #[arg(long, default_value_t = crate::lin::DEFAULT_WINDOW_STEPS)]
+    window_steps: u64,
+}
+
+/// `check-history`: exit 0 if linearizable, 1 if not (or undecided), 2 on bad input.
+pub(super) fn cmd_check_history(program: &str, args: &CheckHistoryArgs) -> Result<u8, Error> {
+    let shown = args.file.display().to_string();
+    let bytes = std::fs::read(&args.file).map_err(|e| Error::Io {
+        path: shown.clone(),
+        message: format!("cannot read history: {e}"),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| Error::Invalid {
+        path: shown.clone(),
+        message: format!(
+            "not UTF-8 text (byte {} is not); a history is a text file",
+            e.utf8_error().valid_up_to()
+        ),
+    })?;
+    let format = match &args.format {
+        Some(name) => Format::named(name).ok_or_else(|| {
+            Error::Usage(format!(
+                "unknown format `{name}`; valid formats: {}",
+                Format::NAMES.join(", ")
+            ))
+        })?,
+        None => Format::detect(&text).ok_or_else(|| Error::Invalid {
+            path: shown.clone(),
+            message: format!(
+                "cannot tell the format from the first line; pass --format ({})",
+                Format::NAMES.join(", ")
+            ),
+        })?,
+    };
+    let ops = formats::read(&text, format).map_err(|e| Error::Parse {
+        path: shown.clone(),
+        line: e.line,
+        col: e.col,
+        message: e.message,
+    })?;
+    let init = match &args.init {
+        Some(t) => Some(parse_value(t)?),
+        None => None,
+    };
+    let mut ids = Interner::default();
+    let init_id = init.as_ref().map(|v| ids.id(v));
+    let header = |model: &str| {
+        outln!(
+            "{program} check-history: {shown} (format {}, model {model}, {} operations)",
+            format.name(),
+            ops.len()
+        );
+    };
+    header(&args.model);
+    let invalid = |message: String| Error::Invalid {
+        path: shown.clone(),
+        message,
+    };
+    match args.model.as_str() {
+        "register" => run(&RegisterModel::register(init_id), &ops, &mut ids, args),
+        "cas-register" => run(&RegisterModel::cas_register(init_id), &ops, &mut ids, args),
+        "kv" => run(&RegisterModel::kv(init_id), &ops, &mut ids, args),
+        "list-append" => run(&ListAppend, &ops, &mut ids, args),
+        "set" => run(&SetModel, &ops, &mut ids, args),
+        "counter" => {
+            let start = match &init {
+                Some(v) => v.as_i64().ok_or_else(|| {
+                    Error::Usage(format!("--init for a counter is an integer, not {v}"))
+                })?,
+                None => 0,
+            };
+            run(&Counter::new(start), &ops, &mut ids, args)
+        }
+        "fifo-queue" => run(&FifoQueue, &ops, &mut ids, args),
+        "mutex" => run(&Mutex, &ops, &mut ids, args),
+        other => {
+            return Err(Error::Usage(format!(
+                "unknown model `{other}`; valid models: {}",
+                models::NAMES.join(", ")
+            )))
+        }
+    }
+    .map_err(invalid)
+}
+
+/// A value written as JSON or EDN.
+fn parse_value(text: &str) -> Result<serde_json::Value, Error> {
+    if let Ok(v) = serde_json::from_str(text) {
+        return Ok(v);
+    }
+    match crate::lin::edn::Reader::new(text).next_value() {
+        Ok(Some(v)) => Ok(v),
+        _ => Err(Error::Usage(format!(
+            "--init `{text}` is not a JSON or EDN value"
+        ))),
+    }
+}
+
+/// Checks `ops` against `model`, prints the verdict and (on failure) the smallest window.
+fn run<M: Model>(
+    model: &M,
+    ops: &[Operation],
+    ids: &mut Interner,
+    args: &CheckHistoryArgs,
+) -> Result<u8, String> {
+    let started = Instant::now();
+    let parts = partitions(model, ops, ids)?;
+    let checked = check_partitions(model, parts, args.max_steps);
+    let verdict_time = started.elapsed();
+    let many = checked.partitions.len() > 1;
+    if many {
+        for p in &checked.partitions {
+            let what = match p.linearizable {
+                Some(true) => "linearizable",
+                Some(false) => "NOT linearizable",
+                None => "undecided (budget spent)",
+            };
+            outln!("  key {}: {what} ({} operations)", p.key, p.ops);
+        }
+    }
+    let checked_ops: usize = checked.partitions.iter().map(|p| p.ops).sum();
+    let timing = format!(
+        "{:.1} ms, {} search steps",
+        verdict_time.as_secs_f64() * 1e3,
+        checked.steps
+    );
+    if let Some(key) = checked.failing_key() {
+        let key = if key.is_empty() {
+            String::new()
+        } else {
+            format!("key {key} ")
+        };
+        outln!("FAIL Linearizable: {key}has no linearization (verdict in {timing})");
+        if args.window_steps > 0 {
+            let started = Instant::now();
+            let window = checked.window(model, args.window_steps);
+            outln!(
+                "  smallest failing window: {} operations (found in {:.1} ms); no order of them fits the model:",
+                window.len(),
+                started.elapsed().as_secs_f64() * 1e3
+            );
+            let mut window = window;
+            window.sort_by_key(|&i| ops[i].call);
+            for i in window {
+                outln!("    {}", ops[i].describe());
+            }
+        }
+        return Ok(1);
+    }
+    if let Some(p) = checked.undecided() {
+        outln!(
+            "UNKNOWN Linearizable: the search gave up on {} ({} operations) after {} steps; raise --max-steps",
+            if p.key.is_empty() { "the history".to_string() } else { format!("key {}", p.key) },
+            p.ops,
+            args.max_steps
+        );
+        return Ok(1);
+    }
+    if checked_ops == 0 {
+        outln!("UNKNOWN Linearizable: no operation in the history constrains the model");
+        return Ok(1);
+    }
+    outln!(
+        "PASS Linearizable: {checked_ops} operations{} are linearizable ({timing})",
+        if many {
+            format!(" on {} keys", checked.partitions.len())
+        } else {
+            String::new()
+        }
+    );
+    Ok(0)
+}

@@ -1,0 +1,279 @@
+//! A small reader for EDN, the notation Jepsen and Knossos write histories in: maps, vectors,
+//! lists, sets, keywords, strings, numbers, `nil`, booleans, symbols and tagged values, read
+//! into JSON values (keywords and symbols become strings without their colon; sets and lists
+//! become arrays; a tag is dropped and its value kept).
+
+use serde_json::{Map, Number, Value as Json};
+
+/// Where a read failed: 1-based line and column, and what was expected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EdnError {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub col: usize,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// Reads EDN values one after another.
+pub struct Reader<'a> {
+    text: &'a [u8],
+    pos: usize,
+    depth: usize,
+}
+
+/// Deepest nesting read (a history is a few levels deep).
+const MAX_DEPTH: usize = 128;
+
+impl<'a> Reader<'a> {
+    /// A reader over `text`.
+    pub fn new(text: &'a str) -> Self {
+        Reader {
+            text: text.as_bytes(),
+            pos: 0,
+            depth: 0,
+        }
+    }
+
+    /// Line and column of byte `pos`.
+    pub fn position(&self, pos: usize) -> (usize, usize) {
+        let before = &self.text[..pos.min(self.text.len())];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+        let col = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
+        (line, col)
+    }
+
+    /// The byte offset the next value starts at (after whitespace and comments).
+    pub fn offset(&mut self) -> usize {
+        self.skip();
+        self.pos
+    }
+
+    fn error(&self, message: impl Into<String>) -> EdnError {
+        let (line, col) = self.position(self.pos);
+        EdnError {
+            line,
+            col,
+            message: message.into(),
+        }
+    }
+
+    fn skip(&mut self) {
+        while let Some(&b) = self.text.get(self.pos) {
+            if b.is_ascii_whitespace() || b == b',' {
+                self.pos += 1;
+            } else if b == b';' {
+                while self.text.get(self.pos).is_some_and(|&b| b != b'\n') {
+                    self.pos += 1;
+                }
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// The next value, or `None` at the end of the text.
+    pub fn next_value(&mut self) -> Result<Option<Json>, EdnError> {
+        self.skip();
+        if self.pos >= self.text.len() {
+            return Ok(None);
+        }
+        self.value().map(Some)
+    }
+
+    fn value(&mut self) -> Result<Json, EdnError> {
+        self.skip();
+        let Some(&b) = self.text.get(self.pos) else {
+            return Err(self.error("the text ends where a value was expected"));
+        };
+        match b {
+            b'{' => {
+                self.pos += 1;
+                let items = self.sequence(b'}')?;
+                if items.len() % 2 == 1 {
+                    return Err(self.error("a map needs a value for every key"));
+                }
+                let mut map = Map::new();
+                let mut it = items.into_iter();
+                while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                    let key = match k {
+                        Json::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    map.insert(key, v);
+                }
+                Ok(Json::Object(map))
+            }
+            b'[' => {
+                self.pos += 1;
+                self.sequence(b']').map(Json::Array)
+            }
+            b'(' => {
+                self.pos += 1;
+                self.sequence(b')').map(Json::Array)
+            }
+            b'#' => match self.text.get(self.pos + 1) {
+                Some(b'{') => {
+                    self.pos += 2;
+                    self.sequence(b'}').map(Json::Array)
+                }
+                Some(b'_') => {
+                    // `#_` discards the next value.
+                    self.pos += 2;
+                    self.value()?;
+                    self.value()
+                }
+                _ => {
+                    // A tagged value (`#inst "..."`, `#jepsen.history.Op{...}`): keep the value.
+                    self.pos += 1;
+                    self.token();
+                    self.value()
+                }
+            },
+            b'"' => self.string(),
+            b')' | b']' | b'}' => Err(self.error(format!("unexpected `{}`", b as char))),
+            _ => {
+                let start = self.pos;
+                let tok = self.token();
+                if tok.is_empty() {
+                    self.pos = start;
+                    return Err(self.error(format!("unexpected `{}`", b as char)));
+                }
+                Ok(atom(tok))
+            }
+        }
+    }
+
+    fn sequence(&mut self, close: u8) -> Result<Vec<Json>, EdnError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error(format!("nested deeper than {MAX_DEPTH} levels")));
+        }
+        let mut items = Vec::new();
+        loop {
+            self.skip();
+            match self.text.get(self.pos) {
+                None => {
+                    return Err(self.error(format!(
+                        "the text ends before the closing `{}`",
+                        close as char
+                    )))
+                }
+                Some(&b) if b == close => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(items);
+                }
+                Some(_) => items.push(self.value()?),
+            }
+        }
+    }
+
+    fn token(&mut self) -> &'a str {
+        let start = self.pos;
+        while let Some(&b) = self.text.get(self.pos) {
+            if b.is_ascii_whitespace() || b",()[]{}\";".contains(&b) {
+                break;
+            }
+            self.pos += 1;
+        }
+        std::str::from_utf8(&self.text[start..self.pos]).unwrap_or("")
+    }
+
+    fn string(&mut self) -> Result<Json, EdnError> {
+        let start = self.pos;
+        self.pos += 1;
+        let mut out = Vec::new();
+        loop {
+            match self.text.get(self.pos) {
+                None => {
+                    self.pos = start;
+                    return Err(self.error("a string is not closed"));
+                }
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(Json::String(String::from_utf8_lossy(&out).into_owned()));
+                }
+                Some(b'\\') => {
+                    let c = self.text.get(self.pos + 1).copied().unwrap_or(b'\\');
+                    out.push(match c {
+                        b'n' => b'\n',
+                        b't' => b'\t',
+                        b'r' => b'\r',
+                        other => other,
+                    });
+                    self.pos += 2;
+                }
+                Some(&b) => {
+                    out.push(b);
+                    self.pos += 1;
+                }
+            }
+        }
+    }
+}
+
+/// A keyword, symbol, number, `nil` or boolean.
+fn atom(tok: &str) -> Json {
+    match tok {
+        "nil" => Json::Null,
+        "true" => Json::Bool(true),
+        "false" => Json::Bool(false),
+        _ => {
+            if let Some(k) = tok.strip_prefix(':') {
+                return Json::String(k.to_string());
+            }
+            let digits = tok.trim_end_matches(['N', 'M']);
+            if let Ok(i) = digits.parse::<i64>() {
+                return Json::Number(i.into());
+            }
+            if let Ok(u) = digits.parse::<u64>() {
+                return Json::Number(u.into());
+            }
+            if let Some(n) = digits.parse::<f64>().ok().and_then(Number::from_f64) {
+                return Json::Number(n);
+            }
+            Json::String(tok.to_string())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> Json {
+        Reader::new(text).next_value().unwrap().unwrap()
+    }
+
+    #[test]
+    fn reads_jepsen_operation_maps() {
+        let v = one("{:type :invoke, :f :cas, :value [1 2], :process 3, :time 12N}");
+        assert_eq!(v["type"], "invoke");
+        assert_eq!(v["f"], "cas");
+        assert_eq!(v["value"], serde_json::json!([1, 2]));
+        assert_eq!(v["process"], 3);
+        assert_eq!(v["time"], 12);
+        assert_eq!(one("nil"), Json::Null);
+        assert_eq!(one("#{1 2}"), serde_json::json!([1, 2]));
+        assert_eq!(one("; comment\n\"a\\\"b\""), Json::String("a\"b".into()));
+        assert_eq!(one("#jepsen.history.Op{:f :read}")["f"], "read");
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let mut r = Reader::new("{:a 1}\n{:b");
+        r.next_value().unwrap();
+        let e = r.next_value().unwrap_err();
+        assert_eq!((e.line, e.col), (2, 4), "{e:?}");
+        let e = Reader::new("{:a}").next_value().unwrap_err();
+        assert!(e.message.contains("a value for every key"), "{e:?}");
+        let deep = "[".repeat(10_000);
+        assert!(Reader::new(&deep).next_value().is_err());
+    }
+}

@@ -1,0 +1,137 @@
+//! Linearizability of recorded histories, for any model: the `Model` trait (a sequential
+//! specification, `model.rs`), the shipped models (`models.rs`), the search (`search.rs`), and
+//! the history formats read from files (clustersim JSON lines, Jepsen EDN, Jepsen logs:
+//! `formats.rs`, with an EDN reader in `edn.rs`).
+//!
+//! Checking is in two steps: `check_partitions` decides each partition (a key, for keyed
+//! models) within a step budget; `Checked::window` then explains the first failing partition by
+//! its smallest failing window, with a budget of its own, only when a report wants it. The
+//! in-run `Linearizable` check and `clustersim check-history` share both.
+
+pub mod edn;
+pub mod formats;
+pub mod model;
+pub mod models;
+pub mod search;
+
+pub use model::{Interner, Model, Operation, Outcome};
+pub use search::LinOp;
+
+use std::collections::BTreeMap;
+
+/// Search steps allowed across all partitions before the verdict is `Unknown`.
+pub const DEFAULT_MAX_STEPS: u64 = 20_000_000;
+
+/// Search steps allowed for explaining a failure by its smallest window.
+pub const DEFAULT_WINDOW_STEPS: u64 = 2_000_000;
+
+/// One partition's verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionVerdict {
+    /// The partition's key (empty for an unkeyed model).
+    pub key: String,
+    /// Operations in it.
+    pub ops: usize,
+    /// `Some(true)`: linearizable; `Some(false)`: not; `None`: the budget ran out first.
+    pub linearizable: Option<bool>,
+}
+
+/// The verdict on every partition, with what is needed to explain a failure.
+#[derive(Clone, Debug)]
+pub struct Checked<O> {
+    /// Each partition, in key order.
+    pub partitions: Vec<PartitionVerdict>,
+    /// Search steps used.
+    pub steps: u64,
+    /// The budget the search had.
+    pub max_steps: u64,
+    failing: Option<(String, Vec<LinOp<O>>)>,
+}
+
+impl<O: Clone + std::fmt::Debug> Checked<O> {
+    /// True when every partition is linearizable.
+    pub fn linearizable(&self) -> bool {
+        self.partitions.iter().all(|p| p.linearizable == Some(true))
+    }
+
+    /// The first partition found not linearizable, if any.
+    pub fn failing_key(&self) -> Option<&str> {
+        self.failing.as_ref().map(|(k, _)| k.as_str())
+    }
+
+    /// The first partition the budget gave up on, if no partition failed.
+    pub fn undecided(&self) -> Option<&PartitionVerdict> {
+        if self.failing.is_some() {
+            return None;
+        }
+        self.partitions.iter().find(|p| p.linearizable.is_none())
+    }
+
+    /// The smallest failing window of the first failing partition (the `origin`s of its
+    /// operations), searched within `max_steps`; empty when nothing failed.
+    pub fn window<M: Model<Op = O>>(&self, model: &M, max_steps: u64) -> Vec<usize> {
+        match &self.failing {
+            Some((_, ops)) => search::smallest_window(model, ops, max_steps)
+                .iter()
+                .map(|o| o.origin)
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+}
+
+/// Reads recorded operations into the model's partitions (each operation's `origin` is its
+/// index in `ops`).
+#[allow(clippy::type_complexity)]
+pub fn partitions<M: Model>(
+    model: &M,
+    ops: &[Operation],
+    ids: &mut Interner,
+) -> Result<BTreeMap<String, Vec<LinOp<M::Op>>>, String> {
+    let mut parts: BTreeMap<String, Vec<LinOp<M::Op>>> = BTreeMap::new();
+    for (origin, op) in ops.iter().enumerate() {
+        let Some((key, step)) = model.prepare(op, ids)? else {
+            continue;
+        };
+        let ret = match op.outcome {
+            Outcome::Info => None,
+            Outcome::Ok | Outcome::Fail => op.ret,
+        };
+        parts.entry(key).or_default().push(LinOp {
+            op: step,
+            call: op.call,
+            ret,
+            origin,
+        });
+    }
+    Ok(parts)
+}
+
+/// Decides every partition within `max_steps` search steps in all.
+pub fn check_partitions<M: Model>(
+    model: &M,
+    parts: BTreeMap<String, Vec<LinOp<M::Op>>>,
+    max_steps: u64,
+) -> Checked<M::Op> {
+    let mut budget = max_steps;
+    let mut partitions = Vec::with_capacity(parts.len());
+    let mut failing = None;
+    let init = [model.init()];
+    for (key, ops) in parts {
+        let result = search::search(model, &ops, &init, &mut budget);
+        partitions.push(PartitionVerdict {
+            key: key.clone(),
+            ops: ops.len(),
+            linearizable: result,
+        });
+        if result == Some(false) && failing.is_none() {
+            failing = Some((key, ops));
+        }
+    }
+    Checked {
+        partitions,
+        steps: max_steps - budget,
+        max_steps,
+        failing,
+    }
+}

@@ -1,0 +1,245 @@
+//! The Wing-Gong-Lowe search with Porcupine's memoisation, for any `Model`, and the smallest
+//! window of a history that has no linearization.
+//!
+//! The search walks one partition's call and return events in history order, tentatively
+//! linearizing calls the model accepts and backtracking when it reaches the return of a call not
+//! yet linearized; (linearized set, state) pairs already explored are cached so no configuration
+//! is searched twice. Calls without a return (indeterminate: `info`, or never completed) may take
+//! effect at any point after their call, or never. The budget counts search steps, never time.
+
+use super::model::Model;
+use std::collections::HashSet;
+
+/// One operation of one partition, as the search sees it.
+#[derive(Clone, Debug)]
+pub struct LinOp<O> {
+    /// The operation as the model steps it.
+    pub op: O,
+    /// Position of its call among the history's events.
+    pub call: usize,
+    /// Position of its return; `None` for an indeterminate operation.
+    pub ret: Option<usize>,
+    /// The caller's index for this operation (reported in windows).
+    pub origin: usize,
+}
+
+/// Doubly linked list of call and return events, with entries removable and restorable.
+struct Events {
+    next: Vec<usize>,
+    prev: Vec<usize>,
+}
+
+/// Searches `ops` from each of the `inits` states: `Some(true)` if a linearization exists,
+/// `Some(false)` if none does, `None` if `budget` ran out.
+pub fn search<M: Model>(
+    model: &M,
+    ops: &[LinOp<M::Op>],
+    inits: &[M::State],
+    budget: &mut u64,
+) -> Option<bool> {
+    for start in inits {
+        match search_from(model, ops, start.clone(), budget) {
+            Some(true) => return Some(true),
+            Some(false) => {}
+            None => return None,
+        }
+    }
+    Some(false)
+}
+
+fn search_from<M: Model>(
+    model: &M,
+    ops: &[LinOp<M::Op>],
+    init: M::State,
+    budget: &mut u64,
+) -> Option<bool> {
+    let n = ops.len();
+    // Node 2i is op i's call, 2i+1 its return; node 2n is the list head.
+    let head = 2 * n;
+    let nil = usize::MAX;
+    let mut order: Vec<(usize, usize)> = Vec::with_capacity(2 * n);
+    for (i, o) in ops.iter().enumerate() {
+        order.push((o.call, 2 * i));
+        if let Some(r) = o.ret {
+            order.push((r, 2 * i + 1));
+        }
+    }
+    order.sort_unstable();
+    let mut ev = Events {
+        next: vec![nil; 2 * n + 1],
+        prev: vec![nil; 2 * n + 1],
+    };
+    let mut last = head;
+    for &(_, node) in &order {
+        ev.next[last] = node;
+        ev.prev[node] = last;
+        last = node;
+    }
+    let mut remaining = ops.iter().filter(|o| o.ret.is_some()).count();
+    let words = n.div_ceil(64).max(1);
+    let mut linearized = vec![0u64; words];
+    // Membership tests only, never iterated: its order cannot reach a verdict.
+    let mut cache: HashSet<(Box<[u64]>, M::State)> = HashSet::new();
+    let mut stack: Vec<(usize, M::State)> = Vec::new();
+    let mut state = init;
+    let mut entry = ev.next[head];
+    while remaining > 0 {
+        if *budget == 0 {
+            return None;
+        }
+        *budget -= 1;
+        if entry != nil && entry.is_multiple_of(2) {
+            let i = entry / 2;
+            if let Some(s) = model.step(&state, &ops[i].op) {
+                linearized[i / 64] |= 1 << (i % 64);
+                if cache.insert((linearized.clone().into_boxed_slice(), s.clone())) {
+                    stack.push((i, std::mem::replace(&mut state, s)));
+                    if ops[i].ret.is_some() {
+                        remaining -= 1;
+                    }
+                    lift(&mut ev, i, ops[i].ret.is_some());
+                    entry = ev.next[head];
+                    continue;
+                }
+                linearized[i / 64] &= !(1 << (i % 64));
+            }
+            entry = ev.next[entry];
+            continue;
+        }
+        // The end of the list (only indeterminate calls were left to try), or a return for an
+        // operation not yet linearized: undo the last choice.
+        let Some((i, prev_state)) = stack.pop() else {
+            return Some(false);
+        };
+        state = prev_state;
+        linearized[i / 64] &= !(1 << (i % 64));
+        if ops[i].ret.is_some() {
+            remaining += 1;
+        }
+        unlift(&mut ev, i, ops[i].ret.is_some());
+        entry = ev.next[2 * i];
+    }
+    Some(true)
+}
+
+fn unlink(ev: &mut Events, node: usize) {
+    let (p, n) = (ev.prev[node], ev.next[node]);
+    ev.next[p] = n;
+    if n != usize::MAX {
+        ev.prev[n] = p;
+    }
+}
+
+fn relink(ev: &mut Events, node: usize) {
+    let (p, n) = (ev.prev[node], ev.next[node]);
+    ev.next[p] = node;
+    if n != usize::MAX {
+        ev.prev[n] = node;
+    }
+}
+
+fn lift(ev: &mut Events, i: usize, has_ret: bool) {
+    unlink(ev, 2 * i);
+    if has_ret {
+        unlink(ev, 2 * i + 1);
+    }
+}
+
+fn unlift(ev: &mut Events, i: usize, has_ret: bool) {
+    if has_ret {
+        relink(ev, 2 * i + 1);
+    }
+    relink(ev, 2 * i);
+}
+
+/// The smallest window of a partition that has no linearization, within `max_steps` search
+/// steps in all: the shortest failing prefix, then (when the model can say which states the
+/// window may open in) its latest start that still fails from every one of them. Past the
+/// budget the window found so far, which is known to fail, is returned.
+pub fn smallest_window<M: Model>(
+    model: &M,
+    ops: &[LinOp<M::Op>],
+    max_steps: u64,
+) -> Vec<LinOp<M::Op>> {
+    let mut returns: Vec<usize> = ops.iter().filter_map(|o| o.ret).collect();
+    returns.sort_unstable();
+    let mut budget = max_steps;
+    let init = [model.init()];
+    // The first return at which the prefix cannot be linearized (monotone in the cut).
+    let (mut lo, mut hi) = (0usize, returns.len().saturating_sub(1));
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        let cut = truncate(model, ops, returns[mid]);
+        match search(model, &cut, &init, &mut budget) {
+            Some(false) => hi = mid,
+            Some(true) => lo = mid + 1,
+            None => break,
+        }
+    }
+    let prefix = if lo == hi {
+        returns
+            .get(lo)
+            .map_or_else(|| ops.to_vec(), |&cut| truncate(model, ops, cut))
+    } else {
+        // The budget ran out: the whole partition is the window known to fail.
+        return ops.to_vec();
+    };
+    // The latest start such that the suffix fails from every state the model could be in.
+    let (mut lo, mut hi) = (0usize, prefix.len().saturating_sub(1));
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        let Some((window, inits)) = suffix(model, &prefix, mid) else {
+            break;
+        };
+        match search(model, &window, &inits, &mut budget) {
+            Some(false) => lo = mid,
+            Some(true) => hi = mid - 1,
+            None => break,
+        }
+    }
+    suffix(model, &prefix, lo).map_or(prefix, |(w, _)| w)
+}
+
+/// The operations called before event `cut`; those returning after it become indeterminate
+/// (and those the model says constrain nothing without a result are dropped).
+fn truncate<M: Model>(model: &M, ops: &[LinOp<M::Op>], cut: usize) -> Vec<LinOp<M::Op>> {
+    ops.iter()
+        .filter(|o| o.call < cut)
+        .filter_map(|o| match o.ret {
+            Some(r) if r <= cut => Some(o.clone()),
+            _ if model.is_read(&o.op) => None,
+            _ => Some(LinOp {
+                ret: None,
+                ..o.clone()
+            }),
+        })
+        .collect()
+}
+
+/// Operations from the `start`-th call on (plus earlier ones still running then), with the
+/// states the model says the window may open in; `None` if the model cannot tell.
+#[allow(clippy::type_complexity)]
+fn suffix<M: Model>(
+    model: &M,
+    ops: &[LinOp<M::Op>],
+    start: usize,
+) -> Option<(Vec<LinOp<M::Op>>, Vec<M::State>)> {
+    let mut sorted: Vec<&LinOp<M::Op>> = ops.iter().collect();
+    sorted.sort_by_key(|o| o.call);
+    let Some(first) = sorted.get(start) else {
+        return Some((Vec::new(), vec![model.init()]));
+    };
+    let open = first.call;
+    let mut window = Vec::new();
+    let mut before = Vec::new();
+    for (i, o) in sorted.iter().enumerate() {
+        if i >= start || o.ret.is_none_or(|r| r > open) {
+            window.push((*o).clone());
+        } else {
+            before.push(&o.op);
+        }
+    }
+    let inside: Vec<&M::Op> = window.iter().map(|o| &o.op).collect();
+    let inits = model.window_inits(&before, &inside)?;
+    Some((window, inits))
+}

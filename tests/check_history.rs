@@ -1,0 +1,417 @@
+//! `check-history` and the `lin` models: hand-written histories for every model (each with
+//! linearizable and non-linearizable cases, indeterminate operations, failed compares as
+//! observations, concurrent appends), Jepsen EDN and Jepsen-log files, and the round trip:
+//! every bundled scenario's `--history` file gets the in-run verdict back.
+
+use clustersim::lin::formats::{read, Format};
+use clustersim::lin::models::{Counter, FifoQueue, ListAppend, Mutex, RegisterModel, SetModel};
+use clustersim::lin::{check_partitions, partitions, Interner, Model, Operation};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A history in a terse notation, `process type f value; ...`, written out as EDN.
+fn edn(script: &str) -> String {
+    script
+        .split(';')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            let mut parts = e.splitn(4, ' ');
+            let (p, t, f, v) = (
+                parts.next().unwrap(),
+                parts.next().unwrap(),
+                parts.next().unwrap(),
+                parts.next().unwrap_or("nil"),
+            );
+            format!("{{:process {p} :type :{t} :f :{f} :value {v}}}\n")
+        })
+        .collect()
+}
+
+fn ops(script: &str) -> Vec<Operation> {
+    read(&edn(script), Format::Edn).expect("a well-formed history")
+}
+
+fn linearizable<M: Model>(model: &M, script: &str) -> bool {
+    let ops = ops(script);
+    let mut ids = Interner::default();
+    let parts = partitions(model, &ops, &mut ids).expect("the model reads every operation");
+    let checked = check_partitions(model, parts, 1_000_000);
+    assert!(
+        checked.undecided().is_none(),
+        "undecided within the budget: {script}"
+    );
+    checked.linearizable()
+}
+
+/// Every case in `yes` is linearizable under `model` and every case in `no` is not.
+fn judge<M: Model>(model: &M, yes: &[&str], no: &[&str]) {
+    assert!(yes.len() >= 4 && no.len() >= 4);
+    for s in yes {
+        assert!(linearizable(model, s), "should be linearizable: {s}");
+    }
+    for s in no {
+        assert!(!linearizable(model, s), "should not be linearizable: {s}");
+    }
+}
+
+#[test]
+fn register() {
+    judge(
+        &RegisterModel::register(None),
+        &[
+            "0 invoke write 1; 0 ok write 1; 1 invoke read nil; 1 ok read 1",
+            // A read concurrent with a write may see the old value.
+            "0 invoke write 1; 1 invoke read nil; 1 ok read nil; 0 ok write 1",
+            // A timed-out write may take effect late ...
+            "0 invoke write 1; 0 info write 1; 1 invoke read nil; 1 ok read 1",
+            // ... or never.
+            "0 invoke write 1; 0 info write 1; 1 invoke read nil; 1 ok read nil",
+            // A read that timed out constrains nothing.
+            "0 invoke write 1; 0 ok write 1; 1 invoke read nil; 1 info read nil",
+        ],
+        &[
+            "0 invoke write 1; 0 ok write 1; 1 invoke read nil; 1 ok read nil",
+            "1 invoke read nil; 1 ok read 7",
+            "0 invoke write 1; 0 ok write 1; 0 invoke write 2; 0 ok write 2; \
+             1 invoke read nil; 1 ok read 2; 1 invoke read nil; 1 ok read 1",
+            // A failed write certainly did not happen.
+            "0 invoke write 1; 0 fail write 1; 1 invoke read nil; 1 ok read 1",
+            // A timed-out write cannot take effect before it was invoked.
+            "1 invoke read nil; 1 ok read 1; 0 invoke write 1; 0 info write 1",
+        ],
+    );
+    // The initial value is a flag (--init).
+    let zero = RegisterModel::register(Some(0));
+    assert!(!linearizable(&zero, "1 invoke read nil; 1 ok read nil"));
+    assert!(linearizable(&zero, "1 invoke read nil; 1 ok read 0"));
+}
+
+#[test]
+fn cas_register_reads_a_failed_compare_as_an_observation() {
+    judge(
+        &RegisterModel::cas_register(None),
+        &[
+            "0 invoke write 1; 0 ok write 1; 1 invoke cas [1 2]; 1 ok cas [1 2]; \
+             2 invoke read nil; 2 ok read 2",
+            "0 invoke write 1; 0 ok write 1; 1 invoke cas [3 4]; 1 fail cas [3 4]; \
+             2 invoke read nil; 2 ok read 1",
+            // The compare failed after a concurrent write replaced the 1.
+            "0 invoke write 1; 0 ok write 1; 1 invoke cas [1 2]; 2 invoke write 3; \
+             2 ok write 3; 1 fail cas [1 2]; 3 invoke read nil; 3 ok read 3",
+            "0 invoke write 1; 0 ok write 1; 1 invoke cas [1 2]; 1 info cas [1 2]; \
+             2 invoke read nil; 2 ok read 2",
+        ],
+        &[
+            // put 1, cas(1->2) reports a failed compare, a read returns 1: the compare saw 1.
+            "0 invoke write 1; 0 ok write 1; 1 invoke cas [1 2]; 1 fail cas [1 2]; \
+             2 invoke read nil; 2 ok read 1",
+            "0 invoke write 1; 0 ok write 1; 1 invoke cas [1 2]; 1 ok cas [1 2]; \
+             2 invoke cas [1 3]; 2 ok cas [1 3]",
+            "0 invoke write 1; 0 ok write 1; 1 invoke cas [5 2]; 1 ok cas [5 2]",
+            "0 invoke write 1; 0 ok write 1; 1 invoke cas [1 2]; 1 ok cas [1 2]; \
+             2 invoke read nil; 2 ok read 1",
+        ],
+    );
+}
+
+#[test]
+fn kv_splits_by_key_and_names_the_failing_one() {
+    let model = RegisterModel::kv(None);
+    judge(
+        &model,
+        &[
+            "0 invoke write [a 1]; 0 ok write [a 1]; 1 invoke read [b nil]; 1 ok read [b nil]",
+            "0 invoke write [a 1]; 0 ok write [a 1]; 1 invoke write [b 2]; 1 ok write [b 2]; \
+             2 invoke read [a nil]; 2 ok read [a 1]",
+            "0 invoke write [a 1]; 0 ok write [a 1]; 1 invoke cas [a [1 2]]; \
+             1 ok cas [a [1 2]]; 2 invoke read [a nil]; 2 ok read [a 2]",
+            "0 invoke write [a 1]; 0 ok write [a 1]; 1 invoke cas [b [1 2]]; \
+             1 fail cas [b [1 2]]",
+        ],
+        &[
+            "0 invoke write [a 1]; 0 ok write [a 1]; 1 invoke read [a nil]; 1 ok read [a nil]",
+            "0 invoke write [a 1]; 0 ok write [a 1]; 1 invoke read [b nil]; 1 ok read [b 1]",
+            "0 invoke write [a 1]; 0 ok write [a 1]; 1 invoke cas [a [1 2]]; \
+             1 fail cas [a [1 2]]; 2 invoke read [a nil]; 2 ok read [a 1]",
+            "0 invoke write [a 1]; 0 ok write [a 1]; 0 invoke write [a 2]; 0 ok write [a 2]; \
+             1 invoke read [a nil]; 1 ok read [a 1]",
+        ],
+    );
+    let history = ops(
+        "0 invoke write [a 1]; 0 ok write [a 1]; 1 invoke write [b 1]; \
+                       1 ok write [b 1]; 2 invoke read [b nil]; 2 ok read [b nil]",
+    );
+    let mut ids = Interner::default();
+    let checked = check_partitions(
+        &model,
+        partitions(&model, &history, &mut ids).unwrap(),
+        1_000,
+    );
+    assert_eq!(checked.failing_key(), Some("\"b\""));
+    assert_eq!(checked.partitions.len(), 2);
+    // The window is the write of b and the read that missed it.
+    let mut window = checked.window(&model, 1_000);
+    window.sort();
+    assert_eq!(window, vec![1, 2]);
+}
+
+#[test]
+fn list_append() {
+    judge(
+        &ListAppend,
+        &[
+            "0 invoke append [x 1]; 0 ok append [x 1]; 1 invoke read [x nil]; 1 ok read [x [1]]",
+            // Concurrent appends land in either order.
+            "0 invoke append [x 1]; 1 invoke append [x 2]; 0 ok append [x 1]; \
+             1 ok append [x 2]; 2 invoke read [x nil]; 2 ok read [x [2 1]]",
+            "0 invoke append [x 1]; 0 info append [x 1]; 1 invoke read [x nil]; \
+             1 ok read [x [1]]",
+            "1 invoke read [x nil]; 1 ok read [x nil]; 0 invoke append [x 1]; \
+             0 ok append [x 1]; 2 invoke read [y nil]; 2 ok read [y []]",
+        ],
+        &[
+            "0 invoke append [x 1]; 0 ok append [x 1]; 1 invoke read [x nil]; 1 ok read [x []]",
+            "0 invoke append [x 1]; 0 ok append [x 1]; 0 invoke append [x 2]; \
+             0 ok append [x 2]; 1 invoke read [x nil]; 1 ok read [x [2 1]]",
+            // Two readers disagree on the order of two concurrent appends.
+            "0 invoke append [x 1]; 1 invoke append [x 2]; 0 ok append [x 1]; \
+             1 ok append [x 2]; 2 invoke read [x nil]; 2 ok read [x [1 2]]; \
+             3 invoke read [x nil]; 3 ok read [x [2 1]]",
+            "0 invoke append [x 1]; 0 fail append [x 1]; 1 invoke read [x nil]; \
+             1 ok read [x [1]]",
+        ],
+    );
+}
+
+#[test]
+fn set() {
+    judge(
+        &SetModel,
+        &[
+            "0 invoke add 1; 0 ok add 1; 1 invoke read nil; 1 ok read #{1}",
+            "0 invoke add 1; 1 invoke read nil; 1 ok read #{}; 0 ok add 1",
+            "0 invoke add 1; 0 info add 1; 1 invoke read nil; 1 ok read #{1}",
+            "0 invoke add 1; 0 ok add 1; 0 invoke add 2; 0 ok add 2; \
+             1 invoke read nil; 1 ok read #{2 1}",
+        ],
+        &[
+            "0 invoke add 1; 0 ok add 1; 1 invoke read nil; 1 ok read #{}",
+            "1 invoke read nil; 1 ok read #{9}",
+            "0 invoke add 1; 0 ok add 1; 1 invoke read nil; 1 ok read #{1}; \
+             1 invoke read nil; 1 ok read #{}",
+            "0 invoke add 1; 0 fail add 1; 1 invoke read nil; 1 ok read #{1}",
+        ],
+    );
+}
+
+#[test]
+fn counter() {
+    judge(
+        &Counter::new(0),
+        &[
+            "0 invoke add 1; 0 ok add 1; 1 invoke read nil; 1 ok read 1",
+            "0 invoke add 5; 1 invoke read nil; 1 ok read 0; 0 ok add 5",
+            "0 invoke add 2; 0 info add 2; 1 invoke read nil; 1 ok read 2",
+            "0 invoke incr nil; 0 ok incr nil; 0 invoke add -3; 0 ok add -3; \
+             1 invoke read nil; 1 ok read -2",
+        ],
+        &[
+            "0 invoke add 1; 0 ok add 1; 1 invoke read nil; 1 ok read 0",
+            "1 invoke read nil; 1 ok read 3",
+            "0 invoke add 1; 0 ok add 1; 1 invoke read nil; 1 ok read 2",
+            "0 invoke add 1; 0 ok add 1; 0 invoke add 1; 0 ok add 1; \
+             1 invoke read nil; 1 ok read 2; 1 invoke read nil; 1 ok read 1",
+        ],
+    );
+}
+
+#[test]
+fn fifo_queue() {
+    judge(
+        &FifoQueue,
+        &[
+            "0 invoke enqueue 1; 0 ok enqueue 1; 1 invoke dequeue nil; 1 ok dequeue 1",
+            "0 invoke enqueue 1; 1 invoke enqueue 2; 0 ok enqueue 1; 1 ok enqueue 2; \
+             2 invoke dequeue nil; 2 ok dequeue 2; 2 invoke dequeue nil; 2 ok dequeue 1",
+            "1 invoke dequeue nil; 1 ok dequeue nil",
+            // A timed-out dequeue took the head.
+            "0 invoke enqueue 1; 0 ok enqueue 1; 0 invoke enqueue 2; 0 ok enqueue 2; \
+             1 invoke dequeue nil; 1 info dequeue nil; 2 invoke dequeue nil; 2 ok dequeue 2",
+        ],
+        &[
+            "0 invoke enqueue 1; 0 ok enqueue 1; 0 invoke enqueue 2; 0 ok enqueue 2; \
+             1 invoke dequeue nil; 1 ok dequeue 2",
+            "0 invoke enqueue 1; 0 ok enqueue 1; 1 invoke dequeue nil; 1 ok dequeue 1; \
+             2 invoke dequeue nil; 2 ok dequeue 1",
+            "0 invoke enqueue 1; 0 ok enqueue 1; 1 invoke dequeue nil; 1 ok dequeue nil",
+            "1 invoke dequeue nil; 1 ok dequeue 7",
+        ],
+    );
+}
+
+#[test]
+fn mutex() {
+    judge(
+        &Mutex,
+        &[
+            "0 invoke acquire nil; 0 ok acquire nil; 0 invoke release nil; 0 ok release nil; \
+             1 invoke acquire nil; 1 ok acquire nil",
+            "0 invoke acquire nil; 1 invoke acquire nil; 0 ok acquire nil; \
+             0 invoke release nil; 0 ok release nil; 1 ok acquire nil",
+            "0 invoke acquire nil; 0 ok acquire nil; 0 invoke release nil; 0 info release nil; \
+             1 invoke acquire nil; 1 ok acquire nil",
+            "0 invoke acquire nil; 0 ok acquire nil; 1 invoke acquire nil; 1 fail acquire nil",
+        ],
+        &[
+            "0 invoke acquire nil; 0 ok acquire nil; 1 invoke acquire nil; 1 ok acquire nil",
+            "0 invoke acquire nil; 0 ok acquire nil; 1 invoke release nil; 1 ok release nil",
+            "0 invoke release nil; 0 ok release nil",
+            "0 invoke acquire nil; 0 ok acquire nil; 0 invoke release nil; 0 fail release nil; \
+             1 invoke acquire nil; 1 ok acquire nil",
+        ],
+    );
+}
+
+fn clustersim(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .expect("run clustersim");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn jepsen_edn_and_log_files_are_read_and_judged_by_the_cli() {
+    let (code, out, err) = clustersim(&[
+        "check-history",
+        "tests/histories/knossos-cas-register.edn",
+        "--model",
+        "cas-register",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("format edn") && out.contains("PASS Linearizable: 5 operations"),
+        "{out}"
+    );
+    // Porcupine's etcd logs: a cas that fails while a concurrent read sees the value it expected.
+    let (code, out, err) = clustersim(&[
+        "check-history",
+        "tests/histories/etcd-style.log",
+        "--model",
+        "cas-register",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("format jepsen-log"), "{out}");
+    assert!(out.contains("FAIL Linearizable"), "{out}");
+    assert!(
+        out.contains("smallest failing window: 2 operations"),
+        "{out}"
+    );
+    assert!(out.contains("cas([1,4])"), "{out}");
+    // Bad input: exit 2 with the file, line and what was expected.
+    let dir = std::env::temp_dir().join(format!("clustersim-ch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.edn");
+    std::fs::write(
+        &bad,
+        "{:process 0 :type :invoke :f :write :value 1}\n{:process 0 :type",
+    )
+    .unwrap();
+    let (code, _, err) = clustersim(&[
+        "check-history",
+        bad.to_str().unwrap(),
+        "--model",
+        "register",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("bad.edn:2:"), "{err}");
+    let (code, _, err) = clustersim(&[
+        "check-history",
+        "tests/histories/etcd-style.log",
+        "--model",
+        "queue",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("valid models: register, cas-register, kv"),
+        "{err}"
+    );
+    let (code, _, err) = clustersim(&[
+        "check-history",
+        "tests/histories/etcd-style.log",
+        "--model",
+        "list-append",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("line 1") && err.contains("no key"), "{err}");
+}
+
+fn scenario_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            if !p.ends_with("exercises") {
+                scenario_files(&p, out);
+            }
+        } else if p.extension().is_some_and(|e| e == "ron") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn every_bundled_history_gets_the_in_run_verdict_back() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    scenario_files(&root.join("scenarios"), &mut files);
+    let dir = std::env::temp_dir().join(format!("clustersim-rt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut compared = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        if !text.contains("Linearizable") {
+            continue;
+        }
+        let history = dir.join("history.jsonl");
+        let (_, out, err) = clustersim(&[
+            "run",
+            file.to_str().unwrap(),
+            "--history",
+            history.to_str().unwrap(),
+            "--force",
+            "--quiet",
+        ]);
+        let Some(in_run) = out.lines().find(|l| l.contains(" Linearizable:")) else {
+            // The word is in a comment only: the scenario does not check it.
+            assert!(!err.contains("panicked"), "{err}");
+            continue;
+        };
+        let in_run = in_run.split_whitespace().next().unwrap().to_string();
+        let (code, checked, err) =
+            clustersim(&["check-history", history.to_str().unwrap(), "--model", "kv"]);
+        let verdict = checked
+            .lines()
+            .find(|l| l.contains(" Linearizable"))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or("none")
+            .to_string();
+        assert_eq!(
+            verdict,
+            in_run,
+            "{}: in the run {in_run}, from the file {verdict} (exit {code}): {checked}{err}",
+            file.display()
+        );
+        compared += 1;
+    }
+    assert!(compared >= 10, "only {compared} scenarios compared");
+}
