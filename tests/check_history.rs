@@ -415,3 +415,56 @@ fn every_bundled_history_gets_the_in_run_verdict_back() {
     }
     assert!(compared >= 10, "only {compared} scenarios compared");
 }
+
+#[test]
+fn the_in_run_check_takes_any_model_and_agrees_with_its_default() {
+    let dir = std::env::temp_dir().join(format!("clustersim-model-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (file, code) in [
+        ("scenarios/kv-single-node.ron", 0),
+        ("scenarios/kv-primary-backup-async-failover.ron", 1),
+    ] {
+        let text = std::fs::read_to_string(file).unwrap();
+        let default = clustersim(&["run", file, "--quiet"]);
+        let line = |out: &str| {
+            out.lines()
+                .find(|l| l.contains(" Linearizable:"))
+                .map(|l| l.split_whitespace().next().unwrap().to_string())
+        };
+        let with_model = dir.join("with-model.ron");
+        let edited = text.replacen("Linearizable", "Linearizable(model: \"kv\")", 1);
+        assert_ne!(edited, text, "{file}");
+        // The header comment may name the check too: edit the checks list only.
+        let edited = match text.find("checks:") {
+            Some(at) => format!(
+                "{}{}",
+                &text[..at],
+                text[at..].replacen("Linearizable", "Linearizable(model: \"kv\")", 1)
+            ),
+            None => edited,
+        };
+        std::fs::write(&with_model, edited).unwrap();
+        let (got, out, err) = clustersim(&["run", with_model.to_str().unwrap(), "--quiet"]);
+        assert_eq!(got, code, "{file}: {out}{err}");
+        assert_eq!(line(&out), line(&default.1), "{file}: {out}");
+        assert!(out.contains("as a kv"), "{out}");
+    }
+    let bad = dir.join("bad-model.ron");
+    let text = std::fs::read_to_string("scenarios/kv-single-node.ron").unwrap();
+    let at = text.find("checks:").unwrap();
+    std::fs::write(
+        &bad,
+        format!(
+            "{}{}",
+            &text[..at],
+            text[at..].replacen("Linearizable", "Linearizable(model: \"queue\")", 1)
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = clustersim(&["run", bad.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("bad-model.ron:") && err.contains("valid models: register"),
+        "{err}"
+    );
+}

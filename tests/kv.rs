@@ -123,7 +123,7 @@ fn split_brain(fencing: bool, seed: u64) -> Report {
     s.workload.stop = Some(Duration::from_secs(7));
     s.bounds.max_time = Duration::from_secs(9);
     s.checks = vec![
-        Spec::check(&Linearizable),
+        Spec::check(&Linearizable::default()),
         Spec::check(&Durable),
         Spec::check(&StaleReads),
     ];
@@ -221,7 +221,7 @@ fn pb_with(mode: Mode, faults: &[Trouble]) -> Scenario {
             },
         )
         .expect("PrimaryBackup params");
-    s.checks = vec![Spec::check(&Durable), Spec::check(&Linearizable)];
+    s.checks = vec![Spec::check(&Durable), Spec::check(&Linearizable::default())];
     s
 }
 

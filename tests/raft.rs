@@ -311,7 +311,7 @@ fn short_base() -> Scenario {
         p.final_reads = Some(Duration::from_millis(2_200))
     });
     s.checks = vec![
-        Spec::check(&Linearizable),
+        Spec::check(&Linearizable::default()),
         Spec::check(&Durable),
         Spec::check(&Converged),
         Spec::check(&StaleReads),
@@ -604,7 +604,7 @@ fn figure8_commit_by_counting_loses_an_acknowledged_write() {
         }
         reached += 1;
         let durable = Durable.evaluate(&out);
-        let linearizable = Linearizable.evaluate(&out);
+        let linearizable = Linearizable::default().evaluate(&out);
         if durable.status == Status::Fail && linearizable.status == Status::Fail {
             caught.push((seed, durable.summary, linearizable.summary));
         }
@@ -635,7 +635,7 @@ fn figure8_adversary_finds_nothing_with_the_paper_commit_rule() {
         assert!(!reached, "seed {seed}: L overwrote a committed entry");
         for v in [
             Durable.evaluate(&out),
-            Linearizable.evaluate(&out),
+            Linearizable::default().evaluate(&out),
             ElectionSafety.evaluate(&out),
         ] {
             assert_eq!(v.status, Status::Pass, "seed {seed}: {v:?}");

@@ -168,9 +168,35 @@ pub fn check_linearizable(outcome: &RunOutcome) -> Verdict {
     }
 }
 
-/// Every key-value operation takes effect atomically between its invoke and completion.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Linearizable;
+/// Every operation takes effect atomically between its invoke and completion: by default the
+/// key-value calls (`Put`, `Get`, `Cas`) as cas-registers per key; with `model`, any history
+/// checked against that `lin` model (`Linearizable(model: "list-append")`), read exactly as
+/// `check-history` reads the run's `--history` file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Linearizable {
+    /// A `lin` model by name (register, cas-register, kv, list-append, set, counter, fifo-queue,
+    /// mutex); none: the run's key-value calls.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "model_name"
+    )]
+    pub model: Option<String>,
+}
+
+fn model_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let name: Option<String> = serde::Deserialize::deserialize(d)?;
+    match name {
+        Some(n) if !crate::lin::models::NAMES.contains(&n.as_str()) => {
+            Err(serde::de::Error::custom(format!(
+                "unknown model `{n}`; valid models: {}",
+                crate::lin::models::NAMES.join(", ")
+            )))
+        }
+        other => Ok(other),
+    }
+}
 
 impl crate::protocol::Check for Linearizable {
     const NAME: &'static str = "Linearizable";
@@ -180,8 +206,72 @@ impl crate::protocol::Check for Linearizable {
     }
 
     fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
-        check_linearizable(outcome)
+        match &self.model {
+            None => check_linearizable(outcome),
+            Some(model) => check_with_model(outcome, model),
+        }
     }
+}
+
+/// The run's history against the `lin` model called `model`.
+fn check_with_model(outcome: &RunOutcome, model: &str) -> Verdict {
+    use crate::lin::{formats, models};
+    let ops = formats::from_history(&outcome.history, outcome.roster.names());
+    let judged = match models::judge(model, &ops, None, DEFAULT_MAX_STEPS) {
+        Ok(j) => j,
+        Err(e) => return Verdict::unknown(NAME, format!("model {model}: {e}")),
+    };
+    if let Some(key) = &judged.failing {
+        let window =
+            models::failing_window(model, &ops, None, key, DEFAULT_MAX_STEPS).unwrap_or_default();
+        let key = if key.is_empty() {
+            String::new()
+        } else {
+            format!("key {key} ")
+        };
+        let mut v = Verdict::fail(
+            NAME,
+            format!(
+                "{key}has no linearization as a {model}; these {} operations cannot be ordered",
+                window.len()
+            ),
+        );
+        let mut entries = Vec::new();
+        for i in window {
+            v = v.detail(ops[i].describe());
+            entries.push(ops[i].call);
+            entries.extend(ops[i].ret);
+        }
+        return v.culprits(outcome, entries);
+    }
+    if let Some(p) = judged.undecided() {
+        return Verdict::unknown(
+            NAME,
+            format!(
+                "search gave up on {} ({} operations) after {DEFAULT_MAX_STEPS} steps",
+                if p.key.is_empty() {
+                    "the history".into()
+                } else {
+                    format!("key {}", p.key)
+                },
+                p.ops
+            ),
+        );
+    }
+    if judged.ops() == 0 {
+        return Verdict::unknown(
+            NAME,
+            format!("the history has no {model} operations to check"),
+        );
+    }
+    Verdict::pass(
+        NAME,
+        format!(
+            "{} operations are linearizable as a {model} ({} search steps)",
+            judged.ops(),
+            judged.steps
+        ),
+    )
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! Jepsen log as Porcupine's etcd files are) checked for linearizability against a model.
 
 use crate::lin::formats::{self, Format};
-use crate::lin::models::{self, Counter, FifoQueue, ListAppend, Mutex, RegisterModel, SetModel};
-use crate::lin::{check_partitions, partitions, Interner, Model, Operation};
+use crate::lin::models;
+use crate::lin::Operation;
 use crate::Error;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -33,6 +33,13 @@ pub(super) struct CheckHistoryArgs {
 
 /// `check-history`: exit 0 if linearizable, 1 if not (or undecided), 2 on bad input.
 pub(super) fn cmd_check_history(program: &str, args: &CheckHistoryArgs) -> Result<u8, Error> {
+    if !models::NAMES.contains(&args.model.as_str()) {
+        return Err(Error::Usage(format!(
+            "unknown model `{}`; valid models: {}",
+            args.model,
+            models::NAMES.join(", ")
+        )));
+    }
     let shown = args.file.display().to_string();
     let bytes = std::fs::read(&args.file).map_err(|e| Error::Io {
         path: shown.clone(),
@@ -70,45 +77,16 @@ pub(super) fn cmd_check_history(program: &str, args: &CheckHistoryArgs) -> Resul
         Some(t) => Some(parse_value(t)?),
         None => None,
     };
-    let mut ids = Interner::default();
-    let init_id = init.as_ref().map(|v| ids.id(v));
-    let header = |model: &str| {
-        outln!(
-            "{program} check-history: {shown} (format {}, model {model}, {} operations)",
-            format.name(),
-            ops.len()
-        );
-    };
-    header(&args.model);
-    let invalid = |message: String| Error::Invalid {
+    outln!(
+        "{program} check-history: {shown} (format {}, model {}, {} operations)",
+        format.name(),
+        args.model,
+        ops.len()
+    );
+    run(&args.model, &ops, init.as_ref(), args).map_err(|message| Error::Invalid {
         path: shown.clone(),
         message,
-    };
-    match args.model.as_str() {
-        "register" => run(&RegisterModel::register(init_id), &ops, &mut ids, args),
-        "cas-register" => run(&RegisterModel::cas_register(init_id), &ops, &mut ids, args),
-        "kv" => run(&RegisterModel::kv(init_id), &ops, &mut ids, args),
-        "list-append" => run(&ListAppend, &ops, &mut ids, args),
-        "set" => run(&SetModel, &ops, &mut ids, args),
-        "counter" => {
-            let start = match &init {
-                Some(v) => v.as_i64().ok_or_else(|| {
-                    Error::Usage(format!("--init for a counter is an integer, not {v}"))
-                })?,
-                None => 0,
-            };
-            run(&Counter::new(start), &ops, &mut ids, args)
-        }
-        "fifo-queue" => run(&FifoQueue, &ops, &mut ids, args),
-        "mutex" => run(&Mutex, &ops, &mut ids, args),
-        other => {
-            return Err(Error::Usage(format!(
-                "unknown model `{other}`; valid models: {}",
-                models::NAMES.join(", ")
-            )))
-        }
-    }
-    .map_err(invalid)
+    })
 }
 
 /// A value written as JSON or EDN.
@@ -124,16 +102,15 @@ fn parse_value(text: &str) -> Result<serde_json::Value, Error> {
     }
 }
 
-/// Checks `ops` against `model`, prints the verdict and (on failure) the smallest window.
-fn run<M: Model>(
-    model: &M,
+/// Checks `ops` against the model, prints the verdict and (on failure) the smallest window.
+fn run(
+    model: &str,
     ops: &[Operation],
-    ids: &mut Interner,
+    init: Option<&serde_json::Value>,
     args: &CheckHistoryArgs,
 ) -> Result<u8, String> {
     let started = Instant::now();
-    let parts = partitions(model, ops, ids)?;
-    let checked = check_partitions(model, parts, args.max_steps);
+    let checked = models::judge(model, ops, init, args.max_steps)?;
     let verdict_time = started.elapsed();
     let many = checked.partitions.len() > 1;
     if many {
@@ -146,22 +123,22 @@ fn run<M: Model>(
             outln!("  key {}: {what} ({} operations)", p.key, p.ops);
         }
     }
-    let checked_ops: usize = checked.partitions.iter().map(|p| p.ops).sum();
+    let checked_ops = checked.ops();
     let timing = format!(
         "{:.1} ms, {} search steps",
         verdict_time.as_secs_f64() * 1e3,
         checked.steps
     );
-    if let Some(key) = checked.failing_key() {
-        let key = if key.is_empty() {
+    if let Some(key) = &checked.failing {
+        let shown = if key.is_empty() {
             String::new()
         } else {
             format!("key {key} ")
         };
-        outln!("FAIL Linearizable: {key}has no linearization (verdict in {timing})");
+        outln!("FAIL Linearizable: {shown}has no linearization (verdict in {timing})");
         if args.window_steps > 0 {
             let started = Instant::now();
-            let window = checked.window(model, args.window_steps);
+            let window = models::failing_window(model, ops, init, key, args.window_steps)?;
             outln!(
                 "  smallest failing window: {} operations (found in {:.1} ms); no order of them fits the model:",
                 window.len(),

@@ -277,9 +277,73 @@ fn read_log(text: &str) -> Result<Vec<Operation>, FormatError> {
     pair(events)
 }
 
+/// One history entry as clustersim writes it: phase, op id, node, position, the op's JSON.
+struct EntryFields<'a> {
+    line: usize,
+    phase: &'a str,
+    op_id: u64,
+    node: String,
+    pos: usize,
+    data: &'a Json,
+}
+
+/// Joins clustersim history entries into operations, call and completion by op id.
+#[derive(Default)]
+struct Joiner {
+    ops: Vec<Operation>,
+    open: BTreeMap<u64, usize>,
+}
+
+impl Joiner {
+    fn push(&mut self, e: EntryFields<'_>) -> Result<(), FormatError> {
+        let (f, key, value, result) = fields_of(e.data);
+        match e.phase {
+            "Event" => {}
+            "Invoke" => {
+                self.open.insert(e.op_id, self.ops.len());
+                self.ops.push(Operation {
+                    process: e.node,
+                    f,
+                    key,
+                    value,
+                    result: None,
+                    outcome: Outcome::Info,
+                    call: e.pos,
+                    ret: None,
+                    line: e.line,
+                });
+            }
+            "Ok" | "Fail" | "Info" => {
+                let Some(&i) = self.open.get(&e.op_id) else {
+                    return Err(at(
+                        e.line,
+                        format!("op_id {} completes before it is invoked", e.op_id),
+                    ));
+                };
+                let op = &mut self.ops[i];
+                op.outcome = match e.phase {
+                    "Ok" => Outcome::Ok,
+                    "Fail" => Outcome::Fail,
+                    _ => Outcome::Info,
+                };
+                if e.phase != "Info" {
+                    op.ret = Some(e.pos);
+                    op.result = result;
+                }
+            }
+            other => {
+                return Err(at(
+                    e.line,
+                    format!("unknown phase `{other}`; expected Invoke, Ok, Fail, Info or Event"),
+                ))
+            }
+        }
+        Ok(())
+    }
+}
+
 fn read_clustersim(text: &str) -> Result<Vec<Operation>, FormatError> {
-    let mut ops: Vec<Operation> = Vec::new();
-    let mut open: BTreeMap<u64, usize> = BTreeMap::new();
+    let mut joiner = Joiner::default();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         if raw.trim().is_empty() {
@@ -290,10 +354,6 @@ fn read_clustersim(text: &str) -> Result<Vec<Operation>, FormatError> {
             col: e.column(),
             message: format!("not a JSON history line: {e}"),
         })?;
-        let phase = entry["phase"].as_str().unwrap_or_default();
-        if phase == "Event" {
-            continue;
-        }
         let Some(op_id) = entry["op_id"].as_u64() else {
             return Err(at(line, "a history line needs `op_id`"));
         };
@@ -303,54 +363,39 @@ fn read_clustersim(text: &str) -> Result<Vec<Operation>, FormatError> {
                 "a history line needs `data` (the operation's fields; written by clustersim run --history)",
             ));
         };
-        let (f, key, value, result) = fields_of(data);
-        let pos = entry["index"].as_u64().map_or(i, |x| x as usize);
-        match phase {
-            "Invoke" => {
-                open.insert(op_id, ops.len());
-                ops.push(Operation {
-                    process: text_of(&entry["node"]),
-                    f,
-                    key,
-                    value,
-                    result: None,
-                    outcome: Outcome::Info,
-                    call: pos,
-                    ret: None,
-                    line,
-                });
-            }
-            "Ok" | "Fail" | "Info" => {
-                let Some(&at_op) = open.get(&op_id) else {
-                    return Err(at(
-                        line,
-                        format!("op_id {op_id} completes before it is invoked"),
-                    ));
-                };
-                let op = &mut ops[at_op];
-                op.outcome = match phase {
-                    "Ok" => Outcome::Ok,
-                    "Fail" => Outcome::Fail,
-                    _ => Outcome::Info,
-                };
-                if phase != "Info" {
-                    op.ret = Some(pos);
-                    op.result = result;
-                }
-                if f != op.f {
-                    // A completion may say more than its call (a failed compare).
-                    op.f = f;
-                }
-            }
-            other => {
-                return Err(at(
-                    line,
-                    format!("unknown phase `{other}`; expected Invoke, Ok, Fail, Info or Event"),
-                ))
-            }
-        }
+        joiner.push(EntryFields {
+            line,
+            phase: entry["phase"].as_str().unwrap_or_default(),
+            op_id,
+            node: text_of(&entry["node"]),
+            pos: entry["index"].as_u64().map_or(i, |x| x as usize),
+            data,
+        })?;
     }
-    Ok(ops)
+    Ok(joiner.ops)
+}
+
+/// A run's history as operations, exactly as `check-history` reads its `--history` file.
+pub fn from_history(history: &crate::history::History, names: &[String]) -> Vec<Operation> {
+    let mut joiner = Joiner::default();
+    for e in history.entries() {
+        let data = serde_json::to_value(&e.op).unwrap_or(Json::Null);
+        let phase = format!("{:?}", e.phase);
+        let node = names
+            .get(e.node.index())
+            .cloned()
+            .unwrap_or_else(|| e.node.to_string());
+        // A run's own history pairs every completion with its call: nothing can be refused.
+        let _ = joiner.push(EntryFields {
+            line: e.index + 1,
+            phase: &phase,
+            op_id: e.op_id.0,
+            node,
+            pos: e.index,
+            data: &data,
+        });
+    }
+    joiner.ops
 }
 
 /// (f, key, value, result) of a clustersim operation's JSON (`{"Put":{"key":0,"value":3}}`).

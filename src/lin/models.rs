@@ -565,3 +565,126 @@ pub const NAMES: [&str; 8] = [
     "fifo-queue",
     "mutex",
 ];
+
+/// The verdict on a history against a named model, without its type.
+#[derive(Clone, Debug)]
+pub struct Judged {
+    /// Each partition's verdict, in key order.
+    pub partitions: Vec<super::PartitionVerdict>,
+    /// Search steps used.
+    pub steps: u64,
+    /// The first partition that is not linearizable.
+    pub failing: Option<String>,
+}
+
+impl Judged {
+    /// True when every partition is linearizable.
+    pub fn linearizable(&self) -> bool {
+        self.partitions.iter().all(|p| p.linearizable == Some(true))
+    }
+
+    /// The first partition the budget gave up on, when none failed.
+    pub fn undecided(&self) -> Option<&super::PartitionVerdict> {
+        if self.failing.is_some() {
+            return None;
+        }
+        self.partitions.iter().find(|p| p.linearizable.is_none())
+    }
+
+    /// Operations checked (those that constrain the model).
+    pub fn ops(&self) -> usize {
+        self.partitions.iter().map(|p| p.ops).sum()
+    }
+}
+
+/// Runs `$body` with `$m` bound to the shipped model called `$name` (the one place that maps
+/// names to models).
+macro_rules! with_model {
+    ($name:expr, $init:expr, $ids:expr, |$m:ident| $body:expr) => {{
+        let init = $init.map(|v: &Json| $ids.id(v));
+        match $name {
+            "register" => {
+                let $m = RegisterModel::register(init);
+                $body
+            }
+            "cas-register" => {
+                let $m = RegisterModel::cas_register(init);
+                $body
+            }
+            "kv" => {
+                let $m = RegisterModel::kv(init);
+                $body
+            }
+            "list-append" => {
+                let $m = ListAppend;
+                $body
+            }
+            "set" => {
+                let $m = SetModel;
+                $body
+            }
+            "counter" => {
+                let start = match $init {
+                    Some(v) => v
+                        .as_i64()
+                        .ok_or_else(|| format!("a counter starts at an integer, not {v}"))?,
+                    None => 0,
+                };
+                let $m = Counter::new(start);
+                $body
+            }
+            "fifo-queue" => {
+                let $m = FifoQueue;
+                $body
+            }
+            "mutex" => {
+                let $m = Mutex;
+                $body
+            }
+            other => Err(format!(
+                "unknown model `{other}`; valid models: {}",
+                NAMES.join(", ")
+            )),
+        }
+    }};
+}
+
+/// Checks `ops` against the shipped model called `name`, starting from `init` (`None`: the
+/// model's own start), within `max_steps` search steps.
+pub fn judge(
+    name: &str,
+    ops: &[Operation],
+    init: Option<&Json>,
+    max_steps: u64,
+) -> Result<Judged, String> {
+    let mut ids = Interner::default();
+    with_model!(name, init, ids, |model| {
+        let parts = super::partitions(&model, ops, &mut ids)?;
+        let checked = super::check_partitions(&model, parts, max_steps);
+        Ok(Judged {
+            failing: checked.failing_key().map(str::to_string),
+            partitions: checked.partitions,
+            steps: checked.steps,
+        })
+    })
+}
+
+/// The smallest failing window (indices into `ops`) of partition `key` under the model called
+/// `name`, within `max_steps` search steps.
+pub fn failing_window(
+    name: &str,
+    ops: &[Operation],
+    init: Option<&Json>,
+    key: &str,
+    max_steps: u64,
+) -> Result<Vec<usize>, String> {
+    let mut ids = Interner::default();
+    with_model!(name, init, ids, |model| {
+        let mut parts = super::partitions(&model, ops, &mut ids)?;
+        let part = parts.remove(key).unwrap_or_default();
+        Ok(super::search::smallest_window(&model, &part, max_steps)
+            .iter()
+            .map(|o| o.origin)
+            .collect())
+    })
+}
