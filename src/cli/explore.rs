@@ -48,6 +48,10 @@ pub(super) struct ExploreArgs {
     /// Most runs to spend shrinking (at least 1).
     #[arg(long, default_value_t = ShrinkOptions::default().max_runs, value_parser = parse_runs, allow_hyphen_values = true)]
     max_shrink_runs: usize,
+    /// Seeds to try on a smaller candidate that passes with the current one, so a failure that
+    /// needs a lost message still shrinks (the shrunk file keeps the seed it fails with).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=64))]
+    reseeds: u32,
     /// Memory budget of each run (default: the file's bounds.max_memory, else 2GiB).
     #[arg(long, value_name = "SIZE", value_parser = parse_bytes, allow_hyphen_values = true)]
     max_memory: Option<Bytes>,
@@ -74,6 +78,10 @@ pub(super) struct ShrinkArgs {
     /// Most runs to spend shrinking (at least 1).
     #[arg(long, default_value_t = ShrinkOptions::default().max_runs, value_parser = parse_runs, allow_hyphen_values = true)]
     max_runs: usize,
+    /// Seeds to try on a smaller candidate that passes with the current one, so a failure that
+    /// needs a lost message still shrinks (the shrunk file keeps the seed it fails with).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=64))]
+    reseeds: u32,
     /// Memory budget of each run (default: the file's bounds.max_memory, else 2GiB).
     #[arg(long, value_name = "SIZE", value_parser = parse_bytes, allow_hyphen_values = true)]
     max_memory: Option<Bytes>,
@@ -214,6 +222,7 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
     let opts = ShrinkOptions {
         max_runs: args.max_shrink_runs,
         check: first.checks.first().map(|(c, _)| c.clone()),
+        reseeds: args.reseeds,
     };
     match shrink_and_write(
         registry, &scenario, &args.file, first.seed, &opts, &args.out, args.force,
@@ -308,6 +317,7 @@ pub(super) fn cmd_shrink(registry: &Registry, args: &ShrinkArgs) -> Result<u8, E
     let opts = ShrinkOptions {
         max_runs: args.max_runs,
         check: args.check.clone(),
+        reseeds: args.reseeds,
     };
     if let Some(c) = &args.check {
         if !scenario.checks.iter().any(|k| k.name() == c) {

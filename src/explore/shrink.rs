@@ -6,9 +6,16 @@
 //! faults (a crash with its restart, a partition with its heal, ...), drop single events, remove
 //! nodes the protocol can do without, calm the network (link overrides dropped, loss and
 //! duplication toward zero), cut the workload, shorten fault durations, move faults onto round
-//! times. The run's
-//! length stays: checkers judge the end state, and a shorter run "loses" work merely unfinished. Every candidate is run, so the result is a scenario
-//! that really fails, and it is written with times that survive the trip through RON text.
+//! times. The run's length stays: checkers judge the end state, and a shorter run "loses" work
+//! merely unfinished. Every candidate is run, so the result is a scenario that really fails,
+//! and it is written with times that survive the trip through RON text.
+//!
+//! Once the faults are explicit, the seed drives only the network's and the nodes' own draws,
+//! and any change to a candidate (one fault fewer, less loss) reshuffles them: a failure that
+//! needs a lost message somewhere would vanish for reasons unrelated to the change. So a
+//! candidate that passes with the current seed can be tried with `reseeds` more seeds (fixed
+//! ones, derived from it; off by default, `--reseeds` on the command line), and kept with the
+//! first that still fails: the shrunk file carries the seed it fails with, and replays exactly.
 //!
 //! The shrinker takes any `Fn(&Scenario) -> Result<Report>` (usually `Registry::runner`), and
 //! asks the failing verdict whether its check is a safety or a liveness property.
@@ -28,6 +35,9 @@ pub struct ShrinkOptions {
     pub max_runs: usize,
     /// The check that must keep failing; `None`: the first check the seed fails.
     pub check: Option<String>,
+    /// Other seeds tried on a smaller candidate that passes with the current one (0: never;
+    /// 8 shrinks a failure that needs a lost message well).
+    pub reseeds: u32,
 }
 
 impl Default for ShrinkOptions {
@@ -35,6 +45,7 @@ impl Default for ShrinkOptions {
         ShrinkOptions {
             max_runs: 1_500,
             check: None,
+            reseeds: 0,
         }
     }
 }
@@ -71,8 +82,18 @@ impl Shrunk {
     pub fn to_ron(&self, origin: &str, path: &Path) -> String {
         let header = vec![
             format!(
-                "Shrunk by {} from {origin}, seed {}: check `{}` fails.",
-                self.program, self.seed, self.check
+                "Shrunk by {} from {origin}, seed {}: check `{}` fails{}.",
+                self.program,
+                self.seed,
+                self.check,
+                if self.scenario.seed == self.seed {
+                    String::new()
+                } else {
+                    format!(
+                        " (with the faults explicit, it fails with seed {})",
+                        self.scenario.seed
+                    )
+                }
             ),
             format!("  {}", self.summary),
             format!(
@@ -201,6 +222,7 @@ where
                 Whole::Everything
             }
         }),
+        reseeds: opts.reseeds,
         best: spelled.clone(),
         summary: String::new(),
         trace_hash: 0,
@@ -257,6 +279,8 @@ struct Search<'r, R> {
     /// down forever fails most checks for reasons unrelated to the bug being shrunk. A safety
     /// check may end with the network still split (see [`Whole`]).
     heals: Option<Whole>,
+    /// Extra seeds tried on a candidate that passes with the current one.
+    reseeds: u32,
     best: Scenario,
     summary: String,
     trace_hash: u64,
@@ -268,13 +292,36 @@ impl<R: Fn(&Scenario) -> Result<Report>> Search<'_, R> {
         self.runs < self.max_runs
     }
 
-    /// Runs `candidate`; keeps it as the best if it still fails the check.
+    /// Runs `candidate` with its seed, then (when it passes and it is not the first run) with
+    /// up to `reseeds` other seeds; keeps the first that still fails the check as the best.
     fn try_accept(&mut self, mut candidate: Scenario) -> bool {
         if !self.budget_left() || candidate == self.best && self.runs > 0 {
             return false;
         }
         candidate.faults.sort_by_key(|f| f.at);
         if self.heals.is_some_and(|w| !w.holds(&candidate.faults)) {
+            return false;
+        }
+        let first = self.runs == 0;
+        let seed = candidate.seed;
+        if self.try_seed(candidate.clone()) {
+            return true;
+        }
+        if first {
+            return false;
+        }
+        for k in 1..=u64::from(self.reseeds) {
+            candidate.seed = seed.wrapping_add(k.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            if self.try_seed(candidate.clone()) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Runs `candidate` once; keeps it as the best if it fails the check.
+    fn try_seed(&mut self, candidate: Scenario) -> bool {
+        if !self.budget_left() {
             return false;
         }
         self.runs += 1;

@@ -10,6 +10,8 @@
 //! - `commit_old_terms_by_counting: true` commits entries of earlier terms once a majority holds
 //!   them (the paper's Figure 8), so a committed entry can be overwritten
 //!   (`Linearizable` or `Durable` fails).
+//! - `local_reads: true` lets a leader answer reads from its own state without a log round, so
+//!   a leader cut off and already replaced serves stale values (`StaleReads` fails).
 
 pub mod log;
 pub mod node;
@@ -47,6 +49,10 @@ pub struct RaftParams {
     pub persist_voted_for: bool,
     /// Commit entries of earlier terms by counting replicas; `true` plants the Figure 8 bug.
     pub commit_old_terms_by_counting: bool,
+    /// A leader answers reads from its own state machine, without a log round or a lease;
+    /// `true` plants the stale-read bug of a deposed leader that does not know it yet (etcd's
+    /// reads before quorum reads, found by Jepsen in 2014).
+    pub local_reads: bool,
 }
 
 impl Default for RaftParams {
@@ -60,6 +66,7 @@ impl Default for RaftParams {
             final_reads: None,
             persist_voted_for: true,
             commit_old_terms_by_counting: false,
+            local_reads: false,
         }
     }
 }

@@ -20,7 +20,7 @@ use super::state_machine::KvStateMachine;
 use super::{RaftMsg, RaftNode, RaftParams, RaftTimer, Stored};
 use crate::history::{Op, LEADER};
 use crate::node::{Context, NodeId, Snapshot};
-use crate::protocols::kv::client::{KvReply, KvRequest, KvResult};
+use crate::protocols::kv::client::{KvOp, KvReply, KvRequest, KvResult};
 use crate::time::{Duration, SimTime};
 use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet};
@@ -587,6 +587,13 @@ impl Server {
         if self.role != Role::Leader {
             let leader = self.leader_id.filter(|l| *l != ctx.id());
             let result = KvResult::NotLeader { leader };
+            ctx.send(client, RaftMsg::Rep(KvReply { id: req.id, result }));
+            return;
+        }
+        if let (true, KvOp::Get { key }) = (self.params.local_reads, req.op) {
+            // The planted bug: no round trip proves this server is still the leader.
+            let value = self.state_machine.data().get(&key).copied();
+            let result = KvResult::Done(value);
             ctx.send(client, RaftMsg::Rep(KvReply { id: req.id, result }));
             return;
         }
