@@ -352,28 +352,15 @@ fn jepsen_edn_and_log_files_are_read_and_judged_by_the_cli() {
     assert!(err.contains("line 1") && err.contains("no key"), "{err}");
 }
 
-fn scenario_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            if !p.ends_with("exercises") {
-                scenario_files(&p, out);
-            }
-        } else if p.extension().is_some_and(|e| e == "ron") {
-            out.push(p);
-        }
-    }
-}
+mod common;
 
 #[test]
 fn every_bundled_history_gets_the_in_run_verdict_back() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    scenario_files(&root.join("scenarios"), &mut files);
+    let files: Vec<PathBuf> = common::scenario_files(&root.join("scenarios"))
+        .into_iter()
+        .filter(|p| !p.components().any(|c| c.as_os_str() == "exercises"))
+        .collect();
     let dir = std::env::temp_dir().join(format!("clustersim-rt-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut compared = 0;

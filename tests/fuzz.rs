@@ -18,33 +18,24 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 static PANICS: AtomicUsize = AtomicUsize::new(0);
 
+mod common;
+
+/// The bundled scenarios (the 1,000-node ones left out: the small ones' shape at a size that
+/// slows a case), with their text.
 fn corpus() -> Vec<(String, String)> {
-    fn walk(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|e| e == "ron")
-                && !p.display().to_string().contains("-1000")
-            {
-                // (The 1,000-node files are the small ones' shape at a size that slows a case.)
-                out.push((
-                    p.display().to_string(),
-                    std::fs::read_to_string(&p).unwrap(),
-                ));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(
-        &PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios")),
-        &mut out,
-    );
-    out
+    common::scenario_files(&PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios"
+    )))
+    .into_iter()
+    .filter(|p| !p.display().to_string().contains("-1000"))
+    .map(|p| {
+        (
+            p.display().to_string(),
+            std::fs::read_to_string(&p).unwrap(),
+        )
+    })
+    .collect()
 }
 
 const NUMBERS: &[&str] = &[
