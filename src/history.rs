@@ -13,6 +13,20 @@ use std::fmt;
 /// (`Op::custom(LEADER, &term)`): `ElectionSafety` and the nemesis's `pick: Leader` read it.
 pub const LEADER: &str = "leader";
 
+/// The name of the event a node records on every change of its role or term, with a
+/// `RoleChange` as the value (`Op::custom(ROLE, &change)`): `ElectionSafety` counts a node that
+/// took the leader role even if it never announced itself.
+pub const ROLE: &str = "role";
+
+/// A node's role and term after a change (the value of a `ROLE` event).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleChange {
+    /// The term the node is in.
+    pub term: u64,
+    /// Its role in it: `leader`, `candidate`, `follower`, or the protocol's own word.
+    pub role: String,
+}
+
 /// Identifies one client operation across its invoke and completion.
 #[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
 pub struct OpId(pub u64);

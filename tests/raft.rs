@@ -750,6 +750,50 @@ fn election_safety_passes_one_leader_per_term_and_fails_two() {
     assert_eq!(none.status, Status::Unknown);
 }
 
+fn took_role(changes: &[(u32, u64, &str)]) -> History {
+    let mut h = History::new();
+    for (i, (node, term, role)) in changes.iter().enumerate() {
+        h.event(
+            SimTime(1_000 * (i as u64 + 1)),
+            NodeId(*node),
+            Op::custom(
+                clustersim::history::ROLE,
+                &clustersim::history::RoleChange {
+                    term: *term,
+                    role: role.to_string(),
+                },
+            ),
+        );
+    }
+    h
+}
+
+#[test]
+fn election_safety_counts_a_leader_that_never_announced_itself() {
+    // server2 and server3 both take the leader role in term 2; neither announces it.
+    let split = check_election_safety(&outcome(took_role(&[
+        (1, 2, "candidate"),
+        (2, 2, "candidate"),
+        (1, 2, "leader"),
+        (2, 2, "leader"),
+    ])));
+    assert_eq!(split.status, Status::Fail, "{split:?}");
+    assert!(split.details[0].contains("term 2"), "{:?}", split.details);
+    assert_eq!(split.culprits, vec![2, 3]);
+    // One leader per term, across role changes and announcements alike.
+    let mut h = took_role(&[(0, 1, "leader"), (0, 2, "follower"), (1, 2, "leader")]);
+    h.event(SimTime(9_000), NodeId(1), Op::custom(LEADER, &2u64));
+    let ok = check_election_safety(&outcome(h));
+    assert_eq!(ok.status, Status::Pass, "{ok:?}");
+    assert_eq!(ok.summary, "2 leaders announced in 2 terms, one per term");
+    // Candidates and followers alone are no leaders.
+    let none = check_election_safety(&outcome(took_role(&[
+        (0, 1, "candidate"),
+        (1, 1, "follower"),
+    ])));
+    assert_eq!(none.status, Status::Unknown);
+}
+
 // ---- bad input ----
 
 #[test]

@@ -1,10 +1,11 @@
 //! Election safety (Raft, Figure 3): at most one leader can be elected in a given term.
 //!
-//! Leaders announce themselves with a history event `leader(term)` (`Op::custom(LEADER, &term)`);
-//! the check reads those events only.
+//! A node counts as leader of a term when it announced itself (`Op::custom(LEADER, &term)`) or
+//! recorded taking the leader role in that term (`Op::custom(ROLE, &RoleChange { .. })`), so a
+//! server that acts as leader without announcing it is counted too.
 
 use super::Verdict;
-use crate::history::{Phase, LEADER};
+use crate::history::{Phase, RoleChange, LEADER, ROLE};
 use crate::node::NodeId;
 use crate::sim::RunOutcome;
 use std::collections::BTreeMap;
@@ -18,10 +19,18 @@ pub fn check_election_safety(outcome: &RunOutcome) -> Verdict {
         if e.phase != Phase::Event {
             continue;
         }
-        let Some(term) = e.op.custom_value::<u64>(LEADER) else {
-            continue;
+        let term = match e.op.custom_value::<u64>(LEADER) {
+            Some(term) => term,
+            None => match e.op.custom_value::<RoleChange>(ROLE) {
+                Some(change) if change.role == "leader" => change.term,
+                _ => continue,
+            },
         };
-        leaders.entry(term).or_default().push((e.node, e.index));
+        let claims = leaders.entry(term).or_default();
+        // A role change and an announcement of the same node and term are one claim.
+        if !claims.iter().any(|(n, _)| *n == e.node) {
+            claims.push((e.node, e.index));
+        }
     }
     let announced: usize = leaders.values().map(Vec::len).sum();
     if announced == 0 {
@@ -63,7 +72,7 @@ pub fn check_election_safety(outcome: &RunOutcome) -> Verdict {
     v.culprits(outcome, entries)
 }
 
-/// At most one leader is elected in each term (leaders announce themselves in the history).
+/// At most one leader is elected in each term (from leaders' announcements and role changes).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ElectionSafety;
 

@@ -18,7 +18,7 @@
 use super::log::{Command, Log, LogEntry};
 use super::state_machine::KvStateMachine;
 use super::{RaftMsg, RaftNode, RaftParams, RaftTimer, Stored};
-use crate::history::{Op, LEADER};
+use crate::history::{Op, RoleChange, LEADER, ROLE};
 use crate::node::{Context, NodeId, Snapshot};
 use crate::protocols::kv::client::{KvOp, KvReply, KvRequest, KvResult};
 use crate::time::{Duration, SimTime};
@@ -249,6 +249,7 @@ impl Server {
         self.voted_for = Some(me);
         self.leader_id = None;
         self.persist(ctx);
+        self.record_role(ctx);
         self.votes.clear();
         self.votes.push(me);
         self.reset_election_timer(ctx);
@@ -285,6 +286,7 @@ impl Server {
         if self.role == Role::Leader {
             self.reset_election_timer(ctx);
         }
+        let changed = term > self.current_term || self.role != Role::Follower;
         if term > self.current_term {
             self.current_term = term;
             self.voted_for = None;
@@ -292,6 +294,25 @@ impl Server {
             self.persist(ctx);
         }
         self.role = Role::Follower;
+        if changed {
+            self.record_role(ctx);
+        }
+    }
+
+    /// Records the role and term this server is in now (`ElectionSafety` reads it).
+    fn record_role(&self, ctx: &mut Context<'_, RaftNode>) {
+        let role = match self.role {
+            Role::Leader => "leader",
+            Role::Candidate => "candidate",
+            Role::Follower => "follower",
+        };
+        ctx.event(Op::custom(
+            ROLE,
+            &RoleChange {
+                term: self.current_term,
+                role: role.to_string(),
+            },
+        ));
     }
 
     fn become_leader(&mut self, ctx: &mut Context<'_, RaftNode>) {
@@ -299,6 +320,7 @@ impl Server {
         self.role = Role::Leader;
         self.leader_id = Some(me);
         let term = self.current_term;
+        self.record_role(ctx);
         ctx.event(Op::custom(LEADER, &term));
         ctx.note(|| format!("becomes leader of term {term}"));
         let next = self.log.last_index() + 1;
