@@ -108,6 +108,79 @@ pub struct NemesisSpec {
     /// Which target a one-node fault hits.
     #[serde(default)]
     pub pick: Pick,
+    /// Faults aimed just after an event as well: whenever a history entry matches, the nemesis
+    /// strikes once within the given time (`after: (on: "ok put", within: "5ms")`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Trigger>,
+}
+
+/// An event the nemesis strikes right after: "crash the primary within 5 ms after it
+/// acknowledges a write" is `kinds: [Crash], after: (on: "ok put", within: "5ms", hit: Sender)`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trigger {
+    /// The history entries that trigger a strike: an operation's name (`put`, `leader`, a
+    /// protocol's own event), optionally after a phase (`ok put`, `event leader`, `fail cas`).
+    pub on: String,
+    /// The strike comes at a uniformly drawn time from the entry to this much after it.
+    pub within: Duration,
+    /// Which node a one-node fault of the strike hits.
+    #[serde(default)]
+    pub hit: Aim,
+}
+
+/// The node an aimed strike hits (for one-node faults; a partition draws its own).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Aim {
+    /// A target drawn as the nemesis's `pick` says.
+    #[default]
+    Pick,
+    /// The node whose message the recording node was handling: for a client's `ok`, the
+    /// server that acknowledged it ("crash the primary just after it acks a write").
+    Sender,
+    /// The node that recorded the entry.
+    Recorder,
+}
+
+/// The phases a trigger may name.
+const PHASES: [&str; 5] = ["invoke", "ok", "fail", "info", "event"];
+
+impl Trigger {
+    fn validate(&self) -> Result<(), String> {
+        let words: Vec<&str> = self.on.split_whitespace().collect();
+        match words.as_slice() {
+            [_] => Ok(()),
+            [phase, _] if PHASES.contains(phase) => Ok(()),
+            [phase, _] => Err(format!(
+                "nemesis after.on: unknown phase `{phase}`; valid phases: {}",
+                PHASES.join(", ")
+            )),
+            _ => Err(format!(
+                "nemesis after.on is `{}`; write an operation's name, optionally after a phase \
+                 (e.g. \"ok put\", \"event leader\")",
+                self.on
+            )),
+        }
+    }
+
+    /// True when a history entry of `phase` recording `op` triggers a strike.
+    pub fn matches(&self, phase: crate::history::Phase, op: &crate::history::Op) -> bool {
+        use crate::history::Phase;
+        let mut words = self.on.split_whitespace();
+        let (want_phase, name) = match (words.next(), words.next()) {
+            (Some(p), Some(n)) => (Some(p), n),
+            (Some(n), None) => (None, n),
+            _ => return false,
+        };
+        let phase_word = match phase {
+            Phase::Invoke => "invoke",
+            Phase::Ok => "ok",
+            Phase::Fail => "fail",
+            Phase::Info => "info",
+            Phase::Event => "event",
+        };
+        want_phase.is_none_or(|p| p == phase_word) && op.name() == name
+    }
 }
 
 /// How the nemesis chooses the node a one-node fault (crash, pause, isolate, cut, skew) hits.
@@ -309,6 +382,12 @@ impl NemesisSpec {
         if self.interval == Duration::ZERO {
             return Err("nemesis interval must be greater than zero".into());
         }
+        if let Some(t) = &self.after {
+            t.validate()?;
+            if t.within == Duration::ZERO {
+                return Err("nemesis after.within must be greater than zero (e.g. \"5ms\")".into());
+            }
+        }
         if self.min_duration > self.max_duration {
             return Err(format!(
                 "nemesis min_duration {} is longer than max_duration {}",
@@ -340,6 +419,11 @@ impl NemesisSpec {
 }
 
 impl Nemesis {
+    /// The event the nemesis also strikes after, if any.
+    pub fn trigger(&self) -> Option<&Trigger> {
+        self.spec.after.as_ref()
+    }
+
     /// True when the nemesis aims at the current leader (the engine then tells `draw` who it is).
     pub fn wants_leader(&self) -> bool {
         self.spec.pick == Pick::Leader
@@ -362,12 +446,14 @@ impl Nemesis {
         Duration((gap as u64).max(1))
     }
 
-    /// Draws a fault to inject now and the fault that undoes it with its time, if room allows.
+    /// Draws a fault to inject now and the fault that undoes it with its time, if room allows;
+    /// a one-node fault hits `aim` when given (and nothing when `aim` is not a free target).
     pub fn draw(
         &mut self,
         now: SimTime,
         up: &[bool],
         leader: Option<NodeId>,
+        aim: Option<NodeId>,
         rng: &mut SimRng,
     ) -> Option<(Fault, SimTime, Fault)> {
         self.active.retain(|a| a.end > now);
@@ -388,8 +474,11 @@ impl Nemesis {
             .copied()
             .filter(|id| up.get(id.index()).copied().unwrap_or(false) && !busy.contains(id))
             .collect();
-        let node = match leader {
-            Some(l) if self.spec.pick == Pick::Leader && free.contains(&l) => l,
+        let node = match (aim, leader) {
+            (Some(a), _) if free.contains(&a) => a,
+            // An aimed strike at a node that is down or already faulted does nothing.
+            (Some(_), _) => return None,
+            (None, Some(l)) if self.spec.pick == Pick::Leader && free.contains(&l) => l,
             _ => *free.choose(rng)?,
         };
         let (fault, undo) = match kind {

@@ -261,6 +261,25 @@ impl Op {
     }
 }
 
+impl Op {
+    /// The operation's name, as its text starts: `put`, `get`, `cas`, `enqueue`, a custom name.
+    pub fn name(&self) -> &str {
+        match self {
+            Op::Put { .. } => "put",
+            Op::Get { .. } => "get",
+            Op::Cas { .. } | Op::CasFailed { .. } => "cas",
+            Op::Enqueue { .. } => "enqueue",
+            Op::Dequeue { .. } => "dequeue",
+            Op::Complete { .. } => "complete",
+            Op::Effect { .. } => "effect",
+            Op::Post { .. } => "post",
+            Op::Deliver { .. } => "deliver",
+            Op::Ping { .. } => "ping",
+            Op::Custom { name, .. } => name,
+        }
+    }
+}
+
 impl fmt::Display for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let opt = |v: &Option<u64>| v.map_or_else(|| "nil".to_string(), |v| v.to_string());

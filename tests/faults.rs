@@ -428,6 +428,7 @@ fn nemesis(kinds: Vec<NemesisKind>) -> NemesisSpec {
         max_active: 1,
         max_skew: Duration::from_millis(50),
         pick: Default::default(),
+        after: None,
     }
 }
 
@@ -640,4 +641,117 @@ fn link_loss_duplication_and_overrides_show_in_the_trace() {
         .count();
     assert_eq!(dups as u64, out.stats.duplicated);
     assert!(ids.len().abs_diff(dups) <= 1);
+}
+
+// ---- faults aimed just after an event ----
+
+fn queue_scenario(path: &str) -> clustersim::scenario::Scenario {
+    clustersim::scenario::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
+        .expect("loads")
+}
+
+fn run_queue(s: &clustersim::scenario::Scenario) -> clustersim::run::Report {
+    clustersim::run::run_scenario(
+        &clustersim::registry::Registry::shipped(),
+        s,
+        &s.name,
+        &clustersim::run::RunOptions::default(),
+    )
+    .expect("runs")
+}
+
+#[test]
+fn an_aimed_strike_hits_the_sender_within_its_window_after_the_event() {
+    use clustersim::history::{Op, Phase};
+    let s = queue_scenario("scenarios/hunt/queue-aimed-crashes.ron");
+    let mut aimed = 0;
+    for seed in 0..20 {
+        let mut s = s.clone();
+        s.seed = seed;
+        let r = run_queue(&s);
+        let entries = r.outcome.history.entries();
+        for (t, f) in &r.outcome.faults {
+            let Fault::Crash(worker) = f else { continue };
+            if *t == SimTime(100_000_000) {
+                continue; // the periodic tick at the nemesis's start
+            }
+            // Some effect at most 2ms before the crash was applied for a task the crashed
+            // worker had completed: the strike hit the worker whose Apply the sink handled.
+            let sent_by_it = entries
+                .iter()
+                .filter(|e| e.time <= *t && t.0 - e.time.0 <= 2_000_000)
+                .filter_map(|e| match e.op {
+                    Op::Effect { task } if e.phase == Phase::Event => Some((e.time, task)),
+                    _ => None,
+                })
+                .any(|(at, task)| {
+                    entries
+                        .iter()
+                        .any(|c| c.time <= at && c.node == *worker && c.op == Op::Complete { task })
+                });
+            assert!(
+                sent_by_it,
+                "seed {seed}: the crash of {worker} at {t} follows no effect of its task within 2ms"
+            );
+            aimed += 1;
+        }
+    }
+    assert!(aimed >= 20, "only {aimed} aimed strikes in 20 seeds");
+}
+
+#[test]
+fn aiming_at_the_worst_moment_finds_what_random_crashes_find_only_sometimes() {
+    use clustersim::check::Status;
+    let fails = |s: &clustersim::scenario::Scenario| {
+        (0..50)
+            .filter(|&seed| {
+                let mut s = s.clone();
+                s.seed = seed;
+                run_queue(&s)
+                    .verdicts
+                    .iter()
+                    .any(|v| v.check == "NoDuplicateEffects" && v.status == Status::Fail)
+            })
+            .count()
+    };
+    // The sink that does not deduplicate, under random worker crashes and under aimed ones.
+    let random = queue_scenario("scenarios/zoo/queue-at-least-once.ron");
+    let mut aimed = random.clone();
+    let hunt = queue_scenario("scenarios/hunt/queue-aimed-crashes.ron");
+    aimed.nemesis = hunt.nemesis.clone();
+    let (random, aimed_fails) = (fails(&random), fails(&aimed));
+    assert_eq!(aimed_fails, 50, "aimed: {aimed_fails} of 50 seeds");
+    assert!(random < 40, "random: {random} of 50 seeds");
+    // The deduplicating sink survives the aimed nemesis.
+    assert_eq!(fails(&hunt), 0);
+}
+
+#[test]
+fn a_trigger_names_a_phase_and_a_window() {
+    let mut s = queue_scenario("scenarios/hunt/queue-aimed-crashes.ron");
+    let registry = clustersim::registry::Registry::shipped();
+    let nem = s.nemesis.as_mut().unwrap();
+    nem.after.as_mut().unwrap().on = "okay put".into();
+    let err = registry
+        .prepare(&s, "aimed.ron")
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("unknown phase `okay`") && err.contains("invoke, ok, fail, info, event"),
+        "{err}"
+    );
+    let nem = s.nemesis.as_mut().unwrap();
+    let t = nem.after.as_mut().unwrap();
+    t.on = "ok put".into();
+    t.within = Duration::ZERO;
+    let err = registry
+        .prepare(&s, "aimed.ron")
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains("after.within must be greater than zero"),
+        "{err}"
+    );
 }

@@ -199,6 +199,8 @@ enum Ev<M, T> {
     },
     Fault(u32),
     NemesisTick,
+    /// A strike the nemesis's trigger aimed just after an event.
+    NemesisStrike,
     NemesisStop,
 }
 
@@ -244,6 +246,9 @@ pub struct Sim<N: Node> {
     handling: (NodeId, Handling),
     panic: Option<super::Panic>,
     peak_memory: MemoryUse,
+    /// A strike the nemesis's trigger aimed is waiting (at most one at a time), with the node
+    /// it is aimed at.
+    strike_pending: Option<Option<NodeId>>,
 }
 
 /// Which handler a node is running.
@@ -299,6 +304,7 @@ impl<N: Node> Sim<N> {
             handling: (NodeId(0), Handling::Start),
             panic: None,
             peak_memory: MemoryUse::default(),
+            strike_pending: None,
         };
         let mut schedule = config.schedule;
         schedule.sort_by_key(|(t, _)| *t);
@@ -544,6 +550,10 @@ impl<N: Node> Sim<N> {
                 }
             }
             Ev::NemesisTick => self.nemesis_tick(),
+            Ev::NemesisStrike => {
+                let aim = self.strike_pending.take().flatten();
+                self.nemesis_strike(aim);
+            }
             Ev::NemesisStop => {
                 if let Some(nem) = self.nemesis.as_mut() {
                     let heals = nem.heal_all();
@@ -735,6 +745,41 @@ impl<N: Node> Sim<N> {
             self.trace
                 .keep(now, || TraceKind::Op { node, entry: index });
         }
+        self.aim_strike(from);
+    }
+
+    /// Schedules a nemesis strike within the trigger's time when an entry from `from` on
+    /// matches it (one strike waiting at a time; no draw at all without a trigger).
+    fn aim_strike(&mut self, from: usize) {
+        if self.strike_pending.is_some() {
+            return;
+        }
+        let Some(nem) = self.nemesis.as_ref() else {
+            return;
+        };
+        let Some(trigger) = nem.trigger().filter(|_| self.now >= nem.start()) else {
+            return;
+        };
+        let Some(entry) = self.history.entries()[from..]
+            .iter()
+            .find(|e| trigger.matches(e.phase, &e.op))
+        else {
+            return;
+        };
+        let aim = match trigger.hit {
+            crate::fault::Aim::Pick => None,
+            crate::fault::Aim::Recorder => Some(entry.node),
+            crate::fault::Aim::Sender => match self.handling {
+                (_, Handling::Message(sender)) => Some(sender),
+                // Recorded at a start or a timer: no message to answer for.
+                _ => return,
+            },
+        };
+        let within = trigger.within.0;
+        let delay = rand::Rng::random_range(&mut self.fault_rng, 0..=within);
+        self.strike_pending = Some(aim);
+        self.queue
+            .push(self.now + Duration(delay), Ev::NemesisStrike);
     }
 
     #[inline]
@@ -804,6 +849,19 @@ impl<N: Node> Sim<N> {
     }
 
     fn nemesis_tick(&mut self) {
+        if self.nemesis.is_none() {
+            return;
+        }
+        self.nemesis_strike(None);
+        if let Some(nem) = self.nemesis.as_ref() {
+            let gap = nem.next_gap(&mut self.fault_rng);
+            self.queue.push(self.now + gap, Ev::NemesisTick);
+        }
+    }
+
+    /// Draws one nemesis fault (at `aim`, when given) and applies it, with its undo scheduled,
+    /// if room allows.
+    fn nemesis_strike(&mut self, aim: Option<NodeId>) {
         let Some(nem) = self.nemesis.as_mut() else {
             return;
         };
@@ -817,8 +875,7 @@ impl<N: Node> Sim<N> {
         } else {
             None
         };
-        let drawn = nem.draw(self.now, &up, leader, &mut self.fault_rng);
-        let gap = nem.next_gap(&mut self.fault_rng);
+        let drawn = nem.draw(self.now, &up, leader, aim, &mut self.fault_rng);
         if let Some((fault, until, undo)) = drawn {
             let splits = replaces_groups(&fault);
             if splits {
@@ -835,7 +892,6 @@ impl<N: Node> Sim<N> {
             self.nemesis_undos.push(idx);
             self.apply_fault(fault);
         }
-        self.queue.push(self.now + gap, Ev::NemesisTick);
     }
 
     /// Applies a fault now and records it.
