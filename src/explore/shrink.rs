@@ -4,8 +4,8 @@
 //! and schedule alike) become a fixed schedule and the nemesis goes. Then greedy passes try
 //! smaller scenarios, keeping each one only if a fresh run still fails the same check: drop
 //! faults (a crash with its restart, a partition with its heal, ...), drop single events, remove
-//! nodes the protocol can do without, calm the network (link overrides dropped, loss and
-//! duplication toward zero), cut the workload, shorten fault durations, move faults onto round
+//! nodes the protocol can do without, calm the network (link overrides dropped, latency back to
+//! the default, loss and duplication toward zero), cut the workload, shorten fault durations, move faults onto round
 //! times. The run's length stays: checkers judge the end state, and a shorter run "loses" work
 //! merely unfinished. Every candidate is run, so the result is a scenario that really fails,
 //! and it is written with times that survive the trip through RON text.
@@ -294,7 +294,12 @@ impl<R: Fn(&Scenario) -> Result<Report>> Search<'_, R> {
 
     /// Runs `candidate` with its seed, then (when it passes and it is not the first run) with
     /// up to `reseeds` other seeds; keeps the first that still fails the check as the best.
-    fn try_accept(&mut self, mut candidate: Scenario) -> bool {
+    fn try_accept(&mut self, candidate: Scenario) -> bool {
+        self.try_accept_reseeding(candidate, self.reseeds)
+    }
+
+    /// `try_accept` with `reseeds` other seeds for a candidate that passes with its own.
+    fn try_accept_reseeding(&mut self, mut candidate: Scenario, reseeds: u32) -> bool {
         if !self.budget_left() || candidate == self.best && self.runs > 0 {
             return false;
         }
@@ -310,7 +315,7 @@ impl<R: Fn(&Scenario) -> Result<Report>> Search<'_, R> {
         if first {
             return false;
         }
-        for k in 1..=u64::from(self.reseeds) {
+        for k in 1..=u64::from(reseeds) {
             candidate.seed = seed.wrapping_add(k.wrapping_mul(0x9e37_79b9_7f4a_7c15));
             if self.try_seed(candidate.clone()) {
                 return true;
@@ -529,6 +534,20 @@ impl<R: Fn(&Scenario) -> Result<Report>> Search<'_, R> {
         // Link 0 is the default, then each override in order.
         let links = 1 + self.best.network.overrides.len();
         for link in 0..links {
+            // Latency back to the default distribution, when the failure does not need it.
+            let plain = crate::net::Latency::default();
+            let mut cand = self.best.clone();
+            let spec = if link == 0 {
+                &mut cand.network.default
+            } else {
+                &mut cand.network.overrides[link - 1].link
+            };
+            if spec.latency != plain && self.budget_left() {
+                spec.latency = plain;
+                if self.try_accept_reseeding(cand, self.reseeds.saturating_mul(4)) {
+                    changed = true;
+                }
+            }
             for knob in [Knob::Drop, Knob::Duplicate] {
                 for cut in [0.0, 0.5] {
                     if !self.budget_left() {
@@ -548,7 +567,9 @@ impl<R: Fn(&Scenario) -> Result<Report>> Search<'_, R> {
                         break;
                     }
                     *p *= cut;
-                    if self.try_accept(cand) {
+                    // A calmer network reshuffles every draw of the run: it gets four times the
+                    // seeds a dropped fault gets.
+                    if self.try_accept_reseeding(cand, self.reseeds.saturating_mul(4)) {
                         changed = true;
                         break;
                     }
