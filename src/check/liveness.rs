@@ -4,13 +4,17 @@ use super::Verdict;
 use crate::fault::whole_since;
 use crate::history::Phase;
 use crate::sim::RunOutcome;
+use crate::time::SimTime;
 use std::collections::BTreeMap;
 
-/// Failed calls in a row at the end of a run that count as a client left unserved.
+/// Failed calls in a row at the end of a run that count as a client left unserved, when they
+/// also last at least half the time from the heal to the end (a lossy network makes a few
+/// unlucky calls in a row; a stuck client keeps failing).
 pub const STUCK_AFTER: usize = 3;
 
 /// Passes when, after the last fault healed, every calling client gets a successful call and
-/// none ends the run with `STUCK_AFTER` or more failed calls in a row.
+/// none ends the run with `STUCK_AFTER` or more failed calls in a row that take up at least half
+/// the time since the heal.
 pub fn check_liveness(outcome: &RunOutcome) -> Verdict {
     const NAME: &str = "Liveness";
     let Some(healed) = whole_since(&outcome.faults) else {
@@ -42,9 +46,13 @@ pub fn check_liveness(outcome: &RunOutcome) -> Verdict {
             entry.2.push(c);
         }
     }
+    let half = SimTime(healed.0 + (outcome.end_time.0.saturating_sub(healed.0)) / 2);
     let stuck: Vec<&crate::history::Call> = per_client
         .values()
-        .filter(|(any_ok, tail, _)| !any_ok || *tail >= STUCK_AFTER)
+        .filter(|(any_ok, tail, failed)| {
+            !any_ok
+                || (*tail >= STUCK_AFTER && failed.first().is_some_and(|c| c.invoke_time <= half))
+        })
         .filter_map(|(_, _, failed)| failed.last().copied())
         .collect();
     if !stuck.is_empty() {
@@ -79,7 +87,7 @@ pub fn check_liveness(outcome: &RunOutcome) -> Verdict {
     )
 }
 
-/// Once every fault has healed, the system serves clients again: every calling client gets a successful call and none ends the run with three failed calls in a row.
+/// Once every fault has healed, the system serves clients again: every calling client gets a successful call and none ends the run failing (three or more calls in a row, over at least half the time since the heal).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Liveness;
 
@@ -96,5 +104,91 @@ impl crate::protocol::Check for Liveness {
 
     fn applies_to(_protocol: &str, _listed: bool) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{History, Op};
+    use crate::node::{NodeId, Roster};
+    use crate::sim::{Bounds, NodeStatus, RunOutcome, Stats, StopReason};
+    use crate::trace::{Trace, TraceLevel};
+    use crate::Duration;
+
+    /// A 10 s run of one client whose calls at `ms` ended ok (`true`) or failed, no faults.
+    fn run(calls: &[(u64, bool)]) -> RunOutcome {
+        let mut h = History::new();
+        for &(ms, ok) in calls {
+            let op = Op::Ping {
+                peer: NodeId(1),
+                seq: ms,
+            };
+            let id = h.invoke(SimTime(ms * 1_000_000), NodeId(0), op.clone());
+            let end = SimTime((ms + 50) * 1_000_000);
+            if ok {
+                h.ok(end, NodeId(0), id, op);
+            } else {
+                h.info(end, NodeId(0), id, op);
+            }
+        }
+        RunOutcome {
+            seed: 0,
+            roster: Roster::new(vec![
+                ("c1".into(), "client".into()),
+                ("s1".into(), "server".into()),
+            ]),
+            bounds: Bounds {
+                max_time: Duration::from_secs(10),
+                max_events: 1,
+                max_memory: crate::memory::DEFAULT_BUDGET,
+            },
+            stop: StopReason::TimeLimit,
+            end_time: SimTime(10_000_000_000),
+            stats: Stats::default(),
+            trace: Trace::new(TraceLevel::HashOnly),
+            history: h,
+            snapshots: Vec::new(),
+            faults: Vec::new(),
+            status: vec![NodeStatus::Up; 2],
+            panic: None,
+            memory: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_served_client_passes_and_one_never_served_fails() {
+        let served = run(&[(100, false), (1_000, true), (2_000, true)]);
+        assert_eq!(check_liveness(&served).status, crate::check::Status::Pass);
+        let never = run(&[(100, false), (1_000, false)]);
+        let v = check_liveness(&never);
+        assert_eq!(v.status, crate::check::Status::Fail, "{v:?}");
+        assert!(v.details[0].contains("c1"), "{v:?}");
+    }
+
+    #[test]
+    fn a_few_unlucky_calls_at_the_end_are_not_a_stuck_client() {
+        // Three calls lost in the last second of ten: bad luck on a lossy network.
+        let unlucky = run(&[
+            (1_000, true),
+            (8_000, true),
+            (9_000, false),
+            (9_300, false),
+            (9_600, false),
+        ]);
+        assert_eq!(check_liveness(&unlucky).status, crate::check::Status::Pass);
+        // Failing from 3 s to the end: stuck.
+        let stuck = run(&[
+            (1_000, true),
+            (3_000, false),
+            (5_000, false),
+            (7_000, false),
+            (9_000, false),
+        ]);
+        let v = check_liveness(&stuck);
+        assert_eq!(v.status, crate::check::Status::Fail, "{v:?}");
+        // Two failures, however long, are not three.
+        let two = run(&[(1_000, true), (2_000, false), (9_000, false)]);
+        assert_eq!(check_liveness(&two).status, crate::check::Status::Pass);
     }
 }
