@@ -51,7 +51,7 @@ pub struct Checked<O> {
 impl<O: Clone + std::fmt::Debug> Checked<O> {
     /// True when every partition is linearizable.
     pub fn linearizable(&self) -> bool {
-        self.partitions.iter().all(|p| p.linearizable == Some(true))
+        all_linearizable(&self.partitions)
     }
 
     /// The first partition found not linearizable, if any.
@@ -61,10 +61,7 @@ impl<O: Clone + std::fmt::Debug> Checked<O> {
 
     /// The first partition the budget gave up on, if no partition failed.
     pub fn undecided(&self) -> Option<&PartitionVerdict> {
-        if self.failing.is_some() {
-            return None;
-        }
-        self.partitions.iter().find(|p| p.linearizable.is_none())
+        first_undecided(&self.partitions, self.failing.is_some())
     }
 
     /// The smallest failing window of the first failing partition (the `origin`s of its
@@ -78,6 +75,22 @@ impl<O: Clone + std::fmt::Debug> Checked<O> {
             None => Vec::new(),
         }
     }
+}
+
+/// True when every partition is linearizable.
+pub(crate) fn all_linearizable(partitions: &[PartitionVerdict]) -> bool {
+    partitions.iter().all(|p| p.linearizable == Some(true))
+}
+
+/// The first partition the budget gave up on, unless one `failed` (then the verdict is known).
+pub(crate) fn first_undecided(
+    partitions: &[PartitionVerdict],
+    failed: bool,
+) -> Option<&PartitionVerdict> {
+    if failed {
+        return None;
+    }
+    partitions.iter().find(|p| p.linearizable.is_none())
 }
 
 /// Reads recorded operations into the model's partitions (each operation's `origin` is its

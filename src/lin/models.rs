@@ -580,15 +580,12 @@ pub struct Judged {
 impl Judged {
     /// True when every partition is linearizable.
     pub fn linearizable(&self) -> bool {
-        self.partitions.iter().all(|p| p.linearizable == Some(true))
+        super::all_linearizable(&self.partitions)
     }
 
     /// The first partition the budget gave up on, when none failed.
     pub fn undecided(&self) -> Option<&super::PartitionVerdict> {
-        if self.failing.is_some() {
-            return None;
-        }
-        self.partitions.iter().find(|p| p.linearizable.is_none())
+        super::first_undecided(&self.partitions, self.failing.is_some())
     }
 
     /// Operations checked (those that constrain the model).
