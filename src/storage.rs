@@ -2,6 +2,9 @@
 
 use std::collections::BTreeMap;
 
+/// Undo logs up to this long are searched before a write is logged.
+const SHORT_LOG: usize = 8;
+
 /// A node's durable storage: reads see every write, a crash keeps only what was synced.
 ///
 /// Unsynced writes are kept in an undo log of the values they replaced, so `sync` costs no
@@ -37,8 +40,13 @@ impl<V: Clone> Storage<V> {
     pub fn put(&mut self, key: impl Into<String>, value: V) {
         let key = key.into();
         self.writes += 1;
-        let old = self.current.insert(key.clone(), value);
-        self.remember(key, old);
+        if let Some(slot) = self.current.get_mut(&key) {
+            let old = std::mem::replace(slot, value);
+            self.remember(key, Some(old));
+        } else {
+            self.current.insert(key.clone(), value);
+            self.remember(key, None);
+        }
     }
 
     /// Removes `key`; the removal survives a crash only after `sync`.
@@ -50,8 +58,13 @@ impl<V: Clone> Storage<V> {
     }
 
     /// Records what an unsynced write replaced, keeping the log no longer than a few times the
-    /// number of keys (a node that never syncs must not grow it forever).
+    /// number of keys (a node that never syncs must not grow it forever). Only the first entry
+    /// of each key matters (it holds the synced value), so a key already in a short log is not
+    /// logged again: a node rewriting one key keeps one entry, not 64.
     fn remember(&mut self, key: String, old: Option<V>) {
+        if self.undo.len() <= SHORT_LOG && self.undo.iter().any(|(k, _)| *k == key) {
+            return;
+        }
         self.undo.push((key, old));
         if self.undo.len() > 64 && self.undo.len() > 4 * self.current.len() {
             // Only the first entry of each key matters: it holds the synced value.
@@ -176,6 +189,22 @@ mod tests {
         assert_eq!(s.get("other"), Some(&9));
         assert_eq!(s.len(), 2);
         assert!(!s.has_unsynced());
+    }
+
+    #[test]
+    fn rewriting_a_few_keys_keeps_one_undo_entry_each() {
+        let mut s = Storage::default();
+        s.put("seq", 0u64);
+        s.sync();
+        for v in 1..10_000u64 {
+            s.put("seq", v);
+            s.put("other", v);
+        }
+        assert_eq!(s.undo.len(), 2);
+        assert_eq!(s.get("seq"), Some(&9_999));
+        s.crash();
+        assert_eq!(s.get("seq"), Some(&0));
+        assert_eq!(s.get("other"), None);
     }
 
     #[test]
