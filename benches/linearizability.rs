@@ -120,11 +120,7 @@ fn main() {
     // first and the window after, each timed.
     for (name, h) in [("linearizable", &history), ("one stale read", &bad)] {
         let names: Vec<String> = (0..10).map(|c| format!("c{c}")).collect();
-        let text: String = h
-            .entries()
-            .iter()
-            .map(|e| e.to_json(&names) + "\n")
-            .collect();
+        let text: String = h.entries().map(|e| e.to_json(&names) + "\n").collect();
         let start = std::time::Instant::now();
         let ops = read(&text, Format::Clustersim).expect("own history");
         let parse = start.elapsed();
@@ -237,10 +233,10 @@ fn list_append_history(ops: usize, clients: u32, keys: u64, seed: u64) -> Vec<Op
 /// Rebuilds `h` with the last successful read of a key that was written twice before it
 /// returning the first of those values instead.
 fn with_stale_read(h: &History) -> History {
-    let entries = h.entries();
+    let entries = || h.entries();
     let mut first_write: BTreeMap<u64, u64> = BTreeMap::new();
     let mut target = None;
-    for e in entries {
+    for e in entries() {
         match (&e.phase, &e.op) {
             (clustersim::history::Phase::Ok, Op::Put { key, value }) => {
                 first_write.entry(*key).or_insert(*value);
@@ -260,7 +256,7 @@ fn with_stale_read(h: &History) -> History {
     let (index, key, old) = target.expect("some read saw a later write");
     let mut out = History::new();
     let mut ids = BTreeMap::new();
-    for e in entries {
+    for e in entries() {
         let op = if e.index == index {
             Op::Get {
                 key,

@@ -371,11 +371,8 @@ fn run_summary(out: &RunOutcome, verdict: &Verdict) -> Vec<String> {
         lines.push(format!("fault at {t}: {}", f.describe(names)));
     }
     let entries = out.history.entries();
-    let shown: Vec<&clustersim::history::Entry> = match verdict.window {
-        Some((lo, hi)) => entries
-            .iter()
-            .filter(|e| e.time >= lo && e.time <= hi)
-            .collect(),
+    let shown: Vec<clustersim::history::Entry> = match verdict.window {
+        Some((lo, hi)) => entries.filter(|e| e.time >= lo && e.time <= hi).collect(),
         None => Vec::new(),
     };
     let marked: Vec<usize> = verdict.culprits.clone();

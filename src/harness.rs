@@ -159,7 +159,7 @@ impl<N: Node> Harness<N> {
             sent: Vec::new(),
             timers: Vec::new(),
             cancelled: Vec::new(),
-            history: self.history.entries()[before..].to_vec(),
+            history: self.history.entries().skip(before).collect(),
             notes: notes.into_iter().map(|(_, _, text)| text).collect(),
         };
         for e in effects {

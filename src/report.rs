@@ -85,18 +85,11 @@ pub fn summary(r: &Report, wall_secs: Option<f64>) -> String {
         },
         st.duplicated
     );
-    let calls = out.history.calls();
-    let ok = calls
-        .iter()
-        .filter(|c| c.outcome == crate::history::Phase::Ok)
-        .count();
+    let (calls, ok) = out.history.call_counts();
     let _ = writeln!(
         o,
         "  timers {}   faults applied {}   client calls {} ({} ok)",
-        st.timers,
-        st.faults,
-        calls.len(),
-        ok
+        st.timers, st.faults, calls, ok
     );
     if let Some(w) = wall_secs {
         let rate = if w > 0.0 { st.events as f64 / w } else { 0.0 };

@@ -669,7 +669,7 @@ fn an_aimed_strike_hits_the_sender_within_its_window_after_the_event() {
         let mut s = s.clone();
         s.seed = seed;
         let r = run_queue(&s);
-        let entries = r.outcome.history.entries();
+        let entries: Vec<_> = r.outcome.history.entries().collect();
         for (t, f) in &r.outcome.faults {
             let Fault::Crash(worker) = f else { continue };
             if *t == SimTime(100_000_000) {

@@ -582,7 +582,7 @@ fn adversary(sim: &mut Sim<RaftNode>, servers: &[NodeId], client: NodeId) -> Opt
     let acked = |sim: &Sim<RaftNode>| {
         sim.history()
             .entries()
-            .last()
+            .next_back()
             .is_some_and(|e| e.node == client && e.phase == Phase::Ok)
     };
     step_until(sim, Duration::from_millis(100), acked);
@@ -907,7 +907,6 @@ fn a_restarted_client_is_served_again() {
         .outcome
         .history
         .entries()
-        .iter()
         .filter(|e| e.phase == Phase::Ok && e.time > SimTime::ZERO + Duration::from_millis(1_200))
         .count();
     assert!(

@@ -124,7 +124,7 @@ fn timeline_zooms_into_the_failure_window_and_marks_the_culprit() {
         },
     );
     assert!(text.lines().count() * 5 < full.lines().count());
-    assert!(window.0 >= r.outcome.history.entries()[invoke].time);
+    assert!(window.0 >= r.outcome.history.entry(invoke).unwrap().time);
     golden("ping-partition-failure.timeline.txt", &text);
 }
 

@@ -174,10 +174,10 @@ fn with_table(mut v: Verdict, d: &Delivery) -> Verdict {
 }
 
 fn blame(v: Verdict, outcome: &RunOutcome, f: &TaskFate, what: &str, lost: bool) -> Verdict {
-    let h = outcome.history.entries();
+    let h = &outcome.history;
     let mut v = v.detail(format!("first offending task {}: {what}", f.task));
     for &i in &f.entries {
-        let e = &h[i];
+        let Some(e) = h.entry(i) else { continue };
         v = v.detail(format!(
             "  [{i}] {} {} {:?} {}",
             e.time,

@@ -62,7 +62,10 @@ pub fn check_election_safety(outcome: &RunOutcome) -> Verdict {
         let names: Vec<String> = ls
             .iter()
             .map(|(n, i)| {
-                let at = outcome.history.entries()[*i].time;
+                let at = outcome
+                    .history
+                    .entry(*i)
+                    .map_or(crate::time::SimTime::ZERO, |e| e.time);
                 format!("{} at {at}", outcome.roster.name(*n))
             })
             .collect();

@@ -701,7 +701,7 @@ mod tests {
                 matches!(got, LinResult::Linearizable { .. }),
                 expected,
                 "seed {seed}: {got:?} for {:?}",
-                h.entries()
+                h.entries().collect::<Vec<_>>()
             );
             if expected {
                 yes += 1;

@@ -23,37 +23,49 @@ pub fn check_liveness(outcome: &RunOutcome) -> Verdict {
             "faults were still in force when the run ended; nothing to judge",
         );
     };
-    let calls = outcome.history.calls();
-    let after: Vec<_> = calls
-        .iter()
-        .filter(|c| c.invoke_time >= healed && c.complete_time.is_some())
-        .collect();
-    if after.is_empty() {
+    // Per client, in invocation order: did any call succeed after the heal, how many failed in
+    // a row since, when the first of those was invoked, and the last of them. One pass over the
+    // history, holding a few words per client, not the calls.
+    #[derive(Default)]
+    struct Client {
+        any_ok: bool,
+        tail: usize,
+        first_failed: Option<SimTime>,
+        last_failed: Option<crate::history::Call>,
+    }
+    let mut per_client: BTreeMap<u32, Client> = BTreeMap::new();
+    let (mut after, mut ok) = (0usize, 0usize);
+    for c in outcome.history.each_call() {
+        if c.invoke_time < healed || c.complete_time.is_none() {
+            continue;
+        }
+        after += 1;
+        let client = per_client.entry(c.node.0).or_default();
+        if c.outcome == Phase::Ok {
+            ok += 1;
+            *client = Client {
+                any_ok: true,
+                ..Client::default()
+            };
+        } else {
+            client.tail += 1;
+            client.first_failed.get_or_insert(c.invoke_time);
+            client.last_failed = Some(c);
+        }
+    }
+    if after == 0 {
         return Verdict::unknown(
             NAME,
             format!("no call completed after the cluster was whole again at {healed}"),
         );
     }
-    let ok = after.iter().filter(|c| c.outcome == Phase::Ok).count();
-    // Per client: did any call succeed after the heal, and how many failed in a row at the end?
-    let mut per_client: BTreeMap<u32, (bool, usize, Vec<&crate::history::Call>)> = BTreeMap::new();
-    for c in &after {
-        let entry = per_client.entry(c.node.0).or_insert((false, 0, Vec::new()));
-        if c.outcome == Phase::Ok {
-            *entry = (true, 0, Vec::new());
-        } else {
-            entry.1 += 1;
-            entry.2.push(c);
-        }
-    }
     let half = SimTime(healed.0 + (outcome.end_time.0.saturating_sub(healed.0)) / 2);
     let stuck: Vec<&crate::history::Call> = per_client
         .values()
-        .filter(|(any_ok, tail, failed)| {
-            !any_ok
-                || (*tail >= STUCK_AFTER && failed.first().is_some_and(|c| c.invoke_time <= half))
+        .filter(|c| {
+            !c.any_ok || (c.tail >= STUCK_AFTER && c.first_failed.is_some_and(|t| t <= half))
         })
-        .filter_map(|(_, _, failed)| failed.last().copied())
+        .filter_map(|c| c.last_failed.as_ref())
         .collect();
     if !stuck.is_empty() {
         let mut v = Verdict::fail(
@@ -61,7 +73,7 @@ pub fn check_liveness(outcome: &RunOutcome) -> Verdict {
             format!(
                 "after the cluster was whole again at {healed}, {} clients got no answer ({ok} of {} calls succeeded)",
                 stuck.len(),
-                after.len()
+                after
             ),
         );
         let mut entries = Vec::new();
@@ -81,8 +93,7 @@ pub fn check_liveness(outcome: &RunOutcome) -> Verdict {
     Verdict::pass(
         NAME,
         format!(
-            "after the cluster was whole again at {healed}, {ok} of {} calls succeeded and every client was served again",
-            after.len()
+            "after the cluster was whole again at {healed}, {ok} of {after} calls succeeded and every client was served again"
         ),
     )
 }

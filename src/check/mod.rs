@@ -139,7 +139,7 @@ impl Verdict {
     pub fn culprits(mut self, outcome: &RunOutcome, entries: Vec<usize>) -> Self {
         let times: Vec<SimTime> = entries
             .iter()
-            .filter_map(|&i| outcome.history.entries().get(i).map(|e| e.time))
+            .filter_map(|&i| outcome.history.entry(i).map(|e| e.time))
             .collect();
         if let (Some(lo), Some(hi)) = (times.iter().min(), times.iter().max()) {
             self.window = Some((*lo, *hi));

@@ -121,17 +121,19 @@ fn write_file(path: &Path, text: &str) -> Result<(), Error> {
 }
 
 /// Writes a file a line at a time through a buffer (a long trace is never one string).
-fn write_lines<T>(
+fn write_lines<I: IntoIterator>(
     path: &Path,
-    items: &[T],
-    line: impl Fn(&T) -> String,
+    items: I,
+    line: impl Fn(&I::Item) -> String,
     ron_all: impl Fn() -> String,
     format: Format,
 ) -> Result<(), Error> {
     let file = std::fs::File::create(path).map_err(|e| io_error(path, e))?;
     let mut w = std::io::BufWriter::new(file);
     let result = match format {
-        Format::Jsonl => items.iter().try_for_each(|i| writeln!(w, "{}", line(i))),
+        Format::Jsonl => items
+            .into_iter()
+            .try_for_each(|i| writeln!(w, "{}", line(&i))),
         Format::Ron => w.write_all(ron_all().as_bytes()),
     };
     result
@@ -225,12 +227,12 @@ pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> 
     }
     if let Some(path) = &args.history {
         let names = report.outcome.roster.names();
-        let entries = report.outcome.history.entries();
+        let history = &report.outcome.history;
         write_lines(
             path,
-            entries,
+            history.entries(),
             |e| e.to_json(names),
-            || ron_text(entries, "history"),
+            || ron_text(&history.entries().collect::<Vec<_>>(), "history"),
             output_format(path)?,
         )?;
     }

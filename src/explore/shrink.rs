@@ -338,13 +338,7 @@ impl<R: Fn(&Scenario) -> Result<Report>> Search<'_, R> {
         };
         self.summary = v.summary.clone();
         self.trace_hash = report.outcome.trace_hash();
-        self.invokes = report
-            .outcome
-            .history
-            .entries()
-            .iter()
-            .filter(|e| e.phase == crate::history::Phase::Invoke)
-            .count();
+        self.invokes = report.outcome.history.call_counts().0;
         self.best = candidate;
         true
     }

@@ -9,6 +9,8 @@ use crate::time::SimTime;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+mod store;
+
 /// The name of the event a node records when it becomes leader, with its term as the value
 /// (`Op::custom(LEADER, &term)`): `ElectionSafety` and the nemesis's `pick: Leader` read it.
 pub const LEADER: &str = "leader";
@@ -347,14 +349,56 @@ impl Entry {
     }
 }
 
-/// The recorded history of a run.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+/// The recorded history of a run, about 24 bytes an entry (see `store`).
+#[derive(Clone, Debug, Default)]
 pub struct History {
-    entries: Vec<Entry>,
+    store: store::Store,
     next_op: u64,
-    #[serde(skip)]
-    heap_bytes: u64,
 }
+
+/// Every entry of a `History` in order, decoded one at a time.
+#[derive(Clone)]
+pub struct Entries<'a> {
+    store: &'a store::Store,
+    front: usize,
+    back: usize,
+}
+
+impl Iterator for Entries<'_> {
+    type Item = Entry;
+
+    fn next(&mut self) -> Option<Entry> {
+        (self.front < self.back).then(|| {
+            self.front += 1;
+            self.store.get(self.front - 1)
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.back - self.front;
+        (n, Some(n))
+    }
+
+    fn last(mut self) -> Option<Entry> {
+        self.next_back()
+    }
+
+    fn nth(&mut self, n: usize) -> Option<Entry> {
+        self.front = self.front.saturating_add(n).min(self.back);
+        self.next()
+    }
+}
+
+impl DoubleEndedIterator for Entries<'_> {
+    fn next_back(&mut self) -> Option<Entry> {
+        (self.front < self.back).then(|| {
+            self.back -= 1;
+            self.store.get(self.back)
+        })
+    }
+}
+
+impl ExactSizeIterator for Entries<'_> {}
 
 /// An operation with its invocation and completion joined, as checkers want it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -385,21 +429,6 @@ impl History {
         Self::default()
     }
 
-    fn push(&mut self, time: SimTime, node: NodeId, op_id: OpId, phase: Phase, op: Op) {
-        if let Op::Custom { name, value } = &op {
-            self.heap_bytes += (name.capacity() + value.approx_bytes()) as u64;
-        }
-        let index = self.entries.len();
-        self.entries.push(Entry {
-            index,
-            time,
-            node,
-            op_id,
-            phase,
-            op,
-        });
-    }
-
     fn fresh_id(&mut self) -> OpId {
         let id = OpId(self.next_op);
         self.next_op += 1;
@@ -408,106 +437,196 @@ impl History {
 
     /// Bytes the entries hold, estimated from their sizes.
     pub fn bytes(&self) -> u64 {
-        (self.entries.capacity() * std::mem::size_of::<Entry>()) as u64 + self.heap_bytes
+        self.store.bytes()
     }
 
     /// Records an invocation and returns its id.
     pub fn invoke(&mut self, time: SimTime, node: NodeId, op: Op) -> OpId {
         let id = self.fresh_id();
-        self.push(time, node, id, Phase::Invoke, op);
+        self.store.push(time, node, id, Phase::Invoke, op);
         id
     }
 
     /// Records a successful completion.
     pub fn ok(&mut self, time: SimTime, node: NodeId, id: OpId, op: Op) {
-        self.push(time, node, id, Phase::Ok, op);
+        self.store.push(time, node, id, Phase::Ok, op);
     }
 
     /// Records a definite failure.
     pub fn fail(&mut self, time: SimTime, node: NodeId, id: OpId, op: Op) {
-        self.push(time, node, id, Phase::Fail, op);
+        self.store.push(time, node, id, Phase::Fail, op);
     }
 
     /// Records an indeterminate outcome.
     pub fn info(&mut self, time: SimTime, node: NodeId, id: OpId, op: Op) {
-        self.push(time, node, id, Phase::Info, op);
+        self.store.push(time, node, id, Phase::Info, op);
     }
 
     /// Records a system event.
     pub fn event(&mut self, time: SimTime, node: NodeId, op: Op) {
         let id = self.fresh_id();
-        self.push(time, node, id, Phase::Event, op);
+        self.store.push(time, node, id, Phase::Event, op);
     }
 
-    /// Every entry in order.
-    pub fn entries(&self) -> &[Entry] {
-        &self.entries
+    /// Every entry in order (`.skip(n)` starts at entry `n` without decoding the ones before).
+    pub fn entries(&self) -> Entries<'_> {
+        Entries {
+            store: &self.store,
+            front: 0,
+            back: self.store.len(),
+        }
+    }
+
+    /// Entry `index`, if there is one.
+    pub fn entry(&self, index: usize) -> Option<Entry> {
+        (index < self.store.len()).then(|| self.store.get(index))
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.store.len()
     }
 
     /// True when nothing was recorded.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.store.len() == 0
     }
 
     /// Client calls with invocation and completion joined, in invocation order.
     ///
     /// A call completed more than once keeps its first completion; one never completed is `Info`.
     pub fn calls(&self) -> Vec<Call> {
-        let mut calls: Vec<Call> = Vec::new();
-        let mut slot: std::collections::BTreeMap<OpId, usize> = Default::default();
-        for e in &self.entries {
-            match e.phase {
-                Phase::Invoke => {
-                    slot.insert(e.op_id, calls.len());
-                    calls.push(Call {
-                        id: e.op_id,
-                        node: e.node,
-                        invoked: e.op.clone(),
-                        invoke_time: e.time,
-                        invoke_index: e.index,
-                        outcome: Phase::Info,
-                        completed: e.op.clone(),
-                        complete_time: None,
-                        complete_index: None,
-                    });
+        self.each_call().collect()
+    }
+
+    /// The calls of `calls()` one at a time, without holding them all: what a check over a long
+    /// run iterates.
+    pub fn each_call(&self) -> impl Iterator<Item = Call> + '_ {
+        let completion = self.first_completions();
+        let store = &self.store;
+        (0..store.len())
+            .filter(move |&i| store.head(i).0 == Phase::Invoke)
+            .zip(completion)
+            .map(move |(i, done)| {
+                let invoke = store.get(i);
+                let done = done.map(|j| store.get(j));
+                Call {
+                    id: invoke.op_id,
+                    node: invoke.node,
+                    invoke_time: invoke.time,
+                    invoke_index: i,
+                    outcome: done.as_ref().map_or(Phase::Info, |d| d.phase),
+                    completed: done
+                        .as_ref()
+                        .map_or_else(|| invoke.op.clone(), |d| d.op.clone()),
+                    complete_time: done.as_ref().map(|d| d.time),
+                    complete_index: done.map(|d| d.index),
+                    invoked: invoke.op,
                 }
-                Phase::Ok | Phase::Fail | Phase::Info => {
-                    if let Some(&i) = slot.get(&e.op_id) {
-                        let c = &mut calls[i];
-                        if c.complete_index.is_none() {
-                            c.outcome = e.phase;
-                            c.completed = e.op.clone();
-                            c.complete_time = Some(e.time);
-                            c.complete_index = Some(e.index);
+            })
+    }
+
+    /// Number of calls, and of those that completed ok, without decoding any operation.
+    pub fn call_counts(&self) -> (usize, usize) {
+        let store = &self.store;
+        let (mut calls, mut ok) = (0, 0);
+        for done in self.first_completions() {
+            calls += 1;
+            ok += usize::from(done.is_some_and(|j| store.head(j).0 == Phase::Ok));
+        }
+        (calls, ok)
+    }
+
+    /// Per invocation, in order, the index of its first completion: 4 bytes a call while it
+    /// runs (8 past four billion entries).
+    fn first_completions(&self) -> impl Iterator<Item = Option<usize>> {
+        let store = &self.store;
+        let long = store.len() >= u32::MAX as usize;
+        let mut short: Vec<u32> = Vec::new();
+        let mut wide: Vec<u64> = Vec::new();
+        // Lookups only, never iterated: its order cannot leak.
+        let mut open: std::collections::HashMap<OpId, usize> = Default::default();
+        let mut calls = 0usize;
+        for i in 0..store.len() {
+            match store.head(i) {
+                (Phase::Invoke, id) => {
+                    open.insert(id, calls);
+                    calls += 1;
+                    if long {
+                        wide.push(u64::MAX);
+                    } else {
+                        short.push(u32::MAX);
+                    }
+                }
+                (Phase::Ok | Phase::Fail | Phase::Info, id) => {
+                    if let Some(k) = open.remove(&id) {
+                        if long {
+                            wide[k] = i as u64;
+                        } else {
+                            short[k] = i as u32;
                         }
                     }
                 }
-                Phase::Event => {}
+                (Phase::Event, _) => {}
             }
         }
-        calls
+        let short = short
+            .into_iter()
+            .map(|j| (j != u32::MAX).then_some(j as usize));
+        let wide = wide
+            .into_iter()
+            .map(|j| (j != u64::MAX).then_some(j as usize));
+        short.chain(wide)
     }
 
     /// System events in order.
-    pub fn events(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.iter().filter(|e| e.phase == Phase::Event)
+    pub fn events(&self) -> impl Iterator<Item = Entry> + '_ {
+        let store = &self.store;
+        (0..store.len())
+            .filter(move |&i| store.head(i).0 == Phase::Event)
+            .map(move |i| store.get(i))
     }
 
     /// The node that most recently announced itself leader (a `leader(term)` event).
     pub fn latest_leader(&self) -> Option<NodeId> {
-        self.entries
-            .iter()
+        self.entries()
             .rev()
             .find(|e| {
                 e.phase == Phase::Event
                     && matches!(&e.op, Op::Custom { name, .. } if name == LEADER)
             })
             .map(|e| e.node)
+    }
+}
+
+/// Written and read as `{ entries: [...], next_op }`, as when it held its entries plainly.
+#[derive(Serialize, Deserialize)]
+struct Plain {
+    entries: Vec<Entry>,
+    next_op: u64,
+}
+
+impl Serialize for History {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Plain {
+            entries: self.entries().collect(),
+            next_op: self.next_op,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for History {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let plain = Plain::deserialize(d)?;
+        let mut h = History {
+            store: store::Store::default(),
+            next_op: plain.next_op,
+        };
+        for e in plain.entries {
+            h.store.push(e.time, e.node, e.op_id, e.phase, e.op);
+        }
+        Ok(h)
     }
 }
 

@@ -2,7 +2,7 @@
 //! effects through the network, and applies faults from the schedule and the nemesis.
 
 use super::clock::NodeClock;
-use super::queue::EventQueue;
+use super::queue::{prefetch, EventQueue, NO_NODE};
 use super::rng::{stream, SimRng, Stream};
 use crate::fault::{replaces_groups, Fault, Nemesis};
 use crate::history::History;
@@ -209,8 +209,6 @@ struct Slot<N: Node> {
     status: NodeStatus,
     incarnation: u32,
     clock: NodeClock,
-    rng: SimRng,
-    net_rng: SimRng,
     storage: Storage<N::Stored>,
     backlog: Vec<Ev<N::Msg, N::Timer>>,
 }
@@ -224,6 +222,11 @@ pub struct Sim<N: Node> {
     network: Network,
     queue: EventQueue<Ev<N::Msg, N::Timer>>,
     slots: Vec<Slot<N>>,
+    /// Each node's own stream, apart from its slot: a 300-byte ChaCha buffer in the slot would
+    /// spread what every event reads over several cache lines.
+    node_rngs: Vec<SimRng>,
+    /// Each node's network stream (latency, loss and duplication draws of what it sends).
+    net_rngs: Vec<SimRng>,
     factory: NodeFactory<N>,
     effects: Vec<Effect<N>>,
     history: History,
@@ -265,13 +268,11 @@ impl<N: Node> Sim<N> {
         let seed = config.seed;
         let n = config.roster.len();
         let slots = (0..n as u32)
-            .map(|i| Slot {
+            .map(|_| Slot {
                 node: None,
                 status: NodeStatus::Down,
                 incarnation: 0,
                 clock: NodeClock::default(),
-                rng: stream(seed, Stream::Node(i)),
-                net_rng: stream(seed, Stream::Network(i)),
                 storage: Storage::default(),
                 backlog: Vec::new(),
             })
@@ -284,6 +285,12 @@ impl<N: Node> Sim<N> {
             network: config.network,
             queue: EventQueue::new(),
             slots,
+            node_rngs: (0..n as u32)
+                .map(|i| stream(seed, Stream::Node(i)))
+                .collect(),
+            net_rngs: (0..n as u32)
+                .map(|i| stream(seed, Stream::Network(i)))
+                .collect(),
             factory,
             effects: Vec::with_capacity(16),
             history: History::new(),
@@ -320,8 +327,9 @@ impl<N: Node> Sim<N> {
         }
         for i in 0..n as u32 {
             sim.slots[i as usize].status = NodeStatus::Up;
-            sim.queue.push(
+            sim.queue.push_for(
                 SimTime::ZERO,
+                i,
                 Ev::Start {
                     node: NodeId(i),
                     incarnation: 0,
@@ -417,6 +425,15 @@ impl<N: Node> Sim<N> {
             return false;
         }
         if let Some((time, ev)) = self.queue.pop() {
+            // Warm what the next event will read while this one is handled: at 10,000 nodes
+            // and more, a node's slot and stream are cache misses otherwise.
+            if let Some(next) = self.queue.next_for().filter(|&n| n != NO_NODE) {
+                let i = next as usize;
+                if let (Some(slot), Some(rng)) = (self.slots.get(i), self.net_rngs.get(i)) {
+                    prefetch(slot);
+                    prefetch(rng);
+                }
+            }
             self.now = time;
             self.stats.events += 1;
             self.handle(ev);
@@ -439,7 +456,7 @@ impl<N: Node> Sim<N> {
 
     /// Bytes one node costs the engine (its slot and roster entry, not what the node allocates).
     pub fn node_bytes() -> u64 {
-        (std::mem::size_of::<Slot<N>>() + NODE_OVERHEAD) as u64
+        (std::mem::size_of::<Slot<N>>() + 2 * std::mem::size_of::<SimRng>() + NODE_OVERHEAD) as u64
     }
 
     /// Records the peak memory estimate; stops the run when it passes the budget.
@@ -660,7 +677,6 @@ impl<N: Node> Sim<N> {
         let Slot {
             node: Some(state),
             clock,
-            rng,
             storage,
             ..
         } = &mut self.slots[node.index()]
@@ -673,7 +689,7 @@ impl<N: Node> Sim<N> {
             true_now: self.now,
             local_now: clock.local(self.now),
             roster: &self.roster,
-            rng,
+            rng: &mut self.node_rngs[node.index()],
             storage,
             effects: &mut effects,
             history: &mut self.history,
@@ -696,8 +712,9 @@ impl<N: Node> Sim<N> {
                 Effect::SetTimer { id, after, timer } => {
                     let at = self.now + clock.true_delay(after);
                     let incarnation = self.slots[node.index()].incarnation;
-                    self.queue.push(
+                    self.queue.push_for(
                         at,
+                        node.0,
                         Ev::Timer {
                             node,
                             incarnation,
@@ -737,7 +754,7 @@ impl<N: Node> Sim<N> {
 
     fn record_ops(&mut self, from: usize) {
         let now = self.now;
-        for e in &self.history.entries()[from..] {
+        for e in self.history.entries().skip(from) {
             let (node, index) = (e.node, e.index);
             let word = (e.phase as u64) << 32 | u64::from(node.0);
             self.trace
@@ -760,8 +777,10 @@ impl<N: Node> Sim<N> {
         let Some(trigger) = nem.trigger().filter(|_| self.now >= nem.start()) else {
             return;
         };
-        let Some(entry) = self.history.entries()[from..]
-            .iter()
+        let Some(entry) = self
+            .history
+            .entries()
+            .skip(from)
             .find(|e| trigger.matches(e.phase, &e.op))
         else {
             return;
@@ -801,7 +820,7 @@ impl<N: Node> Sim<N> {
             return;
         };
         let incarnation = dest.incarnation;
-        let rng = &mut self.slots[from.index()].net_rng;
+        let rng = &mut self.net_rngs[from.index()];
         match self.network.transmit(from, to, rng) {
             Transmit::Dropped(reason) => self.record_drop(from, to, id, reason),
             Transmit::Delivered { first, copy } => {
@@ -810,8 +829,9 @@ impl<N: Node> Sim<N> {
                     self.trace.mix(TAG_DUP, now, pair(from, to), id, delay.0);
                     self.trace
                         .keep(now, || TraceKind::Duplicate { from, to, id });
-                    self.queue.push(
+                    self.queue.push_for(
                         now + delay,
+                        to.0,
                         Ev::Deliver {
                             from,
                             to,
@@ -821,8 +841,9 @@ impl<N: Node> Sim<N> {
                         },
                     );
                 }
-                self.queue.push(
+                self.queue.push_for(
                     now + first,
+                    to.0,
                     Ev::Deliver {
                         from,
                         to,

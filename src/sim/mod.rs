@@ -6,7 +6,7 @@
 mod clock;
 mod engine;
 pub mod panics;
-mod queue;
+pub mod queue;
 pub mod rng;
 
 pub use clock::NodeClock;
