@@ -165,14 +165,19 @@ fn queues(sizes: &[u32], steps: u64) {
     use clustersim::time::SimTime;
     println!("event queue candidates, hold model, {steps} pop+push steps, best of 5 interleaved rounds (M steps/s)");
     println!(
-        "  {:>9}  {:>12} {:>12} {:>12} {:>12}",
-        "pending", "BinaryHeap", "2-ary slab", "4-ary slab", "8-ary slab"
+        "  {:>9}  {:>12} {:>12} {:>12} {:>12} {:>12}",
+        "pending", "BinaryHeap", "2-ary slab", "4-ary slab", "8-ary slab", "adaptive"
     );
-    fn slab<const A: usize>(pending: u32, steps: u64) -> (u64, f64, u64) {
+    // children 0: the adaptive queue the engine uses.
+    fn slab(children: usize, pending: u32, steps: u64) -> (u64, f64, u64) {
         hold(
             pending,
             steps,
-            EventQueue::<u64, A>::new(),
+            if children == 0 {
+                EventQueue::new()
+            } else {
+                EventQueue::with_children(children)
+            },
             |q, t, v| q.push(SimTime(t), v),
             |q| q.pop().map(|(t, v)| (t.0, v)),
         )
@@ -192,21 +197,23 @@ fn queues(sizes: &[u32], steps: u64) {
                 |q| q.pop().map(|Reverse((t, _, v))| (t, v)),
             )
         };
-        let [h, b2, b4, b8] = best_interleaved(
+        let [h, b2, b4, b8, ad] = best_interleaved(
             5,
             [
                 &heap,
-                &|| slab::<2>(n, steps),
-                &|| slab::<4>(n, steps),
-                &|| slab::<8>(n, steps),
+                &|| slab(2, n, steps),
+                &|| slab(4, n, steps),
+                &|| slab(8, n, steps),
+                &|| slab(0, n, steps),
             ],
         );
         println!(
-            "  {n:>9}  {:>12.2} {:>12.2} {:>12.2} {:>12.2}",
+            "  {n:>9}  {:>12.2} {:>12.2} {:>12.2} {:>12.2} {:>12.2}",
             h / 1e6,
             b2 / 1e6,
             b4 / 1e6,
-            b8 / 1e6
+            b8 / 1e6,
+            ad / 1e6
         );
     }
 }

@@ -204,11 +204,14 @@ enum Ev<M, T> {
     NemesisStop,
 }
 
+// In this order: what every event checks (status, incarnation, clock) is the first cache line,
+// the one the engine prefetches, with the start of the node's own state.
+#[repr(C)]
 struct Slot<N: Node> {
-    node: Option<N>,
     status: NodeStatus,
     incarnation: u32,
     clock: NodeClock,
+    node: Option<N>,
     storage: Storage<N::Stored>,
     backlog: Vec<Ev<N::Msg, N::Timer>>,
 }
@@ -430,8 +433,8 @@ impl<N: Node> Sim<N> {
             if let Some(next) = self.queue.next_for().filter(|&n| n != NO_NODE) {
                 let i = next as usize;
                 if let (Some(slot), Some(rng)) = (self.slots.get(i), self.net_rngs.get(i)) {
-                    prefetch(slot);
-                    prefetch(rng);
+                    prefetch(slot, 2);
+                    prefetch(rng, 8);
                 }
             }
             self.now = time;

@@ -17,14 +17,16 @@ struct Key {
 /// The `node` of an event that is for no node in particular.
 pub const NO_NODE: u32 = u32::MAX;
 
-/// Asks the CPU to bring the cache lines of `r` closer; a hint that never changes a result.
+/// Asks the CPU to bring the first `lines` cache lines of `r` closer (no more than it spans); a
+/// hint that never changes a result.
 #[inline(always)]
-pub fn prefetch<T>(r: &T) {
+pub fn prefetch<T>(r: &T, lines: usize) {
     #[cfg(target_arch = "x86_64")]
     {
         let start = (r as *const T).cast::<i8>();
+        let end = std::mem::size_of::<T>().clamp(1, 64 * lines);
         let mut line = 0;
-        while line < std::mem::size_of::<T>().max(1) {
+        while line < end {
             // SAFETY: a prefetch reads nothing and cannot fault, whatever the address; every
             // address here is inside `*r`.
             unsafe {
@@ -35,38 +37,97 @@ pub fn prefetch<T>(r: &T) {
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = r;
+    let _ = (r, lines);
 }
 
-/// Children per heap node the engine uses: a 4-ary heap is half as deep as a binary one, so a
-/// pop at 100,000 pending events touches about half as many cache lines (`benches/engine.rs`
-/// measures 2, 4 and 8 side by side).
-pub const ARITY: usize = 4;
+/// Above this many pending events an adaptive queue turns 4-ary: half as deep as a binary heap,
+/// so a pop touches about half as many cache lines once the heap outgrows the caches.
+const WIDEN_ABOVE: usize = 8_192;
+/// Below this many it turns binary again: fewer comparisons while the heap is in L1.
+const NARROW_BELOW: usize = 2_048;
 
-/// Pending events, popped earliest first; equal times pop in the order they were pushed. `A` is
-/// the heap's number of children per node.
-pub struct EventQueue<E, const A: usize = ARITY> {
+/// Pending events, popped earliest first; equal times pop in the order they were pushed.
+///
+/// A heap of (time, sequence) keys over a slab of events, binary while small and 4-ary while
+/// large (`benches/engine.rs` measures 2, 4, 8 and the adaptive queue side by side); as keys are
+/// unique, the heap's shape never changes the order events pop in.
+pub struct EventQueue<E> {
     heap: Vec<Key>,
     slab: Vec<Option<E>>,
     free: Vec<u32>,
     seq: u64,
+    /// log2 of the children per heap node.
+    shift: u32,
+    adaptive: bool,
 }
 
-impl<E, const A: usize> Default for EventQueue<E, A> {
+impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<E, const A: usize> EventQueue<E, A> {
-    /// An empty queue.
+impl<E> EventQueue<E> {
+    /// An empty queue that is binary while small and 4-ary while large (what the engine uses).
     pub fn new() -> Self {
         EventQueue {
             heap: Vec::with_capacity(1024),
             slab: Vec::with_capacity(1024),
             free: Vec::with_capacity(1024),
             seq: 0,
+            shift: 1,
+            adaptive: true,
         }
+    }
+
+    /// An empty queue whose heap always has `children` (2, 4 or 8) children per node.
+    pub fn with_children(children: usize) -> Self {
+        let shift = match children {
+            2 => 1,
+            4 => 2,
+            8 => 3,
+            _ => panic!("a heap node has 2, 4 or 8 children, not {children}"),
+        };
+        EventQueue {
+            shift,
+            adaptive: false,
+            ..Self::new()
+        }
+    }
+
+    /// Rebuilds the heap with `2^shift` children per node (Floyd's bottom-up heapify).
+    fn reshape(&mut self, shift: u32) {
+        self.shift = shift;
+        let n = self.heap.len();
+        if n < 2 {
+            return;
+        }
+        for i in (0..=(n - 2) >> shift).rev() {
+            self.sift_down(i);
+        }
+    }
+
+    fn sift_down(&mut self, mut i: usize) {
+        let n = self.heap.len();
+        let key = self.heap[i];
+        loop {
+            let first = (i << self.shift) + 1;
+            if first >= n {
+                break;
+            }
+            let mut best = first;
+            for c in first + 1..(first + (1 << self.shift)).min(n) {
+                if Self::before(&self.heap[c], &self.heap[best]) {
+                    best = c;
+                }
+            }
+            if !Self::before(&self.heap[best], &key) {
+                break;
+            }
+            self.heap[i] = self.heap[best];
+            i = best;
+        }
+        self.heap[i] = key;
     }
 
     /// Queues `event` at `time`, after every event already queued at that time.
@@ -97,6 +158,9 @@ impl<E, const A: usize> EventQueue<E, A> {
             node,
         });
         self.sift_up(self.heap.len() - 1);
+        if self.adaptive && self.shift == 1 && self.heap.len() > WIDEN_ABOVE {
+            self.reshape(2);
+        }
     }
 
     // `before(a, b)`: a pops first. The standard library's `BinaryHeap` moves its hole through
@@ -112,7 +176,7 @@ impl<E, const A: usize> EventQueue<E, A> {
     fn sift_up(&mut self, mut i: usize) {
         let key = self.heap[i];
         while i > 0 {
-            let parent = (i - 1) / A;
+            let parent = (i - 1) >> self.shift;
             if !Self::before(&key, &self.heap[parent]) {
                 break;
             }
@@ -130,19 +194,21 @@ impl<E, const A: usize> EventQueue<E, A> {
         let n = self.heap.len();
         let mut i = 0;
         loop {
-            let first = A * i + 1;
+            let first = (i << self.shift) + 1;
             if first >= n {
                 break;
             }
-            let best = if A == 4 && first + A <= n {
+            let best = if self.shift == 1 && first + 1 < n {
+                first + usize::from(Self::before(&self.heap[first + 1], &self.heap[first]))
+            } else if self.shift == 2 && first + 4 <= n {
                 // All four children: two pairs, then the pair winners, without branches.
-                let h = &self.heap[first..first + A];
+                let h = &self.heap[first..first + 4];
                 let a = usize::from(Self::before(&h[1], &h[0]));
                 let b = 2 + usize::from(Self::before(&h[3], &h[2]));
                 first + if Self::before(&h[b], &h[a]) { b } else { a }
             } else {
                 let mut best = first;
-                for c in first + 1..(first + A).min(n) {
+                for c in first + 1..(first + (1 << self.shift)).min(n) {
                     if Self::before(&self.heap[c], &self.heap[best]) {
                         best = c;
                     }
@@ -160,7 +226,7 @@ impl<E, const A: usize> EventQueue<E, A> {
     #[inline]
     pub fn next_for(&self) -> Option<u32> {
         let key = self.heap.first()?;
-        prefetch(&self.slab[key.slot as usize]);
+        prefetch(&self.slab[key.slot as usize], 1);
         Some(key.node)
     }
 
@@ -181,6 +247,9 @@ impl<E, const A: usize> EventQueue<E, A> {
             }
             None => last,
         };
+        if self.adaptive && self.shift == 2 && self.heap.len() < NARROW_BELOW {
+            self.reshape(1);
+        }
         let event = self.slab[key.slot as usize].take()?;
         self.free.push(key.slot);
         Some((key.time, event))
@@ -226,37 +295,61 @@ mod tests {
 
     #[test]
     fn interleaved_pushes_and_pops_follow_time_then_sequence_at_every_arity() {
-        interleaved::<2>();
-        interleaved::<3>();
-        interleaved::<4>();
-        interleaved::<8>();
+        for q in [
+            EventQueue::with_children(2),
+            EventQueue::with_children(4),
+            EventQueue::with_children(8),
+            EventQueue::new(),
+        ] {
+            interleaved(q, 20_000, 50);
+        }
+        // Long enough, and with a far enough horizon, that the adaptive queue turns 4-ary and
+        // back to binary several times.
+        let mut q = EventQueue::new();
+        interleaved_with(&mut q, 200_000, 40_000);
     }
 
-    fn interleaved<const A: usize>() {
+    fn interleaved(mut q: EventQueue<u64>, steps: usize, horizon: u64) {
+        interleaved_with(&mut q, steps, horizon);
+    }
+
+    fn interleaved_with(q: &mut EventQueue<u64>, steps: usize, horizon: u64) {
         use crate::sim::rng::{stream, Stream};
         use rand::Rng;
+        use std::collections::BTreeSet;
         let mut rng = stream(3, Stream::Tool(0));
-        let mut q: EventQueue<u64, A> = EventQueue::new();
-        let mut reference: Vec<(u64, u64)> = Vec::new();
+        let mut reshaped = 0;
+        let mut shift = q.shift;
+        let mut reference: BTreeSet<(u64, u64)> = BTreeSet::new();
         let mut seq = 0u64;
         let mut now = 0u64;
-        for _ in 0..20_000 {
-            if rng.random_bool(0.55) || reference.is_empty() {
-                let t = now + rng.random_range(0..50);
+        for step in 0..steps {
+            // Phases of mostly pushes and mostly pops, so the queue grows and drains.
+            let push = if (step / 25_000) % 2 == 0 { 0.8 } else { 0.2 };
+            if rng.random_bool(push) || reference.is_empty() {
+                let t = now + rng.random_range(0..horizon);
                 q.push(SimTime(t), seq);
-                reference.push((t, seq));
+                reference.insert((t, seq));
                 seq += 1;
             } else {
-                reference.sort_unstable_by(|a, b| b.cmp(a));
-                let (t, s) = reference.pop().unwrap();
+                let (t, s) = reference.pop_first().unwrap();
                 assert_eq!(q.pop(), Some((SimTime(t), s)));
                 now = t;
             }
             assert_eq!(q.len(), reference.len());
+            if q.shift != shift {
+                reshaped += 1;
+                shift = q.shift;
+            }
         }
-        reference.sort_unstable();
+        if q.adaptive && steps >= 100_000 {
+            assert!(
+                reshaped >= 4,
+                "the adaptive queue changed shape {reshaped} times"
+            );
+        }
         let rest: Vec<(u64, u64)> = std::iter::from_fn(|| q.pop().map(|(t, e)| (t.0, e))).collect();
-        assert_eq!(rest, reference);
+        assert_eq!(rest, reference.into_iter().collect::<Vec<_>>());
         assert_eq!(q.peek_time(), None);
     }
 }
