@@ -24,6 +24,10 @@ pub enum Goal {
     AckedWritesVisible,
     /// Every posted message reached every node that is up at the end (anti-entropy).
     AllDelivered,
+    /// No task was handed out, or completed, more than once plus once per crash in the run, on a
+    /// network that loses no messages (lease-queue: a queue that re-queues every task forever
+    /// completes them all, many times over).
+    BoundedRedelivery,
 }
 
 /// The `Exercise(GOAL)` check: an exercise's goal as a registered check.
@@ -52,6 +56,7 @@ impl Goal {
             Goal::CounterNeverGoesBack => "CounterNeverGoesBack",
             Goal::AckedWritesVisible => "AckedWritesVisible",
             Goal::AllDelivered => "AllDelivered",
+            Goal::BoundedRedelivery => "BoundedRedelivery",
         }
     }
 
@@ -64,6 +69,7 @@ impl Goal {
             Goal::CounterNeverGoesBack => counter_never_goes_back(outcome),
             Goal::AckedWritesVisible => acked_writes_visible(outcome),
             Goal::AllDelivered => all_delivered(outcome),
+            Goal::BoundedRedelivery => bounded_redelivery(outcome),
         }
     }
 }
@@ -163,6 +169,68 @@ fn every_task_completed(outcome: &RunOutcome) -> Verdict {
         }
     }
     v.culprits(outcome, entries)
+}
+
+fn bounded_redelivery(outcome: &RunOutcome) -> Verdict {
+    const NAME: &str = "BoundedRedelivery";
+    let crashes = outcome
+        .faults
+        .iter()
+        .filter(|(_, f)| matches!(f, clustersim::fault::Fault::Crash(_)))
+        .count();
+    let bound = 1 + crashes;
+    // Per task: entries of its hand-outs and of its completions.
+    let mut per_task: BTreeMap<u64, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
+    for e in outcome.history.events() {
+        match e.op {
+            Op::Dequeue { task } => per_task.entry(task).or_default().0.push(e.index),
+            Op::Complete { task } => per_task.entry(task).or_default().1.push(e.index),
+            _ => {}
+        }
+    }
+    if per_task.is_empty() {
+        return Verdict::unknown(NAME, "no task was handed out");
+    }
+    let over: Vec<(&u64, &(Vec<usize>, Vec<usize>))> = per_task
+        .iter()
+        .filter(|(_, (out, done))| out.len() > bound || done.len() > bound)
+        .collect();
+    let crashes_text = match crashes {
+        1 => "1 crash".to_string(),
+        n => format!("{n} crashes"),
+    };
+    let Some(&(task, (out, done))) = over.first() else {
+        let most = per_task
+            .values()
+            .map(|(out, done)| out.len().max(done.len()))
+            .max()
+            .unwrap_or(0);
+        return Verdict::pass(
+            NAME,
+            format!(
+                "{} tasks, each handed out and completed at most {most} times ({crashes_text} in the run allow {bound})",
+                per_task.len()
+            ),
+        );
+    };
+    let (handed, completed): (usize, usize) = per_task
+        .values()
+        .fold((0, 0), |(a, b), (o, d)| (a + o.len(), b + d.len()));
+    let mut entries: Vec<usize> = out.iter().chain(done.iter()).copied().collect();
+    entries.sort_unstable();
+    entries.truncate(12);
+    Verdict::fail(
+        NAME,
+        format!(
+            "task {task} was handed out {} times and completed {} times, with {crashes_text} in the run (at most {bound}); {} tasks were handed out {handed} times and completed {completed} times in all, {} of them too often",
+            out.len(),
+            done.len(),
+            per_task.len(),
+            over.len()
+        ),
+    )
+    .detail("a task goes out again only when the worker holding it may have lost it: an acknowledged task is done for good")
+    .culprits(outcome, entries)
 }
 
 fn effects_exactly_once(outcome: &RunOutcome) -> Verdict {
@@ -445,6 +513,38 @@ mod tests {
     fn incr(h: &mut History, from: u64, to: u64, answer: u64) {
         let id = h.invoke(at(from), NodeId(0), Op::custom("incr", "?"));
         h.ok(at(to), NodeId(0), id, Op::custom("incr", &answer));
+    }
+
+    #[test]
+    fn a_task_handed_out_again_without_a_crash_fails_bounded_redelivery() {
+        let mut h = History::new();
+        h.event(at(1), NodeId(1), Op::Dequeue { task: 1 });
+        h.event(at(2), NodeId(1), Op::Complete { task: 1 });
+        h.event(at(3), NodeId(2), Op::Dequeue { task: 2 });
+        h.event(at(4), NodeId(2), Op::Complete { task: 2 });
+        assert!(Goal::BoundedRedelivery
+            .evaluate(&outcome(h.clone(), 3))
+            .passed());
+        // Handed out and completed again: too often with no crash...
+        h.event(at(5), NodeId(2), Op::Dequeue { task: 1 });
+        h.event(at(6), NodeId(2), Op::Complete { task: 1 });
+        let v = Goal::BoundedRedelivery.evaluate(&outcome(h.clone(), 3));
+        assert!(!v.passed(), "{v:?}");
+        assert!(
+            v.summary
+                .starts_with("task 1 was handed out 2 times and completed 2 times, with 0 crashes"),
+            "{}",
+            v.summary
+        );
+        // ...and allowed once a crash may have lost it.
+        let mut crashed = outcome(h.clone(), 3);
+        crashed.faults = vec![(at(4), clustersim::fault::Fault::Crash(NodeId(1)))];
+        assert!(Goal::BoundedRedelivery.evaluate(&crashed).passed());
+        // A third time is too often even then.
+        h.event(at(7), NodeId(1), Op::Dequeue { task: 1 });
+        let mut crashed = outcome(h, 3);
+        crashed.faults = vec![(at(4), clustersim::fault::Fault::Crash(NodeId(1)))];
+        assert!(!Goal::BoundedRedelivery.evaluate(&crashed).passed());
     }
 
     #[test]

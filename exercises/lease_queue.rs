@@ -78,8 +78,27 @@ pub struct QueueServer {
     pub in_flight: BTreeMap<u64, NodeId>,
     /// How long a worker may hold a task before it is handed out again.
     pub lease: Duration,
-    solution: bool,
+    functions: ServerFunctions,
 }
+
+/// The three server functions a version of this exercise provides: the starter's, the
+/// reference's, or any other (a grader's test of a wrong solution).
+#[derive(Clone, Copy, Debug)]
+pub struct ServerFunctions {
+    /// `take` above.
+    pub take: fn(&mut QueueServer, &mut Ctx<'_>, NodeId) -> Option<u64>,
+    /// `on_ack` above.
+    pub on_ack: fn(&mut QueueServer, &mut Ctx<'_>, u64),
+    /// `on_lease_expired` above.
+    pub on_lease_expired: fn(&mut QueueServer, &mut Ctx<'_>, u64),
+}
+
+/// The functions of this file (what the student edits).
+pub const STARTER: ServerFunctions = ServerFunctions {
+    take,
+    on_ack,
+    on_lease_expired,
+};
 
 /// Shorthand for the context handlers of this exercise receive.
 pub type Ctx<'a> = Context<'a, QueueNode>;
@@ -141,26 +160,17 @@ impl QueueServer {
                 ctx.send(from, Msg::Enqueued { task });
             }
             Msg::Take => {
-                let task = if self.solution {
-                    solutions::lease_queue::take(self, ctx, from)
-                } else {
-                    take(self, ctx, from)
-                };
+                let task = (self.functions.take)(self, ctx, from);
                 ctx.send(from, task.map_or(Msg::Empty, |task| Msg::Task { task }));
             }
-            Msg::Ack { task } if self.solution => solutions::lease_queue::on_ack(self, ctx, task),
-            Msg::Ack { task } => on_ack(self, ctx, task),
+            Msg::Ack { task } => (self.functions.on_ack)(self, ctx, task),
             _ => {}
         }
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_>, timer: Timer) {
         if let Timer::Lease { task } = timer {
-            if self.solution {
-                solutions::lease_queue::on_lease_expired(self, ctx, task);
-            } else {
-                on_lease_expired(self, ctx, task);
-            }
+            (self.functions.on_lease_expired)(self, ctx, task);
         }
     }
 }
@@ -244,6 +254,16 @@ pub fn validate(plan: &Plan) -> Result<(), String> {
 
 /// Runs the exercise; `solution` selects the reference server functions.
 pub fn run(plan: &Plan, solution: bool, trace: TraceLevel) -> RunOutcome {
+    let functions = if solution {
+        solutions::lease_queue::FUNCTIONS
+    } else {
+        STARTER
+    };
+    run_with(plan, functions, trace)
+}
+
+/// Runs the exercise with the server functions `functions`.
+pub fn run_with(plan: &Plan, functions: ServerFunctions, trace: TraceLevel) -> RunOutcome {
     let w = plan.workload();
     let (limit, interval, timeout) = (u64::from(w.ops.max(1)), w.interval, w.timeout);
     let server = plan.roster.members("queue")[0];
@@ -261,7 +281,7 @@ pub fn run(plan: &Plan, solution: bool, trace: TraceLevel) -> RunOutcome {
                 ready: VecDeque::new(),
                 in_flight: BTreeMap::new(),
                 lease: Duration::from_millis(300),
-                solution,
+                functions,
             }),
             _ => QueueNode::Worker(Worker {
                 server,

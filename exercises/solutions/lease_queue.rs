@@ -1,6 +1,6 @@
 //! Reference solution of `lease-queue`: lease a task instead of popping it, re-queue on expiry.
 
-use crate::lease_queue::{Ctx, QueueServer, Timer};
+use crate::lease_queue::{Ctx, QueueServer, ServerFunctions, Timer};
 use clustersim::node::NodeId;
 
 // ANCHOR: solution
@@ -24,3 +24,10 @@ pub fn on_lease_expired(server: &mut QueueServer, _ctx: &mut Ctx<'_>, task: u64)
     }
 }
 // ANCHOR_END: solution
+
+/// These three functions, for `lease_queue::run_with`.
+pub const FUNCTIONS: ServerFunctions = ServerFunctions {
+    take,
+    on_ack,
+    on_lease_expired,
+};

@@ -72,6 +72,81 @@ fn proves(name: &str, starter_is_todo: bool, failing_goal: &str) {
     );
 }
 
+/// A wrong lease-queue server: it leases tasks but ignores acks, so every lease runs out and
+/// every task is re-queued forever. Every task gets completed, many times over.
+mod requeue_forever {
+    use clustersim::node::NodeId;
+    use clustersim_exercises::lease_queue::{Ctx, QueueServer, ServerFunctions, Timer};
+
+    fn take(server: &mut QueueServer, ctx: &mut Ctx<'_>, worker: NodeId) -> Option<u64> {
+        let task = server.ready.pop_front()?;
+        server.in_flight.insert(task, worker);
+        ctx.set_timer(server.lease, Timer::Lease { task });
+        Some(task)
+    }
+
+    fn on_ack(_server: &mut QueueServer, _ctx: &mut Ctx<'_>, _task: u64) {}
+
+    fn on_lease_expired(server: &mut QueueServer, _ctx: &mut Ctx<'_>, task: u64) {
+        server.in_flight.remove(&task);
+        server.ready.push_back(task);
+    }
+
+    pub const FUNCTIONS: ServerFunctions = ServerFunctions {
+        take,
+        on_ack,
+        on_lease_expired,
+    };
+}
+
+#[test]
+fn lease_queue_grader_fails_a_queue_that_redelivers_every_task_forever() {
+    use clustersim_exercises::lease_queue;
+    let origin = "scenarios/exercises/lease-queue.ron";
+    let text = std::fs::read_to_string(root().join(origin)).expect("scenario");
+    let registry = exercises::registry();
+    for seed in 1..6 {
+        let mut scenario = clustersim::scenario::parse(&text, origin).expect("parses");
+        scenario.seed = seed;
+        let plan = registry.prepare(&scenario, origin).expect("prepares").plan;
+        let wrong = lease_queue::run_with(
+            &plan,
+            requeue_forever::FUNCTIONS,
+            clustersim::trace::TraceLevel::HashOnly,
+        );
+        let completed = wrong
+            .history
+            .events()
+            .filter(|e| matches!(e.op, clustersim::history::Op::Complete { .. }))
+            .count();
+        assert!(completed > 30, "seed {seed}: only {completed} completions");
+        // The old goal alone accepts it: every task was completed.
+        assert!(exercises::Goal::EveryTaskCompleted
+            .evaluate(&wrong)
+            .passed());
+        let v = exercises::Goal::BoundedRedelivery.evaluate(&wrong);
+        assert!(!v.passed(), "seed {seed}: {v:?}");
+        assert!(
+            v.summary.contains("with 1 crash in the run (at most 2)"),
+            "{}",
+            v.summary
+        );
+        // The reference passes both on the same seed.
+        let right = lease_queue::run_with(
+            &plan,
+            clustersim_exercises::solutions::lease_queue::FUNCTIONS,
+            clustersim::trace::TraceLevel::HashOnly,
+        );
+        for goal in [
+            exercises::Goal::EveryTaskCompleted,
+            exercises::Goal::BoundedRedelivery,
+        ] {
+            let v = goal.evaluate(&right);
+            assert!(v.passed(), "seed {seed}: reference: {v:?}");
+        }
+    }
+}
+
 #[test]
 fn reliable_ping() {
     proves("reliable-ping", true, "EveryRequestAnswered");
