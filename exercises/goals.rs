@@ -180,7 +180,8 @@ fn bounded_redelivery(outcome: &RunOutcome) -> Verdict {
         .count();
     let bound = 1 + crashes;
     // Per task: entries of its hand-outs and of its completions.
-    let mut per_task: BTreeMap<u64, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
+    type Seen = (Vec<usize>, Vec<usize>);
+    let mut per_task: BTreeMap<u64, Seen> = BTreeMap::new();
     for e in outcome.history.events() {
         match e.op {
             Op::Dequeue { task } => per_task.entry(task).or_default().0.push(e.index),
@@ -191,7 +192,7 @@ fn bounded_redelivery(outcome: &RunOutcome) -> Verdict {
     if per_task.is_empty() {
         return Verdict::unknown(NAME, "no task was handed out");
     }
-    let over: Vec<(&u64, &(Vec<usize>, Vec<usize>))> = per_task
+    let over: Vec<(&u64, &Seen)> = per_task
         .iter()
         .filter(|(_, (out, done))| out.len() > bound || done.len() > bound)
         .collect();
