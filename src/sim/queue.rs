@@ -117,11 +117,11 @@ impl<E> EventQueue<E> {
             }
             let mut best = first;
             for c in first + 1..(first + (1 << self.shift)).min(n) {
-                if Self::before(&self.heap[c], &self.heap[best]) {
+                if before(&self.heap[c], &self.heap[best]) {
                     best = c;
                 }
             }
-            if !Self::before(&self.heap[best], &key) {
+            if !before(&self.heap[best], &key) {
                 break;
             }
             self.heap[i] = self.heap[best];
@@ -137,7 +137,7 @@ impl<E> EventQueue<E> {
     }
 
     /// Queues an event for `node` (see `next_for`).
-    #[inline]
+    #[inline(always)]
     pub fn push_for(&mut self, time: SimTime, node: u32, event: E) {
         let seq = self.seq;
         self.seq += 1;
@@ -163,63 +163,22 @@ impl<E> EventQueue<E> {
         }
     }
 
-    // `before(a, b)`: a pops first. The standard library's `BinaryHeap` moves its hole through
-    // the stack with mismatched store and load widths (a store-forwarding stall on every pop);
-    // moving plain 24-byte keys avoids it.
     #[inline(always)]
-    fn before(a: &Key, b: &Key) -> bool {
-        (u128::from(a.time.0) << 64 | u128::from(a.seq))
-            < (u128::from(b.time.0) << 64 | u128::from(b.seq))
-    }
-
-    #[inline]
-    fn sift_up(&mut self, mut i: usize) {
-        let key = self.heap[i];
-        while i > 0 {
-            let parent = (i - 1) >> self.shift;
-            if !Self::before(&key, &self.heap[parent]) {
-                break;
-            }
-            self.heap[i] = self.heap[parent];
-            i = parent;
+    fn sift_up(&mut self, i: usize) {
+        match self.shift {
+            1 => sift_up::<1>(&mut self.heap, i),
+            2 => sift_up::<2>(&mut self.heap, i),
+            _ => sift_up::<3>(&mut self.heap, i),
         }
-        self.heap[i] = key;
     }
 
-    /// Fills the hole at the root by walking the smaller child down to the bottom, then puts
-    /// `key` there and sifts it up: fewer comparisons than a classic sift-down, as `last` keys
-    /// usually belong near the bottom.
-    #[inline]
+    #[inline(always)]
     fn refill_root(&mut self, key: Key) {
-        let n = self.heap.len();
-        let mut i = 0;
-        loop {
-            let first = (i << self.shift) + 1;
-            if first >= n {
-                break;
-            }
-            let best = if self.shift == 1 && first + 1 < n {
-                first + usize::from(Self::before(&self.heap[first + 1], &self.heap[first]))
-            } else if self.shift == 2 && first + 4 <= n {
-                // All four children: two pairs, then the pair winners, without branches.
-                let h = &self.heap[first..first + 4];
-                let a = usize::from(Self::before(&h[1], &h[0]));
-                let b = 2 + usize::from(Self::before(&h[3], &h[2]));
-                first + if Self::before(&h[b], &h[a]) { b } else { a }
-            } else {
-                let mut best = first;
-                for c in first + 1..(first + (1 << self.shift)).min(n) {
-                    if Self::before(&self.heap[c], &self.heap[best]) {
-                        best = c;
-                    }
-                }
-                best
-            };
-            self.heap[i] = self.heap[best];
-            i = best;
+        match self.shift {
+            1 => refill_root::<1>(&mut self.heap, key),
+            2 => refill_root::<2>(&mut self.heap, key),
+            _ => refill_root::<3>(&mut self.heap, key),
         }
-        self.heap[i] = key;
-        self.sift_up(i);
     }
 
     /// The node the next event is for (`NO_NODE` if none), with its event warmed up.
@@ -276,6 +235,66 @@ impl<E> EventQueue<E> {
             + self.slab.capacity() * std::mem::size_of::<Option<E>>()
             + self.free.capacity() * 4) as u64
     }
+}
+
+// `before(a, b)`: a pops first. The standard library's `BinaryHeap` moves its hole through the
+// stack with mismatched store and load widths (a store-forwarding stall on every pop); moving
+// plain 24-byte keys avoids it.
+#[inline(always)]
+fn before(a: &Key, b: &Key) -> bool {
+    (u128::from(a.time.0) << 64 | u128::from(a.seq))
+        < (u128::from(b.time.0) << 64 | u128::from(b.seq))
+}
+
+/// Moves the key at `i` up to its place in a heap of `2^S` children per node.
+#[inline(always)]
+fn sift_up<const S: u32>(heap: &mut [Key], mut i: usize) {
+    let key = heap[i];
+    while i > 0 {
+        let parent = (i - 1) >> S;
+        if !before(&key, &heap[parent]) {
+            break;
+        }
+        heap[i] = heap[parent];
+        i = parent;
+    }
+    heap[i] = key;
+}
+
+/// Fills the hole at the root by walking the smallest child down to the bottom, then puts `key`
+/// there and sifts it up: fewer comparisons than a classic sift-down, as the last key usually
+/// belongs near the bottom.
+#[inline(always)]
+fn refill_root<const S: u32>(heap: &mut [Key], key: Key) {
+    let n = heap.len();
+    let mut i = 0;
+    loop {
+        let first = (i << S) + 1;
+        if first >= n {
+            break;
+        }
+        let best = if S == 1 && first + 1 < n {
+            first + usize::from(before(&heap[first + 1], &heap[first]))
+        } else if S == 2 && first + 4 <= n {
+            // All four children: two pairs, then the pair winners, without branches.
+            let h = &heap[first..first + 4];
+            let a = usize::from(before(&h[1], &h[0]));
+            let b = 2 + usize::from(before(&h[3], &h[2]));
+            first + if before(&h[b], &h[a]) { b } else { a }
+        } else {
+            let mut best = first;
+            for c in first + 1..(first + (1 << S)).min(n) {
+                if before(&heap[c], &heap[best]) {
+                    best = c;
+                }
+            }
+            best
+        };
+        heap[i] = heap[best];
+        i = best;
+    }
+    heap[i] = key;
+    sift_up::<S>(heap, i);
 }
 
 #[cfg(test)]
