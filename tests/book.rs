@@ -402,7 +402,9 @@ fn every_command_runs_as_the_text_says() {
                 d
             }
         };
+        // The book's listings are drawn without a terminal width.
         let out = Command::new(binary(s.program))
+            .env_remove("COLUMNS")
             .args(&s.args)
             .current_dir(&dir)
             .env("NO_COLOR", "1")

@@ -7,9 +7,131 @@ use std::process::{Command, Output};
 fn clustersim(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_clustersim"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("COLUMNS")
         .args(args)
         .output()
         .expect("run clustersim")
+}
+
+#[test]
+fn the_timeline_fits_columns_or_width_and_folds_long_rows() {
+    let args = [
+        "run",
+        "scenarios/worker-crash-naive.ron",
+        "--timeline",
+        "--color",
+        "never",
+    ];
+    let wide = stdout(&clustersim(&args));
+    assert!(
+        wide.lines().any(|l| l.len() > 100),
+        "the unbounded timeline is the old one"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("COLUMNS", "100")
+        .args(args)
+        .output()
+        .expect("run clustersim");
+    let fitted = stdout(&out);
+    let timeline: Vec<&str> = fitted
+        .lines()
+        .skip_while(|l| !l.starts_with("timeline "))
+        .collect();
+    assert!(timeline.len() > 100, "{fitted}");
+    for line in &timeline {
+        assert!(
+            line.chars().count() <= 100,
+            "{} columns: {line}",
+            line.len()
+        );
+    }
+    // Folded, not cut: the lost task's messages are all still there, and --width says the same.
+    assert!(timeline.iter().any(|l| l.contains("FAULT crash worker1")));
+    assert_eq!(wide.matches(" -> ").count(), fitted.matches(" -> ").count());
+    let mut with_flag = args.to_vec();
+    with_flag.extend(["--width", "100"]);
+    let picture = |text: &str| -> String {
+        text.lines()
+            .skip_while(|l| !l.starts_with("timeline "))
+            .take_while(|l| !l.ends_with(" rows"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(picture(&stdout(&clustersim(&with_flag))), picture(&fitted));
+    let bad = clustersim(&[
+        "run",
+        "scenarios/worker-crash-naive.ron",
+        "--timeline",
+        "--width",
+        "5",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("40 to 10000 columns"));
+}
+
+#[test]
+fn a_paused_lane_differs_from_a_crashed_one_and_a_resume_comes_before_its_deliveries() {
+    let out = stdout(&clustersim(&[
+        "run",
+        "scenarios/ping-crash-restart.ron",
+        "--timeline",
+        "--color",
+        "never",
+        "--from",
+        "4.99s",
+        "--to",
+        "6.01s",
+    ]));
+    let lines: Vec<&str> = out.lines().collect();
+    let pause = lines
+        .iter()
+        .position(|l| l.contains("FAULT pause n3"))
+        .expect("pause row");
+    let resume = lines
+        .iter()
+        .position(|l| l.contains("FAULT resume n3"))
+        .expect("resume row");
+    // While paused, n3's lane is dotted (a crashed lane is ':').
+    for l in &lines[pause + 1..resume] {
+        let art = &l[12..l.len().min(48)];
+        assert!(art.contains('.') && !art.contains(':'), "{l}");
+    }
+    // The backlog delivered at the resume's instant is drawn after it.
+    let at = lines[resume].split_whitespace().next().unwrap();
+    assert!(
+        lines[..resume]
+            .iter()
+            .all(|l| !l.starts_with(&format!("  {at}"))),
+        "{out}"
+    );
+    assert!(lines[resume + 1].contains("-> n3"), "{}", lines[resume + 1]);
+}
+
+#[test]
+fn the_timeline_shows_only_the_message_types_asked_for() {
+    let base = [
+        "run",
+        "scenarios/raft-leader-crash.ron",
+        "--timeline",
+        "--color",
+        "never",
+        "--to",
+        "1.5s",
+    ];
+    let all = stdout(&clustersim(&base));
+    assert!(all.contains("AppendEntries") && all.contains("RequestVote"));
+    let mut only = base.to_vec();
+    only.extend(["--messages", "RequestVote,Vote"]);
+    let votes = stdout(&clustersim(&only));
+    assert!(votes.contains("RequestVote"), "{votes}");
+    assert!(!votes.contains("AppendEntries"), "{votes}");
+    // Faults and operations stay.
+    assert_eq!(all.matches("FAULT").count(), votes.matches("FAULT").count());
+    assert_eq!(
+        all.matches(" invoke ").count(),
+        votes.matches(" invoke ").count()
+    );
 }
 
 fn stdout(o: &Output) -> String {

@@ -94,6 +94,7 @@ fn timeline_narrowed_to_two_nodes_around_the_heal_matches_golden() {
             to: Some(ms(5120)),
             nodes: Some(nodes),
             color: false,
+            ..Default::default()
         },
     );
     assert!(text.contains("FAULT heal"));

@@ -49,6 +49,13 @@ pub(super) struct RunArgs {
     /// Only these nodes' columns in the timeline, e.g. n1,n2.
     #[arg(long, value_name = "a,b,c")]
     nodes: Option<String>,
+    /// Fit the timeline in this many columns (default: $COLUMNS if set, else no limit).
+    #[arg(long, value_name = "N", value_parser = parse_width, allow_hyphen_values = true)]
+    width: Option<usize>,
+    /// Only these message types in the timeline, e.g. RequestVote,Vote (faults and operations
+    /// are always shown).
+    #[arg(long, value_name = "A,B")]
+    messages: Option<String>,
     /// Colour the timeline: never, auto (a terminal without NO_COLOR) or always.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
@@ -65,6 +72,35 @@ pub(super) struct RunArgs {
     /// bounds.max_memory, else 2GiB).
     #[arg(long, value_name = "SIZE", value_parser = parse_bytes, allow_hyphen_values = true)]
     pub(super) max_memory: Option<Bytes>,
+}
+
+/// Narrowest and widest `--width`.
+const WIDTH_RANGE: std::ops::RangeInclusive<usize> = 40..=10_000;
+
+fn parse_width(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<i128>() {
+        Ok(n) if n >= *WIDTH_RANGE.start() as i128 && n <= *WIDTH_RANGE.end() as i128 => {
+            Ok(n as usize)
+        }
+        Ok(n) => Err(format!(
+            "--width {n} is out of range: a timeline is {} to {} columns wide",
+            WIDTH_RANGE.start(),
+            WIDTH_RANGE.end()
+        )),
+        Err(_) => Err(format!(
+            "--width expects a number of columns (e.g. 100), not `{s}`"
+        )),
+    }
+}
+
+/// The timeline's width: `--width`, else `$COLUMNS` when it holds a width in range.
+fn timeline_width(flag: Option<usize>) -> Option<usize> {
+    flag.or_else(|| {
+        std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<usize>().ok())
+            .filter(|w| WIDTH_RANGE.contains(w))
+    })
 }
 
 /// When to colour the timeline.
@@ -372,6 +408,17 @@ fn draw(args: &RunArgs, report: &Report, window: Option<Window>) -> Result<(), E
             to: win.map(|w| w.to),
             nodes,
             color,
+            width: timeline_width(args.width),
+            messages: args
+                .messages
+                .as_deref()
+                .map(|m| {
+                    m.split(',')
+                        .map(|t| t.trim().to_string())
+                        .filter(|t| !t.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
         };
         let stdout = std::io::stdout();
         let mut w = std::io::BufWriter::new(stdout.lock());

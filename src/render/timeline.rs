@@ -8,8 +8,16 @@ use crate::node::NodeId;
 use crate::time::{Duration, SimTime};
 use std::fmt::Write as _;
 
-/// Width of one node's column, in characters.
+/// Width of one node's column, in characters, when the picture has room.
 const COL: usize = 12;
+/// The narrowest column (an arrow between neighbours still shows its head).
+const COL_MIN: usize = 3;
+/// Room a row's text keeps before the columns narrow, when a width is set.
+const TEXT_ROOM: usize = 40;
+/// The narrowest text a row is folded to.
+const TEXT_MIN: usize = 20;
+/// The time column and the gap after the lanes.
+const FIXED: usize = 12 + 2;
 /// Longest message or operation text shown before it is cut.
 const TEXT_MAX: usize = 48;
 
@@ -24,6 +32,65 @@ pub struct TimelineOptions {
     pub nodes: Option<Vec<NodeId>>,
     /// Use ANSI colour.
     pub color: bool,
+    /// Fit every line in this many columns (the terminal's width): columns narrow and long
+    /// texts fold onto continuation lines. `None`: columns of 12 and texts on one line.
+    pub width: Option<usize>,
+    /// Show only messages whose text starts with one of these names (e.g. `AppendEntries`);
+    /// faults, operations and notes are always shown. Empty: every message.
+    pub messages: Vec<String>,
+}
+
+/// Column width and text width for `lanes` lanes in `width` columns.
+fn layout(lanes: usize, width: Option<usize>) -> (usize, Option<usize>) {
+    let Some(w) = width else {
+        return (COL, None);
+    };
+    let lanes = lanes.max(1);
+    let col = (w.saturating_sub(FIXED + TEXT_ROOM) / lanes).clamp(COL_MIN, COL);
+    let text = w.saturating_sub(FIXED + lanes * col).max(TEXT_MIN);
+    (col, Some(text))
+}
+
+/// `text` in pieces of at most `width` characters, cut at a space where one is near the end.
+fn fold(text: &str, width: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    while chars.len() - start > width {
+        let end = start + width;
+        let cut = (start + width / 2..end)
+            .rev()
+            .find(|&i| chars[i] == ' ')
+            .map_or(end, |i| i + 1);
+        pieces.push(
+            chars[start..cut]
+                .iter()
+                .collect::<String>()
+                .trim_end()
+                .to_string(),
+        );
+        start = cut;
+    }
+    pieces.push(chars[start..].iter().collect());
+    pieces
+}
+
+/// A lane's state, drawn where nothing else is: up `|`, crashed `:`, paused `.`.
+#[derive(Copy, Clone, PartialEq)]
+enum Lane {
+    Up,
+    Crashed,
+    Paused,
+}
+
+impl Lane {
+    fn glyph(self) -> u8 {
+        match self {
+            Lane::Up => b'|',
+            Lane::Crashed => b':',
+            Lane::Paused => b'.',
+        }
+    }
 }
 
 /// Colour of one row.
@@ -130,6 +197,36 @@ fn cut(s: &str) -> String {
     }
 }
 
+/// The rows of the faults inside the window.
+fn push_faults(
+    model: &Model,
+    win: &Window,
+    col_of: &dyn Fn(NodeId) -> Option<usize>,
+    rows: &mut Vec<Row>,
+) {
+    for f in &model.faults {
+        if !win.contains(f.time) {
+            continue;
+        }
+        use crate::fault::Fault;
+        let mark = match &f.fault {
+            Fault::Crash(n) => Some((*n, b'X')),
+            Fault::Restart(n) => Some((*n, b'R')),
+            Fault::Pause(n) => Some((*n, b'P')),
+            Fault::Resume(n) => Some((*n, b'r')),
+            Fault::Isolate(n) => Some((*n, b'I')),
+            _ => None,
+        };
+        let mark = mark.and_then(|(n, c)| col_of(n).map(|i| (i, c)));
+        rows.push(Row {
+            time: f.time,
+            art: Art::Fault(mark),
+            text: format!("FAULT {}", f.text),
+            tone: Tone::Fault,
+        });
+    }
+}
+
 /// Draws the timeline as text.
 pub fn render(model: &Model, opts: &TimelineOptions) -> String {
     let mut out = Vec::new();
@@ -150,13 +247,24 @@ pub fn render_to(
         .clone()
         .unwrap_or_else(|| (0..model.names.len() as u32).map(NodeId).collect());
     let col_of = |n: NodeId| nodes.iter().position(|&m| m == n);
-    let width = nodes.len() * COL;
-    let center = |c: usize| c * COL + COL / 2;
+    let (col, text_width) = layout(nodes.len(), opts.width);
+    let width = nodes.len() * col;
+    let center = |c: usize| c * col + col / 2;
     let mut rows: Vec<Row> = Vec::new();
 
+    // Faults first: at one instant they come before the deliveries they make possible (a
+    // resumed node's backlog is handled after its resume).
+    push_faults(model, &win, &col_of, &mut rows);
+    let shown = |text: &str| {
+        opts.messages.is_empty()
+            || opts
+                .messages
+                .iter()
+                .any(|name| text.starts_with(name.as_str()))
+    };
     for m in &model.messages {
         let Some(end) = m.end else { continue };
-        if !win.contains(end) {
+        if !win.contains(end) || !shown(&m.text) {
             continue;
         }
         let (Some(a), Some(b)) = (col_of(m.from), col_of(m.to)) else {
@@ -188,27 +296,6 @@ pub fn render_to(
             } else {
                 Tone::Plain
             },
-        });
-    }
-    for f in &model.faults {
-        if !win.contains(f.time) {
-            continue;
-        }
-        use crate::fault::Fault;
-        let mark = match &f.fault {
-            Fault::Crash(n) => Some((*n, b'X')),
-            Fault::Restart(n) => Some((*n, b'R')),
-            Fault::Pause(n) => Some((*n, b'P')),
-            Fault::Resume(n) => Some((*n, b'r')),
-            Fault::Isolate(n) => Some((*n, b'I')),
-            _ => None,
-        };
-        let mark = mark.and_then(|(n, c)| col_of(n).map(|i| (i, c)));
-        rows.push(Row {
-            time: f.time,
-            art: Art::Fault(mark),
-            text: format!("FAULT {}", f.text),
-            tone: Tone::Fault,
         });
     }
     for op in &model.ops {
@@ -273,7 +360,7 @@ pub fn render_to(
             tone: Tone::Plain,
         });
     }
-    // Stable: rows of one instant keep the order messages, faults, ops, notes.
+    // Stable: rows of one instant keep the order faults, messages, ops, notes.
     rows.sort_by_key(|r| r.time);
 
     let mut head_text = String::new();
@@ -297,31 +384,47 @@ pub fn render_to(
     }
     let _ = writeln!(
         head_text,
-        "legend: --> delivered  --x dropped  === fault  X crash  R restart  i invoke  O ok  F fail  ? info  * event  !! counterexample"
+        "legend: --> delivered  --x dropped  === fault  X crash  R restart  P pause  r resume  i invoke  O ok  F fail  ? info  * event  !! counterexample  lanes: | up  : crashed  . paused"
     );
     let mut head = format!("{:>11} ", "time");
     for n in &names {
-        let _ = write!(head, "{:^COL$}", cut(n));
+        let name: String = n.chars().take(col - 1).collect();
+        let _ = write!(head, "{name:^col$}");
+    }
+    if let Some(w) = opts.width {
+        // Header lines fold too, their continuations indented.
+        let mut folded = String::new();
+        for line in head_text.lines() {
+            for (k, piece) in fold(line, w - 2).iter().enumerate() {
+                let _ = writeln!(folded, "{}{piece}", if k == 0 { "" } else { "  " });
+            }
+        }
+        head_text = folded;
     }
     let _ = writeln!(head_text, "{}", head.trim_end());
     out.write_all(head_text.as_bytes())?;
 
-    // Lanes show '|' while a node is up and ':' while it is crashed or paused.
-    let mut down = vec![false; nodes.len()];
+    let mut lanes = vec![Lane::Up; nodes.len()];
     let mut fault_i = 0;
     let mut art: Vec<u8> = Vec::with_capacity(width);
     for row in &rows {
         while fault_i < model.faults.len() && model.faults[fault_i].time <= row.time {
             use crate::fault::Fault;
             match &model.faults[fault_i].fault {
-                Fault::Crash(n) | Fault::Pause(n) => {
+                Fault::Crash(n) => {
                     if let Some(i) = col_of(*n) {
-                        down[i] = true;
+                        lanes[i] = Lane::Crashed;
+                    }
+                }
+                // A paused node that crashes stays crashed.
+                Fault::Pause(n) => {
+                    if let Some(i) = col_of(*n).filter(|&i| lanes[i] == Lane::Up) {
+                        lanes[i] = Lane::Paused;
                     }
                 }
                 Fault::Restart(n) | Fault::Resume(n) => {
                     if let Some(i) = col_of(*n) {
-                        down[i] = false;
+                        lanes[i] = Lane::Up;
                     }
                 }
                 _ => {}
@@ -329,23 +432,39 @@ pub fn render_to(
             fault_i += 1;
         }
         row.art.draw(&mut art, width, center);
-        for (i, d) in down.iter().enumerate() {
+        for (i, lane) in lanes.iter().enumerate() {
             let p = center(i);
             if art[p] == b' ' {
-                art[p] = if *d { b':' } else { b'|' };
+                art[p] = lane.glyph();
             }
         }
+        let pieces = match text_width {
+            Some(w) => fold(&row.text, w),
+            None => vec![row.text.clone()],
+        };
         let colored = opts.color && row.tone != Tone::Plain;
-        if colored {
-            out.write_all(row.tone.ansi().as_bytes())?;
+        for (k, piece) in pieces.iter().enumerate() {
+            if colored {
+                out.write_all(row.tone.ansi().as_bytes())?;
+            }
+            if k == 0 {
+                write!(out, "{:>11} ", row.time.to_string())?;
+                out.write_all(&art)?;
+            } else {
+                // A continuation: the lanes as they stand, and the rest of the text.
+                out.write_all(&[b' '; 12])?;
+                let mut bare = vec![b' '; width];
+                for (i, lane) in lanes.iter().enumerate() {
+                    bare[center(i)] = lane.glyph();
+                }
+                out.write_all(&bare)?;
+            }
+            write!(out, "  {piece}")?;
+            if colored {
+                out.write_all(b"\x1b[0m")?;
+            }
+            out.write_all(b"\n")?;
         }
-        write!(out, "{:>11} ", row.time.to_string())?;
-        out.write_all(&art)?;
-        write!(out, "  {}", row.text)?;
-        if colored {
-            out.write_all(b"\x1b[0m")?;
-        }
-        out.write_all(b"\n")?;
     }
     writeln!(out, "{} rows", rows.len())
 }
