@@ -730,13 +730,16 @@ fn aiming_at_the_worst_moment_finds_what_random_crashes_find_only_sometimes() {
 fn a_trigger_names_a_phase_and_a_window() {
     let mut s = queue_scenario("scenarios/hunt/queue-aimed-crashes.ron");
     let registry = clustersim::registry::Registry::shipped();
+    let refusal = |s: &clustersim::scenario::Scenario| {
+        registry
+            .prepare(s, "aimed.ron")
+            .err()
+            .expect("refused")
+            .to_string()
+    };
     let nem = s.nemesis.as_mut().unwrap();
     nem.after.as_mut().unwrap().on = "okay put".into();
-    let err = registry
-        .prepare(&s, "aimed.ron")
-        .err()
-        .expect("refused")
-        .to_string();
+    let err = refusal(&s);
     assert!(
         err.contains("unknown phase `okay`") && err.contains("invoke, ok, fail, info, event"),
         "{err}"
@@ -745,11 +748,7 @@ fn a_trigger_names_a_phase_and_a_window() {
     let t = nem.after.as_mut().unwrap();
     t.on = "ok put".into();
     t.within = Duration::ZERO;
-    let err = registry
-        .prepare(&s, "aimed.ron")
-        .err()
-        .expect("refused")
-        .to_string();
+    let err = refusal(&s);
     assert!(
         err.contains("after.within must be greater than zero"),
         "{err}"
