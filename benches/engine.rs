@@ -66,6 +66,7 @@ fn engine(nodes: u32, events: u64) -> (u64, f64, u64) {
         schedule: Vec::new(),
         nemesis: None,
         trace: TraceLevel::HashOnly,
+        scheduler: Default::default(),
     };
     let factory: NodeFactory<Echo> = Box::new(|_, _, _| Echo);
     let started = Instant::now();

@@ -96,6 +96,7 @@ fn main() {
                 shard: Shard::ALL,
                 jobs,
                 keep_going: true,
+                until_covered: false,
             };
             let o = sweep(&scenario, &config, runner(&REGISTRY, file), &Silent).expect("sweeps");
             if jobs == 1 {

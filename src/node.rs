@@ -256,6 +256,20 @@ impl<'a, N: Node> Context<'a, N> {
         self.history.event(self.true_now, self.id, op);
     }
 
+    /// A coverage goal: something that should happen in some runs ("a follower truncates a
+    /// conflicting entry"). Counts whether `cond` holds here; `explore` reports which goals no
+    /// run reached (`--until-covered` searches until all are). Returns `cond`.
+    #[inline]
+    pub fn sometimes(&mut self, goal: &'static str, cond: bool) -> bool {
+        self.history.sometimes(goal, cond, self.true_now, self.id)
+    }
+
+    /// A coverage goal reached whenever this line runs: `sometimes(goal, true)`.
+    #[inline]
+    pub fn reachable(&mut self, goal: &'static str) {
+        self.sometimes(goal, true);
+    }
+
     /// Adds a human-readable note to the trace; the text is built only when the trace is kept.
     pub fn note(&mut self, text: impl FnOnce() -> String) {
         if let Some(notes) = self.notes.as_deref_mut() {

@@ -45,6 +45,12 @@ pub fn header(program: &str, s: &Scenario) -> String {
         None => "no nemesis".to_string(),
     };
     let _ = writeln!(o, "  faults {} scheduled, {}", s.faults.len(), nemesis);
+    if let crate::sim::Scheduler::Pct { depth, window } = s.scheduler {
+        let _ = writeln!(
+            o,
+            "  scheduler PCT depth {depth}: due events within {window} of the earliest run by node priority"
+        );
+    }
     o
 }
 
@@ -103,6 +109,29 @@ pub fn summary(r: &Report, wall_secs: Option<f64>) -> String {
             let _ = writeln!(o, "    {} {}: {}", v.status, v.check, v.summary);
             for d in &v.details {
                 let _ = writeln!(o, "         {d}");
+            }
+        }
+    }
+    let goals = out.history.goals();
+    if !goals.is_empty() {
+        let reached = goals.iter().filter(|g| g.reached()).count();
+        let _ = writeln!(o, "  goals: {reached} of {} reached", goals.len());
+        let names = out.roster.names();
+        for g in goals {
+            match g.first {
+                Some((t, n)) => {
+                    let _ = writeln!(
+                        o,
+                        "    reached {}: {} of {} times, first at {t} on {}",
+                        g.name,
+                        g.hits,
+                        g.checked,
+                        names.get(n.index()).map_or("?", String::as_str)
+                    );
+                }
+                None => {
+                    let _ = writeln!(o, "    never   {}: checked {} times", g.name, g.checked);
+                }
             }
         }
     }

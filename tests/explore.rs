@@ -322,6 +322,7 @@ fn config(seeds: u64, jobs: usize, shard: Shard, keep_going: bool) -> SweepConfi
         shard,
         jobs,
         keep_going,
+        until_covered: false,
     }
 }
 

@@ -86,6 +86,7 @@ fn config(nodes: u32, latency: Duration, schedule: Vec<(SimTime, Fault)>) -> Sim
         schedule,
         nemesis: None,
         trace: TraceLevel::Full,
+        scheduler: Default::default(),
     }
 }
 

@@ -132,6 +132,7 @@ fn explore_counts_a_panic_as_a_failure_and_shrinks_it_to_the_crash_and_restart()
         shard: Shard::ALL,
         jobs: 2,
         keep_going: true,
+        until_covered: false,
     };
     let found = sweep(&s, &config, runner(&registry, "fragile"), &Silent).expect("sweeps");
     let first = found

@@ -386,6 +386,7 @@ fn sweep_config(seeds: u64) -> SweepConfig {
         shard: Shard::ALL,
         jobs: 0,
         keep_going: false,
+        until_covered: false,
     }
 }
 

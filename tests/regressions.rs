@@ -48,6 +48,7 @@ fn hunt(file: &str, seeds: u64) {
         shard: Shard::ALL,
         jobs: 0,
         keep_going: true,
+        until_covered: false,
     };
     let found = sweep(&s, &config, runner(&registry, file), &Silent).expect("sweeps");
     assert_eq!(found.runs(), seeds);

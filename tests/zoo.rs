@@ -80,6 +80,27 @@ fn reads_through_the_log(p: &mut Spec) {
     .expect("Raft params");
 }
 
+fn sync_log(p: &mut Spec) {
+    p.edit(|r: &mut clustersim::protocols::raft::RaftParams| {
+        r.sync_log = true;
+    })
+    .expect("Raft params");
+}
+
+fn election_restriction(p: &mut Spec) {
+    p.edit(|r: &mut clustersim::protocols::raft::RaftParams| {
+        r.election_restriction = true;
+    })
+    .expect("Raft params");
+}
+
+fn ack_after_the_effect(p: &mut Spec) {
+    p.edit(|q: &mut clustersim::protocols::queue::QueueParams| {
+        q.ack_on_receipt = false;
+    })
+    .expect("Queue params");
+}
+
 fn anti_entropy(p: &mut Spec) {
     p.edit(|q: &mut clustersim::protocols::kv::quorum::QuorumParams| {
         q.anti_entropy = clustersim::Duration::from_millis(200);
@@ -155,6 +176,24 @@ const ZOO: &[Entry] = &[
         budget: 500,
         fix: reads_through_the_log,
     },
+    Entry {
+        file: "raft-unsynced-log.ron",
+        check: "Converged",
+        budget: 100,
+        fix: sync_log,
+    },
+    Entry {
+        file: "raft-no-election-restriction.ron",
+        check: "Linearizable",
+        budget: 100,
+        fix: election_restriction,
+    },
+    Entry {
+        file: "queue-ack-on-receipt.ron",
+        check: "NoLostTasks",
+        budget: 100,
+        fix: ack_after_the_effect,
+    },
 ];
 
 fn zoo_dir() -> PathBuf {
@@ -178,6 +217,7 @@ fn sweep_config(seeds: u64, keep_going: bool) -> SweepConfig {
         shard: Shard::ALL,
         jobs: 0,
         keep_going,
+        until_covered: false,
     }
 }
 
@@ -325,6 +365,21 @@ fn zoo_raft_leader_reading_locally_serves_a_stale_value_and_shrinks_on_a_lossy_n
     finds_and_shrinks("raft-local-reads.ron");
 }
 
+#[test]
+fn zoo_raft_acknowledging_unsynced_entries_loses_committed_writes() {
+    finds_and_shrinks("raft-unsynced-log.ron");
+}
+
+#[test]
+fn zoo_raft_voting_without_the_election_restriction_overwrites_committed_entries() {
+    finds_and_shrinks("raft-no-election-restriction.ron");
+}
+
+#[test]
+fn zoo_queue_acking_on_receipt_loses_a_crashed_workers_task() {
+    finds_and_shrinks("queue-ack-on-receipt.ron");
+}
+
 fn correct_protocol_finds_nothing(file: &str, seeds: u64) {
     let e = entry(file);
     let mut scenario = load_entry(e);
@@ -387,4 +442,11 @@ fn raft_survives_1000_seeds_of_election_crashes_and_of_a_flaky_network() {
     .expect("explores");
     assert_eq!(found.runs(), 1_000);
     assert!(found.failures.is_empty(), "{:?}", found.first_failure());
+}
+
+#[test]
+fn planted_bugs_switched_off_survive_1000_seeds() {
+    correct_protocol_finds_nothing("raft-unsynced-log.ron", 1_000);
+    correct_protocol_finds_nothing("raft-no-election-restriction.ron", 1_000);
+    correct_protocol_finds_nothing("queue-ack-on-receipt.ron", 1_000);
 }

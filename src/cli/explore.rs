@@ -4,8 +4,8 @@
 use super::outputs;
 use super::run::{parse_bytes, parse_seed};
 use crate::explore::{
-    file_stem, runner, shrink, sweep, Budget, Shard, ShrinkOptions, Shrunk, SweepConfig,
-    SweepOutcome,
+    file_stem, runner, runner_for, shrink, sweep, Budget, Shard, ShrinkOptions, Shrunk, Strategy,
+    SweepConfig, SweepOutcome,
 };
 use crate::memory::Bytes;
 use crate::registry::Registry;
@@ -33,9 +33,18 @@ pub(super) struct ExploreArgs {
     /// The first seed of the campaign.
     #[arg(long, default_value_t = 0, value_parser = parse_seed, allow_hyphen_values = true)]
     first_seed: u64,
+    /// How seeds pick their runs: random (the file as written), swarm (each seed draws which
+    /// fault kinds are on and how hard they hit), pct:D[/WINDOW] (PCT priorities order the
+    /// events due within WINDOW, 5ms by default).
+    #[arg(long, value_name = "S", default_value = "random", value_parser = super::run::parse_strategy)]
+    strategy: Strategy,
     /// Keep going after the first failure.
     #[arg(long)]
     keep_going: bool,
+    /// Stop as soon as every coverage goal (`ctx.sometimes`) the runs evaluate has been
+    /// reached by some seed; otherwise run the whole budget.
+    #[arg(long)]
+    until_covered: bool,
     /// Do not shrink the first failure.
     #[arg(long)]
     no_shrink: bool,
@@ -69,6 +78,9 @@ pub(super) struct ShrinkArgs {
     /// seed fails).
     #[arg(long)]
     check: Option<String>,
+    /// The strategy the seed failed under (what explore's line names).
+    #[arg(long, value_name = "S", default_value = "random", value_parser = super::run::parse_strategy)]
+    strategy: Strategy,
     /// Where to write the shrunk scenario.
     #[arg(long, default_value = ".")]
     out: PathBuf,
@@ -180,6 +192,7 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
         shard: args.shard.unwrap_or(Shard::ALL),
         jobs: args.jobs.unwrap_or(0),
         keep_going: args.keep_going,
+        until_covered: args.until_covered,
     };
     outln!(
         "{} explore: {} ({}, shard {}, {} threads)",
@@ -196,6 +209,18 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
         config.shard,
         config.workers()
     );
+    let strategy = args.strategy;
+    match strategy {
+        Strategy::Random => {}
+        Strategy::Swarm => outln!(
+            "  strategy swarm: every seed draws its fault kinds, rates and links within the file's"
+        ),
+        Strategy::Pct { depth, window } => outln!(
+            "  strategy pct:{depth}: events due within {window} of the earliest run by random \
+             priorities, {} change points",
+            depth - 1
+        ),
+    }
     if scenario.nemesis.is_none() {
         outln!("  note: no nemesis; seeds vary only the network and the nodes' own randomness");
     }
@@ -204,18 +229,38 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
     let outcome = sweep(
         &scenario,
         &config,
-        runner(registry, &origin),
+        runner_for(registry, &origin, strategy),
         shown.as_ref(),
     )?;
     print_summary(&outcome, &config);
+    if let Strategy::Pct { depth, .. } = strategy {
+        let per_run = outcome.events / outcome.runs().max(1);
+        let nodes = prepared.plan.roster.len();
+        outln!(
+            "  PCT bound: a given depth-{depth} bug is hit with probability >= 1/(n k^{}) = {:.2e} \
+             per run (n = {nodes} nodes, k = {per_run} events a run)",
+            depth - 1,
+            crate::sim::Scheduler::pct_bound(depth, nodes, per_run)
+        );
+    }
     let Some(first) = outcome.first_failure() else {
         return Ok(0);
     };
+    if let Some(k) = strategy.knobs(&scenario, first.seed) {
+        outln!("  seed {} ran with {strategy}: {k}", first.seed);
+        outln!(
+            "  replay: {} run {origin} --seed {}{}",
+            registry.program(),
+            first.seed,
+            strategy.flag()
+        );
+    }
     if args.no_shrink {
         outln!(
-            "  shrink it: {} shrink {origin} --seed {}",
+            "  shrink it: {} shrink {origin} --seed {}{}",
             registry.program(),
-            first.seed
+            first.seed,
+            strategy.flag()
         );
         return Ok(1);
     }
@@ -224,8 +269,9 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
         check: first.checks.first().map(|(c, _)| c.clone()),
         reseeds: args.reseeds,
     };
+    let drawn = strategy.scenario_for(&scenario, first.seed);
     match shrink_and_write(
-        registry, &scenario, &args.file, first.seed, &opts, &args.out, args.force,
+        registry, &drawn, &args.file, first.seed, &opts, &args.out, args.force,
     ) {
         Ok(_) => {}
         Err(e) => outln!("  not shrunk: {e}"),
@@ -247,6 +293,7 @@ fn print_summary(o: &SweepOutcome, config: &SweepConfig) {
             ""
         }
     );
+    print_goals(o, config);
     if o.failures.is_empty() {
         outln!("  no failures");
         return;
@@ -265,6 +312,41 @@ fn print_summary(o: &SweepOutcome, config: &SweepConfig) {
     for f in o.failures.iter().take(3) {
         for (check, summary) in &f.checks {
             outln!("    seed {}: FAIL {check}: {summary}", f.seed);
+        }
+    }
+}
+
+/// The coverage goals: how many runs reached each, and the ones none did.
+fn print_goals(o: &SweepOutcome, config: &SweepConfig) {
+    if o.goals.is_empty() {
+        if config.until_covered {
+            outln!("  goals: none evaluated (a protocol declares them with ctx.sometimes)");
+        }
+        return;
+    }
+    let reached = o.goals.iter().filter(|g| g.runs_reached > 0).count();
+    outln!(
+        "  goals: {reached} of {} reached{}",
+        o.goals.len(),
+        if o.covered {
+            "; stopped once every goal was reached"
+        } else {
+            ""
+        }
+    );
+    for g in &o.goals {
+        match g.first_seed {
+            Some(seed) => outln!(
+                "    reached {}: in {} of {} runs, first seed {seed}",
+                g.name,
+                g.runs_reached,
+                g.runs_checked
+            ),
+            None => outln!(
+                "    never   {}: evaluated in {} runs, never held",
+                g.name,
+                g.runs_checked
+            ),
         }
     }
 }
@@ -328,8 +410,9 @@ pub(super) fn cmd_shrink(registry: &Registry, args: &ShrinkArgs) -> Result<u8, E
             )));
         }
     }
+    let drawn = args.strategy.scenario_for(&scenario, args.seed);
     match shrink_and_write(
-        registry, &scenario, &args.file, args.seed, &opts, &args.out, args.force,
+        registry, &drawn, &args.file, args.seed, &opts, &args.out, args.force,
     )? {
         Some(_) => Ok(1),
         None => {

@@ -1,6 +1,7 @@
 //! The `run` subcommand: one scenario, its report, and the files and pictures the flags ask for.
 
 use super::outputs;
+use crate::explore::Strategy;
 use crate::memory::Bytes;
 use crate::registry::Registry;
 use crate::render::Window;
@@ -22,6 +23,10 @@ pub(super) struct RunArgs {
     /// Use this seed instead of the one in the file.
     #[arg(long, value_parser = parse_seed, allow_hyphen_values = true)]
     seed: Option<u64>,
+    /// Run the seed as this search strategy draws it: random (the file as written), swarm,
+    /// pct:D[/WINDOW]; what explore's replay lines name.
+    #[arg(long, value_name = "S", default_value = "random", value_parser = parse_strategy)]
+    strategy: Strategy,
     /// Stop at this virtual time instead of the file's bound (e.g. 5s, 250ms).
     #[arg(long, value_parser = parse_duration, allow_hyphen_values = true)]
     max_time: Option<Duration>,
@@ -72,6 +77,11 @@ pub(super) struct RunArgs {
     /// bounds.max_memory, else 2GiB).
     #[arg(long, value_name = "SIZE", value_parser = parse_bytes, allow_hyphen_values = true)]
     pub(super) max_memory: Option<Bytes>,
+}
+
+/// Reads `--strategy`.
+pub(super) fn parse_strategy(s: &str) -> Result<Strategy, String> {
+    s.parse()
 }
 
 /// Narrowest and widest `--width`.
@@ -232,6 +242,9 @@ pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> 
         max_memory: args.max_memory,
     };
     let scenario = super::load_for(registry, &args.file)?;
+    let seed = args.seed.unwrap_or(scenario.seed);
+    let knobs = args.strategy.knobs(&scenario, seed);
+    let scenario = args.strategy.scenario_for(&scenario, seed).into_owned();
     let origin = args.file.display().to_string();
     // Validate before printing the header, so bad input prints only the error.
     let prepared = registry.prepare(&scenario, &origin)?;
@@ -244,6 +257,9 @@ pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> 
             shown.bounds.max_time = t;
         }
         out!("{}", report::header(registry.program(), &shown));
+        if let Some(k) = &knobs {
+            outln!("  strategy {}: {k}", args.strategy);
+        }
     }
     super::warn(&prepared.plan, args.quiet);
     drop(prepared);

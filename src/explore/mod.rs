@@ -7,10 +7,12 @@
 pub mod progress;
 pub mod shard;
 pub mod shrink;
+pub mod strategy;
 pub mod sweep;
 
 pub use shard::Shard;
 pub use shrink::{explicit, file_stem, shrink, ShrinkOptions, Shrunk};
+pub use strategy::Strategy;
 pub use sweep::{sweep, Budget, SeedFailure, SweepConfig, SweepOutcome};
 
 use crate::error::Result;
@@ -25,4 +27,22 @@ pub fn runner<'a>(
     origin: &'a str,
 ) -> impl Fn(&Scenario) -> Result<Report> + Sync + 'a {
     move |s: &Scenario| run_scenario(registry, s, origin, &RunOptions::default())
+}
+
+/// The runner of a sweep under `strategy`: each seed runs the scenario the strategy draws for
+/// it (`runner` is this with `Strategy::Random`). Shrink the failing seed's own scenario
+/// (`strategy.scenario_for(base, seed)`) with the plain `runner`.
+pub fn runner_for<'a>(
+    registry: &'a Registry,
+    origin: &'a str,
+    strategy: Strategy,
+) -> impl Fn(&Scenario) -> Result<Report> + Sync + 'a {
+    move |s: &Scenario| {
+        run_scenario(
+            registry,
+            &strategy.scenario_for(s, s.seed),
+            origin,
+            &RunOptions::default(),
+        )
+    }
 }

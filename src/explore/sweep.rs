@@ -37,6 +37,9 @@ pub struct SweepConfig {
     pub jobs: usize,
     /// Keep going after a failure instead of stopping at the first.
     pub keep_going: bool,
+    /// Stop once every coverage goal the runs evaluated was reached by some run (at the lowest
+    /// seed where that holds, whatever the number of workers).
+    pub until_covered: bool,
 }
 
 impl Default for SweepConfig {
@@ -47,6 +50,7 @@ impl Default for SweepConfig {
             shard: Shard::ALL,
             jobs: 0,
             keep_going: false,
+            until_covered: false,
         }
     }
 }
@@ -71,6 +75,19 @@ pub struct SeedFailure {
     pub checks: Vec<(String, String)>,
 }
 
+/// One coverage goal over a sweep.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GoalTally {
+    /// The goal's name.
+    pub name: &'static str,
+    /// Runs that evaluated it.
+    pub runs_checked: u64,
+    /// Runs where it held at least once.
+    pub runs_reached: u64,
+    /// The lowest seed that reached it.
+    pub first_seed: Option<u64>,
+}
+
 /// What a sweep found.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SweepOutcome {
@@ -86,6 +103,10 @@ pub struct SweepOutcome {
     pub elapsed: std::time::Duration,
     /// The sweep stopped early because a seed failed.
     pub stopped_at_failure: bool,
+    /// Coverage goals, in order of first evaluation (by seed order).
+    pub goals: Vec<GoalTally>,
+    /// The sweep stopped because every goal was reached (`until_covered`).
+    pub covered: bool,
 }
 
 impl SweepOutcome {
@@ -116,6 +137,8 @@ struct Ran {
     seed: u64,
     events: u64,
     failure: Option<SeedFailure>,
+    /// Each goal the run evaluated, and whether it held.
+    goals: Vec<(&'static str, bool)>,
 }
 
 /// Runs `scenario` with each seed of the campaign through `runner` and gathers the failures.
@@ -145,6 +168,8 @@ where
     let done = AtomicU64::new(0);
     let failed = AtomicU64::new(0);
     let error: Mutex<Option<(u64, Error)>> = Mutex::new(None);
+    // Coverage of the runs done so far, merged in position order (`until_covered`).
+    let coverage: Mutex<Coverage> = Mutex::new(Coverage::default());
     let workers = config.workers();
     let results: Vec<Vec<Ran>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
@@ -176,11 +201,25 @@ where
                                         stop_at.fetch_min(index, Ordering::Relaxed);
                                     }
                                 }
+                                let goals: Vec<(&'static str, bool)> = report
+                                    .outcome
+                                    .history
+                                    .goals()
+                                    .iter()
+                                    .map(|g| (g.name, g.reached()))
+                                    .collect();
+                                if config.until_covered {
+                                    let mut c = coverage.lock().unwrap_or_else(|p| p.into_inner());
+                                    if let Some(at) = c.add(index, goals.clone()) {
+                                        stop_at.fetch_min(at, Ordering::Relaxed);
+                                    }
+                                }
                                 mine.push(Ran {
                                     index,
                                     seed,
                                     events: report.outcome.stats.events,
                                     failure,
+                                    goals,
                                 });
                                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                                 progress.update(n, failed.load(Ordering::Relaxed));
@@ -216,17 +255,53 @@ where
         .filter(|r| r.index <= stop)
         .collect();
     ran.sort_by_key(|r| r.index);
+    // The exact cut, in seed order: the first failure (unless going on), or the first run
+    // after which every goal seen so far is reached.
+    let first_failure = ran
+        .iter()
+        .position(|r| r.failure.is_some())
+        .filter(|_| !config.keep_going);
+    let covered_at = config.until_covered.then(|| covered_at(&ran)).flatten();
+    let cut = match (first_failure, covered_at) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    if let Some(cut) = cut {
+        ran.truncate(cut + 1);
+    }
     let mut outcome = SweepOutcome {
         seeds: Vec::with_capacity(ran.len()),
         failures: Vec::new(),
         by_check: BTreeMap::new(),
         events: 0,
         elapsed,
-        stopped_at_failure: stop != u64::MAX,
+        stopped_at_failure: cut.is_some() && cut == first_failure,
+        goals: Vec::new(),
+        covered: cut.is_some() && cut == covered_at,
     };
     for r in ran {
         outcome.seeds.push(r.seed);
         outcome.events += r.events;
+        for (name, hit) in r.goals {
+            let i = match outcome.goals.iter().position(|g| g.name == name) {
+                Some(i) => i,
+                None => {
+                    outcome.goals.push(GoalTally {
+                        name,
+                        runs_checked: 0,
+                        runs_reached: 0,
+                        first_seed: None,
+                    });
+                    outcome.goals.len() - 1
+                }
+            };
+            let g = &mut outcome.goals[i];
+            g.runs_checked += 1;
+            if hit {
+                g.runs_reached += 1;
+                g.first_seed.get_or_insert(r.seed);
+            }
+        }
         if let Some(f) = r.failure {
             for (check, _) in &f.checks {
                 *outcome.by_check.entry(check.clone()).or_default() += 1;
@@ -235,6 +310,53 @@ where
         }
     }
     Ok(outcome)
+}
+
+/// Goals of the runs done so far, merged in position order as the prefix of done runs grows.
+#[derive(Default)]
+struct Coverage {
+    /// Runs done beyond the contiguous prefix, by position.
+    waiting: BTreeMap<u64, Vec<(&'static str, bool)>>,
+    /// Positions below this are merged into `seen`.
+    prefix: u64,
+    seen: Vec<(&'static str, bool)>,
+}
+
+impl Coverage {
+    /// Adds the run at `index`; returns the position where coverage became complete, if it now
+    /// has (the same position on any number of workers).
+    fn add(&mut self, index: u64, goals: Vec<(&'static str, bool)>) -> Option<u64> {
+        self.waiting.insert(index, goals);
+        while let Some(goals) = self.waiting.remove(&self.prefix) {
+            merge(&mut self.seen, &goals);
+            self.prefix += 1;
+            if !self.seen.is_empty() && self.seen.iter().all(|(_, hit)| *hit) {
+                return Some(self.prefix - 1);
+            }
+        }
+        None
+    }
+}
+
+fn merge(seen: &mut Vec<(&'static str, bool)>, goals: &[(&'static str, bool)]) {
+    for &(name, hit) in goals {
+        match seen.iter_mut().find(|(n, _)| *n == name) {
+            Some(entry) => entry.1 |= hit,
+            None => seen.push((name, hit)),
+        }
+    }
+}
+
+/// The position of the first run after which every goal evaluated so far has been reached.
+fn covered_at(ran: &[Ran]) -> Option<usize> {
+    let mut seen: Vec<(&'static str, bool)> = Vec::new();
+    for (i, r) in ran.iter().enumerate() {
+        merge(&mut seen, &r.goals);
+        if !seen.is_empty() && seen.iter().all(|(_, hit)| *hit) {
+            return Some(i);
+        }
+    }
+    None
 }
 
 fn failure_of(seed: u64, report: &Report) -> Option<SeedFailure> {

@@ -9,7 +9,10 @@ use crate::time::SimTime;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub mod goals;
 mod store;
+
+pub use goals::Goal;
 
 /// The name of the event a node records when it becomes leader, with its term as the value
 /// (`Op::custom(LEADER, &term)`): `ElectionSafety` and the nemesis's `pick: Leader` read it.
@@ -354,6 +357,7 @@ impl Entry {
 pub struct History {
     store: store::Store,
     next_op: u64,
+    goals: goals::Goals,
 }
 
 /// Every entry of a `History` in order, decoded one at a time.
@@ -466,6 +470,22 @@ impl History {
     pub fn event(&mut self, time: SimTime, node: NodeId, op: Op) {
         let id = self.fresh_id();
         self.store.push(time, node, id, Phase::Event, op);
+    }
+
+    /// Counts one evaluation of the coverage goal `name` (see `goals`); returns `cond`.
+    pub fn sometimes(
+        &mut self,
+        name: &'static str,
+        cond: bool,
+        time: SimTime,
+        node: NodeId,
+    ) -> bool {
+        self.goals.record(name, cond, time, node)
+    }
+
+    /// The run's coverage goals, in order of first evaluation.
+    pub fn goals(&self) -> &[Goal] {
+        self.goals.all()
     }
 
     /// Every entry in order (`.skip(n)` starts at entry `n` without decoding the ones before).
@@ -622,6 +642,7 @@ impl<'de> Deserialize<'de> for History {
         let mut h = History {
             store: store::Store::default(),
             next_op: plain.next_op,
+            goals: goals::Goals::default(),
         };
         for e in plain.entries {
             h.store.push(e.time, e.node, e.op_id, e.phase, e.op);

@@ -12,7 +12,7 @@ use crate::fault::Fault;
 use crate::fault::{resolve_names, Nemesis, NemesisSpec, ScheduledFault};
 use crate::net::{LinkSpec, Network};
 use crate::node::Roster;
-use crate::sim::{Bounds, SimConfig};
+use crate::sim::{Bounds, Scheduler, SimConfig};
 use crate::time::{Duration, SimTime};
 use crate::trace::TraceLevel;
 use serde::{Deserialize, Serialize};
@@ -51,6 +51,9 @@ pub struct Scenario {
     /// Properties the run must have, each `Name` or `Name(params)`, resolved by a `Registry`.
     #[serde(default)]
     pub checks: Vec<Spec>,
+    /// Which due event runs next: time order (the default), or `Pct(depth: 3, window: "5ms")`.
+    #[serde(default, skip_serializing_if = "Scheduler::is_default")]
+    pub scheduler: Scheduler,
 }
 
 /// Nodes of one role: `count` of them named role1, role2, ... or the given `names`.
@@ -167,6 +170,7 @@ impl Plan {
             schedule: self.schedule.clone(),
             nemesis: self.nemesis.clone(),
             trace,
+            scheduler: self.scenario.scheduler,
         }
     }
 
@@ -345,6 +349,7 @@ impl Scenario {
         if self.bounds.max_events == 0 {
             return Err("bounds.max_events must be greater than zero".into());
         }
+        self.scheduler.validate()?;
         let roster = self.roster()?;
         let mut network = Network::new(roster.len(), self.network.default.clone());
         self.network

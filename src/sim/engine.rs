@@ -4,6 +4,7 @@
 use super::clock::NodeClock;
 use super::queue::{prefetch, EventQueue, NO_NODE};
 use super::rng::{stream, SimRng, Stream};
+use super::schedule::{Pct, Scheduler, MAX_CANDIDATES};
 use crate::fault::{replaces_groups, Fault, Nemesis};
 use crate::history::History;
 use crate::memory::{Bytes, MemoryUse};
@@ -181,6 +182,8 @@ pub struct SimConfig {
     pub nemesis: Option<Nemesis>,
     /// How much of the trace to keep.
     pub trace: TraceLevel,
+    /// Which due event runs next (time order unless a search strategy says otherwise).
+    pub scheduler: Scheduler,
 }
 
 enum Ev<M, T> {
@@ -207,6 +210,9 @@ enum Ev<M, T> {
     NemesisStrike,
     NemesisStop,
 }
+
+/// An event popped with its due time.
+type Due<N> = (SimTime, Ev<<N as Node>::Msg, <N as Node>::Timer>);
 
 // In this order: what every event checks (status, incarnation, clock) is the first cache line,
 // the one the engine prefetches, with the start of the node's own state.
@@ -261,6 +267,10 @@ pub struct Sim<N: Node> {
     /// A strike the nemesis's trigger aimed is waiting (at most one at a time), with the node
     /// it is aimed at.
     strike_pending: Option<Option<NodeId>>,
+    /// PCT priorities, when the scheduler is PCT.
+    pct: Option<Pct>,
+    /// The faults and nemesis events a PCT step runs before its chosen event.
+    pct_before: Vec<Due<N>>,
 }
 
 /// Which handler a node is running.
@@ -276,6 +286,16 @@ impl<N: Node> Sim<N> {
     pub fn new(config: SimConfig, factory: NodeFactory<N>) -> Self {
         let seed = config.seed;
         let n = config.roster.len();
+        let pct = match config.scheduler {
+            Scheduler::TimeOrder => None,
+            Scheduler::Pct { depth, window } => Some(Pct::new(
+                depth,
+                window,
+                n,
+                config.bounds.max_time,
+                &mut stream(seed, Stream::Schedule),
+            )),
+        };
         let slots = (0..n as u32)
             .map(|_| Slot {
                 node: None,
@@ -322,6 +342,8 @@ impl<N: Node> Sim<N> {
             panic: None,
             peak_memory: MemoryUse::default(),
             strike_pending: None,
+            pct,
+            pct_before: Vec::new(),
         };
         let mut schedule = config.schedule;
         schedule.sort_by_key(|(t, _)| *t);
@@ -434,6 +456,9 @@ impl<N: Node> Sim<N> {
             self.stop = Some(StopReason::EventLimit);
             return false;
         }
+        if self.pct.is_some() {
+            return self.step_pct();
+        }
         if let Some((time, ev)) = self.queue.pop() {
             // Warm what the next event will read while this one is handled: at 10,000 nodes
             // and more, a node's slot and stream are cache misses otherwise (in a small
@@ -455,6 +480,44 @@ impl<N: Node> Sim<N> {
             self.handle(ev);
         }
         if self.stats.events & (MEMORY_CHECK_EVERY - 1) == 0 {
+            return self.within_budget();
+        }
+        true
+    }
+
+    /// `step` under PCT: the highest-priority node's event among those due within the window,
+    /// after every fault and nemesis event due no later than it (those never wait, and never
+    /// depend on which node events are pending, so a nemesis replays as an explicit schedule).
+    #[cold]
+    fn step_pct(&mut self) -> bool {
+        let Some(pct) = self.pct.as_ref() else {
+            return false;
+        };
+        let checked = self.stats.events / MEMORY_CHECK_EVERY;
+        let mut before = std::mem::take(&mut self.pct_before);
+        let chosen = self.queue.pop_best(
+            pct.window,
+            MAX_CANDIDATES,
+            |ev| ev_node(ev).map(|n| pct.priority(n.index())),
+            &mut before,
+        );
+        for (time, ev) in before.drain(..) {
+            self.now = self.now.max(time);
+            self.stats.events += 1;
+            self.handle(ev);
+        }
+        self.pct_before = before;
+        if let Some((time, ev)) = chosen {
+            // An event that waited for a higher-priority one runs late, never early.
+            self.now = self.now.max(time);
+            self.stats.events += 1;
+            let node = ev_node(&ev);
+            self.handle(ev);
+            if let (Some(pct), Some(node)) = (self.pct.as_mut(), node) {
+                pct.ran(node.index(), self.now);
+            }
+        }
+        if self.stats.events / MEMORY_CHECK_EVERY != checked {
             return self.within_budget();
         }
         true
@@ -1006,6 +1069,17 @@ impl<N: Node> Sim<N> {
 }
 
 #[inline(always)]
+/// The node whose PCT priority orders an event, if it is a node's: a message's sender (its
+/// chain, as in PCTCP: messages from different senders race at one receiver, those of one
+/// sender to one receiver stay in order), a timer's or boot's own node.
+fn ev_node<M, T>(ev: &Ev<M, T>) -> Option<NodeId> {
+    match ev {
+        Ev::Start { node, .. } | Ev::Timer { node, .. } => Some(*node),
+        Ev::Deliver { from, .. } => Some(*from),
+        Ev::Fault(_) | Ev::NemesisTick | Ev::NemesisStrike | Ev::NemesisStop => None,
+    }
+}
+
 fn pair(from: NodeId, to: NodeId) -> u64 {
     u64::from(from.0) << 32 | u64::from(to.0)
 }
@@ -1058,6 +1132,7 @@ mod tests {
             schedule: Vec::new(),
             nemesis: None,
             trace: TraceLevel::HashOnly,
+            scheduler: Default::default(),
         };
         let factory: NodeFactory<Canceller> = Box::new(|_, _, _| Canceller { last: None });
         let mut sim = Sim::new(config, factory);

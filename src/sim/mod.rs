@@ -8,7 +8,9 @@ mod engine;
 pub mod panics;
 pub mod queue;
 pub mod rng;
+pub mod schedule;
 
 pub use clock::NodeClock;
 pub use engine::{Bounds, NodeStatus, RunOutcome, Sim, SimConfig, Stats, StopReason};
 pub use panics::{quiet_panics, Panic};
+pub use schedule::Scheduler;

@@ -214,6 +214,93 @@ impl<E> EventQueue<E> {
         Some((key.time, event))
     }
 
+    /// PCT's pop (`sim::schedule`): among the events `score` ranks (node events) due within
+    /// `window` of the earliest of them, looking at no more than `max`, the highest-ranked (the
+    /// earliest among equals); every unranked event due no later than it goes into `before`,
+    /// in order, to run first. An unranked event that is due first of all is returned alone.
+    /// The events left keep their keys, so their own order is untouched.
+    pub fn pop_best(
+        &mut self,
+        window: crate::time::Duration,
+        max: usize,
+        score: impl Fn(&E) -> Option<u32>,
+        before: &mut Vec<(SimTime, E)>,
+    ) -> Option<(SimTime, E)> {
+        before.clear();
+        let first = *self.heap.first()?;
+        if self.slab[first.slot as usize]
+            .as_ref()
+            .and_then(&score)
+            .is_none()
+        {
+            let key = self.pop_key()?;
+            before.push((key.time, self.take(key)?));
+            return None;
+        }
+        let horizon = first.time + window;
+        let mut ranked: Vec<(Key, u32)> = Vec::with_capacity(max.min(64));
+        let mut unranked: Vec<Key> = Vec::new();
+        while ranked.len() < max {
+            let Some(&next) = self.heap.first() else {
+                break;
+            };
+            if next.time > horizon {
+                break;
+            }
+            let key = self.pop_key()?;
+            match self.slab[key.slot as usize].as_ref().and_then(&score) {
+                Some(s) => ranked.push((key, s)),
+                None => unranked.push(key),
+            }
+        }
+        let mut best = 0;
+        for (i, (_, s)) in ranked.iter().enumerate() {
+            if *s > ranked[best].1 {
+                best = i;
+            }
+        }
+        let (chosen, _) = ranked.swap_remove(best);
+        for (key, _) in ranked {
+            self.restore(key);
+        }
+        for key in unranked {
+            if key.time <= chosen.time {
+                if let Some(ev) = self.take(key) {
+                    before.push((key.time, ev));
+                }
+            } else {
+                self.restore(key);
+            }
+        }
+        Some((chosen.time, self.take(chosen)?))
+    }
+
+    /// Puts a popped key back.
+    fn restore(&mut self, key: Key) {
+        self.heap.push(key);
+        self.sift_up(self.heap.len() - 1);
+    }
+
+    /// Takes a popped key's event out of the slab.
+    fn take(&mut self, key: Key) -> Option<E> {
+        let event = self.slab[key.slot as usize].take()?;
+        self.free.push(key.slot);
+        Some(event)
+    }
+
+    /// Removes the earliest key from the heap (its event stays in the slab).
+    fn pop_key(&mut self) -> Option<Key> {
+        let last = self.heap.pop()?;
+        let key = match self.heap.first() {
+            Some(&root) => {
+                self.refill_root(last);
+                root
+            }
+            None => last,
+        };
+        Some(key)
+    }
+
     /// Every pending event, in no particular order.
     pub(crate) fn events(&self) -> impl Iterator<Item = &E> + '_ {
         self.slab.iter().flatten()
@@ -300,6 +387,45 @@ fn refill_root<const S: u32>(heap: &mut [Key], key: Key) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pop_best_picks_the_highest_score_within_the_window_and_keeps_the_rest_in_order() {
+        type Q = EventQueue<(char, Option<u32>)>;
+        let mut q: Q = EventQueue::new();
+        q.push(SimTime(10), ('a', Some(1)));
+        q.push(SimTime(12), ('b', Some(5)));
+        q.push(SimTime(13), ('c', Some(5)));
+        q.push(SimTime(30), ('d', Some(9)));
+        q.push(SimTime(11), ('e', Some(2)));
+        let w = crate::time::Duration(5);
+        let pop = |q: &mut Q| {
+            let mut before = Vec::new();
+            let chosen = q
+                .pop_best(w, 32, |e| e.1, &mut before)
+                .map(|(t, e)| (t.0, e.0));
+            let before: Vec<(u64, char)> = before.into_iter().map(|(t, e)| (t.0, e.0)).collect();
+            (before, chosen)
+        };
+        // Within 10..=15: b and c tie at 5, the earlier wins; d (30) is out of the window.
+        assert_eq!(pop(&mut q), (vec![], Some((12, 'b'))));
+        assert_eq!(pop(&mut q), (vec![], Some((13, 'c'))));
+        assert_eq!(pop(&mut q), (vec![], Some((11, 'e'))));
+        assert_eq!(pop(&mut q), (vec![], Some((10, 'a'))));
+        assert_eq!(pop(&mut q), (vec![], Some((30, 'd'))));
+        assert_eq!(pop(&mut q), (vec![], None));
+        // Unranked events run before a chosen event due after them, in order, and alone when
+        // they are due first; those due after it wait.
+        q.push(SimTime(1), ('f', None));
+        q.push(SimTime(2), ('x', Some(1)));
+        q.push(SimTime(3), ('g', None));
+        q.push(SimTime(4), ('y', Some(7)));
+        q.push(SimTime(5), ('h', None));
+        assert_eq!(pop(&mut q), (vec![(1, 'f')], None));
+        assert_eq!(pop(&mut q), (vec![(3, 'g')], Some((4, 'y'))));
+        assert_eq!(pop(&mut q), (vec![], Some((2, 'x'))));
+        assert_eq!(pop(&mut q), (vec![(5, 'h')], None));
+        assert!(q.is_empty());
+    }
 
     #[test]
     fn pops_by_time_then_insertion_order() {

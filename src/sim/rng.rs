@@ -21,6 +21,8 @@ pub enum Stream {
     Node(u32),
     /// Streams for tools built on the engine (explorer, shrinker), keyed by a tag.
     Tool(u32),
+    /// The scheduler's draws (PCT priorities and change points).
+    Schedule,
 }
 
 impl Stream {
@@ -28,6 +30,7 @@ impl Stream {
         match self {
             Stream::Faults => 1,
             Stream::Workload => 2,
+            Stream::Schedule => 3,
             Stream::Tool(t) => (1 << 32) | u64::from(t),
             Stream::Network(n) => (2 << 32) | u64::from(n),
             Stream::Node(n) => (3 << 32) | u64::from(n),

@@ -609,6 +609,7 @@ mod tests {
             schedule: Vec::new(),
             nemesis: None,
             trace: TraceLevel::HashOnly,
+            scheduler: Default::default(),
         };
         let factory: NodeFactory<Solo> = Box::new(|id, _, _| match id.0 {
             0 => Solo::Server(BTreeMap::new(), Some(NodeId(1))),

@@ -64,6 +64,10 @@ pub struct QueueParams {
     pub heartbeat: Duration,
     /// Silence after which a server counts a peer as dead (and a backup takes over).
     pub failover: Duration,
+    /// Workers ack a task as soon as they receive it, before processing it (Celery's default
+    /// early ack, `acks_late = False`); `true` plants the bug: a worker that dies mid-task
+    /// loses it, leases or not.
+    pub ack_on_receipt: bool,
 }
 
 impl Default for QueueParams {
@@ -80,6 +84,7 @@ impl Default for QueueParams {
             poll: Duration::from_millis(10),
             heartbeat: Duration::from_millis(10),
             failover: Duration::from_millis(50),
+            ack_on_receipt: false,
         }
     }
 }

@@ -90,6 +90,10 @@ impl Server {
     pub(super) fn on_start(&mut self, ctx: &mut Context<'_, QueueNode>) {
         let now = ctx.now();
         // Tasks in flight when the server went down get a fresh lease from now.
+        ctx.sometimes(
+            "the server boots with tasks in flight from before a crash",
+            self.tasks.values().any(|r| r.state == TaskState::InFlight),
+        );
         for (task, rec) in &self.tasks {
             if rec.state == TaskState::InFlight {
                 self.leases.insert(*task, now + self.lease);
@@ -212,6 +216,10 @@ impl Server {
                     .filter(|(_, deadline)| **deadline <= now)
                     .map(|(t, _)| *t)
                     .collect();
+                ctx.sometimes(
+                    "a lease expires and its task is queued again",
+                    !expired.is_empty(),
+                );
                 for task in expired {
                     self.set(ctx, task, TaskState::Ready);
                 }

@@ -30,6 +30,7 @@ pub struct Worker {
     server: usize,
     attempt: u64,
     doing: Doing,
+    ack_on_receipt: bool,
 }
 
 impl Worker {
@@ -43,6 +44,7 @@ impl Worker {
             server: 0,
             attempt: 0,
             doing: Doing::Idle,
+            ack_on_receipt: params.ack_on_receipt,
         }
     }
 
@@ -75,6 +77,9 @@ impl Worker {
                 // for the naive queue it is simply lost, as with a real LPOP.
                 if let Doing::Asking(_) = self.doing {
                     ctx.event(Op::Dequeue { task });
+                    if self.ack_on_receipt && self.variant == Variant::Reliable {
+                        ctx.send(self.server(), QueueMsg::Ack { task });
+                    }
                     self.doing = Doing::Processing(task);
                     let took = self.processing.sample(ctx.rng());
                     ctx.set_timer(took, QueueTimer::Processed(task));
@@ -92,7 +97,7 @@ impl Worker {
                 }
             }
             QueueMsg::Applied { task } if self.doing == Doing::Applying(task) => {
-                if self.variant == Variant::Reliable {
+                if self.variant == Variant::Reliable && !self.ack_on_receipt {
                     ctx.send(self.server(), QueueMsg::Ack { task });
                 }
                 self.idle(ctx, Duration::ZERO);

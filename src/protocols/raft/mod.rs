@@ -53,6 +53,14 @@ pub struct RaftParams {
     /// `true` plants the stale-read bug of a deposed leader that does not know it yet (etcd's
     /// reads before quorum reads, found by Jepsen in 2014).
     pub local_reads: bool,
+    /// Sync the log to disk before acknowledging or counting an entry; `false` plants the
+    /// unsynced-log bug (acknowledged entries live only in the page cache, as in the fsync
+    /// studies of Pillai et al., OSDI 2014): a majority crashing at once loses committed writes.
+    pub sync_log: bool,
+    /// Grant a vote only to a candidate whose log is at least as up-to-date (section 5.4.1);
+    /// `false` plants the missing election restriction: a leader without committed entries
+    /// overwrites them.
+    pub election_restriction: bool,
 }
 
 impl Default for RaftParams {
@@ -67,6 +75,8 @@ impl Default for RaftParams {
             persist_voted_for: true,
             commit_old_terms_by_counting: false,
             local_reads: false,
+            sync_log: true,
+            election_restriction: true,
         }
     }
 }

@@ -211,6 +211,13 @@ impl Server {
         st.sync();
     }
 
+    /// Makes the log's new entries durable (unless `sync_log` is off: the planted bug).
+    fn sync_log(&self, ctx: &mut Context<'_, RaftNode>) {
+        if self.params.sync_log {
+            ctx.storage().sync();
+        }
+    }
+
     fn reset_election_timer(&mut self, ctx: &mut Context<'_, RaftNode>) {
         let (lo, hi) = (
             self.params.election_timeout_min.0,
@@ -322,6 +329,10 @@ impl Server {
         let term = self.current_term;
         self.record_role(ctx);
         ctx.event(Op::custom(LEADER, &term));
+        ctx.sometimes(
+            "a leader is elected with uncommitted entries of an earlier term",
+            self.log.last_index() > self.commit_index,
+        );
         ctx.note(|| format!("becomes leader of term {term}"));
         let next = self.log.last_index() + 1;
         self.next_index.iter_mut().for_each(|n| *n = next);
@@ -336,7 +347,7 @@ impl Server {
                     command: Command::Noop,
                 },
             );
-            ctx.storage().sync();
+            self.sync_log(ctx);
             self.advance_commit_index(ctx);
         }
         self.broadcast_append_entries(ctx, true);
@@ -391,8 +402,9 @@ impl Server {
         // 1. Reply false if term < current_term.
         // 2. If voted_for is null or candidate_id, and the candidate's log is at least as
         //    up-to-date as the receiver's log, grant vote.
-        let up_to_date =
-            (rv.last_log_term, rv.last_log_index) >= (self.log.last_term(), self.log.last_index());
+        let up_to_date = (rv.last_log_term, rv.last_log_index)
+            >= (self.log.last_term(), self.log.last_index())
+            || !self.params.election_restriction;
         let vote_granted = rv.term == self.current_term
             && self.voted_for.is_none_or(|v| v == rv.candidate_id)
             && up_to_date;
@@ -464,11 +476,17 @@ impl Server {
         }
         // 3. If an existing entry conflicts with a new one, delete it and all that follow.
         // 4. Append any new entries not already in the log.
+        let conflicts = ae.entries.iter().enumerate().any(|(i, e)| {
+            self.log
+                .term_at(ae.prev_log_index + 1 + i as u64)
+                .is_some_and(|t| t != e.term)
+        });
+        ctx.sometimes("a follower deletes a conflicting log suffix", conflicts);
         if self
             .log
             .merge(ctx.storage(), ae.prev_log_index, &ae.entries)
         {
-            ctx.storage().sync();
+            self.sync_log(ctx);
         }
         // 5. If leader_commit > commit_index, set commit_index = min(leader_commit, index of
         //    last new entry).
@@ -554,6 +572,9 @@ impl Server {
         let countable = self.log.term_at(n) == Some(self.current_term)
             || self.params.commit_old_terms_by_counting;
         if n > self.commit_index && countable {
+            let old_terms = (self.commit_index + 1..=n)
+                .any(|i| self.log.term_at(i).is_some_and(|t| t < self.current_term));
+            ctx.sometimes("a leader commits entries of an earlier term", old_terms);
             self.commit_index = n;
             self.apply_committed(ctx);
         }
@@ -630,7 +651,7 @@ impl Server {
                 },
             },
         );
-        ctx.storage().sync();
+        self.sync_log(ctx);
         self.pending.insert(index, (client, req.id));
         self.advance_commit_index(ctx);
         self.broadcast_append_entries(ctx, false);
