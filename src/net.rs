@@ -304,6 +304,19 @@ impl Network {
         self.cuts.clear();
     }
 
+    /// Feeds the current partitions and cuts (not the link behaviour, which never changes) to
+    /// `h`, for the exhaustive search's state fingerprints.
+    pub fn fingerprint<H: std::hash::Hasher>(&self, h: &mut H) {
+        use std::hash::Hash;
+        self.partitioned.hash(h);
+        if self.partitioned {
+            self.group.hash(h);
+        }
+        let mut cuts: Vec<(u32, u32)> = self.cuts.all_edges().map(|(a, b, _)| (a, b)).collect();
+        cuts.sort_unstable();
+        cuts.hash(h);
+    }
+
     /// True when some partition or cut is in force.
     pub fn is_split(&self) -> bool {
         self.partitioned || self.cuts.edge_count() != 0

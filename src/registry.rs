@@ -8,6 +8,7 @@
 
 use crate::check::Verdict;
 use crate::error::{Error, Result};
+use crate::explore::exhaustive::{ExhaustiveConfig, ExhaustiveOutcome};
 use crate::protocol::{Check, Property, Protocol};
 use crate::scenario::{Plan, Scenario, Spec};
 use crate::sim::{RunOutcome, Sim};
@@ -26,6 +27,54 @@ pub trait AnyProtocol {
     /// Bytes one node costs before it allocates anything (for the up-front memory estimate).
     fn node_bytes(&self) -> u64 {
         1024
+    }
+    /// Searches every path of the plan exhaustively (`explore::exhaustive`); `None` when the
+    /// protocol was registered without `Registry::searchable` (its nodes cannot be copied and
+    /// fingerprinted).
+    fn exhaustive(
+        &self,
+        plan: &Plan,
+        checks: &[Box<dyn AnyCheck>],
+        config: &ExhaustiveConfig,
+    ) -> Option<ExhaustiveOutcome> {
+        let _ = (plan, checks, config);
+        None
+    }
+}
+
+/// A protocol whose nodes can be copied and fingerprinted, so the exhaustive search can run it
+/// (what `Registry::searchable` registers).
+#[derive(Clone, Debug)]
+pub struct Searchable<P>(pub P);
+
+impl<P: Protocol> AnyProtocol for Searchable<P>
+where
+    P::Node: Clone + std::hash::Hash,
+    <P::Node as crate::node::Node>::Stored: std::hash::Hash,
+{
+    fn name(&self) -> &'static str {
+        P::NAME
+    }
+    fn validate(&self, plan: &Plan) -> std::result::Result<(), String> {
+        Protocol::validate(&self.0, plan)
+    }
+    fn checks(&self) -> &'static [&'static str] {
+        Protocol::checks(&self.0)
+    }
+    fn run(&self, plan: &Plan, trace: TraceLevel) -> RunOutcome {
+        self.0.run(plan, trace)
+    }
+    fn node_bytes(&self) -> u64 {
+        Sim::<P::Node>::node_bytes()
+    }
+    fn exhaustive(
+        &self,
+        plan: &Plan,
+        checks: &[Box<dyn AnyCheck>],
+        config: &ExhaustiveConfig,
+    ) -> Option<ExhaustiveOutcome> {
+        let sim = Sim::new(plan.sim_config(TraceLevel::HashOnly), self.0.factory(plan));
+        Some(crate::explore::exhaustive::search(sim, checks, config))
     }
 }
 
@@ -140,11 +189,11 @@ impl Registry {
         use crate::check::*;
         use crate::protocols::{gossip, kv, ping, queue, raft};
         self.protocol::<ping::PingParams>()
-            .protocol::<queue::QueueParams>()
+            .searchable::<queue::QueueParams>()
             .protocol::<kv::primary_backup::PrimaryBackupParams>()
             .protocol::<kv::quorum::QuorumParams>()
             .protocol::<gossip::GossipParams>()
-            .protocol::<raft::RaftParams>()
+            .searchable::<raft::RaftParams>()
             .check::<Liveness>()
             .check::<NoLostTasks>()
             .check::<NoLostEffects>()
@@ -167,6 +216,19 @@ impl Registry {
     /// Registers protocol `P` under `P::NAME`, replacing one registered under that name.
     pub fn protocol<P: Protocol>(self) -> Self {
         self.protocol_with(P::NAME, |spec| Ok(Box::new(spec.params::<P>()?)))
+    }
+
+    /// Registers protocol `P` as `protocol` does, and lets `clustersim check` search it
+    /// exhaustively: its node type must be `Clone + Hash` (the search copies runs and prunes
+    /// states it has seen by fingerprint), its stored values `Hash`.
+    pub fn searchable<P: Protocol>(self) -> Self
+    where
+        P::Node: Clone + std::hash::Hash,
+        <P::Node as crate::node::Node>::Stored: std::hash::Hash,
+    {
+        self.protocol_with(P::NAME, |spec| {
+            Ok(Box::new(Searchable(spec.params::<P>()?)))
+        })
     }
 
     /// Registers a protocol whose node type depends on its parameters (one name for a family of

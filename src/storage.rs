@@ -30,6 +30,16 @@ impl<V> Default for Storage<V> {
     }
 }
 
+impl<V: std::hash::Hash> Storage<V> {
+    /// Feeds what the store holds (and what a crash would undo) to `h`, for the exhaustive
+    /// search's state fingerprints; the write and sync counters are left out.
+    pub fn fingerprint<H: std::hash::Hasher>(&self, h: &mut H) {
+        use std::hash::Hash;
+        self.current.hash(h);
+        self.undo.hash(h);
+    }
+}
+
 impl<V: Clone> Storage<V> {
     /// The value stored under `key`, synced or not.
     pub fn get(&self, key: &str) -> Option<&V> {

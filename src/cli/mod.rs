@@ -22,6 +22,7 @@ macro_rules! outln {
     }};
 }
 
+mod check;
 mod check_history;
 mod explore;
 mod outputs;
@@ -58,6 +59,9 @@ enum Command {
     /// Check a recorded history (clustersim, Jepsen EDN or log) for linearizability against a
     /// model (exit 1 if it is not).
     CheckHistory(check_history::CheckHistoryArgs),
+    /// Search every order of due events, lost message and crash within bounds (exhaustive
+    /// model checking); write the shortest failing path (exit 1 if one fails).
+    Check(check::CheckArgs),
 }
 
 /// What an extension subcommand does with its parsed arguments; returns the exit code.
@@ -136,6 +140,7 @@ where
                 Command::Run(args) => run::cmd_run(registry, &args),
                 Command::Explore(args) => explore::cmd_explore(registry, &args),
                 Command::Shrink(args) => explore::cmd_shrink(registry, &args),
+                Command::Check(args) => check::cmd_check(registry, &args),
                 Command::CheckHistory(args) => {
                     check_history::cmd_check_history(registry.program(), &args)
                 }

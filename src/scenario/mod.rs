@@ -170,7 +170,7 @@ impl Plan {
             schedule: self.schedule.clone(),
             nemesis: self.nemesis.clone(),
             trace,
-            scheduler: self.scenario.scheduler,
+            scheduler: self.scenario.scheduler.clone(),
         }
     }
 
@@ -351,6 +351,18 @@ impl Scenario {
         }
         self.scheduler.validate()?;
         let roster = self.roster()?;
+        if let Scheduler::Replay(steps) = &self.scheduler {
+            for step in steps {
+                if let crate::sim::Step::Crash(n) | crate::sim::Step::Restart(n) = step {
+                    if roster.by_name(n).is_none() {
+                        return Err(format!(
+                            "scheduler Replay: {}",
+                            crate::fault::unknown_node(&roster, n)
+                        ));
+                    }
+                }
+            }
+        }
         let mut network = Network::new(roster.len(), self.network.default.clone());
         self.network
             .default

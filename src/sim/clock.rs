@@ -3,7 +3,7 @@
 use crate::time::{Duration, Offset, SimTime};
 
 /// Maps true virtual time to what a node's clock reads, and local delays back to true ones.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct NodeClock {
     anchor_true: u64,
     anchor_local: i128,

@@ -1,6 +1,10 @@
 //! The run loop: pops events in (time, sequence) order, runs node handlers, carries out their
 //! effects through the network, and applies faults from the schedule and the nemesis.
 
+mod choice;
+
+pub use choice::Pending;
+
 use super::clock::NodeClock;
 use super::queue::{prefetch, EventQueue, NO_NODE};
 use super::rng::{stream, SimRng, Stream};
@@ -81,7 +85,7 @@ impl StopReason {
 }
 
 /// Whether a node is running at the end of (or during) a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NodeStatus {
     /// Running.
     Up,
@@ -186,6 +190,7 @@ pub struct SimConfig {
     pub scheduler: Scheduler,
 }
 
+#[derive(Clone)]
 enum Ev<M, T> {
     Start {
         node: NodeId,
@@ -217,6 +222,7 @@ type Due<N> = (SimTime, Ev<<N as Node>::Msg, <N as Node>::Timer>);
 // In this order: what every event checks (status, incarnation, clock) is the first cache line,
 // the one the engine prefetches, with the start of the node's own state.
 #[repr(C)]
+#[derive(Clone)]
 struct Slot<N: Node> {
     status: NodeStatus,
     incarnation: u32,
@@ -242,7 +248,8 @@ pub struct Sim<N: Node> {
     net_rngs: Vec<SimRng>,
     /// Prefetch the next event's node state (the cluster is too large for the caches).
     warm_next: bool,
-    factory: NodeFactory<N>,
+    /// Shared by a run's copies (the exhaustive search clones runs; the factory is code).
+    factory: std::rc::Rc<std::cell::RefCell<NodeFactory<N>>>,
     effects: Vec<Effect<N>>,
     history: History,
     trace: Trace,
@@ -271,6 +278,51 @@ pub struct Sim<N: Node> {
     pct: Option<Pct>,
     /// The faults and nemesis events a PCT step runs before its chosen event.
     pct_before: Vec<Due<N>>,
+    /// Steps of a replayed schedule still to take (`Scheduler::Replay`).
+    replay: std::collections::VecDeque<super::schedule::Step>,
+}
+
+/// A copy of a run at this point, to go on from it down another path (the exhaustive search).
+/// The copies share the node factory; everything a run reads and writes is copied.
+impl<N: Node + Clone> Clone for Sim<N> {
+    fn clone(&self) -> Self {
+        Sim {
+            now: self.now,
+            seed: self.seed,
+            bounds: self.bounds,
+            roster: self.roster.clone(),
+            network: self.network.clone(),
+            queue: self.queue.clone(),
+            slots: self.slots.clone(),
+            node_rngs: self.node_rngs.clone(),
+            net_rngs: self.net_rngs.clone(),
+            warm_next: self.warm_next,
+            factory: self.factory.clone(),
+            effects: Vec::with_capacity(16),
+            history: self.history.clone(),
+            trace: self.trace.clone(),
+            notes: self.notes.clone(),
+            stats: self.stats.clone(),
+            next_msg: self.next_msg,
+            next_timer: self.next_timer,
+            cancelled: self.cancelled.clone(),
+            prune_cancelled_at: self.prune_cancelled_at,
+            fault_pool: self.fault_pool.clone(),
+            nemesis_undos: self.nemesis_undos.clone(),
+            nemesis_split_undo: self.nemesis_split_undo,
+            applied: self.applied.clone(),
+            nemesis: self.nemesis.clone(),
+            fault_rng: self.fault_rng.clone(),
+            stop: self.stop,
+            handling: self.handling,
+            panic: self.panic.clone(),
+            peak_memory: self.peak_memory,
+            strike_pending: self.strike_pending,
+            pct: self.pct.clone(),
+            pct_before: self.pct_before.clone(),
+            replay: self.replay.clone(),
+        }
+    }
 }
 
 /// Which handler a node is running.
@@ -286,15 +338,26 @@ impl<N: Node> Sim<N> {
     pub fn new(config: SimConfig, factory: NodeFactory<N>) -> Self {
         let seed = config.seed;
         let n = config.roster.len();
-        let pct = match config.scheduler {
+        let mut replay = std::collections::VecDeque::new();
+        let pct = match &config.scheduler {
             Scheduler::TimeOrder => None,
             Scheduler::Pct { depth, window } => Some(Pct::new(
-                depth,
-                window,
+                *depth,
+                *window,
                 n,
                 config.bounds.max_time,
                 &mut stream(seed, Stream::Schedule),
             )),
+            Scheduler::Replay(steps) => {
+                let roster = &config.roster;
+                // Names were checked when the scenario was planned.
+                replay.extend(
+                    steps
+                        .iter()
+                        .map(|s| s.map(|name| roster.by_name(name).unwrap_or(NodeId(u32::MAX)))),
+                );
+                None
+            }
         };
         let slots = (0..n as u32)
             .map(|_| Slot {
@@ -321,7 +384,7 @@ impl<N: Node> Sim<N> {
                 .map(|i| stream(seed, Stream::Network(i)))
                 .collect(),
             warm_next: n >= WARM_NEXT_FROM,
-            factory,
+            factory: std::rc::Rc::new(std::cell::RefCell::new(factory)),
             effects: Vec::with_capacity(16),
             history: History::new(),
             trace: Trace::new(config.trace),
@@ -344,6 +407,7 @@ impl<N: Node> Sim<N> {
             strike_pending: None,
             pct,
             pct_before: Vec::new(),
+            replay,
         };
         let mut schedule = config.schedule;
         schedule.sort_by_key(|(t, _)| *t);
@@ -459,6 +523,9 @@ impl<N: Node> Sim<N> {
         if self.pct.is_some() {
             return self.step_pct();
         }
+        if !self.replay.is_empty() {
+            return self.step_replay();
+        }
         if let Some((time, ev)) = self.queue.pop() {
             // Warm what the next event will read while this one is handled: at 10,000 nodes
             // and more, a node's slot and stream are cache misses otherwise (in a small
@@ -483,6 +550,20 @@ impl<N: Node> Sim<N> {
             return self.within_budget();
         }
         true
+    }
+
+    /// `step` while a replayed schedule lasts: its next step, after the faults due before it.
+    #[cold]
+    fn step_replay(&mut self) -> bool {
+        self.settle();
+        if self.stop.is_some() {
+            return false;
+        }
+        if let Some(step) = self.replay.pop_front() {
+            // A step that no longer applies (the file was edited) is skipped.
+            let _ = self.apply_step(&step);
+        }
+        self.stop.is_none()
     }
 
     /// `step` under PCT: the highest-priority node's event among those due within the window,
@@ -563,32 +644,37 @@ impl<N: Node> Sim<N> {
     /// ends the run there; the outcome's `panic` says which node, handling what, and why.
     pub fn run(mut self) -> RunOutcome {
         if let Err(caught) = super::panics::catch(|| while self.step() {}) {
-            let (node, handling) = self.handling;
-            let names = self.roster.names();
-            let name = |id: NodeId| {
-                names
-                    .get(id.index())
-                    .cloned()
-                    .unwrap_or_else(|| id.to_string())
-            };
-            self.stop = Some(StopReason::Panicked);
-            self.panic = Some(super::Panic {
-                node,
-                time: self.now,
-                handling: match handling {
-                    Handling::Start => "its start".to_string(),
-                    Handling::Message(from) => format!("a message from {}", name(from)),
-                    Handling::Timer => "a timer".to_string(),
-                },
-                message: caught.message,
-                location: caught.location,
-            });
-            // The panicking node's state may be half-updated: it reports no snapshot.
-            if let Some(slot) = self.slots.get_mut(node.index()) {
-                slot.node = None;
-            }
+            self.record_panic(caught);
         }
         self.finish()
+    }
+
+    /// Ends the run at a node's panic: the outcome says which node, handling what, and why.
+    fn record_panic(&mut self, caught: super::panics::Caught) {
+        let (node, handling) = self.handling;
+        let names = self.roster.names();
+        let name = |id: NodeId| {
+            names
+                .get(id.index())
+                .cloned()
+                .unwrap_or_else(|| id.to_string())
+        };
+        self.stop = Some(StopReason::Panicked);
+        self.panic = Some(super::Panic {
+            node,
+            time: self.now,
+            handling: match handling {
+                Handling::Start => "its start".to_string(),
+                Handling::Message(from) => format!("a message from {}", name(from)),
+                Handling::Timer => "a timer".to_string(),
+            },
+            message: caught.message,
+            location: caught.location,
+        });
+        // The panicking node's state may be half-updated: it reports no snapshot.
+        if let Some(slot) = self.slots.get_mut(node.index()) {
+            slot.node = None;
+        }
     }
 
     /// Ends the run where it is and hands over everything it produced.
@@ -739,7 +825,11 @@ impl<N: Node> Sim<N> {
         }
         self.handling = (node, Handling::Start);
         let slot = &mut self.slots[node.index()];
-        slot.node = Some((self.factory)(node, &self.roster, &slot.storage));
+        slot.node = Some((self.factory.borrow_mut())(
+            node,
+            &self.roster,
+            &slot.storage,
+        ));
         let now = self.now;
         self.trace
             .mix(TAG_START, now, u64::from(node.0), u64::from(incarnation), 0);

@@ -4,7 +4,7 @@ use crate::time::SimTime;
 
 // The heap holds only small keys; events wait in a slab, so sifting moves 24 bytes, not whole
 // events (48 bytes and more): the 1,000-node engine bench went from 10.2M to 11.4M events/s.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 struct Key {
     time: SimTime,
     seq: u64,
@@ -51,6 +51,7 @@ const NARROW_BELOW: usize = 2_048;
 /// A heap of (time, sequence) keys over a slab of events, binary while small and 4-ary while
 /// large (`benches/engine.rs` measures 2, 4, 8 and the adaptive queue side by side); as keys are
 /// unique, the heap's shape never changes the order events pop in.
+#[derive(Clone)]
 pub struct EventQueue<E> {
     heap: Vec<Key>,
     slab: Vec<Option<E>>,
@@ -299,6 +300,30 @@ impl<E> EventQueue<E> {
             None => last,
         };
         Some(key)
+    }
+
+    /// The earliest event, without taking it.
+    pub fn peek(&self) -> Option<(SimTime, &E)> {
+        let key = self.heap.first()?;
+        Some((key.time, self.slab[key.slot as usize].as_ref()?))
+    }
+
+    /// Every pending event with its due time and insertion number, in no particular order.
+    pub fn pending(&self) -> impl Iterator<Item = (SimTime, u64, &E)> + '_ {
+        self.heap
+            .iter()
+            .filter_map(|k| Some((k.time, k.seq, self.slab[k.slot as usize].as_ref()?)))
+    }
+
+    /// Takes the pending event with insertion number `seq`, wherever it is in the heap.
+    pub fn remove_seq(&mut self, seq: u64) -> Option<(SimTime, E)> {
+        let i = self.heap.iter().position(|k| k.seq == seq)?;
+        let key = self.heap.swap_remove(i);
+        if i < self.heap.len() {
+            self.sift_down(i);
+            self.sift_up(i);
+        }
+        Some((key.time, self.take(key)?))
     }
 
     /// Every pending event, in no particular order.

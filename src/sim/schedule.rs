@@ -11,13 +11,40 @@
 //! moves forward.
 
 use super::rng::SimRng;
+use crate::node::NodeId;
 use crate::time::{Duration, SimTime};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+/// One choice the exhaustive search makes, and one step of a replayed schedule. Events are
+/// named by their insertion number, which a run from the same scenario and seed repeats.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Step<N = NodeId> {
+    /// Run the pending event with this insertion number (after every fault due before it).
+    Run(u64),
+    /// Lose the pending message with this insertion number.
+    Drop(u64),
+    /// Crash this node now.
+    Crash(N),
+    /// Restart this crashed node now.
+    Restart(N),
+}
+
+impl<N> Step<N> {
+    /// The step with its node named by `f`.
+    pub fn map<M>(&self, f: impl FnOnce(&N) -> M) -> Step<M> {
+        match self {
+            Step::Run(s) => Step::Run(*s),
+            Step::Drop(s) => Step::Drop(*s),
+            Step::Crash(n) => Step::Crash(f(n)),
+            Step::Restart(n) => Step::Restart(f(n)),
+        }
+    }
+}
+
 /// How the engine orders the events that are due.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Scheduler {
     /// By (virtual time, insertion sequence): what the network and clocks drew.
     #[default]
@@ -30,6 +57,8 @@ pub enum Scheduler {
         #[serde(default = "default_window")]
         window: Duration,
     },
+    /// These steps first (a path the exhaustive search found), then time order.
+    Replay(Vec<Step<String>>),
 }
 
 /// The window `pct:D` uses when none is given.
@@ -48,13 +77,13 @@ fn default_window() -> Duration {
 impl Scheduler {
     /// True for the default, time order.
     pub fn is_default(&self) -> bool {
-        *self == Scheduler::TimeOrder
+        matches!(self, Scheduler::TimeOrder)
     }
 
     /// Checks depth and window; the error is a sentence.
     pub fn validate(&self) -> Result<(), String> {
         match *self {
-            Scheduler::TimeOrder => Ok(()),
+            Scheduler::TimeOrder | Scheduler::Replay(_) => Ok(()),
             Scheduler::Pct { depth, window } => {
                 if !(1..=MAX_DEPTH).contains(&depth) {
                     return Err(format!(

@@ -219,7 +219,7 @@ impl ClientConfig {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 struct Pending {
     request: KvRequest,
     op_id: OpId,
@@ -241,6 +241,16 @@ pub struct KvClient {
     value_prefix: u64,
     last_seen: BTreeMap<u64, Option<u64>>,
     finals: Vec<u64>,
+}
+
+/// What a client has done and waits for; its configuration (the workload's mix, which holds
+/// floats) is the same in every state of a run and left out.
+impl std::hash::Hash for KvClient {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        (&self.servers, self.target, &self.pending, self.issued).hash(h);
+        (self.next_request, self.next_value, self.value_prefix).hash(h);
+        (&self.last_seen, &self.finals).hash(h);
+    }
 }
 
 impl KvClient {

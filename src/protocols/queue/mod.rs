@@ -25,7 +25,7 @@ pub use sink::Sink;
 pub use worker::Worker;
 
 /// Which delivery discipline the queue server implements.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Variant {
     /// Pop and forget, like `LPOP`: a task taken by a worker that dies is gone.
     Naive,
@@ -34,7 +34,7 @@ pub enum Variant {
 }
 
 /// When the server's writes reach its disk.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Durability {
     /// Never synced: a crash loses the whole queue.
     InMemory,
@@ -203,7 +203,7 @@ pub enum QueueTimer {
 }
 
 /// What a queue node keeps on disk.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum QueueStored {
     /// A server's record of a task.
     Task(TaskRecord),
@@ -214,7 +214,7 @@ pub enum QueueStored {
 }
 
 /// Who is who, shared by every node of a run.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Cluster {
     /// Queue servers in roster order; index 0 is the preferred primary.
     pub servers: Vec<NodeId>,
@@ -235,7 +235,7 @@ impl Cluster {
 }
 
 /// A node of the queue protocol, one variant per role.
-#[derive(Debug)]
+#[derive(Clone, Debug, Hash)]
 pub enum QueueNode {
     /// Submits tasks.
     Producer(Producer),

@@ -9,7 +9,7 @@ use crate::time::{Duration, SimTime};
 use std::rc::Rc;
 
 /// A client that submits tasks and records each enqueue as invoke / ok / info.
-#[derive(Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Producer {
     index: u64,
     limit: u64,

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
 /// An enqueue waiting for backups before it is acknowledged.
-#[derive(Copy, Clone, Debug)]
+#[derive(Copy, Clone, Debug, Hash)]
 pub(super) struct PendingAck {
     /// Who to acknowledge.
     pub producer: NodeId,
@@ -20,7 +20,7 @@ pub(super) struct PendingAck {
 }
 
 /// A queue server; with several servers, one replica of the primary-backup group.
-#[derive(Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Server {
     pub(super) me: usize,
     pub(super) variant: Variant,

@@ -7,7 +7,7 @@ use crate::storage::Storage;
 use std::collections::BTreeSet;
 
 /// Where task effects land; with `idempotent` it remembers (durably) which ids it applied.
-#[derive(Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Sink {
     idempotent: bool,
     applied: BTreeSet<u64>,

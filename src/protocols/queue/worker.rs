@@ -8,7 +8,7 @@ use crate::time::Duration;
 use std::rc::Rc;
 
 /// What a worker is doing.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 enum Doing {
     /// Nothing; a poll is scheduled.
     Idle,
@@ -21,7 +21,7 @@ enum Doing {
 }
 
 /// A worker node.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Worker {
     variant: Variant,
     processing: Latency,
@@ -31,6 +31,14 @@ pub struct Worker {
     attempt: u64,
     doing: Doing,
     ack_on_receipt: bool,
+}
+
+/// What a worker is doing and where it asks; its configuration (the processing time draws,
+/// which hold floats) is the same in every state of a run and left out.
+impl std::hash::Hash for Worker {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        (self.server, self.attempt, self.doing).hash(h);
+    }
 }
 
 impl Worker {

@@ -39,7 +39,7 @@ pub struct LogEntry {
 }
 
 /// The log; index 0 is the empty prefix with term 0.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub struct Log {
     entries: Vec<LogEntry>,
 }

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Parameters of Raft.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RaftParams {
     /// Shortest election timeout; each timeout is drawn uniformly from min..=max.
@@ -82,7 +82,7 @@ impl Default for RaftParams {
 }
 
 /// What a server keeps in durable storage.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Stored {
     /// `current_term`.
     CurrentTerm(u64),
@@ -173,7 +173,7 @@ impl From<ClientTimer> for RaftTimer {
 }
 
 /// A Raft node: a server or a client.
-#[derive(Debug)]
+#[derive(Clone, Debug, Hash)]
 pub enum RaftNode {
     /// A Raft server.
     Server(Box<Server>),

@@ -83,7 +83,7 @@ pub struct AppendEntriesReply {
 }
 
 /// A server's role.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
     /// Answers RPCs, redirects clients.
     Follower,
@@ -94,7 +94,7 @@ pub enum Role {
 }
 
 /// A Raft server and its key-value state machine.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Server {
     params: RaftParams,
     /// Every server of the cluster, this one included.

@@ -9,7 +9,7 @@ use crate::protocols::kv::client::{KvOp, KvResult};
 use std::collections::BTreeMap;
 
 /// The key-value state machine.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Hash)]
 pub struct KvStateMachine {
     data: BTreeMap<u64, u64>,
     writes: BTreeMap<u64, KvResult>,

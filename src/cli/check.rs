@@ -1,0 +1,176 @@
+//! The `check` subcommand: an exhaustive bounded search of a scenario (`explore::exhaustive`),
+//! its counts, and the shortest failing path written as a scenario `run` replays.
+
+use super::outputs;
+use super::run::parse_duration;
+use crate::explore::exhaustive::{
+    check_scenario, default_faults, replay_scenario, ExhaustiveConfig,
+};
+use crate::explore::file_stem;
+use crate::fault::resolve_names;
+use crate::registry::Registry;
+use crate::scenario::to_ron;
+use crate::{Duration, Error};
+use std::path::PathBuf;
+
+/// Flags of `clustersim check`.
+#[derive(clap::Args, Debug)]
+pub(super) struct CheckArgs {
+    /// The scenario file (RON); its nemesis, if any, only says which nodes may crash.
+    file: PathBuf,
+    /// Most choices along one path (1 to 100000); a longer path is completed in time order.
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    depth: u64,
+    /// Events due within this much of the earliest may run first (0s: only simultaneous ones).
+    #[arg(long, default_value = "0s", value_parser = parse_window, allow_hyphen_values = true)]
+    window: Duration,
+    /// Most crashes along one path (default: 1 if the nemesis crashes nodes, else 0).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=8))]
+    crashes: Option<u32>,
+    /// Let a crashed node restart at any later step (a choice at every step: a much larger
+    /// search); without it a crashed node stays down.
+    #[arg(long)]
+    restarts: bool,
+    /// Most lost messages along one path.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=8))]
+    drops: u32,
+    /// Nodes or roles that may crash, e.g. worker (default: the nemesis's targets).
+    #[arg(long, value_name = "a,b")]
+    targets: Option<String>,
+    /// Most distinct states before giving up (1 to 100000000).
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    max_states: u64,
+    /// Where to write the failing path.
+    #[arg(long, default_value = ".")]
+    out: PathBuf,
+    /// Overwrite a failing-path file that already exists.
+    #[arg(long)]
+    force: bool,
+}
+
+fn parse_window(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d > Duration::from_secs(10) {
+        return Err(format!("--window {d} is longer than 10s"));
+    }
+    Ok(d)
+}
+
+/// `clustersim check`: exit 1 when a path fails a check, 0 when none does.
+pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Error> {
+    outputs::check_dir("--out", &args.out)?;
+    let scenario = super::load_for(registry, &args.file)?;
+    let origin = args.file.display().to_string();
+    let prepared = registry.prepare(&scenario, &origin)?;
+    if scenario.checks.is_empty() {
+        return Err(Error::Usage(format!(
+            "{origin} has no checks, so no path can fail; list some in `checks`"
+        )));
+    }
+    let roster = &prepared.plan.roster;
+    let (mut targets, crashes) = default_faults(&scenario, roster);
+    if let Some(t) = &args.targets {
+        let names: Vec<String> = t.split(',').map(|s| s.trim().to_string()).collect();
+        targets =
+            resolve_names(roster, &names).map_err(|e| Error::Usage(format!("--targets: {e}")))?;
+    }
+    let config = ExhaustiveConfig {
+        max_depth: args.depth as usize,
+        window: args.window,
+        crashes: args.crashes.unwrap_or(crashes),
+        drops: args.drops,
+        targets,
+        restarts: args.restarts,
+        max_states: args.max_states,
+    };
+    let names: Vec<&str> = config.targets.iter().map(|n| roster.name(*n)).collect();
+    outln!(
+        "{} check: {} (paths of up to {} choices, window {}, up to {} crashes of [{}]{}, up to {} lost messages)",
+        registry.program(),
+        scenario.name,
+        config.max_depth,
+        config.window,
+        config.crashes,
+        names.join(","),
+        if config.restarts { " with restarts" } else { "" },
+        config.drops
+    );
+    let (outcome, searched) = check_scenario(registry, &scenario, &origin, &config)?;
+    outln!(
+        "  {} states ({} distinct), {} path ends ({} cut at {} choices and run on in time order), longest path {}",
+        outcome.explored,
+        outcome.unique,
+        outcome.ends,
+        outcome.cut,
+        config.max_depth,
+        outcome.max_depth
+    );
+    outln!(
+        "  {:.2}s, {:.0} distinct states/s",
+        outcome.elapsed.as_secs_f64(),
+        outcome.states_per_sec()
+    );
+    let Some(v) = &outcome.violation else {
+        if outcome.complete {
+            outln!("  complete: every path ended within the bounds, and no check fails on any");
+        } else if outcome.out_of_memory {
+            outln!(
+                "  not complete: the states waiting to be expanded would outgrow the memory budget \
+                 ({}); no check failed on the paths judged (narrow --window, lower --crashes or \
+                 --depth, or raise bounds.max_memory)",
+                scenario.bounds.max_memory
+            );
+        } else if outcome.unique >= config.max_states {
+            outln!(
+                "  not complete: stopped at --max-states {}; no check failed on the paths judged",
+                config.max_states
+            );
+        } else {
+            outln!("  bounded: no check fails on any path of up to {} choices (longer paths were run on in time order)", config.max_depth);
+        }
+        return Ok(0);
+    };
+    for f in &v.failed {
+        outln!("  FAIL {}: {}", f.check, f.summary);
+    }
+    outln!(
+        "  shortest failing path: {} choices, then time order",
+        v.steps.len()
+    );
+    let replay = replay_scenario(&searched, roster, &v.steps);
+    let mut named = replay.clone();
+    named.name = format!("{}-check-min", scenario.name);
+    let path = args.out.join(format!("{}.ron", file_stem(&named.name)));
+    outputs::check(&args.file, &[("--out", path.clone())], args.force)?;
+    let header = vec![
+        format!(
+            "Found by {} check from {origin}: check `{}` fails.",
+            registry.program(),
+            v.failed.first().map_or("?", |f| f.check.as_str())
+        ),
+        format!(
+            "  {}",
+            v.failed
+                .first()
+                .map_or(String::new(), |f| f.summary.clone())
+        ),
+        format!(
+            "The shortest failing path of {} explored states: {} steps (Run/Drop name events by \
+             insertion number), then time order; trace hash {:016x}.",
+            outcome.unique,
+            v.steps.len(),
+            v.outcome.trace_hash()
+        ),
+        crate::run::replay_line(registry.program(), &named, &path),
+    ];
+    if path.exists() && !args.force {
+        return Err(Error::Exists(path.display().to_string()));
+    }
+    std::fs::write(&path, to_ron(&named, &header)).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        message: format!("cannot write the failing path: {e}"),
+    })?;
+    outln!("  wrote {}", path.display());
+    outln!("  replay: {} run {}", registry.program(), path.display());
+    Ok(1)
+}

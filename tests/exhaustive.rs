@@ -1,0 +1,200 @@
+//! Exhaustive bounded search: it proves the reliable queue's small configuration correct by
+//! exhausting it, finds the naive queue's lost task on a short path that replays exactly from
+//! the written scenario, prunes states it has seen, and refuses what it cannot search.
+
+use clustersim::check::Status;
+use clustersim::explore::exhaustive::{
+    check_scenario, default_faults, replay_scenario, ExhaustiveConfig,
+};
+use clustersim::registry::Registry;
+use clustersim::run::{run_scenario, RunOptions};
+use clustersim::scenario::{load, parse, to_ron, Scenario};
+use clustersim::sim::{Scheduler, Step};
+use clustersim::Duration;
+use std::path::PathBuf;
+use std::process::Command;
+
+static REGISTRY: std::sync::LazyLock<Registry> = std::sync::LazyLock::new(Registry::shipped);
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn scenario(rel: &str) -> Scenario {
+    load(&root().join(rel)).expect("loads")
+}
+
+fn config_for(s: &Scenario) -> ExhaustiveConfig {
+    let plan = REGISTRY.prepare(s, "test").expect("prepares").plan;
+    let (targets, crashes) = default_faults(s, &plan.roster);
+    ExhaustiveConfig {
+        targets,
+        crashes,
+        ..ExhaustiveConfig::default()
+    }
+}
+
+#[test]
+fn the_reliable_queue_survives_every_path_of_its_small_configuration() {
+    let s = scenario("scenarios/check/queue-reliable-2-workers.ron");
+    let config = config_for(&s);
+    assert_eq!(config.crashes, 1);
+    assert_eq!(config.targets.len(), 2);
+    let (o, _) = check_scenario(&REGISTRY, &s, "test", &config).expect("searches");
+    assert!(o.violation.is_none(), "{:?}", o.violation.map(|v| v.failed));
+    assert!(o.complete, "the configuration must be exhausted");
+    assert_eq!(o.cut, 0);
+    assert!(o.unique > 10_000, "only {} states", o.unique);
+    // Interleavings that meet again are pruned.
+    assert!(o.explored > o.unique);
+    assert!(o.ends > 1);
+    // Without crashes the space is a small part of it.
+    let calm = ExhaustiveConfig {
+        crashes: 0,
+        ..config.clone()
+    };
+    let (c, _) = check_scenario(&REGISTRY, &s, "test", &calm).expect("searches");
+    assert!(c.complete && c.violation.is_none());
+    assert!(c.unique * 10 < o.unique, "{} vs {}", c.unique, o.unique);
+}
+
+#[test]
+fn the_naive_queue_loses_a_task_on_a_short_path_that_replays_exactly() {
+    let s = scenario("scenarios/check/queue-naive-2-workers.ron");
+    let config = config_for(&s);
+    let (o, searched) = check_scenario(&REGISTRY, &s, "test", &config).expect("searches");
+    let v = o.violation.expect("the naive queue loses a task");
+    assert!(
+        v.failed.iter().any(|f| f.check == "NoLostTasks"),
+        "{:?}",
+        v.failed
+    );
+    assert!(
+        matches!(v.steps.last(), Some(Step::Crash(_))),
+        "{:?}",
+        v.steps
+    );
+    // The shortest prefix: without its last step (the crash) nothing fails.
+    assert!(v.steps.len() < 40, "{} steps", v.steps.len());
+    let plan = REGISTRY.prepare(&searched, "test").expect("prepares").plan;
+    let file = replay_scenario(&searched, &plan.roster, &v.steps);
+    let text = to_ron(&file, &["test".to_string()]);
+    let replayed = parse(&text, "min.ron").expect("the written path parses");
+    assert!(matches!(replayed.scheduler, Scheduler::Replay(_)));
+    let r = run_scenario(&REGISTRY, &replayed, "min.ron", &RunOptions::default()).expect("runs");
+    assert_eq!(
+        r.outcome.trace_hash(),
+        v.outcome.trace_hash(),
+        "replay differs"
+    );
+    let lost = r
+        .verdicts
+        .iter()
+        .find(|x| x.check == "NoLostTasks")
+        .expect("check");
+    assert_eq!(lost.status, Status::Fail);
+    let mut shorter = file.clone();
+    if let Scheduler::Replay(steps) = &mut shorter.scheduler {
+        steps.pop();
+    }
+    let r = run_scenario(&REGISTRY, &shorter, "min.ron", &RunOptions::default()).expect("runs");
+    assert!(
+        r.passed(),
+        "the path without its crash still fails: {:?}",
+        r.verdicts
+    );
+}
+
+#[test]
+fn a_small_raft_election_is_exhausted_with_one_leader_per_term() {
+    let s = scenario("scenarios/check/raft-election-3.ron");
+    let config = ExhaustiveConfig {
+        window: Duration::from_millis(1),
+        crashes: 0,
+        ..config_for(&s)
+    };
+    let (o, _) = check_scenario(&REGISTRY, &s, "test", &config).expect("searches");
+    assert!(o.complete && o.violation.is_none(), "{o:?}");
+    assert!(o.ends > 10, "{} ends", o.ends);
+    // A wider window has more orders to try.
+    let narrow = ExhaustiveConfig {
+        window: Duration::ZERO,
+        ..config
+    };
+    let (n, _) = check_scenario(&REGISTRY, &s, "test", &narrow).expect("searches");
+    assert!(n.unique < o.unique);
+}
+
+#[test]
+fn a_depth_bound_completes_long_paths_in_time_order_and_says_so() {
+    let s = scenario("scenarios/check/queue-reliable-2-workers.ron");
+    let config = ExhaustiveConfig {
+        max_depth: 20,
+        ..config_for(&s)
+    };
+    let (o, _) = check_scenario(&REGISTRY, &s, "test", &config).expect("searches");
+    assert!(!o.complete);
+    assert!(o.cut > 0 && o.cut == o.ends, "{o:?}");
+    assert_eq!(o.max_depth, 20);
+}
+
+fn clustersim(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("runs the binary")
+}
+
+#[test]
+fn the_cli_writes_the_failing_path_refuses_overwrites_and_unsearchable_protocols() {
+    let dir = std::env::temp_dir().join(format!("clustersim-check-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let d = dir.to_str().expect("utf-8");
+    let out = clustersim(&[
+        "check",
+        "scenarios/check/queue-naive-2-workers.ron",
+        "--out",
+        d,
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAIL NoLostTasks"), "{text}");
+    let file = dir.join("check-queue-naive-2-workers-check-min.ron");
+    assert!(file.exists(), "{text}");
+    let run = clustersim(&["run", file.to_str().expect("utf-8")]);
+    assert_eq!(run.status.code(), Some(1));
+    let again = clustersim(&[
+        "check",
+        "scenarios/check/queue-naive-2-workers.ron",
+        "--out",
+        d,
+    ]);
+    assert_eq!(again.status.code(), Some(2), "an existing file is kept");
+    let ok = clustersim(&["check", "scenarios/check/queue-reliable-2-workers.ron"]);
+    let text = String::from_utf8_lossy(&ok.stdout);
+    assert_eq!(ok.status.code(), Some(0), "{text}");
+    assert!(text.contains("complete: every path ended"), "{text}");
+    let ping = clustersim(&["check", "scenarios/ping-partition.ron"]);
+    let err = String::from_utf8_lossy(&ping.stderr);
+    assert_eq!(ping.status.code(), Some(2), "{err}");
+    assert!(err.contains("Registry::searchable"), "{err}");
+    for bad in [
+        vec!["--depth", "0"],
+        vec!["--window", "11s"],
+        vec!["--crashes", "9"],
+        vec!["--targets", "nobody"],
+    ] {
+        let mut args = vec!["check", "scenarios/check/queue-reliable-2-workers.ron"];
+        args.extend(bad.iter());
+        let out = clustersim(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{bad:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
