@@ -709,6 +709,7 @@ impl<N: Node> Sim<N> {
         }
     }
 
+    #[inline]
     fn handle(&mut self, ev: Ev<N::Msg, N::Timer>) {
         match ev {
             Ev::Deliver {

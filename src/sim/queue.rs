@@ -197,7 +197,7 @@ impl<E> EventQueue<E> {
     }
 
     /// The earliest event (the first pushed among equals), and its time.
-    #[inline]
+    #[inline(always)]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         let last = self.heap.pop()?;
         let key = match self.heap.first() {
