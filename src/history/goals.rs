@@ -64,11 +64,6 @@ impl Goals {
     pub fn all(&self) -> &[Goal] {
         &self.goals
     }
-
-    /// True when no goal was evaluated.
-    pub fn is_empty(&self) -> bool {
-        self.goals.is_empty()
-    }
 }
 
 #[cfg(test)]

@@ -165,14 +165,6 @@ impl<N: Node> Sim<N> {
         }
     }
 
-    /// What the run has produced so far, as `finish` would hand it over (the run goes on).
-    pub fn outcome_so_far(&self) -> crate::sim::RunOutcome
-    where
-        N: Clone,
-    {
-        self.clone().finish()
-    }
-
     /// A 64-bit fingerprint of the run's state: the time, every node's status, state, storage,
     /// clock, backlog and random streams' positions, the network's splits, the pending events
     /// as a multiset (their content and how far ahead they are due, not their ids), the history
