@@ -10,4 +10,4 @@ if ! command -v chromium >/dev/null 2>&1; then
         exit 0
     fi
 fi
-cargo test --release --test browser -- --ignored --nocapture
+cargo test --release --test browser --test debugger -- --ignored --nocapture --test-threads 1

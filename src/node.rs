@@ -136,6 +136,12 @@ pub trait Node: Sized + 'static {
     fn snapshot(&self) -> Option<Snapshot> {
         None
     }
+
+    /// The node's state in a few lines for a person (the debugger's node panel); `None`: the
+    /// protocol does not describe its nodes.
+    fn describe(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Builds a node from its id and durable storage, at boot and after every crash.

@@ -40,6 +40,12 @@ pub trait AnyProtocol {
         let _ = (plan, checks, config);
         None
     }
+    /// A run of the plan to step by hand (`debug`), its trace kept whole; `None` when the
+    /// protocol cannot be stepped.
+    fn stepper(&self, plan: &Plan) -> Option<Box<dyn crate::debug::Stepper>> {
+        let _ = plan;
+        None
+    }
 }
 
 /// A protocol whose nodes can be copied and fingerprinted, so the exhaustive search can run it
@@ -76,6 +82,12 @@ where
         let sim = Sim::new(plan.sim_config(TraceLevel::HashOnly), self.0.factory(plan));
         Some(crate::explore::exhaustive::search(sim, checks, config))
     }
+    fn stepper(&self, plan: &Plan) -> Option<Box<dyn crate::debug::Stepper>> {
+        Some(Box::new(Sim::new(
+            plan.sim_config(TraceLevel::Full),
+            self.0.factory(plan),
+        )))
+    }
 }
 
 impl<P: Protocol> AnyProtocol for P {
@@ -93,6 +105,12 @@ impl<P: Protocol> AnyProtocol for P {
     }
     fn node_bytes(&self) -> u64 {
         Sim::<P::Node>::node_bytes()
+    }
+    fn stepper(&self, plan: &Plan) -> Option<Box<dyn crate::debug::Stepper>> {
+        Some(Box::new(Sim::new(
+            plan.sim_config(TraceLevel::Full),
+            self.factory(plan),
+        )))
     }
 }
 

@@ -369,7 +369,14 @@ fn the_readme_usage_block_names_every_flag_of_every_subcommand() {
         .take_while(|l| l.starts_with("    "))
         .collect::<Vec<_>>()
         .join("\n");
-    for sub in ["run", "explore", "shrink", "check", "check-history"] {
+    for sub in [
+        "run",
+        "explore",
+        "shrink",
+        "check",
+        "check-history",
+        "debug",
+    ] {
         let line = block
             .lines()
             .position(|l| l.trim_start().starts_with(&format!("clustersim {sub} ")))

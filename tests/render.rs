@@ -216,8 +216,23 @@ fn html_is_well_formed_and_self_contained() {
     let doc = roxmltree::Document::parse_with_options(&text, opts).expect("well-formed");
     assert_eq!(doc.root_element().tag_name().name(), "html");
     assert!(doc.descendants().any(|n| n.has_tag_name("script")));
-    assert_eq!(classes(&doc, "lane").len(), 3);
-    assert_eq!(classes(&doc, "culprit").len(), 1);
+    // The run is embedded as JSON for the page's script to draw and step through.
+    let data = doc
+        .descendants()
+        .find(|n| n.attribute("id") == Some("data"))
+        .and_then(|n| n.text())
+        .expect("the run's data");
+    let data: serde_json::Value = serde_json::from_str(data).expect("JSON");
+    assert_eq!(data["live"], false);
+    let scene = &data["scene"];
+    assert_eq!(scene["names"].as_array().unwrap().len(), 3);
+    let ops = scene["ops"].as_array().unwrap();
+    assert_eq!(ops.iter().filter(|o| o["culprit"] == true).count(), 1);
+    assert_eq!(
+        scene["messages"].as_array().unwrap().len(),
+        model.messages.len()
+    );
+    assert!(scene["focus"].is_array(), "the failure's window");
     assert!(!doc
         .descendants()
         .any(|n| n.attribute("src").is_some() || n.attribute("href").is_some()));

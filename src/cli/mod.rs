@@ -24,6 +24,7 @@ macro_rules! outln {
 
 mod check;
 mod check_history;
+mod debug;
 mod explore;
 mod outputs;
 mod progress_bar;
@@ -62,6 +63,9 @@ enum Command {
     /// Search every order of due events, lost message and crash within bounds (exhaustive
     /// model checking); write the shortest failing path (exit 1 if one fails).
     Check(check::CheckArgs),
+    /// Step through a run in a local web page: choose what happens next, inject faults, go
+    /// back, save the path as a scenario `run` replays.
+    Debug(debug::DebugArgs),
 }
 
 /// What an extension subcommand does with its parsed arguments; returns the exit code.
@@ -141,6 +145,7 @@ where
                 Command::Explore(args) => explore::cmd_explore(registry, &args),
                 Command::Shrink(args) => explore::cmd_shrink(registry, &args),
                 Command::Check(args) => check::cmd_check(registry, &args),
+                Command::Debug(args) => debug::cmd_debug(registry, &args),
                 Command::CheckHistory(args) => {
                     check_history::cmd_check_history(registry.program(), &args)
                 }

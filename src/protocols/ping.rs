@@ -91,6 +91,10 @@ impl Node for PingNode {
     type Timer = PingTimer;
     type Stored = u64;
 
+    fn describe(&self) -> Option<String> {
+        Some(format!("{self:#?}"))
+    }
+
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         let first = self.params.interval.0 / 2 + ctx.id().0 as u64 * 1_000;
         ctx.set_timer(Duration(first), PingTimer::Tick);

@@ -6,6 +6,7 @@
 
 pub mod html;
 pub mod model;
+pub mod page;
 pub mod plots;
 pub mod svg;
 pub mod timeline;

@@ -63,6 +63,9 @@ pub struct Band {
     pub end: Option<SimTime>,
     /// The fault in words.
     pub text: String,
+    /// For a network fault, the sides it made: partition groups (the unlisted nodes as one
+    /// more), an isolated node and the rest, or a cut's senders then receivers.
+    pub groups: Vec<Vec<NodeId>>,
 }
 
 /// A fault as applied at one instant.
@@ -121,6 +124,8 @@ impl Window {
 pub struct Model {
     /// Node names in id order; one lane each.
     pub names: Vec<String>,
+    /// Each node's role, in the same order.
+    pub roles: Vec<String>,
     /// Every message copy.
     pub messages: Vec<Message>,
     /// Every fault as applied.
@@ -204,7 +209,7 @@ impl Model {
                 _ => {}
             }
         }
-        let bands = bands_of(&faults);
+        let bands = bands_of(&faults, names.len());
         let culprits: Vec<usize> = verdicts
             .iter()
             .filter(|v| !v.passed())
@@ -240,6 +245,7 @@ impl Model {
         ops.sort_by_key(|o| (o.start, o.entries[0]));
         let failed: Vec<&Verdict> = verdicts.iter().filter(|v| !v.passed()).collect();
         Model {
+            roles: roster.ids().map(|id| roster.role(id).to_string()).collect(),
             names,
             messages,
             faults,
@@ -306,8 +312,31 @@ impl Model {
     }
 }
 
+/// The sides a network fault makes among `n` nodes (see `Band::groups`).
+fn sides(fault: &Fault, n: usize) -> Vec<Vec<NodeId>> {
+    let rest = |listed: &[NodeId]| -> Vec<NodeId> {
+        (0..n as u32)
+            .map(NodeId)
+            .filter(|id| !listed.contains(id))
+            .collect()
+    };
+    let mut out = match fault {
+        Fault::Partition(groups) => {
+            let listed: Vec<NodeId> = groups.iter().flatten().copied().collect();
+            let mut g = groups.clone();
+            g.push(rest(&listed));
+            g
+        }
+        Fault::Isolate(node) => vec![vec![*node], rest(&[*node])],
+        Fault::Cut { from, to } => vec![from.clone(), to.clone()],
+        _ => Vec::new(),
+    };
+    out.retain(|g| !g.is_empty());
+    out
+}
+
 /// Pairs each fault with the fault that ends it (restart, resume, heal) into periods.
-fn bands_of(faults: &[FaultMark]) -> Vec<Band> {
+fn bands_of(faults: &[FaultMark], n: usize) -> Vec<Band> {
     let mut bands: Vec<Band> = Vec::new();
     let close = |bands: &mut Vec<Band>, kind: BandKind, node: Option<NodeId>, t: SimTime| {
         for b in bands.iter_mut() {
@@ -343,6 +372,7 @@ fn bands_of(faults: &[FaultMark]) -> Vec<Band> {
             start: f.time,
             end: None,
             text: f.text.clone(),
+            groups: sides(&f.fault, n),
         });
     }
     bands

@@ -353,7 +353,7 @@ impl Scenario {
         let roster = self.roster()?;
         if let Scheduler::Replay(steps) = &self.scheduler {
             for step in steps {
-                if let crate::sim::Step::Crash(n) | crate::sim::Step::Restart(n) = step {
+                for n in step.nodes() {
                     if roster.by_name(n).is_none() {
                         return Err(format!(
                             "scheduler Replay: {}",

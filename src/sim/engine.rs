@@ -3,7 +3,7 @@
 
 mod choice;
 
-pub use choice::Pending;
+pub use choice::{Pending, PendingEvent, PendingKind};
 
 use super::clock::NodeClock;
 use super::queue::{prefetch, EventQueue, NO_NODE};
@@ -542,7 +542,9 @@ impl<N: Node> Sim<N> {
                     prefetch(rng, 8);
                 }
             }
-            self.now = time;
+            // Time order never goes back, except after a replayed path ran a later event
+            // first: then the earlier ones run late, at the time already reached.
+            self.now = self.now.max(time);
             self.stats.events += 1;
             self.handle(ev);
         }
@@ -674,6 +676,34 @@ impl<N: Node> Sim<N> {
         // The panicking node's state may be half-updated: it reports no snapshot.
         if let Some(slot) = self.slots.get_mut(node.index()) {
             slot.node = None;
+        }
+    }
+
+    /// What the run has produced so far, as `finish` would hand it over (the run goes on).
+    pub fn outcome_so_far(&self) -> RunOutcome {
+        let snapshots = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let snap = s.node.as_ref()?.snapshot()?;
+                Some((NodeId(i as u32), snap))
+            })
+            .collect();
+        RunOutcome {
+            seed: self.seed,
+            roster: self.roster.clone(),
+            bounds: self.bounds,
+            stop: self.stop.unwrap_or(StopReason::TimeLimit),
+            end_time: self.now,
+            stats: self.stats.clone(),
+            trace: self.trace.clone(),
+            history: self.history.clone(),
+            snapshots,
+            faults: self.applied.clone(),
+            status: self.slots.iter().map(|s| s.status).collect(),
+            panic: self.panic.clone(),
+            memory: self.peak_memory,
         }
     }
 

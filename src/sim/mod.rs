@@ -11,6 +11,9 @@ pub mod rng;
 pub mod schedule;
 
 pub use clock::NodeClock;
-pub use engine::{Bounds, NodeStatus, Pending, RunOutcome, Sim, SimConfig, Stats, StopReason};
+pub use engine::{
+    Bounds, NodeStatus, Pending, PendingEvent, PendingKind, RunOutcome, Sim, SimConfig, Stats,
+    StopReason,
+};
 pub use panics::{quiet_panics, Panic};
 pub use schedule::{Scheduler, Step};

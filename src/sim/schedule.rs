@@ -29,16 +29,36 @@ pub enum Step<N = NodeId> {
     Crash(N),
     /// Restart this crashed node now.
     Restart(N),
+    /// Split the network into these groups now (unlisted nodes form one more group).
+    Partition(Vec<Vec<N>>),
+    /// Remove every partition and cut now.
+    Heal,
 }
 
 impl<N> Step<N> {
     /// The step with its node named by `f`.
-    pub fn map<M>(&self, f: impl FnOnce(&N) -> M) -> Step<M> {
+    pub fn map<M>(&self, mut f: impl FnMut(&N) -> M) -> Step<M> {
         match self {
             Step::Run(s) => Step::Run(*s),
             Step::Drop(s) => Step::Drop(*s),
             Step::Crash(n) => Step::Crash(f(n)),
             Step::Restart(n) => Step::Restart(f(n)),
+            Step::Partition(groups) => Step::Partition(
+                groups
+                    .iter()
+                    .map(|g| g.iter().map(&mut f).collect())
+                    .collect(),
+            ),
+            Step::Heal => Step::Heal,
+        }
+    }
+
+    /// Every node the step names.
+    pub fn nodes(&self) -> Vec<&N> {
+        match self {
+            Step::Crash(n) | Step::Restart(n) => vec![n],
+            Step::Partition(groups) => groups.iter().flatten().collect(),
+            Step::Run(_) | Step::Drop(_) | Step::Heal => Vec::new(),
         }
     }
 }

@@ -181,6 +181,10 @@ impl Node for GossipNode {
     type Timer = GossipTimer;
     type Stored = Stored;
 
+    fn describe(&self) -> Option<String> {
+        Some(format!("{self:#?}"))
+    }
+
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         match self {
             GossipNode::Peer(p) => p.on_start(ctx),

@@ -596,6 +596,10 @@ impl Node for PbNode {
     type Timer = PbTimer;
     type Stored = u64;
 
+    fn describe(&self) -> Option<String> {
+        Some(format!("{self:#?}"))
+    }
+
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         match self {
             PbNode::Client(c) => c.on_start(ctx),

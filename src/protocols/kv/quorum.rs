@@ -397,6 +397,10 @@ impl Node for QNode {
     type Timer = QTimer;
     type Stored = (Version, u64);
 
+    fn describe(&self) -> Option<String> {
+        Some(format!("{self:#?}"))
+    }
+
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         match self {
             QNode::Client(c) => c.on_start(ctx),

@@ -254,6 +254,10 @@ impl Node for QueueNode {
     type Timer = QueueTimer;
     type Stored = QueueStored;
 
+    fn describe(&self) -> Option<String> {
+        Some(format!("{self:#?}"))
+    }
+
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         match self {
             QueueNode::Producer(n) => n.on_start(ctx),

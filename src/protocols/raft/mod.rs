@@ -186,6 +186,13 @@ impl Node for RaftNode {
     type Timer = RaftTimer;
     type Stored = Stored;
 
+    fn describe(&self) -> Option<String> {
+        Some(match self {
+            RaftNode::Server(s) => s.describe(),
+            RaftNode::Client(c) => format!("{c:#?}"),
+        })
+    }
+
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         match self {
             RaftNode::Server(s) => s.on_start(ctx),

@@ -131,6 +131,54 @@ pub struct Server {
 }
 
 impl Server {
+    /// Term, role, vote, log (its last entries), commit and apply points, and a leader's
+    /// replication progress, for the debugger.
+    pub fn describe(&self) -> String {
+        use std::fmt::Write;
+        let mut o = format!(
+            "term {}, {:?}, voted for {}, leader {}\n",
+            self.current_term,
+            self.role,
+            self.voted_for.map_or("nobody".into(), |n| n.to_string()),
+            self.leader_id.map_or("unknown".into(), |n| n.to_string()),
+        );
+        let last = self.log.last_index();
+        let _ = writeln!(
+            o,
+            "log: {last} entries, commit index {}, applied {}",
+            self.commit_index, self.last_applied
+        );
+        for i in last.saturating_sub(7).max(1)..=last {
+            if let Some(e) = self.log.get(i) {
+                let what = match e.command {
+                    super::log::Command::Noop => "noop".to_string(),
+                    super::log::Command::Kv { op, .. } => format!("{op:?}"),
+                };
+                let mark = if i <= self.commit_index {
+                    "committed"
+                } else {
+                    ""
+                };
+                let _ = writeln!(o, "  {i}@t{} {what} {mark}", e.term);
+            }
+        }
+        if self.role == Role::Leader {
+            let _ = writeln!(
+                o,
+                "next index {:?}, match index {:?}",
+                self.servers
+                    .iter()
+                    .map(|s| self.next_index[s.index()])
+                    .collect::<Vec<_>>(),
+                self.servers
+                    .iter()
+                    .map(|s| self.match_index[s.index()])
+                    .collect::<Vec<_>>()
+            );
+        }
+        o
+    }
+
     /// Boots a server from what it persisted (nothing, on first boot).
     pub fn recover(
         params: RaftParams,

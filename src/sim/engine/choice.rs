@@ -25,7 +25,101 @@ pub struct Pending {
     pub message: bool,
 }
 
+/// What a pending event is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PendingKind {
+    /// A node's boot (first start or restart).
+    Boot,
+    /// A message in flight.
+    Message,
+    /// A timer set by a node.
+    Timer,
+    /// A fault of the scenario's schedule.
+    Fault,
+    /// The nemesis's next decision.
+    Nemesis,
+}
+
+/// One pending event described for a person: what a debugger lists.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingEvent {
+    /// Its insertion number (what `Step::Run` and `Step::Drop` name).
+    pub seq: u64,
+    /// When it is due.
+    pub time: SimTime,
+    /// What it is.
+    pub kind: PendingKind,
+    /// The node it runs on (a message's receiver); none for faults and the nemesis.
+    pub node: Option<NodeId>,
+    /// A message's sender.
+    pub from: Option<NodeId>,
+    /// The message, timer or fault as debug text.
+    pub text: String,
+}
+
 impl<N: Node> Sim<N> {
+    /// Every pending event (cancelled timers left out), by due time and insertion number.
+    pub fn pending_events(&self) -> Vec<PendingEvent> {
+        let names = self.roster.names();
+        let mut out: Vec<PendingEvent> = self
+            .queue
+            .pending()
+            .filter_map(|(time, seq, ev)| {
+                let (kind, node, from, text) = match ev {
+                    Ev::Start { node, .. } => (PendingKind::Boot, Some(*node), None, "boot".into()),
+                    Ev::Deliver { from, to, msg, .. } => (
+                        PendingKind::Message,
+                        Some(*to),
+                        Some(*from),
+                        format!("{msg:?}"),
+                    ),
+                    Ev::Timer {
+                        node, id, timer, ..
+                    } => {
+                        if self.cancelled.contains(id) {
+                            return None;
+                        }
+                        (PendingKind::Timer, Some(*node), None, format!("{timer:?}"))
+                    }
+                    Ev::Fault(idx) => {
+                        let text = match self.fault_pool.get(*idx as usize) {
+                            Some(Some(f)) => f.describe(names),
+                            _ => "fault".to_string(),
+                        };
+                        (PendingKind::Fault, None, None, text)
+                    }
+                    Ev::NemesisTick | Ev::NemesisStrike | Ev::NemesisStop => {
+                        (PendingKind::Nemesis, None, None, "nemesis decides".into())
+                    }
+                };
+                Some(PendingEvent {
+                    seq,
+                    time,
+                    kind,
+                    node,
+                    from,
+                    text,
+                })
+            })
+            .collect();
+        out.sort_unstable_by_key(|p| (p.time, p.seq));
+        out
+    }
+
+    /// The node event time order runs next, with its due time (after `settle`): what a plain
+    /// run would do here.
+    pub fn time_order_choice(&self) -> Option<(u64, SimTime)> {
+        if self.stop.is_some() {
+            return None;
+        }
+        self.queue
+            .pending()
+            .filter(|(_, _, ev)| run_node(ev).is_some())
+            .map(|(t, s, _)| (t, s))
+            .min()
+            .map(|(t, s)| (s, t))
+    }
+
     /// The run's bounds.
     pub fn bounds(&self) -> &crate::sim::Bounds {
         &self.bounds
@@ -153,6 +247,18 @@ impl<N: Node> Sim<N> {
                     return false;
                 }
                 self.caught(|sim| sim.apply_fault(Fault::Restart(n)));
+                true
+            }
+            Step::Partition(ref groups) => {
+                if groups.iter().flatten().any(|n| self.status(*n).is_none()) {
+                    return false;
+                }
+                let fault = Fault::Partition(groups.clone());
+                self.caught(|sim| sim.apply_fault(fault));
+                true
+            }
+            Step::Heal => {
+                self.caught(|sim| sim.apply_fault(Fault::Heal));
                 true
             }
         }

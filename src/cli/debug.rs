@@ -1,0 +1,267 @@
+//! The `debug` subcommand: a local web page driving a live run (`debug::Session`). It binds
+//! 127.0.0.1 only, serves the page and a small JSON API on one thread (the run itself never
+//! sees a thread or a clock), and writes a saved path only into the `--out` folder, under a
+//! name no file has yet.
+
+use super::outputs;
+use crate::debug::view::{state_json, Notice};
+use crate::debug::{Action, Session};
+use crate::explore::file_stem;
+use crate::node::NodeId;
+use crate::registry::Registry;
+use crate::scenario::to_ron;
+use crate::time::SimTime;
+use crate::Error;
+use std::path::{Path, PathBuf};
+
+/// Flags of `clustersim debug`.
+#[derive(clap::Args, Debug)]
+pub(super) struct DebugArgs {
+    /// The scenario file (RON); a `scheduler: Replay([...])` in it is stepped through first.
+    file: PathBuf,
+    /// Run this seed instead of the file's.
+    #[arg(long, allow_hyphen_values = true)]
+    seed: Option<u64>,
+    /// Open where the first failing check's window ends (the failure), not at the start.
+    #[arg(long)]
+    at_failure: bool,
+    /// Port to listen on at 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Folder the "save path" button writes into.
+    #[arg(long, default_value = ".")]
+    out: PathBuf,
+}
+
+/// One request's answer: status, content type, body.
+type Answer = (u16, &'static str, String);
+
+/// `clustersim debug`: serves until the page's quit button (exit 0).
+pub(super) fn cmd_debug(registry: &Registry, args: &DebugArgs) -> Result<u8, Error> {
+    outputs::check_dir("--out", &args.out)?;
+    let mut scenario = super::load_for(registry, &args.file)?;
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
+    let origin = args.file.display().to_string();
+    let prepared = registry.prepare(&scenario, &origin)?;
+    super::warn(&prepared.plan, false);
+    let mut session = Session::open(prepared).map_err(Error::Usage)?;
+    let mut notice = Notice::default();
+    if args.at_failure {
+        match session.act(&Action::Failure) {
+            Ok(()) => notice.message = "opened at the failure".into(),
+            Err(e) => notice.message = e,
+        }
+    }
+    let server = tiny_http::Server::http(("127.0.0.1", args.port))
+        .map_err(|e| Error::Usage(format!("cannot listen on 127.0.0.1:{}: {e}", args.port)))?;
+    let addr = server
+        .server_addr()
+        .to_ip()
+        .map_or_else(|| "127.0.0.1".to_string(), |a| a.to_string());
+    outln!(
+        "{} debug: {} (seed {}), open http://{addr}/ ; the page's quit button stops the server",
+        registry.program(),
+        scenario.name,
+        scenario.seed
+    );
+    let title = format!("{} (seed {})", scenario.name, scenario.seed);
+    let page = crate::render::page::page(&title, "{\"live\":true}");
+    for request in server.incoming_requests() {
+        let url = request.url().to_string();
+        let (route, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
+        let mut quit = false;
+        let answer: Answer = match route {
+            "/" | "/index.html" => (200, "text/html; charset=utf-8", page.clone()),
+            "/api/state" => {
+                notice.version += 1;
+                (200, "application/json", state_json(&session, &notice))
+            }
+            "/api/act" => {
+                let op = param(query, "op").unwrap_or_default();
+                notice.message.clear();
+                notice.error = false;
+                notice.version += 1;
+                if op == "quit" {
+                    quit = true;
+                    notice.message = "the server has stopped; close this page".into();
+                } else if op == "save" {
+                    match save(registry, &session, &args.file, &args.out) {
+                        Ok((path, hash)) => {
+                            notice.message = format!(
+                                "saved {path} ({} steps); `{} run {path}` replays it (trace hash {hash:016x})",
+                                session.steps().len(),
+                                registry.program()
+                            );
+                            outln!("  saved {path} (trace hash {hash:016x})");
+                            notice.saved = Some((path, hash));
+                        }
+                        Err(e) => {
+                            notice.message = e.to_string();
+                            notice.error = true;
+                        }
+                    }
+                } else {
+                    match action(&session, &op, query).and_then(|a| session.act(&a)) {
+                        Ok(()) => {}
+                        Err(e) => {
+                            notice.message = e;
+                            notice.error = true;
+                        }
+                    }
+                }
+                (200, "application/json", state_json(&session, &notice))
+            }
+            _ => (404, "text/plain", format!("no page {route}")),
+        };
+        let (status, kind, body) = answer;
+        let header = tiny_http::Header::from_bytes(&b"Content-Type"[..], kind.as_bytes())
+            .expect("a valid header");
+        let response = tiny_http::Response::from_string(body)
+            .with_status_code(status)
+            .with_header(header);
+        let _ = request.respond(response);
+        if quit {
+            break;
+        }
+    }
+    Ok(0)
+}
+
+/// The value of `key` in a query string, percent-decoded.
+fn param(query: &str, key: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == key).then(|| decode(v))
+    })
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The page's request as an action on the session.
+fn action(session: &Session, op: &str, query: &str) -> Result<Action, String> {
+    let roster = session.sim().roster();
+    let node = |name: Option<String>| -> Result<NodeId, String> {
+        let name = name.unwrap_or_default();
+        roster.by_name(&name).ok_or_else(|| {
+            format!(
+                "unknown node `{name}`; valid nodes are: {}",
+                roster.names().join(", ")
+            )
+        })
+    };
+    let seq = || -> Result<u64, String> {
+        param(query, "seq")
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| "no event number given".to_string())
+    };
+    Ok(match op {
+        "next" => Action::Next,
+        "back" => Action::Back,
+        "failure" => Action::Failure,
+        "heal" => Action::Heal,
+        "run" => Action::Run(seq()?),
+        "drop" => Action::Drop(seq()?),
+        "crash" => Action::Crash(node(param(query, "node"))?),
+        "restart" => Action::Restart(node(param(query, "node"))?),
+        "to" => {
+            let text = param(query, "time").unwrap_or_default();
+            let d = super::run::parse_duration(text.trim())
+                .map_err(|e| format!("run to `{text}`: {e}"))?;
+            Action::To(SimTime(d.0))
+        }
+        "partition" => {
+            let text = param(query, "groups").unwrap_or_default();
+            let mut groups = Vec::new();
+            for side in text.split('|') {
+                let mut g = Vec::new();
+                for name in side.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    g.push(node(Some(name.to_string()))?);
+                }
+                if !g.is_empty() {
+                    groups.push(g);
+                }
+            }
+            if groups.is_empty() {
+                return Err("name the sides, e.g. `server|worker1,worker2`".into());
+            }
+            Action::Partition(groups)
+        }
+        other => {
+            return Err(format!(
+                "unknown action `{other}`; valid: next, back, to, failure, run, drop, crash, \
+                 restart, partition, heal, save, quit"
+            ))
+        }
+    })
+}
+
+/// Writes the session's path into `dir` under the first free `<name>-debug[-N].ron`; returns
+/// the path and the trace hash its replay gives.
+fn save(
+    registry: &Registry,
+    session: &Session,
+    input: &Path,
+    dir: &Path,
+) -> Result<(String, u64), Error> {
+    let mut scenario = session.scenario();
+    let stem = file_stem(&format!("{}-debug", scenario.name));
+    let path = (1..10_000)
+        .map(|n| {
+            let name = if n == 1 {
+                format!("{stem}.ron")
+            } else {
+                format!("{stem}-{n}.ron")
+            };
+            dir.join(name)
+        })
+        .find(|p| !p.exists())
+        .ok_or_else(|| Error::Usage(format!("{} holds 10,000 saved paths", dir.display())))?;
+    outputs::check(input, &[("--out", path.clone())], false)?;
+    let hash = session.finished().trace_hash();
+    scenario.name = path
+        .file_stem()
+        .map_or(stem.clone(), |s| s.to_string_lossy().into_owned());
+    let header = vec![
+        format!(
+            "Saved by {} debug from {}: {} steps, {} chosen by hand, then time order; trace hash {hash:016x}.",
+            registry.program(),
+            input.display(),
+            session.steps().len(),
+            session.branches()
+        ),
+        crate::run::replay_line(registry.program(), &scenario, &path),
+    ];
+    std::fs::create_dir_all(dir).map_err(|e| Error::Io {
+        path: dir.display().to_string(),
+        message: format!("cannot create the folder: {e}"),
+    })?;
+    std::fs::write(&path, to_ron(&scenario, &header)).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        message: format!("cannot write the path: {e}"),
+    })?;
+    Ok((path.display().to_string(), hash))
+}

@@ -1,0 +1,174 @@
+//! The interactive page: a space-time diagram with real zoom and pan, filters, a legend, node
+//! state, pending events, checks and history beside it. One script serves both uses: a
+//! recorded run (`--html`, data embedded, stepped through in the page) and the live debugger
+//! (`clustersim debug`, data fetched from the local server after every action).
+
+use super::model::{xml_escape, Model, Window};
+use crate::history::Phase;
+use serde::Serialize;
+
+const SCRIPT: &str = include_str!("page.js");
+const STYLE: &str = include_str!("page.css");
+
+/// A message copy as the page draws it (times in nanoseconds).
+#[derive(Serialize)]
+struct SceneMessage<'a> {
+    from: u32,
+    to: u32,
+    sent: u64,
+    end: Option<u64>,
+    dropped: Option<String>,
+    text: &'a str,
+}
+
+/// A fault period as the page draws it.
+#[derive(Serialize)]
+struct SceneBand<'a> {
+    kind: &'static str,
+    node: Option<u32>,
+    start: u64,
+    end: Option<u64>,
+    text: &'a str,
+    groups: Vec<Vec<u32>>,
+}
+
+/// A client operation or system event as the page draws it.
+#[derive(Serialize)]
+struct SceneOp<'a> {
+    node: u32,
+    start: u64,
+    end: Option<u64>,
+    outcome: &'static str,
+    text: &'a str,
+    culprit: bool,
+}
+
+/// Everything the page draws of one run.
+#[derive(Serialize)]
+pub struct Scene<'a> {
+    names: &'a [String],
+    roles: &'a [String],
+    messages: Vec<SceneMessage<'a>>,
+    bands: Vec<SceneBand<'a>>,
+    ops: Vec<SceneOp<'a>>,
+    notes: Vec<(u64, u32, &'a str)>,
+    failures: &'a [String],
+    focus: Option<(u64, u64)>,
+    end: u64,
+}
+
+impl<'a> Scene<'a> {
+    /// The scene of a model.
+    pub fn of(model: &'a Model) -> Scene<'a> {
+        Scene {
+            names: &model.names,
+            roles: &model.roles,
+            messages: model
+                .messages
+                .iter()
+                .map(|m| SceneMessage {
+                    from: m.from.0,
+                    to: m.to.0,
+                    sent: m.sent.0,
+                    end: m.end.map(|t| t.0),
+                    dropped: m.dropped.map(|r| format!("{r:?}").to_lowercase()),
+                    text: &m.text,
+                })
+                .collect(),
+            bands: model
+                .bands
+                .iter()
+                .map(|b| SceneBand {
+                    kind: b.kind.label(),
+                    node: b.node.map(|n| n.0),
+                    start: b.start.0,
+                    end: b.end.map(|t| t.0),
+                    text: &b.text,
+                    groups: b
+                        .groups
+                        .iter()
+                        .map(|g| g.iter().map(|n| n.0).collect())
+                        .collect(),
+                })
+                .collect(),
+            ops: model
+                .ops
+                .iter()
+                .map(|o| SceneOp {
+                    node: o.node.0,
+                    start: o.start.0,
+                    end: o.end.map(|t| t.0),
+                    outcome: match o.outcome {
+                        Phase::Ok => "ok",
+                        Phase::Fail => "fail",
+                        Phase::Info => "info",
+                        Phase::Event => "event",
+                        Phase::Invoke => "pending",
+                    },
+                    text: &o.text,
+                    culprit: o.culprit,
+                })
+                .collect(),
+            notes: model
+                .notes
+                .iter()
+                .map(|(t, n, s)| (t.0, n.0, s.as_str()))
+                .collect(),
+            failures: &model.failures,
+            focus: model.focus.map(|w| (w.from.0, w.to.0)),
+            end: model.end.0,
+        }
+    }
+}
+
+/// JSON that is also safe inside an HTML or XML element (no `<`, `>` or `&` left raw).
+pub fn safe_json<T: Serialize>(value: &T) -> String {
+    let text = serde_json::to_string(value).unwrap_or_else(|_| "null".to_string());
+    text.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+/// The page around `data` (a JSON object with `live` and, for a recording, `scene`).
+pub fn page(title: &str, data: &str) -> String {
+    let mut o = String::with_capacity(data.len() + SCRIPT.len() + STYLE.len() + 2048);
+    o.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n");
+    o.push_str(&format!("<title>{}</title>\n", xml_escape(title)));
+    o.push_str("<style>");
+    o.push_str(STYLE);
+    o.push_str("</style>\n</head>\n<body>\n");
+    o.push_str(&format!(
+        "<header><h1 id=\"title\">{}</h1><div id=\"failures\"></div><div id=\"toolbar\"></div></header>\n",
+        xml_escape(title)
+    ));
+    o.push_str(
+        "<main><section id=\"diagram\"><div id=\"filters\"></div><svg id=\"chart\" xmlns=\"http://www.w3.org/2000/svg\"></svg>\
+<div id=\"legend\"></div></section>\
+<aside id=\"side\"><h2>Nodes</h2><div id=\"nodes\"></div><h2 id=\"pending-title\">Pending</h2><ol id=\"pending\"></ol>\
+<h2>Checks</h2><ul id=\"checks\"></ul><h2>History</h2><ol id=\"history\"></ol></aside></main>\n\
+<div id=\"tip\"></div>\n",
+    );
+    o.push_str("<script type=\"application/json\" id=\"data\">");
+    o.push_str(data);
+    o.push_str("</script>\n<script>//<![CDATA[\n");
+    o.push_str(SCRIPT);
+    o.push_str("\n//]]></script>\n</body>\n</html>\n");
+    o
+}
+
+/// The page of a recorded run: every event in the page, stepped through without an engine.
+/// It opens on `span` if given, else on the failure's window, else on the whole run.
+pub fn recorded(model: &Model, span: Option<Window>, title: &str) -> String {
+    #[derive(Serialize)]
+    struct Data<'a> {
+        live: bool,
+        span: Option<(u64, u64)>,
+        scene: Scene<'a>,
+    }
+    let data = safe_json(&Data {
+        live: false,
+        span: span.map(|w| (w.from.0, w.to.0)),
+        scene: Scene::of(model),
+    });
+    page(title, &data)
+}

@@ -1,0 +1,189 @@
+//! The debugger's session without a browser: stepping, branching, faults by hand, going back,
+//! and the saved path replaying to the branch's trace hash, on more than one protocol.
+
+use clustersim::debug::{Action, Session};
+use clustersim::node::NodeId;
+use clustersim::registry::Registry;
+use clustersim::run::{run_scenario, RunOptions};
+use clustersim::scenario::{load, parse, to_ron};
+use clustersim::sim::{NodeStatus, PendingKind, Scheduler};
+use clustersim::time::SimTime;
+use std::path::Path;
+
+fn open(file: &str) -> Session {
+    let registry = Registry::shipped();
+    let scenario = load(Path::new(file)).unwrap();
+    Session::open(registry.prepare(&scenario, file).unwrap()).unwrap()
+}
+
+/// The saved scenario, written and parsed back as a file would be, run by `run`.
+fn replayed_hash(session: &Session) -> u64 {
+    let text = to_ron(&session.scenario(), &[]);
+    let scenario = parse(&text, "saved.ron").unwrap();
+    let report = run_scenario(
+        &Registry::shipped(),
+        &scenario,
+        "saved.ron",
+        &RunOptions::default(),
+    )
+    .unwrap();
+    report.outcome.trace_hash()
+}
+
+/// Steps in time order until at least two messages are in flight.
+fn until_two_messages(s: &mut Session) {
+    for _ in 0..10_000 {
+        let n = s
+            .sim()
+            .pending()
+            .iter()
+            .filter(|p| p.kind == PendingKind::Message)
+            .count();
+        if n >= 2 {
+            return;
+        }
+        s.act(&Action::Next).unwrap();
+    }
+    panic!("never two messages in flight");
+}
+
+fn node(session: &Session, name: &str) -> NodeId {
+    session.sim().roster().by_name(name).unwrap()
+}
+
+#[test]
+fn time_order_steps_save_as_the_plain_scenario() {
+    let mut s = open("scenarios/worker-crash-naive.ron");
+    for _ in 0..40 {
+        s.act(&Action::Next).unwrap();
+    }
+    assert_eq!(s.branches(), 0);
+    assert_eq!(s.scenario().scheduler, Scheduler::TimeOrder);
+    let plain = run_scenario(
+        &Registry::shipped(),
+        &load(Path::new("scenarios/worker-crash-naive.ron")).unwrap(),
+        "f",
+        &RunOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(s.finished().trace_hash(), plain.outcome.trace_hash());
+}
+
+#[test]
+fn branches_and_faults_by_hand_replay_to_the_same_hash() {
+    for file in [
+        "scenarios/worker-crash-naive.ron",
+        "scenarios/raft-leader-crash.ron",
+    ] {
+        let mut s = open(file);
+        s.act(&Action::To(SimTime(120_000_000))).unwrap();
+        until_two_messages(&mut s);
+        // Run the last-due pending message first: a later event out of turn.
+        let pending = s.sim().pending();
+        let late = pending
+            .iter()
+            .rfind(|p| p.kind == PendingKind::Message)
+            .expect("a message in flight")
+            .seq;
+        let next = s.sim().time_order_choice().unwrap().0;
+        assert_ne!(late, next, "{file}: the branch differs from time order");
+        s.act(&Action::Run(late)).unwrap();
+        assert_eq!(s.branches(), 1);
+        let names = s.sim().roster().names().to_vec();
+        let victim = node(&s, &names[names.len() - 2]);
+        s.act(&Action::Crash(victim)).unwrap();
+        assert_eq!(s.sim().nodes()[victim.index()].status, NodeStatus::Down);
+        assert!(
+            s.act(&Action::Crash(victim)).is_err(),
+            "a down node cannot crash"
+        );
+        for _ in 0..30 {
+            s.act(&Action::Next).unwrap();
+        }
+        s.act(&Action::Restart(victim)).unwrap();
+        let a = node(&s, &names[0]);
+        s.act(&Action::Partition(vec![vec![a]])).unwrap();
+        for _ in 0..30 {
+            s.act(&Action::Next).unwrap();
+        }
+        s.act(&Action::Heal).unwrap();
+        s.act(&Action::Next).unwrap();
+        assert_eq!(s.branches(), 5, "{file}");
+        let branch = s.finished().trace_hash();
+        assert_eq!(replayed_hash(&s), branch, "{file}: the saved path replays");
+        let text = to_ron(&s.scenario(), &[]);
+        assert!(text.contains("Partition("), "{text}");
+        assert!(text.contains("Heal"), "{text}");
+    }
+}
+
+#[test]
+fn back_undoes_one_action_and_returns_to_the_same_state() {
+    let mut s = open("scenarios/worker-crash-naive.ron");
+    s.act(&Action::To(SimTime(50_000_000))).unwrap();
+    until_two_messages(&mut s);
+    let at = (s.sim().now(), s.sim().pending(), s.sim().nodes());
+    let pick = s
+        .sim()
+        .pending()
+        .iter()
+        .rfind(|p| p.kind == PendingKind::Message)
+        .unwrap()
+        .seq;
+    s.act(&Action::Drop(pick)).unwrap();
+    s.act(&Action::Next).unwrap();
+    assert_ne!(s.sim().pending(), at.1);
+    s.act(&Action::Back).unwrap();
+    s.act(&Action::Back).unwrap();
+    assert_eq!((s.sim().now(), s.sim().pending(), s.sim().nodes()), at);
+    assert_eq!(s.branches(), 0);
+    // Back past the start is refused in words.
+    let mut fresh = open("scenarios/worker-crash-naive.ron");
+    assert!(fresh.act(&Action::Back).unwrap_err().contains("start"));
+}
+
+#[test]
+fn run_to_failure_stops_in_the_failing_window_and_a_saved_file_reopens_there() {
+    let mut s = open("scenarios/worker-crash-naive.ron");
+    s.act(&Action::Failure).unwrap();
+    let end = s.finished();
+    let failing = s
+        .judge(&end)
+        .into_iter()
+        .find(|v| !v.passed())
+        .expect("worker-crash-naive loses a task");
+    if let Some((_, to)) = failing.window {
+        assert!(s.sim().now() <= to, "stopped by the window's end");
+    }
+    // A path with a branch, saved and opened again: the session replays its steps first.
+    let seq = s
+        .sim()
+        .pending()
+        .iter()
+        .rfind(|p| p.node.is_some())
+        .unwrap()
+        .seq;
+    s.act(&Action::Run(seq)).unwrap();
+    let steps = s.steps();
+    let text = to_ron(&s.scenario(), &[]);
+    let scenario = parse(&text, "saved.ron").unwrap();
+    let reopened =
+        Session::open(Registry::shipped().prepare(&scenario, "saved.ron").unwrap()).unwrap();
+    assert_eq!(reopened.steps(), steps);
+    assert_eq!(reopened.sim().now(), s.sim().now());
+    assert_eq!(reopened.finished().trace_hash(), s.finished().trace_hash());
+}
+
+#[test]
+fn refusals_say_why() {
+    let mut s = open("scenarios/worker-crash-naive.ron");
+    assert!(s
+        .act(&Action::Run(999_999))
+        .unwrap_err()
+        .contains("no longer pending"));
+    let w = node(&s, "worker1");
+    assert!(s.act(&Action::Restart(w)).unwrap_err().contains("crashed"));
+    s.act(&Action::To(SimTime(10_000_000_000))).unwrap();
+    assert!(s.sim().stopped());
+    assert!(s.act(&Action::Next).unwrap_err().contains("ended"));
+}

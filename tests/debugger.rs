@@ -1,0 +1,495 @@
+//! The debugger in a real browser: headless Chromium driven over the DevTools protocol steps
+//! `clustersim debug` to a crash, branches by clicking a pending delivery, saves the path, and
+//! the saved file replays with `clustersim run` to the branch's trace hash. Also the page's
+//! zoom, by real wheel events. Needs Chromium, so #[ignore]d; .ci/browser.sh runs it.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_clustersim");
+
+fn find_chromium() -> Option<String> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .map(str::to_string)
+}
+
+/// A child process killed when the test ends, however it ends.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One Chromium page, spoken to over the DevTools protocol.
+struct Browser {
+    _chromium: Guard,
+    socket: tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<TcpStream>>,
+    next_id: u64,
+    shots: PathBuf,
+    shot_count: usize,
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    let s = TcpStream::connect(("127.0.0.1", port)).expect("devtools http");
+    let mut w = s.try_clone().unwrap();
+    write!(w, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n").unwrap();
+    let mut r = BufReader::new(s);
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        if line.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                length = v.trim().parse().unwrap();
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    r.read_exact(&mut body).unwrap();
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+impl Browser {
+    fn launch(chromium: &str, dir: &Path) -> Browser {
+        let mut child = Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--remote-debugging-port=0",
+                "--window-size=1500,1000",
+            ])
+            .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+            .arg("about:blank")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("chromium starts");
+        let stderr = child.stderr.take().unwrap();
+        let guard = Guard(child);
+        let mut port = None;
+        for line in BufReader::new(stderr).lines() {
+            let line = line.unwrap_or_default();
+            if let Some(rest) = line.split("ws://127.0.0.1:").nth(1) {
+                port = rest.split('/').next().and_then(|p| p.parse::<u16>().ok());
+                break;
+            }
+        }
+        let port = port.expect("chromium prints its DevTools address");
+        let list: Value = serde_json::from_str(&http_get(port, "/json/list")).unwrap();
+        let ws = list
+            .as_array()
+            .and_then(|l| l.iter().find(|t| t["type"] == "page"))
+            .and_then(|t| t["webSocketDebuggerUrl"].as_str())
+            .expect("a page target")
+            .to_string();
+        let (socket, _) = tungstenite::connect(ws).expect("devtools websocket");
+        let shots = dir.join("shots");
+        std::fs::create_dir_all(&shots).unwrap();
+        Browser {
+            _chromium: guard,
+            socket,
+            next_id: 1,
+            shots,
+            shot_count: 0,
+        }
+    }
+
+    /// Sends one command and waits for its answer (events in between are skipped).
+    fn call(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        let msg = json!({"id": id, "method": method, "params": params}).to_string();
+        self.socket
+            .send(tungstenite::Message::Text(msg.into()))
+            .unwrap();
+        loop {
+            let m = self.socket.read().expect("devtools answer");
+            let Ok(text) = m.to_text() else { continue };
+            let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+            if v["id"] == id {
+                assert!(v.get("error").is_none(), "{method} failed: {v}");
+                return v["result"].clone();
+            }
+        }
+    }
+
+    /// Evaluates a JavaScript expression in the page (promises awaited) and returns its value.
+    fn eval(&mut self, expr: &str) -> Value {
+        let r = self.call(
+            "Runtime.evaluate",
+            json!({"expression": expr, "awaitPromise": true, "returnByValue": true}),
+        );
+        assert!(
+            r.get("exceptionDetails").is_none(),
+            "`{expr}` threw: {}",
+            r["exceptionDetails"]
+        );
+        r["result"]["value"].clone()
+    }
+
+    /// Waits until `expr` is true in the page.
+    fn wait_for(&mut self, expr: &str) {
+        let start = Instant::now();
+        while self.eval(expr) != Value::Bool(true) {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "timed out waiting for `{expr}`"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// Clicks the element `selector` and waits for the server's answer to reach the page.
+    fn click(&mut self, selector: &str) {
+        let before = self.eval("document.body.getAttribute('data-ready')");
+        let clicked = self.eval(&format!(
+            "(function(){{var e=document.querySelector({sel:?}); if(!e) return false; e.click(); return true;}})()",
+            sel = selector
+        ));
+        assert_eq!(clicked, Value::Bool(true), "no element {selector}");
+        self.wait_for(&format!(
+            "document.body.getAttribute('data-ready') !== {}",
+            before
+        ));
+    }
+
+    /// A screenshot, kept under the test's folder and checked for drawn lanes.
+    fn screenshot(&mut self, name: &str, lanes: usize) {
+        let r = self.call("Page.captureScreenshot", json!({"format": "png"}));
+        let bytes = base64(r["data"].as_str().unwrap());
+        self.shot_count += 1;
+        let path = self
+            .shots
+            .join(format!("{:02}-{name}.png", self.shot_count));
+        std::fs::write(&path, &bytes).unwrap();
+        let found = lane_rows(&bytes);
+        assert!(
+            found >= lanes,
+            "{}: {found} lane lines found, {lanes} expected",
+            path.display()
+        );
+    }
+}
+
+fn base64(text: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in text.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => continue,
+        };
+        acc = acc << 6 | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+/// Rows of the picture crossed by a long dark horizontal line (a lane): at least 40% of the
+/// width in dark grey, the lane colour, counted once per line.
+fn lane_rows(png_bytes: &[u8]) -> usize {
+    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).expect("a frame");
+    let (w, h) = (info.width as usize, info.height as usize);
+    let channels = info.line_size / w;
+    let mut lines = 0;
+    let mut previous = false;
+    for y in 0..h {
+        let row = &buf[y * info.line_size..(y + 1) * info.line_size];
+        let dark = (0..w)
+            .filter(|x| {
+                let p = &row[x * channels..x * channels + 3];
+                p.iter().all(|&c| c < 140)
+            })
+            .count();
+        let is_line = dark * 10 >= w * 4;
+        if is_line && !previous {
+            lines += 1;
+        }
+        previous = is_line;
+    }
+    lines
+}
+
+fn trace_hash_of_run(file: &Path) -> String {
+    let out = Command::new(BIN)
+        .args(["run", "--quiet"])
+        .arg(file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    text.lines()
+        .find_map(|l| l.strip_prefix("trace hash: "))
+        .unwrap_or_else(|| panic!("no trace hash in {text}"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+#[ignore = "needs chromium; run by .ci/browser.sh"]
+fn debugger_steps_to_the_crash_branches_saves_and_the_file_replays() {
+    let Some(chromium) = find_chromium() else {
+        println!("skipped: chromium is not installed (.ci/browser.sh installs Debian's chromium)");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("clustersim-debugger-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut server = Command::new(BIN)
+        .args([
+            "debug",
+            "scenarios/worker-crash-naive.ron",
+            "--port",
+            "0",
+            "--out",
+        ])
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("clustersim debug starts");
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no address in `{first}`"))
+        .to_string();
+    let server = Guard(server);
+
+    let mut b = Browser::launch(&chromium, &dir);
+    b.call("Page.enable", json!({}));
+    b.call("Page.navigate", json!({"url": url}));
+    b.wait_for("document.body !== null && document.body.getAttribute('data-ready') !== null");
+    b.screenshot("opened", 5);
+
+    // Step to just before the scheduled crash (0.3 s), then one step at a time until it.
+    b.eval("document.getElementById('to-time').value = '0.299s'");
+    b.click("#run-to");
+    assert_eq!(
+        b.eval("document.querySelector('.node[data-node=worker1]').getAttribute('data-status')"),
+        json!("up")
+    );
+    let mut steps = 0;
+    while b.eval("document.querySelector('.node[data-node=worker1]').getAttribute('data-status')")
+        != json!("down")
+    {
+        b.click("#step");
+        steps += 1;
+        assert!(steps < 200, "worker1 never crashed");
+    }
+    let panel = b.eval("document.querySelector('.node[data-node=worker1]').textContent");
+    assert!(
+        panel.as_str().unwrap().contains("down"),
+        "the node panel says worker1 is down: {panel}"
+    );
+    assert!(
+        b.eval("document.querySelector('.lane-label[data-node=worker1]').textContent")
+            .as_str()
+            .unwrap()
+            .contains("down"),
+        "the lane says so too"
+    );
+    b.screenshot("worker1-crashed", 5);
+
+    // Branch: run a pending delivery that is not the time-order choice.
+    let pick = "document.querySelector('#pending li[data-kind=message]:not(.next) button.run')";
+    let mut waited = 0;
+    while b.eval(&format!("{pick} === null")) == json!(true) {
+        b.click("#step");
+        waited += 1;
+        assert!(waited < 100, "no second delivery pending to choose");
+    }
+    let seq = b.eval(&format!("{pick}.parentNode.getAttribute('data-seq')"));
+    let steps_before: u64 = b
+        .eval("document.body.getAttribute('data-steps')")
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    b.click("#pending li[data-kind=message]:not(.next) button.run");
+    let status = b.eval("document.getElementById('status').textContent");
+    assert!(
+        status.as_str().unwrap().contains("(1 chosen by hand)"),
+        "one branch: {status}"
+    );
+    assert_eq!(
+        b.eval(&format!(
+            "document.querySelector('#pending li[data-seq=\"{}\"]') === null",
+            seq.as_str().unwrap()
+        )),
+        json!(true),
+        "the chosen delivery happened"
+    );
+    let steps_after: u64 = b
+        .eval("document.body.getAttribute('data-steps')")
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(steps_after, steps_before + 1);
+    b.click("#step");
+    b.screenshot("branched", 5);
+
+    // Save the path; the file replays to the branch's hash.
+    b.click("#save");
+    let saved = b.eval("document.body.getAttribute('data-saved')");
+    let hash = b.eval("document.body.getAttribute('data-saved-hash')");
+    let saved = PathBuf::from(saved.as_str().expect("a saved path"));
+    assert!(
+        saved.starts_with(&dir),
+        "saved inside --out: {}",
+        saved.display()
+    );
+    let text = std::fs::read_to_string(&saved).unwrap();
+    assert!(text.contains("scheduler: Replay(["), "{text}");
+    assert_eq!(trace_hash_of_run(&saved), hash.as_str().unwrap());
+    b.screenshot("saved", 5);
+
+    // A second save never overwrites the first.
+    b.click("#save");
+    let second = b.eval("document.body.getAttribute('data-saved')");
+    assert_ne!(PathBuf::from(second.as_str().unwrap()), saved);
+
+    // Back undoes the step after the branch, then the branch itself.
+    b.click("#back");
+    b.click("#back");
+    let status = b.eval("document.getElementById('status').textContent");
+    assert!(
+        status.as_str().unwrap().contains("(0 chosen by hand)"),
+        "{status}"
+    );
+
+    b.click("#quit");
+    let mut server = server;
+    let code = server.0.wait().unwrap();
+    assert!(code.success(), "the server exits 0 on quit: {code}");
+    if std::env::var_os("CLUSTERSIM_KEEP_SHOTS").is_none() {
+        std::fs::remove_dir_all(&dir).unwrap();
+    } else {
+        println!("screenshots in {}", dir.join("shots").display());
+    }
+}
+
+#[test]
+#[ignore = "needs chromium; run by .ci/browser.sh"]
+fn wheel_events_zoom_the_time_axis_around_the_pointer() {
+    let Some(chromium) = find_chromium() else {
+        println!("skipped: chromium is not installed (.ci/browser.sh installs Debian's chromium)");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("clustersim-zoom-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let page = dir.join("run.html");
+    let out = Command::new(BIN)
+        .args(["run", "scenarios/raft-figure8.ron", "--quiet", "--html"])
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(page.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut b = Browser::launch(&chromium, &dir);
+    b.call("Page.enable", json!({}));
+    b.call(
+        "Page.navigate",
+        json!({"url": format!("file://{}", page.display())}),
+    );
+    b.wait_for("document.body !== null && document.body.getAttribute('data-ready') === 'recorded'");
+    b.click_static("#reset");
+    let full = b.eval("window.clustersim.span()").as_f64().unwrap();
+    let rect = b.eval(
+        "(function(){var r=document.getElementById('chart').getBoundingClientRect(); return [r.left + r.width * 0.6, r.top + 60];})()",
+    );
+    let (x, y) = (rect[0].as_f64().unwrap(), rect[1].as_f64().unwrap());
+    let at_before = b.eval(&format!(
+        "(function(){{var s=window.clustersim.state, r=document.getElementById('chart').getBoundingClientRect(); return s.t0 + ({x} - r.left - 130) / (r.width - 146) * (s.t1 - s.t0);}})()"
+    ));
+    let n = 6;
+    for _ in 0..n {
+        b.call(
+            "Input.dispatchMouseEvent",
+            json!({"type": "mouseWheel", "x": x, "y": y, "deltaX": 0, "deltaY": -100}),
+        );
+    }
+    let zoomed = b.eval("window.clustersim.span()").as_f64().unwrap();
+    let expected = full * 0.8f64.powi(n);
+    assert!(
+        (zoomed - expected).abs() <= expected * 1e-6,
+        "{n} wheel events: span {zoomed} ns, expected {expected} (from {full})"
+    );
+    // The instant under the pointer stays under it.
+    let at_after = b.eval(&format!(
+        "(function(){{var s=window.clustersim.state, r=document.getElementById('chart').getBoundingClientRect(); return s.t0 + ({x} - r.left - 130) / (r.width - 146) * (s.t1 - s.t0);}})()"
+    ));
+    let drift = (at_after.as_f64().unwrap() - at_before.as_f64().unwrap()).abs();
+    let pixel = zoomed
+        / b.eval("document.getElementById('chart').getBoundingClientRect().width - 146")
+            .as_f64()
+            .unwrap();
+    assert!(
+        drift <= 2.0 * pixel,
+        "the pointer's instant moved by {drift} ns ({} pixels)",
+        drift / pixel
+    );
+    // Lanes stay labelled while zoomed, and zooming out again stops at the whole run.
+    assert_eq!(
+        b.eval("document.querySelectorAll('.lane-label').length"),
+        json!(6)
+    );
+    for _ in 0..(n + 10) {
+        b.call(
+            "Input.dispatchMouseEvent",
+            json!({"type": "mouseWheel", "x": x, "y": y, "deltaX": 0, "deltaY": 100}),
+        );
+    }
+    let out_again = b.eval("window.clustersim.span()").as_f64().unwrap();
+    assert_eq!(
+        out_again, full,
+        "zoomed out to the whole run and no further"
+    );
+    b.screenshot("raft-figure8-page", 6);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+impl Browser {
+    /// Clicks an element of a recorded page (no server round trip to wait for).
+    fn click_static(&mut self, selector: &str) {
+        let clicked = self.eval(&format!(
+            "(function(){{var e=document.querySelector({selector:?}); if(!e) return false; e.click(); return true;}})()"
+        ));
+        assert_eq!(clicked, Value::Bool(true), "no element {selector}");
+    }
+}
