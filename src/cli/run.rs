@@ -395,7 +395,13 @@ fn draw(args: &RunArgs, report: &Report, window: Option<Window>) -> Result<(), E
         to: w.to.min(model.end),
     });
     if let Some(path) = &args.svg {
-        write_file(path, &svg::render(&model, win))?;
+        // As the timeline does: a failing run is drawn around its failure unless asked otherwise.
+        let framed = win.or_else(|| {
+            model
+                .focus
+                .map(|_| timeline::window(&model, &Default::default()))
+        });
+        write_file(path, &svg::render(&model, framed))?;
     }
     if let Some(path) = &args.html {
         let title = format!("{} (seed {})", report.scenario.name, report.outcome.seed);
