@@ -41,7 +41,7 @@ fn ping_page() -> String {
     )
     .unwrap();
     let model = Model::of_run(&report.outcome, &report.verdicts);
-    html::render(&model, None, "ping-partition")
+    html::render(&model, &[], None, "ping-partition")
 }
 
 const FLAGS: [&str; 8] = [

@@ -208,7 +208,7 @@ fn html_is_well_formed_and_self_contained() {
     let r = run("scenarios/ping-partition.ron");
     let (v, _) = planted_failure(&r);
     let model = Model::of_run(&r.outcome, &[v]);
-    let text = html::render(&model, None, "ping-partition");
+    let text = html::render(&model, &[], None, "ping-partition");
     let opts = roxmltree::ParsingOptions {
         allow_dtd: true,
         ..Default::default()
@@ -249,11 +249,11 @@ fn plots_have_a_dot_per_call_and_bars_that_add_up() {
     let ok = calls.iter().filter(|c| c.outcome == Phase::Ok).count();
     let lat = plots::latency(&model);
     let doc = roxmltree::Document::parse(&lat).unwrap();
-    let dots: Vec<_> = doc
-        .descendants()
-        .filter(|n| n.has_tag_name("circle"))
-        .collect();
-    assert_eq!(dots.len(), calls.len());
+    assert_eq!(
+        classes(&doc, "call").len(),
+        calls.len(),
+        "a marker per call"
+    );
     assert_eq!(classes(&doc, "ok").len(), ok);
     assert!(!classes(&doc, "fault").is_empty(), "partition shaded");
     let tp = plots::throughput(&model);
@@ -460,4 +460,152 @@ fn svg_of_the_worker_crash_outlines_the_lost_task_from_the_real_checker() {
         .find(|c| c.has_tag_name("title"))
         .unwrap();
     assert!(title.text().unwrap().starts_with("crash worker1"));
+}
+
+#[test]
+fn task_fates_show_the_lost_task_of_the_naive_queue() {
+    let r = run("scenarios/worker-crash-naive.ron");
+    let model = Model::of_run(&r.outcome, &r.verdicts);
+    let text = plots::task_fates(&model).expect("a task queue");
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let acked = r
+        .outcome
+        .history
+        .calls()
+        .iter()
+        .filter(|c| c.outcome == Phase::Ok)
+        .count();
+    assert_eq!(classes(&doc, "acked").len(), acked);
+    // The checker and the picture agree on how many acknowledged tasks were lost.
+    let lost_check = r
+        .verdicts
+        .iter()
+        .find(|v| v.check == "NoLostTasks")
+        .unwrap()
+        .summary
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse::<usize>()
+        .unwrap();
+    assert_eq!(classes(&doc, "lost").len(), lost_check);
+    assert!(lost_check >= 1);
+    assert_eq!(
+        classes(&doc, "again").len(),
+        0,
+        "the naive queue never redelivers"
+    );
+    assert_eq!(
+        classes(&doc, "done").len() + classes(&doc, "lost").len(),
+        acked
+    );
+    // Every fault period is coloured by its kind and labelled.
+    assert_eq!(classes(&doc, "crash").len(), 1);
+    assert!(text.contains("crash worker1"));
+    // Not a queue: no task chart.
+    let ping = run("scenarios/ping-partition.ron");
+    assert!(plots::task_fates(&Model::of_run(&ping.outcome, &ping.verdicts)).is_none());
+    golden("worker-crash-naive.tasks.svg", &text);
+    golden("worker-crash-naive.latency.svg", &plots::latency(&model));
+}
+
+#[test]
+fn latency_plot_has_labelled_decades_and_a_marker_shape_per_operation_type() {
+    let r = run("scenarios/raft-figure8.ron");
+    let model = Model::of_run(&r.outcome, &r.verdicts);
+    let text = plots::latency(&model);
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let labels: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("axis"))
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(
+        labels.contains(&"1 ms") && labels.contains(&"100 ms"),
+        "{labels:?}"
+    );
+    assert!(labels.contains(&"never"));
+    assert!(
+        labels
+            .iter()
+            .any(|l| l.ends_with(" s") && l.starts_with('2')),
+        "time ticks: {labels:?}"
+    );
+    // put, get and cas draw as different shapes.
+    let shapes = |ty: &str| -> Vec<&str> {
+        let mut v: Vec<&str> = classes(&doc, "call")
+            .iter()
+            .filter(|n| {
+                n.children()
+                    .find(|c| c.has_tag_name("title"))
+                    .and_then(|t| t.text())
+                    .is_some_and(|t| t.contains(&format!(" {ty}(")))
+            })
+            .map(|n| n.tag_name().name())
+            .collect();
+        v.dedup();
+        v
+    };
+    let (put, get) = (shapes("put"), shapes("get"));
+    assert_eq!(put.len(), 1, "{put:?}");
+    assert_eq!(get.len(), 1, "{get:?}");
+    assert_ne!(put, get);
+}
+
+#[test]
+fn the_linearizability_counterexample_is_drawn_with_its_real_time_order() {
+    let r = run("scenarios/raft-figure8.ron");
+    let model = Model::of_run(&r.outcome, &r.verdicts);
+    let lin = r
+        .verdicts
+        .iter()
+        .find(|v| v.check == "Linearizable")
+        .unwrap();
+    let text = clustersim::render::lin::counterexample(&model, lin).expect("a picture");
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let bars = classes(&doc, "bar");
+    assert_eq!(
+        bars.len(),
+        lin.culprits.len() / 2,
+        "one bar per operation of the window"
+    );
+    // The put finished before the get began: one arrow from the put to the get.
+    let order = classes(&doc, "order");
+    assert_eq!(order.len(), 1);
+    let why = order[0]
+        .children()
+        .find(|c| c.has_tag_name("title"))
+        .and_then(|t| t.text())
+        .unwrap();
+    assert!(
+        why.starts_with("put(k25") && why.contains("finished before get(k25)"),
+        "{why}"
+    );
+    golden("raft-figure8.linearizable.svg", &text);
+    // A passing verdict has no picture; the HTML page carries the failing one.
+    let ok = r.verdicts.iter().find(|v| v.passed()).unwrap();
+    assert!(clustersim::render::lin::counterexample(&model, ok).is_none());
+    let page = html::render(&model, &r.verdicts, None, "raft-figure8");
+    assert!(page.contains("class=\"counterexample\""));
+}
+
+#[test]
+fn svg_of_the_raft_figure8_failure_window_matches_golden() {
+    let r = run("scenarios/raft-figure8.ron");
+    let model = Model::of_run(&r.outcome, &r.verdicts);
+    let text = svg::render(
+        &model,
+        Some(clustersim::render::Window {
+            from: ms(900),
+            to: ms(1_100),
+        }),
+    );
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    assert!(
+        !classes(&doc, "msg-label").is_empty(),
+        "labels where there is room"
+    );
+    assert!(!classes(&doc, "side").is_empty(), "partition sides drawn");
+    assert!(text.contains("marker-end=\"url(#head)\""), "arrowheads");
+    golden("raft-figure8-window.svg", &text);
 }

@@ -67,7 +67,7 @@ pub(super) fn cmd_debug(registry: &Registry, args: &DebugArgs) -> Result<u8, Err
         scenario.seed
     );
     let title = format!("{} (seed {})", scenario.name, scenario.seed);
-    let page = crate::render::page::page(&title, "{\"live\":true}");
+    let page = crate::render::page::page(&title, "{\"live\":true}", "");
     for request in server.incoming_requests() {
         let url = request.url().to_string();
         let (route, query) = url.split_once('?').unwrap_or((url.as_str(), ""));

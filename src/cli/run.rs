@@ -405,7 +405,7 @@ fn draw(args: &RunArgs, report: &Report, window: Option<Window>) -> Result<(), E
     }
     if let Some(path) = &args.html {
         let title = format!("{} (seed {})", report.scenario.name, report.outcome.seed);
-        write_file(path, &html::render(&model, win, &title))?;
+        write_file(path, &html::render(&model, &report.verdicts, win, &title))?;
     }
     if let Some(dir) = &args.plots {
         std::fs::create_dir_all(dir).map_err(|e| Error::Io {

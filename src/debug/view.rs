@@ -54,6 +54,8 @@ struct State<'a> {
     pending: Vec<PendingView>,
     verdicts: Vec<VerdictView>,
     scene: Scene<'a>,
+    /// Counterexample pictures of the failing checks marked on the diagram.
+    figures: String,
     message: &'a str,
     error: bool,
     saved: Option<&'a str>,
@@ -159,6 +161,7 @@ pub fn state_json(session: &Session, notice: &Notice) -> String {
                 },
             })
             .collect(),
+        figures: crate::render::lin::all(&model, &marked).concat(),
         scene: Scene::of(&model),
         message: &notice.message,
         error: notice.error,

@@ -452,6 +452,7 @@
     var first = S.server === null;
     S.server = state;
     S.scene = state.scene;
+    document.getElementById('figures').innerHTML = state.figures || '';
     S.message = state.message || '';
     S.error = !!state.error;
     if (state.saved) { document.body.setAttribute('data-saved', state.saved); document.body.setAttribute('data-saved-hash', state.saved_hash); }

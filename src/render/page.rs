@@ -129,8 +129,9 @@ pub fn safe_json<T: Serialize>(value: &T) -> String {
         .replace('&', "\\u0026")
 }
 
-/// The page around `data` (a JSON object with `live` and, for a recording, `scene`).
-pub fn page(title: &str, data: &str) -> String {
+/// The page around `data` (a JSON object with `live` and, for a recording, `scene`), with
+/// `figures` (SVG of counterexamples) under the diagram.
+pub fn page(title: &str, data: &str, figures: &str) -> String {
     let mut o = String::with_capacity(data.len() + SCRIPT.len() + STYLE.len() + 2048);
     o.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n");
     o.push_str(&format!("<title>{}</title>\n", xml_escape(title)));
@@ -143,10 +144,12 @@ pub fn page(title: &str, data: &str) -> String {
     ));
     o.push_str(
         "<main><section id=\"diagram\"><div id=\"filters\"></div><svg id=\"chart\" xmlns=\"http://www.w3.org/2000/svg\"></svg>\
-<div id=\"legend\"></div></section>\
+<div id=\"legend\"></div><div id=\"figures\">{FIGURES}</div></section>\
 <aside id=\"side\"><h2>Nodes</h2><div id=\"nodes\"></div><h2 id=\"pending-title\">Pending</h2><ol id=\"pending\"></ol>\
 <h2>Checks</h2><ul id=\"checks\"></ul><h2>History</h2><ol id=\"history\"></ol></aside></main>\n\
-<div id=\"tip\"></div>\n",
+<div id=\"tip\"></div>\n"
+            .replace("{FIGURES}", figures)
+            .as_str(),
     );
     o.push_str("<script type=\"application/json\" id=\"data\">");
     o.push_str(data);
@@ -158,7 +161,7 @@ pub fn page(title: &str, data: &str) -> String {
 
 /// The page of a recorded run: every event in the page, stepped through without an engine.
 /// It opens on `span` if given, else on the failure's window, else on the whole run.
-pub fn recorded(model: &Model, span: Option<Window>, title: &str) -> String {
+pub fn recorded(model: &Model, span: Option<Window>, title: &str, figures: &str) -> String {
     #[derive(Serialize)]
     struct Data<'a> {
         live: bool,
@@ -170,5 +173,5 @@ pub fn recorded(model: &Model, span: Option<Window>, title: &str) -> String {
         span: span.map(|w| (w.from.0, w.to.0)),
         scene: Scene::of(model),
     });
-    page(title, &data)
+    page(title, &data, figures)
 }

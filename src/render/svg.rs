@@ -100,21 +100,18 @@ pub fn tick_step(span: u64) -> u64 {
 /// An instant in the unit a tick step reads best in, with no more decimals than it needs:
 /// `1.05 s`, `350 ms`, `12 us`.
 pub fn tick_label(t: u64, step: u64) -> String {
+    // The largest unit no more than twice the step: 500 ms steps read in seconds.
     let (unit, name) = match step {
-        s if s >= 1_000_000_000 => (1_000_000_000u64, "s"),
-        s if s >= 1_000_000 => (1_000_000, "ms"),
-        s if s >= 1_000 => (1_000, "us"),
+        s if s >= 500_000_000 => (1_000_000_000u64, "s"),
+        s if s >= 500_000 => (1_000_000, "ms"),
+        s if s >= 500 => (1_000, "us"),
         _ => (1, "ns"),
     };
     let mut decimals = 0;
-    let mut rest = step % unit;
-    let mut scale = unit;
-    while rest != 0 && decimals < 3 {
-        scale /= 10;
+    while decimals < 3 && !(step * 10u64.pow(decimals)).is_multiple_of(unit) {
         decimals += 1;
-        rest = step % scale.max(1);
     }
-    format!("{:.*} {name}", decimals, t as f64 / unit as f64)
+    format!("{:.*} {name}", decimals as usize, t as f64 / unit as f64)
 }
 
 /// `text` in lines of at most `width` characters, broken at spaces where it can be.
@@ -206,6 +203,7 @@ pub fn render(model: &Model, win: Option<Window>) -> String {
         );
         t += step;
     }
+    let mut side_labels: Vec<(f64, f64)> = Vec::new();
     for b in &model.bands {
         let end = b.end.unwrap_or(model.end);
         if !win.overlaps(b.start, end) {
@@ -234,14 +232,25 @@ pub fn render(model: &Model, win: Option<Window>) -> String {
                 let y = l.y(n.index()) - LANE / 2.0;
                 let _ = writeln!(
                     o,
-                    r#"<rect class="band {} side" fill="{colour}" x="{x1:.1}" y="{y:.1}" width="{w:.1}" height="{LANE:.1}"><title>{} from {} to {} (side {letter})</title></rect><text class="side-label" x="{:.1}" y="{:.1}">side {letter}</text>"#,
+                    r#"<rect class="band {} side" fill="{colour}" x="{x1:.1}" y="{y:.1}" width="{w:.1}" height="{LANE:.1}"><title>{} from {} to {} (side {letter})</title></rect>"#,
                     b.kind.label(),
                     xml_escape(&b.text),
                     b.start,
                     end,
-                    x1 + 3.0,
-                    y + 12.0
                 );
+                // Lettered where the fault begins, unless another label is already there.
+                let spot = (x1 + 3.0, y + 12.0);
+                let taken = side_labels.iter().any(|&(lx, ly): &(f64, f64)| {
+                    (lx - spot.0).abs() < 40.0 && (ly - spot.1).abs() < 1.0
+                });
+                if !taken && (win.contains(b.start) || side_labels.is_empty()) {
+                    side_labels.push(spot);
+                    let _ = writeln!(
+                        o,
+                        r#"<text class="side-label" x="{:.1}" y="{:.1}">side {letter}</text>"#,
+                        spot.0, spot.1
+                    );
+                }
             }
         }
     }
@@ -426,9 +435,10 @@ mod tests {
         assert_eq!(tick_label(900_000_000, 100_000_000), "900 ms");
         assert_eq!(tick_label(1_050_000_000, 50_000_000), "1050 ms");
         assert_eq!(tick_label(2_000_000_000, 1_000_000_000), "2 s");
-        assert_eq!(tick_label(2_500_000_000, 500_000_000), "2500 ms");
-        assert_eq!(tick_label(1_500, 500), "1500 ns");
+        assert_eq!(tick_label(2_500_000_000, 500_000_000), "2.5 s");
+        assert_eq!(tick_label(1_500, 500), "1.5 us");
         assert_eq!(tick_label(12_000, 2_000), "12 us");
+        assert_eq!(tick_label(0, 200), "0 ns");
     }
 
     #[test]
