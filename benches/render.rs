@@ -43,6 +43,6 @@ fn main() {
         timeline::render(&model, &TimelineOptions::default())
     });
     time("svg", 10, || svg::render(&model, None));
-    time("html", 10, || html::render(&model, None, "bench"));
+    time("html", 10, || html::render(&model, &[], None, "bench"));
     time("plots", 10, || plots::all(&model));
 }
