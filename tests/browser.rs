@@ -1,6 +1,8 @@
 //! The HTML page opens in headless Chromium and its screenshot shows a drawn picture.
 //! Slow and needs a browser, so it is #[ignore]d; .ci/browser.sh installs chromium and runs it.
 
+mod chromium;
+
 use clustersim::registry::Registry;
 use clustersim::render::{html, Model};
 use clustersim::run::{run_file, RunOptions};
@@ -18,18 +20,6 @@ fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
     Some((be(&bytes[16..20]), be(&bytes[20..24])))
 }
 
-fn find_chromium() -> Option<String> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| {
-            Command::new(b)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .map(str::to_string)
-}
-
 fn ping_page() -> String {
     let report = run_file(
         &Registry::shipped(),
@@ -44,21 +34,10 @@ fn ping_page() -> String {
     html::render(&model, &[], None, "ping-partition")
 }
 
-const FLAGS: [&str; 8] = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-];
-
 #[test]
 #[ignore = "needs chromium; run by .ci/browser.sh"]
 fn html_renders_in_headless_chromium() {
-    let Some(chromium) = find_chromium() else {
+    let Some(chromium) = chromium::find() else {
         println!("skipped: chromium is not installed (.ci/browser.sh installs Debian's chromium)");
         return;
     };
@@ -68,7 +47,7 @@ fn html_renders_in_headless_chromium() {
     let png = dir.join("shot.png");
     std::fs::write(&page, ping_page()).unwrap();
     let out = Command::new(&chromium)
-        .args(FLAGS)
+        .args(chromium::FLAGS)
         .arg(format!("--user-data-dir={}", dir.join("profile").display()))
         .arg(format!("--screenshot={}", png.display()))
         .arg("--window-size=1200,800")
@@ -103,7 +82,7 @@ fn html_renders_in_headless_chromium() {
 #[test]
 #[ignore = "needs chromium; run by .ci/browser.sh"]
 fn html_script_zooms_and_shows_hover_details() {
-    let Some(chromium) = find_chromium() else {
+    let Some(chromium) = chromium::find() else {
         println!("skipped: chromium is not installed (.ci/browser.sh installs Debian's chromium)");
         return;
     };
@@ -124,7 +103,7 @@ document.title = 'PROBE ratio=' + (window.clustersim.span() / before).toFixed(3)
     let path = dir.join("probe.html");
     std::fs::write(&path, html).unwrap();
     let out = Command::new(&chromium)
-        .args(FLAGS)
+        .args(chromium::FLAGS)
         .arg(format!("--user-data-dir={}", dir.join("profile").display()))
         .arg("--dump-dom")
         .arg(format!("file://{}", path.display()))

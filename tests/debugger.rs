@@ -3,6 +3,8 @@
 //! the saved file replays with `clustersim run` to the branch's trace hash. Also the page's
 //! zoom, by real wheel events. Needs Chromium, so #[ignore]d; .ci/browser.sh runs it.
 
+mod chromium;
+
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -11,18 +13,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_clustersim");
-
-fn find_chromium() -> Option<String> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| {
-            Command::new(b)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .map(str::to_string)
-}
 
 /// A child process killed when the test ends, however it ends.
 struct Guard(Child);
@@ -69,18 +59,8 @@ fn http_get(port: u16, path: &str) -> String {
 impl Browser {
     fn launch(chromium: &str, dir: &Path) -> Browser {
         let mut child = Command::new(chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--remote-debugging-port=0",
-                "--window-size=1500,1000",
-            ])
+            .args(chromium::FLAGS)
+            .args(["--remote-debugging-port=0", "--window-size=1500,1000"])
             .arg(format!("--user-data-dir={}", dir.join("profile").display()))
             .arg("about:blank")
             .stderr(Stdio::piped())
@@ -261,7 +241,7 @@ fn trace_hash_of_run(file: &Path) -> String {
 #[test]
 #[ignore = "needs chromium; run by .ci/browser.sh"]
 fn debugger_steps_to_the_crash_branches_saves_and_the_file_replays() {
-    let Some(chromium) = find_chromium() else {
+    let Some(chromium) = chromium::find() else {
         println!("skipped: chromium is not installed (.ci/browser.sh installs Debian's chromium)");
         return;
     };
@@ -407,7 +387,7 @@ fn debugger_steps_to_the_crash_branches_saves_and_the_file_replays() {
 #[test]
 #[ignore = "needs chromium; run by .ci/browser.sh"]
 fn wheel_events_zoom_the_time_axis_around_the_pointer() {
-    let Some(chromium) = find_chromium() else {
+    let Some(chromium) = chromium::find() else {
         println!("skipped: chromium is not installed (.ci/browser.sh installs Debian's chromium)");
         return;
     };

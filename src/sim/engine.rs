@@ -679,17 +679,21 @@ impl<N: Node> Sim<N> {
         }
     }
 
-    /// What the run has produced so far, as `finish` would hand it over (the run goes on).
-    pub fn outcome_so_far(&self) -> RunOutcome {
-        let snapshots = self
-            .slots
+    /// Every live node's final-state snapshot, for the outcome.
+    fn snapshots(&self) -> Vec<(NodeId, Snapshot)> {
+        self.slots
             .iter()
             .enumerate()
             .filter_map(|(i, s)| {
                 let snap = s.node.as_ref()?.snapshot()?;
                 Some((NodeId(i as u32), snap))
             })
-            .collect();
+            .collect()
+    }
+
+    /// What the run has produced so far, as `finish` would hand it over (the run goes on).
+    pub fn outcome_so_far(&self) -> RunOutcome {
+        let snapshots = self.snapshots();
         RunOutcome {
             seed: self.seed,
             roster: self.roster.clone(),
@@ -713,15 +717,7 @@ impl<N: Node> Sim<N> {
         if now.total() > self.peak_memory.total() {
             self.peak_memory = now;
         }
-        let snapshots = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                let snap = s.node.as_ref()?.snapshot()?;
-                Some((NodeId(i as u32), snap))
-            })
-            .collect();
+        let snapshots = self.snapshots();
         RunOutcome {
             seed: self.seed,
             roster: self.roster,
