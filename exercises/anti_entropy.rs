@@ -145,7 +145,7 @@ pub fn validate(plan: &Plan) -> Result<(), String> {
 }
 
 /// Runs the exercise; `solution` selects the reference anti-entropy.
-pub fn run(plan: &Plan, solution: bool, trace: TraceLevel) -> RunOutcome {
+pub fn sim(plan: &Plan, solution: bool, trace: TraceLevel) -> Sim<Peer> {
     let w = plan.workload();
     let peers = plan.roster.members("peer");
     let limit = u64::from(w.ops.max(1)).div_ceil(peers.len().max(1) as u64);
@@ -159,5 +159,10 @@ pub fn run(plan: &Plan, solution: bool, trace: TraceLevel) -> RunOutcome {
         limit,
         solution,
     });
-    Sim::new(plan.sim_config(trace), factory).run()
+    Sim::new(plan.sim_config(trace), factory)
+}
+
+/// Runs the exercise (the reference solution when `solution`) to the end.
+pub fn run(plan: &Plan, solution: bool, trace: TraceLevel) -> RunOutcome {
+    sim(plan, solution, trace).run()
 }

@@ -201,7 +201,7 @@ pub fn validate(plan: &Plan) -> Result<(), String> {
 }
 
 /// Runs the exercise; `solution` selects the reference `increment`.
-pub fn run(plan: &Plan, solution: bool, trace: TraceLevel) -> RunOutcome {
+pub fn sim(plan: &Plan, solution: bool, trace: TraceLevel) -> Sim<CounterNode> {
     let w = plan.workload();
     let (limit, interval, timeout) = (u64::from(w.ops.max(1)), w.interval, w.timeout);
     let server = plan.roster.members("server")[0];
@@ -220,5 +220,10 @@ pub fn run(plan: &Plan, solution: bool, trace: TraceLevel) -> RunOutcome {
             CounterNode::Server(Server { count }, solution)
         }
     });
-    Sim::new(plan.sim_config(trace), factory).run()
+    Sim::new(plan.sim_config(trace), factory)
+}
+
+/// Runs the exercise (the reference solution when `solution`) to the end.
+pub fn run(plan: &Plan, solution: bool, trace: TraceLevel) -> RunOutcome {
+    sim(plan, solution, trace).run()
 }

@@ -141,7 +141,7 @@ pub fn validate(plan: &Plan) -> Result<(), String> {
 }
 
 /// Runs the exercise; `solution` selects the reference `on_deliver`.
-pub fn run(plan: &Plan, solution: bool, trace: TraceLevel) -> RunOutcome {
+pub fn sim(plan: &Plan, solution: bool, trace: TraceLevel) -> Sim<SinkNode> {
     let w = plan.workload();
     let (limit, interval, retry) = (u64::from(w.ops.max(1)), w.interval, w.timeout);
     let sink = plan.roster.members("sink")[0];
@@ -162,5 +162,10 @@ pub fn run(plan: &Plan, solution: bool, trace: TraceLevel) -> RunOutcome {
             })
         }
     });
-    Sim::new(plan.sim_config(trace), factory).run()
+    Sim::new(plan.sim_config(trace), factory)
+}
+
+/// Runs the exercise (the reference solution when `solution`) to the end.
+pub fn run(plan: &Plan, solution: bool, trace: TraceLevel) -> RunOutcome {
+    sim(plan, solution, trace).run()
 }

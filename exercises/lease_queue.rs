@@ -262,8 +262,23 @@ pub fn run(plan: &Plan, solution: bool, trace: TraceLevel) -> RunOutcome {
     run_with(plan, functions, trace)
 }
 
+/// The exercise's run, not yet started (the reference solution when `solution`).
+pub fn sim(plan: &Plan, solution: bool, trace: TraceLevel) -> Sim<QueueNode> {
+    let functions = if solution {
+        solutions::lease_queue::FUNCTIONS
+    } else {
+        STARTER
+    };
+    sim_with(plan, functions, trace)
+}
+
 /// Runs the exercise with the server functions `functions`.
 pub fn run_with(plan: &Plan, functions: ServerFunctions, trace: TraceLevel) -> RunOutcome {
+    sim_with(plan, functions, trace).run()
+}
+
+/// The exercise's run with the server functions `functions`, not yet started.
+pub fn sim_with(plan: &Plan, functions: ServerFunctions, trace: TraceLevel) -> Sim<QueueNode> {
     let w = plan.workload();
     let (limit, interval, timeout) = (u64::from(w.ops.max(1)), w.interval, w.timeout);
     let server = plan.roster.members("queue")[0];
@@ -288,5 +303,5 @@ pub fn run_with(plan: &Plan, functions: ServerFunctions, trace: TraceLevel) -> R
                 work: Duration::from_millis(100),
             }),
         });
-    Sim::new(plan.sim_config(trace), factory).run()
+    Sim::new(plan.sim_config(trace), factory)
 }

@@ -19,6 +19,7 @@ pub mod solutions;
 pub mod sync_replication;
 
 use clustersim::check::{Status, Verdict};
+use clustersim::debug::Stepper;
 use clustersim::error::{Error, Result};
 use clustersim::history::Phase;
 use clustersim::registry::{AnyProtocol, Registry};
@@ -59,7 +60,7 @@ pub struct Exercise {
     /// The scenario it is graded on (the text of `scenarios/exercises/NAME.ron`).
     pub scenario: &'static str,
     validate: fn(&Plan) -> std::result::Result<(), String>,
-    run: fn(&Plan, bool, TraceLevel) -> RunOutcome,
+    sim: fn(&Plan, bool, TraceLevel) -> Box<dyn Stepper>,
 }
 
 /// Every exercise, in the order the book introduces them.
@@ -70,7 +71,7 @@ pub const EXERCISES: &[Exercise] = &[
         task: "retry a request until it is answered, over a network that drops 30% of messages",
         scenario: include_str!("../scenarios/exercises/reliable-ping.ron"),
         validate: reliable_ping::validate,
-        run: reliable_ping::run,
+        sim: |p, s, t| Box::new(reliable_ping::sim(p, s, t)),
     },
     Exercise {
         name: "lease-queue",
@@ -78,7 +79,7 @@ pub const EXERCISES: &[Exercise] = &[
         task: "replace the queue's LPOP with a lease, so a crashed worker's task is handed out again",
         scenario: include_str!("../scenarios/exercises/lease-queue.ron"),
         validate: lease_queue::validate,
-        run: lease_queue::run,
+        sim: |p, s, t| Box::new(lease_queue::sim(p, s, t)),
     },
     Exercise {
         name: "idempotent-sink",
@@ -86,7 +87,7 @@ pub const EXERCISES: &[Exercise] = &[
         task: "apply each task's effect exactly once although deliveries repeat and the sink crashes",
         scenario: include_str!("../scenarios/exercises/idempotent-sink.ron"),
         validate: idempotent_sink::validate,
-        run: idempotent_sink::run,
+        sim: |p, s, t| Box::new(idempotent_sink::sim(p, s, t)),
     },
     Exercise {
         name: "durable-counter",
@@ -94,7 +95,7 @@ pub const EXERCISES: &[Exercise] = &[
         task: "make an acknowledged increment survive a crash of the counter server",
         scenario: include_str!("../scenarios/exercises/durable-counter.ron"),
         validate: durable_counter::validate,
-        run: durable_counter::run,
+        sim: |p, s, t| Box::new(durable_counter::sim(p, s, t)),
     },
     Exercise {
         name: "sync-replication",
@@ -102,7 +103,7 @@ pub const EXERCISES: &[Exercise] = &[
         task: "acknowledge a write only once the backup has it, so failover loses no acknowledged write",
         scenario: include_str!("../scenarios/exercises/sync-replication.ron"),
         validate: sync_replication::validate,
-        run: sync_replication::run,
+        sim: |p, s, t| Box::new(sync_replication::sim(p, s, t)),
     },
     Exercise {
         name: "anti-entropy",
@@ -110,7 +111,7 @@ pub const EXERCISES: &[Exercise] = &[
         task: "add digest-based anti-entropy so every chat message reaches every node after a partition heals",
         scenario: include_str!("../scenarios/exercises/anti-entropy.ron"),
         validate: anti_entropy::validate,
-        run: anti_entropy::run,
+        sim: |p, s, t| Box::new(anti_entropy::sim(p, s, t)),
     },
 ];
 
@@ -155,9 +156,15 @@ impl AnyProtocol for ExerciseSpec {
         &["Exercise"]
     }
 
+    fn stepper(&self, plan: &Plan) -> Option<Box<dyn Stepper>> {
+        find(&self.name)
+            .ok()
+            .map(|e| (e.sim)(plan, self.solution, TraceLevel::Full))
+    }
+
     fn run(&self, plan: &Plan, trace: TraceLevel) -> RunOutcome {
         match find(&self.name) {
-            Ok(e) => (e.run)(plan, self.solution, trace),
+            Ok(e) => (e.sim)(plan, self.solution, trace).finish(),
             // validate() rejected unknown names before any run could start
             Err(e) => unreachable!("{e}"),
         }

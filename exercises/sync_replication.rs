@@ -241,7 +241,7 @@ pub fn validate(plan: &Plan) -> Result<(), String> {
 }
 
 /// Runs the exercise; `solution` selects the reference primary.
-pub fn run(plan: &Plan, solution: bool, trace: TraceLevel) -> RunOutcome {
+pub fn sim(plan: &Plan, solution: bool, trace: TraceLevel) -> Sim<ReplicaNode> {
     let w = plan.workload();
     let (limit, interval, timeout) = (u64::from(w.ops.max(1)), w.interval, w.timeout);
     let primary = plan.roster.members("primary")[0];
@@ -268,5 +268,10 @@ pub fn run(plan: &Plan, solution: bool, trace: TraceLevel) -> RunOutcome {
             }),
             _ => ReplicaNode::Backup(Vec::new()),
         });
-    Sim::new(plan.sim_config(trace), factory).run()
+    Sim::new(plan.sim_config(trace), factory)
+}
+
+/// Runs the exercise (the reference solution when `solution`) to the end.
+pub fn run(plan: &Plan, solution: bool, trace: TraceLevel) -> RunOutcome {
+    sim(plan, solution, trace).run()
 }

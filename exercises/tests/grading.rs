@@ -313,3 +313,28 @@ fn a_starter_todo_is_a_failed_run_in_run_and_explore_never_a_crash() {
     assert!(!text.contains("no failures"), "{text}");
     let _ = std::fs::remove_dir_all(out);
 }
+
+/// The exercises get the debugger as every registered protocol does: each one's reference
+/// solution steps to the end through a debugger session with the trace hash of a plain run.
+#[test]
+fn every_exercise_steps_in_the_debugger_like_a_plain_run() {
+    use clustersim::debug::{Action, Session};
+    let registry = exercises::registry();
+    for name in exercises::names() {
+        let file = root().join(format!("scenarios/exercises/{name}.ron"));
+        let text = std::fs::read_to_string(&file).unwrap().replace(
+            &format!("name: \"{name}\")"),
+            &format!("name: \"{name}\", solution: true)"),
+        );
+        let scenario = clustersim::scenario::parse(&text, name).unwrap();
+        let plain = clustersim::run::run_scenario(&registry, &scenario, name, &Default::default())
+            .unwrap()
+            .outcome
+            .trace_hash();
+        let mut session = Session::open(registry.prepare(&scenario, name).unwrap()).unwrap();
+        for _ in 0..50 {
+            session.act(&Action::Next).unwrap();
+        }
+        assert_eq!(session.finished().trace_hash(), plain, "{name}");
+    }
+}
