@@ -114,6 +114,7 @@ impl Roster {
 /// A node's final state as key -> value text, read by convergence checkers.
 pub type Snapshot = BTreeMap<String, String>;
 
+// ANCHOR: node_trait
 /// A protocol node: plain data plus handlers that react through a `Context`.
 pub trait Node: Sized + 'static {
     /// The messages nodes of this protocol exchange.
@@ -143,6 +144,7 @@ pub trait Node: Sized + 'static {
         None
     }
 }
+// ANCHOR_END: node_trait
 
 /// Builds a node from its id and durable storage, at boot and after every crash.
 pub type NodeFactory<N> = Box<dyn FnMut(NodeId, &Roster, &Storage<<N as Node>::Stored>) -> N>;

@@ -96,8 +96,28 @@ fn summary_lists_only_existing_chapters_and_every_chapter_is_listed() {
     );
 }
 
+/// What is wrong with an include of `file` with the parts after it (`["name"]` for an anchor),
+/// given the included file's text: line numbers drift, a whole source file says too much.
+fn include_problem(file: &str, rest: &[&str], body: &str) -> Option<String> {
+    match rest {
+        [] if file.ends_with(".rs") => Some(format!(
+            "includes the whole of {file}; include an anchored part (`{file}:name`)"
+        )),
+        [] => None,
+        [anchor] if anchor.parse::<usize>().is_err() => {
+            let marked = body.contains(&format!("ANCHOR: {anchor}"))
+                && body.contains(&format!("ANCHOR_END: {anchor}"));
+            (!marked).then(|| format!("no anchor `{anchor}` in {file}"))
+        }
+        _ => Some(format!(
+            "includes {file} by line numbers, which drift when the file changes; mark the lines \
+             with `ANCHOR: name` / `ANCHOR_END: name` comments and include `{file}:name`"
+        )),
+    }
+}
+
 #[test]
-fn every_include_names_a_real_file_anchor_and_range() {
+fn every_include_names_a_real_file_and_anchor() {
     let mut count = 0;
     for ch in chapters() {
         let text = fs::read_to_string(&ch).expect("chapter");
@@ -117,32 +137,8 @@ fn every_include_names_a_real_file_anchor_and_range() {
             let body = fs::read_to_string(&path)
                 .unwrap_or_else(|_| panic!("{at}: {} does not exist", path.display()));
             let rest: Vec<&str> = parts.collect();
-            let lines = body.lines().count();
-            match rest.as_slice() {
-                [] => {}
-                [anchor] if anchor.parse::<usize>().is_err() => {
-                    assert!(
-                        body.contains(&format!("ANCHOR: {anchor}"))
-                            && body.contains(&format!("ANCHOR_END: {anchor}")),
-                        "{at}: no anchor `{anchor}` in {file}"
-                    );
-                }
-                range => {
-                    let nums: Vec<usize> = range.iter().filter_map(|n| n.parse().ok()).collect();
-                    assert!(
-                        nums.iter().all(|&n| n >= 1 && n <= lines),
-                        "{at}: line range outside {file} ({lines} lines)"
-                    );
-                    if let [a, b] = nums.as_slice() {
-                        assert!(a <= b, "{at}: empty range");
-                        // A range must not start or end in the middle of nothing.
-                        let first = body.lines().nth(a - 1).unwrap_or_default();
-                        assert!(
-                            !first.trim().is_empty(),
-                            "{at}: range starts on a blank line"
-                        );
-                    }
-                }
+            if let Some(problem) = include_problem(file, &rest, &body) {
+                panic!("{at}: {problem}");
             }
         }
     }
@@ -224,7 +220,11 @@ struct Shown {
     program: &'static str,
     args: Vec<String>,
     exit: i32,
+    /// The listing under the command as written (trailing blank lines dropped); a line `...`
+    /// stands for any number of printed lines.
     output: Vec<String>,
+    /// The file lines (1-based, end exclusive) the listing occupies.
+    span: (usize, usize),
 }
 
 fn split_args(cmd: &str) -> Vec<String> {
@@ -268,7 +268,8 @@ fn shown_commands() -> Vec<Shown> {
             let mut current: Option<Shown> = None;
             for (k, line) in b.lines.iter().enumerate() {
                 if let Some(cmd) = line.strip_prefix("$ ") {
-                    if let Some(s) = current.take() {
+                    if let Some(mut s) = current.take() {
+                        s.output.truncate(s.span.1 - s.span.0);
                         shown.push(s);
                     }
                     let (cmd, comment) = match cmd.find(" # ") {
@@ -323,15 +324,17 @@ fn shown_commands() -> Vec<Shown> {
                         args,
                         exit,
                         output: Vec::new(),
+                        span: (b.line + k + 2, b.line + k + 2),
                     });
                 } else if let Some(s) = current.as_mut() {
-                    let t = line.trim();
-                    if !t.is_empty() && t != "..." {
-                        s.output.push(t.to_string());
+                    s.output.push(line.trim_end().to_string());
+                    if !line.trim().is_empty() {
+                        s.span.1 = b.line + k + 2;
                     }
                 }
             }
-            if let Some(s) = current.take() {
+            if let Some(mut s) = current.take() {
+                s.output.truncate(s.span.1 - s.span.0);
                 shown.push(s);
             }
         }
@@ -383,6 +386,141 @@ fn binary(program: &str) -> PathBuf {
     other
 }
 
+/// A command's output as the listing compares it: lines without trailing spaces, trailing blank
+/// lines dropped.
+fn printed_lines(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text.lines().map(|l| l.trim_end().to_string()).collect();
+    while lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    lines
+}
+
+/// Whether `listing` shows `printed` truly: every listed line is a printed line, whole, in
+/// order, adjacent to its neighbours unless a `...` line stands between them; without a `...` at
+/// its start (end) the listing starts (ends) where the output does.
+fn compare_listing(printed: &[String], listing: &[String]) -> Result<(), String> {
+    let elided = |l: &String| l.trim() == "...";
+    let segments: Vec<&[String]> = listing.split(elided).collect();
+    let (open_start, open_end) = (
+        listing.first().is_none_or(elided),
+        listing.last().is_none_or(elided),
+    );
+    if listing.is_empty() && !printed.is_empty() {
+        return Err("nothing is listed but it printed something; write `...`".into());
+    }
+    let mut from = 0;
+    let last = segments.len() - 1;
+    for (k, seg) in segments.iter().enumerate() {
+        if seg.is_empty() {
+            continue;
+        }
+        let at = |i: usize| {
+            printed
+                .get(i..i + seg.len())
+                .is_some_and(|run| run.iter().zip(seg.iter()).all(|(p, l)| line_matches(l, p)))
+        };
+        let found = match (k == 0 && !open_start, k == last && !open_end) {
+            (true, true) => (printed.len() == seg.len() && at(0)).then_some(0),
+            (true, false) => at(0).then_some(0),
+            (false, true) => printed
+                .len()
+                .checked_sub(seg.len())
+                .filter(|&i| i >= from && at(i)),
+            (false, false) => (from..=printed.len().saturating_sub(seg.len())).find(|&i| at(i)),
+        };
+        match found {
+            Some(i) => from = i + seg.len(),
+            None => {
+                // Name the first listed line of this run that is not where it should be.
+                let bad = seg
+                    .iter()
+                    .find(|l| !printed[from..].iter().any(|p| line_matches(l, p)))
+                    .unwrap_or(&seg[0]);
+                let whole = if k == 0 && !open_start {
+                    " (the listing has no `...` before it, so it must be the first line)"
+                } else if k == last && !open_end {
+                    " (the listing has no `...` after it, so the output must end there)"
+                } else {
+                    ""
+                };
+                return Err(format!(
+                    "these lines do not appear whole, together and in order{whole}:\n    {}\n(first: {bad:?})",
+                    seg.join("\n    ")
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a listed line shows a printed one: equal, where `[..]` in the listing stands for any
+/// text within the line (a wall-clock time, which no two runs share).
+fn line_matches(listed: &str, printed: &str) -> bool {
+    let mut pieces = listed.split("[..]");
+    let first = pieces.next().unwrap_or_default();
+    let Some(mut rest) = printed.strip_prefix(first) else {
+        return false;
+    };
+    let pieces: Vec<&str> = pieces.collect();
+    let Some((last, middle)) = pieces.split_last() else {
+        return rest.is_empty();
+    };
+    for piece in middle {
+        match rest.find(piece) {
+            Some(i) => rest = &rest[i + piece.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+/// A listing rewritten to show `printed` truly: each line of `old` that some printed line
+/// contains (in order) becomes that whole line, and `...` marks what is left out between them.
+/// `None` when a listed line is not in the output at all (a real difference, not an elision).
+fn fix_listing(printed: &[String], old: &[String]) -> Option<Vec<String>> {
+    let mut picked = Vec::new();
+    let mut from = 0;
+    for want in old
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty() && *l != "...")
+    {
+        let i = from + printed[from..].iter().position(|p| p.contains(want))?;
+        picked.push(i);
+        from = i + 1;
+    }
+    let mut out = Vec::new();
+    let mut next = 0;
+    for i in picked {
+        let gap = &printed[next..i];
+        if gap.iter().all(|l| l.is_empty()) {
+            out.extend(gap.iter().cloned());
+        } else {
+            out.push("...".to_string());
+        }
+        out.push(printed[i].clone());
+        next = i + 1;
+    }
+    if next < printed.len() {
+        out.push("...".to_string());
+    }
+    Some(out)
+}
+
+/// Writes rewritten listings back into their chapters (`BOOK_FIX=1`), last first so spans hold.
+fn apply_fixes(mut fixes: Vec<(String, (usize, usize), Vec<String>)>) {
+    fixes.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)).reverse());
+    for (chapter, (start, end), listing) in fixes {
+        let path = root().join("book/src").join(&chapter);
+        let text = fs::read_to_string(&path).expect("chapter");
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        lines.splice(start - 1..end - 1, listing);
+        fs::write(&path, lines.join("\n") + "\n").expect("write chapter");
+        eprintln!("rewrote the listing at {chapter}:{start}");
+    }
+}
+
 #[test]
 fn every_command_runs_as_the_text_says() {
     let shown = shown_commands();
@@ -392,6 +530,8 @@ fn every_command_runs_as_the_text_says() {
         shown.len()
     );
     let mut failures = Vec::new();
+    let fixing = std::env::var_os("BOOK_FIX").is_some();
+    let mut fixes = Vec::new();
     let mut dirs: Vec<(String, PathBuf)> = Vec::new();
     for s in &shown {
         let dir = match dirs.iter().find(|(c, _)| *c == s.chapter) {
@@ -421,20 +561,20 @@ fn every_command_runs_as_the_text_says() {
             ));
             continue;
         }
-        let lines: Vec<&str> = text.lines().map(str::trim).collect();
-        let mut from = 0;
-        for want in &s.output {
-            match lines[from..].iter().position(|l| l.contains(want.as_str())) {
-                Some(i) => from += i + 1,
-                None => {
-                    failures.push(format!(
-                        "{at} did not print (in this order) the line shown in the book:\n    {want}\nit printed:\n{text}"
-                    ));
-                    break;
-                }
+        let printed = printed_lines(&text);
+        if let Err(why) = compare_listing(&printed, &s.output) {
+            match fix_listing(&printed, &s.output) {
+                Some(listing) if fixing => fixes.push((s.chapter.clone(), s.span, listing)),
+                _ => failures.push(format!(
+                    "{at}: the listing under it is not what it printed: {why}\n\
+                     (a listing shows printed lines whole and in order; write `...` on a line \
+                     of its own where lines are left out; BOOK_FIX=1 rewrites listings whose \
+                     lines all appear in the output)\nit printed:\n{text}"
+                )),
             }
         }
     }
+    apply_fixes(fixes);
     for (_, d) in dirs {
         let _ = fs::remove_dir_all(d);
     }
@@ -474,4 +614,61 @@ fn the_walker_catches_what_it_should() {
         &parse("```console\n$ clustersim x\n```\n").1[0]
     ));
     assert!(!root().join("scenarios/nope.ron").exists());
+
+    // A listing shows whole lines: one that drops a line without `...`, cuts a line short or
+    // strips its indentation fails; the same with `...` where lines are left out passes.
+    let printed: Vec<String> = [
+        "summary",
+        "  PASS A: fine",
+        "  PASS B: fine",
+        "  FAIL C: bad",
+    ]
+    .map(String::from)
+    .to_vec();
+    let listing = |lines: &[&str]| lines.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+    assert!(compare_listing(&printed, &printed).is_ok());
+    for wrong in [
+        listing(&["summary", "  PASS A: fine", "  FAIL C: bad"]),
+        listing(&["summary", "PASS A: fine", "...", "  FAIL C: bad"]),
+        listing(&["summary", "  PASS A", "..."]),
+        listing(&["  PASS A: fine", "..."]),
+        listing(&["...", "  PASS B: fine"]),
+        listing(&["...", "  FAIL C: bad", "  PASS B: fine"]),
+        listing(&[]),
+    ] {
+        assert!(
+            compare_listing(&printed, &wrong).is_err(),
+            "{wrong:?} passed"
+        );
+    }
+    for right in [
+        listing(&["summary", "...", "  FAIL C: bad"]),
+        listing(&["...", "  PASS B: fine", "..."]),
+        listing(&["...", "  FAIL C: [..]"]),
+        listing(&["..."]),
+    ] {
+        assert!(
+            compare_listing(&printed, &right).is_ok(),
+            "{right:?} failed"
+        );
+    }
+    assert_eq!(
+        fix_listing(&printed, &listing(&["summary", "PASS B", "FAIL C"])),
+        Some(listing(&[
+            "summary",
+            "...",
+            "  PASS B: fine",
+            "  FAIL C: bad"
+        ]))
+    );
+    assert_eq!(fix_listing(&printed, &listing(&["PASS D"])), None);
+
+    // Included code is named by an anchor, never by line numbers or whole.
+    let body = "a\n// ANCHOR: part\nb\n// ANCHOR_END: part\n";
+    assert_eq!(include_problem("x.rs", &["part"], body), None);
+    assert_eq!(include_problem("x.ron", &[], body), None);
+    assert!(include_problem("x.rs", &["2", "3"], body).is_some());
+    assert!(include_problem("x.rs", &["2"], body).is_some());
+    assert!(include_problem("x.rs", &[], body).is_some());
+    assert!(include_problem("x.rs", &["other"], body).is_some());
 }

@@ -86,6 +86,7 @@ impl PingNode {
     }
 }
 
+// ANCHOR: node
 impl Node for PingNode {
     type Msg = PingMsg;
     type Timer = PingTimer;
@@ -141,6 +142,7 @@ impl Node for PingNode {
         }
     }
 }
+// ANCHOR_END: node
 
 impl Protocol for PingParams {
     type Node = PingNode;

@@ -330,6 +330,7 @@ impl Replica {
             let leader = Some(self.primary_of(self.view));
             return reply(ctx, KvResult::NotLeader { leader });
         }
+        // ANCHOR: write_path
         let (key, value) = match req.op {
             KvOp::Get { .. } if self.params.fencing && !self.lease_valid(ctx) => {
                 return reply(ctx, KvResult::Unavailable);
@@ -372,6 +373,7 @@ impl Replica {
                 result: KvResult::Done(None),
             }),
         }
+        // ANCHOR_END: write_path
     }
 
     /// Answers a read (or a compare that failed) from the primary's state. In sync mode that

@@ -183,6 +183,7 @@ impl Server {
         self.await_backups(ctx, from, task);
     }
 
+    // ANCHOR: on_dequeue
     fn on_dequeue(&mut self, ctx: &mut Context<'_, QueueNode>, from: NodeId) {
         if !self.is_primary() {
             return self.redirect(ctx, from);
@@ -201,9 +202,11 @@ impl Server {
         }
         ctx.send(from, QueueMsg::Empty);
     }
+    // ANCHOR_END: on_dequeue
 
     pub(super) fn on_timer(&mut self, ctx: &mut Context<'_, QueueNode>, timer: QueueTimer) {
         match timer {
+            // ANCHOR: reaper
             QueueTimer::Reap => {
                 ctx.set_timer(self.reap_every(), QueueTimer::Reap);
                 if !self.is_primary() {
@@ -224,6 +227,7 @@ impl Server {
                     self.set(ctx, task, TaskState::Ready);
                 }
             }
+            // ANCHOR_END: reaper
             QueueTimer::Sync => {
                 if let Durability::SyncEvery(d) = self.durability {
                     ctx.storage().sync();

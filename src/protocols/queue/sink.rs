@@ -26,6 +26,7 @@ impl Sink {
         }
     }
 
+    // ANCHOR: on_message
     pub(super) fn on_message(
         &mut self,
         ctx: &mut Context<'_, QueueNode>,
@@ -44,4 +45,5 @@ impl Sink {
             ctx.send(from, QueueMsg::Applied { task });
         }
     }
+    // ANCHOR_END: on_message
 }
