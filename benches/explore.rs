@@ -80,7 +80,7 @@ fn main() {
         ("scenarios/zoo/queue-at-least-once.ron", 4_000),
         ("scenarios/zoo/queue-naive-lpop.ron", 4_000),
         ("scenarios/zoo/kv-async-failover.ron", 1_000),
-        ("scenarios/zoo/kv-quorum-sloppy.ron", 1_000),
+        ("scenarios/zoo/kv-quorum-no-overlap.ron", 1_000),
         ("scenarios/raft-1000-ops.ron", 500),
     ] {
         if !file.contains(only.as_str()) {

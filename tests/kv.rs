@@ -45,6 +45,34 @@ fn async_failover_loses_acknowledged_writes() {
     assert_eq!(status(&r, "Durable"), Status::Fail);
     assert_eq!(status(&r, "Linearizable"), Status::Fail);
     assert_eq!(status(&r, "Converged"), Status::Pass);
+    // The verdict explains itself: the cas in its window expected a value written before the
+    // window opened, and that write is named after the window.
+    let lin = r
+        .verdicts
+        .iter()
+        .find(|v| v.check == "Linearizable")
+        .unwrap();
+    let cas = lin
+        .details
+        .iter()
+        .find(|d| d.contains("cas(k0, 1211760598057010,"));
+    assert!(cas.is_some(), "{:?}", lin.details);
+    let before: Vec<&String> = lin
+        .details
+        .iter()
+        .filter(|d| d.contains("before the window"))
+        .collect();
+    assert_eq!(before.len(), 1, "{:?}", lin.details);
+    assert!(
+        before[0].contains("put(k0, 1211760598057010)"),
+        "{}",
+        before[0]
+    );
+    assert!(
+        before[0].contains("the value the cas expected"),
+        "{}",
+        before[0]
+    );
 }
 
 #[test]

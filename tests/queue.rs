@@ -43,7 +43,7 @@ fn verdict<'a>(r: &'a Report, check: &str) -> &'a Verdict {
 
 #[test]
 fn seed_task_queue_processes_all_three_tasks_once() {
-    let r = run("seed-task-queue");
+    let r = run("queue-three-tasks");
     assert!(r.passed(), "{:?}", r.verdicts);
     let c = Delivery::from_history(&r.outcome.history).counts();
     assert_eq!((c.acknowledged, c.completed_once, c.effect_once), (3, 3, 3));

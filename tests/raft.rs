@@ -740,7 +740,7 @@ fn election_safety_passes_one_leader_per_term_and_fails_two() {
     assert_eq!(ok.status, Status::Pass, "{ok:?}");
     let split = check_election_safety(&outcome(announced(&[(0, 1), (1, 3), (2, 3)])));
     assert_eq!(split.status, Status::Fail, "{split:?}");
-    assert_eq!(split.summary, "1 terms had more than one leader");
+    assert_eq!(split.summary, "1 term had more than one leader");
     assert!(
         split.details[0].contains("term 3") && split.details[0].contains("server2"),
         "{:?}",

@@ -135,7 +135,7 @@ const ZOO: &[Entry] = &[
         fix: sync_replication,
     },
     Entry {
-        file: "kv-quorum-sloppy.ron",
+        file: "kv-quorum-no-overlap.ron",
         check: "StaleReads",
         budget: 100,
         fix: strict_quorum,
@@ -327,8 +327,8 @@ fn zoo_async_primary_backup_loses_an_acknowledged_write() {
 }
 
 #[test]
-fn zoo_sloppy_quorum_serves_a_stale_read() {
-    finds_and_shrinks("kv-quorum-sloppy.ron");
+fn zoo_non_overlapping_quorum_serves_a_stale_read() {
+    finds_and_shrinks("kv-quorum-no-overlap.ron");
 }
 
 #[test]
@@ -414,7 +414,7 @@ fn sync_primary_backup_survives_1000_seeds_of_partitions_and_crashes() {
 #[test]
 fn fenced_primary_strict_quorum_and_anti_entropy_survive_1000_seeds() {
     correct_protocol_finds_nothing("kv-no-fencing.ron", 1_000);
-    correct_protocol_finds_nothing("kv-quorum-sloppy.ron", 1_000);
+    correct_protocol_finds_nothing("kv-quorum-no-overlap.ron", 1_000);
     correct_protocol_finds_nothing("kv-no-anti-entropy.ron", 1_000);
 }
 

@@ -55,7 +55,10 @@ pub fn check_election_safety(outcome: &RunOutcome) -> Verdict {
     }
     let mut v = Verdict::fail(
         NAME,
-        format!("{} terms had more than one leader", split.len()),
+        match split.len() {
+            1 => "1 term had more than one leader".to_string(),
+            n => format!("{n} terms had more than one leader"),
+        },
     );
     let mut entries = Vec::new();
     for (term, ls) in split.iter().take(5) {

@@ -124,6 +124,41 @@ fn check_calls(calls: &[Call], max_steps: u64) -> LinResult {
     }
 }
 
+/// For each call of `window` that reads or expects a value written by a call outside it, that
+/// writing call (an index into `calls`) and the window position of the call that needs it.
+fn before_window_writes(calls: &[Call], window: &[usize]) -> Vec<(usize, usize)> {
+    let wrote = |c: &Call, key: u64, value: u64| match c.completed {
+        Op::Put { key: k, value: v } => k == key && v == value,
+        Op::Cas { key: k, to, .. } => k == key && to == value,
+        _ => false,
+    };
+    let mut found = Vec::new();
+    for (pos, &w) in window.iter().enumerate() {
+        let (key, value) = match calls[w].completed {
+            Op::Get {
+                key,
+                value: Some(v),
+            } => (key, v),
+            Op::Cas {
+                key, from: Some(v), ..
+            }
+            | Op::CasFailed {
+                key, from: Some(v), ..
+            } => (key, v),
+            _ => continue,
+        };
+        if window.iter().any(|&o| wrote(&calls[o], key, value)) {
+            continue;
+        }
+        if let Some(i) = calls.iter().position(|c| wrote(c, key, value)) {
+            if !found.iter().any(|&(f, _)| f == i) {
+                found.push((i, pos));
+            }
+        }
+    }
+    found
+}
+
 /// Checks the run's key-value history for linearizability.
 pub fn check_linearizable(outcome: &RunOutcome) -> Verdict {
     let calls = outcome.history.calls();
@@ -146,22 +181,37 @@ pub fn check_linearizable(outcome: &RunOutcome) -> Verdict {
                     window.len()
                 ),
             );
-            let mut entries = Vec::new();
-            for &i in &window {
-                let c = &calls[i];
+            let describe = |c: &Call| {
                 let end = c
                     .complete_time
                     .map_or_else(|| "never".to_string(), |t| t.to_string());
-                v = v.detail(format!(
+                format!(
                     "{}: {} [{} .. {}] {:?}",
                     outcome.roster.name(c.node),
                     c.completed,
                     c.invoke_time,
                     end,
                     c.outcome
-                ));
+                )
+            };
+            let mut entries = Vec::new();
+            for &i in &window {
+                let c = &calls[i];
+                v = v.detail(describe(c));
                 entries.push(c.invoke_index);
                 entries.extend(c.complete_index);
+            }
+            // The window opens in whatever state the calls before it left, so a value it
+            // reads or expects may come from a write outside it: name that write too.
+            for (i, value) in before_window_writes(&calls, &window) {
+                let why = match &calls[window[value]].completed {
+                    Op::Get { .. } => "the value the read returned",
+                    _ => "the value the cas expected",
+                };
+                v = v.detail(format!(
+                    "  before the window: {} ({why})",
+                    describe(&calls[i])
+                ));
             }
             v.culprits(outcome, entries)
         }

@@ -285,6 +285,19 @@ impl Op {
     }
 }
 
+impl Op {
+    /// The operation as text, with nodes it names (a ping's peer) by their names in `names`.
+    pub fn describe(&self, names: &[String]) -> String {
+        match self {
+            Op::Ping { peer, seq } => match names.get(peer.index()) {
+                Some(name) => format!("ping({name}, seq {seq})"),
+                None => self.to_string(),
+            },
+            other => other.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let opt = |v: &Option<u64>| v.map_or_else(|| "nil".to_string(), |v| v.to_string());

@@ -227,7 +227,7 @@ impl Model {
                     start: c.invoke_time,
                     end: c.complete_time,
                     outcome: c.outcome,
-                    text: c.completed.to_string(),
+                    text: c.completed.describe(&names),
                     entries,
                     culprit,
                 }
@@ -238,7 +238,7 @@ impl Model {
             start: e.time,
             end: Some(e.time),
             outcome: Phase::Event,
-            text: e.op.to_string(),
+            text: e.op.describe(&names),
             entries: vec![e.index],
             culprit: culprits.contains(&e.index),
         }));
