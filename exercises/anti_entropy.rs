@@ -6,7 +6,7 @@
 //! answers with what the digest lacks. Write the two functions between the `ANCHOR: student`
 //! lines. Grade with `clustersim-exercises check-exercise anti-entropy`; the goal is `AllDelivered`.
 
-use super::solutions;
+use crate::Code;
 use clustersim::history::Op;
 use clustersim::node::{Context, Node, NodeFactory, NodeId};
 use clustersim::protocols::require_role;
@@ -51,7 +51,7 @@ pub struct Peer {
     anti_entropy: Duration,
     posted: u64,
     limit: u64,
-    solution: bool,
+    code: &'static Functions,
 }
 
 /// Shorthand for the context handlers of this exercise receive.
@@ -72,6 +72,21 @@ pub fn on_digest(peer: &mut Peer, ctx: &mut Ctx<'_>, from: NodeId, have: Vec<u64
     todo!("answer the digest with the messages its sender is missing")
 }
 // ANCHOR_END: student
+
+/// The student's pieces of this exercise as a table a run calls (another `Code` swaps them).
+#[derive(Debug)]
+pub struct Functions {
+    /// See [`anti_entropy_tick`].
+    pub anti_entropy_tick: fn(&mut Peer, &mut Ctx<'_>),
+    /// See [`on_digest`].
+    pub on_digest: fn(&mut Peer, &mut Ctx<'_>, NodeId, Vec<u64>),
+}
+
+/// The functions in this file.
+pub const STUDENT: Functions = Functions {
+    anti_entropy_tick,
+    on_digest,
+};
 
 impl Peer {
     /// Delivers `msg` here if it is new; true when it was.
@@ -114,10 +129,7 @@ impl Node for Peer {
             Msg::Gossip { msg } => {
                 self.deliver(ctx, msg);
             }
-            Msg::Digest { have } if self.solution => {
-                solutions::anti_entropy::on_digest(self, ctx, from, have)
-            }
-            Msg::Digest { have } => on_digest(self, ctx, from, have),
+            Msg::Digest { have } => (self.code.on_digest)(self, ctx, from, have),
         }
     }
 
@@ -129,11 +141,7 @@ impl Node for Peer {
                 if self.peers.is_empty() {
                     return;
                 }
-                if self.solution {
-                    solutions::anti_entropy::anti_entropy_tick(self, ctx);
-                } else {
-                    anti_entropy_tick(self, ctx);
-                }
+                (self.code.anti_entropy_tick)(self, ctx);
             }
         }
     }
@@ -144,8 +152,9 @@ pub fn validate(plan: &Plan) -> Result<(), String> {
     require_role(plan, "anti-entropy", "peer")
 }
 
-/// Runs the exercise; `solution` selects the reference anti-entropy.
-pub fn sim(plan: &Plan, solution: bool, trace: TraceLevel) -> Sim<Peer> {
+/// The exercise's run, not yet started, with `code`'s functions.
+pub fn sim(plan: &Plan, code: Code, trace: TraceLevel) -> Sim<Peer> {
+    let functions = code.pick(&STUDENT);
     let w = plan.workload();
     let peers = plan.roster.members("peer");
     let limit = u64::from(w.ops.max(1)).div_ceil(peers.len().max(1) as u64);
@@ -157,12 +166,12 @@ pub fn sim(plan: &Plan, solution: bool, trace: TraceLevel) -> Sim<Peer> {
         anti_entropy: Duration::from_millis(200),
         posted: 0,
         limit,
-        solution,
+        code: functions,
     });
     Sim::new(plan.sim_config(trace), factory)
 }
 
-/// Runs the exercise (the reference solution when `solution`) to the end.
-pub fn run(plan: &Plan, solution: bool, trace: TraceLevel) -> RunOutcome {
-    sim(plan, solution, trace).run()
+/// Runs the exercise with `code`'s functions to the end.
+pub fn run(plan: &Plan, code: Code, trace: TraceLevel) -> RunOutcome {
+    sim(plan, code, trace).run()
 }

@@ -5,7 +5,7 @@
 //! `ANCHOR: student` lines is broken. Grade it with `clustersim-exercises check-exercise durable-counter`;
 //! the goal is `CounterNeverGoesBack`.
 
-use super::solutions;
+use crate::Code;
 use clustersim::history::{Op, OpId};
 use clustersim::node::{Context, Node, NodeFactory, NodeId};
 use clustersim::protocols::require_role;
@@ -72,7 +72,7 @@ pub enum CounterNode {
     /// The client.
     Client(Client),
     /// The counter server.
-    Server(Server, bool),
+    Server(Server, &'static Functions),
 }
 
 /// Shorthand for the context handlers of this exercise receive.
@@ -88,6 +88,16 @@ pub fn increment(server: &mut Server, ctx: &mut Ctx<'_>) -> u64 {
     server.count
 }
 // ANCHOR_END: student
+
+/// The student's piece of this exercise as a table a run calls (another `Code` swaps it).
+#[derive(Debug)]
+pub struct Functions {
+    /// See [`increment`].
+    pub increment: fn(&mut Server, &mut Ctx<'_>) -> u64,
+}
+
+/// The functions in this file.
+pub const STUDENT: Functions = Functions { increment };
 
 /// An increment: invoked (and timed out) as `incr(?)`, answered with the new count.
 fn incr_op<T: serde::Serialize + ?Sized>(value: &T) -> Op {
@@ -163,12 +173,8 @@ impl Node for CounterNode {
 
     fn on_message(&mut self, ctx: &mut Ctx<'_>, from: NodeId, msg: Msg) {
         match (self, msg) {
-            (CounterNode::Server(s, solution), Msg::Incr { req }) => {
-                let value = if *solution {
-                    solutions::durable_counter::increment(s, ctx)
-                } else {
-                    increment(s, ctx)
-                };
+            (CounterNode::Server(s, code), Msg::Incr { req }) => {
+                let value = (code.increment)(s, ctx);
                 ctx.send(from, Msg::Value { req, value });
             }
             (CounterNode::Server(s, _), Msg::Read { req }) => {
@@ -200,8 +206,9 @@ pub fn validate(plan: &Plan) -> Result<(), String> {
     require_role(plan, "durable-counter", "server")
 }
 
-/// Runs the exercise; `solution` selects the reference `increment`.
-pub fn sim(plan: &Plan, solution: bool, trace: TraceLevel) -> Sim<CounterNode> {
+/// The exercise's run, not yet started, with `code`'s functions.
+pub fn sim(plan: &Plan, code: Code, trace: TraceLevel) -> Sim<CounterNode> {
+    let functions = code.pick(&STUDENT);
     let w = plan.workload();
     let (limit, interval, timeout) = (u64::from(w.ops.max(1)), w.interval, w.timeout);
     let server = plan.roster.members("server")[0];
@@ -217,13 +224,13 @@ pub fn sim(plan: &Plan, solution: bool, trace: TraceLevel) -> Sim<CounterNode> {
             })
         } else {
             let count = storage.get("count").copied().unwrap_or(0);
-            CounterNode::Server(Server { count }, solution)
+            CounterNode::Server(Server { count }, functions)
         }
     });
     Sim::new(plan.sim_config(trace), factory)
 }
 
-/// Runs the exercise (the reference solution when `solution`) to the end.
-pub fn run(plan: &Plan, solution: bool, trace: TraceLevel) -> RunOutcome {
-    sim(plan, solution, trace).run()
+/// Runs the exercise with `code`'s functions to the end.
+pub fn run(plan: &Plan, code: Code, trace: TraceLevel) -> RunOutcome {
+    sim(plan, code, trace).run()
 }

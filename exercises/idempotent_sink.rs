@@ -6,7 +6,7 @@
 //! lines). Grade with `clustersim-exercises check-exercise idempotent-sink`; the goal is
 //! `EffectsExactlyOnce`.
 
-use super::solutions;
+use crate::Code;
 use clustersim::history::{Op, OpId};
 use clustersim::node::{Context, Node, NodeFactory, NodeId};
 use clustersim::protocols::require_role;
@@ -49,7 +49,7 @@ pub struct Sink {
     /// Tasks whose `seen/{task}` key was in storage when the sink (re)started, plus whatever
     /// your `on_deliver` adds.
     pub seen: BTreeSet<u64>,
-    solution: bool,
+    code: &'static Functions,
 }
 
 /// Shorthand for the context handlers of this exercise receive.
@@ -66,6 +66,16 @@ pub fn on_deliver(sink: &mut Sink, ctx: &mut Ctx<'_>, from: NodeId, task: u64) {
     todo!("apply task {task}'s effect once, remember it durably, and acknowledge it")
 }
 // ANCHOR_END: student
+
+/// The student's pieces of this exercise as a table a run calls (another `Code` swaps them).
+#[derive(Debug)]
+pub struct Functions {
+    /// See [`on_deliver`].
+    pub on_deliver: fn(&mut Sink, &mut Ctx<'_>, NodeId, u64),
+}
+
+/// The functions in this file.
+pub const STUDENT: Functions = Functions { on_deliver };
 
 /// The sender: tasks `1..=limit`, each resent every `retry` until acknowledged.
 #[derive(Debug)]
@@ -100,10 +110,7 @@ impl Node for SinkNode {
 
     fn on_message(&mut self, ctx: &mut Ctx<'_>, from: NodeId, msg: Msg) {
         match (self, msg) {
-            (SinkNode::Sink(s), Msg::Deliver { task }) if s.solution => {
-                solutions::idempotent_sink::on_deliver(s, ctx, from, task)
-            }
-            (SinkNode::Sink(s), Msg::Deliver { task }) => on_deliver(s, ctx, from, task),
+            (SinkNode::Sink(s), Msg::Deliver { task }) => (s.code.on_deliver)(s, ctx, from, task),
             (SinkNode::Sender(s), Msg::Ack { task }) => {
                 if let Some(op) = s.unacked.remove(&task) {
                     ctx.ok(op, Op::Enqueue { task });
@@ -140,8 +147,9 @@ pub fn validate(plan: &Plan) -> Result<(), String> {
     require_role(plan, "idempotent-sink", "sink")
 }
 
-/// Runs the exercise; `solution` selects the reference `on_deliver`.
-pub fn sim(plan: &Plan, solution: bool, trace: TraceLevel) -> Sim<SinkNode> {
+/// The exercise's run, not yet started, with `code`'s functions.
+pub fn sim(plan: &Plan, code: Code, trace: TraceLevel) -> Sim<SinkNode> {
+    let functions = code.pick(&STUDENT);
     let w = plan.workload();
     let (limit, interval, retry) = (u64::from(w.ops.max(1)), w.interval, w.timeout);
     let sink = plan.roster.members("sink")[0];
@@ -158,14 +166,14 @@ pub fn sim(plan: &Plan, solution: bool, trace: TraceLevel) -> Sim<SinkNode> {
         } else {
             SinkNode::Sink(Sink {
                 seen: storage.scan("seen/").map(|(_, task)| *task).collect(),
-                solution,
+                code: functions,
             })
         }
     });
     Sim::new(plan.sim_config(trace), factory)
 }
 
-/// Runs the exercise (the reference solution when `solution`) to the end.
-pub fn run(plan: &Plan, solution: bool, trace: TraceLevel) -> RunOutcome {
-    sim(plan, solution, trace).run()
+/// Runs the exercise with `code`'s functions to the end.
+pub fn run(plan: &Plan, code: Code, trace: TraceLevel) -> RunOutcome {
+    sim(plan, code, trace).run()
 }

@@ -6,7 +6,7 @@
 //! the task is gone. Fix the three functions between the `ANCHOR: student` lines. Grade with
 //! `clustersim-exercises check-exercise lease-queue`; the goal is `EveryTaskCompleted`.
 
-use super::solutions;
+use crate::Code;
 use clustersim::history::{Op, OpId};
 use clustersim::node::{Context, Node, NodeFactory, NodeId};
 use clustersim::protocols::require_role;
@@ -78,13 +78,13 @@ pub struct QueueServer {
     pub in_flight: BTreeMap<u64, NodeId>,
     /// How long a worker may hold a task before it is handed out again.
     pub lease: Duration,
-    functions: ServerFunctions,
+    functions: Functions,
 }
 
 /// The three server functions a version of this exercise provides: the starter's, the
 /// reference's, or any other (a grader's test of a wrong solution).
 #[derive(Clone, Copy, Debug)]
-pub struct ServerFunctions {
+pub struct Functions {
     /// `take` above.
     pub take: fn(&mut QueueServer, &mut Ctx<'_>, NodeId) -> Option<u64>,
     /// `on_ack` above.
@@ -94,7 +94,7 @@ pub struct ServerFunctions {
 }
 
 /// The functions of this file (what the student edits).
-pub const STARTER: ServerFunctions = ServerFunctions {
+pub const STUDENT: Functions = Functions {
     take,
     on_ack,
     on_lease_expired,
@@ -252,33 +252,18 @@ pub fn validate(plan: &Plan) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs the exercise; `solution` selects the reference server functions.
-pub fn run(plan: &Plan, solution: bool, trace: TraceLevel) -> RunOutcome {
-    let functions = if solution {
-        solutions::lease_queue::FUNCTIONS
-    } else {
-        STARTER
-    };
-    run_with(plan, functions, trace)
+/// Runs the exercise with `code`'s functions to the end.
+pub fn run(plan: &Plan, code: Code, trace: TraceLevel) -> RunOutcome {
+    sim(plan, code, trace).run()
 }
 
-/// The exercise's run, not yet started (the reference solution when `solution`).
-pub fn sim(plan: &Plan, solution: bool, trace: TraceLevel) -> Sim<QueueNode> {
-    let functions = if solution {
-        solutions::lease_queue::FUNCTIONS
-    } else {
-        STARTER
-    };
-    sim_with(plan, functions, trace)
-}
-
-/// Runs the exercise with the server functions `functions`.
-pub fn run_with(plan: &Plan, functions: ServerFunctions, trace: TraceLevel) -> RunOutcome {
-    sim_with(plan, functions, trace).run()
+/// The exercise's run with `code`'s functions, not yet started.
+pub fn sim(plan: &Plan, code: Code, trace: TraceLevel) -> Sim<QueueNode> {
+    sim_with(plan, *code.pick(&STUDENT), trace)
 }
 
 /// The exercise's run with the server functions `functions`, not yet started.
-pub fn sim_with(plan: &Plan, functions: ServerFunctions, trace: TraceLevel) -> Sim<QueueNode> {
+fn sim_with(plan: &Plan, functions: Functions, trace: TraceLevel) -> Sim<QueueNode> {
     let w = plan.workload();
     let (limit, interval, timeout) = (u64::from(w.ops.max(1)), w.interval, w.timeout);
     let server = plan.roster.members("queue")[0];

@@ -1,33 +1,39 @@
-//! The book's graded exercises: small sans-IO protocols with one piece left for the student.
+//! The book's graded exercises and labs: sans-IO protocols with pieces left for the student.
 //!
-//! Each exercise is a file in `exercises/` (the scaffolding plus the student's piece, marked
-//! `ANCHOR: student`), a reference version of that piece in `exercises/solutions/`, a scenario in
-//! `scenarios/exercises/NAME.ron` and a goal (a checker in `goals.rs`). Scenarios run an exercise
-//! with `protocol: Exercise(name: "NAME")`; `clustersim-exercises check-exercise NAME` grades it
-//! over a few seeds, and `--solution` grades the reference instead.
+//! Each exercise is a file in `exercises/` (the scaffolding plus the student's pieces, marked
+//! `ANCHOR: student`), one or more levels (a scenario in `scenarios/exercises/` and the goals
+//! it is graded by, checkers in `goals.rs`), and a reference solution that is *not* in this
+//! crate: it lives in `solutions/` (the `clustersim-solutions` crate), which a course can leave
+//! out of the students' copy. Scenarios run an exercise with `protocol: Exercise(name: "NAME")`;
+//! `clustersim-exercises check-exercise NAME` grades the student's code, level by level.
+//!
+//! The student's pieces are plain functions gathered in a table (`Functions`, one per exercise,
+//! `STUDENT` its value here); a run takes its table from a [`Code`], so the solutions crate (or a
+//! grader's test of a wrong solution) runs the same scaffolding with other functions.
 //!
 //! This is a crate of its own that registers its protocol and goals through the public
 //! `Registry`, as any user's crate does: editing an exercise rebuilds only this crate.
 
 pub mod anti_entropy;
+pub mod cli;
 pub mod durable_counter;
 pub mod goals;
 pub mod idempotent_sink;
 pub mod lease_queue;
 pub mod reliable_ping;
-pub mod solutions;
 pub mod sync_replication;
 
 use clustersim::check::{Status, Verdict};
 use clustersim::debug::Stepper;
 use clustersim::error::{Error, Result};
 use clustersim::history::Phase;
-use clustersim::registry::{AnyProtocol, Registry};
+use clustersim::registry::{AnyProtocol, Build, Registry};
 use clustersim::run::{run_scenario, Report, RunOptions};
 use clustersim::scenario::{parse, Plan, Spec};
 use clustersim::sim::RunOutcome;
 use clustersim::trace::TraceLevel;
 use serde::{Deserialize, Serialize};
+use std::any::Any;
 use std::fmt::Write as _;
 
 pub use goals::{Goal, GoalCheck};
@@ -35,32 +41,110 @@ pub use goals::{Goal, GoalCheck};
 /// The program that knows the exercises, named in replay commands.
 pub const PROGRAM: &str = "clustersim-exercises";
 
-/// The shipped registry plus the `Exercise` protocol and its goals, for `clustersim-exercises`.
+/// The shipped registry plus the `Exercise` protocol (the student's code) and its goals.
 pub fn registry() -> Registry {
-    register(Registry::shipped().named(PROGRAM))
+    register(Registry::shipped().named(PROGRAM), student)
 }
 
-/// Adds the `Exercise` protocol and the `Exercise(GOAL)` check to `registry`.
-pub fn register(registry: Registry) -> Registry {
+/// Adds the `Exercise` protocol, built by `build`, and the `Exercise(GOAL)` check to `registry`.
+pub fn register(registry: Registry, build: Build<dyn AnyProtocol>) -> Registry {
     registry
-        .protocol_with("Exercise", |spec| {
-            Ok(Box::new(spec.params::<ExerciseSpec>()?))
-        })
+        .protocol_with("Exercise", build)
         .check::<GoalCheck>()
 }
 
-/// One exercise: its name, the file the student edits, and how to run it.
+/// Builds an exercise run of the student's code; `solution: true` is refused (not in this crate).
+fn student(
+    spec: &Spec,
+) -> std::result::Result<Box<dyn AnyProtocol>, clustersim::scenario::ParamsError> {
+    let spec: ExerciseSpec = spec.params()?;
+    let code = (!spec.solution).then_some(Code::Student);
+    Ok(Box::new(ExerciseRun::new(spec, code)))
+}
+
+/// Whose code an exercise runs: the student's (the functions in its file) or another table of
+/// the exercise's `Functions` type (a reference solution, or a grader's wrong solution).
+#[derive(Clone, Copy)]
+pub enum Code {
+    /// The functions in the exercise's file (`STUDENT`).
+    Student,
+    /// Another `Functions` value of the exercise.
+    Other(&'static (dyn Any + Send + Sync)),
+}
+
+impl Code {
+    /// Runs `table` (a `Functions` value of the exercise it is used with).
+    pub fn of<T: Any + Send + Sync>(table: &'static T) -> Code {
+        Code::Other(table)
+    }
+
+    /// The table to run: `student` for the student's code, else the other table if it is a `T`.
+    pub fn pick<T: Any>(self, student: &'static T) -> &'static T {
+        match self {
+            Code::Student => student,
+            Code::Other(table) => table.downcast_ref().unwrap_or(student),
+        }
+    }
+
+    /// True when the other table is a `T` (or this is the student's code).
+    pub fn fits<T: Any>(self) -> bool {
+        match self {
+            Code::Student => true,
+            Code::Other(table) => table.is::<T>(),
+        }
+    }
+}
+
+/// One level of an exercise: a scenario and the goals in it, graded over a few seeds.
+pub struct Level {
+    /// What the level asks, in a few words ("leader election").
+    pub name: &'static str,
+    /// The scenario's path from the workspace root.
+    pub file: &'static str,
+    /// The scenario's text (built into the binary, so everyone is graded on the same runs).
+    pub scenario: &'static str,
+}
+
+/// One exercise: its name, the file the student edits, its levels, and how to run it.
 pub struct Exercise {
     /// The name used by `check-exercise` and in scenarios.
     pub name: &'static str,
-    /// The file holding the student's piece.
+    /// The file holding the student's pieces.
     pub file: &'static str,
     /// What the student has to do, in one line.
     pub task: &'static str,
-    /// The scenario it is graded on (the text of `scenarios/exercises/NAME.ron`).
-    pub scenario: &'static str,
-    validate: fn(&Plan) -> std::result::Result<(), String>,
-    sim: fn(&Plan, bool, TraceLevel) -> Box<dyn Stepper>,
+    /// A fair estimate of the work, for someone who has read the chapter.
+    pub effort: &'static str,
+    /// The levels, in the order they are meant to be passed.
+    pub levels: &'static [Level],
+    validate: fn(&Plan, Code) -> std::result::Result<(), String>,
+    sim: fn(&Plan, &ExerciseSpec, Code, TraceLevel) -> Box<dyn Stepper>,
+}
+
+/// An exercise graded on one scenario, `scenarios/exercises/NAME.ron`.
+macro_rules! one_level {
+    ($name:literal) => {
+        &[Level {
+            name: "graded",
+            file: concat!("scenarios/exercises/", $name, ".ron"),
+            scenario: include_str!(concat!("../scenarios/exercises/", $name, ".ron")),
+        }]
+    };
+}
+
+/// Checks the plan and that `code` is a table of functions of exercise module `$m`.
+macro_rules! checked {
+    ($m:ident) => {
+        |plan, code| {
+            if !code.fits::<$m::Functions>() {
+                return Err(format!(
+                    "the code given to exercise `{}` is not a table of its functions",
+                    stringify!($m)
+                ));
+            }
+            $m::validate(plan)
+        }
+    };
 }
 
 /// Every exercise, in the order the book introduces them.
@@ -69,49 +153,55 @@ pub const EXERCISES: &[Exercise] = &[
         name: "reliable-ping",
         file: "exercises/reliable_ping.rs",
         task: "retry a request until it is answered, over a network that drops 30% of messages",
-        scenario: include_str!("../scenarios/exercises/reliable-ping.ron"),
-        validate: reliable_ping::validate,
-        sim: |p, s, t| Box::new(reliable_ping::sim(p, s, t)),
+        effort: "15 minutes",
+        levels: one_level!("reliable-ping"),
+        validate: checked!(reliable_ping),
+        sim: |p, _, c, t| Box::new(reliable_ping::sim(p, c, t)),
     },
     Exercise {
         name: "lease-queue",
         file: "exercises/lease_queue.rs",
         task: "replace the queue's LPOP with a lease, so a crashed worker's task is handed out again",
-        scenario: include_str!("../scenarios/exercises/lease-queue.ron"),
-        validate: lease_queue::validate,
-        sim: |p, s, t| Box::new(lease_queue::sim(p, s, t)),
+        effort: "30 minutes",
+        levels: one_level!("lease-queue"),
+        validate: checked!(lease_queue),
+        sim: |p, _, c, t| Box::new(lease_queue::sim(p, c, t)),
     },
     Exercise {
         name: "idempotent-sink",
         file: "exercises/idempotent_sink.rs",
         task: "apply each task's effect exactly once although deliveries repeat and the sink crashes",
-        scenario: include_str!("../scenarios/exercises/idempotent-sink.ron"),
-        validate: idempotent_sink::validate,
-        sim: |p, s, t| Box::new(idempotent_sink::sim(p, s, t)),
+        effort: "20 minutes",
+        levels: one_level!("idempotent-sink"),
+        validate: checked!(idempotent_sink),
+        sim: |p, _, c, t| Box::new(idempotent_sink::sim(p, c, t)),
     },
     Exercise {
         name: "durable-counter",
         file: "exercises/durable_counter.rs",
         task: "make an acknowledged increment survive a crash of the counter server",
-        scenario: include_str!("../scenarios/exercises/durable-counter.ron"),
-        validate: durable_counter::validate,
-        sim: |p, s, t| Box::new(durable_counter::sim(p, s, t)),
+        effort: "10 minutes",
+        levels: one_level!("durable-counter"),
+        validate: checked!(durable_counter),
+        sim: |p, _, c, t| Box::new(durable_counter::sim(p, c, t)),
     },
     Exercise {
         name: "sync-replication",
         file: "exercises/sync_replication.rs",
         task: "acknowledge a write only once the backup has it, so failover loses no acknowledged write",
-        scenario: include_str!("../scenarios/exercises/sync-replication.ron"),
-        validate: sync_replication::validate,
-        sim: |p, s, t| Box::new(sync_replication::sim(p, s, t)),
+        effort: "20 minutes",
+        levels: one_level!("sync-replication"),
+        validate: checked!(sync_replication),
+        sim: |p, _, c, t| Box::new(sync_replication::sim(p, c, t)),
     },
     Exercise {
         name: "anti-entropy",
         file: "exercises/anti_entropy.rs",
         task: "add digest-based anti-entropy so every chat message reaches every node after a partition heals",
-        scenario: include_str!("../scenarios/exercises/anti-entropy.ron"),
-        validate: anti_entropy::validate,
-        sim: |p, s, t| Box::new(anti_entropy::sim(p, s, t)),
+        effort: "45 minutes",
+        levels: one_level!("anti-entropy"),
+        validate: checked!(anti_entropy),
+        sim: |p, _, c, t| Box::new(anti_entropy::sim(p, c, t)),
     },
 ];
 
@@ -136,20 +226,46 @@ pub fn names() -> Vec<&'static str> {
 pub struct ExerciseSpec {
     /// Which exercise, e.g. "reliable-ping".
     pub name: String,
-    /// Run the reference solution instead of the student's code.
+    /// Run the reference solution instead of the student's code (needs `clustersim-solutions`).
     #[serde(default)]
     pub solution: bool,
+    /// For exercises with a key-value client: how many times a request that timed out is sent
+    /// again before it counts as unknown (0: never).
+    #[serde(default)]
+    pub client_retries: u32,
+}
+
+/// An exercise's parameters with the code to run; `None` when the code asked for is not in this
+/// build (the reference solutions outside `clustersim-solutions`).
+pub struct ExerciseRun {
+    spec: ExerciseSpec,
+    code: Option<Code>,
+}
+
+impl ExerciseRun {
+    /// A run of exercise `spec.name` with `code`.
+    pub fn new(spec: ExerciseSpec, code: Option<Code>) -> Self {
+        ExerciseRun { spec, code }
+    }
 }
 
 // Every exercise has its own node type, so the one `Exercise` protocol implements the
 // registry's type-erased `AnyProtocol` and picks the exercise from its parameters.
-impl AnyProtocol for ExerciseSpec {
+impl AnyProtocol for ExerciseRun {
     fn name(&self) -> &'static str {
         "Exercise"
     }
 
     fn validate(&self, plan: &Plan) -> std::result::Result<(), String> {
-        (find(&self.name)?.validate)(plan)
+        let exercise = find(&self.spec.name)?;
+        let Some(code) = self.code else {
+            return Err(format!(
+                "the reference solutions are not part of {PROGRAM}; grade them with \
+                 `clustersim-solutions check-exercise {}` (the crate in solutions/)",
+                self.spec.name
+            ));
+        };
+        (exercise.validate)(plan, code)
     }
 
     fn checks(&self) -> &'static [&'static str] {
@@ -157,16 +273,18 @@ impl AnyProtocol for ExerciseSpec {
     }
 
     fn stepper(&self, plan: &Plan) -> Option<Box<dyn Stepper>> {
-        find(&self.name)
+        let code = self.code?;
+        find(&self.spec.name)
             .ok()
-            .map(|e| (e.sim)(plan, self.solution, TraceLevel::Full))
+            .map(|e| (e.sim)(plan, &self.spec, code, TraceLevel::Full))
     }
 
     fn run(&self, plan: &Plan, trace: TraceLevel) -> RunOutcome {
-        match find(&self.name) {
-            Ok(e) => (e.sim)(plan, self.solution, trace).finish(),
-            // validate() rejected unknown names before any run could start
-            Err(e) => unreachable!("{e}"),
+        match (find(&self.spec.name), self.code) {
+            (Ok(e), Some(code)) => (e.sim)(plan, &self.spec, code, trace).finish(),
+            // validate() rejected unknown names and missing code before any run could start
+            (Err(e), _) => unreachable!("{e}"),
+            (_, None) => unreachable!("validate() refuses a run without code"),
         }
     }
 }
@@ -195,7 +313,27 @@ pub enum Outcome {
     },
 }
 
-/// The result of grading one exercise over several seeds.
+/// How one level went: each seed and its run's outcome.
+#[derive(Clone, Debug)]
+pub struct LevelGrade {
+    /// The level's position, from 1.
+    pub number: usize,
+    /// What the level asks.
+    pub name: &'static str,
+    /// The level's scenario path.
+    pub file: &'static str,
+    /// Each seed and how its run went.
+    pub runs: Vec<(u64, Outcome)>,
+}
+
+impl LevelGrade {
+    /// True when every run passed.
+    pub fn passed(&self) -> bool {
+        self.runs.iter().all(|(_, o)| matches!(o, Outcome::Passed))
+    }
+}
+
+/// The result of grading one exercise, level by level, over several seeds.
 #[derive(Clone, Debug)]
 pub struct Grade {
     /// The exercise's name.
@@ -204,16 +342,20 @@ pub struct Grade {
     pub file: &'static str,
     /// True when the reference solution was graded.
     pub solution: bool,
-    /// How many seeds were asked for (grading stops early at a todo!()).
+    /// How many seeds were asked for per level (grading stops early at a todo!()).
     pub seeds: u64,
-    /// Each seed and how its run went.
+    /// How many levels the exercise has.
+    pub of: usize,
+    /// The levels graded, in order.
+    pub levels: Vec<LevelGrade>,
+    /// Each seed of the levels graded and how its run went, level after level.
     pub runs: Vec<(u64, Outcome)>,
 }
 
 impl Grade {
-    /// True when every run passed.
+    /// True when every run of every level graded passed.
     pub fn passed(&self) -> bool {
-        self.runs.iter().all(|(_, o)| matches!(o, Outcome::Passed))
+        self.levels.iter().all(LevelGrade::passed)
     }
 
     /// True when some run hit a `todo!()`.
@@ -227,7 +369,7 @@ impl Grade {
     pub fn render(&self) -> String {
         let mut o = String::new();
         let whose = if self.solution {
-            "reference solution, exercises/solutions/".to_string()
+            "reference solution, solutions/".to_string()
         } else {
             format!("your code, {}", self.file)
         };
@@ -237,47 +379,91 @@ impl Grade {
             self.name, self.seeds
         );
         let mut explained = false;
-        for (seed, outcome) in &self.runs {
-            match outcome {
-                Outcome::Passed => {
-                    let _ = writeln!(o, "  seed {seed}: pass");
-                }
-                Outcome::NotImplemented { message } => {
-                    let _ = writeln!(o, "  seed {seed}: not implemented yet: {message}");
-                }
-                Outcome::Panicked { message } => {
-                    let _ = writeln!(o, "  seed {seed}: your code panicked: {message}");
-                }
-                Outcome::Failed { verdict, summary } => {
-                    let _ = writeln!(
-                        o,
-                        "  seed {seed}: {} {}: {}",
-                        verdict.status, verdict.check, verdict.summary
-                    );
-                    if !explained {
-                        explained = true;
-                        for d in &verdict.details {
-                            let _ = writeln!(o, "      {d}");
-                        }
-                        for line in summary {
-                            let _ = writeln!(o, "    {line}");
-                        }
+        for level in &self.levels {
+            if self.of > 1 {
+                let _ = writeln!(
+                    o,
+                    "level {} of {}, {} ({}):",
+                    level.number, self.of, level.name, level.file
+                );
+            }
+            for (seed, outcome) in &level.runs {
+                match outcome {
+                    Outcome::Passed => {
+                        let _ = writeln!(o, "  seed {seed}: pass");
+                    }
+                    Outcome::NotImplemented { message } => {
+                        let _ = writeln!(o, "  seed {seed}: not implemented yet: {message}");
+                    }
+                    Outcome::Panicked { message } => {
+                        let _ = writeln!(o, "  seed {seed}: your code panicked: {message}");
+                    }
+                    Outcome::Failed { verdict, summary } => {
                         let _ = writeln!(
                             o,
-                            "    replay it: {PROGRAM} run scenarios/exercises/{}.ron --seed {seed} --timeline",
-                            self.name
+                            "  seed {seed}: {} {}: {}",
+                            verdict.status, verdict.check, verdict.summary
                         );
+                        if !explained {
+                            explained = true;
+                            for d in &verdict.details {
+                                let _ = writeln!(o, "      {d}");
+                            }
+                            for line in summary {
+                                let _ = writeln!(o, "    {line}");
+                            }
+                            let program = if self.solution {
+                                "clustersim-solutions"
+                            } else {
+                                PROGRAM
+                            };
+                            let _ = writeln!(
+                                o,
+                                "    replay it: {program} run {} --seed {seed} --timeline",
+                                level.file
+                            );
+                        }
                     }
                 }
             }
         }
-        if self.passed() {
+        let graded = self.levels.len();
+        if self.passed() && graded == self.of {
             let _ = writeln!(o, "PASS: {} passes on every seed", self.name);
+        } else if self.passed() {
+            let _ = writeln!(
+                o,
+                "PASS: {} passes level{} {} on every seed",
+                self.name,
+                if graded == 1 { "" } else { "s" },
+                self.levels
+                    .iter()
+                    .map(|l| l.number.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
         } else if self.not_implemented() {
             let _ = writeln!(
                 o,
                 "FAIL: not implemented yet; replace the todo!() in {} and run this again",
                 self.file
+            );
+        } else if self.of > 1 {
+            let passed: Vec<String> = self
+                .levels
+                .iter()
+                .filter(|l| l.passed())
+                .map(|l| l.number.to_string())
+                .collect();
+            let _ = writeln!(
+                o,
+                "FAIL: {} does not pass yet (levels passed: {})",
+                self.name,
+                if passed.is_empty() {
+                    "none".to_string()
+                } else {
+                    passed.join(", ")
+                }
             );
         } else {
             let _ = writeln!(o, "FAIL: {} does not pass yet", self.name);
@@ -286,15 +472,78 @@ impl Grade {
     }
 }
 
-/// Grades exercise `name` (the reference solution if `solution`) over `seeds` seeds, starting
-/// at the scenario's own seed. A panic in the student's code becomes an `Outcome`, not a crash.
-pub fn grade(name: &str, solution: bool, seeds: u64) -> Result<Grade> {
+/// Grades the student's code for exercise `name` over `seeds` seeds per level (every level, or
+/// only `level`, from 1), with [`registry()`]. A panic in the code becomes an `Outcome`.
+pub fn grade(name: &str, seeds: u64, level: Option<usize>) -> Result<Grade> {
+    grade_with(&registry(), name, false, seeds, level)
+}
+
+/// Grades exercise `name` with `registry` (whose `Exercise` protocol decides what code runs),
+/// the reference solution if `solution`, over `seeds` seeds per level starting at each level's
+/// own seed, every level or only `level`.
+pub fn grade_with(
+    registry: &Registry,
+    name: &str,
+    solution: bool,
+    seeds: u64,
+    level: Option<usize>,
+) -> Result<Grade> {
     let exercise = find(name).map_err(Error::Usage)?;
     if seeds == 0 {
         return Err(Error::Usage("--seeds must be at least 1".into()));
     }
-    let origin = format!("scenarios/exercises/{name}.ron");
-    let mut scenario = parse(exercise.scenario, &origin)?;
+    let of = exercise.levels.len();
+    if let Some(l) = level {
+        if l == 0 || l > of {
+            return Err(Error::Usage(format!(
+                "--level must be between 1 and {of} for `{name}` (it has {of} level{})",
+                if of == 1 { "" } else { "s" }
+            )));
+        }
+    }
+    // Panics in the student's code end their run quietly; the grade reports them.
+    clustersim::sim::quiet_panics();
+    let mut levels = Vec::new();
+    let mut all = Vec::new();
+    for (i, lvl) in exercise.levels.iter().enumerate() {
+        if level.is_some_and(|l| l != i + 1) {
+            continue;
+        }
+        let runs = grade_level(registry, lvl, solution, seeds)?;
+        all.extend(runs.iter().cloned());
+        let todo = runs
+            .iter()
+            .any(|(_, o)| matches!(o, Outcome::NotImplemented { .. }));
+        levels.push(LevelGrade {
+            number: i + 1,
+            name: lvl.name,
+            file: lvl.file,
+            runs,
+        });
+        // A todo!() is reached on every level after it too; one level says it.
+        if todo {
+            break;
+        }
+    }
+    Ok(Grade {
+        name: exercise.name,
+        file: exercise.file,
+        solution,
+        seeds,
+        of,
+        levels,
+        runs: all,
+    })
+}
+
+fn grade_level(
+    registry: &Registry,
+    level: &Level,
+    solution: bool,
+    seeds: u64,
+) -> Result<Vec<(u64, Outcome)>> {
+    let origin = level.file.to_string();
+    let mut scenario = parse(level.scenario, &origin)?;
     let mut spec: ExerciseSpec = scenario.protocol.params().map_err(|e| Error::Parse {
         path: origin.clone(),
         line: e.line,
@@ -303,19 +552,16 @@ pub fn grade(name: &str, solution: bool, seeds: u64) -> Result<Grade> {
     })?;
     spec.solution = solution;
     scenario.protocol = Spec::of("Exercise", &spec);
-    let registry = registry();
     // Fail early on a broken scenario, with its own error, before hiding panics.
     registry.prepare(&scenario, &origin)?;
     let first = scenario.seed;
-    // Panics in the student's code end their run quietly; the grade reports them.
-    clustersim::sim::quiet_panics();
     let mut runs = Vec::new();
     for seed in first..first + seeds {
         let opts = RunOptions {
             seed: Some(seed),
             ..RunOptions::default()
         };
-        let report = run_scenario(&registry, &scenario, &origin, &opts)?;
+        let report = run_scenario(registry, &scenario, &origin, &opts)?;
         let outcome = match &report.outcome.panic {
             Some(p) => panicked(p),
             None => judge(&report),
@@ -327,13 +573,7 @@ pub fn grade(name: &str, solution: bool, seeds: u64) -> Result<Grade> {
             break;
         }
     }
-    Ok(Grade {
-        name: exercise.name,
-        file: exercise.file,
-        solution,
-        seeds,
-        runs,
-    })
+    Ok(runs)
 }
 
 /// A run a panic ended: `todo!()` is work not done yet, anything else a bug in the code.

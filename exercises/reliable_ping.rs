@@ -5,7 +5,7 @@
 //! Your job is `on_timeout` (between the `ANCHOR: student` lines). Grade it with
 //! `clustersim-exercises check-exercise reliable-ping`; the goal is `EveryRequestAnswered`.
 
-use super::solutions;
+use crate::Code;
 use clustersim::history::{Op, OpId};
 use clustersim::node::{Context, Node, NodeFactory, NodeId};
 use clustersim::protocols::require_role;
@@ -62,7 +62,7 @@ pub struct Client {
     interval: Duration,
     next_seq: u64,
     limit: u64,
-    solution: bool,
+    code: &'static Functions,
 }
 
 /// A node of this exercise: the client or the server.
@@ -88,6 +88,16 @@ pub fn on_timeout(client: &mut Client, ctx: &mut Ctx<'_>, seq: u64) {
     todo!("resend request {seq} if it is still pending, and wait for it again")
 }
 // ANCHOR_END: student
+
+/// The student's pieces of this exercise as a table a run calls (another `Code` swaps them).
+#[derive(Debug)]
+pub struct Functions {
+    /// See [`on_timeout`].
+    pub on_timeout: fn(&mut Client, &mut Ctx<'_>, u64),
+}
+
+/// The functions in this file.
+pub const STUDENT: Functions = Functions { on_timeout };
 
 impl Client {
     fn send_next(&mut self, ctx: &mut Ctx<'_>) {
@@ -145,10 +155,7 @@ impl Node for PingNode {
         let PingNode::Client(c) = self else { return };
         match timer {
             Timer::Next => c.send_next(ctx),
-            Timer::Timeout { seq } if c.solution => {
-                solutions::reliable_ping::on_timeout(c, ctx, seq)
-            }
-            Timer::Timeout { seq } => on_timeout(c, ctx, seq),
+            Timer::Timeout { seq } => (c.code.on_timeout)(c, ctx, seq),
         }
     }
 }
@@ -159,8 +166,9 @@ pub fn validate(plan: &Plan) -> Result<(), String> {
     require_role(plan, "reliable-ping", "server")
 }
 
-/// Runs the exercise; `solution` selects the reference `on_timeout`.
-pub fn sim(plan: &Plan, solution: bool, trace: TraceLevel) -> Sim<PingNode> {
+/// The exercise's run, not yet started, with `code`'s functions.
+pub fn sim(plan: &Plan, code: Code, trace: TraceLevel) -> Sim<PingNode> {
+    let functions = code.pick(&STUDENT);
     let w = plan.workload();
     let (limit, interval, timeout) = (u64::from(w.ops.max(1)), w.interval, w.timeout);
     let server = plan.roster.members("server")[0];
@@ -173,7 +181,7 @@ pub fn sim(plan: &Plan, solution: bool, trace: TraceLevel) -> Sim<PingNode> {
                 interval,
                 next_seq: 0,
                 limit,
-                solution,
+                code: functions,
             })
         } else {
             PingNode::Server
@@ -182,7 +190,7 @@ pub fn sim(plan: &Plan, solution: bool, trace: TraceLevel) -> Sim<PingNode> {
     Sim::new(plan.sim_config(trace), factory)
 }
 
-/// Runs the exercise (the reference solution when `solution`) to the end.
-pub fn run(plan: &Plan, solution: bool, trace: TraceLevel) -> RunOutcome {
-    sim(plan, solution, trace).run()
+/// Runs the exercise with `code`'s functions to the end.
+pub fn run(plan: &Plan, code: Code, trace: TraceLevel) -> RunOutcome {
+    sim(plan, code, trace).run()
 }

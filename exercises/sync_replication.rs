@@ -7,7 +7,7 @@
 //! the `ANCHOR: student` lines. Grade with `clustersim-exercises check-exercise sync-replication`; the
 //! goal is `AckedWritesVisible`.
 
-use super::solutions;
+use crate::Code;
 use clustersim::history::{Op, OpId};
 use clustersim::node::{Context, Node, NodeFactory, NodeId};
 use clustersim::protocols::require_role;
@@ -75,7 +75,7 @@ pub struct Primary {
     pub backup: NodeId,
     /// Writes waiting for the backup, with the client to answer: use it if you need it.
     pub waiting: BTreeMap<u64, NodeId>,
-    solution: bool,
+    code: &'static Functions,
 }
 
 /// Shorthand for the context handlers of this exercise receive.
@@ -94,6 +94,21 @@ pub fn on_put(primary: &mut Primary, ctx: &mut Ctx<'_>, client: NodeId, v: u64) 
 #[allow(unused_variables)]
 pub fn on_backup_ack(primary: &mut Primary, ctx: &mut Ctx<'_>, v: u64) {}
 // ANCHOR_END: student
+
+/// The student's pieces of this exercise as a table a run calls (another `Code` swaps them).
+#[derive(Debug)]
+pub struct Functions {
+    /// See [`on_put`].
+    pub on_put: fn(&mut Primary, &mut Ctx<'_>, NodeId, u64),
+    /// See [`on_backup_ack`].
+    pub on_backup_ack: fn(&mut Primary, &mut Ctx<'_>, u64),
+}
+
+/// The functions in this file.
+pub const STUDENT: Functions = Functions {
+    on_put,
+    on_backup_ack,
+};
 
 /// The client: writes `1..=limit` to the primary; after three timeouts in a row it fails over
 /// to the backup and reads from it.
@@ -201,14 +216,8 @@ impl Node for ReplicaNode {
     fn on_message(&mut self, ctx: &mut Ctx<'_>, from: NodeId, msg: Msg) {
         match (self, msg) {
             (ReplicaNode::Client(c), msg) => c.on_message(ctx, msg),
-            (ReplicaNode::Primary(p), Msg::Put { v }) if p.solution => {
-                solutions::sync_replication::on_put(p, ctx, from, v)
-            }
-            (ReplicaNode::Primary(p), Msg::Put { v }) => on_put(p, ctx, from, v),
-            (ReplicaNode::Primary(p), Msg::BackupAck { v }) if p.solution => {
-                solutions::sync_replication::on_backup_ack(p, ctx, v)
-            }
-            (ReplicaNode::Primary(p), Msg::BackupAck { v }) => on_backup_ack(p, ctx, v),
+            (ReplicaNode::Primary(p), Msg::Put { v }) => (p.code.on_put)(p, ctx, from, v),
+            (ReplicaNode::Primary(p), Msg::BackupAck { v }) => (p.code.on_backup_ack)(p, ctx, v),
             (ReplicaNode::Backup(values), Msg::Replicate { v }) => {
                 if !values.contains(&v) {
                     values.push(v);
@@ -240,8 +249,9 @@ pub fn validate(plan: &Plan) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs the exercise; `solution` selects the reference primary.
-pub fn sim(plan: &Plan, solution: bool, trace: TraceLevel) -> Sim<ReplicaNode> {
+/// The exercise's run, not yet started, with `code`'s functions.
+pub fn sim(plan: &Plan, code: Code, trace: TraceLevel) -> Sim<ReplicaNode> {
+    let functions = code.pick(&STUDENT);
     let w = plan.workload();
     let (limit, interval, timeout) = (u64::from(w.ops.max(1)), w.interval, w.timeout);
     let primary = plan.roster.members("primary")[0];
@@ -264,14 +274,14 @@ pub fn sim(plan: &Plan, solution: bool, trace: TraceLevel) -> Sim<ReplicaNode> {
                 values: Vec::new(),
                 backup,
                 waiting: BTreeMap::new(),
-                solution,
+                code: functions,
             }),
             _ => ReplicaNode::Backup(Vec::new()),
         });
     Sim::new(plan.sim_config(trace), factory)
 }
 
-/// Runs the exercise (the reference solution when `solution`) to the end.
-pub fn run(plan: &Plan, solution: bool, trace: TraceLevel) -> RunOutcome {
-    sim(plan, solution, trace).run()
+/// Runs the exercise with `code`'s functions to the end.
+pub fn run(plan: &Plan, code: Code, trace: TraceLevel) -> RunOutcome {
+    sim(plan, code, trace).run()
 }

@@ -150,9 +150,10 @@ fn every_include_names_a_real_file_and_anchor() {
 
 /// Paths like `scenarios/x.ron` or `exercises/y.rs` mentioned in the text or its blocks.
 fn mentioned_paths(text: &str) -> Vec<String> {
-    const ROOTS: [&str; 8] = [
+    const ROOTS: [&str; 9] = [
         "scenarios/",
         "exercises/",
+        "solutions/",
         "examples/",
         "src/",
         "tests/",
@@ -256,7 +257,12 @@ fn split_args(cmd: &str) -> Vec<String> {
 }
 
 /// The binaries book commands may run: the simulator's and the workspace crates built on it.
-const PROGRAMS: [&str; 3] = ["clustersim", "clustersim-exercises", "lock-service"];
+const PROGRAMS: [&str; 4] = [
+    "clustersim",
+    "clustersim-exercises",
+    "clustersim-solutions",
+    "lock-service",
+];
 
 fn shown_commands() -> Vec<Shown> {
     let mut shown = Vec::new();

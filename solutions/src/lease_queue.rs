@@ -1,7 +1,7 @@
 //! Reference solution of `lease-queue`: lease a task instead of popping it, re-queue on expiry.
 
-use crate::lease_queue::{Ctx, QueueServer, ServerFunctions, Timer};
 use clustersim::node::NodeId;
+use clustersim_exercises::lease_queue::{Ctx, Functions, QueueServer, Timer};
 
 // ANCHOR: solution
 /// Moves the oldest ready task in flight under a lease (like `LMOVE` plus a visibility timeout).
@@ -25,8 +25,8 @@ pub fn on_lease_expired(server: &mut QueueServer, _ctx: &mut Ctx<'_>, task: u64)
 }
 // ANCHOR_END: solution
 
-/// These three functions, for `lease_queue::run_with`.
-pub const FUNCTIONS: ServerFunctions = ServerFunctions {
+/// These three functions, as the exercise's table.
+pub const FUNCTIONS: Functions = Functions {
     take,
     on_ack,
     on_lease_expired,

@@ -1,8 +1,8 @@
 //! Reference solution of `anti-entropy`: push a digest to a random peer, answer with the gap.
 
-use crate::anti_entropy::{Ctx, Msg, Peer};
 use clustersim::node::NodeId;
 use clustersim::rand::Rng;
+use clustersim_exercises::anti_entropy::{Ctx, Functions, Msg, Peer};
 
 // ANCHOR: solution
 /// Sends the full digest to one random peer.
@@ -21,3 +21,9 @@ pub fn on_digest(peer: &mut Peer, ctx: &mut Ctx<'_>, from: NodeId, have: Vec<u64
     }
 }
 // ANCHOR_END: solution
+
+/// These functions, as the exercise's table.
+pub const FUNCTIONS: Functions = Functions {
+    anti_entropy_tick,
+    on_digest,
+};

@@ -1,7 +1,7 @@
 //! Reference solution of `sync-replication`: acknowledge a write only once the backup has it.
 
-use crate::sync_replication::{Ctx, Msg, Primary};
 use clustersim::node::NodeId;
+use clustersim_exercises::sync_replication::{Ctx, Functions, Msg, Primary};
 
 // ANCHOR: solution
 /// Stores `v`, copies it to the backup, and holds the client's acknowledgement back.
@@ -18,3 +18,9 @@ pub fn on_backup_ack(primary: &mut Primary, ctx: &mut Ctx<'_>, v: u64) {
     }
 }
 // ANCHOR_END: solution
+
+/// These functions, as the exercise's table.
+pub const FUNCTIONS: Functions = Functions {
+    on_put,
+    on_backup_ack,
+};

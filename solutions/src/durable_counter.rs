@@ -1,6 +1,6 @@
 //! Reference solution of `durable-counter`: sync before acknowledging.
 
-use crate::durable_counter::{Ctx, Server};
+use clustersim_exercises::durable_counter::{Ctx, Functions, Server};
 
 // ANCHOR: solution
 /// Adds one, makes it durable, and only then returns the value that acknowledges it.
@@ -11,3 +11,6 @@ pub fn increment(server: &mut Server, ctx: &mut Ctx<'_>) -> u64 {
     server.count
 }
 // ANCHOR_END: solution
+
+/// These functions, as the exercise's table.
+pub const FUNCTIONS: Functions = Functions { increment };

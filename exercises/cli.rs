@@ -1,0 +1,66 @@
+//! The `check-exercise` command both exercise programs add to the clustersim command line.
+
+use crate::{find, grade_with, EXERCISES};
+use clap::{Args, FromArgMatches};
+use clustersim::cli::{main_with, Extension};
+use clustersim::registry::Registry;
+use clustersim::Error;
+
+/// Grade one of the book's exercises, level by level, over a few seeds (exit 1 until it passes).
+#[derive(Args, Debug)]
+struct CheckExerciseArgs {
+    /// The exercise, e.g. reliable-ping; --list shows them all.
+    #[arg(required_unless_present = "list")]
+    name: Option<String>,
+    /// How many seeds to run per level, starting at each level's scenario's own.
+    #[arg(long, default_value_t = 5)]
+    seeds: u64,
+    /// Grade only this level (1 is the first); without it every level is graded in order.
+    #[arg(long)]
+    level: Option<usize>,
+    /// List the exercises, their levels and what each asks.
+    #[arg(long)]
+    list: bool,
+    /// Grade the student's code instead of the reference (clustersim-solutions only).
+    #[arg(long, hide = true)]
+    starter: bool,
+}
+
+fn list() {
+    for e in EXERCISES {
+        println!("{:<18} {} ({}; about {})", e.name, e.task, e.file, e.effort);
+        if e.levels.len() > 1 {
+            for (i, l) in e.levels.iter().enumerate() {
+                println!("{:<18}   level {}: {} ({})", "", i + 1, l.name, l.file);
+            }
+        }
+    }
+}
+
+/// Runs the clustersim command line over `registry` plus `check-exercise`, which grades the
+/// reference solutions when `solutions` (the `clustersim-solutions` program) and the student's
+/// code otherwise.
+pub fn main(registry: Registry, solutions: bool) -> std::process::ExitCode {
+    let about = if solutions {
+        "Grade the reference solution of one of the book's exercises, level by level"
+    } else {
+        "Grade your code for one of the book's exercises, level by level (exit 1 until it passes)"
+    };
+    let command =
+        CheckExerciseArgs::augment_args(clap::Command::new("check-exercise").about(about));
+    let grade = Extension::new(command, move |registry, matches| {
+        let args = CheckExerciseArgs::from_arg_matches(matches)
+            .map_err(|e| Error::Usage(e.to_string()))?;
+        if args.list {
+            list();
+            return Ok(0);
+        }
+        let name = args.name.as_deref().unwrap_or_default();
+        find(name).map_err(Error::Usage)?;
+        let solution = solutions && !args.starter;
+        let grade = grade_with(registry, name, solution, args.seeds, args.level)?;
+        print!("{}", grade.render());
+        Ok(if grade.passed() { 0 } else { 1 })
+    });
+    main_with(registry, vec![grade])
+}
