@@ -3,9 +3,12 @@
 //! Each exercise scenario names its goal as `checks: [Exercise(GOAL)]`.
 
 use clustersim::check::Verdict;
+use clustersim::fault::Fault;
+use clustersim::history::LEADER;
 use clustersim::history::{Call, Op, Phase};
 use clustersim::node::NodeId;
 use clustersim::sim::{NodeStatus, RunOutcome};
+use clustersim::time::{Duration, SimTime};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,6 +31,40 @@ pub enum Goal {
     /// network that loses no messages (lease-queue: a queue that re-queues every task forever
     /// completes them all, many times over).
     BoundedRedelivery,
+    /// A leader is announced within `within` of the start and of every crash of the leader
+    /// (raft, level 1).
+    LeaderElected {
+        /// How long the cluster may be without a leader.
+        within: Duration,
+    },
+    /// Messages sent per virtual second over the whole run stay within `max` (raft: an idle
+    /// cluster's heartbeats).
+    MessagesPerSecond {
+        /// The most messages a second.
+        max: u32,
+    },
+    /// Messages sent per client operation that completed stay within `max` (raft: no resending
+    /// the whole log, no storm of retries).
+    MessagesPerOperation {
+        /// The most messages per completed operation.
+        max: u32,
+    },
+    /// No append was applied twice, and every acknowledged one was applied (exactly-once).
+    AppliedExactlyOnce,
+    /// Every broadcast value reached every node up at the end within `within` of its broadcast
+    /// (or of the last heal, if later) (broadcast).
+    DeliveredEverywhere {
+        /// How long a value may take.
+        within: Duration,
+    },
+    /// The time for a value to reach the last node: the median within `p50`, 99% within `p99`
+    /// (broadcast).
+    DeliveryLatency {
+        /// Bound on the median.
+        p50: Duration,
+        /// Bound on the 99th percentile.
+        p99: Duration,
+    },
 }
 
 /// The `Exercise(GOAL)` check: an exercise's goal as a registered check.
@@ -57,6 +94,12 @@ impl Goal {
             Goal::AckedWritesVisible => "AckedWritesVisible",
             Goal::AllDelivered => "AllDelivered",
             Goal::BoundedRedelivery => "BoundedRedelivery",
+            Goal::LeaderElected { .. } => "LeaderElected",
+            Goal::MessagesPerSecond { .. } => "MessagesPerSecond",
+            Goal::MessagesPerOperation { .. } => "MessagesPerOperation",
+            Goal::AppliedExactlyOnce => "AppliedExactlyOnce",
+            Goal::DeliveredEverywhere { .. } => "DeliveredEverywhere",
+            Goal::DeliveryLatency { .. } => "DeliveryLatency",
         }
     }
 
@@ -70,6 +113,12 @@ impl Goal {
             Goal::AckedWritesVisible => acked_writes_visible(outcome),
             Goal::AllDelivered => all_delivered(outcome),
             Goal::BoundedRedelivery => bounded_redelivery(outcome),
+            Goal::LeaderElected { within } => leader_elected(outcome, within),
+            Goal::MessagesPerSecond { max } => messages_per_second(outcome, max),
+            Goal::MessagesPerOperation { max } => messages_per_operation(outcome, max),
+            Goal::AppliedExactlyOnce => applied_exactly_once(outcome),
+            Goal::DeliveredEverywhere { within } => delivered_everywhere(outcome, within),
+            Goal::DeliveryLatency { p50, p99 } => delivery_latency(outcome, p50, p99),
         }
     }
 }
@@ -476,6 +525,274 @@ fn all_delivered(outcome: &RunOutcome) -> Verdict {
     }
 }
 
+/// Each moment the cluster needs a leader (the start, every crash of the latest announced
+/// leader) must be followed by a leader's announcement within `within`, unless the run ends first.
+fn leader_elected(outcome: &RunOutcome, within: Duration) -> Verdict {
+    const NAME: &str = "LeaderElected";
+    let announced: Vec<(SimTime, NodeId)> = outcome
+        .history
+        .events()
+        .filter(|e| matches!(&e.op, Op::Custom { name, .. } if name == LEADER))
+        .map(|e| (e.time, e.node))
+        .collect();
+    let mut needs = vec![(SimTime::ZERO, "the start".to_string())];
+    for (t, fault) in &outcome.faults {
+        let Fault::Crash(node) = fault else { continue };
+        let leader = announced
+            .iter()
+            .rev()
+            .find(|(at, _)| at <= t)
+            .map(|(_, n)| *n);
+        if leader == Some(*node) {
+            let name = outcome.roster.name(*node).to_string();
+            needs.push((*t, format!("the crash of leader {name} at {t}")));
+        }
+    }
+    let mut judged = 0;
+    for (t, what) in &needs {
+        if *t + within > outcome.end_time {
+            continue;
+        }
+        judged += 1;
+        let next = announced
+            .iter()
+            .find(|(at, _)| at > t || (*t == SimTime::ZERO && at >= t));
+        match next {
+            Some((at, _)) if *at <= *t + within => {}
+            Some((at, n)) => {
+                return Verdict::fail(
+                    NAME,
+                    format!(
+                        "no leader for {} after {what}: the next one, {}, was announced at {at}",
+                        at.since(*t),
+                        outcome.roster.name(*n)
+                    ),
+                );
+            }
+            None => {
+                return Verdict::fail(
+                    NAME,
+                    format!(
+                        "no leader was announced after {what} (the run ended at {})",
+                        outcome.end_time
+                    ),
+                );
+            }
+        }
+    }
+    if judged == 0 {
+        return Verdict::unknown(NAME, "the run is too short to judge");
+    }
+    Verdict::pass(
+        NAME,
+        format!(
+            "a leader was announced within {within} of the start and of each of {} leader crash(es)",
+            judged - 1
+        ),
+    )
+}
+
+fn messages_per_second(outcome: &RunOutcome, max: u32) -> Verdict {
+    const NAME: &str = "MessagesPerSecond";
+    let seconds = outcome.end_time.since(SimTime::ZERO).0 as f64 / 1e9;
+    if seconds <= 0.0 {
+        return Verdict::unknown(NAME, "the run took no time");
+    }
+    let rate = outcome.stats.sent as f64 / seconds;
+    let text = format!(
+        "{} messages in {:.3} s: {rate:.0} a second (at most {max})",
+        outcome.stats.sent, seconds
+    );
+    if rate <= f64::from(max) {
+        Verdict::pass(NAME, text)
+    } else {
+        Verdict::fail(NAME, text)
+    }
+}
+
+fn messages_per_operation(outcome: &RunOutcome, max: u32) -> Verdict {
+    const NAME: &str = "MessagesPerOperation";
+    let done = outcome
+        .history
+        .calls()
+        .iter()
+        .filter(|c| matches!(c.outcome, Phase::Ok | Phase::Fail))
+        .count();
+    if done == 0 {
+        return Verdict::fail(NAME, "no client operation completed");
+    }
+    let per = outcome.stats.sent as f64 / done as f64;
+    let text = format!(
+        "{} messages for {done} completed operations: {per:.1} each (at most {max})",
+        outcome.stats.sent
+    );
+    if per <= f64::from(max) {
+        Verdict::pass(NAME, text)
+    } else {
+        Verdict::fail(NAME, text)
+    }
+}
+
+fn applied_exactly_once(outcome: &RunOutcome) -> Verdict {
+    use crate::exactly_once::{APPEND, APPLIED};
+    const NAME: &str = "AppliedExactlyOnce";
+    let mut applied: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for e in outcome.history.events() {
+        if let Some(v) = e.op.custom_value::<u64>(APPLIED) {
+            applied.entry(v).or_default().push(e.index);
+        }
+    }
+    if let Some((v, at)) = applied.iter().find(|(_, at)| at.len() > 1) {
+        return Verdict::fail(
+            NAME,
+            format!(
+                "value {v} was appended {} times (one request, applied more than once)",
+                at.len()
+            ),
+        )
+        .culprits(outcome, at.clone());
+    }
+    let calls = outcome.history.calls();
+    let acked: Vec<&Call> = calls
+        .iter()
+        .filter(|c| c.outcome == Phase::Ok)
+        .filter(|c| c.invoked.custom_value::<u64>(APPEND).is_some())
+        .collect();
+    if acked.is_empty() {
+        return Verdict::unknown(NAME, "no append was acknowledged");
+    }
+    for c in &acked {
+        let v = c.invoked.custom_value::<u64>(APPEND).unwrap_or_default();
+        if !applied.contains_key(&v) {
+            return Verdict::fail(
+                NAME,
+                format!(
+                    "value {v} was acknowledged at {} but never applied",
+                    c.invoke_time
+                ),
+            )
+            .culprits(outcome, vec![c.invoke_index]);
+        }
+    }
+    Verdict::pass(
+        NAME,
+        format!(
+            "{} acknowledged appends, {} applied, none twice",
+            acked.len(),
+            applied.len()
+        ),
+    )
+}
+
+/// Each broadcast value: when it was given, and when the last node up at the end learned it
+/// (`None` if one never did).
+fn broadcast_spread(outcome: &RunOutcome) -> Vec<(u64, SimTime, Option<SimTime>)> {
+    use crate::broadcast::{BROADCAST, LEARNED};
+    let up: BTreeSet<NodeId> = outcome
+        .roster
+        .ids()
+        .filter(|n| outcome.status.get(n.index()) == Some(&NodeStatus::Up))
+        .collect();
+    let mut learned: BTreeMap<u64, BTreeMap<NodeId, SimTime>> = BTreeMap::new();
+    for e in outcome.history.events() {
+        if let Some(v) = e.op.custom_value::<u64>(LEARNED) {
+            learned
+                .entry(v)
+                .or_default()
+                .entry(e.node)
+                .or_insert(e.time);
+        }
+    }
+    outcome
+        .history
+        .calls()
+        .iter()
+        .filter_map(|c| {
+            c.invoked
+                .custom_value::<u64>(BROADCAST)
+                .map(|v| (v, c.invoke_time))
+        })
+        .map(|(v, at)| {
+            let by = learned.get(&v);
+            let last = up
+                .iter()
+                .map(|n| by.and_then(|b| b.get(n)).copied())
+                .try_fold(at, |m, t| t.map(|t| m.max(t)));
+            (v, at, last)
+        })
+        .collect()
+}
+
+fn delivered_everywhere(outcome: &RunOutcome, within: Duration) -> Verdict {
+    const NAME: &str = "DeliveredEverywhere";
+    let healed = clustersim::fault::whole_since(&outcome.faults).unwrap_or(outcome.end_time);
+    let mut judged = 0;
+    for (v, at, last) in broadcast_spread(outcome) {
+        let deadline = at.max(healed.min(outcome.end_time)) + within;
+        if deadline > outcome.end_time {
+            continue;
+        }
+        judged += 1;
+        match last {
+            Some(t) if t <= deadline => {}
+            Some(t) => {
+                return Verdict::fail(
+                    NAME,
+                    format!(
+                    "value {v} (given at {at}) reached the last node at {t}, later than {deadline}"
+                ),
+                )
+            }
+            None => {
+                return Verdict::fail(
+                    NAME,
+                    format!("value {v} (given at {at}) never reached every node"),
+                )
+            }
+        }
+    }
+    if judged == 0 {
+        return Verdict::unknown(NAME, "no value was given early enough to judge");
+    }
+    Verdict::pass(
+        NAME,
+        format!("all {judged} values judged reached every node within {within}"),
+    )
+}
+
+fn delivery_latency(outcome: &RunOutcome, p50: Duration, p99: Duration) -> Verdict {
+    const NAME: &str = "DeliveryLatency";
+    let spread = broadcast_spread(outcome);
+    if spread.is_empty() {
+        return Verdict::unknown(NAME, "no value was given");
+    }
+    let mut took: Vec<u64> = spread
+        .iter()
+        .map(|(_, at, last)| last.map_or(u64::MAX, |t| t.since(*at).0))
+        .collect();
+    took.sort_unstable();
+    let pick = |q: f64| took[((took.len() as f64 * q).ceil() as usize).clamp(1, took.len()) - 1];
+    let show = |ns: u64| {
+        if ns == u64::MAX {
+            "never".to_string()
+        } else {
+            Duration(ns).to_string()
+        }
+    };
+    let (m, t) = (pick(0.5), pick(0.99));
+    let text = format!(
+        "{} values: p50 {} (at most {p50}), p99 {} (at most {p99})",
+        took.len(),
+        show(m),
+        show(t)
+    );
+    if m <= p50.0 && t <= p99.0 {
+        Verdict::pass(NAME, text)
+    } else {
+        Verdict::fail(NAME, text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -674,5 +991,125 @@ mod tests {
             .passed());
         h.invoke(at(2), NodeId(0), op);
         assert!(!Goal::EveryRequestAnswered.evaluate(&outcome(h, 2)).passed());
+    }
+
+    #[test]
+    fn leader_elected_needs_a_leader_soon_after_the_start_and_each_leader_crash() {
+        let lead = |h: &mut History, ms: u64, n: u32, term: u64| {
+            h.event(at(ms), NodeId(n), Op::custom(LEADER, &term));
+        };
+        let within = Goal::LeaderElected {
+            within: Duration::from_millis(300),
+        };
+        let mut h = History::new();
+        lead(&mut h, 200, 0, 1);
+        let mut o = outcome(h.clone(), 3);
+        o.end_time = at(2000);
+        o.faults = vec![(at(500), Fault::Crash(NodeId(0)))];
+        // Nobody leads after the leader's crash at 0.5 s.
+        let v = within.evaluate(&o);
+        assert!(!v.passed(), "{v:?}");
+        assert!(
+            v.summary.contains("after the crash of leader n1"),
+            "{}",
+            v.summary
+        );
+        // A leader at 0.9 s is too late for 300 ms, in time for 500 ms.
+        lead(&mut h, 900, 1, 2);
+        o.history = h;
+        assert!(!within.evaluate(&o).passed());
+        let v = Goal::LeaderElected {
+            within: Duration::from_millis(500),
+        }
+        .evaluate(&o);
+        assert!(v.passed(), "{v:?}");
+        // The crash of a follower needs no election.
+        o.faults = vec![(at(500), Fault::Crash(NodeId(2)))];
+        o.history = {
+            let mut h = History::new();
+            lead(&mut h, 200, 0, 1);
+            h
+        };
+        assert!(within.evaluate(&o).passed());
+    }
+
+    #[test]
+    fn message_budgets_count_messages_per_second_and_per_completed_call() {
+        let mut h = History::new();
+        incr(&mut h, 0, 10, 1);
+        incr(&mut h, 20, 30, 2);
+        let mut o = outcome(h, 2);
+        o.end_time = at(1000);
+        o.stats.sent = 50;
+        assert!(Goal::MessagesPerSecond { max: 50 }.evaluate(&o).passed());
+        assert!(!Goal::MessagesPerSecond { max: 49 }.evaluate(&o).passed());
+        assert!(Goal::MessagesPerOperation { max: 25 }.evaluate(&o).passed());
+        assert!(!Goal::MessagesPerOperation { max: 24 }.evaluate(&o).passed());
+        let idle = outcome(History::new(), 2);
+        assert!(!Goal::MessagesPerOperation { max: 24 }
+            .evaluate(&idle)
+            .passed());
+    }
+
+    #[test]
+    fn an_append_applied_twice_or_acknowledged_unapplied_fails_exactly_once() {
+        use crate::exactly_once::{APPEND, APPLIED};
+        let mut h = History::new();
+        let id = h.invoke(at(0), NodeId(0), Op::custom(APPEND, &7u64));
+        h.event(at(1), NodeId(1), Op::custom(APPLIED, &7u64));
+        h.ok(at(2), NodeId(0), id, Op::custom(APPEND, &7u64));
+        assert!(Goal::AppliedExactlyOnce
+            .evaluate(&outcome(h.clone(), 2))
+            .passed());
+        let mut twice = h.clone();
+        twice.event(at(3), NodeId(1), Op::custom(APPLIED, &7u64));
+        let v = Goal::AppliedExactlyOnce.evaluate(&outcome(twice, 2));
+        assert!(
+            !v.passed() && v.summary.contains("appended 2 times"),
+            "{v:?}"
+        );
+        let mut lost = History::new();
+        let id = lost.invoke(at(0), NodeId(0), Op::custom(APPEND, &8u64));
+        lost.ok(at(2), NodeId(0), id, Op::custom(APPEND, &8u64));
+        let v = Goal::AppliedExactlyOnce.evaluate(&outcome(lost, 2));
+        assert!(!v.passed() && v.summary.contains("never applied"), "{v:?}");
+    }
+
+    #[test]
+    fn a_value_missing_or_late_somewhere_fails_delivery() {
+        use crate::broadcast::{BROADCAST, LEARNED};
+        let give = |h: &mut History, ms: u64, v: u64| {
+            let id = h.invoke(at(ms), NodeId(0), Op::custom(BROADCAST, &v));
+            h.ok(at(ms), NodeId(0), id, Op::custom(BROADCAST, &v));
+            h.event(at(ms), NodeId(0), Op::custom(LEARNED, &v));
+        };
+        let mut h = History::new();
+        give(&mut h, 0, 1);
+        h.event(at(100), NodeId(1), Op::custom(LEARNED, &1u64));
+        give(&mut h, 10, 2);
+        let mut o = outcome(h.clone(), 2);
+        o.end_time = at(2000);
+        let everywhere = Goal::DeliveredEverywhere {
+            within: Duration::from_millis(200),
+        };
+        let v = everywhere.evaluate(&o);
+        assert!(!v.passed() && v.summary.contains("value 2"), "{v:?}");
+        h.event(at(400), NodeId(1), Op::custom(LEARNED, &2u64));
+        o.history = h;
+        let v = everywhere.evaluate(&o);
+        assert!(!v.passed() && v.summary.contains("later than"), "{v:?}");
+        let latency = |p50, p99| Goal::DeliveryLatency {
+            p50: Duration::from_millis(p50),
+            p99: Duration::from_millis(p99),
+        };
+        // Took 100 ms and 390 ms: the median is the smaller, the 99th percentile the larger.
+        assert!(latency(100, 390).evaluate(&o).passed());
+        assert!(!latency(99, 390).evaluate(&o).passed());
+        assert!(!latency(100, 389).evaluate(&o).passed());
+        assert!(Goal::DeliveredEverywhere {
+            within: Duration::from_millis(400)
+        }
+        .evaluate(&o)
+        .passed());
     }
 }

@@ -15,22 +15,28 @@
 //! `Registry`, as any user's crate does: editing an exercise rebuilds only this crate.
 
 pub mod anti_entropy;
+pub mod broadcast;
 pub mod cli;
 pub mod durable_counter;
+pub mod exactly_once;
 pub mod goals;
 pub mod idempotent_sink;
 pub mod lease_queue;
+pub mod raft;
+pub mod raft_node;
 pub mod reliable_ping;
 pub mod sync_replication;
 
 use clustersim::check::{Status, Verdict};
 use clustersim::debug::Stepper;
 use clustersim::error::{Error, Result};
+use clustersim::explore::exhaustive::{check_scenario, ExhaustiveConfig, ExhaustiveOutcome};
 use clustersim::history::Phase;
-use clustersim::registry::{AnyProtocol, Build, Registry};
+use clustersim::registry::{AnyCheck, AnyProtocol, Build, Registry};
 use clustersim::run::{run_scenario, Report, RunOptions};
 use clustersim::scenario::{parse, Plan, Spec};
 use clustersim::sim::RunOutcome;
+use clustersim::time::Duration;
 use clustersim::trace::TraceLevel;
 use serde::{Deserialize, Serialize};
 use std::any::Any;
@@ -95,7 +101,24 @@ impl Code {
     }
 }
 
-/// One level of an exercise: a scenario and the goals in it, graded over a few seeds.
+/// How a level is searched exhaustively instead of run on seeds (DSLabs' search tests): every
+/// order of events due within `window` of each other, and crashes of servers, within bounds.
+#[derive(Clone, Copy, Debug)]
+pub struct Search {
+    /// Events due within this much of the earliest may run before it.
+    pub window: Duration,
+    /// Most crashes along one path (of nodes of role `targets`).
+    pub crashes: u32,
+    /// The role whose nodes may crash.
+    pub targets: &'static str,
+    /// Most choices along one path.
+    pub max_depth: usize,
+    /// Most distinct states before the search stops.
+    pub max_states: u64,
+}
+
+/// One level of an exercise: a scenario and the goals in it, graded over a few seeds (or, with
+/// `search`, over every path of a small configuration).
 pub struct Level {
     /// What the level asks, in a few words ("leader election").
     pub name: &'static str,
@@ -103,6 +126,8 @@ pub struct Level {
     pub file: &'static str,
     /// The scenario's text (built into the binary, so everyone is graded on the same runs).
     pub scenario: &'static str,
+    /// Search every path instead of running seeds.
+    pub search: Option<Search>,
 }
 
 /// One exercise: its name, the file the student edits, its levels, and how to run it.
@@ -117,9 +142,16 @@ pub struct Exercise {
     pub effort: &'static str,
     /// The levels, in the order they are meant to be passed.
     pub levels: &'static [Level],
+    /// The checks its scenarios may name: `Exercise` (its goals) and the shipped ones it fits.
+    pub checks: &'static [&'static str],
     validate: fn(&Plan, Code) -> std::result::Result<(), String>,
     sim: fn(&Plan, &ExerciseSpec, Code, TraceLevel) -> Box<dyn Stepper>,
+    search: Option<SearchFn>,
 }
+
+/// Searches a plan exhaustively with the given code and checks.
+type SearchFn =
+    fn(&Plan, &ExerciseSpec, Code, &[Box<dyn AnyCheck>], &ExhaustiveConfig) -> ExhaustiveOutcome;
 
 /// An exercise graded on one scenario, `scenarios/exercises/NAME.ron`.
 macro_rules! one_level {
@@ -128,6 +160,7 @@ macro_rules! one_level {
             name: "graded",
             file: concat!("scenarios/exercises/", $name, ".ron"),
             scenario: include_str!(concat!("../scenarios/exercises/", $name, ".ron")),
+            search: None,
         }]
     };
 }
@@ -135,8 +168,11 @@ macro_rules! one_level {
 /// Checks the plan and that `code` is a table of functions of exercise module `$m`.
 macro_rules! checked {
     ($m:ident) => {
+        checked!($m, $m)
+    };
+    ($m:ident, $table:ident) => {
         |plan, code| {
-            if !code.fits::<$m::Functions>() {
+            if !code.fits::<$table::Functions>() {
                 return Err(format!(
                     "the code given to exercise `{}` is not a table of its functions",
                     stringify!($m)
@@ -147,15 +183,17 @@ macro_rules! checked {
     };
 }
 
-/// Every exercise, in the order the book introduces them.
+/// Every exercise, in the order the book introduces them; the labs last.
 pub const EXERCISES: &[Exercise] = &[
     Exercise {
         name: "reliable-ping",
         file: "exercises/reliable_ping.rs",
         task: "retry a request until it is answered, over a network that drops 30% of messages",
         effort: "15 minutes",
+        checks: &["Exercise"],
         levels: one_level!("reliable-ping"),
         validate: checked!(reliable_ping),
+        search: None,
         sim: |p, _, c, t| Box::new(reliable_ping::sim(p, c, t)),
     },
     Exercise {
@@ -163,8 +201,10 @@ pub const EXERCISES: &[Exercise] = &[
         file: "exercises/lease_queue.rs",
         task: "replace the queue's LPOP with a lease, so a crashed worker's task is handed out again",
         effort: "30 minutes",
+        checks: &["Exercise"],
         levels: one_level!("lease-queue"),
         validate: checked!(lease_queue),
+        search: None,
         sim: |p, _, c, t| Box::new(lease_queue::sim(p, c, t)),
     },
     Exercise {
@@ -172,8 +212,10 @@ pub const EXERCISES: &[Exercise] = &[
         file: "exercises/idempotent_sink.rs",
         task: "apply each task's effect exactly once although deliveries repeat and the sink crashes",
         effort: "20 minutes",
+        checks: &["Exercise"],
         levels: one_level!("idempotent-sink"),
         validate: checked!(idempotent_sink),
+        search: None,
         sim: |p, _, c, t| Box::new(idempotent_sink::sim(p, c, t)),
     },
     Exercise {
@@ -181,8 +223,10 @@ pub const EXERCISES: &[Exercise] = &[
         file: "exercises/durable_counter.rs",
         task: "make an acknowledged increment survive a crash of the counter server",
         effort: "10 minutes",
+        checks: &["Exercise"],
         levels: one_level!("durable-counter"),
         validate: checked!(durable_counter),
+        search: None,
         sim: |p, _, c, t| Box::new(durable_counter::sim(p, c, t)),
     },
     Exercise {
@@ -190,8 +234,10 @@ pub const EXERCISES: &[Exercise] = &[
         file: "exercises/sync_replication.rs",
         task: "acknowledge a write only once the backup has it, so failover loses no acknowledged write",
         effort: "20 minutes",
+        checks: &["Exercise"],
         levels: one_level!("sync-replication"),
         validate: checked!(sync_replication),
+        search: None,
         sim: |p, _, c, t| Box::new(sync_replication::sim(p, c, t)),
     },
     Exercise {
@@ -199,9 +245,128 @@ pub const EXERCISES: &[Exercise] = &[
         file: "exercises/anti_entropy.rs",
         task: "add digest-based anti-entropy so every chat message reaches every node after a partition heals",
         effort: "45 minutes",
+        checks: &["Exercise"],
         levels: one_level!("anti-entropy"),
         validate: checked!(anti_entropy),
+        search: None,
         sim: |p, _, c, t| Box::new(anti_entropy::sim(p, c, t)),
+    },
+    Exercise {
+        name: "exactly-once",
+        file: "exercises/exactly_once.rs",
+        task: "an append RPC that takes effect exactly once: retries, deduplication, and a dedup table that survives a crash",
+        effort: "1 hour",
+        checks: &["Exercise"],
+        levels: &[
+            Level {
+                name: "retry",
+                file: "scenarios/exercises/exactly-once-1-retry.ron",
+                scenario: include_str!("../scenarios/exercises/exactly-once-1-retry.ron"),
+                search: None,
+            },
+            Level {
+                name: "deduplicate",
+                file: "scenarios/exercises/exactly-once-2-dedup.ron",
+                scenario: include_str!("../scenarios/exercises/exactly-once-2-dedup.ron"),
+                search: None,
+            },
+            Level {
+                name: "survive a crash",
+                file: "scenarios/exercises/exactly-once-3-crash.ron",
+                scenario: include_str!("../scenarios/exercises/exactly-once-3-crash.ron"),
+                search: None,
+            },
+        ],
+        validate: checked!(exactly_once),
+        search: None,
+        sim: |p, _, c, t| Box::new(exactly_once::sim(p, c, t)),
+    },
+    Exercise {
+        name: "broadcast",
+        file: "exercises/broadcast.rs",
+        task: "broadcast to 25 nodes: flood, survive partitions, then meet message and latency budgets",
+        effort: "3 hours",
+        checks: &["Exercise"],
+        levels: &[
+            Level {
+                name: "flood",
+                file: "scenarios/exercises/broadcast-1-flood.ron",
+                scenario: include_str!("../scenarios/exercises/broadcast-1-flood.ron"),
+                search: None,
+            },
+            Level {
+                name: "partitions",
+                file: "scenarios/exercises/broadcast-2-partition.ron",
+                scenario: include_str!("../scenarios/exercises/broadcast-2-partition.ron"),
+                search: None,
+            },
+            Level {
+                name: "at most 30 messages a value",
+                file: "scenarios/exercises/broadcast-3-efficient.ron",
+                scenario: include_str!("../scenarios/exercises/broadcast-3-efficient.ron"),
+                search: None,
+            },
+            Level {
+                name: "fast and efficient",
+                file: "scenarios/exercises/broadcast-4-fast.ron",
+                scenario: include_str!("../scenarios/exercises/broadcast-4-fast.ron"),
+                search: None,
+            },
+        ],
+        validate: checked!(broadcast),
+        search: None,
+        sim: |p, _, c, t| Box::new(broadcast::sim(p, c, t)),
+    },
+    Exercise {
+        name: "raft",
+        file: "exercises/raft.rs",
+        task: "Raft in four parts: leader election, log replication, persistence, a key-value service with client retries",
+        effort: "2 days (part 1: 3 hours, 2: 6 hours, 3: 2 hours, 4: 2 hours)",
+        checks: &["Exercise", "Linearizable", "Durable", "ElectionSafety", "Converged"],
+        levels: &[
+            Level {
+                name: "leader election",
+                file: "scenarios/exercises/raft-1-election.ron",
+                scenario: include_str!("../scenarios/exercises/raft-1-election.ron"),
+                search: None,
+            },
+            Level {
+                name: "log replication",
+                file: "scenarios/exercises/raft-2-replication.ron",
+                scenario: include_str!("../scenarios/exercises/raft-2-replication.ron"),
+                search: None,
+            },
+            Level {
+                name: "persistence",
+                file: "scenarios/exercises/raft-3-persistence.ron",
+                scenario: include_str!("../scenarios/exercises/raft-3-persistence.ron"),
+                search: None,
+            },
+            Level {
+                name: "key-value service with client retries",
+                file: "scenarios/exercises/raft-4-kv.ron",
+                scenario: include_str!("../scenarios/exercises/raft-4-kv.ron"),
+                search: None,
+            },
+            Level {
+                name: "every path of a small election",
+                file: "scenarios/exercises/raft-5-search.ron",
+                scenario: include_str!("../scenarios/exercises/raft-5-search.ron"),
+                search: Some(Search {
+                    window: Duration(1_000_000),
+                    crashes: 1,
+                    targets: "server",
+                    max_depth: 400,
+                    max_states: 200_000,
+                }),
+            },
+        ],
+        validate: checked!(raft_node, raft),
+        sim: |p, spec, c, t| Box::new(raft_node::sim(p, spec.client_retries, c, t)),
+        search: Some(|p, spec, c, checks, config| {
+            let sim = raft_node::sim(p, spec.client_retries, c, TraceLevel::HashOnly);
+            clustersim::explore::exhaustive::search(sim, checks, config)
+        }),
     },
 ];
 
@@ -269,7 +434,18 @@ impl AnyProtocol for ExerciseRun {
     }
 
     fn checks(&self) -> &'static [&'static str] {
-        &["Exercise"]
+        find(&self.spec.name).map_or(&["Exercise"], |e| e.checks)
+    }
+
+    fn exhaustive(
+        &self,
+        plan: &Plan,
+        checks: &[Box<dyn AnyCheck>],
+        config: &ExhaustiveConfig,
+    ) -> Option<ExhaustiveOutcome> {
+        let code = self.code?;
+        let search = find(&self.spec.name).ok()?.search?;
+        Some(search(plan, &self.spec, code, checks, config))
     }
 
     fn stepper(&self, plan: &Plan) -> Option<Box<dyn Stepper>> {
@@ -322,8 +498,10 @@ pub struct LevelGrade {
     pub name: &'static str,
     /// The level's scenario path.
     pub file: &'static str,
-    /// Each seed and how its run went.
+    /// Each seed and how its run went (one entry for a searched level).
     pub runs: Vec<(u64, Outcome)>,
+    /// For a searched level: distinct states reached, and whether that was every path.
+    pub searched: Option<(u64, bool)>,
 }
 
 impl LevelGrade {
@@ -389,6 +567,15 @@ impl Grade {
             }
             for (seed, outcome) in &level.runs {
                 match outcome {
+                    Outcome::Passed if level.searched.is_some() => {
+                        let (states, complete) = level.searched.unwrap_or_default();
+                        let whole = if complete {
+                            "every path"
+                        } else {
+                            "every path within the state budget"
+                        };
+                        let _ = writeln!(o, "  {whole} ({states} distinct states): pass");
+                    }
                     Outcome::Passed => {
                         let _ = writeln!(o, "  seed {seed}: pass");
                     }
@@ -509,7 +696,7 @@ pub fn grade_with(
         if level.is_some_and(|l| l != i + 1) {
             continue;
         }
-        let runs = grade_level(registry, lvl, solution, seeds)?;
+        let (runs, searched) = grade_level(registry, lvl, solution, seeds)?;
         all.extend(runs.iter().cloned());
         let todo = runs
             .iter()
@@ -519,6 +706,7 @@ pub fn grade_with(
             name: lvl.name,
             file: lvl.file,
             runs,
+            searched,
         });
         // A todo!() is reached on every level after it too; one level says it.
         if todo {
@@ -536,12 +724,15 @@ pub fn grade_with(
     })
 }
 
+/// A level's runs, and for a searched level its distinct states and whether it was complete.
+type LevelRuns = (Vec<(u64, Outcome)>, Option<(u64, bool)>);
+
 fn grade_level(
     registry: &Registry,
     level: &Level,
     solution: bool,
     seeds: u64,
-) -> Result<Vec<(u64, Outcome)>> {
+) -> Result<LevelRuns> {
     let origin = level.file.to_string();
     let mut scenario = parse(level.scenario, &origin)?;
     let mut spec: ExerciseSpec = scenario.protocol.params().map_err(|e| Error::Parse {
@@ -553,7 +744,51 @@ fn grade_level(
     spec.solution = solution;
     scenario.protocol = Spec::of("Exercise", &spec);
     // Fail early on a broken scenario, with its own error, before hiding panics.
-    registry.prepare(&scenario, &origin)?;
+    let prepared = registry.prepare(&scenario, &origin)?;
+    if let Some(search) = level.search {
+        let config = ExhaustiveConfig {
+            max_depth: search.max_depth,
+            window: search.window,
+            crashes: search.crashes,
+            drops: 0,
+            targets: prepared.plan.roster.members(search.targets),
+            restarts: false,
+            max_states: search.max_states,
+        };
+        let (out, _) = check_scenario(registry, &scenario, &origin, &config)?;
+        let outcome = match &out.violation {
+            None => Outcome::Passed,
+            Some(v) => {
+                match &v.outcome.panic {
+                    Some(p) => panicked(p),
+                    None => match v.failed.first() {
+                        Some(verdict) => {
+                            let mut summary = vec![format!(
+                            "search: {} distinct states, the failing path is {} choices long: {}",
+                            out.unique,
+                            v.steps.len(),
+                            v.steps
+                                .iter()
+                                .map(|s| format!("{:?}", s.map(|n| prepared.plan.roster.name(*n).to_string())))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )];
+                            summary.extend(run_summary(&v.outcome, verdict));
+                            Outcome::Failed {
+                                verdict: verdict.clone(),
+                                summary,
+                            }
+                        }
+                        None => Outcome::Passed,
+                    },
+                }
+            }
+        };
+        return Ok((
+            vec![(scenario.seed, outcome)],
+            Some((out.unique, out.complete)),
+        ));
+    }
     let first = scenario.seed;
     let mut runs = Vec::new();
     for seed in first..first + seeds {
@@ -573,7 +808,7 @@ fn grade_level(
             break;
         }
     }
-    Ok(runs)
+    Ok((runs, None))
 }
 
 /// A run a panic ended: `todo!()` is work not done yet, anything else a bug in the code.

@@ -7,9 +7,12 @@
 //! level by level, that every starter fails and every solution passes.
 
 pub mod anti_entropy;
+pub mod broadcast;
 pub mod durable_counter;
+pub mod exactly_once;
 pub mod idempotent_sink;
 pub mod lease_queue;
+pub mod raft;
 pub mod reliable_ping;
 pub mod sync_replication;
 
@@ -29,6 +32,9 @@ pub fn code(name: &str) -> Option<Code> {
         "durable-counter" => Code::of(&durable_counter::FUNCTIONS),
         "sync-replication" => Code::of(&sync_replication::FUNCTIONS),
         "anti-entropy" => Code::of(&anti_entropy::FUNCTIONS),
+        "exactly-once" => Code::of(&exactly_once::FUNCTIONS),
+        "broadcast" => Code::of(&broadcast::FUNCTIONS),
+        "raft" => Code::of(&raft::FUNCTIONS),
         _ => return None,
     })
 }

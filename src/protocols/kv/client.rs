@@ -191,6 +191,10 @@ pub struct ClientConfig {
     pub cas: f64,
     /// Definite rejections (not leader, unavailable) retried before recording `fail`.
     pub retries: u32,
+    /// Times a request that timed out is sent again (to the next server, under a new request
+    /// id) before it is recorded `info`; 0 (the default) never resends one. A server that
+    /// applies such a write twice breaks linearizability, so it must deduplicate.
+    pub timeout_retries: u32,
     /// When to read every key once; `None`: no final reads.
     pub final_reads: Option<Duration>,
 }
@@ -214,6 +218,7 @@ impl ClientConfig {
             reads: w.reads,
             cas: w.cas,
             retries: 3,
+            timeout_retries: 0,
             final_reads,
         }
     }
@@ -224,6 +229,7 @@ struct Pending {
     request: KvRequest,
     op_id: OpId,
     attempts: u32,
+    timeouts: u32,
     final_read: bool,
 }
 
@@ -344,9 +350,15 @@ impl KvClient {
                 self.next_final(ctx);
             }
             ClientTimer::Timeout(id) => {
-                let Some(p) = self.pending.take_if(|p| p.request.id == id) else {
+                let Some(mut p) = self.pending.take_if(|p| p.request.id == id) else {
                     return;
                 };
+                if p.timeouts < self.config.timeout_retries && !p.final_read {
+                    p.timeouts += 1;
+                    p.attempts = 0;
+                    self.retry(ctx, p, None);
+                    return;
+                }
                 ctx.info(p.op_id, recorded(p.request.op, None));
                 if self.policy == Target::Leader {
                     self.target = (self.target + 1) % self.servers.len().max(1);
@@ -391,7 +403,13 @@ impl KvClient {
             KvResult::NotLeader { .. } | KvResult::Unavailable
                 if p.attempts > self.config.retries =>
             {
-                ctx.fail(p.op_id, recorded(op, None));
+                // A rejection answers only the last copy sent; after a timeout an earlier copy
+                // may still take effect, so the call's fate is unknown, not failed.
+                if p.timeouts > 0 {
+                    ctx.info(p.op_id, recorded(op, None));
+                } else {
+                    ctx.fail(p.op_id, recorded(op, None));
+                }
             }
             KvResult::NotLeader { leader } => {
                 let hinted = leader.and_then(|l| self.servers.iter().position(|s| *s == l));
@@ -448,6 +466,7 @@ impl KvClient {
             },
             op_id,
             attempts: 1,
+            timeouts: 0,
             final_read,
         };
         self.send(ctx, &p);
@@ -600,6 +619,7 @@ mod tests {
             reads: 0.4,
             cas: 0.3,
             retries: 2,
+            timeout_retries: 0,
             final_reads: Some(Duration::from_secs(2)),
         }
     }

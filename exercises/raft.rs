@@ -1,0 +1,160 @@
+//! Lab `raft`: Raft in four parts, on the same simulator, checkers and search as everything else.
+//!
+//! You write the handlers of a Raft server (Figure 2 of Ongaro and Ousterhout's paper, which you
+//! should have open beside this file). Everything else is given: the messages
+//! (`clustersim::protocols::raft::node::{RequestVote, AppendEntries, ...}`), the log with its
+//! storage (`Log`), the clients, the timers, and the helpers in `exercises/raft_node.rs`
+//! (`majority`, `peers`, `reset_election_timer`, `save_term_and_vote`, `sync_log`, `send`,
+//! `apply_committed`, `reply`). The server records its role and term in the history by itself
+//! after each handler, for the checkers; you never have to.
+//!
+//! The levels (`clustersim-exercises check-exercise raft --level N`; budget about two days):
+//!
+//! 1. **Leader election** (`scenarios/exercises/raft-1-election.ron`): the leader crashes
+//!    twice; within 1 s of virtual time after the start and after each crash a new leader is
+//!    elected, at most one per term, and the idle cluster sends at most 200 messages a second.
+//!    Write `on_election_timeout`, `on_tick`, `on_request_vote`, `on_request_vote_reply`, and
+//!    enough of `on_append_entries` to accept heartbeats.
+//! 2. **Log replication** (`raft-2-replication.ron`): clients write and read through the
+//!    leader while partitions isolate the leader and a minority; every history is
+//!    linearizable, with at most 25 messages per client operation. Write `on_client_request`,
+//!    all of `on_append_entries` and `on_append_entries_reply`, and the commit rule.
+//! 3. **Persistence** (`raft-3-persistence.ron`): every server crashes and restarts in turn;
+//!    no acknowledged write is lost and no server votes twice in a term. Save `current_term`
+//!    and `voted_for` (`save_term_and_vote`) and sync new log entries (`sync_log`) before you
+//!    answer anyone.
+//! 4. **A key-value service with client retries** (`raft-4-kv.ron`): on a lossy, duplicating
+//!    network clients send a request again when it times out, so the same write can reach the
+//!    log twice; `apply` must apply each write once (every write carries a value no other
+//!    write has).
+//! 5. **Every path of a small election** (`raft-5-search.ron`): instead of seeds, the grader
+//!    searches every order of events due within 1 ms of each other, with a crash of any one
+//!    server at any step, on three servers for 500 ms, and judges `ElectionSafety` on each path.
+//!
+//! Hints: reply to every RPC with your `current_term`; a higher term in any message makes you a
+//! follower of that term; grant a vote only to a log at least as up to date as yours; a leader
+//! counts replicas only for entries of its own term (chapter 5's Figure 8).
+
+// What the handlers work with; the starter's todo!()s use few of them yet.
+#[allow(unused_imports)]
+use crate::raft_node::{Ctx, RaftServer, Role};
+use clustersim::node::NodeId;
+use clustersim::protocols::kv::client::{KvOp, KvRequest, KvResult};
+#[allow(unused_imports)]
+use clustersim::protocols::raft::log::{Command, LogEntry};
+use clustersim::protocols::raft::node::{
+    AppendEntries, AppendEntriesReply, RequestVote, RequestVoteReply,
+};
+#[allow(unused_imports)]
+use clustersim::protocols::raft::RaftMsg;
+
+// ANCHOR: student
+/// Your election timeout elapsed without a leader's heartbeat or a vote granted (the server is
+/// not the leader): become a candidate of the next term, vote for yourself, and ask the others.
+#[allow(unused_variables)]
+pub fn on_election_timeout(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    todo!("start an election (Figure 2, Rules for Servers: Followers and Candidates)")
+}
+
+/// Called every heartbeat interval while you are a leader or a candidate: a leader sends
+/// AppendEntries to every follower (new entries, or none as a heartbeat); a candidate asks the
+/// servers that have not voted for it again (requests get lost).
+#[allow(unused_variables)]
+pub fn on_tick(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    todo!("heartbeats and repeated vote requests")
+}
+
+/// A candidate asks for your vote.
+#[allow(unused_variables)]
+pub fn on_request_vote(s: &mut RaftServer, ctx: &mut Ctx<'_>, rv: RequestVote) {
+    todo!("RequestVote RPC, receiver implementation")
+}
+
+/// A server answered your vote request.
+#[allow(unused_variables)]
+pub fn on_request_vote_reply(
+    s: &mut RaftServer,
+    ctx: &mut Ctx<'_>,
+    from: NodeId,
+    reply: RequestVoteReply,
+) {
+    todo!("count the vote; with a majority, become leader (a helper of your own in this file)")
+}
+
+/// A leader sends entries (or a heartbeat).
+#[allow(unused_variables)]
+pub fn on_append_entries(s: &mut RaftServer, ctx: &mut Ctx<'_>, ae: AppendEntries) {
+    todo!("AppendEntries RPC, receiver implementation")
+}
+
+/// A follower answered your AppendEntries.
+#[allow(unused_variables)]
+pub fn on_append_entries_reply(
+    s: &mut RaftServer,
+    ctx: &mut Ctx<'_>,
+    from: NodeId,
+    reply: AppendEntriesReply,
+) {
+    todo!("update next_index / match_index, advance commit_index, apply")
+}
+
+/// A client's request: a leader appends it to its log and answers once it is applied
+/// (`s.pending` remembers whom to answer); anyone else answers `KvResult::NotLeader`.
+#[allow(unused_variables)]
+pub fn on_client_request(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    todo!("append to the log, or redirect")
+}
+
+/// Applies one committed operation to the key-value map and returns what its client is told.
+/// This version applies a write every time it appears in the log; with client retries (level
+/// 4) the same write can appear twice.
+pub fn apply(s: &mut RaftServer, op: KvOp) -> KvResult {
+    match op {
+        KvOp::Get { key } => KvResult::Done(s.kv.get(&key).copied()),
+        KvOp::Put { key, value } => {
+            s.kv.insert(key, value);
+            KvResult::Done(None)
+        }
+        KvOp::Cas { key, from, to } => {
+            if s.kv.get(&key).copied() != from {
+                return KvResult::CasMismatch;
+            }
+            s.kv.insert(key, to);
+            KvResult::Done(None)
+        }
+    }
+}
+// ANCHOR_END: student
+
+/// The student's pieces of this lab as a table a run calls (another `Code` swaps them).
+#[derive(Debug, Hash)]
+pub struct Functions {
+    /// See [`on_election_timeout`].
+    pub on_election_timeout: fn(&mut RaftServer, &mut Ctx<'_>),
+    /// See [`on_tick`].
+    pub on_tick: fn(&mut RaftServer, &mut Ctx<'_>),
+    /// See [`on_request_vote`].
+    pub on_request_vote: fn(&mut RaftServer, &mut Ctx<'_>, RequestVote),
+    /// See [`on_request_vote_reply`].
+    pub on_request_vote_reply: fn(&mut RaftServer, &mut Ctx<'_>, NodeId, RequestVoteReply),
+    /// See [`on_append_entries`].
+    pub on_append_entries: fn(&mut RaftServer, &mut Ctx<'_>, AppendEntries),
+    /// See [`on_append_entries_reply`].
+    pub on_append_entries_reply: fn(&mut RaftServer, &mut Ctx<'_>, NodeId, AppendEntriesReply),
+    /// See [`on_client_request`].
+    pub on_client_request: fn(&mut RaftServer, &mut Ctx<'_>, NodeId, KvRequest),
+    /// See [`apply`].
+    pub apply: fn(&mut RaftServer, KvOp) -> KvResult,
+}
+
+/// The functions in this file.
+pub const STUDENT: Functions = Functions {
+    on_election_timeout,
+    on_tick,
+    on_request_vote,
+    on_request_vote_reply,
+    on_append_entries,
+    on_append_entries_reply,
+    on_client_request,
+    apply,
+};

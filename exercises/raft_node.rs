@@ -1,0 +1,383 @@
+//! The scaffolding of lab `raft`: the server's state, the helpers its handlers use, the node
+//! that calls them, and the run. The handlers themselves are the student's, in `raft.rs`.
+//!
+//! After every handler the node compares the server's role and term with what they were and
+//! records a change in the history (`role` and `leader` events, which `ElectionSafety` and the
+//! lab's goals read), so a handler never has to.
+
+use crate::raft::{Functions, STUDENT};
+use crate::Code;
+use clustersim::history::{Op, RoleChange, LEADER, ROLE};
+use clustersim::node::{Context, Node, NodeFactory, NodeId, Snapshot};
+use clustersim::protocols::kv::client::{ClientConfig, KvClient, KvReply, KvResult, Target};
+use clustersim::protocols::raft::log::{Command, Log};
+use clustersim::protocols::raft::node::{CURRENT_TERM, VOTED_FOR};
+use clustersim::protocols::raft::{RaftMsg, RaftTimer, Stored};
+use clustersim::protocols::require_role;
+use clustersim::rand::Rng;
+use clustersim::scenario::Plan;
+use clustersim::sim::{RunOutcome, Sim};
+use clustersim::time::{Duration, SimTime};
+use clustersim::trace::TraceLevel;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub use clustersim::protocols::raft::node::Role;
+
+/// Shorthand for the context the handlers receive.
+pub type Ctx<'a> = Context<'a, LabNode>;
+
+/// The lab's timing, fixed for every level.
+#[derive(Clone, Copy, Debug, Hash)]
+pub struct Timing {
+    /// Shortest election timeout.
+    pub election_min: Duration,
+    /// Longest election timeout.
+    pub election_max: Duration,
+    /// How often `on_tick` runs for a leader or a candidate.
+    pub heartbeat: Duration,
+    /// Most entries one AppendEntries should carry.
+    pub max_batch: usize,
+}
+
+/// The timing every level uses: elections after 150-300 ms of silence, heartbeats every 50 ms.
+pub const TIMING: Timing = Timing {
+    election_min: Duration(150_000_000),
+    election_max: Duration(300_000_000),
+    heartbeat: Duration(50_000_000),
+    max_batch: 64,
+};
+
+/// A Raft server's state: Figure 2's names, plus what the scaffolding needs. Add fields of
+/// your own if you like (they start empty after a restart).
+#[derive(Clone, Debug, Hash)]
+pub struct RaftServer {
+    /// This server.
+    pub me: NodeId,
+    /// Every server of the cluster, this one included.
+    pub servers: Vec<NodeId>,
+    /// Timeouts and batch size.
+    pub timing: Timing,
+
+    /// Persistent: the latest term this server has seen (restored after a restart from what
+    /// `save_term_and_vote` synced).
+    pub current_term: u64,
+    /// Persistent: whom this server voted for in `current_term`.
+    pub voted_for: Option<NodeId>,
+    /// Persistent: the log (entries you append are written to storage; `sync_log` makes them
+    /// survive a crash).
+    pub log: Log,
+
+    /// Volatile: the highest index known to be committed.
+    pub commit_index: u64,
+    /// Volatile: the highest index applied to `kv`.
+    pub last_applied: u64,
+    /// Follower, candidate or leader.
+    pub role: Role,
+    /// The leader this server knows of, to redirect clients.
+    pub leader_id: Option<NodeId>,
+    /// When the election timeout elapses (see `reset_election_timer`).
+    pub election_deadline: SimTime,
+    /// Votes received in this term (candidates), this server's included.
+    pub votes: BTreeSet<NodeId>,
+
+    /// Leaders: for each server (by `NodeId::index`), the next log index to send it.
+    pub next_index: Vec<u64>,
+    /// Leaders: for each server, the highest index known to be stored there.
+    pub match_index: Vec<u64>,
+
+    /// The key-value map committed operations are applied to.
+    pub kv: BTreeMap<u64, u64>,
+    /// Results of the writes applied so far, by written value (for `apply`, if you need it).
+    pub applied_writes: BTreeMap<u64, KvResult>,
+    /// Client requests this server accepted as leader: log index -> (client, request id).
+    pub pending: BTreeMap<u64, (NodeId, u64)>,
+    /// Client requests (client, request id) seen already: the network delivers some twice.
+    pub seen: BTreeSet<(NodeId, u64)>,
+
+    code: &'static Functions,
+}
+
+impl RaftServer {
+    /// A server booting from what it synced (nothing on first boot).
+    fn recover(
+        me: NodeId,
+        servers: Vec<NodeId>,
+        nodes: usize,
+        storage: &clustersim::storage::Storage<Stored>,
+        code: &'static Functions,
+    ) -> Self {
+        let current_term = match storage.get(CURRENT_TERM) {
+            Some(Stored::CurrentTerm(t)) => *t,
+            _ => 0,
+        };
+        let voted_for = match storage.get(VOTED_FOR) {
+            Some(Stored::VotedFor(v)) => *v,
+            _ => None,
+        };
+        RaftServer {
+            me,
+            servers,
+            timing: TIMING,
+            current_term,
+            voted_for,
+            log: Log::recover(storage),
+            commit_index: 0,
+            last_applied: 0,
+            role: Role::Follower,
+            leader_id: None,
+            election_deadline: SimTime::ZERO,
+            votes: BTreeSet::new(),
+            next_index: vec![1; nodes],
+            match_index: vec![0; nodes],
+            kv: BTreeMap::new(),
+            applied_writes: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            seen: BTreeSet::new(),
+            code,
+        }
+    }
+
+    /// How many servers make a majority.
+    pub fn majority(&self) -> usize {
+        self.servers.len() / 2 + 1
+    }
+
+    /// Every server but this one.
+    pub fn peers(&self) -> Vec<NodeId> {
+        self.servers
+            .iter()
+            .copied()
+            .filter(|s| *s != self.me)
+            .collect()
+    }
+
+    /// Draws a new election timeout (between `timing.election_min` and `election_max`, from the
+    /// server's own random stream) and moves `election_deadline` to now plus that.
+    pub fn reset_election_timer(&mut self, ctx: &mut Ctx<'_>) {
+        let (lo, hi) = (self.timing.election_min.0, self.timing.election_max.0);
+        let timeout = Duration(ctx.rng().random_range(lo..=hi));
+        self.election_deadline = ctx.now() + timeout;
+    }
+
+    /// Writes `current_term` and `voted_for` to storage and syncs them (with any log entries
+    /// written since the last sync).
+    pub fn save_term_and_vote(&self, ctx: &mut Ctx<'_>) {
+        let st = ctx.storage();
+        st.put(CURRENT_TERM, Stored::CurrentTerm(self.current_term));
+        st.put(VOTED_FOR, Stored::VotedFor(self.voted_for));
+        st.sync();
+    }
+
+    /// Makes the log entries written since the last sync durable.
+    pub fn sync_log(&self, ctx: &mut Ctx<'_>) {
+        ctx.storage().sync();
+    }
+
+    /// Sends `msg` to `to`.
+    pub fn send(&self, ctx: &mut Ctx<'_>, to: NodeId, msg: RaftMsg) {
+        ctx.send(to, msg);
+    }
+
+    /// Answers request `id` of `client` with `result`.
+    pub fn reply(&self, ctx: &mut Ctx<'_>, client: NodeId, id: u64, result: KvResult) {
+        ctx.send(client, RaftMsg::Rep(KvReply { id, result }));
+    }
+
+    /// Applies every entry up to `commit_index` not applied yet, with your `apply`, and answers
+    /// the client of each entry this server accepted (see `pending`).
+    pub fn apply_committed(&mut self, ctx: &mut Ctx<'_>) {
+        while self.last_applied < self.commit_index {
+            let index = self.last_applied + 1;
+            let Some(entry) = self.log.get(index).copied() else {
+                break;
+            };
+            self.last_applied = index;
+            let Command::Kv {
+                client,
+                request,
+                op,
+            } = entry.command
+            else {
+                continue;
+            };
+            let result = (self.code.apply)(self, op);
+            if self.pending.remove(&index) == Some((client, request)) {
+                self.reply(ctx, client, request, result);
+            }
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        self.kv
+            .iter()
+            .map(|(k, v)| (format!("k{k}"), v.to_string()))
+            .collect()
+    }
+}
+
+/// A node of the lab: a Raft server or a workload client.
+#[derive(Clone, Debug, Hash)]
+pub enum LabNode {
+    /// A server running the student's handlers.
+    Server(Box<RaftServer>),
+    /// A key-value client.
+    Client(Box<KvClient>),
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Leader => "leader",
+        Role::Candidate => "candidate",
+        Role::Follower => "follower",
+    }
+}
+
+impl LabNode {
+    /// Runs `handler` on the server and records any change of its role or term.
+    fn server(&mut self, ctx: &mut Ctx<'_>, handler: impl FnOnce(&mut RaftServer, &mut Ctx<'_>)) {
+        let LabNode::Server(s) = self else { return };
+        let before = (s.role, s.current_term);
+        handler(s, ctx);
+        let after = (s.role, s.current_term);
+        if after != before {
+            ctx.event(Op::custom(
+                ROLE,
+                &RoleChange {
+                    term: s.current_term,
+                    role: role_name(s.role).to_string(),
+                },
+            ));
+            if s.role == Role::Leader {
+                ctx.event(Op::custom(LEADER, &s.current_term));
+            }
+        }
+    }
+}
+
+impl Node for LabNode {
+    type Msg = RaftMsg;
+    type Timer = RaftTimer;
+    type Stored = Stored;
+
+    fn describe(&self) -> Option<String> {
+        Some(format!("{self:#?}"))
+    }
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_>) {
+        match self {
+            LabNode::Server(s) => {
+                s.reset_election_timer(ctx);
+                ctx.set_timer(s.election_deadline.since(ctx.now()), RaftTimer::Election);
+                ctx.set_timer(s.timing.heartbeat, RaftTimer::Heartbeat(0));
+            }
+            LabNode::Client(c) => c.on_start(ctx),
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_>, from: NodeId, msg: RaftMsg) {
+        if let LabNode::Client(c) = self {
+            if let RaftMsg::Rep(reply) = msg {
+                c.on_reply(ctx, from, reply);
+            }
+            return;
+        }
+        self.server(ctx, |s, ctx| {
+            let code = s.code;
+            match msg {
+                RaftMsg::RequestVote(rv) => (code.on_request_vote)(s, ctx, rv),
+                RaftMsg::RequestVoteReply(r) => (code.on_request_vote_reply)(s, ctx, from, r),
+                RaftMsg::AppendEntries(ae) => (code.on_append_entries)(s, ctx, ae),
+                RaftMsg::AppendEntriesReply(r) => (code.on_append_entries_reply)(s, ctx, from, r),
+                RaftMsg::Req(req) => (code.on_client_request)(s, ctx, from, req),
+                RaftMsg::Rep(_) => {}
+            }
+        });
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_>, timer: RaftTimer) {
+        if let LabNode::Client(c) = self {
+            if let RaftTimer::Client(t) = timer {
+                c.on_timer(ctx, t);
+            }
+            return;
+        }
+        self.server(ctx, |s, ctx| match timer {
+            RaftTimer::Election => {
+                if s.role == Role::Leader {
+                    s.reset_election_timer(ctx);
+                } else if ctx.now() >= s.election_deadline {
+                    (s.code.on_election_timeout)(s, ctx);
+                    if ctx.now() >= s.election_deadline {
+                        // The handler did not draw a new timeout: wait a whole one again.
+                        s.reset_election_timer(ctx);
+                    }
+                }
+                ctx.set_timer(s.election_deadline.since(ctx.now()), RaftTimer::Election);
+            }
+            RaftTimer::Heartbeat(_) => {
+                ctx.set_timer(s.timing.heartbeat, RaftTimer::Heartbeat(0));
+                if s.role != Role::Follower {
+                    (s.code.on_tick)(s, ctx);
+                }
+            }
+            RaftTimer::Client(_) => {}
+        });
+    }
+
+    fn snapshot(&self) -> Option<Snapshot> {
+        match self {
+            LabNode::Server(s) => Some(s.snapshot()),
+            LabNode::Client(_) => None,
+        }
+    }
+}
+
+/// Checks the scenario has servers and clients and nothing else.
+pub fn validate(plan: &Plan) -> Result<(), String> {
+    require_role(plan, "raft", "server")?;
+    if let Some(other) = plan
+        .roster
+        .roles()
+        .into_iter()
+        .find(|r| *r != "server" && *r != "client")
+    {
+        return Err(format!(
+            "lab `raft` has roles `server` and `client`; the scenario also has `{other}`"
+        ));
+    }
+    Ok(())
+}
+
+/// The lab's run, not yet started, with `code`'s handlers; clients send a request that timed
+/// out again up to `client_retries` times.
+pub fn sim(plan: &Plan, client_retries: u32, code: Code, trace: TraceLevel) -> Sim<LabNode> {
+    let functions = code.pick(&STUDENT);
+    let servers = plan.roster.members("server");
+    let clients = plan.roster.members("client");
+    let nodes = plan.roster.len();
+    let final_reads = plan.workload().stop.map(|s| s + Duration::from_millis(500));
+    let mut config = ClientConfig::from_plan(plan, clients.len().max(1), final_reads);
+    config.timeout_retries = client_retries;
+    let factory: NodeFactory<LabNode> = Box::new(move |id, roster, storage| {
+        if roster.role(id) == "client" {
+            return LabNode::Client(Box::new(KvClient::new(
+                config.clone(),
+                servers.clone(),
+                Target::Leader,
+            )));
+        }
+        LabNode::Server(Box::new(RaftServer::recover(
+            id,
+            servers.clone(),
+            nodes,
+            storage,
+            functions,
+        )))
+    });
+    Sim::new(plan.sim_config(trace), factory)
+}
+
+/// Runs the lab with `code`'s handlers to the end.
+pub fn run(plan: &Plan, client_retries: u32, code: Code, trace: TraceLevel) -> RunOutcome {
+    sim(plan, client_retries, code, trace).run()
+}

@@ -1,0 +1,317 @@
+//! Reference solution of lab `raft`: Figure 2, handler by handler (the shipped
+//! `clustersim::protocols::raft` is the same protocol with its bug switches).
+
+use clustersim::node::NodeId;
+use clustersim::protocols::kv::client::{KvOp, KvRequest, KvResult};
+use clustersim::protocols::raft::log::{Command, LogEntry};
+use clustersim::protocols::raft::node::{
+    AppendEntries, AppendEntriesReply, RequestVote, RequestVoteReply,
+};
+use clustersim::protocols::raft::RaftMsg;
+use clustersim_exercises::raft::Functions;
+use clustersim_exercises::raft_node::{Ctx, RaftServer, Role};
+
+// ANCHOR: solution
+/// Candidates: increment `current_term`, vote for self, reset the election timer, send
+/// RequestVote to all other servers.
+pub fn on_election_timeout(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    s.role = Role::Candidate;
+    s.current_term += 1;
+    s.voted_for = Some(s.me);
+    s.leader_id = None;
+    s.save_term_and_vote(ctx);
+    s.votes.clear();
+    s.votes.insert(s.me);
+    s.reset_election_timer(ctx);
+    if s.votes.len() >= s.majority() {
+        become_leader(s, ctx);
+        return;
+    }
+    request_votes(s, ctx);
+}
+
+fn request_votes(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    let rv = RequestVote {
+        term: s.current_term,
+        candidate_id: s.me,
+        last_log_index: s.log.last_index(),
+        last_log_term: s.log.last_term(),
+    };
+    for peer in s.peers() {
+        if !s.votes.contains(&peer) {
+            s.send(ctx, peer, RaftMsg::RequestVote(rv.clone()));
+        }
+    }
+}
+
+/// Leaders send heartbeats (with any entries a follower lacks); candidates ask again.
+pub fn on_tick(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    match s.role {
+        Role::Leader => broadcast_append_entries(s, ctx),
+        Role::Candidate => request_votes(s, ctx),
+        Role::Follower => {}
+    }
+}
+
+/// All servers: a higher term makes this server a follower of it.
+fn become_follower(s: &mut RaftServer, ctx: &mut Ctx<'_>, term: u64) {
+    if s.role == Role::Leader {
+        s.reset_election_timer(ctx);
+    }
+    if term > s.current_term {
+        s.current_term = term;
+        s.voted_for = None;
+        s.leader_id = None;
+        s.save_term_and_vote(ctx);
+    }
+    s.role = Role::Follower;
+}
+
+fn become_leader(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    s.role = Role::Leader;
+    s.leader_id = Some(s.me);
+    let next = s.log.last_index() + 1;
+    s.next_index.iter_mut().for_each(|n| *n = next);
+    s.match_index.iter_mut().for_each(|m| *m = 0);
+    // A no-op of the new term lets entries of earlier terms commit (section 8).
+    let entry = LogEntry {
+        term: s.current_term,
+        command: Command::Noop,
+    };
+    s.log.append(ctx.storage(), entry);
+    s.sync_log(ctx);
+    advance_commit_index(s, ctx);
+    broadcast_append_entries(s, ctx);
+}
+
+fn broadcast_append_entries(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    for peer in s.peers() {
+        send_append_entries(s, ctx, peer);
+    }
+}
+
+fn send_append_entries(s: &mut RaftServer, ctx: &mut Ctx<'_>, peer: NodeId) {
+    let next = s.next_index[peer.index()];
+    let prev_log_index = next - 1;
+    let ae = AppendEntries {
+        term: s.current_term,
+        leader_id: s.me,
+        prev_log_index,
+        prev_log_term: s.log.term_at(prev_log_index).unwrap_or(0),
+        entries: s.log.entries_from(next, s.timing.max_batch),
+        leader_commit: s.commit_index,
+    };
+    s.send(ctx, peer, RaftMsg::AppendEntries(ae));
+}
+
+/// RequestVote receiver: grant at most one vote per term, to a log at least as up to date.
+pub fn on_request_vote(s: &mut RaftServer, ctx: &mut Ctx<'_>, rv: RequestVote) {
+    if rv.term > s.current_term {
+        become_follower(s, ctx, rv.term);
+    }
+    let up_to_date =
+        (rv.last_log_term, rv.last_log_index) >= (s.log.last_term(), s.log.last_index());
+    let vote_granted =
+        rv.term == s.current_term && s.voted_for.is_none_or(|v| v == rv.candidate_id) && up_to_date;
+    if vote_granted {
+        s.voted_for = Some(rv.candidate_id);
+        s.save_term_and_vote(ctx);
+        s.reset_election_timer(ctx);
+    }
+    let reply = RequestVoteReply {
+        term: s.current_term,
+        vote_granted,
+    };
+    s.send(ctx, rv.candidate_id, RaftMsg::RequestVoteReply(reply));
+}
+
+/// Candidates: votes from a majority make this server leader.
+pub fn on_request_vote_reply(
+    s: &mut RaftServer,
+    ctx: &mut Ctx<'_>,
+    from: NodeId,
+    reply: RequestVoteReply,
+) {
+    if reply.term > s.current_term {
+        become_follower(s, ctx, reply.term);
+        return;
+    }
+    if s.role != Role::Candidate || reply.term != s.current_term || !reply.vote_granted {
+        return;
+    }
+    s.votes.insert(from);
+    if s.votes.len() >= s.majority() {
+        become_leader(s, ctx);
+    }
+}
+
+/// AppendEntries receiver (Figure 2, steps 1-5).
+pub fn on_append_entries(s: &mut RaftServer, ctx: &mut Ctx<'_>, ae: AppendEntries) {
+    let leader = ae.leader_id;
+    if ae.term < s.current_term {
+        reply_append(s, ctx, leader, false, 0, 0);
+        return;
+    }
+    if ae.term > s.current_term || s.role != Role::Follower {
+        become_follower(s, ctx, ae.term);
+    }
+    s.leader_id = Some(leader);
+    s.reset_election_timer(ctx);
+    match s.log.term_at(ae.prev_log_index) {
+        None => {
+            let conflict = s.log.last_index() + 1;
+            reply_append(s, ctx, leader, false, 0, conflict);
+            return;
+        }
+        Some(term) if term != ae.prev_log_term => {
+            let conflict = s.log.first_index_of_term_at(ae.prev_log_index);
+            reply_append(s, ctx, leader, false, 0, conflict);
+            return;
+        }
+        Some(_) => {}
+    }
+    if s.log.merge(ctx.storage(), ae.prev_log_index, &ae.entries) {
+        s.sync_log(ctx);
+    }
+    let last_new = ae.prev_log_index + ae.entries.len() as u64;
+    if ae.leader_commit > s.commit_index {
+        s.commit_index = s.commit_index.max(ae.leader_commit.min(last_new));
+        s.apply_committed(ctx);
+    }
+    reply_append(s, ctx, leader, true, last_new, 0);
+}
+
+fn reply_append(
+    s: &RaftServer,
+    ctx: &mut Ctx<'_>,
+    leader: NodeId,
+    success: bool,
+    match_index: u64,
+    conflict_index: u64,
+) {
+    let reply = AppendEntriesReply {
+        term: s.current_term,
+        success,
+        match_index,
+        conflict_index,
+    };
+    s.send(ctx, leader, RaftMsg::AppendEntriesReply(reply));
+}
+
+/// Leaders: move `match_index`/`next_index` (only forwards: replies come late and twice),
+/// commit, and send what a follower still lacks.
+pub fn on_append_entries_reply(
+    s: &mut RaftServer,
+    ctx: &mut Ctx<'_>,
+    from: NodeId,
+    reply: AppendEntriesReply,
+) {
+    if reply.term > s.current_term {
+        become_follower(s, ctx, reply.term);
+        return;
+    }
+    if s.role != Role::Leader || reply.term != s.current_term {
+        return;
+    }
+    let f = from.index();
+    let before = (s.match_index[f], s.next_index[f]);
+    if reply.success {
+        s.match_index[f] = s.match_index[f].max(reply.match_index);
+        s.next_index[f] = s.next_index[f].max(reply.match_index + 1);
+        advance_commit_index(s, ctx);
+    } else {
+        s.next_index[f] = reply
+            .conflict_index
+            .min(s.next_index[f].saturating_sub(1))
+            .max(s.match_index[f] + 1);
+    }
+    let learned = (s.match_index[f], s.next_index[f]) != before;
+    if learned && s.next_index[f] <= s.log.last_index() {
+        send_append_entries(s, ctx, from);
+    }
+}
+
+/// The commit rule: the highest index a majority stores, if its entry is of this term.
+fn advance_commit_index(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    let mut matched: Vec<u64> = s
+        .servers
+        .iter()
+        .map(|p| {
+            if *p == s.me {
+                s.log.last_index()
+            } else {
+                s.match_index[p.index()]
+            }
+        })
+        .collect();
+    matched.sort_unstable_by(|a, b| b.cmp(a));
+    let n = matched[s.majority() - 1];
+    if n > s.commit_index && s.log.term_at(n) == Some(s.current_term) {
+        s.commit_index = n;
+        s.apply_committed(ctx);
+    }
+}
+
+/// Leaders append the request (once, however often the network delivers it); others redirect.
+pub fn on_client_request(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    if !s.seen.insert((client, req.id)) {
+        return;
+    }
+    if s.role != Role::Leader {
+        let leader = s.leader_id.filter(|l| *l != s.me);
+        s.reply(ctx, client, req.id, KvResult::NotLeader { leader });
+        return;
+    }
+    let entry = LogEntry {
+        term: s.current_term,
+        command: Command::Kv {
+            client,
+            request: req.id,
+            op: req.op,
+        },
+    };
+    let index = s.log.append(ctx.storage(), entry);
+    s.sync_log(ctx);
+    s.pending.insert(index, (client, req.id));
+    advance_commit_index(s, ctx);
+    for peer in s.peers() {
+        if s.next_index[peer.index()] == index {
+            send_append_entries(s, ctx, peer);
+        }
+    }
+}
+
+/// Applies a write once however often it is in the log: every write's value is unique, so a
+/// second copy gets the first one's result and changes nothing.
+pub fn apply(s: &mut RaftServer, op: KvOp) -> KvResult {
+    let (key, value, expect) = match op {
+        KvOp::Get { key } => return KvResult::Done(s.kv.get(&key).copied()),
+        KvOp::Put { key, value } => (key, value, None),
+        KvOp::Cas { key, from, to } => (key, to, Some(from)),
+    };
+    if let Some(first) = s.applied_writes.get(&value) {
+        return *first;
+    }
+    let result = match expect {
+        Some(from) if s.kv.get(&key).copied() != from => KvResult::CasMismatch,
+        _ => {
+            s.kv.insert(key, value);
+            KvResult::Done(None)
+        }
+    };
+    s.applied_writes.insert(value, result);
+    result
+}
+// ANCHOR_END: solution
+
+/// These handlers, as the lab's table.
+pub const FUNCTIONS: Functions = Functions {
+    on_election_timeout,
+    on_tick,
+    on_request_vote,
+    on_request_vote_reply,
+    on_append_entries,
+    on_append_entries_reply,
+    on_client_request,
+    apply,
+};
