@@ -49,6 +49,9 @@ pub enum Fault<N = NodeId> {
         /// Drift rate in parts per million.
         ppm: i64,
     },
+    /// Lose a node's disk: it crashes (if it is up) and its storage, synced or not, is erased; a
+    /// later `Restart` boots it empty, as a machine that replaced the lost one.
+    Wipe(N),
 }
 
 /// A fault to apply at a fixed virtual time.
@@ -222,6 +225,7 @@ impl Fault<NodeId> {
             Fault::Isolate(x) => format!("isolate {}", n(x)),
             Fault::Heal => "heal".to_string(),
             Fault::Crash(x) => format!("crash {}", n(x)),
+            Fault::Wipe(x) => format!("wipe {} (its disk is lost)", n(x)),
             Fault::Restart(x) => format!("restart {}", n(x)),
             Fault::Pause(x) => format!("pause {}", n(x)),
             Fault::Resume(x) => format!("resume {}", n(x)),
@@ -243,6 +247,7 @@ impl Fault<NodeId> {
             Fault::Isolate(x) => Fault::Isolate(n(x)),
             Fault::Heal => Fault::Heal,
             Fault::Crash(x) => Fault::Crash(n(x)),
+            Fault::Wipe(x) => Fault::Wipe(n(x)),
             Fault::Restart(x) => Fault::Restart(n(x)),
             Fault::Pause(x) => Fault::Pause(n(x)),
             Fault::Resume(x) => Fault::Resume(n(x)),
@@ -333,6 +338,7 @@ impl Fault<String> {
             Fault::Isolate(x) => Fault::Isolate(resolve_one(roster, x)?),
             Fault::Heal => Fault::Heal,
             Fault::Crash(x) => Fault::Crash(resolve_one(roster, x)?),
+            Fault::Wipe(x) => Fault::Wipe(resolve_one(roster, x)?),
             Fault::Restart(x) => Fault::Restart(resolve_one(roster, x)?),
             Fault::Pause(x) => Fault::Pause(resolve_one(roster, x)?),
             Fault::Resume(x) => Fault::Resume(resolve_one(roster, x)?),
@@ -555,6 +561,7 @@ pub fn replaces_groups(f: &Fault) -> bool {
 fn fault_nodes(f: &Fault) -> Vec<NodeId> {
     match f {
         Fault::Crash(n)
+        | Fault::Wipe(n)
         | Fault::Restart(n)
         | Fault::Pause(n)
         | Fault::Resume(n)
@@ -582,7 +589,7 @@ impl FaultState {
         match f {
             Fault::Partition(_) | Fault::Cut { .. } | Fault::Isolate(_) => self.split = true,
             Fault::Heal => self.split = false,
-            Fault::Crash(n) => push_unique(&mut self.down, *n),
+            Fault::Crash(n) | Fault::Wipe(n) => push_unique(&mut self.down, *n),
             Fault::Restart(n) => self.down.retain(|x| x != n),
             Fault::Pause(n) => push_unique(&mut self.paused, *n),
             Fault::Resume(n) => self.paused.retain(|x| x != n),

@@ -137,6 +137,12 @@ impl<V: Clone> Storage<V> {
     }
 
     /// Loses every unsynced write, as a power failure would.
+    /// The disk is lost: everything, synced or not, is gone (a replaced machine).
+    pub(crate) fn wipe(&mut self) {
+        self.current.clear();
+        self.undo.clear();
+    }
+
     pub(crate) fn crash(&mut self) {
         // Backwards, so the oldest entry of each key (its synced value) is restored last.
         while let Some((key, old)) = self.undo.pop() {
@@ -155,6 +161,18 @@ impl<V: Clone> Storage<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wipe_loses_synced_writes_too() {
+        let mut s = Storage::default();
+        s.put("a", 1);
+        s.sync();
+        s.put("b", 2);
+        s.wipe();
+        s.crash();
+        assert_eq!(s.get("a"), None);
+        assert_eq!(s.get("b"), None);
+    }
 
     #[test]
     fn crash_keeps_only_synced_writes() {

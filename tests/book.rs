@@ -678,3 +678,60 @@ fn the_walker_catches_what_it_should() {
     assert!(include_problem("x.rs", &[], body).is_some());
     assert!(include_problem("x.rs", &["other"], body).is_some());
 }
+
+/// The book's figures are the files `clustersim run --plots` draws: each `figures/SCENARIO-CHART.svg`
+/// is regenerated from `scenarios/article/SCENARIO.ron` and compared byte for byte, and every
+/// figure is shown by some chapter.
+#[test]
+fn every_figure_is_what_the_tool_draws_and_is_shown() {
+    let dir = root().join("book/src/figures");
+    let chapters: String = chapters()
+        .iter()
+        .map(|c| fs::read_to_string(c).expect("chapter"))
+        .collect();
+    let mut count = 0;
+    for entry in fs::read_dir(&dir).expect("book/src/figures") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .to_string();
+        let (scenario, chart) = name
+            .trim_end_matches(".svg")
+            .rsplit_once('-')
+            .unwrap_or_else(|| panic!("{name}: figures are named SCENARIO-CHART.svg"));
+        let out =
+            std::env::temp_dir().join(format!("clustersim-figure-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&out);
+        let status = Command::new(binary("clustersim"))
+            .args([
+                "run",
+                &format!("scenarios/article/{scenario}.ron"),
+                "--quiet",
+                "--plots",
+            ])
+            .arg(&out)
+            .current_dir(root())
+            .output()
+            .expect("run clustersim");
+        assert!(status.status.success(), "{name}: {status:?}");
+        let drawn = fs::read_to_string(out.join(format!("{chart}.svg"))).expect("drawn");
+        let kept = fs::read_to_string(&path).expect("figure");
+        assert!(
+            drawn == kept,
+            "{name} is not what `clustersim run scenarios/article/{scenario}.ron --plots DIR` draws \
+             now; copy DIR/{chart}.svg over it"
+        );
+        assert!(
+            chapters.contains(&format!("](figures/{name})")),
+            "no chapter shows figures/{name}"
+        );
+        let _ = fs::remove_dir_all(&out);
+        count += 1;
+    }
+    assert!(
+        count >= 3,
+        "the performance section embeds the figures it discusses"
+    );
+}

@@ -415,6 +415,9 @@ fn draw(args: &RunArgs, report: &Report, window: Option<Window>) -> Result<(), E
         for (name, text) in plots::all(&model) {
             write_file(&dir.join(name), &text)?;
         }
+        for line in plots::summary(&model) {
+            outln!("plots: {line}");
+        }
     }
     if args.timeline {
         use std::io::IsTerminal;

@@ -698,7 +698,7 @@ fn restored(faults: &[ScheduledFault]) -> (bool, bool) {
     }
     for f in faults {
         match &f.fault {
-            Fault::Crash(n) => set(&mut down, n, true),
+            Fault::Crash(n) | Fault::Wipe(n) => set(&mut down, n, true),
             Fault::Restart(n) => set(&mut down, n, false),
             Fault::Pause(n) => set(&mut frozen, n, true),
             Fault::Resume(n) => set(&mut frozen, n, false),
@@ -792,7 +792,8 @@ pub fn units(faults: &[ScheduledFault]) -> Vec<Vec<usize>> {
 /// True when `later` undoes `fault`.
 fn undoes(fault: &Fault<String>, later: &Fault<String>) -> bool {
     match (fault, later) {
-        (Fault::Crash(a), Fault::Restart(b)) | (Fault::Pause(a), Fault::Resume(b)) => a == b,
+        (Fault::Crash(a) | Fault::Wipe(a), Fault::Restart(b))
+        | (Fault::Pause(a), Fault::Resume(b)) => a == b,
         (Fault::Partition(_) | Fault::Isolate(_) | Fault::Cut { .. }, Fault::Heal) => true,
         (
             Fault::ClockSkew { node: a, offset },
@@ -836,6 +837,7 @@ fn without_node(fault: &Fault<String>, node: &str) -> Option<Fault<String>> {
         }
         Fault::Isolate(n)
         | Fault::Crash(n)
+        | Fault::Wipe(n)
         | Fault::Restart(n)
         | Fault::Pause(n)
         | Fault::Resume(n)

@@ -347,7 +347,7 @@ fn bands_of(faults: &[FaultMark], n: usize) -> Vec<Band> {
     };
     for f in faults {
         let (kind, node) = match &f.fault {
-            Fault::Crash(n) => (BandKind::Crash, Some(*n)),
+            Fault::Crash(n) | Fault::Wipe(n) => (BandKind::Crash, Some(*n)),
             Fault::Pause(n) => (BandKind::Pause, Some(*n)),
             Fault::Partition(_) | Fault::Cut { .. } | Fault::Isolate(_) => {
                 (BandKind::Network, None)

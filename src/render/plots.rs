@@ -450,6 +450,58 @@ pub fn task_fates(model: &Model) -> Option<String> {
     Some(o)
 }
 
+/// What the charts show, in two lines of words: latency percentiles of the calls that
+/// completed `ok`, and throughput (ok calls per second of the run, and in the busiest 100 ms).
+pub fn summary(model: &Model) -> Vec<String> {
+    let calls: Vec<&OpBar> = model
+        .ops
+        .iter()
+        .filter(|o| o.outcome != Phase::Event)
+        .collect();
+    let mut ok: Vec<u64> = calls
+        .iter()
+        .filter(|o| o.outcome == Phase::Ok)
+        .filter_map(|o| o.end.map(|e| e.since(o.start).0))
+        .collect();
+    ok.sort_unstable();
+    if ok.is_empty() {
+        return vec![format!(
+            "latency: none of {} client calls completed ok",
+            calls.len()
+        )];
+    }
+    let pick = |q: f64| {
+        let i = ((ok.len() as f64 * q).ceil() as usize).clamp(1, ok.len()) - 1;
+        crate::time::Duration(ok[i])
+    };
+    let secs = model.end.as_secs_f64().max(1e-9);
+    let mut buckets: std::collections::BTreeMap<u64, u64> = std::collections::BTreeMap::new();
+    for o in calls.iter().filter(|o| o.outcome == Phase::Ok) {
+        if let Some(e) = o.end {
+            *buckets
+                .entry(e.since(crate::time::SimTime::ZERO).0 / 100_000_000)
+                .or_default() += 1;
+        }
+    }
+    let peak = buckets.values().copied().max().unwrap_or(0);
+    vec![
+        format!(
+            "latency of {} ok calls: p50 {}, p90 {}, p99 {}, max {}",
+            ok.len(),
+            pick(0.5),
+            pick(0.9),
+            pick(0.99),
+            pick(1.0)
+        ),
+        format!(
+            "throughput: {:.0} ok calls a second over {:.1} s, {} a second in the busiest 100 ms",
+            ok.len() as f64 / secs,
+            secs,
+            peak * 10
+        ),
+    ]
+}
+
 /// The files `all` may draw, in its order (`tasks.svg` only for task queues).
 pub const FILES: [&str; 3] = ["latency.svg", "throughput.svg", "tasks.svg"];
 

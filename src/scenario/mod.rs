@@ -232,7 +232,7 @@ fn idle_faults(faults: &[ScheduledFault], roster: &Roster) -> Vec<String> {
             _ => {}
         }
         match fault {
-            Fault::Crash(n) => state[n.index()] = State::Down,
+            Fault::Crash(n) | Fault::Wipe(n) => state[n.index()] = State::Down,
             Fault::Restart(n) if state[n.index()] == State::Down => state[n.index()] = State::Up,
             Fault::Pause(n) if state[n.index()] == State::Up => state[n.index()] = State::Paused,
             Fault::Resume(n) if state[n.index()] == State::Paused => state[n.index()] = State::Up,

@@ -1127,6 +1127,10 @@ impl<N: Node> Sim<N> {
             Fault::Isolate(node) => self.network.partition(&[vec![*node]]),
             Fault::Heal => self.network.heal(),
             Fault::Crash(node) => self.crash(*node),
+            Fault::Wipe(node) => {
+                self.crash(*node);
+                self.slots[node.index()].storage.wipe();
+            }
             Fault::Restart(node) => self.restart(*node),
             Fault::Pause(node) => {
                 let slot = &mut self.slots[node.index()];
