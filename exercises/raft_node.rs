@@ -11,7 +11,7 @@ use clustersim::history::{Op, RoleChange, LEADER, ROLE};
 use clustersim::node::{Context, Node, NodeFactory, NodeId, Snapshot};
 use clustersim::protocols::kv::client::{ClientConfig, KvClient, KvReply, KvResult, Target};
 use clustersim::protocols::raft::log::{Command, Log};
-use clustersim::protocols::raft::node::{CURRENT_TERM, VOTED_FOR};
+use clustersim::protocols::raft::node::{recover_term_and_vote, CURRENT_TERM, VOTED_FOR};
 use clustersim::protocols::raft::{RaftMsg, RaftTimer, Stored};
 use clustersim::protocols::require_role;
 use clustersim::rand::Rng;
@@ -106,14 +106,7 @@ impl RaftServer {
         storage: &clustersim::storage::Storage<Stored>,
         code: &'static Functions,
     ) -> Self {
-        let current_term = match storage.get(CURRENT_TERM) {
-            Some(Stored::CurrentTerm(t)) => *t,
-            _ => 0,
-        };
-        let voted_for = match storage.get(VOTED_FOR) {
-            Some(Stored::VotedFor(v)) => *v,
-            _ => None,
-        };
+        let (current_term, voted_for) = recover_term_and_vote(storage);
         RaftServer {
             me,
             servers,

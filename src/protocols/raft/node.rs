@@ -27,6 +27,19 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Storage key of `current_term`.
 pub const CURRENT_TERM: &str = "current_term";
+/// The `current_term` and `voted_for` a server synced (0 and nobody on first boot).
+pub fn recover_term_and_vote(storage: &crate::storage::Storage<Stored>) -> (u64, Option<NodeId>) {
+    let current_term = match storage.get(CURRENT_TERM) {
+        Some(Stored::CurrentTerm(t)) => *t,
+        _ => 0,
+    };
+    let voted_for = match storage.get(VOTED_FOR) {
+        Some(Stored::VotedFor(v)) => *v,
+        _ => None,
+    };
+    (current_term, voted_for)
+}
+
 /// Storage key of `voted_for`.
 pub const VOTED_FOR: &str = "voted_for";
 
@@ -186,14 +199,7 @@ impl Server {
         nodes: usize,
         storage: &crate::storage::Storage<Stored>,
     ) -> Self {
-        let current_term = match storage.get(CURRENT_TERM) {
-            Some(Stored::CurrentTerm(t)) => *t,
-            _ => 0,
-        };
-        let voted_for = match storage.get(VOTED_FOR) {
-            Some(Stored::VotedFor(v)) => *v,
-            _ => None,
-        };
+        let (current_term, voted_for) = recover_term_and_vote(storage);
         Server {
             params,
             servers,
