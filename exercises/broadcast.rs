@@ -21,7 +21,7 @@
 use crate::Code;
 use clustersim::history::{Op, OpId};
 use clustersim::node::{Context, Node as SimNode, NodeFactory, NodeId};
-use clustersim::protocols::require_role;
+use clustersim::protocols::{only_roles, require_role};
 use clustersim::scenario::Plan;
 use clustersim::sim::{RunOutcome, Sim};
 use clustersim::time::Duration;
@@ -172,12 +172,7 @@ impl SimNode for Node {
 /// Checks the scenario has nodes of role `node` only.
 pub fn validate(plan: &Plan) -> Result<(), String> {
     require_role(plan, "broadcast", "node")?;
-    if let Some(other) = plan.roster.roles().into_iter().find(|r| *r != "node") {
-        return Err(format!(
-            "lab `broadcast` has role `node` only; the scenario also has `{other}`"
-        ));
-    }
-    Ok(())
+    only_roles(plan, "broadcast", &["node"])
 }
 
 /// The lab's run with `code`'s functions, not yet started.

@@ -2,8 +2,9 @@
 //!
 //! Each exercise scenario names its goal as `checks: [Exercise(GOAL)]`.
 
+use crate::primary_backup_node::{View, VIEW, VIEW_ACK};
 use clustersim::check::Verdict;
-use clustersim::fault::Fault;
+use clustersim::fault::{Fault, FaultState};
 use clustersim::history::LEADER;
 use clustersim::history::{Call, Op, Phase};
 use clustersim::node::NodeId;
@@ -65,6 +66,17 @@ pub enum Goal {
         /// Bound on the 99th percentile.
         p99: Duration,
     },
+    /// The view server's views are numbered one after another, each replaced only after its
+    /// primary acknowledged it, each primary the previous view's primary or backup, never the
+    /// same server as primary and backup (primary-backup).
+    ViewsValid,
+    /// Within `within` of the start there is a view, and within `within` of a crash of the
+    /// primary or backup of an acknowledged view there is a view without it (unless the crashed
+    /// primary had no live backup to take over) (primary-backup).
+    FailoverWithin {
+        /// How long a view may keep a crashed server.
+        within: Duration,
+    },
 }
 
 /// The `Exercise(GOAL)` check: an exercise's goal as a registered check.
@@ -100,6 +112,8 @@ impl Goal {
             Goal::AppliedExactlyOnce => "AppliedExactlyOnce",
             Goal::DeliveredEverywhere { .. } => "DeliveredEverywhere",
             Goal::DeliveryLatency { .. } => "DeliveryLatency",
+            Goal::ViewsValid => "ViewsValid",
+            Goal::FailoverWithin { .. } => "FailoverWithin",
         }
     }
 
@@ -119,6 +133,8 @@ impl Goal {
             Goal::AppliedExactlyOnce => applied_exactly_once(outcome),
             Goal::DeliveredEverywhere { within } => delivered_everywhere(outcome, within),
             Goal::DeliveryLatency { p50, p99 } => delivery_latency(outcome, p50, p99),
+            Goal::ViewsValid => views_valid(outcome),
+            Goal::FailoverWithin { within } => failover_within(outcome, within),
         }
     }
 }
@@ -684,6 +700,183 @@ fn applied_exactly_once(outcome: &RunOutcome) -> Verdict {
     )
 }
 
+/// Each new view: when, its history index, the view.
+type Views = Vec<(SimTime, usize, View)>;
+
+/// The view server's views and the acknowledgements of them, in order: (time, history index,
+/// view) and (time, view number).
+fn views(outcome: &RunOutcome) -> (Views, Vec<(SimTime, u64)>) {
+    let (mut views, mut acks) = (Vec::new(), Vec::new());
+    for e in outcome.history.events() {
+        if let Some(v) = e.op.custom_value::<View>(VIEW) {
+            views.push((e.time, e.index, v));
+        } else if let Some(n) = e.op.custom_value::<u64>(VIEW_ACK) {
+            acks.push((e.time, n));
+        }
+    }
+    (views, acks)
+}
+
+fn describe_view(outcome: &RunOutcome, v: &View) -> String {
+    let name =
+        |n: Option<NodeId>| n.map_or("none".to_string(), |n| outcome.roster.name(n).to_string());
+    format!(
+        "view {} (primary {}, backup {})",
+        v.num,
+        name(v.primary),
+        name(v.backup)
+    )
+}
+
+fn views_valid(outcome: &RunOutcome) -> Verdict {
+    const NAME: &str = "ViewsValid";
+    let (views, acks) = views(outcome);
+    let mut prev = View::default();
+    for (t, index, v) in &views {
+        let this = describe_view(outcome, v);
+        let before = describe_view(outcome, &prev);
+        let problem = if v.num != prev.num + 1 {
+            Some(format!(
+                "{this} followed {before}: each view must have the next number"
+            ))
+        } else if v.primary.is_none() {
+            Some(format!(
+                "{this} has no primary: a view server that loses its primary keeps the view \
+                 until the backup can take over"
+            ))
+        } else if v.primary == v.backup {
+            Some(format!("{this} has the same server as primary and backup"))
+        } else if prev.num >= 1 && !acks.iter().any(|(at, n)| *n == prev.num && at <= t) {
+            Some(format!(
+                "{this} replaced {before} before its primary acknowledged it: the backup of an \
+                 unacknowledged view may not have the primary's state yet"
+            ))
+        } else if prev.num >= 1 && v.primary != prev.primary && v.primary != prev.backup {
+            Some(format!(
+                "{this} follows {before}: its primary was neither the primary nor the backup \
+                 before, so it has none of the data"
+            ))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Verdict::fail(NAME, format!("at {t}: {problem}"))
+                .culprits(outcome, vec![*index]);
+        }
+        prev = *v;
+    }
+    if views.is_empty() {
+        return Verdict::fail(NAME, "the view server never formed a view");
+    }
+    Verdict::pass(
+        NAME,
+        format!(
+            "{} views, each numbered after the one before, acknowledged before it was replaced, \
+             its primary the old primary or backup",
+            views.len()
+        ),
+    )
+}
+
+/// True when the crash of `x` at `t` is the only fault in force from just before it to `within`
+/// after it (its own restart aside): two failures close together may leave no copy to fail
+/// over to, and a partition may hide the backup, so no view server can promise a failover then.
+fn lone_crash(outcome: &RunOutcome, t: SimTime, x: NodeId, within: Duration) -> bool {
+    let mut state = FaultState::default();
+    for (at, f) in &outcome.faults {
+        if *at > t + within {
+            break;
+        }
+        let own = matches!(f, Fault::Crash(n) | Fault::Wipe(n) | Fault::Restart(n) if *n == x);
+        if *at < t || (*at == t && !own) {
+            state.apply(f);
+            continue;
+        }
+        if !own {
+            return false;
+        }
+    }
+    state.is_whole()
+}
+
+fn failover_within(outcome: &RunOutcome, within: Duration) -> Verdict {
+    const NAME: &str = "FailoverWithin";
+    let (views, acks) = views(outcome);
+    let crashes: Vec<(SimTime, NodeId)> = outcome
+        .faults
+        .iter()
+        .filter_map(|(t, f)| match f {
+            Fault::Crash(n) | Fault::Wipe(n) => Some((*t, *n)),
+            _ => None,
+        })
+        .collect();
+    let ends = |t: SimTime| t + within > outcome.end_time;
+    if !ends(SimTime::ZERO) {
+        match views.first() {
+            Some((t, _, _)) if *t <= SimTime::ZERO + within => {}
+            Some((t, _, v)) => {
+                return Verdict::fail(
+                    NAME,
+                    format!("the first view, {}, came at {t}", describe_view(outcome, v)),
+                )
+            }
+            None => return Verdict::fail(NAME, "the view server never formed a view"),
+        }
+    }
+    let mut judged = 0;
+    for (t, x) in &crashes {
+        if ends(*t) {
+            continue;
+        }
+        let Some((_, _, current)) = views.iter().rev().find(|(at, _, _)| at <= t) else {
+            continue;
+        };
+        let acked = acks.iter().any(|(at, n)| *n == current.num && at <= t);
+        let role = if current.primary == Some(*x) {
+            "primary"
+        } else if current.backup == Some(*x) {
+            "backup"
+        } else {
+            continue;
+        };
+        if !acked
+            || (role == "primary" && current.backup.is_none())
+            || !lone_crash(outcome, *t, *x, within)
+        {
+            continue;
+        }
+        judged += 1;
+        let replaced = views.iter().find(|(at, _, v)| {
+            at > t && at.since(*t) <= within && v.primary != Some(*x) && v.backup != Some(*x)
+        });
+        if replaced.is_none() {
+            let next = views.iter().find(|(at, _, _)| at > t);
+            let after = match next {
+                Some((at, _, v)) => {
+                    format!("; the next view was {} at {at}", describe_view(outcome, v))
+                }
+                None => "; no view came after it".to_string(),
+            };
+            return Verdict::fail(
+                NAME,
+                format!(
+                    "{role} {} crashed at {t} in {}, acknowledged, and no view without it came \
+                     within {within}{after}",
+                    outcome.roster.name(*x),
+                    describe_view(outcome, current)
+                ),
+            );
+        }
+    }
+    Verdict::pass(
+        NAME,
+        format!(
+            "a view within {within} of the start, and a view without the crashed server within \
+             {within} of each of {judged} crash(es) of a primary or backup"
+        ),
+    )
+}
+
 /// Each broadcast value: when it was given, and when the last node up at the end learned it
 /// (`None` if one never did).
 fn broadcast_spread(outcome: &RunOutcome) -> Vec<(u64, SimTime, Option<SimTime>)> {
@@ -1111,5 +1304,104 @@ mod tests {
         }
         .evaluate(&o)
         .passed());
+    }
+
+    /// Records view `num` (primary, backup: node indices) at `ms`, and its acknowledgement at
+    /// `acked` if given.
+    fn view(
+        h: &mut History,
+        ms: u64,
+        num: u64,
+        primary: u32,
+        backup: Option<u32>,
+        acked: Option<u64>,
+    ) {
+        let v = View {
+            num,
+            primary: Some(NodeId(primary)),
+            backup: backup.map(NodeId),
+        };
+        h.event(at(ms), NodeId(0), Op::custom(VIEW, &v));
+        if let Some(a) = acked {
+            h.event(at(a), NodeId(0), Op::custom(VIEW_ACK, &num));
+        }
+    }
+
+    #[test]
+    fn views_valid_fails_each_broken_rule_and_passes_a_good_sequence() {
+        let good = |h: &mut History| {
+            view(h, 10, 1, 1, None, Some(100));
+            view(h, 200, 2, 1, Some(2), Some(300));
+        };
+        let mut h = History::new();
+        good(&mut h);
+        view(&mut h, 900, 3, 2, Some(3), None);
+        let v = Goal::ViewsValid.evaluate(&outcome(h, 4));
+        assert!(v.passed(), "{v:?}");
+
+        type Breaks = fn(&mut History);
+        let cases: [(&str, Breaks); 4] = [
+            ("before its primary acknowledged", |h| {
+                view(h, 900, 3, 2, Some(3), None)
+            }),
+            ("neither the primary nor the backup", |h| {
+                view(h, 900, 3, 3, Some(2), None)
+            }),
+            ("the next number", |h| view(h, 900, 4, 2, Some(3), None)),
+            ("same server as primary and backup", |h| {
+                view(h, 900, 3, 2, Some(2), None)
+            }),
+        ];
+        for (i, (expect, bad)) in cases.into_iter().enumerate() {
+            let mut h = History::new();
+            view(&mut h, 10, 1, 1, None, Some(100));
+            if i == 0 {
+                // View 2 is never acknowledged, so view 3 may not follow it.
+                view(&mut h, 200, 2, 1, Some(2), None);
+            } else {
+                view(&mut h, 200, 2, 1, Some(2), Some(300));
+            }
+            bad(&mut h);
+            let v = Goal::ViewsValid.evaluate(&outcome(h, 4));
+            assert!(!v.passed() && v.summary.contains(expect), "{expect}: {v:?}");
+        }
+        let v = Goal::ViewsValid.evaluate(&outcome(History::new(), 4));
+        assert!(!v.passed(), "no view at all: {v:?}");
+    }
+
+    #[test]
+    fn failover_within_needs_a_view_without_the_crashed_member_in_time() {
+        let run = |replaced_at: Option<u64>, extra: Option<(u64, Fault)>| {
+            let mut h = History::new();
+            view(&mut h, 10, 1, 1, Some(2), Some(100));
+            if let Some(ms) = replaced_at {
+                view(&mut h, ms, 2, 2, None, None);
+            }
+            let mut o = outcome(h, 4);
+            o.end_time = at(5000);
+            o.faults = vec![(at(1000), Fault::Crash(NodeId(1)))];
+            if let Some((ms, f)) = extra {
+                o.faults.push((at(ms), f));
+            }
+            Goal::FailoverWithin {
+                within: Duration::from_secs(1),
+            }
+            .evaluate(&o)
+        };
+        assert!(run(Some(1600), None).passed());
+        let late = run(Some(2100), None);
+        assert!(
+            !late.passed() && late.summary.contains("primary n2 crashed"),
+            "{late:?}"
+        );
+        let never = run(None, None);
+        assert!(
+            !never.passed() && never.summary.contains("no view came after"),
+            "{never:?}"
+        );
+        // The backup failed too: nobody can take over, so the crash is not judged.
+        let both = run(None, Some((1200, Fault::Crash(NodeId(2)))));
+        assert!(both.passed(), "{both:?}");
+        assert!(both.summary.contains("0 crash(es)"), "{both:?}");
     }
 }

@@ -22,6 +22,8 @@ pub mod exactly_once;
 pub mod goals;
 pub mod idempotent_sink;
 pub mod lease_queue;
+pub mod primary_backup;
+pub mod primary_backup_node;
 pub mod raft;
 pub mod raft_node;
 pub mod reliable_ping;
@@ -280,6 +282,45 @@ pub const EXERCISES: &[Exercise] = &[
         validate: checked!(exactly_once),
         search: None,
         sim: |p, _, c, t| Box::new(exactly_once::sim(p, c, t)),
+    },
+    Exercise {
+        name: "primary-backup",
+        file: "exercises/primary_backup.rs",
+        task: "primary-backup with a view server: views, replication through the backup, state transfer, an unreliable network",
+        effort: "1 day (part 1: 2 hours, 2: 3 hours, 3: 1 hour, 4: 2 hours)",
+        checks: &["Exercise", "Linearizable", "ElectionSafety", "Liveness", "Converged"],
+        levels: &[
+            Level {
+                name: "the view service",
+                file: "scenarios/exercises/primary-backup-1-views.ron",
+                scenario: include_str!("../scenarios/exercises/primary-backup-1-views.ron"),
+                search: None,
+            },
+            Level {
+                name: "replication and state transfer",
+                file: "scenarios/exercises/primary-backup-2-replication.ron",
+                scenario: include_str!("../scenarios/exercises/primary-backup-2-replication.ron"),
+                search: None,
+            },
+            Level {
+                name: "crashes and restarts",
+                file: "scenarios/exercises/primary-backup-3-restarts.ron",
+                scenario: include_str!("../scenarios/exercises/primary-backup-3-restarts.ron"),
+                search: None,
+            },
+            Level {
+                name: "an unreliable network",
+                file: "scenarios/exercises/primary-backup-4-unreliable.ron",
+                scenario: include_str!("../scenarios/exercises/primary-backup-4-unreliable.ron"),
+                search: None,
+            },
+        ],
+        validate: checked!(primary_backup_node, primary_backup),
+        sim: |p, spec, c, t| Box::new(primary_backup_node::sim(p, spec.client_retries, c, t)),
+        search: Some(|p, spec, c, checks, config| {
+            let sim = primary_backup_node::sim(p, spec.client_retries, c, TraceLevel::HashOnly);
+            clustersim::explore::exhaustive::search(sim, checks, config)
+        }),
     },
     Exercise {
         name: "broadcast",

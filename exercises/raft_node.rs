@@ -13,7 +13,7 @@ use clustersim::protocols::kv::client::{ClientConfig, KvClient, KvReply, KvResul
 use clustersim::protocols::raft::log::{Command, Log};
 use clustersim::protocols::raft::node::{recover_term_and_vote, CURRENT_TERM, VOTED_FOR};
 use clustersim::protocols::raft::{RaftMsg, RaftTimer, Stored};
-use clustersim::protocols::require_role;
+use clustersim::protocols::{only_roles, require_role};
 use clustersim::rand::Rng;
 use clustersim::scenario::Plan;
 use clustersim::sim::{RunOutcome, Sim};
@@ -328,17 +328,7 @@ impl Node for LabNode {
 /// Checks the scenario has servers and clients and nothing else.
 pub fn validate(plan: &Plan) -> Result<(), String> {
     require_role(plan, "raft", "server")?;
-    if let Some(other) = plan
-        .roster
-        .roles()
-        .into_iter()
-        .find(|r| *r != "server" && *r != "client")
-    {
-        return Err(format!(
-            "lab `raft` has roles `server` and `client`; the scenario also has `{other}`"
-        ));
-    }
-    Ok(())
+    only_roles(plan, "raft", &["server", "client"])
 }
 
 /// The lab's run, not yet started, with `code`'s handlers; clients send a request that timed

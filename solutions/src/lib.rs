@@ -12,6 +12,7 @@ pub mod durable_counter;
 pub mod exactly_once;
 pub mod idempotent_sink;
 pub mod lease_queue;
+pub mod primary_backup;
 pub mod raft;
 pub mod reliable_ping;
 pub mod sync_replication;
@@ -34,6 +35,7 @@ pub fn code(name: &str) -> Option<Code> {
         "anti-entropy" => Code::of(&anti_entropy::FUNCTIONS),
         "exactly-once" => Code::of(&exactly_once::FUNCTIONS),
         "broadcast" => Code::of(&broadcast::FUNCTIONS),
+        "primary-backup" => Code::of(&primary_backup::FUNCTIONS),
         "raft" => Code::of(&raft::FUNCTIONS),
         _ => return None,
     })

@@ -32,6 +32,34 @@ fn cli(args: &[&str]) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
+/// Grades `code` (a table of exercise `name`'s functions) on `level` over `seeds` seeds.
+fn grade_code(name: &str, code: Code, seeds: u64, level: usize) -> Grade {
+    use clustersim::registry::{AnyProtocol, Registry};
+    use clustersim::scenario::{ParamsError, Spec};
+    thread_local! {
+        static CODE: std::cell::Cell<Option<Code>> = const { std::cell::Cell::new(None) };
+    }
+    fn build(spec: &Spec) -> Result<Box<dyn AnyProtocol>, ParamsError> {
+        let spec: exercises::ExerciseSpec = spec.params()?;
+        let code = CODE.with(|c| c.get()).expect("a table to grade");
+        Ok(Box::new(exercises::ExerciseRun::new(spec, Some(code))))
+    }
+    CODE.with(|c| c.set(Some(code)));
+    let registry = exercises::register(Registry::shipped(), build);
+    exercises::grade_with(&registry, name, false, seeds, Some(level)).expect("grades")
+}
+
+/// The checks that failed in a grade's runs.
+fn failed_checks(g: &Grade) -> Vec<String> {
+    g.runs
+        .iter()
+        .filter_map(|(_, o)| match o {
+            Outcome::Failed { verdict, .. } => Some(verdict.check.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The starter fails the way its file says (a todo!() or a named check) on the first level, and
 /// the reference passes every level, in the library and on the command line.
 fn proves(name: &str, starter_is_todo: bool, failing_goal: &str) {
@@ -333,24 +361,7 @@ mod wrong_raft {
 }
 
 fn raft_with(table: &'static clustersim_exercises::raft::Functions, level: usize) -> Grade {
-    use clustersim::registry::Registry;
-    fn build(
-        spec: &clustersim::scenario::Spec,
-    ) -> Result<Box<dyn clustersim::registry::AnyProtocol>, clustersim::scenario::ParamsError> {
-        let spec: exercises::ExerciseSpec = spec.params()?;
-        let table = WRONG.with(|w| w.get()).expect("a table to grade");
-        Ok(Box::new(exercises::ExerciseRun::new(
-            spec,
-            Some(Code::of(table)),
-        )))
-    }
-    thread_local! {
-        static WRONG: std::cell::Cell<Option<&'static clustersim_exercises::raft::Functions>> =
-            const { std::cell::Cell::new(None) };
-    }
-    WRONG.with(|w| w.set(Some(table)));
-    let registry = exercises::register(Registry::shipped(), build);
-    exercises::grade_with(&registry, "raft", false, 5, Some(level)).expect("grades")
+    grade_code("raft", Code::of(table), 5, level)
 }
 
 #[test]
@@ -400,14 +411,7 @@ fn raft_levels_catch_the_usual_mistakes() {
             "a server that {what} passes level {level}:\n{}",
             g.render()
         );
-        let failed: Vec<String> = g
-            .runs
-            .iter()
-            .filter_map(|(_, o)| match o {
-                Outcome::Failed { verdict, .. } => Some(verdict.check.clone()),
-                _ => None,
-            })
-            .collect();
+        let failed = failed_checks(&g);
         assert!(
             failed.iter().any(|c| c == check),
             "a server that {what} fails level {level} by {failed:?}, not {check}:\n{}",
@@ -453,31 +457,15 @@ fn exactly_once_levels_each_need_their_step() {
         on_timeout: reference::on_timeout,
         on_request: dedup_in_memory,
     };
-    fn build(
-        spec: &clustersim::scenario::Spec,
-    ) -> Result<Box<dyn clustersim::registry::AnyProtocol>, clustersim::scenario::ParamsError> {
-        let spec: exercises::ExerciseSpec = spec.params()?;
-        let table = TABLE.with(|t| t.get()).expect("a table");
-        Ok(Box::new(exercises::ExerciseRun::new(
-            spec,
-            Some(Code::of(table)),
-        )))
-    }
-    thread_local! {
-        static TABLE: std::cell::Cell<Option<&'static Functions>> = const { std::cell::Cell::new(None) };
-    }
     for (what, table, passes, fails) in [
         ("retries without deduplicating", &RETRIES_ONLY, 1, 2),
         ("deduplicates in memory only", &FORGETS_ON_CRASH, 2, 3),
     ] {
-        TABLE.with(|t| t.set(Some(table)));
-        let registry = exercises::register(clustersim::registry::Registry::shipped(), build);
         for level in 1..=passes {
-            let g =
-                exercises::grade_with(&registry, "exactly-once", false, 5, Some(level)).unwrap();
+            let g = grade_code("exactly-once", Code::of(table), 5, level);
             assert!(g.passed(), "{what}: level {level}:\n{}", g.render());
         }
-        let g = exercises::grade_with(&registry, "exactly-once", false, 5, Some(fails)).unwrap();
+        let g = grade_code("exactly-once", Code::of(table), 5, fails);
         assert!(!g.passed(), "{what} passes level {fails}:\n{}", g.render());
         assert!(
             g.render().contains("FAIL AppliedExactlyOnce"),
@@ -517,23 +505,191 @@ fn broadcast_budget_fails_a_flood() {
         on_message: forward,
         on_tick: |_, _| {},
     };
-    fn build(
-        spec: &clustersim::scenario::Spec,
-    ) -> Result<Box<dyn clustersim::registry::AnyProtocol>, clustersim::scenario::ParamsError> {
-        let spec: exercises::ExerciseSpec = spec.params()?;
-        Ok(Box::new(exercises::ExerciseRun::new(
-            spec,
-            Some(Code::of(&FLOOD)),
-        )))
-    }
-    let registry = exercises::register(clustersim::registry::Registry::shipped(), build);
-    let g = exercises::grade_with(&registry, "broadcast", false, 5, Some(1)).unwrap();
+    let g = grade_code("broadcast", Code::of(&FLOOD), 5, 1);
     assert!(g.passed(), "{}", g.render());
-    let g = exercises::grade_with(&registry, "broadcast", false, 5, Some(3)).unwrap();
+    let g = grade_code("broadcast", Code::of(&FLOOD), 5, 3);
     assert!(!g.passed(), "{}", g.render());
     assert!(
         g.render().contains("FAIL MessagesPerOperation"),
         "{}",
         g.render()
     );
+}
+
+#[test]
+fn primary_backup() {
+    proves("primary-backup", true, "");
+}
+
+/// Wrong primary-backup solutions, each the reference with one mistake a student makes.
+mod wrong_pb {
+    use clustersim::node::NodeId;
+    use clustersim::protocols::kv::client::{KvOp, KvRequest};
+    use clustersim_exercises::primary_backup::{self as lab, Functions};
+    use clustersim_exercises::primary_backup_node::{Ctx, Forward, PbServer, ViewServer};
+    use clustersim_solutions::primary_backup as reference;
+
+    const RIGHT: Functions = reference::FUNCTIONS;
+
+    /// Changes the view whenever a server looks dead, acknowledged or not.
+    fn check_eagerly(vs: &mut ViewServer, ctx: &mut Ctx<'_>) {
+        let acked = vs.acked;
+        vs.acked = true;
+        reference::on_check(vs, ctx);
+        if vs.view.num == 0 {
+            vs.acked = acked;
+        }
+    }
+    pub const IGNORES_ACKS: Functions = Functions {
+        on_check: check_eagerly,
+        ..RIGHT
+    };
+
+    /// Takes a ping with 0 from the primary or backup for an ordinary ping.
+    fn ping_ignoring_restarts(vs: &mut ViewServer, ctx: &mut Ctx<'_>, server: NodeId, num: u64) {
+        if num != 0 || vs.view.num == 0 {
+            reference::on_ping(vs, ctx, server, num);
+        }
+    }
+    pub const IGNORES_RESTARTS: Functions = Functions {
+        on_ping: ping_ignoring_restarts,
+        ..RIGHT
+    };
+
+    /// Answers at once and never forwards: the backup has nothing.
+    fn no_backup(s: &mut PbServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+        if !s.is_primary() || s.acked != s.view.num {
+            s.redirect(ctx, client, req.id);
+            return;
+        }
+        let result = s.execute(req.op);
+        s.reply(ctx, client, req.id, result);
+    }
+    pub const NEVER_FORWARDS: Functions = Functions {
+        on_request: no_backup,
+        ..RIGHT
+    };
+
+    /// Answers the client as soon as the forward is sent.
+    fn answer_at_once(s: &mut PbServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+        reference::on_request(s, ctx, client, req);
+        if let Some((_, w)) = s.waiting.pop_last() {
+            s.reply(ctx, w.client, w.id, w.result);
+        }
+    }
+    pub const ANSWERS_EARLY: Functions = Functions {
+        on_request: answer_at_once,
+        ..RIGHT
+    };
+
+    /// Answers reads from its own copy, without asking the backup.
+    fn local_reads(s: &mut PbServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+        if let KvOp::Get { key } = req.op {
+            if s.is_primary() && s.acked == s.view.num {
+                let value = s.kv.get(&key).copied();
+                s.reply(
+                    ctx,
+                    client,
+                    req.id,
+                    clustersim::protocols::kv::client::KvResult::Done(value),
+                );
+                return;
+            }
+        }
+        reference::on_request(s, ctx, client, req);
+    }
+    pub const LOCAL_READS: Functions = Functions {
+        on_request: local_reads,
+        ..RIGHT
+    };
+
+    /// Forwards, but never transfers the state: a backup takes forwards from its primary at
+    /// once, whatever it holds.
+    fn forward_without_state(s: &mut PbServer, ctx: &mut Ctx<'_>, from: NodeId, fwd: Forward) {
+        s.synced = s.view.num;
+        reference::on_forward(s, ctx, from, fwd);
+    }
+    pub const NO_TRANSFER: Functions = Functions {
+        on_view: lab::on_view,
+        on_forward: forward_without_state,
+        ..RIGHT
+    };
+
+    /// Applies a write every time it arrives.
+    pub const APPLIES_TWICE: Functions = Functions {
+        apply: lab::apply,
+        ..RIGHT
+    };
+
+    /// Never sends anything again.
+    pub const NO_RETRANSMIT: Functions = Functions {
+        on_tick: lab::on_tick,
+        ..RIGHT
+    };
+}
+
+/// Each mistake fails the level meant to catch it, by the check that names it (over 10 seeds).
+#[test]
+fn primary_backup_levels_catch_the_usual_mistakes() {
+    use clustersim_exercises::primary_backup::Functions;
+    let cases: [(&str, &'static Functions, usize, &str); 9] = [
+        (
+            "changes unacknowledged views",
+            &wrong_pb::IGNORES_ACKS,
+            1,
+            "ViewsValid",
+        ),
+        (
+            "ignores restarted servers",
+            &wrong_pb::IGNORES_RESTARTS,
+            1,
+            "FailoverWithin",
+        ),
+        (
+            "never forwards",
+            &wrong_pb::NEVER_FORWARDS,
+            2,
+            "Linearizable",
+        ),
+        (
+            "never transfers its state",
+            &wrong_pb::NO_TRANSFER,
+            2,
+            "Liveness",
+        ),
+        (
+            "never transfers its state",
+            &wrong_pb::NO_TRANSFER,
+            3,
+            "Linearizable",
+        ),
+        (
+            "answers before the backup has it",
+            &wrong_pb::ANSWERS_EARLY,
+            4,
+            "Linearizable",
+        ),
+        (
+            "reads its own copy",
+            &wrong_pb::LOCAL_READS,
+            4,
+            "Linearizable",
+        ),
+        (
+            "applies a retried write twice",
+            &wrong_pb::APPLIES_TWICE,
+            4,
+            "Linearizable",
+        ),
+        ("never resends", &wrong_pb::NO_RETRANSMIT, 4, "Liveness"),
+    ];
+    for (what, table, level, check) in cases {
+        let g = grade_code("primary-backup", Code::of(table), 10, level);
+        let failed = failed_checks(&g);
+        assert!(
+            failed.iter().any(|c| c == check),
+            "a server that {what} fails level {level} by {failed:?}, not {check}:\n{}",
+            g.render()
+        );
+    }
 }

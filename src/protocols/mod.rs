@@ -20,3 +20,19 @@ pub fn require_role(plan: &Plan, protocol: &str, role: &str) -> Result<(), Strin
     }
     Ok(())
 }
+
+/// Fails with a sentence naming the first role of the scenario that is not in `roles`.
+pub fn only_roles(plan: &Plan, protocol: &str, roles: &[&str]) -> Result<(), String> {
+    let Some(other) = plan.roster.roles().into_iter().find(|r| !roles.contains(r)) else {
+        return Ok(());
+    };
+    let names: Vec<String> = roles.iter().map(|r| format!("`{r}`")).collect();
+    let list = match names.as_slice() {
+        [one] => format!("role {one} only"),
+        [init @ .., last] => format!("roles {} and {last}", init.join(", ")),
+        [] => "no roles".to_string(),
+    };
+    Err(format!(
+        "protocol `{protocol}` has {list}; the scenario also has role `{other}`"
+    ))
+}

@@ -16,7 +16,7 @@ pub mod user;
 
 use crate::node::{Context, Node, NodeFactory, NodeId};
 use crate::protocol::Protocol;
-use crate::protocols::require_role;
+use crate::protocols::{only_roles, require_role};
 use crate::scenario::Plan;
 use crate::time::Duration;
 use digest::{Holdings, OriginDigest, MAX_CHUNKS};
@@ -215,16 +215,7 @@ impl Protocol for GossipParams {
     fn validate(&self, plan: &Plan) -> Result<(), String> {
         require_role(plan, Self::NAME, "node")?;
         require_role(plan, Self::NAME, "user")?;
-        if let Some(other) = plan
-            .roster
-            .roles()
-            .into_iter()
-            .find(|r| *r != "node" && *r != "user")
-        {
-            return Err(format!(
-                "protocol `Gossip` has roles `node` and `user`; the scenario also has role `{other}`"
-            ));
-        }
+        only_roles(plan, Self::NAME, &["node", "user"])?;
         if self.fanout == 0 {
             return Err(
                 "Gossip fanout must be at least 1 (peers each new chunk is pushed to)".into(),

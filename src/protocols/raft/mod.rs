@@ -22,7 +22,7 @@ use self::node::{AppendEntries, AppendEntriesReply, RequestVote, RequestVoteRepl
 use super::kv::client::{ClientConfig, ClientTimer, KvClient, KvReply, KvRequest, Target};
 use crate::node::{Context, Node, NodeFactory, NodeId, Snapshot};
 use crate::protocol::Protocol;
-use crate::protocols::require_role;
+use crate::protocols::{only_roles, require_role};
 use crate::scenario::Plan;
 use crate::time::Duration;
 use serde::{Deserialize, Serialize};
@@ -242,16 +242,7 @@ impl Protocol for RaftParams {
     fn validate(&self, plan: &Plan) -> Result<(), String> {
         require_role(plan, Self::NAME, "server")?;
         require_role(plan, Self::NAME, "client")?;
-        if let Some(other) = plan
-            .roster
-            .roles()
-            .into_iter()
-            .find(|r| *r != "server" && *r != "client")
-        {
-            return Err(format!(
-                "protocol `Raft` has roles `server` and `client`; the scenario also has `{other}`"
-            ));
-        }
+        only_roles(plan, Self::NAME, &["server", "client"])?;
         if self.election_timeout_min == Duration::ZERO {
             return Err("Raft election_timeout_min must be greater than zero".into());
         }
