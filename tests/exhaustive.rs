@@ -198,3 +198,48 @@ fn the_cli_writes_the_failing_path_refuses_overwrites_and_unsearchable_protocols
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn explore_strategy_exhaustive_is_check_and_refuses_the_seed_flags() {
+    let dir = std::env::temp_dir().join(format!("clustersim-explore-ex-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let d = dir.to_str().expect("utf-8");
+    let naive = "scenarios/check/queue-naive-2-workers.ron";
+    let out = clustersim(&["explore", naive, "--strategy", "exhaustive", "--out", d]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let check = clustersim(&["check", naive, "--out", d, "--force"]);
+    let same = String::from_utf8_lossy(&check.stdout);
+    // The same search: the same counts and the same shortest path (timings aside).
+    let counts = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| !l.contains("states/s"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(counts(&text), counts(&same));
+    assert!(dir
+        .join("check-queue-naive-2-workers-check-min.ron")
+        .exists());
+    let ok = clustersim(&[
+        "explore",
+        "scenarios/check/queue-reliable-2-workers.ron",
+        "--strategy",
+        "exhaustive",
+    ]);
+    assert_eq!(ok.status.code(), Some(0));
+    for flag in [
+        vec!["--seeds", "5"],
+        vec!["--jobs", "2"],
+        vec!["--until-covered"],
+    ] {
+        let mut args = vec!["explore", naive, "--strategy", "exhaustive"];
+        args.extend(flag.iter());
+        let out = clustersim(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag:?}: {err}");
+        assert!(err.contains("runs no seeds"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

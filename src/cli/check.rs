@@ -48,6 +48,24 @@ pub(super) struct CheckArgs {
     force: bool,
 }
 
+impl CheckArgs {
+    /// The flags' defaults for `file`, writing a failing path to `out`.
+    pub(super) fn defaults(file: PathBuf, out: PathBuf, force: bool) -> Self {
+        CheckArgs {
+            file,
+            depth: 1_000,
+            window: Duration::ZERO,
+            crashes: None,
+            restarts: false,
+            drops: 0,
+            targets: None,
+            max_states: 1_000_000,
+            out,
+            force,
+        }
+    }
+}
+
 fn parse_window(s: &str) -> Result<Duration, String> {
     let d = parse_duration(s)?;
     if d > Duration::from_secs(10) {
@@ -173,4 +191,23 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
     outln!("  wrote {}", path.display());
     outln!("  replay: {} run {}", registry.program(), path.display());
     Ok(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: CheckArgs,
+    }
+
+    #[test]
+    fn the_defaults_explore_uses_are_the_flags_defaults() {
+        let parsed = Wrapper::parse_from(["check", "f.ron"]).args;
+        let made = CheckArgs::defaults(PathBuf::from("f.ron"), PathBuf::from("."), false);
+        assert_eq!(format!("{parsed:?}"), format!("{made:?}"));
+    }
 }

@@ -35,9 +35,10 @@ pub(super) struct ExploreArgs {
     first_seed: u64,
     /// How seeds pick their runs: random (the file as written), swarm (each seed draws which
     /// fault kinds are on and how hard they hit), pct:D[/WINDOW] (PCT priorities order the
-    /// events due within WINDOW, 5ms by default).
-    #[arg(long, value_name = "S", default_value = "random", value_parser = super::run::parse_strategy)]
-    strategy: Strategy,
+    /// events due within WINDOW, 5ms by default); or exhaustive: no seeds, every path of the
+    /// run with `clustersim check`'s default bounds (use `check` to set them).
+    #[arg(long, value_name = "S", default_value = "random", value_parser = parse_search)]
+    strategy: Search,
     /// Keep going after the first failure.
     #[arg(long)]
     keep_going: bool,
@@ -64,6 +65,50 @@ pub(super) struct ExploreArgs {
     /// Memory budget of each run (default: the file's bounds.max_memory, else 2GiB).
     #[arg(long, value_name = "SIZE", value_parser = parse_bytes, allow_hyphen_values = true)]
     max_memory: Option<Bytes>,
+}
+
+/// What `explore` searches: seeds drawn by a strategy, or every path.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Search {
+    /// Seeds, each run as the strategy draws it.
+    Seeds(Strategy),
+    /// Every path within `check`'s default bounds.
+    Exhaustive,
+}
+
+fn parse_search(s: &str) -> Result<Search, String> {
+    if s.trim() == "exhaustive" {
+        return Ok(Search::Exhaustive);
+    }
+    super::run::parse_strategy(s)
+        .map(Search::Seeds)
+        .map_err(|e| format!("{e}, or exhaustive"))
+}
+
+/// `explore --strategy exhaustive`: `check` with its default bounds; the seed flags are refused.
+fn explore_exhaustively(registry: &Registry, args: &ExploreArgs) -> Result<u8, Error> {
+    let seed_flags = [
+        ("--seeds", args.seeds.is_some()),
+        ("--time", args.time.is_some()),
+        ("--jobs", args.jobs.is_some()),
+        ("--shard", args.shard.is_some()),
+        ("--first-seed", args.first_seed != 0),
+        ("--keep-going", args.keep_going),
+        ("--until-covered", args.until_covered),
+        ("--no-shrink", args.no_shrink),
+        ("--reseeds", args.reseeds != 0),
+        ("--max-memory", args.max_memory.is_some()),
+    ];
+    if let Some((flag, _)) = seed_flags.iter().find(|(_, given)| *given) {
+        return Err(Error::Usage(format!(
+            "{flag} is about seeds, and --strategy exhaustive runs no seeds: it searches every \
+             path, as `{} check` does (which takes --depth, --window, --crashes, --restarts, \
+             --drops, --targets and --max-states)",
+            registry.program()
+        )));
+    }
+    let check = super::check::CheckArgs::defaults(args.file.clone(), args.out.clone(), args.force);
+    super::check::cmd_check(registry, &check)
 }
 
 /// Flags of `clustersim shrink`.
@@ -163,6 +208,10 @@ fn budget_of(args: &ExploreArgs) -> Budget {
 
 /// `clustersim explore`: exit 1 if a seed failed, 0 if none did.
 pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8, Error> {
+    let strategy = match args.strategy {
+        Search::Exhaustive => return explore_exhaustively(registry, args),
+        Search::Seeds(s) => s,
+    };
     outputs::check_dir("--out", &args.out)?;
     let mut scenario = super::load_for(registry, &args.file)?;
     if let Some(b) = args.max_memory {
@@ -209,7 +258,6 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
         config.shard,
         config.workers()
     );
-    let strategy = args.strategy;
     match strategy {
         Strategy::Random => {}
         Strategy::Swarm => outln!(
