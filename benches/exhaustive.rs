@@ -26,11 +26,11 @@ fn main() {
     ] {
         let s = load(&dir.join(file)).expect("loads");
         let plan = registry.prepare(&s, file).expect("prepares").plan;
-        let (targets, default_crashes) = default_faults(&s, &plan.roster);
+        let faults = default_faults(&s, &plan.roster);
         let config = ExhaustiveConfig {
             window,
-            targets,
-            crashes: crashes.unwrap_or(default_crashes),
+            targets: faults.targets,
+            crashes: crashes.unwrap_or(faults.crashes),
             ..ExhaustiveConfig::default()
         };
         let best = (0..3)

@@ -792,6 +792,7 @@ fn grade_level(
             window: search.window,
             crashes: search.crashes,
             drops: 0,
+            isolations: 0,
             targets: prepared.plan.roster.members(search.targets),
             restarts: false,
             max_states: search.max_states,

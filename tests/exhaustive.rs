@@ -26,10 +26,11 @@ fn scenario(rel: &str) -> Scenario {
 
 fn config_for(s: &Scenario) -> ExhaustiveConfig {
     let plan = REGISTRY.prepare(s, "test").expect("prepares").plan;
-    let (targets, crashes) = default_faults(s, &plan.roster);
+    let faults = default_faults(s, &plan.roster);
     ExhaustiveConfig {
-        targets,
-        crashes,
+        targets: faults.targets,
+        crashes: faults.crashes,
+        isolations: faults.isolations,
         ..ExhaustiveConfig::default()
     }
 }
@@ -184,6 +185,7 @@ fn the_cli_writes_the_failing_path_refuses_overwrites_and_unsearchable_protocols
         vec!["--depth", "0"],
         vec!["--window", "11s"],
         vec!["--crashes", "9"],
+        vec!["--isolations", "9"],
         vec!["--targets", "nobody"],
     ] {
         let mut args = vec!["check", "scenarios/check/queue-reliable-2-workers.ron"];
@@ -242,4 +244,46 @@ fn explore_strategy_exhaustive_is_check_and_refuses_the_seed_flags() {
         assert!(err.contains("runs no seeds"), "{err}");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Isolation choices: a target cut off from everyone at any step, healed at any later one.
+#[test]
+fn isolations_are_choices_too_a_raft_election_survives_them_and_the_naive_queue_does_not() {
+    let raft = scenario("scenarios/check/raft-election-3.ron");
+    let base = ExhaustiveConfig {
+        crashes: 0,
+        ..config_for(&raft)
+    };
+    let (calm, _) = check_scenario(&REGISTRY, &raft, "test", &base).expect("searches");
+    let cut = ExhaustiveConfig {
+        isolations: 1,
+        ..base.clone()
+    };
+    let (o, _) = check_scenario(&REGISTRY, &raft, "test", &cut).expect("searches");
+    assert!(o.complete && o.violation.is_none(), "{o:?}");
+    assert!(o.unique > calm.unique, "{} vs {}", o.unique, calm.unique);
+
+    let naive = scenario("scenarios/check/queue-naive-2-workers.ron");
+    let config = ExhaustiveConfig {
+        crashes: 0,
+        isolations: 1,
+        ..config_for(&naive)
+    };
+    let (o, searched) = check_scenario(&REGISTRY, &naive, "test", &config).expect("searches");
+    let v = o
+        .violation
+        .expect("an isolated worker's task is never handed out again");
+    assert!(
+        v.steps.iter().any(|s| matches!(s, Step::Partition(_))),
+        "{:?}",
+        v.steps
+    );
+    assert!(!v.steps.iter().any(|s| matches!(s, Step::Crash(_))));
+    let plan = REGISTRY.prepare(&searched, "test").expect("prepares").plan;
+    let file = replay_scenario(&searched, &plan.roster, &v.steps);
+    let text = to_ron(&file, &["test".to_string()]);
+    let replayed = parse(&text, "min.ron").expect("the written path parses");
+    let r = run_scenario(&REGISTRY, &replayed, "min.ron", &RunOptions::default()).expect("runs");
+    assert_eq!(r.outcome.trace_hash(), v.outcome.trace_hash());
+    assert!(r.verdicts.iter().any(|x| x.status == Status::Fail));
 }

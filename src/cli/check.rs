@@ -34,7 +34,12 @@ pub(super) struct CheckArgs {
     /// Most lost messages along one path.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=8))]
     drops: u32,
-    /// Nodes or roles that may crash, e.g. worker (default: the nemesis's targets).
+    /// Most times a target is cut off from every other node along one path, each healed at
+    /// any later step (default: 1 if the nemesis partitions or isolates nodes, else 0).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=8))]
+    isolations: Option<u32>,
+    /// Nodes or roles that may crash or be cut off, e.g. worker (default: the nemesis's
+    /// targets).
     #[arg(long, value_name = "a,b")]
     targets: Option<String>,
     /// Most distinct states before giving up (1 to 100000000).
@@ -58,6 +63,7 @@ impl CheckArgs {
             crashes: None,
             restarts: false,
             drops: 0,
+            isolations: None,
             targets: None,
             max_states: 1_000_000,
             out,
@@ -86,7 +92,8 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         )));
     }
     let roster = &prepared.plan.roster;
-    let (mut targets, crashes) = default_faults(&scenario, roster);
+    let faults = default_faults(&scenario, roster);
+    let mut targets = faults.targets;
     if let Some(t) = &args.targets {
         let names: Vec<String> = t.split(',').map(|s| s.trim().to_string()).collect();
         targets =
@@ -95,15 +102,16 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
     let config = ExhaustiveConfig {
         max_depth: args.depth as usize,
         window: args.window,
-        crashes: args.crashes.unwrap_or(crashes),
+        crashes: args.crashes.unwrap_or(faults.crashes),
         drops: args.drops,
+        isolations: args.isolations.unwrap_or(faults.isolations),
         targets,
         restarts: args.restarts,
         max_states: args.max_states,
     };
     let names: Vec<&str> = config.targets.iter().map(|n| roster.name(*n)).collect();
     outln!(
-        "{} check: {} (paths of up to {} choices, window {}, up to {} crashes of [{}]{}, up to {} lost messages)",
+        "{} check: {} (paths of up to {} choices, window {}, up to {} crashes of [{}]{}, up to {} lost messages{})",
         registry.program(),
         scenario.name,
         config.max_depth,
@@ -111,7 +119,11 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         config.crashes,
         names.join(","),
         if config.restarts { " with restarts" } else { "" },
-        config.drops
+        config.drops,
+        match config.isolations {
+            0 => String::new(),
+            k => format!(", up to {k} isolations healed at any later step"),
+        }
     );
     let (outcome, searched) = check_scenario(registry, &scenario, &origin, &config)?;
     outln!(

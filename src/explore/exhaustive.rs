@@ -1,7 +1,7 @@
 //! Exhaustive bounded search (stateright's and DSLabs' breadth-first model checking) over the
 //! choices the engine makes: which due event runs next (those due within a window of the
-//! earliest), which message is lost, which node crashes or restarts, within budgets, on the very
-//! same node code. Virtual time moves with the chosen event, so timers and leases keep their
+//! earliest), which message is lost, which node crashes or restarts, which node is cut off from
+//! every other and when that heals, within budgets, on the very same node code. Virtual time moves with the chosen event, so timers and leases keep their
 //! meaning.
 //!
 //! States are pruned by fingerprint (`Sim::fingerprint`). A path ends when the run does (no
@@ -31,6 +31,9 @@ pub struct ExhaustiveConfig {
     pub crashes: u32,
     /// Most lost messages along one path.
     pub drops: u32,
+    /// Most isolations along one path: a target cut off from every other node at any step,
+    /// healed at any later step (one at a time).
+    pub isolations: u32,
     /// Nodes that may crash.
     pub targets: Vec<NodeId>,
     /// A crashed node may restart at any later step (a choice each step); without it a crashed
@@ -47,6 +50,7 @@ impl Default for ExhaustiveConfig {
             window: Duration::ZERO,
             crashes: 0,
             drops: 0,
+            isolations: 0,
             targets: Vec::new(),
             restarts: false,
             max_states: 1_000_000,
@@ -109,6 +113,9 @@ struct Frontier<N: Node> {
     depth: usize,
     crashes: u32,
     drops: u32,
+    isolations: u32,
+    /// A target is cut off now (the next choice of that kind is the heal).
+    isolated: bool,
 }
 
 /// Searches every path from `root` (a run not yet started, built from a plan with no nemesis)
@@ -153,6 +160,8 @@ where
         depth: 0,
         crashes: 0,
         drops: 0,
+        isolations: 0,
+        isolated: false,
     });
     out.unique = 1;
     out.explored = 1;
@@ -181,6 +190,15 @@ where
                         _ => {}
                     }
                 }
+                if state.isolated {
+                    steps.push(Step::Heal);
+                } else if state.isolations < config.isolations {
+                    for &n in &config.targets {
+                        if state.sim.status(n) == Some(crate::sim::NodeStatus::Up) {
+                            steps.push(Step::Partition(vec![vec![n]]));
+                        }
+                    }
+                }
             }
         }
         if steps.is_empty() {
@@ -206,14 +224,19 @@ where
             let mut child = state.sim.clone();
             child.apply_step(step);
             child.settle();
-            let (crashes, drops) = match step {
-                Step::Crash(_) => (state.crashes + 1, state.drops),
-                Step::Drop(_) => (state.crashes, state.drops + 1),
-                _ => (state.crashes, state.drops),
-            };
+            let (mut crashes, mut drops) = (state.crashes, state.drops);
+            let (mut isolations, mut isolated) = (state.isolations, state.isolated);
+            match step {
+                Step::Crash(_) => crashes += 1,
+                Step::Drop(_) => drops += 1,
+                Step::Partition(_) => (isolations, isolated) = (isolations + 1, true),
+                Step::Heal => isolated = false,
+                _ => {}
+            }
             // Budgets left are part of the state: the same run with more faults to spend has
-            // more futures.
-            let print = child.fingerprint() ^ (u64::from(crashes) << 48 | u64::from(drops) << 32);
+            // more futures. (Whether a target is cut off is in the network's part of it.)
+            let print = child.fingerprint()
+                ^ (u64::from(crashes) << 48 | u64::from(drops) << 32 | u64::from(isolations) << 40);
             out.explored += 1;
             if parents.contains_key(&print) {
                 continue;
@@ -226,6 +249,8 @@ where
                 depth: state.depth + 1,
                 crashes,
                 drops,
+                isolations,
+                isolated,
             });
         }
         if out.unique >= config.max_states {
@@ -321,20 +346,40 @@ pub fn search_scenario(scenario: &Scenario) -> Scenario {
     s
 }
 
-/// The crash targets and budget a scenario implies: its nemesis's targets and one crash when
-/// the nemesis crashes nodes, none otherwise.
-pub fn default_faults(scenario: &Scenario, roster: &Roster) -> (Vec<NodeId>, u32) {
-    match &scenario.nemesis {
-        Some(n) if n.kinds.contains(&NemesisKind::Crash) => {
-            let targets = if n.targets.is_empty() {
-                roster.ids().collect()
-            } else {
-                resolve_names(roster, &n.targets).unwrap_or_default()
-            };
-            (targets, 1)
-        }
-        _ => (Vec::new(), 0),
+/// The fault targets and budgets a scenario implies: its nemesis's targets, one crash when the
+/// nemesis crashes nodes, and one isolation when it partitions or isolates them; none otherwise.
+pub fn default_faults(scenario: &Scenario, roster: &Roster) -> DefaultFaults {
+    let Some(n) = &scenario.nemesis else {
+        return DefaultFaults::default();
+    };
+    let crashes = u32::from(n.kinds.contains(&NemesisKind::Crash));
+    let isolations = u32::from(
+        n.kinds.contains(&NemesisKind::Isolate) || n.kinds.contains(&NemesisKind::Partition),
+    );
+    if crashes + isolations == 0 {
+        return DefaultFaults::default();
     }
+    let targets = if n.targets.is_empty() {
+        roster.ids().collect()
+    } else {
+        resolve_names(roster, &n.targets).unwrap_or_default()
+    };
+    DefaultFaults {
+        targets,
+        crashes,
+        isolations,
+    }
+}
+
+/// What `default_faults` reads from a scenario's nemesis.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DefaultFaults {
+    /// The nodes that may crash or be cut off.
+    pub targets: Vec<NodeId>,
+    /// Crashes along one path.
+    pub crashes: u32,
+    /// Isolations along one path.
+    pub isolations: u32,
 }
 
 /// An exhaustive search of `scenario` with `registry`'s protocol and checks; `origin` names
