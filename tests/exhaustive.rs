@@ -126,6 +126,31 @@ fn a_small_raft_election_is_exhausted_with_one_leader_per_term() {
     assert!(n.unique < o.unique);
 }
 
+/// The search reports coverage goals as explore does: on how many path ends each held.
+#[test]
+fn the_search_counts_coverage_goals_over_the_path_ends() {
+    let s = scenario("scenarios/check/raft-election-3.ron");
+    let config = config_for(&s);
+    let (o, _) = check_scenario(&REGISTRY, &s, "test", &config).expect("searches");
+    assert!(!o.goals.is_empty());
+    for g in &o.goals {
+        // Raft evaluates its goals on every run, so on every path end, and no goal of an
+        // election holds everywhere.
+        assert_eq!(g.ends_checked, o.ends, "{g:?}");
+        assert!(g.ends_reached < g.ends_checked, "{g:?}");
+    }
+    let never = o.goals.iter().filter(|g| g.ends_reached == 0).count();
+    let out = clustersim(&["check", "scenarios/check/raft-election-3.ron"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = format!(
+        "  goals: {} of {} reached on some path judged",
+        o.goals.len() - never,
+        o.goals.len()
+    );
+    assert!(text.contains(&line), "{text}");
+    assert_eq!(text.matches("    never   ").count(), never, "{text}");
+}
+
 #[test]
 fn a_depth_bound_completes_long_paths_in_time_order_and_says_so() {
     let s = scenario("scenarios/check/queue-reliable-2-workers.ron");

@@ -53,6 +53,34 @@ pub(super) struct CheckArgs {
     force: bool,
 }
 
+/// The coverage goals: on how many judged path ends each held, and the ones it never did.
+fn print_goals(goals: &[crate::explore::exhaustive::GoalPaths]) {
+    if goals.is_empty() {
+        return;
+    }
+    let reached = goals.iter().filter(|g| g.ends_reached > 0).count();
+    outln!(
+        "  goals: {reached} of {} reached on some path judged",
+        goals.len()
+    );
+    for g in goals {
+        if g.ends_reached > 0 {
+            outln!(
+                "    reached {}: on {} of {} path ends",
+                g.name,
+                g.ends_reached,
+                g.ends_checked
+            );
+        } else {
+            outln!(
+                "    never   {}: evaluated on {} path ends, never held",
+                g.name,
+                g.ends_checked
+            );
+        }
+    }
+}
+
 impl CheckArgs {
     /// The flags' defaults for `file`, writing a failing path to `out`.
     pub(super) fn defaults(file: PathBuf, out: PathBuf, force: bool) -> Self {
@@ -140,6 +168,7 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         outcome.elapsed.as_secs_f64(),
         outcome.states_per_sec()
     );
+    print_goals(&outcome.goals);
     let Some(v) = &outcome.violation else {
         if outcome.complete {
             outln!("  complete: every path ended within the bounds, and no check fails on any");

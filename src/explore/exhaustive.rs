@@ -92,6 +92,39 @@ pub struct ExhaustiveOutcome {
     pub elapsed: std::time::Duration,
     /// The first failing path found, if any.
     pub violation: Option<Violation>,
+    /// The coverage goals (`ctx.sometimes`) the judged paths evaluated, in order of first
+    /// evaluation.
+    pub goals: Vec<GoalPaths>,
+}
+
+/// One coverage goal over the paths of a search.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GoalPaths {
+    /// The goal's name.
+    pub name: &'static str,
+    /// Path ends whose run evaluated it.
+    pub ends_checked: u64,
+    /// Of those, the ends whose run saw it hold at least once.
+    pub ends_reached: u64,
+}
+
+/// Counts one judged path's goals into `goals`.
+fn tally_goals(goals: &mut Vec<GoalPaths>, outcome: &RunOutcome) {
+    for g in outcome.history.goals() {
+        let i = match goals.iter().position(|t| t.name == g.name) {
+            Some(i) => i,
+            None => {
+                goals.push(GoalPaths {
+                    name: g.name,
+                    ends_checked: 0,
+                    ends_reached: 0,
+                });
+                goals.len() - 1
+            }
+        };
+        goals[i].ends_checked += 1;
+        goals[i].ends_reached += u64::from(g.reached());
+    }
 }
 
 impl ExhaustiveOutcome {
@@ -140,6 +173,7 @@ where
         out_of_memory: false,
         elapsed: std::time::Duration::ZERO,
         violation: None,
+        goals: Vec::new(),
     };
     let base = root.clone();
     // What one waiting state holds, estimated from the run's own records (four times, for what the
@@ -212,6 +246,7 @@ where
                 state.sim.finish()
             };
             out.ends += 1;
+            tally_goals(&mut out.goals, &outcome);
             let failed = judge(&outcome, checks);
             if !failed.is_empty() {
                 let path = path_to(&parents, state.print);
