@@ -37,17 +37,22 @@ impl fmt::Display for NodeId {
 pub struct TimerId(pub u64);
 
 /// The cluster's membership: each node's name and role, fixed for a run.
+///
+/// Shared, not copied, by a run's copies (the exhaustive search clones a run per state).
 #[derive(Clone, Debug, Default)]
 pub struct Roster {
-    names: Vec<String>,
-    roles: Vec<String>,
+    names: std::sync::Arc<[String]>,
+    roles: std::sync::Arc<[String]>,
 }
 
 impl Roster {
     /// Builds a roster from (name, role) pairs; node ids follow the order given.
     pub fn new(members: impl IntoIterator<Item = (String, String)>) -> Self {
-        let (names, roles) = members.into_iter().unzip();
-        Roster { names, roles }
+        let (names, roles): (Vec<String>, Vec<String>) = members.into_iter().unzip();
+        Roster {
+            names: names.into(),
+            roles: roles.into(),
+        }
     }
 
     /// Number of nodes.
@@ -102,7 +107,7 @@ impl Roster {
     /// The distinct roles, in order of first appearance.
     pub fn roles(&self) -> Vec<&str> {
         let mut seen: Vec<&str> = Vec::new();
-        for r in &self.roles {
+        for r in self.roles.iter() {
             if !seen.contains(&r.as_str()) {
                 seen.push(r);
             }

@@ -1,6 +1,7 @@
 //! Simulated disk: a node's durable key-value store where only synced writes survive a crash.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 /// Undo logs up to this long are searched before a write is logged.
 const SHORT_LOG: usize = 8;
@@ -9,38 +10,53 @@ const SHORT_LOG: usize = 8;
 ///
 /// Unsynced writes are kept in an undo log of the values they replaced, so `sync` costs no
 /// copying (it forgets the log) and a crash restores the synced state by undoing the log
-/// backwards.
+/// backwards. The keys and values are shared by a run's copies until one of them writes (the
+/// exhaustive search clones a run per state; most steps write no disk).
 #[derive(Clone, Debug)]
 pub struct Storage<V> {
-    current: BTreeMap<String, V>,
+    current: Rc<BTreeMap<String, V>>,
     /// For each unsynced write, in order: the key and the value it replaced (`None`: absent).
     undo: Vec<(String, Option<V>)>,
     writes: u64,
     syncs: u64,
+    /// `fingerprint`'s last result, until the next write, sync or crash.
+    print: Option<u64>,
 }
 
 impl<V> Default for Storage<V> {
     fn default() -> Self {
         Storage {
-            current: BTreeMap::new(),
+            current: Rc::new(BTreeMap::new()),
             undo: Vec::new(),
             writes: 0,
             syncs: 0,
+            print: None,
         }
     }
 }
 
 impl<V: std::hash::Hash> Storage<V> {
-    /// Feeds what the store holds (and what a crash would undo) to `h`, for the exhaustive
-    /// search's state fingerprints; the write and sync counters are left out.
-    pub fn fingerprint<H: std::hash::Hasher>(&self, h: &mut H) {
+    /// A hash (by `H`) of what the store holds and what a crash would undo, for the exhaustive
+    /// search's state fingerprints; the write and sync counters are left out. Kept until the
+    /// store changes, so a run's copies that never touch the disk do not hash it again.
+    pub fn fingerprint<H: std::hash::Hasher + Default>(&mut self) -> u64 {
         use std::hash::Hash;
-        self.current.hash(h);
-        self.undo.hash(h);
+        *self.print.get_or_insert_with(|| {
+            let mut h = H::default();
+            self.current.hash(&mut h);
+            self.undo.hash(&mut h);
+            h.finish()
+        })
     }
 }
 
 impl<V: Clone> Storage<V> {
+    /// The keys and values, to write (copied first if a copy of the run shares them).
+    fn map(&mut self) -> &mut BTreeMap<String, V> {
+        self.print = None;
+        Rc::make_mut(&mut self.current)
+    }
+
     /// The value stored under `key`, synced or not.
     pub fn get(&self, key: &str) -> Option<&V> {
         self.current.get(key)
@@ -50,18 +66,21 @@ impl<V: Clone> Storage<V> {
     pub fn put(&mut self, key: impl Into<String>, value: V) {
         let key = key.into();
         self.writes += 1;
-        if let Some(slot) = self.current.get_mut(&key) {
+        if let Some(slot) = self.map().get_mut(&key) {
             let old = std::mem::replace(slot, value);
             self.remember(key, Some(old));
         } else {
-            self.current.insert(key.clone(), value);
+            self.map().insert(key.clone(), value);
             self.remember(key, None);
         }
     }
 
     /// Removes `key`; the removal survives a crash only after `sync`.
     pub fn delete(&mut self, key: &str) {
-        if let Some(old) = self.current.remove(key) {
+        if !self.current.contains_key(key) {
+            return;
+        }
+        if let Some(old) = self.map().remove(key) {
             self.writes += 1;
             self.remember(key.to_string(), Some(old));
         }
@@ -106,6 +125,7 @@ impl<V: Clone> Storage<V> {
         }
         self.syncs += 1;
         self.undo.clear();
+        self.print = None;
     }
 
     /// Entries whose key starts with `prefix`, in key order.
@@ -139,19 +159,25 @@ impl<V: Clone> Storage<V> {
     /// Loses every unsynced write, as a power failure would.
     /// The disk is lost: everything, synced or not, is gone (a replaced machine).
     pub(crate) fn wipe(&mut self) {
-        self.current.clear();
+        self.current = Rc::new(BTreeMap::new());
         self.undo.clear();
+        self.print = None;
     }
 
     pub(crate) fn crash(&mut self) {
+        if self.undo.is_empty() {
+            return;
+        }
+        let mut undo = std::mem::take(&mut self.undo);
+        let current = self.map();
         // Backwards, so the oldest entry of each key (its synced value) is restored last.
-        while let Some((key, old)) = self.undo.pop() {
+        while let Some((key, old)) = undo.pop() {
             match old {
                 Some(v) => {
-                    self.current.insert(key, v);
+                    current.insert(key, v);
                 }
                 None => {
-                    self.current.remove(&key);
+                    current.remove(&key);
                 }
             }
         }
@@ -161,6 +187,48 @@ impl<V: Clone> Storage<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A fingerprint hasher for the tests (the standard library's, seeded alike every time).
+    #[derive(Default)]
+    struct Plain(std::collections::hash_map::DefaultHasher);
+
+    impl std::hash::Hasher for Plain {
+        fn finish(&self) -> u64 {
+            self.0.finish()
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.write(bytes)
+        }
+    }
+
+    #[test]
+    fn fingerprints_follow_every_change_and_copies_share_until_one_writes() {
+        let mut a = Storage::default();
+        let empty = a.fingerprint::<Plain>();
+        a.put("k", 1);
+        let unsynced = a.fingerprint::<Plain>();
+        assert_ne!(empty, unsynced);
+        a.sync();
+        let synced = a.fingerprint::<Plain>();
+        assert_ne!(unsynced, synced, "what a crash would undo is part of it");
+        let mut b = a.clone();
+        assert!(Rc::ptr_eq(&a.current, &b.current), "a copy shares the keys");
+        b.put("k", 2);
+        assert!(!Rc::ptr_eq(&a.current, &b.current), "a write copies them");
+        assert_eq!(a.get("k"), Some(&1));
+        assert_ne!(b.fingerprint::<Plain>(), synced);
+        b.crash();
+        assert_eq!(b.get("k"), Some(&1));
+        assert_eq!(
+            b.fingerprint::<Plain>(),
+            synced,
+            "same contents, same print"
+        );
+        b.delete("k");
+        b.wipe();
+        assert_eq!(b.fingerprint::<Plain>(), empty);
+        assert_eq!(a.fingerprint::<Plain>(), synced);
+    }
 
     #[test]
     fn wipe_loses_synced_writes_too() {

@@ -371,6 +371,8 @@ pub struct History {
     store: store::Store,
     next_op: u64,
     goals: goals::Goals,
+    /// A running digest of the entries and how many it covers (`digest`).
+    digest: (u64, usize),
 }
 
 /// Every entry of a `History` in order, decoded one at a time.
@@ -450,6 +452,18 @@ impl History {
         let id = OpId(self.next_op);
         self.next_op += 1;
         id
+    }
+
+    /// A digest of every entry in order, `step(digest, entry)` folded over them from 0; the
+    /// entries folded once are remembered, so a run's copies extend their parent's digest
+    /// (the exhaustive search fingerprints each state). `step` must be the same on every call.
+    pub(crate) fn digest(&mut self, step: impl Fn(u64, &Entry) -> u64) -> u64 {
+        let (mut acc, from) = self.digest;
+        for i in from..self.store.len() {
+            acc = step(acc, &self.store.get(i));
+        }
+        self.digest = (acc, self.store.len());
+        acc
     }
 
     /// Bytes the entries hold, estimated from their sizes.
@@ -656,6 +670,7 @@ impl<'de> Deserialize<'de> for History {
             store: store::Store::default(),
             next_op: plain.next_op,
             goals: goals::Goals::default(),
+            digest: (0, 0),
         };
         for e in plain.entries {
             h.store.push(e.time, e.node, e.op_id, e.phase, e.op);

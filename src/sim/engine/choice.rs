@@ -275,22 +275,23 @@ impl<N: Node> Sim<N> {
     /// clock, backlog and random streams' positions, the network's splits, the pending events
     /// as a multiset (their content and how far ahead they are due, not their ids), the history
     /// and the faults applied. Two runs with one fingerprint behave alike from here on.
-    pub fn fingerprint(&self) -> u64
+    pub fn fingerprint(&mut self) -> u64
     where
         N: Hash,
         N::Stored: Hash,
     {
         let mut h = Fx::default();
         self.now.hash(&mut h);
-        for (i, slot) in self.slots.iter().enumerate() {
+        let (now, pool) = (self.now, &self.fault_pool);
+        for (i, slot) in self.slots.iter_mut().enumerate() {
             slot.status.hash(&mut h);
             slot.incarnation.hash(&mut h);
             slot.clock.hash(&mut h);
             slot.node.hash(&mut h);
-            slot.storage.fingerprint(&mut h);
+            h.write_u64(slot.storage.fingerprint::<Fx>());
             h.write_usize(slot.backlog.len());
             for ev in &slot.backlog {
-                h.write_u64(self.event_print(ev, SimTime::ZERO));
+                h.write_u64(event_print(now, pool, ev, SimTime::ZERO));
             }
             h.write_u128(self.node_rngs[i].get_word_pos());
             h.write_u128(self.net_rngs[i].get_word_pos());
@@ -305,49 +306,56 @@ impl<N: Node> Sim<N> {
                 }
             }
             // A sum of well-mixed hashes: the same multiset in any heap order.
-            pending = pending.wrapping_add(mix(self.event_print(ev, time)));
+            pending = pending.wrapping_add(mix(event_print(self.now, pool, ev, time)));
             count += 1;
         }
         h.write_u64(pending);
         h.write_u64(count);
-        for e in self.history.entries() {
+        h.write_u64(self.history.digest(|acc, e| {
+            let mut h = Fx(acc);
             e.phase.hash(&mut h);
             e.node.hash(&mut h);
             e.op.hash(&mut h);
-        }
+            h.finish()
+        }));
         for (_, f) in &self.applied {
             f.hash(&mut h);
         }
         mix(h.finish())
     }
+}
 
-    /// One pending event's content and how far past now it is due (ids left out: they number
-    /// events in the order a path created them).
-    fn event_print(&self, ev: &Ev<N::Msg, N::Timer>, time: SimTime) -> u64 {
-        let mut h = Fx::default();
-        time.0.saturating_sub(self.now.0).hash(&mut h);
-        match ev {
-            Ev::Start { node, incarnation } => (0u8, node, incarnation).hash(&mut h),
-            Ev::Deliver {
-                from,
-                to,
-                incarnation,
-                msg,
-                ..
-            } => (1u8, from, to, incarnation, msg).hash(&mut h),
-            Ev::Timer {
-                node,
-                incarnation,
-                timer,
-                ..
-            } => (2u8, node, incarnation, timer).hash(&mut h),
-            Ev::Fault(idx) => (3u8, self.fault_pool.get(*idx as usize)).hash(&mut h),
-            Ev::NemesisTick => 4u8.hash(&mut h),
-            Ev::NemesisStrike => 5u8.hash(&mut h),
-            Ev::NemesisStop => 6u8.hash(&mut h),
-        }
-        h.finish()
+/// One pending event's content and how far past now it is due (ids left out: they number
+/// events in the order a path created them).
+fn event_print<M: Hash, T: Hash>(
+    now: SimTime,
+    pool: &[Option<Fault>],
+    ev: &Ev<M, T>,
+    time: SimTime,
+) -> u64 {
+    let mut h = Fx::default();
+    time.0.saturating_sub(now.0).hash(&mut h);
+    match ev {
+        Ev::Start { node, incarnation } => (0u8, node, incarnation).hash(&mut h),
+        Ev::Deliver {
+            from,
+            to,
+            incarnation,
+            msg,
+            ..
+        } => (1u8, from, to, incarnation, msg).hash(&mut h),
+        Ev::Timer {
+            node,
+            incarnation,
+            timer,
+            ..
+        } => (2u8, node, incarnation, timer).hash(&mut h),
+        Ev::Fault(idx) => (3u8, pool.get(*idx as usize)).hash(&mut h),
+        Ev::NemesisTick => 4u8.hash(&mut h),
+        Ev::NemesisStrike => 5u8.hash(&mut h),
+        Ev::NemesisStop => 6u8.hash(&mut h),
     }
+    h.finish()
 }
 
 /// The node a pending event runs on (a message's receiver), if it is a node's.
