@@ -2,15 +2,18 @@
 //! first failing seed under `random`, `swarm`, `pct:1` (priorities only) and `pct:3`, each
 //! over several campaigns that start at different seeds (the mean, and how many campaigns found
 //! the bug within the budget). Same budget per strategy; every run replays from (scenario,
-//! strategy, seed).
+//! strategy, seed). Two tables: the zoo files as written (each nemesis chosen for its bug), and
+//! the same files with every fault kind on (what one writes without knowing which fault
+//! matters, swarm testing's premise: Groce et al. ISSTA 2012, TigerBeetle's VOPR).
 //!
 //!   cargo bench --bench strategies
 //!   STRATEGIES_BENCH_ONLY=raft STRATEGIES_BENCH_SEEDS=2000 cargo bench --bench strategies
 use clustersim::explore::{
     progress::Silent, runner_for, sweep, Budget, Shard, Strategy, SweepConfig,
 };
+use clustersim::fault::NemesisKind;
 use clustersim::registry::Registry;
-use clustersim::scenario::load;
+use clustersim::scenario::{load, Scenario};
 use std::path::Path;
 use std::time::Instant;
 
@@ -37,17 +40,52 @@ fn main() {
         .filter(|p| p.to_string_lossy().contains(&only))
         .collect();
     files.sort();
+    table("as written", &files, &strategies, budget, |s| s.clone());
+    table(
+        "every fault kind on (the nemesis draws from all six)",
+        &files,
+        &strategies,
+        budget,
+        every_kind,
+    );
+}
+
+/// The scenario with its nemesis drawing every fault kind (same rate, targets and durations).
+fn every_kind(s: &Scenario) -> Scenario {
+    let mut s = s.clone();
+    if let Some(n) = s.nemesis.as_mut() {
+        n.kinds = vec![
+            NemesisKind::Crash,
+            NemesisKind::Pause,
+            NemesisKind::Partition,
+            NemesisKind::Isolate,
+            NemesisKind::Cut,
+            NemesisKind::ClockSkew,
+        ];
+    }
+    s
+}
+
+/// One table: every file, transformed, under every strategy.
+fn table(
+    title: &str,
+    files: &[std::path::PathBuf],
+    strategies: &[Strategy],
+    budget: u64,
+    transform: impl Fn(&Scenario) -> Scenario,
+) {
+    println!();
     println!(
-        "runs to the first failing seed, mean over {CAMPAIGNS} campaigns of at most {budget} seeds \
+        "{title}: runs to the first failing seed, mean over {CAMPAIGNS} campaigns of at most {budget} seeds \
          (found/campaigns; wall time to the failure, all cores)"
     );
     print!("{:<34}", "zoo entry");
-    for s in &strategies {
+    for s in strategies {
         print!(" {:>22}", s.to_string());
     }
     println!();
     for file in files {
-        let scenario = load(&file).expect("loads");
+        let scenario = transform(&load(file).expect("loads"));
         let origin = file.display().to_string();
         let name = file
             .file_name()
@@ -55,7 +93,7 @@ fn main() {
             .to_string_lossy()
             .to_string();
         print!("{name:<34}");
-        for &strategy in &strategies {
+        for &strategy in strategies {
             let (mut runs, mut found, mut secs) = (0u64, 0u64, 0f64);
             for c in 0..CAMPAIGNS {
                 let config = SweepConfig {
