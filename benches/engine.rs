@@ -67,6 +67,7 @@ fn engine(nodes: u32, events: u64) -> (u64, f64, u64) {
         nemesis: None,
         trace: TraceLevel::HashOnly,
         scheduler: Default::default(),
+        history_file: None,
     };
     let factory: NodeFactory<Echo> = Box::new(|_, _, _| Echo);
     let started = Instant::now();

@@ -22,6 +22,8 @@ pub struct RunOptions {
     pub trace: TraceLevel,
     /// Use this memory budget instead of the scenario's.
     pub max_memory: Option<Bytes>,
+    /// Keep the history in this file instead of memory (`History::on_disk`).
+    pub history_file: Option<crate::history::HistoryFile>,
 }
 
 /// A finished run with its verdicts.
@@ -90,9 +92,16 @@ pub fn run_scenario(
         scenario.bounds.max_time = t;
         prepared.plan.scenario.bounds.max_time = t;
     }
+    prepared.plan.history_file = opts.history_file.clone();
     let (outcome, verdicts) = prepared.run(opts.trace);
     if outcome.stop == StopReason::MemoryBudget {
         return Err(over_budget(&outcome, origin));
+    }
+    if let (Some(file), Some(message)) = (&opts.history_file, outcome.history.disk_error()) {
+        return Err(Error::Io {
+            path: file.path().display().to_string(),
+            message: format!("{message}; the run's verdicts are not given"),
+        });
     }
     Ok(Report {
         scenario,

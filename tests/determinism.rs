@@ -164,6 +164,7 @@ fn network_among_first_three(nodes: u32) -> Vec<(SimTime, &'static str, u32, u32
         nemesis: None,
         trace: TraceLevel::Full,
         scheduler: Default::default(),
+        history_file: None,
     };
     let factory: NodeFactory<Gossip> = Box::new(|_, _, _| Gossip);
     let out = Sim::new(config, factory).run();

@@ -87,6 +87,7 @@ fn config(nodes: u32, latency: Duration, schedule: Vec<(SimTime, Fault)>) -> Sim
         nemesis: None,
         trace: TraceLevel::Full,
         scheduler: Default::default(),
+        history_file: None,
     }
 }
 

@@ -36,6 +36,11 @@ pub(super) struct RunArgs {
     /// Write the operation history to this file: .jsonl or .ron.
     #[arg(long, value_name = "FILE")]
     history: Option<PathBuf>,
+    /// Keep the history in this scratch file while the run lasts, not in memory (24 bytes an
+    /// entry on disk, a few chunks in memory; removed at the end): for runs whose history would
+    /// not fit. Every check, report and --history file reads it as usual.
+    #[arg(long, value_name = "FILE")]
+    history_on_disk: Option<PathBuf>,
     /// Overwrite output files that already exist.
     #[arg(long)]
     force: bool,
@@ -193,6 +198,7 @@ fn outputs(args: &RunArgs) -> Vec<(&'static str, PathBuf)> {
     for (flag, p) in [
         ("--trace", &args.trace),
         ("--history", &args.history),
+        ("--history-on-disk", &args.history_on_disk),
         ("--svg", &args.svg),
         ("--html", &args.html),
     ] {
@@ -240,6 +246,7 @@ pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> 
             TraceLevel::HashOnly
         },
         max_memory: args.max_memory,
+        history_file: None,
     };
     let scenario = super::load_for(registry, &args.file)?;
     let seed = args.seed.unwrap_or(scenario.seed);
@@ -263,6 +270,13 @@ pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> 
     }
     super::warn(&prepared.plan, args.quiet);
     drop(prepared);
+    let opts = RunOptions {
+        history_file: match &args.history_on_disk {
+            Some(p) => Some(crate::history::HistoryFile::create(p)?),
+            None => None,
+        },
+        ..opts
+    };
     let started = std::time::Instant::now();
     let mut report = run_scenario(registry, &scenario, &origin, &opts)?;
     let wall = started.elapsed().as_secs_f64();
@@ -300,6 +314,18 @@ pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> 
         outln!("trace hash: {:016x}", report.outcome.trace_hash());
     } else {
         out!("{}", report::summary(&report, Some(wall)));
+    }
+    if let Some(p) = &args.history_on_disk {
+        let history = &report.outcome.history;
+        if let Some(message) = history.disk_error() {
+            return Err(Error::Io {
+                path: p.display().to_string(),
+                message: format!("{message}; the run's verdicts are not given"),
+            });
+        }
+        if let Some(w) = history.disk_warning() {
+            eprintln!("warning: {}: {w}", p.display());
+        }
     }
     Ok(if report.passed() { 0 } else { 1 })
 }
@@ -354,6 +380,7 @@ fn picture_run(
     }
     let replay = RunOptions {
         trace: picture_level(wanted),
+        history_file: None,
         ..opts.clone()
     };
     let pictured = run_scenario(registry, scenario, origin, &replay)?;

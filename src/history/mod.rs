@@ -9,9 +9,11 @@ use crate::time::SimTime;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+mod disk;
 pub mod goals;
 mod store;
 
+pub use disk::HistoryFile;
 pub use goals::Goal;
 
 /// The name of the event a node records when it becomes leader, with its term as the value
@@ -464,6 +466,25 @@ impl History {
         }
         self.digest = (acc, self.store.len());
         acc
+    }
+
+    /// Keeps the entries in `file` from now on, a few chunks of them in memory at a time
+    /// (for runs whose history would not fit); every reader works as before. A copy of the
+    /// history holds its entries in memory.
+    pub fn on_disk(&mut self, file: HistoryFile) {
+        self.store.on_disk(file);
+    }
+
+    /// The first failure to read the history's file back (`on_disk`), if any: what was read
+    /// is then not the history, and no verdict on it stands.
+    pub fn disk_error(&self) -> Option<String> {
+        self.store.disk_error()
+    }
+
+    /// Why the history stopped going to its file, if a write failed (every entry is still
+    /// there, in memory).
+    pub fn disk_warning(&self) -> Option<String> {
+        self.store.disk_warning()
     }
 
     /// Bytes the entries hold, estimated from their sizes.

@@ -2,10 +2,12 @@
 //! an operation's numbers packed into the record when they are small and kept in side tables
 //! when they are not (a protocol's own `Custom` operations, wide keys and values).
 
+use super::disk::{HistoryFile, CACHED};
 use super::{Entry, Op, OpId, Phase};
 use crate::node::NodeId;
 use crate::time::SimTime;
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 const CHUNK_BITS: u32 = 13;
 /// Records per chunk (every chunk but the last is full; the first grows like a `Vec` up to it).
@@ -73,8 +75,94 @@ fn low(v: u64, bits: u32) -> u64 {
     v & ((1u64 << bits) - 1)
 }
 
+/// Bytes of one record on disk.
+const RECORD_BYTES: usize = 24;
+
+impl Record {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.time.to_le_bytes());
+        out.extend_from_slice(&self.node.to_le_bytes());
+        out.extend_from_slice(&self.id.to_le_bytes());
+        out.extend_from_slice(&self.data.to_le_bytes());
+    }
+
+    fn decode(b: &[u8]) -> Record {
+        let word = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap_or([0; 8]));
+        let half = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap_or([0; 4]));
+        Record {
+            time: word(0),
+            node: half(8),
+            id: half(12),
+            data: word(16),
+        }
+    }
+}
+
+/// Where full chunks go when the history is kept on disk (`Store::on_disk`).
+#[derive(Debug)]
+struct Disk {
+    file: HistoryFile,
+    /// Chunks written (chunk k is at byte k * CHUNK * RECORD_BYTES).
+    written: usize,
+    /// A write failed (why): the rest stays in memory, and every entry is still there.
+    stopped: Option<String>,
+    /// The chunks read back most recently, newest last.
+    cache: Mutex<Vec<(usize, Vec<Record>)>>,
+    /// The first read that failed: what was read is not the history.
+    error: Mutex<Option<String>>,
+}
+
+impl Disk {
+    fn fail(&self, what: &str, e: std::io::Error) {
+        let mut err = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        err.get_or_insert_with(|| format!("cannot {what}: {e}"));
+    }
+
+    /// Record `j` of chunk `k` (on disk), from the cache or read back into it.
+    fn record(&self, k: usize, j: usize) -> Record {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, chunk)) = cache.iter().find(|(c, _)| *c == k) {
+            return chunk.get(j).copied().unwrap_or(ZERO);
+        }
+        let mut bytes = vec![0u8; CHUNK * RECORD_BYTES];
+        let chunk: Vec<Record> = match self
+            .file
+            .read_at((k * CHUNK * RECORD_BYTES) as u64, &mut bytes)
+        {
+            Ok(()) => bytes
+                .chunks_exact(RECORD_BYTES)
+                .map(Record::decode)
+                .collect(),
+            Err(e) => {
+                drop(cache);
+                self.fail("read the history back", e);
+                return ZERO;
+            }
+        };
+        let r = chunk.get(j).copied().unwrap_or(ZERO);
+        keep(&mut cache, k, chunk);
+        r
+    }
+}
+
+/// Puts chunk `k` into a cache of at most `CACHED`, dropping the oldest.
+fn keep(cache: &mut Vec<(usize, Vec<Record>)>, k: usize, chunk: Vec<Record>) {
+    if cache.len() >= CACHED {
+        cache.remove(0);
+    }
+    cache.push((k, chunk));
+}
+
+/// What a record that could not be read back decodes as (the run reports the error).
+const ZERO: Record = Record {
+    time: 0,
+    node: 0,
+    id: 0,
+    data: 0,
+};
+
 /// The entries of one history, 24 bytes each plus what does not fit.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub(super) struct Store {
     chunks: Vec<Vec<Record>>,
     len: usize,
@@ -86,11 +174,100 @@ pub(super) struct Store {
     long_ids: BTreeMap<usize, u64>,
     /// What spilled operations own on the heap, estimated.
     heap_bytes: u64,
+    /// Full chunks go to this file, when set.
+    disk: Option<Disk>,
+}
+
+/// A copy holds every entry in memory (a history on disk is read back into it).
+impl Clone for Store {
+    fn clone(&self) -> Self {
+        let chunks = match &self.disk {
+            None => self.chunks.clone(),
+            Some(_) => (0..self.chunks.len())
+                .map(|k| {
+                    let n = if k + 1 == self.chunks.len() {
+                        self.len - k * CHUNK
+                    } else {
+                        CHUNK
+                    };
+                    (0..n).map(|j| self.record(k * CHUNK + j)).collect()
+                })
+                .collect(),
+        };
+        Store {
+            chunks,
+            len: self.len,
+            words: self.words.clone(),
+            spilled: self.spilled.clone(),
+            long_ids: self.long_ids.clone(),
+            heap_bytes: self.heap_bytes,
+            disk: None,
+        }
+    }
 }
 
 impl Store {
     pub(super) fn len(&self) -> usize {
         self.len
+    }
+
+    /// From now on, full chunks are written to `file` and dropped from memory.
+    pub(super) fn on_disk(&mut self, file: HistoryFile) {
+        self.disk = Some(Disk {
+            file,
+            written: 0,
+            stopped: None,
+            cache: Mutex::new(Vec::new()),
+            error: Mutex::new(None),
+        });
+    }
+
+    /// Why the history stopped going to its file (a failed write), if it did.
+    pub(super) fn disk_warning(&self) -> Option<String> {
+        self.disk.as_ref()?.stopped.clone()
+    }
+
+    /// The first read of the history file that failed, if any.
+    pub(super) fn disk_error(&self) -> Option<String> {
+        let disk = self.disk.as_ref()?;
+        let err = disk.error.lock().unwrap_or_else(|p| p.into_inner());
+        err.clone()
+    }
+
+    /// Writes the full chunks not yet on disk, oldest first, and drops them from memory.
+    fn spill(&mut self) {
+        let Some(disk) = self.disk.as_mut() else {
+            return;
+        };
+        let full = self.len / CHUNK;
+        let mut bytes = Vec::with_capacity(CHUNK * RECORD_BYTES);
+        while disk.stopped.is_none() && disk.written < full {
+            let k = disk.written;
+            if self.chunks[k].is_empty() {
+                disk.written += 1;
+                continue;
+            }
+            bytes.clear();
+            for r in &self.chunks[k] {
+                r.encode(&mut bytes);
+            }
+            match disk
+                .file
+                .write_at((k * CHUNK * RECORD_BYTES) as u64, &bytes)
+            {
+                Ok(()) => {
+                    let chunk = std::mem::take(&mut self.chunks[k]);
+                    let cache = disk.cache.get_mut().unwrap_or_else(|p| p.into_inner());
+                    keep(cache, k, chunk);
+                    disk.written += 1;
+                }
+                Err(e) => {
+                    disk.stopped = Some(format!(
+                        "cannot write the history ({e}); the rest of it stayed in memory"
+                    ));
+                }
+            }
+        }
     }
 
     pub(super) fn push(&mut self, time: SimTime, node: NodeId, id: OpId, phase: Phase, op: Op) {
@@ -108,6 +285,7 @@ impl Store {
         match self.chunks.last_mut() {
             Some(chunk) if chunk.len() < CHUNK => chunk.push(record),
             _ => {
+                self.spill();
                 let mut chunk = Vec::with_capacity(if self.chunks.is_empty() {
                     FIRST_CAPACITY
                 } else {
@@ -127,17 +305,30 @@ impl Store {
             + self.chunks.capacity() * std::mem::size_of::<Vec<Record>>()
             + self.words.capacity() * 8
             + self.spilled.capacity() * std::mem::size_of::<Op>()
-            + self.long_ids.len() * 48) as u64
+            + self.long_ids.len() * 48
+            + if self.disk.is_some() {
+                CACHED * CHUNK * std::mem::size_of::<Record>()
+            } else {
+                0
+            }) as u64
             + self.heap_bytes
     }
 
-    fn record(&self, i: usize) -> &Record {
-        &self.chunks[i >> CHUNK_BITS][i & (CHUNK - 1)]
+    fn record(&self, i: usize) -> Record {
+        let (k, j) = (i >> CHUNK_BITS, i & (CHUNK - 1));
+        let chunk = &self.chunks[k];
+        match &self.disk {
+            Some(disk) if chunk.is_empty() => disk.record(k, j),
+            _ => chunk[j],
+        }
     }
 
     /// The phase and op id of entry `i`, without decoding its operation.
     pub(super) fn head(&self, i: usize) -> (Phase, OpId) {
-        let r = self.record(i);
+        self.head_of(i, &self.record(i))
+    }
+
+    fn head_of(&self, i: usize, r: &Record) -> (Phase, OpId) {
         let id = if r.id == LONG_ID {
             self.long_ids.get(&i).copied().unwrap_or(u64::from(LONG_ID))
         } else {
@@ -148,8 +339,8 @@ impl Store {
 
     /// Entry `i`, decoded (`i < len`).
     pub(super) fn get(&self, i: usize) -> Entry {
-        let r = *self.record(i);
-        let (phase, op_id) = self.head(i);
+        let r = self.record(i);
+        let (phase, op_id) = self.head_of(i, &r);
         Entry {
             index: i,
             time: SimTime(r.time),

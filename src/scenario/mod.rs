@@ -155,6 +155,8 @@ pub struct Plan {
     /// Scheduled faults that would do nothing (a restart of a node that is up, an empty cut),
     /// as sentences: printed with the report, never fatal.
     pub warnings: Vec<String>,
+    /// Keep the run's history in this file instead of memory (`History::on_disk`).
+    pub history_file: Option<crate::history::HistoryFile>,
     network: Network,
     nemesis: Option<Nemesis>,
 }
@@ -171,6 +173,7 @@ impl Plan {
             nemesis: self.nemesis.clone(),
             trace,
             scheduler: self.scenario.scheduler.clone(),
+            history_file: self.history_file.clone(),
         }
     }
 
@@ -443,6 +446,7 @@ impl Scenario {
             roster,
             schedule,
             warnings,
+            history_file: None,
             network,
             nemesis,
         })

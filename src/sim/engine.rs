@@ -188,6 +188,8 @@ pub struct SimConfig {
     pub trace: TraceLevel,
     /// Which due event runs next (time order unless a search strategy says otherwise).
     pub scheduler: Scheduler,
+    /// Keep the history in this file instead of memory (`History::on_disk`).
+    pub history_file: Option<crate::history::HistoryFile>,
 }
 
 #[derive(Clone)]
@@ -386,7 +388,14 @@ impl<N: Node> Sim<N> {
             warm_next: n >= WARM_NEXT_FROM,
             factory: std::rc::Rc::new(std::cell::RefCell::new(factory)),
             effects: Vec::with_capacity(16),
-            history: History::new(),
+            history: match config.history_file {
+                Some(file) => {
+                    let mut h = History::new();
+                    h.on_disk(file);
+                    h
+                }
+                None => History::new(),
+            },
             trace: Trace::new(config.trace),
             notes: Vec::new(),
             stats: Stats::default(),
@@ -1254,6 +1263,7 @@ mod tests {
             nemesis: None,
             trace: TraceLevel::HashOnly,
             scheduler: Default::default(),
+            history_file: None,
         };
         let factory: NodeFactory<Canceller> = Box::new(|_, _, _| Canceller { last: None });
         let mut sim = Sim::new(config, factory);

@@ -640,6 +640,7 @@ mod tests {
             nemesis: None,
             trace: TraceLevel::HashOnly,
             scheduler: Default::default(),
+            history_file: None,
         };
         let factory: NodeFactory<Solo> = Box::new(|id, _, _| match id.0 {
             0 => Solo::Server(BTreeMap::new(), Some(NodeId(1))),
