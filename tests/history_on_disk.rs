@@ -1,6 +1,6 @@
 //! A history kept on disk (`History::on_disk`, `run --history-on-disk`) reads back exactly as
-//! the same run's history in memory: same entries, verdicts and trace hash, a fraction of the
-//! memory; its scratch file is gone when the run's history is; a file that cannot be read back
+//! the same run's history in memory: same entries, verdicts and trace hash, a bounded part of
+//! the memory; its scratch file is gone when the run's history is; a file that cannot be read back
 //! is an error, never a verdict; and the flag follows every output rule.
 
 use clustersim::history::HistoryFile;
@@ -54,7 +54,8 @@ fn a_history_on_disk_reads_back_as_the_one_in_memory() {
     };
     assert_eq!(verdicts(&memory), verdicts(&disk));
     assert!(
-        b.bytes() * 5 < a.bytes(),
+        // At most 16 chunks read back and the one being written, against every chunk.
+        b.bytes() * 2 < a.bytes() && b.bytes() < 17 * 8192 * 24 + 4096,
         "on disk {} bytes in memory, in memory {}",
         b.bytes(),
         a.bytes()

@@ -1,5 +1,5 @@
 //! A history kept on disk: the store's full chunks go to a scratch file as the run records them
-//! and come back a few at a time when read, so a long run's history costs a few chunks of
+//! and come back a few at a time when read (the 16 read most recently stay), so a long run's history costs a few chunks of
 //! memory instead of 24 bytes an entry. Every reader (checks, reports, pictures) reads it
 //! through the same `History` methods.
 
@@ -9,8 +9,8 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-/// Chunks read back and kept in memory at once.
-pub(super) const CACHED: usize = 4;
+/// Chunks read back and kept in memory at once (16 of 8,192 records: 3 MiB).
+pub(super) const CACHED: usize = 16;
 
 /// A scratch file that holds a history's entries while its run lasts; removed when the last
 /// history using it is dropped. One run per file.

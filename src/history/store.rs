@@ -121,8 +121,17 @@ impl Disk {
     /// Record `j` of chunk `k` (on disk), from the cache or read back into it.
     fn record(&self, k: usize, j: usize) -> Record {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, chunk)) = cache.iter().find(|(c, _)| *c == k) {
-            return chunk.get(j).copied().unwrap_or(ZERO);
+        if let Some(at) = cache.iter().rposition(|(c, _)| *c == k) {
+            // Least recently used goes first: a reader walking calls reads their invocations
+            // and, a few chunks on, their completions.
+            if at + 1 != cache.len() {
+                let hit = cache.remove(at);
+                cache.push(hit);
+            }
+            return cache
+                .last()
+                .and_then(|(_, chunk)| chunk.get(j).copied())
+                .unwrap_or(ZERO);
         }
         let mut bytes = vec![0u8; CHUNK * RECORD_BYTES];
         let chunk: Vec<Record> = match self
@@ -145,7 +154,7 @@ impl Disk {
     }
 }
 
-/// Puts chunk `k` into a cache of at most `CACHED`, dropping the oldest.
+/// Puts chunk `k` into a cache of at most `CACHED`, dropping the least recently used.
 fn keep(cache: &mut Vec<(usize, Vec<Record>)>, k: usize, chunk: Vec<Record>) {
     if cache.len() >= CACHED {
         cache.remove(0);
