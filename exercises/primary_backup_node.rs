@@ -299,10 +299,7 @@ impl PbServer {
     }
 
     fn snapshot(&self) -> Snapshot {
-        self.kv
-            .iter()
-            .map(|(k, v)| (format!("k{k}"), v.to_string()))
-            .collect()
+        clustersim::protocols::kv::snapshot(&self.kv)
     }
 }
 

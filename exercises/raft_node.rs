@@ -201,10 +201,7 @@ impl RaftServer {
     }
 
     fn snapshot(&self) -> Snapshot {
-        self.kv
-            .iter()
-            .map(|(k, v)| (format!("k{k}"), v.to_string()))
-            .collect()
+        clustersim::protocols::kv::snapshot(&self.kv)
     }
 }
 

@@ -6,3 +6,12 @@
 pub mod client;
 pub mod primary_backup;
 pub mod quorum;
+
+use crate::node::Snapshot;
+
+/// A key-value map as the `Converged` check compares replicas: key `k` as `k{k}`, values as text.
+pub fn snapshot<'a>(kv: impl IntoIterator<Item = (&'a u64, &'a u64)>) -> Snapshot {
+    kv.into_iter()
+        .map(|(k, v)| (format!("k{k}"), v.to_string()))
+        .collect()
+}

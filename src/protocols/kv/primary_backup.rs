@@ -635,12 +635,7 @@ impl Node for PbNode {
 
     fn snapshot(&self) -> Option<Snapshot> {
         match self {
-            PbNode::Replica(r) => Some(
-                r.map
-                    .iter()
-                    .map(|(k, v)| (format!("k{k}"), v.to_string()))
-                    .collect(),
-            ),
+            PbNode::Replica(r) => Some(super::snapshot(&r.map)),
             PbNode::Client(_) => None,
         }
     }

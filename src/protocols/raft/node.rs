@@ -713,10 +713,6 @@ impl Server {
 
     /// The applied key-value map, for the `Converged` check.
     pub fn snapshot(&self) -> Snapshot {
-        self.state_machine
-            .data()
-            .iter()
-            .map(|(k, v)| (format!("k{k}"), v.to_string()))
-            .collect()
+        crate::protocols::kv::snapshot(self.state_machine.data())
     }
 }
