@@ -201,6 +201,8 @@ where
     out.explored = 1;
     let mut due: Vec<Pending> = Vec::new();
     let mut steps: Vec<Step> = Vec::new();
+    // Runs done with (duplicates, expanded states), copied into instead of freed.
+    let mut pool: Vec<Sim<N>> = Vec::new();
     while let Some(state) = frontier.pop_front() {
         out.max_depth = out.max_depth.max(state.depth);
         state.sim.due(config.window, &mut due);
@@ -256,7 +258,13 @@ where
             continue;
         }
         for step in &steps {
-            let mut child = state.sim.clone();
+            let mut child = match pool.pop() {
+                Some(mut used) => {
+                    used.clone_from(&state.sim);
+                    used
+                }
+                None => state.sim.clone(),
+            };
             child.apply_step(step);
             child.settle();
             let (mut crashes, mut drops) = (state.crashes, state.drops);
@@ -274,6 +282,7 @@ where
                 ^ (u64::from(crashes) << 48 | u64::from(drops) << 32 | u64::from(isolations) << 40);
             out.explored += 1;
             if parents.contains_key(&print) {
+                recycle(&mut pool, child);
                 continue;
             }
             parents.insert(print, (state.print, step.clone()));
@@ -288,6 +297,7 @@ where
                 isolated,
             });
         }
+        recycle(&mut pool, state.sim);
         if out.unique >= config.max_states {
             out.complete = false;
             break;
@@ -300,6 +310,16 @@ where
     }
     out.elapsed = started.elapsed();
     out
+}
+
+/// Runs kept for reuse at most.
+const POOL: usize = 64;
+
+/// Keeps `sim` for a later copy, unless enough are kept.
+fn recycle<N: Node>(pool: &mut Vec<Sim<N>>, sim: Sim<N>) {
+    if pool.len() < POOL {
+        pool.push(sim);
+    }
 }
 
 /// The checks a finished run fails (a panic fails `NoPanic`).

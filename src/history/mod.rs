@@ -368,13 +368,32 @@ impl Entry {
 }
 
 /// The recorded history of a run, about 24 bytes an entry (see `store`).
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct History {
     store: store::Store,
     next_op: u64,
     goals: goals::Goals,
     /// A running digest of the entries and how many it covers (`digest`).
     digest: (u64, usize),
+}
+
+impl Clone for History {
+    fn clone(&self) -> Self {
+        History {
+            store: self.store.clone(),
+            next_op: self.next_op,
+            goals: self.goals.clone(),
+            digest: self.digest,
+        }
+    }
+
+    /// Reuses the buffers (the exhaustive search recycles runs).
+    fn clone_from(&mut self, source: &Self) {
+        self.store.clone_from(&source.store);
+        self.next_op = source.next_op;
+        self.goals.clone_from(&source.goals);
+        self.digest = source.digest;
+    }
 }
 
 /// Every entry of a `History` in order, decoded one at a time.

@@ -213,6 +213,19 @@ impl Clone for Store {
             disk: None,
         }
     }
+    /// Reuses the buffers when neither side is on disk (the exhaustive search recycles runs).
+    fn clone_from(&mut self, source: &Self) {
+        if self.disk.is_some() || source.disk.is_some() {
+            *self = source.clone();
+            return;
+        }
+        self.chunks.clone_from(&source.chunks);
+        self.len = source.len;
+        self.words.clone_from(&source.words);
+        self.spilled.clone_from(&source.spilled);
+        self.long_ids.clone_from(&source.long_ids);
+        self.heap_bytes = source.heap_bytes;
+    }
 }
 
 impl Store {

@@ -325,6 +325,82 @@ impl<N: Node + Clone> Clone for Sim<N> {
             replay: self.replay.clone(),
         }
     }
+
+    /// The same copy made into `self`, reusing its buffers (the exhaustive search recycles the
+    /// runs it is done with instead of freeing them).
+    fn clone_from(&mut self, source: &Self) {
+        // Every field named, so a new one cannot be forgotten here.
+        let Sim {
+            now,
+            seed,
+            bounds,
+            roster,
+            network,
+            queue,
+            slots,
+            node_rngs,
+            net_rngs,
+            warm_next,
+            factory,
+            effects: _,
+            history,
+            trace,
+            notes,
+            stats,
+            next_msg,
+            next_timer,
+            cancelled,
+            prune_cancelled_at,
+            fault_pool,
+            nemesis_undos,
+            nemesis_split_undo,
+            applied,
+            nemesis,
+            fault_rng,
+            stop,
+            handling,
+            panic,
+            peak_memory,
+            strike_pending,
+            pct,
+            pct_before,
+            replay,
+        } = source;
+        self.now = *now;
+        self.seed = *seed;
+        self.bounds = *bounds;
+        self.roster.clone_from(roster);
+        self.network.clone_from(network);
+        self.queue.clone_from(queue);
+        self.slots.clone_from(slots);
+        self.node_rngs.clone_from(node_rngs);
+        self.net_rngs.clone_from(net_rngs);
+        self.warm_next = *warm_next;
+        self.factory.clone_from(factory);
+        self.effects.clear();
+        self.history.clone_from(history);
+        self.trace.clone_from(trace);
+        self.notes.clone_from(notes);
+        self.stats.clone_from(stats);
+        self.next_msg = *next_msg;
+        self.next_timer = *next_timer;
+        self.cancelled.clone_from(cancelled);
+        self.prune_cancelled_at = *prune_cancelled_at;
+        self.fault_pool.clone_from(fault_pool);
+        self.nemesis_undos.clone_from(nemesis_undos);
+        self.nemesis_split_undo = *nemesis_split_undo;
+        self.applied.clone_from(applied);
+        self.nemesis.clone_from(nemesis);
+        self.fault_rng.clone_from(fault_rng);
+        self.stop = *stop;
+        self.handling = *handling;
+        self.panic.clone_from(panic);
+        self.peak_memory = *peak_memory;
+        self.strike_pending = *strike_pending;
+        self.pct.clone_from(pct);
+        self.pct_before.clone_from(pct_before);
+        self.replay.clone_from(replay);
+    }
 }
 
 /// Which handler a node is running.

@@ -51,7 +51,6 @@ const NARROW_BELOW: usize = 2_048;
 /// A heap of (time, sequence) keys over a slab of events, binary while small and 4-ary while
 /// large (`benches/engine.rs` measures 2, 4, 8 and the adaptive queue side by side); as keys are
 /// unique, the heap's shape never changes the order events pop in.
-#[derive(Clone)]
 pub struct EventQueue<E> {
     heap: Vec<Key>,
     slab: Vec<Option<E>>,
@@ -60,6 +59,29 @@ pub struct EventQueue<E> {
     /// log2 of the children per heap node.
     shift: u32,
     adaptive: bool,
+}
+
+impl<E: Clone> Clone for EventQueue<E> {
+    fn clone(&self) -> Self {
+        EventQueue {
+            heap: self.heap.clone(),
+            slab: self.slab.clone(),
+            free: self.free.clone(),
+            seq: self.seq,
+            shift: self.shift,
+            adaptive: self.adaptive,
+        }
+    }
+
+    /// Reuses the buffers (the exhaustive search recycles runs).
+    fn clone_from(&mut self, source: &Self) {
+        self.heap.clone_from(&source.heap);
+        self.slab.clone_from(&source.slab);
+        self.free.clone_from(&source.free);
+        self.seq = source.seq;
+        self.shift = source.shift;
+        self.adaptive = source.adaptive;
+    }
 }
 
 impl<E> Default for EventQueue<E> {
