@@ -141,7 +141,8 @@ impl ExhaustiveOutcome {
 
 /// One state waiting in the frontier.
 struct Frontier<N: Node> {
-    sim: Sim<N>,
+    /// Boxed: a run is large, and states move between the frontier and the pool.
+    sim: Box<Sim<N>>,
     print: u64,
     depth: usize,
     crashes: u32,
@@ -185,11 +186,11 @@ where
     let print = root.fingerprint();
     // Each distinct state's parent and the step that led to it: the path of a failure. Only
     // looked up, never iterated.
-    let mut parents: HashMap<u64, (u64, Step)> = HashMap::new();
+    let mut parents: Parents = Parents::default();
     let mut frontier: VecDeque<Frontier<N>> = VecDeque::new();
     parents.insert(print, (print, Step::Run(u64::MAX)));
     frontier.push_back(Frontier {
-        sim: root,
+        sim: Box::new(root),
         print,
         depth: 0,
         crashes: 0,
@@ -202,7 +203,8 @@ where
     let mut due: Vec<Pending> = Vec::new();
     let mut steps: Vec<Step> = Vec::new();
     // Runs done with (duplicates, expanded states), copied into instead of freed.
-    let mut pool: Vec<Sim<N>> = Vec::new();
+    #[allow(clippy::vec_box)] // see `recycle`
+    let mut pool: Vec<Box<Sim<N>>> = Vec::new();
     while let Some(state) = frontier.pop_front() {
         out.max_depth = out.max_depth.max(state.depth);
         state.sim.due(config.window, &mut due);
@@ -243,9 +245,9 @@ where
             let outcome = if cut {
                 out.cut += 1;
                 out.complete = false;
-                state.sim.run()
+                (*state.sim).run()
             } else {
-                state.sim.finish()
+                (*state.sim).finish()
             };
             out.ends += 1;
             tally_goals(&mut out.goals, &outcome);
@@ -312,11 +314,37 @@ where
     out
 }
 
+/// Each distinct state's parent and step, by fingerprint.
+type Parents = HashMap<u64, (u64, Step), std::hash::BuildHasherDefault<PrintHasher>>;
+
+/// Hashes a fingerprint as itself: fingerprints are already mixed (`Sim::fingerprint`), so
+/// SipHash over them is spent for nothing.
+#[derive(Default)]
+struct PrintHasher(u64);
+
+impl std::hash::Hasher for PrintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = i;
+    }
+}
+
 /// Runs kept for reuse at most.
 const POOL: usize = 64;
 
 /// Keeps `sim` for a later copy, unless enough are kept.
-fn recycle<N: Node>(pool: &mut Vec<Sim<N>>, sim: Sim<N>) {
+// Boxed on purpose: a run moves from the pool to the frontier and back, a pointer each time.
+#[allow(clippy::vec_box)]
+fn recycle<N: Node>(pool: &mut Vec<Box<Sim<N>>>, sim: Box<Sim<N>>) {
     if pool.len() < POOL {
         pool.push(sim);
     }
@@ -335,7 +363,7 @@ fn judge(outcome: &RunOutcome, checks: &[Box<dyn AnyCheck>]) -> Vec<Verdict> {
 }
 
 /// The steps from the root to the state with fingerprint `print`.
-fn path_to(parents: &HashMap<u64, (u64, Step)>, mut print: u64) -> Vec<Step> {
+fn path_to(parents: &Parents, mut print: u64) -> Vec<Step> {
     let mut path = Vec::new();
     while let Some((parent, step)) = parents.get(&print) {
         if *parent == print {
