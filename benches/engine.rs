@@ -1,8 +1,8 @@
 //! Engine throughput in events per second: a ping-pong workload among 3 to 1,000,000 nodes (a
 //! minimal echo node, hash-only trace, no loss), beside a bare `BinaryHeap` loop doing the
 //! equivalent work (pop, one ChaCha latency draw, push) measured in the same run; first, the
-//! candidate event queues alone on the same hold model (`BinaryHeap` and the engine's slab heap
-//! with 2, 4 and 8 children per node).
+//! candidate event queues alone on the same hold model (`BinaryHeap`, the engine's slab heap
+//! with 2, 4 and 8 children per node, its radix heap, and the adaptive queue it runs on).
 //!
 //!   cargo bench --bench engine
 //!   ENGINE_BENCH_NODES=1000,100000 ENGINE_BENCH_EVENTS=5000000 cargo bench --bench engine
@@ -167,16 +167,18 @@ fn queues(sizes: &[u32], steps: u64) {
     use clustersim::time::SimTime;
     println!("event queue candidates, hold model, {steps} pop+push steps, best of 5 interleaved rounds (M steps/s)");
     println!(
-        "  {:>9}  {:>12} {:>12} {:>12} {:>12} {:>12}",
-        "pending", "BinaryHeap", "2-ary slab", "4-ary slab", "8-ary slab", "adaptive"
+        "  {:>9}  {:>12} {:>12} {:>12} {:>12} {:>12} {:>12}",
+        "pending", "BinaryHeap", "2-ary slab", "4-ary slab", "8-ary slab", "radix", "adaptive"
     );
-    // children 0: the adaptive queue the engine uses.
+    // children 0: the adaptive queue the engine uses; 1: the radix heap.
     fn slab(children: usize, pending: u32, steps: u64) -> (u64, f64, u64) {
         hold(
             pending,
             steps,
             if children == 0 {
                 EventQueue::new()
+            } else if children == 1 {
+                EventQueue::radix()
             } else {
                 EventQueue::with_children(children)
             },
@@ -199,22 +201,24 @@ fn queues(sizes: &[u32], steps: u64) {
                 |q| q.pop().map(|Reverse((t, _, v))| (t, v)),
             )
         };
-        let [h, b2, b4, b8, ad] = best_interleaved(
+        let [h, b2, b4, b8, rx, ad] = best_interleaved(
             5,
             [
                 &heap,
                 &|| slab(2, n, steps),
                 &|| slab(4, n, steps),
                 &|| slab(8, n, steps),
+                &|| slab(1, n, steps),
                 &|| slab(0, n, steps),
             ],
         );
         println!(
-            "  {n:>9}  {:>12.2} {:>12.2} {:>12.2} {:>12.2} {:>12.2}",
+            "  {n:>9}  {:>12.2} {:>12.2} {:>12.2} {:>12.2} {:>12.2} {:>12.2}",
             h / 1e6,
             b2 / 1e6,
             b4 / 1e6,
             b8 / 1e6,
+            rx / 1e6,
             ad / 1e6
         );
     }

@@ -1,4 +1,5 @@
-//! The event queue: a binary min-heap of (virtual time, insertion sequence) keys over a slab of events.
+//! The event queue: (virtual time, insertion sequence) keys over a slab of events, in a binary
+//! min-heap while few are pending and a radix heap on virtual time while many are.
 
 use crate::time::SimTime;
 
@@ -40,24 +41,34 @@ pub fn prefetch<T>(r: &T, lines: usize) {
     let _ = (r, lines);
 }
 
-/// Above this many pending events an adaptive queue turns 4-ary: half as deep as a binary heap,
-/// so a pop touches about half as many cache lines once the heap outgrows the caches.
-const WIDEN_ABOVE: usize = 8_192;
-/// Below this many it turns binary again: fewer comparisons while the heap is in L1.
-const NARROW_BELOW: usize = 2_048;
+/// Above this many pending events an adaptive queue turns into a radix heap: a pop then reads
+/// and writes buckets in sequence instead of walking a heap that has outgrown the caches.
+const WIDEN_ABOVE: usize = 4_096;
+/// Below this many it turns binary again: fewer instructions while the heap is in L1.
+const NARROW_BELOW: usize = 1_024;
+
+/// How the keys are kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    /// A heap with `2^shift` children per node.
+    Heap(u32),
+    /// A radix heap (`Radix`).
+    Radix,
+}
 
 /// Pending events, popped earliest first; equal times pop in the order they were pushed.
 ///
-/// A heap of (time, sequence) keys over a slab of events, binary while small and 4-ary while
-/// large (`benches/engine.rs` measures 2, 4, 8 and the adaptive queue side by side); as keys are
-/// unique, the heap's shape never changes the order events pop in.
+/// (time, sequence) keys over a slab of events: a binary heap while small, a radix heap on
+/// virtual time while large (`benches/engine.rs` measures the 2-, 4- and 8-ary heaps, the radix
+/// heap and the adaptive queue side by side); as keys are unique and every shape pops them in
+/// key order, the shape never changes the order events pop in.
 pub struct EventQueue<E> {
     heap: Vec<Key>,
+    radix: Radix,
     slab: Vec<Option<E>>,
     free: Vec<u32>,
     seq: u64,
-    /// log2 of the children per heap node.
-    shift: u32,
+    shape: Shape,
     adaptive: bool,
 }
 
@@ -65,10 +76,11 @@ impl<E: Clone> Clone for EventQueue<E> {
     fn clone(&self) -> Self {
         EventQueue {
             heap: self.heap.clone(),
+            radix: self.radix.clone(),
             slab: self.slab.clone(),
             free: self.free.clone(),
             seq: self.seq,
-            shift: self.shift,
+            shape: self.shape,
             adaptive: self.adaptive,
         }
     }
@@ -76,10 +88,13 @@ impl<E: Clone> Clone for EventQueue<E> {
     /// Reuses the buffers (the exhaustive search recycles runs).
     fn clone_from(&mut self, source: &Self) {
         self.heap.clone_from(&source.heap);
+        if source.shape == Shape::Radix || self.shape == Shape::Radix {
+            self.radix.clone_from(&source.radix);
+        }
         self.slab.clone_from(&source.slab);
         self.free.clone_from(&source.free);
         self.seq = source.seq;
-        self.shift = source.shift;
+        self.shape = source.shape;
         self.adaptive = source.adaptive;
     }
 }
@@ -91,14 +106,16 @@ impl<E> Default for EventQueue<E> {
 }
 
 impl<E> EventQueue<E> {
-    /// An empty queue that is binary while small and 4-ary while large (what the engine uses).
+    /// An empty queue that is a binary heap while small and a radix heap while large (what the
+    /// engine uses).
     pub fn new() -> Self {
         EventQueue {
             heap: Vec::with_capacity(1024),
+            radix: Radix::default(),
             slab: Vec::with_capacity(1024),
             free: Vec::with_capacity(1024),
             seq: 0,
-            shift: 1,
+            shape: Shape::Heap(1),
             adaptive: true,
         }
     }
@@ -112,45 +129,49 @@ impl<E> EventQueue<E> {
             _ => panic!("a heap node has 2, 4 or 8 children, not {children}"),
         };
         EventQueue {
-            shift,
+            shape: Shape::Heap(shift),
             adaptive: false,
             ..Self::new()
         }
     }
 
+    /// An empty queue that is always a radix heap.
+    pub fn radix() -> Self {
+        let mut q = EventQueue {
+            adaptive: false,
+            ..Self::new()
+        };
+        q.reshape(Shape::Radix);
+        q
+    }
+
+    /// Moves every key into `shape`.
+    fn reshape(&mut self, shape: Shape) {
+        match (self.shape, shape) {
+            (Shape::Radix, Shape::Radix) => {}
+            (Shape::Heap(_), Shape::Radix) => {
+                self.radix.fill(&mut self.heap);
+            }
+            (Shape::Radix, Shape::Heap(shift)) => {
+                self.radix.drain_into(&mut self.heap);
+                self.shape = shape;
+                self.heapify(shift);
+            }
+            (Shape::Heap(_), Shape::Heap(shift)) => self.heapify(shift),
+        }
+        self.shape = shape;
+    }
+
     /// Rebuilds the heap with `2^shift` children per node (Floyd's bottom-up heapify).
-    fn reshape(&mut self, shift: u32) {
-        self.shift = shift;
+    fn heapify(&mut self, shift: u32) {
+        self.shape = Shape::Heap(shift);
         let n = self.heap.len();
         if n < 2 {
             return;
         }
         for i in (0..=(n - 2) >> shift).rev() {
-            self.sift_down(i);
+            sift_down(&mut self.heap, shift, i);
         }
-    }
-
-    fn sift_down(&mut self, mut i: usize) {
-        let n = self.heap.len();
-        let key = self.heap[i];
-        loop {
-            let first = (i << self.shift) + 1;
-            if first >= n {
-                break;
-            }
-            let mut best = first;
-            for c in first + 1..(first + (1 << self.shift)).min(n) {
-                if before(&self.heap[c], &self.heap[best]) {
-                    best = c;
-                }
-            }
-            if !before(&self.heap[best], &key) {
-                break;
-            }
-            self.heap[i] = self.heap[best];
-            i = best;
-        }
-        self.heap[i] = key;
     }
 
     /// Queues `event` at `time`, after every event already queued at that time.
@@ -174,21 +195,27 @@ impl<E> EventQueue<E> {
                 (self.slab.len() - 1) as u32
             }
         };
-        self.heap.push(Key {
+        let key = Key {
             time,
             seq,
             slot,
             node,
-        });
-        self.sift_up(self.heap.len() - 1);
-        if self.adaptive && self.shift == 1 && self.heap.len() > WIDEN_ABOVE {
-            self.reshape(2);
+        };
+        match self.shape {
+            Shape::Radix => self.radix.push(key),
+            Shape::Heap(shift) => {
+                self.heap.push(key);
+                self.sift_up(shift, self.heap.len() - 1);
+                if self.adaptive && self.heap.len() > WIDEN_ABOVE {
+                    self.reshape(Shape::Radix);
+                }
+            }
         }
     }
 
     #[inline(always)]
-    fn sift_up(&mut self, i: usize) {
-        match self.shift {
+    fn sift_up(&mut self, shift: u32, i: usize) {
+        match shift {
             1 => sift_up::<1>(&mut self.heap, i),
             2 => sift_up::<2>(&mut self.heap, i),
             _ => sift_up::<3>(&mut self.heap, i),
@@ -196,42 +223,45 @@ impl<E> EventQueue<E> {
     }
 
     #[inline(always)]
-    fn refill_root(&mut self, key: Key) {
-        match self.shift {
+    fn refill_root(&mut self, shift: u32, key: Key) {
+        match shift {
             1 => refill_root::<1>(&mut self.heap, key),
             2 => refill_root::<2>(&mut self.heap, key),
             _ => refill_root::<3>(&mut self.heap, key),
         }
     }
 
-    /// The node the next event is for (`NO_NODE` if none), with its event warmed up.
+    /// The node the next event is for (`NO_NODE` if none), with its event warmed up; `None`
+    /// also when finding it would cost more than the hint saves.
     #[inline]
     pub fn next_for(&self) -> Option<u32> {
-        let key = self.heap.first()?;
+        let key = match self.shape {
+            Shape::Heap(_) => self.heap.first()?,
+            Shape::Radix => self.radix.next_hint()?,
+        };
         prefetch(&self.slab[key.slot as usize], 1);
         Some(key.node)
     }
 
+    /// The earliest key, left in place.
+    #[inline(always)]
+    fn first_key(&mut self) -> Option<Key> {
+        match self.shape {
+            Shape::Heap(_) => self.heap.first().copied(),
+            Shape::Radix => self.radix.first(),
+        }
+    }
+
     /// When the next event is due.
     #[inline]
-    pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.first().map(|k| k.time)
+    pub fn peek_time(&mut self) -> Option<SimTime> {
+        self.first_key().map(|k| k.time)
     }
 
     /// The earliest event (the first pushed among equals), and its time.
     #[inline(always)]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        let last = self.heap.pop()?;
-        let key = match self.heap.first() {
-            Some(&root) => {
-                self.refill_root(last);
-                root
-            }
-            None => last,
-        };
-        if self.adaptive && self.shift == 2 && self.heap.len() < NARROW_BELOW {
-            self.reshape(1);
-        }
+        let key = self.pop_key()?;
         let event = self.slab[key.slot as usize].take()?;
         self.free.push(key.slot);
         Some((key.time, event))
@@ -250,7 +280,7 @@ impl<E> EventQueue<E> {
         before: &mut Vec<(SimTime, E)>,
     ) -> Option<(SimTime, E)> {
         before.clear();
-        let first = *self.heap.first()?;
+        let first = self.first_key()?;
         if self.slab[first.slot as usize]
             .as_ref()
             .and_then(&score)
@@ -264,7 +294,7 @@ impl<E> EventQueue<E> {
         let mut ranked: Vec<(Key, u32)> = Vec::with_capacity(max.min(64));
         let mut unranked: Vec<Key> = Vec::new();
         while ranked.len() < max {
-            let Some(&next) = self.heap.first() else {
+            let Some(next) = self.first_key() else {
                 break;
             };
             if next.time > horizon {
@@ -300,8 +330,13 @@ impl<E> EventQueue<E> {
 
     /// Puts a popped key back.
     fn restore(&mut self, key: Key) {
-        self.heap.push(key);
-        self.sift_up(self.heap.len() - 1);
+        match self.shape {
+            Shape::Radix => self.radix.push_late(key),
+            Shape::Heap(shift) => {
+                self.heap.push(key);
+                self.sift_up(shift, self.heap.len() - 1);
+            }
+        }
     }
 
     /// Takes a popped key's event out of the slab.
@@ -311,40 +346,61 @@ impl<E> EventQueue<E> {
         Some(event)
     }
 
-    /// Removes the earliest key from the heap (its event stays in the slab).
+    /// Removes the earliest key (its event stays in the slab).
+    #[inline(always)]
     fn pop_key(&mut self) -> Option<Key> {
-        let last = self.heap.pop()?;
-        let key = match self.heap.first() {
-            Some(&root) => {
-                self.refill_root(last);
-                root
+        match self.shape {
+            Shape::Radix => {
+                let key = self.radix.pop()?;
+                if self.adaptive && self.radix.len < NARROW_BELOW {
+                    self.reshape(Shape::Heap(1));
+                }
+                Some(key)
             }
-            None => last,
-        };
-        Some(key)
+            Shape::Heap(shift) => {
+                let last = self.heap.pop()?;
+                Some(match self.heap.first() {
+                    Some(&root) => {
+                        self.refill_root(shift, last);
+                        root
+                    }
+                    None => last,
+                })
+            }
+        }
     }
 
     /// The earliest event, without taking it.
-    pub fn peek(&self) -> Option<(SimTime, &E)> {
-        let key = self.heap.first()?;
+    pub fn peek(&mut self) -> Option<(SimTime, &E)> {
+        let key = self.first_key()?;
         Some((key.time, self.slab[key.slot as usize].as_ref()?))
+    }
+
+    /// Every key, in no particular order.
+    fn keys(&self) -> impl Iterator<Item = &Key> + '_ {
+        self.heap.iter().chain(self.radix.keys())
     }
 
     /// Every pending event with its due time and insertion number, in no particular order.
     pub fn pending(&self) -> impl Iterator<Item = (SimTime, u64, &E)> + '_ {
-        self.heap
-            .iter()
+        self.keys()
             .filter_map(|k| Some((k.time, k.seq, self.slab[k.slot as usize].as_ref()?)))
     }
 
-    /// Takes the pending event with insertion number `seq`, wherever it is in the heap.
+    /// Takes the pending event with insertion number `seq`, wherever it is in the queue.
     pub fn remove_seq(&mut self, seq: u64) -> Option<(SimTime, E)> {
-        let i = self.heap.iter().position(|k| k.seq == seq)?;
-        let key = self.heap.swap_remove(i);
-        if i < self.heap.len() {
-            self.sift_down(i);
-            self.sift_up(i);
-        }
+        let key = match self.shape {
+            Shape::Radix => self.radix.remove_seq(seq)?,
+            Shape::Heap(shift) => {
+                let i = self.heap.iter().position(|k| k.seq == seq)?;
+                let key = self.heap.swap_remove(i);
+                if i < self.heap.len() {
+                    sift_down(&mut self.heap, shift, i);
+                    self.sift_up(shift, i);
+                }
+                key
+            }
+        };
         Some((key.time, self.take(key)?))
     }
 
@@ -355,20 +411,280 @@ impl<E> EventQueue<E> {
 
     /// Number of pending events.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + self.radix.len
     }
 
     /// True when nothing is pending.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len() == 0
     }
 
     /// Bytes the queue's buffers hold (not what the events own on the heap).
     pub fn bytes(&self) -> u64 {
         (self.heap.capacity() * std::mem::size_of::<Key>()
+            + self.radix.bytes()
             + self.slab.capacity() * std::mem::size_of::<Option<E>>()
             + self.free.capacity() * 4) as u64
     }
+}
+
+/// Buckets of a radix heap on 64-bit times: one for "equal to `last`", one per bit.
+const BUCKETS: usize = 65;
+
+/// A radix heap (Ahuja, Mehlhorn, Orlin and Tarjan 1990) of keys, for times that never go
+/// below the last one taken out: bucket `b` holds the keys whose time first differs from
+/// `last` at bit `b - 1` (bucket 0: equal to it), so a push is one append, and a pop takes the
+/// front of bucket 0 or first spreads the lowest non-empty bucket over the ones below it, each
+/// pass reading and writing memory in sequence. Keys of equal time stay in push order within a
+/// bucket (every move is stable, every fresh key has the highest sequence yet), so bucket 0 is
+/// in (time, sequence) order. A key put back below `last` (PCT puts back what it passed over)
+/// waits in a small binary heap beside the buckets.
+#[derive(Clone, Debug, Default)]
+struct Radix {
+    /// `BUCKETS` buckets once in use (none before, so a queue that never grows allocates none).
+    buckets: Vec<Vec<Key>>,
+    /// Where bucket 0's unpopped keys start.
+    head: usize,
+    /// Bit `b - 1` set: bucket `b` (1..=64) is not empty.
+    occupied: u64,
+    /// The time the buckets are relative to; no key in them is earlier.
+    last: u64,
+    /// Keys put back below `last`: a binary heap.
+    late: Vec<Key>,
+    /// Keys held.
+    len: usize,
+    /// The buffer of the bucket spread last, kept for the next spread.
+    spare: Vec<Key>,
+}
+
+impl Radix {
+    /// The bucket of a key due at `time` while the buckets are relative to `last`.
+    #[inline(always)]
+    fn bucket(last: u64, time: u64) -> usize {
+        (64 - (time ^ last).leading_zeros()) as usize
+    }
+
+    /// Adds a key whose sequence is the highest yet.
+    #[inline(always)]
+    fn push(&mut self, key: Key) {
+        if key.time.0 < self.last {
+            self.push_late(key);
+            return;
+        }
+        self.len += 1;
+        let b = Self::bucket(self.last, key.time.0);
+        self.buckets[b].push(key);
+        if b > 0 {
+            self.occupied |= 1 << (b - 1);
+        }
+    }
+
+    /// Adds a key with any sequence (one taken out and put back).
+    fn push_late(&mut self, key: Key) {
+        self.len += 1;
+        self.late.push(key);
+        let i = self.late.len() - 1;
+        sift_up::<1>(&mut self.late, i);
+    }
+
+    /// Takes every key of `keys` in (it is left empty).
+    fn fill(&mut self, keys: &mut Vec<Key>) {
+        if self.buckets.is_empty() {
+            self.buckets = (0..BUCKETS).map(|_| Vec::new()).collect();
+        }
+        // In sequence order, so keys of equal time land in their buckets in push order.
+        keys.sort_unstable_by_key(|k| k.seq);
+        self.last = keys.iter().map(|k| k.time.0).min().unwrap_or(self.last);
+        for key in keys.drain(..) {
+            self.push(key);
+        }
+    }
+
+    /// Moves every key into `out`, in no particular order.
+    fn drain_into(&mut self, out: &mut Vec<Key>) {
+        if let Some(first) = self.buckets.first_mut() {
+            out.extend(first.drain(..).skip(self.head));
+        }
+        self.head = 0;
+        while self.occupied != 0 {
+            let b = self.occupied.trailing_zeros() as usize + 1;
+            self.occupied &= self.occupied - 1;
+            out.append(&mut self.buckets[b]);
+        }
+        out.append(&mut self.late);
+        self.len = 0;
+    }
+
+    /// Makes bucket 0 hold the earliest bucketed keys, unless no bucket holds any.
+    #[inline(always)]
+    fn prepare(&mut self) {
+        let Some(first) = self.buckets.first_mut() else {
+            return;
+        };
+        if self.head < first.len() {
+            return;
+        }
+        first.clear();
+        self.head = 0;
+        if self.occupied != 0 {
+            self.spread();
+        }
+    }
+
+    /// Spreads the lowest non-empty bucket over the (empty) ones below it, relative to its
+    /// earliest time.
+    fn spread(&mut self) {
+        let b = self.occupied.trailing_zeros() as usize + 1;
+        self.occupied &= !(1 << (b - 1));
+        let spare = std::mem::take(&mut self.spare);
+        let mut from = std::mem::replace(&mut self.buckets[b], spare);
+        let last = from.iter().map(|k| k.time.0).min().unwrap_or(self.last);
+        self.last = last;
+        for key in from.drain(..) {
+            let to = Self::bucket(last, key.time.0);
+            self.buckets[to].push(key);
+            if to > 0 {
+                self.occupied |= 1 << (to - 1);
+            }
+        }
+        self.spare = from;
+    }
+
+    /// The earliest key, left in place.
+    #[inline(always)]
+    fn first(&mut self) -> Option<Key> {
+        self.prepare();
+        let bucketed = self.buckets.first().and_then(|b| b.get(self.head));
+        match (bucketed, self.late.first()) {
+            (Some(a), Some(l)) => Some(if before(l, a) { *l } else { *a }),
+            (a, l) => a.or(l).copied(),
+        }
+    }
+
+    /// Takes the earliest key out.
+    #[inline(always)]
+    fn pop(&mut self) -> Option<Key> {
+        self.prepare();
+        let bucketed = self.buckets.first().and_then(|b| b.get(self.head)).copied();
+        let key = match (bucketed, self.late.first()) {
+            (Some(a), Some(l)) if before(l, &a) => self.pop_late(),
+            (Some(a), _) => {
+                self.head += 1;
+                a
+            }
+            (None, Some(_)) => self.pop_late(),
+            (None, None) => return None,
+        };
+        self.len -= 1;
+        Some(key)
+    }
+
+    /// Takes the earliest late key out (there is one).
+    fn pop_late(&mut self) -> Key {
+        let last = self.late.pop().expect("a late key");
+        match self.late.first() {
+            Some(&root) => {
+                refill_root::<1>(&mut self.late, last);
+                root
+            }
+            None => last,
+        }
+    }
+
+    /// The earliest key if that is cheap to tell without moving any (a prefetch hint).
+    #[inline(always)]
+    fn next_hint(&self) -> Option<&Key> {
+        let first = self.buckets.first()?;
+        if let Some(k) = first.get(self.head) {
+            return Some(k);
+        }
+        if self.occupied == 0 {
+            return self.late.first();
+        }
+        let lowest = &self.buckets[self.occupied.trailing_zeros() as usize + 1];
+        if lowest.len() > 8 {
+            return None;
+        }
+        lowest.iter().min_by_key(|k| (k.time, k.seq))
+    }
+
+    /// Every key, in no particular order.
+    fn keys(&self) -> impl Iterator<Item = &Key> + '_ {
+        let mut buckets = self.buckets.iter();
+        let first = buckets
+            .next()
+            .map(|b| &b[self.head.min(b.len())..])
+            .unwrap_or(&[]);
+        first
+            .iter()
+            .chain(buckets.flatten())
+            .chain(self.late.iter())
+    }
+
+    /// Takes out the key with sequence `seq`, wherever it is.
+    fn remove_seq(&mut self, seq: u64) -> Option<Key> {
+        if let Some(first) = self.buckets.first_mut() {
+            if let Some(p) = first[self.head..].iter().position(|k| k.seq == seq) {
+                self.len -= 1;
+                // `remove`, not `swap_remove`: bucket 0 stays in order.
+                return Some(first.remove(self.head + p));
+            }
+        }
+        let mut occupied = self.occupied;
+        while occupied != 0 {
+            let b = occupied.trailing_zeros() as usize + 1;
+            occupied &= occupied - 1;
+            let bucket = &mut self.buckets[b];
+            if let Some(p) = bucket.iter().position(|k| k.seq == seq) {
+                let key = bucket.remove(p);
+                if bucket.is_empty() {
+                    self.occupied &= !(1 << (b - 1));
+                }
+                self.len -= 1;
+                return Some(key);
+            }
+        }
+        let i = self.late.iter().position(|k| k.seq == seq)?;
+        let key = self.late.swap_remove(i);
+        if i < self.late.len() {
+            sift_down(&mut self.late, 1, i);
+            sift_up::<1>(&mut self.late, i);
+        }
+        self.len -= 1;
+        Some(key)
+    }
+
+    /// Bytes the buffers hold.
+    fn bytes(&self) -> usize {
+        let keys: usize = self.buckets.iter().map(Vec::capacity).sum::<usize>()
+            + self.late.capacity()
+            + self.spare.capacity();
+        keys * std::mem::size_of::<Key>() + self.buckets.capacity() * 24
+    }
+}
+
+/// Moves the key at `i` down to its place in a heap of `2^shift` children per node.
+fn sift_down(heap: &mut [Key], shift: u32, mut i: usize) {
+    let n = heap.len();
+    let key = heap[i];
+    loop {
+        let first = (i << shift) + 1;
+        if first >= n {
+            break;
+        }
+        let mut best = first;
+        for c in first + 1..(first + (1 << shift)).min(n) {
+            if before(&heap[c], &heap[best]) {
+                best = c;
+            }
+        }
+        if !before(&heap[best], &key) {
+            break;
+        }
+        heap[i] = heap[best];
+        i = best;
+    }
+    heap[i] = key;
 }
 
 // `before(a, b)`: a pops first. The standard library's `BinaryHeap` moves its hole through the
@@ -491,14 +807,91 @@ mod tests {
             EventQueue::with_children(2),
             EventQueue::with_children(4),
             EventQueue::with_children(8),
+            EventQueue::radix(),
             EventQueue::new(),
         ] {
             interleaved(q, 20_000, 50);
         }
-        // Long enough, and with a far enough horizon, that the adaptive queue turns 4-ary and
-        // back to binary several times.
+        // Long enough, and with a far enough horizon, that the adaptive queue turns into a
+        // radix heap and back to binary several times.
         let mut q = EventQueue::new();
         interleaved_with(&mut q, 200_000, 40_000);
+    }
+
+    #[test]
+    fn every_shape_agrees_under_pushes_into_the_past_removals_and_pct_put_backs() {
+        use crate::sim::rng::{stream, Stream};
+        use rand::Rng;
+        let mut rng = stream(5, Stream::Tool(0));
+        let mut queues: Vec<EventQueue<(u64, Option<u32>)>> = vec![
+            EventQueue::with_children(2),
+            EventQueue::with_children(4),
+            EventQueue::radix(),
+            EventQueue::new(),
+        ];
+        let mut now = 0u64;
+        let mut pushed = 0u64;
+        let mut late = 0;
+        let mut shapes = std::collections::BTreeSet::new();
+        for step in 0..60_000u64 {
+            let grow = (step / 15_000) % 2 == 0;
+            let r: f64 = rng.random();
+            if r < if grow { 0.85 } else { 0.05 } || queues[0].is_empty() {
+                // Mostly ahead of the last pop, sometimes behind it (a run that went late).
+                let t = if rng.random_bool(0.05) {
+                    late += 1;
+                    now.saturating_sub(rng.random_range(0..1_000))
+                } else {
+                    now + rng.random_range(0..5_000)
+                };
+                let score = rng.random_bool(0.8).then(|| rng.random_range(0..4));
+                for q in &mut queues {
+                    q.push(SimTime(t), (pushed, score));
+                }
+                pushed += 1;
+            } else if r < 0.9 {
+                let got: Vec<_> = queues.iter_mut().map(|q| q.pop()).collect();
+                assert!(got.iter().all(|g| *g == got[0]), "pop {step}: {got:?}");
+                if let Some((t, _)) = got[0] {
+                    now = now.max(t.0);
+                }
+            } else if r < 0.95 {
+                let seq = rng.random_range(0..pushed.max(1));
+                let got: Vec<_> = queues.iter_mut().map(|q| q.remove_seq(seq)).collect();
+                assert!(got.iter().all(|g| *g == got[0]), "remove {step}: {got:?}");
+            } else {
+                let mut firsts = Vec::new();
+                for q in &mut queues {
+                    let mut before = Vec::new();
+                    let chosen = q.pop_best(crate::time::Duration(2_000), 16, |e| e.1, &mut before);
+                    firsts.push((chosen, before));
+                }
+                assert!(firsts.iter().all(|f| *f == firsts[0]), "pct {step}");
+            }
+            let len = queues[0].len();
+            assert!(queues.iter().all(|q| q.len() == len));
+            shapes.insert(format!("{:?}", queues[3].shape));
+            if step % 97 != 0 {
+                continue;
+            }
+            let mut pending: Vec<Vec<u64>> = queues
+                .iter()
+                .map(|q| {
+                    let mut v: Vec<u64> = q.pending().map(|(_, s, _)| s).collect();
+                    v.sort_unstable();
+                    v
+                })
+                .collect();
+            let first = pending.swap_remove(0);
+            assert!(pending.iter().all(|p| *p == first));
+        }
+        assert!(late > 100);
+        assert!(queues.iter().all(|q| q.len() == queues[0].len()));
+        assert_eq!(
+            shapes.len(),
+            2,
+            "the adaptive queue took both shapes: {shapes:?}"
+        );
     }
 
     fn interleaved(mut q: EventQueue<u64>, steps: usize, horizon: u64) {
@@ -511,7 +904,7 @@ mod tests {
         use std::collections::BTreeSet;
         let mut rng = stream(3, Stream::Tool(0));
         let mut reshaped = 0;
-        let mut shift = q.shift;
+        let mut shape = q.shape;
         let mut reference: BTreeSet<(u64, u64)> = BTreeSet::new();
         let mut seq = 0u64;
         let mut now = 0u64;
@@ -529,9 +922,9 @@ mod tests {
                 now = t;
             }
             assert_eq!(q.len(), reference.len());
-            if q.shift != shift {
+            if q.shape != shape {
                 reshaped += 1;
-                shift = q.shift;
+                shape = q.shape;
             }
         }
         if q.adaptive && steps >= 100_000 {

@@ -285,7 +285,7 @@ impl<N: Node> Sim<N> {
         let (now, pool) = (self.now, &self.fault_pool);
         for (i, slot) in self.slots.iter_mut().enumerate() {
             slot.status.hash(&mut h);
-            slot.incarnation.hash(&mut h);
+            self.incarnations[i].hash(&mut h);
             slot.clock.hash(&mut h);
             slot.node.hash(&mut h);
             h.write_u64(slot.storage.fingerprint::<Fx>());
