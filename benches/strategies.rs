@@ -1,10 +1,13 @@
 //! The exploration ladder side by side: for every bug-zoo entry, runs and wall time to the
-//! first failing seed under `random`, `swarm`, `pct:1` (priorities only) and `pct:3`, each
+//! first failing seed under `random`, `swarm`, `pct:1` (priorities only), `pct:3` and `pct:3`
+//! with a 10 ms window, each
 //! over several campaigns that start at different seeds (the mean, and how many campaigns found
 //! the bug within the budget). Same budget per strategy; every run replays from (scenario,
 //! strategy, seed). Two tables: the zoo files as written (each nemesis chosen for its bug), and
 //! the same files with every fault kind on (what one writes without knowing which fault
-//! matters, swarm testing's premise: Groce et al. ISSTA 2012, TigerBeetle's VOPR).
+//! matters, swarm testing's premise: Groce et al. ISSTA 2012, TigerBeetle's VOPR). A third
+//! table: the files on a network without jitter (every link 3 ms), where time order delivers
+//! what a node sends to several at one instant and only PCT's priorities vary the order.
 //!
 //!   cargo bench --bench strategies
 //!   STRATEGIES_BENCH_ONLY=raft STRATEGIES_BENCH_SEEDS=2000 cargo bench --bench strategies
@@ -12,6 +15,7 @@ use clustersim::explore::{
     progress::Silent, runner_for, sweep, Budget, Shard, Strategy, SweepConfig,
 };
 use clustersim::fault::NemesisKind;
+use clustersim::net::Latency;
 use clustersim::registry::Registry;
 use clustersim::scenario::{load, Scenario};
 use std::path::Path;
@@ -28,7 +32,7 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(2_000);
-    let strategies: Vec<Strategy> = ["random", "swarm", "pct:1", "pct:3"]
+    let strategies: Vec<Strategy> = ["random", "swarm", "pct:1", "pct:3", "pct:3/10ms"]
         .iter()
         .map(|s| s.parse().expect("strategy"))
         .collect();
@@ -48,20 +52,31 @@ fn main() {
         budget,
         every_kind,
     );
+    table(
+        "jitter-free network (every link Constant(3ms))",
+        &files,
+        &strategies,
+        budget,
+        jitter_free,
+    );
+}
+
+/// The scenario with every link's latency fixed at 3 ms.
+fn jitter_free(s: &Scenario) -> Scenario {
+    let mut s = s.clone();
+    let fixed = Latency::Constant(clustersim::Duration::from_millis(3));
+    s.network.default.latency = fixed.clone();
+    for o in &mut s.network.overrides {
+        o.link.latency = fixed.clone();
+    }
+    s
 }
 
 /// The scenario with its nemesis drawing every fault kind (same rate, targets and durations).
 fn every_kind(s: &Scenario) -> Scenario {
     let mut s = s.clone();
     if let Some(n) = s.nemesis.as_mut() {
-        n.kinds = vec![
-            NemesisKind::Crash,
-            NemesisKind::Pause,
-            NemesisKind::Partition,
-            NemesisKind::Isolate,
-            NemesisKind::Cut,
-            NemesisKind::ClockSkew,
-        ];
+        n.kinds = NemesisKind::ALL.to_vec();
     }
     s
 }

@@ -81,6 +81,18 @@ pub enum NemesisKind {
     ClockSkew,
 }
 
+impl NemesisKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [NemesisKind; 6] = [
+        NemesisKind::Crash,
+        NemesisKind::Pause,
+        NemesisKind::Partition,
+        NemesisKind::Isolate,
+        NemesisKind::Cut,
+        NemesisKind::ClockSkew,
+    ];
+}
+
 /// The random nemesis: which faults, on which nodes, how often and for how long.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -383,7 +395,11 @@ impl NemesisSpec {
     /// Checks the spec against the roster and resolves its targets.
     pub fn resolve(&self, roster: &Roster) -> Result<Nemesis, String> {
         if self.kinds.is_empty() {
-            return Err("nemesis has no fault kinds; list some of: Crash, Pause, Partition, Isolate, Cut, ClockSkew".into());
+            let names: Vec<String> = NemesisKind::ALL.iter().map(|k| format!("{k:?}")).collect();
+            return Err(format!(
+                "nemesis has no fault kinds; list some of: {}",
+                names.join(", ")
+            ));
         }
         if self.interval == Duration::ZERO {
             return Err("nemesis interval must be greater than zero".into());

@@ -444,14 +444,7 @@ fn nemesis_faults_are_recorded_and_healed_when_it_stops() {
     let mut cfg = config(5, Duration::from_millis(1), Vec::new());
     cfg.bounds.max_time = Duration::from_secs(3);
     let roster = cfg.roster.clone();
-    let kinds = vec![
-        NemesisKind::Crash,
-        NemesisKind::Pause,
-        NemesisKind::Partition,
-        NemesisKind::Isolate,
-        NemesisKind::Cut,
-        NemesisKind::ClockSkew,
-    ];
+    let kinds = NemesisKind::ALL.to_vec();
     let spec = NemesisSpec {
         start: Duration::from_millis(100),
         stop: Some(Duration::from_secs(2)),
