@@ -377,14 +377,39 @@ impl<E> EventQueue<E> {
     }
 
     /// Every key, in no particular order.
-    fn keys(&self) -> impl Iterator<Item = &Key> + '_ {
-        self.heap.iter().chain(self.radix.keys())
+    fn keys(&self) -> Keys<std::slice::Iter<'_, Key>, impl Iterator<Item = &Key> + '_> {
+        // One shape holds every key; walking only its own keeps the heap's walk a plain slice
+        // loop (a chain of both cost the exhaustive search 6% of its instructions).
+        match self.shape {
+            Shape::Heap(_) => Keys::Heap(self.heap.iter()),
+            Shape::Radix => Keys::Radix(self.radix.keys()),
+        }
     }
 
     /// Every pending event with its due time and insertion number, in no particular order.
     pub fn pending(&self) -> impl Iterator<Item = (SimTime, u64, &E)> + '_ {
         self.keys()
             .filter_map(|k| Some((k.time, k.seq, self.slab[k.slot as usize].as_ref()?)))
+    }
+
+    /// Calls `f` with every pending event, its due time and insertion number, in no particular
+    /// order: `pending` for the exhaustive search's hot loops (a plain loop over the heap).
+    #[inline]
+    pub fn for_each_pending(&self, mut f: impl FnMut(SimTime, u64, &E)) {
+        let slab = &self.slab;
+        let mut each = |k: &Key| {
+            if let Some(ev) = slab[k.slot as usize].as_ref() {
+                f(k.time, k.seq, ev);
+            }
+        };
+        match self.shape {
+            Shape::Heap(_) => {
+                for k in &self.heap {
+                    each(k);
+                }
+            }
+            Shape::Radix => self.radix.keys().for_each(each),
+        }
     }
 
     /// Takes the pending event with insertion number `seq`, wherever it is in the queue.
@@ -660,6 +685,39 @@ impl Radix {
             + self.late.capacity()
             + self.spare.capacity();
         keys * std::mem::size_of::<Key>() + self.buckets.capacity() * 24
+    }
+}
+
+/// The keys of whichever shape a queue has.
+enum Keys<H, R> {
+    Heap(H),
+    Radix(R),
+}
+
+impl<'a, H: Iterator<Item = &'a Key>, R: Iterator<Item = &'a Key>> Iterator for Keys<H, R> {
+    type Item = &'a Key;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<&'a Key> {
+        match self {
+            Keys::Heap(h) => h.next(),
+            Keys::Radix(r) => r.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Keys::Heap(h) => h.size_hint(),
+            Keys::Radix(r) => r.size_hint(),
+        }
+    }
+
+    #[inline]
+    fn fold<B, F: FnMut(B, &'a Key) -> B>(self, init: B, f: F) -> B {
+        match self {
+            Keys::Heap(h) => h.fold(init, f),
+            Keys::Radix(r) => r.fold(init, f),
+        }
     }
 }
 

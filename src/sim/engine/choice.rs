@@ -166,9 +166,9 @@ impl<N: Node> Sim<N> {
             return;
         }
         let bound = SimTime(self.bounds.max_time.0);
-        for (time, seq, ev) in self.queue.pending() {
+        self.queue.for_each_pending(|time, seq, ev| {
             if time > bound {
-                continue;
+                return;
             }
             if let Some(node) = run_node(ev) {
                 out.push(Pending {
@@ -178,7 +178,7 @@ impl<N: Node> Sim<N> {
                     message: matches!(ev, Ev::Deliver { .. }),
                 });
             }
-        }
+        });
         let Some(first) = out.iter().map(|p| p.time).min() else {
             return;
         };
@@ -299,16 +299,17 @@ impl<N: Node> Sim<N> {
         self.network.fingerprint(&mut h);
         let mut pending = 0u64;
         let mut count = 0u64;
-        for (time, _, ev) in self.queue.pending() {
+        let cancelled = &self.cancelled;
+        self.queue.for_each_pending(|time, _, ev| {
             if let Ev::Timer { id, .. } = ev {
-                if self.cancelled.contains(id) {
-                    continue;
+                if cancelled.contains(id) {
+                    return;
                 }
             }
             // A sum of well-mixed hashes: the same multiset in any heap order.
-            pending = pending.wrapping_add(mix(event_print(self.now, pool, ev, time)));
+            pending = pending.wrapping_add(mix(event_print(now, pool, ev, time)));
             count += 1;
-        }
+        });
         h.write_u64(pending);
         h.write_u64(count);
         h.write_u64(self.history.digest(|acc, e| {
