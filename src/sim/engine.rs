@@ -224,13 +224,34 @@ type Due<N> = (SimTime, Ev<<N as Node>::Msg, <N as Node>::Timer>);
 // In this order: what every event checks (status, clock) is the first cache line, the one the
 // engine prefetches, with the start of the node's own state.
 #[repr(C)]
-#[derive(Clone)]
 struct Slot<N: Node> {
     status: NodeStatus,
     clock: NodeClock,
     node: Option<N>,
     storage: Storage<N::Stored>,
     backlog: Vec<Ev<N::Msg, N::Timer>>,
+}
+
+impl<N: Node + Clone> Clone for Slot<N> {
+    fn clone(&self) -> Self {
+        Slot {
+            status: self.status,
+            clock: self.clock,
+            node: self.node.clone(),
+            storage: self.storage.clone(),
+            backlog: self.backlog.clone(),
+        }
+    }
+
+    /// Field by field, so the node's own `clone_from` and the backlog's buffer are reused (the
+    /// exhaustive search copies every slot at every state).
+    fn clone_from(&mut self, source: &Self) {
+        self.status = source.status;
+        self.clock = source.clock;
+        self.node.clone_from(&source.node);
+        self.storage.clone_from(&source.storage);
+        self.backlog.clone_from(&source.backlog);
+    }
 }
 
 /// One deterministic run of a cluster of `N` nodes.
