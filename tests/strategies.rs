@@ -150,28 +150,28 @@ fn pct_holds_events_back_within_its_window_never_runs_one_early_and_repeats() {
 /// shrunk file's text with the plain runner.
 fn finds_shrinks_and_replays(file: &str, strategy: Strategy, check: &str, seeds: u64) -> String {
     let base = scenario(file);
-    let found = sweep(
-        &base,
-        &SweepConfig {
-            keep_going: true,
-            ..config(seeds, 0)
-        },
-        runner_for(&REGISTRY, file, strategy),
-        &Silent,
-    )
-    .expect("explores");
-    let first = found
-        .failures
-        .iter()
-        .find(|f| f.checks.iter().any(|(c, _)| c == check))
+    let first = *failing_seeds(&base, file, strategy, check, seeds)
+        .first()
         .unwrap_or_else(|| panic!("{file} under {strategy}: nothing fails {check}"));
-    let drawn = strategy.scenario_for(&base, first.seed);
+    shrinks_and_replays(&base, file, strategy, first, check)
+}
+
+/// Shrinks `base`'s failure of `check` at `seed` under `strategy`, replays the shrunk file's
+/// text with the plain runner (same trace, same failure) and returns the text.
+fn shrinks_and_replays(
+    base: &Scenario,
+    file: &str,
+    strategy: Strategy,
+    seed: u64,
+    check: &str,
+) -> String {
+    let drawn = strategy.scenario_for(base, seed);
     let plain = runner(&REGISTRY, file);
     let opts = ShrinkOptions {
         check: Some(check.to_string()),
         ..ShrinkOptions::default()
     };
-    let shrunk = shrink(&drawn, first.seed, &plain, &opts)
+    let shrunk = shrink(&drawn, seed, &plain, &opts)
         .expect("shrinks")
         .expect("the drawn scenario fails");
     let text = shrunk.to_ron(file, Path::new("min.ron"));
@@ -264,19 +264,7 @@ fn pct_finds_figure8_on_a_jitter_free_network_where_random_seeds_miss_it() {
     let found = failing_seeds(&s, file, pct, "Linearizable", budget);
     assert!(found.len() >= 2, "PCT within {budget} seeds: {found:?}");
     // The failure replays from (scenario, strategy, seed) and shrinks like any other.
-    let seed = found[0];
-    let drawn = pct.scenario_for(&s, seed);
-    let plain = runner(&REGISTRY, file);
-    let opts = ShrinkOptions {
-        check: Some("Linearizable".to_string()),
-        ..ShrinkOptions::default()
-    };
-    let shrunk = shrink(&drawn, seed, &plain, &opts)
-        .expect("shrinks")
-        .expect("the drawn scenario fails");
-    let replayed = parse(&shrunk.to_ron(file, Path::new("min.ron")), "min.ron").expect("parses");
-    let r = plain(&replayed).expect("replays");
-    assert_eq!(r.outcome.trace_hash(), shrunk.trace_hash);
+    shrinks_and_replays(&s, file, pct, found[0], "Linearizable");
 }
 
 #[test]
