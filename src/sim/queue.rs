@@ -156,25 +156,20 @@ impl<E> EventQueue<E> {
             adaptive: false,
             ..Self::new()
         };
-        q.reshape(Shape::Radix);
+        q.widen();
         q
     }
 
-    /// Moves every key into `shape`.
-    fn reshape(&mut self, shape: Shape) {
-        match (self.shape, shape) {
-            (Shape::Radix, Shape::Radix) => {}
-            (Shape::Heap(_), Shape::Radix) => {
-                self.radix.fill(&mut self.heap);
-            }
-            (Shape::Radix, Shape::Heap(shift)) => {
-                self.radix.drain_into(&mut self.heap);
-                self.shape = shape;
-                self.heapify(shift);
-            }
-            (Shape::Heap(_), Shape::Heap(shift)) => self.heapify(shift),
-        }
-        self.shape = shape;
+    /// Moves every key from the heap into the radix heap.
+    fn widen(&mut self) {
+        self.radix.fill(&mut self.heap);
+        self.shape = Shape::Radix;
+    }
+
+    /// Moves every key from the radix heap into a binary heap.
+    fn narrow(&mut self) {
+        self.radix.drain_into(&mut self.heap);
+        self.heapify(1);
     }
 
     /// Rebuilds the heap with `2^shift` children per node (Floyd's bottom-up heapify).
@@ -224,7 +219,7 @@ impl<E> EventQueue<E> {
                     _ => push_up::<3>(&mut self.heap, key),
                 }
                 if self.adaptive && self.heap.len() > WIDEN_ABOVE {
-                    self.reshape(Shape::Radix);
+                    self.widen();
                 }
             }
         }
@@ -370,7 +365,7 @@ impl<E> EventQueue<E> {
             Shape::Radix => {
                 let key = self.radix.pop()?;
                 if self.adaptive && self.radix.len < NARROW_BELOW {
-                    self.reshape(Shape::Heap(1));
+                    self.narrow();
                 }
                 Some(key)
             }
