@@ -28,7 +28,7 @@
 
 use crate::history::{Entry, History};
 use crate::node::{Context, Effect, Node, NodeId, Roster, TimerId};
-use crate::sim::rng::{stream, SimRng, Stream};
+use crate::sim::rng::{stream, Stream, Streams};
 use crate::storage::Storage;
 use crate::time::{Duration, SimTime};
 
@@ -37,7 +37,7 @@ pub struct Harness<N: Node> {
     id: NodeId,
     roster: Roster,
     now: SimTime,
-    rng: SimRng,
+    rng: Streams,
     storage: Storage<N::Stored>,
     history: History,
     next_timer: u64,
@@ -68,7 +68,7 @@ impl<N: Node> Harness<N> {
             .unwrap_or_else(|| panic!("`{me}` is not one of {:?}", roster.names()));
         Harness {
             id,
-            rng: stream(0, Stream::Node(id.0)),
+            rng: Streams::one(stream(0, Stream::Node(id.0))),
             roster,
             now: SimTime::ZERO,
             storage: Storage::default(),
@@ -79,7 +79,7 @@ impl<N: Node> Harness<N> {
 
     /// Uses the node's RNG stream of `seed`, as a run with that seed would.
     pub fn with_seed(mut self, seed: u64) -> Self {
-        self.rng = stream(seed, Stream::Node(self.id.0));
+        self.rng = Streams::one(stream(seed, Stream::Node(self.id.0)));
         self
     }
 
@@ -147,7 +147,7 @@ impl<N: Node> Harness<N> {
             true_now: self.now,
             local_now: self.now,
             roster: &self.roster,
-            rng: &mut self.rng,
+            rng: (&mut self.rng, 0),
             storage: &mut self.storage,
             effects: &mut effects,
             history: &mut self.history,

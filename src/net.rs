@@ -4,7 +4,7 @@
 //! group number per node. Reordering is not a knob: it follows from independent latency draws.
 
 use crate::node::NodeId;
-use crate::sim::rng::SimRng;
+use crate::sim::rng::{Draw, SimRng, StreamOf, Streams};
 use crate::time::Duration;
 use crate::trace::DropReason;
 use petgraph::graphmap::DiGraphMap;
@@ -73,17 +73,23 @@ impl Latency {
     /// Draws one delay.
     #[inline]
     pub fn sample(&self, rng: &mut SimRng) -> Duration {
+        self.draw(rng)
+    }
+
+    /// Draws one delay from `from`, reaching for its stream only when the latency is random.
+    #[inline]
+    pub(crate) fn draw(&self, from: &mut impl Draw) -> Duration {
         match *self {
             Latency::Constant(d) => d,
             Latency::Uniform { min, max } => {
                 if max.0 <= min.0 {
                     min
                 } else {
-                    Duration(rng.random_range(min.0..=max.0))
+                    Duration(from.rng().random_range(min.0..=max.0))
                 }
             }
             Latency::Exponential { mean, floor } => {
-                let u: f64 = rng.random();
+                let u: f64 = from.rng().random();
                 let x = -(1.0 - u).ln() * mean.0 as f64;
                 Duration(floor.0.saturating_add(x.min(1e18) as u64))
             }
@@ -92,8 +98,8 @@ impl Latency {
                 sigma,
                 floor,
             } => {
-                let u1: f64 = 1.0 - rng.random::<f64>();
-                let u2: f64 = rng.random();
+                let u1: f64 = 1.0 - from.rng().random::<f64>();
+                let u2: f64 = from.rng().random();
                 let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
                 let x = median.0 as f64 * (sigma * z).exp();
                 Duration(floor.0.saturating_add(x.min(1e18) as u64))
@@ -286,17 +292,25 @@ impl Network {
 
     /// Decides the fate of one message, drawing from the sender's network stream.
     #[inline]
-    pub fn transmit(&self, from: NodeId, to: NodeId, rng: &mut SimRng) -> Transmit {
+    pub(crate) fn transmit(
+        &self,
+        from: NodeId,
+        to: NodeId,
+        (streams, i): (&mut Streams, usize),
+    ) -> Transmit {
         if let Some(reason) = self.blocked(from, to) {
             return Transmit::Dropped(reason);
         }
         let link = self.link(from, to);
-        if link.drop > 0.0 && rng.random::<f64>() < link.drop {
+        // The sender's stream is reached only to draw: a run that draws nothing keeps sharing
+        // it with its copies.
+        let mut rng = StreamOf(streams, i);
+        if link.drop > 0.0 && rng.rng().random::<f64>() < link.drop {
             return Transmit::Dropped(DropReason::Loss);
         }
-        let first = link.latency.sample(rng);
-        let copy = if link.duplicate > 0.0 && rng.random::<f64>() < link.duplicate {
-            Some(link.latency.sample(rng))
+        let first = link.latency.draw(&mut rng);
+        let copy = if link.duplicate > 0.0 && rng.rng().random::<f64>() < link.duplicate {
+            Some(link.latency.draw(&mut rng))
         } else {
             None
         };

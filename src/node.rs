@@ -5,7 +5,7 @@
 //! durable storage alone, so volatile state vanishes by construction.
 
 use crate::history::{History, Op, OpId};
-use crate::sim::rng::SimRng;
+use crate::sim::rng::{SimRng, Streams};
 use crate::storage::Storage;
 use crate::time::{Duration, SimTime};
 use std::collections::BTreeMap;
@@ -156,13 +156,13 @@ pub type NodeFactory<N> = Box<dyn FnMut(NodeId, &Roster, &Storage<<N as Node>::S
 
 /// An effect a handler asked for, carried out by the engine after the handler returns.
 #[derive(Debug)]
-pub enum Effect<N: Node> {
+pub enum Effect<M, T> {
     /// Send `msg` to `to` through the network.
     Send {
         /// Destination node.
         to: NodeId,
         /// The message.
-        msg: N::Msg,
+        msg: M,
     },
     /// Fire `timer` after `after` of the node's local time.
     SetTimer {
@@ -171,7 +171,7 @@ pub enum Effect<N: Node> {
         /// Delay on the node's own clock.
         after: Duration,
         /// The tag passed back to `on_timer`.
-        timer: N::Timer,
+        timer: T,
     },
     /// Cancel a timer set earlier.
     CancelTimer(TimerId),
@@ -184,15 +184,37 @@ pub struct Context<'a, N: Node> {
     pub(crate) true_now: SimTime,
     pub(crate) local_now: SimTime,
     pub(crate) roster: &'a Roster,
-    pub(crate) rng: &'a mut SimRng,
+    /// The streams and which is this node's: taken only when the node draws, so a copy of the
+    /// run that shares them (`Streams`) keeps sharing through handlers that draw nothing.
+    pub(crate) rng: (&'a mut Streams, usize),
     pub(crate) storage: &'a mut Storage<N::Stored>,
-    pub(crate) effects: &'a mut Vec<Effect<N>>,
+    pub(crate) effects: &'a mut Vec<Effect<N::Msg, N::Timer>>,
     pub(crate) history: &'a mut History,
     pub(crate) next_timer: &'a mut u64,
     pub(crate) notes: Option<&'a mut Vec<(NodeId, SimTime, String)>>,
 }
 
 impl<'a, N: Node> Context<'a, N> {
+    /// This context for another node type with the same messages, timers and storage (the
+    /// node inside a wrapper such as `sim::SharedNode`).
+    pub(crate) fn as_node<M>(&mut self) -> Context<'_, M>
+    where
+        M: Node<Msg = N::Msg, Timer = N::Timer, Stored = N::Stored>,
+    {
+        Context {
+            id: self.id,
+            true_now: self.true_now,
+            local_now: self.local_now,
+            roster: self.roster,
+            rng: (&mut *self.rng.0, self.rng.1),
+            storage: &mut *self.storage,
+            effects: &mut *self.effects,
+            history: &mut *self.history,
+            next_timer: &mut *self.next_timer,
+            notes: self.notes.as_deref_mut(),
+        }
+    }
+
     /// This node's id.
     #[inline]
     pub fn id(&self) -> NodeId {
@@ -214,7 +236,7 @@ impl<'a, N: Node> Context<'a, N> {
     /// This node's own random generator.
     #[inline]
     pub fn rng(&mut self) -> &mut SimRng {
-        self.rng
+        self.rng.0.get_mut(self.rng.1)
     }
 
     /// This node's durable storage.

@@ -12,7 +12,7 @@ const SHORT_LOG: usize = 8;
 /// copying (it forgets the log) and a crash restores the synced state by undoing the log
 /// backwards. The keys and values are shared by a run's copies until one of them writes (the
 /// exhaustive search clones a run per state; most steps write no disk).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Storage<V> {
     current: Rc<BTreeMap<String, V>>,
     /// For each unsynced write, in order: the key and the value it replaced (`None`: absent).
@@ -21,6 +21,27 @@ pub struct Storage<V> {
     syncs: u64,
     /// `fingerprint`'s last result, until the next write, sync or crash.
     print: Option<u64>,
+}
+
+impl<V: Clone> Clone for Storage<V> {
+    fn clone(&self) -> Self {
+        Storage {
+            current: Rc::clone(&self.current),
+            undo: self.undo.clone(),
+            writes: self.writes,
+            syncs: self.syncs,
+            print: self.print,
+        }
+    }
+
+    /// Reuses the undo log's buffers (the exhaustive search copies runs into used ones).
+    fn clone_from(&mut self, source: &Self) {
+        self.current.clone_from(&source.current);
+        self.undo.clone_from(&source.undo);
+        self.writes = source.writes;
+        self.syncs = source.syncs;
+        self.print = source.print;
+    }
 }
 
 impl<V> Default for Storage<V> {

@@ -163,6 +163,21 @@ where
     N: Node + Clone + Hash,
     N::Stored: Hash,
 {
+    // Every state is a copy of its parent with one node's handler run: with the nodes shared,
+    // a copy costs that one node, not the cluster.
+    search_copies(root.into_shared(), checks, config)
+}
+
+/// `search`, over runs whose copies cost what they copy.
+fn search_copies<N>(
+    root: Sim<N>,
+    checks: &[Box<dyn AnyCheck>],
+    config: &ExhaustiveConfig,
+) -> ExhaustiveOutcome
+where
+    N: Node + Clone + Hash,
+    N::Stored: Hash,
+{
     let started = std::time::Instant::now();
     let mut out = ExhaustiveOutcome {
         explored: 0,
@@ -259,13 +274,22 @@ where
             }
             continue;
         }
-        for step in &steps {
-            let mut child = match pool.pop() {
-                Some(mut used) => {
-                    used.clone_from(&state.sim);
-                    used
+        // The last step goes on from the state itself, so a state with one way on (most of
+        // them) is never copied.
+        let mut own = Some(state.sim);
+        let last = steps.len() - 1;
+        for (i, step) in steps.iter().enumerate() {
+            let mut child = if i == last {
+                own.take().expect("the state goes to its last step only")
+            } else {
+                let parent = own.as_deref().expect("kept until the last step");
+                match pool.pop() {
+                    Some(mut used) => {
+                        (*used).clone_from(parent);
+                        used
+                    }
+                    None => Box::new(parent.clone()),
                 }
-                None => state.sim.clone(),
             };
             child.apply_step(step);
             child.settle();
@@ -283,11 +307,15 @@ where
             let print = child.fingerprint()
                 ^ (u64::from(crashes) << 48 | u64::from(drops) << 32 | u64::from(isolations) << 40);
             out.explored += 1;
-            if parents.contains_key(&print) {
-                recycle(&mut pool, child);
-                continue;
+            match parents.entry(print) {
+                std::collections::hash_map::Entry::Occupied(_) => {
+                    recycle(&mut pool, child);
+                    continue;
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert((state.print, step.clone()));
+                }
             }
-            parents.insert(print, (state.print, step.clone()));
             out.unique += 1;
             frontier.push_back(Frontier {
                 sim: child,
@@ -299,7 +327,6 @@ where
                 isolated,
             });
         }
-        recycle(&mut pool, state.sim);
         if out.unique >= config.max_states {
             out.complete = false;
             break;
@@ -338,8 +365,9 @@ impl std::hash::Hasher for PrintHasher {
     }
 }
 
-/// Runs kept for reuse at most.
-const POOL: usize = 64;
+/// Runs kept for reuse at most: enough for the duplicates of a few wide states (a run is
+/// about 10 KB).
+const POOL: usize = 1024;
 
 /// Keeps `sim` for a later copy, unless enough are kept.
 // Boxed on purpose: a run moves from the pool to the frontier and back, a pointer each time.

@@ -7,8 +7,9 @@ pub use choice::{Pending, PendingEvent, PendingKind};
 
 use super::clock::NodeClock;
 use super::queue::{prefetch, EventQueue, NO_NODE};
-use super::rng::{stream, SimRng, Stream};
+use super::rng::{stream, SimRng, Stream, Streams};
 use super::schedule::{Pct, Scheduler, MAX_CANDIDATES};
+use super::shared::SharedNode;
 use crate::fault::{replaces_groups, Fault, Nemesis};
 use crate::history::History;
 use crate::memory::{Bytes, MemoryUse};
@@ -268,14 +269,14 @@ pub struct Sim<N: Node> {
     incarnations: Vec<u32>,
     /// Each node's own stream, apart from its slot: a 300-byte ChaCha buffer in the slot would
     /// spread what every event reads over several cache lines.
-    node_rngs: Vec<SimRng>,
+    node_rngs: Streams,
     /// Each node's network stream (latency, loss and duplication draws of what it sends).
-    net_rngs: Vec<SimRng>,
+    net_rngs: Streams,
     /// Prefetch the next event's node state (the cluster is too large for the caches).
     warm_next: bool,
     /// Shared by a run's copies (the exhaustive search clones runs; the factory is code).
     factory: std::rc::Rc<std::cell::RefCell<NodeFactory<N>>>,
-    effects: Vec<Effect<N>>,
+    effects: Vec<Effect<N::Msg, N::Timer>>,
     history: History,
     trace: Trace,
     notes: Vec<(NodeId, SimTime, String)>,
@@ -305,6 +306,8 @@ pub struct Sim<N: Node> {
     pct_before: Vec<Due<N>>,
     /// Steps of a replayed schedule still to take (`Scheduler::Replay`).
     replay: std::collections::VecDeque<super::schedule::Step>,
+    /// Each node's part of the fingerprint, kept while the run moves by explicit steps.
+    slot_prints: choice::SlotPrints,
 }
 
 /// A copy of a run at this point, to go on from it down another path (the exhaustive search).
@@ -347,6 +350,7 @@ impl<N: Node + Clone> Clone for Sim<N> {
             pct: self.pct.clone(),
             pct_before: self.pct_before.clone(),
             replay: self.replay.clone(),
+            slot_prints: self.slot_prints.clone(),
         }
     }
 
@@ -390,6 +394,7 @@ impl<N: Node + Clone> Clone for Sim<N> {
             pct,
             pct_before,
             replay,
+            slot_prints,
         } = source;
         self.now = *now;
         self.seed = *seed;
@@ -426,6 +431,105 @@ impl<N: Node + Clone> Clone for Sim<N> {
         self.pct.clone_from(pct);
         self.pct_before.clone_from(pct_before);
         self.replay.clone_from(replay);
+        self.slot_prints.clone_from(slot_prints);
+    }
+}
+
+impl<N: Node + Clone> Sim<N> {
+    /// The same run with every node behind a reference count (`SharedNode`), for a search
+    /// that copies the run at every step: copies share each node until a handler runs on it.
+    /// It runs exactly as `self` would.
+    pub fn into_shared(self) -> Sim<SharedNode<N>> {
+        // Every field named, so a new one cannot be forgotten here.
+        let Sim {
+            now,
+            seed,
+            bounds,
+            roster,
+            network,
+            queue,
+            incarnations,
+            node_rngs,
+            net_rngs,
+            warm_next,
+            history,
+            trace,
+            notes,
+            stats,
+            next_msg,
+            next_timer,
+            cancelled,
+            prune_cancelled_at,
+            fault_pool,
+            nemesis_undos,
+            nemesis_split_undo,
+            applied,
+            nemesis,
+            fault_rng,
+            stop,
+            handling,
+            panic,
+            peak_memory,
+            strike_pending,
+            pct,
+            pct_before,
+            replay,
+            slot_prints,
+            slots,
+            factory,
+            effects,
+        } = self;
+        let inner = factory;
+        let factory: NodeFactory<SharedNode<N>> = Box::new(move |id, roster, storage| {
+            SharedNode::new((inner.borrow_mut())(id, roster, storage))
+        });
+        Sim {
+            now,
+            seed,
+            bounds,
+            roster,
+            network,
+            queue,
+            incarnations,
+            node_rngs,
+            net_rngs,
+            warm_next,
+            history,
+            trace,
+            notes,
+            stats,
+            next_msg,
+            next_timer,
+            cancelled,
+            prune_cancelled_at,
+            fault_pool,
+            nemesis_undos,
+            nemesis_split_undo,
+            applied,
+            nemesis,
+            fault_rng,
+            stop,
+            handling,
+            panic,
+            peak_memory,
+            strike_pending,
+            pct,
+            pct_before,
+            replay,
+            slot_prints,
+            slots: slots
+                .into_iter()
+                .map(|s| Slot {
+                    status: s.status,
+                    clock: s.clock,
+                    node: s.node.map(SharedNode::new),
+                    storage: s.storage,
+                    backlog: s.backlog,
+                })
+                .collect(),
+            factory: std::rc::Rc::new(std::cell::RefCell::new(factory)),
+            effects,
+        }
     }
 }
 
@@ -481,12 +585,8 @@ impl<N: Node> Sim<N> {
             queue: EventQueue::new(),
             slots,
             incarnations: vec![0; n],
-            node_rngs: (0..n as u32)
-                .map(|i| stream(seed, Stream::Node(i)))
-                .collect(),
-            net_rngs: (0..n as u32)
-                .map(|i| stream(seed, Stream::Network(i)))
-                .collect(),
+            node_rngs: Streams::new(seed, n as u32, Stream::Node),
+            net_rngs: Streams::new(seed, n as u32, Stream::Network),
             warm_next: n >= WARM_NEXT_FROM,
             factory: std::rc::Rc::new(std::cell::RefCell::new(factory)),
             effects: Vec::with_capacity(16),
@@ -519,6 +619,7 @@ impl<N: Node> Sim<N> {
             pct,
             pct_before: Vec::new(),
             replay,
+            slot_prints: choice::SlotPrints::default(),
         };
         let mut schedule = config.schedule;
         schedule.sort_by_key(|(t, _)| *t);
@@ -999,7 +1100,7 @@ impl<N: Node> Sim<N> {
             true_now: self.now,
             local_now: clock.local(self.now),
             roster: &self.roster,
-            rng: &mut self.node_rngs[node.index()],
+            rng: (&mut self.node_rngs, node.index()),
             storage,
             effects: &mut effects,
             history: &mut self.history,
@@ -1129,8 +1230,10 @@ impl<N: Node> Sim<N> {
             self.record_drop(from, to, id, DropReason::NodeDown);
             return;
         };
-        let rng = &mut self.net_rngs[from.index()];
-        match self.network.transmit(from, to, rng) {
+        match self
+            .network
+            .transmit(from, to, (&mut self.net_rngs, from.index()))
+        {
             Transmit::Dropped(reason) => self.record_drop(from, to, id, reason),
             Transmit::Delivered { first, copy } => {
                 if let Some(delay) = copy {

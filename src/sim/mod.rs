@@ -9,6 +9,7 @@ pub mod panics;
 pub mod queue;
 pub mod rng;
 pub mod schedule;
+mod shared;
 
 pub use clock::NodeClock;
 pub use engine::{
@@ -17,3 +18,4 @@ pub use engine::{
 };
 pub use panics::{quiet_panics, Panic};
 pub use schedule::{Scheduler, Step};
+pub use shared::SharedNode;

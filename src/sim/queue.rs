@@ -424,6 +424,23 @@ impl<E> EventQueue<E> {
         }
     }
 
+    /// Calls `f` with every pending key: due time, insertion number and slab slot (`at_slot`),
+    /// in no particular order, reading no event.
+    #[inline]
+    pub fn for_each_key(&self, mut f: impl FnMut(SimTime, u64, u32)) {
+        let mut each = |k: &Key| f(k.time, k.seq, k.slot());
+        match self.shape {
+            Shape::Heap(_) => self.heap.iter().for_each(each),
+            Shape::Radix => self.radix.keys().for_each(&mut each),
+        }
+    }
+
+    /// The event in slab slot `slot` (as `for_each_key` names it), if one is there.
+    #[inline]
+    pub fn at_slot(&self, slot: u32) -> Option<&E> {
+        self.slab.get(slot as usize)?.as_ref()
+    }
+
     /// Takes the pending event with insertion number `seq`, wherever it is in the queue.
     pub fn remove_seq(&mut self, seq: u64) -> Option<(SimTime, E)> {
         let key = match self.shape {

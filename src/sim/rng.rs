@@ -4,6 +4,7 @@
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use std::rc::Rc;
 
 /// The random generator every part of a run draws from.
 pub type SimRng = ChaCha8Rng;
@@ -35,6 +36,61 @@ impl Stream {
             Stream::Network(n) => (2 << 32) | u64::from(n),
             Stream::Node(n) => (3 << 32) | u64::from(n),
         }
+    }
+}
+
+/// One stream per node, shared by copies of a run (the exhaustive search's) until one of them
+/// draws: most steps draw from none, and a copy then costs a reference count, not 300 bytes a
+/// stream.
+#[derive(Clone, Debug)]
+pub struct Streams(Rc<[SimRng]>);
+
+impl Streams {
+    /// Streams `purpose(0)`, `purpose(1)`, ... of `n` nodes of the run with `seed`.
+    pub fn new(seed: u64, n: u32, purpose: impl Fn(u32) -> Stream) -> Self {
+        // A mapped range has an exact length: one allocation, no temporary vector.
+        Streams((0..n).map(|i| stream(seed, purpose(i))).collect())
+    }
+
+    /// One stream alone (node-by-node harnesses), at index 0.
+    pub fn one(rng: SimRng) -> Self {
+        Streams(Rc::new([rng]))
+    }
+
+    /// Node `i`'s stream.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<&SimRng> {
+        self.0.get(i)
+    }
+
+    /// Node `i`'s stream to draw from, copying the streams first if a copy of the run shares
+    /// them. Panics if there is no node `i`.
+    #[inline(always)]
+    pub fn get_mut(&mut self, i: usize) -> &mut SimRng {
+        &mut Rc::make_mut(&mut self.0)[i]
+    }
+}
+
+/// Somewhere to draw random numbers from, reached only when a draw is made.
+pub(crate) trait Draw {
+    /// The generator to draw from now.
+    fn rng(&mut self) -> &mut SimRng;
+}
+
+impl Draw for SimRng {
+    #[inline(always)]
+    fn rng(&mut self) -> &mut SimRng {
+        self
+    }
+}
+
+/// Stream `.1` of streams `.0`.
+pub(crate) struct StreamOf<'a>(pub &'a mut Streams, pub usize);
+
+impl Draw for StreamOf<'_> {
+    #[inline(always)]
+    fn rng(&mut self) -> &mut SimRng {
+        self.0.get_mut(self.1)
     }
 }
 

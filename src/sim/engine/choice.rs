@@ -133,6 +133,15 @@ impl<N: Node> Sim<N> {
     /// Runs every fault and nemesis event due before the next node event, and stops the run if
     /// the next event is past the time bound or the event bound is reached.
     pub fn settle(&mut self) {
+        let synced = self.slot_prints.synced(self.stats.events);
+        self.settle_untracked();
+        if synced {
+            self.slot_prints.sync(self.stats.events);
+        }
+    }
+
+    /// `settle`, leaving the fingerprint's cache to the caller.
+    fn settle_untracked(&mut self) {
         while self.stop.is_none() {
             let Some((t, ev)) = self.queue.peek() else {
                 return;
@@ -154,6 +163,8 @@ impl<N: Node> Sim<N> {
             };
             self.now = self.now.max(t);
             self.stats.events += 1;
+            // A fault or the nemesis may touch any node.
+            self.slot_prints.stale_all();
             self.caught(|sim| sim.handle(ev));
         }
     }
@@ -166,11 +177,14 @@ impl<N: Node> Sim<N> {
             return;
         }
         let bound = SimTime(self.bounds.max_time.0);
+        // The earliest node event so far: later ones past its window are not kept.
+        let mut first = SimTime(u64::MAX);
         self.queue.for_each_pending(|time, seq, ev| {
-            if time > bound {
+            if time > bound || time.0 > first.0.saturating_add(window.0) {
                 return;
             }
             if let Some(node) = run_node(ev) {
+                first = first.min(time);
                 out.push(Pending {
                     seq,
                     time,
@@ -179,9 +193,9 @@ impl<N: Node> Sim<N> {
                 });
             }
         });
-        let Some(first) = out.iter().map(|p| p.time).min() else {
+        if out.is_empty() {
             return;
-        };
+        }
         let horizon = first + window;
         out.retain(|p| p.time <= horizon);
         out.sort_unstable_by_key(|p| (p.time, p.seq));
@@ -190,6 +204,16 @@ impl<N: Node> Sim<N> {
     /// Takes one step; false when it names no pending event, a node that cannot crash or
     /// restart, or the run has stopped. A node's panic ends the run, as in `run`.
     pub fn apply_step(&mut self, step: &Step) -> bool {
+        let synced = self.slot_prints.synced(self.stats.events);
+        let applied = self.apply_step_untracked(step);
+        if synced {
+            self.slot_prints.sync(self.stats.events);
+        }
+        applied
+    }
+
+    /// `apply_step`, marking the nodes it touches in the fingerprint's cache.
+    fn apply_step_untracked(&mut self, step: &Step) -> bool {
         if self.stop.is_some() {
             return false;
         }
@@ -199,13 +223,16 @@ impl<N: Node> Sim<N> {
                     return false;
                 };
                 // Faults due no later than the chosen event happen first, at their own time.
-                let mut forced: Vec<(SimTime, u64)> = self
-                    .queue
-                    .pending()
-                    .filter(|(t, _, e)| ev_node(e).is_none() && *t <= time)
-                    .map(|(t, s, _)| (t, s))
-                    .collect();
+                let mut forced: Vec<(SimTime, u64)> = Vec::new();
+                self.queue.for_each_pending(|t, s, e| {
+                    if t <= time && ev_node(e).is_none() {
+                        forced.push((t, s));
+                    }
+                });
                 forced.sort_unstable();
+                if !forced.is_empty() {
+                    self.slot_prints.stale_all();
+                }
                 for (_, s) in forced {
                     if let Some((t, e)) = self.queue.remove_seq(s) {
                         self.now = self.now.max(t);
@@ -218,6 +245,10 @@ impl<N: Node> Sim<N> {
                 }
                 self.now = self.now.max(time);
                 self.stats.events += 1;
+                match run_node(&ev) {
+                    Some(n) => self.slot_prints.stale(n),
+                    None => self.slot_prints.stale_all(),
+                }
                 self.caught(|sim| sim.handle(ev));
                 true
             }
@@ -239,6 +270,7 @@ impl<N: Node> Sim<N> {
                 if self.status(n) != Some(NodeStatus::Up) {
                     return false;
                 }
+                self.slot_prints.stale_all();
                 self.caught(|sim| sim.apply_fault(Fault::Crash(n)));
                 true
             }
@@ -246,6 +278,7 @@ impl<N: Node> Sim<N> {
                 if self.status(n) != Some(NodeStatus::Down) {
                     return false;
                 }
+                self.slot_prints.stale_all();
                 self.caught(|sim| sim.apply_fault(Fault::Restart(n)));
                 true
             }
@@ -254,10 +287,12 @@ impl<N: Node> Sim<N> {
                     return false;
                 }
                 let fault = Fault::Partition(groups.clone());
+                self.slot_prints.stale_all();
                 self.caught(|sim| sim.apply_fault(fault));
                 true
             }
             Step::Heal => {
+                self.slot_prints.stale_all();
                 self.caught(|sim| sim.apply_fault(Fault::Heal));
                 true
             }
@@ -283,31 +318,64 @@ impl<N: Node> Sim<N> {
         let mut h = Fx::default();
         self.now.hash(&mut h);
         let (now, pool) = (self.now, &self.fault_pool);
-        for (i, slot) in self.slots.iter_mut().enumerate() {
-            slot.status.hash(&mut h);
-            self.incarnations[i].hash(&mut h);
-            slot.clock.hash(&mut h);
-            slot.node.hash(&mut h);
-            h.write_u64(slot.storage.fingerprint::<Fx>());
-            h.write_usize(slot.backlog.len());
-            for ev in &slot.backlog {
-                h.write_u64(event_print(now, pool, ev, SimTime::ZERO));
-            }
-            h.write_u128(self.node_rngs[i].get_word_pos());
-            h.write_u128(self.net_rngs[i].get_word_pos());
+        let cache = &mut self.slot_prints;
+        if !cache.synced(self.stats.events) || cache.prints.len() != self.slots.len() {
+            cache.prints.clear();
+            cache.prints.resize(self.slots.len(), 0);
+            cache.fresh.clear();
+            cache.fresh.resize(self.slots.len(), false);
         }
+        for (i, slot) in self.slots.iter_mut().enumerate() {
+            if !cache.fresh[i] {
+                let mut s = Fx::default();
+                slot.status.hash(&mut s);
+                self.incarnations[i].hash(&mut s);
+                slot.clock.hash(&mut s);
+                slot.node.hash(&mut s);
+                s.write_u64(slot.storage.fingerprint::<Fx>());
+                s.write_usize(slot.backlog.len());
+                for ev in &slot.backlog {
+                    // Held, not due: no time to it.
+                    s.write_u64(event_print(pool, ev));
+                }
+                for rng in [self.node_rngs.get(i), self.net_rngs.get(i)]
+                    .into_iter()
+                    .flatten()
+                {
+                    s.write_u128(rng.get_word_pos());
+                }
+                cache.prints[i] = s.finish();
+                cache.fresh[i] = true;
+            }
+            h.write_u64(cache.prints[i]);
+        }
+        cache.sync(self.stats.events);
         self.network.fingerprint(&mut h);
         let mut pending = 0u64;
         let mut count = 0u64;
-        let cancelled = &self.cancelled;
-        self.queue.for_each_pending(|time, _, ev| {
-            if let Ev::Timer { id, .. } = ev {
-                if cancelled.contains(id) {
+        let (cancelled, queue, cache) = (&self.cancelled, &self.queue, &mut self.slot_prints);
+        queue.for_each_key(|time, seq, slot| {
+            let i = slot as usize;
+            if cache.pending.len() <= i {
+                cache.pending.resize(i + 1, EventPrint::NONE);
+            }
+            let mut print = cache.pending[i];
+            if print.seq != seq {
+                let Some(ev) = queue.at_slot(slot) else {
                     return;
+                };
+                print = EventPrint::of(seq, pool, ev);
+                // A fault's entry in the pool can be withdrawn while it waits: not kept.
+                if run_node(ev).is_some() {
+                    cache.pending[i] = print;
                 }
             }
+            if print.timer != u64::MAX && cancelled.contains(&crate::node::TimerId(print.timer)) {
+                return;
+            }
             // A sum of well-mixed hashes: the same multiset in any heap order.
-            pending = pending.wrapping_add(mix(event_print(now, pool, ev, time)));
+            let ahead = time.0.saturating_sub(now.0);
+            pending = pending.wrapping_add(mix(print.content ^ ahead.wrapping_mul(FX_K)));
             count += 1;
         });
         h.write_u64(pending);
@@ -326,16 +394,86 @@ impl<N: Node> Sim<N> {
     }
 }
 
-/// One pending event's content and how far past now it is due (ids left out: they number
-/// events in the order a path created them).
-fn event_print<M: Hash, T: Hash>(
-    now: SimTime,
-    pool: &[Option<Fault>],
-    ev: &Ev<M, T>,
-    time: SimTime,
-) -> u64 {
+/// Each node's part of a run's fingerprint, kept from one fingerprint to the next while the
+/// run moves only by `apply_step` and `settle`, which mark the nodes they may have touched: a
+/// step runs one node's handler, so the others' prints stand. Any other way of running events
+/// (`step`, `run`) leaves the event count out of step with `events`, and the next fingerprint
+/// hashes every node again.
+#[derive(Clone, Debug, Default)]
+pub(in crate::sim) struct SlotPrints {
+    /// Each node's print, where `fresh` holds.
+    prints: Vec<u64>,
+    /// Which prints still describe their node.
+    fresh: Vec<bool>,
+    /// The run's event count these prints account for.
+    events: u64,
+    /// The pending events' prints by slab slot, each valid for the insertion number it names
+    /// (an event never changes while it waits, whatever the run does meanwhile).
+    pending: Vec<EventPrint>,
+}
+
+impl SlotPrints {
+    /// True when no event has run since the prints were last brought up to date.
+    fn synced(&self, events: u64) -> bool {
+        self.events == events && !self.prints.is_empty()
+    }
+
+    /// The prints account for the run up to `events` (the marks made on the way are in place).
+    fn sync(&mut self, events: u64) {
+        self.events = events;
+    }
+
+    /// `node` may have changed.
+    fn stale(&mut self, node: NodeId) {
+        if let Some(f) = self.fresh.get_mut(node.index()) {
+            *f = false;
+        }
+    }
+
+    /// Any node may have changed.
+    fn stale_all(&mut self) {
+        self.fresh.iter_mut().for_each(|f| *f = false);
+    }
+}
+
+/// A pending event's content hashed once (ids left out: they number events in the order a
+/// path created them), by the insertion number it was hashed for.
+#[derive(Clone, Copy, Debug)]
+pub(in crate::sim) struct EventPrint {
+    /// The event's insertion number (`u64::MAX`: none).
+    seq: u64,
+    /// Its content's hash.
+    content: u64,
+    /// A timer's id (`u64::MAX`: not a timer), to leave it out once cancelled.
+    timer: u64,
+}
+
+impl EventPrint {
+    /// No event.
+    const NONE: EventPrint = EventPrint {
+        seq: u64::MAX,
+        content: 0,
+        timer: u64::MAX,
+    };
+
+    /// Hashes `ev`, pending with insertion number `seq`.
+    fn of<M: Hash, T: Hash>(seq: u64, pool: &[Option<Fault>], ev: &Ev<M, T>) -> Self {
+        let timer = match ev {
+            Ev::Timer { id, .. } => id.0,
+            _ => u64::MAX,
+        };
+        EventPrint {
+            seq,
+            content: event_print(pool, ev),
+            timer,
+        }
+    }
+}
+
+/// One pending or held event's content (ids left out: they number events in the order a path
+/// created them; when it is due is hashed apart).
+fn event_print<M: Hash, T: Hash>(pool: &[Option<Fault>], ev: &Ev<M, T>) -> u64 {
     let mut h = Fx::default();
-    time.0.saturating_sub(now.0).hash(&mut h);
     match ev {
         Ev::Start { node, incarnation } => (0u8, node, incarnation).hash(&mut h),
         Ev::Deliver {
@@ -416,4 +554,127 @@ fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::node::Node;
+    use crate::protocol::Protocol;
+    use crate::protocols::queue::QueueParams;
+    use crate::registry::Registry;
+    use crate::sim::{Pending, Sim, Step};
+    use crate::time::Duration;
+    use crate::trace::TraceLevel;
+    use rand::{Rng, SeedableRng};
+    use std::hash::Hash;
+
+    /// The 2-worker queue the exhaustive bench searches, as a run not yet started.
+    fn queue_run() -> Sim<<QueueParams as Protocol>::Node> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scenarios/check/queue-reliable-2-workers.ron"
+        );
+        let s = crate::explore::exhaustive::search_scenario(
+            &crate::scenario::load(std::path::Path::new(path)).expect("loads"),
+        );
+        let plan = Registry::shipped()
+            .prepare(&s, "test")
+            .expect("prepares")
+            .plan;
+        let params: QueueParams = s.protocol.params().expect("queue parameters");
+        Sim::new(plan.sim_config(TraceLevel::HashOnly), params.factory(&plan))
+    }
+
+    /// The fingerprint `sim` would have with nothing kept from earlier ones.
+    fn from_scratch<N: Node + Clone + Hash>(sim: &Sim<N>) -> u64
+    where
+        N::Stored: Hash,
+    {
+        let mut fresh = sim.clone();
+        fresh.slot_prints = super::SlotPrints::default();
+        fresh.fingerprint()
+    }
+
+    /// Takes a random step of those the search could take (crashes now and then).
+    fn random_step<N: Node>(sim: &Sim<N>, rng: &mut impl Rng, due: &mut Vec<Pending>) -> Step {
+        sim.due(Duration::from_millis(2), due);
+        let p = due[rng.random_range(0..due.len())];
+        match rng.random_range(0..20) {
+            0 => Step::Crash(p.node),
+            1 => Step::Restart(p.node),
+            2 => Step::Partition(vec![vec![p.node]]),
+            3 => Step::Heal,
+            _ => Step::Run(p.seq),
+        }
+    }
+
+    #[test]
+    fn kept_prints_match_prints_made_from_scratch_on_random_paths() {
+        let mut due = Vec::new();
+        let mut total = 0;
+        for seed in 0..20u64 {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let mut sim = queue_run();
+            sim.settle();
+            let mut steps = 0;
+            while !sim.stopped() && steps < 400 {
+                assert_eq!(
+                    sim.fingerprint(),
+                    from_scratch(&sim),
+                    "seed {seed} step {steps}"
+                );
+                sim.due(Duration::ZERO, &mut due);
+                if due.is_empty() {
+                    break;
+                }
+                let step = random_step(&sim, &mut rng, &mut due);
+                sim.apply_step(&step);
+                sim.settle();
+                steps += 1;
+                // A plain event in between is not marked: the next print starts over.
+                if steps % 50 == 0 {
+                    sim.step();
+                    sim.settle();
+                }
+            }
+            total += steps;
+        }
+        assert!(total > 1_000, "only {total} steps");
+    }
+
+    #[test]
+    fn shared_nodes_run_and_fingerprint_as_the_nodes_themselves() {
+        let mut due = Vec::new();
+        for seed in 0..10u64 {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let mut plain = queue_run();
+            let mut shared = queue_run().into_shared();
+            // Copies taken along the way must not see the steps taken after them.
+            let mut copies = Vec::new();
+            plain.settle();
+            shared.settle();
+            while !plain.stopped() {
+                assert_eq!(plain.fingerprint(), shared.fingerprint(), "seed {seed}");
+                plain.due(Duration::ZERO, &mut due);
+                if due.is_empty() {
+                    break;
+                }
+                let step = random_step(&plain, &mut rng, &mut due);
+                if copies.len() < 8 && rng.random_range(0..10) == 0 {
+                    copies.push((plain.fingerprint(), shared.clone()));
+                }
+                plain.apply_step(&step);
+                shared.apply_step(&step);
+                plain.settle();
+                shared.settle();
+            }
+            for (print, mut copy) in copies {
+                assert_eq!(copy.fingerprint(), print, "seed {seed}: a copy changed");
+                assert_eq!(from_scratch(&copy), print);
+            }
+            let (a, b) = (plain.finish(), shared.finish());
+            assert_eq!(a.trace.hash(), b.trace.hash(), "seed {seed}");
+            assert_eq!(a.history.len(), b.history.len());
+        }
+    }
 }
