@@ -2,7 +2,10 @@
 //! repeats) on the 2-worker reliable queue (one worker crash at any step) and a 3-server Raft
 //! election (every order of events due within 1 ms), best of 3. stateright reports about 1.1M
 //! states/s on its 2PC model; its states are small values without clocks, disks or a history,
-//! where each state here is a whole run (engine, storage, history) copied and fingerprinted.
+//! where each state here is a whole run (engine, storage, history) copied and fingerprinted:
+//! the copy shares every node and random stream with its parent until a step writes one, and
+//! the fingerprint rehashes only the node the step ran on. "states" counts every state reached
+//! (repeats included), "distinct" the states kept.
 //!
 //!   cargo bench --bench exhaustive
 use clustersim::explore::exhaustive::{check_scenario, default_faults, ExhaustiveConfig};

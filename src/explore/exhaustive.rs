@@ -221,6 +221,10 @@ where
     #[allow(clippy::vec_box)] // see `recycle`
     let mut pool: Vec<Box<Sim<N>>> = Vec::new();
     while let Some(state) = frontier.pop_front() {
+        // The next state has waited since its parent was expanded: fetch it while this one runs.
+        if let Some(next) = frontier.front() {
+            next.sim.warm();
+        }
         out.max_depth = out.max_depth.max(state.depth);
         state.sim.due(config.window, &mut due);
         steps.clear();

@@ -6,7 +6,7 @@ mod choice;
 pub use choice::{Pending, PendingEvent, PendingKind};
 
 use super::clock::NodeClock;
-use super::queue::{prefetch, EventQueue, NO_NODE};
+use super::queue::{prefetch, prefetch_slice, EventQueue, NO_NODE};
 use super::rng::{stream, SimRng, Stream, Streams};
 use super::schedule::{Pct, Scheduler, MAX_CANDIDATES};
 use super::shared::SharedNode;

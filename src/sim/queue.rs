@@ -33,6 +33,31 @@ impl Key {
 /// The `node` of an event that is for no node in particular.
 pub const NO_NODE: u32 = u32::MAX;
 
+/// Asks the CPU to bring the first `lines` cache lines of `items` closer (no more than they
+/// span); a hint that never changes a result.
+#[inline(always)]
+pub fn prefetch_slice<T>(items: &[T], lines: usize) {
+    let Some(first) = items.first() else {
+        return;
+    };
+    let bytes = std::mem::size_of_val(items);
+    let lines = bytes.div_ceil(64).min(lines);
+    #[cfg(target_arch = "x86_64")]
+    {
+        let start = (first as *const T).cast::<i8>();
+        for line in 0..lines {
+            // SAFETY: a prefetch reads nothing and cannot fault, whatever the address; every
+            // address here is inside `items`.
+            unsafe {
+                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                _mm_prefetch::<_MM_HINT_T0>(start.add(line * 64));
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = lines;
+}
+
 /// Asks the CPU to bring the first `lines` cache lines of `r` closer (no more than it spans); a
 /// hint that never changes a result.
 #[inline(always)]
@@ -422,6 +447,13 @@ impl<E> EventQueue<E> {
             }
             Shape::Radix => self.radix.keys().for_each(each),
         }
+    }
+
+    /// Asks the CPU to bring the keys and events into cache (a search about to read a run
+    /// that has waited in its frontier).
+    pub fn warm(&self) {
+        prefetch_slice(&self.heap, 8);
+        prefetch_slice(&self.slab, 32);
     }
 
     /// Calls `f` with every pending key: due time, insertion number and slab slot (`at_slot`),
