@@ -4,7 +4,7 @@
 //! group number per node. Reordering is not a knob: it follows from independent latency draws.
 
 use crate::node::NodeId;
-use crate::sim::rng::{Draw, SimRng, StreamOf, Streams};
+use crate::sim::rng::{Draw, SimRng};
 use crate::time::Duration;
 use crate::trace::DropReason;
 use petgraph::graphmap::DiGraphMap;
@@ -292,25 +292,17 @@ impl Network {
 
     /// Decides the fate of one message, drawing from the sender's network stream.
     #[inline]
-    pub(crate) fn transmit(
-        &self,
-        from: NodeId,
-        to: NodeId,
-        (streams, i): (&mut Streams, usize),
-    ) -> Transmit {
+    pub(crate) fn transmit(&self, from: NodeId, to: NodeId, rng: &mut impl Draw) -> Transmit {
         if let Some(reason) = self.blocked(from, to) {
             return Transmit::Dropped(reason);
         }
         let link = self.link(from, to);
-        // The sender's stream is reached only to draw: a run that draws nothing keeps sharing
-        // it with its copies.
-        let mut rng = StreamOf(streams, i);
         if link.drop > 0.0 && rng.rng().random::<f64>() < link.drop {
             return Transmit::Dropped(DropReason::Loss);
         }
-        let first = link.latency.draw(&mut rng);
+        let first = link.latency.draw(rng);
         let copy = if link.duplicate > 0.0 && rng.rng().random::<f64>() < link.duplicate {
-            Some(link.latency.draw(&mut rng))
+            Some(link.latency.draw(rng))
         } else {
             None
         };

@@ -7,7 +7,7 @@ pub use choice::{Pending, PendingEvent, PendingKind};
 
 use super::clock::NodeClock;
 use super::queue::{prefetch, prefetch_slice, EventQueue, NO_NODE};
-use super::rng::{stream, SimRng, Stream, Streams};
+use super::rng::{stream, SimRng, Stream, StreamOf, Streams};
 use super::schedule::{Pct, Scheduler, MAX_CANDIDATES};
 use super::shared::SharedNode;
 use crate::fault::{replaces_groups, Fault, Nemesis};
@@ -491,8 +491,8 @@ impl<N: Node + Clone> Sim<N> {
             network,
             queue,
             incarnations,
-            node_rngs,
-            net_rngs,
+            node_rngs: node_rngs.into_shared(),
+            net_rngs: net_rngs.into_shared(),
             warm_next,
             history,
             trace,
@@ -1230,10 +1230,15 @@ impl<N: Node> Sim<N> {
             self.record_drop(from, to, id, DropReason::NodeDown);
             return;
         };
-        match self
-            .network
-            .transmit(from, to, (&mut self.net_rngs, from.index()))
-        {
+        // A run's own streams are drawn from directly; shared ones (the exhaustive search's
+        // copies) only when the link draws, so a copy that sends at a constant delay keeps
+        // sharing them.
+        let i = from.index();
+        let sent = match &mut self.net_rngs {
+            Streams::Own(own) => self.network.transmit(from, to, &mut own[i]),
+            shared => self.network.transmit(from, to, &mut StreamOf(shared, i)),
+        };
+        match sent {
             Transmit::Dropped(reason) => self.record_drop(from, to, id, reason),
             Transmit::Delivered { first, copy } => {
                 if let Some(delay) = copy {

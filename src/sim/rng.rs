@@ -39,35 +39,54 @@ impl Stream {
     }
 }
 
-/// One stream per node, shared by copies of a run (the exhaustive search's) until one of them
-/// draws: most steps draw from none, and a copy then costs a reference count, not 300 bytes a
-/// stream.
+/// One stream per node. A run owns its streams; a run made for copying (`Sim::into_shared`, the
+/// exhaustive search) shares them with its copies until one of them draws: most steps draw from
+/// none, and a copy then costs a reference count, not 300 bytes a stream.
 #[derive(Clone, Debug)]
-pub struct Streams(Rc<[SimRng]>);
+pub enum Streams {
+    /// The run's own: a draw is an index, as in a plain vector.
+    Own(Vec<SimRng>),
+    /// Shared with copies of the run; copied on the first draw while shared.
+    Shared(Rc<[SimRng]>),
+}
 
 impl Streams {
     /// Streams `purpose(0)`, `purpose(1)`, ... of `n` nodes of the run with `seed`.
     pub fn new(seed: u64, n: u32, purpose: impl Fn(u32) -> Stream) -> Self {
-        // A mapped range has an exact length: one allocation, no temporary vector.
-        Streams((0..n).map(|i| stream(seed, purpose(i))).collect())
+        Streams::Own((0..n).map(|i| stream(seed, purpose(i))).collect())
     }
 
     /// One stream alone (node-by-node harnesses), at index 0.
     pub fn one(rng: SimRng) -> Self {
-        Streams(Rc::new([rng]))
+        Streams::Own(vec![rng])
+    }
+
+    /// The same streams, shared by the copies made from here on.
+    pub fn into_shared(self) -> Self {
+        match self {
+            // A mapped range has an exact length: one allocation, no temporary vector.
+            Streams::Own(v) => Streams::Shared(v.into_iter().collect()),
+            shared => shared,
+        }
     }
 
     /// Node `i`'s stream.
     #[inline]
     pub fn get(&self, i: usize) -> Option<&SimRng> {
-        self.0.get(i)
+        match self {
+            Streams::Own(v) => v.get(i),
+            Streams::Shared(s) => s.get(i),
+        }
     }
 
     /// Node `i`'s stream to draw from, copying the streams first if a copy of the run shares
     /// them. Panics if there is no node `i`.
     #[inline(always)]
     pub fn get_mut(&mut self, i: usize) -> &mut SimRng {
-        &mut Rc::make_mut(&mut self.0)[i]
+        match self {
+            Streams::Own(v) => &mut v[i],
+            Streams::Shared(s) => &mut Rc::make_mut(s)[i],
+        }
     }
 }
 
