@@ -306,8 +306,8 @@ pub struct Sim<N: Node> {
     pct_before: Vec<Due<N>>,
     /// Steps of a replayed schedule still to take (`Scheduler::Replay`).
     replay: std::collections::VecDeque<super::schedule::Step>,
-    /// Each node's part of the fingerprint, kept while the run moves by explicit steps.
-    slot_prints: choice::SlotPrints,
+    /// What the fingerprint keeps from one call to the next (nodes' parts, pending events').
+    print_cache: choice::PrintCache,
 }
 
 /// A copy of a run at this point, to go on from it down another path (the exhaustive search).
@@ -350,7 +350,7 @@ impl<N: Node + Clone> Clone for Sim<N> {
             pct: self.pct.clone(),
             pct_before: self.pct_before.clone(),
             replay: self.replay.clone(),
-            slot_prints: self.slot_prints.clone(),
+            print_cache: self.print_cache.clone(),
         }
     }
 
@@ -394,7 +394,7 @@ impl<N: Node + Clone> Clone for Sim<N> {
             pct,
             pct_before,
             replay,
-            slot_prints,
+            print_cache,
         } = source;
         self.now = *now;
         self.seed = *seed;
@@ -431,7 +431,7 @@ impl<N: Node + Clone> Clone for Sim<N> {
         self.pct.clone_from(pct);
         self.pct_before.clone_from(pct_before);
         self.replay.clone_from(replay);
-        self.slot_prints.clone_from(slot_prints);
+        self.print_cache.clone_from(print_cache);
     }
 }
 
@@ -479,7 +479,7 @@ impl<N: Node + Clone> Sim<N> {
             pct: self.pct,
             pct_before: self.pct_before,
             replay: self.replay,
-            slot_prints: self.slot_prints,
+            print_cache: self.print_cache,
             slots: self
                 .slots
                 .into_iter()
@@ -583,7 +583,7 @@ impl<N: Node> Sim<N> {
             pct,
             pct_before: Vec::new(),
             replay,
-            slot_prints: choice::SlotPrints::default(),
+            print_cache: choice::PrintCache::default(),
         };
         let mut schedule = config.schedule;
         schedule.sort_by_key(|(t, _)| *t);

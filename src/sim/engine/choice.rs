@@ -142,10 +142,10 @@ impl<N: Node> Sim<N> {
     /// Runs every fault and nemesis event due before the next node event, and stops the run if
     /// the next event is past the time bound or the event bound is reached.
     pub fn settle(&mut self) {
-        let synced = self.slot_prints.synced(self.stats.events);
+        let synced = self.print_cache.synced(self.stats.events);
         self.settle_untracked();
         if synced {
-            self.slot_prints.sync(self.stats.events);
+            self.print_cache.sync(self.stats.events);
         }
     }
 
@@ -173,7 +173,7 @@ impl<N: Node> Sim<N> {
             self.now = self.now.max(t);
             self.stats.events += 1;
             // A fault or the nemesis may touch any node.
-            self.slot_prints.stale_all();
+            self.print_cache.stale_all();
             self.caught(|sim| sim.handle(ev));
         }
     }
@@ -213,10 +213,10 @@ impl<N: Node> Sim<N> {
     /// Takes one step; false when it names no pending event, a node that cannot crash or
     /// restart, or the run has stopped. A node's panic ends the run, as in `run`.
     pub fn apply_step(&mut self, step: &Step) -> bool {
-        let synced = self.slot_prints.synced(self.stats.events);
+        let synced = self.print_cache.synced(self.stats.events);
         let applied = self.apply_step_untracked(step);
         if synced {
-            self.slot_prints.sync(self.stats.events);
+            self.print_cache.sync(self.stats.events);
         }
         applied
     }
@@ -240,7 +240,7 @@ impl<N: Node> Sim<N> {
                 });
                 forced.sort_unstable();
                 if !forced.is_empty() {
-                    self.slot_prints.stale_all();
+                    self.print_cache.stale_all();
                 }
                 for (_, s) in forced {
                     if let Some((t, e)) = self.queue.remove_seq(s) {
@@ -255,8 +255,8 @@ impl<N: Node> Sim<N> {
                 self.now = self.now.max(time);
                 self.stats.events += 1;
                 match run_node(&ev) {
-                    Some(n) => self.slot_prints.stale(n),
-                    None => self.slot_prints.stale_all(),
+                    Some(n) => self.print_cache.stale(n),
+                    None => self.print_cache.stale_all(),
                 }
                 self.caught(|sim| sim.handle(ev));
                 true
@@ -280,7 +280,7 @@ impl<N: Node> Sim<N> {
                     return false;
                 }
                 // A crash or restart changes that node's slot and nothing else's.
-                self.slot_prints.stale(n);
+                self.print_cache.stale(n);
                 self.caught(|sim| sim.apply_fault(Fault::Crash(n)));
                 true
             }
@@ -289,7 +289,7 @@ impl<N: Node> Sim<N> {
                     return false;
                 }
                 // A crash or restart changes that node's slot and nothing else's.
-                self.slot_prints.stale(n);
+                self.print_cache.stale(n);
                 self.caught(|sim| sim.apply_fault(Fault::Restart(n)));
                 true
             }
@@ -328,7 +328,7 @@ impl<N: Node> Sim<N> {
         let mut h = Fx::default();
         self.now.hash(&mut h);
         let (now, pool) = (self.now, &self.fault_pool);
-        let cache = &mut self.slot_prints;
+        let cache = &mut self.print_cache;
         if !cache.synced(self.stats.events) || cache.prints.len() != self.slots.len() {
             cache.prints.clear();
             cache.prints.resize(self.slots.len(), 0);
@@ -363,7 +363,7 @@ impl<N: Node> Sim<N> {
         self.network.fingerprint(&mut h);
         let mut pending = 0u64;
         let mut count = 0u64;
-        let (cancelled, queue, cache) = (&self.cancelled, &self.queue, &mut self.slot_prints);
+        let (cancelled, queue, cache) = (&self.cancelled, &self.queue, &mut self.print_cache);
         queue.for_each_key(|time, seq, slot| {
             let i = slot as usize;
             if cache.pending.len() <= i {
@@ -404,13 +404,14 @@ impl<N: Node> Sim<N> {
     }
 }
 
-/// Each node's part of a run's fingerprint, kept from one fingerprint to the next while the
-/// run moves only by `apply_step` and `settle`, which mark the nodes they may have touched: a
-/// step runs one node's handler, so the others' prints stand. Any other way of running events
+/// What a run's fingerprint keeps for the next one: each pending event's content hash (valid
+/// for as long as that event waits), and each node's part, kept while the run moves only by
+/// `apply_step` and `settle`, which mark the nodes they may have touched: a step runs one
+/// node's handler, so the others' prints stand. Any other way of running events
 /// (`step`, `run`) leaves the event count out of step with `events`, and the next fingerprint
 /// hashes every node again.
 #[derive(Clone, Debug, Default)]
-pub(in crate::sim) struct SlotPrints {
+pub(in crate::sim) struct PrintCache {
     /// Each node's print, where `fresh` holds.
     prints: Vec<u64>,
     /// Which prints still describe their node.
@@ -422,7 +423,7 @@ pub(in crate::sim) struct SlotPrints {
     pending: Vec<EventPrint>,
 }
 
-impl SlotPrints {
+impl PrintCache {
     /// True when no event has run since the prints were last brought up to date.
     fn synced(&self, events: u64) -> bool {
         self.events == events && !self.prints.is_empty()
@@ -601,7 +602,7 @@ mod tests {
         N::Stored: Hash,
     {
         let mut fresh = sim.clone();
-        fresh.slot_prints = super::SlotPrints::default();
+        fresh.print_cache = super::PrintCache::default();
         fresh.fingerprint()
     }
 
