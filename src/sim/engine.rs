@@ -702,7 +702,8 @@ impl<N: Node> Sim<N> {
         if !self.replay.is_empty() {
             return self.step_replay();
         }
-        if let Some((time, ev)) = self.queue.pop() {
+        // Held: the first event the handler queues takes the popped one's place in the heap.
+        if let Some((time, ev)) = self.queue.pop_held() {
             // Warm what the next event will read while this one is handled: at 10,000 nodes
             // and more, a node's slot and stream are cache misses otherwise (in a small
             // cluster they are in cache, and the hints would only cost instructions).
@@ -723,6 +724,7 @@ impl<N: Node> Sim<N> {
             self.now = self.now.max(time);
             self.stats.events += 1;
             self.handle(ev);
+            self.queue.settle();
         }
         if self.stats.events & (MEMORY_CHECK_EVERY - 1) == 0 {
             return self.within_budget();
