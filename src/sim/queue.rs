@@ -230,6 +230,22 @@ impl<E> EventQueue<E> {
     pub fn push_for(&mut self, time: SimTime, node: u32, event: E) {
         let seq = self.seq;
         self.seq += 1;
+        if self.hole {
+            // The held root's place and its slot: one sift from the top, the heap's size
+            // unchanged, the free list untouched.
+            self.hole = false;
+            let slot = self.heap[0].slot();
+            self.slab[slot as usize] = Some(event);
+            let key = Key {
+                time,
+                seq,
+                ids: u64::from(slot) | u64::from(node) << 32,
+            };
+            if let Shape::Heap(shift) = self.shape {
+                self.refill_root(shift, key);
+            }
+            return;
+        }
         let slot = match self.free.pop() {
             Some(slot) => {
                 self.slab[slot as usize] = Some(event);
@@ -245,14 +261,6 @@ impl<E> EventQueue<E> {
             seq,
             ids: u64::from(slot) | u64::from(node) << 32,
         };
-        if self.hole {
-            // The held root's place: one sift from the top, the heap's size unchanged.
-            self.hole = false;
-            if let Shape::Heap(shift) = self.shape {
-                self.refill_root(shift, key);
-                return;
-            }
-        }
         match self.shape {
             Shape::Calendar => self.calendar.push(key),
             Shape::Heap(shift) => {
@@ -301,7 +309,14 @@ impl<E> EventQueue<E> {
                     .reduce(|a, b| if before(b, a) { b } else { a })?
             }
             Shape::Heap(_) => self.heap.first()?,
-            Shape::Calendar => self.calendar.next_hint()?,
+            Shape::Calendar => {
+                // The one after it too: one handler's time is not always enough to bring an
+                // event in from memory.
+                if let Some(after) = self.calendar.after_next() {
+                    prefetch(&self.slab[after.slot() as usize], 1);
+                }
+                self.calendar.next_hint()?
+            }
         };
         prefetch(&self.slab[key.slot() as usize], 1);
         Some(key.node())
@@ -340,9 +355,9 @@ impl<E> EventQueue<E> {
         self.settle();
         match self.shape {
             Shape::Heap(_) => {
+                // The slot stays the held root's until a push reuses it or `settle` frees it.
                 let key = *self.heap.first()?;
                 let event = self.slab[key.slot() as usize].take()?;
-                self.free.push(key.slot());
                 self.hole = true;
                 Some((key.time, event))
             }
@@ -355,6 +370,7 @@ impl<E> EventQueue<E> {
     pub fn settle(&mut self) {
         if self.hole {
             self.hole = false;
+            self.free.push(self.heap[0].slot());
             if let (Shape::Heap(shift), Some(last)) = (self.shape, self.heap.pop()) {
                 if !self.heap.is_empty() {
                     self.refill_root(shift, last);
@@ -619,16 +635,26 @@ where
 }
 
 /// Moves the key at `i` down to its place in a heap of `2^shift` children per node.
-fn sift_down(heap: &mut [Key], shift: u32, mut i: usize) {
+fn sift_down(heap: &mut [Key], shift: u32, i: usize) {
+    match shift {
+        1 => sift_down_by::<1>(heap, i),
+        2 => sift_down_by::<2>(heap, i),
+        _ => sift_down_by::<3>(heap, i),
+    }
+}
+
+/// `sift_down` with `2^S` children per node.
+#[inline]
+fn sift_down_by<const S: u32>(heap: &mut [Key], mut i: usize) {
     let n = heap.len();
     let key = heap[i];
     loop {
-        let first = (i << shift) + 1;
+        let first = (i << S) + 1;
         if first >= n {
             break;
         }
         let mut best = first;
-        for c in first + 1..(first + (1 << shift)).min(n) {
+        for c in first + 1..(first + (1 << S)).min(n) {
             if before(&heap[c], &heap[best]) {
                 best = c;
             }

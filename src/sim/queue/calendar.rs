@@ -1,14 +1,14 @@
 //! A calendar queue of keys (Brown 1988), for many pending events: virtual time is cut into
-//! buckets of one power-of-two width, the keys of the bucket being taken out sit in a small
-//! binary heap, the next buckets' keys wait unsorted in a ring, and keys past the ring in a
-//! heap of their own. A push is one append; a pop sifts through a heap of a bucket's keys
-//! (tens) instead of every pending one.
+//! buckets of one power-of-two width, the keys of the bucket being taken out are sorted once
+//! and popped from the end, the next buckets' keys wait unsorted in a ring, and keys past the
+//! ring in a heap of their own. A push is one append; a pop is one `Vec::pop`, plus a share of
+//! sorting a bucket's keys (a few, tens at most) instead of a sift through every pending one.
 
-use super::{refill_root, sift_down, Key};
+use super::{refill_root, sift_down_by, Key};
 
 /// Keys a bucket holds on average, by the width chosen when the queue is tuned: few while all
-/// the buckets' tails fit in the first cache levels (a short heap to sift per bucket), then 32
-/// (a push that misses the cache costs more than five more levels of sifting).
+/// the buckets' tails fit in the first cache levels (a short sort per bucket), then 32 (a push
+/// that misses the cache costs more than sorting a few more keys).
 fn per_bucket(keys: u64) -> u64 {
     (keys >> 8).clamp(4, 32)
 }
@@ -17,20 +17,22 @@ const MIN_RING: usize = 64;
 /// The most buckets in the ring.
 const MAX_RING: usize = 1 << 20;
 
-/// Keys in time buckets: `near` (a binary heap) holds every key whose bucket is `cur` or
-/// earlier (a key put back into the past lands there too), `ring[b % ring.len()]` the keys of
-/// bucket `b` for `cur < b < cur + ring.len()`, and `far` (a binary heap) the rest, which are
-/// all later. So the earliest key is always `near`'s root once `near` has been filled.
+/// Keys in time buckets: `near` (sorted, latest first) holds the keys bucket `cur` had when
+/// it became current and `late` (a binary heap) those pushed since into it or an earlier one
+/// (a key put back into the past), `ring[b % ring.len()]` the keys of bucket `b` for
+/// `cur < b < cur + ring.len()`, and `far` (a binary heap) the rest, which are all later. So
+/// the earliest key is `near`'s last or `late`'s root once either holds one.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Calendar {
     near: Vec<Key>,
+    late: Vec<Key>,
     ring: Vec<Vec<Key>>,
     /// Bit `i`: `ring[i]` is not empty.
     occupied: Vec<u64>,
     far: Vec<Key>,
     /// log2 of a bucket's width in nanoseconds.
     shift: u32,
-    /// The bucket `near` holds.
+    /// The bucket `near` and `late` hold.
     cur: u64,
     /// Keys in the ring.
     ringed: usize,
@@ -64,7 +66,7 @@ impl Calendar {
     fn place(&mut self, key: Key) {
         let b = self.bucket(&key);
         if b <= self.cur {
-            super::push_up::<1>(&mut self.near, key);
+            super::push_up::<1>(&mut self.late, key);
         } else if b - self.cur < self.ring.len() as u64 {
             let i = (b as usize) & (self.ring.len() - 1);
             self.ring[i].push(key);
@@ -104,6 +106,8 @@ impl Calendar {
         for key in keys.drain(..) {
             self.place(key);
         }
+        std::mem::swap(&mut self.near, &mut self.late);
+        sort_latest_first(&mut self.near);
     }
 
     /// Chooses the width again for the keys held now.
@@ -116,6 +120,7 @@ impl Calendar {
     /// Moves every key into `out`, in no particular order.
     pub(super) fn drain_into(&mut self, out: &mut Vec<Key>) {
         out.append(&mut self.near);
+        out.append(&mut self.late);
         if self.ringed > 0 {
             for bucket in &mut self.ring {
                 out.append(bucket);
@@ -156,10 +161,10 @@ impl Calendar {
         Some(self.cur + 1 + ahead)
     }
 
-    /// Makes `near` hold the earliest keys, if any are held and it holds none.
+    /// Makes `near` or `late` hold the earliest key, if any is held and they hold none.
     #[inline(always)]
     fn prepare(&mut self) {
-        if self.near.is_empty() && self.len > 0 {
+        if self.near.is_empty() && self.late.is_empty() && self.len > 0 {
             self.advance();
         }
     }
@@ -179,12 +184,7 @@ impl Calendar {
             std::mem::swap(&mut self.near, &mut self.ring[i]);
             self.occupied[i >> 6] &= !(1 << (i & 63));
             self.ringed -= self.near.len();
-            let n = self.near.len();
-            if n > 1 {
-                for i in (0..=(n - 2) >> 1).rev() {
-                    sift_down(&mut self.near, 1, i);
-                }
-            }
+            sort_latest_first(&mut self.near);
         }
         let reach = self.cur.saturating_add(self.ring.len() as u64);
         while let Some(&k) = self.far.first() {
@@ -206,14 +206,27 @@ impl Calendar {
     #[inline(always)]
     pub(super) fn first(&mut self) -> Option<Key> {
         self.prepare();
-        self.near.first().copied()
+        self.earliest().copied()
+    }
+
+    /// The earlier of `near`'s last key and `late`'s root.
+    #[inline(always)]
+    fn earliest(&self) -> Option<&Key> {
+        match (self.near.last(), self.late.first()) {
+            (Some(n), Some(l)) => Some(if super::before(l, n) { l } else { n }),
+            (n, l) => n.or(l),
+        }
     }
 
     /// Takes the earliest key out.
     #[inline(always)]
     pub(super) fn pop(&mut self) -> Option<Key> {
         self.prepare();
-        let key = pop_heap(&mut self.near)?;
+        let key = match (self.near.last(), self.late.first()) {
+            (Some(n), Some(l)) if super::before(l, n) => pop_heap(&mut self.late)?,
+            (Some(_), _) => self.near.pop()?,
+            _ => pop_heap(&mut self.late)?,
+        };
         self.len -= 1;
         self.since_tune += 1;
         if self.len < self.tuned_at / 2 && self.tuned_at > MIN_RING {
@@ -225,20 +238,29 @@ impl Calendar {
     /// The earliest key if that is cheap to tell without moving any (a prefetch hint).
     #[inline(always)]
     pub(super) fn next_hint(&self) -> Option<&Key> {
-        self.near.first()
+        self.earliest()
+    }
+
+    /// The key likely to be taken out after the earliest (a prefetch hint).
+    #[inline(always)]
+    pub(super) fn after_next(&self) -> Option<&Key> {
+        self.near.len().checked_sub(2).map(|i| &self.near[i])
     }
 
     /// Every key, in no particular order.
     pub(super) fn keys(&self) -> impl Iterator<Item = &Key> + '_ {
         self.near
             .iter()
+            .chain(self.late.iter())
             .chain(self.ring.iter().flatten())
             .chain(self.far.iter())
     }
 
     /// Takes out the key with sequence `seq`, wherever it is.
     pub(super) fn remove_seq(&mut self, seq: u64) -> Option<Key> {
-        let key = if let Some(key) = remove_from_heap(&mut self.near, seq) {
+        let key = if let Some(p) = self.near.iter().position(|k| k.seq == seq) {
+            self.near.remove(p)
+        } else if let Some(key) = remove_from_heap(&mut self.late, seq) {
             key
         } else if let Some(key) = remove_from_heap(&mut self.far, seq) {
             key
@@ -262,11 +284,34 @@ impl Calendar {
     /// Bytes the buffers hold.
     pub(super) fn bytes(&self) -> usize {
         let keys: usize = self.near.capacity()
+            + self.late.capacity()
             + self.far.capacity()
             + self.ring.iter().map(Vec::capacity).sum::<usize>();
         keys * std::mem::size_of::<Key>()
             + self.ring.capacity() * std::mem::size_of::<Vec<Key>>()
             + self.occupied.capacity() * 8
+    }
+}
+
+/// Sorts keys so the earliest is last (a bucket popped from its end): an insertion sort of
+/// whole keys for a bucket's few (the library's sort cost four times as much on six), the
+/// library's sort for a crowd (every first event of a large cluster, due at once).
+#[inline]
+fn sort_latest_first(keys: &mut [Key]) {
+    if keys.len() > 32 {
+        keys.sort_unstable_by_key(|k| {
+            std::cmp::Reverse(u128::from(k.time.0) << 64 | u128::from(k.seq))
+        });
+        return;
+    }
+    for i in 1..keys.len() {
+        let key = keys[i];
+        let mut j = i;
+        while j > 0 && super::before(&keys[j - 1], &key) {
+            keys[j] = keys[j - 1];
+            j -= 1;
+        }
+        keys[j] = key;
     }
 }
 
@@ -288,7 +333,7 @@ fn remove_from_heap(heap: &mut Vec<Key>, seq: u64) -> Option<Key> {
     let i = heap.iter().position(|k| k.seq == seq)?;
     let key = heap.swap_remove(i);
     if i < heap.len() {
-        sift_down(heap, 1, i);
+        sift_down_by::<1>(heap, i);
         super::sift_up::<1>(heap, i);
     }
     Some(key)
