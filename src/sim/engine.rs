@@ -703,7 +703,8 @@ impl<N: Node> Sim<N> {
             return self.step_replay();
         }
         // Held: the first event the handler queues takes the popped one's place in the heap.
-        if let Some((time, ev)) = self.queue.pop_held() {
+        let mut time = SimTime::ZERO;
+        if let Some(ev) = self.queue.pop_held(&mut time) {
             // Warm what the next event will read while this one is handled: at 10,000 nodes
             // and more, a node's slot and stream are cache misses otherwise (in a small
             // cluster they are in cache, and the hints would only cost instructions).

@@ -349,20 +349,27 @@ impl<E> EventQueue<E> {
 
     /// `pop`, for a caller that is about to push: the earliest key stays at the heap's root
     /// until the next push takes its place (one sift instead of two) or `settle` removes it.
-    /// Every other method sees the queue as after a `pop`.
+    /// Every other method sees the queue as after a `pop`. The due time goes to `at`: an
+    /// event moved out as it lies in the slab is two aligned copies, where a (time, event)
+    /// pair was copied through overlapping stores that stalled the next read of it.
     #[inline(always)]
-    pub fn pop_held(&mut self) -> Option<(SimTime, E)> {
+    pub fn pop_held(&mut self, at: &mut SimTime) -> Option<E> {
         self.settle();
-        match self.shape {
+        let key = match self.shape {
             Shape::Heap(_) => {
                 // The slot stays the held root's until a push reuses it or `settle` frees it.
                 let key = *self.heap.first()?;
-                let event = self.slab[key.slot() as usize].take()?;
                 self.hole = true;
-                Some((key.time, event))
+                key
             }
-            Shape::Calendar => self.pop(),
-        }
+            Shape::Calendar => {
+                let key = self.pop_key()?;
+                self.free.push(key.slot());
+                key
+            }
+        };
+        *at = key.time;
+        self.slab[key.slot() as usize].take()
     }
 
     /// Removes the root `pop_held` left, if no push has taken its place.
