@@ -241,8 +241,9 @@ impl<E> EventQueue<E> {
                 seq,
                 ids: u64::from(slot) | u64::from(node) << 32,
             };
-            if let Shape::Heap(shift) = self.shape {
-                self.refill_root(shift, key);
+            match self.shape {
+                Shape::Heap(shift) => self.refill_root(shift, key),
+                Shape::Calendar => self.calendar.push(key),
             }
             return;
         }
@@ -355,19 +356,14 @@ impl<E> EventQueue<E> {
     #[inline(always)]
     pub fn pop_held(&mut self, at: &mut SimTime) -> Option<E> {
         self.settle();
-        let key = match self.shape {
-            Shape::Heap(_) => {
-                // The slot stays the held root's until a push reuses it or `settle` frees it.
-                let key = *self.heap.first()?;
-                self.hole = true;
-                key
-            }
-            Shape::Calendar => {
-                let key = self.pop_key()?;
-                self.free.push(key.slot());
-                key
-            }
-        };
+        if let Shape::Calendar = self.shape {
+            let key = self.pop_key()?;
+            *at = key.time;
+            return self.take(key);
+        }
+        // The slot stays the held root's until a push reuses it or `settle` frees it.
+        let key = *self.heap.first()?;
+        self.hole = true;
         *at = key.time;
         self.slab[key.slot() as usize].take()
     }
