@@ -796,6 +796,7 @@ fn grade_level(
             targets: prepared.plan.roster.members(search.targets),
             restarts: false,
             max_states: search.max_states,
+            ..ExhaustiveConfig::default()
         };
         let (out, _) = check_scenario(registry, &scenario, &origin, &config)?;
         let outcome = match &out.violation {

@@ -57,6 +57,21 @@ pub trait Check: Clone + fmt::Debug + Serialize + DeserializeOwned + Send + Sync
     /// Judges a finished run from its history, faults and snapshots.
     fn evaluate(&self, outcome: &RunOutcome) -> Verdict;
 
+    /// True when the check holds of every prefix of a run that passes it, and judged on a
+    /// prefix says no more than it would at the end: the exhaustive search then judges it at
+    /// every state whose history grew and stops at the first state that violates it. Default:
+    /// false (judged at path ends only).
+    fn invariant(&self) -> bool {
+        false
+    }
+
+    /// True when the check reads the history (the default). The exhaustive search keeps the
+    /// history in its states only when some check reads it; a check that reads nothing but
+    /// the nodes' final states and the faults may say false.
+    fn reads_history(&self) -> bool {
+        true
+    }
+
     /// True when the check may be asked of `protocol`; `listed` says whether the protocol's
     /// `checks()` names it. A check that reads only what every run has (liveness of client
     /// calls) returns true for every protocol; a user's check for a shipped protocol can name it.

@@ -40,6 +40,18 @@ pub trait AnyProtocol {
         let _ = (plan, checks, config);
         None
     }
+    /// `exhaustive`, showing `on_end` every run the search judges at a path's end (what a
+    /// test compares with another method's runs); by default the runs are not shown.
+    fn exhaustive_judging(
+        &self,
+        plan: &Plan,
+        checks: &[Box<dyn AnyCheck>],
+        config: &ExhaustiveConfig,
+        on_end: &mut dyn FnMut(&RunOutcome),
+    ) -> Option<ExhaustiveOutcome> {
+        let _ = on_end;
+        self.exhaustive(plan, checks, config)
+    }
     /// A run of the plan to step by hand (`debug`), its trace kept whole; `None` when the
     /// protocol cannot be stepped.
     fn stepper(&self, plan: &Plan) -> Option<Box<dyn crate::debug::Stepper>> {
@@ -79,8 +91,19 @@ where
         checks: &[Box<dyn AnyCheck>],
         config: &ExhaustiveConfig,
     ) -> Option<ExhaustiveOutcome> {
+        self.exhaustive_judging(plan, checks, config, &mut |_| {})
+    }
+    fn exhaustive_judging(
+        &self,
+        plan: &Plan,
+        checks: &[Box<dyn AnyCheck>],
+        config: &ExhaustiveConfig,
+        on_end: &mut dyn FnMut(&RunOutcome),
+    ) -> Option<ExhaustiveOutcome> {
         let sim = Sim::new(plan.sim_config(TraceLevel::HashOnly), self.0.factory(plan));
-        Some(crate::explore::exhaustive::search(sim, checks, config))
+        Some(crate::explore::exhaustive::search_judging(
+            sim, checks, config, on_end,
+        ))
     }
     fn stepper(&self, plan: &Plan) -> Option<Box<dyn crate::debug::Stepper>> {
         Some(Box::new(Sim::new(
@@ -122,6 +145,14 @@ pub trait AnyCheck: Send + Sync {
     fn property(&self) -> Property;
     /// Judges a finished run; the verdict carries the check's property.
     fn evaluate(&self, outcome: &RunOutcome) -> Verdict;
+    /// May be judged at every state of a search (`Check::invariant`).
+    fn invariant(&self) -> bool {
+        false
+    }
+    /// Reads the history (`Check::reads_history`).
+    fn reads_history(&self) -> bool {
+        true
+    }
 }
 
 impl<C: Check> AnyCheck for C {
@@ -135,6 +166,12 @@ impl<C: Check> AnyCheck for C {
         let mut v = Check::evaluate(self, outcome);
         v.property = Check::property(self);
         v
+    }
+    fn invariant(&self) -> bool {
+        Check::invariant(self)
+    }
+    fn reads_history(&self) -> bool {
+        Check::reads_history(self)
     }
 }
 

@@ -362,6 +362,11 @@ impl crate::protocol::Check for NoDuplicateEffects {
         crate::protocol::Property::Safety
     }
 
+    // A count that only grows: a prefix that fails fails every run that goes on from it.
+    fn invariant(&self) -> bool {
+        true
+    }
+
     fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
         check_no_duplicate_effects(outcome)
     }
@@ -376,6 +381,11 @@ impl crate::protocol::Check for NoDuplicateCompletions {
 
     fn property(&self) -> crate::protocol::Property {
         crate::protocol::Property::Safety
+    }
+
+    // A count that only grows: a prefix that fails fails every run that goes on from it.
+    fn invariant(&self) -> bool {
+        true
     }
 
     fn evaluate(&self, outcome: &RunOutcome) -> Verdict {

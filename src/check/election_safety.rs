@@ -89,6 +89,11 @@ impl crate::protocol::Check for ElectionSafety {
         crate::protocol::Property::Safety
     }
 
+    // A count that only grows: a prefix that fails fails every run that goes on from it.
+    fn invariant(&self) -> bool {
+        true
+    }
+
     fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
         check_election_safety(outcome)
     }

@@ -4,7 +4,7 @@
 use super::outputs;
 use super::run::parse_duration;
 use crate::explore::exhaustive::{
-    check_scenario, default_faults, replay_scenario, ExhaustiveConfig,
+    check_scenario, default_faults, replay_scenario, ExhaustiveConfig, ExhaustiveOutcome, Timing,
 };
 use crate::explore::file_stem;
 use crate::fault::resolve_names;
@@ -34,6 +34,14 @@ pub(super) struct CheckArgs {
     /// Most lost messages along one path.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=8))]
     drops: u32,
+    /// Most duplicated messages along one path (a copy delivered beside the original).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=8))]
+    duplicates: u32,
+    /// Leave time out of the state: any pending timer may fire and any message in flight may
+    /// arrive next. Sound for properties that do not rest on timing; a protocol whose safety
+    /// rests on time (leases) may fail where no timed run does. --window is then ignored.
+    #[arg(long)]
+    untimed: bool,
     /// Most times a target is cut off from every other node along one path, each healed at
     /// any later step (default: 1 if the nemesis partitions or isolates nodes, else 0).
     #[arg(long, value_parser = clap::value_parser!(u32).range(0..=8))]
@@ -45,7 +53,11 @@ pub(super) struct CheckArgs {
     /// Most distinct states before giving up (1 to 100000000).
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     max_states: u64,
-    /// Where to write the failing path.
+    /// Memory budget of the search: the states waiting to be expanded and those seen
+    /// (default: the file's bounds.max_memory, else 2GiB).
+    #[arg(long, value_name = "SIZE", value_parser = super::run::parse_bytes, allow_hyphen_values = true)]
+    pub(super) max_memory: Option<crate::memory::Bytes>,
+    /// Where to write the failing path (created if missing).
     #[arg(long, default_value = ".")]
     out: PathBuf,
     /// Overwrite a failing-path file that already exists.
@@ -81,6 +93,82 @@ fn print_goals(goals: &[crate::explore::exhaustive::GoalPaths]) {
     }
 }
 
+/// How each check is judged: invariants at every state whose history grew, the rest at path
+/// ends; and what a state keeps.
+fn print_judging(checks: &[Box<dyn crate::registry::AnyCheck>]) {
+    let names = |invariant: bool| {
+        checks
+            .iter()
+            .filter(|c| c.invariant() == invariant)
+            .map(|c| c.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (inv, ends) = (names(true), names(false));
+    if !inv.is_empty() {
+        outln!("  judged at every state: {inv}");
+    }
+    if !ends.is_empty() {
+        outln!("  judged at path ends: {ends}");
+    }
+    if !checks.iter().any(|c| c.reads_history()) {
+        outln!("  no check reads the history: states leave it out");
+    }
+}
+
+/// What a search that found no failing path can claim, and its exit code: 0 when the space
+/// was exhausted (or bounded by depth only) and every check judged, 1 when the search was
+/// inconclusive (a budget spent, nothing judged).
+fn print_no_violation(outcome: &ExhaustiveOutcome, config: &ExhaustiveConfig) -> u8 {
+    if outcome.complete {
+        outln!(
+            "  complete: every state was explored{}, and no check fails on any",
+            if outcome.ends > 0 {
+                ", every path end judged"
+            } else {
+                ""
+            }
+        );
+        return 0;
+    }
+    if outcome.out_of_memory {
+        outln!(
+            "  INCONCLUSIVE: the search would outgrow its memory budget ({}) after {} distinct \
+             states; no check failed on the paths judged (raise --max-memory, or narrow \
+             --window, lower --crashes, --drops or --depth)",
+            outcome.memory_budget,
+            outcome.unique
+        );
+        return 1;
+    }
+    if outcome.unique >= config.max_states && !outcome.exhausted {
+        outln!(
+            "  INCONCLUSIVE: stopped at --max-states {}; no check failed on the paths judged \
+             (raise --max-states, or narrow the search)",
+            config.max_states
+        );
+        return 1;
+    }
+    if outcome.ends == 0 {
+        outln!(
+            "  INCONCLUSIVE: no path ended and no path was cut, so the checks judged at path ends \
+             were never judged (every path loops; lower --depth to cut and judge them)"
+        );
+        return 1;
+    }
+    if outcome.cut > 0 {
+        outln!(
+            "  bounded: no check fails on any path of up to {} choices (the {} longer paths were \
+             run on in time order and judged)",
+            config.max_depth,
+            outcome.cut
+        );
+        return 0;
+    }
+    outln!("  INCONCLUSIVE: the search stopped before it judged every check");
+    1
+}
+
 impl CheckArgs {
     /// The flags' defaults for `file`, writing a failing path to `out`.
     pub(super) fn defaults(file: PathBuf, out: PathBuf, force: bool) -> Self {
@@ -91,9 +179,12 @@ impl CheckArgs {
             crashes: None,
             restarts: false,
             drops: 0,
+            duplicates: 0,
+            untimed: false,
             isolations: None,
             targets: None,
             max_states: 1_000_000,
+            max_memory: None,
             out,
             force,
         }
@@ -132,27 +223,43 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         window: args.window,
         crashes: args.crashes.unwrap_or(faults.crashes),
         drops: args.drops,
+        duplicates: args.duplicates,
         isolations: args.isolations.unwrap_or(faults.isolations),
         targets,
         restarts: args.restarts,
         max_states: args.max_states,
+        timing: if args.untimed {
+            Timing::Untimed
+        } else {
+            Timing::Timed
+        },
+        max_memory: args.max_memory,
+        planted: None,
     };
     let names: Vec<&str> = config.targets.iter().map(|n| roster.name(*n)).collect();
     outln!(
-        "{} check: {} (paths of up to {} choices, window {}, up to {} crashes of [{}]{}, up to {} lost messages{})",
+        "{} check: {} (paths of up to {} choices, {}, up to {} crashes of [{}]{}, up to {} lost messages{}{})",
         registry.program(),
         scenario.name,
         config.max_depth,
-        config.window,
+        match config.timing {
+            Timing::Timed => format!("timed, window {}", config.window),
+            Timing::Untimed => "untimed: any pending event may run next".to_string(),
+        },
         config.crashes,
         names.join(","),
         if config.restarts { " with restarts" } else { "" },
         config.drops,
+        match config.duplicates {
+            0 => String::new(),
+            k => format!(", up to {k} duplicated messages"),
+        },
         match config.isolations {
             0 => String::new(),
             k => format!(", up to {k} isolations healed at any later step"),
         }
     );
+    print_judging(&prepared.checks);
     let (outcome, searched) = check_scenario(registry, &scenario, &origin, &config)?;
     outln!(
         "  {} states ({} distinct), {} path ends ({} cut at {} choices and run on in time order), longest path {}",
@@ -163,31 +270,22 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         config.max_depth,
         outcome.max_depth
     );
+    if outcome.invariant_states > 0 {
+        outln!(
+            "  {} states judged by the invariants on the way",
+            outcome.invariant_states
+        );
+    }
     outln!(
-        "  {:.2}s, {:.0} distinct states/s",
+        "  {:.2}s, {:.0} distinct states/s, about {} held at most (budget {})",
         outcome.elapsed.as_secs_f64(),
-        outcome.states_per_sec()
+        outcome.states_per_sec(),
+        crate::memory::Bytes(outcome.peak_memory),
+        outcome.memory_budget
     );
     print_goals(&outcome.goals);
     let Some(v) = &outcome.violation else {
-        if outcome.complete {
-            outln!("  complete: every path ended within the bounds, and no check fails on any");
-        } else if outcome.out_of_memory {
-            outln!(
-                "  not complete: the states waiting to be expanded would outgrow the memory budget \
-                 ({}); no check failed on the paths judged (narrow --window, lower --crashes or \
-                 --depth, or raise bounds.max_memory)",
-                scenario.bounds.max_memory
-            );
-        } else if outcome.unique >= config.max_states {
-            outln!(
-                "  not complete: stopped at --max-states {}; no check failed on the paths judged",
-                config.max_states
-            );
-        } else {
-            outln!("  bounded: no check fails on any path of up to {} choices (longer paths were run on in time order)", config.max_depth);
-        }
-        return Ok(0);
+        return Ok(print_no_violation(&outcome, &config));
     };
     for f in &v.failed {
         outln!("  FAIL {}: {}", f.check, f.summary);

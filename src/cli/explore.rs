@@ -97,17 +97,18 @@ fn explore_exhaustively(registry: &Registry, args: &ExploreArgs) -> Result<u8, E
         ("--until-covered", args.until_covered),
         ("--no-shrink", args.no_shrink),
         ("--reseeds", args.reseeds != 0),
-        ("--max-memory", args.max_memory.is_some()),
     ];
     if let Some((flag, _)) = seed_flags.iter().find(|(_, given)| *given) {
         return Err(Error::Usage(format!(
             "{flag} is about seeds, and --strategy exhaustive runs no seeds: it searches every \
-             path, as `{} check` does (which takes --depth, --window, --crashes, --restarts, \
-             --drops, --targets and --max-states)",
+             path, as `{} check` does (which takes --depth, --window, --untimed, --crashes, \
+             --restarts, --drops, --duplicates, --targets and --max-states)",
             registry.program()
         )));
     }
-    let check = super::check::CheckArgs::defaults(args.file.clone(), args.out.clone(), args.force);
+    let mut check =
+        super::check::CheckArgs::defaults(args.file.clone(), args.out.clone(), args.force);
+    check.max_memory = args.max_memory;
     super::check::cmd_check(registry, &check)
 }
 

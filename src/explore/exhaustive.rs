@@ -9,13 +9,14 @@
 //! order. Every check is judged at every end; the first failing path is cut to the shortest
 //! prefix that still fails, and written as `Scheduler::Replay` steps that `run` replays.
 
-use crate::check::{panic_verdict, Verdict};
+use crate::check::{panic_verdict, Status, Verdict};
 use crate::error::{Error, Result};
 use crate::fault::{resolve_names, NemesisKind};
+use crate::memory::Bytes;
 use crate::node::{Node, NodeId, Roster};
 use crate::registry::{AnyCheck, Registry};
 use crate::scenario::Scenario;
-use crate::sim::{Pending, RunOutcome, Scheduler, Sim, Step};
+use crate::sim::{Kept, NodeStatus, Pending, RunOutcome, Scheduler, Sim, Step};
 use crate::time::Duration;
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
@@ -26,11 +27,14 @@ pub struct ExhaustiveConfig {
     /// Most choices along one path; a longer path is completed in time order.
     pub max_depth: usize,
     /// Events due within this much of the earliest may run before it (zero: only ties).
+    /// Untimed searches ignore it: every pending event is a choice.
     pub window: Duration,
     /// Most crashes along one path.
     pub crashes: u32,
     /// Most lost messages along one path.
     pub drops: u32,
+    /// Most duplicated messages along one path (a copy delivered beside the original).
+    pub duplicates: u32,
     /// Most isolations along one path: a target cut off from every other node at any step,
     /// healed at any later step (one at a time).
     pub isolations: u32,
@@ -41,6 +45,45 @@ pub struct ExhaustiveConfig {
     pub restarts: bool,
     /// Most distinct states before the search gives up.
     pub max_states: u64,
+    /// Whether time is part of a state.
+    pub timing: Timing,
+    /// Most memory the search may hold (its waiting states and the states it has seen);
+    /// `None`: the scenario's `bounds.max_memory`.
+    pub max_memory: Option<Bytes>,
+    /// A bug planted in the search itself, to prove that its tests catch one.
+    #[doc(hidden)]
+    pub planted: Option<PlantedBug>,
+}
+
+/// Whether time is part of a search's states.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Timing {
+    /// Time is kept in the state: events run in time order within `window`, and two states
+    /// that differ only in when things happen are different states. For protocols whose safety
+    /// rests on time (leases).
+    #[default]
+    Timed,
+    /// Time is no part of the state (stateright's actor model): any pending timer may fire and
+    /// any message in flight may arrive next. It covers every timed order and more, so a
+    /// property that does not rest on timing and holds here holds in every timed run; a
+    /// protocol whose safety rests on time may fail here where no timed run does.
+    Untimed,
+}
+
+/// A bug planted in the search, which the search's own tests must catch.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlantedBug {
+    /// The last choice of every state is never offered.
+    DropLastChoice,
+    /// Lost messages are never offered.
+    NoDrops,
+    /// The fault budgets left are no part of a state.
+    SkipBudgets,
+    /// The nodes' own states are no part of a state.
+    SkipNodeState,
+    /// Cancelled timers are offered as choices, as before the fix (no part of the state).
+    OfferCancelledTimers,
 }
 
 impl Default for ExhaustiveConfig {
@@ -50,10 +93,14 @@ impl Default for ExhaustiveConfig {
             window: Duration::ZERO,
             crashes: 0,
             drops: 0,
+            duplicates: 0,
             isolations: 0,
             targets: Vec::new(),
             restarts: false,
             max_states: 1_000_000,
+            timing: Timing::Timed,
+            max_memory: None,
+            planted: None,
         }
     }
 }
@@ -76,18 +123,32 @@ pub struct ExhaustiveOutcome {
     pub explored: u64,
     /// Distinct states.
     pub unique: u64,
-    /// Paths judged: runs that ended, and paths completed at `max_depth`.
+    /// Paths judged by every check: runs that ended, and (timed) paths completed at
+    /// `max_depth`.
     pub ends: u64,
-    /// Of those, paths cut at `max_depth` and completed in time order.
+    /// Paths cut at `max_depth`: timed, completed in time order and judged (counted in
+    /// `ends` too); untimed, judged by the invariants on their way only.
     pub cut: u64,
+    /// States judged by the invariant checks (`Check::invariant`) on the way: every distinct
+    /// state whose history grew.
+    pub invariant_states: u64,
     /// Longest path in choices.
     pub max_depth: usize,
-    /// True when every path ended within `max_depth` and under `max_states`: the whole state
+    /// Every distinct state was expanded and no path was cut at `max_depth`: the whole state
     /// space of the configuration was explored.
+    pub exhausted: bool,
+    /// Exhausted, and every check was judged somewhere: at one path end at least, or (when
+    /// every check is an invariant) at one state at least. Only then may a search say
+    /// "complete".
     pub complete: bool,
-    /// The search stopped because the states waiting to be expanded would outgrow the run's
-    /// memory budget (`bounds.max_memory`).
+    /// The search stopped because what it holds would outgrow its memory budget.
     pub out_of_memory: bool,
+    /// The most the search held, estimated: its waiting states and the states it has seen.
+    pub peak_memory: u64,
+    /// The memory budget the search ran under.
+    pub memory_budget: Bytes,
+    /// What a state kept (time and history are left out where the search could).
+    pub kept: Kept,
     /// Wall time.
     pub elapsed: std::time::Duration,
     /// The first failing path found, if any.
@@ -145,15 +206,116 @@ struct Frontier<N: Node> {
     sim: Box<Sim<N>>,
     print: u64,
     depth: usize,
+    budgets: Budgets,
+}
+
+/// The faults a path has spent, part of its state: the same run with more faults to spend has
+/// more futures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Budgets {
     crashes: u32,
     drops: u32,
+    duplicates: u32,
     isolations: u32,
     /// A target is cut off now (the next choice of that kind is the heal).
     isolated: bool,
 }
 
+impl Budgets {
+    /// The budgets after `step`.
+    fn after(mut self, step: &Step) -> Self {
+        match step {
+            Step::Crash(_) => self.crashes += 1,
+            Step::Drop(_) => self.drops += 1,
+            Step::Duplicate(_) => self.duplicates += 1,
+            Step::Partition(_) => (self.isolations, self.isolated) = (self.isolations + 1, true),
+            Step::Heal => self.isolated = false,
+            Step::Run(_) | Step::Restart(_) => {}
+        }
+        self
+    }
+
+    /// Mixed into a state's fingerprint. (Whether a target is cut off is in the network's
+    /// part of it.)
+    fn print(self) -> u64 {
+        u64::from(self.crashes) << 48
+            | u64::from(self.isolations) << 40
+            | u64::from(self.drops) << 32
+            | u64::from(self.duplicates) << 24
+    }
+}
+
+/// The choices open at `sim`, a state with `budgets` spent, given its due events: each due
+/// event run (and each due message lost or duplicated within budget), each target crashed or
+/// restarted, cut off or healed. None when no event is due.
+fn offer<N: Node>(
+    sim: &Sim<N>,
+    due: &[Pending],
+    budgets: Budgets,
+    config: &ExhaustiveConfig,
+    steps: &mut Vec<Step>,
+) {
+    steps.clear();
+    let planted = config.planted;
+    for p in due {
+        steps.push(Step::Run(p.seq));
+        if p.message {
+            if budgets.drops < config.drops && planted != Some(PlantedBug::NoDrops) {
+                steps.push(Step::Drop(p.seq));
+            }
+            if budgets.duplicates < config.duplicates {
+                steps.push(Step::Duplicate(p.seq));
+            }
+        }
+    }
+    if steps.is_empty() {
+        return;
+    }
+    for &n in &config.targets {
+        match sim.status(n) {
+            Some(NodeStatus::Up) if budgets.crashes < config.crashes => steps.push(Step::Crash(n)),
+            Some(NodeStatus::Down) if config.restarts => steps.push(Step::Restart(n)),
+            _ => {}
+        }
+    }
+    if budgets.isolated {
+        steps.push(Step::Heal);
+    } else if budgets.isolations < config.isolations {
+        for &n in &config.targets {
+            if sim.status(n) == Some(NodeStatus::Up) {
+                steps.push(Step::Partition(vec![vec![n]]));
+            }
+        }
+    }
+    if planted == Some(PlantedBug::DropLastChoice) && steps.len() > 1 {
+        steps.pop();
+    }
+}
+
+/// What a search's states keep: time only when timed, the history only when a check reads it.
+fn kept_for(checks: &[Box<dyn AnyCheck>], config: &ExhaustiveConfig) -> Kept {
+    Kept {
+        time: config.timing == Timing::Timed,
+        history: checks.iter().any(|c| c.reads_history()),
+        node_state: config.planted != Some(PlantedBug::SkipNodeState),
+    }
+}
+
+/// Bytes one entry of the seen-set costs: its fingerprint, its parent's and its step, and a
+/// control byte, twice over for the room a hash table keeps free after it doubles.
+const SEEN_ENTRY_BYTES: u64 = 2 * (std::mem::size_of::<(u64, (u64, Step))>() as u64 + 1);
+
+/// What the allocator adds to one copy of a run: a header on each of its buffers.
+const ALLOCATION_OVERHEAD: u64 = 256;
+
+/// Bytes one waiting state costs, estimated: a copy of the run (`Sim::copy_bytes`) and the
+/// one node its step copied, in a box.
+fn state_bytes<N: Node>(sim: &Sim<N>) -> u64 {
+    sim.copy_bytes() + std::mem::size_of::<N>() as u64 + ALLOCATION_OVERHEAD
+}
+
 /// Searches every path from `root` (a run not yet started, built from a plan with no nemesis)
-/// breadth first, judging `checks` at every path's end.
+/// breadth first, judging `checks` at every path's end, and the invariant ones at every state.
 pub fn search<N>(
     root: Sim<N>,
     checks: &[Box<dyn AnyCheck>],
@@ -163,9 +325,24 @@ where
     N: Node + Clone + Hash,
     N::Stored: Hash,
 {
+    search_judging(root, checks, config, &mut |_| {})
+}
+
+/// `search`, showing `on_end` every run it judges at a path's end (what a test compares with
+/// another method's runs).
+pub fn search_judging<N>(
+    root: Sim<N>,
+    checks: &[Box<dyn AnyCheck>],
+    config: &ExhaustiveConfig,
+    on_end: &mut dyn FnMut(&RunOutcome),
+) -> ExhaustiveOutcome
+where
+    N: Node + Clone + Hash,
+    N::Stored: Hash,
+{
     // Every state is a copy of its parent with one node's handler run: with the nodes shared,
     // a copy costs that one node, not the cluster.
-    search_copies(root.into_shared(), checks, config)
+    search_copies(root.into_shared(), checks, config, on_end)
 }
 
 /// `search`, over runs whose copies cost what they copy.
@@ -173,45 +350,59 @@ fn search_copies<N>(
     root: Sim<N>,
     checks: &[Box<dyn AnyCheck>],
     config: &ExhaustiveConfig,
+    on_end: &mut dyn FnMut(&RunOutcome),
 ) -> ExhaustiveOutcome
 where
     N: Node + Clone + Hash,
     N::Stored: Hash,
 {
     let started = std::time::Instant::now();
+    let kept = kept_for(checks, config);
+    let budget = config.max_memory.unwrap_or(root.bounds().max_memory);
     let mut out = ExhaustiveOutcome {
         explored: 0,
         unique: 0,
         ends: 0,
         cut: 0,
+        invariant_states: 0,
         max_depth: 0,
-        complete: true,
+        exhausted: true,
+        complete: false,
         out_of_memory: false,
+        peak_memory: 0,
+        memory_budget: budget,
+        kept,
         elapsed: std::time::Duration::ZERO,
         violation: None,
         goals: Vec::new(),
     };
     let base = root.clone();
-    // What one waiting state holds, estimated from the run's own records (four times, for what the
-    // nodes allocate), against the run's memory budget.
-    let per_state = root.clone().memory().total().max(1) * 4;
-    let budget = root.bounds().max_memory.0;
+    let invariants: Vec<&dyn AnyCheck> = checks
+        .iter()
+        .filter(|c| c.invariant())
+        .map(|c| c.as_ref())
+        .collect();
+    let window = match config.timing {
+        Timing::Timed => config.window,
+        Timing::Untimed => Duration(u64::MAX),
+    };
+    let skip_cancelled = config.planted != Some(PlantedBug::OfferCancelledTimers);
     let mut root = root;
     root.settle();
-    let print = root.fingerprint();
+    let print = root.fingerprint_of(kept);
     // Each distinct state's parent and the step that led to it: the path of a failure. Only
     // looked up, never iterated.
     let mut parents: Parents = Parents::default();
     let mut frontier: VecDeque<Frontier<N>> = VecDeque::new();
     parents.insert(print, (print, Step::Run(u64::MAX)));
+    // What a waiting state holds, measured on the root and again as states grow.
+    let mut per_state = state_bytes(&root);
+    let mut sampled = (per_state, 1u64);
     frontier.push_back(Frontier {
         sim: Box::new(root),
         print,
         depth: 0,
-        crashes: 0,
-        drops: 0,
-        isolations: 0,
-        isolated: false,
+        budgets: Budgets::default(),
     });
     out.unique = 1;
     out.explored = 1;
@@ -220,55 +411,33 @@ where
     // Runs done with (duplicates, expanded states), copied into instead of freed.
     #[allow(clippy::vec_box)] // see `recycle`
     let mut pool: Vec<Box<Sim<N>>> = Vec::new();
-    while let Some(state) = frontier.pop_front() {
+    'search: while let Some(state) = frontier.pop_front() {
         // The next state has waited since its parent was expanded: fetch it while this one runs.
         if let Some(next) = frontier.front() {
             next.sim.warm();
         }
         out.max_depth = out.max_depth.max(state.depth);
-        state.sim.due(config.window, &mut due);
+        state.sim.due_of(window, &mut due, skip_cancelled);
         steps.clear();
         if !state.sim.stopped() && state.depth < config.max_depth {
-            for p in &due {
-                steps.push(Step::Run(p.seq));
-                if p.message && state.drops < config.drops {
-                    steps.push(Step::Drop(p.seq));
-                }
-            }
-            if !steps.is_empty() {
-                for &n in &config.targets {
-                    match state.sim.status(n) {
-                        Some(crate::sim::NodeStatus::Up) if state.crashes < config.crashes => {
-                            steps.push(Step::Crash(n))
-                        }
-                        Some(crate::sim::NodeStatus::Down) if config.restarts => {
-                            steps.push(Step::Restart(n))
-                        }
-                        _ => {}
-                    }
-                }
-                if state.isolated {
-                    steps.push(Step::Heal);
-                } else if state.isolations < config.isolations {
-                    for &n in &config.targets {
-                        if state.sim.status(n) == Some(crate::sim::NodeStatus::Up) {
-                            steps.push(Step::Partition(vec![vec![n]]));
-                        }
-                    }
-                }
-            }
+            offer(&state.sim, &due, state.budgets, config, &mut steps);
         }
         if steps.is_empty() {
-            // The run ended here, or the path is as long as allowed: judge it.
+            // The run ended here, or the path is as long as allowed: judge it (a run with
+            // nothing due but cancelled timers ends as a run in time order would).
             let cut = !state.sim.stopped() && !due.is_empty();
-            let outcome = if cut {
+            if cut {
                 out.cut += 1;
-                out.complete = false;
-                (*state.sim).run()
-            } else {
-                (*state.sim).finish()
-            };
+                out.exhausted = false;
+                // Untimed, a state does not say when its events are due, so no time order
+                // goes on from it: a cut path is judged by the invariants on its way only.
+                if config.timing == Timing::Untimed {
+                    continue;
+                }
+            }
+            let outcome = (*state.sim).run();
             out.ends += 1;
+            on_end(&outcome);
             tally_goals(&mut out.goals, &outcome);
             let failed = judge(&outcome, checks);
             if !failed.is_empty() {
@@ -278,6 +447,7 @@ where
             }
             continue;
         }
+        let history_len = state.sim.history_len();
         // The last step goes on from the state itself, so a state with one way on (most of
         // them) is never copied.
         let mut own = Some(state.sim);
@@ -297,19 +467,11 @@ where
             };
             child.apply_step(step);
             child.settle();
-            let (mut crashes, mut drops) = (state.crashes, state.drops);
-            let (mut isolations, mut isolated) = (state.isolations, state.isolated);
-            match step {
-                Step::Crash(_) => crashes += 1,
-                Step::Drop(_) => drops += 1,
-                Step::Partition(_) => (isolations, isolated) = (isolations + 1, true),
-                Step::Heal => isolated = false,
-                _ => {}
+            let budgets = state.budgets.after(step);
+            let mut print = child.fingerprint_of(kept);
+            if config.planted != Some(PlantedBug::SkipBudgets) {
+                print ^= budgets.print();
             }
-            // Budgets left are part of the state: the same run with more faults to spend has
-            // more futures. (Whether a target is cut off is in the network's part of it.)
-            let print = child.fingerprint()
-                ^ (u64::from(crashes) << 48 | u64::from(drops) << 32 | u64::from(isolations) << 40);
             out.explored += 1;
             match parents.entry(print) {
                 std::collections::hash_map::Entry::Occupied(_) => {
@@ -321,26 +483,55 @@ where
                 }
             }
             out.unique += 1;
+            // Invariants are judged on every new state whose history grew (a run that stopped
+            // at a panic is judged at its end, where it fails `NoPanic`).
+            if !invariants.is_empty() && child.history_len() != history_len && !child.stopped() {
+                out.invariant_states += 1;
+                let so_far = child.outcome_so_far();
+                if invariants
+                    .iter()
+                    .any(|c| c.evaluate(&so_far).status == Status::Fail)
+                {
+                    let path = path_to(&parents, print);
+                    out.violation = Some(shortest_prefix(&base, path, checks));
+                    break 'search;
+                }
+            }
+            // The mean of a sample of the states made: one state's queue can hold far more
+            // than the others'.
+            if out.unique & 63 == 0 {
+                sampled = (sampled.0 + state_bytes(&child), sampled.1 + 1);
+                per_state = sampled.0 / sampled.1;
+            }
             frontier.push_back(Frontier {
                 sim: child,
                 print,
                 depth: state.depth + 1,
-                crashes,
-                drops,
-                isolations,
-                isolated,
+                budgets,
             });
         }
         if out.unique >= config.max_states {
-            out.complete = false;
+            out.exhausted = false;
             break;
         }
-        if (frontier.len() as u64).saturating_mul(per_state) > budget {
-            out.complete = false;
+        let held = (frontier.len() as u64)
+            .saturating_add(pool.len() as u64)
+            .saturating_mul(per_state)
+            .saturating_add(out.unique.saturating_mul(SEEN_ENTRY_BYTES));
+        out.peak_memory = out.peak_memory.max(held);
+        if held > budget.0 {
+            out.exhausted = false;
             out.out_of_memory = true;
             break;
         }
     }
+    if !frontier.is_empty() {
+        out.exhausted = false;
+    }
+    let every_check_invariant = !checks.is_empty() && invariants.len() == checks.len();
+    out.complete = out.exhausted
+        && out.violation.is_none()
+        && (out.ends > 0 || (every_check_invariant && out.invariant_states > 0));
     out.elapsed = started.elapsed();
     out
 }
@@ -505,11 +696,23 @@ pub fn check_scenario(
     origin: &str,
     config: &ExhaustiveConfig,
 ) -> Result<(ExhaustiveOutcome, Scenario)> {
+    check_scenario_judging(registry, scenario, origin, config, &mut |_| {})
+}
+
+/// `check_scenario`, showing `on_end` every run the search judges at a path's end.
+pub fn check_scenario_judging(
+    registry: &Registry,
+    scenario: &Scenario,
+    origin: &str,
+    config: &ExhaustiveConfig,
+    on_end: &mut dyn FnMut(&RunOutcome),
+) -> Result<(ExhaustiveOutcome, Scenario)> {
     let searched = search_scenario(scenario);
     let prepared = registry.prepare(&searched, origin)?;
-    let Some(outcome) = prepared
-        .protocol
-        .exhaustive(&prepared.plan, &prepared.checks, config)
+    let Some(outcome) =
+        prepared
+            .protocol
+            .exhaustive_judging(&prepared.plan, &prepared.checks, config, on_end)
     else {
         return Err(Error::Usage(format!(
             "protocol `{}` cannot be searched exhaustively: register it with \

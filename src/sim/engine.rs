@@ -3,7 +3,7 @@
 
 mod choice;
 
-pub use choice::{Pending, PendingEvent, PendingKind};
+pub use choice::{Kept, Pending, PendingEvent, PendingKind};
 
 use super::clock::NodeClock;
 use super::queue::{prefetch, prefetch_slice, EventQueue, NO_NODE};

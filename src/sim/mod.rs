@@ -13,8 +13,8 @@ mod shared;
 
 pub use clock::NodeClock;
 pub use engine::{
-    Bounds, NodeStatus, Pending, PendingEvent, PendingKind, RunOutcome, Sim, SimConfig, Stats,
-    StopReason,
+    Bounds, Kept, NodeStatus, Pending, PendingEvent, PendingKind, RunOutcome, Sim, SimConfig,
+    Stats, StopReason,
 };
 pub use panics::{quiet_panics, Panic};
 pub use schedule::{Scheduler, Step};

@@ -25,6 +25,9 @@ pub enum Step<N = NodeId> {
     Run(u64),
     /// Lose the pending message with this insertion number.
     Drop(u64),
+    /// Deliver the pending message with this insertion number twice: a copy is queued beside
+    /// it, due at the same time.
+    Duplicate(u64),
     /// Crash this node now.
     Crash(N),
     /// Restart this crashed node now.
@@ -41,6 +44,7 @@ impl<N> Step<N> {
         match self {
             Step::Run(s) => Step::Run(*s),
             Step::Drop(s) => Step::Drop(*s),
+            Step::Duplicate(s) => Step::Duplicate(*s),
             Step::Crash(n) => Step::Crash(f(n)),
             Step::Restart(n) => Step::Restart(f(n)),
             Step::Partition(groups) => Step::Partition(
@@ -58,7 +62,7 @@ impl<N> Step<N> {
         match self {
             Step::Crash(n) | Step::Restart(n) => vec![n],
             Step::Partition(groups) => groups.iter().flatten().collect(),
-            Step::Run(_) | Step::Drop(_) | Step::Heal => Vec::new(),
+            Step::Run(_) | Step::Drop(_) | Step::Duplicate(_) | Step::Heal => Vec::new(),
         }
     }
 }

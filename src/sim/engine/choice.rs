@@ -12,6 +12,9 @@ use crate::time::{Duration, SimTime};
 use crate::trace::DropReason;
 use std::hash::{Hash, Hasher};
 
+/// What a node's durable storage costs a copy of the run, beyond its slot: a small map.
+const STORAGE_BYTES: u64 = 96;
+
 /// A node event the search may run next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pending {
@@ -134,6 +137,23 @@ impl<N: Node> Sim<N> {
         &self.bounds
     }
 
+    /// Bytes a copy of the run holds, estimated: the run itself, its queue, history and trace,
+    /// and each node's slot with its storage (the nodes themselves are shared by copies, and
+    /// the one a step changes is the caller's to count).
+    pub fn copy_bytes(&self) -> u64 {
+        let slot = std::mem::size_of::<super::Slot<N>>() as u64 + STORAGE_BYTES;
+        std::mem::size_of::<Self>() as u64
+            + self.queue.bytes()
+            + self.history.bytes()
+            + self.trace.bytes()
+            + self.slots.len() as u64 * (slot + 4)
+    }
+
+    /// Entries in the run's history so far.
+    pub fn history_len(&self) -> usize {
+        self.history.len()
+    }
+
     /// True once the run has stopped (a bound, a panic).
     pub fn stopped(&self) -> bool {
         self.stop.is_some()
@@ -181,6 +201,12 @@ impl<N: Node> Sim<N> {
     /// The node events due within `window` of the earliest one (none past the time bound), by
     /// due time and insertion number.
     pub fn due(&self, window: Duration, out: &mut Vec<Pending>) {
+        self.due_of(window, out, true);
+    }
+
+    /// `due`, with cancelled timers too unless `skip_cancelled` (a planted search bug).
+    #[doc(hidden)]
+    pub fn due_of(&self, window: Duration, out: &mut Vec<Pending>, skip_cancelled: bool) {
         out.clear();
         if self.stop.is_some() {
             return;
@@ -188,9 +214,16 @@ impl<N: Node> Sim<N> {
         let bound = SimTime(self.bounds.max_time.0);
         // The earliest node event so far: later ones past its window are not kept.
         let mut first = SimTime(u64::MAX);
+        let cancelled = &self.cancelled;
         self.queue.for_each_pending(|time, seq, ev| {
             if time > bound || time.0 > first.0.saturating_add(window.0) {
                 return;
+            }
+            // A cancelled timer is no choice: running it changes nothing the fingerprint sees.
+            if let Ev::Timer { id, .. } = ev {
+                if skip_cancelled && cancelled.contains(id) {
+                    return;
+                }
             }
             if let Some(node) = run_node(ev) {
                 first = first.min(time);
@@ -275,6 +308,36 @@ impl<N: Node> Sim<N> {
                 }
                 true
             }
+            Step::Duplicate(seq) => {
+                let mut copy = None;
+                self.queue.for_each_pending(|t, s, e| {
+                    if s == seq && matches!(e, Ev::Deliver { .. }) {
+                        copy = Some((t, e.clone()));
+                    }
+                });
+                let Some((time, ev)) = copy else {
+                    return false;
+                };
+                let Some(to) = run_node(&ev) else {
+                    return false;
+                };
+                self.stats.duplicated += 1;
+                if let Ev::Deliver { from, id, .. } = &ev {
+                    let (from, id) = (*from, *id);
+                    self.trace.mix(
+                        crate::trace::TAG_DUP,
+                        self.now,
+                        super::pair(from, to),
+                        id,
+                        0,
+                    );
+                    let now = self.now;
+                    self.trace
+                        .keep(now, || crate::trace::TraceKind::Duplicate { from, to, id });
+                }
+                self.queue.push_for(time, to.0, ev);
+                true
+            }
             Step::Crash(n) => {
                 if self.status(n) != Some(NodeStatus::Up) {
                     return false;
@@ -325,11 +388,27 @@ impl<N: Node> Sim<N> {
         N: Hash,
         N::Stored: Hash,
     {
+        self.fingerprint_of(Kept::ALL)
+    }
+
+    /// `fingerprint`, of only what `kept` keeps: without time, the present instant and how far
+    /// ahead each pending event is due are left out; without the history, the history is.
+    pub fn fingerprint_of(&mut self, kept: Kept) -> u64
+    where
+        N: Hash,
+        N::Stored: Hash,
+    {
         let mut h = Fx::default();
-        self.now.hash(&mut h);
+        if kept.time {
+            self.now.hash(&mut h);
+        }
         let (now, pool) = (self.now, &self.fault_pool);
         let cache = &mut self.print_cache;
-        if !cache.synced(self.stats.events) || cache.prints.len() != self.slots.len() {
+        if !cache.synced(self.stats.events)
+            || cache.prints.len() != self.slots.len()
+            || cache.without_nodes == kept.node_state
+        {
+            cache.without_nodes = !kept.node_state;
             cache.prints.clear();
             cache.prints.resize(self.slots.len(), 0);
             cache.fresh.clear();
@@ -341,7 +420,9 @@ impl<N: Node> Sim<N> {
                 slot.status.hash(&mut s);
                 self.incarnations[i].hash(&mut s);
                 slot.clock.hash(&mut s);
-                slot.node.hash(&mut s);
+                if kept.node_state {
+                    slot.node.hash(&mut s);
+                }
                 s.write_u64(slot.storage.fingerprint::<Fx>());
                 s.write_usize(slot.backlog.len());
                 for ev in &slot.backlog {
@@ -384,24 +465,54 @@ impl<N: Node> Sim<N> {
                 return;
             }
             // A sum of well-mixed hashes: the same multiset in any heap order.
-            let ahead = time.0.saturating_sub(now.0);
+            let ahead = if kept.time {
+                time.0.saturating_sub(now.0)
+            } else {
+                0
+            };
             pending = pending.wrapping_add(mix(print.content ^ ahead.wrapping_mul(FX_K)));
             count += 1;
         });
         h.write_u64(pending);
         h.write_u64(count);
-        h.write_u64(self.history.digest(|acc, e| {
-            let mut h = Fx(acc);
-            e.phase.hash(&mut h);
-            e.node.hash(&mut h);
-            e.op.hash(&mut h);
-            h.finish()
-        }));
+        if kept.history {
+            h.write_u64(self.history.digest(|acc, e| {
+                let mut h = Fx(acc);
+                e.phase.hash(&mut h);
+                e.node.hash(&mut h);
+                e.op.hash(&mut h);
+                h.finish()
+            }));
+        }
         for (_, f) in &self.applied {
             f.hash(&mut h);
         }
         mix(h.finish())
     }
+}
+
+/// What a state's fingerprint keeps (`Sim::fingerprint_of`): the exhaustive search's
+/// abstraction of a run. Nodes' states and storage, which nodes are up, the network's splits,
+/// the pending events as a multiset and the faults applied are always kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Kept {
+    /// The present instant and how far ahead each pending event is due.
+    pub time: bool,
+    /// The history of client operations and events.
+    pub history: bool,
+    /// Each node's own state (left out only by a planted search bug, to prove the search's
+    /// tests catch it).
+    #[doc(hidden)]
+    pub node_state: bool,
+}
+
+impl Kept {
+    /// Everything: two runs with one such fingerprint behave alike from here on.
+    pub const ALL: Kept = Kept {
+        time: true,
+        history: true,
+        node_state: true,
+    };
 }
 
 /// What a run's fingerprint keeps for the next one: each pending event's content hash (valid
@@ -418,6 +529,8 @@ pub(in crate::sim) struct PrintCache {
     fresh: Vec<bool>,
     /// The run's event count these prints account for.
     events: u64,
+    /// The prints leave the nodes' own states out (`Kept::node_state`).
+    without_nodes: bool,
     /// The pending events' prints by slab slot, each valid for the insertion number it names
     /// (an event never changes while it waits, whatever the run does meanwhile).
     pending: Vec<EventPrint>,
