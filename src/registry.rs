@@ -242,13 +242,14 @@ impl Registry {
     /// Adds every protocol and check clustersim ships.
     pub fn with_shipped(self) -> Self {
         use crate::check::*;
-        use crate::protocols::{gossip, kv, ping, queue, raft};
+        use crate::protocols::{gossip, kv, ping, queue, raft, two_phase_commit};
         self.protocol::<ping::PingParams>()
             .searchable::<queue::QueueParams>()
             .protocol::<kv::primary_backup::PrimaryBackupParams>()
             .protocol::<kv::quorum::QuorumParams>()
             .protocol::<gossip::GossipParams>()
             .searchable::<raft::RaftParams>()
+            .searchable::<two_phase_commit::TwoPhaseCommitParams>()
             .check::<Liveness>()
             .check::<NoLostTasks>()
             .check::<NoLostEffects>()
@@ -260,6 +261,7 @@ impl Registry {
             .check::<StaleReads>()
             .check::<AllDelivered>()
             .check::<ElectionSafety>()
+            .check::<Atomic>()
     }
 
     /// The same registry under another program name (a user's binary that adds protocols).

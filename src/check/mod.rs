@@ -4,6 +4,7 @@
 //! `Registry::shipped`) beside the function that does the work.
 
 mod all_delivered;
+mod atomic;
 mod converged;
 mod delivery;
 mod durable;
@@ -19,6 +20,7 @@ use crate::time::SimTime;
 use std::fmt;
 
 pub use all_delivered::{check_all_delivered, AllDelivered, Dissemination};
+pub use atomic::Atomic;
 pub use converged::{check_converged, Converged};
 pub use delivery::{
     check_no_duplicate_completions, check_no_duplicate_effects, check_no_lost_effects,

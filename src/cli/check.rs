@@ -42,6 +42,10 @@ pub(super) struct CheckArgs {
     /// rests on time (leases) may fail where no timed run does. --window is then ignored.
     #[arg(long)]
     untimed: bool,
+    /// Keep every message in flight once sent: it may be delivered again any number of times
+    /// (a duplicating network, as TLA+ specs and stateright's models have it).
+    #[arg(long)]
+    redeliver: bool,
     /// Most times a target is cut off from every other node along one path, each healed at
     /// any later step (default: 1 if the nemesis partitions or isolates nodes, else 0).
     #[arg(long, value_parser = clap::value_parser!(u32).range(0..=8))]
@@ -181,6 +185,7 @@ impl CheckArgs {
             drops: 0,
             duplicates: 0,
             untimed: false,
+            redeliver: false,
             isolations: None,
             targets: None,
             max_states: 1_000_000,
@@ -233,6 +238,7 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         } else {
             Timing::Timed
         },
+        redeliver: args.redeliver,
         max_memory: args.max_memory,
         planted: None,
     };
@@ -250,9 +256,10 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         names.join(","),
         if config.restarts { " with restarts" } else { "" },
         config.drops,
-        match config.duplicates {
-            0 => String::new(),
-            k => format!(", up to {k} duplicated messages"),
+        match (config.redeliver, config.duplicates) {
+            (true, _) => ", every message redelivered any number of times".to_string(),
+            (false, 0) => String::new(),
+            (false, k) => format!(", up to {k} duplicated messages"),
         },
         match config.isolations {
             0 => String::new(),

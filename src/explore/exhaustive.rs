@@ -16,7 +16,7 @@ use crate::memory::Bytes;
 use crate::node::{Node, NodeId, Roster};
 use crate::registry::{AnyCheck, Registry};
 use crate::scenario::Scenario;
-use crate::sim::{Kept, NodeStatus, Pending, RunOutcome, Scheduler, Sim, Step};
+use crate::sim::{Kept, NodeStatus, Pending, PendingKind, RunOutcome, Scheduler, Sim, Step};
 use crate::time::Duration;
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
@@ -47,6 +47,10 @@ pub struct ExhaustiveConfig {
     pub max_states: u64,
     /// Whether time is part of a state.
     pub timing: Timing,
+    /// A message once sent stays in flight and may be delivered again any number of times
+    /// (stateright's duplicating network, TLA+'s set of messages): delivery is
+    /// `Step::Redeliver`, and a state holds the messages as a set.
+    pub redeliver: bool,
     /// Most memory the search may hold (its waiting states and the states it has seen);
     /// `None`: the scenario's `bounds.max_memory`.
     pub max_memory: Option<Bytes>,
@@ -99,6 +103,7 @@ impl Default for ExhaustiveConfig {
             restarts: false,
             max_states: 1_000_000,
             timing: Timing::Timed,
+            redeliver: false,
             max_memory: None,
             planted: None,
         }
@@ -130,7 +135,7 @@ pub struct ExhaustiveOutcome {
     /// `ends` too); untimed, judged by the invariants on their way only.
     pub cut: u64,
     /// States judged by the invariant checks (`Check::invariant`) on the way: every distinct
-    /// state whose history grew.
+    /// state (whose history grew, for invariants that read the history).
     pub invariant_states: u64,
     /// Longest path in choices.
     pub max_depth: usize,
@@ -230,7 +235,7 @@ impl Budgets {
             Step::Duplicate(_) => self.duplicates += 1,
             Step::Partition(_) => (self.isolations, self.isolated) = (self.isolations + 1, true),
             Step::Heal => self.isolated = false,
-            Step::Run(_) | Step::Restart(_) => {}
+            Step::Run(_) | Step::Redeliver(_) | Step::Restart(_) => {}
         }
         self
     }
@@ -258,7 +263,11 @@ fn offer<N: Node>(
     steps.clear();
     let planted = config.planted;
     for p in due {
-        steps.push(Step::Run(p.seq));
+        steps.push(if p.message && config.redeliver {
+            Step::Redeliver(p.seq)
+        } else {
+            Step::Run(p.seq)
+        });
         if p.message {
             if budgets.drops < config.drops && planted != Some(PlantedBug::NoDrops) {
                 steps.push(Step::Drop(p.seq));
@@ -297,6 +306,7 @@ fn kept_for(checks: &[Box<dyn AnyCheck>], config: &ExhaustiveConfig) -> Kept {
     Kept {
         time: config.timing == Timing::Timed,
         history: checks.iter().any(|c| c.reads_history()),
+        message_set: config.redeliver,
         node_state: config.planted != Some(PlantedBug::SkipNodeState),
     }
 }
@@ -389,6 +399,43 @@ where
     let skip_cancelled = config.planted != Some(PlantedBug::OfferCancelledTimers);
     let mut root = root;
     root.settle();
+    // Untimed, every node's first boot happens before anything else, as at time zero in a
+    // timed run (boots are queued first): the search starts from the booted cluster, and every
+    // path it reports starts with these steps.
+    let mut booted: Vec<Step> = Vec::new();
+    if config.timing == Timing::Untimed {
+        while let Some(boot) = root
+            .pending_events()
+            .into_iter()
+            .find(|p| p.kind == PendingKind::Boot)
+        {
+            let step = Step::Run(boot.seq);
+            root.apply_step(&step);
+            root.settle();
+            booted.push(step);
+        }
+    }
+    // The first state is judged by the invariants too.
+    if !invariants.is_empty() && !root.stopped() {
+        out.invariant_states += 1;
+        let so_far = root.outcome_so_far();
+        let failed: Vec<Verdict> = invariants
+            .iter()
+            .map(|c| c.evaluate(&so_far))
+            .filter(|v| v.status == Status::Fail)
+            .collect();
+        if !failed.is_empty() {
+            out.violation = Some(Violation {
+                steps: booted,
+                failed,
+                outcome: so_far,
+            });
+            out.unique = 1;
+            out.exhausted = false;
+            out.elapsed = started.elapsed();
+            return out;
+        }
+    }
     let print = root.fingerprint_of(kept);
     // Each distinct state's parent and the step that led to it: the path of a failure. Only
     // looked up, never iterated.
@@ -441,7 +488,7 @@ where
             tally_goals(&mut out.goals, &outcome);
             let failed = judge(&outcome, checks);
             if !failed.is_empty() {
-                let path = path_to(&parents, state.print);
+                let path = [booted.as_slice(), &path_to(&parents, state.print)].concat();
                 out.violation = Some(shortest_prefix(&base, path, checks));
                 break;
             }
@@ -483,17 +530,33 @@ where
                 }
             }
             out.unique += 1;
-            // Invariants are judged on every new state whose history grew (a run that stopped
-            // at a panic is judged at its end, where it fails `NoPanic`).
-            if !invariants.is_empty() && child.history_len() != history_len && !child.stopped() {
+            // Invariants are judged on every new state: those that read the history where it
+            // grew, the others (they read the nodes' states) everywhere. A run that stopped at
+            // a panic is judged at its end, where it fails `NoPanic`.
+            let grew = child.history_len() != history_len;
+            let judged = |c: &dyn AnyCheck| grew || !c.reads_history();
+            if invariants.iter().any(|c| judged(*c)) && !child.stopped() {
                 out.invariant_states += 1;
                 let so_far = child.outcome_so_far();
-                if invariants
+                let failed: Vec<Verdict> = invariants
                     .iter()
-                    .any(|c| c.evaluate(&so_far).status == Status::Fail)
-                {
-                    let path = path_to(&parents, print);
-                    out.violation = Some(shortest_prefix(&base, path, checks));
+                    .filter(|c| judged(**c))
+                    .map(|c| c.evaluate(&so_far))
+                    .filter(|v| v.status == Status::Fail)
+                    .collect();
+                if !failed.is_empty() {
+                    let path = [booted.as_slice(), &path_to(&parents, print)].concat();
+                    let mut v = shortest_prefix(&base, path.clone(), checks);
+                    // An invariant that a later step undid (it was not one, then): the path to
+                    // the state that broke it, and what it said there.
+                    if v.failed.is_empty() {
+                        v = Violation {
+                            steps: path,
+                            failed,
+                            outcome: so_far,
+                        };
+                    }
+                    out.violation = Some(v);
                     break 'search;
                 }
             }

@@ -7,6 +7,7 @@ pub mod kv;
 pub mod ping;
 pub mod queue;
 pub mod raft;
+pub mod two_phase_commit;
 
 use crate::scenario::Plan;
 

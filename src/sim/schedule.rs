@@ -28,6 +28,9 @@ pub enum Step<N = NodeId> {
     /// Deliver the pending message with this insertion number twice: a copy is queued beside
     /// it, due at the same time.
     Duplicate(u64),
+    /// Deliver the pending message with this insertion number and keep a copy in flight, to be
+    /// delivered again any number of times (a duplicating network: TLA+'s set of messages).
+    Redeliver(u64),
     /// Crash this node now.
     Crash(N),
     /// Restart this crashed node now.
@@ -45,6 +48,7 @@ impl<N> Step<N> {
             Step::Run(s) => Step::Run(*s),
             Step::Drop(s) => Step::Drop(*s),
             Step::Duplicate(s) => Step::Duplicate(*s),
+            Step::Redeliver(s) => Step::Redeliver(*s),
             Step::Crash(n) => Step::Crash(f(n)),
             Step::Restart(n) => Step::Restart(f(n)),
             Step::Partition(groups) => Step::Partition(
@@ -62,7 +66,9 @@ impl<N> Step<N> {
         match self {
             Step::Crash(n) | Step::Restart(n) => vec![n],
             Step::Partition(groups) => groups.iter().flatten().collect(),
-            Step::Run(_) | Step::Drop(_) | Step::Duplicate(_) | Step::Heal => Vec::new(),
+            Step::Run(_) | Step::Drop(_) | Step::Duplicate(_) | Step::Redeliver(_) | Step::Heal => {
+                Vec::new()
+            }
         }
     }
 }

@@ -264,26 +264,9 @@ impl<N: Node> Sim<N> {
                 let Some((time, ev)) = self.queue.remove_seq(seq) else {
                     return false;
                 };
-                // Faults due no later than the chosen event happen first, at their own time.
-                let mut forced: Vec<(SimTime, u64)> = Vec::new();
-                self.queue.for_each_pending(|t, s, e| {
-                    if t <= time && ev_node(e).is_none() {
-                        forced.push((t, s));
-                    }
-                });
-                forced.sort_unstable();
-                if !forced.is_empty() {
-                    self.print_cache.stale_all();
-                }
-                for (_, s) in forced {
-                    if let Some((t, e)) = self.queue.remove_seq(s) {
-                        self.now = self.now.max(t);
-                        self.stats.events += 1;
-                        self.caught(|sim| sim.handle(e));
-                        if self.stop.is_some() {
-                            return true;
-                        }
-                    }
+                let forced = self.forced_faults(time);
+                if self.run_forced(forced) {
+                    return true;
                 }
                 self.now = self.now.max(time);
                 self.stats.events += 1;
@@ -306,6 +289,31 @@ impl<N: Node> Sim<N> {
                     self.stats.events += 1;
                     self.record_drop(from, to, id, DropReason::Loss);
                 }
+                true
+            }
+            Step::Redeliver(seq) => {
+                // A copy is delivered and the message stays where it is, untouched: what a
+                // duplicate delivered at once would leave, without a new event.
+                let mut copy = None;
+                self.queue.for_each_pending(|t, s, e| {
+                    if s == seq && matches!(e, Ev::Deliver { .. }) {
+                        copy = Some((t, e.clone()));
+                    }
+                });
+                let Some((time, ev)) = copy else {
+                    return false;
+                };
+                let forced = self.forced_faults(time);
+                if self.run_forced(forced) {
+                    return true;
+                }
+                self.stats.duplicated += 1;
+                self.now = self.now.max(time);
+                self.stats.events += 1;
+                if let Some(n) = run_node(&ev) {
+                    self.print_cache.stale(n);
+                }
+                self.caught(|sim| sim.handle(ev));
                 true
             }
             Step::Duplicate(seq) => {
@@ -370,6 +378,37 @@ impl<N: Node> Sim<N> {
                 true
             }
         }
+    }
+
+    /// The faults and nemesis events due no later than `time`, by time and insertion number:
+    /// they happen before a node event chosen at `time`, at their own time.
+    fn forced_faults(&self, time: SimTime) -> Vec<(SimTime, u64)> {
+        let mut forced: Vec<(SimTime, u64)> = Vec::new();
+        self.queue.for_each_pending(|t, s, e| {
+            if t <= time && ev_node(e).is_none() {
+                forced.push((t, s));
+            }
+        });
+        forced.sort_unstable();
+        forced
+    }
+
+    /// Runs the `forced` faults; true when one stopped the run.
+    fn run_forced(&mut self, forced: Vec<(SimTime, u64)>) -> bool {
+        if !forced.is_empty() {
+            self.print_cache.stale_all();
+        }
+        for (_, s) in forced {
+            if let Some((t, e)) = self.queue.remove_seq(s) {
+                self.now = self.now.max(t);
+                self.stats.events += 1;
+                self.caught(|sim| sim.handle(e));
+                if self.stop.is_some() {
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     /// Runs `f`, turning a node's panic into the end of the run.
@@ -445,6 +484,7 @@ impl<N: Node> Sim<N> {
         let mut pending = 0u64;
         let mut count = 0u64;
         let (cancelled, queue, cache) = (&self.cancelled, &self.queue, &mut self.print_cache);
+        let mut messages = std::mem::take(&mut cache.messages);
         queue.for_each_key(|time, seq, slot| {
             let i = slot as usize;
             if cache.pending.len() <= i {
@@ -470,11 +510,25 @@ impl<N: Node> Sim<N> {
             } else {
                 0
             };
-            pending = pending.wrapping_add(mix(print.content ^ ahead.wrapping_mul(FX_K)));
+            let one = mix(print.content ^ ahead.wrapping_mul(FX_K));
+            if kept.message_set && print.message {
+                messages.push(one);
+                return;
+            }
+            pending = pending.wrapping_add(one);
             count += 1;
         });
+        if kept.message_set {
+            messages.sort_unstable();
+            messages.dedup();
+            for m in messages.drain(..) {
+                pending = pending.wrapping_add(m);
+                count += 1;
+            }
+        }
         h.write_u64(pending);
         h.write_u64(count);
+        self.print_cache.messages = messages;
         if kept.history {
             h.write_u64(self.history.digest(|acc, e| {
                 let mut h = Fx(acc);
@@ -500,6 +554,9 @@ pub struct Kept {
     pub time: bool,
     /// The history of client operations and events.
     pub history: bool,
+    /// Messages in flight as a set: two copies of one message count once (a duplicating
+    /// network, where a message once sent may always be delivered again).
+    pub message_set: bool,
     /// Each node's own state (left out only by a planted search bug, to prove the search's
     /// tests catch it).
     #[doc(hidden)]
@@ -511,6 +568,7 @@ impl Kept {
     pub const ALL: Kept = Kept {
         time: true,
         history: true,
+        message_set: false,
         node_state: true,
     };
 }
@@ -531,6 +589,8 @@ pub(in crate::sim) struct PrintCache {
     events: u64,
     /// The prints leave the nodes' own states out (`Kept::node_state`).
     without_nodes: bool,
+    /// Room for the messages' prints of a message-set fingerprint (kept to save allocations).
+    messages: Vec<u64>,
     /// The pending events' prints by slab slot, each valid for the insertion number it names
     /// (an event never changes while it waits, whatever the run does meanwhile).
     pending: Vec<EventPrint>,
@@ -570,6 +630,8 @@ pub(in crate::sim) struct EventPrint {
     content: u64,
     /// A timer's id (`u64::MAX`: not a timer), to leave it out once cancelled.
     timer: u64,
+    /// The event is a message.
+    message: bool,
 }
 
 impl EventPrint {
@@ -578,6 +640,7 @@ impl EventPrint {
         seq: u64::MAX,
         content: 0,
         timer: u64::MAX,
+        message: false,
     };
 
     /// Hashes `ev`, pending with insertion number `seq`.
@@ -590,6 +653,7 @@ impl EventPrint {
             seq,
             content: event_print(pool, ev),
             timer,
+            message: matches!(ev, Ev::Deliver { .. }),
         }
     }
 }
