@@ -1,16 +1,21 @@
 //! Exhaustive search throughput: distinct states per second (and states reached, counting
-//! repeats) on the 2-worker reliable queue (one worker crash at any step) and a 3-server Raft
-//! election (every order of events due within 1 ms), best of 3. stateright reports about 1.1M
-//! states/s on its 2PC model; its states are small values without clocks, disks or a history,
+//! repeats) on the 2-worker reliable queue (one worker crash at any step), a 3-server Raft
+//! election (every order of events due within 1 ms), and two-phase commit at 3 to 7 resource
+//! managers searched untimed over a duplicating network, best of 3. The 2PC rows print the
+//! unique states stateright 0.31's `examples/2pc.rs` reports on the same model (measured on
+//! this machine, one thread, BFS) and the ratio: it must stay 1.00. stateright's states are
+//! small values without clocks, disks or a history,
 //! where each state here is a whole run (engine, storage, history) copied and fingerprinted:
 //! the copy shares every node and random stream with its parent until a step writes one, and
 //! the fingerprint rehashes only the node the step ran on. "states" counts every state reached
 //! (repeats included), "distinct" the states kept.
 //!
 //!   cargo bench --bench exhaustive
-use clustersim::explore::exhaustive::{check_scenario, default_faults, ExhaustiveConfig};
+use clustersim::explore::exhaustive::{
+    check_scenario, default_faults, ExhaustiveConfig, ExhaustiveOutcome, Timing,
+};
 use clustersim::registry::Registry;
-use clustersim::scenario::load;
+use clustersim::scenario::{load, Scenario};
 use clustersim::Duration;
 use std::path::Path;
 
@@ -36,22 +41,69 @@ fn main() {
             crashes: crashes.unwrap_or(faults.crashes),
             ..ExhaustiveConfig::default()
         };
-        let best = (0..3)
-            .map(|_| {
-                check_scenario(&registry, &s, file, &config)
-                    .expect("searches")
-                    .0
-            })
-            .max_by(|a, b| a.states_per_sec().total_cmp(&b.states_per_sec()))
-            .expect("ran");
+        let best = best_of_3(&registry, &s, file, &config);
         let label = format!("{file} w={window} c={}", config.crashes);
+        print_row(&label, &best);
+    }
+    // stateright 0.31, examples/2pc.rs, `spawn_bfs`, one thread: unique states by RM count.
+    let stateright = [
+        (3, 288u64),
+        (4, 1_568),
+        (5, 8_832),
+        (6, 50_816),
+        (7, 296_448),
+    ];
+    let two_pc = load(&dir.join("two-phase-commit.ron")).expect("loads");
+    let untimed = ExhaustiveConfig {
+        timing: Timing::Untimed,
+        redeliver: true,
+        ..ExhaustiveConfig::default()
+    };
+    println!();
+    println!(
+        "{:<32} {:>10} {:>10} {:>10} {:>8} {:>14}",
+        "2PC untimed, redeliver", "distinct", "stateright", "ratio", "seconds", "distinct/s"
+    );
+    for (rms, theirs) in stateright {
+        let mut s = two_pc.clone();
+        s.nodes[1].count = Some(rms);
+        let best = best_of_3(&registry, &s, "two-phase-commit.ron", &untimed);
         println!(
-            "{label:<32} {:>10} {:>10} {:>7} {:>8.3} {:>14.0}",
-            best.explored,
+            "{:<32} {:>10} {:>10} {:>10.2} {:>8.3} {:>14.0}",
+            format!("{rms} RMs"),
             best.unique,
-            best.ends,
+            theirs,
+            best.unique as f64 / theirs as f64,
             best.elapsed.as_secs_f64(),
             best.states_per_sec()
         );
     }
+}
+
+/// The fastest of three searches.
+fn best_of_3(
+    registry: &Registry,
+    s: &Scenario,
+    file: &str,
+    config: &ExhaustiveConfig,
+) -> ExhaustiveOutcome {
+    (0..3)
+        .map(|_| {
+            check_scenario(registry, s, file, config)
+                .expect("searches")
+                .0
+        })
+        .max_by(|a, b| a.states_per_sec().total_cmp(&b.states_per_sec()))
+        .expect("ran")
+}
+
+fn print_row(label: &str, best: &ExhaustiveOutcome) {
+    println!(
+        "{label:<32} {:>10} {:>10} {:>7} {:>8.3} {:>14.0}",
+        best.explored,
+        best.unique,
+        best.ends,
+        best.elapsed.as_secs_f64(),
+        best.states_per_sec()
+    );
 }

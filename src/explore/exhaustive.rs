@@ -148,7 +148,8 @@ pub struct ExhaustiveOutcome {
     pub complete: bool,
     /// The search stopped because what it holds would outgrow its memory budget.
     pub out_of_memory: bool,
-    /// The most the search held, estimated: its waiting states and the states it has seen.
+    /// The most the search held: estimated from its waiting states and the states it has
+    /// seen, or what the process held when the system says so and it is more.
     pub peak_memory: u64,
     /// The memory budget the search ran under.
     pub memory_budget: Bytes,
@@ -324,6 +325,14 @@ fn state_bytes<N: Node>(sim: &Sim<N>) -> u64 {
     sim.copy_bytes() + std::mem::size_of::<N>() as u64 + ALLOCATION_OVERHEAD
 }
 
+/// What the process holds in memory now, where the system says (Linux: `/proc/self/statm`,
+/// in 4 KiB pages).
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
 /// Searches every path from `root` (a run not yet started, built from a plan with no nemesis)
 /// breadth first, judging `checks` at every path's end, and the invariant ones at every state.
 pub fn search<N>(
@@ -445,6 +454,7 @@ where
     // What a waiting state holds, measured on the root and again as states grow.
     let mut per_state = state_bytes(&root);
     let mut sampled = (per_state, 1u64);
+    let mut next_resident_check = 0u64;
     frontier.push_back(Frontier {
         sim: Box::new(root),
         print,
@@ -582,6 +592,18 @@ where
             .saturating_mul(per_state)
             .saturating_add(out.unique.saturating_mul(SEEN_ENTRY_BYTES));
         out.peak_memory = out.peak_memory.max(held);
+        // The estimate cannot see what nodes allocate: the process's own count is the guard.
+        if out.unique >= next_resident_check {
+            next_resident_check = out.unique + 1024;
+            if let Some(resident) = resident_bytes() {
+                out.peak_memory = out.peak_memory.max(resident);
+                if resident > budget.0 {
+                    out.exhausted = false;
+                    out.out_of_memory = true;
+                    break;
+                }
+            }
+        }
         if held > budget.0 {
             out.exhausted = false;
             out.out_of_memory = true;

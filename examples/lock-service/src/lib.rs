@@ -24,7 +24,7 @@ pub const PROGRAM: &str = "lock-service";
 pub fn registry() -> Registry {
     Registry::shipped()
         .named(PROGRAM)
-        .protocol::<LockParams>()
+        .searchable::<LockParams>()
         .check::<MutualExclusion>()
         .check::<AcquiresServed>()
 }

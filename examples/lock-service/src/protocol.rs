@@ -95,7 +95,7 @@ pub const WRITE: &str = "write";
 pub const APPLIED: &str = "applied";
 
 /// Every role of the protocol.
-#[derive(Debug)]
+#[derive(Clone, Debug, Hash)]
 pub enum LockNode {
     /// The lock server.
     Lock(LockServer),
@@ -109,7 +109,7 @@ pub enum LockNode {
 /// Grants one lease at a time, first come first served. Its last token is durable, so a
 /// restart never reuses one; after a restart it grants nothing for one lease, since a grant it
 /// forgot may still be in force.
-#[derive(Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct LockServer {
     lease: Duration,
     last_token: u64,
@@ -161,7 +161,7 @@ impl LockServer {
 
 // ANCHOR: resource
 /// Applies writes. With fencing it refuses a token older than the newest it applied.
-#[derive(Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Resource {
     fencing: bool,
     newest: u64,
@@ -196,7 +196,7 @@ impl Resource {
 // ANCHOR_END: resource
 
 /// What a client is waiting for.
-#[derive(Debug)]
+#[derive(Clone, Debug, Hash)]
 enum Waiting {
     Nothing,
     Grant { seq: u64, op: OpId },
@@ -205,7 +205,7 @@ enum Waiting {
 }
 
 /// Takes turns: acquire, work, write, release, wait a little, again.
-#[derive(Debug)]
+#[derive(Clone, Debug, Hash)]
 pub struct Client {
     lock: NodeId,
     resource: NodeId,

@@ -416,3 +416,37 @@ fn acquires_served_fails_a_client_still_asking_in_vain_and_passes_one_served() {
     let v = check.evaluate(&outcome_of(quiet));
     assert_eq!(v.status, clustersim::check::Status::Unknown, "{v:?}");
 }
+
+/// An outside protocol gets the exhaustive search by registering with `searchable`: untimed,
+/// the unfenced lock lets two clients hold it on a short path with no pause at all (its safety
+/// rests on timing), the path replays to the same failure through the same binary, and the
+/// fenced lock survives every order (its safety does not).
+#[test]
+fn check_untimed_finds_two_holders_without_fencing_and_none_with_it() {
+    let dir = scratch("check");
+    let d = dir.to_str().expect("utf-8");
+    let unfenced = scenario_path("lock-check.ron");
+    let (code, text) = lock_service(&[
+        "check",
+        unfenced.to_str().expect("utf-8"),
+        "--untimed",
+        "--out",
+        d,
+    ]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("FAIL MutualExclusion"), "{text}");
+    let file = dir.join("lock-check-check-min.ron");
+    let (code, replay) = lock_service(&["run", file.to_str().expect("utf-8")]);
+    assert_eq!(code, 1, "{replay}");
+    assert!(replay.contains("FAIL MutualExclusion"), "{replay}");
+    // Timed, no pause is a choice, so the same lock passes: what is branched on matters.
+    let (code, text) = lock_service(&["check", unfenced.to_str().expect("utf-8")]);
+    assert_eq!(code, 0, "{text}");
+    let fenced = scenario_path("lock-check-fenced.ron");
+    let (code, text) = lock_service(&["check", fenced.to_str().expect("utf-8"), "--untimed"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("complete: every state was explored"),
+        "{text}"
+    );
+}

@@ -142,11 +142,14 @@ impl<N: Node> Sim<N> {
     /// the one a step changes is the caller's to count).
     pub fn copy_bytes(&self) -> u64 {
         let slot = std::mem::size_of::<super::Slot<N>>() as u64 + STORAGE_BYTES;
+        let cache = &self.print_cache;
         std::mem::size_of::<Self>() as u64
             + self.queue.bytes()
             + self.history.bytes()
             + self.trace.bytes()
             + self.slots.len() as u64 * (slot + 4)
+            + (cache.pending.capacity() * std::mem::size_of::<EventPrint>()
+                + cache.prints.capacity() * 9) as u64
     }
 
     /// Entries in the run's history so far.
