@@ -153,6 +153,7 @@ impl<N: Node> Harness<N> {
             history: &mut self.history,
             next_timer: &mut self.next_timer,
             notes: Some(&mut notes),
+            choices: None,
         };
         handler(node, &mut ctx);
         let mut step = Step {

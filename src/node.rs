@@ -192,6 +192,34 @@ pub struct Context<'a, N: Node> {
     pub(crate) history: &'a mut History,
     pub(crate) next_timer: &'a mut u64,
     pub(crate) notes: Option<&'a mut Vec<(NodeId, SimTime, String)>>,
+    /// Set while an exhaustive search runs the handler: `choose` takes its values from here
+    /// instead of the node's stream.
+    pub(crate) choices: Option<&'a mut Choices>,
+}
+
+/// The values an exhaustive search makes `Context::choose` return in one handler call, and what
+/// the handler asked: one entry per call, in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Choices {
+    /// The values to return, call by call (0 past the end).
+    pub forced: Vec<u32>,
+    /// How many values each call offered.
+    pub offered: Vec<u32>,
+    /// The value each call returned.
+    pub made: Vec<u32>,
+}
+
+impl Choices {
+    /// The next vector of values in the search's order, or none when every one was tried: the
+    /// last call that has a larger value left takes it, and the calls after it start again.
+    pub fn next(&self) -> Option<Vec<u32>> {
+        let i = (0..self.made.len())
+            .rev()
+            .find(|&i| self.made[i] + 1 < self.offered[i])?;
+        let mut next = self.made[..i].to_vec();
+        next.push(self.made[i] + 1);
+        Some(next)
+    }
 }
 
 impl<'a, N: Node> Context<'a, N> {
@@ -212,6 +240,7 @@ impl<'a, N: Node> Context<'a, N> {
             history: &mut *self.history,
             next_timer: &mut *self.next_timer,
             notes: self.notes.as_deref_mut(),
+            choices: self.choices.as_deref_mut(),
         }
     }
 
@@ -237,6 +266,26 @@ impl<'a, N: Node> Context<'a, N> {
     #[inline]
     pub fn rng(&mut self) -> &mut SimRng {
         self.rng.0.get_mut(self.rng.1)
+    }
+
+    /// A nondeterministic choice of one of `n` values (0 to n - 1; `n` of 0 counts as 1): in a
+    /// run it is drawn from the node's stream; the exhaustive search (`clustersim check`) tries
+    /// every value, as a branch of its own.
+    pub fn choose(&mut self, n: usize) -> usize {
+        let n = u32::try_from(n.max(1)).unwrap_or(u32::MAX);
+        match self.choices.as_deref_mut() {
+            Some(c) => {
+                let at = c.made.len();
+                let value = c.forced.get(at).copied().unwrap_or(0).min(n - 1);
+                c.offered.push(n);
+                c.made.push(value);
+                value as usize
+            }
+            None => {
+                use rand::Rng;
+                self.rng().random_range(0..n) as usize
+            }
+        }
     }
 
     /// This node's durable storage.

@@ -35,6 +35,9 @@ enum Shape {
     Counter,
     /// A token passed around a ring of nodes, each hop recorded, with a timeout that re-sends.
     Relay,
+    /// One node picks one of three values at boot (`ctx.choose`), then one of two on a timer,
+    /// and records each pick.
+    Picker,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -81,6 +84,7 @@ enum Tick {
 #[derive(Clone, Debug, Hash)]
 enum Toy {
     Ticker,
+    Picker,
     Client {
         server: NodeId,
         next: u64,
@@ -110,6 +114,11 @@ impl Node for Toy {
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         match self {
+            Toy::Picker => {
+                let v = ctx.choose(3) as u64;
+                ctx.event(Op::custom("picked", &v));
+                ctx.set_timer(Duration::from_millis(5), Tick::A);
+            }
             Toy::Ticker => {
                 ctx.set_timer(Duration::from_millis(10), Tick::A);
                 let b = ctx.set_timer(Duration::from_millis(10), Tick::B);
@@ -199,6 +208,10 @@ impl Node for Toy {
 
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: Tick) {
         match (self, timer) {
+            (Toy::Picker, Tick::A) => {
+                let v = 10 + ctx.choose(2) as u64;
+                ctx.event(Op::custom("picked", &v));
+            }
             (Toy::Ticker, Tick::A) => ctx.event(Op::custom("tick", &"A")),
             (Toy::Ticker, Tick::B) => ctx.event(Op::custom("tick", &"B")),
             (this @ Toy::Client { .. }, Tick::Retry(k)) => {
@@ -255,12 +268,18 @@ impl Protocol for ToyParams {
                 require_role(plan, Self::NAME, "client")?;
                 require_role(plan, Self::NAME, "server")
             }
-            Shape::Timers | Shape::Relay => require_role(plan, Self::NAME, "node"),
+            Shape::Timers | Shape::Relay | Shape::Picker => require_role(plan, Self::NAME, "node"),
         }
     }
 
     fn checks(&self) -> &'static [&'static str] {
-        &["AlwaysFails", "Observe", "ExactlyOnce", "NoDoubleApply"]
+        &[
+            "AlwaysFails",
+            "Observe",
+            "ExactlyOnce",
+            "NoDoubleApply",
+            "NotTwoThenEleven",
+        ]
     }
 
     fn factory(&self, plan: &Plan) -> NodeFactory<Toy> {
@@ -270,6 +289,7 @@ impl Protocol for ToyParams {
         Box::new(
             move |id, roster, storage| match (p.shape, roster.role(id)) {
                 (Shape::Timers, _) => Toy::Ticker,
+                (Shape::Picker, _) => Toy::Picker,
                 (Shape::Counter, "client") => Toy::Client {
                     server: servers[0],
                     next: 0,
@@ -378,6 +398,29 @@ impl Check for NoDoubleApply {
     }
 }
 
+/// Fails when the picker picked 2 at boot and then 11: one branch of six.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct NotTwoThenEleven;
+
+impl Check for NotTwoThenEleven {
+    const NAME: &'static str = "NotTwoThenEleven";
+    fn property(&self) -> Property {
+        Property::Safety
+    }
+    fn evaluate(&self, o: &RunOutcome) -> Verdict {
+        let picks: Vec<u64> = o
+            .history
+            .entries()
+            .filter_map(|e| e.op.custom_value::<u64>("picked"))
+            .collect();
+        if picks == [2, 11] {
+            Verdict::fail("NotTwoThenEleven", "picked 2, then 11")
+        } else {
+            Verdict::pass("NotTwoThenEleven", format!("picked {picks:?}"))
+        }
+    }
+}
+
 fn registry() -> Registry {
     Registry::shipped()
         .named("toy")
@@ -386,6 +429,7 @@ fn registry() -> Registry {
         .check::<Observe>()
         .check::<ExactlyOnce>()
         .check::<NoDoubleApply>()
+        .check::<NotTwoThenEleven>()
 }
 
 fn scenario(protocol: &str, nodes: &str, checks: &str) -> Scenario {
@@ -549,12 +593,14 @@ fn random_walks(
     config: &ExhaustiveConfig,
     walks: u64,
 ) -> (BTreeSet<String>, BTreeSet<String>) {
-    let searched = clustersim::explore::exhaustive::search_scenario(s);
-    let prepared = r.prepare(&searched, "toy.ron").expect("prepares");
-    let params: ToyParams = searched.protocol.params().expect("toy parameters");
+    let mut searched = clustersim::explore::exhaustive::search_scenario(s);
     let mut ends = BTreeSet::new();
     let mut failures = BTreeSet::new();
     for w in 0..walks {
+        // A seed of its own each walk: the nodes' own draws (`ctx.choose`) vary too.
+        searched.seed = w;
+        let prepared = r.prepare(&searched, "toy.ron").expect("prepares");
+        let params: ToyParams = searched.protocol.params().expect("toy parameters");
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(w);
         let mut sim = Sim::new(
             prepared.plan.sim_config(TraceLevel::HashOnly),
@@ -573,6 +619,7 @@ fn random_walks(
             {
                 sim.apply_step(&Step::Run(boot.seq));
                 sim.settle();
+                depth += 1;
             }
         }
         while !sim.stopped() && depth < config.max_depth {
@@ -660,6 +707,11 @@ fn corpus(timing: Timing) -> Vec<Case> {
     let c = counter(false, false, "Observe");
     let d = counter(true, true, "Observe");
     let rl = relay("Observe");
+    let picker = scenario(
+        "Toy(shape: Picker)",
+        r#"(role: "node", count: 1)"#,
+        "Observe",
+    );
     let once = relay_with(false, "Observe");
     let quiet = scenario(
         "Toy(shape: Counter, memory_only: true)",
@@ -667,6 +719,11 @@ fn corpus(timing: Timing) -> Vec<Case> {
         "Observe",
     );
     vec![
+        Case {
+            name: "a node's own nondeterministic choices",
+            config: base.clone(),
+            scenario: picker,
+        },
         Case {
             name: "counter kept in memory only, a duplicated message",
             config: ExhaustiveConfig {
@@ -837,9 +894,8 @@ fn every_failure_random_walks_find_the_search_finds() {
 fn state_counts_of_tiny_models_match_counts_worked_out_by_hand() {
     let r = registry();
     // One node: boot (1 state), then two timers due at 10ms of which one was cancelled: the
-    // root, after boot, after tick A; the path ends there (1 end, judged). Untimed, the search
-    // starts from the booted node (every first boot happens first): one state fewer.
-    for (timing, states) in [(Timing::Timed, 3), (Timing::Untimed, 2)] {
+    // root, after boot, after tick A; the path ends there (1 end, judged). Timed or not.
+    for (timing, states) in [(Timing::Timed, 3), (Timing::Untimed, 3)] {
         let (o, _) = check_scenario(
             &r,
             &scenario(
@@ -921,4 +977,58 @@ fn an_invariant_stops_the_search_at_the_first_state_that_violates_it() {
     )
     .expect("searches");
     assert!(o.violation.is_none() && o.complete, "{o:?}");
+}
+
+#[test]
+fn every_value_of_a_nondeterministic_choice_is_a_branch_that_replays() {
+    let r = registry();
+    let s = scenario(
+        "Toy(shape: Picker)",
+        r#"(role: "node", count: 1)"#,
+        "Observe",
+    );
+    for timing in [Timing::Timed, Timing::Untimed] {
+        let mut ends = BTreeSet::new();
+        let config = ExhaustiveConfig {
+            timing,
+            ..ExhaustiveConfig::default()
+        };
+        let (o, _) = check_scenario_judging(&r, &s, "toy.ron", &config, &mut |o| {
+            ends.insert(signature(o));
+        })
+        .expect("searches");
+        // 3 values at boot, then 2 on the timer: 6 ends, each judged once.
+        assert_eq!((o.ends, ends.len()), (6, 6), "{timing:?}: {o:?}");
+        assert!(o.complete);
+    }
+    // A failing path through a choice is written with the values taken, and replays.
+    let failing = scenario(
+        "Toy(shape: Picker)",
+        r#"(role: "node", count: 1)"#,
+        "NotTwoThenEleven",
+    );
+    let (o, searched) =
+        check_scenario(&r, &failing, "toy.ron", &ExhaustiveConfig::default()).expect("searches");
+    let v = o.violation.expect("fails");
+    assert_eq!(
+        v.steps,
+        vec![
+            Step::Choose(Box::new(Step::Run(0)), vec![2]),
+            Step::Choose(Box::new(Step::Run(1)), vec![1]),
+        ],
+        "the boot picks 2, the timer 11"
+    );
+    let plan = r.prepare(&searched, "toy.ron").expect("prepares").plan;
+    let file = clustersim::explore::exhaustive::replay_scenario(&searched, &plan.roster, &v.steps);
+    let text = clustersim::scenario::to_ron(&file, &["test".to_string()]);
+    let replayed = parse(&text, "min.ron").expect("a path with choices parses");
+    let run = clustersim::run::run_scenario(
+        &r,
+        &replayed,
+        "min.ron",
+        &clustersim::run::RunOptions::default(),
+    )
+    .expect("runs");
+    assert_eq!(run.outcome.trace_hash(), v.outcome.trace_hash());
+    assert!(!run.passed(), "{:?}", run.verdicts);
 }

@@ -277,6 +277,12 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         config.max_depth,
         outcome.max_depth
     );
+    if outcome.boot_states > 0 {
+        outln!(
+            "  of the distinct states, {} come before every node booted (untimed, the first boots run first)",
+            outcome.boot_states
+        );
+    }
     if outcome.invariant_states > 0 {
         outln!(
             "  {} states judged by the invariants on the way",

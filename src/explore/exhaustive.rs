@@ -128,6 +128,9 @@ pub struct ExhaustiveOutcome {
     pub explored: u64,
     /// Distinct states.
     pub unique: u64,
+    /// Of those, the states before every node's first boot ran (untimed: the boots come first,
+    /// one at a time, so a model's initial state is the last of them).
+    pub boot_states: u64,
     /// Paths judged by every check: runs that ended, and (timed) paths completed at
     /// `max_depth`.
     pub ends: u64,
@@ -213,6 +216,8 @@ struct Frontier<N: Node> {
     print: u64,
     depth: usize,
     budgets: Budgets,
+    /// First boots still to run (untimed: they run before anything else).
+    boots_left: usize,
 }
 
 /// The faults a path has spent, part of its state: the same run with more faults to spend has
@@ -236,6 +241,7 @@ impl Budgets {
             Step::Duplicate(_) => self.duplicates += 1,
             Step::Partition(_) => (self.isolations, self.isolated) = (self.isolations + 1, true),
             Step::Heal => self.isolated = false,
+            Step::Choose(inner, _) => return self.after(inner),
             Step::Run(_) | Step::Redeliver(_) | Step::Restart(_) => {}
         }
         self
@@ -381,6 +387,7 @@ where
     let mut out = ExhaustiveOutcome {
         explored: 0,
         unique: 0,
+        boot_states: 0,
         ends: 0,
         cut: 0,
         invariant_states: 0,
@@ -409,21 +416,16 @@ where
     let mut root = root;
     root.settle();
     // Untimed, every node's first boot happens before anything else, as at time zero in a
-    // timed run (boots are queued first): the search starts from the booted cluster, and every
-    // path it reports starts with these steps.
-    let mut booted: Vec<Step> = Vec::new();
-    if config.timing == Timing::Untimed {
-        while let Some(boot) = root
+    // timed run (boots are queued first): while one is pending, it is the only choice.
+    let first_boots: Vec<u64> = match config.timing {
+        Timing::Timed => Vec::new(),
+        Timing::Untimed => root
             .pending_events()
             .into_iter()
-            .find(|p| p.kind == PendingKind::Boot)
-        {
-            let step = Step::Run(boot.seq);
-            root.apply_step(&step);
-            root.settle();
-            booted.push(step);
-        }
-    }
+            .filter(|p| p.kind == PendingKind::Boot)
+            .map(|p| p.seq)
+            .collect(),
+    };
     // The first state is judged by the invariants too.
     if !invariants.is_empty() && !root.stopped() {
         out.invariant_states += 1;
@@ -435,7 +437,7 @@ where
             .collect();
         if !failed.is_empty() {
             out.violation = Some(Violation {
-                steps: booted,
+                steps: Vec::new(),
                 failed,
                 outcome: so_far,
             });
@@ -455,13 +457,17 @@ where
     let mut per_state = state_bytes(&root);
     let mut sampled = (per_state, 1u64);
     let mut next_resident_check = 0u64;
+    // A handler has called `ctx.choose`: states are kept until every value is tried.
+    let mut chooses = false;
     frontier.push_back(Frontier {
         sim: Box::new(root),
         print,
         depth: 0,
         budgets: Budgets::default(),
+        boots_left: first_boots.len(),
     });
     out.unique = 1;
+    out.boot_states = u64::from(!first_boots.is_empty());
     out.explored = 1;
     let mut due: Vec<Pending> = Vec::new();
     let mut steps: Vec<Step> = Vec::new();
@@ -477,7 +483,10 @@ where
         state.sim.due_of(window, &mut due, skip_cancelled);
         steps.clear();
         if !state.sim.stopped() && state.depth < config.max_depth {
-            offer(&state.sim, &due, state.budgets, config, &mut steps);
+            match due.iter().find(|p| first_boots.contains(&p.seq)) {
+                Some(boot) => steps.push(Step::Run(boot.seq)),
+                None => offer(&state.sim, &due, state.budgets, config, &mut steps),
+            }
         }
         if steps.is_empty() {
             // The run ended here, or the path is as long as allowed: judge it (a run with
@@ -498,7 +507,7 @@ where
             tally_goals(&mut out.goals, &outcome);
             let failed = judge(&outcome, checks);
             if !failed.is_empty() {
-                let path = [booted.as_slice(), &path_to(&parents, state.print)].concat();
+                let path = path_to(&parents, state.print);
                 out.violation = Some(shortest_prefix(&base, path, checks));
                 break;
             }
@@ -507,10 +516,15 @@ where
         let history_len = state.sim.history_len();
         // The last step goes on from the state itself, so a state with one way on (most of
         // them) is never copied.
+        // The last step goes on from the state itself, so a state with one way on (most of
+        // them) is never copied; once a handler has chosen (`ctx.choose`), the state is kept
+        // until its choices are all tried.
         let mut own = Some(state.sim);
-        let last = steps.len() - 1;
-        for (i, step) in steps.iter().enumerate() {
-            let mut child = if i == last {
+        let mut i = 0;
+        while i < steps.len() {
+            let step = steps[i].clone();
+            i += 1;
+            let mut child = if i == steps.len() && !chooses {
                 own.take().expect("the state goes to its last step only")
             } else {
                 let parent = own.as_deref().expect("kept until the last step");
@@ -522,9 +536,38 @@ where
                     None => Box::new(parent.clone()),
                 }
             };
-            child.apply_step(step);
-            child.settle();
+            let (inner, forced) = match &step {
+                Step::Choose(inner, values) => ((**inner).clone(), values.clone()),
+                other => (other.clone(), Vec::new()),
+            };
+            child.force_choices(forced);
+            child.apply_step(&inner);
+            let step = match child.take_choices() {
+                Some(c) if !c.made.is_empty() => {
+                    if let Some(next) = c.next() {
+                        steps.push(Step::Choose(Box::new(inner.clone()), next));
+                        if own.is_none() {
+                            // The first choice of the search, on a state already spent:
+                            // rebuilt from the root to try its other values.
+                            let path = path_to(&parents, state.print);
+                            own = Some(Box::new(replay_to(&base, &path)));
+                        }
+                    }
+                    chooses = true;
+                    Step::Choose(Box::new(inner), c.made)
+                }
+                _ => step,
+            };
+            let step = &step;
             let budgets = state.budgets.after(step);
+            let booted = match step {
+                Step::Run(seq) => first_boots.contains(seq),
+                Step::Choose(inner, _) => {
+                    matches!(**inner, Step::Run(seq) if first_boots.contains(&seq))
+                }
+                _ => false,
+            };
+            let boots_left = state.boots_left - usize::from(booted && state.boots_left > 0);
             let mut print = child.fingerprint_of(kept);
             if config.planted != Some(PlantedBug::SkipBudgets) {
                 print ^= budgets.print();
@@ -540,6 +583,7 @@ where
                 }
             }
             out.unique += 1;
+            out.boot_states += u64::from(boots_left > 0);
             // Invariants are judged on every new state: those that read the history where it
             // grew, the others (they read the nodes' states) everywhere. A run that stopped at
             // a panic is judged at its end, where it fails `NoPanic`.
@@ -555,7 +599,7 @@ where
                     .filter(|v| v.status == Status::Fail)
                     .collect();
                 if !failed.is_empty() {
-                    let path = [booted.as_slice(), &path_to(&parents, print)].concat();
+                    let path = path_to(&parents, print);
                     let mut v = shortest_prefix(&base, path.clone(), checks);
                     // An invariant that a later step undid (it was not one, then): the path to
                     // the state that broke it, and what it said there.
@@ -581,7 +625,11 @@ where
                 print,
                 depth: state.depth + 1,
                 budgets,
+                boots_left,
             });
+        }
+        if let Some(parent) = own.take() {
+            recycle(&mut pool, parent);
         }
         if out.unique >= config.max_states {
             out.exhausted = false;
@@ -686,6 +734,11 @@ fn path_to(parents: &Parents, mut print: u64) -> Vec<Step> {
 
 /// Replays `steps` from `base` (then time order to the end).
 pub fn replay<N: Node + Clone>(base: &Sim<N>, steps: &[Step]) -> RunOutcome {
+    replay_to(base, steps).run()
+}
+
+/// The run `steps` lead to from `base`, settled.
+fn replay_to<N: Node + Clone>(base: &Sim<N>, steps: &[Step]) -> Sim<N> {
     let mut sim = base.clone();
     for s in steps {
         sim.settle();
@@ -694,7 +747,8 @@ pub fn replay<N: Node + Clone>(base: &Sim<N>, steps: &[Step]) -> RunOutcome {
         }
         sim.apply_step(s);
     }
-    sim.run()
+    sim.settle();
+    sim
 }
 
 /// The shortest prefix of a failing path whose time-order completion still fails.

@@ -284,6 +284,9 @@ pub struct Sim<N: Node> {
     next_msg: u64,
     next_timer: u64,
     cancelled: BTreeSet<TimerId>,
+    /// While the exhaustive search runs a handler: the values `ctx.choose` returns, and what
+    /// it asked (`Step::Choose`).
+    choices: Option<crate::node::Choices>,
     prune_cancelled_at: usize,
     fault_pool: Vec<Option<Fault>>,
     nemesis_undos: Vec<u32>,
@@ -335,6 +338,7 @@ impl<N: Node + Clone> Clone for Sim<N> {
             next_msg: self.next_msg,
             next_timer: self.next_timer,
             cancelled: self.cancelled.clone(),
+            choices: None,
             prune_cancelled_at: self.prune_cancelled_at,
             fault_pool: self.fault_pool.clone(),
             nemesis_undos: self.nemesis_undos.clone(),
@@ -379,6 +383,7 @@ impl<N: Node + Clone> Clone for Sim<N> {
             next_msg,
             next_timer,
             cancelled,
+            choices: _,
             prune_cancelled_at,
             fault_pool,
             nemesis_undos,
@@ -464,6 +469,7 @@ impl<N: Node + Clone> Sim<N> {
             next_msg: self.next_msg,
             next_timer: self.next_timer,
             cancelled: self.cancelled,
+            choices: None,
             prune_cancelled_at: self.prune_cancelled_at,
             fault_pool: self.fault_pool,
             nemesis_undos: self.nemesis_undos,
@@ -568,6 +574,7 @@ impl<N: Node> Sim<N> {
             next_msg: 0,
             next_timer: 0,
             cancelled: BTreeSet::new(),
+            choices: None,
             prune_cancelled_at: PRUNE_CANCELLED_MIN,
             fault_pool: Vec::new(),
             nemesis_undos: Vec::new(),
@@ -1073,6 +1080,7 @@ impl<N: Node> Sim<N> {
             history: &mut self.history,
             next_timer: &mut self.next_timer,
             notes: if keep { Some(&mut self.notes) } else { None },
+            choices: self.choices.as_mut(),
         };
         handler(state, &mut ctx);
         let clock = *clock;

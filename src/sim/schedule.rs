@@ -28,6 +28,9 @@ pub enum Step<N = NodeId> {
     /// Deliver the pending message with this insertion number twice: a copy is queued beside
     /// it, due at the same time.
     Duplicate(u64),
+    /// Take the inner step with the handler's `ctx.choose` calls returning these values, in
+    /// order (0 past the end): one branch of a nondeterministic choice.
+    Choose(Box<Step<N>>, Vec<u32>),
     /// Deliver the pending message with this insertion number and keep a copy in flight, to be
     /// delivered again any number of times (a duplicating network: TLA+'s set of messages).
     Redeliver(u64),
@@ -44,17 +47,25 @@ pub enum Step<N = NodeId> {
 impl<N> Step<N> {
     /// The step with its node named by `f`.
     pub fn map<M>(&self, mut f: impl FnMut(&N) -> M) -> Step<M> {
+        self.map_with(&mut f)
+    }
+
+    /// `map` through a reference, so a nested step maps with the same function.
+    fn map_with<M>(&self, f: &mut dyn FnMut(&N) -> M) -> Step<M> {
         match self {
             Step::Run(s) => Step::Run(*s),
             Step::Drop(s) => Step::Drop(*s),
             Step::Duplicate(s) => Step::Duplicate(*s),
             Step::Redeliver(s) => Step::Redeliver(*s),
+            Step::Choose(inner, values) => {
+                Step::Choose(Box::new(inner.map_with(f)), values.clone())
+            }
             Step::Crash(n) => Step::Crash(f(n)),
             Step::Restart(n) => Step::Restart(f(n)),
             Step::Partition(groups) => Step::Partition(
                 groups
                     .iter()
-                    .map(|g| g.iter().map(&mut f).collect())
+                    .map(|g| g.iter().map(&mut *f).collect())
                     .collect(),
             ),
             Step::Heal => Step::Heal,
@@ -65,6 +76,7 @@ impl<N> Step<N> {
     pub fn nodes(&self) -> Vec<&N> {
         match self {
             Step::Crash(n) | Step::Restart(n) => vec![n],
+            Step::Choose(inner, _) => inner.nodes(),
             Step::Partition(groups) => groups.iter().flatten().collect(),
             Step::Run(_) | Step::Drop(_) | Step::Duplicate(_) | Step::Redeliver(_) | Step::Heal => {
                 Vec::new()

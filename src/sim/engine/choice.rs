@@ -152,6 +152,21 @@ impl<N: Node> Sim<N> {
                 + cache.prints.capacity() * 9) as u64
     }
 
+    /// Makes the next step's `ctx.choose` calls return `forced` (then 0), recording what they
+    /// offered, until `take_choices`: how the exhaustive search branches on them.
+    pub fn force_choices(&mut self, forced: Vec<u32>) {
+        self.choices = Some(crate::node::Choices {
+            forced,
+            ..Default::default()
+        });
+    }
+
+    /// What the `ctx.choose` calls since `force_choices` (or a `Step::Choose`) offered and
+    /// returned; later calls draw from the node's stream again.
+    pub fn take_choices(&mut self) -> Option<crate::node::Choices> {
+        self.choices.take()
+    }
+
     /// Entries in the run's history so far.
     pub fn history_len(&self) -> usize {
         self.history.len()
@@ -293,6 +308,16 @@ impl<N: Node> Sim<N> {
                     self.record_drop(from, to, id, DropReason::Loss);
                 }
                 true
+            }
+            Step::Choose(ref inner, ref values) => {
+                self.choices = Some(crate::node::Choices {
+                    forced: values.clone(),
+                    ..Default::default()
+                });
+                let applied = self.apply_step_untracked(inner);
+                // Only this step's handler chooses so; the events after it draw again.
+                self.choices = None;
+                applied
             }
             Step::Redeliver(seq) => {
                 // A copy is delivered and the message stays where it is, untouched: what a
