@@ -238,9 +238,10 @@ fn save(
             };
             dir.join(name)
         })
-        .find(|p| !p.exists())
+        .find(|p| crate::output::existing(p) == crate::output::Existing::Nothing)
         .ok_or_else(|| Error::Usage(format!("{} holds 10,000 saved paths", dir.display())))?;
-    outputs::check(input, &[("--out", path.clone())], false)?;
+    let outs = outputs::Outputs::new(input, false);
+    outs.check(&[("--out", path.clone())])?;
     let hash = session.finished().trace_hash();
     scenario.name = path
         .file_stem()
@@ -255,13 +256,7 @@ fn save(
         ),
         crate::run::replay_line(registry.program(), &scenario, &path),
     ];
-    std::fs::create_dir_all(dir).map_err(|e| Error::Io {
-        path: dir.display().to_string(),
-        message: format!("cannot create the folder: {e}"),
-    })?;
-    std::fs::write(&path, to_ron(&scenario, &header)).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        message: format!("cannot write the path: {e}"),
-    })?;
+    outs.create_dir("--out", dir)?;
+    outs.write_text("--out", &path, &to_ron(&scenario, &header))?;
     Ok((path.display().to_string(), hash))
 }

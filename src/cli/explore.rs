@@ -1,7 +1,7 @@
 //! The `explore` and `shrink` subcommands: parse their flags, call `crate::explore`, print the
 //! summary, write the shrunk scenario.
 
-use super::outputs;
+use super::outputs::{self, Outputs};
 use super::run::{parse_bytes, parse_seed};
 use crate::explore::{
     file_stem, runner, runner_for, shrink, sweep, Budget, Shard, ShrinkOptions, Shrunk, Strategy,
@@ -410,13 +410,16 @@ fn shrink_and_write(
 ) -> Result<Option<(Shrunk, PathBuf)>, Error> {
     let origin = &input.display().to_string();
     let path = shrunk_path(scenario, seed, out);
-    outputs::check(input, &[("--out", path.clone())], force)?;
+    let outs = Outputs::new(input, force);
+    outs.check(&[("--out", path.clone())])?;
     outln!("shrinking seed {seed} ...");
     let started = std::time::Instant::now();
     let Some(shrunk) = shrink(scenario, seed, runner(registry, origin), opts)? else {
         return Ok(None);
     };
-    let path = shrunk.write(origin, out, force)?;
+    let path = out.join(shrunk.file_name());
+    outs.create_dir("--out", out)?;
+    outs.write_text("--out", &path, &shrunk.to_ron(origin, &path))?;
     outln!(
         "  FAIL {}: {}\n  shrunk to {} fault events (from {}) in {} runs, {:.2}s",
         shrunk.check,
