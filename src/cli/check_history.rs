@@ -41,10 +41,7 @@ pub(super) fn cmd_check_history(program: &str, args: &CheckHistoryArgs) -> Resul
         )));
     }
     let shown = args.file.display().to_string();
-    let bytes = std::fs::read(&args.file).map_err(|e| Error::Io {
-        path: shown.clone(),
-        message: format!("cannot read history: {e}"),
-    })?;
+    let bytes = read_capped(&args.file)?;
     let text = String::from_utf8(bytes).map_err(|e| Error::Invalid {
         path: shown.clone(),
         message: format!(
@@ -89,6 +86,35 @@ pub(super) fn cmd_check_history(program: &str, args: &CheckHistoryArgs) -> Resul
     })
 }
 
+/// Most bytes of a history file read (the scenario files' cap): a larger input (or an endless
+/// one, `/dev/zero`) is refused before it can fill memory.
+const MAX_HISTORY_BYTES: u64 = crate::scenario::MAX_FILE_BYTES;
+
+/// The file's bytes, at most `MAX_HISTORY_BYTES` of them.
+fn read_capped(path: &std::path::Path) -> Result<Vec<u8>, Error> {
+    use std::io::Read as _;
+    let shown = path.display().to_string();
+    let io = |e: std::io::Error| Error::Io {
+        path: shown.clone(),
+        message: format!("cannot read history: {e}"),
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_HISTORY_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_HISTORY_BYTES {
+        return Err(Error::Invalid {
+            path: shown,
+            message: format!(
+                "the history is larger than {} MiB; check it in parts (by key or by time)",
+                MAX_HISTORY_BYTES / (1024 * 1024)
+            ),
+        });
+    }
+    Ok(bytes)
+}
+
 /// A value written as JSON or EDN.
 fn parse_value(text: &str) -> Result<serde_json::Value, Error> {
     if let Ok(v) = serde_json::from_str(text) {
@@ -96,9 +122,17 @@ fn parse_value(text: &str) -> Result<serde_json::Value, Error> {
     }
     match crate::lin::edn::Reader::new(text).next_value() {
         Ok(Some(v)) => Ok(v),
-        _ => Err(Error::Usage(format!(
-            "--init `{text}` is not a JSON or EDN value"
-        ))),
+        Ok(None) => Err(Error::Usage(
+            "--init is empty; give a JSON or EDN value".into(),
+        )),
+        Err(e) => {
+            let shown: String = text.chars().take(60).collect();
+            let more = if shown.len() < text.len() { "..." } else { "" };
+            Err(Error::Usage(format!(
+                "--init `{shown}{more}` is not a JSON or EDN value (column {}: {})",
+                e.col, e.message
+            )))
+        }
     }
 }
 
