@@ -70,7 +70,8 @@ impl Outputs {
             let id = FileId::of(path);
             if at == self.input_at || (id.is_some() && id == self.input_id) {
                 return Err(Error::Usage(format!(
-                    "{flag} {} is the scenario being run ({}); write it somewhere else",
+                    "{flag} {} would overwrite the scenario being run (it is the file {}); \
+                     write it somewhere else",
                     path.display(),
                     self.input.display()
                 )));
