@@ -248,11 +248,11 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
         registry.program(),
         scenario.name,
         match config.budget {
-            Budget::Seeds(n) => format!(
-                "seeds {}..{}",
-                config.first_seed,
-                config.first_seed.saturating_add(n)
-            ),
+            Budget::Seeds(n) => match config.first_seed.checked_add(n) {
+                Some(end) => format!("seeds {}..{end}", config.first_seed),
+                // The range ends at the last seed: shown inclusive, since its end has no number.
+                None => format!("seeds {}..={}", config.first_seed, u64::MAX),
+            },
             Budget::Time(t) => format!("seeds from {} for {:.0?}", config.first_seed, t),
         },
         config.shard,
@@ -281,6 +281,15 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
         shown.as_ref(),
     )?;
     print_summary(&outcome, &config);
+    if matches!(config.budget, Budget::Time(_))
+        && outcome.seeds.last() == Some(&last_seed(config.shard))
+    {
+        outln!(
+            "  ran out of seeds: {} is the last seed (shard {}); start lower with --first-seed",
+            last_seed(config.shard),
+            config.shard
+        );
+    }
     if let Strategy::Pct { depth, .. } = strategy {
         let per_run = outcome.events / outcome.runs().max(1);
         let nodes = prepared.plan.roster.len();
@@ -325,6 +334,11 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
         Err(e) => outln!("  not shrunk: {e}"),
     }
     Ok(1)
+}
+
+/// The largest seed `shard` owns: where a time-bounded sweep stops.
+fn last_seed(shard: Shard) -> u64 {
+    u64::MAX - (u64::MAX % shard.count + shard.count - shard.index) % shard.count
 }
 
 fn print_summary(o: &SweepOutcome, config: &SweepConfig) {

@@ -306,6 +306,9 @@ pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> 
             outln!("{} {}: {}", v.status, v.check, v.summary);
         }
         outln!("trace hash: {:016x}", report.outcome.trace_hash());
+        if let Some(note) = report::undecided(&report) {
+            eprintln!("note: {note}");
+        }
     } else {
         out!("{}", report::summary(&report, Some(wall)));
     }
@@ -321,7 +324,12 @@ pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> 
             eprintln!("warning: {}: {w}", p.display());
         }
     }
-    Ok(if report.passed() { 0 } else { 1 })
+    // An undecided check is not a pass: nothing shows the run correct (as check-history says).
+    Ok(if report.passed() && report::undecided(&report).is_none() {
+        0
+    } else {
+        1
+    })
 }
 
 fn picture_level(w: Window) -> TraceLevel {
