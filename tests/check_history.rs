@@ -557,3 +557,39 @@ fn an_endless_history_stops_at_the_input_cap_with_exit_2() {
     assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains("larger than 16 MiB"), "{err}");
 }
+
+#[test]
+fn a_long_history_stops_at_max_memory_with_exit_2_naming_the_knob() {
+    let dir = scratch("memory");
+    let file = dir.join("sequential.log");
+    // 200,000 sequential writes: every memo entry of the search holds a bit per operation.
+    let mut text = String::with_capacity(200_000 * 40);
+    for i in 0..200_000 {
+        text.push_str(&format!("INFO jepsen.util - 0\t:invoke\t:write\t{i}\n"));
+        text.push_str(&format!("INFO jepsen.util - 0\t:ok\t:write\t{i}\n"));
+    }
+    std::fs::write(&file, text).unwrap();
+    let path = file.to_str().unwrap();
+    let (code, out, err) = clustersim(&[
+        "check-history",
+        path,
+        "--model",
+        "register",
+        "--max-memory",
+        "256MiB",
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("--max-memory") && err.contains("256 MiB"),
+        "{err}"
+    );
+    let (code, _, err) = clustersim(&[
+        "check-history",
+        path,
+        "--model",
+        "register",
+        "--max-memory",
+        "1KiB",
+    ]);
+    assert_eq!(code, 2, "{err}");
+}

@@ -23,6 +23,8 @@ pub struct Reader<'a> {
     text: &'a [u8],
     pos: usize,
     depth: usize,
+    /// The last position asked for and its line, so asking in order costs the bytes between.
+    line_at: std::cell::Cell<(usize, usize)>,
 }
 
 /// Deepest nesting read (a history is a few levels deep): collections, tags and discards
@@ -36,13 +38,20 @@ impl<'a> Reader<'a> {
             text: text.strip_prefix('\u{feff}').unwrap_or(text).as_bytes(),
             pos: 0,
             depth: 0,
+            line_at: std::cell::Cell::new((0, 1)),
         }
     }
 
     /// Line and column of byte `pos`.
     pub fn position(&self, pos: usize) -> (usize, usize) {
-        let before = &self.text[..pos.min(self.text.len())];
-        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let pos = pos.min(self.text.len());
+        let before = &self.text[..pos];
+        let (from, line_from) = match self.line_at.get() {
+            (at, line) if at <= pos => (at, line),
+            _ => (0, 1),
+        };
+        let line = line_from + before[from..].iter().filter(|&&b| b == b'\n').count();
+        self.line_at.set((pos, line));
         let start = before
             .iter()
             .rposition(|&b| b == b'\n')
