@@ -47,6 +47,15 @@ fn actions_need_post_the_pages_token_and_the_servers_own_host() {
     let dir = std::env::temp_dir().join(format!("clustersim-debug-server-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
+    // A dangling link where the first save would go, pointing out of the folder.
+    let outside = dir.with_extension("outside");
+    let _ = std::fs::remove_dir_all(&outside);
+    std::fs::create_dir_all(&outside).unwrap();
+    std::os::unix::fs::symlink(
+        outside.join("victim.ron"),
+        dir.join("worker-crash-naive-debug.ron"),
+    )
+    .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_clustersim"))
         .args([
             "debug",
@@ -131,5 +140,14 @@ fn actions_need_post_the_pages_token_and_the_servers_own_host() {
     );
     assert_eq!(code, 200, "{state}");
     assert_eq!(steps(&state), at_start + 2);
+    // Saving goes past the planted link, never through it.
+    let (code, state) = post(port, &host, "/api/act?op=save", &with_token);
+    assert_eq!(code, 200, "{state}");
+    let v: serde_json::Value = serde_json::from_str(&state).unwrap();
+    let saved = v["saved"].as_str().expect("saved").to_string();
+    assert!(saved.ends_with("worker-crash-naive-debug-2.ron"), "{saved}");
+    assert!(std::path::Path::new(&saved).is_file());
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
     assert_eq!(post(port, &host, "/api/act?op=quit", &with_token).0, 200);
+    let _ = std::fs::remove_dir_all(&outside);
 }
