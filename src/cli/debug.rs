@@ -176,7 +176,7 @@ fn refusal(request: &tiny_http::Request, route: &str, port: u16, token: &str) ->
             .map(|h| h.value.as_str().to_string())
     };
     let ours = [format!("127.0.0.1:{port}"), format!("localhost:{port}")];
-    let host_ok = header("Host").is_some_and(|h| ours.iter().any(|o| *o == h));
+    let host_ok = header("Host").is_some_and(|h| ours.contains(&h));
     let origin_ok =
         header("Origin").is_none_or(|o| ours.iter().any(|a| o == format!("http://{a}")));
     if !host_ok || !origin_ok {
