@@ -593,3 +593,30 @@ fn a_long_history_stops_at_max_memory_with_exit_2_naming_the_knob() {
     ]);
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn the_in_run_check_stops_at_the_runs_memory_budget_and_says_so() {
+    let dir = scratch("in-run-memory");
+    // One key written every millisecond for a minute: the search's memo outgrows 16 MiB.
+    let text = std::fs::read_to_string("scenarios/kv-single-node.ron")
+        .unwrap()
+        .replace("interval: \"50ms\"", "interval: \"1ms\"")
+        .replace("keys: 3", "keys: 1")
+        .replace("stop: \"4s\"", "stop: \"60s\"")
+        .replace("max_time: \"6s\"", "max_time: \"70s\"")
+        .replace("final_reads: \"5s\"", "final_reads: \"65s\"");
+    let file = dir.join("kv-long.ron");
+    std::fs::write(&file, text).unwrap();
+    let (code, out, err) = clustersim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--quiet",
+        "--max-memory",
+        "16MiB",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("UNKNOWN Linearizable: the search would hold more than the run's memory budget (16 MiB, bounds.max_memory)"),
+        "{out}"
+    );
+}
