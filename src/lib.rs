@@ -29,6 +29,7 @@ pub mod lin;
 pub mod memory;
 pub mod net;
 pub mod node;
+pub mod output;
 pub mod protocol;
 pub mod protocols;
 pub mod registry;

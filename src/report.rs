@@ -54,6 +54,32 @@ pub fn header(program: &str, s: &Scenario) -> String {
     o
 }
 
+/// What the run's UNKNOWN verdicts leave unjudged, and why (their summaries), when a check
+/// could not decide; `None` when every check decided. Such a run exits 1, as
+/// `check-history` does: nothing shows it correct.
+pub fn undecided(r: &Report) -> Option<String> {
+    let unknown: Vec<String> = r
+        .verdicts
+        .iter()
+        .filter(|v| v.status == crate::check::Status::Unknown)
+        .map(|v| format!("{} ({})", v.check, v.summary))
+        .collect();
+    if unknown.is_empty() {
+        return None;
+    }
+    Some(if unknown.len() == r.verdicts.len() {
+        format!(
+            "nothing was judged: no check could decide ({}); exit 1",
+            unknown.join("; ")
+        )
+    } else {
+        format!(
+            "not everything was judged: undecided {}; exit 1",
+            unknown.join("; ")
+        )
+    })
+}
+
 /// The report after a run: counters, verdicts and the trace hash; `wall_secs` if measured.
 pub fn summary(r: &Report, wall_secs: Option<f64>) -> String {
     let out = &r.outcome;
@@ -111,6 +137,9 @@ pub fn summary(r: &Report, wall_secs: Option<f64>) -> String {
                 let _ = writeln!(o, "         {d}");
             }
         }
+    }
+    if let Some(note) = undecided(r) {
+        let _ = writeln!(o, "  {note}");
     }
     let goals = out.history.goals();
     if !goals.is_empty() {

@@ -307,14 +307,14 @@ pub fn failure_ron(report: &Report, path: &Path) -> String {
 /// Writes a failing run as `<dir>/<name>-proptest-min.ron`, replacing the previous case:
 /// proptest runs the body again for every smaller failing case, so the file ends up holding
 /// the minimal one.
+/// The name is made from the scenario's (`explore::file_stem`: never outside `dir`), and the
+/// file is written beside it and moved into place (`crate::output`: a link there is replaced,
+/// never followed).
 pub fn write_failure(report: &Report, dir: &Path) -> Result<PathBuf> {
-    let path = dir.join(format!("{}-proptest-min.ron", report.scenario.name));
-    let io = |e: std::io::Error| Error::Io {
-        path: path.display().to_string(),
-        message: format!("cannot write failing case: {e}"),
-    };
-    std::fs::create_dir_all(dir).map_err(io)?;
-    std::fs::write(&path, failure_ron(report, &path)).map_err(io)?;
+    let stem = crate::explore::file_stem(&format!("{}-proptest-min", report.scenario.name));
+    let path = dir.join(format!("{stem}.ron"));
+    crate::output::create_dir(dir)?;
+    crate::output::write_text(&path, true, &failure_ron(report, &path))?;
     Ok(path)
 }
 

@@ -455,3 +455,168 @@ fn the_in_run_check_takes_any_model_and_agrees_with_its_default() {
         "{err}"
     );
 }
+
+/// A scratch folder for one test's files.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("clustersim-chin-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_discard_chain_is_refused_with_exit_2_not_a_stack_overflow() {
+    let dir = scratch("discard");
+    let file = dir.join("deep.edn");
+    // 40 KB of `#_`: the old reader recursed once per discard and aborted (exit 134).
+    std::fs::write(
+        &file,
+        format!(
+            "{}{{:process 0 :type :invoke :f :read}}",
+            "#_ ".repeat(14_000)
+        ),
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let (code, out, err) = clustersim(&[
+        "check-history",
+        path,
+        "--model",
+        "register",
+        "--format",
+        "edn",
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("deep.edn:1:") && err.contains("nested deeper"),
+        "{err}"
+    );
+    let deep_init = format!("{}1", "#_ ".repeat(14_000));
+    let (code, _, err) = clustersim(&[
+        "check-history",
+        "tests/histories/knossos-cas-register.edn",
+        "--model",
+        "cas-register",
+        "--init",
+        &deep_init,
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--init") && err.len() < 400, "{err}");
+}
+
+#[test]
+fn edn_discards_before_a_bracket_symbolic_numbers_and_a_byte_order_mark_are_read() {
+    let dir = scratch("edn-allows");
+    let file = dir.join("h.edn");
+    std::fs::write(
+        &file,
+        "\u{feff}[{:process 0 :type :invoke :f :write :value 1 #_ 5}\n\
+         {:process 0 :type :ok :f :write :value 1 :note ##NaN}\n\
+         {:process 1 :type :invoke :f :read :value nil :inf [##Inf ##-Inf]}\n\
+         {:process 1 :type :ok :f :read :value 1} #_ 5]\n",
+    )
+    .unwrap();
+    let (code, out, err) = clustersim(&[
+        "check-history",
+        file.to_str().unwrap(),
+        "--model",
+        "register",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("PASS Linearizable: 2 operations"), "{out}");
+}
+
+#[test]
+fn a_completion_before_its_invocation_is_bad_input_naming_the_line() {
+    let dir = scratch("early");
+    let file = dir.join("h.jsonl");
+    std::fs::write(
+        &file,
+        "{\"index\":5,\"phase\":\"Invoke\",\"op_id\":1,\"node\":\"c\",\"data\":{\"Put\":{\"key\":0,\"value\":1}}}\n\
+         {\"index\":2,\"phase\":\"Ok\",\"op_id\":1,\"node\":\"c\",\"data\":{\"Put\":{\"key\":0,\"value\":1}}}\n",
+    )
+    .unwrap();
+    let (code, out, err) = clustersim(&["check-history", file.to_str().unwrap(), "--model", "kv"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("h.jsonl:2:") && err.contains("not after its invocation"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_endless_history_stops_at_the_input_cap_with_exit_2() {
+    let (code, out, err) = clustersim(&[
+        "check-history",
+        "/dev/zero",
+        "--model",
+        "register",
+        "--format",
+        "edn",
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("larger than 16 MiB"), "{err}");
+}
+
+#[test]
+fn a_long_history_stops_at_max_memory_with_exit_2_naming_the_knob() {
+    let dir = scratch("memory");
+    let file = dir.join("sequential.log");
+    // 200,000 sequential writes: every memo entry of the search holds a bit per operation.
+    let mut text = String::with_capacity(200_000 * 40);
+    for i in 0..200_000 {
+        text.push_str(&format!("INFO jepsen.util - 0\t:invoke\t:write\t{i}\n"));
+        text.push_str(&format!("INFO jepsen.util - 0\t:ok\t:write\t{i}\n"));
+    }
+    std::fs::write(&file, text).unwrap();
+    let path = file.to_str().unwrap();
+    let (code, out, err) = clustersim(&[
+        "check-history",
+        path,
+        "--model",
+        "register",
+        "--max-memory",
+        "256MiB",
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("--max-memory") && err.contains("256 MiB"),
+        "{err}"
+    );
+    let (code, _, err) = clustersim(&[
+        "check-history",
+        path,
+        "--model",
+        "register",
+        "--max-memory",
+        "1KiB",
+    ]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn the_in_run_check_stops_at_the_runs_memory_budget_and_says_so() {
+    let dir = scratch("in-run-memory");
+    // One key written every millisecond for a minute: the search's memo outgrows 16 MiB.
+    let text = std::fs::read_to_string("scenarios/kv-single-node.ron")
+        .unwrap()
+        .replace("interval: \"50ms\"", "interval: \"1ms\"")
+        .replace("keys: 3", "keys: 1")
+        .replace("stop: \"4s\"", "stop: \"60s\"")
+        .replace("max_time: \"6s\"", "max_time: \"70s\"")
+        .replace("final_reads: \"5s\"", "final_reads: \"65s\"");
+    let file = dir.join("kv-long.ron");
+    std::fs::write(&file, text).unwrap();
+    let (code, out, err) = clustersim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--quiet",
+        "--max-memory",
+        "16MiB",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("UNKNOWN Linearizable: the search would hold more than the run's memory budget (16 MiB, bounds.max_memory)"),
+        "{out}"
+    );
+}

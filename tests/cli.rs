@@ -411,3 +411,68 @@ fn the_readme_usage_block_names_every_flag_of_every_subcommand() {
         }
     }
 }
+
+#[test]
+fn an_undecided_check_exits_1_and_the_report_says_what_was_not_judged() {
+    // Its Liveness check has no call after the heal to judge: UNKNOWN, not PASS.
+    let file = "scenarios/hunt/queue-idempotent-nemesis.ron";
+    let o = clustersim(&["run", file]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("UNKNOWN Liveness"), "{text}");
+    assert!(
+        text.contains("not everything was judged: undecided Liveness (no call completed"),
+        "{text}"
+    );
+    let quiet = clustersim(&["run", file, "--quiet"]);
+    assert_eq!(quiet.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&quiet.stderr).contains("not everything was judged"));
+}
+
+#[test]
+fn the_last_seed_is_explored_and_a_sweep_stops_there() {
+    let max = u64::MAX.to_string();
+    let one = clustersim(&[
+        "explore",
+        "scenarios/ping-partition.ron",
+        "--first-seed",
+        &max,
+        "--seeds",
+        "1",
+    ]);
+    let text = stdout(&one);
+    assert_eq!(one.status.code(), Some(0), "{text}");
+    assert!(text.contains("1 runs, 0 failing"), "{text}");
+    let run = clustersim(&[
+        "run",
+        "scenarios/ping-partition.ron",
+        "--seed",
+        &max,
+        "--quiet",
+    ]);
+    assert_eq!(run.status.code(), Some(0));
+    let near = (u64::MAX - 4).to_string();
+    let timed = clustersim(&[
+        "explore",
+        "scenarios/ping-partition.ron",
+        "--first-seed",
+        &near,
+        "--time",
+        "60s",
+        "--jobs",
+        "1",
+    ]);
+    let text = stdout(&timed);
+    assert_eq!(timed.status.code(), Some(0), "{text}");
+    assert!(text.contains("5 runs, 0 failing"), "{text}");
+    assert!(text.contains("ran out of seeds"), "{text}");
+    let past = clustersim(&[
+        "explore",
+        "scenarios/ping-partition.ron",
+        "--first-seed",
+        &max,
+        "--seeds",
+        "2",
+    ]);
+    assert_eq!(past.status.code(), Some(2));
+}

@@ -187,3 +187,36 @@ fn refusals_say_why() {
     assert!(s.sim().stopped());
     assert!(s.act(&Action::Next).unwrap_err().contains("ended"));
 }
+
+#[test]
+fn run_to_stays_within_the_files_memory_budget() {
+    let registry = Registry::shipped();
+    let file = "scenarios/ping-1000.ron";
+    let mut scenario = load(Path::new(file)).unwrap();
+    let budget = 16u64 << 20;
+    scenario.bounds.max_memory = clustersim::memory::Bytes(budget);
+    let mut s = Session::open(registry.prepare(&scenario, file).unwrap()).unwrap();
+    let mut refused = 0;
+    for i in 1..=9u64 {
+        match s.act(&Action::To(SimTime(i * 2_000_000_000))) {
+            Ok(()) => {}
+            Err(e) => {
+                assert!(
+                    e.contains("memory budget") && e.contains("bounds.max_memory"),
+                    "{e}"
+                );
+                refused += 1;
+            }
+        }
+        assert!(
+            s.memory() <= budget,
+            "run to {}s: {} bytes held (run {}), budget {budget}",
+            i * 2,
+            s.memory(),
+            s.sim().memory()
+        );
+    }
+    assert!(refused > 0, "the budget was reached, and said so");
+    // Going back still works: the session is usable, not wedged.
+    s.act(&Action::Back).unwrap();
+}

@@ -3,7 +3,11 @@
 //! flipped, invalid UTF-8), then loaded, validated and run under tight bounds, and a share of
 //! the cases through the whole CLI with mutated command lines. Nothing may panic (in the loader,
 //! the validator, a shipped protocol, a check or the CLI), no error may echo a control
-//! character, and the CLI exits 0, 1 or 2 only.
+//! character, and the CLI exits 0, 1 or 2 only. Histories are mutated the same way (EDN,
+//! Jepsen logs, clustersim JSONL, with discards, tags, deep nesting) and read, judged and
+//! passed to `check-history`; output paths are planted with files, hard links and symlinks to
+//! the scenario, dangling links out of the folder, FIFOs and folders, and `run` must leave each
+//! of them as the rules say.
 //!
 //! `FUZZ_CASES` sets the number of cases (default 400); `.ci/run` runs it for about a minute.
 //! The cases come from a ChaCha stream seeded by `FUZZ_SEED` (default 0), so a failure replays.
@@ -351,4 +355,299 @@ fn mutated_scenarios_and_command_lines_never_panic_and_exit_0_1_or_2() {
         refused * 5 >= cases,
         "only {refused} of {cases} cases were refused"
     );
+}
+
+/// Tokens that stress the history readers: EDN's discards, tags, symbolic numbers and
+/// nesting, Jepsen-log fields, a byte order mark.
+const HISTORY_TOKENS: &[&str] = &[
+    "#_",
+    "#_ #_",
+    "##NaN",
+    "##Inf",
+    "##-Inf",
+    "##Foo",
+    "#{",
+    "#inst",
+    "\u{feff}",
+    "[[[[[[[[[[[[[[[[",
+    "]]]]",
+    ":invoke",
+    ":ok",
+    ":fail",
+    ":info",
+    "\t",
+    "\n",
+    "{\"index\":0,\"phase\":\"Ok\",\"op_id\":1,\"data\":{}}\n",
+    "nil",
+    "18446744073709551616",
+];
+
+/// The history corpus: the bundled EDN and log files and a clustersim JSONL history.
+fn histories() -> Vec<String> {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/histories"));
+    let mut all: Vec<String> = ["knossos-cas-register.edn", "etcd-style.log"]
+        .iter()
+        .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())
+        .collect();
+    all.push(
+        "{\"index\":0,\"phase\":\"Invoke\",\"op_id\":1,\"node\":\"c\",\"data\":{\"Put\":{\"key\":0,\"value\":1}}}\n\
+         {\"index\":1,\"phase\":\"Ok\",\"op_id\":1,\"node\":\"c\",\"data\":{\"Put\":{\"key\":0,\"value\":1}}}\n\
+         {\"index\":2,\"phase\":\"Invoke\",\"op_id\":2,\"node\":\"d\",\"data\":{\"Get\":{\"key\":0,\"value\":null}}}\n\
+         {\"index\":3,\"phase\":\"Ok\",\"op_id\":2,\"node\":\"d\",\"data\":{\"Get\":{\"key\":0,\"value\":1}}}\n"
+            .to_string(),
+    );
+    all
+}
+
+/// One mutation of a history: a hostile token inserted, or a scenario-style mutation.
+fn mutate_history(text: &str, rng: &mut ChaCha8Rng) -> String {
+    if rng.random_range(0..3) > 0 {
+        return mutate(text, rng);
+    }
+    let at = text
+        .char_indices()
+        .nth(rng.random_range(0..=text.chars().count()))
+        .map_or(text.len(), |(i, _)| i);
+    let t = HISTORY_TOKENS[rng.random_range(0..HISTORY_TOKENS.len())];
+    let times = if rng.random_range(0..20) == 0 {
+        5_000
+    } else {
+        1
+    };
+    format!("{}{}{}", &text[..at], t.repeat(times), &text[at..])
+}
+
+/// What a history case exercises in this process: every reader, then the search under a small
+/// step and memory budget.
+fn history_in_process(text: &str, rng: &mut ChaCha8Rng) {
+    use clustersim::lin::formats::{read, Format};
+    use clustersim::lin::models;
+    let _ = Format::detect(text);
+    let model = models::NAMES[rng.random_range(0..models::NAMES.len())];
+    for format in [Format::Clustersim, Format::Edn, Format::JepsenLog] {
+        let Ok(ops) = read(text, format) else {
+            continue;
+        };
+        if let Ok(j) = models::judge_within(model, &ops, None, 20_000, 16 << 20) {
+            if let Some(key) = &j.failing {
+                let _ = models::failing_window_within(model, &ops, None, key, 20_000, 16 << 20);
+            }
+        }
+    }
+    let mut reader = clustersim::lin::edn::Reader::new(text);
+    while let Ok(Some(_)) = reader.next_value() {}
+}
+
+#[test]
+fn mutated_histories_never_panic_and_check_history_exits_0_1_or_2() {
+    let cases: usize = std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
+    // A fifth as many history cases as scenario cases: they are cheaper, and CI runs 50,000.
+    let cases = (cases / 5).max(50);
+    let seed: u64 = std::env::var("FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let corpus = histories();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x4849_5354);
+    let dir = std::env::temp_dir().join(format!("clustersim-fuzz-h-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("case.txt");
+    let mut codes = [0usize; 3];
+    for case in 0..cases {
+        let mut text = corpus[rng.random_range(0..corpus.len())].clone();
+        for _ in 0..rng.random_range(1..=4) {
+            text = mutate_history(&text, &mut rng);
+        }
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            history_in_process(&text, &mut rng.clone())
+        }));
+        assert!(
+            result.is_ok(),
+            "history case {case} (FUZZ_SEED={seed}) panicked; the history:\n{text}"
+        );
+        // One case in twenty-five also goes through the CLI (a process each: the slow part).
+        if case % 25 == 0 {
+            std::fs::write(&file, &text).unwrap();
+            let model = clustersim::lin::models::NAMES
+                [rng.random_range(0..clustersim::lin::models::NAMES.len())];
+            let mut args = vec![
+                "check-history".to_string(),
+                file.display().to_string(),
+                "--model".into(),
+                model.into(),
+                "--max-steps".into(),
+                "20000".into(),
+                "--max-memory".into(),
+                "64MiB".into(),
+            ];
+            if rng.random_range(0..3) == 0 {
+                args.extend(["--init".to_string(), mutate_history("[1 2]", &mut rng)]);
+            }
+            let output = std::process::Command::new(env!("CARGO_BIN_EXE_clustersim"))
+                .args(&args)
+                .output()
+                .expect("run clustersim");
+            let code = output.status.code().unwrap_or(-1);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                (0..=2).contains(&code) && !stderr.contains("panicked"),
+                "history case {case} (FUZZ_SEED={seed}): exit {code}: {stderr}\nthe history:\n{text}"
+            );
+            codes[code as usize] += 1;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "fuzz: {cases} history cases (seed {seed}): through check-history exit 0 x{}, 1 x{}, \
+         2 x{}; 0 panics",
+        codes[0], codes[1], codes[2]
+    );
+}
+
+/// Something put where an output will be written.
+#[derive(Clone, Copy, Debug)]
+enum Planted {
+    Nothing,
+    File,
+    HardLinkToInput,
+    SymlinkToInput,
+    DanglingSymlinkOutside,
+    Fifo,
+    Folder,
+}
+
+const PLANTED: [Planted; 7] = [
+    Planted::Nothing,
+    Planted::File,
+    Planted::HardLinkToInput,
+    Planted::SymlinkToInput,
+    Planted::DanglingSymlinkOutside,
+    Planted::Fifo,
+    Planted::Folder,
+];
+
+#[test]
+fn output_paths_that_are_links_fifos_or_existing_files_never_harm_what_is_there() {
+    use std::os::unix::fs::FileTypeExt;
+    let cases: usize = std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
+    // A process or two per case: a small share keeps CI's cost to seconds.
+    let cases = (cases / 500).max(20);
+    let seed: u64 = std::env::var("FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x4f55_5450);
+    let scenario = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/ping-partition.ron"
+    ))
+    .unwrap();
+    let root = std::env::temp_dir().join(format!("clustersim-fuzz-o-{}", std::process::id()));
+    for case in 0..cases {
+        let dir = root.join(format!("{case}"));
+        let outside = root.join(format!("{case}-outside"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        let input = dir.join("s.ron");
+        std::fs::write(&input, &scenario).unwrap();
+        let names = ["a.jsonl", "b.jsonl", "c.svg", "d.html", "e.bin"];
+        let mut planted = Vec::new();
+        for name in names {
+            let p = dir.join(name);
+            let what = PLANTED[rng.random_range(0..PLANTED.len())];
+            match what {
+                Planted::Nothing => {}
+                Planted::File => std::fs::write(&p, "keep").unwrap(),
+                Planted::HardLinkToInput => std::fs::hard_link(&input, &p).unwrap(),
+                Planted::SymlinkToInput => std::os::unix::fs::symlink(&input, &p).unwrap(),
+                Planted::DanglingSymlinkOutside => {
+                    std::os::unix::fs::symlink(outside.join(name), &p).unwrap()
+                }
+                Planted::Fifo => {
+                    let ok = std::process::Command::new("mkfifo")
+                        .arg(&p)
+                        .status()
+                        .unwrap();
+                    assert!(ok.success());
+                }
+                Planted::Folder => std::fs::create_dir(&p).unwrap(),
+            }
+            planted.push((p, what));
+        }
+        let mut args: Vec<String> = vec!["run".into(), "s.ron".into(), "--quiet".into()];
+        for (flag, name) in [
+            ("--trace", "a.jsonl"),
+            ("--history", "b.jsonl"),
+            ("--svg", "c.svg"),
+            ("--html", "d.html"),
+            ("--history-on-disk", "e.bin"),
+        ] {
+            if rng.random_range(0..2) == 0 {
+                args.push(flag.into());
+                // Now and then two flags name the same path.
+                let pick = if rng.random_range(0..6) == 0 {
+                    names[rng.random_range(0..names.len())]
+                } else {
+                    name
+                };
+                args.push(pick.into());
+            }
+        }
+        if rng.random_range(0..2) == 0 {
+            args.push("--force".into());
+        }
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_clustersim"))
+            .args(&args)
+            .current_dir(&dir)
+            .output()
+            .expect("run clustersim");
+        let code = output.status.code().unwrap_or(-1);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let context = format!("output case {case} (FUZZ_SEED={seed}) {args:?} {planted:?}");
+        assert!(
+            (0..=2).contains(&code) && !stderr.contains("panicked"),
+            "{context}: exit {code}: {stderr}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&input).unwrap(),
+            scenario,
+            "{context}: the scenario changed"
+        );
+        assert_eq!(
+            std::fs::read_dir(&outside).unwrap().count(),
+            0,
+            "{context}: wrote outside the folder"
+        );
+        for (p, what) in &planted {
+            let kind = std::fs::symlink_metadata(p).map(|m| m.file_type());
+            match what {
+                Planted::Fifo => assert!(kind.unwrap().is_fifo(), "{context}: {p:?}"),
+                Planted::Folder => assert!(kind.unwrap().is_dir(), "{context}: {p:?}"),
+                Planted::File if !args.iter().any(|a| a == "--force") => assert_eq!(
+                    std::fs::read_to_string(p).unwrap(),
+                    "keep",
+                    "{context}: {p:?} overwritten without --force"
+                ),
+                _ => {}
+            }
+        }
+        let leftovers = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".tmp")
+            })
+            .count();
+        assert_eq!(leftovers, 0, "{context}: a temporary file was left");
+    }
+    let _ = std::fs::remove_dir_all(&root);
 }

@@ -16,7 +16,7 @@
 use super::Verdict;
 use crate::history::{Call, History, Op, Phase};
 use crate::lin::models::{RegOp, RegisterModel};
-use crate::lin::{check_partitions, LinOp};
+use crate::lin::{check_partitions_within, LinOp};
 use crate::sim::RunOutcome;
 use std::collections::BTreeMap;
 
@@ -59,7 +59,24 @@ pub fn check_history(history: &History) -> LinResult {
 /// Checks a history for linearizability, giving up after `max_steps` search steps.
 pub fn check_history_bounded(history: &History, max_steps: u64) -> LinResult {
     let calls = history.calls();
-    check_calls(&calls, max_steps)
+    check_calls(&calls, max_steps, u64::MAX, crate::memory::DEFAULT_BUDGET)
+}
+
+/// Bytes the search may hold after a run: its budget less what the run held at its peak.
+fn search_memory(outcome: &RunOutcome) -> u64 {
+    outcome
+        .bounds
+        .max_memory
+        .0
+        .saturating_sub(outcome.memory.total())
+}
+
+/// The reason given when the search would outgrow the run's memory budget.
+fn over_budget(budget: crate::memory::Bytes) -> String {
+    format!(
+        "the search would hold more than the run's memory budget ({budget}, bounds.max_memory); \
+         raise it or shorten the run"
+    )
 }
 
 /// A partition key that sorts as the number does.
@@ -96,11 +113,23 @@ fn partition(calls: &[Call]) -> BTreeMap<String, Vec<LinOp<RegOp>>> {
     keys
 }
 
-fn check_calls(calls: &[Call], max_steps: u64) -> LinResult {
+/// Checks `calls` within `max_steps` search steps and `max_bytes` of search memory (what is
+/// left of `budget` after the run).
+fn check_calls(
+    calls: &[Call],
+    max_steps: u64,
+    max_bytes: u64,
+    budget: crate::memory::Bytes,
+) -> LinResult {
     let model = RegisterModel::kv(None);
     let parts = partition(calls);
     let ops = parts.values().map(Vec::len).sum();
-    let checked = check_partitions(&model, parts, max_steps);
+    let checked = check_partitions_within(&model, parts, max_steps, max_bytes);
+    if checked.out_of_memory && checked.failing_key().is_none() {
+        return LinResult::Unknown {
+            reason: over_budget(budget),
+        };
+    }
     if let Some(key) = checked.failing_key() {
         let key = key.parse().unwrap_or_default();
         return LinResult::NotLinearizable {
@@ -162,7 +191,8 @@ fn before_window_writes(calls: &[Call], window: &[usize]) -> Vec<(usize, usize)>
 /// Checks the run's key-value history for linearizability.
 pub fn check_linearizable(outcome: &RunOutcome) -> Verdict {
     let calls = outcome.history.calls();
-    match check_calls(&calls, DEFAULT_MAX_STEPS) {
+    let budget = outcome.bounds.max_memory;
+    match check_calls(&calls, DEFAULT_MAX_STEPS, search_memory(outcome), budget) {
         LinResult::Linearizable { ops, keys, steps } => {
             if ops == 0 {
                 return Verdict::unknown(NAME, "the history has no key-value operations to check");
@@ -267,13 +297,18 @@ impl crate::protocol::Check for Linearizable {
 fn check_with_model(outcome: &RunOutcome, model: &str) -> Verdict {
     use crate::lin::{formats, models};
     let ops = formats::from_history(&outcome.history, outcome.roster.names());
-    let judged = match models::judge(model, &ops, None, DEFAULT_MAX_STEPS) {
+    let max_bytes = search_memory(outcome);
+    let judged = match models::judge_within(model, &ops, None, DEFAULT_MAX_STEPS, max_bytes) {
         Ok(j) => j,
         Err(e) => return Verdict::unknown(NAME, format!("model {model}: {e}")),
     };
+    if judged.out_of_memory && judged.failing.is_none() {
+        return Verdict::unknown(NAME, over_budget(outcome.bounds.max_memory));
+    }
     if let Some(key) = &judged.failing {
         let window =
-            models::failing_window(model, &ops, None, key, DEFAULT_MAX_STEPS).unwrap_or_default();
+            models::failing_window_within(model, &ops, None, key, DEFAULT_MAX_STEPS, max_bytes)
+                .unwrap_or_default();
         let key = if key.is_empty() {
             String::new()
         } else {

@@ -1,7 +1,7 @@
 //! The `check` subcommand: an exhaustive bounded search of a scenario (`explore::exhaustive`),
 //! its counts, and the shortest failing path written as a scenario `run` replays.
 
-use super::outputs;
+use super::outputs::{self, Outputs};
 use super::run::parse_duration;
 use crate::explore::exhaustive::{
     check_scenario, default_faults, replay_scenario, ExhaustiveConfig, ExhaustiveOutcome, Timing,
@@ -311,7 +311,8 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
     let mut named = replay.clone();
     named.name = format!("{}-check-min", scenario.name);
     let path = args.out.join(format!("{}.ron", file_stem(&named.name)));
-    outputs::check(&args.file, &[("--out", path.clone())], args.force)?;
+    let outs = Outputs::new(&args.file, args.force);
+    outs.check(&[("--out", path.clone())])?;
     let header = vec![
         format!(
             "Found by {} check from {origin}: check `{}` fails.",
@@ -333,13 +334,9 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         ),
         crate::run::replay_line(registry.program(), &named, &path),
     ];
-    if path.exists() && !args.force {
-        return Err(Error::Exists(path.display().to_string()));
-    }
-    std::fs::write(&path, to_ron(&named, &header)).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        message: format!("cannot write the failing path: {e}"),
-    })?;
+    // `--out` is created as documented, after the search: a missing folder never loses a result.
+    outs.create_dir("--out", &args.out)?;
+    outs.write_text("--out", &path, &to_ron(&named, &header))?;
     outln!("  wrote {}", path.display());
     outln!("  replay: {} run {}", registry.program(), path.display());
     Ok(1)

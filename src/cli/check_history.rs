@@ -4,6 +4,7 @@
 use crate::lin::formats::{self, Format};
 use crate::lin::models;
 use crate::lin::Operation;
+use crate::memory::{Bytes, DEFAULT_BUDGET};
 use crate::Error;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -29,6 +30,10 @@ pub(super) struct CheckHistoryArgs {
     /// Search steps for the smallest failing window (0: do not look for it).
     #[arg(long, default_value_t = crate::lin::DEFAULT_WINDOW_STEPS)]
     window_steps: u64,
+    /// Stop with an error once the history and the search would hold more than this
+    /// (default: 2GiB, as for a run).
+    #[arg(long, value_name = "SIZE", value_parser = super::run::parse_bytes, allow_hyphen_values = true)]
+    max_memory: Option<Bytes>,
 }
 
 /// `check-history`: exit 0 if linearizable, 1 if not (or undecided), 2 on bad input.
@@ -41,10 +46,7 @@ pub(super) fn cmd_check_history(program: &str, args: &CheckHistoryArgs) -> Resul
         )));
     }
     let shown = args.file.display().to_string();
-    let bytes = std::fs::read(&args.file).map_err(|e| Error::Io {
-        path: shown.clone(),
-        message: format!("cannot read history: {e}"),
-    })?;
+    let bytes = read_capped(&args.file)?;
     let text = String::from_utf8(bytes).map_err(|e| Error::Invalid {
         path: shown.clone(),
         message: format!(
@@ -77,16 +79,71 @@ pub(super) fn cmd_check_history(program: &str, args: &CheckHistoryArgs) -> Resul
         Some(t) => Some(parse_value(t)?),
         None => None,
     };
+    let budget = args.max_memory.unwrap_or(DEFAULT_BUDGET);
+    // What the text and the operations read from it hold already (a rough upper bound per
+    // operation: its JSON values and names); the search may use the rest.
+    let held =
+        (text.len() as u64).saturating_add((ops.len() as u64).saturating_mul(OPERATION_BYTES));
+    let Some(search_bytes) = budget.0.checked_sub(held) else {
+        return Err(out_of_memory(&shown, budget, "reading the history"));
+    };
     outln!(
         "{program} check-history: {shown} (format {}, model {}, {} operations)",
         format.name(),
         args.model,
         ops.len()
     );
-    run(&args.model, &ops, init.as_ref(), args).map_err(|message| Error::Invalid {
+    match run(&args.model, &ops, init.as_ref(), args, search_bytes) {
+        Ok(Some(code)) => Ok(code),
+        Ok(None) => Err(out_of_memory(&shown, budget, "the linearizability search")),
+        Err(message) => Err(Error::Invalid {
+            path: shown.clone(),
+            message,
+        }),
+    }
+}
+
+/// Bytes one operation read from a history holds, about (its values, names and positions).
+const OPERATION_BYTES: u64 = 512;
+
+/// The error for a check that would outgrow `--max-memory`, naming the knob.
+fn out_of_memory(shown: &str, budget: Bytes, what: &str) -> Error {
+    Error::Invalid {
+        path: shown.to_string(),
+        message: format!(
+            "{what} would hold more than the memory budget ({budget}); raise --max-memory, or \
+             check a shorter history (split it by key or by time)"
+        ),
+    }
+}
+
+/// Most bytes of a history file read (the scenario files' cap): a larger input (or an endless
+/// one, `/dev/zero`) is refused before it can fill memory.
+const MAX_HISTORY_BYTES: u64 = crate::scenario::MAX_FILE_BYTES;
+
+/// The file's bytes, at most `MAX_HISTORY_BYTES` of them.
+fn read_capped(path: &std::path::Path) -> Result<Vec<u8>, Error> {
+    use std::io::Read as _;
+    let shown = path.display().to_string();
+    let io = |e: std::io::Error| Error::Io {
         path: shown.clone(),
-        message,
-    })
+        message: format!("cannot read history: {e}"),
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_HISTORY_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_HISTORY_BYTES {
+        return Err(Error::Invalid {
+            path: shown,
+            message: format!(
+                "the history is larger than {} MiB; check it in parts (by key or by time)",
+                MAX_HISTORY_BYTES / (1024 * 1024)
+            ),
+        });
+    }
+    Ok(bytes)
 }
 
 /// A value written as JSON or EDN.
@@ -96,21 +153,34 @@ fn parse_value(text: &str) -> Result<serde_json::Value, Error> {
     }
     match crate::lin::edn::Reader::new(text).next_value() {
         Ok(Some(v)) => Ok(v),
-        _ => Err(Error::Usage(format!(
-            "--init `{text}` is not a JSON or EDN value"
-        ))),
+        Ok(None) => Err(Error::Usage(
+            "--init is empty; give a JSON or EDN value".into(),
+        )),
+        Err(e) => {
+            let shown: String = text.chars().take(60).collect();
+            let more = if shown.len() < text.len() { "..." } else { "" };
+            Err(Error::Usage(format!(
+                "--init `{shown}{more}` is not a JSON or EDN value (column {}: {})",
+                e.col, e.message
+            )))
+        }
     }
 }
 
-/// Checks `ops` against the model, prints the verdict and (on failure) the smallest window.
+/// Checks `ops` against the model, prints the verdict and (on failure) the smallest window;
+/// `None` when the search would hold more than `max_bytes`.
 fn run(
     model: &str,
     ops: &[Operation],
     init: Option<&serde_json::Value>,
     args: &CheckHistoryArgs,
-) -> Result<u8, String> {
+    max_bytes: u64,
+) -> Result<Option<u8>, String> {
     let started = Instant::now();
-    let checked = models::judge(model, ops, init, args.max_steps)?;
+    let checked = models::judge_within(model, ops, init, args.max_steps, max_bytes)?;
+    if checked.out_of_memory {
+        return Ok(None);
+    }
     let verdict_time = started.elapsed();
     let many = checked.partitions.len() > 1;
     if many {
@@ -138,7 +208,8 @@ fn run(
         outln!("FAIL Linearizable: {shown}has no linearization (verdict in {timing})");
         if args.window_steps > 0 {
             let started = Instant::now();
-            let window = models::failing_window(model, ops, init, key, args.window_steps)?;
+            let window =
+                models::failing_window_within(model, ops, init, key, args.window_steps, max_bytes)?;
             outln!(
                 "  smallest failing window: {} operations (found in {:.1} ms); no order of them fits the model:",
                 window.len(),
@@ -150,7 +221,7 @@ fn run(
                 outln!("    {}", ops[i].describe());
             }
         }
-        return Ok(1);
+        return Ok(Some(1));
     }
     if let Some(p) = checked.undecided() {
         outln!(
@@ -159,11 +230,11 @@ fn run(
             p.ops,
             args.max_steps
         );
-        return Ok(1);
+        return Ok(Some(1));
     }
     if checked_ops == 0 {
         outln!("UNKNOWN Linearizable: no operation in the history constrains the model");
-        return Ok(1);
+        return Ok(Some(1));
     }
     outln!(
         "PASS Linearizable: {checked_ops} operations{} are linearizable ({timing})",
@@ -173,5 +244,5 @@ fn run(
             String::new()
         }
     );
-    Ok(0)
+    Ok(Some(0))
 }

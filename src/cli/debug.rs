@@ -67,18 +67,26 @@ pub(super) fn cmd_debug(registry: &Registry, args: &DebugArgs) -> Result<u8, Err
         scenario.seed
     );
     let title = format!("{} (seed {})", scenario.name, scenario.seed);
-    let page = crate::render::page::page(&title, "{\"live\":true}", "");
+    let port = server.server_addr().to_ip().map_or(args.port, |a| a.port());
+    let token = session_token(scenario.seed, port);
+    let page = crate::render::page::page(
+        &title,
+        &format!("{{\"live\":true,\"token\":\"{token}\"}}"),
+        "",
+    );
     for request in server.incoming_requests() {
         let url = request.url().to_string();
         let (route, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
         let mut quit = false;
-        let answer: Answer = match route {
-            "/" | "/index.html" => (200, "text/html; charset=utf-8", page.clone()),
-            "/api/state" => {
+        let refused = refusal(&request, route, port, &token);
+        let answer: Answer = match (refused, route) {
+            (Some(answer), _) => answer,
+            (None, "/" | "/index.html") => (200, "text/html; charset=utf-8", page.clone()),
+            (None, "/api/state") => {
                 notice.version += 1;
                 (200, "application/json", state_json(&session, &notice))
             }
-            "/api/act" => {
+            (None, "/api/act") => {
                 let op = param(query, "op").unwrap_or_default();
                 notice.message.clear();
                 notice.error = false;
@@ -113,7 +121,7 @@ pub(super) fn cmd_debug(registry: &Registry, args: &DebugArgs) -> Result<u8, Err
                 }
                 (200, "application/json", state_json(&session, &notice))
             }
-            _ => (404, "text/plain", format!("no page {route}")),
+            (None, _) => (404, "text/plain", format!("no page {route}")),
         };
         let (status, kind, body) = answer;
         let header = tiny_http::Header::from_bytes(&b"Content-Type"[..], kind.as_bytes())
@@ -127,6 +135,76 @@ pub(super) fn cmd_debug(registry: &Registry, args: &DebugArgs) -> Result<u8, Err
         }
     }
     Ok(0)
+}
+
+/// The header carrying the page's token with every action.
+const TOKEN_HEADER: &str = "X-Clustersim-Token";
+
+/// A token for this session, embedded in the page and required with every action, so that no
+/// other page open in the browser can drive the run: 16 bytes of /dev/urandom (outside any
+/// run, so the simulation stays deterministic), else the process id, the seed, the port and a
+/// per-process random hash key mixed together.
+fn session_token(seed: u64, port: u16) -> String {
+    use std::io::Read as _;
+    let mut bytes = [0u8; 16];
+    let from_os = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .is_ok();
+    if !from_os {
+        use std::hash::{BuildHasher, Hasher};
+        for (i, chunk) in bytes.chunks_mut(8).enumerate() {
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u64(seed);
+            h.write_u32(std::process::id());
+            h.write_u16(port);
+            h.write_usize(i);
+            chunk.copy_from_slice(&h.finish().to_le_bytes());
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Why a request is refused, if it is: a Host (or Origin) other than this server's own
+/// address (a page elsewhere, or DNS rebinding) is 403; an action not sent by POST is 405; an
+/// action without the page's token is 403.
+fn refusal(request: &tiny_http::Request, route: &str, port: u16, token: &str) -> Option<Answer> {
+    let header = |name: &str| {
+        request
+            .headers()
+            .iter()
+            .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_str().to_string())
+    };
+    let ours = [format!("127.0.0.1:{port}"), format!("localhost:{port}")];
+    let host_ok = header("Host").is_some_and(|h| ours.contains(&h));
+    let origin_ok =
+        header("Origin").is_none_or(|o| ours.iter().any(|a| o == format!("http://{a}")));
+    if !host_ok || !origin_ok {
+        return Some((
+            403,
+            "text/plain",
+            format!("refused: the debugger answers only pages from http://127.0.0.1:{port}/"),
+        ));
+    }
+    if route != "/api/act" {
+        return None;
+    }
+    if *request.method() != tiny_http::Method::Post {
+        return Some((
+            405,
+            "text/plain",
+            "refused: an action is sent by POST from the debugger's page".to_string(),
+        ));
+    }
+    if header(TOKEN_HEADER).as_deref() != Some(token) {
+        return Some((
+            403,
+            "text/plain",
+            "refused: an action needs the token of the debugger's page (reload the page)"
+                .to_string(),
+        ));
+    }
+    None
 }
 
 /// The value of `key` in a query string, percent-decoded.
@@ -238,9 +316,10 @@ fn save(
             };
             dir.join(name)
         })
-        .find(|p| !p.exists())
+        .find(|p| crate::output::existing(p) == crate::output::Existing::Nothing)
         .ok_or_else(|| Error::Usage(format!("{} holds 10,000 saved paths", dir.display())))?;
-    outputs::check(input, &[("--out", path.clone())], false)?;
+    let outs = outputs::Outputs::new(input, false);
+    outs.check(&[("--out", path.clone())])?;
     let hash = session.finished().trace_hash();
     scenario.name = path
         .file_stem()
@@ -255,13 +334,7 @@ fn save(
         ),
         crate::run::replay_line(registry.program(), &scenario, &path),
     ];
-    std::fs::create_dir_all(dir).map_err(|e| Error::Io {
-        path: dir.display().to_string(),
-        message: format!("cannot create the folder: {e}"),
-    })?;
-    std::fs::write(&path, to_ron(&scenario, &header)).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        message: format!("cannot write the path: {e}"),
-    })?;
+    outs.create_dir("--out", dir)?;
+    outs.write_text("--out", &path, &to_ron(&scenario, &header))?;
     Ok((path.display().to_string(), hash))
 }

@@ -1,7 +1,7 @@
 //! The `explore` and `shrink` subcommands: parse their flags, call `crate::explore`, print the
 //! summary, write the shrunk scenario.
 
-use super::outputs;
+use super::outputs::{self, Outputs};
 use super::run::{parse_bytes, parse_seed};
 use crate::explore::{
     file_stem, runner, runner_for, shrink, sweep, Budget, Shard, ShrinkOptions, Shrunk, Strategy,
@@ -249,11 +249,11 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
         registry.program(),
         scenario.name,
         match config.budget {
-            Budget::Seeds(n) => format!(
-                "seeds {}..{}",
-                config.first_seed,
-                config.first_seed.saturating_add(n)
-            ),
+            Budget::Seeds(n) => match config.first_seed.checked_add(n) {
+                Some(end) => format!("seeds {}..{end}", config.first_seed),
+                // The range ends at the last seed: shown inclusive, since its end has no number.
+                None => format!("seeds {}..={}", config.first_seed, u64::MAX),
+            },
             Budget::Time(t) => format!("seeds from {} for {:.0?}", config.first_seed, t),
         },
         config.shard,
@@ -282,6 +282,15 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
         shown.as_ref(),
     )?;
     print_summary(&outcome, &config);
+    if matches!(config.budget, Budget::Time(_))
+        && outcome.seeds.last() == Some(&last_seed(config.shard))
+    {
+        outln!(
+            "  ran out of seeds: {} is the last seed (shard {}); start lower with --first-seed",
+            last_seed(config.shard),
+            config.shard
+        );
+    }
     if let Strategy::Pct { depth, .. } = strategy {
         let per_run = outcome.events / outcome.runs().max(1);
         let nodes = prepared.plan.roster.len();
@@ -326,6 +335,11 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
         Err(e) => outln!("  not shrunk: {e}"),
     }
     Ok(1)
+}
+
+/// The largest seed `shard` owns: where a time-bounded sweep stops.
+fn last_seed(shard: Shard) -> u64 {
+    u64::MAX - (u64::MAX % shard.count + shard.count - shard.index) % shard.count
 }
 
 fn print_summary(o: &SweepOutcome, config: &SweepConfig) {
@@ -411,13 +425,16 @@ fn shrink_and_write(
 ) -> Result<Option<(Shrunk, PathBuf)>, Error> {
     let origin = &input.display().to_string();
     let path = shrunk_path(scenario, seed, out);
-    outputs::check(input, &[("--out", path.clone())], force)?;
+    let outs = Outputs::new(input, force);
+    outs.check(&[("--out", path.clone())])?;
     outln!("shrinking seed {seed} ...");
     let started = std::time::Instant::now();
     let Some(shrunk) = shrink(scenario, seed, runner(registry, origin), opts)? else {
         return Ok(None);
     };
-    let path = shrunk.write(origin, out, force)?;
+    let path = out.join(shrunk.file_name());
+    outs.create_dir("--out", out)?;
+    outs.write_text("--out", &path, &shrunk.to_ron(origin, &path))?;
     outln!(
         "  FAIL {}: {}\n  shrunk to {} fault events (from {}) in {} runs, {:.2}s",
         shrunk.check,

@@ -1,6 +1,6 @@
 //! The `run` subcommand: one scenario, its report, and the files and pictures the flags ask for.
 
-use super::outputs;
+use super::outputs::{self, Outputs};
 use crate::explore::Strategy;
 use crate::memory::Bytes;
 use crate::registry::Registry;
@@ -160,36 +160,22 @@ pub(super) fn parse_bytes(s: &str) -> Result<Bytes, String> {
     Ok(b)
 }
 
-fn io_error(path: &Path, e: std::io::Error) -> Error {
-    Error::Io {
-        path: path.display().to_string(),
-        message: format!("cannot write: {e}"),
-    }
-}
-
-fn write_file(path: &Path, text: &str) -> Result<(), Error> {
-    std::fs::write(path, text).map_err(|e| io_error(path, e))
-}
-
 /// Writes a file a line at a time through a buffer (a long trace is never one string).
 fn write_lines<I: IntoIterator>(
+    outs: &Outputs,
+    flag: &str,
     path: &Path,
     items: I,
     line: impl Fn(&I::Item) -> String,
     ron_all: impl Fn() -> String,
     format: Format,
 ) -> Result<(), Error> {
-    let file = std::fs::File::create(path).map_err(|e| io_error(path, e))?;
-    let mut w = std::io::BufWriter::new(file);
-    let result = match format {
+    outs.write_with(flag, path, |w| match format {
         Format::Jsonl => items
             .into_iter()
             .try_for_each(|i| writeln!(w, "{}", line(&i))),
         Format::Ron => w.write_all(ron_all().as_bytes()),
-    };
-    result
-        .and_then(|_| w.flush())
-        .map_err(|e| io_error(path, e))
+    })
 }
 
 /// The outputs `run` writes, each with the flag that named it.
@@ -222,7 +208,8 @@ pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> 
     if let Some(dir) = &args.plots {
         outputs::check_dir("--plots", dir)?;
     }
-    outputs::check(&args.file, &outputs(args), args.force)?;
+    let outs = Outputs::new(&args.file, args.force);
+    outs.check(&outputs(args))?;
     if let (Some(a), Some(b)) = (args.from, args.to) {
         if a > b {
             return Err(Error::Usage(format!("--from {a} is after --to {b}")));
@@ -272,7 +259,10 @@ pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> 
     drop(prepared);
     let opts = RunOptions {
         history_file: match &args.history_on_disk {
-            Some(p) => Some(crate::history::HistoryFile::create(p)?),
+            Some(p) => {
+                outs.clear_scratch("--history-on-disk", p)?;
+                Some(crate::history::HistoryFile::create(p)?)
+            }
             None => None,
         },
         ..opts
@@ -284,6 +274,8 @@ pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> 
         let names = report.outcome.roster.names();
         let events = report.outcome.trace.events();
         write_lines(
+            &outs,
+            "--trace",
             path,
             events,
             |e| e.to_json(names),
@@ -295,6 +287,8 @@ pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> 
         let names = report.outcome.roster.names();
         let history = &report.outcome.history;
         write_lines(
+            &outs,
+            "--history",
             path,
             history.entries(),
             |e| e.to_json(names),
@@ -305,13 +299,16 @@ pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> 
     if args.wants_pictures() {
         let (pictured, window) =
             picture_run(registry, &scenario, &origin, &opts, &mut report, explicit)?;
-        draw(args, pictured.as_ref().unwrap_or(&report), window)?;
+        draw(&outs, args, pictured.as_ref().unwrap_or(&report), window)?;
     }
     if args.quiet {
         for v in &report.verdicts {
             outln!("{} {}: {}", v.status, v.check, v.summary);
         }
         outln!("trace hash: {:016x}", report.outcome.trace_hash());
+        if let Some(note) = report::undecided(&report) {
+            eprintln!("note: {note}");
+        }
     } else {
         out!("{}", report::summary(&report, Some(wall)));
     }
@@ -327,7 +324,12 @@ pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> 
             eprintln!("warning: {}: {w}", p.display());
         }
     }
-    Ok(if report.passed() { 0 } else { 1 })
+    // An undecided check is not a pass: nothing shows the run correct (as check-history says).
+    Ok(if report.passed() && report::undecided(&report).is_none() {
+        0
+    } else {
+        1
+    })
 }
 
 fn picture_level(w: Window) -> TraceLevel {
@@ -410,7 +412,12 @@ fn picture_run(
 }
 
 /// Writes the timeline, SVG, HTML and plots the flags ask for, in `window` when one is set.
-fn draw(args: &RunArgs, report: &Report, window: Option<Window>) -> Result<(), Error> {
+fn draw(
+    outs: &Outputs,
+    args: &RunArgs,
+    report: &Report,
+    window: Option<Window>,
+) -> Result<(), Error> {
     use crate::render::{html, plots, svg, timeline, Model};
     let model = Model::of_run(&report.outcome, &report.verdicts);
     let nodes = match &args.nodes {
@@ -428,19 +435,20 @@ fn draw(args: &RunArgs, report: &Report, window: Option<Window>) -> Result<(), E
                 .focus
                 .map(|_| timeline::window(&model, &Default::default()))
         });
-        write_file(path, &svg::render(&model, framed))?;
+        outs.write_text("--svg", path, &svg::render(&model, framed))?;
     }
     if let Some(path) = &args.html {
         let title = format!("{} (seed {})", report.scenario.name, report.outcome.seed);
-        write_file(path, &html::render(&model, &report.verdicts, win, &title))?;
+        outs.write_text(
+            "--html",
+            path,
+            &html::render(&model, &report.verdicts, win, &title),
+        )?;
     }
     if let Some(dir) = &args.plots {
-        std::fs::create_dir_all(dir).map_err(|e| Error::Io {
-            path: dir.display().to_string(),
-            message: format!("cannot create directory: {e}"),
-        })?;
+        outs.create_dir("--plots", dir)?;
         for (name, text) in plots::all(&model) {
-            write_file(&dir.join(name), &text)?;
+            outs.write_text("--plots", &dir.join(name), &text)?;
         }
         for line in plots::summary(&model) {
             outln!("plots: {line}");

@@ -21,6 +21,9 @@ use crate::time::SimTime;
 /// Most time-order steps one "run to" takes before it gives the page back.
 pub const MAX_STEPS_PER_ACTION: usize = 1_000_000;
 
+/// Steps between two checks of the session's memory against `bounds.max_memory`.
+const BUDGET_CHECK_STEPS: usize = 256;
+
 /// One step of the path, and whether it was the one time order would have taken.
 #[derive(Clone, Debug, PartialEq)]
 struct Taken {
@@ -137,6 +140,9 @@ impl Session {
             }
             Action::Next => {
                 let mark = self.path.len();
+                if !self.within_budget() {
+                    return Err(self.over_budget());
+                }
                 if !self.next() {
                     return Err(self.stopped_reason());
                 }
@@ -146,14 +152,23 @@ impl Session {
             Action::To(t) => {
                 let mark = self.path.len();
                 let mut n = 0;
-                while n < MAX_STEPS_PER_ACTION
+                let mut within = self.within_budget();
+                while within
+                    && n < MAX_STEPS_PER_ACTION
                     && self.sim_time_order().is_some_and(|(_, due)| due <= *t)
                     && self.next()
                 {
                     n += 1;
+                    // Checked every few steps: an estimate, and a step adds little to it.
+                    if n % BUDGET_CHECK_STEPS == 0 {
+                        within = self.within_budget();
+                    }
                 }
                 if self.path.len() > mark {
                     self.marks.push(mark);
+                }
+                if !within {
+                    return Err(self.over_budget());
                 }
                 Ok(())
             }
@@ -204,6 +219,36 @@ impl Session {
                 Ok(())
             }
         }
+    }
+
+    /// Bytes the session holds, estimated: the run's records twice (the page's view of the run
+    /// so far is a copy of them) and the path of steps.
+    pub fn memory(&self) -> u64 {
+        let path = self.path.capacity() * std::mem::size_of::<Taken>()
+            + self.marks.capacity() * std::mem::size_of::<usize>();
+        self.sim
+            .memory()
+            .saturating_mul(2)
+            .saturating_add(path as u64)
+    }
+
+    /// The session's budget: the scenario's `bounds.max_memory`.
+    pub fn max_memory(&self) -> crate::memory::Bytes {
+        self.prepared.plan.scenario.bounds.max_memory
+    }
+
+    /// True while the session leaves room for its records to double once more (a growing
+    /// record doubles its capacity at once), so what it holds never passes the budget.
+    fn within_budget(&self) -> bool {
+        self.memory().saturating_mul(2) <= self.max_memory().0
+    }
+
+    fn over_budget(&self) -> String {
+        format!(
+            "stopped: going on would hold more than the memory budget ({}, bounds.max_memory); \
+             go back, save the path, or raise bounds.max_memory in the file",
+            self.max_memory()
+        )
     }
 
     fn stopped_reason(&self) -> String {

@@ -45,6 +45,10 @@ pub trait Stepper {
     fn finish(self: Box<Self>) -> RunOutcome;
     /// Trace events and history entries recorded so far (to tell whether a step showed anything).
     fn progress(&self) -> (usize, usize);
+    /// Bytes the run holds now, estimated as the engine does (`Sim::memory`).
+    fn memory(&self) -> u64 {
+        0
+    }
 }
 
 impl<N: Node> Stepper for Sim<N> {
@@ -97,5 +101,8 @@ impl<N: Node> Stepper for Sim<N> {
     }
     fn progress(&self) -> (usize, usize) {
         (self.trace().events().len(), self.history().len())
+    }
+    fn memory(&self) -> u64 {
+        Sim::memory(self).total()
     }
 }

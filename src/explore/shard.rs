@@ -36,15 +36,17 @@ impl Shard {
         seed % self.count == self.index
     }
 
-    /// The seeds this shard owns in `first..first + span` (`span: None`: up to `u64::MAX`), in
-    /// increasing order.
+    /// The seeds this shard owns in `first..first + span` (`span: None`: up to and including
+    /// `u64::MAX`), in increasing order. The range never wraps: seed `u64::MAX` is the last.
     pub fn seeds(&self, first: u64, span: Option<u64>) -> ShardSeeds {
-        let end = span.map_or(u64::MAX, |n| first.saturating_add(n));
+        // One past the last seed, in u128 so that `u64::MAX` itself is in range.
+        let end = span.map_or(1u128 << 64, |n| (first as u128 + n as u128).min(1 << 64));
         let skip = (self.index + self.count - first % self.count) % self.count;
         ShardSeeds {
-            next: first.checked_add(skip).filter(|s| *s < end),
+            next: first.checked_add(skip).filter(|s| (*s as u128) < end),
             step: self.count,
             end,
+            bounded: span.is_some(),
         }
     }
 }
@@ -72,7 +74,9 @@ impl FromStr for Shard {
 pub struct ShardSeeds {
     next: Option<u64>,
     step: u64,
-    end: u64,
+    /// One past the last seed (at most 2^64).
+    end: u128,
+    bounded: bool,
 }
 
 impl ShardSeeds {
@@ -82,16 +86,19 @@ impl ShardSeeds {
         let seed = i
             .checked_mul(self.step)
             .and_then(|o| first.checked_add(o))?;
-        (seed < self.end).then_some(seed)
+        ((seed as u128) < self.end).then_some(seed)
     }
 
     /// How many seeds the sequence holds, if the range is bounded.
     pub fn len_hint(&self) -> Option<u64> {
-        if self.end == u64::MAX {
+        if !self.bounded {
             return None;
         }
         Some(match self.next {
-            Some(first) => (self.end - first).div_ceil(self.step),
+            Some(first) => {
+                let n = (self.end - first as u128).div_ceil(self.step as u128);
+                u64::try_from(n).unwrap_or(u64::MAX)
+            }
             None => 0,
         })
     }
@@ -102,7 +109,9 @@ impl Iterator for ShardSeeds {
 
     fn next(&mut self) -> Option<u64> {
         let seed = self.next?;
-        self.next = seed.checked_add(self.step).filter(|s| *s < self.end);
+        self.next = seed
+            .checked_add(self.step)
+            .filter(|s| (*s as u128) < self.end);
         Some(seed)
     }
 }
@@ -122,6 +131,21 @@ mod tests {
                 assert_eq!(all, (first..first + 23).collect::<Vec<_>>());
             }
         }
+    }
+
+    #[test]
+    fn the_last_seed_is_in_range_and_nothing_wraps() {
+        let all = Shard::ALL;
+        assert_eq!(all.seeds(u64::MAX, Some(1)).collect::<Vec<_>>(), [u64::MAX]);
+        assert_eq!(all.seeds(u64::MAX, Some(1)).len_hint(), Some(1));
+        assert_eq!(all.seeds(u64::MAX, None).collect::<Vec<_>>(), [u64::MAX]);
+        assert_eq!(
+            all.seeds(u64::MAX - 1, Some(5)).collect::<Vec<_>>(),
+            [u64::MAX - 1, u64::MAX]
+        );
+        let s = Shard::new(1, 2).unwrap().seeds(u64::MAX - 3, None);
+        assert_eq!(s.nth_seed(1), Some(u64::MAX));
+        assert_eq!(s.nth_seed(2), None);
     }
 
     #[test]

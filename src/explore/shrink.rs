@@ -110,17 +110,12 @@ impl Shrunk {
 
     /// Writes the scenario into `dir` (created if missing); an existing file is replaced only
     /// with `force`.
+    /// The file is written beside its name and moved into place (`crate::output`): a link
+    /// there is replaced, never followed, and anything but a regular file is refused.
     pub fn write(&self, origin: &str, dir: &Path, force: bool) -> Result<PathBuf> {
         let path = dir.join(self.file_name());
-        if path.exists() && !force {
-            return Err(Error::Exists(path.display().to_string()));
-        }
-        let io = |e: std::io::Error| Error::Io {
-            path: path.display().to_string(),
-            message: format!("cannot write shrunk scenario: {e}"),
-        };
-        std::fs::create_dir_all(dir).map_err(io)?;
-        std::fs::write(&path, self.to_ron(origin, &path)).map_err(io)?;
+        crate::output::create_dir(dir)?;
+        crate::output::write_text(&path, force, &self.to_ron(origin, &path))?;
         Ok(path)
     }
 }

@@ -4,6 +4,7 @@
 //! through the same `History` methods.
 
 use crate::error::Error;
+use crate::output::FileId;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -23,33 +24,39 @@ pub struct HistoryFile {
 struct Scratch {
     path: PathBuf,
     file: Mutex<File>,
+    /// The file this run created, so that only it is ever removed.
+    id: Option<FileId>,
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        // A scratch file: nothing of the user's is in it, and a failure to remove it leaves
-        // only a file the user named.
-        let _ = std::fs::remove_file(&self.path);
+        // Removed only while the path still names the file this run created: whatever was put
+        // there since (a link, a FIFO, someone's file) is left alone.
+        if self.id.is_some() && FileId::of_link(&self.path) == self.id {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
 impl HistoryFile {
-    /// Creates (or empties) the scratch file at `path`.
+    /// Creates the scratch file at `path`, which must not exist yet (a link there, dangling or
+    /// not, is not followed: it is refused like any existing file).
     pub fn create(path: &Path) -> Result<Self, Error> {
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)
-            .map_err(|e| Error::Io {
-                path: path.display().to_string(),
-                message: format!("cannot create the history file: {e}"),
-            })?;
+        crate::output::refuse_special(path)?;
+        let file = crate::output::create_new(path).map_err(|e| Error::Io {
+            path: path.display().to_string(),
+            message: if e.kind() == std::io::ErrorKind::AlreadyExists {
+                "cannot create the history file: something is already there".to_string()
+            } else {
+                format!("cannot create the history file: {e}")
+            },
+        })?;
+        let id = FileId::of_file(&file);
         Ok(HistoryFile {
             inner: Arc::new(Scratch {
                 path: path.to_path_buf(),
                 file: Mutex::new(file),
+                id,
             }),
         })
     }

@@ -1,7 +1,9 @@
 //! A small reader for EDN, the notation Jepsen and Knossos write histories in: maps, vectors,
 //! lists, sets, keywords, strings, numbers, `nil`, booleans, symbols and tagged values, read
 //! into JSON values (keywords and symbols become strings without their colon; sets and lists
-//! become arrays; a tag is dropped and its value kept).
+//! become arrays; a tag is dropped and its value kept; `#_` discards the value after it;
+//! `##NaN`, `##Inf` and `##-Inf` are read as those words). Nesting, through any mix of
+//! collections, tags and discards, is bounded, so no input can exhaust the stack.
 
 use serde_json::{Map, Number, Value as Json};
 
@@ -21,25 +23,35 @@ pub struct Reader<'a> {
     text: &'a [u8],
     pos: usize,
     depth: usize,
+    /// The last position asked for and its line, so asking in order costs the bytes between.
+    line_at: std::cell::Cell<(usize, usize)>,
 }
 
-/// Deepest nesting read (a history is a few levels deep).
+/// Deepest nesting read (a history is a few levels deep): collections, tags and discards
+/// each count a level.
 const MAX_DEPTH: usize = 128;
 
 impl<'a> Reader<'a> {
-    /// A reader over `text`.
+    /// A reader over `text` (a leading byte order mark is skipped).
     pub fn new(text: &'a str) -> Self {
         Reader {
-            text: text.as_bytes(),
+            text: text.strip_prefix('\u{feff}').unwrap_or(text).as_bytes(),
             pos: 0,
             depth: 0,
+            line_at: std::cell::Cell::new((0, 1)),
         }
     }
 
     /// Line and column of byte `pos`.
     pub fn position(&self, pos: usize) -> (usize, usize) {
-        let before = &self.text[..pos.min(self.text.len())];
-        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let pos = pos.min(self.text.len());
+        let before = &self.text[..pos];
+        let (from, line_from) = match self.line_at.get() {
+            (at, line) if at <= pos => (at, line),
+            _ => (0, 1),
+        };
+        let line = line_from + before[from..].iter().filter(|&&b| b == b'\n').count();
+        self.line_at.set((pos, line));
         let start = before
             .iter()
             .rposition(|&b| b == b'\n')
@@ -79,15 +91,39 @@ impl<'a> Reader<'a> {
 
     /// The next value, or `None` at the end of the text.
     pub fn next_value(&mut self) -> Result<Option<Json>, EdnError> {
-        self.skip();
+        self.skip_discarded()?;
         if self.pos >= self.text.len() {
             return Ok(None);
         }
         self.value().map(Some)
     }
 
+    /// Skips whitespace, comments and `#_`-discarded values, so that what follows is a value,
+    /// a closing bracket or the end (`[1 #_ 2]` is `[1]`).
+    fn skip_discarded(&mut self) -> Result<(), EdnError> {
+        loop {
+            self.skip();
+            if !self.text[self.pos.min(self.text.len())..].starts_with(b"#_") {
+                return Ok(());
+            }
+            self.pos += 2;
+            self.value()?;
+        }
+    }
+
+    /// One value, at one more level of nesting than its caller.
     fn value(&mut self) -> Result<Json, EdnError> {
-        self.skip();
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error(format!("nested deeper than {MAX_DEPTH} levels")));
+        }
+        let v = self.value_here();
+        self.depth -= 1;
+        v
+    }
+
+    fn value_here(&mut self) -> Result<Json, EdnError> {
+        self.skip_discarded()?;
         let Some(&b) = self.text.get(self.pos) else {
             return Err(self.error("the text ends where a value was expected"));
         };
@@ -122,11 +158,22 @@ impl<'a> Reader<'a> {
                     self.pos += 2;
                     self.sequence(b'}').map(Json::Array)
                 }
-                Some(b'_') => {
-                    // `#_` discards the next value.
+                Some(b'#') => {
+                    // `##NaN`, `##Inf`, `##-Inf`: JSON has no such numbers; kept as words.
+                    let start = self.pos;
                     self.pos += 2;
-                    self.value()?;
-                    self.value()
+                    match self.token() {
+                        "NaN" => Ok(Json::String("NaN".into())),
+                        "Inf" => Ok(Json::String("Inf".into())),
+                        "-Inf" => Ok(Json::String("-Inf".into())),
+                        other => {
+                            let other = other.to_string();
+                            self.pos = start;
+                            Err(self.error(format!(
+                                "unknown symbolic value `##{other}`; EDN has ##NaN, ##Inf and ##-Inf"
+                            )))
+                        }
+                    }
                 }
                 _ => {
                     // A tagged value (`#inst "..."`, `#jepsen.history.Op{...}`): keep the value.
@@ -150,13 +197,9 @@ impl<'a> Reader<'a> {
     }
 
     fn sequence(&mut self, close: u8) -> Result<Vec<Json>, EdnError> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(self.error(format!("nested deeper than {MAX_DEPTH} levels")));
-        }
         let mut items = Vec::new();
         loop {
-            self.skip();
+            self.skip_discarded()?;
             match self.text.get(self.pos) {
                 None => {
                     return Err(self.error(format!(
@@ -166,7 +209,6 @@ impl<'a> Reader<'a> {
                 }
                 Some(&b) if b == close => {
                     self.pos += 1;
-                    self.depth -= 1;
                     return Ok(items);
                 }
                 Some(_) => items.push(self.value()?),
@@ -275,5 +317,37 @@ mod tests {
         assert!(e.message.contains("a value for every key"), "{e:?}");
         let deep = "[".repeat(10_000);
         assert!(Reader::new(&deep).next_value().is_err());
+    }
+
+    #[test]
+    fn discards_and_tags_are_bounded_like_nesting() {
+        for deep in [
+            "#_ ".repeat(40_000),
+            "#a ".repeat(40_000),
+            "#_[".repeat(40_000),
+        ] {
+            let e = Reader::new(&deep).next_value().unwrap_err();
+            assert!(e.message.contains("nested deeper"), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn reads_what_edn_allows() {
+        assert_eq!(one("[1 #_ 5]"), serde_json::json!([1]));
+        assert_eq!(one("{:a 1 #_ :b}"), serde_json::json!({"a": 1}));
+        assert_eq!(one("#_ #_ 1 2 3"), serde_json::json!(3));
+        assert_eq!(
+            one("[##NaN ##Inf ##-Inf]"),
+            serde_json::json!(["NaN", "Inf", "-Inf"])
+        );
+        assert_eq!(one("\u{feff}{:a 1}"), serde_json::json!({"a": 1}));
+        assert!(Reader::new("##Foo").next_value().is_err());
+        assert_eq!(
+            Reader::new("[#_ 1] #_ 2").next_value().unwrap(),
+            Some(serde_json::json!([]))
+        );
+        let mut r = Reader::new("1 #_ 2");
+        r.next_value().unwrap();
+        assert_eq!(r.next_value().unwrap(), None);
     }
 }

@@ -48,6 +48,7 @@ impl Format {
 
     /// The format of `text`, told from its first line that is not blank or an EDN comment.
     pub fn detect(text: &str) -> Option<Format> {
+        let text = without_bom(text);
         let first = text
             .lines()
             .map(str::trim)
@@ -62,6 +63,11 @@ impl Format {
             None
         }
     }
+}
+
+/// `text` without a leading UTF-8 byte order mark (some editors write one).
+fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
 /// A problem at a line of the file.
@@ -85,6 +91,7 @@ fn at(line: usize, message: impl Into<String>) -> FormatError {
 
 /// Reads `text` in `format` into operations, in the order of their calls.
 pub fn read(text: &str, format: Format) -> Result<Vec<Operation>, FormatError> {
+    let text = without_bom(text);
     match format {
         Format::Clustersim => read_clustersim(text),
         Format::Edn => read_edn(text),
@@ -321,6 +328,15 @@ impl Joiner {
                     ));
                 };
                 let op = &mut self.ops[i];
+                if e.phase != "Info" && e.pos <= op.call {
+                    return Err(at(
+                        e.line,
+                        format!(
+                            "op_id {} completes at index {}, not after its invocation at index {} (line {})",
+                            e.op_id, e.pos, op.call, op.line
+                        ),
+                    ));
+                }
                 op.outcome = match e.phase {
                     "Ok" => Outcome::Ok,
                     "Fail" => Outcome::Fail,

@@ -45,6 +45,9 @@ pub struct Checked<O> {
     pub steps: u64,
     /// The budget the search had.
     pub max_steps: u64,
+    /// The search stopped because it would have held more memory than allowed (its
+    /// undecided partitions are undecided for that reason, not for want of steps).
+    pub out_of_memory: bool,
     failing: Option<(String, Vec<LinOp<O>>)>,
 }
 
@@ -126,12 +129,35 @@ pub fn check_partitions<M: Model>(
     parts: BTreeMap<String, Vec<LinOp<M::Op>>>,
     max_steps: u64,
 ) -> Checked<M::Op> {
+    check_partitions_within(model, parts, max_steps, u64::MAX)
+}
+
+/// As `check_partitions`, each partition's search holding at most about `max_bytes`; past it
+/// the search stops, the partitions left are undecided and `out_of_memory` says why.
+pub fn check_partitions_within<M: Model>(
+    model: &M,
+    parts: BTreeMap<String, Vec<LinOp<M::Op>>>,
+    max_steps: u64,
+    max_bytes: u64,
+) -> Checked<M::Op> {
     let mut budget = max_steps;
     let mut partitions = Vec::with_capacity(parts.len());
     let mut failing = None;
+    let mut out_of_memory = false;
     let init = [model.init()];
     for (key, ops) in parts {
-        let result = search::search(model, &ops, &init, &mut budget);
+        let result = if out_of_memory {
+            None
+        } else {
+            match search::search_within(model, &ops, &init, &mut budget, max_bytes) {
+                search::Searched::Decided(v) => Some(v),
+                search::Searched::OutOfSteps => None,
+                search::Searched::OutOfMemory => {
+                    out_of_memory = true;
+                    None
+                }
+            }
+        };
         partitions.push(PartitionVerdict {
             key: key.clone(),
             ops: ops.len(),
@@ -145,6 +171,7 @@ pub fn check_partitions<M: Model>(
         partitions,
         steps: max_steps - budget,
         max_steps,
+        out_of_memory,
         failing,
     }
 }

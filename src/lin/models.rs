@@ -575,6 +575,8 @@ pub struct Judged {
     pub steps: u64,
     /// The first partition that is not linearizable.
     pub failing: Option<String>,
+    /// The search stopped at its memory limit (`judge_within`).
+    pub out_of_memory: bool,
 }
 
 impl Judged {
@@ -654,12 +656,25 @@ pub fn judge(
     init: Option<&Json>,
     max_steps: u64,
 ) -> Result<Judged, String> {
+    judge_within(name, ops, init, max_steps, u64::MAX)
+}
+
+/// As `judge`, the search holding at most about `max_bytes` (`Judged::out_of_memory` says
+/// when it stopped there).
+pub fn judge_within(
+    name: &str,
+    ops: &[Operation],
+    init: Option<&Json>,
+    max_steps: u64,
+    max_bytes: u64,
+) -> Result<Judged, String> {
     let mut ids = Interner::default();
     with_model!(name, init, ids, |model| {
         let parts = super::partitions(&model, ops, &mut ids)?;
-        let checked = super::check_partitions(&model, parts, max_steps);
+        let checked = super::check_partitions_within(&model, parts, max_steps, max_bytes);
         Ok(Judged {
             failing: checked.failing_key().map(str::to_string),
+            out_of_memory: checked.out_of_memory,
             partitions: checked.partitions,
             steps: checked.steps,
         })
@@ -675,13 +690,27 @@ pub fn failing_window(
     key: &str,
     max_steps: u64,
 ) -> Result<Vec<usize>, String> {
+    failing_window_within(name, ops, init, key, max_steps, u64::MAX)
+}
+
+/// As `failing_window`, each search holding at most about `max_bytes`.
+pub fn failing_window_within(
+    name: &str,
+    ops: &[Operation],
+    init: Option<&Json>,
+    key: &str,
+    max_steps: u64,
+    max_bytes: u64,
+) -> Result<Vec<usize>, String> {
     let mut ids = Interner::default();
     with_model!(name, init, ids, |model| {
         let mut parts = super::partitions(&model, ops, &mut ids)?;
         let part = parts.remove(key).unwrap_or_default();
-        Ok(super::search::smallest_window(&model, &part, max_steps)
-            .iter()
-            .map(|o| o.origin)
-            .collect())
+        Ok(
+            super::search::smallest_window_within(&model, &part, max_steps, max_bytes)
+                .iter()
+                .map(|o| o.origin)
+                .collect(),
+        )
     })
 }

@@ -37,14 +37,39 @@ pub fn search<M: Model>(
     inits: &[M::State],
     budget: &mut u64,
 ) -> Option<bool> {
+    match search_within(model, ops, inits, budget, u64::MAX) {
+        Searched::Decided(v) => Some(v),
+        Searched::OutOfSteps | Searched::OutOfMemory => None,
+    }
+}
+
+/// How a search bounded in steps and memory ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Searched {
+    /// Linearizable (`true`) or not (`false`).
+    Decided(bool),
+    /// The step budget ran out first.
+    OutOfSteps,
+    /// The memo and stack would have held more than the memory allowed.
+    OutOfMemory,
+}
+
+/// As `search`, holding at most about `max_bytes` in its memo of explored configurations and
+/// its stack (each memo entry holds a bit per operation: a long history fills memory fast).
+pub fn search_within<M: Model>(
+    model: &M,
+    ops: &[LinOp<M::Op>],
+    inits: &[M::State],
+    budget: &mut u64,
+    max_bytes: u64,
+) -> Searched {
     for start in inits {
-        match search_from(model, ops, start.clone(), budget) {
-            Some(true) => return Some(true),
-            Some(false) => {}
-            None => return None,
+        match search_from(model, ops, start.clone(), budget, max_bytes) {
+            Searched::Decided(false) => {}
+            other => return other,
         }
     }
-    Some(false)
+    Searched::Decided(false)
 }
 
 fn search_from<M: Model>(
@@ -52,7 +77,8 @@ fn search_from<M: Model>(
     ops: &[LinOp<M::Op>],
     init: M::State,
     budget: &mut u64,
-) -> Option<bool> {
+    max_bytes: u64,
+) -> Searched {
     let n = ops.len();
     // Node 2i is op i's call, 2i+1 its return; node 2n is the list head.
     let head = 2 * n;
@@ -81,13 +107,24 @@ fn search_from<M: Model>(
     // Membership tests only, never iterated: its order cannot reach a verdict.
     let mut cache: HashSet<(Box<[u64]>, M::State)> = HashSet::new();
     let mut stack: Vec<(usize, M::State)> = Vec::new();
+    // What one memo entry and one stack entry hold (the hash set's own slot overhead included;
+    // a state's heap is not seen, so this is a lower bound).
+    let entry_bytes = (words * 8 + std::mem::size_of::<(Box<[u64]>, M::State)>() + 8) as u64;
+    let frame_bytes = std::mem::size_of::<(usize, M::State)>() as u64;
+    let fixed = (2 * n as u64 + 1) * 16 + words as u64 * 8;
     let mut state = init;
     let mut entry = ev.next[head];
     while remaining > 0 {
         if *budget == 0 {
-            return None;
+            return Searched::OutOfSteps;
         }
         *budget -= 1;
+        let held = fixed
+            .saturating_add((cache.len() as u64).saturating_mul(entry_bytes))
+            .saturating_add((stack.len() as u64).saturating_mul(frame_bytes));
+        if held > max_bytes {
+            return Searched::OutOfMemory;
+        }
         if entry != nil && entry.is_multiple_of(2) {
             let i = entry / 2;
             if let Some(s) = model.step(&state, &ops[i].op) {
@@ -109,7 +146,7 @@ fn search_from<M: Model>(
         // The end of the list (only indeterminate calls were left to try), or a return for an
         // operation not yet linearized: undo the last choice.
         let Some((i, prev_state)) = stack.pop() else {
-            return Some(false);
+            return Searched::Decided(false);
         };
         state = prev_state;
         linearized[i / 64] &= !(1 << (i % 64));
@@ -119,7 +156,7 @@ fn search_from<M: Model>(
         unlift(&mut ev, i, ops[i].ret.is_some());
         entry = ev.next[2 * i];
     }
-    Some(true)
+    Searched::Decided(true)
 }
 
 fn unlink(ev: &mut Events, node: usize) {
@@ -161,6 +198,23 @@ pub fn smallest_window<M: Model>(
     ops: &[LinOp<M::Op>],
     max_steps: u64,
 ) -> Vec<LinOp<M::Op>> {
+    smallest_window_within(model, ops, max_steps, u64::MAX)
+}
+
+/// As `smallest_window`, each search holding at most about `max_bytes`; a search that would
+/// hold more ends the narrowing as a spent budget does.
+pub fn smallest_window_within<M: Model>(
+    model: &M,
+    ops: &[LinOp<M::Op>],
+    max_steps: u64,
+    max_bytes: u64,
+) -> Vec<LinOp<M::Op>> {
+    let search = |model: &M, ops: &[LinOp<M::Op>], inits: &[M::State], budget: &mut u64| {
+        match search_within(model, ops, inits, budget, max_bytes) {
+            Searched::Decided(v) => Some(v),
+            _ => None,
+        }
+    };
     let mut returns: Vec<usize> = ops.iter().filter_map(|o| o.ret).collect();
     returns.sort_unstable();
     let mut budget = max_steps;

@@ -445,7 +445,7 @@
   function act(op, params) {
     var q = ['op=' + encodeURIComponent(op)];
     for (var k in params || {}) { if (params.hasOwnProperty(k)) { q.push(k + '=' + encodeURIComponent(params[k])); } }
-    return fetch('/api/act?' + q.join('\u0026'), { method: 'POST' }).then(function (r) { return r.json(); }).then(update)
+    return fetch('/api/act?' + q.join('\u0026'), { method: 'POST', headers: { 'X-Clustersim-Token': data.token || '' } }).then(function (r) { return r.json(); }).then(update)
       .catch(function (e) { S.message = String(e); S.error = true; renderAll(); });
   }
   function update(state) {
