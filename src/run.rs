@@ -143,3 +143,71 @@ pub fn run_file(registry: &Registry, path: &Path, opts: &RunOptions) -> Result<R
     let scenario = load(path)?;
     run_scenario(registry, &scenario, &path.display().to_string(), opts)
 }
+
+/// Whether a scenario's run replays: what `--check-determinism` reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Determinism {
+    /// A second run gave the same trace hash.
+    Same(u64),
+    /// The runs differed: their trace hashes, and where two more runs with whole traces
+    /// parted, when they did.
+    Differs {
+        /// The first run's trace hash.
+        first: u64,
+        /// The second run's.
+        second: u64,
+        /// The first event the traces disagree on, in words; none when the two runs with
+        /// whole traces agreed.
+        divergence: Option<String>,
+    },
+}
+
+/// Runs `scenario` again and compares the trace hash with `first` (a run of the same scenario
+/// and options): a protocol that reads the wall clock, draws from an unseeded generator or
+/// iterates a `HashMap` (whose order differs from one map to the next) shows here. On a
+/// mismatch two more runs keep their whole traces to name the first event they disagree on.
+pub fn check_determinism(
+    registry: &Registry,
+    scenario: &Scenario,
+    origin: &str,
+    opts: &RunOptions,
+    first: u64,
+) -> Result<Determinism> {
+    let again = RunOptions {
+        trace: TraceLevel::HashOnly,
+        history_file: None,
+        ..opts.clone()
+    };
+    let second = run_scenario(registry, scenario, origin, &again)?
+        .outcome
+        .trace_hash();
+    if second == first {
+        return Ok(Determinism::Same(first));
+    }
+    let whole = RunOptions {
+        trace: TraceLevel::Full,
+        ..again
+    };
+    let a = run_scenario(registry, scenario, origin, &whole)?;
+    let b = run_scenario(registry, scenario, origin, &whole)?;
+    let names = a.outcome.roster.names();
+    let (ea, eb) = (a.outcome.trace.events(), b.outcome.trace.events());
+    let divergence = (0..ea.len().max(eb.len()))
+        .find(|&i| ea.get(i).map(|e| e.to_json(names)) != eb.get(i).map(|e| e.to_json(names)))
+        .map(|i| {
+            let show = |e: Option<&crate::trace::TraceEvent>| {
+                e.map_or("the trace had ended".to_string(), |e| e.to_json(names))
+            };
+            format!(
+                "event {} of the trace: {} in one run, {} in the other",
+                i + 1,
+                show(ea.get(i)),
+                show(eb.get(i))
+            )
+        });
+    Ok(Determinism::Differs {
+        first,
+        second,
+        divergence,
+    })
+}

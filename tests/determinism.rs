@@ -194,3 +194,183 @@ fn an_extra_node_does_not_shift_the_network_draws_of_the_others() {
     }
     assert_eq!(alone, with_extra);
 }
+
+// ---------------------------------------------------------------------------------------------
+// `--check-determinism`: a user's protocol that iterates a HashMap over its peers is caught.
+
+/// Each node greets its peers in the order its map of them gives: a `HashMap`'s order differs
+/// from one map to the next, a `BTreeMap`'s never does.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+struct GreetParams {
+    hash_map: bool,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct Hello;
+
+enum Peers {
+    Hashed(std::collections::HashMap<NodeId, u64>),
+    Ordered(std::collections::BTreeMap<NodeId, u64>),
+}
+
+struct Greeter {
+    peers: Peers,
+}
+
+impl Node for Greeter {
+    type Msg = Hello;
+    type Timer = ();
+    type Stored = ();
+
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        let order: Vec<NodeId> = match &self.peers {
+            Peers::Hashed(m) => m.keys().copied().collect(),
+            Peers::Ordered(m) => m.keys().copied().collect(),
+        };
+        for p in order {
+            ctx.send(p, Hello);
+        }
+    }
+
+    fn on_message(&mut self, _: &mut Context<'_, Self>, from: NodeId, _: Hello) {
+        match &mut self.peers {
+            Peers::Hashed(m) => *m.entry(from).or_default() += 1,
+            Peers::Ordered(m) => *m.entry(from).or_default() += 1,
+        }
+    }
+
+    fn on_timer(&mut self, _: &mut Context<'_, Self>, _: ()) {}
+}
+
+impl clustersim::Protocol for GreetParams {
+    type Node = Greeter;
+    const NAME: &'static str = "Greet";
+
+    fn validate(&self, _: &clustersim::scenario::Plan) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn checks(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn factory(&self, _: &clustersim::scenario::Plan) -> NodeFactory<Greeter> {
+        let hash_map = self.hash_map;
+        Box::new(move |id, roster, _| {
+            let others = roster.ids().filter(|p| *p != id).map(|p| (p, 0));
+            Greeter {
+                peers: if hash_map {
+                    Peers::Hashed(others.collect())
+                } else {
+                    Peers::Ordered(others.collect())
+                },
+            }
+        })
+    }
+}
+
+fn greet(hash_map: bool) -> Scenario {
+    let text = format!(
+        r#"(
+    name: "greet",
+    seed: 1,
+    bounds: (max_time: "1s"),
+    nodes: [(role: "node", count: 20)],
+    protocol: Greet(hash_map: {hash_map}),
+    network: (default: (latency: Uniform(min: "1ms", max: "5ms"))),
+    checks: [],
+)"#
+    );
+    clustersim::scenario::parse(&text, "greet.ron").expect("parses")
+}
+
+#[test]
+fn check_determinism_catches_a_protocol_that_iterates_a_hash_map() {
+    use clustersim::run::{check_determinism, Determinism};
+    let r = Registry::shipped().protocol::<GreetParams>();
+    let opts = RunOptions::default();
+    let s = greet(true);
+    let first = run_scenario(&r, &s, "greet.ron", &opts).expect("runs");
+    match check_determinism(&r, &s, "greet.ron", &opts, first.outcome.trace_hash()).expect("runs") {
+        Determinism::Differs { divergence, .. } => {
+            let d = divergence.expect("two runs with whole traces part somewhere");
+            assert!(d.contains("in one run") && d.contains("send"), "{d}");
+        }
+        same => panic!("a HashMap's order went unnoticed: {same:?}"),
+    }
+    // The same protocol over a BTreeMap replays.
+    let s = greet(false);
+    let first = run_scenario(&r, &s, "greet.ron", &opts).expect("runs");
+    assert_eq!(
+        check_determinism(&r, &s, "greet.ron", &opts, first.outcome.trace_hash()).expect("runs"),
+        Determinism::Same(first.outcome.trace_hash())
+    );
+}
+
+/// Every bundled scenario of the shipped protocols replays under `--check-determinism`.
+#[test]
+fn every_bundled_scenario_passes_the_determinism_check() {
+    use clustersim::run::{check_determinism, Determinism};
+    let registry = Registry::shipped();
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/trace-hashes.tsv"),
+    )
+    .expect("table");
+    let mut checked = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let file = line.split('\t').next().expect("file");
+        let s = scenario(file);
+        if !registry.knows_protocol(s.protocol.name()) {
+            continue;
+        }
+        let opts = RunOptions::default();
+        let first = run_scenario(&registry, &s, file, &opts).expect("runs");
+        let d = check_determinism(&registry, &s, file, &opts, first.outcome.trace_hash())
+            .expect("runs");
+        assert!(matches!(d, Determinism::Same(_)), "{file}: {d:?}");
+        checked += 1;
+    }
+    assert!(checked >= 35, "only {checked}");
+}
+
+/// `run --check-determinism` and `explore --check-determinism` say a bundled run replays.
+#[test]
+fn the_cli_checks_determinism_on_run_and_on_the_failing_seed_and_shrunk_file() {
+    let bin = env!("CARGO_BIN_EXE_clustersim");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = Command::new(bin)
+        .args(["run", "scenarios/ping-partition.ron", "--check-determinism"])
+        .current_dir(root)
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("determinism: a second run gave the same trace hash"),
+        "{text}"
+    );
+    let dir = std::env::temp_dir().join(format!("clustersim-det-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = Command::new(bin)
+        .args([
+            "explore",
+            "scenarios/zoo/queue-naive-lpop.ron",
+            "--check-determinism",
+            "--out",
+            dir.to_str().expect("utf-8"),
+        ])
+        .current_dir(root)
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("determinism: the failing seed replays"),
+        "{text}"
+    );
+    assert!(
+        text.contains("determinism: the shrunk file replays"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -65,6 +65,10 @@ pub(super) struct ExploreArgs {
     /// Memory budget of each run (default: the file's bounds.max_memory, else 2GiB).
     #[arg(long, value_name = "SIZE", value_parser = parse_bytes, allow_hyphen_values = true)]
     max_memory: Option<Bytes>,
+    /// Run the first failing seed, and the shrunk file, twice more and compare their trace
+    /// hashes: a file that does not replay is said so before it is trusted.
+    #[arg(long)]
+    check_determinism: bool,
 }
 
 /// What `explore` searches: seeds drawn by a strategy, or every path.
@@ -97,6 +101,7 @@ fn explore_exhaustively(registry: &Registry, args: &ExploreArgs) -> Result<u8, E
         ("--until-covered", args.until_covered),
         ("--no-shrink", args.no_shrink),
         ("--reseeds", args.reseeds != 0),
+        ("--check-determinism", args.check_determinism),
     ];
     if let Some((flag, _)) = seed_flags.iter().find(|(_, given)| *given) {
         return Err(Error::Usage(format!(
@@ -328,13 +333,60 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
         reseeds: args.reseeds,
     };
     let drawn = strategy.scenario_for(&scenario, first.seed);
+    if args.check_determinism {
+        replays(
+            registry,
+            &drawn,
+            &origin,
+            Some(first.seed),
+            "the failing seed",
+        )?;
+    }
     match shrink_and_write(
         registry, &drawn, &args.file, first.seed, &opts, &args.out, args.force,
     ) {
+        Ok(Some((shrunk, path))) if args.check_determinism => {
+            let at = path.display().to_string();
+            replays(registry, &shrunk.scenario, &at, None, "the shrunk file")?;
+        }
         Ok(_) => {}
         Err(e) => outln!("  not shrunk: {e}"),
     }
     Ok(1)
+}
+
+/// Runs `scenario` (at `seed`) twice and says whether the two runs gave one trace hash.
+fn replays(
+    registry: &Registry,
+    scenario: &Scenario,
+    origin: &str,
+    seed: Option<u64>,
+    what: &str,
+) -> Result<(), Error> {
+    let opts = crate::run::RunOptions {
+        seed,
+        ..Default::default()
+    };
+    let first = crate::run::run_scenario(registry, scenario, origin, &opts)?;
+    let hash = first.outcome.trace_hash();
+    match crate::run::check_determinism(registry, scenario, origin, &opts, hash)? {
+        crate::run::Determinism::Same(h) => {
+            outln!("  determinism: {what} replays to trace hash {h:016x}");
+        }
+        crate::run::Determinism::Differs {
+            second, divergence, ..
+        } => {
+            outln!(
+                "  NOT DETERMINISTIC: {what} gave trace hashes {hash:016x} and {second:016x}; its \
+                 replay cannot be trusted (a wall clock, an unseeded generator or a HashMap's \
+                 order in the protocol)"
+            );
+            if let Some(d) = divergence {
+                outln!("    the runs part at {d}");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The largest seed `shard` owns: where a time-bounded sweep stops.

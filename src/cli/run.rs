@@ -47,6 +47,11 @@ pub(super) struct RunArgs {
     /// Print only the verdict lines and the trace hash.
     #[arg(long, short)]
     quiet: bool,
+    /// Run the scenario a second time and compare the trace hashes: a protocol that reads the
+    /// wall clock, an unseeded generator or a HashMap's order fails here (exit 1), with the
+    /// first event the runs disagree on.
+    #[arg(long)]
+    check_determinism: bool,
     /// Print a space-time diagram of the run (around the failure, if a check failed).
     #[arg(long)]
     timeline: bool,
@@ -201,6 +206,40 @@ fn outputs(args: &RunArgs) -> Vec<(&'static str, PathBuf)> {
 }
 
 /// `run`: exit 1 if a check failed, 0 if none did.
+/// Runs the scenario again and says whether it replayed (`--check-determinism`).
+fn determinism(
+    registry: &Registry,
+    scenario: &crate::scenario::Scenario,
+    origin: &str,
+    opts: &RunOptions,
+    hash: u64,
+) -> Result<bool, Error> {
+    match crate::run::check_determinism(registry, scenario, origin, opts, hash)? {
+        crate::run::Determinism::Same(h) => {
+            outln!("determinism: a second run gave the same trace hash {h:016x}");
+            Ok(true)
+        }
+        crate::run::Determinism::Differs {
+            first,
+            second,
+            divergence,
+        } => {
+            outln!(
+                "NOT DETERMINISTIC: a second run gave trace hash {second:016x}, not {first:016x}; \
+                 a protocol that reads the wall clock, an unseeded generator or a HashMap's \
+                 order does this (use a BTreeMap, ctx.rng(), ctx.now())"
+            );
+            match divergence {
+                Some(d) => outln!("  the runs part at {d}"),
+                None => outln!(
+                    "  two more runs with whole traces agreed: the difference comes and goes"
+                ),
+            }
+            Ok(false)
+        }
+    }
+}
+
 pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> {
     for p in [&args.trace, &args.history].into_iter().flatten() {
         output_format(p)?;
@@ -312,6 +351,17 @@ pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> 
     } else {
         out!("{}", report::summary(&report, Some(wall)));
     }
+    let replays = if args.check_determinism {
+        determinism(
+            registry,
+            &scenario,
+            &origin,
+            &opts,
+            report.outcome.trace_hash(),
+        )?
+    } else {
+        true
+    };
     if let Some(p) = &args.history_on_disk {
         let history = &report.outcome.history;
         if let Some(message) = history.disk_error() {
@@ -325,11 +375,13 @@ pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> 
         }
     }
     // An undecided check is not a pass: nothing shows the run correct (as check-history says).
-    Ok(if report.passed() && report::undecided(&report).is_none() {
-        0
-    } else {
-        1
-    })
+    Ok(
+        if replays && report.passed() && report::undecided(&report).is_none() {
+            0
+        } else {
+            1
+        },
+    )
 }
 
 fn picture_level(w: Window) -> TraceLevel {
