@@ -148,6 +148,13 @@ pub trait Node: Sized + 'static {
     fn describe(&self) -> Option<String> {
         None
     }
+
+    /// Bytes the node holds on the heap beyond its own size (its vectors, maps and logs), a
+    /// rough count: the run's memory budget sees it when the node boots, and a scenario whose
+    /// nodes would not fit is refused before it runs. Default 0: not counted.
+    fn heap_bytes(&self) -> u64 {
+        0
+    }
 }
 // ANCHOR_END: node_trait
 

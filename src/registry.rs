@@ -28,6 +28,12 @@ pub trait AnyProtocol {
     fn node_bytes(&self) -> u64 {
         1024
     }
+    /// Bytes every node of the plan holds on the heap as it boots (`Node::heap_bytes`),
+    /// estimated from one node built per role. Default 0: not estimated.
+    fn heap_bytes(&self, plan: &Plan) -> u64 {
+        let _ = plan;
+        0
+    }
     /// Searches every path of the plan exhaustively (`explore::exhaustive`); `None` when the
     /// protocol was registered without `Registry::searchable` (its nodes cannot be copied and
     /// fingerprinted).
@@ -85,6 +91,9 @@ where
     fn node_bytes(&self) -> u64 {
         Sim::<P::Node>::node_bytes()
     }
+    fn heap_bytes(&self, plan: &Plan) -> u64 {
+        sampled_heap_bytes(&self.0, plan)
+    }
     fn exhaustive(
         &self,
         plan: &Plan,
@@ -129,12 +138,34 @@ impl<P: Protocol> AnyProtocol for P {
     fn node_bytes(&self) -> u64 {
         Sim::<P::Node>::node_bytes()
     }
+    fn heap_bytes(&self, plan: &Plan) -> u64 {
+        sampled_heap_bytes(self, plan)
+    }
     fn stepper(&self, plan: &Plan) -> Option<Box<dyn crate::debug::Stepper>> {
         Some(Box::new(Sim::new(
             plan.sim_config(TraceLevel::Full),
             self.factory(plan),
         )))
     }
+}
+
+/// What the plan's nodes hold on the heap as they boot: one node built per role (from empty
+/// storage), its `heap_bytes` counted once for each node of that role.
+fn sampled_heap_bytes<P: Protocol>(protocol: &P, plan: &Plan) -> u64 {
+    use crate::node::Node;
+    let mut factory = protocol.factory(plan);
+    let storage = crate::storage::Storage::default();
+    plan.roster
+        .roles()
+        .into_iter()
+        .map(|role| {
+            let members = plan.roster.members(role);
+            let one = members
+                .first()
+                .map_or(0, |&id| factory(id, &plan.roster, &storage).heap_bytes());
+            one.saturating_mul(members.len() as u64)
+        })
+        .fold(0u64, u64::saturating_add)
 }
 
 /// A check with its parameters, its type erased.
@@ -421,24 +452,46 @@ impl Registry {
     }
 }
 
+/// From this many nodes on, `prepare` builds one node per role to see what it allocates.
+const SAMPLE_FROM: u64 = 1024;
+
 /// Refuses a plan whose nodes alone would not fit in its memory budget, before anything is
 /// allocated for them.
 fn budget_fits(plan: &Plan, protocol: &dyn AnyProtocol, origin: &str) -> Result<()> {
     let nodes = plan.roster.len() as u64;
     let per = protocol.node_bytes();
-    let need = nodes.saturating_mul(per);
     let budget = plan.scenario.bounds.max_memory;
+    let need = nodes.saturating_mul(per);
+    let refuse = |need: u64, what: String| Error::Invalid {
+        path: origin.to_string(),
+        message: format!(
+            "{nodes} nodes need about {} {what}, over the memory budget of {budget}; lower the \
+             node count, or raise `bounds.max_memory` (or --max-memory)",
+            crate::memory::Bytes(need),
+        ),
+    };
     if need > budget.0 {
-        return Err(Error::Invalid {
-            path: origin.to_string(),
-            message: format!(
-                "{nodes} nodes need about {} before the run begins ({} each), over the memory \
-                 budget of {budget}; lower the node count, or raise `bounds.max_memory` \
-                 (or --max-memory)",
-                crate::memory::Bytes(need),
-                crate::memory::Bytes(per),
+        return Err(refuse(
+            need,
+            format!("before the run begins ({} each)", crate::memory::Bytes(per)),
+        ));
+    }
+    // Only once the slots fit, and only for a large cluster (where per-node lists of peers
+    // grow with the square of its size), is a node built to see what it allocates.
+    let heap = if nodes >= SAMPLE_FROM {
+        protocol.heap_bytes(plan)
+    } else {
+        0
+    };
+    let booted = need.saturating_add(heap);
+    if booted > budget.0 {
+        return Err(refuse(
+            booted,
+            format!(
+                "once booted ({} in their own state: one node of each role was built to see)",
+                crate::memory::Bytes(heap)
             ),
-        });
+        ));
     }
     Ok(())
 }

@@ -627,3 +627,38 @@ fn pictures_of_a_long_run_are_drawn_in_a_window_that_the_report_names() {
     let head = stdout.lines().find(|l| l.starts_with("timeline ")).unwrap();
     assert!(!head.contains(".. 3.000000s"), "{head}");
 }
+
+/// Nodes that allocate lists of every peer grow with the square of the cluster: 30,000 Raft
+/// servers are refused up front, naming the knob, instead of aborting the process.
+#[test]
+fn a_cluster_whose_nodes_would_not_fit_is_refused_before_it_boots() {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/raft-1000-ops.ron"),
+    )
+    .expect("reads")
+    .replace(
+        r#"(role: "server", count: 5)"#,
+        r#"(role: "server", count: 30000)"#,
+    );
+    let dir = std::env::temp_dir().join(format!("clustersim-heap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let file = dir.join("raft-30000.ron");
+    std::fs::write(&file, text).expect("writes");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .args([
+            "run",
+            file.to_str().expect("utf-8"),
+            "--max-memory",
+            "512MiB",
+        ])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("once booted") && err.contains("512 MiB"),
+        "{err}"
+    );
+    assert!(err.contains("--max-memory"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -362,3 +362,67 @@ fn a_tm_that_commits_on_one_vote_breaks_atomicity_on_a_path_that_replays() {
         assert_eq!(r.outcome.trace_hash(), v.outcome.trace_hash());
     }
 }
+
+/// What a search cannot honour is refused before it runs (exit 2), and a check that decided
+/// nowhere makes the search inconclusive (exit 1), never complete.
+#[test]
+fn check_refuses_what_it_cannot_search_and_never_calls_an_undecided_search_complete() {
+    let dir = std::env::temp_dir().join(format!("clustersim-check-refuse-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let d = dir.to_str().expect("utf-8");
+    for (args, says) in [
+        (
+            vec!["scenarios/check/two-phase-commit.ron", "--redeliver"],
+            "--redeliver needs --untimed",
+        ),
+        (
+            vec![
+                "scenarios/check/two-phase-commit.ron",
+                "--untimed",
+                "--window",
+                "1ms",
+            ],
+            "--window",
+        ),
+        (
+            vec!["scenarios/check/two-phase-commit.ron", "--crashes", "1"],
+            "--targets",
+        ),
+    ] {
+        let mut full = vec!["check"];
+        full.extend(args.iter());
+        let out = clustersim(&full);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    // A file that replays one path is no scenario to search.
+    let out = clustersim(&[
+        "check",
+        "scenarios/check/queue-naive-2-workers.ron",
+        "--out",
+        d,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let path = dir.join("check-queue-naive-2-workers-check-min.ron");
+    let again = clustersim(&["check", path.to_str().expect("utf-8")]);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(2), "{err}");
+    assert!(err.contains("scheduler: Replay"), "{err}");
+    // A crash never healed leaves Durable undecided on every path end: inconclusive.
+    let text = std::fs::read_to_string(root().join("scenarios/raft-leader-crash.ron"))
+        .expect("reads")
+        .lines()
+        .filter(|l| !l.contains("Restart"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let file = dir.join("never-healed.ron");
+    std::fs::write(&file, text).expect("writes");
+    let out = clustersim(&["check", file.to_str().expect("utf-8"), "--depth", "100000"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("INCONCLUSIVE"), "{text}");
+    assert!(!text.contains("complete: every state"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

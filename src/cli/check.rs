@@ -120,10 +120,57 @@ fn print_judging(checks: &[Box<dyn crate::registry::AnyCheck>]) {
     }
 }
 
+/// What the search takes as the file has it rather than trying every way: the seed's draws,
+/// and the random faults it leaves out.
+fn print_not_searched(scenario: &crate::scenario::Scenario, config: &ExhaustiveConfig) {
+    if config.timing == Timing::Timed {
+        outln!(
+            "  fixed by seed {}: latency draws and the nodes' own random draws (timer delays); \
+             other seeds may order events otherwise (explore tries them)",
+            scenario.seed
+        );
+    }
+    let mut left = Vec::new();
+    let links = std::iter::once(&scenario.network.default)
+        .chain(scenario.network.overrides.iter().map(|o| &o.link));
+    if links.clone().any(|l| l.drop > 0.0) {
+        left.push("the network's random loss (--drops chooses losses instead)".to_string());
+    }
+    if links.clone().any(|l| l.duplicate > 0.0) {
+        left.push(
+            "the network's random duplication (--duplicates chooses them instead)".to_string(),
+        );
+    }
+    if let Some(n) = &scenario.nemesis {
+        use crate::fault::NemesisKind;
+        let other: Vec<String> = n
+            .kinds
+            .iter()
+            .filter(|k| {
+                !matches!(
+                    k,
+                    NemesisKind::Crash | NemesisKind::Isolate | NemesisKind::Partition
+                )
+            })
+            .map(|k| format!("{k:?}"))
+            .collect();
+        if !other.is_empty() {
+            left.push(format!("the nemesis's {} faults", other.join(", ")));
+        }
+    }
+    if !left.is_empty() {
+        outln!("  not searched: {}", left.join("; "));
+    }
+}
+
 /// What a search that found no failing path can claim, and its exit code: 0 when the space
 /// was exhausted (or bounded by depth only) and every check judged, 1 when the search was
 /// inconclusive (a budget spent, nothing judged).
-fn print_no_violation(outcome: &ExhaustiveOutcome, config: &ExhaustiveConfig) -> u8 {
+fn print_no_violation(
+    outcome: &ExhaustiveOutcome,
+    config: &ExhaustiveConfig,
+    judged_at_ends: bool,
+) -> u8 {
     if outcome.complete {
         outln!(
             "  complete: every state was explored{}, and no check fails on any",
@@ -153,19 +200,47 @@ fn print_no_violation(outcome: &ExhaustiveOutcome, config: &ExhaustiveConfig) ->
         );
         return 1;
     }
-    if outcome.ends == 0 {
+    if let Some(u) = outcome.never_decided() {
         outln!(
-            "  INCONCLUSIVE: no path ended and no path was cut, so the checks judged at path ends \
-             were never judged (every path loops; lower --depth to cut and judge them)"
+            "  INCONCLUSIVE: {} could not decide at any of the {} path ends ({}); no check failed",
+            u.first.check,
+            outcome.ends,
+            u.first.summary
+        );
+        return 1;
+    }
+    let every_invariant = outcome.ends == 0 && outcome.invariant_states > 0 && !judged_at_ends;
+    if outcome.ends == 0 && !every_invariant {
+        outln!(
+            "  INCONCLUSIVE: no path end was judged, so the checks judged at path ends never \
+             were ({})",
+            if outcome.cut > 0 {
+                format!(
+                    "the {} paths cut at --depth {} are judged by the invariants only, untimed: \
+                     raise --depth",
+                    outcome.cut, config.max_depth
+                )
+            } else {
+                "every path loops".to_string()
+            }
         );
         return 1;
     }
     if outcome.cut > 0 {
         outln!(
-            "  bounded: no check fails on any path of up to {} choices (the {} longer paths were \
-             run on in time order and judged)",
+            "  bounded: no check fails on any path of up to {} choices ({})",
             config.max_depth,
-            outcome.cut
+            match config.timing {
+                Timing::Timed => format!(
+                    "the {} longer paths were run on in time order and judged",
+                    outcome.cut
+                ),
+                Timing::Untimed => format!(
+                    "the invariants held on every state; the {} paths cut there were not \
+                     judged at an end",
+                    outcome.cut
+                ),
+            }
         );
         return 0;
     }
@@ -215,6 +290,27 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
             "{origin} has no checks, so no path can fail; list some in `checks`"
         )));
     }
+    if matches!(scenario.scheduler, crate::sim::Scheduler::Replay(_)) {
+        return Err(Error::Usage(format!(
+            "{origin} replays one path (`scheduler: Replay`); `check` searches every path of a \
+             scenario: check the file it was found from, or `{} run` this one",
+            registry.program()
+        )));
+    }
+    if args.untimed && args.window != Duration::ZERO {
+        return Err(Error::Usage(
+            "--window orders events by their due times; --untimed has none (every pending \
+             event is a choice): give one or the other"
+                .into(),
+        ));
+    }
+    if args.redeliver && !args.untimed {
+        return Err(Error::Usage(
+            "--redeliver needs --untimed: a message kept in flight would always be due, so \
+             virtual time would never move on"
+                .into(),
+        ));
+    }
     let roster = &prepared.plan.roster;
     let faults = default_faults(&scenario, roster);
     let mut targets = faults.targets;
@@ -223,6 +319,28 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         targets =
             resolve_names(roster, &names).map_err(|e| Error::Usage(format!("--targets: {e}")))?;
     }
+    if targets.is_empty() {
+        let asked = [
+            ("--crashes", args.crashes.is_some_and(|k| k > 0)),
+            ("--isolations", args.isolations.is_some_and(|k| k > 0)),
+            ("--restarts", args.restarts),
+        ];
+        if let Some((flag, _)) = asked.iter().find(|(_, given)| *given) {
+            return Err(Error::Usage(format!(
+                "{flag} needs nodes to act on and the scenario's nemesis names none: pass \
+                 --targets a,b (nodes or roles)"
+            )));
+        }
+    }
+    // The failing path's file is known before the search: a folder that cannot be made or a
+    // file that would be overwritten is said now, not after a long search.
+    let path = args.out.join(format!(
+        "{}.ron",
+        file_stem(&format!("{}-check-min", scenario.name))
+    ));
+    let outs = Outputs::new(&args.file, args.force);
+    outs.check(&[("--out", path.clone())])?;
+    outs.create_dir("--out", &args.out)?;
     let config = ExhaustiveConfig {
         max_depth: args.depth as usize,
         window: args.window,
@@ -267,14 +385,19 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         }
     );
     print_judging(&prepared.checks);
+    print_not_searched(&scenario, &config);
     let (outcome, searched) = check_scenario(registry, &scenario, &origin, &config)?;
     outln!(
-        "  {} states ({} distinct), {} path ends ({} cut at {} choices and run on in time order), longest path {}",
+        "  {} states ({} distinct), {} path ends ({} cut at {} choices{}), longest path {}",
         outcome.explored,
         outcome.unique,
         outcome.ends,
         outcome.cut,
         config.max_depth,
+        match config.timing {
+            Timing::Timed => " and run on in time order",
+            Timing::Untimed => ", judged by the invariants only",
+        },
         outcome.max_depth
     );
     if outcome.boot_states > 0 {
@@ -297,8 +420,18 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         outcome.memory_budget
     );
     print_goals(&outcome.goals);
+    for u in &outcome.undecided {
+        outln!(
+            "  undecided {}: on {} of {} path ends ({})",
+            u.first.check,
+            u.ends,
+            outcome.ends,
+            u.first.summary
+        );
+    }
     let Some(v) = &outcome.violation else {
-        return Ok(print_no_violation(&outcome, &config));
+        let judged_at_ends = prepared.checks.iter().any(|c| !c.invariant());
+        return Ok(print_no_violation(&outcome, &config, judged_at_ends));
     };
     for f in &v.failed {
         outln!("  FAIL {}: {}", f.check, f.summary);
@@ -310,9 +443,6 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
     let replay = replay_scenario(&searched, roster, &v.steps);
     let mut named = replay.clone();
     named.name = format!("{}-check-min", scenario.name);
-    let path = args.out.join(format!("{}.ron", file_stem(&named.name)));
-    let outs = Outputs::new(&args.file, args.force);
-    outs.check(&[("--out", path.clone())])?;
     let header = vec![
         format!(
             "Found by {} check from {origin}: check `{}` fails.",
@@ -334,8 +464,6 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         ),
         crate::run::replay_line(registry.program(), &named, &path),
     ];
-    // `--out` is created as documented, after the search: a missing folder never loses a result.
-    outs.create_dir("--out", &args.out)?;
     outs.write_text("--out", &path, &to_ron(&named, &header))?;
     outln!("  wrote {}", path.display());
     outln!("  replay: {} run {}", registry.program(), path.display());

@@ -106,8 +106,9 @@ fn explore_exhaustively(registry: &Registry, args: &ExploreArgs) -> Result<u8, E
     if let Some((flag, _)) = seed_flags.iter().find(|(_, given)| *given) {
         return Err(Error::Usage(format!(
             "{flag} is about seeds, and --strategy exhaustive runs no seeds: it searches every \
-             path, as `{} check` does (which takes --depth, --window, --untimed, --crashes, \
-             --restarts, --drops, --duplicates, --targets and --max-states)",
+             path, as `{} check` does (which takes --depth, --window, --untimed, --redeliver, \
+             --crashes, --restarts, --drops, --duplicates, --isolations, --targets, --max-states \
+             and --max-memory)",
             registry.program()
         )));
     }
@@ -307,6 +308,9 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
         );
     }
     let Some(first) = outcome.first_failure() else {
+        if args.check_determinism {
+            outln!("  determinism: no seed failed, so none was run again");
+        }
         return Ok(0);
     };
     if let Some(k) = strategy.knobs(&scenario, first.seed) {
@@ -317,6 +321,16 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
             first.seed,
             strategy.flag()
         );
+    }
+    let drawn = strategy.scenario_for(&scenario, first.seed);
+    if args.check_determinism {
+        replays(
+            registry,
+            &drawn,
+            &origin,
+            Some(first.seed),
+            "the failing seed",
+        )?;
     }
     if args.no_shrink {
         outln!(
@@ -332,16 +346,6 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
         check: first.checks.first().map(|(c, _)| c.clone()),
         reseeds: args.reseeds,
     };
-    let drawn = strategy.scenario_for(&scenario, first.seed);
-    if args.check_determinism {
-        replays(
-            registry,
-            &drawn,
-            &origin,
-            Some(first.seed),
-            "the failing seed",
-        )?;
-    }
     match shrink_and_write(
         registry, &drawn, &args.file, first.seed, &opts, &args.out, args.force,
     ) {

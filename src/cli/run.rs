@@ -277,7 +277,11 @@ pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> 
     let scenario = super::load_for(registry, &args.file)?;
     let seed = args.seed.unwrap_or(scenario.seed);
     let knobs = args.strategy.knobs(&scenario, seed);
-    let scenario = args.strategy.scenario_for(&scenario, seed).into_owned();
+    let mut scenario = args.strategy.scenario_for(&scenario, seed).into_owned();
+    // The budget the run will have is the one its nodes are measured against up front.
+    if let Some(b) = args.max_memory {
+        scenario.bounds.max_memory = b;
+    }
     let origin = args.file.display().to_string();
     // Validate before printing the header, so bad input prints only the error.
     let prepared = registry.prepare(&scenario, &origin)?;

@@ -49,7 +49,8 @@ pub struct ExhaustiveConfig {
     pub timing: Timing,
     /// A message once sent stays in flight and may be delivered again any number of times
     /// (stateright's duplicating network, TLA+'s set of messages): delivery is
-    /// `Step::Redeliver`, and a state holds the messages as a set.
+    /// `Step::Redeliver`, and a state holds the messages as a set. Untimed searches only: a
+    /// message kept in flight would always be due, and time would never move.
     pub redeliver: bool,
     /// Most memory the search may hold (its waiting states and the states it has seen);
     /// `None`: the scenario's `bounds.max_memory`.
@@ -134,6 +135,8 @@ pub struct ExhaustiveOutcome {
     /// Paths judged by every check: runs that ended, and (timed) paths completed at
     /// `max_depth`.
     pub ends: u64,
+    /// The checks that could not decide (an unknown verdict) at some path ends, with how many.
+    pub undecided: Vec<Undecided>,
     /// Paths cut at `max_depth`: timed, completed in time order and judged (counted in
     /// `ends` too); untimed, judged by the invariants on their way only.
     pub cut: u64,
@@ -165,6 +168,25 @@ pub struct ExhaustiveOutcome {
     /// The coverage goals (`ctx.sometimes`) the judged paths evaluated, in order of first
     /// evaluation.
     pub goals: Vec<GoalPaths>,
+}
+
+/// A check that could not decide at some path ends.
+#[derive(Clone, Debug)]
+pub struct Undecided {
+    /// Path ends where its verdict was unknown.
+    pub ends: u64,
+    /// Its first unknown verdict.
+    pub first: Verdict,
+}
+
+impl ExhaustiveOutcome {
+    /// A check that decided at no path end judged (unknown at every one): the search says
+    /// nothing about it, so it cannot be complete.
+    pub fn never_decided(&self) -> Option<&Undecided> {
+        self.undecided
+            .iter()
+            .find(|u| self.ends > 0 && u.ends == self.ends)
+    }
 }
 
 /// One coverage goal over the paths of a search.
@@ -270,11 +292,13 @@ fn offer<N: Node>(
     steps.clear();
     let planted = config.planted;
     for p in due {
-        steps.push(if p.message && config.redeliver {
-            Step::Redeliver(p.seq)
-        } else {
-            Step::Run(p.seq)
-        });
+        steps.push(
+            if p.message && config.redeliver && config.timing == Timing::Untimed {
+                Step::Redeliver(p.seq)
+            } else {
+                Step::Run(p.seq)
+            },
+        );
         if p.message {
             if budgets.drops < config.drops && planted != Some(PlantedBug::NoDrops) {
                 steps.push(Step::Drop(p.seq));
@@ -313,7 +337,7 @@ fn kept_for(checks: &[Box<dyn AnyCheck>], config: &ExhaustiveConfig) -> Kept {
     Kept {
         time: config.timing == Timing::Timed,
         history: checks.iter().any(|c| c.reads_history()),
-        message_set: config.redeliver,
+        message_set: config.redeliver && config.timing == Timing::Untimed,
         node_state: config.planted != Some(PlantedBug::SkipNodeState),
     }
 }
@@ -389,6 +413,7 @@ where
         unique: 0,
         boot_states: 0,
         ends: 0,
+        undecided: Vec::new(),
         cut: 0,
         invariant_states: 0,
         max_depth: 0,
@@ -511,6 +536,18 @@ where
                 out.violation = Some(shortest_prefix(&base, path, checks));
                 break;
             }
+            // A check that could not decide at an end is no pass there.
+            if outcome.panic.is_none() {
+                for v in checks.iter().map(|c| c.evaluate(&outcome)) {
+                    if v.status != Status::Unknown {
+                        continue;
+                    }
+                    match out.undecided.iter_mut().find(|u| u.first.check == v.check) {
+                        Some(u) => u.ends += 1,
+                        None => out.undecided.push(Undecided { ends: 1, first: v }),
+                    }
+                }
+            }
             continue;
         }
         let history_len = state.sim.history_len();
@@ -631,7 +668,7 @@ where
         if let Some(parent) = own.take() {
             recycle(&mut pool, parent);
         }
-        if out.unique >= config.max_states {
+        if out.unique >= config.max_states && !frontier.is_empty() {
             out.exhausted = false;
             break;
         }
@@ -664,6 +701,7 @@ where
     let every_check_invariant = !checks.is_empty() && invariants.len() == checks.len();
     out.complete = out.exhausted
         && out.violation.is_none()
+        && out.never_decided().is_none()
         && (out.ends > 0 || (every_check_invariant && out.invariant_states > 0));
     out.elapsed = started.elapsed();
     out

@@ -59,4 +59,8 @@ impl<N: Node + Clone> Node for SharedNode<N> {
     fn describe(&self) -> Option<String> {
         self.0.describe()
     }
+
+    fn heap_bytes(&self) -> u64 {
+        self.0.heap_bytes()
+    }
 }

@@ -598,6 +598,17 @@ impl Node for PbNode {
     type Timer = PbTimer;
     type Stored = u64;
 
+    fn heap_bytes(&self) -> u64 {
+        match self {
+            PbNode::Replica(r) => {
+                (r.replicas.capacity() * 4
+                    + (r.map.len() + r.acked.len() + r.buffered.len() + r.leases.len()) * 40
+                    + r.waiting.capacity() * 32) as u64
+            }
+            PbNode::Client(_) => 0,
+        }
+    }
+
     fn describe(&self) -> Option<String> {
         Some(format!("{self:#?}"))
     }

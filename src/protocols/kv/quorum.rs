@@ -397,6 +397,15 @@ impl Node for QNode {
     type Timer = QTimer;
     type Stored = (Version, u64);
 
+    fn heap_bytes(&self) -> u64 {
+        match self {
+            QNode::Replica(r) => {
+                (r.replicas.capacity() * 4 + r.store.len() * 48 + r.ops.len() * 96) as u64
+            }
+            QNode::Client(_) => 0,
+        }
+    }
+
     fn describe(&self) -> Option<String> {
         Some(format!("{self:#?}"))
     }

@@ -44,6 +44,13 @@ pub struct Log {
     entries: Vec<LogEntry>,
 }
 
+impl Log {
+    /// Bytes the entries hold, roughly.
+    pub fn heap_bytes(&self) -> u64 {
+        (self.entries.capacity() * std::mem::size_of::<LogEntry>()) as u64
+    }
+}
+
 /// The storage key of entry `index`: the digit count as a letter, then the digits, so keys
 /// sort by index and stay short (storage compares keys on every write).
 fn key(index: u64) -> String {

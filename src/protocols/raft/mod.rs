@@ -186,6 +186,13 @@ impl Node for RaftNode {
     type Timer = RaftTimer;
     type Stored = Stored;
 
+    fn heap_bytes(&self) -> u64 {
+        match self {
+            RaftNode::Server(s) => s.heap_bytes(),
+            RaftNode::Client(_) => 0,
+        }
+    }
+
     fn describe(&self) -> Option<String> {
         Some(match self {
             RaftNode::Server(s) => s.describe(),

@@ -144,6 +144,20 @@ pub struct Server {
 }
 
 impl Server {
+    /// Bytes the server holds on the heap, roughly: its lists of servers and replication
+    /// progress (one entry per node of the cluster), its log and its request tables.
+    pub fn heap_bytes(&self) -> u64 {
+        let per_node = self.servers.capacity() * 4
+            + self.next_index.capacity() * 8
+            + self.match_index.capacity() * 8
+            + self.in_flight.capacity()
+            + self.votes.capacity() * 4
+            + self.scratch.capacity() * 8;
+        per_node as u64
+            + self.log.heap_bytes()
+            + (self.pending.len() * 48 + self.seen.len() * 40) as u64
+    }
+
     /// Term, role, vote, log (its last entries), commit and apply points, and a leader's
     /// replication progress, for the debugger.
     pub fn describe(&self) -> String {
