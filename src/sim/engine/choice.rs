@@ -322,13 +322,7 @@ impl<N: Node> Sim<N> {
             Step::Redeliver(seq) => {
                 // A copy is delivered and the message stays where it is, untouched: what a
                 // duplicate delivered at once would leave, without a new event.
-                let mut copy = None;
-                self.queue.for_each_pending(|t, s, e| {
-                    if s == seq && matches!(e, Ev::Deliver { .. }) {
-                        copy = Some((t, e.clone()));
-                    }
-                });
-                let Some((time, ev)) = copy else {
+                let Some((time, ev)) = self.message_copy(seq) else {
                     return false;
                 };
                 let forced = self.forced_faults(time);
@@ -345,13 +339,7 @@ impl<N: Node> Sim<N> {
                 true
             }
             Step::Duplicate(seq) => {
-                let mut copy = None;
-                self.queue.for_each_pending(|t, s, e| {
-                    if s == seq && matches!(e, Ev::Deliver { .. }) {
-                        copy = Some((t, e.clone()));
-                    }
-                });
-                let Some((time, ev)) = copy else {
+                let Some((time, ev)) = self.message_copy(seq) else {
                     return false;
                 };
                 let Some(to) = run_node(&ev) else {
@@ -406,6 +394,18 @@ impl<N: Node> Sim<N> {
                 true
             }
         }
+    }
+
+    /// A copy of the pending message with insertion number `seq`, with its due time; none when
+    /// no message has that number.
+    fn message_copy(&self, seq: u64) -> Option<(SimTime, Ev<N::Msg, N::Timer>)> {
+        let mut copy = None;
+        self.queue.for_each_pending(|t, s, e| {
+            if s == seq && matches!(e, Ev::Deliver { .. }) {
+                copy = Some((t, e.clone()));
+            }
+        });
+        copy
     }
 
     /// The faults and nemesis events due no later than `time`, by time and insertion number:
