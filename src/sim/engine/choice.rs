@@ -398,7 +398,7 @@ impl<N: Node> Sim<N> {
 
     /// A copy of the pending message with insertion number `seq`, with its due time; none when
     /// no message has that number.
-    fn message_copy(&self, seq: u64) -> Option<(SimTime, Ev<N::Msg, N::Timer>)> {
+    fn message_copy(&self, seq: u64) -> Option<super::Due<N>> {
         let mut copy = None;
         self.queue.for_each_pending(|t, s, e| {
             if s == seq && matches!(e, Ev::Deliver { .. }) {
