@@ -455,11 +455,7 @@ where
     if !invariants.is_empty() && !root.stopped() {
         out.invariant_states += 1;
         let so_far = root.outcome_so_far();
-        let failed: Vec<Verdict> = invariants
-            .iter()
-            .map(|c| c.evaluate(&so_far))
-            .filter(|v| v.status == Status::Fail)
-            .collect();
+        let failed = broken(invariants.iter().copied(), &so_far);
         if !failed.is_empty() {
             out.violation = Some(Violation {
                 steps: Vec::new(),
@@ -629,12 +625,7 @@ where
             if invariants.iter().any(|c| judged(*c)) && !child.stopped() {
                 out.invariant_states += 1;
                 let so_far = child.outcome_so_far();
-                let failed: Vec<Verdict> = invariants
-                    .iter()
-                    .filter(|c| judged(**c))
-                    .map(|c| c.evaluate(&so_far))
-                    .filter(|v| v.status == Status::Fail)
-                    .collect();
+                let failed = broken(invariants.iter().copied().filter(|c| judged(*c)), &so_far);
                 if !failed.is_empty() {
                     let path = path_to(&parents, print);
                     let mut v = shortest_prefix(&base, path.clone(), checks);
@@ -742,6 +733,17 @@ fn recycle<N: Node>(pool: &mut Vec<Box<Sim<N>>>, sim: Box<Sim<N>>) {
     if pool.len() < POOL {
         pool.push(sim);
     }
+}
+
+/// The failed verdicts of `invariants` on a state's run so far.
+fn broken<'a>(
+    invariants: impl Iterator<Item = &'a dyn AnyCheck>,
+    so_far: &RunOutcome,
+) -> Vec<Verdict> {
+    invariants
+        .map(|c| c.evaluate(so_far))
+        .filter(|v| v.status == Status::Fail)
+        .collect()
 }
 
 /// The checks a finished run fails (a panic fails `NoPanic`).
