@@ -8,7 +8,9 @@
 //! where each state here is a whole run (engine, storage, history) copied and fingerprinted:
 //! the copy shares every node and random stream with its parent until a step writes one, and
 //! the fingerprint rehashes only the node the step ran on. "states" counts every state reached
-//! (repeats included), "distinct" the states kept.
+//! (repeats included), "distinct" the states kept. Then 2PC with symmetry reduction (the RMs
+//! interchangeable) against stateright's `.symmetry()` counts, and the speed-up of 2 threads
+//! over 1 on the same search.
 //!
 //!   cargo bench --bench exhaustive
 use clustersim::explore::exhaustive::{
@@ -76,6 +78,77 @@ fn main() {
             (best.unique - best.boot_states) as f64 / theirs as f64,
             best.elapsed.as_secs_f64(),
             best.states_per_sec()
+        );
+    }
+    // stateright 0.31 with `.symmetry()` (DFS only there; its representative sorts the RMs'
+    // states), one thread: unique states by RM count.
+    let stateright_symmetric = [(3, 107u64), (4, 276), (5, 665), (6, 1_521), (7, 3_346)];
+    println!();
+    println!(
+        "{:<32} {:>10} {:>10} {:>10} {:>8} {:>14}",
+        "2PC untimed, --symmetry", "booted", "stateright", "ratio", "seconds", "distinct/s"
+    );
+    for (rms, theirs) in stateright_symmetric {
+        let mut s = two_pc.clone();
+        s.nodes[1].count = Some(rms);
+        let plan = registry.prepare(&s, "2pc").expect("prepares").plan;
+        let config = ExhaustiveConfig {
+            symmetry: vec![plan.roster.members("rm")],
+            ..untimed.clone()
+        };
+        let best = best_of_3(&registry, &s, "two-phase-commit.ron", &config);
+        println!(
+            "{:<32} {:>10} {:>10} {:>10.2} {:>8.3} {:>14.0}",
+            format!("{rms} RMs"),
+            best.unique - best.boot_states,
+            theirs,
+            (best.unique - best.boot_states) as f64 / theirs as f64,
+            best.elapsed.as_secs_f64(),
+            best.states_per_sec()
+        );
+    }
+    // The same search on 1 and 2 threads: the counts must agree, the time should halve.
+    println!();
+    println!(
+        "{:<32} {:>10} {:>10} {:>10} {:>14}",
+        "threads", "distinct", "1 thread s", "2 threads s", "speed-up"
+    );
+    for (label, file, rms) in [
+        ("2PC 6 RMs untimed", "two-phase-commit.ron", Some(6)),
+        (
+            "reliable queue w=0s c=1",
+            "queue-reliable-2-workers.ron",
+            None,
+        ),
+    ] {
+        let mut s = load(&dir.join(file)).expect("loads");
+        let mut config = if let Some(rms) = rms {
+            s.nodes[1].count = Some(rms);
+            untimed.clone()
+        } else {
+            let plan = registry.prepare(&s, file).expect("prepares").plan;
+            let faults = default_faults(&s, &plan.roster);
+            ExhaustiveConfig {
+                targets: faults.targets,
+                crashes: faults.crashes,
+                ..ExhaustiveConfig::default()
+            }
+        };
+        config.threads = 1;
+        let one = best_of_3(&registry, &s, file, &config);
+        config.threads = 2;
+        let two = best_of_3(&registry, &s, file, &config);
+        assert_eq!(
+            one.unique, two.unique,
+            "{label}: the thread count changed the search"
+        );
+        println!(
+            "{:<32} {:>10} {:>10.3} {:>10.3} {:>14.2}",
+            label,
+            one.unique,
+            one.elapsed.as_secs_f64(),
+            two.elapsed.as_secs_f64(),
+            one.elapsed.as_secs_f64() / two.elapsed.as_secs_f64()
         );
     }
 }

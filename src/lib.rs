@@ -44,7 +44,7 @@ pub mod time;
 pub mod trace;
 
 pub use error::{Error, Result};
-pub use node::{Context, Node, NodeId};
+pub use node::{Context, Node, NodeId, NodeSet};
 pub use protocol::{Check, Property, Protocol};
 pub use registry::Registry;
 pub use time::{Duration, SimTime};

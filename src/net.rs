@@ -353,6 +353,41 @@ impl Network {
         cuts.hash(h);
     }
 
+    /// `fingerprint`, with node `i` named `names[i]`: the same for two networks that differ
+    /// only by such a renaming.
+    pub fn fingerprint_renamed<H: std::hash::Hasher>(&self, h: &mut H, names: &[u32]) {
+        use std::hash::Hash;
+        let name = |i: u32| names.get(i as usize).copied().unwrap_or(i);
+        self.partitioned.hash(h);
+        if self.partitioned {
+            // Each node's group by its new name, the groups numbered by first appearance.
+            let mut by_name = vec![0u32; self.group.len()];
+            for (i, &g) in self.group.iter().enumerate() {
+                if let Some(slot) = by_name.get_mut(name(i as u32) as usize) {
+                    *slot = g;
+                }
+            }
+            let mut seen: Vec<u32> = Vec::new();
+            for g in by_name {
+                let label = match seen.iter().position(|&s| s == g) {
+                    Some(p) => p,
+                    None => {
+                        seen.push(g);
+                        seen.len() - 1
+                    }
+                };
+                label.hash(h);
+            }
+        }
+        let mut cuts: Vec<(u32, u32)> = self
+            .cuts
+            .all_edges()
+            .map(|(a, b, _)| (name(a), name(b)))
+            .collect();
+        cuts.sort_unstable();
+        cuts.hash(h);
+    }
+
     /// True when some partition or cut is in force.
     pub fn is_split(&self) -> bool {
         self.partitioned || self.cuts.edge_count() != 0

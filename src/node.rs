@@ -14,9 +14,47 @@ use std::hash::Hash;
 
 /// A node's index in the cluster; names live in the `Roster`.
 #[derive(
-    Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, serde::Serialize, serde::Deserialize,
+    Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Debug, serde::Serialize, serde::Deserialize,
 )]
 pub struct NodeId(pub u32);
+
+/// Hashes as its index does, or, inside `hashing_renamed`, as the index it is renamed to.
+impl Hash for NodeId {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        let id = if RENAMING.with(std::cell::Cell::get) {
+            RENAMED.with(|r| r.borrow().get(self.index()).copied().unwrap_or(self.0))
+        } else {
+            self.0
+        };
+        id.hash(h)
+    }
+}
+
+thread_local! {
+    /// Whether `hashing_renamed` is running on this thread.
+    static RENAMING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// What each index hashes as meanwhile.
+    static RENAMED: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with every `NodeId` hashing as `names[id]` (the exhaustive search's symmetry
+/// reduction hashes a state as if its interchangeable nodes had traded names).
+#[doc(hidden)]
+pub fn hashing_renamed<R>(names: &[u32], f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            RENAMING.with(|r| r.set(self.0));
+        }
+    }
+    let before = RENAMING.with(|r| r.replace(true));
+    let saved = RENAMED.with(|r| std::mem::replace(&mut *r.borrow_mut(), names.to_vec()));
+    let _restore = Restore(before);
+    let out = f();
+    RENAMED.with(|r| *r.borrow_mut() = saved);
+    out
+}
 
 impl NodeId {
     /// The index as a `usize`, for vectors indexed by node.
@@ -29,6 +67,71 @@ impl NodeId {
 impl fmt::Display for NodeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "#{}", self.0)
+    }
+}
+
+/// A set of nodes that hashes alike whatever order its members' names sort in: the
+/// exhaustive search's symmetry reduction (`check --symmetry`) hashes a state with its
+/// interchangeable nodes renamed, and a `BTreeSet<NodeId>` would hash their new names in the
+/// old order. Keep sets of interchangeable nodes in one of these.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct NodeSet(std::collections::BTreeSet<NodeId>);
+
+impl NodeSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        NodeSet::default()
+    }
+
+    /// Adds `node`; false if it was there already.
+    pub fn insert(&mut self, node: NodeId) -> bool {
+        self.0.insert(node)
+    }
+
+    /// Removes `node`; false if it was not there.
+    pub fn remove(&mut self, node: NodeId) -> bool {
+        self.0.remove(&node)
+    }
+
+    /// Whether `node` is in the set.
+    pub fn contains(&self, node: NodeId) -> bool {
+        self.0.contains(&node)
+    }
+
+    /// How many nodes the set holds.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The members, smallest id first.
+    pub fn iter(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.0.iter().copied()
+    }
+}
+
+impl FromIterator<NodeId> for NodeSet {
+    fn from_iter<I: IntoIterator<Item = NodeId>>(iter: I) -> Self {
+        NodeSet(iter.into_iter().collect())
+    }
+}
+
+/// The count and a sum of each member's own hash: no order in it.
+impl Hash for NodeSet {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        use std::hash::Hasher as _;
+        let sum = self.0.iter().fold(0u64, |acc, n| {
+            // Fixed keys: the same on every run and every machine.
+            let mut one = std::hash::DefaultHasher::new();
+            n.hash(&mut one);
+            acc.wrapping_add(one.finish())
+        });
+        self.0.len().hash(h);
+        sum.hash(h);
     }
 }
 
@@ -159,7 +262,11 @@ pub trait Node: Sized + 'static {
 // ANCHOR_END: node_trait
 
 /// Builds a node from its id and durable storage, at boot and after every crash.
-pub type NodeFactory<N> = Box<dyn FnMut(NodeId, &Roster, &Storage<<N as Node>::Stored>) -> N>;
+///
+/// A function of its arguments only (`Fn`, not `FnMut`): a replayed or searched run calls it
+/// in another order and from other threads (`check --threads`), and must get the same nodes.
+pub type NodeFactory<N> =
+    Box<dyn Fn(NodeId, &Roster, &Storage<<N as Node>::Stored>) -> N + Send + Sync>;
 
 /// An effect a handler asked for, carried out by the engine after the handler returns.
 #[derive(Debug)]

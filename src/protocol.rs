@@ -30,6 +30,14 @@ pub trait Protocol: Clone + fmt::Debug + Serialize + DeserializeOwned + 'static 
 
     /// Builds nodes from their id and durable storage, at boot and after every crash.
     fn factory(&self, plan: &Plan) -> NodeFactory<Self::Node>;
+
+    /// Roles whose nodes are interchangeable: they run the same code, start alike and nothing
+    /// but their names tells them apart (no random draws that differ by node), so the
+    /// exhaustive search may count once the states that differ only by which of them plays
+    /// which part (`check --symmetry`). None by default.
+    fn interchangeable(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// What kind of property a check states, which tells the shrinker what a shrunk run may leave

@@ -22,6 +22,10 @@ pub trait AnyProtocol {
     fn validate(&self, plan: &Plan) -> std::result::Result<(), String>;
     /// Names of the checks the protocol lists as made for its history.
     fn checks(&self) -> &'static [&'static str];
+    /// Roles whose nodes the protocol declares interchangeable (`Protocol::interchangeable`).
+    fn interchangeable(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// Runs the protocol's nodes on a validated plan.
     fn run(&self, plan: &Plan, trace: TraceLevel) -> RunOutcome;
     /// Bytes one node costs before it allocates anything (for the up-front memory estimate).
@@ -73,8 +77,7 @@ pub struct Searchable<P>(pub P);
 
 impl<P: Protocol> AnyProtocol for Searchable<P>
 where
-    P::Node: Clone + std::hash::Hash,
-    <P::Node as crate::node::Node>::Stored: std::hash::Hash,
+    P::Node: crate::explore::exhaustive::SearchNode,
 {
     fn name(&self) -> &'static str {
         P::NAME
@@ -84,6 +87,9 @@ where
     }
     fn checks(&self) -> &'static [&'static str] {
         Protocol::checks(&self.0)
+    }
+    fn interchangeable(&self) -> &'static [&'static str] {
+        Protocol::interchangeable(&self.0)
     }
     fn run(&self, plan: &Plan, trace: TraceLevel) -> RunOutcome {
         self.0.run(plan, trace)
@@ -132,6 +138,9 @@ impl<P: Protocol> AnyProtocol for P {
     fn checks(&self) -> &'static [&'static str] {
         Protocol::checks(self)
     }
+    fn interchangeable(&self) -> &'static [&'static str] {
+        Protocol::interchangeable(self)
+    }
     fn run(&self, plan: &Plan, trace: TraceLevel) -> RunOutcome {
         Sim::new(plan.sim_config(trace), self.factory(plan)).run()
     }
@@ -153,7 +162,7 @@ impl<P: Protocol> AnyProtocol for P {
 /// storage), its `heap_bytes` counted once for each node of that role.
 fn sampled_heap_bytes<P: Protocol>(protocol: &P, plan: &Plan) -> u64 {
     use crate::node::Node;
-    let mut factory = protocol.factory(plan);
+    let factory = protocol.factory(plan);
     let storage = crate::storage::Storage::default();
     plan.roster
         .roles()
@@ -308,11 +317,11 @@ impl Registry {
 
     /// Registers protocol `P` as `protocol` does, and lets `clustersim check` search it
     /// exhaustively: its node type must be `Clone + Hash` (the search copies runs and prunes
-    /// states it has seen by fingerprint), its stored values `Hash`.
+    /// states it has seen by fingerprint), its stored values `Hash`, and all of them `Send +
+    /// Sync` (`check --threads` expands states on several threads).
     pub fn searchable<P: Protocol>(self) -> Self
     where
-        P::Node: Clone + std::hash::Hash,
-        <P::Node as crate::node::Node>::Stored: std::hash::Hash,
+        P::Node: crate::explore::exhaustive::SearchNode,
     {
         self.protocol_with(P::NAME, |spec| {
             Ok(Box::new(Searchable(spec.params::<P>()?)))

@@ -1,7 +1,7 @@
 //! Simulated disk: a node's durable key-value store where only synced writes survive a crash.
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Undo logs up to this long are searched before a write is logged.
 const SHORT_LOG: usize = 8;
@@ -14,7 +14,7 @@ const SHORT_LOG: usize = 8;
 /// exhaustive search clones a run per state; most steps write no disk).
 #[derive(Debug)]
 pub struct Storage<V> {
-    current: Rc<BTreeMap<String, V>>,
+    current: Arc<BTreeMap<String, V>>,
     /// For each unsynced write, in order: the key and the value it replaced (`None`: absent).
     undo: Vec<(String, Option<V>)>,
     writes: u64,
@@ -26,7 +26,7 @@ pub struct Storage<V> {
 impl<V: Clone> Clone for Storage<V> {
     fn clone(&self) -> Self {
         Storage {
-            current: Rc::clone(&self.current),
+            current: Arc::clone(&self.current),
             undo: self.undo.clone(),
             writes: self.writes,
             syncs: self.syncs,
@@ -47,7 +47,7 @@ impl<V: Clone> Clone for Storage<V> {
 impl<V> Default for Storage<V> {
     fn default() -> Self {
         Storage {
-            current: Rc::new(BTreeMap::new()),
+            current: Arc::new(BTreeMap::new()),
             undo: Vec::new(),
             writes: 0,
             syncs: 0,
@@ -61,13 +61,22 @@ impl<V: std::hash::Hash> Storage<V> {
     /// search's state fingerprints; the write and sync counters are left out. Kept until the
     /// store changes, so a run's copies that never touch the disk do not hash it again.
     pub fn fingerprint<H: std::hash::Hasher + Default>(&mut self) -> u64 {
+        if let Some(print) = self.print {
+            return print;
+        }
+        let print = self.fingerprint_now::<H>();
+        self.print = Some(print);
+        print
+    }
+
+    /// `fingerprint`, hashed now and not kept (values whose hash depends on the moment, as
+    /// node names renamed by the search's symmetry reduction).
+    pub fn fingerprint_now<H: std::hash::Hasher + Default>(&self) -> u64 {
         use std::hash::Hash;
-        *self.print.get_or_insert_with(|| {
-            let mut h = H::default();
-            self.current.hash(&mut h);
-            self.undo.hash(&mut h);
-            h.finish()
-        })
+        let mut h = H::default();
+        self.current.hash(&mut h);
+        self.undo.hash(&mut h);
+        h.finish()
     }
 }
 
@@ -75,7 +84,7 @@ impl<V: Clone> Storage<V> {
     /// The keys and values, to write (copied first if a copy of the run shares them).
     fn map(&mut self) -> &mut BTreeMap<String, V> {
         self.print = None;
-        Rc::make_mut(&mut self.current)
+        Arc::make_mut(&mut self.current)
     }
 
     /// The value stored under `key`, synced or not.
@@ -180,7 +189,7 @@ impl<V: Clone> Storage<V> {
     /// Loses every unsynced write, as a power failure would.
     /// The disk is lost: everything, synced or not, is gone (a replaced machine).
     pub(crate) fn wipe(&mut self) {
-        self.current = Rc::new(BTreeMap::new());
+        self.current = Arc::new(BTreeMap::new());
         self.undo.clear();
         self.print = None;
     }
@@ -233,9 +242,12 @@ mod tests {
         let synced = a.fingerprint::<Plain>();
         assert_ne!(unsynced, synced, "what a crash would undo is part of it");
         let mut b = a.clone();
-        assert!(Rc::ptr_eq(&a.current, &b.current), "a copy shares the keys");
+        assert!(
+            Arc::ptr_eq(&a.current, &b.current),
+            "a copy shares the keys"
+        );
         b.put("k", 2);
-        assert!(!Rc::ptr_eq(&a.current, &b.current), "a write copies them");
+        assert!(!Arc::ptr_eq(&a.current, &b.current), "a write copies them");
         assert_eq!(a.get("k"), Some(&1));
         assert_ne!(b.fingerprint::<Plain>(), synced);
         b.crash();

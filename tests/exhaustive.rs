@@ -261,7 +261,7 @@ fn explore_strategy_exhaustive_is_check_and_refuses_the_seed_flags() {
     assert_eq!(ok.status.code(), Some(0));
     for flag in [
         vec!["--seeds", "5"],
-        vec!["--jobs", "2"],
+        vec!["--shard", "0/2"],
         vec!["--until-covered"],
     ] {
         let mut args = vec!["explore", naive, "--strategy", "exhaustive"];
@@ -425,4 +425,201 @@ fn check_refuses_what_it_cannot_search_and_never_calls_an_undecided_search_compl
     assert!(text.contains("INCONCLUSIVE"), "{text}");
     assert!(!text.contains("complete: every state"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What a search found, in a form two searches compare: every count and the failing path.
+fn summary(o: &clustersim::explore::exhaustive::ExhaustiveOutcome) -> String {
+    format!(
+        "explored {} unique {} boot {} ends {} cut {} invariant {} depth {} complete {} \
+         exhausted {} undecided {} violation {:?}",
+        o.explored,
+        o.unique,
+        o.boot_states,
+        o.ends,
+        o.cut,
+        o.invariant_states,
+        o.max_depth,
+        o.complete,
+        o.exhausted,
+        o.undecided.len(),
+        o.violation
+            .as_ref()
+            .map(|v| (v.steps.clone(), v.outcome.trace.hash(), v.failed.len())),
+    )
+}
+
+/// The search on several threads takes the states in one thread's order: the same verdict,
+/// counts and shortest path on 1, 2 and 3 threads, for searches that pass, fail at a path's
+/// end, fail an invariant mid-path, are cut by max-states and run untimed.
+#[test]
+fn check_on_one_two_and_three_threads_finds_the_same_counts_and_paths() {
+    let naive = scenario("scenarios/check/queue-naive-2-workers.ron");
+    let reliable = scenario("scenarios/check/queue-reliable-2-workers.ron");
+    let raft = scenario("scenarios/check/raft-election-3.ron");
+    let mut two_pc = scenario("scenarios/check/two-phase-commit.ron");
+    two_pc.nodes[1].count = Some(4);
+    let early = scenario("scenarios/check/two-phase-commit-early.ron");
+    let untimed = ExhaustiveConfig {
+        timing: clustersim::explore::exhaustive::Timing::Untimed,
+        redeliver: true,
+        ..ExhaustiveConfig::default()
+    };
+    let cases: Vec<(&str, &Scenario, ExhaustiveConfig)> = vec![
+        ("naive queue", &naive, config_for(&naive)),
+        ("reliable queue", &reliable, config_for(&reliable)),
+        (
+            "reliable queue cut at 5000 states",
+            &reliable,
+            ExhaustiveConfig {
+                max_states: 5_000,
+                ..config_for(&reliable)
+            },
+        ),
+        (
+            "raft election, window 1ms",
+            &raft,
+            ExhaustiveConfig {
+                window: Duration::from_millis(1),
+                crashes: 0,
+                ..config_for(&raft)
+            },
+        ),
+        (
+            "raft election, a crash and an isolation",
+            &raft,
+            ExhaustiveConfig {
+                isolations: 1,
+                ..config_for(&raft)
+            },
+        ),
+        ("2PC, 4 RMs, untimed", &two_pc, untimed.clone()),
+        ("2PC committing early, untimed", &early, untimed),
+    ];
+    for (name, s, config) in cases {
+        let runs: Vec<String> = [1, 2, 3]
+            .into_iter()
+            .map(|threads| {
+                let c = ExhaustiveConfig {
+                    threads,
+                    ..config.clone()
+                };
+                summary(
+                    &check_scenario(&REGISTRY, s, "test", &c)
+                        .expect("searches")
+                        .0,
+                )
+            })
+            .collect();
+        assert_eq!(runs[0], runs[1], "{name}: 1 thread vs 2");
+        assert_eq!(runs[0], runs[2], "{name}: 1 thread vs 3");
+    }
+}
+
+/// The CLI's `--threads 1` and `--threads 2` print the same report (timings aside) and write
+/// the same failing path.
+#[test]
+fn check_threads_1_and_2_print_identical_counts_and_paths() {
+    let naive = "scenarios/check/queue-naive-2-workers.ron";
+    let mut reports = Vec::new();
+    let mut files = Vec::new();
+    for threads in ["1", "2"] {
+        let dir = std::env::temp_dir().join(format!(
+            "clustersim-threads-{}-{threads}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let d = dir.to_str().expect("utf-8");
+        let out = clustersim(&["check", naive, "--threads", threads, "--out", d]);
+        assert_eq!(out.status.code(), Some(1));
+        let text = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.contains("states/s"))
+            .map(|l| l.replace(d, "DIR"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        reports.push(text);
+        files.push(
+            std::fs::read_to_string(dir.join("check-queue-naive-2-workers-check-min.ron"))
+                .expect("the failing path is written")
+                .replace(d, "DIR"),
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    assert_eq!(reports[0], reports[1]);
+    assert_eq!(files[0], files[1]);
+    let bad = clustersim(&["check", naive, "--threads", "0"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+/// Symmetry reduction merges states that differ only by which RM plays which part: far fewer
+/// states than the full search (and fewer than stateright's symmetric DFS: 107, 665 at 3 and
+/// 5 RMs), the same verdict on every variant, and a failing path that replays to the failure.
+#[test]
+fn symmetry_counts_renamed_states_once_and_finds_the_same_violations() {
+    let plan_of = |s: &Scenario| REGISTRY.prepare(s, "test").expect("prepares").plan;
+    for (rms, early, drops, crashes) in [
+        (3, false, 0, 0),
+        (4, false, 0, 0),
+        (5, false, 0, 0),
+        (3, true, 0, 0),
+        (4, true, 0, 0),
+        (3, false, 1, 0),
+        (3, true, 1, 0),
+        (3, false, 0, 1),
+        (3, true, 0, 1),
+    ] {
+        let mut s = scenario(if early {
+            "scenarios/check/two-phase-commit-early.ron"
+        } else {
+            "scenarios/check/two-phase-commit.ron"
+        });
+        s.nodes[1].count = Some(rms);
+        let plan = plan_of(&s);
+        let rm = plan.roster.members("rm");
+        let full = ExhaustiveConfig {
+            timing: clustersim::explore::exhaustive::Timing::Untimed,
+            redeliver: true,
+            drops,
+            crashes,
+            restarts: crashes > 0,
+            targets: if crashes > 0 { rm.clone() } else { Vec::new() },
+            ..ExhaustiveConfig::default()
+        };
+        let reduced = ExhaustiveConfig {
+            symmetry: vec![rm.clone()],
+            ..full.clone()
+        };
+        let label = format!("{rms} RMs, early {early}, drops {drops}, crashes {crashes}");
+        let (a, _) = check_scenario(&REGISTRY, &s, "test", &full).expect("searches");
+        let (b, searched) = check_scenario(&REGISTRY, &s, "test", &reduced).expect("searches");
+        assert_eq!(a.complete, b.complete, "{label}");
+        assert_eq!(a.violation.is_some(), b.violation.is_some(), "{label}");
+        assert!(
+            b.unique * 2 < a.unique,
+            "{label}: {} vs {}",
+            b.unique,
+            a.unique
+        );
+        if let Some(v) = &b.violation {
+            let replay = replay_scenario(&searched, &plan.roster, &v.steps);
+            let outcome =
+                run_scenario(&REGISTRY, &replay, "replay", &RunOptions::default()).expect("runs");
+            assert!(
+                outcome.verdicts.iter().any(|v| v.status == Status::Fail),
+                "{label}: the reduced search's path does not fail when replayed"
+            );
+        }
+        if !early && drops == 0 && crashes == 0 {
+            let stateright_symmetric = match rms {
+                3 => 107,
+                5 => 665,
+                _ => u64::MAX,
+            };
+            assert!(
+                b.unique - b.boot_states <= stateright_symmetric,
+                "{label}: {}",
+                b.unique
+            );
+        }
+    }
 }

@@ -1032,3 +1032,35 @@ fn every_value_of_a_nondeterministic_choice_is_a_branch_that_replays() {
     assert_eq!(run.outcome.trace_hash(), v.outcome.trace_hash());
     assert!(!run.passed(), "{:?}", run.verdicts);
 }
+
+/// Every case of the corpus, timed and untimed, searched on 1 and on 3 threads: the same path
+/// ends judged, in the same order, and the same counts.
+#[test]
+fn the_corpus_searched_on_three_threads_judges_what_one_thread_does() {
+    let r = registry();
+    for timing in [Timing::Timed, Timing::Untimed] {
+        for case in corpus(timing) {
+            let runs: Vec<(Vec<String>, String)> = [1, 3]
+                .into_iter()
+                .map(|threads| {
+                    let config = ExhaustiveConfig {
+                        threads,
+                        ..case.config.clone()
+                    };
+                    let mut ends = Vec::new();
+                    let (o, _) =
+                        check_scenario_judging(&r, &case.scenario, "toy.ron", &config, &mut |o| {
+                            ends.push(signature(o));
+                        })
+                        .expect("searches");
+                    let counts = format!(
+                        "{} {} {} {} {} {}",
+                        o.explored, o.unique, o.ends, o.cut, o.invariant_states, o.complete
+                    );
+                    (ends, counts)
+                })
+                .collect();
+            assert_eq!(runs[0], runs[1], "{} ({timing:?})", case.name);
+        }
+    }
+}

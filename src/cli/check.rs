@@ -10,7 +10,7 @@ use crate::explore::file_stem;
 use crate::fault::resolve_names;
 use crate::registry::Registry;
 use crate::scenario::to_ron;
-use crate::{Duration, Error};
+use crate::{Duration, Error, NodeId};
 use std::path::PathBuf;
 
 /// Flags of `clustersim check`.
@@ -61,6 +61,14 @@ pub(super) struct CheckArgs {
     /// (default: the file's bounds.max_memory, else 2GiB).
     #[arg(long, value_name = "SIZE", value_parser = super::run::parse_bytes, allow_hyphen_values = true)]
     pub(super) max_memory: Option<crate::memory::Bytes>,
+    /// Threads that expand states (1 to 1024; default: one per core). The verdict, the
+    /// counts and the path are the same on any number.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub(super) threads: Option<u64>,
+    /// Count once the states that differ only by which of the protocol's interchangeable
+    /// nodes (`Protocol::interchangeable`, e.g. 2PC's RMs) plays which part.
+    #[arg(long)]
+    symmetry: bool,
     /// Where to write the failing path (created if missing).
     #[arg(long, default_value = ".")]
     out: PathBuf,
@@ -265,6 +273,8 @@ impl CheckArgs {
             targets: None,
             max_states: 1_000_000,
             max_memory: None,
+            threads: None,
+            symmetry: false,
             out,
             force,
         }
@@ -313,6 +323,30 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
     }
     let roster = &prepared.plan.roster;
     let faults = default_faults(&scenario, roster);
+    let interchangeable = prepared.protocol.interchangeable();
+    if args.symmetry && !args.untimed {
+        return Err(Error::Usage(
+            "--symmetry needs --untimed: interchangeable nodes still draw their delays from \
+             streams of their own, so in a timed search renamed states are not alike"
+                .into(),
+        ));
+    }
+    if args.symmetry && interchangeable.is_empty() {
+        return Err(Error::Usage(format!(
+            "--symmetry: protocol `{}` declares no interchangeable nodes \
+             (`Protocol::interchangeable`), so no states can be merged by renaming",
+            prepared.protocol.name()
+        )));
+    }
+    let symmetry: Vec<Vec<NodeId>> = if args.symmetry {
+        interchangeable
+            .iter()
+            .map(|role| roster.members(role))
+            .filter(|g| g.len() > 1)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut targets = faults.targets;
     if let Some(t) = &args.targets {
         let names: Vec<String> = t.split(',').map(|s| s.trim().to_string()).collect();
@@ -358,6 +392,11 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         },
         redeliver: args.redeliver,
         max_memory: args.max_memory,
+        threads: args.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get()),
+            |n| n as usize,
+        ),
+        symmetry,
         planted: None,
     };
     let names: Vec<&str> = config.targets.iter().map(|n| roster.name(*n)).collect();
@@ -386,6 +425,16 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
     );
     print_judging(&prepared.checks);
     print_not_searched(&scenario, &config);
+    if args.symmetry {
+        outln!(
+            "  symmetry: states that differ only by which {} plays which part count once",
+            interchangeable
+                .iter()
+                .map(|r| format!("`{r}`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        );
+    }
     let (outcome, searched) = check_scenario(registry, &scenario, &origin, &config)?;
     outln!(
         "  {} states ({} distinct), {} path ends ({} cut at {} choices{}), longest path {}",
@@ -413,8 +462,10 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         );
     }
     outln!(
-        "  {:.2}s, {:.0} distinct states/s, about {} held at most (budget {})",
+        "  {:.2}s on {} thread{}, {:.0} distinct states/s, about {} held at most (budget {})",
         outcome.elapsed.as_secs_f64(),
+        config.threads,
+        if config.threads == 1 { "" } else { "s" },
         outcome.states_per_sec(),
         crate::memory::Bytes(outcome.peak_memory),
         outcome.memory_budget

@@ -24,7 +24,8 @@ pub(super) struct ExploreArgs {
     /// Run seeds for this much wall time instead (e.g. 30s, 5m).
     #[arg(long, value_parser = parse_wall, allow_hyphen_values = true)]
     time: Option<std::time::Duration>,
-    /// Worker threads, at most 1024 [default: one per core]; results do not depend on it.
+    /// Worker threads, at most 1024 [default: one per core]; results do not depend on it
+    /// (with --strategy exhaustive, the search's threads).
     #[arg(long, short, value_parser = parse_jobs, allow_hyphen_values = true)]
     jobs: Option<usize>,
     /// Run only seeds with seed % N == K, to spread a campaign over machines.
@@ -94,7 +95,6 @@ fn explore_exhaustively(registry: &Registry, args: &ExploreArgs) -> Result<u8, E
     let seed_flags = [
         ("--seeds", args.seeds.is_some()),
         ("--time", args.time.is_some()),
-        ("--jobs", args.jobs.is_some()),
         ("--shard", args.shard.is_some()),
         ("--first-seed", args.first_seed != 0),
         ("--keep-going", args.keep_going),
@@ -107,14 +107,15 @@ fn explore_exhaustively(registry: &Registry, args: &ExploreArgs) -> Result<u8, E
         return Err(Error::Usage(format!(
             "{flag} is about seeds, and --strategy exhaustive runs no seeds: it searches every \
              path, as `{} check` does (which takes --depth, --window, --untimed, --redeliver, \
-             --crashes, --restarts, --drops, --duplicates, --isolations, --targets, --max-states \
-             and --max-memory)",
+             --crashes, --restarts, --drops, --duplicates, --isolations, --targets, --max-states, \
+             --max-memory and --threads; here --jobs sets its threads)",
             registry.program()
         )));
     }
     let mut check =
         super::check::CheckArgs::defaults(args.file.clone(), args.out.clone(), args.force);
     check.max_memory = args.max_memory;
+    check.threads = args.jobs.map(|n| n as u64);
     super::check::cmd_check(registry, &check)
 }
 

@@ -8,6 +8,11 @@
 //! event left, or a bound); a path that reaches `max_depth` choices first is completed in time
 //! order. Every check is judged at every end; the first failing path is cut to the shortest
 //! prefix that still fails, and written as `Scheduler::Replay` steps that `run` replays.
+//!
+//! On several threads (`ExhaustiveConfig::threads`) the frontier is taken a batch at a time,
+//! its states expanded in parallel against the states seen before the batch, and the results
+//! taken in the batch's order as one thread takes them: the same states, counts and paths on
+//! any number of threads.
 
 use crate::check::{panic_verdict, Status, Verdict};
 use crate::error::{Error, Result};
@@ -55,9 +60,33 @@ pub struct ExhaustiveConfig {
     /// Most memory the search may hold (its waiting states and the states it has seen);
     /// `None`: the scenario's `bounds.max_memory`.
     pub max_memory: Option<Bytes>,
+    /// Threads that expand states (at least 1). The verdict, the counts and the path are the
+    /// same on any number.
+    pub threads: usize,
+    /// Groups of interchangeable nodes (symmetry reduction, untimed searches only: ignored
+    /// when timed, where each node's delays come from a stream of its own): states that
+    /// differ only by which member of a group plays which part count once. Sound when the
+    /// protocol's nodes in a group run alike (`Protocol::interchangeable`) and the checks do
+    /// not tell them apart; a group is split where only some of its members are targets.
+    pub symmetry: Vec<Vec<NodeId>>,
     /// A bug planted in the search itself, to prove that its tests catch one.
     #[doc(hidden)]
     pub planted: Option<PlantedBug>,
+}
+
+/// A node the search can copy, fingerprint and hand to another thread.
+pub trait SearchNode:
+    Node<Msg: Send + Sync, Timer: Send + Sync, Stored: Hash + Send + Sync> + Clone + Hash + Send + Sync
+{
+}
+
+impl<N> SearchNode for N where
+    N: Node<Msg: Send + Sync, Timer: Send + Sync, Stored: Hash + Send + Sync>
+        + Clone
+        + Hash
+        + Send
+        + Sync
+{
 }
 
 /// Whether time is part of a search's states.
@@ -106,6 +135,8 @@ impl Default for ExhaustiveConfig {
             timing: Timing::Timed,
             redeliver: false,
             max_memory: None,
+            threads: 1,
+            symmetry: Vec::new(),
             planted: None,
         }
     }
@@ -371,8 +402,7 @@ pub fn search<N>(
     config: &ExhaustiveConfig,
 ) -> ExhaustiveOutcome
 where
-    N: Node + Clone + Hash,
-    N::Stored: Hash,
+    N: SearchNode,
 {
     search_judging(root, checks, config, &mut |_| {})
 }
@@ -386,8 +416,7 @@ pub fn search_judging<N>(
     on_end: &mut dyn FnMut(&RunOutcome),
 ) -> ExhaustiveOutcome
 where
-    N: Node + Clone + Hash,
-    N::Stored: Hash,
+    N: SearchNode,
 {
     // Every state is a copy of its parent with one node's handler run: with the nodes shared,
     // a copy costs that one node, not the cluster.
@@ -402,8 +431,7 @@ fn search_copies<N>(
     on_end: &mut dyn FnMut(&RunOutcome),
 ) -> ExhaustiveOutcome
 where
-    N: Node + Clone + Hash,
-    N::Stored: Hash,
+    N: SearchNode,
 {
     let started = std::time::Instant::now();
     let kept = kept_for(checks, config);
@@ -438,6 +466,7 @@ where
         Timing::Untimed => Duration(u64::MAX),
     };
     let skip_cancelled = config.planted != Some(PlantedBug::OfferCancelledTimers);
+    let groups = symmetry_groups(config, root.roster().len());
     let mut root = root;
     root.settle();
     // Untimed, every node's first boot happens before anything else, as at time zero in a
@@ -468,7 +497,7 @@ where
             return out;
         }
     }
-    let print = root.fingerprint_of(kept);
+    let print = root.symmetric_fingerprint_of(kept, &groups);
     // Each distinct state's parent and the step that led to it: the path of a failure. Only
     // looked up, never iterated.
     let mut parents: Parents = Parents::default();
@@ -478,8 +507,6 @@ where
     let mut per_state = state_bytes(&root);
     let mut sampled = (per_state, 1u64);
     let mut next_resident_check = 0u64;
-    // A handler has called `ctx.choose`: states are kept until every value is tried.
-    let mut chooses = false;
     frontier.push_back(Frontier {
         sim: Box::new(root),
         print,
@@ -490,203 +517,153 @@ where
     out.unique = 1;
     out.boot_states = u64::from(!first_boots.is_empty());
     out.explored = 1;
-    let mut due: Vec<Pending> = Vec::new();
-    let mut steps: Vec<Step> = Vec::new();
-    // Runs done with (duplicates, expanded states), copied into instead of freed.
-    #[allow(clippy::vec_box)] // see `recycle`
-    let mut pool: Vec<Box<Sim<N>>> = Vec::new();
-    'search: while let Some(state) = frontier.pop_front() {
-        // The next state has waited since its parent was expanded: fetch it while this one runs.
-        if let Some(next) = frontier.front() {
-            next.sim.warm();
-        }
-        out.max_depth = out.max_depth.max(state.depth);
-        state.sim.due_of(window, &mut due, skip_cancelled);
-        steps.clear();
-        if !state.sim.stopped() && state.depth < config.max_depth {
-            match due.iter().find(|p| first_boots.contains(&p.seq)) {
-                Some(boot) => steps.push(Step::Run(boot.seq)),
-                None => offer(&state.sim, &due, state.budgets, config, &mut steps),
-            }
-        }
-        if steps.is_empty() {
-            // The run ended here, or the path is as long as allowed: judge it (a run with
-            // nothing due but cancelled timers ends as a run in time order would).
-            let cut = !state.sim.stopped() && !due.is_empty();
-            if cut {
-                out.cut += 1;
-                out.exhausted = false;
-                // Untimed, a state does not say when its events are due, so no time order
-                // goes on from it: a cut path is judged by the invariants on its way only.
-                if config.timing == Timing::Untimed {
+    // Each worker's buffers and spare runs; worker 0 is this thread.
+    let threads = config.threads.max(1);
+    let mut workers: Vec<Worker<N>> = (0..threads).map(|_| Worker::new(threads)).collect();
+    let shared = Shared {
+        base: &base,
+        checks,
+        invariants: &invariants,
+        config,
+        kept,
+        window,
+        skip_cancelled,
+        first_boots: &first_boots,
+        groups: &groups,
+        claims: Claims::new(),
+        firsts: Firsts::new(),
+    };
+    // States of the last batch not taken when the search stopped.
+    let mut unmerged = 0usize;
+    'search: while !frontier.is_empty() {
+        // The next states in breadth-first order, expanded (on every worker) against the
+        // states seen before the batch, then taken in order as one thread would: the same
+        // states, counts and paths whatever the number of threads.
+        let batch: Vec<Frontier<N>> = frontier.drain(..frontier.len().min(BATCH)).collect();
+        let mut left = batch.len();
+        // The last batch's judgements not taken (states that came second) go.
+        shared.claims.clear();
+        shared.firsts.clear();
+        let expanded = expand_batch(&shared, &parents, &mut workers, batch);
+        for (state, expanded) in expanded {
+            left -= 1;
+            unmerged = left;
+            out.max_depth = out.max_depth.max(state.depth);
+            match expanded {
+                Expanded::Cut => {
+                    out.cut += 1;
+                    out.exhausted = false;
                     continue;
                 }
-            }
-            let outcome = (*state.sim).run();
-            out.ends += 1;
-            on_end(&outcome);
-            tally_goals(&mut out.goals, &outcome);
-            let failed = judge(&outcome, checks);
-            if !failed.is_empty() {
-                let path = path_to(&parents, state.print);
-                out.violation = Some(shortest_prefix(&base, path, checks));
-                break;
-            }
-            // A check that could not decide at an end is no pass there.
-            if outcome.panic.is_none() {
-                for v in checks.iter().map(|c| c.evaluate(&outcome)) {
-                    if v.status != Status::Unknown {
-                        continue;
+                Expanded::End {
+                    cut,
+                    outcome,
+                    failed,
+                    unknown,
+                } => {
+                    if cut {
+                        out.cut += 1;
+                        out.exhausted = false;
                     }
-                    match out.undecided.iter_mut().find(|u| u.first.check == v.check) {
-                        Some(u) => u.ends += 1,
-                        None => out.undecided.push(Undecided { ends: 1, first: v }),
+                    out.ends += 1;
+                    on_end(&outcome);
+                    tally_goals(&mut out.goals, &outcome);
+                    if !failed.is_empty() {
+                        let path = path_to(&parents, state.print);
+                        out.violation = Some(shortest_prefix(&base, path, checks));
+                        break 'search;
                     }
-                }
-            }
-            continue;
-        }
-        let history_len = state.sim.history_len();
-        // The last step goes on from the state itself, so a state with one way on (most of
-        // them) is never copied.
-        // The last step goes on from the state itself, so a state with one way on (most of
-        // them) is never copied; once a handler has chosen (`ctx.choose`), the state is kept
-        // until its choices are all tried.
-        let mut own = Some(state.sim);
-        let mut i = 0;
-        while i < steps.len() {
-            let step = steps[i].clone();
-            i += 1;
-            let mut child = if i == steps.len() && !chooses {
-                own.take().expect("the state goes to its last step only")
-            } else {
-                let parent = own.as_deref().expect("kept until the last step");
-                match pool.pop() {
-                    Some(mut used) => {
-                        (*used).clone_from(parent);
-                        used
-                    }
-                    None => Box::new(parent.clone()),
-                }
-            };
-            let (inner, forced) = match &step {
-                Step::Choose(inner, values) => ((**inner).clone(), values.clone()),
-                other => (other.clone(), Vec::new()),
-            };
-            child.force_choices(forced);
-            child.apply_step(&inner);
-            let step = match child.take_choices() {
-                Some(c) if !c.made.is_empty() => {
-                    if let Some(next) = c.next() {
-                        steps.push(Step::Choose(Box::new(inner.clone()), next));
-                        if own.is_none() {
-                            // The first choice of the search, on a state already spent:
-                            // rebuilt from the root to try its other values.
-                            let path = path_to(&parents, state.print);
-                            own = Some(Box::new(replay_to(&base, &path)));
+                    // A check that could not decide at an end is no pass there.
+                    for v in unknown {
+                        match out.undecided.iter_mut().find(|u| u.first.check == v.check) {
+                            Some(u) => u.ends += 1,
+                            None => out.undecided.push(Undecided { ends: 1, first: v }),
                         }
                     }
-                    chooses = true;
-                    Step::Choose(Box::new(inner), c.made)
-                }
-                _ => step,
-            };
-            let step = &step;
-            let budgets = state.budgets.after(step);
-            let booted = match step {
-                Step::Run(seq) => first_boots.contains(seq),
-                Step::Choose(inner, _) => {
-                    matches!(**inner, Step::Run(seq) if first_boots.contains(&seq))
-                }
-                _ => false,
-            };
-            let boots_left = state.boots_left - usize::from(booted && state.boots_left > 0);
-            let mut print = child.fingerprint_of(kept);
-            if config.planted != Some(PlantedBug::SkipBudgets) {
-                print ^= budgets.print();
-            }
-            out.explored += 1;
-            match parents.entry(print) {
-                std::collections::hash_map::Entry::Occupied(_) => {
-                    recycle(&mut pool, child);
                     continue;
                 }
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert((state.print, step.clone()));
-                }
-            }
-            out.unique += 1;
-            out.boot_states += u64::from(boots_left > 0);
-            // Invariants are judged on every new state: those that read the history where it
-            // grew, the others (they read the nodes' states) everywhere. A run that stopped at
-            // a panic is judged at its end, where it fails `NoPanic`.
-            let grew = child.history_len() != history_len;
-            let judged = |c: &dyn AnyCheck| grew || !c.reads_history();
-            if invariants.iter().any(|c| judged(*c)) && !child.stopped() {
-                out.invariant_states += 1;
-                let so_far = child.outcome_so_far();
-                let failed = broken(invariants.iter().copied().filter(|c| judged(*c)), &so_far);
-                if !failed.is_empty() {
-                    let path = path_to(&parents, print);
-                    let mut v = shortest_prefix(&base, path.clone(), checks);
-                    // An invariant that a later step undid (it was not one, then): the path to
-                    // the state that broke it, and what it said there.
-                    if v.failed.is_empty() {
-                        v = Violation {
-                            steps: path,
-                            failed,
-                            outcome: so_far,
+                Expanded::Children(children) => {
+                    for child in children {
+                        out.explored += 1;
+                        let Some(sim) = child.sim else {
+                            continue;
                         };
+                        match parents.entry(child.print) {
+                            std::collections::hash_map::Entry::Occupied(_) => {
+                                workers[0].recycle(sim);
+                                continue;
+                            }
+                            std::collections::hash_map::Entry::Vacant(v) => {
+                                v.insert((state.print, child.step));
+                            }
+                        }
+                        out.unique += 1;
+                        out.boot_states += u64::from(child.boots_left > 0);
+                        if let Some(key) = child.judged {
+                            out.invariant_states += 1;
+                            let judged = shared.claims.take(key).expect("judged by a worker");
+                            if !judged.failed.is_empty() {
+                                let path = path_to(&parents, child.print);
+                                let mut v = shortest_prefix(&base, path.clone(), checks);
+                                // An invariant that a later step undid (it was not one, then):
+                                // the path to the state that broke it, and what it said there.
+                                if v.failed.is_empty() {
+                                    v = Violation {
+                                        steps: path,
+                                        failed: judged.failed,
+                                        outcome: judged.so_far.expect("kept with a failure"),
+                                    };
+                                }
+                                out.violation = Some(v);
+                                break 'search;
+                            }
+                        }
+                        // The mean of a sample of the states made: one state's queue can hold
+                        // far more than the others'.
+                        if out.unique & 63 == 0 {
+                            sampled = (sampled.0 + state_bytes(&sim), sampled.1 + 1);
+                            per_state = sampled.0 / sampled.1;
+                        }
+                        frontier.push_back(Frontier {
+                            sim,
+                            print: child.print,
+                            depth: state.depth + 1,
+                            budgets: child.budgets,
+                            boots_left: child.boots_left,
+                        });
                     }
-                    out.violation = Some(v);
-                    break 'search;
                 }
             }
-            // The mean of a sample of the states made: one state's queue can hold far more
-            // than the others'.
-            if out.unique & 63 == 0 {
-                sampled = (sampled.0 + state_bytes(&child), sampled.1 + 1);
-                per_state = sampled.0 / sampled.1;
+            let waiting = frontier.len() + left;
+            if out.unique >= config.max_states && waiting > 0 {
+                out.exhausted = false;
+                break 'search;
             }
-            frontier.push_back(Frontier {
-                sim: child,
-                print,
-                depth: state.depth + 1,
-                budgets,
-                boots_left,
-            });
-        }
-        if let Some(parent) = own.take() {
-            recycle(&mut pool, parent);
-        }
-        if out.unique >= config.max_states && !frontier.is_empty() {
-            out.exhausted = false;
-            break;
-        }
-        let held = (frontier.len() as u64)
-            .saturating_add(pool.len() as u64)
-            .saturating_mul(per_state)
-            .saturating_add(out.unique.saturating_mul(SEEN_ENTRY_BYTES));
-        out.peak_memory = out.peak_memory.max(held);
-        // The estimate cannot see what nodes allocate: the process's own count is the guard.
-        if out.unique >= next_resident_check {
-            next_resident_check = out.unique + 1024;
-            if let Some(resident) = resident_bytes() {
-                out.peak_memory = out.peak_memory.max(resident);
-                if resident > budget.0 {
-                    out.exhausted = false;
-                    out.out_of_memory = true;
-                    break;
+            // Waiting states, the spare runs kept for copies, and the seen-set.
+            let held = (waiting as u64 + (POOL as u64).min(out.unique))
+                .saturating_mul(per_state)
+                .saturating_add(out.unique.saturating_mul(SEEN_ENTRY_BYTES));
+            out.peak_memory = out.peak_memory.max(held);
+            // The estimate cannot see what nodes allocate: the process's own count is the guard.
+            if out.unique >= next_resident_check {
+                next_resident_check = out.unique + 1024;
+                if let Some(resident) = resident_bytes() {
+                    out.peak_memory = out.peak_memory.max(resident);
+                    if resident > budget.0 {
+                        out.exhausted = false;
+                        out.out_of_memory = true;
+                        break 'search;
+                    }
                 }
             }
-        }
-        if held > budget.0 {
-            out.exhausted = false;
-            out.out_of_memory = true;
-            break;
+            if held > budget.0 {
+                out.exhausted = false;
+                out.out_of_memory = true;
+                break 'search;
+            }
         }
     }
-    if !frontier.is_empty() {
+    if !frontier.is_empty() || unmerged > 0 {
         out.exhausted = false;
     }
     let every_check_invariant = !checks.is_empty() && invariants.len() == checks.len();
@@ -722,17 +699,483 @@ impl std::hash::Hasher for PrintHasher {
     }
 }
 
-/// Runs kept for reuse at most: enough for the duplicates of a few wide states (a run is
-/// about 10 KB).
+/// Runs kept for reuse at most, over all workers: enough for the duplicates of a few wide
+/// states (a run is about 10 KB).
 const POOL: usize = 1024;
 
-/// Keeps `sim` for a later copy, unless enough are kept.
-// Boxed on purpose: a run moves from the pool to the frontier and back, a pointer each time.
-#[allow(clippy::vec_box)]
-fn recycle<N: Node>(pool: &mut Vec<Box<Sim<N>>>, sim: Box<Sim<N>>) {
-    if pool.len() < POOL {
-        pool.push(sim);
+/// States taken from the frontier at a time, expanded in parallel and then taken in order.
+/// Fixed, not a function of the thread count, so every count is the same on any number.
+const BATCH: usize = 256;
+
+/// Shards of the table of a batch's judgements, each behind its own lock.
+const CLAIM_SHARDS: usize = 16;
+
+/// A batch's judgements by the invariants, keyed by state and by which invariants were judged
+/// there: the first worker to reach a key judges it, the merge reads it for the state that
+/// comes first in order. `None` while being judged.
+struct Claims(Vec<std::sync::Mutex<ClaimTable>>);
+
+type ClaimTable = HashMap<u64, Option<Judged>, std::hash::BuildHasherDefault<PrintHasher>>;
+
+impl Claims {
+    fn new() -> Self {
+        Claims(
+            (0..CLAIM_SHARDS)
+                .map(|_| std::sync::Mutex::new(ClaimTable::default()))
+                .collect(),
+        )
     }
+
+    fn shard(&self, key: u64) -> std::sync::MutexGuard<'_, ClaimTable> {
+        self.0[(key as usize) % CLAIM_SHARDS]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether this caller is the first to reach `key` (and so judges it).
+    fn claim(&self, key: u64) -> bool {
+        match self.shard(key).entry(key) {
+            std::collections::hash_map::Entry::Occupied(_) => false,
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(None);
+                true
+            }
+        }
+    }
+
+    fn settle(&self, key: u64, judged: Judged) {
+        self.shard(key).insert(key, Some(judged));
+    }
+
+    fn take(&self, key: u64) -> Option<Judged> {
+        self.shard(key).remove(&key).flatten()
+    }
+
+    fn clear(&self) {
+        for s in &self.0 {
+            s.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        }
+    }
+}
+
+/// What every worker reads while a batch is expanded.
+struct Shared<'a, N: Node> {
+    base: &'a Sim<N>,
+    checks: &'a [Box<dyn AnyCheck>],
+    invariants: &'a [&'a dyn AnyCheck],
+    config: &'a ExhaustiveConfig,
+    kept: Kept,
+    window: Duration,
+    skip_cancelled: bool,
+    first_boots: &'a [u64],
+    /// The interchangeable groups, each sorted and all of a kind (targets or not).
+    groups: &'a [Vec<NodeId>],
+    claims: Claims,
+    firsts: Firsts,
+}
+
+/// One worker's buffers and the runs it is done with (duplicates, expanded states), copied
+/// into instead of freed.
+struct Worker<N: Node> {
+    // Boxed on purpose: a run moves from the pool to the frontier and back, a pointer each time.
+    #[allow(clippy::vec_box)]
+    pool: Vec<Box<Sim<N>>>,
+    pool_cap: usize,
+    due: Vec<Pending>,
+    steps: Vec<Step>,
+    /// A handler has called `ctx.choose`: states are kept until every value is tried.
+    chooses: bool,
+}
+
+impl<N: Node + Clone> Worker<N> {
+    fn new(threads: usize) -> Self {
+        Worker {
+            pool: Vec::new(),
+            pool_cap: POOL / threads,
+            due: Vec::new(),
+            steps: Vec::new(),
+            chooses: false,
+        }
+    }
+
+    /// Keeps `sim` for a later copy, unless enough are kept.
+    fn recycle(&mut self, sim: Box<Sim<N>>) {
+        if self.pool.len() < self.pool_cap {
+            self.pool.push(sim);
+        }
+    }
+
+    /// A copy of `parent`, into a spare run when there is one.
+    fn copy(&mut self, parent: &Sim<N>) -> Box<Sim<N>> {
+        match self.pool.pop() {
+            Some(mut used) => {
+                (*used).clone_from(parent);
+                used
+            }
+            None => Box::new(parent.clone()),
+        }
+    }
+}
+
+/// The state being expanded, as the merge needs it.
+struct Expanding {
+    print: u64,
+    depth: usize,
+}
+
+/// What expanding one state gave.
+enum Expanded<N: Node> {
+    /// An untimed path as long as allowed: judged by the invariants on its way only.
+    Cut,
+    /// The run ended here (or, timed, was cut and completed in time order), judged.
+    End {
+        cut: bool,
+        outcome: Box<RunOutcome>,
+        failed: Vec<Verdict>,
+        /// The checks that could not decide (no pass here).
+        unknown: Vec<Verdict>,
+    },
+    /// Its children, in the order of the choices.
+    Children(Vec<Child<N>>),
+}
+
+/// One choice's state.
+struct Child<N: Node> {
+    /// `None`: seen before the batch began.
+    sim: Option<Box<Sim<N>>>,
+    print: u64,
+    step: Step,
+    budgets: Budgets,
+    boots_left: usize,
+    /// Where its judgement by the invariants is (`Claims`), if any were judged.
+    judged: Option<u64>,
+}
+
+/// What the invariants said of a state.
+struct Judged {
+    failed: Vec<Verdict>,
+    /// The run so far, when one failed.
+    so_far: Option<RunOutcome>,
+}
+
+/// Expands `batch` on every worker (this thread is the first), each state against the states
+/// seen before the batch; the results in the batch's order.
+fn expand_batch<N: SearchNode>(
+    shared: &Shared<'_, N>,
+    parents: &Parents,
+    workers: &mut [Worker<N>],
+    batch: Vec<Frontier<N>>,
+) -> Vec<(Expanding, Expanded<N>)> {
+    // Too few states to share out: the threads would cost more than they save.
+    if workers.len() == 1 || batch.len() < 4 * workers.len() {
+        let worker = &mut workers[0];
+        return batch
+            .into_iter()
+            .enumerate()
+            .map(|(i, state)| expand(shared, parents, worker, i, state))
+            .collect();
+    }
+    let len = batch.len();
+    let states: Vec<std::sync::Mutex<Option<Frontier<N>>>> = batch
+        .into_iter()
+        .map(|s| std::sync::Mutex::new(Some(s)))
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = |worker: &mut Worker<N>| {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(slot) = states.get(i) else {
+                return done;
+            };
+            let state = slot
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+                .expect("each state is taken once");
+            done.push((i, expand(shared, parents, worker, i, state)));
+        }
+    };
+    let mut results: Vec<Option<(Expanding, Expanded<N>)>> = (0..len).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let (first, rest) = workers.split_first_mut().expect("one worker at least");
+        let handles: Vec<_> = rest.iter_mut().map(|w| scope.spawn(|| work(w))).collect();
+        let mut all = work(first);
+        for h in handles {
+            all.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        }
+        for (i, r) in all {
+            results[i] = Some(r);
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| r.expect("every state expanded"))
+        .collect()
+}
+
+/// The choices open at `state` and the state each leads to, judged by the invariants; or the
+/// end of its path, judged by every check.
+fn expand<N: SearchNode>(
+    shared: &Shared<'_, N>,
+    parents: &Parents,
+    worker: &mut Worker<N>,
+    index: usize,
+    state: Frontier<N>,
+) -> (Expanding, Expanded<N>) {
+    let config = shared.config;
+    let mut due = std::mem::take(&mut worker.due);
+    let mut steps = std::mem::take(&mut worker.steps);
+    state
+        .sim
+        .due_of(shared.window, &mut due, shared.skip_cancelled);
+    steps.clear();
+    if !state.sim.stopped() && state.depth < config.max_depth {
+        match due.iter().find(|p| shared.first_boots.contains(&p.seq)) {
+            Some(boot) => steps.push(Step::Run(boot.seq)),
+            None => offer(&state.sim, &due, state.budgets, config, &mut steps),
+        }
+    }
+    let expanding = Expanding {
+        print: state.print,
+        depth: state.depth,
+    };
+    let expanded = if steps.is_empty() {
+        end_of(shared, worker, state.sim, !due.is_empty())
+    } else {
+        children_of(shared, parents, worker, index, state, &mut steps)
+    };
+    worker.due = due;
+    worker.steps = steps;
+    (expanding, expanded)
+}
+
+/// A state with no choice left: the run ended here, or the path is as long as allowed.
+fn end_of<N: SearchNode>(
+    shared: &Shared<'_, N>,
+    worker: &mut Worker<N>,
+    sim: Box<Sim<N>>,
+    anything_due: bool,
+) -> Expanded<N> {
+    // A run with nothing due but cancelled timers ends as a run in time order would.
+    let cut = !sim.stopped() && anything_due;
+    // Untimed, a state does not say when its events are due, so no time order goes on from
+    // it: a cut path is judged by the invariants on its way only.
+    if cut && shared.config.timing == Timing::Untimed {
+        worker.recycle(sim);
+        return Expanded::Cut;
+    }
+    let outcome = (*sim).run();
+    let failed = judge(&outcome, shared.checks);
+    let mut unknown = Vec::new();
+    if failed.is_empty() && outcome.panic.is_none() {
+        unknown = shared
+            .checks
+            .iter()
+            .map(|c| c.evaluate(&outcome))
+            .filter(|v| v.status == Status::Unknown)
+            .collect();
+    }
+    Expanded::End {
+        cut,
+        outcome: Box::new(outcome),
+        failed,
+        unknown,
+    }
+}
+
+/// Every choice's state from `state`, those not seen before the batch copied and judged by
+/// the invariants.
+fn children_of<N: SearchNode>(
+    shared: &Shared<'_, N>,
+    parents: &Parents,
+    worker: &mut Worker<N>,
+    index: usize,
+    state: Frontier<N>,
+    steps: &mut Vec<Step>,
+) -> Expanded<N> {
+    let config = shared.config;
+    let history_len = state.sim.history_len();
+    let mut children = Vec::with_capacity(steps.len());
+    // The last step goes on from the state itself, so a state with one way on (most of them)
+    // is never copied; once a handler has chosen (`ctx.choose`), the state is kept until its
+    // choices are all tried.
+    let mut own = Some(state.sim);
+    let mut i = 0;
+    while i < steps.len() {
+        let step = steps[i].clone();
+        i += 1;
+        let mut child = if i == steps.len() && !worker.chooses {
+            own.take().expect("the state goes to its last step only")
+        } else {
+            let parent = own.as_deref().expect("kept until the last step");
+            worker.copy(parent)
+        };
+        let (inner, forced) = match &step {
+            Step::Choose(inner, values) => ((**inner).clone(), values.clone()),
+            other => (other.clone(), Vec::new()),
+        };
+        child.force_choices(forced);
+        child.apply_step(&inner);
+        let step = match child.take_choices() {
+            Some(c) if !c.made.is_empty() => {
+                if let Some(next) = c.next() {
+                    steps.push(Step::Choose(Box::new(inner.clone()), next));
+                    if own.is_none() {
+                        // The first choice on this worker, on a state already spent: rebuilt
+                        // from the root to try its other values.
+                        let path = path_to(parents, state.print);
+                        own = Some(Box::new(replay_to(shared.base, &path)));
+                    }
+                }
+                worker.chooses = true;
+                Step::Choose(Box::new(inner), c.made)
+            }
+            _ => step,
+        };
+        let budgets = state.budgets.after(&step);
+        let booted = match &step {
+            Step::Run(seq) => shared.first_boots.contains(seq),
+            Step::Choose(inner, _) => {
+                matches!(**inner, Step::Run(seq) if shared.first_boots.contains(&seq))
+            }
+            _ => false,
+        };
+        let boots_left = state.boots_left - usize::from(booted && state.boots_left > 0);
+        let mut print = child.symmetric_fingerprint_of(shared.kept, shared.groups);
+        if config.planted != Some(PlantedBug::SkipBudgets) {
+            print ^= budgets.print();
+        }
+        // Seen before the batch, or met earlier in the batch's order: a duplicate, whose copy
+        // goes back at once. (A copy met first here may still turn out second; the merge says.)
+        let order = (index as u64) << 24 | children.len() as u64;
+        if parents.contains_key(&print) || !shared.firsts.first(print, order) {
+            worker.recycle(child);
+            children.push(Child {
+                sim: None,
+                print,
+                step,
+                budgets,
+                boots_left,
+                judged: None,
+            });
+            continue;
+        }
+        // Invariants are judged on every new state: those that read the history where it
+        // grew, the others (they read the nodes' states) everywhere. A run that stopped at a
+        // panic is judged at its end, where it fails `NoPanic`. A state reached twice in the
+        // batch with the same invariants due is judged once.
+        let grew = child.history_len() != history_len;
+        let judged_here = |c: &dyn AnyCheck| grew || !c.reads_history();
+        let due_here = shared
+            .invariants
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| judged_here(**c))
+            .fold(0u64, |m, (i, _)| m | 1 << (i % 64));
+        let judged = (due_here != 0 && !child.stopped()).then(|| {
+            let key = mix_key(print, due_here);
+            if shared.claims.claim(key) {
+                let so_far = child.outcome_so_far();
+                let failed = broken(
+                    shared
+                        .invariants
+                        .iter()
+                        .copied()
+                        .filter(|c| judged_here(*c)),
+                    &so_far,
+                );
+                let so_far = (!failed.is_empty()).then_some(so_far);
+                shared.claims.settle(key, Judged { failed, so_far });
+            }
+            key
+        });
+        children.push(Child {
+            sim: Some(child),
+            print,
+            step,
+            budgets,
+            boots_left,
+            judged,
+        });
+    }
+    if let Some(parent) = own {
+        worker.recycle(parent);
+    }
+    Expanded::Children(children)
+}
+
+/// The earliest place in a batch's order (state, then choice) where each new state was met:
+/// a worker that meets a state later in that order than another has drops its copy at once.
+struct Firsts(Vec<std::sync::Mutex<FirstTable>>);
+
+type FirstTable = HashMap<u64, u64, std::hash::BuildHasherDefault<PrintHasher>>;
+
+impl Firsts {
+    fn new() -> Self {
+        Firsts(
+            (0..CLAIM_SHARDS)
+                .map(|_| std::sync::Mutex::new(FirstTable::default()))
+                .collect(),
+        )
+    }
+
+    /// Whether `order` is the earliest place `print` was met so far (it is then recorded).
+    fn first(&self, print: u64, order: u64) -> bool {
+        let mut shard = self.0[(print as usize) % CLAIM_SHARDS]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match shard.entry(print) {
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                if order < *o.get() {
+                    o.insert(order);
+                    true
+                } else {
+                    false
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(order);
+                true
+            }
+        }
+    }
+
+    fn clear(&self) {
+        for s in &self.0 {
+            s.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        }
+    }
+}
+
+/// `config.symmetry` as the search uses it: each group's members in range, sorted and
+/// distinct, split into those that are targets and those that are not (a target can crash, the
+/// others cannot: they are not alike), groups of one left out.
+fn symmetry_groups(config: &ExhaustiveConfig, nodes: usize) -> Vec<Vec<NodeId>> {
+    let mut groups = Vec::new();
+    if config.timing == Timing::Timed {
+        return groups;
+    }
+    let mut taken = vec![false; nodes];
+    for g in &config.symmetry {
+        let mut members: Vec<NodeId> = g
+            .iter()
+            .copied()
+            .filter(|n| n.index() < nodes && !std::mem::replace(&mut taken[n.index()], true))
+            .collect();
+        members.sort_unstable();
+        members.dedup();
+        let (targets, others): (Vec<NodeId>, Vec<NodeId>) = members
+            .into_iter()
+            .partition(|n| config.targets.contains(n));
+        groups.extend([targets, others].into_iter().filter(|g| g.len() > 1));
+    }
+    groups
+}
+
+/// A state's fingerprint with the set of invariants judged there, as one key.
+fn mix_key(print: u64, due: u64) -> u64 {
+    print ^ due.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29)
 }
 
 /// The failed verdicts of `invariants` on a state's run so far.

@@ -487,6 +487,12 @@ impl History {
         acc
     }
 
+    /// `digest`, folded now over every entry and not remembered (a step whose result depends
+    /// on the moment, as node names renamed by the search's symmetry reduction).
+    pub(crate) fn digest_now(&self, step: impl Fn(u64, &Entry) -> u64) -> u64 {
+        (0..self.store.len()).fold(0, |acc, i| step(acc, &self.store.get(i)))
+    }
+
     /// Keeps the entries in `file` from now on, a few chunks of them in memory at a time
     /// (for runs whose history would not fit); every reader works as before. A copy of the
     /// history holds its entries in memory.

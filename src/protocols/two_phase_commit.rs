@@ -11,13 +11,14 @@
 //! node reports its state as a snapshot, which the `Atomic` check (`check::atomic`) reads at
 //! every state.
 
-use crate::node::{NodeFactory, Snapshot, TimerId};
+use crate::node::{NodeFactory, NodeSet, Snapshot, TimerId};
 use crate::protocol::Protocol;
 use crate::protocols::{only_roles, require_role};
 use crate::scenario::Plan;
 use crate::{Context, Duration, Node, NodeId};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use std::hash::Hash;
 
 /// Parameters of `protocol: TwoPhaseCommit(...)`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -93,11 +94,11 @@ pub enum TwoPhaseNode {
 }
 
 /// The transaction manager's state.
-#[derive(Clone, Debug, Hash)]
+#[derive(Clone, Debug)]
 pub struct Tm {
     state: TmState,
-    /// Which RMs have told it they prepared, by their position in `rms`.
-    prepared: Vec<bool>,
+    /// The RMs that have told it they prepared (a `NodeSet`: the RMs are interchangeable).
+    prepared: NodeSet,
     rms: Vec<NodeId>,
     think: Duration,
     early_commit: bool,
@@ -105,12 +106,29 @@ pub struct Tm {
 }
 
 /// A resource manager's state.
-#[derive(Clone, Debug, Hash)]
+#[derive(Clone, Debug)]
 pub struct Rm {
     state: RmState,
     tm: NodeId,
     think: Duration,
     timers: Vec<TimerId>,
+}
+
+/// What the TM knows: its decision and the votes. Its configuration never changes, and its
+/// timers are the pending events a state holds already (their ids number them in the order
+/// a path set them, which says nothing of the state).
+impl Hash for Tm {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.state.hash(h);
+        self.prepared.hash(h);
+    }
+}
+
+/// What an RM knows: where it stands (configuration and timer ids left out, as for the TM).
+impl Hash for Rm {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.state.hash(h);
+    }
 }
 
 /// Sets `step` after a delay drawn up to `think`.
@@ -159,14 +177,13 @@ impl Node for TwoPhaseNode {
         match (self, msg) {
             (TwoPhaseNode::Tm(tm), Msg::Prepared) if tm.state == TmState::Init => {
                 // A vote counts once, however often its message arrives.
-                match tm.rms.iter().position(|r| *r == from) {
-                    Some(i) if !tm.prepared[i] => tm.prepared[i] = true,
-                    _ => return,
+                if !tm.rms.contains(&from) || !tm.prepared.insert(from) {
+                    return;
                 }
                 let ready = if tm.early_commit {
-                    tm.prepared.iter().filter(|p| **p).count() == 1
+                    tm.prepared.len() == 1
                 } else {
-                    tm.prepared.iter().all(|p| *p)
+                    tm.prepared.len() == tm.rms.len()
                 };
                 if ready {
                     let t = spontaneous(ctx, tm.think, Step::Go);
@@ -219,7 +236,11 @@ impl Node for TwoPhaseNode {
 
     fn describe(&self) -> Option<String> {
         Some(match self {
-            TwoPhaseNode::Tm(tm) => format!("TM {:?}, prepared {:?}", tm.state, tm.prepared),
+            TwoPhaseNode::Tm(tm) => format!(
+                "TM {:?}, prepared {:?}",
+                tm.state,
+                tm.prepared.iter().collect::<Vec<_>>()
+            ),
             TwoPhaseNode::Rm(rm) => format!("RM {:?}", rm.state),
         })
     }
@@ -243,6 +264,10 @@ impl Protocol for TwoPhaseCommitParams {
         &["Atomic"]
     }
 
+    fn interchangeable(&self) -> &'static [&'static str] {
+        &["rm"]
+    }
+
     fn factory(&self, plan: &Plan) -> NodeFactory<TwoPhaseNode> {
         let (think, early_commit) = (self.think, self.early_commit);
         let tm = plan.roster.members("tm")[0];
@@ -251,7 +276,7 @@ impl Protocol for TwoPhaseCommitParams {
             if roster.role(id) == "tm" {
                 TwoPhaseNode::Tm(Tm {
                     state: TmState::Init,
-                    prepared: vec![false; rms.len()],
+                    prepared: NodeSet::new(),
                     rms: rms.clone(),
                     think,
                     early_commit,

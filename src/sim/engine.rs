@@ -275,7 +275,7 @@ pub struct Sim<N: Node> {
     /// Prefetch the next event's node state (the cluster is too large for the caches).
     warm_next: bool,
     /// Shared by a run's copies (the exhaustive search clones runs; the factory is code).
-    factory: std::rc::Rc<std::cell::RefCell<NodeFactory<N>>>,
+    factory: std::sync::Arc<NodeFactory<N>>,
     effects: Vec<Effect<N::Msg, N::Timer>>,
     history: History,
     trace: Trace,
@@ -448,9 +448,8 @@ impl<N: Node + Clone> Sim<N> {
         // Every field named (the struct literal must give them all), so a new one cannot be
         // forgotten here.
         let inner = self.factory;
-        let factory: NodeFactory<SharedNode<N>> = Box::new(move |id, roster, storage| {
-            SharedNode::new((inner.borrow_mut())(id, roster, storage))
-        });
+        let factory: NodeFactory<SharedNode<N>> =
+            Box::new(move |id, roster, storage| SharedNode::new(inner(id, roster, storage)));
         Sim {
             now: self.now,
             seed: self.seed,
@@ -497,7 +496,7 @@ impl<N: Node + Clone> Sim<N> {
                     backlog: s.backlog,
                 })
                 .collect(),
-            factory: std::rc::Rc::new(std::cell::RefCell::new(factory)),
+            factory: std::sync::Arc::new(factory),
             effects: self.effects,
         }
     }
@@ -558,7 +557,7 @@ impl<N: Node> Sim<N> {
             node_rngs: Streams::new(seed, n as u32, Stream::Node),
             net_rngs: Streams::new(seed, n as u32, Stream::Network),
             warm_next: n >= WARM_NEXT_FROM,
-            factory: std::rc::Rc::new(std::cell::RefCell::new(factory)),
+            factory: std::sync::Arc::new(factory),
             effects: Vec::with_capacity(16),
             history: match config.history_file {
                 Some(file) => {
@@ -1041,11 +1040,7 @@ impl<N: Node> Sim<N> {
         }
         self.handling = (node, Handling::Start);
         let slot = &mut self.slots[node.index()];
-        slot.node = Some((self.factory.borrow_mut())(
-            node,
-            &self.roster,
-            &slot.storage,
-        ));
+        slot.node = Some((self.factory)(node, &self.roster, &slot.storage));
         let now = self.now;
         self.trace
             .mix(TAG_START, now, u64::from(node.0), u64::from(incarnation), 0);

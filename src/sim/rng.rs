@@ -4,7 +4,7 @@
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// The random generator every part of a run draws from.
 pub type SimRng = ChaCha8Rng;
@@ -47,7 +47,7 @@ pub enum Streams {
     /// The run's own: a draw is an index, as in a plain vector.
     Own(Vec<SimRng>),
     /// Shared with copies of the run; copied on the first draw while shared.
-    Shared(Rc<[SimRng]>),
+    Shared(Arc<[SimRng]>),
 }
 
 impl Streams {
@@ -85,7 +85,7 @@ impl Streams {
     pub fn get_mut(&mut self, i: usize) -> &mut SimRng {
         match self {
             Streams::Own(v) => &mut v[i],
-            Streams::Shared(s) => &mut Rc::make_mut(s)[i],
+            Streams::Shared(s) => &mut Arc::make_mut(s)[i],
         }
     }
 }

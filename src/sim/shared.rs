@@ -1,19 +1,19 @@
-//! A node behind a reference count, for runs that are copied at every step (the exhaustive
+//! A node behind a atomic reference count, for runs that are copied at every step (the exhaustive
 //! search): a copy of the run shares every node, and a handler copies only the node it runs on
-//! (`Rc::make_mut`), so a step costs one node's copy instead of the whole cluster's.
+//! (`Arc::make_mut`), so a step costs one node's copy instead of the whole cluster's.
 
 use crate::node::{Context, Node, NodeId, Snapshot};
 use std::hash::{Hash, Hasher};
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// `N` shared by copies of a run until one of them runs a handler on it.
 #[derive(Debug)]
-pub struct SharedNode<N>(Rc<N>);
+pub struct SharedNode<N>(Arc<N>);
 
 impl<N> SharedNode<N> {
     /// Wraps a node.
     pub fn new(node: N) -> Self {
-        SharedNode(Rc::new(node))
+        SharedNode(Arc::new(node))
     }
 
     /// The node inside.
@@ -24,7 +24,7 @@ impl<N> SharedNode<N> {
 
 impl<N> Clone for SharedNode<N> {
     fn clone(&self) -> Self {
-        SharedNode(Rc::clone(&self.0))
+        SharedNode(Arc::clone(&self.0))
     }
 }
 
@@ -41,15 +41,15 @@ impl<N: Node + Clone> Node for SharedNode<N> {
     type Stored = N::Stored;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
-        Rc::make_mut(&mut self.0).on_start(&mut ctx.as_node());
+        Arc::make_mut(&mut self.0).on_start(&mut ctx.as_node());
     }
 
     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Self::Msg) {
-        Rc::make_mut(&mut self.0).on_message(&mut ctx.as_node(), from, msg);
+        Arc::make_mut(&mut self.0).on_message(&mut ctx.as_node(), from, msg);
     }
 
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: Self::Timer) {
-        Rc::make_mut(&mut self.0).on_timer(&mut ctx.as_node(), timer);
+        Arc::make_mut(&mut self.0).on_timer(&mut ctx.as_node(), timer);
     }
 
     fn snapshot(&self) -> Option<Snapshot> {

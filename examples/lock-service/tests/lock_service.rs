@@ -288,7 +288,7 @@ fn the_lock_server_grants_one_lease_at_a_time_first_come_first_served() {
     let mut h = Harness::<LockNode>::new(&members, "lock1");
     let plan_scenario = scenario("lock-pause.ron");
     let plan = plan_scenario.plan("lock-pause").expect("plan");
-    let mut factory = clustersim::Protocol::factory(&LockParams::default(), &plan);
+    let factory = clustersim::Protocol::factory(&LockParams::default(), &plan);
     let mut lock = factory(h.id(), h.roster(), h.storage());
     h.start(&mut lock);
     let (c1, c2) = (NodeId(2), NodeId(3));
@@ -335,7 +335,7 @@ fn a_fenced_resource_refuses_an_older_token_and_records_what_it_applies() {
         fencing: true,
         ..LockParams::default()
     };
-    let mut factory = clustersim::Protocol::factory(&params, &plan);
+    let factory = clustersim::Protocol::factory(&params, &plan);
     let mut resource = factory(h.id(), h.roster(), h.storage());
     let c = NodeId(2);
     let step = h.deliver(&mut resource, c, Msg::Write { token: 2 });

@@ -22,7 +22,7 @@ use crate::time::Duration;
 use digest::{Holdings, OriginDigest, MAX_CHUNKS};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use std::rc::Rc;
+use std::sync::Arc;
 
 pub use node::Peer;
 pub use user::User;
@@ -254,7 +254,7 @@ impl Protocol for GossipParams {
         let users = plan.roster.members("user");
         let w = plan.workload();
         let total = u64::from(w.ops);
-        let shared = Rc::new(Shared {
+        let shared = Arc::new(Shared {
             params: self.clone(),
             nodes: plan.roster.members("node"),
             posts_per_user: if total == 0 {

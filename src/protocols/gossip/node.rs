@@ -13,7 +13,7 @@ use crate::storage::Storage;
 use crate::time::Duration;
 use rand::Rng;
 use std::collections::BTreeMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 type Ctx<'a, 'b> = &'a mut Context<'b, GossipNode>;
 
@@ -34,7 +34,7 @@ fn key(origin: u32) -> String {
 /// A node of the chat room.
 #[derive(Debug)]
 pub struct Peer {
-    shared: Rc<Shared>,
+    shared: Arc<Shared>,
     held: Holdings,
     partial: BTreeMap<u64, Partial>,
     picks: Vec<NodeId>,
@@ -42,7 +42,7 @@ pub struct Peer {
 
 impl Peer {
     /// Rebuilds a node from its durable storage: the complete messages it synced.
-    pub fn new(shared: Rc<Shared>, mut held: Holdings, storage: &Storage<Stored>) -> Self {
+    pub fn new(shared: Arc<Shared>, mut held: Holdings, storage: &Storage<Stored>) -> Self {
         for (k, v) in storage.scan("o/") {
             if let (Some(origin), Stored::Log(chunks)) =
                 (k.strip_prefix("o/").and_then(|o| o.parse().ok()), v)

@@ -11,14 +11,14 @@ use crate::storage::Storage;
 use crate::time::Duration;
 use rand::Rng;
 use std::collections::BTreeMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 type Ctx<'a, 'b> = &'a mut Context<'b, GossipNode>;
 
 /// A posting user.
 #[derive(Debug)]
 pub struct User {
-    shared: Rc<Shared>,
+    shared: Arc<Shared>,
     rank: u32,
     posted: u64,
     pending: BTreeMap<u64, (OpId, u32)>,
@@ -26,7 +26,7 @@ pub struct User {
 
 impl User {
     /// Rebuilds a user from its durable storage (the number of posts it made).
-    pub fn new(shared: Rc<Shared>, id: NodeId, storage: &Storage<Stored>) -> Self {
+    pub fn new(shared: Arc<Shared>, id: NodeId, storage: &Storage<Stored>) -> Self {
         let rank = shared.users.iter().position(|u| *u == id).unwrap_or(0) as u32;
         User {
             shared,

@@ -366,7 +366,7 @@ impl Protocol for QueueParams {
     fn factory(&self, plan: &Plan) -> NodeFactory<QueueNode> {
         let params = self.clone();
         let workload = plan.workload().clone();
-        let cluster = std::rc::Rc::new(Cluster::from_roster(&plan.roster, workload.timeout));
+        let cluster = std::sync::Arc::new(Cluster::from_roster(&plan.roster, workload.timeout));
         let producers = plan.roster.members("producer");
         let total = u64::from(workload.ops);
         let n = producers.len().max(1) as u64;

@@ -6,7 +6,7 @@ use crate::node::{Context, NodeId};
 use crate::scenario::WorkloadSpec;
 use crate::storage::Storage;
 use crate::time::{Duration, SimTime};
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// A client that submits tasks and records each enqueue as invoke / ok / info.
 #[derive(Clone, Debug, Hash)]
@@ -17,7 +17,7 @@ pub struct Producer {
     interval: Duration,
     start: Duration,
     stop: Option<Duration>,
-    cluster: Rc<Cluster>,
+    cluster: Arc<Cluster>,
     server: usize,
     attempt: u64,
     pending: Option<(u64, OpId)>,
@@ -29,7 +29,7 @@ impl Producer {
         index: u64,
         limit: u64,
         workload: &WorkloadSpec,
-        cluster: Rc<Cluster>,
+        cluster: Arc<Cluster>,
         storage: &Storage<QueueStored>,
     ) -> Self {
         let sent = match storage.get("sent") {

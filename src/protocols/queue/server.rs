@@ -6,7 +6,7 @@ use crate::node::{Context, NodeId};
 use crate::storage::Storage;
 use crate::time::{Duration, SimTime};
 use std::collections::{BTreeMap, VecDeque};
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// An enqueue waiting for backups before it is acknowledged.
 #[derive(Copy, Clone, Debug, Hash)]
@@ -28,7 +28,7 @@ pub struct Server {
     pub(super) durability: Durability,
     pub(super) heartbeat: Duration,
     pub(super) failover: Duration,
-    pub(super) cluster: Rc<Cluster>,
+    pub(super) cluster: Arc<Cluster>,
     pub(super) tasks: BTreeMap<u64, TaskRecord>,
     /// Ready tasks in FIFO order; may hold stale ids, skipped when popped.
     pub(super) ready: VecDeque<u64>,
@@ -53,7 +53,7 @@ impl Server {
     pub fn new(
         id: NodeId,
         params: &QueueParams,
-        cluster: Rc<Cluster>,
+        cluster: Arc<Cluster>,
         storage: &Storage<QueueStored>,
     ) -> Self {
         let mut tasks = BTreeMap::new();

@@ -5,7 +5,7 @@ use crate::history::Op;
 use crate::net::Latency;
 use crate::node::{Context, NodeId};
 use crate::time::Duration;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// What a worker is doing.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -26,7 +26,7 @@ pub struct Worker {
     variant: Variant,
     processing: Latency,
     poll: Duration,
-    cluster: Rc<Cluster>,
+    cluster: Arc<Cluster>,
     server: usize,
     attempt: u64,
     doing: Doing,
@@ -43,7 +43,7 @@ impl std::hash::Hash for Worker {
 
 impl Worker {
     /// A fresh worker (workers keep nothing on disk).
-    pub fn new(params: &QueueParams, cluster: Rc<Cluster>) -> Self {
+    pub fn new(params: &QueueParams, cluster: Arc<Cluster>) -> Self {
         Worker {
             variant: params.variant,
             processing: params.processing.clone(),

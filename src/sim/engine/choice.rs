@@ -469,7 +469,6 @@ impl<N: Node> Sim<N> {
         if kept.time {
             self.now.hash(&mut h);
         }
-        let (now, pool) = (self.now, &self.fault_pool);
         let cache = &mut self.print_cache;
         if !cache.synced(self.stats.events)
             || cache.prints.len() != self.slots.len()
@@ -481,54 +480,169 @@ impl<N: Node> Sim<N> {
             cache.fresh.clear();
             cache.fresh.resize(self.slots.len(), false);
         }
-        for (i, slot) in self.slots.iter_mut().enumerate() {
-            if !cache.fresh[i] {
-                let mut s = Fx::default();
-                slot.status.hash(&mut s);
-                self.incarnations[i].hash(&mut s);
-                slot.clock.hash(&mut s);
-                if kept.node_state {
-                    slot.node.hash(&mut s);
-                }
-                s.write_u64(slot.storage.fingerprint::<Fx>());
-                s.write_usize(slot.backlog.len());
-                for ev in &slot.backlog {
-                    // Held, not due: no time to it.
-                    s.write_u64(event_print(pool, ev));
-                }
-                for rng in [self.node_rngs.get(i), self.net_rngs.get(i)]
-                    .into_iter()
-                    .flatten()
-                {
-                    s.write_u128(rng.get_word_pos());
-                }
-                cache.prints[i] = s.finish();
-                cache.fresh[i] = true;
+        for i in 0..self.slots.len() {
+            if !self.print_cache.fresh[i] {
+                let print = self.node_print(i, kept, true);
+                self.print_cache.prints[i] = print;
+                self.print_cache.fresh[i] = true;
             }
-            h.write_u64(cache.prints[i]);
+            h.write_u64(self.print_cache.prints[i]);
         }
-        cache.sync(self.stats.events);
+        self.print_cache.sync(self.stats.events);
         self.network.fingerprint(&mut h);
+        self.rest_print(&mut h, kept, true);
+        mix(h.finish())
+    }
+
+    /// `fingerprint_of`, alike for two runs that differ only by which members of each group
+    /// of `groups` play which part (symmetry reduction): the members are ranked by what each
+    /// is (its state with every member's name made one), and every node's name is hashed as
+    /// its rank's. Sound when the nodes of a group run the same code and nothing but their
+    /// names tells them apart; each group's members sorted and distinct.
+    pub fn symmetric_fingerprint_of(&mut self, kept: Kept, groups: &[Vec<NodeId>]) -> u64
+    where
+        N: Hash,
+        N::Stored: Hash,
+    {
+        if groups.is_empty() {
+            return self.fingerprint_of(kept);
+        }
+        let n = self.slots.len();
+        let mut alike: Vec<u32> = (0..n as u32).collect();
+        for g in groups {
+            for m in g {
+                alike[m.index()] = g[0].0;
+            }
+        }
+        // What each node is, whoever it is: its own print and the pending events it sends,
+        // receives or fires, with every member's name made one.
+        let roles = crate::node::hashing_renamed(&alike, || {
+            let mut roles: Vec<u64> = (0..n).map(|i| self.node_print(i, kept, false)).collect();
+            let (cancelled, pool) = (&self.cancelled, &self.fault_pool);
+            self.queue.for_each_key(|_, seq, slot| {
+                let Some(ev) = self.queue.at_slot(slot) else {
+                    return;
+                };
+                let print = EventPrint::of(seq, pool, ev);
+                if print.timer != u64::MAX && cancelled.contains(&crate::node::TimerId(print.timer))
+                {
+                    return;
+                }
+                let mut add = |node: NodeId, side: u64| {
+                    if let Some(r) = roles.get_mut(node.index()) {
+                        *r = r.wrapping_add(mix(print.content ^ side));
+                    }
+                };
+                match ev {
+                    Ev::Deliver { from, to, .. } => {
+                        add(*from, 1);
+                        add(*to, 2);
+                    }
+                    Ev::Start { node, .. } | Ev::Timer { node, .. } => add(*node, 3),
+                    _ => {}
+                }
+            });
+            roles
+        });
+        let mut renamed: Vec<u32> = alike.clone();
+        for g in groups {
+            let mut ranked: Vec<(u64, usize)> =
+                g.iter().map(|m| (roles[m.index()], m.index())).collect();
+            ranked.sort_unstable();
+            for ((_, i), name) in ranked.into_iter().zip(g) {
+                renamed[i] = name.0;
+            }
+        }
+        // Position j of the canonical run holds the node renamed j.
+        let mut order: Vec<usize> = (0..n).collect();
+        for (i, &name) in renamed.iter().enumerate() {
+            order[name as usize] = i;
+        }
+        crate::node::hashing_renamed(&renamed, || {
+            let mut h = Fx::default();
+            if kept.time {
+                self.now.hash(&mut h);
+            }
+            for &i in &order {
+                h.write_u64(self.node_print(i, kept, false));
+            }
+            self.network.fingerprint_renamed(&mut h, &renamed);
+            self.rest_print(&mut h, kept, false);
+            mix(h.finish())
+        })
+    }
+
+    /// Node `i`'s part of a fingerprint: its status, incarnation, clock, state, storage,
+    /// backlog and random streams' positions.
+    fn node_print(&mut self, i: usize, kept: Kept, cached: bool) -> u64
+    where
+        N: Hash,
+        N::Stored: Hash,
+    {
+        let slot = &mut self.slots[i];
+        let mut s = Fx::default();
+        slot.status.hash(&mut s);
+        self.incarnations[i].hash(&mut s);
+        slot.clock.hash(&mut s);
+        if kept.node_state {
+            slot.node.hash(&mut s);
+        }
+        s.write_u64(if cached {
+            slot.storage.fingerprint::<Fx>()
+        } else {
+            slot.storage.fingerprint_now::<Fx>()
+        });
+        s.write_usize(slot.backlog.len());
+        for ev in &slot.backlog {
+            // Held, not due: no time to it.
+            s.write_u64(event_print(&self.fault_pool, ev));
+        }
+        for rng in [self.node_rngs.get(i), self.net_rngs.get(i)]
+            .into_iter()
+            .flatten()
+        {
+            s.write_u128(rng.get_word_pos());
+        }
+        s.finish()
+    }
+
+    /// The pending events (a multiset, or a set of messages), the history and the faults
+    /// applied, into `h`; with `cached`, each event's print is kept for the next call.
+    fn rest_print(&mut self, h: &mut Fx, kept: Kept, cached: bool) {
+        let now = self.now;
         let mut pending = 0u64;
         let mut count = 0u64;
-        let (cancelled, queue, cache) = (&self.cancelled, &self.queue, &mut self.print_cache);
+        let (cancelled, queue, pool, cache) = (
+            &self.cancelled,
+            &self.queue,
+            &self.fault_pool,
+            &mut self.print_cache,
+        );
         let mut messages = std::mem::take(&mut cache.messages);
         queue.for_each_key(|time, seq, slot| {
             let i = slot as usize;
-            if cache.pending.len() <= i {
-                cache.pending.resize(i + 1, EventPrint::NONE);
-            }
-            let mut print = cache.pending[i];
-            if print.seq != seq {
+            let print = if cached {
+                if cache.pending.len() <= i {
+                    cache.pending.resize(i + 1, EventPrint::NONE);
+                }
+                let mut print = cache.pending[i];
+                if print.seq != seq {
+                    let Some(ev) = queue.at_slot(slot) else {
+                        return;
+                    };
+                    print = EventPrint::of(seq, pool, ev);
+                    // A fault's entry in the pool can be withdrawn while it waits: not kept.
+                    if run_node(ev).is_some() {
+                        cache.pending[i] = print;
+                    }
+                }
+                print
+            } else {
                 let Some(ev) = queue.at_slot(slot) else {
                     return;
                 };
-                print = EventPrint::of(seq, pool, ev);
-                // A fault's entry in the pool can be withdrawn while it waits: not kept.
-                if run_node(ev).is_some() {
-                    cache.pending[i] = print;
-                }
-            }
+                EventPrint::of(seq, pool, ev)
+            };
             if print.timer != u64::MAX && cancelled.contains(&crate::node::TimerId(print.timer)) {
                 return;
             }
@@ -558,18 +672,22 @@ impl<N: Node> Sim<N> {
         h.write_u64(count);
         self.print_cache.messages = messages;
         if kept.history {
-            h.write_u64(self.history.digest(|acc, e| {
+            let step = |acc, e: &crate::history::Entry| {
                 let mut h = Fx(acc);
                 e.phase.hash(&mut h);
                 e.node.hash(&mut h);
                 e.op.hash(&mut h);
                 h.finish()
-            }));
+            };
+            h.write_u64(if cached {
+                self.history.digest(step)
+            } else {
+                self.history.digest_now(step)
+            });
         }
         for (_, f) in &self.applied {
-            f.hash(&mut h);
+            f.hash(h);
         }
-        mix(h.finish())
     }
 }
 
