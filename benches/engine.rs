@@ -56,21 +56,17 @@ fn engine(nodes: u32, events: u64) -> (u64, f64, u64) {
         drop: 0.0,
         duplicate: 0.0,
     };
-    let config = SimConfig {
-        seed: 1,
-        bounds: Bounds {
-            max_time: Duration(u64::MAX / 4),
-            max_events: events,
-            max_memory: clustersim::memory::Bytes(u64::MAX),
-        },
-        roster,
-        network: Network::new(nodes as usize, link),
-        schedule: Vec::new(),
-        nemesis: None,
-        trace: TraceLevel::HashOnly,
-        scheduler: Default::default(),
-        history_file: None,
-    };
+    let config = SimConfig::new(roster, Network::new(nodes as usize, link))
+        .seed(1)
+        .bounds(
+            Bounds::new(Duration(u64::MAX / 4), events)
+                .max_memory(clustersim::memory::Bytes(u64::MAX)),
+        )
+        .schedule(Vec::new())
+        .nemesis(None)
+        .trace(TraceLevel::HashOnly)
+        .scheduler(Default::default())
+        .history_file(None);
     let factory: NodeFactory<Echo> = Box::new(|_, _, _| Echo);
     let started = Instant::now();
     let out = Sim::new(config, factory).run();

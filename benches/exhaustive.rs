@@ -37,12 +37,10 @@ fn main() {
         let s = load(&dir.join(file)).expect("loads");
         let plan = registry.prepare(&s, file).expect("prepares").plan;
         let faults = default_faults(&s, &plan.roster);
-        let config = ExhaustiveConfig {
-            window,
-            targets: faults.targets,
-            crashes: crashes.unwrap_or(faults.crashes),
-            ..ExhaustiveConfig::default()
-        };
+        let config = ExhaustiveConfig::default()
+            .window(window)
+            .targets(faults.targets)
+            .crashes(crashes.unwrap_or(faults.crashes));
         let best = best_of_3(&registry, &s, file, &config);
         let label = format!("{file} w={window} c={}", config.crashes);
         print_row(&label, &best);
@@ -56,11 +54,9 @@ fn main() {
         (7, 296_448),
     ];
     let two_pc = load(&dir.join("two-phase-commit.ron")).expect("loads");
-    let untimed = ExhaustiveConfig {
-        timing: Timing::Untimed,
-        redeliver: true,
-        ..ExhaustiveConfig::default()
-    };
+    let untimed = ExhaustiveConfig::default()
+        .timing(Timing::Untimed)
+        .redeliver(true);
     println!();
     println!(
         "{:<32} {:>10} {:>10} {:>10} {:>8} {:>14}",
@@ -92,10 +88,7 @@ fn main() {
         let mut s = two_pc.clone();
         s.nodes[1].count = Some(rms);
         let plan = registry.prepare(&s, "2pc").expect("prepares").plan;
-        let config = ExhaustiveConfig {
-            symmetry: vec![plan.roster.members("rm")],
-            ..untimed.clone()
-        };
+        let config = untimed.clone().symmetry(vec![plan.roster.members("rm")]);
         let best = best_of_3(&registry, &s, "two-phase-commit.ron", &config);
         println!(
             "{:<32} {:>10} {:>10} {:>10.2} {:>8.3} {:>14.0}",
@@ -128,11 +121,9 @@ fn main() {
         } else {
             let plan = registry.prepare(&s, file).expect("prepares").plan;
             let faults = default_faults(&s, &plan.roster);
-            ExhaustiveConfig {
-                targets: faults.targets,
-                crashes: faults.crashes,
-                ..ExhaustiveConfig::default()
-            }
+            ExhaustiveConfig::default()
+                .targets(faults.targets)
+                .crashes(faults.crashes)
         };
         config.threads = 1;
         let one = best_of_3(&registry, &s, file, &config);

@@ -90,14 +90,13 @@ fn main() {
         let scenario = load(&path).expect("scenario loads");
         let mut one = 0.0;
         for &jobs in &threads {
-            let config = SweepConfig {
-                first_seed: 0,
-                budget: Budget::Seeds(seeds),
-                shard: Shard::ALL,
-                jobs,
-                keep_going: true,
-                until_covered: false,
-            };
+            let config = SweepConfig::default()
+                .first_seed(0)
+                .budget(Budget::Seeds(seeds))
+                .shard(Shard::ALL)
+                .jobs(jobs)
+                .keep_going(true)
+                .until_covered(false);
             // Best of three: one sweep is a fraction of a second, and the first of a process
             // also pays for its threads' first page faults (1.46x on 2 threads in a row where
             // the same sweep alone measured 1.83-1.94x).

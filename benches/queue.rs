@@ -19,10 +19,7 @@ fn main() {
         let mut failed = 0;
         let mut events = 0;
         for seed in 0..seeds {
-            let opts = RunOptions {
-                seed: Some(seed),
-                ..RunOptions::default()
-            };
+            let opts = RunOptions::default().seed(Some(seed));
             let r = run_scenario(&Registry::shipped(), &scenario, name, &opts).expect("runs");
             events += r.outcome.stats.events;
             failed += usize::from(!r.passed());

@@ -26,10 +26,7 @@ fn main() {
         let start = Instant::now();
         let (mut events, mut calls, mut ok, mut failed) = (0u64, 0usize, 0usize, 0usize);
         for seed in 0..runs {
-            let opts = RunOptions {
-                seed: Some(seed),
-                ..RunOptions::default()
-            };
+            let opts = RunOptions::default().seed(Some(seed));
             let r = run_scenario(&Registry::shipped(), &s, "raft-1000", &opts).expect("runs");
             events += r.outcome.stats.events;
             let c = r.outcome.history.calls();

@@ -20,11 +20,9 @@ fn time<T>(label: &str, reps: u32, mut f: impl FnMut() -> T) {
 }
 
 fn main() {
-    let opts = RunOptions {
-        trace: TraceLevel::Full,
-        max_time: Some(Duration::from_secs(200)),
-        ..RunOptions::default()
-    };
+    let opts = RunOptions::default()
+        .trace(TraceLevel::Full)
+        .max_time(Some(Duration::from_secs(200)));
     let r = run_file(
         &Registry::shipped(),
         Path::new("scenarios/ping-partition.ron"),

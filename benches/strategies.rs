@@ -111,14 +111,13 @@ fn table(
         for &strategy in strategies {
             let (mut runs, mut found, mut secs) = (0u64, 0u64, 0f64);
             for c in 0..CAMPAIGNS {
-                let config = SweepConfig {
-                    first_seed: c * 1_000_003,
-                    budget: Budget::Seeds(budget),
-                    shard: Shard::ALL,
-                    jobs: 0,
-                    keep_going: false,
-                    until_covered: false,
-                };
+                let config = SweepConfig::default()
+                    .first_seed(c * 1_000_003)
+                    .budget(Budget::Seeds(budget))
+                    .shard(Shard::ALL)
+                    .jobs(0)
+                    .keep_going(false)
+                    .until_covered(false);
                 let started = Instant::now();
                 let o = sweep(
                     &scenario,

@@ -999,11 +999,8 @@ mod tests {
         RunOutcome {
             seed: 0,
             roster: Roster::new((1..=nodes).map(|i| (format!("n{i}"), "n".to_string()))),
-            bounds: Bounds {
-                max_time: Duration::from_secs(1),
-                max_events: 10,
-                max_memory: clustersim::memory::DEFAULT_BUDGET,
-            },
+            bounds: Bounds::new(Duration::from_secs(1), 10)
+                .max_memory(clustersim::memory::DEFAULT_BUDGET),
             stop: StopReason::Quiescent,
             end_time: SimTime::ZERO,
             stats: Stats::default(),

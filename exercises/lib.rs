@@ -787,17 +787,15 @@ fn grade_level(
     // Fail early on a broken scenario, with its own error, before hiding panics.
     let prepared = registry.prepare(&scenario, &origin)?;
     if let Some(search) = level.search {
-        let config = ExhaustiveConfig {
-            max_depth: search.max_depth,
-            window: search.window,
-            crashes: search.crashes,
-            drops: 0,
-            isolations: 0,
-            targets: prepared.plan.roster.members(search.targets),
-            restarts: false,
-            max_states: search.max_states,
-            ..ExhaustiveConfig::default()
-        };
+        let config = ExhaustiveConfig::default()
+            .max_depth(search.max_depth)
+            .window(search.window)
+            .crashes(search.crashes)
+            .drops(0)
+            .isolations(0)
+            .targets(prepared.plan.roster.members(search.targets))
+            .restarts(false)
+            .max_states(search.max_states);
         let (out, _) = check_scenario(registry, &scenario, &origin, &config)?;
         let outcome = match &out.violation {
             None => Outcome::Passed,
@@ -835,10 +833,7 @@ fn grade_level(
     let first = scenario.seed;
     let mut runs = Vec::new();
     for seed in first..first + seeds {
-        let opts = RunOptions {
-            seed: Some(seed),
-            ..RunOptions::default()
-        };
+        let opts = RunOptions::default().seed(Some(seed));
         let report = run_scenario(registry, &scenario, &origin, &opts)?;
         let outcome = match &report.outcome.panic {
             Some(p) => panicked(p),

@@ -16,6 +16,9 @@
 
 #![warn(missing_docs)]
 
+#[macro_use]
+mod setters;
+
 pub mod check;
 #[cfg(feature = "cli")]
 pub mod cli;

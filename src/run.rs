@@ -13,6 +13,7 @@ use std::path::Path;
 
 /// Command-line style overrides for one run.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct RunOptions {
     /// Use this seed instead of the scenario's.
     pub seed: Option<u64>,
@@ -25,6 +26,14 @@ pub struct RunOptions {
     /// Keep the history in this file instead of memory (`History::on_disk`).
     pub history_file: Option<crate::history::HistoryFile>,
 }
+
+setters!(RunOptions {
+    seed: Option<u64>,
+    max_time: Option<Duration>,
+    trace: TraceLevel,
+    max_memory: Option<Bytes>,
+    history_file: Option<crate::history::HistoryFile>,
+});
 
 /// A finished run with its verdicts.
 #[derive(Clone, Debug)]

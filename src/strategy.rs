@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 
 /// What a random fault schedule may contain.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct FaultConfig {
     /// Nodes the faults may hit (names).
     pub nodes: Vec<String>,
@@ -48,6 +49,17 @@ pub struct FaultConfig {
     /// Largest clock skew.
     pub max_skew: Duration,
 }
+
+setters!(FaultConfig {
+    nodes: Vec<String>,
+    kinds: Vec<NemesisKind>,
+    start: Duration,
+    horizon: Duration,
+    max_faults: usize,
+    min_duration: Duration,
+    max_duration: Duration,
+    max_skew: Duration,
+});
 
 impl FaultConfig {
     /// A config for `scenario`: its nemesis's kinds, targets and timing if it has one, otherwise
@@ -179,6 +191,7 @@ fn schedule_of(draws: &[Draw], kinds: &[NemesisKind], nodes: &[String]) -> Vec<S
 
 /// Bounds for random link settings.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct NetworkConfig {
     /// Largest one-way delay.
     pub max_latency: Duration,
@@ -187,6 +200,12 @@ pub struct NetworkConfig {
     /// Largest duplication probability.
     pub max_duplicate: f64,
 }
+
+setters!(NetworkConfig {
+    max_latency: Duration,
+    max_drop: f64,
+    max_duplicate: f64,
+});
 
 impl Default for NetworkConfig {
     fn default() -> Self {
@@ -220,6 +239,7 @@ pub fn network(cfg: &NetworkConfig) -> impl Strategy<Value = LinkSpec> {
 
 /// Bounds for random workloads, around a base workload whose other fields are kept.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct WorkloadConfig {
     /// The workload the random one starts from.
     pub base: WorkloadSpec,
@@ -232,6 +252,14 @@ pub struct WorkloadConfig {
     /// Most distinct keys.
     pub max_keys: u32,
 }
+
+setters!(WorkloadConfig {
+    base: WorkloadSpec,
+    max_ops: u32,
+    min_interval: Duration,
+    max_interval: Duration,
+    max_keys: u32,
+});
 
 impl Default for WorkloadConfig {
     fn default() -> Self {

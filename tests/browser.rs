@@ -24,10 +24,7 @@ fn ping_page() -> String {
     let report = run_file(
         &Registry::shipped(),
         Path::new("scenarios/ping-partition.ron"),
-        &RunOptions {
-            trace: TraceLevel::Full,
-            ..RunOptions::default()
-        },
+        &RunOptions::default().trace(TraceLevel::Full),
     )
     .unwrap();
     let model = Model::of_run(&report.outcome, &report.verdicts);

@@ -26,11 +26,7 @@ fn scenario(path: &str) -> Scenario {
 }
 
 fn run(s: &Scenario, seed: Option<u64>, trace: TraceLevel) -> clustersim::run::Report {
-    let opts = RunOptions {
-        seed,
-        trace,
-        ..RunOptions::default()
-    };
+    let opts = RunOptions::default().seed(seed).trace(trace);
     run_scenario(&Registry::shipped(), s, "test", &opts).expect("valid scenario")
 }
 
@@ -151,21 +147,17 @@ fn network_among_first_three(nodes: u32) -> Vec<(SimTime, &'static str, u32, u32
         drop: 0.1,
         duplicate: 0.05,
     };
-    let config = SimConfig {
-        seed: 99,
-        bounds: Bounds {
-            max_time: Duration::from_secs(2),
-            max_events: 1_000_000,
-            max_memory: clustersim::memory::DEFAULT_BUDGET,
-        },
-        roster,
-        network: Network::new(nodes as usize, link),
-        schedule: Vec::new(),
-        nemesis: None,
-        trace: TraceLevel::Full,
-        scheduler: Default::default(),
-        history_file: None,
-    };
+    let config = SimConfig::new(roster, Network::new(nodes as usize, link))
+        .seed(99)
+        .bounds(
+            Bounds::new(Duration::from_secs(2), 1_000_000)
+                .max_memory(clustersim::memory::DEFAULT_BUDGET),
+        )
+        .schedule(Vec::new())
+        .nemesis(None)
+        .trace(TraceLevel::Full)
+        .scheduler(Default::default())
+        .history_file(None);
     let factory: NodeFactory<Gossip> = Box::new(|_, _, _| Gossip);
     let out = Sim::new(config, factory).run();
     out.trace

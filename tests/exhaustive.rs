@@ -27,12 +27,10 @@ fn scenario(rel: &str) -> Scenario {
 fn config_for(s: &Scenario) -> ExhaustiveConfig {
     let plan = REGISTRY.prepare(s, "test").expect("prepares").plan;
     let faults = default_faults(s, &plan.roster);
-    ExhaustiveConfig {
-        targets: faults.targets,
-        crashes: faults.crashes,
-        isolations: faults.isolations,
-        ..ExhaustiveConfig::default()
-    }
+    ExhaustiveConfig::default()
+        .targets(faults.targets)
+        .crashes(faults.crashes)
+        .isolations(faults.isolations)
 }
 
 #[test]
@@ -50,10 +48,7 @@ fn the_reliable_queue_survives_every_path_of_its_small_configuration() {
     assert!(o.explored > o.unique);
     assert!(o.ends > 1);
     // Without crashes the space is a small part of it.
-    let calm = ExhaustiveConfig {
-        crashes: 0,
-        ..config.clone()
-    };
+    let calm = config.clone().crashes(0);
     let (c, _) = check_scenario(&REGISTRY, &s, "test", &calm).expect("searches");
     assert!(c.complete && c.violation.is_none());
     assert!(c.unique * 10 < o.unique, "{} vs {}", c.unique, o.unique);
@@ -109,19 +104,12 @@ fn the_naive_queue_loses_a_task_on_a_short_path_that_replays_exactly() {
 #[test]
 fn a_small_raft_election_is_exhausted_with_one_leader_per_term() {
     let s = scenario("scenarios/check/raft-election-3.ron");
-    let config = ExhaustiveConfig {
-        window: Duration::from_millis(1),
-        crashes: 0,
-        ..config_for(&s)
-    };
+    let config = config_for(&s).window(Duration::from_millis(1)).crashes(0);
     let (o, _) = check_scenario(&REGISTRY, &s, "test", &config).expect("searches");
     assert!(o.complete && o.violation.is_none(), "{o:?}");
     assert!(o.ends > 10, "{} ends", o.ends);
     // A wider window has more orders to try.
-    let narrow = ExhaustiveConfig {
-        window: Duration::ZERO,
-        ..config
-    };
+    let narrow = config.window(Duration::ZERO);
     let (n, _) = check_scenario(&REGISTRY, &s, "test", &narrow).expect("searches");
     assert!(n.unique < o.unique);
 }
@@ -154,10 +142,7 @@ fn the_search_counts_coverage_goals_over_the_path_ends() {
 #[test]
 fn a_depth_bound_completes_long_paths_in_time_order_and_says_so() {
     let s = scenario("scenarios/check/queue-reliable-2-workers.ron");
-    let config = ExhaustiveConfig {
-        max_depth: 20,
-        ..config_for(&s)
-    };
+    let config = config_for(&s).max_depth(20);
     let (o, _) = check_scenario(&REGISTRY, &s, "test", &config).expect("searches");
     assert!(!o.complete);
     assert!(o.cut > 0 && o.cut == o.ends, "{o:?}");
@@ -278,25 +263,15 @@ fn explore_strategy_exhaustive_is_check_and_refuses_the_seed_flags() {
 #[test]
 fn isolations_are_choices_too_a_raft_election_survives_them_and_the_naive_queue_does_not() {
     let raft = scenario("scenarios/check/raft-election-3.ron");
-    let base = ExhaustiveConfig {
-        crashes: 0,
-        ..config_for(&raft)
-    };
+    let base = config_for(&raft).crashes(0);
     let (calm, _) = check_scenario(&REGISTRY, &raft, "test", &base).expect("searches");
-    let cut = ExhaustiveConfig {
-        isolations: 1,
-        ..base.clone()
-    };
+    let cut = base.clone().isolations(1);
     let (o, _) = check_scenario(&REGISTRY, &raft, "test", &cut).expect("searches");
     assert!(o.complete && o.violation.is_none(), "{o:?}");
     assert!(o.unique > calm.unique, "{} vs {}", o.unique, calm.unique);
 
     let naive = scenario("scenarios/check/queue-naive-2-workers.ron");
-    let config = ExhaustiveConfig {
-        crashes: 0,
-        isolations: 1,
-        ..config_for(&naive)
-    };
+    let config = config_for(&naive).crashes(0).isolations(1);
     let (o, searched) = check_scenario(&REGISTRY, &naive, "test", &config).expect("searches");
     let v = o
         .violation
@@ -323,11 +298,9 @@ fn isolations_are_choices_too_a_raft_election_survives_them_and_the_naive_queue_
 #[test]
 fn two_phase_commit_has_the_state_counts_of_its_tla_spec() {
     let s = scenario("scenarios/check/two-phase-commit.ron");
-    let config = ExhaustiveConfig {
-        timing: clustersim::explore::exhaustive::Timing::Untimed,
-        redeliver: true,
-        ..ExhaustiveConfig::default()
-    };
+    let config = ExhaustiveConfig::default()
+        .timing(clustersim::explore::exhaustive::Timing::Untimed)
+        .redeliver(true);
     for (rms, states) in [(3, 288), (4, 1_568), (5, 8_832)] {
         let mut s = s.clone();
         s.nodes[1].count = Some(rms);
@@ -344,11 +317,9 @@ fn two_phase_commit_has_the_state_counts_of_its_tla_spec() {
 fn a_tm_that_commits_on_one_vote_breaks_atomicity_on_a_path_that_replays() {
     let s = scenario("scenarios/check/two-phase-commit-early.ron");
     for redeliver in [false, true] {
-        let config = ExhaustiveConfig {
-            timing: clustersim::explore::exhaustive::Timing::Untimed,
-            redeliver,
-            ..ExhaustiveConfig::default()
-        };
+        let config = ExhaustiveConfig::default()
+            .timing(clustersim::explore::exhaustive::Timing::Untimed)
+            .redeliver(redeliver);
         let (o, searched) = check_scenario(&REGISTRY, &s, "test", &config).expect("searches");
         let v = o.violation.expect("an RM aborts while another commits");
         assert_eq!(v.failed[0].check, "Atomic");
@@ -459,38 +430,28 @@ fn check_on_one_two_and_three_threads_finds_the_same_counts_and_paths() {
     let mut two_pc = scenario("scenarios/check/two-phase-commit.ron");
     two_pc.nodes[1].count = Some(4);
     let early = scenario("scenarios/check/two-phase-commit-early.ron");
-    let untimed = ExhaustiveConfig {
-        timing: clustersim::explore::exhaustive::Timing::Untimed,
-        redeliver: true,
-        ..ExhaustiveConfig::default()
-    };
+    let untimed = ExhaustiveConfig::default()
+        .timing(clustersim::explore::exhaustive::Timing::Untimed)
+        .redeliver(true);
     let cases: Vec<(&str, &Scenario, ExhaustiveConfig)> = vec![
         ("naive queue", &naive, config_for(&naive)),
         ("reliable queue", &reliable, config_for(&reliable)),
         (
             "reliable queue cut at 5000 states",
             &reliable,
-            ExhaustiveConfig {
-                max_states: 5_000,
-                ..config_for(&reliable)
-            },
+            config_for(&reliable).max_states(5_000),
         ),
         (
             "raft election, window 1ms",
             &raft,
-            ExhaustiveConfig {
-                window: Duration::from_millis(1),
-                crashes: 0,
-                ..config_for(&raft)
-            },
+            config_for(&raft)
+                .window(Duration::from_millis(1))
+                .crashes(0),
         ),
         (
             "raft election, a crash and an isolation",
             &raft,
-            ExhaustiveConfig {
-                isolations: 1,
-                ..config_for(&raft)
-            },
+            config_for(&raft).isolations(1),
         ),
         ("2PC, 4 RMs, untimed", &two_pc, untimed.clone()),
         ("2PC committing early, untimed", &early, untimed),
@@ -499,10 +460,7 @@ fn check_on_one_two_and_three_threads_finds_the_same_counts_and_paths() {
         let runs: Vec<String> = [1, 2, 3]
             .into_iter()
             .map(|threads| {
-                let c = ExhaustiveConfig {
-                    threads,
-                    ..config.clone()
-                };
+                let c = config.clone().threads(threads);
                 summary(
                     &check_scenario(&REGISTRY, s, "test", &c)
                         .expect("searches")
@@ -576,19 +534,14 @@ fn symmetry_counts_renamed_states_once_and_finds_the_same_violations() {
         s.nodes[1].count = Some(rms);
         let plan = plan_of(&s);
         let rm = plan.roster.members("rm");
-        let full = ExhaustiveConfig {
-            timing: clustersim::explore::exhaustive::Timing::Untimed,
-            redeliver: true,
-            drops,
-            crashes,
-            restarts: crashes > 0,
-            targets: if crashes > 0 { rm.clone() } else { Vec::new() },
-            ..ExhaustiveConfig::default()
-        };
-        let reduced = ExhaustiveConfig {
-            symmetry: vec![rm.clone()],
-            ..full.clone()
-        };
+        let full = ExhaustiveConfig::default()
+            .timing(clustersim::explore::exhaustive::Timing::Untimed)
+            .redeliver(true)
+            .drops(drops)
+            .crashes(crashes)
+            .restarts(crashes > 0)
+            .targets(if crashes > 0 { rm.clone() } else { Vec::new() });
+        let reduced = full.clone().symmetry(vec![rm.clone()]);
         let label = format!("{rms} RMs, early {early}, drops {drops}, crashes {crashes}");
         let (a, _) = check_scenario(&REGISTRY, &s, "test", &full).expect("searches");
         let (b, searched) = check_scenario(&REGISTRY, &s, "test", &reduced).expect("searches");

@@ -316,14 +316,13 @@ fn counter_scenario() -> Scenario {
 }
 
 fn config(seeds: u64, jobs: usize, shard: Shard, keep_going: bool) -> SweepConfig {
-    SweepConfig {
-        first_seed: 0,
-        budget: Budget::Seeds(seeds),
-        shard,
-        jobs,
-        keep_going,
-        until_covered: false,
-    }
+    SweepConfig::default()
+        .first_seed(0)
+        .budget(Budget::Seeds(seeds))
+        .shard(shard)
+        .jobs(jobs)
+        .keep_going(keep_going)
+        .until_covered(false)
 }
 
 fn run_sweep(runner: fn(&Scenario) -> clustersim::Result<Report>, c: &SweepConfig) -> SweepOutcome {
@@ -400,11 +399,9 @@ fn results_do_not_depend_on_the_number_of_threads() {
 
 #[test]
 fn a_time_budget_runs_seeds_in_order_until_it_ends() {
-    let c = SweepConfig {
-        budget: Budget::Time(std::time::Duration::from_millis(200)),
-        first_seed: 1_000,
-        ..config(0, 2, Shard::new(1, 3).unwrap(), true)
-    };
+    let c = config(0, 2, Shard::new(1, 3).unwrap(), true)
+        .budget(Budget::Time(std::time::Duration::from_millis(200)))
+        .first_seed(1_000);
     let o = run_sweep(fixed, &c);
     assert!(o.runs() > 0);
     // 1000 % 3 == 1, so shard 1/3 starts at 1000 itself.
@@ -927,11 +924,9 @@ fn reseeding_shrinks_a_raft_failure_that_needs_lost_messages() {
     let s = clustersim::scenario::load(&path).expect("loads");
     let runner = |s: &Scenario| run_scenario(&registry, s, &s.name, &RunOptions::default());
     let shrink_with = |reseeds| {
-        let opts = ShrinkOptions {
-            check: Some("StaleReads".into()),
-            reseeds,
-            ..ShrinkOptions::default()
-        };
+        let opts = ShrinkOptions::default()
+            .check(Some("StaleReads".into()))
+            .reseeds(reseeds);
         shrink(&s, 49, runner, &opts)
             .expect("shrinks")
             .expect("seed 49 fails")
@@ -983,11 +978,10 @@ fn raft_failures_on_a_lossy_network_shrink_to_few_faults_and_a_calmer_network() 
     let mut calmer = 0;
     for seed in failing {
         // Reseeding spends runs: twice the default budget.
-        let opts = ShrinkOptions {
-            check: Some("StaleReads".into()),
-            reseeds: 8,
-            max_runs: 3_000,
-        };
+        let opts = ShrinkOptions::default()
+            .check(Some("StaleReads".into()))
+            .reseeds(8)
+            .max_runs(3_000);
         let shrunk = shrink(&s, seed, runner, &opts)
             .expect("shrinks")
             .expect("fails");

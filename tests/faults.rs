@@ -74,21 +74,17 @@ fn config(nodes: u32, latency: Duration, schedule: Vec<(SimTime, Fault)>) -> Sim
         drop: 0.0,
         duplicate: 0.0,
     };
-    SimConfig {
-        seed: 7,
-        bounds: Bounds {
-            max_time: Duration::from_millis(600),
-            max_events: 1_000_000,
-            max_memory: clustersim::memory::DEFAULT_BUDGET,
-        },
-        roster,
-        network: Network::new(nodes as usize, link),
-        schedule,
-        nemesis: None,
-        trace: TraceLevel::Full,
-        scheduler: Default::default(),
-        history_file: None,
-    }
+    SimConfig::new(roster, Network::new(nodes as usize, link))
+        .seed(7)
+        .bounds(
+            Bounds::new(Duration::from_millis(600), 1_000_000)
+                .max_memory(clustersim::memory::DEFAULT_BUDGET),
+        )
+        .schedule(schedule)
+        .nemesis(None)
+        .trace(TraceLevel::Full)
+        .scheduler(Default::default())
+        .history_file(None)
 }
 
 fn run(nodes: u32, schedule: Vec<(SimTime, Fault)>) -> RunOutcome {
@@ -303,10 +299,7 @@ fn a_node_paused_before_it_booted_boots_on_resume_and_answers() {
     )"#;
     let s = clustersim::scenario::parse(text, "pause-at-zero").expect("parses");
     let registry = clustersim::Registry::shipped();
-    let opts = clustersim::run::RunOptions {
-        trace: TraceLevel::Full,
-        ..Default::default()
-    };
+    let opts = clustersim::run::RunOptions::default().trace(TraceLevel::Full);
     let r = clustersim::run::run_scenario(&registry, &s, "pause-at-zero", &opts).expect("runs");
     let n1 = NodeId(0);
     let started: Vec<SimTime> = r

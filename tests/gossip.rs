@@ -27,10 +27,7 @@ fn scenario(path: &str) -> Scenario {
 }
 
 fn run(s: &Scenario, trace: TraceLevel) -> Report {
-    let opts = RunOptions {
-        trace,
-        ..RunOptions::default()
-    };
+    let opts = RunOptions::default().trace(trace);
     run_scenario(&Registry::shipped(), s, &s.name, &opts).expect("valid scenario")
 }
 
@@ -228,11 +225,8 @@ fn outcome(history: History, end_ms: u64, stop: StopReason) -> RunOutcome {
     RunOutcome {
         seed: 0,
         roster: Roster::new(members),
-        bounds: Bounds {
-            max_time: Duration::from_secs(60),
-            max_events: 1000,
-            max_memory: clustersim::memory::DEFAULT_BUDGET,
-        },
+        bounds: Bounds::new(Duration::from_secs(60), 1000)
+            .max_memory(clustersim::memory::DEFAULT_BUDGET),
         stop,
         end_time: at(end_ms),
         stats: Stats::default(),
@@ -437,19 +431,18 @@ fn proptest_base() -> Scenario {
 }
 
 fn fault_config(base: &Scenario) -> FaultConfig {
-    FaultConfig {
-        kinds: vec![
+    FaultConfig::for_scenario(base)
+        .expect("config")
+        .kinds(vec![
             NemesisKind::Partition,
             NemesisKind::Crash,
             NemesisKind::Isolate,
-        ],
-        start: Duration::from_millis(300),
-        horizon: Duration::from_millis(3_500),
-        max_faults: 4,
-        min_duration: Duration::from_millis(50),
-        max_duration: Duration::from_millis(1_500),
-        ..FaultConfig::for_scenario(base).expect("config")
-    }
+        ])
+        .start(Duration::from_millis(300))
+        .horizon(Duration::from_millis(3_500))
+        .max_faults(4)
+        .min_duration(Duration::from_millis(50))
+        .max_duration(Duration::from_millis(1_500))
 }
 
 proptest! {

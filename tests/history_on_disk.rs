@@ -31,10 +31,8 @@ fn a_history_on_disk_reads_back_as_the_one_in_memory() {
     let memory = run_scenario(&registry, &scenario, "ping", &RunOptions::default()).expect("runs");
     let dir = scratch("same");
     let path = dir.join("history.bin");
-    let opts = RunOptions {
-        history_file: Some(HistoryFile::create(&path).expect("creates")),
-        ..RunOptions::default()
-    };
+    let opts =
+        RunOptions::default().history_file(Some(HistoryFile::create(&path).expect("creates")));
     let disk = run_scenario(&registry, &scenario, "ping", &opts).expect("runs");
     drop(opts);
     let (a, b) = (&memory.outcome.history, &disk.outcome.history);
@@ -77,10 +75,8 @@ fn a_history_file_that_cannot_be_read_back_is_an_error() {
     let scenario = load(&root().join("scenarios/ping-1000.ron")).expect("loads");
     let dir = scratch("broken");
     let path = dir.join("history.bin");
-    let opts = RunOptions {
-        history_file: Some(HistoryFile::create(&path).expect("creates")),
-        ..RunOptions::default()
-    };
+    let opts =
+        RunOptions::default().history_file(Some(HistoryFile::create(&path).expect("creates")));
     let report = run_scenario(&registry, &scenario, "ping", &opts).expect("runs");
     let history = &report.outcome.history;
     assert!(history.disk_error().is_none());

@@ -397,11 +397,8 @@ fn outcome(
     RunOutcome {
         seed: 0,
         roster: Roster::new((0..n).map(|i| (format!("n{i}"), "replica".to_string()))),
-        bounds: Bounds {
-            max_time: Duration::from_secs(10),
-            max_events: 1,
-            max_memory: clustersim::memory::DEFAULT_BUDGET,
-        },
+        bounds: Bounds::new(Duration::from_secs(10), 1)
+            .max_memory(clustersim::memory::DEFAULT_BUDGET),
         stop: StopReason::TimeLimit,
         end_time: SimTime(10_000_000_000),
         stats: Stats::default(),

@@ -126,14 +126,13 @@ fn explore_counts_a_panic_as_a_failure_and_shrinks_it_to_the_crash_and_restart()
         r#"nemesis: (kinds: [Crash, Partition], interval: "200ms", min_duration: "20ms", max_duration: "100ms", stop: "1.5s"),"#,
     );
     let registry = registry();
-    let config = SweepConfig {
-        first_seed: 0,
-        budget: Budget::Seeds(50),
-        shard: Shard::ALL,
-        jobs: 2,
-        keep_going: true,
-        until_covered: false,
-    };
+    let config = SweepConfig::default()
+        .first_seed(0)
+        .budget(Budget::Seeds(50))
+        .shard(Shard::ALL)
+        .jobs(2)
+        .keep_going(true)
+        .until_covered(false);
     let found = sweep(&s, &config, runner(&registry, "fragile"), &Silent).expect("sweeps");
     let first = found
         .first_failure()

@@ -406,11 +406,8 @@ fn outcome_of(history: History, faults: Vec<(SimTime, Fault<NodeId>)>) -> RunOut
             [("p1", "producer"), ("w1", "worker"), ("k1", "sink")]
                 .map(|(n, r)| (n.to_string(), r.to_string())),
         ),
-        bounds: Bounds {
-            max_time: Duration::from_secs(1),
-            max_events: 1000,
-            max_memory: clustersim::memory::DEFAULT_BUDGET,
-        },
+        bounds: Bounds::new(Duration::from_secs(1), 1000)
+            .max_memory(clustersim::memory::DEFAULT_BUDGET),
         stop: StopReason::Quiescent,
         end_time: SimTime::ZERO + Duration::from_secs(1),
         stats: Stats::default(),

@@ -380,14 +380,13 @@ fn random_fault_schedules_and_lossy_links_on_five_servers_find_no_violation() {
 // ---- the planted bugs ----
 
 fn sweep_config(seeds: u64) -> SweepConfig {
-    SweepConfig {
-        first_seed: 0,
-        budget: Budget::Seeds(seeds),
-        shard: Shard::ALL,
-        jobs: 0,
-        keep_going: false,
-        until_covered: false,
-    }
+    SweepConfig::default()
+        .first_seed(0)
+        .budget(Budget::Seeds(seeds))
+        .shard(Shard::ALL)
+        .jobs(0)
+        .keep_going(false)
+        .until_covered(false)
 }
 
 /// Frequent short crashes and narrow election timeouts (so candidates often stand in the same
@@ -703,11 +702,8 @@ fn outcome(history: History) -> RunOutcome {
     RunOutcome {
         seed: 0,
         roster: Roster::new((1..=3).map(|i| (format!("server{i}"), "server".to_string()))),
-        bounds: Bounds {
-            max_time: Duration::from_secs(10),
-            max_events: 1,
-            max_memory: clustersim::memory::DEFAULT_BUDGET,
-        },
+        bounds: Bounds::new(Duration::from_secs(10), 1)
+            .max_memory(clustersim::memory::DEFAULT_BUDGET),
         stop: StopReason::TimeLimit,
         end_time: SimTime(10_000_000_000),
         stats: Stats::default(),

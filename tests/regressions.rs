@@ -42,14 +42,13 @@ fn hunt(file: &str, seeds: u64) {
     let registry = Registry::shipped();
     let path = root().join(file);
     let s = load(Path::new(&path)).expect("loads");
-    let config = SweepConfig {
-        first_seed: 0,
-        budget: Budget::Seeds(seeds),
-        shard: Shard::ALL,
-        jobs: 0,
-        keep_going: true,
-        until_covered: false,
-    };
+    let config = SweepConfig::default()
+        .first_seed(0)
+        .budget(Budget::Seeds(seeds))
+        .shard(Shard::ALL)
+        .jobs(0)
+        .keep_going(true)
+        .until_covered(false);
     let found = sweep(&s, &config, runner(&registry, file), &Silent).expect("sweeps");
     assert_eq!(found.runs(), seeds);
     let failures: Vec<String> = found

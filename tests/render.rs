@@ -14,10 +14,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn run(file: &str) -> Report {
-    let opts = RunOptions {
-        trace: TraceLevel::Full,
-        ..RunOptions::default()
-    };
+    let opts = RunOptions::default().trace(TraceLevel::Full);
     run_file(&Registry::shipped(), Path::new(file), &opts).expect("scenario runs")
 }
 
@@ -71,11 +68,9 @@ fn timeline_of_ping_partition_matches_golden() {
     let model = Model::of_run(&r.outcome, &r.verdicts);
     let text = timeline::render(
         &model,
-        &TimelineOptions {
-            from: Some(ms(1950)),
-            to: Some(ms(2160)),
-            ..Default::default()
-        },
+        &TimelineOptions::default()
+            .from(Some(ms(1950)))
+            .to(Some(ms(2160))),
     );
     assert!(text.contains("FAULT partition [n1] | [n2,n3]"));
     assert!(text.contains("DROPPED: partition"));
@@ -89,13 +84,11 @@ fn timeline_narrowed_to_two_nodes_around_the_heal_matches_golden() {
     let nodes = model.select_nodes("n1,n3").unwrap();
     let text = timeline::render(
         &model,
-        &TimelineOptions {
-            from: Some(ms(4950)),
-            to: Some(ms(5120)),
-            nodes: Some(nodes),
-            color: false,
-            ..Default::default()
-        },
+        &TimelineOptions::default()
+            .from(Some(ms(4950)))
+            .to(Some(ms(5120)))
+            .nodes(Some(nodes))
+            .color(false),
     );
     assert!(text.contains("FAULT heal"));
     assert!(!text.contains("n2 ->") && !text.contains("-> n2"));
@@ -117,13 +110,7 @@ fn timeline_zooms_into_the_failure_window_and_marks_the_culprit() {
         "invoke and info rows marked"
     );
     // Rows outside the failure window (plus its lead-in) are left out.
-    let full = timeline::render(
-        &model,
-        &TimelineOptions {
-            from: Some(SimTime(0)),
-            ..Default::default()
-        },
-    );
+    let full = timeline::render(&model, &TimelineOptions::default().from(Some(SimTime(0))));
     assert!(text.lines().count() * 5 < full.lines().count());
     assert!(window.0 >= r.outcome.history.entry(invoke).unwrap().time);
     golden("ping-partition-failure.timeline.txt", &text);
@@ -133,11 +120,9 @@ fn timeline_zooms_into_the_failure_window_and_marks_the_culprit() {
 fn timeline_colour_is_ansi_only_when_asked() {
     let r = run("scenarios/ping-partition.ron");
     let model = Model::of_run(&r.outcome, &r.verdicts);
-    let mut opts = TimelineOptions {
-        from: Some(ms(1900)),
-        to: Some(ms(2300)),
-        ..Default::default()
-    };
+    let mut opts = TimelineOptions::default()
+        .from(Some(ms(1900)))
+        .to(Some(ms(2300)));
     let plain = timeline::render(&model, &opts);
     assert!(plain.is_ascii() && !plain.contains('\x1b'));
     opts.color = true;
@@ -344,20 +329,15 @@ fn crash_and_restart_show_as_bars_a_down_lane_and_a_band() {
             r#"(at: "1s", fault: Crash("n2")), (at: "1300ms", fault: Restart("n2")),"#,
         );
     let scenario = clustersim::scenario::parse(&text, "crash-n2").unwrap();
-    let opts = RunOptions {
-        trace: TraceLevel::Full,
-        ..RunOptions::default()
-    };
+    let opts = RunOptions::default().trace(TraceLevel::Full);
     let r =
         clustersim::run::run_scenario(&Registry::shipped(), &scenario, "crash-n2", &opts).unwrap();
     let model = Model::of_run(&r.outcome, &r.verdicts);
     let tl = timeline::render(
         &model,
-        &TimelineOptions {
-            from: Some(ms(990)),
-            to: Some(ms(1310)),
-            ..Default::default()
-        },
+        &TimelineOptions::default()
+            .from(Some(ms(990)))
+            .to(Some(ms(1310))),
     );
     let crash = tl.lines().find(|l| l.contains("FAULT crash n2")).unwrap();
     assert!(crash.contains("=X="), "{crash}");
@@ -417,11 +397,9 @@ fn timeline_of_a_raft_leader_crash_matches_golden() {
     // From the old leader's last commit to the new leader's first AppendEntries: server5,
     // which missed the last entry, stands first and is refused (its log is behind), then
     // server2 wins the next term and server5 is told to retry from the entry it lacks.
-    let opts = TimelineOptions {
-        from: Some(ms(995)),
-        to: Some(ms(1_172)),
-        ..TimelineOptions::default()
-    };
+    let opts = TimelineOptions::default()
+        .from(Some(ms(995)))
+        .to(Some(ms(1_172)));
     let text = timeline::render(&model, &opts);
     assert!(text.contains("FAULT crash server4"));
     assert!(text.contains("RequestVoteReply(term 2, refused)"));

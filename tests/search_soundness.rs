@@ -488,10 +488,7 @@ fn a_cancelled_timer_no_longer_hides_every_path_end() {
     assert_eq!(v.failed[0].check, "AlwaysFails");
     // With the old behaviour planted back, the search judges nothing, and must not say
     // complete.
-    let planted = ExhaustiveConfig {
-        planted: Some(PlantedBug::OfferCancelledTimers),
-        ..ExhaustiveConfig::default()
-    };
+    let planted = ExhaustiveConfig::default().planted(Some(PlantedBug::OfferCancelledTimers));
     let (o, _) = check_scenario(&r, &timers(), "toy.ron", &planted).expect("searches");
     assert_eq!(o.ends, 0, "{o:?}");
     assert!(o.violation.is_none());
@@ -699,11 +696,7 @@ fn corpus(timing: Timing) -> Vec<Case> {
             .roster
             .members("node")
     };
-    let base = ExhaustiveConfig {
-        max_depth: 14,
-        timing,
-        ..ExhaustiveConfig::default()
-    };
+    let base = ExhaustiveConfig::default().max_depth(14).timing(timing);
     let c = counter(false, false, "Observe");
     let d = counter(true, true, "Observe");
     let rl = relay("Observe");
@@ -726,58 +719,41 @@ fn corpus(timing: Timing) -> Vec<Case> {
         },
         Case {
             name: "counter kept in memory only, a duplicated message",
-            config: ExhaustiveConfig {
-                duplicates: 1,
-                ..base.clone()
-            },
+            config: base.clone().duplicates(1),
             scenario: quiet,
         },
         Case {
             name: "relay ring without timeouts, a lost token",
-            config: ExhaustiveConfig {
-                drops: 1,
-                ..base.clone()
-            },
+            config: base.clone().drops(1),
             scenario: once,
         },
         Case {
             name: "counter, crash of an unsynced server, with restarts",
-            config: ExhaustiveConfig {
-                crashes: 1,
-                restarts: true,
-                targets: server(&c),
-                ..base.clone()
-            },
+            config: base.clone().crashes(1).restarts(true).targets(server(&c)),
             scenario: c.clone(),
         },
         Case {
             name: "counter, a lost and a duplicated message",
-            config: ExhaustiveConfig {
-                drops: 1,
-                duplicates: 1,
-                ..base.clone()
-            },
+            config: base.clone().drops(1).duplicates(1),
             scenario: c,
         },
         Case {
             name: "deduping counter, crash and a lost message",
-            config: ExhaustiveConfig {
-                drops: 1,
-                crashes: 1,
-                restarts: true,
-                targets: server(&d),
-                ..base.clone()
-            },
+            config: base
+                .clone()
+                .drops(1)
+                .crashes(1)
+                .restarts(true)
+                .targets(server(&d)),
             scenario: d,
         },
         Case {
             name: "relay ring, window 2ms, an isolation",
-            config: ExhaustiveConfig {
-                window: Duration::from_millis(2),
-                isolations: 1,
-                targets: ring(&rl),
-                ..base.clone()
-            },
+            config: base
+                .clone()
+                .window(Duration::from_millis(2))
+                .isolations(1)
+                .targets(ring(&rl)),
             scenario: rl,
         },
     ]
@@ -788,10 +764,7 @@ fn corpus(timing: Timing) -> Vec<Case> {
 fn harness(timing: Timing, planted: Option<PlantedBug>) -> Option<String> {
     let r = registry();
     for case in corpus(timing) {
-        let config = ExhaustiveConfig {
-            planted,
-            ..case.config.clone()
-        };
+        let config = case.config.clone().planted(planted);
         let (walked, _) = random_walks(&r, &case.scenario, &case.config, 400);
         let searched = searched_ends(&r, &case.scenario, &config);
         assert!(
@@ -860,16 +833,14 @@ fn every_failure_random_walks_find_the_search_finds() {
                 .plan
                 .roster
                 .members("server");
-            let config = ExhaustiveConfig {
-                max_depth: 14,
-                timing,
-                crashes: 1,
-                restarts: true,
-                drops: 1,
-                duplicates: 1,
-                targets: server,
-                ..ExhaustiveConfig::default()
-            };
+            let config = ExhaustiveConfig::default()
+                .max_depth(14)
+                .timing(timing)
+                .crashes(1)
+                .restarts(true)
+                .drops(1)
+                .duplicates(1)
+                .targets(server);
             let (_, walked) = random_walks(&r, s, &config, 400);
             let (o, _) = check_scenario(&r, s, "toy.ron", &config).expect("searches");
             assert_eq!(
@@ -904,10 +875,7 @@ fn state_counts_of_tiny_models_match_counts_worked_out_by_hand() {
                 "Observe",
             ),
             "toy.ron",
-            &ExhaustiveConfig {
-                timing,
-                ..ExhaustiveConfig::default()
-            },
+            &ExhaustiveConfig::default().timing(timing),
         )
         .expect("searches");
         assert_eq!((o.unique, o.ends), (states, 1), "{o:?}");
@@ -930,10 +898,7 @@ fn state_counts_of_tiny_models_match_counts_worked_out_by_hand() {
     assert!(o.complete);
     // Untimed, the timeouts may fire before the next hop arrives: more states, still a finite
     // space that the search exhausts.
-    let untimed = ExhaustiveConfig {
-        timing: Timing::Untimed,
-        ..ExhaustiveConfig::default()
-    };
+    let untimed = ExhaustiveConfig::default().timing(Timing::Untimed);
     let (u, _) = check_scenario(&r, &relay("Observe"), "toy.ron", &untimed).expect("searches");
     assert!(u.unique > o.unique, "{u:?}");
     assert!(u.complete, "{u:?}");
@@ -949,11 +914,7 @@ fn an_invariant_stops_the_search_at_the_first_state_that_violates_it() {
         .plan
         .roster
         .members("server");
-    let config = ExhaustiveConfig {
-        duplicates: 1,
-        targets: server,
-        ..ExhaustiveConfig::default()
-    };
+    let config = ExhaustiveConfig::default().duplicates(1).targets(server);
     let (o, _) = check_scenario(&r, &s, "toy.ron", &config).expect("searches");
     let v = o.violation.expect("a duplicated Inc is applied twice");
     assert_eq!(v.failed[0].check, "NoDoubleApply");
@@ -966,16 +927,7 @@ fn an_invariant_stops_the_search_at_the_first_state_that_violates_it() {
     );
     assert!(v.steps.len() <= 6, "{:?}", v.steps);
     // Without duplicates the same protocol never applies twice, and the search says complete.
-    let (o, _) = check_scenario(
-        &r,
-        &s,
-        "toy.ron",
-        &ExhaustiveConfig {
-            duplicates: 0,
-            ..config
-        },
-    )
-    .expect("searches");
+    let (o, _) = check_scenario(&r, &s, "toy.ron", &config.duplicates(0)).expect("searches");
     assert!(o.violation.is_none() && o.complete, "{o:?}");
 }
 
@@ -989,10 +941,7 @@ fn every_value_of_a_nondeterministic_choice_is_a_branch_that_replays() {
     );
     for timing in [Timing::Timed, Timing::Untimed] {
         let mut ends = BTreeSet::new();
-        let config = ExhaustiveConfig {
-            timing,
-            ..ExhaustiveConfig::default()
-        };
+        let config = ExhaustiveConfig::default().timing(timing);
         let (o, _) = check_scenario_judging(&r, &s, "toy.ron", &config, &mut |o| {
             ends.insert(signature(o));
         })
@@ -1043,10 +992,7 @@ fn the_corpus_searched_on_three_threads_judges_what_one_thread_does() {
             let runs: Vec<(Vec<String>, String)> = [1, 3]
                 .into_iter()
                 .map(|threads| {
-                    let config = ExhaustiveConfig {
-                        threads,
-                        ..case.config.clone()
-                    };
+                    let config = case.config.clone().threads(threads);
                     let mut ends = Vec::new();
                     let (o, _) =
                         check_scenario_judging(&r, &case.scenario, "toy.ron", &config, &mut |o| {

@@ -31,14 +31,13 @@ fn scenario(rel: &str) -> Scenario {
 }
 
 fn config(seeds: u64, jobs: usize) -> SweepConfig {
-    SweepConfig {
-        first_seed: 0,
-        budget: Budget::Seeds(seeds),
-        shard: Shard::ALL,
-        jobs,
-        keep_going: false,
-        until_covered: false,
-    }
+    SweepConfig::default()
+        .first_seed(0)
+        .budget(Budget::Seeds(seeds))
+        .shard(Shard::ALL)
+        .jobs(jobs)
+        .keep_going(false)
+        .until_covered(false)
 }
 
 #[test]
@@ -91,10 +90,7 @@ fn swarm_draws_stay_inside_the_files_envelope_and_repeat_per_seed() {
 /// The trace hash, the messages sent, and the delivery delay (deliver time minus send time) of
 /// every delivered message of a run.
 fn delays(s: &Scenario) -> (u64, usize, Vec<u64>) {
-    let opts = RunOptions {
-        trace: TraceLevel::Full,
-        ..RunOptions::default()
-    };
+    let opts = RunOptions::default().trace(TraceLevel::Full);
     let r = run_scenario(&REGISTRY, s, "test", &opts).expect("runs");
     let mut sent: BTreeMap<u64, SimTime> = BTreeMap::new();
     let mut out = Vec::new();
@@ -167,10 +163,7 @@ fn shrinks_and_replays(
 ) -> String {
     let drawn = strategy.scenario_for(base, seed);
     let plain = runner(&REGISTRY, file);
-    let opts = ShrinkOptions {
-        check: Some(check.to_string()),
-        ..ShrinkOptions::default()
-    };
+    let opts = ShrinkOptions::default().check(Some(check.to_string()));
     let shrunk = shrink(&drawn, seed, &plain, &opts)
         .expect("shrinks")
         .expect("the drawn scenario fails");
@@ -229,10 +222,7 @@ fn failing_seeds(
 ) -> Vec<u64> {
     let found = sweep(
         s,
-        &SweepConfig {
-            keep_going: true,
-            ..config(seeds, 0)
-        },
+        &config(seeds, 0).keep_going(true),
         runner_for(&REGISTRY, origin, strategy),
         &Silent,
     )
@@ -304,10 +294,7 @@ fn goals_are_tallied_and_until_covered_stops_at_the_same_seed_on_any_thread_coun
     let until = |jobs| {
         sweep(
             &base,
-            &SweepConfig {
-                until_covered: true,
-                ..config(1_000, jobs)
-            },
+            &config(1_000, jobs).until_covered(true),
             runner(&REGISTRY, "raft"),
             &Silent,
         )
@@ -328,10 +315,7 @@ fn goals_are_tallied_and_until_covered_stops_at_the_same_seed_on_any_thread_coun
     let queue = scenario("scenarios/hunt/queue-idempotent-nemesis.ron");
     let o = sweep(
         &queue,
-        &SweepConfig {
-            until_covered: true,
-            ..config(50, 2)
-        },
+        &config(50, 2).until_covered(true),
         runner(&REGISTRY, "queue"),
         &Silent,
     )

@@ -211,14 +211,13 @@ fn load_entry(e: &Entry) -> Scenario {
 }
 
 fn sweep_config(seeds: u64, keep_going: bool) -> SweepConfig {
-    SweepConfig {
-        first_seed: 0,
-        budget: Budget::Seeds(seeds),
-        shard: Shard::ALL,
-        jobs: 0,
-        keep_going,
-        until_covered: false,
-    }
+    SweepConfig::default()
+        .first_seed(0)
+        .budget(Budget::Seeds(seeds))
+        .shard(Shard::ALL)
+        .jobs(0)
+        .keep_going(keep_going)
+        .until_covered(false)
 }
 
 /// Explores the entry, shrinks the first failure and checks everything the zoo promises.
@@ -242,12 +241,9 @@ fn finds_and_shrinks(file: &str) {
                 found.failures.len()
             )
         });
-    let opts = ShrinkOptions {
-        check: Some(e.check.to_string()),
-        // A failure that needs a lost message (raft-local-reads) only shrinks with other seeds.
-        reseeds: 8,
-        ..ShrinkOptions::default()
-    };
+    let opts = ShrinkOptions::default()
+        .check(Some(e.check.to_string()))
+        .reseeds(8);
     let shrunk = shrink(&scenario, first.seed, &runner, &opts)
         .expect("shrinks")
         .expect("the seed fails");

@@ -27,7 +27,26 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 
 /// What the search may choose and how far it goes.
+///
+/// Built from `default()` and one setter per field, so a field added later breaks no caller:
+///
+/// ```
+/// use clustersim::explore::exhaustive::{ExhaustiveConfig, Timing};
+/// let config = ExhaustiveConfig::default()
+///     .timing(Timing::Untimed)
+///     .threads(2)
+///     .max_depth(40);
+/// assert_eq!((config.threads, config.max_depth), (2, 40));
+/// ```
+///
+/// A literal does not compile outside the crate (`#[non_exhaustive]`):
+///
+/// ```compile_fail,E0639
+/// use clustersim::explore::exhaustive::ExhaustiveConfig;
+/// let config = ExhaustiveConfig { threads: 2, ..ExhaustiveConfig::default() };
+/// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ExhaustiveConfig {
     /// Most choices along one path; a longer path is completed in time order.
     pub max_depth: usize,
@@ -73,6 +92,33 @@ pub struct ExhaustiveConfig {
     #[doc(hidden)]
     pub planted: Option<PlantedBug>,
 }
+
+impl ExhaustiveConfig {
+    /// This value with a bug planted in the search (its own tests' oracle).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn planted(mut self, planted: Option<PlantedBug>) -> Self {
+        self.planted = planted;
+        self
+    }
+}
+
+setters!(ExhaustiveConfig {
+    max_depth: usize,
+    window: Duration,
+    crashes: u32,
+    drops: u32,
+    duplicates: u32,
+    isolations: u32,
+    targets: Vec<NodeId>,
+    restarts: bool,
+    max_states: u64,
+    timing: Timing,
+    redeliver: bool,
+    max_memory: Option<Bytes>,
+    threads: usize,
+    symmetry: Vec<Vec<NodeId>>,
+});
 
 /// A node the search can copy, fingerprint and hand to another thread.
 pub trait SearchNode:

@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 
 /// Limits and target of a shrink.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ShrinkOptions {
     /// Most candidate runs to try.
     pub max_runs: usize,
@@ -39,6 +40,12 @@ pub struct ShrinkOptions {
     /// 8 shrinks a failure that needs a lost message well).
     pub reseeds: u32,
 }
+
+setters!(ShrinkOptions {
+    max_runs: usize,
+    check: Option<String>,
+    reseeds: u32,
+});
 
 impl Default for ShrinkOptions {
     fn default() -> Self {

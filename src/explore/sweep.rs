@@ -26,6 +26,7 @@ pub enum Budget {
 
 /// What to sweep and how.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct SweepConfig {
     /// The first seed of the campaign.
     pub first_seed: u64,
@@ -41,6 +42,15 @@ pub struct SweepConfig {
     /// seed where that holds, whatever the number of workers).
     pub until_covered: bool,
 }
+
+setters!(SweepConfig {
+    first_seed: u64,
+    budget: Budget,
+    shard: Shard,
+    jobs: usize,
+    keep_going: bool,
+    until_covered: bool,
+});
 
 impl Default for SweepConfig {
     fn default() -> Self {

@@ -23,6 +23,7 @@ const TEXT_MAX: usize = 48;
 
 /// What part of the run to draw, and how.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct TimelineOptions {
     /// First instant shown (default: the failure window, else the start).
     pub from: Option<SimTime>,
@@ -39,6 +40,15 @@ pub struct TimelineOptions {
     /// faults, operations and notes are always shown. Empty: every message.
     pub messages: Vec<String>,
 }
+
+setters!(TimelineOptions {
+    from: Option<SimTime>,
+    to: Option<SimTime>,
+    nodes: Option<Vec<NodeId>>,
+    color: bool,
+    width: Option<usize>,
+    messages: Vec<String>,
+});
 
 /// Column width and text width for `lanes` lanes in `width` columns.
 fn layout(lanes: usize, width: Option<usize>) -> (usize, Option<usize>) {

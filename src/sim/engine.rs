@@ -26,6 +26,7 @@ use std::collections::BTreeSet;
 /// Limits every run: it stops at the first one reached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Bounds {
     /// Stop once virtual time would pass this.
     pub max_time: Duration,
@@ -39,6 +40,24 @@ pub struct Bounds {
     )]
     pub max_memory: Bytes,
 }
+
+impl Bounds {
+    /// Stop at `max_time` of virtual time or after `max_events` events, within the default
+    /// memory budget (2 GiB).
+    pub fn new(max_time: Duration, max_events: u64) -> Self {
+        Bounds {
+            max_time,
+            max_events,
+            max_memory: crate::memory::DEFAULT_BUDGET,
+        }
+    }
+}
+
+setters!(Bounds {
+    max_time: Duration,
+    max_events: u64,
+    max_memory: Bytes,
+});
 
 /// Events between two checks of the memory estimate against the budget (a power of two).
 const MEMORY_CHECK_EVERY: u64 = 4096;
@@ -170,8 +189,28 @@ impl RunOutcome {
     }
 }
 
-/// What a `Sim` needs besides the nodes.
+/// What a `Sim` needs besides the nodes: `SimConfig::new` and a setter per field (a literal
+/// does not compile outside the crate, so a field added later breaks no caller).
+///
+/// ```
+/// use clustersim::net::{Latency, LinkSpec, Network};
+/// use clustersim::node::Roster;
+/// use clustersim::sim::{Bounds, SimConfig};
+/// use clustersim::Duration;
+/// let roster = Roster::new([("a".to_string(), "node".to_string())]);
+/// let link = LinkSpec { latency: Latency::Constant(Duration::from_millis(1)), drop: 0.0, duplicate: 0.0 };
+/// let config = SimConfig::new(roster, Network::new(1, link))
+///     .seed(7)
+///     .bounds(Bounds::new(Duration::from_secs(2), 10_000));
+/// assert_eq!(config.seed, 7);
+/// ```
+///
+/// ```compile_fail,E0639
+/// use clustersim::sim::Bounds;
+/// let bounds = Bounds { max_time: clustersim::Duration::from_secs(1), max_events: 10, max_memory: clustersim::memory::DEFAULT_BUDGET };
+/// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct SimConfig {
     /// The seed every random stream derives from.
     pub seed: u64,
@@ -192,6 +231,36 @@ pub struct SimConfig {
     /// Keep the history in this file instead of memory (`History::on_disk`).
     pub history_file: Option<crate::history::HistoryFile>,
 }
+
+impl SimConfig {
+    /// A run of the `roster`'s nodes over `network`: seed 0, one second of virtual time or a
+    /// million events, no faults, the whole trace, events in time order.
+    pub fn new(roster: Roster, network: Network) -> Self {
+        SimConfig {
+            seed: 0,
+            bounds: Bounds::new(Duration::from_secs(1), 1_000_000),
+            roster,
+            network,
+            schedule: Vec::new(),
+            nemesis: None,
+            trace: TraceLevel::Full,
+            scheduler: Scheduler::default(),
+            history_file: None,
+        }
+    }
+}
+
+setters!(SimConfig {
+    seed: u64,
+    bounds: Bounds,
+    roster: Roster,
+    network: Network,
+    schedule: Vec<(SimTime, Fault)>,
+    nemesis: Option<Nemesis>,
+    trace: TraceLevel,
+    scheduler: Scheduler,
+    history_file: Option<crate::history::HistoryFile>,
+});
 
 #[derive(Clone)]
 enum Ev<M, T> {

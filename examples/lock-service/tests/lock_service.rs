@@ -363,11 +363,8 @@ fn outcome_of(history: clustersim::history::History) -> clustersim::sim::RunOutc
             ]
             .map(|(n, r)| (n.to_string(), r.to_string())),
         ),
-        bounds: Bounds {
-            max_time: Duration::from_secs(2),
-            max_events: 1000,
-            max_memory: clustersim::memory::DEFAULT_BUDGET,
-        },
+        bounds: Bounds::new(Duration::from_secs(2), 1000)
+            .max_memory(clustersim::memory::DEFAULT_BUDGET),
         stop: StopReason::TimeLimit,
         end_time: clustersim::SimTime::ZERO + Duration::from_secs(2),
         stats: Stats::default(),
