@@ -587,3 +587,54 @@ fn svg_of_the_raft_figure8_failure_window_matches_golden() {
     assert!(text.contains("marker-end=\"url(#head)\""), "arrowheads");
     golden("raft-figure8-window.svg", &text);
 }
+
+/// A partition that a later one replaces ends where the network says it does (not at the
+/// heal), and a lost message's line stops within its sender's lane, so its mark never lands on
+/// another node's lane.
+#[test]
+fn a_replaced_partition_ends_when_replaced_and_a_lost_message_stays_on_its_senders_lane() {
+    let text = r#"(
+        name: "replaced-partition",
+        seed: 3,
+        bounds: (max_time: "3s", max_events: 1000000),
+        nodes: [(role: "n", count: 3)],
+        protocol: Ping(interval: "100ms", timeout: "50ms"),
+        network: (default: (latency: Constant("5ms"), drop: 0.3)),
+        faults: [
+            (at: "300ms", fault: Partition([["n3"]])),
+            (at: "1s", fault: Partition([["n1"]])),
+            (at: "2s", fault: Heal),
+        ],
+        checks: [Liveness],
+    )"#;
+    let s = clustersim::scenario::parse(text, "replaced-partition").expect("parses");
+    let opts = RunOptions::default().trace(TraceLevel::Full);
+    let r =
+        clustersim::run::run_scenario(&Registry::shipped(), &s, "replaced", &opts).expect("runs");
+    let model = Model::of_run(&r.outcome, &[]);
+    let spans: Vec<(SimTime, Option<SimTime>)> =
+        model.bands.iter().map(|b| (b.start, b.end)).collect();
+    assert_eq!(
+        spans,
+        [(ms(300), Some(ms(1000))), (ms(1000), Some(ms(2000)))],
+        "the first partition ends when the second replaces it"
+    );
+    let svg_text = svg::render(&model, None);
+    let doc = roxmltree::Document::parse(&svg_text).expect("SVG is well-formed XML");
+    let lost = classes(&doc, "dropped");
+    assert!(lost.len() > 10, "the run loses messages ({})", lost.len());
+    let lane_gap = 70.0;
+    for line in lost {
+        let y = |a: &str| -> f64 {
+            line.attribute(a)
+                .expect("coordinate")
+                .parse()
+                .expect("number")
+        };
+        assert!(
+            (y("y2") - y("y1")).abs() < lane_gap / 2.0,
+            "a lost message's end is nearer another lane than its sender's: {:?}",
+            line.attribute("data-id")
+        );
+    }
+}

@@ -345,13 +345,24 @@ fn bands_of(faults: &[FaultMark], n: usize) -> Vec<Band> {
             }
         }
     };
+    // Which bands are partitions (a new partition replaces the one in force, as the network
+    // does; cuts add up until a heal).
+    let mut partitions: Vec<bool> = Vec::new();
     for f in faults {
         let (kind, node) = match &f.fault {
             Fault::Crash(n) | Fault::Wipe(n) => (BandKind::Crash, Some(*n)),
             Fault::Pause(n) => (BandKind::Pause, Some(*n)),
-            Fault::Partition(_) | Fault::Cut { .. } | Fault::Isolate(_) => {
+            Fault::Partition(_) | Fault::Isolate(_) => {
+                for (b, _) in bands
+                    .iter_mut()
+                    .zip(&partitions)
+                    .filter(|(b, p)| **p && b.end.is_none())
+                {
+                    b.end = Some(f.time);
+                }
                 (BandKind::Network, None)
             }
+            Fault::Cut { .. } => (BandKind::Network, None),
             Fault::Restart(n) => {
                 close(&mut bands, BandKind::Crash, Some(*n), f.time);
                 continue;
@@ -366,6 +377,7 @@ fn bands_of(faults: &[FaultMark], n: usize) -> Vec<Band> {
             }
             Fault::ClockSkew { .. } | Fault::ClockDrift { .. } => continue,
         };
+        partitions.push(matches!(f.fault, Fault::Partition(_) | Fault::Isolate(_)));
         bands.push(Band {
             kind,
             node,

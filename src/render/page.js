@@ -181,7 +181,10 @@
       var done = m.end !== null && m.end <= cur, stop = done ? m.end : cur;
       if (!inView(m.sent, stop)) { return; }
       var cls = 'msg' + (m.dropped ? ' dropped' : (done ? '' : ' inflight'));
-      var x1 = x(m.sent), y1 = y(m.from), x2 = x(stop), y2 = done || m.dropped ? y(m.to) : y1 + (y(m.to) - y1) * Math.min(1, (cur - m.sent) / Math.max((m.end || cur) - m.sent, 1));
+      var x1 = x(m.sent), y1 = y(m.from), x2 = x(stop), dy = y(m.to) - y1;
+      // A lost message stops a third of a lane from its sender: its mark lands on no other lane.
+      var y2 = m.dropped && done ? y1 + Math.sign(dy) * Math.min(Math.abs(dy), LANE) / 3
+        : done ? y(m.to) : y1 + dy * Math.min(1, (cur - m.sent) / Math.max((m.end || cur) - m.sent, 1));
       var line = el('line', { 'class': cls, x1: x1, y1: y1, x2: x2, y2: y2 }, plot);
       if (done && !m.dropped) { line.setAttribute('marker-end', 'url(#arrow)'); }
       titled(line, sc.names[m.from] + ' -> ' + sc.names[m.to] + ' ' + m.text + '\nsent ' + fmt(m.sent, 1000) +

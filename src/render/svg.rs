@@ -288,10 +288,11 @@ pub fn render(model: &Model, win: Option<Window>) -> String {
             (_, Some(_)) => "msg dropped",
             _ => "msg",
         };
-        // A dropped message stops halfway: it never reached its lane.
+        // A lost message stops a third of a lane from its sender, toward its receiver: it never
+        // reached another lane, and its mark must not land on one.
         let (y1, y2full) = (l.y(m.from.index()), l.y(m.to.index()));
         let y2 = if m.dropped.is_some() {
-            (y1 + y2full) / 2.0
+            y1 + (y2full - y1).signum() * (y2full - y1).abs().min(LANE) / 3.0
         } else {
             y2full
         };
