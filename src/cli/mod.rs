@@ -146,9 +146,7 @@ where
                 Command::Shrink(args) => explore::cmd_shrink(registry, &args),
                 Command::Check(args) => check::cmd_check(registry, &args),
                 Command::Debug(args) => debug::cmd_debug(registry, &args),
-                Command::CheckHistory(args) => {
-                    check_history::cmd_check_history(registry.program(), &args)
-                }
+                Command::CheckHistory(args) => check_history::cmd_check_history(registry, &args),
             },
             Err(e) => {
                 let _ = e.print();
