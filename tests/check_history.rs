@@ -1081,3 +1081,45 @@ fn a_users_model_is_named_on_the_command_line_of_their_own_binary() {
         "{err}"
     );
 }
+
+#[test]
+fn the_smallest_window_costs_about_what_the_verdict_did_unless_asked_for_more() {
+    let etcd = "tests/histories/porcupine/etcd_000.log";
+    // By default the narrowing gets the verdict's steps (1,671 here, at least 10,000): it stops
+    // at a larger window, still failing, and says how to get the smallest.
+    let (code, out, err) = clustersim(&["check-history", etcd, "--model", "cas-register"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("verdict in") && out.contains("1671 search steps"),
+        "{out}"
+    );
+    assert!(
+        out.contains("not narrowed further within 10000 steps")
+            && out.contains("raise --window-steps"),
+        "{out}"
+    );
+    let (code, out, _) = clustersim(&[
+        "check-history",
+        etcd,
+        "--model",
+        "cas-register",
+        "--window-steps",
+        "2000000",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("smallest failing window: 9 operations"),
+        "{out}"
+    );
+    // 0: the verdict alone.
+    let (code, out, _) = clustersim(&[
+        "check-history",
+        etcd,
+        "--model",
+        "cas-register",
+        "--window-steps",
+        "0",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains("window"), "{out}");
+}

@@ -33,9 +33,10 @@ pub(super) struct CheckHistoryArgs {
     /// Search steps for the verdict before it is UNKNOWN.
     #[arg(long, default_value_t = crate::lin::DEFAULT_MAX_STEPS, value_parser = clap::value_parser!(u64).range(1..))]
     max_steps: u64,
-    /// Search steps for the smallest failing window (0: do not look for it).
-    #[arg(long, default_value_t = crate::lin::DEFAULT_WINDOW_STEPS)]
-    window_steps: u64,
+    /// Search steps for the smallest failing window (0: do not look for it) [default: as many
+    /// as the verdict took, at least 10,000, so the window costs about what the verdict did].
+    #[arg(long, value_name = "N")]
+    window_steps: Option<u64>,
     /// Stop with an error once the history and the search would hold more than this
     /// (default: 2GiB, as for a run).
     #[arg(long, value_name = "SIZE", value_parser = super::run::parse_bytes, allow_hyphen_values = true)]
@@ -236,15 +237,34 @@ fn run(
             format!("key {key} ")
         };
         outln!("FAIL Linearizable: {shown}has no linearization (verdict in {timing})");
-        if args.window_steps > 0 {
+        let window_steps = args
+            .window_steps
+            .unwrap_or_else(|| crate::lin::window_budget(checked.steps));
+        if window_steps > 0 {
             let started = Instant::now();
-            let window = model.failing_window(ops, key, args.window_steps, max_bytes)?;
-            outln!(
-                "  smallest failing window: {} operations (found in {:.1} ms); no order of them fits the model:",
-                window.len(),
-                started.elapsed().as_secs_f64() * 1e3
+            let window = model.failing_window(ops, key, window_steps, max_bytes)?;
+            let cost = format!(
+                "{:.1} ms, {} search steps",
+                started.elapsed().as_secs_f64() * 1e3,
+                window.steps
             );
-            let mut window = window;
+            if window.smallest {
+                outln!(
+                    "  smallest failing window: {} operations (found in {cost}); no order of them fits the model:",
+                    window.ops.len()
+                );
+            } else {
+                outln!(
+                    "  failing window: {} operations, not narrowed further within {window_steps} steps ({cost}; {}); no order of them fits the model:",
+                    window.ops.len(),
+                    if args.window_steps.is_some() {
+                        "raise --window-steps for the smallest"
+                    } else {
+                        "the verdict's own budget: raise --window-steps for the smallest"
+                    }
+                );
+            }
+            let mut window = window.ops;
             window.sort_by_key(|&i| ops[i].call);
             for i in window {
                 outln!("    {}", ops[i].describe());

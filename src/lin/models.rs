@@ -719,6 +719,7 @@ pub fn failing_window_within(
     let model = super::named::Models::shipped().build(name, init)?;
     model
         .failing_window(ops, key, max_steps, max_bytes)
+        .map(|w| w.ops)
         .map_err(|e| e.at(ops))
 }
 

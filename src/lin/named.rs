@@ -5,6 +5,7 @@
 
 use super::model::{Interner, Model, Operation};
 use super::models::{naming, RegisterModel};
+use super::search::Window;
 use super::PartitionVerdict;
 use serde_json::Value as Json;
 
@@ -84,14 +85,15 @@ pub trait AnyModel {
         max_steps: u64,
         max_bytes: u64,
     ) -> Result<Judged, ModelError>;
-    /// The smallest failing window (indices into `ops`) of partition `key`.
+    /// The smallest failing window (indices into `ops`) of partition `key` the narrowing finds
+    /// within `max_steps` search steps (`Window::smallest` says whether it finished).
     fn failing_window(
         &self,
         ops: &[Operation],
         key: &str,
         max_steps: u64,
         max_bytes: u64,
-    ) -> Result<Vec<usize>, ModelError>;
+    ) -> Result<Window<usize>, ModelError>;
 }
 
 /// A model with the ids its start was interned with.
@@ -124,15 +126,13 @@ impl<M: Model> AnyModel for Built<M> {
         key: &str,
         max_steps: u64,
         max_bytes: u64,
-    ) -> Result<Vec<usize>, ModelError> {
+    ) -> Result<Window<usize>, ModelError> {
         let mut ids = self.ids.clone();
         let mut parts = super::partitions(&self.model, ops, &mut ids)?;
         let part = parts.remove(key).unwrap_or_default();
         Ok(
-            super::search::smallest_window_within(&self.model, &part, max_steps, max_bytes)
-                .iter()
-                .map(|o| o.origin)
-                .collect(),
+            super::search::failing_window(&self.model, &part, max_steps, max_bytes)
+                .map(|o| o.origin),
         )
     }
 }
