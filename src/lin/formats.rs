@@ -419,7 +419,7 @@ fn log_fields(line: &str) -> Option<LogFields<'_>> {
 
 /// The 1-based character column of byte `at` of `line`.
 fn column(line: &str, at: usize) -> usize {
-    line[..at.min(line.len())].chars().count() + 1
+    line.char_indices().take_while(|&(i, _)| i < at).count() + 1
 }
 
 fn read_log(text: &str, semantics: Semantics) -> Result<Vec<Operation>, FormatError> {
@@ -452,6 +452,9 @@ fn read_log(text: &str, semantics: Semantics) -> Result<Vec<Operation>, FormatEr
         let value = if value_text.is_empty() {
             Json::Null
         } else {
+            // The reader skips a byte order mark; its offsets count from after it.
+            let value_text = value_text.strip_prefix('\u{feff}').unwrap_or(value_text);
+            let value_at = fields.value.0 + (fields.value.1.len() - value_text.len());
             let mut reader = Reader::new(value_text);
             let here = |e: edn::EdnError| {
                 at_col(
@@ -715,6 +718,9 @@ mod tests {
 
     #[test]
     fn a_log_line_that_cannot_be_read_is_an_error_at_its_place() {
+        // A byte order mark before a value, and wide characters, never split a character.
+        let e = read("0 :invoke :read \u{feff}1 é\n", Format::JepsenLog).unwrap_err();
+        assert_eq!((e.line, e.col), (1, 20), "{e:?}");
         let e = read(
             "0 :invoke :read nil\nINFO jepsen.core - Running test\n",
             Format::JepsenLog,
