@@ -234,16 +234,7 @@ impl<'a> Reader<'a> {
         match b {
             b'{' => {
                 self.pos += 1;
-                let items = self.sequence(b'}')?;
-                if items.len() % 2 == 1 {
-                    return Err(self.error("a map needs a value for every key"));
-                }
-                let mut map = Map::new();
-                let mut it = items.into_iter();
-                while let (Some(k), Some(v)) = (it.next(), it.next()) {
-                    map.insert(map_key(&k), v);
-                }
-                Ok(Json::Object(map))
+                self.map()
             }
             b'[' => {
                 self.pos += 1;
@@ -347,6 +338,43 @@ impl<'a> Reader<'a> {
                 }
             }
             self.depth -= 1;
+        }
+    }
+
+    /// A map's entries up to its `}`; a keyword key is read as its name directly (the common
+    /// case: every key of an operation map), any other key as a value.
+    fn map(&mut self) -> Result<Json, EdnError> {
+        let mut map = Map::new();
+        loop {
+            self.skip_discarded()?;
+            let key = match self.text.get(self.pos) {
+                None => return Err(self.error("the text ends before the closing `}`")),
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(Json::Object(map));
+                }
+                Some(b':') => {
+                    let start = self.pos;
+                    let tok = self.token();
+                    if tok.starts_with(":#") {
+                        // Not a keyword: refused as a value is.
+                        self.pos = start;
+                        map_key(&self.value()?)
+                    } else {
+                        tok[1..].to_string()
+                    }
+                }
+                Some(_) => map_key(&self.value()?),
+            };
+            self.skip_discarded()?;
+            match self.text.get(self.pos) {
+                None => return Err(self.error("the text ends before the closing `}`")),
+                Some(b'}') => return Err(self.error("a map needs a value for every key")),
+                Some(_) => {
+                    let v = self.value()?;
+                    map.insert(key, v);
+                }
+            }
         }
     }
 

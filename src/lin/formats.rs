@@ -323,15 +323,14 @@ fn read_edn(text: &str, semantics: Semantics) -> Result<Vec<Operation>, FormatEr
     let mut events = Vec::new();
     let mut push = |v: Json, line: usize, col: usize| -> Result<(), edn::EdnError> {
         let fail = |message: String| edn::EdnError { line, col, message };
-        let Json::Object(m) = &v else {
+        let Json::Object(mut m) = v else {
             return Err(fail(format!(
                 "expected an operation map ({{:process 0 :type :invoke :f :read :value nil}}), found {}",
                 show(&v)
             )));
         };
-        let get = |k: &str| m.get(k).cloned().unwrap_or(Json::Null);
-        let process = get("process");
-        if is_nemesis(&process) {
+        let process = m.get("process").unwrap_or(&Json::Null);
+        if is_nemesis(process) {
             return Ok(());
         }
         if process.is_null() {
@@ -339,7 +338,8 @@ fn read_edn(text: &str, semantics: Semantics) -> Result<Vec<Operation>, FormatEr
                 "an operation map needs :process (the client that ran it)".into(),
             ));
         }
-        let field = |k: &str| m.get(k).and_then(name_of);
+        let process = show(process);
+        let field = |k: &str| m.get(k).and_then(name_of).map(str::to_string);
         let (Some(kind), Some(f)) = (field("type"), field("f")) else {
             return Err(fail(
                 "an operation map needs :type (:invoke, :ok, :fail or :info) and :f (a keyword)"
@@ -347,11 +347,11 @@ fn read_edn(text: &str, semantics: Semantics) -> Result<Vec<Operation>, FormatEr
             ));
         };
         events.push(Event {
-            process: show(&process),
-            kind: kind.to_string(),
-            f: f.to_string(),
-            key: m.get("key").filter(|k| !k.is_null()).cloned(),
-            value: get("value"),
+            process,
+            kind,
+            f,
+            key: m.remove("key").filter(|k| !k.is_null()),
+            value: m.remove("value").unwrap_or(Json::Null),
             line,
             col,
         });
