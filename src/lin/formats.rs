@@ -448,7 +448,7 @@ fn read_log(text: &str, semantics: Semantics) -> Result<Vec<Operation>, FormatEr
                 format!("expected the operation's name (a keyword such as :read) after {kind}"),
             ));
         };
-        let (value_at, value_text) = fields.value;
+        let value_text = fields.value.1;
         let value = if value_text.is_empty() {
             Json::Null
         } else {
