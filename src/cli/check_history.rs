@@ -154,7 +154,7 @@ fn out_of_memory(shown: &str, budget: Bytes, what: &str) -> Error {
 const MAX_HISTORY_BYTES: u64 = crate::scenario::MAX_FILE_BYTES;
 
 /// The file's bytes, at most `MAX_HISTORY_BYTES` of them.
-fn read_capped(path: &std::path::Path) -> Result<Vec<u8>, Error> {
+pub(super) fn read_capped(path: &std::path::Path) -> Result<Vec<u8>, Error> {
     use std::io::Read as _;
     let shown = path.display().to_string();
     let io = |e: std::io::Error| Error::Io {

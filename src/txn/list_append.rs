@@ -1,0 +1,247 @@
+//! Jepsen's list-append workload: each key holds a list; a transaction (`:f :txn`) is a list
+//! of steps `[:append k v]` (add `v` to the end of `k`'s list) and `[:r k list]` (read `k`'s
+//! whole list; `nil` is empty). Appended values are unique per key, so every read names the
+//! transactions that wrote each element, and the longest read of a key is its version order:
+//! consecutive elements give write-write edges, a read's last element a write-read edge from
+//! its writer, and the element after a read's last a read-write edge to its writer.
+
+use super::graph::{cycles, Cycle, Edge, EdgeKind};
+use crate::lin::edn::{name_of, show};
+use crate::lin::{ModelError, Operation, Outcome};
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+
+/// One step of a transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Append the value to the key's list.
+    Append(String, String),
+    /// Read the key's list (`None`: its value is not known).
+    Read(String, Option<Vec<String>>),
+}
+
+/// A transaction as the check reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Txn {
+    /// Its operation's index in the history read.
+    pub op: usize,
+    /// The client.
+    pub process: String,
+    /// How it ended: `Ok` committed, `Fail` aborted, `Info` unknown.
+    pub outcome: Outcome,
+    /// Its steps, in order (a committed one's reads with their values).
+    pub steps: Vec<Step>,
+    /// Line and column of its call.
+    pub at: (usize, usize),
+}
+
+impl Txn {
+    /// The transaction in a few words: `T3 (process 1, line 5:1)`.
+    pub fn name(&self, index: usize) -> String {
+        format!(
+            "T{index} (process {}, line {}:{})",
+            self.process, self.at.0, self.at.1
+        )
+    }
+}
+
+/// The verdict on a list-append history.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// The transactions read.
+    pub txns: Vec<Txn>,
+    /// Every dependency inferred.
+    pub edges: Vec<Edge>,
+    /// The cycles found, strongest class first.
+    pub cycles: Vec<Cycle>,
+    /// Reads no single order of a key explains (one read is not a prefix of another), in
+    /// words; such a key gives no write-write or read-write edges.
+    pub incompatible: Vec<String>,
+}
+
+impl Checked {
+    /// True when no cycle and no incompatible read was found.
+    pub fn valid(&self) -> bool {
+        self.cycles.is_empty() && self.incompatible.is_empty()
+    }
+
+    /// A cycle in words, one line per dependency.
+    pub fn explain(&self, cycle: &Cycle) -> Vec<String> {
+        cycle
+            .edges
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} < {}: {} on {}: {}",
+                    self.txns[e.from].name(e.from),
+                    self.txns[e.to].name(e.to),
+                    e.kind.name(),
+                    e.key,
+                    e.why
+                )
+            })
+            .collect()
+    }
+}
+
+/// Reads the transactions of `ops` (operations whose `f` is `txn`; any other is an error) and
+/// checks them as list-append transactions.
+pub fn check_list_append(ops: &[Operation]) -> Result<Checked, ModelError> {
+    let mut txns = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        txns.push(read_txn(i, op).map_err(|message| ModelError {
+            op: Some(i),
+            message,
+        })?);
+    }
+    let (edges, incompatible) = infer(&txns);
+    let cycles = cycles(txns.len(), &edges);
+    Ok(Checked {
+        txns,
+        edges,
+        cycles,
+        incompatible,
+    })
+}
+
+fn read_txn(index: usize, op: &Operation) -> Result<Txn, String> {
+    if op.f != "txn" {
+        return Err(format!(
+            "operation `{}` is not a transaction (:f :txn, whose value is [[:append k v] [:r k nil] ...])",
+            op.f
+        ));
+    }
+    let value = match op.outcome {
+        Outcome::Ok => op.result.as_ref().unwrap_or(&op.value),
+        _ => &op.value,
+    };
+    let Json::Array(steps) = value else {
+        return Err(format!(
+            "a transaction is a list of [f key value] steps, not {}",
+            show(value)
+        ));
+    };
+    let mut out = Vec::with_capacity(steps.len());
+    for step in steps {
+        let parts = match step {
+            Json::Array(p) if p.len() == 3 => p,
+            other => {
+                return Err(format!(
+                    "a transaction step is [f key value] (e.g. [:append :x 1]), not {}",
+                    show(other)
+                ))
+            }
+        };
+        let key = show(&parts[1]);
+        out.push(match name_of(&parts[0]) {
+            Some("append") => Step::Append(key, show(&parts[2])),
+            Some("r" | "read") if op.outcome == Outcome::Ok => match &parts[2] {
+                Json::Null => Step::Read(key, Some(Vec::new())),
+                Json::Array(list) => Step::Read(key, Some(list.iter().map(show).collect())),
+                other => {
+                    return Err(format!(
+                        "a list-append read returns a list, not {}",
+                        show(other)
+                    ))
+                }
+            },
+            Some("r" | "read") => Step::Read(key, None),
+            _ => {
+                return Err(format!(
+                    "a list-append step is :append or :r, not {}",
+                    show(&parts[0])
+                ))
+            }
+        });
+    }
+    Ok(Txn {
+        op: index,
+        process: op.process.clone(),
+        outcome: op.outcome,
+        steps: out,
+        at: (op.line, op.col),
+    })
+}
+
+/// Every dependency between the transactions, and the keys whose reads disagree.
+fn infer(txns: &[Txn]) -> (Vec<Edge>, Vec<String>) {
+    // Who appended each (key, value): committed and unknown transactions (an aborted one's
+    // appends never happened).
+    let mut writer: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    // Every committed read of each key: (transaction, list).
+    let mut reads: BTreeMap<&str, Vec<(usize, &[String])>> = BTreeMap::new();
+    for (t, txn) in txns.iter().enumerate() {
+        for step in &txn.steps {
+            match step {
+                Step::Append(k, v) if txn.outcome != Outcome::Fail => {
+                    writer.insert((k, v), t);
+                }
+                Step::Read(k, Some(list)) => reads.entry(k).or_default().push((t, list)),
+                _ => {}
+            }
+        }
+    }
+    let mut edges = Vec::new();
+    let mut incompatible = Vec::new();
+    for (&key, key_reads) in &reads {
+        let order: &[String] = key_reads
+            .iter()
+            .map(|(_, l)| *l)
+            .max_by_key(|l| l.len())
+            .unwrap_or(&[]);
+        let disagree = key_reads.iter().find(|(_, l)| !order.starts_with(l));
+        if let Some((t, list)) = disagree {
+            incompatible.push(format!(
+                "{} read {key} as [{}], which is not a prefix of [{}] read elsewhere",
+                txns[*t].name(*t),
+                list.join(" "),
+                order.join(" ")
+            ));
+        }
+        let of = |v: &String| writer.get(&(key, v.as_str())).copied();
+        if disagree.is_none() {
+            for pair in order.windows(2) {
+                if let (Some(a), Some(b)) = (of(&pair[0]), of(&pair[1])) {
+                    edges.push(Edge {
+                        kind: EdgeKind::Ww,
+                        from: a,
+                        to: b,
+                        key: key.to_string(),
+                        why: format!("T{b} appended {} after T{a}'s {}", pair[1], pair[0]),
+                    });
+                }
+            }
+        }
+        for &(t, list) in key_reads {
+            if let Some(w) = list.last().and_then(of) {
+                edges.push(Edge {
+                    kind: EdgeKind::Wr,
+                    from: w,
+                    to: t,
+                    key: key.to_string(),
+                    why: format!(
+                        "read [{}], whose last element the first appended",
+                        list.join(" ")
+                    ),
+                });
+            }
+            if disagree.is_none() {
+                if let Some(w) = order.get(list.len()).and_then(of) {
+                    edges.push(Edge {
+                        kind: EdgeKind::Rw,
+                        from: t,
+                        to: w,
+                        key: key.to_string(),
+                        why: format!(
+                            "T{t} read [{}] before T{w} appended {}",
+                            list.join(" "),
+                            order[list.len()]
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    edges.sort();
+    (edges, incompatible)
+}
