@@ -203,3 +203,27 @@ fn check_txn_names_the_anomaly_and_explains_its_cycle_exit_1_and_passes_exit_0()
         "{err}"
     );
 }
+
+#[test]
+fn elles_own_history_gets_elles_anomaly_g2_item_and_no_g_single() {
+    // Elle's histories/si-without-g-single.edn: Elle reports [:G2-item] and rules out
+    // repeatable-read only. Two of its edges come from appends no read saw.
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/histories/elle/si-without-g-single.edn"
+    ))
+    .unwrap();
+    let ops = read(&text, Format::Edn).unwrap();
+    let checked = check_list_append(&ops).unwrap();
+    let mut found: Vec<Anomaly> = checked.cycles.iter().map(|c| c.anomaly).collect();
+    found.dedup();
+    assert_eq!(found, [Anomaly::G2Item], "{:?}", checked.cycles);
+    assert!(
+        checked
+            .edges
+            .iter()
+            .any(|e| e.why.contains("which no read saw")),
+        "{:?}",
+        checked.edges
+    );
+}

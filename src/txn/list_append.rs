@@ -3,7 +3,9 @@
 //! whole list; `nil` is empty). Appended values are unique per key, so every read names the
 //! transactions that wrote each element, and the longest read of a key is its version order:
 //! consecutive elements give write-write edges, a read's last element a write-read edge from
-//! its writer, and the element after a read's last a read-write edge to its writer.
+//! its writer, and the element after a read's last a read-write edge to its writer. A
+//! committed append no read saw came after every read of its key: a write-write edge from the
+//! last element read, and a read-write edge from every read.
 
 use super::graph::{cycles, Cycle, Edge, EdgeKind};
 use crate::lin::edn::{name_of, show};
@@ -170,11 +172,16 @@ fn infer(txns: &[Txn]) -> (Vec<Edge>, Vec<String>) {
     let mut writer: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     // Every committed read of each key: (transaction, list).
     let mut reads: BTreeMap<&str, Vec<(usize, &[String])>> = BTreeMap::new();
+    // Every committed append of each key: (value, transaction).
+    let mut committed: BTreeMap<&str, Vec<(&str, usize)>> = BTreeMap::new();
     for (t, txn) in txns.iter().enumerate() {
         for step in &txn.steps {
             match step {
                 Step::Append(k, v) if txn.outcome != Outcome::Fail => {
                     writer.insert((k, v), t);
+                    if txn.outcome == Outcome::Ok {
+                        committed.entry(k).or_default().push((v, t));
+                    }
                 }
                 Step::Read(k, Some(list)) => reads.entry(k).or_default().push((t, list)),
                 _ => {}
@@ -208,6 +215,48 @@ fn infer(txns: &[Txn]) -> (Vec<Edge>, Vec<String>) {
                         to: b,
                         key: key.to_string(),
                         why: format!("T{b} appended {} after T{a}'s {}", pair[1], pair[0]),
+                    });
+                }
+            }
+        }
+        // A committed append no read saw came after every read (lists only grow): after the
+        // last element read, and after each read that lacks it.
+        let seen: std::collections::BTreeSet<&str> = order.iter().map(String::as_str).collect();
+        let unseen: Vec<(&str, usize)> = committed
+            .get(key)
+            .map(|all| {
+                all.iter()
+                    .filter(|(v, _)| !seen.contains(v))
+                    .copied()
+                    .collect()
+            })
+            .unwrap_or_default();
+        if disagree.is_none() {
+            if let Some(a) = order.last().and_then(of) {
+                for &(v, w) in &unseen {
+                    edges.push(Edge {
+                        kind: EdgeKind::Ww,
+                        from: a,
+                        to: w,
+                        key: key.to_string(),
+                        why: format!(
+                            "T{w} appended {v}, which no read saw, after T{a}'s {}",
+                            order[order.len() - 1]
+                        ),
+                    });
+                }
+            }
+            for &(t, list) in key_reads {
+                for &(v, w) in &unseen {
+                    edges.push(Edge {
+                        kind: EdgeKind::Rw,
+                        from: t,
+                        to: w,
+                        key: key.to_string(),
+                        why: format!(
+                            "T{t} read [{}] without T{w}'s {v}, which no read saw",
+                            list.join(" ")
+                        ),
                     });
                 }
             }
