@@ -193,7 +193,7 @@ fn check_txn_names_the_anomaly_and_explains_its_cycle_exit_1_and_passes_exit_0()
     let (code, out, err) = check_txn("fine.edn", &fine);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains("PASS: no G0, G1c, G-single or G2-item cycle among 2"),
+        out.contains("PASS: no G0, G1a, G1b, G1c, G-single or G2-item among 2"),
         "{out}"
     );
     let (code, _, err) = check_txn("bad.edn", &history("0 ok [[:append :x]]"));
@@ -226,4 +226,45 @@ fn elles_own_history_gets_elles_anomaly_g2_item_and_no_g_single() {
         "{:?}",
         checked.edges
     );
+}
+
+#[test]
+fn g1a_a_read_of_an_aborted_append_is_found_and_of_a_committed_one_is_not() {
+    let aborted = check(
+        "0 fail [[:append :x 1]]
+         1 ok [[:r :x [1]]]",
+    );
+    assert!(!aborted.valid());
+    assert!(
+        aborted.aborted_reads[0].contains("read 1 in :x = [1], appended only by aborted T0"),
+        "{:?}",
+        aborted.aborted_reads
+    );
+    let committed = check(
+        "0 ok [[:append :x 1]]
+         1 ok [[:r :x [1]]]",
+    );
+    assert!(committed.valid() && committed.aborted_reads.is_empty());
+}
+
+#[test]
+fn g1b_a_read_of_an_intermediate_state_is_found_and_of_the_final_one_is_not() {
+    let intermediate = check(
+        "0 ok [[:append :x 1] [:append :x 2]]
+         1 ok [[:r :x [1]]]
+         2 ok [[:r :x [1 2]]]",
+    );
+    assert!(!intermediate.valid());
+    assert!(
+        intermediate.intermediate_reads[0]
+            .contains("which T0 (process 0, line 1:1) appended before appending 2"),
+        "{:?}",
+        intermediate.intermediate_reads
+    );
+    let final_state = check(
+        "0 ok [[:append :x 1] [:append :x 2]]
+         1 ok [[:r :x [1 2]]]
+         2 ok [[:append :x 3] [:r :x [1 2 3]]]",
+    );
+    assert!(final_state.valid(), "{:?}", final_state.intermediate_reads);
 }

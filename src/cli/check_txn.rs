@@ -87,6 +87,12 @@ pub(super) fn cmd_check_txn(registry: &Registry, args: &CheckTxnArgs) -> Result<
     for problem in &checked.incompatible {
         outln!("FAIL incompatible order: {problem}");
     }
+    for problem in &checked.aborted_reads {
+        outln!("FAIL G1a (rules out read-committed and stronger): {problem}");
+    }
+    for problem in &checked.intermediate_reads {
+        outln!("FAIL G1b (rules out read-committed and stronger): {problem}");
+    }
     for cycle in &checked.cycles {
         outln!(
             "FAIL {} (rules out {}): a cycle of {} transactions:",
@@ -100,7 +106,7 @@ pub(super) fn cmd_check_txn(registry: &Registry, args: &CheckTxnArgs) -> Result<
     }
     if checked.valid() {
         outln!(
-            "PASS: no G0, G1c, G-single or G2-item cycle among {} transactions",
+            "PASS: no G0, G1a, G1b, G1c, G-single or G2-item among {} transactions",
             checked.txns.len()
         );
         return Ok(0);

@@ -61,8 +61,8 @@ enum Command {
     /// Check a recorded history (clustersim, Jepsen EDN or log) for linearizability against a
     /// model (exit 1 if it is not).
     CheckHistory(check_history::CheckHistoryArgs),
-    /// Check a history of transactions (Jepsen's list-append, EDN) for Elle's dependency
-    /// cycles: G0, G1c, G-single, G2-item (exit 1 if one is found).
+    /// Check a history of transactions (Jepsen's list-append, EDN) for Elle's anomalies: G0,
+    /// G1a, G1b, G1c, G-single, G2-item (exit 1 if one is found).
     CheckTxn(check_txn::CheckTxnArgs),
     /// Search every order of due events, lost message and crash within bounds (exhaustive
     /// model checking); write the shortest failing path (exit 1 if one fails).

@@ -59,12 +59,20 @@ pub struct Checked {
     /// Reads no single order of a key explains (one read is not a prefix of another), in
     /// words; such a key gives no write-write or read-write edges.
     pub incompatible: Vec<String>,
+    /// G1a, aborted reads: a committed read saw a value only an aborted transaction appended.
+    pub aborted_reads: Vec<String>,
+    /// G1b, intermediate reads: a committed read ended in a value its writer appended to
+    /// before appending more to the same key.
+    pub intermediate_reads: Vec<String>,
 }
 
 impl Checked {
-    /// True when no cycle and no incompatible read was found.
+    /// True when no cycle, no aborted or intermediate read and no incompatible read was found.
     pub fn valid(&self) -> bool {
-        self.cycles.is_empty() && self.incompatible.is_empty()
+        self.cycles.is_empty()
+            && self.incompatible.is_empty()
+            && self.aborted_reads.is_empty()
+            && self.intermediate_reads.is_empty()
     }
 
     /// A cycle in words, one line per dependency.
@@ -98,11 +106,14 @@ pub fn check_list_append(ops: &[Operation]) -> Result<Checked, ModelError> {
     }
     let (edges, incompatible) = infer(&txns);
     let cycles = cycles(txns.len(), &edges);
+    let (aborted_reads, intermediate_reads) = dirty_reads(&txns);
     Ok(Checked {
         txns,
         edges,
         cycles,
         incompatible,
+        aborted_reads,
+        intermediate_reads,
     })
 }
 
@@ -163,6 +174,65 @@ fn read_txn(index: usize, op: &Operation) -> Result<Txn, String> {
         steps: out,
         at: (op.line, op.col),
     })
+}
+
+/// G1a and G1b in words: committed reads of values only an aborted transaction appended, and
+/// committed reads ending in a value its writer appended to further.
+fn dirty_reads(txns: &[Txn]) -> (Vec<String>, Vec<String>) {
+    // For each (key, value): who appended it, and whether they committed or may have.
+    let mut appended: BTreeMap<(&str, &str), (usize, bool)> = BTreeMap::new();
+    // For each (transaction, key): the values it appended, in order.
+    let mut appends: BTreeMap<(usize, &str), Vec<&str>> = BTreeMap::new();
+    for (t, txn) in txns.iter().enumerate() {
+        for step in &txn.steps {
+            if let Step::Append(k, v) = step {
+                let took_effect = txn.outcome != Outcome::Fail;
+                let entry = appended.entry((k, v)).or_insert((t, took_effect));
+                if took_effect && !entry.1 {
+                    *entry = (t, true);
+                }
+                appends.entry((t, k)).or_default().push(v);
+            }
+        }
+    }
+    let (mut aborted, mut intermediate) = (Vec::new(), Vec::new());
+    for (t, txn) in txns.iter().enumerate() {
+        if txn.outcome != Outcome::Ok {
+            continue;
+        }
+        for step in &txn.steps {
+            let Step::Read(k, Some(list)) = step else {
+                continue;
+            };
+            for v in list {
+                if let Some(&(a, false)) = appended.get(&(k.as_str(), v.as_str())) {
+                    aborted.push(format!(
+                        "{} read {v} in {k} = [{}], appended only by aborted {}",
+                        txn.name(t),
+                        list.join(" "),
+                        txns[a].name(a)
+                    ));
+                }
+            }
+            let Some(last) = list.last() else {
+                continue;
+            };
+            let Some(&(w, true)) = appended.get(&(k.as_str(), last.as_str())) else {
+                continue;
+            };
+            let own = &appends[&(w, k.as_str())];
+            if w != t && own.last() != Some(&last.as_str()) {
+                intermediate.push(format!(
+                    "{} read {k} = [{}], ending in {last}, which {} appended before appending {}",
+                    txn.name(t),
+                    list.join(" "),
+                    txns[w].name(w),
+                    own[own.iter().position(|v| v == last).map_or(0, |i| i + 1)..].join(" ")
+                ));
+            }
+        }
+    }
+    (aborted, intermediate)
 }
 
 /// Every dependency between the transactions, and the keys whose reads disagree.

@@ -4,7 +4,9 @@
 //! (`list_append.rs`: transactions of `[:append k v]` and `[:r k list]` steps, read with the
 //! `lin::formats` readers), the graph and its cycles (`graph.rs`, petgraph's strongly connected
 //! components, then a shortest cycle through each edge of interest), named G0, G1c, G-single
-//! and G2-item, each explained in words and with the consistency models it rules out.
+//! and G2-item, each explained in words and with the consistency models it rules out; and the
+//! two anomalies that are not cycles, G1a (a read of an aborted append) and G1b (a read of an
+//! intermediate state).
 
 pub mod graph;
 pub mod list_append;
