@@ -3,7 +3,7 @@
 
 use crate::lin::formats::{self, Format, Semantics};
 use crate::registry::Registry;
-use crate::txn::check_list_append;
+use crate::txn::{check_list_append_with, Orders};
 use crate::Error;
 use std::path::PathBuf;
 
@@ -18,7 +18,17 @@ pub(super) struct CheckTxnArgs {
     /// The file's format: clustersim, edn or jepsen-log [default: told from the text].
     #[arg(long)]
     format: Option<String>,
+    /// Add each client's order of its transactions (strong-session models: G-single-process...).
+    #[arg(long)]
+    process: bool,
+    /// Add real-time order: a transaction before every one invoked after it completed (strict
+    /// models: G-single-realtime...).
+    #[arg(long)]
+    realtime: bool,
 }
+
+/// Cycles of one class printed whole; the rest are counted.
+const CYCLES_SHOWN: usize = 5;
 
 /// `check-txn`: exit 0 if no anomaly, 1 if one was found, 2 on bad input.
 pub(super) fn cmd_check_txn(registry: &Registry, args: &CheckTxnArgs) -> Result<u8, Error> {
@@ -54,18 +64,23 @@ pub(super) fn cmd_check_txn(registry: &Registry, args: &CheckTxnArgs) -> Result<
             col: e.col,
             message: e.message,
         })?;
-    let checked = check_list_append(&ops).map_err(|e| match e.op.and_then(|i| ops.get(i)) {
-        Some(op) => Error::Parse {
-            path: shown.clone(),
-            line: op.line,
-            col: op.col,
-            message: format!("{}: {}", args.workload, e.message),
-        },
-        None => Error::Invalid {
-            path: shown.clone(),
-            message: e.message,
-        },
-    })?;
+    let orders = Orders {
+        process: args.process,
+        realtime: args.realtime,
+    };
+    let checked =
+        check_list_append_with(&ops, orders).map_err(|e| match e.op.and_then(|i| ops.get(i)) {
+            Some(op) => Error::Parse {
+                path: shown.clone(),
+                line: op.line,
+                col: op.col,
+                message: format!("{}: {}", args.workload, e.message),
+            },
+            None => Error::Invalid {
+                path: shown.clone(),
+                message: e.message,
+            },
+        })?;
     let count = |o: crate::lin::Outcome| checked.txns.iter().filter(|t| t.outcome == o).count();
     outln!(
         "{} check-txn: {shown} (format {}, workload {}, {} transactions: {} committed, {} aborted, {} unknown)",
@@ -79,10 +94,12 @@ pub(super) fn cmd_check_txn(registry: &Registry, args: &CheckTxnArgs) -> Result<
     );
     let kinds = |k: crate::txn::EdgeKind| checked.edges.iter().filter(|e| e.kind == k).count();
     outln!(
-        "  dependencies: {} ww, {} wr, {} rw",
+        "  dependencies: {} ww, {} wr, {} rw, {} process, {} realtime",
         kinds(crate::txn::EdgeKind::Ww),
         kinds(crate::txn::EdgeKind::Wr),
-        kinds(crate::txn::EdgeKind::Rw)
+        kinds(crate::txn::EdgeKind::Rw),
+        kinds(crate::txn::EdgeKind::Process),
+        kinds(crate::txn::EdgeKind::Realtime)
     );
     for problem in &checked.incompatible {
         outln!("FAIL incompatible order: {problem}");
@@ -93,15 +110,30 @@ pub(super) fn cmd_check_txn(registry: &Registry, args: &CheckTxnArgs) -> Result<
     for problem in &checked.intermediate_reads {
         outln!("FAIL G1b (rules out read-committed and stronger): {problem}");
     }
+    // Every class is named with its count; the first few cycles of each are printed whole.
+    let mut shown: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for cycle in &checked.cycles {
+        let count = shown.entry(cycle.name()).or_default();
+        *count += 1;
+        if *count > CYCLES_SHOWN {
+            continue;
+        }
         outln!(
             "FAIL {} (rules out {}): a cycle of {} transactions:",
-            cycle.anomaly.name(),
-            cycle.anomaly.rules_out(),
+            cycle.name(),
+            cycle.rules_out(),
             cycle.edges.len()
         );
         for line in checked.explain(cycle) {
             outln!("    {line}");
+        }
+    }
+    for (name, count) in &shown {
+        if *count > CYCLES_SHOWN {
+            outln!(
+                "  {name}: {count} cycles in all ({} more not shown)",
+                count - CYCLES_SHOWN
+            );
         }
     }
     if checked.valid() {

@@ -16,6 +16,10 @@ pub enum EdgeKind {
     Wr,
     /// Read-write (anti-dependency): the first read a version the second overwrote.
     Rw,
+    /// Process order: one client ran the first, then the second.
+    Process,
+    /// Real-time order: the first completed before the second was invoked.
+    Realtime,
 }
 
 impl EdgeKind {
@@ -25,6 +29,8 @@ impl EdgeKind {
             EdgeKind::Ww => "ww",
             EdgeKind::Wr => "wr",
             EdgeKind::Rw => "rw",
+            EdgeKind::Process => "process",
+            EdgeKind::Realtime => "realtime",
         }
     }
 }
@@ -97,8 +103,36 @@ impl Anomaly {
 pub struct Cycle {
     /// Its class.
     pub anomaly: Anomaly,
+    /// The order it needs besides the data dependencies: `Some(Realtime)` if it has a
+    /// real-time edge, else `Some(Process)` if it has a process edge, else `None`.
+    pub order: Option<EdgeKind>,
     /// The edges, in order around the cycle.
     pub edges: Vec<Edge>,
+}
+
+impl Cycle {
+    /// Its name as Elle writes it: `G-single`, `G-single-process`, `G2-item-realtime`.
+    pub fn name(&self) -> String {
+        match self.order {
+            Some(order) => format!("{}-{}", self.anomaly.name(), order.name()),
+            None => self.anomaly.name().to_string(),
+        }
+    }
+
+    /// The consistency models it rules out.
+    pub fn rules_out(&self) -> String {
+        match self.order {
+            Some(EdgeKind::Realtime) => format!(
+                "the strict (real-time) forms of {}",
+                self.anomaly.rules_out()
+            ),
+            Some(_) => format!(
+                "the strong-session (process-order) forms of {}",
+                self.anomaly.rules_out()
+            ),
+            None => self.anomaly.rules_out().to_string(),
+        }
+    }
 }
 
 /// Every cycle worth reporting: for each edge that closes a cycle (searched by class: ww
@@ -151,7 +185,20 @@ pub fn cycles(txns: usize, edges: &[Edge]) -> Vec<Cycle> {
         (EdgeKind::Rw, &[EdgeKind::Ww, EdgeKind::Wr]),
         (EdgeKind::Rw, &[EdgeKind::Ww, EdgeKind::Wr, EdgeKind::Rw]),
     ];
-    for (first, allowed) in passes {
+    // Then, when the history's edges include them, cycles through a process or real-time edge.
+    let with_process = [EdgeKind::Ww, EdgeKind::Wr, EdgeKind::Rw, EdgeKind::Process];
+    let with_all = [
+        EdgeKind::Ww,
+        EdgeKind::Wr,
+        EdgeKind::Rw,
+        EdgeKind::Process,
+        EdgeKind::Realtime,
+    ];
+    let orders: [(EdgeKind, &[EdgeKind]); 2] = [
+        (EdgeKind::Process, &with_process),
+        (EdgeKind::Realtime, &with_all),
+    ];
+    for (first, allowed) in passes.into_iter().chain(orders) {
         for (&(a, b), kinds) in &between {
             if !inside(a, b) || !kinds.contains_key(&first) {
                 continue;
@@ -168,8 +215,16 @@ pub fn cycles(txns: usize, edges: &[Edge]) -> Vec<Cycle> {
                 continue;
             }
             let kinds: Vec<EdgeKind> = hops.iter().map(|h| h.2).collect();
+            let order = if kinds.contains(&EdgeKind::Realtime) {
+                Some(EdgeKind::Realtime)
+            } else if kinds.contains(&EdgeKind::Process) {
+                Some(EdgeKind::Process)
+            } else {
+                None
+            };
             found.push(Cycle {
                 anomaly: Anomaly::of(&kinds),
+                order,
                 edges: hops
                     .iter()
                     .map(|&(x, y, k)| between[&(x, y)][&k].clone())
@@ -177,7 +232,7 @@ pub fn cycles(txns: usize, edges: &[Edge]) -> Vec<Cycle> {
             });
         }
     }
-    found.sort_by_key(|c| c.anomaly);
+    found.sort_by_key(|c| (c.order, c.anomaly));
     found
 }
 

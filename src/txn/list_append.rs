@@ -35,6 +35,10 @@ pub struct Txn {
     pub steps: Vec<Step>,
     /// Line and column of its call.
     pub at: (usize, usize),
+    /// Position of its call among the history's events.
+    pub call: usize,
+    /// Position of its completion; `None` for one never completed.
+    pub ret: Option<usize>,
 }
 
 impl Txn {
@@ -94,9 +98,23 @@ impl Checked {
     }
 }
 
+/// Which orders between transactions a check adds to their data dependencies.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Orders {
+    /// Each client's committed transactions in the order it ran them (strong-session models).
+    pub process: bool,
+    /// A committed transaction before every one invoked after it completed (strict models).
+    pub realtime: bool,
+}
+
 /// Reads the transactions of `ops` (operations whose `f` is `txn`; any other is an error) and
-/// checks them as list-append transactions.
+/// checks them as list-append transactions, on their data dependencies alone.
 pub fn check_list_append(ops: &[Operation]) -> Result<Checked, ModelError> {
+    check_list_append_with(ops, Orders::default())
+}
+
+/// As `check_list_append`, adding the process and real-time orders `orders` asks for.
+pub fn check_list_append_with(ops: &[Operation], orders: Orders) -> Result<Checked, ModelError> {
     let mut txns = Vec::new();
     for (i, op) in ops.iter().enumerate() {
         txns.push(read_txn(i, op).map_err(|message| ModelError {
@@ -104,7 +122,13 @@ pub fn check_list_append(ops: &[Operation]) -> Result<Checked, ModelError> {
             message,
         })?);
     }
-    let (edges, incompatible) = infer(&txns);
+    let (mut edges, incompatible) = infer(&txns);
+    if orders.process {
+        edges.extend(process_order(&txns));
+    }
+    if orders.realtime {
+        edges.extend(realtime_order(&txns));
+    }
     let cycles = cycles(txns.len(), &edges);
     let (aborted_reads, intermediate_reads) = dirty_reads(&txns);
     Ok(Checked {
@@ -173,7 +197,67 @@ fn read_txn(index: usize, op: &Operation) -> Result<Txn, String> {
         outcome: op.outcome,
         steps: out,
         at: (op.line, op.col),
+        call: op.call,
+        ret: op.ret,
     })
+}
+
+/// Each client's committed transactions, one after another.
+fn process_order(txns: &[Txn]) -> Vec<Edge> {
+    let mut last: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut edges = Vec::new();
+    let mut by_call: Vec<usize> = (0..txns.len())
+        .filter(|&t| txns[t].outcome == Outcome::Ok)
+        .collect();
+    by_call.sort_by_key(|&t| txns[t].call);
+    for t in by_call {
+        if let Some(prev) = last.insert(&txns[t].process, t) {
+            edges.push(Edge {
+                kind: EdgeKind::Process,
+                from: prev,
+                to: t,
+                key: format!("process {}", txns[t].process),
+                why: format!("T{prev} then T{t} on one client"),
+            });
+        }
+    }
+    edges
+}
+
+/// Real-time order between committed transactions, reduced: an edge from T1 to T2 only when no
+/// T3 both began after T1 completed and completed before T2 began (that order follows).
+fn realtime_order(txns: &[Txn]) -> Vec<Edge> {
+    let done: Vec<(usize, usize, usize)> = txns
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.outcome == Outcome::Ok)
+        .filter_map(|(i, t)| t.ret.map(|r| (r, t.call, i)))
+        .collect();
+    let mut by_ret = done.clone();
+    by_ret.sort_unstable();
+    let mut by_call = done;
+    by_call.sort_unstable_by_key(|&(_, call, i)| (call, i));
+    let mut edges = Vec::new();
+    // by_ret[..before] completed before the current transaction began; latest is the latest
+    // call among them.
+    let (mut before, mut latest) = (0usize, 0usize);
+    for &(_, call, t) in &by_call {
+        while before < by_ret.len() && by_ret[before].0 < call {
+            latest = latest.max(by_ret[before].1);
+            before += 1;
+        }
+        let from = by_ret[..before].partition_point(|&(ret, _, _)| ret < latest);
+        for &(_, _, prev) in &by_ret[from..before] {
+            edges.push(Edge {
+                kind: EdgeKind::Realtime,
+                from: prev,
+                to: t,
+                key: "real time".to_string(),
+                why: format!("T{prev} completed before T{t} began"),
+            });
+        }
+    }
+    edges
 }
 
 /// G1a and G1b in words: committed reads of values only an aborted transaction appended, and

@@ -6,10 +6,11 @@
 //! components, then a shortest cycle through each edge of interest), named G0, G1c, G-single
 //! and G2-item, each explained in words and with the consistency models it rules out; and the
 //! two anomalies that are not cycles, G1a (a read of an aborted append) and G1b (a read of an
-//! intermediate state).
+//! intermediate state). Process and real-time order may be added (`Orders`), for the
+//! strong-session and strict forms of each cycle (`G-single-process`, `G2-item-realtime`).
 
 pub mod graph;
 pub mod list_append;
 
 pub use graph::{Anomaly, Cycle, Edge, EdgeKind};
-pub use list_append::{check_list_append, Checked, Txn};
+pub use list_append::{check_list_append, check_list_append_with, Checked, Orders, Txn};
