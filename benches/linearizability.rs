@@ -1,7 +1,10 @@
 //! Checks a generated 10,000-operation, 10-client, 10-key history, linearizable and with one
 //! stale read (the verdict and the smallest window timed apart, through the same path as
 //! `check-history`), and a 1,000-operation list-append history; prints the times. The target
-//! is under one second for each (Porcupine-class speed).
+//! is under one second for each (Porcupine-class speed). Then reading: a 100,000-operation
+//! Jepsen EDN history written one operation per line (`history.edn`), and Porcupine's etcd logs
+//! in `tests/histories/porcupine/`, each parsed and checked, with parse time over check time;
+//! the 100,000-operation parse must take under a second.
 //!
 //!   cargo bench --bench linearizability
 
@@ -9,6 +12,7 @@ use clustersim::check::{check_linearizable_history, LinResult};
 use clustersim::history::{History, Op};
 use clustersim::lin::formats::{read, Format};
 use clustersim::lin::models::{ListAppend, RegisterModel};
+use clustersim::lin::Model;
 use clustersim::lin::{check_partitions, partitions, Interner, Operation, Outcome};
 use clustersim::node::NodeId;
 use clustersim::time::SimTime;
@@ -145,6 +149,8 @@ fn main() {
         );
     }
 
+    reading();
+
     let appends = list_append_history(1_000, 10, 5, 11);
     let start = std::time::Instant::now();
     let mut ids = Interner::default();
@@ -161,6 +167,145 @@ fn main() {
         elapsed.as_secs_f64() * 1e3,
         checked.steps
     );
+}
+
+/// Parse time against check time for a 100,000-operation one-per-line EDN history and for
+/// Porcupine's etcd logs (one row each, and the ratio).
+fn reading() {
+    let edn = edn_history(100_000, 10, 100, 13);
+    let (parse, check, ops, verdict) = parse_and_check(&edn, Format::Edn, &RegisterModel::kv(None));
+    println!(
+        "reading: {ops} ops of one-per-line EDN ({:.1} MiB) parsed in {:.1} ms, checked ({verdict}) in {:.1} ms: parse/check {:.2}",
+        edn.len() as f64 / (1024.0 * 1024.0),
+        parse * 1e3,
+        check * 1e3,
+        parse / check
+    );
+    assert!(
+        parse < 1.0,
+        "100,000 EDN operations must parse in under a second: {parse:.2} s"
+    );
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/histories/porcupine");
+    for name in ["etcd_000.log", "etcd_100.log"] {
+        let text = std::fs::read_to_string(dir.join(name)).expect("Porcupine's etcd log");
+        let model = RegisterModel::cas_register(None);
+        let (parse, check, ops, verdict) = parse_and_check(&text, Format::JepsenLog, &model);
+        let window = if verdict == "NOT linearizable" {
+            let all = read(&text, Format::JepsenLog).expect("a log");
+            let mut ids = Interner::default();
+            let parts = partitions(&model, &all, &mut ids).expect("cas-register operations");
+            let checked =
+                check_partitions(&model, parts.clone(), clustersim::lin::DEFAULT_MAX_STEPS);
+            let part = &parts[checked.failing_key().expect("a failing key")];
+            let mut row = String::new();
+            for (what, steps) in [
+                ("unbounded", clustersim::lin::DEFAULT_WINDOW_STEPS),
+                (
+                    "bounded by the verdict",
+                    clustersim::lin::window_budget(checked.steps),
+                ),
+            ] {
+                // Fractions of a millisecond: the least of 20 runs.
+                let mut took = f64::MAX;
+                let mut w = None;
+                for _ in 0..20 {
+                    let start = std::time::Instant::now();
+                    w = Some(clustersim::lin::search::failing_window(
+                        &model,
+                        part,
+                        steps,
+                        u64::MAX,
+                    ));
+                    took = took.min(start.elapsed().as_secs_f64());
+                }
+                let w = w.expect("ran");
+                row.push_str(&format!(
+                    "; window {what}: {} ops{} in {:.2} ms (window/verdict {:.2})",
+                    w.ops.len(),
+                    if w.smallest { " (smallest)" } else { "" },
+                    took * 1e3,
+                    took / check
+                ));
+            }
+            row
+        } else {
+            String::new()
+        };
+        println!(
+            "reading: {name}: {ops} ops parsed in {:.2} ms, checked ({verdict}) in {:.2} ms: parse/check {:.2}{window}",
+            parse * 1e3,
+            check * 1e3,
+            parse / check
+        );
+    }
+}
+
+/// Seconds to read `text` and to check it against `model`, the operations read, the verdict.
+fn parse_and_check<M: Model>(
+    text: &str,
+    format: Format,
+    model: &M,
+) -> (f64, f64, usize, &'static str) {
+    // Small files take fractions of a millisecond: the least of a few runs of each.
+    let runs = if text.len() < 1 << 20 { 20 } else { 1 };
+    let (mut parse, mut check) = (f64::MAX, f64::MAX);
+    let (mut ops, mut checked) = (Vec::new(), None);
+    for _ in 0..runs {
+        let start = std::time::Instant::now();
+        ops = read(text, format).expect("a well-formed history");
+        parse = parse.min(start.elapsed().as_secs_f64());
+        let start = std::time::Instant::now();
+        let mut ids = Interner::default();
+        let parts = partitions(model, &ops, &mut ids).expect("the model reads every operation");
+        checked = Some(check_partitions(
+            model,
+            parts,
+            clustersim::lin::DEFAULT_MAX_STEPS,
+        ));
+        check = check.min(start.elapsed().as_secs_f64());
+    }
+    let checked = checked.expect("ran");
+    let verdict = match (checked.linearizable(), checked.failing_key()) {
+        (true, _) => "linearizable",
+        (false, Some(_)) => "NOT linearizable",
+        (false, None) => "undecided",
+    };
+    (parse, check, ops.len(), verdict)
+}
+
+/// A Jepsen `history.edn`: one operation map per line, `clients` clients writing and reading
+/// `keys` independent registers (`:value [key value]`), each call taking effect inside it.
+fn edn_history(ops: usize, clients: u32, keys: u64, seed: u64) -> String {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut registers: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut out = String::with_capacity(ops * 160);
+    let mut index = 0;
+    let mut line = |out: &mut String, p: u32, kind: &str, f: &str, value: String| {
+        out.push_str(&format!(
+            "{{:index {index}, :time {}, :type :{kind}, :process {p}, :f :{f}, :value {value}}}\n",
+            index * 1000
+        ));
+        index += 1;
+    };
+    let mut value = 0u64;
+    // Clients take turns, each call completing before the next: sequential, so linearizable.
+    for i in 0..ops {
+        let p = (i as u32) % clients;
+        let key = rng.random_range(0..keys);
+        if rng.random_bool(0.5) {
+            value += 1;
+            registers.insert(key, value);
+            line(&mut out, p, "invoke", "write", format!("[{key} {value}]"));
+            line(&mut out, p, "ok", "write", format!("[{key} {value}]"));
+        } else {
+            let seen = registers
+                .get(&key)
+                .map_or("nil".to_string(), |v| v.to_string());
+            line(&mut out, p, "invoke", "read", format!("[{key} nil]"));
+            line(&mut out, p, "ok", "read", format!("[{key} {seen}]"));
+        }
+    }
+    out
 }
 
 /// A list-append history: each call takes effect at a random instant inside it; reads return
@@ -209,6 +354,7 @@ fn list_append_history(ops: usize, clients: u32, keys: u64, seed: u64) -> Vec<Op
                     call: pos,
                     ret: None,
                     line: pos + 1,
+                    col: 1,
                 });
             }
             1 => {

@@ -45,6 +45,7 @@ pub mod storage;
 pub mod strategy;
 pub mod time;
 pub mod trace;
+pub mod txn;
 
 pub use error::{Error, Result};
 pub use node::{Context, Node, NodeId, NodeSet};

@@ -234,6 +234,7 @@ pub struct Registry {
     program: String,
     protocols: Vec<ProtocolEntry>,
     checks: Vec<CheckEntry>,
+    models: crate::lin::Models,
 }
 
 /// A scenario resolved against a registry: the plan, the protocol and the checks, ready to run.
@@ -271,6 +272,7 @@ impl Registry {
             program: program.to_string(),
             protocols: Vec::new(),
             checks: Vec::new(),
+            models: crate::lin::Models::new(),
         }
     }
 
@@ -279,10 +281,11 @@ impl Registry {
         Self::new("clustersim").with_shipped()
     }
 
-    /// Adds every protocol and check clustersim ships.
-    pub fn with_shipped(self) -> Self {
+    /// Adds every protocol, check and linearizability model clustersim ships.
+    pub fn with_shipped(mut self) -> Self {
         use crate::check::*;
         use crate::protocols::{gossip, kv, ping, queue, raft, two_phase_commit};
+        self.models = std::mem::take(&mut self.models).with_all(&crate::lin::Models::shipped());
         self.protocol::<ping::PingParams>()
             .searchable::<queue::QueueParams>()
             .protocol::<kv::primary_backup::PrimaryBackupParams>()
@@ -348,6 +351,25 @@ impl Registry {
         });
         self.checks.sort_by_key(|e| e.name);
         self
+    }
+
+    /// Registers linearizability model `M` under `M::NAME` for `check-history --model`,
+    /// replacing one registered under that name.
+    pub fn model<M: crate::lin::NamedModel>(mut self) -> Self {
+        self.models = std::mem::take(&mut self.models).add::<M>();
+        self
+    }
+
+    /// Registers a linearizability model built by `build` under `name` (one type under
+    /// several names, say), replacing one registered under that name.
+    pub fn model_with(mut self, name: &'static str, build: crate::lin::named::BuildModel) -> Self {
+        self.models = std::mem::take(&mut self.models).add_with(name, build);
+        self
+    }
+
+    /// The linearizability models the program knows, in the order they were registered.
+    pub fn models(&self) -> &crate::lin::Models {
+        &self.models
     }
 
     /// The program's name, as replay commands write it.
@@ -549,6 +571,7 @@ impl std::fmt::Debug for Registry {
             .field("program", &self.program)
             .field("protocols", &self.protocol_names())
             .field("checks", &self.check_names())
+            .field("models", &self.models)
             .finish()
     }
 }

@@ -3,8 +3,10 @@
 //! observations, concurrent appends), Jepsen EDN and Jepsen-log files, and the round trip:
 //! every bundled scenario's `--history` file gets the in-run verdict back.
 
-use clustersim::lin::formats::{read, Format};
-use clustersim::lin::models::{Counter, FifoQueue, ListAppend, Mutex, RegisterModel, SetModel};
+use clustersim::lin::formats::{read_with, Format, Semantics};
+use clustersim::lin::models::{
+    Counter, FifoQueue, ListAppend, MultiRegister, Mutex, RegisterModel, SetModel,
+};
 use clustersim::lin::{check_partitions, partitions, Interner, Model, Operation};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,12 +30,18 @@ fn edn(script: &str) -> String {
         .collect()
 }
 
-fn ops(script: &str) -> Vec<Operation> {
-    read(&edn(script), Format::Edn).expect("a well-formed history")
+/// The model tests read a failed cas as a failed compare and a nil read as absent (Porcupine's
+/// convention); `knossos_semantics_*` reads the same histories as Knossos does.
+fn ops(script: &str, semantics: Semantics) -> Vec<Operation> {
+    read_with(&edn(script), Format::Edn, semantics).expect("a well-formed history")
 }
 
 fn linearizable<M: Model>(model: &M, script: &str) -> bool {
-    let ops = ops(script);
+    linearizable_as(model, script, Semantics::Porcupine)
+}
+
+fn linearizable_as<M: Model>(model: &M, script: &str, semantics: Semantics) -> bool {
+    let ops = ops(script, semantics);
     let mut ids = Interner::default();
     let parts = partitions(model, &ops, &mut ids).expect("the model reads every operation");
     let checked = check_partitions(model, parts, 1_000_000);
@@ -141,6 +149,7 @@ fn kv_splits_by_key_and_names_the_failing_one() {
     let history = ops(
         "0 invoke write [a 1]; 0 ok write [a 1]; 1 invoke write [b 1]; \
                        1 ok write [b 1]; 2 invoke read [b nil]; 2 ok read [b nil]",
+        Semantics::Porcupine,
     );
     let mut ids = Interner::default();
     let checked = check_partitions(
@@ -148,7 +157,8 @@ fn kv_splits_by_key_and_names_the_failing_one() {
         partitions(&model, &history, &mut ids).unwrap(),
         1_000,
     );
-    assert_eq!(checked.failing_key(), Some("\"b\""));
+    // The key is the symbol b, shown as EDN writes it.
+    assert_eq!(checked.failing_key(), Some("b"));
     assert_eq!(checked.partitions.len(), 2);
     // The window is the write of b and the read that missed it.
     let mut window = checked.window(&model, 1_000);
@@ -296,7 +306,9 @@ fn jepsen_edn_and_log_files_are_read_and_judged_by_the_cli() {
     ]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains("format edn") && out.contains("PASS Linearizable: 5 operations"),
+        // Knossos's reading (EDN's default): the failed cas did not happen, leaving 4.
+        out.contains("format edn, semantics knossos")
+            && out.contains("PASS Linearizable: 4 operations"),
         "{out}"
     );
     // Porcupine's etcd logs: a cas that fails while a concurrent read sees the value it expected.
@@ -349,7 +361,10 @@ fn jepsen_edn_and_log_files_are_read_and_judged_by_the_cli() {
         "list-append",
     ]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("line 1") && err.contains("no key"), "{err}");
+    assert!(
+        err.contains("etcd-style.log:1:21:") && err.contains("no key"),
+        "{err}"
+    );
 }
 
 mod common;
@@ -619,4 +634,492 @@ fn the_in_run_check_stops_at_the_runs_memory_budget_and_says_so() {
         out.contains("UNKNOWN Linearizable: the search would hold more than the run's memory budget (16 MiB, bounds.max_memory)"),
         "{out}"
     );
+}
+
+#[test]
+fn knossos_semantics_reads_a_nil_read_as_unknown_and_a_failed_cas_as_nothing() {
+    let model = RegisterModel::cas_register(None);
+    for script in [
+        // A read of nil after a write: unknown value, not absent.
+        "0 invoke write 1; 0 ok write 1; 1 invoke read nil; 1 ok read nil",
+        // The failed cas did not happen; it observed nothing.
+        "0 invoke write 1; 0 ok write 1; 1 invoke cas [1 2]; 1 fail cas [1 2]; \
+         2 invoke read nil; 2 ok read 1",
+    ] {
+        assert!(
+            linearizable_as(&model, script, Semantics::Knossos),
+            "{script}"
+        );
+        assert!(
+            !linearizable_as(&model, script, Semantics::Porcupine),
+            "{script}"
+        );
+    }
+    // What Knossos still refutes: a read of a value never written, a cas that cannot succeed.
+    for script in [
+        "0 invoke write 1; 0 ok write 1; 1 invoke read nil; 1 ok read 2",
+        "0 invoke write 1; 0 ok write 1; 1 invoke cas [2 3]; 1 ok cas [2 3]",
+    ] {
+        assert!(
+            !linearizable_as(&model, script, Semantics::Knossos),
+            "{script}"
+        );
+    }
+}
+
+#[test]
+fn multi_register_transactions_read_and_write_several_keys_at_once() {
+    let start = |pairs: &[(&str, u64)], ids: &mut Interner| {
+        pairs
+            .iter()
+            .map(|(k, v)| (ids.id(&serde_json::json!(k)), ids.id(&serde_json::json!(v))))
+            .collect()
+    };
+    judge(
+        &MultiRegister::default(),
+        &[
+            "0 invoke txn [[:write :x 1] [:write :y 2]]; 0 ok txn [[:write :x 1] [:write :y 2]]; \
+             1 invoke txn [[:read :x nil] [:read :y nil]]; 1 ok txn [[:read :x 1] [:read :y 2]]",
+            // A concurrent transaction sees all of the other or none of it.
+            "0 invoke txn [[:write :x 1] [:write :y 2]]; \
+             1 invoke txn [[:read :x nil] [:read :y nil]]; 1 ok txn [[:read :x nil] [:read :y nil]]; \
+             0 ok txn [[:write :x 1] [:write :y 2]]",
+            "0 invoke txn [[:write :x 1]]; 0 info txn [[:write :x 1]]; \
+             1 invoke txn [[:read :x nil]]; 1 ok txn [[:read :x 1]]",
+            "0 invoke txn [[:write :x 1]]; 0 fail txn [[:write :x 1]]; \
+             1 invoke txn [[:read :x nil]]; 1 ok txn [[:read :x nil]]",
+        ],
+        &[
+            // Half of a transaction seen: not atomic.
+            "0 invoke txn [[:write :x 1] [:write :y 2]]; 0 ok txn [[:write :x 1] [:write :y 2]]; \
+             1 invoke txn [[:read :x nil] [:read :y nil]]; 1 ok txn [[:read :x 1] [:read :y nil]]",
+            "0 invoke txn [[:write :x 1]]; 0 ok txn [[:write :x 1]]; \
+             1 invoke txn [[:read :x nil]]; 1 ok txn [[:read :x nil]]",
+            "0 invoke txn [[:write :x 1]]; 0 fail txn [[:write :x 1]]; \
+             1 invoke txn [[:read :x nil]]; 1 ok txn [[:read :x 1]]",
+            // A transaction reads its own write.
+            "0 invoke txn [[:write :x 1] [:read :x nil]]; 0 ok txn [[:write :x 1] [:read :x 2]]",
+        ],
+    );
+    // From a start the history names (Knossos's {:x 0 :y 0}).
+    let mut ids = Interner::default();
+    let model = MultiRegister::new(start(&[("x", 0), ("y", 0)], &mut ids));
+    let history = ops(
+        "0 invoke txn [[:read :x nil]]; 0 ok txn [[:read :x 0]]",
+        Semantics::Knossos,
+    );
+    let parts = partitions(&model, &history, &mut ids).unwrap();
+    assert!(check_partitions(&model, parts, 1_000).linearizable());
+}
+
+/// Writes `text` to a scratch file called `name` and runs `check-history` on it.
+fn check_file(name: &str, text: &str, args: &[&str]) -> (i32, String, String) {
+    let dir = scratch(name.split('.').next().unwrap_or(name));
+    let file = dir.join(name);
+    std::fs::write(&file, text).unwrap();
+    let mut all = vec!["check-history", file.to_str().unwrap()];
+    all.extend_from_slice(args);
+    clustersim(&all)
+}
+
+#[test]
+fn a_space_separated_log_with_a_stale_read_is_not_linearizable() {
+    // Tabs for the writes, spaces for the stale read (the old reader dropped those lines and
+    // passed the history).
+    let log = "INFO  jepsen.util - 0\t:invoke\t:write\t1\n\
+               INFO  jepsen.util - 0\t:ok\t:write\t1\n\
+               INFO  jepsen.util - 0\t:invoke\t:write\t2\n\
+               INFO  jepsen.util - 0\t:ok\t:write\t2\n\
+               INFO  jepsen.util - 1   :invoke :read   nil\n\
+               INFO  jepsen.util - 1   :ok     :read   1\n";
+    let (code, out, err) = check_file("mixed.log", log, &["--model", "register"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("3 operations") && out.contains("FAIL Linearizable"),
+        "{out}"
+    );
+    assert!(out.contains("1 read(null) -> 1 (ok, line 5:21)"), "{out}");
+    let spaces = log.replace('\t', " ");
+    let (code, out, _) = check_file("spaces.log", &spaces, &["--model", "register"]);
+    assert_eq!(code, 1, "{out}");
+    // Porcupine's etcd_100 is written with spaces: 77 operations, linearizable as Porcupine says.
+    let (code, out, err) = clustersim(&[
+        "check-history",
+        "tests/histories/porcupine/etcd_100.log",
+        "--model",
+        "cas-register",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("format jepsen-log, semantics porcupine")
+            && out.contains("77 operations)")
+            && out.contains("PASS Linearizable"),
+        "{out}"
+    );
+    let (code, out, err) = clustersim(&[
+        "check-history",
+        "tests/histories/porcupine/etcd_000.log",
+        "--model",
+        "cas-register",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("FAIL Linearizable"), "{out}");
+}
+
+#[test]
+fn a_line_no_reader_can_read_is_an_error_at_its_line_and_column_never_skipped() {
+    let log = "INFO  jepsen.util - 0 :invoke :write 1\n\
+               INFO  jepsen.util - 0 :ok :write 1\n\
+               INFO  jepsen.util - 1 :invoke :read\n\
+               INFO  jepsen.util - 1 :okay :read 2\n";
+    let (code, out, err) = check_file("garbled.log", log, &["--model", "register"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("garbled.log:4:1:") && err.contains("process :type :f value"),
+        "{err}"
+    );
+    let log = "0 :invoke :write 1\n0 :ok :write {:a\n";
+    let (code, _, err) = check_file("value.log", log, &["--model", "register"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("value.log:2:") && err.contains("value `{:a`"),
+        "{err}"
+    );
+    // An operation map without what every operation has is refused, not skipped.
+    let edn = "{:process 0 :type :invoke :f :write :value 1}\n{:type :ok :f :write :value 1}\n";
+    let (code, _, err) = check_file("noproc.edn", edn, &["--model", "register"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("noproc.edn:2:1:") && err.contains(":process"),
+        "{err}"
+    );
+}
+
+#[test]
+fn each_operation_of_a_single_vector_edn_file_has_its_own_line_and_column() {
+    let edn = "[{:process 0 :type :invoke :f :write :value 1}\n \
+               {:process 0 :type :ok :f :write :value 1}\n \
+               {:process 1 :type :invoke :f :cas :value 7}\n \
+               {:process 1 :type :ok :f :cas :value 7}]\n";
+    let (code, out, err) = check_file("vector.edn", edn, &["--model", "cas-register"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("vector.edn:3:2:") && err.contains("a cas value is [from, to], not 7"),
+        "{err}"
+    );
+    let edn = "[{:process 0 :type :invoke :f :write :value 1}\n \
+               {:process 0 :type :ok :f :write :value 1}\n \
+               {:process 1 :type :invoke :f :read :value nil}\n \
+               {:process 1 :type :ok :f :read :value 2}]\n";
+    let (code, out, _) = check_file("stale.edn", edn, &["--model", "register"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("(ok, line 3:2)"), "{out}");
+}
+
+#[test]
+fn keywords_strings_wide_integers_and_processes_are_kept_apart() {
+    let history = |write: &str, read: &str| {
+        format!(
+            "{{:process 0 :type :invoke :f :write :value {write}}}\n\
+             {{:process 0 :type :ok :f :write :value {write}}}\n\
+             {{:process 1 :type :invoke :f :read :value nil}}\n\
+             {{:process 1 :type :ok :f :read :value {read}}}\n"
+        )
+    };
+    for (write, read) in [
+        (":x", "\"x\""),
+        ("\"x\"", ":x"),
+        ("18446744073709551616", "18446744073709551617"),
+        (
+            "123456789012345678901234567890N",
+            "123456789012345678901234567891N",
+        ),
+    ] {
+        let (code, out, err) =
+            check_file("apart.edn", &history(write, read), &["--model", "register"]);
+        assert_eq!(code, 1, "{write} then {read}: {out}{err}");
+        let (code, out, err) =
+            check_file("same.edn", &history(write, write), &["--model", "register"]);
+        assert_eq!(code, 0, "{write} then {write}: {out}{err}");
+    }
+    // Processes 1 and "1" are two clients: the read runs beside the write and may see it.
+    let edn = "{:process 1 :type :invoke :f :write :value 1}\n\
+               {:process \"1\" :type :invoke :f :read :value nil}\n\
+               {:process 1 :type :ok :f :write :value 1}\n\
+               {:process \"1\" :type :ok :f :read :value 1}\n";
+    let (code, out, err) = check_file("processes.edn", edn, &["--model", "register"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("PASS Linearizable: 2 operations"), "{out}");
+}
+
+#[test]
+fn jepsen_history_op_records_are_told_and_read_as_edn() {
+    let edn = "#jepsen.history.Op{:index 0, :time 1, :type :invoke, :process 0, :f :write, :value 1}\n\
+               #jepsen.history.Op{:index 1, :time 2, :type :ok, :process 0, :f :write, :value 1}\n\
+               #jepsen.history.Op{:index 2, :time 3, :type :invoke, :process 1, :f :read, :value nil}\n\
+               #jepsen.history.Op{:index 3, :time 4, :type :ok, :process 1, :f :read, :value 2}\n";
+    let (code, out, err) = check_file("records.edn", edn, &["--model", "register"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("format edn") && out.contains("FAIL Linearizable"),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_semantics_default_by_format_can_be_chosen_and_is_printed() {
+    let edn = "{:process 0 :type :invoke :f :write :value 1}\n\
+               {:process 0 :type :ok :f :write :value 1}\n\
+               {:process 1 :type :invoke :f :read :value nil}\n\
+               {:process 1 :type :ok :f :read :value nil}\n";
+    let (code, out, _) = check_file("nil-read.edn", edn, &["--model", "register"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("semantics knossos") && out.contains("a nil read is unknown"),
+        "{out}"
+    );
+    let (code, out, _) = check_file(
+        "nil-read.edn",
+        edn,
+        &["--model", "register", "--semantics", "porcupine"],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("semantics porcupine"), "{out}");
+    // The etcd-style log fails under Porcupine's reading (its default) and passes under
+    // Knossos's, where the failed cas did not happen.
+    let (code, out, _) = clustersim(&[
+        "check-history",
+        "tests/histories/etcd-style.log",
+        "--model",
+        "cas-register",
+        "--semantics",
+        "knossos",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let (code, _, err) = clustersim(&[
+        "check-history",
+        "tests/histories/etcd-style.log",
+        "--model",
+        "cas-register",
+        "--semantics",
+        "elle",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("knossos") && err.contains("porcupine"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_history_with_nothing_to_check_is_linearizable_with_its_count() {
+    let (code, out, err) = check_file(
+        "empty.edn",
+        "; nothing ran\n",
+        &["--model", "register", "--format", "edn"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("PASS Linearizable: nothing to check (the history has 0 operations)"),
+        "{out}"
+    );
+    let failed = "{:process 0 :type :invoke :f :write :value 1}\n\
+                  {:process 0 :type :fail :f :write :value 1}\n\
+                  {:process 1 :type :invoke :f :read :value nil}\n\
+                  {:process 1 :type :fail :f :read :value nil}\n";
+    let (code, out, err) = check_file("failed.edn", failed, &["--model", "register"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("nothing to check (0 of 2 operations constrain the model"),
+        "{out}"
+    );
+}
+
+#[test]
+fn knossos_own_histories_get_knossos_verdicts() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/histories/knossos");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let Some(rest) = name.strip_prefix("cas-register-") else {
+            continue;
+        };
+        let want = if rest.starts_with("good-") { 0 } else { 1 };
+        let (code, out, err) = clustersim(&[
+            "check-history",
+            path.to_str().unwrap(),
+            "--model",
+            "cas-register",
+        ]);
+        assert_eq!(code, want, "{name}: {out}{err}");
+        seen += 1;
+    }
+    assert_eq!(seen, 5);
+    let multi = "tests/histories/knossos/multi-register-good.edn";
+    let (code, out, err) = clustersim(&[
+        "check-history",
+        multi,
+        "--model",
+        "multi-register",
+        "--init",
+        "{:x 0 :y 0}",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("PASS Linearizable: 120 operations"), "{out}");
+    // From absent registers the reads of 0 cannot be explained.
+    let (code, out, _) = clustersim(&["check-history", multi, "--model", "multi-register"]);
+    assert_eq!(code, 1, "{out}");
+}
+
+/// A user's model, outside clustersim: a register that keeps the largest value written.
+#[derive(Clone, Debug)]
+struct MaxRegister;
+
+impl Model for MaxRegister {
+    type Op = (bool, i64);
+    type State = i64;
+
+    fn init(&self) -> i64 {
+        0
+    }
+
+    fn prepare(
+        &self,
+        op: &Operation,
+        _ids: &mut Interner,
+    ) -> Result<Option<(String, (bool, i64))>, String> {
+        let number = |v: &serde_json::Value| v.as_i64().ok_or(format!("not an integer: {v}"));
+        match (op.f.as_str(), op.outcome, &op.result) {
+            (_, clustersim::lin::Outcome::Fail, _) => Ok(None),
+            ("write", _, _) => Ok(Some((String::new(), (true, number(&op.value)?)))),
+            ("read", clustersim::lin::Outcome::Ok, Some(r)) => {
+                Ok(Some((String::new(), (false, number(r)?))))
+            }
+            ("read", _, _) => Ok(None),
+            (other, _, _) => Err(format!("max-register knows write and read, not {other}")),
+        }
+    }
+
+    fn step(&self, state: &i64, op: &(bool, i64)) -> Option<i64> {
+        match *op {
+            (true, v) => Some((*state).max(v)),
+            (false, v) => (*state == v).then_some(*state),
+        }
+    }
+
+    fn is_read(&self, op: &(bool, i64)) -> bool {
+        !op.0
+    }
+}
+
+impl clustersim::lin::NamedModel for MaxRegister {
+    const NAME: &'static str = "max-register";
+    fn build(init: Option<&serde_json::Value>, _ids: &mut Interner) -> Result<Self, String> {
+        match init {
+            None => Ok(MaxRegister),
+            Some(v) => Err(format!("max-register starts at 0, not {v}")),
+        }
+    }
+}
+
+#[test]
+fn a_users_model_is_named_on_the_command_line_of_their_own_binary() {
+    use clustersim::registry::Registry;
+    let registry = Registry::shipped().named("mine").model::<MaxRegister>();
+    assert!(registry
+        .models()
+        .names()
+        .ends_with(&["multi-register", "max-register"]));
+    let history = |read: i64| {
+        format!(
+            "{{:process 0 :type :invoke :f :write :value 5}}\n\
+             {{:process 0 :type :ok :f :write :value 5}}\n\
+             {{:process 0 :type :invoke :f :write :value 3}}\n\
+             {{:process 0 :type :ok :f :write :value 3}}\n\
+             {{:process 1 :type :invoke :f :read :value nil}}\n\
+             {{:process 1 :type :ok :f :read :value {read}}}\n"
+        )
+    };
+    let dir = scratch("user-model");
+    let run = |text: String, extra: &[&str]| {
+        let file = dir.join("h.edn");
+        std::fs::write(&file, text).unwrap();
+        let mut args = vec![
+            "mine",
+            "check-history",
+            file.to_str().unwrap(),
+            "--model",
+            "max-register",
+        ];
+        args.extend_from_slice(extra);
+        clustersim::cli::run_args(&registry, &[], args)
+    };
+    assert_eq!(run(history(5), &[]), 0, "a max-register keeps 5");
+    assert_eq!(
+        run(history(3), &[]),
+        1,
+        "a register would hold 3; a max-register cannot"
+    );
+    assert_eq!(
+        run(history(5), &["--init", "7"]),
+        2,
+        "its own start is refused"
+    );
+    // The shipped program does not know the user's model.
+    let file = dir.join("h.edn");
+    std::fs::write(&file, history(5)).unwrap();
+    let (code, _, err) = clustersim(&[
+        "check-history",
+        file.to_str().unwrap(),
+        "--model",
+        "max-register",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("valid models: register") && err.contains("multi-register"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_smallest_window_costs_about_what_the_verdict_did_unless_asked_for_more() {
+    let etcd = "tests/histories/porcupine/etcd_000.log";
+    // By default the narrowing gets the verdict's steps (1,671 here, at least 10,000): it stops
+    // at a larger window, still failing, and says how to get the smallest.
+    let (code, out, err) = clustersim(&["check-history", etcd, "--model", "cas-register"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("verdict in") && out.contains("1671 search steps"),
+        "{out}"
+    );
+    assert!(
+        out.contains("not narrowed further within 10000 steps")
+            && out.contains("raise --window-steps"),
+        "{out}"
+    );
+    let (code, out, _) = clustersim(&[
+        "check-history",
+        etcd,
+        "--model",
+        "cas-register",
+        "--window-steps",
+        "2000000",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("smallest failing window: 9 operations"),
+        "{out}"
+    );
+    // 0: the verdict alone.
+    let (code, out, _) = clustersim(&[
+        "check-history",
+        etcd,
+        "--model",
+        "cas-register",
+        "--window-steps",
+        "0",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains("window"), "{out}");
 }

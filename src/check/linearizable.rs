@@ -255,8 +255,9 @@ pub fn check_linearizable(outcome: &RunOutcome) -> Verdict {
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Linearizable {
-    /// A `lin` model by name (register, cas-register, kv, list-append, set, counter, fifo-queue,
-    /// mutex); none: the run's key-value calls.
+    /// A shipped `lin` model by name (`lin::models::NAMES`: register, cas-register, kv,
+    /// list-append, set, counter, fifo-queue, mutex, multi-register); none: the run's key-value
+    /// calls.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",

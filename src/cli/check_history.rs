@@ -1,10 +1,10 @@
 //! The `check-history` subcommand: a history recorded anywhere (clustersim, Jepsen EDN, a
 //! Jepsen log as Porcupine's etcd files are) checked for linearizability against a model.
 
-use crate::lin::formats::{self, Format};
-use crate::lin::models;
-use crate::lin::Operation;
+use crate::lin::formats::{self, Format, Semantics};
+use crate::lin::{AnyModel, Operation};
 use crate::memory::{Bytes, DEFAULT_BUDGET};
+use crate::registry::Registry;
 use crate::Error;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -14,12 +14,18 @@ use std::time::Instant;
 pub(super) struct CheckHistoryArgs {
     /// The history file: clustersim .jsonl (run --history), Jepsen/Knossos EDN, or a Jepsen log.
     file: PathBuf,
-    /// The model: register, cas-register, kv, list-append, set, counter, fifo-queue or mutex.
+    /// The model: register, cas-register, kv, list-append, set, counter, fifo-queue, mutex,
+    /// multi-register, or one the program registers.
     #[arg(long)]
     model: String,
     /// The file's format: clustersim, edn or jepsen-log [default: told from the text].
     #[arg(long)]
     format: Option<String>,
+    /// What `:fail` and an `:ok :read` of nil mean: knossos (did not happen; value unknown) or
+    /// porcupine (a failed cas saw another value; absent) [default: edn knossos, others
+    /// porcupine].
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Semantics::NAMES))]
+    semantics: Option<String>,
     /// The object's value before the first operation, as JSON or EDN (e.g. 0) [default:
     /// absent, empty or 0].
     #[arg(long, value_name = "VALUE", allow_hyphen_values = true)]
@@ -27,9 +33,10 @@ pub(super) struct CheckHistoryArgs {
     /// Search steps for the verdict before it is UNKNOWN.
     #[arg(long, default_value_t = crate::lin::DEFAULT_MAX_STEPS, value_parser = clap::value_parser!(u64).range(1..))]
     max_steps: u64,
-    /// Search steps for the smallest failing window (0: do not look for it).
-    #[arg(long, default_value_t = crate::lin::DEFAULT_WINDOW_STEPS)]
-    window_steps: u64,
+    /// Search steps for the smallest failing window (0: do not look for it) [default: as many
+    /// as the verdict took, at least 10,000, so the window costs about what the verdict did].
+    #[arg(long, value_name = "N")]
+    window_steps: Option<u64>,
     /// Stop with an error once the history and the search would hold more than this
     /// (default: 2GiB, as for a run).
     #[arg(long, value_name = "SIZE", value_parser = super::run::parse_bytes, allow_hyphen_values = true)]
@@ -37,12 +44,14 @@ pub(super) struct CheckHistoryArgs {
 }
 
 /// `check-history`: exit 0 if linearizable, 1 if not (or undecided), 2 on bad input.
-pub(super) fn cmd_check_history(program: &str, args: &CheckHistoryArgs) -> Result<u8, Error> {
-    if !models::NAMES.contains(&args.model.as_str()) {
+pub(super) fn cmd_check_history(registry: &Registry, args: &CheckHistoryArgs) -> Result<u8, Error> {
+    let program = registry.program();
+    let models = registry.models();
+    if !models.knows(&args.model) {
         return Err(Error::Usage(format!(
             "unknown model `{}`; valid models: {}",
             args.model,
-            models::NAMES.join(", ")
+            models.names().join(", ")
         )));
     }
     let shown = args.file.display().to_string();
@@ -69,7 +78,16 @@ pub(super) fn cmd_check_history(program: &str, args: &CheckHistoryArgs) -> Resul
             ),
         })?,
     };
-    let ops = formats::read(&text, format).map_err(|e| Error::Parse {
+    let semantics = match &args.semantics {
+        Some(name) => Semantics::named(name).ok_or_else(|| {
+            Error::Usage(format!(
+                "unknown semantics `{name}`; valid: {}",
+                Semantics::NAMES.join(", ")
+            ))
+        })?,
+        None => format.semantics(),
+    };
+    let ops = formats::read_with(&text, format, semantics).map_err(|e| Error::Parse {
         path: shown.clone(),
         line: e.line,
         col: e.col,
@@ -79,6 +97,9 @@ pub(super) fn cmd_check_history(program: &str, args: &CheckHistoryArgs) -> Resul
         Some(t) => Some(parse_value(t)?),
         None => None,
     };
+    let model = models
+        .build(&args.model, init.as_ref())
+        .map_err(|message| Error::Usage(format!("--init for model {}: {message}", args.model)))?;
     let budget = args.max_memory.unwrap_or(DEFAULT_BUDGET);
     // What the text and the operations read from it hold already (a rough upper bound per
     // operation: its JSON values and names); the search may use the rest.
@@ -88,18 +109,29 @@ pub(super) fn cmd_check_history(program: &str, args: &CheckHistoryArgs) -> Resul
         return Err(out_of_memory(&shown, budget, "reading the history"));
     };
     outln!(
-        "{program} check-history: {shown} (format {}, model {}, {} operations)",
+        "{program} check-history: {shown} (format {}, semantics {}, model {}, {} operations)",
         format.name(),
+        semantics.name(),
         args.model,
         ops.len()
     );
-    match run(&args.model, &ops, init.as_ref(), args, search_bytes) {
+    outln!("  semantics {}: {}", semantics.name(), semantics.meaning());
+    let bad_op = |e: crate::lin::ModelError| match e.op.and_then(|i| ops.get(i)) {
+        Some(op) => Error::Parse {
+            path: shown.clone(),
+            line: op.line,
+            col: op.col,
+            message: format!("model {}: {}", args.model, e.message),
+        },
+        None => Error::Invalid {
+            path: shown.clone(),
+            message: e.message,
+        },
+    };
+    match run(model.as_ref(), &ops, args, search_bytes) {
         Ok(Some(code)) => Ok(code),
         Ok(None) => Err(out_of_memory(&shown, budget, "the linearizability search")),
-        Err(message) => Err(Error::Invalid {
-            path: shown.clone(),
-            message,
-        }),
+        Err(e) => Err(bad_op(e)),
     }
 }
 
@@ -122,7 +154,7 @@ fn out_of_memory(shown: &str, budget: Bytes, what: &str) -> Error {
 const MAX_HISTORY_BYTES: u64 = crate::scenario::MAX_FILE_BYTES;
 
 /// The file's bytes, at most `MAX_HISTORY_BYTES` of them.
-fn read_capped(path: &std::path::Path) -> Result<Vec<u8>, Error> {
+pub(super) fn read_capped(path: &std::path::Path) -> Result<Vec<u8>, Error> {
     use std::io::Read as _;
     let shown = path.display().to_string();
     let io = |e: std::io::Error| Error::Io {
@@ -170,14 +202,13 @@ fn parse_value(text: &str) -> Result<serde_json::Value, Error> {
 /// Checks `ops` against the model, prints the verdict and (on failure) the smallest window;
 /// `None` when the search would hold more than `max_bytes`.
 fn run(
-    model: &str,
+    model: &dyn AnyModel,
     ops: &[Operation],
-    init: Option<&serde_json::Value>,
     args: &CheckHistoryArgs,
     max_bytes: u64,
-) -> Result<Option<u8>, String> {
+) -> Result<Option<u8>, crate::lin::ModelError> {
     let started = Instant::now();
-    let checked = models::judge_within(model, ops, init, args.max_steps, max_bytes)?;
+    let checked = model.judge(ops, args.max_steps, max_bytes)?;
     if checked.out_of_memory {
         return Ok(None);
     }
@@ -206,16 +237,34 @@ fn run(
             format!("key {key} ")
         };
         outln!("FAIL Linearizable: {shown}has no linearization (verdict in {timing})");
-        if args.window_steps > 0 {
+        let window_steps = args
+            .window_steps
+            .unwrap_or_else(|| crate::lin::window_budget(checked.steps));
+        if window_steps > 0 {
             let started = Instant::now();
-            let window =
-                models::failing_window_within(model, ops, init, key, args.window_steps, max_bytes)?;
-            outln!(
-                "  smallest failing window: {} operations (found in {:.1} ms); no order of them fits the model:",
-                window.len(),
-                started.elapsed().as_secs_f64() * 1e3
+            let window = model.failing_window(ops, key, window_steps, max_bytes)?;
+            let cost = format!(
+                "{:.1} ms, {} search steps",
+                started.elapsed().as_secs_f64() * 1e3,
+                window.steps
             );
-            let mut window = window;
+            if window.smallest {
+                outln!(
+                    "  smallest failing window: {} operations (found in {cost}); no order of them fits the model:",
+                    window.ops.len()
+                );
+            } else {
+                outln!(
+                    "  failing window: {} operations, not narrowed further within {window_steps} steps ({cost}; {}); no order of them fits the model:",
+                    window.ops.len(),
+                    if args.window_steps.is_some() {
+                        "raise --window-steps for the smallest"
+                    } else {
+                        "the verdict's own budget: raise --window-steps for the smallest"
+                    }
+                );
+            }
+            let mut window = window.ops;
             window.sort_by_key(|&i| ops[i].call);
             for i in window {
                 outln!("    {}", ops[i].describe());
@@ -233,8 +282,17 @@ fn run(
         return Ok(Some(1));
     }
     if checked_ops == 0 {
-        outln!("UNKNOWN Linearizable: no operation in the history constrains the model");
-        return Ok(Some(1));
+        // Nothing constrains the model: every order fits, as Knossos and Porcupine say too.
+        let why = if ops.is_empty() {
+            "the history has 0 operations".to_string()
+        } else {
+            format!(
+                "0 of {} operations constrain the model: each failed, or its result is unknown",
+                ops.len()
+            )
+        };
+        outln!("PASS Linearizable: nothing to check ({why}), so the history is linearizable");
+        return Ok(Some(0));
     }
     outln!(
         "PASS Linearizable: {checked_ops} operations{} are linearizable ({timing})",

@@ -24,6 +24,7 @@ macro_rules! outln {
 
 mod check;
 mod check_history;
+mod check_txn;
 mod debug;
 mod explore;
 mod outputs;
@@ -60,6 +61,9 @@ enum Command {
     /// Check a recorded history (clustersim, Jepsen EDN or log) for linearizability against a
     /// model (exit 1 if it is not).
     CheckHistory(check_history::CheckHistoryArgs),
+    /// Check a history of transactions (Jepsen's list-append, EDN) for Elle's anomalies: G0,
+    /// G1a, G1b, G1c, G-single, G2-item (exit 1 if one is found).
+    CheckTxn(check_txn::CheckTxnArgs),
     /// Search every order of due events, lost message and crash within bounds (exhaustive
     /// model checking); write the shortest failing path (exit 1 if one fails).
     Check(check::CheckArgs),
@@ -146,9 +150,8 @@ where
                 Command::Shrink(args) => explore::cmd_shrink(registry, &args),
                 Command::Check(args) => check::cmd_check(registry, &args),
                 Command::Debug(args) => debug::cmd_debug(registry, &args),
-                Command::CheckHistory(args) => {
-                    check_history::cmd_check_history(registry.program(), &args)
-                }
+                Command::CheckHistory(args) => check_history::cmd_check_history(registry, &args),
+                Command::CheckTxn(args) => check_txn::cmd_check_txn(registry, &args),
             },
             Err(e) => {
                 let _ = e.print();

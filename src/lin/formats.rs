@@ -1,13 +1,18 @@
 //! Reading recorded histories into `Operation`s: clustersim's JSON lines (`run --history`),
 //! Jepsen and Knossos EDN (`{:type :invoke, :f :write, :value 3, :process 0}`, one map after
-//! another or in a vector), and the Jepsen log lines Porcupine's etcd histories use
-//! (`INFO jepsen.util - 3<TAB>:invoke<TAB>:read<TAB>nil`). The format is told from the text, or forced.
+//! another, in a vector, or as `#jepsen.history.Op{...}` records), and the Jepsen log lines
+//! Porcupine's etcd histories use (`INFO jepsen.util - 3 :invoke :read nil`, fields separated
+//! by any whitespace). The format is told from the text, or forced. Every line is read or
+//! refused with its line and column: nothing is skipped but blank lines, comments and the
+//! nemesis's notes.
 //!
-//! A cas that failed its compare reads as a cas whose result is `false` (an observation): in
-//! Jepsen histories that is what `:fail` of a cas means; in clustersim's, a `CasFailed`
-//! completion (a cas refused for another reason, say no leader, did nothing and says nothing).
+//! What a `:fail` and a `nil` read mean is the file's `Semantics`: Knossos's (a failed operation
+//! did not happen, a read of `nil` returned an unknown value) or Porcupine's etcd convention (a
+//! failed cas is a compare that failed: an observation; a read of `nil` found the key absent).
+//! In clustersim's own histories a failed operation always did nothing and a failed compare is
+//! its own completion (`CasFailed`); there the choice changes only what a `null` read means.
 
-use super::edn::Reader;
+use super::edn::{self, name_of, show, Reader};
 use super::model::{Operation, Outcome};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
@@ -19,7 +24,7 @@ pub enum Format {
     Clustersim,
     /// Jepsen / Knossos EDN operation maps.
     Edn,
-    /// Jepsen log lines: process, type, f and value separated by tabs.
+    /// Jepsen log lines: process, type, f and value separated by tabs or spaces.
     JepsenLog,
 }
 
@@ -46,6 +51,16 @@ impl Format {
         }
     }
 
+    /// What the format's origin means by `:fail` and a `nil` read: Knossos's for Jepsen EDN,
+    /// Porcupine's for Jepsen logs (Porcupine's etcd files are logs) and for clustersim's own
+    /// histories (a `null` read found nothing).
+    pub fn semantics(self) -> Semantics {
+        match self {
+            Format::Edn => Semantics::Knossos,
+            Format::JepsenLog | Format::Clustersim => Semantics::Porcupine,
+        }
+    }
+
     /// The format of `text`, told from its first line that is not blank or an EDN comment.
     pub fn detect(text: &str) -> Option<Format> {
         let text = without_bom(text);
@@ -55,12 +70,54 @@ impl Format {
             .find(|l| !l.is_empty() && !l.starts_with(';'))?;
         if first.starts_with("{\"") {
             Some(Format::Clustersim)
-        } else if text.contains("\t:invoke\t") || first.contains("jepsen.util") {
-            Some(Format::JepsenLog)
-        } else if first.starts_with('{') || first.starts_with('[') || first.starts_with('(') {
+        } else if first.starts_with(['{', '[', '(', '#']) {
+            // A map, a vector or list of them, a tagged record (`#jepsen.history.Op{...}`).
             Some(Format::Edn)
+        } else if log_fields(first).is_some() {
+            Some(Format::JepsenLog)
         } else {
             None
+        }
+    }
+}
+
+/// How `:fail` and a read of `nil` are read.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Semantics {
+    /// Knossos: a `:fail`ed operation did not happen; `:ok :read nil` returned a value not
+    /// known (it constrains nothing).
+    Knossos,
+    /// Porcupine's etcd convention: `:fail :cas` is a compare that failed (the register held
+    /// something else); `:ok :read nil` found the register absent.
+    Porcupine,
+}
+
+impl Semantics {
+    /// The names `--semantics` accepts.
+    pub const NAMES: [&'static str; 2] = ["knossos", "porcupine"];
+
+    /// The semantics called `name`.
+    pub fn named(name: &str) -> Option<Semantics> {
+        match name {
+            "knossos" => Some(Semantics::Knossos),
+            "porcupine" => Some(Semantics::Porcupine),
+            _ => None,
+        }
+    }
+
+    /// The semantics' name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Semantics::Knossos => "knossos",
+            Semantics::Porcupine => "porcupine",
+        }
+    }
+
+    /// What it means, in a few words (for reports).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Semantics::Knossos => "a failed op did not happen; a nil read is unknown",
+            Semantics::Porcupine => "a failed cas saw another value; a nil read is absent",
         }
     }
 }
@@ -82,20 +139,75 @@ pub struct FormatError {
 }
 
 fn at(line: usize, message: impl Into<String>) -> FormatError {
+    at_col(line, 1, message)
+}
+
+fn at_col(line: usize, col: usize, message: impl Into<String>) -> FormatError {
     FormatError {
         line,
-        col: 1,
+        col,
         message: message.into(),
     }
 }
 
-/// Reads `text` in `format` into operations, in the order of their calls.
+/// Reads `text` in `format` into operations, in the order of their calls, with the format's
+/// own semantics (`Format::semantics`).
 pub fn read(text: &str, format: Format) -> Result<Vec<Operation>, FormatError> {
+    read_with(text, format, format.semantics())
+}
+
+/// Reads `text` in `format` into operations, reading `:fail` and `nil` reads as `semantics`
+/// says.
+pub fn read_with(
+    text: &str,
+    format: Format,
+    semantics: Semantics,
+) -> Result<Vec<Operation>, FormatError> {
     let text = without_bom(text);
-    match format {
-        Format::Clustersim => read_clustersim(text),
-        Format::Edn => read_edn(text),
-        Format::JepsenLog => read_log(text),
+    let mut ops = match format {
+        Format::Clustersim => read_clustersim(text)?,
+        Format::Edn => read_edn(text, semantics)?,
+        Format::JepsenLog => read_log(text, semantics)?,
+    };
+    if semantics == Semantics::Knossos {
+        for op in &mut ops {
+            unknown_nil_reads(op);
+        }
+    }
+    Ok(ops)
+}
+
+/// Knossos's reading of a completed read of `nil`: its value is not known. A register read
+/// loses its result; a transaction (Knossos's multi-register) loses its `[:read k nil]` steps.
+fn unknown_nil_reads(op: &mut Operation) {
+    if op.outcome != Outcome::Ok {
+        return;
+    }
+    match op.f.as_str() {
+        "read" => {
+            let unknown = match (&op.result, &op.value) {
+                (Some(Json::Null), _) => true,
+                // An independent key's read, `[key nil]`.
+                (Some(Json::Array(r)), Json::Array(v)) => {
+                    r.len() == 2 && v.len() == 2 && r[0] == v[0] && r[1].is_null()
+                }
+                _ => false,
+            };
+            if unknown {
+                op.result = None;
+            }
+        }
+        "txn" => {
+            if let Some(Json::Array(steps)) = &mut op.result {
+                steps.retain(|s| match s {
+                    Json::Array(step) if step.len() == 3 => {
+                        !(step[2].is_null() && name_of(&step[0]) == Some("read"))
+                    }
+                    _ => true,
+                });
+            }
+        }
+        _ => {}
     }
 }
 
@@ -104,12 +216,14 @@ struct Event {
     process: String,
     kind: String,
     f: String,
+    key: Option<Json>,
     value: Json,
     line: usize,
+    col: usize,
 }
 
 /// Pairs invocations with the next completion of the same process.
-fn pair(events: Vec<Event>) -> Result<Vec<Operation>, FormatError> {
+fn pair(events: Vec<Event>, semantics: Semantics) -> Result<Vec<Operation>, FormatError> {
     let mut ops: Vec<Operation> = Vec::new();
     let mut open: BTreeMap<String, usize> = BTreeMap::new();
     for (pos, e) in events.into_iter().enumerate() {
@@ -122,13 +236,14 @@ fn pair(events: Vec<Event>) -> Result<Vec<Operation>, FormatError> {
                 ops.push(Operation {
                     process: e.process,
                     f: normalise(&e.f),
-                    key: None,
+                    key: e.key,
                     value: e.value,
                     result: None,
                     outcome: Outcome::Info,
                     call: pos,
                     ret: None,
                     line: e.line,
+                    col: e.col,
                 });
             }
             "ok" | "fail" | "info" => {
@@ -137,8 +252,9 @@ fn pair(events: Vec<Event>) -> Result<Vec<Operation>, FormatError> {
                         // Jepsen writes nemesis and crash notes as info without an invoke.
                         continue;
                     }
-                    return Err(at(
+                    return Err(at_col(
                         e.line,
+                        e.col,
                         format!(
                             "process {} completes an operation it never invoked",
                             e.process
@@ -154,21 +270,22 @@ fn pair(events: Vec<Event>) -> Result<Vec<Operation>, FormatError> {
                     }
                     "fail" => {
                         op.outcome = Outcome::Fail;
-                        // Jepsen's registers (and Porcupine reading them) fail a cas when its
-                        // compare fails: the result says so.
-                        op.result = Some(if op.f == "cas" {
-                            Json::Bool(false)
-                        } else {
-                            e.value
-                        });
                         op.ret = Some(pos);
+                        op.result = match semantics {
+                            // Porcupine's etcd model: the cas's compare failed, an observation.
+                            Semantics::Porcupine if op.f == "cas" => Some(Json::Bool(false)),
+                            Semantics::Porcupine => Some(e.value),
+                            // Knossos: it did not happen, and says nothing.
+                            Semantics::Knossos => None,
+                        };
                     }
                     _ => op.outcome = Outcome::Info,
                 }
             }
             other => {
-                return Err(at(
+                return Err(at_col(
                     e.line,
+                    e.col,
                     format!("unknown operation type `{other}`; expected invoke, ok, fail or info"),
                 ))
             }
@@ -197,91 +314,180 @@ fn text_of(v: &Json) -> String {
     }
 }
 
-fn read_edn(text: &str) -> Result<Vec<Operation>, FormatError> {
-    let mut reader = Reader::new(text);
+/// True for the nemesis's process (`:nemesis`), whose notes are not operations.
+fn is_nemesis(process: &Json) -> bool {
+    name_of(process) == Some("nemesis")
+}
+
+fn read_edn(text: &str, semantics: Semantics) -> Result<Vec<Operation>, FormatError> {
     let mut events = Vec::new();
-    let mut push = |v: Json, line: usize| -> Result<(), FormatError> {
-        let Json::Object(m) = &v else {
-            return Err(at(line, format!("expected an operation map, found {v}")));
+    let mut push = |v: Json, line: usize, col: usize| -> Result<(), edn::EdnError> {
+        let fail = |message: String| edn::EdnError { line, col, message };
+        let Json::Object(mut m) = v else {
+            return Err(fail(format!(
+                "expected an operation map ({{:process 0 :type :invoke :f :read :value nil}}), found {}",
+                show(&v)
+            )));
         };
-        let get = |k: &str| m.get(k).cloned().unwrap_or(Json::Null);
-        let process = get("process");
-        if process == "nemesis" || process.is_null() {
+        let process = m.get("process").unwrap_or(&Json::Null);
+        if is_nemesis(process) {
             return Ok(());
         }
-        let kind = text_of(&get("type"));
-        let f = text_of(&get("f"));
-        if kind.is_empty() || f.is_empty() || kind == "null" || f == "null" {
-            return Err(at(line, "an operation map needs :type and :f"));
+        if process.is_null() {
+            return Err(fail(
+                "an operation map needs :process (the client that ran it)".into(),
+            ));
         }
+        let process = show(process);
+        let field = |k: &str| m.get(k).and_then(name_of).map(str::to_string);
+        let (Some(kind), Some(f)) = (field("type"), field("f")) else {
+            return Err(fail(
+                "an operation map needs :type (:invoke, :ok, :fail or :info) and :f (a keyword)"
+                    .into(),
+            ));
+        };
         events.push(Event {
-            process: text_of(&process),
+            process,
             kind,
             f,
-            value: get("value"),
+            key: m.remove("key").filter(|k| !k.is_null()),
+            value: m.remove("value").unwrap_or(Json::Null),
             line,
+            col,
         });
         Ok(())
     };
-    loop {
-        let start = reader.offset();
-        let (line, _) = reader.position(start);
-        let value = reader.next_value().map_err(|e| FormatError {
-            line: e.line,
-            col: e.col,
-            message: e.message,
-        })?;
-        match value {
-            None => break,
-            // A whole history in one vector or list.
-            Some(Json::Array(items)) => {
-                for item in items {
-                    push(item, line)?;
-                }
-            }
-            Some(v) => push(v, line)?,
-        }
-    }
-    pair(events)
+    Reader::new(text)
+        .each_top_level(&mut push)
+        .map_err(|e| at_col(e.line, e.col, e.message))?;
+    pair(events, semantics)
 }
 
-fn read_log(text: &str) -> Result<Vec<Operation>, FormatError> {
+/// The operation types a Jepsen log line may carry.
+const KINDS: [&str; 4] = [":invoke", ":ok", ":fail", ":info"];
+
+/// The fields of a Jepsen log line, each with the byte it starts at.
+struct LogFields<'a> {
+    process: (usize, &'a str),
+    kind: (usize, &'a str),
+    f: (usize, &'a str),
+    value: (usize, &'a str),
+}
+
+/// The fields of a Jepsen log line: process, type, f and the value's text, each separated
+/// from the next by any whitespace; whatever comes before the process (the logger's
+/// `INFO jepsen.util -`) is ignored. `None` if the line has no operation type after a process.
+fn log_fields(line: &str) -> Option<LogFields<'_>> {
+    let mut tokens: Vec<(usize, &str)> = Vec::with_capacity(8);
+    let mut start = None;
+    for (i, c) in line
+        .char_indices()
+        .chain(std::iter::once((line.len(), ' ')))
+    {
+        match (c.is_whitespace(), start) {
+            (true, Some(s)) => {
+                tokens.push((s, &line[s..i]));
+                start = None;
+                if tokens.len() >= 2 && KINDS.contains(&tokens[tokens.len() - 1].1) {
+                    break;
+                }
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    let k = tokens.iter().position(|(_, t)| KINDS.contains(t))?;
+    if k == 0 {
+        return None;
+    }
+    let kind = tokens[k];
+    let after = kind.0 + kind.1.len();
+    let f_from = after + (line[after..].len() - line[after..].trim_start().len());
+    let f_len = line[f_from..]
+        .find(char::is_whitespace)
+        .unwrap_or(line.len() - f_from);
+    let value_from = f_from + f_len;
+    let rest = &line[value_from..];
+    let value_at = value_from + (rest.len() - rest.trim_start().len());
+    Some(LogFields {
+        process: tokens[k - 1],
+        kind,
+        f: (f_from, &line[f_from..value_from]),
+        value: (value_at, line[value_at..].trim_end()),
+    })
+}
+
+/// The 1-based character column of byte `at` of `line`.
+fn column(line: &str, at: usize) -> usize {
+    line.char_indices().take_while(|&(i, _)| i < at).count() + 1
+}
+
+fn read_log(text: &str, semantics: Semantics) -> Result<Vec<Operation>, FormatError> {
+    const EXPECTED: &str = "expected a Jepsen log line, `process :type :f value` (e.g. \
+        `INFO jepsen.util - 3 :invoke :read nil`, fields separated by tabs or spaces); keep only \
+        the operation lines (grep jepsen.util)";
     let mut events = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
-        let fields: Vec<&str> = raw.split('\t').collect();
-        let Some(kind_at) = fields
-            .iter()
-            .position(|f| matches!(*f, ":invoke" | ":ok" | ":fail" | ":info"))
-        else {
+        if raw.trim().is_empty() {
             continue;
+        }
+        let Some(fields) = log_fields(raw) else {
+            return Err(at(line, EXPECTED));
         };
-        if kind_at == 0 || fields.len() < kind_at + 2 {
-            return Err(at(line, "expected `process<TAB>:type<TAB>:f<TAB>value`"));
-        }
-        let process = fields[kind_at - 1]
-            .rsplit(' ')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_string();
-        if process == ":nemesis" || process.is_empty() {
+        let (process_at, process) = fields.process;
+        let kind = fields.kind.1;
+        if process == ":nemesis" {
             continue;
         }
-        let value_text = fields.get(kind_at + 2).copied().unwrap_or("nil");
-        let value = Reader::new(value_text)
-            .next_value()
-            .map_err(|e| at(line, format!("value `{value_text}`: {}", e.message)))?
-            .unwrap_or(Json::Null);
+        let (f_at, f) = fields.f;
+        let Some(f) = f.strip_prefix(':').filter(|f| !f.is_empty()) else {
+            return Err(at_col(
+                line,
+                column(raw, f_at),
+                format!("expected the operation's name (a keyword such as :read) after {kind}"),
+            ));
+        };
+        let value_text = fields.value.1;
+        let value = if value_text.is_empty() {
+            Json::Null
+        } else {
+            // The reader skips a byte order mark; its offsets count from after it.
+            let value_text = value_text.strip_prefix('\u{feff}').unwrap_or(value_text);
+            let value_at = fields.value.0 + (fields.value.1.len() - value_text.len());
+            let mut reader = Reader::new(value_text);
+            let here = |e: edn::EdnError| {
+                at_col(
+                    line,
+                    column(raw, value_at) + e.col - 1,
+                    format!("value `{value_text}`: {}", e.message),
+                )
+            };
+            let v = reader.next_value().map_err(here)?.unwrap_or(Json::Null);
+            let after = reader.offset();
+            if after < value_text.len() {
+                return Err(at_col(
+                    line,
+                    column(raw, value_at + after),
+                    format!(
+                        "expected one value after {kind} :{f}, found more: `{}`",
+                        &value_text[after..]
+                    ),
+                ));
+            }
+            v
+        };
         events.push(Event {
-            process,
-            kind: fields[kind_at].trim_start_matches(':').to_string(),
-            f: fields[kind_at + 1].trim_start_matches(':').to_string(),
+            process: process.to_string(),
+            kind: kind[1..].to_string(),
+            f: f.to_string(),
+            key: None,
             value,
             line,
+            col: column(raw, process_at),
         });
     }
-    pair(events)
+    pair(events, semantics)
 }
 
 /// One history entry as clustersim writes it: phase, op id, node, position, the op's JSON.
@@ -318,6 +524,7 @@ impl Joiner {
                     call: e.pos,
                     ret: None,
                     line: e.line,
+                    col: 1,
                 });
             }
             "Ok" | "Fail" | "Info" => {
@@ -475,6 +682,98 @@ mod tests {
             Some(Format::JepsenLog)
         );
         assert_eq!(Format::detect("hello"), None);
+        assert_eq!(
+            Format::detect("INFO  jepsen.util - 1   :invoke :read  nil"),
+            Some(Format::JepsenLog)
+        );
+        assert_eq!(
+            Format::detect("3 :invoke :read nil"),
+            Some(Format::JepsenLog)
+        );
+        assert_eq!(
+            Format::detect("#jepsen.history.Op{:index 0, :type :invoke, :f :read}"),
+            Some(Format::Edn)
+        );
+    }
+
+    #[test]
+    fn log_fields_may_be_separated_by_any_whitespace() {
+        let tabs = "INFO  jepsen.util - 0\t:invoke\t:cas\t[1 2]\nINFO  jepsen.util - 0\t:ok\t:cas\t[1 2]\n";
+        let spaces = "INFO  jepsen.util - 0   :invoke :cas    [1 2]\nINFO jepsen.util - 0 :ok :cas [1 2]  \n";
+        let mixed = "0\t:invoke :cas\t [1 2]\n0 :ok\t:cas [1  2]\n";
+        let read_all = |t: &str| read(t, Format::JepsenLog).unwrap();
+        let want = read_all(tabs);
+        assert_eq!(want.len(), 1);
+        assert_eq!(want[0].value, serde_json::json!([1, 2]));
+        for text in [spaces, mixed] {
+            let got = read_all(text);
+            assert_eq!(got.len(), 1, "{text}");
+            assert_eq!(
+                (&got[0].f, &got[0].value, got[0].outcome),
+                (&want[0].f, &want[0].value, want[0].outcome)
+            );
+        }
+        assert_eq!((want[0].line, want[0].col), (1, 21));
+    }
+
+    #[test]
+    fn a_log_line_that_cannot_be_read_is_an_error_at_its_place() {
+        // A byte order mark before a value, and wide characters, never split a character.
+        let e = read("0 :invoke :read \u{feff}1 é\n", Format::JepsenLog).unwrap_err();
+        assert_eq!((e.line, e.col), (1, 20), "{e:?}");
+        let e = read(
+            "0 :invoke :read nil\nINFO jepsen.core - Running test\n",
+            Format::JepsenLog,
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.col), (2, 1), "{e:?}");
+        assert!(e.message.contains("process :type :f value"), "{e:?}");
+        let e = read("0 :invoke :read [1 2\n", Format::JepsenLog).unwrap_err();
+        assert_eq!(e.line, 1);
+        assert!(e.message.contains("value `[1 2`"), "{e:?}");
+        let e = read("0 :invoke :read 1 2\n", Format::JepsenLog).unwrap_err();
+        assert_eq!((e.line, e.col), (1, 19), "{e:?}");
+        assert!(e.message.contains("found more"), "{e:?}");
+        let e = read("0 :invoke read nil\n", Format::JepsenLog).unwrap_err();
+        assert_eq!((e.line, e.col), (1, 11), "{e:?}");
+    }
+
+    #[test]
+    fn edn_keeps_processes_values_and_positions_apart() {
+        let edn = "[{:process 1 :type :invoke :f :write :value :x}\n \
+                   {:process \"1\" :type :invoke :f :write :value \"x\"}\n \
+                   {:process 1 :type :ok :f :write :value :x}\n \
+                   #jepsen.history.Op{:process \"1\" :type :ok :f :write :value \"x\"}]";
+        let ops = read(edn, Format::Edn).unwrap();
+        assert_eq!(ops.len(), 2, "{ops:?}");
+        assert_ne!(ops[0].process, ops[1].process);
+        assert_ne!(ops[0].value, ops[1].value);
+        assert_eq!((ops[0].line, ops[0].col), (1, 2));
+        assert_eq!((ops[1].line, ops[1].col), (2, 2));
+        assert_eq!((ops[0].ret, ops[1].ret), (Some(2), Some(3)));
+        let e = read("[{:process 0 :type :invoke :f :read}\n 7]", Format::Edn).unwrap_err();
+        assert_eq!((e.line, e.col), (2, 2), "{e:?}");
+        let e = read("{:type :invoke :f :read}", Format::Edn).unwrap_err();
+        assert!(e.message.contains(":process"), "{e:?}");
+    }
+
+    #[test]
+    fn semantics_decide_what_fail_and_nil_reads_mean() {
+        let text = "{:process 0 :type :invoke :f :cas :value [1 2]}\n\
+                    {:process 0 :type :fail :f :cas :value [1 2]}\n\
+                    {:process 1 :type :invoke :f :read :value nil}\n\
+                    {:process 1 :type :ok :f :read :value nil}\n";
+        let knossos = read_with(text, Format::Edn, Semantics::Knossos).unwrap();
+        assert_eq!(
+            (knossos[0].outcome, &knossos[0].result),
+            (Outcome::Fail, &None)
+        );
+        assert_eq!(knossos[1].result, None);
+        let porcupine = read_with(text, Format::Edn, Semantics::Porcupine).unwrap();
+        assert_eq!(porcupine[0].result, Some(Json::Bool(false)));
+        assert_eq!(porcupine[1].result, Some(Json::Null));
+        assert_eq!(Format::Edn.semantics(), Semantics::Knossos);
+        assert_eq!(Format::JepsenLog.semantics(), Semantics::Porcupine);
     }
 
     #[test]

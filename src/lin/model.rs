@@ -2,6 +2,7 @@
 //! state, how an operation steps it, how operations split into independent partitions), and
 //! the `Operation` record every history format is read into.
 
+use super::edn::show;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -41,18 +42,20 @@ pub struct Operation {
     pub ret: Option<usize>,
     /// Line of its call in the file (1-based), for messages.
     pub line: usize,
+    /// Column of its call in the file (1-based, in characters), for messages.
+    pub col: usize,
 }
 
 impl Operation {
-    /// The operation in words: `p2 cas(k1, [1, 2]) -> false (ok)`.
+    /// The operation in words: `p2 cas(k1, [1, 2]) -> false (ok, line 3:1)`.
     pub fn describe(&self) -> String {
         let key = self
             .key
             .as_ref()
-            .map(|k| format!("{k}, "))
+            .map(|k| format!("{}, ", show(k)))
             .unwrap_or_default();
         let result = match &self.result {
-            Some(r) => format!(" -> {r}"),
+            Some(r) => format!(" -> {}", show(r)),
             None => String::new(),
         };
         let outcome = match self.outcome {
@@ -61,8 +64,12 @@ impl Operation {
             Outcome::Info => "info",
         };
         format!(
-            "{} {}({key}{}){result} ({outcome}, line {})",
-            self.process, self.f, self.value, self.line
+            "{} {}({key}{}){result} ({outcome}, line {}:{})",
+            self.process,
+            self.f,
+            show(&self.value),
+            self.line,
+            self.col
         )
     }
 }
@@ -75,9 +82,10 @@ pub struct Interner {
 }
 
 impl Interner {
-    /// The id of `v` (the same for equal values), made on first sight.
+    /// The id of `v` (the same for equal values, different for different ones: a keyword and
+    /// a string of one name differ), made on first sight.
     pub fn id(&mut self, v: &Json) -> u64 {
-        let text = v.to_string();
+        let text = show(v);
         if let Some(&id) = self.ids.get(&text) {
             return id;
         }

@@ -2,9 +2,10 @@
 //! `fifo-queue` and `mutex`. Each is a plain type implementing `Model`; `by_name` lists them for
 //! the command line.
 
+use super::edn::show;
 use super::model::{Interner, Model, Operation, Outcome};
 use serde_json::Value as Json;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// An operation on one register (values are interned ids; `None` is "absent").
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -78,7 +79,7 @@ fn opt_id(v: &Json, ids: &mut Interner) -> Option<u64> {
 /// (Jepsen's independent keys), else one partition for all.
 fn keyed(op: &Operation, needs_key: bool) -> Result<(String, Json, Option<Json>), String> {
     if let Some(k) = &op.key {
-        return Ok((k.to_string(), op.value.clone(), op.result.clone()));
+        return Ok((show(k), op.value.clone(), op.result.clone()));
     }
     if !needs_key {
         return Ok((String::new(), op.value.clone(), op.result.clone()));
@@ -89,15 +90,15 @@ fn keyed(op: &Operation, needs_key: bool) -> Result<(String, Json, Option<Json>)
     };
     let Some((key, value)) = pair(&op.value) else {
         return Err(format!(
-            "line {}: `{}` has no key: give the key apart, or the value as a [key, value] pair",
-            op.line, op.f
+            "`{}` has no key: give the key apart, or the value as a [key, value] pair",
+            op.f
         ));
     };
     let result = op
         .result
         .as_ref()
         .map(|r| pair(r).map_or(r.clone(), |(_, v)| v));
-    Ok((key.to_string(), value, result))
+    Ok((show(&key), value, result))
 }
 
 impl Model for RegisterModel {
@@ -125,16 +126,10 @@ impl Model for RegisterModel {
             },
             "cas" if self.family != Family::Register => {
                 let Json::Array(pair) = &value else {
-                    return Err(format!(
-                        "line {}: a cas value is [from, to], not {value}",
-                        op.line
-                    ));
+                    return Err(format!("a cas value is [from, to], not {}", show(&value)));
                 };
                 let [from, to] = pair.as_slice() else {
-                    return Err(format!(
-                        "line {}: a cas value is [from, to], not {value}",
-                        op.line
-                    ));
+                    return Err(format!("a cas value is [from, to], not {}", show(&value)));
                 };
                 let from = opt_id(from, ids);
                 // A cas that reports `false` found another value: an observation, whether the
@@ -153,8 +148,7 @@ impl Model for RegisterModel {
                     _ => "read, write, cas",
                 };
                 return Err(format!(
-                    "line {}: operation `{other}` is not one this model knows ({valid})",
-                    op.line
+                    "operation `{other}` is not one this model knows ({valid})"
                 ));
             }
         };
@@ -214,13 +208,11 @@ impl Model for RegisterModel {
 }
 
 /// The values of a list or set result (`null` is empty).
-fn id_list(v: &Json, ids: &mut Interner, line: usize) -> Result<Vec<u64>, String> {
+fn id_list(v: &Json, ids: &mut Interner) -> Result<Vec<u64>, String> {
     match v {
         Json::Null => Ok(Vec::new()),
         Json::Array(a) => Ok(a.iter().map(|x| ids.id(x)).collect()),
-        other => Err(format!(
-            "line {line}: expected a list of values, not {other}"
-        )),
+        other => Err(format!("expected a list of values, not {}", show(other))),
     }
 }
 
@@ -258,13 +250,12 @@ impl Model for ListAppend {
                 _ => ListOp::Append(ids.id(&value)),
             },
             "read" => match (op.outcome, result) {
-                (Outcome::Ok, Some(r)) => ListOp::Read(id_list(&r, ids, op.line)?),
+                (Outcome::Ok, Some(r)) => ListOp::Read(id_list(&r, ids)?),
                 _ => return Ok(None),
             },
             other => {
                 return Err(format!(
-                    "line {}: operation `{other}` is not one list-append knows (append, read)",
-                    op.line
+                    "operation `{other}` is not one list-append knows (append, read)"
                 ))
             }
         };
@@ -320,15 +311,12 @@ impl Model for SetModel {
                 _ => SetOp::Add(ids.id(&value)),
             },
             "read" => match (op.outcome, result) {
-                (Outcome::Ok, Some(r)) => {
-                    SetOp::Read(id_list(&r, ids, op.line)?.into_iter().collect())
-                }
+                (Outcome::Ok, Some(r)) => SetOp::Read(id_list(&r, ids)?.into_iter().collect()),
                 _ => return Ok(None),
             },
             other => {
                 return Err(format!(
-                    "line {}: operation `{other}` is not one the set model knows (add, read)",
-                    op.line
+                    "operation `{other}` is not one the set model knows (add, read)"
                 ))
             }
         };
@@ -389,7 +377,7 @@ impl Model for Counter {
         let (key, value, result) = keyed(op, false)?;
         let number = |v: &Json| {
             v.as_i64()
-                .ok_or_else(|| format!("line {}: a counter takes integers, not {v}", op.line))
+                .ok_or_else(|| format!("a counter takes integers, not {}", show(v)))
         };
         let step = match op.f.as_str() {
             "add" | "incr" => match op.outcome {
@@ -403,8 +391,7 @@ impl Model for Counter {
             },
             other => {
                 return Err(format!(
-                    "line {}: operation `{other}` is not one the counter knows (add, incr, read)",
-                    op.line
+                    "operation `{other}` is not one the counter knows (add, incr, read)"
                 ))
             }
         };
@@ -462,8 +449,7 @@ impl Model for FifoQueue {
             ("dequeue", Outcome::Info) => QueueOp::DequeueUnknown,
             (other, _) => {
                 return Err(format!(
-                    "line {}: operation `{other}` is not one the queue knows (enqueue, dequeue)",
-                    op.line
+                    "operation `{other}` is not one the queue knows (enqueue, dequeue)"
                 ))
             }
         };
@@ -534,8 +520,7 @@ impl Model for Mutex {
             "release" | "unlock" => MutexOp::Release(who),
             other => {
                 return Err(format!(
-                    "line {}: operation `{other}` is not one the mutex knows (acquire, release)",
-                    op.line
+                    "operation `{other}` is not one the mutex knows (acquire, release)"
                 ))
             }
         };
@@ -554,8 +539,123 @@ impl Model for Mutex {
     }
 }
 
-/// The names `--model` accepts, in the order `check-history --help` lists them.
-pub const NAMES: [&str; 8] = [
+/// A map of keys to registers that transactions read and write several of at once (Knossos's
+/// `multi-register`): each operation is `:f :txn` with a value of `[f key value]` steps, `f`
+/// being `:read` or `:write`; an `ok` transaction's reads are its completion's values. Every
+/// key starts absent unless `--init` gives a map (`{:x 0 :y 0}`). Transactions span keys, so
+/// the history is one partition.
+#[derive(Clone, Debug, Default)]
+pub struct MultiRegister {
+    init: BTreeMap<u64, u64>,
+}
+
+/// One step of a transaction on a multi-register.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum MultiStep {
+    /// Read `key`, returning the value (`None`: absent).
+    Read(u64, Option<u64>),
+    /// Write the value to `key`.
+    Write(u64, u64),
+}
+
+impl MultiRegister {
+    /// A multi-register whose keys start as `init` says (the others absent).
+    pub fn new(init: BTreeMap<u64, u64>) -> Self {
+        MultiRegister { init }
+    }
+}
+
+impl Model for MultiRegister {
+    type Op = Vec<MultiStep>;
+    type State = BTreeMap<u64, u64>;
+
+    fn init(&self) -> BTreeMap<u64, u64> {
+        self.init.clone()
+    }
+
+    fn prepare(
+        &self,
+        op: &Operation,
+        ids: &mut Interner,
+    ) -> Result<Option<(String, Vec<MultiStep>)>, String> {
+        if op.f != "txn" {
+            return Err(format!(
+                "operation `{}` is not one the multi-register knows (txn, whose value is \
+                 [[:read k v] [:write k v] ...])",
+                op.f
+            ));
+        }
+        let steps = match op.outcome {
+            Outcome::Fail => return Ok(None),
+            // A completed transaction's reads are in its completion; an unknown one may have
+            // written, and its reads say nothing.
+            Outcome::Ok => op.result.as_ref().unwrap_or(&op.value),
+            Outcome::Info => &op.value,
+        };
+        let Json::Array(steps) = steps else {
+            return Err(format!(
+                "a transaction is a list of [f key value] steps, not {}",
+                show(steps)
+            ));
+        };
+        let mut out = Vec::with_capacity(steps.len());
+        for step in steps {
+            let parts = match step {
+                Json::Array(p) if p.len() == 3 => p,
+                other => {
+                    return Err(format!(
+                        "a transaction step is [f key value] (e.g. [:read :x 1]), not {}",
+                        show(other)
+                    ))
+                }
+            };
+            let key = ids.id(&Json::String(super::edn::map_key(&parts[1])));
+            match super::edn::name_of(&parts[0]) {
+                Some("read" | "r") if op.outcome == Outcome::Ok => {
+                    out.push(MultiStep::Read(key, opt_id(&parts[2], ids)))
+                }
+                Some("read" | "r") => {}
+                Some("write" | "w") => out.push(MultiStep::Write(key, ids.id(&parts[2]))),
+                _ => {
+                    return Err(format!(
+                        "a transaction step is :read or :write, not {}",
+                        show(&parts[0])
+                    ))
+                }
+            }
+        }
+        if out.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some((String::new(), out)))
+    }
+
+    fn step(&self, state: &BTreeMap<u64, u64>, op: &Vec<MultiStep>) -> Option<BTreeMap<u64, u64>> {
+        let mut next: Option<BTreeMap<u64, u64>> = None;
+        for step in op {
+            let now = next.as_ref().unwrap_or(state);
+            match *step {
+                MultiStep::Read(k, v) => {
+                    if now.get(&k).copied() != v {
+                        return None;
+                    }
+                }
+                MultiStep::Write(k, v) => {
+                    next.get_or_insert_with(|| state.clone()).insert(k, v);
+                }
+            }
+        }
+        Some(next.unwrap_or_else(|| state.clone()))
+    }
+
+    fn is_read(&self, op: &Vec<MultiStep>) -> bool {
+        op.iter().all(|s| matches!(s, MultiStep::Read(..)))
+    }
+}
+
+/// The names `--model` accepts in the `clustersim` program, in the order `check-history
+/// --help` lists them (`Models::shipped`).
+pub const NAMES: [&str; 9] = [
     "register",
     "cas-register",
     "kv",
@@ -564,89 +664,10 @@ pub const NAMES: [&str; 8] = [
     "counter",
     "fifo-queue",
     "mutex",
+    "multi-register",
 ];
 
-/// The verdict on a history against a named model, without its type.
-#[derive(Clone, Debug)]
-pub struct Judged {
-    /// Each partition's verdict, in key order.
-    pub partitions: Vec<super::PartitionVerdict>,
-    /// Search steps used.
-    pub steps: u64,
-    /// The first partition that is not linearizable.
-    pub failing: Option<String>,
-    /// The search stopped at its memory limit (`judge_within`).
-    pub out_of_memory: bool,
-}
-
-impl Judged {
-    /// True when every partition is linearizable.
-    pub fn linearizable(&self) -> bool {
-        super::all_linearizable(&self.partitions)
-    }
-
-    /// The first partition the budget gave up on, when none failed.
-    pub fn undecided(&self) -> Option<&super::PartitionVerdict> {
-        super::first_undecided(&self.partitions, self.failing.is_some())
-    }
-
-    /// Operations checked (those that constrain the model).
-    pub fn ops(&self) -> usize {
-        self.partitions.iter().map(|p| p.ops).sum()
-    }
-}
-
-/// Runs `$body` with `$m` bound to the shipped model called `$name` (the one place that maps
-/// names to models).
-macro_rules! with_model {
-    ($name:expr, $init:expr, $ids:expr, |$m:ident| $body:expr) => {{
-        let init = $init.map(|v: &Json| $ids.id(v));
-        match $name {
-            "register" => {
-                let $m = RegisterModel::register(init);
-                $body
-            }
-            "cas-register" => {
-                let $m = RegisterModel::cas_register(init);
-                $body
-            }
-            "kv" => {
-                let $m = RegisterModel::kv(init);
-                $body
-            }
-            "list-append" => {
-                let $m = ListAppend;
-                $body
-            }
-            "set" => {
-                let $m = SetModel;
-                $body
-            }
-            "counter" => {
-                let start = match $init {
-                    Some(v) => v
-                        .as_i64()
-                        .ok_or_else(|| format!("a counter starts at an integer, not {v}"))?,
-                    None => 0,
-                };
-                let $m = Counter::new(start);
-                $body
-            }
-            "fifo-queue" => {
-                let $m = FifoQueue;
-                $body
-            }
-            "mutex" => {
-                let $m = Mutex;
-                $body
-            }
-            other => Err(format!(
-                "unknown model `{other}`; valid models: {}",
-                NAMES.join(", ")
-            )),
-        }
-    }};
-}
+pub use super::named::Judged;
 
 /// Checks `ops` against the shipped model called `name`, starting from `init` (`None`: the
 /// model's own start), within `max_steps` search steps.
@@ -668,17 +689,10 @@ pub fn judge_within(
     max_steps: u64,
     max_bytes: u64,
 ) -> Result<Judged, String> {
-    let mut ids = Interner::default();
-    with_model!(name, init, ids, |model| {
-        let parts = super::partitions(&model, ops, &mut ids)?;
-        let checked = super::check_partitions_within(&model, parts, max_steps, max_bytes);
-        Ok(Judged {
-            failing: checked.failing_key().map(str::to_string),
-            out_of_memory: checked.out_of_memory,
-            partitions: checked.partitions,
-            steps: checked.steps,
-        })
-    })
+    let model = super::named::Models::shipped().build(name, init)?;
+    model
+        .judge(ops, max_steps, max_bytes)
+        .map_err(|e| e.at(ops))
 }
 
 /// The smallest failing window (indices into `ops`) of partition `key` under the model called
@@ -702,15 +716,89 @@ pub fn failing_window_within(
     max_steps: u64,
     max_bytes: u64,
 ) -> Result<Vec<usize>, String> {
-    let mut ids = Interner::default();
-    with_model!(name, init, ids, |model| {
-        let mut parts = super::partitions(&model, ops, &mut ids)?;
-        let part = parts.remove(key).unwrap_or_default();
-        Ok(
-            super::search::smallest_window_within(&model, &part, max_steps, max_bytes)
-                .iter()
-                .map(|o| o.origin)
-                .collect(),
-        )
-    })
+    let model = super::named::Models::shipped().build(name, init)?;
+    model
+        .failing_window(ops, key, max_steps, max_bytes)
+        .map(|w| w.ops)
+        .map_err(|e| e.at(ops))
+}
+
+/// Shipped models as the command line names them.
+pub(super) mod naming {
+    use super::*;
+    use crate::lin::named::NamedModel;
+
+    impl NamedModel for ListAppend {
+        const NAME: &'static str = "list-append";
+        fn build(_init: Option<&Json>, _ids: &mut Interner) -> Result<Self, String> {
+            Ok(ListAppend)
+        }
+    }
+
+    impl NamedModel for SetModel {
+        const NAME: &'static str = "set";
+        fn build(_init: Option<&Json>, _ids: &mut Interner) -> Result<Self, String> {
+            Ok(SetModel)
+        }
+    }
+
+    impl NamedModel for Counter {
+        const NAME: &'static str = "counter";
+        fn build(init: Option<&Json>, _ids: &mut Interner) -> Result<Self, String> {
+            match init {
+                Some(v) => v
+                    .as_i64()
+                    .map(Counter::new)
+                    .ok_or_else(|| format!("a counter starts at an integer, not {}", show(v))),
+                None => Ok(Counter::new(0)),
+            }
+        }
+    }
+
+    impl NamedModel for FifoQueue {
+        const NAME: &'static str = "fifo-queue";
+        fn build(_init: Option<&Json>, _ids: &mut Interner) -> Result<Self, String> {
+            Ok(FifoQueue)
+        }
+    }
+
+    impl NamedModel for Mutex {
+        const NAME: &'static str = "mutex";
+        fn build(_init: Option<&Json>, _ids: &mut Interner) -> Result<Self, String> {
+            Ok(Mutex)
+        }
+    }
+
+    impl NamedModel for MultiRegister {
+        const NAME: &'static str = "multi-register";
+        fn build(init: Option<&Json>, ids: &mut Interner) -> Result<Self, String> {
+            let mut start = BTreeMap::new();
+            match init {
+                None | Some(Json::Null) => {}
+                Some(v @ Json::Object(m)) if crate::lin::edn::wrapped(v).is_none() => {
+                    for (k, v) in m {
+                        if !v.is_null() {
+                            start.insert(ids.id(&Json::String(k.clone())), ids.id(v));
+                        }
+                    }
+                }
+                Some(other) => {
+                    return Err(format!(
+                    "a multi-register starts from a map of keys to values ({{:x 0 :y 0}}), not {}",
+                    show(other)
+                ))
+                }
+            }
+            Ok(MultiRegister::new(start))
+        }
+    }
+
+    /// `register`, `cas-register` and `kv` from `--init` (one value, or absent).
+    pub(crate) fn register_family(
+        make: fn(Option<u64>) -> RegisterModel,
+        init: Option<&Json>,
+        ids: &mut Interner,
+    ) -> RegisterModel {
+        make(init.and_then(|v| opt_id(v, ids)))
+    }
 }

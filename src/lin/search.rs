@@ -209,6 +209,40 @@ pub fn smallest_window_within<M: Model>(
     max_steps: u64,
     max_bytes: u64,
 ) -> Vec<LinOp<M::Op>> {
+    failing_window(model, ops, max_steps, max_bytes).ops
+}
+
+/// A window of a partition known to have no linearization.
+#[derive(Clone, Debug)]
+pub struct Window<T> {
+    /// Its operations.
+    pub ops: Vec<T>,
+    /// True when the narrowing ran to its end (the smallest window it can find); false when the
+    /// budget ran out first (a larger window, still failing).
+    pub smallest: bool,
+    /// Search steps the narrowing used.
+    pub steps: u64,
+}
+
+impl<T> Window<T> {
+    /// The same window with each operation mapped by `f`.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Window<U> {
+        Window {
+            ops: self.ops.into_iter().map(f).collect(),
+            smallest: self.smallest,
+            steps: self.steps,
+        }
+    }
+}
+
+/// `smallest_window_within`, saying whether the narrowing finished within `max_steps` and how
+/// many steps it used.
+pub fn failing_window<M: Model>(
+    model: &M,
+    ops: &[LinOp<M::Op>],
+    max_steps: u64,
+    max_bytes: u64,
+) -> Window<LinOp<M::Op>> {
     let search = |model: &M, ops: &[LinOp<M::Op>], inits: &[M::State], budget: &mut u64| {
         match search_within(model, ops, inits, budget, max_bytes) {
             Searched::Decided(v) => Some(v),
@@ -219,6 +253,11 @@ pub fn smallest_window_within<M: Model>(
     returns.sort_unstable();
     let mut budget = max_steps;
     let init = [model.init()];
+    let done = |window: Vec<LinOp<M::Op>>, smallest: bool, budget: u64| Window {
+        ops: window,
+        smallest,
+        steps: max_steps - budget,
+    };
     // The first return at which the prefix cannot be linearized (monotone in the cut).
     let (mut lo, mut hi) = (0usize, returns.len().saturating_sub(1));
     while lo < hi {
@@ -236,10 +275,11 @@ pub fn smallest_window_within<M: Model>(
             .map_or_else(|| ops.to_vec(), |&cut| truncate(model, ops, cut))
     } else {
         // The budget ran out: the whole partition is the window known to fail.
-        return ops.to_vec();
+        return done(ops.to_vec(), false, budget);
     };
     // The latest start such that the suffix fails from every state the model could be in.
     let (mut lo, mut hi) = (0usize, prefix.len().saturating_sub(1));
+    let mut finished = true;
     while lo < hi {
         let mid = (lo + hi).div_ceil(2);
         let Some((window, inits)) = suffix(model, &prefix, mid) else {
@@ -248,10 +288,16 @@ pub fn smallest_window_within<M: Model>(
         match search(model, &window, &inits, &mut budget) {
             Some(false) => lo = mid,
             Some(true) => hi = mid - 1,
-            None => break,
+            None => {
+                finished = false;
+                break;
+            }
         }
     }
-    suffix(model, &prefix, lo).map_or(prefix, |(w, _)| w)
+    match suffix(model, &prefix, lo) {
+        Some((w, _)) => done(w, finished, budget),
+        None => done(prefix, finished, budget),
+    }
 }
 
 /// The operations called before event `cut`; those returning after it become indeterminate
