@@ -13,6 +13,10 @@
 //! over 1 on the same search.
 //!
 //!   cargo bench --bench exhaustive
+/// The allocator the `clustersim` binary uses, so the figures are what `check` gives.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clustersim::explore::exhaustive::{
     check_scenario, default_faults, ExhaustiveConfig, ExhaustiveOutcome, Timing,
 };

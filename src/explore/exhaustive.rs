@@ -565,7 +565,8 @@ where
     out.explored = 1;
     // Each worker's buffers and spare runs; worker 0 is this thread.
     let threads = config.threads.max(1);
-    let mut workers: Vec<Worker<N>> = (0..threads).map(|_| Worker::new(threads)).collect();
+    let mut own: Worker<N> = Worker::new(threads);
+    let helpers: Vec<Worker<N>> = (1..threads).map(|_| Worker::new(threads)).collect();
     let shared = Shared {
         base: &base,
         checks,
@@ -576,139 +577,143 @@ where
         skip_cancelled,
         first_boots: &first_boots,
         groups: &groups,
-        claims: Claims::new(),
-        firsts: Firsts::new(),
     };
     // States of the last batch not taken when the search stopped.
     let mut unmerged = 0usize;
-    'search: while !frontier.is_empty() {
-        // The next states in breadth-first order, expanded (on every worker) against the
-        // states seen before the batch, then taken in order as one thread would: the same
-        // states, counts and paths whatever the number of threads.
-        let batch: Vec<Frontier<N>> = frontier.drain(..frontier.len().min(BATCH)).collect();
-        let mut left = batch.len();
-        // The last batch's judgements not taken (states that came second) go.
-        shared.claims.clear();
-        shared.firsts.clear();
-        let expanded = expand_batch(&shared, &parents, &mut workers, batch);
-        for (state, expanded) in expanded {
-            left -= 1;
-            unmerged = left;
-            out.max_depth = out.max_depth.max(state.depth);
-            match expanded {
-                Expanded::Cut => {
-                    out.cut += 1;
-                    out.exhausted = false;
-                    continue;
-                }
-                Expanded::End {
-                    cut,
-                    outcome,
-                    failed,
-                    unknown,
-                } => {
-                    if cut {
+    let crew = Crew::new(parents);
+    let helper_count = helpers.len();
+    std::thread::scope(|scope| {
+        let _dismiss = Dismiss(&crew);
+        for helper in helpers {
+            let (crew, shared) = (&crew, &shared);
+            scope.spawn(move || crew.serve(shared, helper));
+        }
+        'search: while !frontier.is_empty() {
+            // The next states in breadth-first order, expanded (on every worker) against the
+            // states seen before the batch, then taken in order as one thread would: the same
+            // states, counts and paths whatever the number of threads.
+            let batch: Vec<Frontier<N>> = frontier.drain(..frontier.len().min(BATCH)).collect();
+            let mut left = batch.len();
+            let expanded = crew.expand(&shared, &mut own, helper_count, batch);
+            let mut parents = crew.seen_mut();
+            for (state, expanded) in expanded {
+                left -= 1;
+                unmerged = left;
+                out.max_depth = out.max_depth.max(state.depth);
+                match expanded {
+                    Expanded::Cut => {
                         out.cut += 1;
                         out.exhausted = false;
+                        continue;
                     }
-                    out.ends += 1;
-                    on_end(&outcome);
-                    tally_goals(&mut out.goals, &outcome);
-                    if !failed.is_empty() {
-                        let path = path_to(&parents, state.print);
-                        out.violation = Some(shortest_prefix(&base, path, checks));
-                        break 'search;
-                    }
-                    // A check that could not decide at an end is no pass there.
-                    for v in unknown {
-                        match out.undecided.iter_mut().find(|u| u.first.check == v.check) {
-                            Some(u) => u.ends += 1,
-                            None => out.undecided.push(Undecided { ends: 1, first: v }),
+                    Expanded::End {
+                        cut,
+                        outcome,
+                        failed,
+                        unknown,
+                    } => {
+                        if cut {
+                            out.cut += 1;
+                            out.exhausted = false;
                         }
+                        out.ends += 1;
+                        on_end(&outcome);
+                        tally_goals(&mut out.goals, &outcome);
+                        if !failed.is_empty() {
+                            let path = path_to(&parents, state.print);
+                            out.violation = Some(shortest_prefix(&base, path, checks));
+                            break 'search;
+                        }
+                        // A check that could not decide at an end is no pass there.
+                        for v in unknown {
+                            match out.undecided.iter_mut().find(|u| u.first.check == v.check) {
+                                Some(u) => u.ends += 1,
+                                None => out.undecided.push(Undecided { ends: 1, first: v }),
+                            }
+                        }
+                        continue;
                     }
-                    continue;
-                }
-                Expanded::Children(children) => {
-                    for child in children {
-                        out.explored += 1;
-                        let Some(sim) = child.sim else {
-                            continue;
-                        };
-                        match parents.entry(child.print) {
-                            std::collections::hash_map::Entry::Occupied(_) => {
-                                workers[0].recycle(sim);
+                    Expanded::Children(children) => {
+                        for child in children {
+                            out.explored += 1;
+                            let Some(sim) = child.sim else {
                                 continue;
-                            }
-                            std::collections::hash_map::Entry::Vacant(v) => {
-                                v.insert((state.print, child.step));
-                            }
-                        }
-                        out.unique += 1;
-                        out.boot_states += u64::from(child.boots_left > 0);
-                        if let Some(key) = child.judged {
-                            out.invariant_states += 1;
-                            let judged = shared.claims.take(key).expect("judged by a worker");
-                            if !judged.failed.is_empty() {
-                                let path = path_to(&parents, child.print);
-                                let mut v = shortest_prefix(&base, path.clone(), checks);
-                                // An invariant that a later step undid (it was not one, then):
-                                // the path to the state that broke it, and what it said there.
-                                if v.failed.is_empty() {
-                                    v = Violation {
-                                        steps: path,
-                                        failed: judged.failed,
-                                        outcome: judged.so_far.expect("kept with a failure"),
-                                    };
+                            };
+                            match parents.entry(child.print) {
+                                std::collections::hash_map::Entry::Occupied(_) => {
+                                    own.recycle(sim);
+                                    continue;
                                 }
-                                out.violation = Some(v);
-                                break 'search;
+                                std::collections::hash_map::Entry::Vacant(v) => {
+                                    v.insert((state.print, child.step));
+                                }
                             }
+                            out.unique += 1;
+                            out.boot_states += u64::from(child.boots_left > 0);
+                            if let Some(judged) = child.judged {
+                                out.invariant_states += 1;
+                                if !judged.failed.is_empty() {
+                                    let path = path_to(&parents, child.print);
+                                    let mut v = shortest_prefix(&base, path.clone(), checks);
+                                    // An invariant that a later step undid (it was not one, then):
+                                    // the path to the state that broke it, and what it said there.
+                                    if v.failed.is_empty() {
+                                        v = Violation {
+                                            steps: path,
+                                            failed: judged.failed,
+                                            outcome: judged.so_far.expect("kept with a failure"),
+                                        };
+                                    }
+                                    out.violation = Some(v);
+                                    break 'search;
+                                }
+                            }
+                            // The mean of a sample of the states made: one state's queue can hold
+                            // far more than the others'.
+                            if out.unique & 63 == 0 {
+                                sampled = (sampled.0 + state_bytes(&sim), sampled.1 + 1);
+                                per_state = sampled.0 / sampled.1;
+                            }
+                            frontier.push_back(Frontier {
+                                sim,
+                                print: child.print,
+                                depth: state.depth + 1,
+                                budgets: child.budgets,
+                                boots_left: child.boots_left,
+                            });
                         }
-                        // The mean of a sample of the states made: one state's queue can hold
-                        // far more than the others'.
-                        if out.unique & 63 == 0 {
-                            sampled = (sampled.0 + state_bytes(&sim), sampled.1 + 1);
-                            per_state = sampled.0 / sampled.1;
-                        }
-                        frontier.push_back(Frontier {
-                            sim,
-                            print: child.print,
-                            depth: state.depth + 1,
-                            budgets: child.budgets,
-                            boots_left: child.boots_left,
-                        });
                     }
                 }
-            }
-            let waiting = frontier.len() + left;
-            if out.unique >= config.max_states && waiting > 0 {
-                out.exhausted = false;
-                break 'search;
-            }
-            // Waiting states, the spare runs kept for copies, and the seen-set.
-            let held = (waiting as u64 + (POOL as u64).min(out.unique))
-                .saturating_mul(per_state)
-                .saturating_add(out.unique.saturating_mul(SEEN_ENTRY_BYTES));
-            out.peak_memory = out.peak_memory.max(held);
-            // The estimate cannot see what nodes allocate: the process's own count is the guard.
-            if out.unique >= next_resident_check {
-                next_resident_check = out.unique + 1024;
-                if let Some(resident) = resident_bytes() {
-                    out.peak_memory = out.peak_memory.max(resident);
-                    if resident > budget.0 {
-                        out.exhausted = false;
-                        out.out_of_memory = true;
-                        break 'search;
+                let waiting = frontier.len() + left;
+                if out.unique >= config.max_states && waiting > 0 {
+                    out.exhausted = false;
+                    break 'search;
+                }
+                // Waiting states, the spare runs kept for copies, and the seen-set.
+                let held = (waiting as u64 + (POOL as u64).min(out.unique))
+                    .saturating_mul(per_state)
+                    .saturating_add(out.unique.saturating_mul(SEEN_ENTRY_BYTES));
+                out.peak_memory = out.peak_memory.max(held);
+                // The estimate cannot see what nodes allocate: the process's own count is the guard.
+                if out.unique >= next_resident_check {
+                    next_resident_check = out.unique + 1024;
+                    if let Some(resident) = resident_bytes() {
+                        out.peak_memory = out.peak_memory.max(resident);
+                        if resident > budget.0 {
+                            out.exhausted = false;
+                            out.out_of_memory = true;
+                            break 'search;
+                        }
                     }
                 }
-            }
-            if held > budget.0 {
-                out.exhausted = false;
-                out.out_of_memory = true;
-                break 'search;
+                if held > budget.0 {
+                    out.exhausted = false;
+                    out.out_of_memory = true;
+                    break 'search;
+                }
             }
         }
-    }
+    });
     if !frontier.is_empty() || unmerged > 0 {
         out.exhausted = false;
     }
@@ -753,57 +758,6 @@ const POOL: usize = 1024;
 /// Fixed, not a function of the thread count, so every count is the same on any number.
 const BATCH: usize = 256;
 
-/// Shards of the table of a batch's judgements, each behind its own lock.
-const CLAIM_SHARDS: usize = 16;
-
-/// A batch's judgements by the invariants, keyed by state and by which invariants were judged
-/// there: the first worker to reach a key judges it, the merge reads it for the state that
-/// comes first in order. `None` while being judged.
-struct Claims(Vec<std::sync::Mutex<ClaimTable>>);
-
-type ClaimTable = HashMap<u64, Option<Judged>, std::hash::BuildHasherDefault<PrintHasher>>;
-
-impl Claims {
-    fn new() -> Self {
-        Claims(
-            (0..CLAIM_SHARDS)
-                .map(|_| std::sync::Mutex::new(ClaimTable::default()))
-                .collect(),
-        )
-    }
-
-    fn shard(&self, key: u64) -> std::sync::MutexGuard<'_, ClaimTable> {
-        self.0[(key as usize) % CLAIM_SHARDS]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Whether this caller is the first to reach `key` (and so judges it).
-    fn claim(&self, key: u64) -> bool {
-        match self.shard(key).entry(key) {
-            std::collections::hash_map::Entry::Occupied(_) => false,
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(None);
-                true
-            }
-        }
-    }
-
-    fn settle(&self, key: u64, judged: Judged) {
-        self.shard(key).insert(key, Some(judged));
-    }
-
-    fn take(&self, key: u64) -> Option<Judged> {
-        self.shard(key).remove(&key).flatten()
-    }
-
-    fn clear(&self) {
-        for s in &self.0 {
-            s.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        }
-    }
-}
-
 /// What every worker reads while a batch is expanded.
 struct Shared<'a, N: Node> {
     base: &'a Sim<N>,
@@ -816,8 +770,6 @@ struct Shared<'a, N: Node> {
     first_boots: &'a [u64],
     /// The interchangeable groups, each sorted and all of a kind (targets or not).
     groups: &'a [Vec<NodeId>],
-    claims: Claims,
-    firsts: Firsts,
 }
 
 /// One worker's buffers and the runs it is done with (duplicates, expanded states), copied
@@ -831,7 +783,12 @@ struct Worker<N: Node> {
     steps: Vec<Step>,
     /// A handler has called `ctx.choose`: states are kept until every value is tried.
     chooses: bool,
+    /// The states this worker has met in the batch so far.
+    firsts: Prints,
 }
+
+/// A set of fingerprints.
+type Prints = HashMap<u64, (), std::hash::BuildHasherDefault<PrintHasher>>;
 
 impl<N: Node + Clone> Worker<N> {
     fn new(threads: usize) -> Self {
@@ -841,6 +798,7 @@ impl<N: Node + Clone> Worker<N> {
             due: Vec::new(),
             steps: Vec::new(),
             chooses: false,
+            firsts: Prints::default(),
         }
     }
 
@@ -893,8 +851,8 @@ struct Child<N: Node> {
     step: Step,
     budgets: Budgets,
     boots_left: usize,
-    /// Where its judgement by the invariants is (`Claims`), if any were judged.
-    judged: Option<u64>,
+    /// What the invariants said of it, if any were judged.
+    judged: Option<Judged>,
 }
 
 /// What the invariants said of a state.
@@ -904,34 +862,102 @@ struct Judged {
     so_far: Option<RunOutcome>,
 }
 
-/// Expands `batch` on every worker (this thread is the first), each state against the states
-/// seen before the batch; the results in the batch's order.
-fn expand_batch<N: SearchNode>(
-    shared: &Shared<'_, N>,
-    parents: &Parents,
-    workers: &mut [Worker<N>],
-    batch: Vec<Frontier<N>>,
-) -> Vec<(Expanding, Expanded<N>)> {
-    // Too few states to share out: the threads would cost more than they save.
-    if workers.len() == 1 || batch.len() < 4 * workers.len() {
-        let worker = &mut workers[0];
-        return batch
-            .into_iter()
-            .enumerate()
-            .map(|(i, state)| expand(shared, parents, worker, i, state))
-            .collect();
+/// A batch handed to the crew: each state taken once, by whoever comes first.
+type Slots<N> = std::sync::Arc<Vec<std::sync::Mutex<Option<Frontier<N>>>>>;
+
+/// The threads that expand states beside this one, alive for the whole search (a thread
+/// started per batch costs more than the batch), and the seen-set they read between merges.
+struct Crew<N: Node> {
+    state: std::sync::Mutex<CrewState<N>>,
+    /// A new batch (or the end).
+    wake: std::sync::Condvar,
+    /// Every helper is done with the batch.
+    done: std::sync::Condvar,
+    /// The next state of the batch to take.
+    next: std::sync::atomic::AtomicUsize,
+    /// Each distinct state's parent and step: read while a batch is expanded, written (by
+    /// this thread alone) while it is merged.
+    parents: std::sync::RwLock<Parents>,
+}
+
+struct CrewState<N: Node> {
+    generation: u64,
+    stop: bool,
+    batch: Slots<N>,
+    /// Helpers still on the batch.
+    busy: usize,
+    results: Vec<(usize, (Expanding, Expanded<N>))>,
+}
+
+impl<N: SearchNode> Crew<N> {
+    fn new(parents: Parents) -> Self {
+        Crew {
+            state: std::sync::Mutex::new(CrewState {
+                generation: 0,
+                stop: false,
+                batch: std::sync::Arc::new(Vec::new()),
+                busy: 0,
+                results: Vec::new(),
+            }),
+            wake: std::sync::Condvar::new(),
+            done: std::sync::Condvar::new(),
+            next: std::sync::atomic::AtomicUsize::new(0),
+            parents: std::sync::RwLock::new(parents),
+        }
     }
-    let len = batch.len();
-    let states: Vec<std::sync::Mutex<Option<Frontier<N>>>> = batch
-        .into_iter()
-        .map(|s| std::sync::Mutex::new(Some(s)))
-        .collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let work = |worker: &mut Worker<N>| {
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CrewState<N>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The seen-set, to read.
+    fn seen(&self) -> std::sync::RwLockReadGuard<'_, Parents> {
+        self.parents.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The seen-set, to write (no batch is being expanded).
+    fn seen_mut(&self) -> std::sync::RwLockWriteGuard<'_, Parents> {
+        self.parents.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A helper's life: each batch's states, until the search ends.
+    fn serve(&self, shared: &Shared<'_, N>, mut worker: Worker<N>) {
+        let mut seen_generation = 0;
+        loop {
+            let batch = {
+                let mut g = self.lock();
+                while g.generation == seen_generation && !g.stop {
+                    g = self.wake.wait(g).unwrap_or_else(|e| e.into_inner());
+                }
+                if g.stop {
+                    return;
+                }
+                seen_generation = g.generation;
+                g.batch.clone()
+            };
+            let done = self.take(shared, &mut worker, &batch);
+            let mut g = self.lock();
+            g.results.extend(done);
+            g.busy -= 1;
+            if g.busy == 0 {
+                self.done.notify_all();
+            }
+        }
+    }
+
+    /// States of `batch` expanded by `worker`, taken one at a time until none is left.
+    fn take(
+        &self,
+        shared: &Shared<'_, N>,
+        worker: &mut Worker<N>,
+        batch: &Slots<N>,
+    ) -> Vec<(usize, (Expanding, Expanded<N>))> {
+        worker.firsts.clear();
+        let parents = self.seen();
         let mut done = Vec::new();
         loop {
-            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(slot) = states.get(i) else {
+            let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(slot) = batch.get(i) else {
                 return done;
             };
             let state = slot
@@ -939,25 +965,78 @@ fn expand_batch<N: SearchNode>(
                 .unwrap_or_else(|e| e.into_inner())
                 .take()
                 .expect("each state is taken once");
-            done.push((i, expand(shared, parents, worker, i, state)));
+            done.push((i, expand(shared, &parents, worker, state)));
         }
-    };
-    let mut results: Vec<Option<(Expanding, Expanded<N>)>> = (0..len).map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let (first, rest) = workers.split_first_mut().expect("one worker at least");
-        let handles: Vec<_> = rest.iter_mut().map(|w| scope.spawn(|| work(w))).collect();
-        let mut all = work(first);
-        for h in handles {
-            all.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+    }
+
+    /// Expands `batch` on this thread's `worker` and every helper, each state against the
+    /// states seen before the batch; the results in the batch's order.
+    fn expand(
+        &self,
+        shared: &Shared<'_, N>,
+        worker: &mut Worker<N>,
+        helpers: usize,
+        batch: Vec<Frontier<N>>,
+    ) -> Vec<(Expanding, Expanded<N>)> {
+        // Too few states to share out: waking the helpers would cost more than it saves.
+        if helpers == 0 || batch.len() < 4 * (helpers + 1) {
+            worker.firsts.clear();
+            let parents = self.seen();
+            return batch
+                .into_iter()
+                .map(|state| expand(shared, &parents, worker, state))
+                .collect();
         }
+        let len = batch.len();
+        let slots: Slots<N> = std::sync::Arc::new(
+            batch
+                .into_iter()
+                .map(|s| std::sync::Mutex::new(Some(s)))
+                .collect(),
+        );
+        self.next.store(0, std::sync::atomic::Ordering::Relaxed);
+        {
+            let mut g = self.lock();
+            g.batch = slots.clone();
+            g.busy = helpers;
+            g.results.clear();
+            g.generation += 1;
+        }
+        self.wake.notify_all();
+        let mut all = self.take(shared, worker, &slots);
+        {
+            let mut g = self.lock();
+            while g.busy > 0 {
+                g = self.done.wait(g).unwrap_or_else(|e| e.into_inner());
+            }
+            all.append(&mut g.results);
+            g.batch = std::sync::Arc::new(Vec::new());
+        }
+        let mut results: Vec<Option<(Expanding, Expanded<N>)>> = (0..len).map(|_| None).collect();
         for (i, r) in all {
             results[i] = Some(r);
         }
-    });
-    results
-        .into_iter()
-        .map(|r| r.expect("every state expanded"))
-        .collect()
+        results
+            .into_iter()
+            .map(|r| r.expect("every state expanded"))
+            .collect()
+    }
+
+    /// Ends every helper's life.
+    fn stop(&self) {
+        self.lock().stop = true;
+        self.wake.notify_all();
+    }
+}
+
+/// Stops the crew when the search ends, however it ends (a panic included: the helpers would
+/// otherwise wait for a batch forever, and the scope for them).
+struct Dismiss<'a, N: SearchNode>(&'a Crew<N>);
+
+impl<N: SearchNode> Drop for Dismiss<'_, N> {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
 }
 
 /// The choices open at `state` and the state each leads to, judged by the invariants; or the
@@ -966,7 +1045,6 @@ fn expand<N: SearchNode>(
     shared: &Shared<'_, N>,
     parents: &Parents,
     worker: &mut Worker<N>,
-    index: usize,
     state: Frontier<N>,
 ) -> (Expanding, Expanded<N>) {
     let config = shared.config;
@@ -989,7 +1067,7 @@ fn expand<N: SearchNode>(
     let expanded = if steps.is_empty() {
         end_of(shared, worker, state.sim, !due.is_empty())
     } else {
-        children_of(shared, parents, worker, index, state, &mut steps)
+        children_of(shared, parents, worker, state, &mut steps)
     };
     worker.due = due;
     worker.steps = steps;
@@ -1036,7 +1114,6 @@ fn children_of<N: SearchNode>(
     shared: &Shared<'_, N>,
     parents: &Parents,
     worker: &mut Worker<N>,
-    index: usize,
     state: Frontier<N>,
     steps: &mut Vec<Step>,
 ) -> Expanded<N> {
@@ -1092,10 +1169,10 @@ fn children_of<N: SearchNode>(
         if config.planted != Some(PlantedBug::SkipBudgets) {
             print ^= budgets.print();
         }
-        // Seen before the batch, or met earlier in the batch's order: a duplicate, whose copy
-        // goes back at once. (A copy met first here may still turn out second; the merge says.)
-        let order = (index as u64) << 24 | children.len() as u64;
-        if parents.contains_key(&print) || !shared.firsts.first(print, order) {
+        // Seen before the batch, or met earlier by this worker in this batch (it takes its
+        // states in the batch's order): a duplicate, whose copy goes back at once. A copy
+        // kept here may still turn out second to another worker's; the merge says.
+        if parents.contains_key(&print) || worker.firsts.insert(print, ()).is_some() {
             worker.recycle(child);
             children.push(Child {
                 sim: None,
@@ -1109,19 +1186,11 @@ fn children_of<N: SearchNode>(
         }
         // Invariants are judged on every new state: those that read the history where it
         // grew, the others (they read the nodes' states) everywhere. A run that stopped at a
-        // panic is judged at its end, where it fails `NoPanic`. A state reached twice in the
-        // batch with the same invariants due is judged once.
+        // panic is judged at its end, where it fails `NoPanic`.
         let grew = child.history_len() != history_len;
         let judged_here = |c: &dyn AnyCheck| grew || !c.reads_history();
-        let due_here = shared
-            .invariants
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| judged_here(**c))
-            .fold(0u64, |m, (i, _)| m | 1 << (i % 64));
-        let judged = (due_here != 0 && !child.stopped()).then(|| {
-            let key = mix_key(print, due_here);
-            if shared.claims.claim(key) {
+        let judged =
+            (shared.invariants.iter().any(|c| judged_here(*c)) && !child.stopped()).then(|| {
                 let so_far = child.outcome_so_far();
                 let failed = broken(
                     shared
@@ -1132,10 +1201,8 @@ fn children_of<N: SearchNode>(
                     &so_far,
                 );
                 let so_far = (!failed.is_empty()).then_some(so_far);
-                shared.claims.settle(key, Judged { failed, so_far });
-            }
-            key
-        });
+                Judged { failed, so_far }
+            });
         children.push(Child {
             sim: Some(child),
             print,
@@ -1149,49 +1216,6 @@ fn children_of<N: SearchNode>(
         worker.recycle(parent);
     }
     Expanded::Children(children)
-}
-
-/// The earliest place in a batch's order (state, then choice) where each new state was met:
-/// a worker that meets a state later in that order than another has drops its copy at once.
-struct Firsts(Vec<std::sync::Mutex<FirstTable>>);
-
-type FirstTable = HashMap<u64, u64, std::hash::BuildHasherDefault<PrintHasher>>;
-
-impl Firsts {
-    fn new() -> Self {
-        Firsts(
-            (0..CLAIM_SHARDS)
-                .map(|_| std::sync::Mutex::new(FirstTable::default()))
-                .collect(),
-        )
-    }
-
-    /// Whether `order` is the earliest place `print` was met so far (it is then recorded).
-    fn first(&self, print: u64, order: u64) -> bool {
-        let mut shard = self.0[(print as usize) % CLAIM_SHARDS]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        match shard.entry(print) {
-            std::collections::hash_map::Entry::Occupied(mut o) => {
-                if order < *o.get() {
-                    o.insert(order);
-                    true
-                } else {
-                    false
-                }
-            }
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(order);
-                true
-            }
-        }
-    }
-
-    fn clear(&self) {
-        for s in &self.0 {
-            s.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        }
-    }
 }
 
 /// `config.symmetry` as the search uses it: each group's members in range, sorted and
@@ -1217,11 +1241,6 @@ fn symmetry_groups(config: &ExhaustiveConfig, nodes: usize) -> Vec<Vec<NodeId>> 
         groups.extend([targets, others].into_iter().filter(|g| g.len() > 1));
     }
     groups
-}
-
-/// A state's fingerprint with the set of invariants judged there, as one key.
-fn mix_key(print: u64, due: u64) -> u64 {
-    print ^ due.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29)
 }
 
 /// The failed verdicts of `invariants` on a state's run so far.
