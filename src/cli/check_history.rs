@@ -55,29 +55,7 @@ pub(super) fn cmd_check_history(registry: &Registry, args: &CheckHistoryArgs) ->
         )));
     }
     let shown = args.file.display().to_string();
-    let bytes = read_capped(&args.file)?;
-    let text = String::from_utf8(bytes).map_err(|e| Error::Invalid {
-        path: shown.clone(),
-        message: format!(
-            "not UTF-8 text (byte {} is not); a history is a text file",
-            e.utf8_error().valid_up_to()
-        ),
-    })?;
-    let format = match &args.format {
-        Some(name) => Format::named(name).ok_or_else(|| {
-            Error::Usage(format!(
-                "unknown format `{name}`; valid formats: {}",
-                Format::NAMES.join(", ")
-            ))
-        })?,
-        None => Format::detect(&text).ok_or_else(|| Error::Invalid {
-            path: shown.clone(),
-            message: format!(
-                "cannot tell the format from the first line; pass --format ({})",
-                Format::NAMES.join(", ")
-            ),
-        })?,
-    };
+    let (text, format) = read_history(&args.file, args.format.as_deref())?;
     let semantics = match &args.semantics {
         Some(name) => Semantics::named(name).ok_or_else(|| {
             Error::Usage(format!(
@@ -152,6 +130,39 @@ fn out_of_memory(shown: &str, budget: Bytes, what: &str) -> Error {
 /// Most bytes of a history file read (the scenario files' cap): a larger input (or an endless
 /// one, `/dev/zero`) is refused before it can fill memory.
 const MAX_HISTORY_BYTES: u64 = crate::scenario::MAX_FILE_BYTES;
+
+/// A history file's text (capped, UTF-8) and its format: `format` by name, or detected from
+/// the text.
+pub(super) fn read_history(
+    path: &std::path::Path,
+    format: Option<&str>,
+) -> Result<(String, Format), Error> {
+    let shown = path.display().to_string();
+    let bytes = read_capped(path)?;
+    let text = String::from_utf8(bytes).map_err(|e| Error::Invalid {
+        path: shown.clone(),
+        message: format!(
+            "not UTF-8 text (byte {} is not); a history is a text file",
+            e.utf8_error().valid_up_to()
+        ),
+    })?;
+    let format = match format {
+        Some(name) => Format::named(name).ok_or_else(|| {
+            Error::Usage(format!(
+                "unknown format `{name}`; valid formats: {}",
+                Format::NAMES.join(", ")
+            ))
+        })?,
+        None => Format::detect(&text).ok_or_else(|| Error::Invalid {
+            path: shown,
+            message: format!(
+                "cannot tell the format from the first line; pass --format ({})",
+                Format::NAMES.join(", ")
+            ),
+        })?,
+    };
+    Ok((text, format))
+}
 
 /// The file's bytes, at most `MAX_HISTORY_BYTES` of them.
 pub(super) fn read_capped(path: &std::path::Path) -> Result<Vec<u8>, Error> {

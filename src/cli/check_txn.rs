@@ -1,7 +1,7 @@
 //! The `check-txn` subcommand: a history of transactions (Jepsen's list-append workload, in
 //! EDN or clustersim's history lines) checked for Elle's dependency-cycle anomalies.
 
-use crate::lin::formats::{self, Format, Semantics};
+use crate::lin::formats::{self, Semantics};
 use crate::registry::Registry;
 use crate::txn::{check_list_append_with, Orders};
 use crate::Error;
@@ -33,29 +33,7 @@ const CYCLES_SHOWN: usize = 5;
 /// `check-txn`: exit 0 if no anomaly, 1 if one was found, 2 on bad input.
 pub(super) fn cmd_check_txn(registry: &Registry, args: &CheckTxnArgs) -> Result<u8, Error> {
     let shown = args.file.display().to_string();
-    let bytes = super::check_history::read_capped(&args.file)?;
-    let text = String::from_utf8(bytes).map_err(|e| Error::Invalid {
-        path: shown.clone(),
-        message: format!(
-            "not UTF-8 text (byte {} is not); a history is a text file",
-            e.utf8_error().valid_up_to()
-        ),
-    })?;
-    let format = match &args.format {
-        Some(name) => Format::named(name).ok_or_else(|| {
-            Error::Usage(format!(
-                "unknown format `{name}`; valid formats: {}",
-                Format::NAMES.join(", ")
-            ))
-        })?,
-        None => Format::detect(&text).ok_or_else(|| Error::Invalid {
-            path: shown.clone(),
-            message: format!(
-                "cannot tell the format from the first line; pass --format ({})",
-                Format::NAMES.join(", ")
-            ),
-        })?,
-    };
+    let (text, format) = super::check_history::read_history(&args.file, args.format.as_deref())?;
     // Elle's reading: a read of nil is an empty list, an aborted transaction did nothing.
     let ops =
         formats::read_with(&text, format, Semantics::Porcupine).map_err(|e| Error::Parse {
