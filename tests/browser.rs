@@ -73,7 +73,8 @@ fn html_renders_in_headless_chromium() {
     if let Some(keep) = std::env::var_os("CLUSTERSIM_SCREENSHOT") {
         std::fs::copy(&png, keep).unwrap();
     }
-    std::fs::remove_dir_all(&dir).unwrap();
+    // Chromium may still be closing files in its profile: a folder left behind is no failure.
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -116,5 +117,6 @@ document.title = 'PROBE ratio=' + (window.clustersim.span() / before).toFixed(3)
         "zoomed in by 0.8: {title}"
     );
     assert!(title.contains("tip=block n1 -&gt; n2 "), "{title}");
-    std::fs::remove_dir_all(&dir).unwrap();
+    // Chromium may still be closing files in its profile: a folder left behind is no failure.
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -378,7 +378,9 @@ fn debugger_steps_to_the_crash_branches_saves_and_the_file_replays() {
     let code = server.0.wait().unwrap();
     assert!(code.success(), "the server exits 0 on quit: {code}");
     if std::env::var_os("CLUSTERSIM_KEEP_SHOTS").is_none() {
-        std::fs::remove_dir_all(&dir).unwrap();
+        // Chromium may still be closing files in its profile here: a folder left behind in
+        // the temporary directory is no failure of the debugger.
+        let _ = std::fs::remove_dir_all(&dir);
     } else {
         println!("screenshots in {}", dir.join("shots").display());
     }
@@ -461,7 +463,8 @@ fn wheel_events_zoom_the_time_axis_around_the_pointer() {
         "zoomed out to the whole run and no further"
     );
     b.screenshot("raft-figure8-page", 6);
-    std::fs::remove_dir_all(&dir).unwrap();
+    // Chromium may still be closing files in its profile: a folder left behind is no failure.
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 impl Browser {
