@@ -61,48 +61,38 @@ fn main() {
     let untimed = ExhaustiveConfig::default()
         .timing(Timing::Untimed)
         .redeliver(true);
-    println!();
-    println!(
-        "{:<32} {:>10} {:>10} {:>10} {:>8} {:>14}",
-        "2PC untimed, redeliver", "booted", "stateright", "ratio", "seconds", "distinct/s"
-    );
-    for (rms, theirs) in stateright {
-        let mut s = two_pc.clone();
-        s.nodes[1].count = Some(rms);
-        let best = best_of_3(&registry, &s, "two-phase-commit.ron", &untimed);
-        println!(
-            "{:<32} {:>10} {:>10} {:>10.2} {:>8.3} {:>14.0}",
-            format!("{rms} RMs"),
-            best.unique - best.boot_states,
-            theirs,
-            (best.unique - best.boot_states) as f64 / theirs as f64,
-            best.elapsed.as_secs_f64(),
-            best.states_per_sec()
-        );
-    }
     // stateright 0.31 with `.symmetry()` (DFS only there; its representative sorts the RMs'
     // states), one thread: unique states by RM count.
     let stateright_symmetric = [(3, 107u64), (4, 276), (5, 665), (6, 1_521), (7, 3_346)];
-    println!();
-    println!(
-        "{:<32} {:>10} {:>10} {:>10} {:>8} {:>14}",
-        "2PC untimed, --symmetry", "booted", "stateright", "ratio", "seconds", "distinct/s"
-    );
-    for (rms, theirs) in stateright_symmetric {
-        let mut s = two_pc.clone();
-        s.nodes[1].count = Some(rms);
-        let plan = registry.prepare(&s, "2pc").expect("prepares").plan;
-        let config = untimed.clone().symmetry(vec![plan.roster.members("rm")]);
-        let best = best_of_3(&registry, &s, "two-phase-commit.ron", &config);
+    for (title, theirs, symmetric) in [
+        ("2PC untimed, redeliver", stateright, false),
+        ("2PC untimed, --symmetry", stateright_symmetric, true),
+    ] {
+        println!();
         println!(
-            "{:<32} {:>10} {:>10} {:>10.2} {:>8.3} {:>14.0}",
-            format!("{rms} RMs"),
-            best.unique - best.boot_states,
-            theirs,
-            (best.unique - best.boot_states) as f64 / theirs as f64,
-            best.elapsed.as_secs_f64(),
-            best.states_per_sec()
+            "{:<32} {:>10} {:>10} {:>10} {:>8} {:>14}",
+            title, "booted", "stateright", "ratio", "seconds", "distinct/s"
         );
+        for (rms, theirs) in theirs {
+            let mut s = two_pc.clone();
+            s.nodes[1].count = Some(rms);
+            let mut config = untimed.clone();
+            if symmetric {
+                let plan = registry.prepare(&s, "2pc").expect("prepares").plan;
+                config = config.symmetry(vec![plan.roster.members("rm")]);
+            }
+            let best = best_of_3(&registry, &s, "two-phase-commit.ron", &config);
+            let booted = best.unique - best.boot_states;
+            println!(
+                "{:<32} {:>10} {:>10} {:>10.2} {:>8.3} {:>14.0}",
+                format!("{rms} RMs"),
+                booted,
+                theirs,
+                booted as f64 / theirs as f64,
+                best.elapsed.as_secs_f64(),
+                best.states_per_sec()
+            );
+        }
     }
     // The same search on 1 and 2 threads: the counts must agree, the time should halve.
     println!();

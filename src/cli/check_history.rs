@@ -94,18 +94,8 @@ pub(super) fn cmd_check_history(registry: &Registry, args: &CheckHistoryArgs) ->
         ops.len()
     );
     outln!("  semantics {}: {}", semantics.name(), semantics.meaning());
-    let bad_op = |e: crate::lin::ModelError| match e.op.and_then(|i| ops.get(i)) {
-        Some(op) => Error::Parse {
-            path: shown.clone(),
-            line: op.line,
-            col: op.col,
-            message: format!("model {}: {}", args.model, e.message),
-        },
-        None => Error::Invalid {
-            path: shown.clone(),
-            message: e.message,
-        },
-    };
+    let what = format!("model {}", args.model);
+    let bad_op = |e: crate::lin::ModelError| op_error(&shown, &ops, &what, e);
     match run(model.as_ref(), &ops, args, search_bytes) {
         Ok(Some(code)) => Ok(code),
         Ok(None) => Err(out_of_memory(&shown, budget, "the linearizability search")),
@@ -130,6 +120,28 @@ fn out_of_memory(shown: &str, budget: Bytes, what: &str) -> Error {
 /// Most bytes of a history file read (the scenario files' cap): a larger input (or an endless
 /// one, `/dev/zero`) is refused before it can fill memory.
 const MAX_HISTORY_BYTES: u64 = crate::scenario::MAX_FILE_BYTES;
+
+/// The error for an operation `what` (a model, a workload) cannot read: at its line and
+/// column when it names one.
+pub(super) fn op_error(
+    shown: &str,
+    ops: &[Operation],
+    what: &str,
+    e: crate::lin::ModelError,
+) -> Error {
+    match e.op.and_then(|i| ops.get(i)) {
+        Some(op) => Error::Parse {
+            path: shown.to_string(),
+            line: op.line,
+            col: op.col,
+            message: format!("{what}: {}", e.message),
+        },
+        None => Error::Invalid {
+            path: shown.to_string(),
+            message: e.message,
+        },
+    }
+}
 
 /// A history file's text (capped, UTF-8) and its format: `format` by name, or detected from
 /// the text.

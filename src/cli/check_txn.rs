@@ -46,19 +46,8 @@ pub(super) fn cmd_check_txn(registry: &Registry, args: &CheckTxnArgs) -> Result<
         process: args.process,
         realtime: args.realtime,
     };
-    let checked =
-        check_list_append_with(&ops, orders).map_err(|e| match e.op.and_then(|i| ops.get(i)) {
-            Some(op) => Error::Parse {
-                path: shown.clone(),
-                line: op.line,
-                col: op.col,
-                message: format!("{}: {}", args.workload, e.message),
-            },
-            None => Error::Invalid {
-                path: shown.clone(),
-                message: e.message,
-            },
-        })?;
+    let checked = check_list_append_with(&ops, orders)
+        .map_err(|e| super::check_history::op_error(&shown, &ops, &args.workload, e))?;
     let count = |o: crate::lin::Outcome| checked.txns.iter().filter(|t| t.outcome == o).count();
     outln!(
         "{} check-txn: {shown} (format {}, workload {}, {} transactions: {} committed, {} aborted, {} unknown)",

@@ -787,7 +787,7 @@ struct Worker<N: Node> {
     firsts: Prints,
 }
 
-/// A set of fingerprints.
+/// A set of fingerprints, only looked up (never iterated: no order reaches a result).
 type Prints = HashMap<u64, (), std::hash::BuildHasherDefault<PrintHasher>>;
 
 impl<N: Node + Clone> Worker<N> {

@@ -37,6 +37,27 @@ pub fn wrapped(v: &Json) -> Option<(&'static str, &str)> {
     Some((tag, inner.as_str()?))
 }
 
+/// The `[f key value]` steps of a transaction's value (Jepsen's `:txn`), each as its three
+/// parts or, in its turn, the error of a step of another shape; `example` is a step to show.
+pub fn txn_steps<'a>(
+    value: &'a Json,
+    example: &'static str,
+) -> Result<impl ExactSizeIterator<Item = Result<&'a [Json], String>> + 'a, String> {
+    let Json::Array(steps) = value else {
+        return Err(format!(
+            "a transaction is a list of [f key value] steps, not {}",
+            show(value)
+        ));
+    };
+    Ok(steps.iter().map(move |step| match step {
+        Json::Array(p) if p.len() == 3 => Ok(p.as_slice()),
+        other => Err(format!(
+            "a transaction step is [f key value] (e.g. {example}), not {}",
+            show(other)
+        )),
+    }))
+}
+
 /// The name of a keyword, symbol or string (`:read`, `read` and `"read"` are all `read`): how
 /// an operation's `:type` and `:f` are read. `None` for any other value.
 pub fn name_of(v: &Json) -> Option<&str> {

@@ -592,23 +592,10 @@ impl Model for MultiRegister {
             Outcome::Ok => op.result.as_ref().unwrap_or(&op.value),
             Outcome::Info => &op.value,
         };
-        let Json::Array(steps) = steps else {
-            return Err(format!(
-                "a transaction is a list of [f key value] steps, not {}",
-                show(steps)
-            ));
-        };
+        let steps = super::edn::txn_steps(steps, "[:read :x 1]")?;
         let mut out = Vec::with_capacity(steps.len());
-        for step in steps {
-            let parts = match step {
-                Json::Array(p) if p.len() == 3 => p,
-                other => {
-                    return Err(format!(
-                        "a transaction step is [f key value] (e.g. [:read :x 1]), not {}",
-                        show(other)
-                    ))
-                }
-            };
+        for parts in steps {
+            let parts = parts?;
             let key = ids.id(&Json::String(super::edn::map_key(&parts[1])));
             match super::edn::name_of(&parts[0]) {
                 Some("read" | "r") if op.outcome == Outcome::Ok => {

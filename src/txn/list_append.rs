@@ -152,23 +152,10 @@ fn read_txn(index: usize, op: &Operation) -> Result<Txn, String> {
         Outcome::Ok => op.result.as_ref().unwrap_or(&op.value),
         _ => &op.value,
     };
-    let Json::Array(steps) = value else {
-        return Err(format!(
-            "a transaction is a list of [f key value] steps, not {}",
-            show(value)
-        ));
-    };
+    let steps = crate::lin::edn::txn_steps(value, "[:append :x 1]")?;
     let mut out = Vec::with_capacity(steps.len());
-    for step in steps {
-        let parts = match step {
-            Json::Array(p) if p.len() == 3 => p,
-            other => {
-                return Err(format!(
-                    "a transaction step is [f key value] (e.g. [:append :x 1]), not {}",
-                    show(other)
-                ))
-            }
-        };
+    for parts in steps {
+        let parts = parts?;
         let key = show(&parts[1]);
         out.push(match name_of(&parts[0]) {
             Some("append") => Step::Append(key, show(&parts[2])),
