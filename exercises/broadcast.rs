@@ -8,7 +8,7 @@
 //! 1. **Flood** (`broadcast-1-flood.ron`, a reliable network): every value reaches every node
 //!    within 1 s.
 //! 2. **Partitions** (`broadcast-2-partition.ron`, 10% loss and a partition that heals): every
-//!    value reaches every node within 2 s of the heal; a value sent once into a partition is
+//!    value reaches every node within 3 s of the heal; a value sent once into a partition is
 //!    lost unless someone sends it again (a retry, or a digest of what you have).
 //! 3. **Efficiency** (`broadcast-3-efficient.ron`): as level 1, with at most 30 messages per
 //!    value (flooding every value to every node from every node costs about 600).

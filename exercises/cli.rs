@@ -1,6 +1,6 @@
 //! The `check-exercise` command both exercise programs add to the clustersim command line.
 
-use crate::{find, grade_with, EXERCISES};
+use crate::{find, grade_with, Seeds, EXERCISES};
 use clap::{Args, FromArgMatches};
 use clustersim::cli::{main_with, Extension};
 use clustersim::registry::Registry;
@@ -12,9 +12,14 @@ struct CheckExerciseArgs {
     /// The exercise, e.g. reliable-ping; --list shows them all.
     #[arg(required_unless_present = "list")]
     name: Option<String>,
-    /// How many seeds to run per level, starting at each level's scenario's own.
-    #[arg(long, default_value_t = 5)]
-    seeds: u64,
+    /// Seeds per level (1 to 1000000): the scenario's own, then seeds drawn from --draw
+    /// [default: each level's own count, 20 for most, hundreds where a bug is rare].
+    #[arg(long)]
+    seeds: Option<u64>,
+    /// The number seeds are drawn from [default: a hash of the exercise's file, so the seeds
+    /// change whenever your code does; the report prints it to grade the same seeds again].
+    #[arg(long)]
+    draw: Option<u64>,
     /// Grade only this level (1 is the first); without it every level is graded in order.
     #[arg(long)]
     level: Option<usize>,
@@ -58,7 +63,8 @@ pub fn main(registry: Registry, solutions: bool) -> std::process::ExitCode {
         let name = args.name.as_deref().unwrap_or_default();
         find(name).map_err(Error::Usage)?;
         let solution = solutions && !args.starter;
-        let grade = grade_with(registry, name, solution, args.seeds, args.level)?;
+        let seeds = Seeds::new(args.seeds, args.draw);
+        let grade = grade_with(registry, name, solution, seeds, args.level)?;
         print!("{}", grade.render());
         Ok(if grade.passed() { 0 } else { 1 })
     });

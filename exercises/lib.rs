@@ -82,7 +82,7 @@ pub enum Code {
 
 impl Code {
     /// Runs `table` (a `Functions` value of the exercise it is used with).
-    pub fn of<T: Any + Send + Sync>(table: &'static T) -> Code {
+    pub const fn of<T: Any + Send + Sync>(table: &'static T) -> Code {
         Code::Other(table)
     }
 
@@ -113,6 +113,8 @@ pub struct Search {
     pub crashes: u32,
     /// The role whose nodes may crash.
     pub targets: &'static str,
+    /// A crashed server may restart at any later step.
+    pub restarts: bool,
     /// Most choices along one path.
     pub max_depth: usize,
     /// Most distinct states before the search stops.
@@ -130,7 +132,12 @@ pub struct Level {
     pub scenario: &'static str,
     /// Search every path instead of running seeds.
     pub search: Option<Search>,
+    /// How many seeds the grader runs (the scenario's own, then seeds drawn from the code).
+    pub seeds: u64,
 }
+
+/// Seeds a level runs unless it says otherwise.
+pub const SEEDS: u64 = 20;
 
 /// One exercise: its name, the file the student edits, its levels, and how to run it.
 pub struct Exercise {
@@ -138,6 +145,8 @@ pub struct Exercise {
     pub name: &'static str,
     /// The file holding the student's pieces.
     pub file: &'static str,
+    /// That file's text in this build: grading draws its seeds from it.
+    pub source: &'static str,
     /// What the student has to do, in one line.
     pub task: &'static str,
     /// A fair estimate of the work, for someone who has read the chapter.
@@ -163,6 +172,7 @@ macro_rules! one_level {
             file: concat!("scenarios/exercises/", $name, ".ron"),
             scenario: include_str!(concat!("../scenarios/exercises/", $name, ".ron")),
             search: None,
+            seeds: SEEDS,
         }]
     };
 }
@@ -190,6 +200,7 @@ pub const EXERCISES: &[Exercise] = &[
     Exercise {
         name: "reliable-ping",
         file: "exercises/reliable_ping.rs",
+        source: include_str!("reliable_ping.rs"),
         task: "retry a request until it is answered, over a network that drops 30% of messages",
         effort: "15 minutes",
         checks: &["Exercise"],
@@ -201,6 +212,7 @@ pub const EXERCISES: &[Exercise] = &[
     Exercise {
         name: "lease-queue",
         file: "exercises/lease_queue.rs",
+        source: include_str!("lease_queue.rs"),
         task: "replace the queue's LPOP with a lease, so a crashed worker's task is handed out again",
         effort: "30 minutes",
         checks: &["Exercise"],
@@ -212,6 +224,7 @@ pub const EXERCISES: &[Exercise] = &[
     Exercise {
         name: "idempotent-sink",
         file: "exercises/idempotent_sink.rs",
+        source: include_str!("idempotent_sink.rs"),
         task: "apply each task's effect exactly once although deliveries repeat and the sink crashes",
         effort: "20 minutes",
         checks: &["Exercise"],
@@ -223,6 +236,7 @@ pub const EXERCISES: &[Exercise] = &[
     Exercise {
         name: "durable-counter",
         file: "exercises/durable_counter.rs",
+        source: include_str!("durable_counter.rs"),
         task: "make an acknowledged increment survive a crash of the counter server",
         effort: "10 minutes",
         checks: &["Exercise"],
@@ -234,6 +248,7 @@ pub const EXERCISES: &[Exercise] = &[
     Exercise {
         name: "sync-replication",
         file: "exercises/sync_replication.rs",
+        source: include_str!("sync_replication.rs"),
         task: "acknowledge a write only once the backup has it, so failover loses no acknowledged write",
         effort: "20 minutes",
         checks: &["Exercise"],
@@ -245,6 +260,7 @@ pub const EXERCISES: &[Exercise] = &[
     Exercise {
         name: "anti-entropy",
         file: "exercises/anti_entropy.rs",
+        source: include_str!("anti_entropy.rs"),
         task: "add digest-based anti-entropy so every chat message reaches every node after a partition heals",
         effort: "45 minutes",
         checks: &["Exercise"],
@@ -256,6 +272,7 @@ pub const EXERCISES: &[Exercise] = &[
     Exercise {
         name: "exactly-once",
         file: "exercises/exactly_once.rs",
+        source: include_str!("exactly_once.rs"),
         task: "an append RPC that takes effect exactly once: retries, deduplication, and a dedup table that survives a crash",
         effort: "1 hour",
         checks: &["Exercise"],
@@ -265,18 +282,21 @@ pub const EXERCISES: &[Exercise] = &[
                 file: "scenarios/exercises/exactly-once-1-retry.ron",
                 scenario: include_str!("../scenarios/exercises/exactly-once-1-retry.ron"),
                 search: None,
+                seeds: SEEDS,
             },
             Level {
                 name: "deduplicate",
                 file: "scenarios/exercises/exactly-once-2-dedup.ron",
                 scenario: include_str!("../scenarios/exercises/exactly-once-2-dedup.ron"),
                 search: None,
+                seeds: SEEDS,
             },
             Level {
                 name: "survive a crash",
                 file: "scenarios/exercises/exactly-once-3-crash.ron",
                 scenario: include_str!("../scenarios/exercises/exactly-once-3-crash.ron"),
                 search: None,
+                seeds: SEEDS,
             },
         ],
         validate: checked!(exactly_once),
@@ -286,6 +306,7 @@ pub const EXERCISES: &[Exercise] = &[
     Exercise {
         name: "primary-backup",
         file: "exercises/primary_backup.rs",
+        source: include_str!("primary_backup.rs"),
         task: "primary-backup with a view server: views, replication through the backup, state transfer, an unreliable network",
         effort: "1 day (part 1: 2 hours, 2: 3 hours, 3: 1 hour, 4: 2 hours)",
         checks: &["Exercise", "Linearizable", "ElectionSafety", "Liveness", "Converged"],
@@ -295,24 +316,28 @@ pub const EXERCISES: &[Exercise] = &[
                 file: "scenarios/exercises/primary-backup-1-views.ron",
                 scenario: include_str!("../scenarios/exercises/primary-backup-1-views.ron"),
                 search: None,
+                seeds: SEEDS,
             },
             Level {
                 name: "replication and state transfer",
                 file: "scenarios/exercises/primary-backup-2-replication.ron",
                 scenario: include_str!("../scenarios/exercises/primary-backup-2-replication.ron"),
                 search: None,
+                seeds: SEEDS,
             },
             Level {
                 name: "crashes and restarts",
                 file: "scenarios/exercises/primary-backup-3-restarts.ron",
                 scenario: include_str!("../scenarios/exercises/primary-backup-3-restarts.ron"),
                 search: None,
+                seeds: SEEDS,
             },
             Level {
                 name: "an unreliable network",
                 file: "scenarios/exercises/primary-backup-4-unreliable.ron",
                 scenario: include_str!("../scenarios/exercises/primary-backup-4-unreliable.ron"),
                 search: None,
+                seeds: SEEDS,
             },
         ],
         validate: checked!(primary_backup_node, primary_backup),
@@ -325,6 +350,7 @@ pub const EXERCISES: &[Exercise] = &[
     Exercise {
         name: "broadcast",
         file: "exercises/broadcast.rs",
+        source: include_str!("broadcast.rs"),
         task: "broadcast to 25 nodes: flood, survive partitions, then meet message and latency budgets",
         effort: "3 hours",
         checks: &["Exercise"],
@@ -334,24 +360,28 @@ pub const EXERCISES: &[Exercise] = &[
                 file: "scenarios/exercises/broadcast-1-flood.ron",
                 scenario: include_str!("../scenarios/exercises/broadcast-1-flood.ron"),
                 search: None,
+                seeds: SEEDS,
             },
             Level {
                 name: "partitions",
                 file: "scenarios/exercises/broadcast-2-partition.ron",
                 scenario: include_str!("../scenarios/exercises/broadcast-2-partition.ron"),
                 search: None,
+                seeds: SEEDS,
             },
             Level {
                 name: "at most 30 messages a value",
                 file: "scenarios/exercises/broadcast-3-efficient.ron",
                 scenario: include_str!("../scenarios/exercises/broadcast-3-efficient.ron"),
                 search: None,
+                seeds: SEEDS,
             },
             Level {
                 name: "fast and efficient",
                 file: "scenarios/exercises/broadcast-4-fast.ron",
                 scenario: include_str!("../scenarios/exercises/broadcast-4-fast.ron"),
                 search: None,
+                seeds: SEEDS,
             },
         ],
         validate: checked!(broadcast),
@@ -361,7 +391,8 @@ pub const EXERCISES: &[Exercise] = &[
     Exercise {
         name: "raft",
         file: "exercises/raft.rs",
-        task: "Raft in four parts: leader election, log replication, persistence, a key-value service with client retries",
+        source: include_str!("raft.rs"),
+        task: "Raft in four parts (leader election, log replication, persistence, a key-value service with client retries), then four levels that hunt for rare bugs",
         effort: "2 days (part 1: 3 hours, 2: 6 hours, 3: 2 hours, 4: 2 hours)",
         checks: &["Exercise", "Linearizable", "Durable", "ElectionSafety", "Converged"],
         levels: &[
@@ -370,42 +401,69 @@ pub const EXERCISES: &[Exercise] = &[
                 file: "scenarios/exercises/raft-1-election.ron",
                 scenario: include_str!("../scenarios/exercises/raft-1-election.ron"),
                 search: None,
+                seeds: SEEDS,
             },
             Level {
                 name: "log replication",
                 file: "scenarios/exercises/raft-2-replication.ron",
                 scenario: include_str!("../scenarios/exercises/raft-2-replication.ron"),
                 search: None,
+                seeds: SEEDS,
             },
             Level {
                 name: "persistence",
                 file: "scenarios/exercises/raft-3-persistence.ron",
                 scenario: include_str!("../scenarios/exercises/raft-3-persistence.ron"),
                 search: None,
+                seeds: SEEDS,
             },
             Level {
                 name: "key-value service with client retries",
                 file: "scenarios/exercises/raft-4-kv.ron",
                 scenario: include_str!("../scenarios/exercises/raft-4-kv.ron"),
                 search: None,
+                seeds: 50,
+            },
+            Level {
+                name: "crashes at any moment",
+                file: "scenarios/exercises/raft-5-crashes.ron",
+                scenario: include_str!("../scenarios/exercises/raft-5-crashes.ron"),
+                search: None,
+                seeds: 100,
+            },
+            Level {
+                name: "votes that survive a restart",
+                file: "scenarios/exercises/raft-6-votes.ron",
+                scenario: include_str!("../scenarios/exercises/raft-6-votes.ron"),
+                search: None,
+                seeds: 100,
+            },
+            Level {
+                name: "leaders isolated in turn (Figure 8)",
+                file: "scenarios/exercises/raft-7-figure8.ron",
+                scenario: include_str!("../scenarios/exercises/raft-7-figure8.ron"),
+                search: None,
+                seeds: 1000,
             },
             Level {
                 name: "every path of a small election",
-                file: "scenarios/exercises/raft-5-search.ron",
-                scenario: include_str!("../scenarios/exercises/raft-5-search.ron"),
+                file: "scenarios/exercises/raft-8-search.ron",
+                scenario: include_str!("../scenarios/exercises/raft-8-search.ron"),
                 search: Some(Search {
-                    window: Duration(1_000_000),
+                    window: Duration(0),
                     crashes: 1,
                     targets: "server",
+                    restarts: true,
                     max_depth: 400,
-                    max_states: 200_000,
+                    max_states: 1_000_000,
                 }),
+                seeds: 1,
             },
         ],
         validate: checked!(raft_node, raft),
-        sim: |p, spec, c, t| Box::new(raft_node::sim(p, spec.client_retries, c, t)),
+        sim: |p, spec, c, t| Box::new(raft_node::sim(p, spec, c, t)),
         search: Some(|p, spec, c, checks, config| {
-            let sim = raft_node::sim(p, spec.client_retries, c, TraceLevel::HashOnly);
+            let sim = raft_node::sim(p, spec, c, TraceLevel::HashOnly);
             clustersim::explore::exhaustive::search(sim, checks, config)
         }),
     },
@@ -439,6 +497,46 @@ pub struct ExerciseSpec {
     /// again before it counts as unknown (0: never).
     #[serde(default)]
     pub client_retries: u32,
+    /// Lab `raft` only: the shortest and longest election timeout (default 150 ms and 300 ms).
+    #[serde(default)]
+    pub election_timeout: Option<Range>,
+    /// Lab `raft` only: the most entries one AppendEntries carries (default 64).
+    #[serde(default)]
+    pub max_batch: Option<usize>,
+}
+
+/// A range of durations, both ends included: `(min: "150ms", max: "300ms")`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Range {
+    /// The shortest.
+    pub min: Duration,
+    /// The longest.
+    pub max: Duration,
+}
+
+impl ExerciseSpec {
+    /// Refuses timing overrides the exercise does not take or that are out of range.
+    fn validate(&self) -> std::result::Result<(), String> {
+        let raft_only = self.election_timeout.is_some() || self.max_batch.is_some();
+        if raft_only && self.name != "raft" {
+            return Err(format!(
+                "`election_timeout` and `max_batch` are parameters of the raft lab, not of `{}`",
+                self.name
+            ));
+        }
+        if let Some(Range { min: lo, max: hi }) = self.election_timeout {
+            if lo.0 == 0 || lo > hi || hi > Duration::from_secs(60) {
+                return Err(format!(
+                    "election_timeout must be (min, max) with 0 < min <= max <= 60s, not ({lo}, {hi})"
+                ));
+            }
+        }
+        if self.max_batch.is_some_and(|b| b == 0 || b > 1_000_000) {
+            return Err("max_batch must be between 1 and 1000000".into());
+        }
+        Ok(())
+    }
 }
 
 /// An exercise's parameters with the code to run; `None` when the code asked for is not in this
@@ -464,6 +562,7 @@ impl AnyProtocol for ExerciseRun {
 
     fn validate(&self, plan: &Plan) -> std::result::Result<(), String> {
         let exercise = find(&self.spec.name)?;
+        self.spec.validate()?;
         let Some(code) = self.code else {
             return Err(format!(
                 "the reference solutions are not part of {PROGRAM}; grade them with \
@@ -528,6 +627,11 @@ pub enum Outcome {
         /// The panic message and where it was raised.
         message: String,
     },
+    /// Nothing failed, but not everything was judged (a search that ran out of its budget).
+    Inconclusive {
+        /// What was left unjudged, and why.
+        reason: String,
+    },
 }
 
 /// How one level went: each seed and its run's outcome.
@@ -561,8 +665,10 @@ pub struct Grade {
     pub file: &'static str,
     /// True when the reference solution was graded.
     pub solution: bool,
-    /// How many seeds were asked for per level (grading stops early at a todo!()).
-    pub seeds: u64,
+    /// How the seeds were chosen.
+    pub seeds: Seeds,
+    /// The number the drawn seeds came from (`--draw` grades the same seeds again).
+    pub draw: u64,
     /// How many levels the exercise has.
     pub of: usize,
     /// The levels graded, in order.
@@ -584,7 +690,8 @@ impl Grade {
             .any(|(_, o)| matches!(o, Outcome::NotImplemented { .. }))
     }
 
-    /// The grading report: one line per seed, details of the first problem, the verdict.
+    /// The grading report: per level the seeds run and their verdict, the failing seeds with
+    /// details of the first, the verdict of the whole.
     pub fn render(&self) -> String {
         let mut o = String::new();
         let whose = if self.solution {
@@ -592,10 +699,22 @@ impl Grade {
         } else {
             format!("your code, {}", self.file)
         };
+        let how_many = match self.seeds.count {
+            Some(n) => format!("{n} seed{} per level", if n == 1 { "" } else { "s" }),
+            None => "each level's seeds".to_string(),
+        };
+        let _ = writeln!(o, "check-exercise {} ({whose}): {how_many}", self.name);
+        let origin = if self.seeds.draw.is_some() {
+            "drawn from --draw"
+        } else if self.solution {
+            "drawn from the exercise file's hash"
+        } else {
+            "drawn from your file's hash, new whenever it changes"
+        };
         let _ = writeln!(
             o,
-            "check-exercise {} ({whose}): {} seeds",
-            self.name, self.seeds
+            "  the scenario's own seed, then seeds {origin} ({}; --draw {} grades the same seeds again)",
+            self.draw, self.draw
         );
         let mut explained = false;
         for level in &self.levels {
@@ -606,19 +725,42 @@ impl Grade {
                     level.number, self.of, level.name, level.file
                 );
             }
-            for (seed, outcome) in &level.runs {
+            if let Some((states, _)) = level.searched {
+                if level.passed() {
+                    let _ = writeln!(o, "  every path ({states} distinct states): pass");
+                }
+            } else if level.passed() {
+                let seeds: Vec<String> = level.runs.iter().map(|(s, _)| s.to_string()).collect();
+                let shown = if seeds.len() > 4 {
+                    format!("{}, ... {}", seeds[..3].join(", "), seeds[seeds.len() - 1])
+                } else {
+                    seeds.join(", ")
+                };
+                let _ = writeln!(
+                    o,
+                    "  {} seed{} ({shown}): pass",
+                    seeds.len(),
+                    if seeds.len() == 1 { "" } else { "s" }
+                );
+                continue;
+            }
+            let failing: Vec<&(u64, Outcome)> = level
+                .runs
+                .iter()
+                .filter(|(_, r)| !matches!(r, Outcome::Passed))
+                .collect();
+            if level.searched.is_none() && failing.len() < level.runs.len() {
+                let _ = writeln!(o, "  {} of {} seeds fail:", failing.len(), level.runs.len());
+            }
+            const SHOWN: usize = 5;
+            for (seed, outcome) in failing.iter().take(SHOWN) {
+                let seed = *seed;
                 match outcome {
-                    Outcome::Passed if level.searched.is_some() => {
-                        let (states, complete) = level.searched.unwrap_or_default();
-                        let whole = if complete {
-                            "every path"
-                        } else {
-                            "every path within the state budget"
-                        };
-                        let _ = writeln!(o, "  {whole} ({states} distinct states): pass");
-                    }
-                    Outcome::Passed => {
-                        let _ = writeln!(o, "  seed {seed}: pass");
+                    Outcome::Passed => {}
+                    Outcome::Inconclusive { reason } => {
+                        let (states, _) = level.searched.unwrap_or_default();
+                        let _ =
+                            writeln!(o, "  INCONCLUSIVE after {states} distinct states: {reason}");
                     }
                     Outcome::NotImplemented { message } => {
                         let _ = writeln!(o, "  seed {seed}: not implemented yet: {message}");
@@ -627,9 +769,14 @@ impl Grade {
                         let _ = writeln!(o, "  seed {seed}: your code panicked: {message}");
                     }
                     Outcome::Failed { verdict, summary } => {
+                        let at = if level.searched.is_some() {
+                            "  a path".to_string()
+                        } else {
+                            format!("  seed {seed}")
+                        };
                         let _ = writeln!(
                             o,
-                            "  seed {seed}: {} {}: {}",
+                            "{at}: {} {}: {}",
                             verdict.status, verdict.check, verdict.summary
                         );
                         if !explained {
@@ -640,22 +787,42 @@ impl Grade {
                             for line in summary {
                                 let _ = writeln!(o, "    {line}");
                             }
-                            let program = if self.solution {
-                                "clustersim-solutions"
-                            } else {
-                                PROGRAM
-                            };
-                            let _ = writeln!(
-                                o,
-                                "    replay it: {program} run {} --seed {seed} --timeline",
-                                level.file
-                            );
+                            if level.searched.is_none() && self.solution {
+                                let _ = writeln!(
+                                    o,
+                                    "    replay it: write `solution: true` in the protocol of {}, then clustersim-solutions run {} --seed {seed} --timeline",
+                                    level.file, level.file
+                                );
+                            } else if level.searched.is_none() {
+                                let _ = writeln!(
+                                    o,
+                                    "    replay it: {PROGRAM} run {} --seed {seed} --timeline",
+                                    level.file
+                                );
+                            }
                         }
                     }
                 }
             }
+            if failing.len() > SHOWN {
+                let rest: Vec<String> = failing[SHOWN..]
+                    .iter()
+                    .take(20)
+                    .map(|(s, _)| s.to_string())
+                    .collect();
+                let more = if failing.len() > SHOWN + 20 {
+                    ", ..."
+                } else {
+                    ""
+                };
+                let _ = writeln!(o, "  also failing: seeds {}{more}", rest.join(", "));
+            }
         }
         let graded = self.levels.len();
+        let inconclusive = self
+            .runs
+            .iter()
+            .any(|(_, r)| matches!(r, Outcome::Inconclusive { .. }));
         if self.passed() && graded == self.of {
             let _ = writeln!(o, "PASS: {} passes on every seed", self.name);
         } else if self.passed() {
@@ -676,49 +843,118 @@ impl Grade {
                 "FAIL: not implemented yet; replace the todo!() in {} and run this again",
                 self.file
             );
-        } else if self.of > 1 {
+        } else {
             let passed: Vec<String> = self
                 .levels
                 .iter()
                 .filter(|l| l.passed())
                 .map(|l| l.number.to_string())
                 .collect();
-            let _ = writeln!(
-                o,
-                "FAIL: {} does not pass yet (levels passed: {})",
-                self.name,
-                if passed.is_empty() {
-                    "none".to_string()
-                } else {
-                    passed.join(", ")
-                }
-            );
-        } else {
-            let _ = writeln!(o, "FAIL: {} does not pass yet", self.name);
+            let passed = if self.of > 1 {
+                format!(
+                    " (levels passed: {})",
+                    if passed.is_empty() {
+                        "none".to_string()
+                    } else {
+                        passed.join(", ")
+                    }
+                )
+            } else {
+                String::new()
+            };
+            let why = if inconclusive {
+                "NOT PASSED: a level could not be judged completely; "
+            } else {
+                "FAIL: "
+            };
+            let _ = writeln!(o, "{why}{} does not pass yet{passed}", self.name);
         }
         o
     }
 }
 
-/// Grades the student's code for exercise `name` over `seeds` seeds per level (every level, or
-/// only `level`, from 1), with [`registry()`]. A panic in the code becomes an `Outcome`.
-pub fn grade(name: &str, seeds: u64, level: Option<usize>) -> Result<Grade> {
+/// How a grading picks the seeds of each level.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Seeds {
+    /// Seeds per level; `None`: each level's own count ([`Level::seeds`]).
+    pub count: Option<u64>,
+    /// The number the seeds are drawn from; `None`: a hash of the exercise's file in this build,
+    /// so the seeds change whenever the code does and nobody can tune a solution to them.
+    pub draw: Option<u64>,
+}
+
+impl Seeds {
+    /// `count` seeds per level, drawn from `draw`.
+    pub fn new(count: Option<u64>, draw: Option<u64>) -> Self {
+        Seeds { count, draw }
+    }
+
+    /// The seeds of `level`: its scenario's own seed first, then seeds drawn from `draw` and the
+    /// level's file, all distinct.
+    pub fn of(&self, level: &Level, first: u64, draw: u64) -> Vec<u64> {
+        let count = self.count.unwrap_or(level.seeds).max(1);
+        let mut state = draw ^ fnv1a(level.file.as_bytes());
+        let mut seeds = vec![first];
+        let mut seen = std::collections::BTreeSet::from([first]);
+        while (seeds.len() as u64) < count {
+            // Seeds a person can type: below a billion.
+            let seed = splitmix64(&mut state) % 1_000_000_000;
+            if seen.insert(seed) {
+                seeds.push(seed);
+            }
+        }
+        seeds
+    }
+}
+
+/// FNV-1a, 64 bits: a hash that stays the same across Rust versions and machines.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// SplitMix64's step: the next well-mixed number of a sequence.
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The draw of exercise `e` in this build: a hash of the file the student edits.
+pub fn build_draw(e: &Exercise) -> u64 {
+    draw_of(e.source)
+}
+
+/// The draw of a file whose text is `source`.
+pub fn draw_of(source: &str) -> u64 {
+    fnv1a(source.as_bytes()) % 1_000_000_000
+}
+
+/// Grades the student's code for exercise `name` (every level, or only `level`, from 1) with
+/// [`registry()`] and the seeds `seeds` picks. A panic in the code becomes an `Outcome`.
+pub fn grade(name: &str, seeds: Seeds, level: Option<usize>) -> Result<Grade> {
     grade_with(&registry(), name, false, seeds, level)
 }
 
 /// Grades exercise `name` with `registry` (whose `Exercise` protocol decides what code runs),
-/// the reference solution if `solution`, over `seeds` seeds per level starting at each level's
-/// own seed, every level or only `level`.
+/// the reference solution if `solution`, every level or only `level`, on the seeds `seeds`
+/// picks for each level.
 pub fn grade_with(
     registry: &Registry,
     name: &str,
     solution: bool,
-    seeds: u64,
+    seeds: Seeds,
     level: Option<usize>,
 ) -> Result<Grade> {
     let exercise = find(name).map_err(Error::Usage)?;
-    if seeds == 0 {
+    if seeds.count == Some(0) {
         return Err(Error::Usage("--seeds must be at least 1".into()));
+    }
+    if seeds.count.is_some_and(|n| n > 1_000_000) {
+        return Err(Error::Usage("--seeds must be at most 1000000".into()));
     }
     let of = exercise.levels.len();
     if let Some(l) = level {
@@ -729,6 +965,7 @@ pub fn grade_with(
             )));
         }
     }
+    let draw = seeds.draw.unwrap_or_else(|| build_draw(exercise));
     // Panics in the student's code end their run quietly; the grade reports them.
     clustersim::sim::quiet_panics();
     let mut levels = Vec::new();
@@ -737,7 +974,7 @@ pub fn grade_with(
         if level.is_some_and(|l| l != i + 1) {
             continue;
         }
-        let (runs, searched) = grade_level(registry, lvl, solution, seeds)?;
+        let (runs, searched) = grade_level(registry, lvl, solution, &seeds, draw)?;
         all.extend(runs.iter().cloned());
         let todo = runs
             .iter()
@@ -759,6 +996,7 @@ pub fn grade_with(
         file: exercise.file,
         solution,
         seeds,
+        draw,
         of,
         levels,
         runs: all,
@@ -772,7 +1010,8 @@ fn grade_level(
     registry: &Registry,
     level: &Level,
     solution: bool,
-    seeds: u64,
+    seeds: &Seeds,
+    draw: u64,
 ) -> Result<LevelRuns> {
     let origin = level.file.to_string();
     let mut scenario = parse(level.scenario, &origin)?;
@@ -794,7 +1033,7 @@ fn grade_level(
             .drops(0)
             .isolations(0)
             .targets(prepared.plan.roster.members(search.targets))
-            .restarts(false)
+            .restarts(search.restarts)
             .max_states(search.max_states);
         let (out, _) = check_scenario(registry, &scenario, &origin, &config)?;
         let outcome = match &out.violation {
@@ -825,14 +1064,25 @@ fn grade_level(
                 }
             }
         };
+        // A search cut short judged only some paths: that is not a pass.
+        let outcome = match outcome {
+            Outcome::Passed if !out.complete => Outcome::Inconclusive {
+                reason: format!(
+                    "the search stopped at its budget of {} distinct states before it had \
+                     tried every path; a pass needs every path (a smaller state, or fewer \
+                     events, makes the search fit)",
+                    search.max_states
+                ),
+            },
+            other => other,
+        };
         return Ok((
             vec![(scenario.seed, outcome)],
             Some((out.unique, out.complete)),
         ));
     }
-    let first = scenario.seed;
     let mut runs = Vec::new();
-    for seed in first..first + seeds {
+    for seed in seeds.of(level, scenario.seed, draw) {
         let opts = RunOptions::default().seed(Some(seed));
         let report = run_scenario(registry, &scenario, &origin, &opts)?;
         let outcome = match &report.outcome.panic {

@@ -24,7 +24,7 @@ use clustersim::sim::{RunOutcome, Sim};
 use clustersim::time::{Duration, SimTime};
 use clustersim::trace::TraceLevel;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The name of the view server's event for a new view (the `View` as its value).
 pub const VIEW: &str = "view";
@@ -227,6 +227,10 @@ pub struct PbServer {
     pub synced: u64,
     /// Primary: a `Transfer` to the backup of `view` is sent and not yet acknowledged.
     pub transferring: bool,
+    /// Client requests (client, request id) this server answered or took already: the network
+    /// delivers some twice, and a copy of a request refused with `NotLeader` must not be
+    /// carried out later (the client took the refusal for an answer).
+    pub seen: BTreeSet<(NodeId, u64)>,
     code: &'static Functions,
 }
 
@@ -244,6 +248,7 @@ impl PbServer {
             early: BTreeMap::new(),
             synced: 0,
             transferring: false,
+            seen: BTreeSet::new(),
             code,
         }
     }

@@ -27,9 +27,18 @@
 //!    network clients send a request again when it times out, so the same write can reach the
 //!    log twice; `apply` must apply each write once (every write carries a value no other
 //!    write has).
-//! 5. **Every path of a small election** (`raft-5-search.ron`): instead of seeds, the grader
-//!    searches every order of events due within 1 ms of each other, with a crash of any one
-//!    server at any step, on three servers for 500 ms, and judges `ElectionSafety` on each path.
+//! 5. **Crashes at any moment** (`raft-5-crashes.ron`): servers go down for a few
+//!    milliseconds at any moment; whatever you answer before you sync is caught here.
+//! 6. **Votes that survive a restart** (`raft-6-votes.ron`): five servers often stand in the
+//!    same term while voters restart between their requests.
+//! 7. **Leaders isolated in turn** (`raft-7-figure8.ron`): the paper's Figure 8, over a
+//!    thousand seeds.
+//! 8. **Every path of a small election** (`raft-8-search.ron`): instead of seeds, the grader
+//!    searches every order of simultaneous events, with a crash and restart of any server at
+//!    any step, on three servers for 500 ms, and judges `ElectionSafety` on each path.
+//!
+//! Levels 1-7 run their scenario's seed and then seeds drawn from a hash of this file: every
+//! edit is graded on new seeds (the report prints `--draw N` to grade the same ones again).
 //!
 //! Hints: reply to every RPC with your `current_term`; a higher term in any message makes you a
 //! follower of that term; grant a vote only to a log at least as up to date as yours; a leader

@@ -6,7 +6,7 @@
 //! lab's goals read), so a handler never has to.
 
 use crate::raft::{Functions, STUDENT};
-use crate::Code;
+use crate::{Code, ExerciseSpec};
 use clustersim::history::{Op, RoleChange, LEADER, ROLE};
 use clustersim::node::{Context, Node, NodeFactory, NodeId, Snapshot};
 use clustersim::protocols::kv::client::{ClientConfig, KvClient, KvReply, KvResult, Target};
@@ -26,7 +26,7 @@ pub use clustersim::protocols::raft::node::Role;
 /// Shorthand for the context the handlers receive.
 pub type Ctx<'a> = Context<'a, LabNode>;
 
-/// The lab's timing, fixed for every level.
+/// The lab's timing (a level's scenario may change the election timeout and the batch).
 #[derive(Clone, Copy, Debug, Hash)]
 pub struct Timing {
     /// Shortest election timeout.
@@ -39,7 +39,7 @@ pub struct Timing {
     pub max_batch: usize,
 }
 
-/// The timing every level uses: elections after 150-300 ms of silence, heartbeats every 50 ms.
+/// The timing levels use unless their scenario says otherwise: elections after 150-300 ms of silence, heartbeats every 50 ms.
 pub const TIMING: Timing = Timing {
     election_min: Duration(150_000_000),
     election_max: Duration(300_000_000),
@@ -105,12 +105,13 @@ impl RaftServer {
         nodes: usize,
         storage: &clustersim::storage::Storage<Stored>,
         code: &'static Functions,
+        timing: Timing,
     ) -> Self {
         let (current_term, voted_for) = recover_term_and_vote(storage);
         RaftServer {
             me,
             servers,
-            timing: TIMING,
+            timing,
             current_term,
             voted_for,
             log: Log::recover(storage),
@@ -328,10 +329,18 @@ pub fn validate(plan: &Plan) -> Result<(), String> {
     only_roles(plan, "raft", &["server", "client"])
 }
 
-/// The lab's run, not yet started, with `code`'s handlers; clients send a request that timed
-/// out again up to `client_retries` times.
-pub fn sim(plan: &Plan, client_retries: u32, code: Code, trace: TraceLevel) -> Sim<LabNode> {
+/// The lab's run, not yet started, with `code`'s handlers and `spec`'s client retries (a request
+/// that timed out is sent again up to that many times) and timing.
+pub fn sim(plan: &Plan, spec: &ExerciseSpec, code: Code, trace: TraceLevel) -> Sim<LabNode> {
     let functions = code.pick(&STUDENT);
+    let client_retries = spec.client_retries;
+    let mut timing = TIMING;
+    if let Some(range) = spec.election_timeout {
+        (timing.election_min, timing.election_max) = (range.min, range.max);
+    }
+    if let Some(batch) = spec.max_batch {
+        timing.max_batch = batch;
+    }
     let servers = plan.roster.members("server");
     let clients = plan.roster.members("client");
     let nodes = plan.roster.len();
@@ -352,12 +361,13 @@ pub fn sim(plan: &Plan, client_retries: u32, code: Code, trace: TraceLevel) -> S
             nodes,
             storage,
             functions,
+            timing,
         )))
     });
     Sim::new(plan.sim_config(trace), factory)
 }
 
 /// Runs the lab with `code`'s handlers to the end.
-pub fn run(plan: &Plan, client_retries: u32, code: Code, trace: TraceLevel) -> RunOutcome {
-    sim(plan, client_retries, code, trace).run()
+pub fn run(plan: &Plan, spec: &ExerciseSpec, code: Code, trace: TraceLevel) -> RunOutcome {
+    sim(plan, spec, code, trace).run()
 }

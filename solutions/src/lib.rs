@@ -12,6 +12,7 @@ pub mod durable_counter;
 pub mod exactly_once;
 pub mod idempotent_sink;
 pub mod lease_queue;
+pub mod mistakes;
 pub mod primary_backup;
 pub mod raft;
 pub mod reliable_ping;

@@ -91,6 +91,10 @@ pub fn on_view(s: &mut PbServer, ctx: &mut Ctx<'_>, view: View) {
 
 /// A primary executes, forwards and waits; anyone else redirects.
 pub fn on_request(s: &mut PbServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    // A copy of a request answered already (refused, or taken) is not carried out again.
+    if !s.seen.insert((client, req.id)) {
+        return;
+    }
     if !s.is_primary() || s.acked != s.view.num {
         s.redirect(ctx, client, req.id);
         return;

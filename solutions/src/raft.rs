@@ -30,7 +30,8 @@ pub fn on_election_timeout(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
     request_votes(s, ctx);
 }
 
-fn request_votes(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+/// Candidates: asks every server that has not voted for this one yet.
+pub fn request_votes(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
     let rv = RequestVote {
         term: s.current_term,
         candidate_id: s.me,
@@ -54,7 +55,7 @@ pub fn on_tick(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
 }
 
 /// All servers: a higher term makes this server a follower of it.
-fn become_follower(s: &mut RaftServer, ctx: &mut Ctx<'_>, term: u64) {
+pub fn become_follower(s: &mut RaftServer, ctx: &mut Ctx<'_>, term: u64) {
     if s.role == Role::Leader {
         s.reset_election_timer(ctx);
     }
@@ -67,7 +68,8 @@ fn become_follower(s: &mut RaftServer, ctx: &mut Ctx<'_>, term: u64) {
     s.role = Role::Follower;
 }
 
-fn become_leader(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+/// Takes the lead: fresh `next_index`/`match_index`, a no-op of the new term, heartbeats.
+pub fn become_leader(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
     s.role = Role::Leader;
     s.leader_id = Some(s.me);
     let next = s.log.last_index() + 1;
@@ -84,13 +86,15 @@ fn become_leader(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
     broadcast_append_entries(s, ctx);
 }
 
-fn broadcast_append_entries(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+/// Leaders: AppendEntries (or a heartbeat) to every follower.
+pub fn broadcast_append_entries(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
     for peer in s.peers() {
         send_append_entries(s, ctx, peer);
     }
 }
 
-fn send_append_entries(s: &mut RaftServer, ctx: &mut Ctx<'_>, peer: NodeId) {
+/// Leaders: AppendEntries to `peer`, from its `next_index`.
+pub fn send_append_entries(s: &mut RaftServer, ctx: &mut Ctx<'_>, peer: NodeId) {
     let next = s.next_index[peer.index()];
     let prev_log_index = next - 1;
     let ae = AppendEntries {
@@ -181,7 +185,8 @@ pub fn on_append_entries(s: &mut RaftServer, ctx: &mut Ctx<'_>, ae: AppendEntrie
     reply_append(s, ctx, leader, true, last_new, 0);
 }
 
-fn reply_append(
+/// Answers an AppendEntries.
+pub fn reply_append(
     s: &RaftServer,
     ctx: &mut Ctx<'_>,
     leader: NodeId,
@@ -232,7 +237,7 @@ pub fn on_append_entries_reply(
 }
 
 /// The commit rule: the highest index a majority stores, if its entry is of this term.
-fn advance_commit_index(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+pub fn advance_commit_index(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
     let mut matched: Vec<u64> = s
         .servers
         .iter()

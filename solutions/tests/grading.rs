@@ -5,7 +5,10 @@
 //! Run one exercise's proof with `cargo test -p clustersim-solutions --test grading -- NAME`
 //! (e.g. `lease_queue`).
 
-use clustersim_exercises::{self as exercises, Code, Grade, Outcome};
+use clustersim_exercises::{self as exercises, Code, Grade, Outcome, Seeds};
+
+/// The draw every test grades with, so a test sees the same seeds on every machine.
+const DRAW: u64 = 7;
 use std::process::Command;
 
 /// The workspace root, where `scenarios/`, `book/` and the exercise files' paths start.
@@ -14,12 +17,19 @@ fn root() -> std::path::PathBuf {
 }
 
 fn starter(name: &str) -> Grade {
-    exercises::grade(name, 5, None).unwrap_or_else(|e| panic!("{name}: {e}"))
+    exercises::grade(name, Seeds::new(Some(5), Some(DRAW)), None)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn reference(name: &str) -> Grade {
-    exercises::grade_with(&clustersim_solutions::registry(), name, true, 5, None)
-        .unwrap_or_else(|e| panic!("{name}: {e}"))
+    exercises::grade_with(
+        &clustersim_solutions::registry(),
+        name,
+        true,
+        Seeds::new(Some(5), Some(DRAW)),
+        None,
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn cli(args: &[&str]) -> (i32, String) {
@@ -32,8 +42,9 @@ fn cli(args: &[&str]) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
-/// Grades `code` (a table of exercise `name`'s functions) on `level` over `seeds` seeds.
-fn grade_code(name: &str, code: Code, seeds: u64, level: usize) -> Grade {
+/// Grades `code` (a table of exercise `name`'s functions) on `level` over `seeds` seeds (the
+/// level's own count if `None`).
+fn grade_code(name: &str, code: Code, seeds: Option<u64>, level: usize) -> Grade {
     use clustersim::registry::{AnyProtocol, Registry};
     use clustersim::scenario::{ParamsError, Spec};
     thread_local! {
@@ -46,7 +57,14 @@ fn grade_code(name: &str, code: Code, seeds: u64, level: usize) -> Grade {
     }
     CODE.with(|c| c.set(Some(code)));
     let registry = exercises::register(Registry::shipped(), build);
-    exercises::grade_with(&registry, name, false, seeds, Some(level)).expect("grades")
+    exercises::grade_with(
+        &registry,
+        name,
+        false,
+        Seeds::new(seeds, Some(DRAW)),
+        Some(level),
+    )
+    .expect("grades")
 }
 
 /// The checks that failed in a grade's runs.
@@ -82,7 +100,8 @@ fn proves(name: &str, starter_is_todo: bool, failing_goal: &str) {
     let exercise = exercises::find(name).expect("exists");
     // Every level, graded alone, fails for the starter.
     for level in 1..=exercise.levels.len() {
-        let g = exercises::grade(name, 3, Some(level)).expect("grades");
+        let g =
+            exercises::grade(name, Seeds::new(Some(3), Some(DRAW)), Some(level)).expect("grades");
         assert!(
             !g.passed(),
             "{name} level {level}: the starter passes:\n{}",
@@ -265,159 +284,102 @@ fn every_exercise_steps_in_the_debugger_like_a_plain_run() {
     }
 }
 
-/// Wrong Raft servers, each the reference with one mistake a student makes: the lab's levels
-/// must catch every one.
-mod wrong_raft {
-    use clustersim::node::NodeId;
-    use clustersim::protocols::raft::node::RequestVote;
-    use clustersim::protocols::raft::RaftMsg;
-    use clustersim_exercises::raft::Functions;
-    use clustersim_exercises::raft_node::{Ctx, RaftServer};
-    use clustersim_solutions::raft as reference;
-
-    /// Applies a write every time it is in the log (the starter's `apply`).
-    pub const APPLIES_TWICE: Functions = Functions {
-        apply: clustersim_exercises::raft::apply,
-        ..reference::FUNCTIONS
-    };
-
-    fn forgetful_vote(s: &mut RaftServer, ctx: &mut Ctx<'_>, rv: RequestVote) {
-        s.voted_for = None;
-        reference::on_request_vote(s, ctx, rv);
-    }
-
-    /// Grants a vote to every candidate of the term, not only the first.
-    pub const VOTES_TWICE: Functions = Functions {
-        on_request_vote: forgetful_vote,
-        ..reference::FUNCTIONS
-    };
-
-    fn chatty_tick(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
-        for _ in 0..4 {
-            reference::on_tick(s, ctx);
-        }
-    }
-
-    /// Sends four heartbeats where one would do.
-    pub const CHATTY: Functions = Functions {
-        on_tick: chatty_tick,
-        ..reference::FUNCTIONS
-    };
-
-    fn vote_unsynced(s: &mut RaftServer, ctx: &mut Ctx<'_>, rv: RequestVote) {
-        if rv.term > s.current_term {
-            s.current_term = rv.term;
-            s.voted_for = None;
-            s.role = clustersim_exercises::raft_node::Role::Follower;
-        }
-        let up_to_date =
-            (rv.last_log_term, rv.last_log_index) >= (s.log.last_term(), s.log.last_index());
-        let granted = rv.term == s.current_term
-            && s.voted_for.is_none_or(|v| v == rv.candidate_id)
-            && up_to_date;
-        if granted {
-            // The mistake: the vote is not saved before the reply goes out.
-            s.voted_for = Some(rv.candidate_id);
-            s.reset_election_timer(ctx);
-        }
-        let reply = clustersim::protocols::raft::node::RequestVoteReply {
-            term: s.current_term,
-            vote_granted: granted,
-        };
-        s.send(ctx, rv.candidate_id, RaftMsg::RequestVoteReply(reply));
-    }
-
-    /// Votes without saving the vote: a restarted server can vote again in the same term.
-    pub const FORGETS_VOTE_ON_CRASH: Functions = Functions {
-        on_request_vote: vote_unsynced,
-        ..reference::FUNCTIONS
-    };
-
-    fn any_log_will_do(s: &mut RaftServer, ctx: &mut Ctx<'_>, mut rv: RequestVote) {
-        // The mistake: the candidate's log is taken to be as up to date as anyone's.
-        rv.last_log_term = u64::MAX;
-        reference::on_request_vote(s, ctx, rv);
-    }
-
-    /// Votes for any candidate of the term, whatever its log (section 5.4.1 left out).
-    pub const NO_ELECTION_RESTRICTION: Functions = Functions {
-        on_request_vote: any_log_will_do,
-        ..reference::FUNCTIONS
-    };
-
-    fn ignores_leader(
-        _s: &mut RaftServer,
-        _ctx: &mut Ctx<'_>,
-        _from: NodeId,
-        _r: clustersim::protocols::raft::node::AppendEntriesReply,
-    ) {
-    }
-
-    /// Never learns what followers stored, so it never commits.
-    pub const NEVER_COMMITS: Functions = Functions {
-        on_append_entries_reply: ignores_leader,
-        ..reference::FUNCTIONS
-    };
-}
-
-fn raft_with(table: &'static clustersim_exercises::raft::Functions, level: usize) -> Grade {
-    grade_code("raft", Code::of(table), 5, level)
-}
-
+/// Every wrong solution of every corpus fails the level its corpus names, by the check it
+/// names, on the level's own number of seeds; and the book's table lists each one so.
 #[test]
-fn raft_levels_catch_the_usual_mistakes() {
-    let cases: [(
-        &str,
-        &'static clustersim_exercises::raft::Functions,
-        usize,
-        &str,
-    ); 6] = [
-        (
-            "applies a retried write twice",
-            &wrong_raft::APPLIES_TWICE,
-            4,
-            "Linearizable",
-        ),
-        (
-            "votes twice in a term",
-            &wrong_raft::VOTES_TWICE,
-            1,
-            "ElectionSafety",
-        ),
-        (
-            "floods heartbeats",
-            &wrong_raft::CHATTY,
-            1,
-            "MessagesPerSecond",
-        ),
-        (
-            "forgets its vote in a crash",
-            &wrong_raft::FORGETS_VOTE_ON_CRASH,
-            3,
-            "ElectionSafety",
-        ),
-        ("never commits", &wrong_raft::NEVER_COMMITS, 2, "Liveness"),
-        (
-            "grants votes to stale logs",
-            &wrong_raft::NO_ELECTION_RESTRICTION,
-            2,
-            "Linearizable",
-        ),
-    ];
-    for (what, table, level, check) in cases {
-        let g = raft_with(table, level);
-        assert!(
-            !g.passed(),
-            "a server that {what} passes level {level}:\n{}",
-            g.render()
-        );
-        let failed = failed_checks(&g);
-        assert!(
-            failed.iter().any(|c| c == check),
-            "a server that {what} fails level {level} by {failed:?}, not {check}:\n{}",
-            g.render()
-        );
+fn every_mistake_of_every_corpus_fails_its_level() {
+    let book = std::fs::read_to_string(root().join("book/src/labs.md")).expect("labs.md");
+    let mut count = 0;
+    for name in exercises::names() {
+        for m in clustersim_solutions::mistakes::corpus(name) {
+            count += 1;
+            let g = grade_code(name, m.code, None, m.level);
+            let failed = failed_checks(&g);
+            assert!(
+                failed.iter().any(|c| c == m.check),
+                "{name}: `{}` ({}) fails level {} by {failed:?}, not {}:\n{}",
+                m.name,
+                m.what,
+                m.level,
+                m.check,
+                g.render()
+            );
+            let row = format!("| {} | level {}, `{}` |", m.what, m.level, m.check);
+            assert!(book.contains(&row), "labs.md lacks the row {row}");
+        }
     }
+    assert!(count >= 15, "only {count} wrong solutions");
+}
+
+/// The reference solution of every exercise passes 500 seeds of every level (every path of a
+/// searched level).
+#[test]
+fn every_reference_passes_500_seeds_of_every_level() {
+    for name in exercises::names() {
+        let g = exercises::grade_with(
+            &clustersim_solutions::registry(),
+            name,
+            true,
+            Seeds::new(Some(500), Some(DRAW)),
+            None,
+        )
+        .expect("grades");
+        assert!(g.passed(), "{name}:\n{}", g.render());
+        assert!(g
+            .levels
+            .iter()
+            .all(|l| l.searched.is_some() || l.runs.len() == 500));
+    }
+}
+
+/// Each level's seeds after the first are drawn from the code: another draw, other seeds; the
+/// same draw, the same seeds; the first is always the scenario's own.
+#[test]
+fn grading_draws_its_seeds_from_the_code() {
+    let e = exercises::find("raft").expect("exists");
+    let level = &e.levels[0];
+    let a = Seeds::new(Some(20), Some(1)).of(level, 1, 1);
+    let b = Seeds::new(Some(20), Some(2)).of(level, 1, 2);
+    assert_eq!(a[0], 1);
+    assert_eq!(b[0], 1);
+    assert_ne!(a[1..], b[1..]);
+    assert_eq!(a, Seeds::new(Some(20), Some(1)).of(level, 1, 1));
+    let distinct: std::collections::BTreeSet<_> = a.iter().collect();
+    assert_eq!(distinct.len(), 20);
+    // Another level draws other seeds from the same number.
+    assert_ne!(
+        a[1..],
+        Seeds::new(Some(20), None).of(&e.levels[1], 1, 1)[1..]
+    );
+    // The draw of a build is a hash of the student's file: a one-character edit changes it.
+    let mut edited = e.source.to_string();
+    edited.push(' ');
+    let other = exercises::draw_of(&edited);
+    assert_ne!(other, exercises::build_draw(e));
+    // The report prints the draw, and --draw grades the same seeds again.
+    let (code, text) = cli(&["check-exercise", "raft", "--level", "1", "--seeds", "3"]);
+    assert_eq!(code, 0, "{text}");
+    let draw = exercises::build_draw(e).to_string();
+    assert!(
+        text.contains(&format!("--draw {draw} grades the same seeds")),
+        "{text}"
+    );
+    let (_, again) = cli(&[
+        "check-exercise",
+        "raft",
+        "--level",
+        "1",
+        "--seeds",
+        "3",
+        "--draw",
+        &draw,
+    ]);
+    let seeds_line = |t: &str| {
+        t.lines()
+            .find(|l| l.contains("seeds ("))
+            .map(str::to_string)
+    };
+    assert_eq!(seeds_line(&text), seeds_line(&again), "{again}");
 }
 
 #[test]
@@ -462,10 +424,10 @@ fn exactly_once_levels_each_need_their_step() {
         ("deduplicates in memory only", &FORGETS_ON_CRASH, 2, 3),
     ] {
         for level in 1..=passes {
-            let g = grade_code("exactly-once", Code::of(table), 5, level);
+            let g = grade_code("exactly-once", Code::of(table), Some(5), level);
             assert!(g.passed(), "{what}: level {level}:\n{}", g.render());
         }
-        let g = grade_code("exactly-once", Code::of(table), 5, fails);
+        let g = grade_code("exactly-once", Code::of(table), Some(5), fails);
         assert!(!g.passed(), "{what} passes level {fails}:\n{}", g.render());
         assert!(
             g.render().contains("FAIL AppliedExactlyOnce"),
@@ -505,9 +467,9 @@ fn broadcast_budget_fails_a_flood() {
         on_message: forward,
         on_tick: |_, _| {},
     };
-    let g = grade_code("broadcast", Code::of(&FLOOD), 5, 1);
+    let g = grade_code("broadcast", Code::of(&FLOOD), Some(5), 1);
     assert!(g.passed(), "{}", g.render());
-    let g = grade_code("broadcast", Code::of(&FLOOD), 5, 3);
+    let g = grade_code("broadcast", Code::of(&FLOOD), Some(5), 3);
     assert!(!g.passed(), "{}", g.render());
     assert!(
         g.render().contains("FAIL MessagesPerOperation"),
@@ -519,177 +481,4 @@ fn broadcast_budget_fails_a_flood() {
 #[test]
 fn primary_backup() {
     proves("primary-backup", true, "");
-}
-
-/// Wrong primary-backup solutions, each the reference with one mistake a student makes.
-mod wrong_pb {
-    use clustersim::node::NodeId;
-    use clustersim::protocols::kv::client::{KvOp, KvRequest};
-    use clustersim_exercises::primary_backup::{self as lab, Functions};
-    use clustersim_exercises::primary_backup_node::{Ctx, Forward, PbServer, ViewServer};
-    use clustersim_solutions::primary_backup as reference;
-
-    const RIGHT: Functions = reference::FUNCTIONS;
-
-    /// Changes the view whenever a server looks dead, acknowledged or not.
-    fn check_eagerly(vs: &mut ViewServer, ctx: &mut Ctx<'_>) {
-        let acked = vs.acked;
-        vs.acked = true;
-        reference::on_check(vs, ctx);
-        if vs.view.num == 0 {
-            vs.acked = acked;
-        }
-    }
-    pub const IGNORES_ACKS: Functions = Functions {
-        on_check: check_eagerly,
-        ..RIGHT
-    };
-
-    /// Takes a ping with 0 from the primary or backup for an ordinary ping.
-    fn ping_ignoring_restarts(vs: &mut ViewServer, ctx: &mut Ctx<'_>, server: NodeId, num: u64) {
-        if num != 0 || vs.view.num == 0 {
-            reference::on_ping(vs, ctx, server, num);
-        }
-    }
-    pub const IGNORES_RESTARTS: Functions = Functions {
-        on_ping: ping_ignoring_restarts,
-        ..RIGHT
-    };
-
-    /// Answers at once and never forwards: the backup has nothing.
-    fn no_backup(s: &mut PbServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
-        if !s.is_primary() || s.acked != s.view.num {
-            s.redirect(ctx, client, req.id);
-            return;
-        }
-        let result = s.execute(req.op);
-        s.reply(ctx, client, req.id, result);
-    }
-    pub const NEVER_FORWARDS: Functions = Functions {
-        on_request: no_backup,
-        ..RIGHT
-    };
-
-    /// Answers the client as soon as the forward is sent.
-    fn answer_at_once(s: &mut PbServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
-        reference::on_request(s, ctx, client, req);
-        if let Some((_, w)) = s.waiting.pop_last() {
-            s.reply(ctx, w.client, w.id, w.result);
-        }
-    }
-    pub const ANSWERS_EARLY: Functions = Functions {
-        on_request: answer_at_once,
-        ..RIGHT
-    };
-
-    /// Answers reads from its own copy, without asking the backup.
-    fn local_reads(s: &mut PbServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
-        if let KvOp::Get { key } = req.op {
-            if s.is_primary() && s.acked == s.view.num {
-                let value = s.kv.get(&key).copied();
-                s.reply(
-                    ctx,
-                    client,
-                    req.id,
-                    clustersim::protocols::kv::client::KvResult::Done(value),
-                );
-                return;
-            }
-        }
-        reference::on_request(s, ctx, client, req);
-    }
-    pub const LOCAL_READS: Functions = Functions {
-        on_request: local_reads,
-        ..RIGHT
-    };
-
-    /// Forwards, but never transfers the state: a backup takes forwards from its primary at
-    /// once, whatever it holds.
-    fn forward_without_state(s: &mut PbServer, ctx: &mut Ctx<'_>, from: NodeId, fwd: Forward) {
-        s.synced = s.view.num;
-        reference::on_forward(s, ctx, from, fwd);
-    }
-    pub const NO_TRANSFER: Functions = Functions {
-        on_view: lab::on_view,
-        on_forward: forward_without_state,
-        ..RIGHT
-    };
-
-    /// Applies a write every time it arrives.
-    pub const APPLIES_TWICE: Functions = Functions {
-        apply: lab::apply,
-        ..RIGHT
-    };
-
-    /// Never sends anything again.
-    pub const NO_RETRANSMIT: Functions = Functions {
-        on_tick: lab::on_tick,
-        ..RIGHT
-    };
-}
-
-/// Each mistake fails the level meant to catch it, by the check that names it (over 10 seeds).
-#[test]
-fn primary_backup_levels_catch_the_usual_mistakes() {
-    use clustersim_exercises::primary_backup::Functions;
-    let cases: [(&str, &'static Functions, usize, &str); 9] = [
-        (
-            "changes unacknowledged views",
-            &wrong_pb::IGNORES_ACKS,
-            1,
-            "ViewsValid",
-        ),
-        (
-            "ignores restarted servers",
-            &wrong_pb::IGNORES_RESTARTS,
-            1,
-            "FailoverWithin",
-        ),
-        (
-            "never forwards",
-            &wrong_pb::NEVER_FORWARDS,
-            2,
-            "Linearizable",
-        ),
-        (
-            "never transfers its state",
-            &wrong_pb::NO_TRANSFER,
-            2,
-            "Liveness",
-        ),
-        (
-            "never transfers its state",
-            &wrong_pb::NO_TRANSFER,
-            3,
-            "Linearizable",
-        ),
-        (
-            "answers before the backup has it",
-            &wrong_pb::ANSWERS_EARLY,
-            4,
-            "Linearizable",
-        ),
-        (
-            "reads its own copy",
-            &wrong_pb::LOCAL_READS,
-            4,
-            "Linearizable",
-        ),
-        (
-            "applies a retried write twice",
-            &wrong_pb::APPLIES_TWICE,
-            4,
-            "Linearizable",
-        ),
-        ("never resends", &wrong_pb::NO_RETRANSMIT, 4, "Liveness"),
-    ];
-    for (what, table, level, check) in cases {
-        let g = grade_code("primary-backup", Code::of(table), 10, level);
-        let failed = failed_checks(&g);
-        assert!(
-            failed.iter().any(|c| c == check),
-            "a server that {what} fails level {level} by {failed:?}, not {check}:\n{}",
-            g.render()
-        );
-    }
 }

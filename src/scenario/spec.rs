@@ -22,7 +22,10 @@ pub struct Spec {
 impl Spec {
     /// A spec for a component named `name` with typed `params` (unit params print as `Name`).
     pub fn of<T: Serialize>(name: &str, params: &T) -> Spec {
-        let body = ron::to_string(params).unwrap_or_else(|_| "()".to_string());
+        // Written as `params` reads it back (`Some` left implicit, as scenarios write it).
+        let body = ron_options()
+            .to_string(params)
+            .unwrap_or_else(|_| "()".to_string());
         let text = if body == "()" {
             name.to_string()
         } else if body.starts_with('(') {

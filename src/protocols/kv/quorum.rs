@@ -14,8 +14,10 @@
 //!
 //! With `r + w > n` every read quorum meets every write quorum, so reads see the latest
 //! acknowledged write. Caveats (documented, and visible to `Linearizable`): reads do not wait for
-//! their repair, so two reads racing an unfinished write can see new then old; and two concurrent
-//! cas on one key can both succeed. With `r + w <= n` reads can miss acknowledged writes:
+//! their repair, so two reads racing an unfinished write can see new then old (`write_back`
+//! closes that: ABD's read writes its value back to `w` replicas before answering, which makes
+//! reads and writes linearizable); and two concurrent cas on one key can both succeed, with or
+//! without it (a linearizable cas needs consensus). With `r + w <= n` reads can miss acknowledged writes:
 //! `StaleReads` counts them.
 
 use super::client::{
@@ -28,7 +30,7 @@ use crate::scenario::Plan;
 use crate::time::Duration;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Parameters of quorum replication.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -42,6 +44,11 @@ pub struct QuorumParams {
     pub w: u32,
     /// Repair replicas that answered a read with an older version.
     pub read_repair: bool,
+    /// ABD's second phase of a read (Attiya, Bar-Noy and Dolev): before answering, write the
+    /// value read back to the key's replicas and wait for `w` of them, so no later read can
+    /// return an older value. With `r + w > n` this makes reads and writes linearizable; `cas`
+    /// stays unsafe (two can both succeed: that needs consensus).
+    pub write_back: bool,
     /// Time between two anti-entropy pushes of a replica; zero disables them.
     pub anti_entropy: Duration,
     /// How long a coordinator waits for its quorum.
@@ -57,6 +64,7 @@ impl Default for QuorumParams {
             r: 2,
             w: 2,
             read_repair: true,
+            write_back: false,
             anti_entropy: Duration::from_millis(500),
             quorum_timeout: Duration::from_millis(100),
             final_reads: None,
@@ -142,6 +150,8 @@ enum Phase {
     Reading(Vec<(NodeId, Option<(Version, u64)>)>),
     /// Waiting for write acks: the distinct replicas that acked (a duplicated ack counts once).
     Writing(Vec<NodeId>),
+    /// A read's write-back (ABD): the value to answer and the distinct replicas that stored it.
+    WritingBack(Option<u64>, Vec<NodeId>),
 }
 
 #[derive(Clone, Debug)]
@@ -161,6 +171,10 @@ pub struct QReplica {
     counter: u64,
     next_op: u64,
     ops: BTreeMap<u64, Coordination>,
+    /// Client requests (client, request id) coordinated here: the network duplicates some,
+    /// and a copy coordinated after the first was answered `Unavailable` would carry out a
+    /// request the client took for failed and retried.
+    seen: BTreeSet<(NodeId, u64)>,
 }
 
 /// A quorum node: a replica or a client.
@@ -200,6 +214,9 @@ impl QReplica {
     }
 
     fn on_request(&mut self, ctx: &mut Context<'_, QNode>, from: NodeId, req: KvRequest) {
+        if !self.seen.insert((from, req.id)) {
+            return;
+        }
         self.next_op += 1;
         let op = self.next_op;
         let key = req.op.key();
@@ -253,6 +270,22 @@ impl QReplica {
         let latest = replies.iter().filter_map(|(_, h)| *h).max();
         let key = c.op.key();
         match c.op {
+            KvOp::Get { .. } if self.params.write_back && latest.is_some() => {
+                // ABD: the value goes back to the replicas before the client hears it.
+                let (version, value) = latest.expect("checked above");
+                c.phase = Phase::WritingBack(Some(value), Vec::new());
+                for replica in self.preference(key) {
+                    ctx.send(
+                        replica,
+                        QMsg::Write {
+                            op,
+                            key,
+                            version,
+                            value,
+                        },
+                    );
+                }
+            }
             KvOp::Get { .. } => {
                 let c = self.ops.remove(&op).expect("coordination exists");
                 Self::answer(ctx, &c, KvResult::Done(latest.map(|(_, v)| v)));
@@ -304,8 +337,10 @@ impl QReplica {
         let Some(c) = self.ops.get_mut(&op) else {
             return;
         };
-        let Phase::Writing(acked) = &mut c.phase else {
-            return;
+        let (acked, result) = match &mut c.phase {
+            Phase::Writing(acked) => (acked, None),
+            Phase::WritingBack(value, acked) => (acked, *value),
+            Phase::Reading(_) => return,
         };
         // Count replicas, not acks: the network may deliver one replica's ack twice.
         if acked.contains(&from) {
@@ -314,7 +349,7 @@ impl QReplica {
         acked.push(from);
         if acked.len() >= w {
             let c = self.ops.remove(&op).expect("coordination exists");
-            Self::answer(ctx, &c, KvResult::Done(None));
+            Self::answer(ctx, &c, KvResult::Done(result));
         }
     }
 
@@ -324,7 +359,9 @@ impl QReplica {
         };
         // Nothing was written while reading: say so. A write may have landed on some replicas:
         // stay silent so the client records an indeterminate outcome.
-        if matches!(c.phase, Phase::Reading(_)) {
+        // A read writing back changes nothing a client could tell apart (the value is already
+        // on a replica), so it may fail too.
+        if matches!(c.phase, Phase::Reading(_) | Phase::WritingBack(..)) {
             Self::answer(ctx, &c, KvResult::Unavailable);
         }
     }
@@ -400,7 +437,10 @@ impl Node for QNode {
     fn heap_bytes(&self) -> u64 {
         match self {
             QNode::Replica(r) => {
-                (r.replicas.capacity() * 4 + r.store.len() * 48 + r.ops.len() * 96) as u64
+                (r.replicas.capacity() * 4
+                    + r.store.len() * 48
+                    + r.ops.len() * 96
+                    + r.seen.len() * 40) as u64
             }
             QNode::Client(_) => 0,
         }
@@ -523,6 +563,7 @@ impl Protocol for QuorumParams {
                 counter,
                 next_op: 0,
                 ops: BTreeMap::new(),
+                seen: BTreeSet::new(),
             }))
         })
     }

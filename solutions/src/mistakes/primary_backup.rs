@@ -1,0 +1,106 @@
+//! Wrong primary-backup servers: the reference with one mistake each, a mistake students make.
+
+use clustersim::node::NodeId;
+use clustersim::protocols::kv::client::{KvOp, KvRequest};
+use clustersim_exercises::primary_backup::{self as lab, Functions};
+use clustersim_exercises::primary_backup_node::{Ctx, Forward, PbServer, ViewServer};
+
+use crate::primary_backup as reference;
+
+const RIGHT: Functions = reference::FUNCTIONS;
+
+fn check_eagerly(vs: &mut ViewServer, ctx: &mut Ctx<'_>) {
+    let acked = vs.acked;
+    vs.acked = true;
+    reference::on_check(vs, ctx);
+    if vs.view.num == 0 {
+        vs.acked = acked;
+    }
+}
+/// Changes the view whenever a server looks dead, acknowledged or not.
+pub const IGNORES_ACKS: Functions = Functions {
+    on_check: check_eagerly,
+    ..RIGHT
+};
+
+fn ping_ignoring_restarts(vs: &mut ViewServer, ctx: &mut Ctx<'_>, server: NodeId, num: u64) {
+    if num != 0 || vs.view.num == 0 {
+        reference::on_ping(vs, ctx, server, num);
+    }
+}
+/// Takes a ping with 0 from the primary or backup for an ordinary ping.
+pub const IGNORES_RESTARTS: Functions = Functions {
+    on_ping: ping_ignoring_restarts,
+    ..RIGHT
+};
+
+fn no_backup(s: &mut PbServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    if !s.is_primary() || s.acked != s.view.num {
+        s.redirect(ctx, client, req.id);
+        return;
+    }
+    let result = s.execute(req.op);
+    s.reply(ctx, client, req.id, result);
+}
+/// Answers at once and never forwards: the backup has nothing.
+pub const NEVER_FORWARDS: Functions = Functions {
+    on_request: no_backup,
+    ..RIGHT
+};
+
+fn answer_at_once(s: &mut PbServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    reference::on_request(s, ctx, client, req);
+    if let Some((_, w)) = s.waiting.pop_last() {
+        s.reply(ctx, w.client, w.id, w.result);
+    }
+}
+/// Answers the client as soon as the forward is sent.
+pub const ANSWERS_EARLY: Functions = Functions {
+    on_request: answer_at_once,
+    ..RIGHT
+};
+
+fn local_reads(s: &mut PbServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    if let KvOp::Get { key } = req.op {
+        if s.is_primary() && s.acked == s.view.num {
+            let value = s.kv.get(&key).copied();
+            s.reply(
+                ctx,
+                client,
+                req.id,
+                clustersim::protocols::kv::client::KvResult::Done(value),
+            );
+            return;
+        }
+    }
+    reference::on_request(s, ctx, client, req);
+}
+/// Answers reads from its own copy, without asking the backup.
+pub const LOCAL_READS: Functions = Functions {
+    on_request: local_reads,
+    ..RIGHT
+};
+
+fn forward_without_state(s: &mut PbServer, ctx: &mut Ctx<'_>, from: NodeId, fwd: Forward) {
+    s.synced = s.view.num;
+    reference::on_forward(s, ctx, from, fwd);
+}
+/// Forwards, but never transfers the state: a backup takes forwards from its primary at
+/// once, whatever it holds.
+pub const NO_TRANSFER: Functions = Functions {
+    on_view: lab::on_view,
+    on_forward: forward_without_state,
+    ..RIGHT
+};
+
+/// Applies a write every time it arrives.
+pub const APPLIES_TWICE: Functions = Functions {
+    apply: lab::apply,
+    ..RIGHT
+};
+
+/// Never sends anything again.
+pub const NO_RETRANSMIT: Functions = Functions {
+    on_tick: lab::on_tick,
+    ..RIGHT
+};

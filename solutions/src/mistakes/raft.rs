@@ -1,0 +1,396 @@
+//! Wrong Raft servers: the reference with one mistake each, a mistake students make.
+//!
+//! Each is a table of the lab's functions in which one or two handlers wrap the reference's
+//! (or the starter's) with the mistake; the corpus in `mistakes/mod.rs` names the level and the
+//! check that must catch it.
+
+use clustersim::node::NodeId;
+use clustersim::protocols::kv::client::{KvOp, KvRequest, KvResult};
+use clustersim::protocols::raft::log::{Command, LogEntry};
+use clustersim::protocols::raft::node::{
+    AppendEntries, AppendEntriesReply, RequestVote, RequestVoteReply, VOTED_FOR,
+};
+use clustersim::protocols::raft::{RaftMsg, Stored};
+use clustersim_exercises::raft::Functions;
+use clustersim_exercises::raft_node::{Ctx, RaftServer, Role};
+
+use crate::raft as reference;
+
+const RIGHT: Functions = reference::FUNCTIONS;
+
+/// Applies a write every time it is in the log (the starter's `apply`).
+pub const APPLIES_TWICE: Functions = Functions {
+    apply: clustersim_exercises::raft::apply,
+    ..RIGHT
+};
+
+fn forgetful_vote(s: &mut RaftServer, ctx: &mut Ctx<'_>, rv: RequestVote) {
+    s.voted_for = None;
+    reference::on_request_vote(s, ctx, rv);
+}
+
+/// Grants a vote to every candidate of the term, not only the first.
+pub const VOTES_TWICE: Functions = Functions {
+    on_request_vote: forgetful_vote,
+    ..RIGHT
+};
+
+fn chatty_tick(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    for _ in 0..4 {
+        reference::on_tick(s, ctx);
+    }
+}
+
+/// Sends four heartbeats where one would do.
+pub const CHATTY: Functions = Functions {
+    on_tick: chatty_tick,
+    ..RIGHT
+};
+
+fn vote_unsynced(s: &mut RaftServer, ctx: &mut Ctx<'_>, rv: RequestVote) {
+    if rv.term > s.current_term {
+        s.current_term = rv.term;
+        s.voted_for = None;
+        s.role = Role::Follower;
+    }
+    let up_to_date =
+        (rv.last_log_term, rv.last_log_index) >= (s.log.last_term(), s.log.last_index());
+    let granted =
+        rv.term == s.current_term && s.voted_for.is_none_or(|v| v == rv.candidate_id) && up_to_date;
+    if granted {
+        // The mistake: the vote is not saved before the reply goes out.
+        s.voted_for = Some(rv.candidate_id);
+        s.reset_election_timer(ctx);
+    }
+    let reply = RequestVoteReply {
+        term: s.current_term,
+        vote_granted: granted,
+    };
+    s.send(ctx, rv.candidate_id, RaftMsg::RequestVoteReply(reply));
+}
+
+/// Votes without saving the vote (or a higher term) before the reply goes out.
+pub const VOTE_NOT_SAVED_BEFORE_REPLY: Functions = Functions {
+    on_request_vote: vote_unsynced,
+    ..RIGHT
+};
+
+/// Overwrites the saved vote with "nobody" (the term is still saved).
+fn unsave_vote(ctx: &mut Ctx<'_>) {
+    let st = ctx.storage();
+    st.put(VOTED_FOR, Stored::VotedFor(None));
+    st.sync();
+}
+
+fn vote_term_only(s: &mut RaftServer, ctx: &mut Ctx<'_>, rv: RequestVote) {
+    reference::on_request_vote(s, ctx, rv);
+    unsave_vote(ctx);
+}
+
+fn elect_term_only(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    reference::on_election_timeout(s, ctx);
+    unsave_vote(ctx);
+}
+
+/// Saves `current_term` but never `voted_for`: after a restart the server votes again in a
+/// term it already voted in.
+pub const VOTED_FOR_NOT_PERSISTED: Functions = Functions {
+    on_request_vote: vote_term_only,
+    on_election_timeout: elect_term_only,
+    ..RIGHT
+};
+
+fn any_log_will_do(s: &mut RaftServer, ctx: &mut Ctx<'_>, mut rv: RequestVote) {
+    // The mistake: the candidate's log is taken to be as up to date as anyone's.
+    rv.last_log_term = u64::MAX;
+    reference::on_request_vote(s, ctx, rv);
+}
+
+/// Votes for any candidate of the term, whatever its log (section 5.4.1 left out).
+pub const NO_ELECTION_RESTRICTION: Functions = Functions {
+    on_request_vote: any_log_will_do,
+    ..RIGHT
+};
+
+fn longer_log_wins(s: &mut RaftServer, ctx: &mut Ctx<'_>, mut rv: RequestVote) {
+    // The mistake: "up to date" judged by length alone, not by the last entry's term first.
+    if rv.last_log_index >= s.log.last_index() {
+        rv.last_log_term = u64::MAX;
+    } else {
+        rv.last_log_term = 0;
+    }
+    reference::on_request_vote(s, ctx, rv);
+}
+
+/// Judges "at least as up to date" by the log's length only.
+pub const UP_TO_DATE_BY_LENGTH: Functions = Functions {
+    on_request_vote: longer_log_wins,
+    ..RIGHT
+};
+
+fn ignores_leader(_s: &mut RaftServer, _ctx: &mut Ctx<'_>, _from: NodeId, _r: AppendEntriesReply) {}
+
+/// Never learns what followers stored, so it never commits.
+pub const NEVER_COMMITS: Functions = Functions {
+    on_append_entries_reply: ignores_leader,
+    ..RIGHT
+};
+
+/// Commits the highest index a majority stores, whatever the term of its entry.
+fn commit_by_counting(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    if s.role != Role::Leader {
+        return;
+    }
+    let mut matched: Vec<u64> = s
+        .servers
+        .iter()
+        .map(|p| {
+            if *p == s.me {
+                s.log.last_index()
+            } else {
+                s.match_index[p.index()]
+            }
+        })
+        .collect();
+    matched.sort_unstable_by(|a, b| b.cmp(a));
+    let n = matched[s.majority() - 1];
+    if n > s.commit_index {
+        s.commit_index = n;
+        s.apply_committed(ctx);
+    }
+}
+
+fn counting_reply(s: &mut RaftServer, ctx: &mut Ctx<'_>, from: NodeId, r: AppendEntriesReply) {
+    reference::on_append_entries_reply(s, ctx, from, r);
+    commit_by_counting(s, ctx);
+}
+
+/// Commits an entry of an earlier term by counting its replicas (Figure 8).
+pub const COMMITS_OLD_TERMS_BY_COUNTING: Functions = Functions {
+    on_append_entries_reply: counting_reply,
+    ..RIGHT
+};
+
+fn count_any_vote(s: &mut RaftServer, ctx: &mut Ctx<'_>, from: NodeId, mut r: RequestVoteReply) {
+    // The mistake: a vote granted in an earlier term is counted for this one.
+    if r.term < s.current_term {
+        r.term = s.current_term;
+    }
+    reference::on_request_vote_reply(s, ctx, from, r);
+}
+
+/// Counts votes granted for an earlier term's election.
+pub const COUNTS_STALE_VOTES: Functions = Functions {
+    on_request_vote_reply: count_any_vote,
+    ..RIGHT
+};
+
+fn elect_with_half(s: &mut RaftServer, ctx: &mut Ctx<'_>, from: NodeId, r: RequestVoteReply) {
+    let granted = r.vote_granted;
+    reference::on_request_vote_reply(s, ctx, from, r);
+    // The mistake: half the servers are taken for a majority.
+    if s.role == Role::Candidate && granted && s.votes.len() >= s.servers.len() / 2 {
+        reference::become_leader(s, ctx);
+    }
+}
+
+/// Takes half of the servers for a majority of votes.
+pub const MAJORITY_OFF_BY_ONE: Functions = Functions {
+    on_request_vote_reply: elect_with_half,
+    ..RIGHT
+};
+
+fn truncate_then_append(s: &mut RaftServer, ctx: &mut Ctx<'_>, ae: AppendEntries) {
+    // The mistake: everything after prev_log_index is deleted, not only what conflicts, so a
+    // late or duplicated AppendEntries removes entries this server already acknowledged.
+    if ae.term >= s.current_term && s.log.term_at(ae.prev_log_index) == Some(ae.prev_log_term) {
+        s.log.truncate_from(ctx.storage(), ae.prev_log_index + 1);
+    }
+    reference::on_append_entries(s, ctx, ae);
+}
+
+/// Truncates the log after `prev_log_index` on every AppendEntries.
+pub const TRUNCATES_ON_EVERY_APPEND: Functions = Functions {
+    on_append_entries: truncate_then_append,
+    ..RIGHT
+};
+
+fn commit_own_last(s: &mut RaftServer, ctx: &mut Ctx<'_>, ae: AppendEntries) {
+    let (term, commit) = (ae.term, ae.leader_commit);
+    let matched = s.log.term_at(ae.prev_log_index) == Some(ae.prev_log_term);
+    reference::on_append_entries(s, ctx, ae);
+    // The mistake: the follower commits up to its own last index, not the last new entry, so
+    // entries of an old leader that this AppendEntries did not check get applied.
+    if matched && term == s.current_term && commit > s.commit_index {
+        s.commit_index = commit.min(s.log.last_index());
+        s.apply_committed(ctx);
+    }
+}
+
+/// A follower commits up to `min(leader_commit, its own last index)`.
+pub const COMMITS_TO_OWN_LAST_INDEX: Functions = Functions {
+    on_append_entries: commit_own_last,
+    ..RIGHT
+};
+
+fn obey_stale_leader(s: &mut RaftServer, ctx: &mut Ctx<'_>, mut ae: AppendEntries) {
+    // The mistake: an AppendEntries of an older term is not refused.
+    if ae.term < s.current_term {
+        ae.term = s.current_term;
+    }
+    reference::on_append_entries(s, ctx, ae);
+}
+
+/// Accepts AppendEntries from a leader of an older term.
+pub const ACCEPTS_STALE_LEADERS: Functions = Functions {
+    on_append_entries: obey_stale_leader,
+    ..RIGHT
+};
+
+fn append_unsynced(s: &mut RaftServer, ctx: &mut Ctx<'_>, ae: AppendEntries) {
+    let leader = ae.leader_id;
+    if ae.term < s.current_term || s.log.term_at(ae.prev_log_index) != Some(ae.prev_log_term) {
+        reference::on_append_entries(s, ctx, ae);
+        return;
+    }
+    if ae.term > s.current_term || s.role != Role::Follower {
+        reference::become_follower(s, ctx, ae.term);
+    }
+    s.leader_id = Some(leader);
+    s.reset_election_timer(ctx);
+    // The mistake: the new entries are written but not synced before the reply.
+    s.log.merge(ctx.storage(), ae.prev_log_index, &ae.entries);
+    let last_new = ae.prev_log_index + ae.entries.len() as u64;
+    if ae.leader_commit > s.commit_index {
+        s.commit_index = s.commit_index.max(ae.leader_commit.min(last_new));
+        s.apply_committed(ctx);
+    }
+    reference::reply_append(s, ctx, leader, true, last_new, 0);
+}
+
+/// A follower acknowledges entries it has not synced.
+pub const FOLLOWER_ACKS_UNSYNCED: Functions = Functions {
+    on_append_entries: append_unsynced,
+    ..RIGHT
+};
+
+fn lead_unsynced(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    if !s.seen.insert((client, req.id)) {
+        return;
+    }
+    if s.role != Role::Leader {
+        let leader = s.leader_id.filter(|l| *l != s.me);
+        s.reply(ctx, client, req.id, KvResult::NotLeader { leader });
+        return;
+    }
+    let entry = LogEntry {
+        term: s.current_term,
+        command: Command::Kv {
+            client,
+            request: req.id,
+            op: req.op,
+        },
+    };
+    // The mistake: the leader counts its own copy without syncing it.
+    let index = s.log.append(ctx.storage(), entry);
+    s.pending.insert(index, (client, req.id));
+    reference::advance_commit_index(s, ctx);
+    for peer in s.peers() {
+        if s.next_index[peer.index()] == index {
+            reference::send_append_entries(s, ctx, peer);
+        }
+    }
+}
+
+/// The leader counts its own new entry as stored without syncing it.
+pub const LEADER_SKIPS_OWN_SYNC: Functions = Functions {
+    on_client_request: lead_unsynced,
+    ..RIGHT
+};
+
+fn refuse_copies(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    // The mistake: a second copy of a request already accepted is answered NotLeader, so the
+    // client takes a write that will be applied for one that failed.
+    if s.seen.contains(&(client, req.id)) {
+        s.reply(ctx, client, req.id, KvResult::NotLeader { leader: None });
+        return;
+    }
+    reference::on_client_request(s, ctx, client, req);
+}
+
+/// Answers `NotLeader` to a duplicate of a request it already accepted.
+pub const NOT_LEADER_TO_DUPLICATES: Functions = Functions {
+    on_client_request: refuse_copies,
+    ..RIGHT
+};
+
+fn answer_on_append(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    let leader = s.role == Role::Leader && !s.seen.contains(&(client, req.id));
+    let op = req.op;
+    reference::on_client_request(s, ctx, client, req);
+    // The mistake: the client is answered when the entry is appended, before it commits.
+    let Some((&index, _)) = s.pending.iter().find(|(_, w)| **w == (client, req.id)) else {
+        return;
+    };
+    if leader {
+        s.pending.remove(&index);
+        let result = match op {
+            KvOp::Get { key } => KvResult::Done(s.kv.get(&key).copied()),
+            _ => KvResult::Done(None),
+        };
+        s.reply(ctx, client, req.id, result);
+    }
+}
+
+/// Answers a client as soon as its entry is in the leader's log, before it commits.
+pub const ANSWERS_BEFORE_COMMIT: Functions = Functions {
+    on_client_request: answer_on_append,
+    ..RIGHT
+};
+
+fn local_reads(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    // The mistake: a leader answers reads from its own map, without a round with a majority,
+    // so a deposed leader that does not know it yet serves stale values.
+    if let KvOp::Get { key } = req.op {
+        if s.role == Role::Leader && s.seen.insert((client, req.id)) {
+            let value = s.kv.get(&key).copied();
+            s.reply(ctx, client, req.id, KvResult::Done(value));
+            return;
+        }
+    }
+    reference::on_client_request(s, ctx, client, req);
+}
+
+/// A leader answers reads from its own state machine, without the log or a quorum.
+pub const READS_WITHOUT_QUORUM: Functions = Functions {
+    on_client_request: local_reads,
+    ..RIGHT
+};
+
+fn reelect_same_term(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    // The mistake: a candidate whose election timed out stands again in the same term, voting
+    // for itself although it may have voted for another server of that term.
+    if s.voted_for.is_some() && s.role != Role::Leader {
+        s.current_term -= 1;
+    }
+    reference::on_election_timeout(s, ctx);
+}
+
+/// Starts a new election in the same term it voted in.
+pub const REUSES_TERM_FOR_ELECTION: Functions = Functions {
+    on_election_timeout: reelect_same_term,
+    ..RIGHT
+};
+
+fn never_back_off(s: &mut RaftServer, ctx: &mut Ctx<'_>, from: NodeId, r: AppendEntriesReply) {
+    // The mistake: a refusal is ignored; the leader resends from the same next_index forever.
+    if r.success || r.term > s.current_term {
+        reference::on_append_entries_reply(s, ctx, from, r);
+    }
+}
+
+/// Never moves `next_index` back when a follower refuses, so a lagging follower never catches up.
+pub const NEVER_BACKS_OFF: Functions = Functions {
+    on_append_entries_reply: never_back_off,
+    ..RIGHT
+};
