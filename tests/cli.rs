@@ -118,6 +118,8 @@ fn the_timeline_shows_only_the_message_types_asked_for() {
         "never",
         "--to",
         "1.5s",
+        "--lines",
+        "0",
     ];
     let all = stdout(&clustersim(&base));
     assert!(all.contains("AppendEntries") && all.contains("RequestVote"));

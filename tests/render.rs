@@ -638,3 +638,117 @@ fn a_replaced_partition_ends_when_replaced_and_a_lost_message_stays_on_its_sende
         );
     }
 }
+
+/// Runs `args` under a pseudo-terminal of `cols` columns (util-linux `script`): the program
+/// sees a real terminal, not `$COLUMNS`. Returns the output without colours or carriage returns.
+fn in_terminal(cols: u16, args: &[&str]) -> String {
+    let bin = env!("CARGO_BIN_EXE_clustersim");
+    let cmd = format!(
+        "stty cols {cols} rows 50; exec {bin} {}",
+        args.iter()
+            .map(|a| format!("'{a}'"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let out = Command::new("script")
+        .args(["-qfec", &cmd, "/dev/null"])
+        .env_remove("COLUMNS")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("util-linux `script` runs a command under a pseudo-terminal (Debian: bsdutils)");
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    let mut plain = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
+/// In an 80-column terminal, a 1,000-node run's timeline is a summary that fits: no line over
+/// 80 columns and at most 200 lines for the whole command, report included; a small run's
+/// timeline folds to the width and says what it left out.
+#[test]
+fn timeline_fits_an_80_column_terminal_even_at_1000_nodes() {
+    let text = in_terminal(80, &["run", "scenarios/chat-1000.ron", "--timeline"]);
+    let lines: Vec<&str> = text.trim_end().lines().collect();
+    assert!(lines.len() <= 200, "{} lines:\n{text}", lines.len());
+    let widest = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(widest <= 80, "a line of {widest} columns:\n{text}");
+    assert!(text.contains("1010 nodes (node x1000, user x10)"), "{text}");
+    assert!(
+        text.contains("draw lanes for some nodes with --nodes"),
+        "{text}"
+    );
+    assert!(text.contains("PASS AllDelivered"), "{text}");
+
+    let text = in_terminal(
+        80,
+        &["run", "scenarios/raft-leader-crash.ron", "--timeline"],
+    );
+    let widest = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(widest <= 80, "a line of {widest} columns:\n{text}");
+    assert!(text.contains("TRUNCATED: "), "{text}");
+    assert!(text.contains("rows drawn"), "{text}");
+    // Piped, nothing is folded: the same report line is whole.
+    let piped = Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .args(["run", "scenarios/chat-1000.ron"])
+        .env_remove("COLUMNS")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("runs");
+    let piped = String::from_utf8_lossy(&piped.stdout);
+    assert!(
+        piped
+            .lines()
+            .any(|l| l.contains("PASS AllDelivered") && l.chars().count() > 80),
+        "{piped}"
+    );
+}
+
+/// The summary of a many-node run counts what the trace holds: its intervals add up to the
+/// messages delivered and dropped in the window.
+#[test]
+fn timeline_summary_counts_every_message_in_its_window() {
+    let report = run("scenarios/ping-partition.ron");
+    let model = Model::of_run(&report.outcome, &report.verdicts);
+    let opts = TimelineOptions::default().width(Some(40));
+    let text = timeline::render(&model, &opts);
+    assert!(text.contains("too many for one lane"), "{text}");
+    let (mut delivered, mut dropped) = (0u64, 0u64);
+    for line in text
+        .lines()
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()) && l.contains('s'))
+    {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() >= 4 && f[0].ends_with('s') {
+            if let (Ok(d), Ok(x)) = (f[2].parse::<u64>(), f[3].parse::<u64>()) {
+                delivered += d;
+                dropped += x;
+            }
+        }
+    }
+    let want_delivered = model
+        .messages
+        .iter()
+        .filter(|m| m.end.is_some() && m.dropped.is_none())
+        .count() as u64;
+    let want_dropped = model
+        .messages
+        .iter()
+        .filter(|m| m.end.is_some() && m.dropped.is_some())
+        .count() as u64;
+    assert_eq!(
+        (delivered, dropped),
+        (want_delivered, want_dropped),
+        "{text}"
+    );
+}

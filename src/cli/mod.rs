@@ -10,7 +10,12 @@
 macro_rules! out {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = write!(std::io::stdout(), $($arg)*);
+        let text = format!($($arg)*);
+        let mut fitted = crate::cli::fit(&text);
+        if !text.ends_with('\n') {
+            fitted.pop();
+        }
+        let _ = std::io::stdout().write_all(fitted.as_bytes());
     }};
 }
 
@@ -18,8 +23,65 @@ macro_rules! out {
 macro_rules! outln {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
+        let _ = std::io::stdout().write_all(crate::cli::fit(&format!($($arg)*)).as_bytes());
     }};
+}
+
+/// The width of the terminal standard output is, when it is one (read once).
+pub(crate) fn terminal_width() -> Option<usize> {
+    static WIDTH: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    *WIDTH.get_or_init(|| {
+        terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0).max(20))
+    })
+}
+
+/// `text` and a newline, each line longer than the terminal folded at a space onto lines
+/// indented two more than it (a report read in a terminal never wraps mid-word); unchanged
+/// when standard output is not a terminal.
+pub(crate) fn fit(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 1);
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    for line in text.split('\n') {
+        match terminal_width() {
+            Some(width) if line.chars().count() > width => fold_line(line, width, &mut out),
+            _ => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// Folds one line into `out` at spaces, continuations indented two past the line's own indent.
+fn fold_line(line: &str, width: usize, out: &mut String) {
+    let indent = line.len() - line.trim_start().len() + 2;
+    let chars: Vec<char> = line.chars().collect();
+    let mut start = 0;
+    let mut first = true;
+    while start < chars.len() {
+        let room = if first {
+            width
+        } else {
+            width.saturating_sub(indent).max(10)
+        };
+        let mut end = (start + room).min(chars.len());
+        if end < chars.len() {
+            if let Some(space) = (start + room / 2..end).rev().find(|&i| chars[i] == ' ') {
+                end = space;
+            }
+        }
+        if !first {
+            out.extend(std::iter::repeat_n(' ', indent));
+        }
+        out.extend(chars[start..end].iter());
+        out.push('\n');
+        start = end;
+        while start < chars.len() && chars[start] == ' ' {
+            start += 1;
+        }
+        first = false;
+    }
 }
 
 mod check;

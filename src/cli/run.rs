@@ -64,9 +64,14 @@ pub(super) struct RunArgs {
     /// Only these nodes' columns in the timeline, e.g. n1,n2.
     #[arg(long, value_name = "a,b,c")]
     nodes: Option<String>,
-    /// Fit the timeline in this many columns (default: $COLUMNS if set, else no limit).
+    /// Fit the timeline in this many columns (default: $COLUMNS if set, else the terminal's
+    /// width, else no limit); more nodes than fit are drawn as a summary.
     #[arg(long, value_name = "N", value_parser = parse_width, allow_hyphen_values = true)]
     width: Option<usize>,
+    /// Draw at most this many lines of the timeline's rows and say how many rows were left out
+    /// (0: all).
+    #[arg(long, value_name = "N", default_value_t = 150, value_parser = parse_lines)]
+    lines: usize,
     /// Only these message types in the timeline, e.g. RequestVote,Vote (faults and operations
     /// are always shown).
     #[arg(long, value_name = "A,B")]
@@ -113,13 +118,30 @@ fn parse_width(s: &str) -> Result<usize, String> {
     }
 }
 
-/// The timeline's width: `--width`, else `$COLUMNS` when it holds a width in range.
+fn parse_lines(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if n <= 100_000_000 => Ok(n as usize),
+        Ok(n) => Err(format!("--lines {n} is out of range: 0 (all) to 100000000")),
+        Err(_) => Err(format!(
+            "--lines expects a number of rows (e.g. 500, or 0 for all), not `{s}`"
+        )),
+    }
+}
+
+/// The timeline's width: `--width`, else `$COLUMNS` when it holds a width in range (an
+/// override: programs do not receive the shell's variable unless it is exported), else the
+/// width of the terminal standard output is, else none.
 fn timeline_width(flag: Option<usize>) -> Option<usize> {
     flag.or_else(|| {
         std::env::var("COLUMNS")
             .ok()
             .and_then(|c| c.trim().parse::<usize>().ok())
             .filter(|w| WIDTH_RANGE.contains(w))
+    })
+    .or_else(|| {
+        terminal_size::terminal_size_of(std::io::stdout())
+            .map(|(w, _)| usize::from(w.0))
+            .map(|w| w.clamp(*WIDTH_RANGE.start(), *WIDTH_RANGE.end()))
     })
 }
 
@@ -452,17 +474,20 @@ fn picture_run(
         from: wanted.from,
         to,
     };
-    eprintln!(
-        "note: the run has {total} events, more than a picture holds ({PICTURE_EVENTS}); \
+    eprint!(
+        "{}",
+        crate::cli::fit(&format!(
+            "note: the run has {total} events, more than a picture holds ({PICTURE_EVENTS}); \
          drawing {} .. {}{}; choose another window with --from and --to",
-        window.from,
-        window.to,
-        match (kept.left_out() > 0, explicit.is_some() || report.passed()) {
-            (true, true) => format!(" (its first {} events)", kept.events().len()),
-            (true, false) => " (the start of the failure's window)".to_string(),
-            (false, true) => String::new(),
-            (false, false) => " (the failure's window)".to_string(),
-        }
+            window.from,
+            window.to,
+            match (kept.left_out() > 0, explicit.is_some() || report.passed()) {
+                (true, true) => format!(" (its first {} events)", kept.events().len()),
+                (true, false) => " (the start of the failure's window)".to_string(),
+                (false, true) => String::new(),
+                (false, false) => " (the failure's window)".to_string(),
+            }
+        ))
     );
     Ok((Some(pictured), Some(window)))
 }
@@ -525,6 +550,7 @@ fn draw(
             nodes,
             color,
             width: timeline_width(args.width),
+            max_rows: (args.lines > 0).then_some(args.lines),
             messages: args
                 .messages
                 .as_deref()

@@ -39,6 +39,9 @@ pub struct TimelineOptions {
     /// Show only messages whose text starts with one of these names (e.g. `AppendEntries`);
     /// faults, operations and notes are always shown. Empty: every message.
     pub messages: Vec<String>,
+    /// Most rows drawn; the rest are counted in a last line that says how to see them.
+    /// `None`: every row.
+    pub max_rows: Option<usize>,
 }
 
 setters!(TimelineOptions {
@@ -48,7 +51,11 @@ setters!(TimelineOptions {
     color: bool,
     width: Option<usize>,
     messages: Vec<String>,
+    max_rows: Option<usize>,
 });
+
+/// Most lanes drawn when no width is set; more nodes are summarised.
+const LANES_MAX: usize = 64;
 
 /// Column width and text width for `lanes` lanes in `width` columns.
 fn layout(lanes: usize, width: Option<usize>) -> (usize, Option<usize>) {
@@ -256,6 +263,9 @@ pub fn render_to(
         .nodes
         .clone()
         .unwrap_or_else(|| (0..model.names.len() as u32).map(NodeId).collect());
+    if too_many_lanes(nodes.len(), opts.width) {
+        return render_summary(model, opts, &win, nodes.len(), out);
+    }
     let col_of = |n: NodeId| nodes.iter().position(|&m| m == n);
     let (col, text_width) = layout(nodes.len(), opts.width);
     let width = nodes.len() * col;
@@ -394,7 +404,7 @@ pub fn render_to(
     }
     let _ = writeln!(
         head_text,
-        "legend: --> delivered  --x dropped  === fault  X crash  R restart  P pause  r resume  i invoke  O ok  F fail  ? info  * event  !! counterexample  lanes: | up  : crashed  . paused"
+        "legend: --> delivered  --x dropped  @ sent to itself  === fault  X crash  R restart  P pause  r resume  I isolate  i invoke  O ok  F fail  ? info  * event  \" note  !! counterexample  lanes: | up  : crashed  . paused"
     );
     let mut head = format!("{:>11} ", "time");
     for n in &names {
@@ -417,7 +427,23 @@ pub fn render_to(
     let mut lanes = vec![Lane::Up; nodes.len()];
     let mut fault_i = 0;
     let mut art: Vec<u8> = Vec::with_capacity(width);
-    for row in &rows {
+    let budget = opts.max_rows.unwrap_or(usize::MAX);
+    // Over budget around a failure: the lead-in goes first, so the failure's window is drawn.
+    let skip = match (model.focus, opts.from, opts.to) {
+        (Some(f), None, None) if rows.len() > budget => {
+            rows.iter().position(|r| r.time >= f.from).unwrap_or(0)
+        }
+        _ => 0,
+    };
+    if skip > 0 {
+        writeln!(
+            out,
+            "... {skip} rows of the lead-in left out (--lines 0 draws them)"
+        )?;
+    }
+    let mut lines = 0usize;
+    let mut drawn = 0usize;
+    for row in &rows[skip..] {
         while fault_i < model.faults.len() && model.faults[fault_i].time <= row.time {
             use crate::fault::Fault;
             match &model.faults[fault_i].fault {
@@ -452,6 +478,11 @@ pub fn render_to(
             Some(w) => fold(&row.text, w),
             None => vec![row.text.clone()],
         };
+        if lines + pieces.len() > budget {
+            break;
+        }
+        lines += pieces.len();
+        drawn += 1;
         let colored = opts.color && row.tone != Tone::Plain;
         for (k, piece) in pieces.iter().enumerate() {
             if colored {
@@ -476,5 +507,171 @@ pub fn render_to(
             out.write_all(b"\n")?;
         }
     }
+    if skip + drawn < rows.len() {
+        let upto = match drawn {
+            0 => String::new(),
+            n => format!(", up to {}", rows[skip + n - 1].time),
+        };
+        let notice = format!(
+            "TRUNCATED: {drawn} of {} rows drawn{upto}; --lines N draws more (0: all), \
+             --from/--to or --nodes draw a part",
+            rows.len()
+        );
+        for (k, piece) in fold(&notice, opts.width.map_or(usize::MAX, |w| w - 2))
+            .iter()
+            .enumerate()
+        {
+            writeln!(out, "{}{piece}", if k == 0 { "" } else { "  " })?;
+        }
+        return Ok(());
+    }
     writeln!(out, "{} rows", rows.len())
+}
+
+/// True when `lanes` lanes cannot be drawn readably: narrower than the narrowest column in
+/// `width` columns, or more than [`LANES_MAX`] without a width.
+fn too_many_lanes(lanes: usize, width: Option<usize>) -> bool {
+    match width {
+        Some(w) => lanes * COL_MIN + FIXED + TEXT_MIN > w,
+        None => lanes > LANES_MAX,
+    }
+}
+
+/// A step of 1, 2 or 5 times a power of ten nanoseconds, at least `span / rows`.
+fn bucket_for(span: u64, rows: usize) -> u64 {
+    let want = (span / rows.max(1) as u64).max(1);
+    let mut step = 1u64;
+    loop {
+        for k in [1, 2, 5] {
+            if step.saturating_mul(k) >= want {
+                return step.saturating_mul(k);
+            }
+        }
+        step = step.saturating_mul(10);
+    }
+}
+
+/// The timeline of a run with more nodes than lanes fit: per interval, the messages sent,
+/// delivered and dropped, the operations that ended and how, and the faults.
+fn render_summary(
+    model: &Model,
+    opts: &TimelineOptions,
+    win: &Window,
+    lanes: usize,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    #[derive(Default, Clone)]
+    struct Bucket {
+        sent: u64,
+        delivered: u64,
+        dropped: u64,
+        ok: u64,
+        fail: u64,
+        info: u64,
+        faults: Vec<String>,
+    }
+    let rows = opts.max_rows.unwrap_or(100).clamp(1, 100);
+    let span = win.to.0.saturating_sub(win.from.0).max(1);
+    let step = bucket_for(span, rows);
+    let count = (span.div_ceil(step) as usize).max(1);
+    let mut buckets = vec![Bucket::default(); count];
+    let at = |t: SimTime| -> Option<usize> {
+        win.contains(t)
+            .then(|| ((t.0 - win.from.0) / step) as usize)
+            .map(|i| i.min(count - 1))
+    };
+    let shown = |text: &str| {
+        opts.messages.is_empty() || opts.messages.iter().any(|n| text.starts_with(n.as_str()))
+    };
+    for m in model.messages.iter().filter(|m| shown(&m.text)) {
+        if let Some(i) = at(m.sent) {
+            buckets[i].sent += 1;
+        }
+        if let Some(i) = m.end.and_then(at) {
+            if m.dropped.is_some() {
+                buckets[i].dropped += 1;
+            } else {
+                buckets[i].delivered += 1;
+            }
+        }
+    }
+    for op in &model.ops {
+        if let Some(i) = op.end.and_then(at) {
+            match op.outcome {
+                Phase::Ok => buckets[i].ok += 1,
+                Phase::Fail => buckets[i].fail += 1,
+                Phase::Info => buckets[i].info += 1,
+                _ => {}
+            }
+        }
+    }
+    for f in &model.faults {
+        if let Some(i) = at(f.time) {
+            buckets[i].faults.push(f.text.clone());
+        }
+    }
+    let mut roles: Vec<(&str, usize)> = Vec::new();
+    for r in &model.roles {
+        match roles.iter_mut().find(|(name, _)| name == r) {
+            Some((_, n)) => *n += 1,
+            None => roles.push((r.as_str(), 1)),
+        }
+    }
+    let groups: Vec<String> = roles.iter().map(|(r, n)| format!("{r} x{n}")).collect();
+    let width = opts.width.unwrap_or(100).max(40);
+    let mut head = String::new();
+    let _ = writeln!(head, "timeline {} .. {}", win.from, win.to);
+    let _ = writeln!(
+        head,
+        "{lanes} nodes ({}): too many for one lane each in {}; a summary every {}",
+        groups.join(", "),
+        opts.width
+            .map_or(format!("{LANES_MAX} lanes"), |w| format!("{w} columns")),
+        Duration(step)
+    );
+    let _ = writeln!(
+        head,
+        "draw lanes for some nodes with --nodes a,b,c (up to {} here)",
+        opts.width
+            .map_or(LANES_MAX, |w| (w.saturating_sub(FIXED + TEXT_MIN)
+                / COL_MIN)
+                .max(1))
+    );
+    for f in &model.failures {
+        let _ = writeln!(head, "failed {f}");
+    }
+    let _ = writeln!(
+        head,
+        "{:>11} {:>7} {:>7} {:>7} {:>6} {:>5} {:>5}  faults",
+        "from", "sent", "deliv", "dropped", "ok", "fail", "info"
+    );
+    for line in head.lines() {
+        for (k, piece) in fold(line, width - 2).iter().enumerate() {
+            writeln!(out, "{}{piece}", if k == 0 { "" } else { "  " })?;
+        }
+    }
+    let room = width.saturating_sub(11 + 8 * 3 + 7 + 6 + 6 + 2).max(8);
+    for (i, b) in buckets.iter().enumerate() {
+        let from = SimTime(win.from.0 + i as u64 * step);
+        let faults = b.faults.join("; ");
+        let faults = if faults.chars().count() > room {
+            let mut t: String = faults.chars().take(room.saturating_sub(3)).collect();
+            t.push_str("...");
+            t
+        } else {
+            faults
+        };
+        let line = format!(
+            "{:>11} {:>7} {:>7} {:>7} {:>6} {:>5} {:>5}  {faults}",
+            from.to_string(),
+            b.sent,
+            b.delivered,
+            b.dropped,
+            b.ok,
+            b.fail,
+            b.info
+        );
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    writeln!(out, "{} intervals of {}", count, Duration(step))
 }
