@@ -1,4 +1,4 @@
-//! Simulated disk: a node's durable key-value store where only synced writes survive a crash.
+//! The disk itself: a node's durable key-value store where only synced writes survive a crash.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
