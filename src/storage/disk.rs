@@ -1,6 +1,10 @@
 //! The disk itself: a node's durable key-value store where only synced writes survive a crash.
 
-use std::collections::BTreeMap;
+use super::faults::{Bad, DiskFaults, DiskRates, Keep, ReadError, SyncError, WriteError};
+use crate::sim::rng::SimRng;
+use rand::seq::SliceRandom;
+use rand::Rng;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// Undo logs up to this long are searched before a write is logged.
@@ -21,6 +25,9 @@ pub struct Storage<V> {
     syncs: u64,
     /// `fingerprint`'s last result, until the next write, sync or crash.
     print: Option<u64>,
+    /// The fault model, when the run injects storage faults; `None` keeps every operation as
+    /// it always was (one branch).
+    faults: Option<Box<DiskFaults<V>>>,
 }
 
 impl<V: Clone> Clone for Storage<V> {
@@ -31,6 +38,7 @@ impl<V: Clone> Clone for Storage<V> {
             writes: self.writes,
             syncs: self.syncs,
             print: self.print,
+            faults: self.faults.clone(),
         }
     }
 
@@ -41,6 +49,7 @@ impl<V: Clone> Clone for Storage<V> {
         self.writes = source.writes;
         self.syncs = source.syncs;
         self.print = source.print;
+        self.faults.clone_from(&source.faults);
     }
 }
 
@@ -52,6 +61,7 @@ impl<V> Default for Storage<V> {
             writes: 0,
             syncs: 0,
             print: None,
+            faults: None,
         }
     }
 }
@@ -76,6 +86,9 @@ impl<V: std::hash::Hash> Storage<V> {
         let mut h = H::default();
         self.current.hash(&mut h);
         self.undo.hash(&mut h);
+        if let Some(f) = &self.faults {
+            f.hash_into(&mut h);
+        }
         h.finish()
     }
 }
@@ -87,14 +100,66 @@ impl<V: Clone> Storage<V> {
         Arc::make_mut(&mut self.current)
     }
 
-    /// The value stored under `key`, synced or not.
+    /// The value stored under `key`, synced or not. Never an error: an unreadable record
+    /// reads as absent and a corrupt one as the wrong value (use `try_get` to see either).
+    #[inline]
     pub fn get(&self, key: &str) -> Option<&V> {
+        if let Some(f) = &self.faults {
+            if f.unreadable.contains(key) {
+                return None;
+            }
+        }
         self.current.get(key)
     }
 
-    /// Writes `value` under `key`; it survives a crash only after `sync`.
+    /// The value stored under `key`, or why it cannot be read: `Unreadable` for a latent
+    /// sector error, `Corrupt` for a corrupt record written with `put_checked` (a corrupt
+    /// record written with `put` has no checksum to fail and reads as a wrong value).
+    pub fn try_get(&self, key: &str) -> Result<Option<&V>, ReadError> {
+        if let Some(f) = &self.faults {
+            if f.unreadable.contains(key) {
+                return Err(ReadError::Unreadable);
+            }
+            if f.corrupt.contains(key) && f.checked.contains(key) {
+                return Err(ReadError::Corrupt);
+            }
+        }
+        Ok(self.current.get(key))
+    }
+
+    /// Writes `value` under `key`; it survives a crash only after `sync`. On a full disk the
+    /// write silently does not happen (as a program that ignores `ENOSPC`); `try_put` says so.
+    #[inline]
     pub fn put(&mut self, key: impl Into<String>, value: V) {
-        let key = key.into();
+        let _ = self.write(key.into(), value, false);
+    }
+
+    /// Writes `value` under `key`, or fails when the disk is full.
+    pub fn try_put(&mut self, key: impl Into<String>, value: V) -> Result<(), WriteError> {
+        self.write(key.into(), value, false)
+    }
+
+    /// Writes `value` under `key` with a checksum: if the record is corrupted later,
+    /// `try_get` reports `ReadError::Corrupt` instead of returning a wrong value.
+    pub fn put_checked(&mut self, key: impl Into<String>, value: V) {
+        let _ = self.write(key.into(), value, true);
+    }
+
+    /// `put_checked`, or fails when the disk is full.
+    pub fn try_put_checked(&mut self, key: impl Into<String>, value: V) -> Result<(), WriteError> {
+        self.write(key.into(), value, true)
+    }
+
+    #[inline]
+    fn write(&mut self, key: String, value: V, checked: bool) -> Result<(), WriteError> {
+        if let Some(f) = self.faults.as_deref_mut() {
+            if f.full {
+                f.events.push(format!("write of {key} refused: disk full"));
+                return Err(WriteError::DiskFull);
+            }
+            let keys = self.current.len();
+            f.wrote(&key, Some(value.clone()), checked, keys);
+        }
         self.writes += 1;
         if let Some(slot) = self.map().get_mut(&key) {
             let old = std::mem::replace(slot, value);
@@ -103,12 +168,17 @@ impl<V: Clone> Storage<V> {
             self.map().insert(key.clone(), value);
             self.remember(key, None);
         }
+        Ok(())
     }
 
     /// Removes `key`; the removal survives a crash only after `sync`.
     pub fn delete(&mut self, key: &str) {
         if !self.current.contains_key(key) {
             return;
+        }
+        if let Some(f) = self.faults.as_deref_mut() {
+            let keys = self.current.len();
+            f.wrote(key, None, false, keys);
         }
         if let Some(old) = self.map().remove(key) {
             self.writes += 1;
@@ -148,21 +218,109 @@ impl<V: Clone> Storage<V> {
         }
     }
 
-    /// Makes every write so far durable (fsync).
+    /// Makes every write so far durable (fsync). If the sync fails (a storage fault), the
+    /// writes are silently not durable: the bug of a program that ignores fsync's error. Use
+    /// `try_sync` to see it.
+    #[inline]
     pub fn sync(&mut self) {
+        let _ = self.try_sync();
+    }
+
+    /// Makes every write so far durable, or fails: the writes it covered are then dropped from
+    /// the disk (reads see them until a crash) and a later sync, which succeeds, does not bring
+    /// them back (fsyncgate). A sync with nothing to cover always succeeds.
+    pub fn try_sync(&mut self) -> Result<(), SyncError> {
         if self.undo.is_empty() {
-            return;
+            return Ok(());
+        }
+        if self.faults.is_some() {
+            self.sync_with_faults()?;
         }
         self.syncs += 1;
         self.undo.clear();
         self.print = None;
+        Ok(())
     }
 
-    /// Entries whose key starts with `prefix`, in key order.
+    /// A sync's fault draws: whether it fails, and which of the keys it covers are lost,
+    /// misdirected, corrupt or unreadable on disk.
+    fn sync_with_faults(&mut self) -> Result<(), SyncError> {
+        let Some(f) = self.faults.as_deref_mut() else {
+            return Ok(());
+        };
+        self.print = None;
+        let rate = f.rates.sync_fail;
+        if f.failing_syncs > 0 || f.chance(rate) {
+            f.failing_syncs = f.failing_syncs.saturating_sub(1);
+            f.events.push(format!(
+                "sync failed: {} unsynced writes dropped from the disk",
+                f.redo.len().max(1)
+            ));
+            f.divergent.append(&mut self.undo);
+            f.redo.clear();
+            return Err(SyncError::Failed);
+        }
+        let keys: BTreeSet<&str> = self.undo.iter().map(|(k, _)| k.as_str()).collect();
+        f.made_durable(&keys);
+        if !f.draws_per_key() {
+            return Ok(());
+        }
+        let mut lose_one = f.lose_next.take().map(|misdirect| {
+            let at = f.rng.random_range(0..self.undo.len());
+            (self.undo[at].0.clone(), misdirect)
+        });
+        let mut done: BTreeSet<&str> = BTreeSet::new();
+        for (key, old) in &self.undo {
+            if !done.insert(key.as_str()) {
+                continue;
+            }
+            let armed = lose_one.as_ref().filter(|(k, _)| k == key).map(|(_, m)| *m);
+            if armed.is_some() {
+                lose_one = None;
+            }
+            let rates = f.rates;
+            let misdirect =
+                armed == Some(true) || (armed.is_none() && f.chance(rates.misdirected_write));
+            let lost = armed == Some(false) || (!misdirect && f.chance(rates.lost_write));
+            if misdirect {
+                let others: Vec<&String> = self.current.keys().filter(|k| *k != key).collect();
+                if let Some(other) = others.get(f.rng.random_range(0..others.len().max(1))) {
+                    f.events
+                        .push(format!("write of {key} misdirected to {other}"));
+                    f.divergent.push((key.clone(), old.clone()));
+                    let value = self.current.get(key.as_str()).cloned();
+                    f.divergent.push(((*other).clone(), value));
+                } else {
+                    f.events.push(format!("write of {key} lost"));
+                    f.divergent.push((key.clone(), old.clone()));
+                }
+            } else if lost {
+                f.events.push(format!("write of {key} lost"));
+                f.divergent.push((key.clone(), old.clone()));
+            }
+            if f.chance(rates.corrupt) {
+                f.events.push(format!("{key} corrupt on disk"));
+                f.latent.push((key.clone(), Bad::Corrupt));
+            }
+            if f.chance(rates.unreadable) {
+                f.events.push(format!("{key} on a bad sector"));
+                f.latent.push((key.clone(), Bad::Unreadable));
+            }
+        }
+        Ok(())
+    }
+
+    /// Entries whose key starts with `prefix`, in key order (unreadable records skipped,
+    /// corrupt ones with their wrong values).
     pub fn scan<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a V)> + 'a {
         self.current
             .range(prefix.to_string()..)
             .take_while(move |(k, _)| k.starts_with(prefix))
+            .filter(move |(k, _)| {
+                self.faults
+                    .as_ref()
+                    .is_none_or(|f| !f.unreadable.contains(k.as_str()))
+            })
             .map(|(k, v)| (k.as_str(), v))
     }
 
@@ -186,29 +344,249 @@ impl<V: Clone> Storage<V> {
         (self.writes, self.syncs)
     }
 
-    /// Loses every unsynced write, as a power failure would.
     /// The disk is lost: everything, synced or not, is gone (a replaced machine).
     pub(crate) fn wipe(&mut self) {
         self.current = Arc::new(BTreeMap::new());
         self.undo.clear();
         self.print = None;
+        if let Some(f) = self.faults.as_deref_mut() {
+            // A new disk: the stream and rates go on, nothing else.
+            *f = DiskFaults::new(f.rng.clone(), f.rates);
+        }
     }
 
+    /// Loses every unsynced write (the crash clustersim always had: a power loss keeping none).
     pub(crate) fn crash(&mut self) {
-        if self.undo.is_empty() {
+        if !self.undo.is_empty() {
+            let mut undo = std::mem::take(&mut self.undo);
+            restore(self.map(), &mut undo);
+        }
+        if self.faults.is_some() {
+            self.crash_faults();
+        }
+    }
+
+    /// What a crash does beyond undoing unsynced writes when faults are on: the disk's own
+    /// contents come back (writes it never stored undone, misdirected ones in place), faults
+    /// on durable copies show, corrupt records stay corrupt.
+    fn crash_faults(&mut self) {
+        let Some(f) = self.faults.as_deref_mut() else {
+            return;
+        };
+        f.redo.clear();
+        let mut divergent = std::mem::take(&mut f.divergent);
+        let latent = std::mem::take(&mut f.latent);
+        for (key, bad) in latent {
+            match bad {
+                Bad::Corrupt => {
+                    f.corrupt.insert(key);
+                }
+                Bad::Unreadable => {
+                    f.unreadable.insert(key);
+                }
+            }
+        }
+        self.print = None;
+        if !divergent.is_empty() {
+            let current = Arc::make_mut(&mut self.current);
+            restore(current, &mut divergent);
+        }
+        self.garble();
+    }
+
+    /// Gives every corrupt key a wrong value: another key's (a misdirected read), or none
+    /// when it is the only key (a zeroed record reads as absent).
+    fn garble(&mut self) {
+        let Some(f) = self.faults.as_deref_mut() else {
+            return;
+        };
+        if f.corrupt.is_empty() {
             return;
         }
-        let mut undo = std::mem::take(&mut self.undo);
-        let current = self.map();
-        // Backwards, so the oldest entry of each key (its synced value) is restored last.
-        while let Some((key, old)) = undo.pop() {
-            match old {
+        let current = Arc::make_mut(&mut self.current);
+        for key in &f.corrupt {
+            let others: Vec<&String> = current.keys().filter(|k| *k != key).collect();
+            let wrong = if others.is_empty() {
+                None
+            } else {
+                let at = f.rng.random_range(0..others.len());
+                current.get(others[at]).cloned()
+            };
+            match wrong {
                 Some(v) => {
-                    current.insert(key, v);
+                    current.insert(key.clone(), v);
                 }
                 None => {
-                    current.remove(&key);
+                    current.remove(key);
                 }
+            }
+        }
+        self.print = None;
+    }
+
+    /// Turns the fault model on, drawing from `rng` at `rates`; once on it stays on.
+    pub(crate) fn enable_faults(&mut self, rng: impl FnOnce() -> SimRng, rates: DiskRates) {
+        match self.faults.as_deref_mut() {
+            Some(f) => f.rates = rates,
+            None => self.faults = Some(Box::new(DiskFaults::new(rng(), rates))),
+        }
+    }
+
+    /// True when the fault model is on.
+    pub fn faults_on(&self) -> bool {
+        self.faults.is_some()
+    }
+
+    /// A new handler call begins: its writes are one unit for an untorn power loss.
+    #[inline]
+    pub(crate) fn begin_handler(&mut self) {
+        if let Some(f) = self.faults.as_deref_mut() {
+            f.batch += 1;
+        }
+    }
+
+    /// True when the disk has fault events the trace has not seen.
+    #[inline]
+    pub(crate) fn has_events(&self) -> bool {
+        self.faults.as_ref().is_some_and(|f| !f.events.is_empty())
+    }
+
+    /// The disk's fault events since the last call, in words.
+    pub(crate) fn take_events(&mut self) -> Vec<String> {
+        self.faults
+            .as_deref_mut()
+            .map(|f| std::mem::take(&mut f.events))
+            .unwrap_or_default()
+    }
+
+    /// The power goes out: synced writes stay, and of the unsynced ones those `keep` draws
+    /// (whole handler calls unless `torn`, single writes if it is); the rest is a crash.
+    /// Returns how many unsynced writes were kept, of how many.
+    pub(crate) fn power_loss(&mut self, keep: Keep, torn: bool) -> (usize, usize) {
+        let redo = match self.faults.as_deref_mut() {
+            Some(f) => std::mem::take(&mut f.redo),
+            None => Vec::new(),
+        };
+        self.crash();
+        let Some(f) = self.faults.as_deref_mut() else {
+            return (0, 0);
+        };
+        let total = redo.len();
+        // Units: one per handler call, or one per write when torn.
+        let mut units: Vec<Vec<(String, Option<V>)>> = Vec::new();
+        let mut last = None;
+        for (key, value, batch) in redo {
+            if torn || last != Some(batch) || units.is_empty() {
+                units.push(Vec::new());
+            }
+            last = Some(batch);
+            if let Some(u) = units.last_mut() {
+                u.push((key, value));
+            }
+        }
+        let chosen: Vec<Vec<(String, Option<V>)>> = match keep {
+            Keep::Prefix => {
+                let k = f.rng.random_range(0..=units.len());
+                units.truncate(k);
+                units
+            }
+            Keep::Subset => units
+                .into_iter()
+                .filter(|_| f.rng.random::<bool>())
+                .collect(),
+            Keep::Reordered => {
+                units.shuffle(&mut f.rng);
+                let k = f.rng.random_range(0..=units.len());
+                units.truncate(k);
+                units
+            }
+        };
+        let kept: usize = chosen.iter().map(Vec::len).sum();
+        f.events.push(format!(
+            "power loss ({keep:?}{}): {kept} of {total} unsynced writes kept",
+            if torn { ", torn" } else { "" }
+        ));
+        if kept > 0 {
+            let current = Arc::make_mut(&mut self.current);
+            for (key, value) in chosen.into_iter().flatten() {
+                match value {
+                    Some(v) => {
+                        current.insert(key, v);
+                    }
+                    None => {
+                        current.remove(&key);
+                    }
+                }
+            }
+            self.print = None;
+            self.garble();
+        }
+        (kept, total)
+    }
+
+    /// Arms a failure of the next sync that has writes to cover.
+    pub(crate) fn fail_next_sync(&mut self) {
+        if let Some(f) = self.faults.as_deref_mut() {
+            f.failing_syncs += 1;
+        }
+    }
+
+    /// Arms the loss (or, `misdirected`, the misdirection) of one write the next successful
+    /// sync covers.
+    pub(crate) fn lose_next_write(&mut self, misdirected: bool) {
+        if let Some(f) = self.faults.as_deref_mut() {
+            f.lose_next = Some(misdirected);
+        }
+    }
+
+    /// Fills (or frees) the disk.
+    pub(crate) fn set_full(&mut self, full: bool) {
+        if let Some(f) = self.faults.as_deref_mut() {
+            f.full = full;
+        }
+    }
+
+    /// Makes `key`'s record (a stored key drawn from the disk's stream if `None`) corrupt or
+    /// unreadable now, until it is written again; returns the key, if there was one.
+    pub(crate) fn damage(&mut self, key: Option<&str>, corrupt: bool) -> Option<String> {
+        let f = self.faults.as_deref_mut()?;
+        let key = match key {
+            Some(k) => self.current.contains_key(k).then(|| k.to_string())?,
+            None => {
+                if self.current.is_empty() {
+                    return None;
+                }
+                let at = f.rng.random_range(0..self.current.len());
+                self.current.keys().nth(at)?.clone()
+            }
+        };
+        if corrupt {
+            f.corrupt.insert(key.clone());
+            self.garble();
+        } else {
+            f.unreadable.insert(key.clone());
+            self.print = None;
+        }
+        Some(key)
+    }
+
+    /// Whether a record is marked corrupt (for tests and tools).
+    pub fn is_corrupt(&self, key: &str) -> bool {
+        self.faults
+            .as_ref()
+            .is_some_and(|f| f.corrupt.contains(key))
+    }
+}
+
+/// Applies `(key, value)` entries backwards, so the first entry of each key wins.
+fn restore<V>(current: &mut BTreeMap<String, V>, entries: &mut Vec<(String, Option<V>)>) {
+    while let Some((key, old)) = entries.pop() {
+        match old {
+            Some(v) => {
+                current.insert(key, v);
+            }
+            None => {
+                current.remove(&key);
             }
         }
     }

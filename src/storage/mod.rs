@@ -1,5 +1,7 @@
-//! Simulated storage: each node's disk (`disk.rs`); what can go wrong with it joins it here.
+//! Simulated storage: each node's disk (`disk.rs`) and what can go wrong with it (`faults.rs`).
 
 mod disk;
+mod faults;
 
 pub use disk::Storage;
+pub use faults::{DiskRates, DiskRule, Keep, ReadError, SyncError, WriteError};
