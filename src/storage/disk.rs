@@ -403,21 +403,26 @@ impl<V: Clone> Storage<V> {
         if f.corrupt.is_empty() {
             return;
         }
-        let current = Arc::make_mut(&mut self.current);
+        // Every wrong value is drawn from the records as they were, then all are written.
+        let mut wrongs: Vec<(String, Option<V>)> = Vec::new();
         for key in &f.corrupt {
-            let others: Vec<&String> = current.keys().filter(|k| *k != key).collect();
+            let others: Vec<&String> = self.current.keys().filter(|k| *k != key).collect();
             let wrong = if others.is_empty() {
                 None
             } else {
                 let at = f.rng.random_range(0..others.len());
-                current.get(others[at]).cloned()
+                self.current.get(others[at]).cloned()
             };
+            wrongs.push((key.clone(), wrong));
+        }
+        let current = Arc::make_mut(&mut self.current);
+        for (key, wrong) in wrongs {
             match wrong {
                 Some(v) => {
-                    current.insert(key.clone(), v);
+                    current.insert(key, v);
                 }
                 None => {
-                    current.remove(key);
+                    current.remove(&key);
                 }
             }
         }
