@@ -597,3 +597,23 @@ fn bad_disk_input_is_a_clear_error() {
         .to_string();
     assert!(e.contains("bad.ron") && e.contains("Most"), "{e}");
 }
+
+#[test]
+fn the_binary_refuses_a_bad_disk_rate_with_exit_code_2() {
+    let dir = std::env::temp_dir().join(format!("clustersim-disk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch");
+    let file = dir.join("bad-disk.ron");
+    std::fs::write(&file, SCENARIO.replace("sync_fail: 0.01", "sync_fail: 2.0")).expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .args(["run", file.to_str().expect("utf-8 path")])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("disk[0]: sync_fail must be a probability between 0 and 1, got 2"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -166,6 +166,11 @@ fn print_not_searched(scenario: &crate::scenario::Scenario, config: &ExhaustiveC
             left.push(format!("the nemesis's {} faults", other.join(", ")));
         }
     }
+    if !scenario.disk.is_empty() {
+        left.push(
+            "the disk's drawn faults (drawn from each node's stream, not branched on)".to_string(),
+        );
+    }
     if !left.is_empty() {
         outln!("  not searched: {}", left.join("; "));
     }

@@ -108,8 +108,30 @@ impl<V: Clone> Storage<V> {
             if f.unreadable.contains(key) {
                 return None;
             }
+            if f.corrupt.contains(key) {
+                return self.wrong_value(key);
+            }
         }
         self.current.get(key)
+    }
+
+    /// What a corrupt record reads as: the record beside it (a misdirected read; the one
+    /// before it in key order, else the one after), or nothing when it is alone (or gone).
+    fn wrong_value(&self, key: &str) -> Option<&V> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        if !self.current.contains_key(key) {
+            return None;
+        }
+        let before = self
+            .current
+            .range::<str, _>((Unbounded, Excluded(key)))
+            .next_back();
+        let after = || {
+            self.current
+                .range::<str, _>((Excluded(key), Unbounded))
+                .next()
+        };
+        before.or_else(after).map(|(_, v)| v)
     }
 
     /// The value stored under `key`, or why it cannot be read: `Unreadable` for a latent
@@ -120,8 +142,11 @@ impl<V: Clone> Storage<V> {
             if f.unreadable.contains(key) {
                 return Err(ReadError::Unreadable);
             }
-            if f.corrupt.contains(key) && f.checked.contains(key) {
-                return Err(ReadError::Corrupt);
+            if f.corrupt.contains(key) {
+                if f.checked.contains(key) {
+                    return Err(ReadError::Corrupt);
+                }
+                return Ok(self.wrong_value(key));
             }
         }
         Ok(self.current.get(key))
@@ -316,12 +341,14 @@ impl<V: Clone> Storage<V> {
         self.current
             .range(prefix.to_string()..)
             .take_while(move |(k, _)| k.starts_with(prefix))
-            .filter(move |(k, _)| {
-                self.faults
-                    .as_ref()
-                    .is_none_or(|f| !f.unreadable.contains(k.as_str()))
+            .filter_map(move |(k, v)| match &self.faults {
+                None => Some((k.as_str(), v)),
+                Some(f) if f.unreadable.contains(k.as_str()) => None,
+                Some(f) if f.corrupt.contains(k.as_str()) => {
+                    self.wrong_value(k).map(|w| (k.as_str(), w))
+                }
+                Some(_) => Some((k.as_str(), v)),
             })
-            .map(|(k, v)| (k.as_str(), v))
     }
 
     /// Number of keys currently stored.
@@ -368,7 +395,7 @@ impl<V: Clone> Storage<V> {
 
     /// What a crash does beyond undoing unsynced writes when faults are on: the disk's own
     /// contents come back (writes it never stored undone, misdirected ones in place), faults
-    /// on durable copies show, corrupt records stay corrupt.
+    /// on durable copies show.
     fn crash_faults(&mut self) {
         let Some(f) = self.faults.as_deref_mut() else {
             return;
@@ -391,42 +418,6 @@ impl<V: Clone> Storage<V> {
             let current = Arc::make_mut(&mut self.current);
             restore(current, &mut divergent);
         }
-        self.garble();
-    }
-
-    /// Gives every corrupt key a wrong value: another key's (a misdirected read), or none
-    /// when it is the only key (a zeroed record reads as absent).
-    fn garble(&mut self) {
-        let Some(f) = self.faults.as_deref_mut() else {
-            return;
-        };
-        if f.corrupt.is_empty() {
-            return;
-        }
-        // Every wrong value is drawn from the records as they were, then all are written.
-        let mut wrongs: Vec<(String, Option<V>)> = Vec::new();
-        for key in &f.corrupt {
-            let others: Vec<&String> = self.current.keys().filter(|k| *k != key).collect();
-            let wrong = if others.is_empty() {
-                None
-            } else {
-                let at = f.rng.random_range(0..others.len());
-                self.current.get(others[at]).cloned()
-            };
-            wrongs.push((key.clone(), wrong));
-        }
-        let current = Arc::make_mut(&mut self.current);
-        for (key, wrong) in wrongs {
-            match wrong {
-                Some(v) => {
-                    current.insert(key, v);
-                }
-                None => {
-                    current.remove(&key);
-                }
-            }
-        }
-        self.print = None;
     }
 
     /// Turns the fault model on, drawing from `rng` at `rates`; once on it stays on.
@@ -524,7 +515,6 @@ impl<V: Clone> Storage<V> {
                 }
             }
             self.print = None;
-            self.garble();
         }
         (kept, total)
     }
@@ -567,11 +557,10 @@ impl<V: Clone> Storage<V> {
         };
         if corrupt {
             f.corrupt.insert(key.clone());
-            self.garble();
         } else {
             f.unreadable.insert(key.clone());
-            self.print = None;
         }
+        self.print = None;
         Some(key)
     }
 
@@ -644,6 +633,95 @@ mod tests {
         b.wipe();
         assert_eq!(b.fingerprint::<Plain>(), empty);
         assert_eq!(a.fingerprint::<Plain>(), synced);
+    }
+
+    /// A store with the fault model on, drawing from a fixed stream.
+    fn faulty(seed: u64) -> Storage<u32> {
+        let mut s = Storage::default();
+        s.enable_faults(
+            || crate::sim::rng::stream(seed, crate::sim::rng::Stream::Disk(0)),
+            DiskRates::default(),
+        );
+        s
+    }
+
+    /// Five unsynced writes of `k` (1..=5), each in its own handler call, after 0 was synced.
+    fn five_unsynced(seed: u64) -> Storage<u32> {
+        let mut s = faulty(seed);
+        s.put("k", 0);
+        s.sync();
+        for v in 1..=5 {
+            s.begin_handler();
+            s.put("k", v);
+            s.put(format!("w{v}"), v);
+        }
+        s
+    }
+
+    #[test]
+    fn a_prefix_power_loss_keeps_writes_in_order_a_reordered_one_may_not() {
+        let mut prefix_ok = true;
+        let mut reordered_out_of_order = false;
+        for seed in 0..64 {
+            let mut s = five_unsynced(seed);
+            s.power_loss(Keep::Prefix, false);
+            // A prefix: `k` holds the last kept write, and every earlier marker is there.
+            let k = *s.get("k").expect("k");
+            prefix_ok &= (1..=5).all(|v| s.get(&format!("w{v}")).is_some() == (v <= k));
+            let mut s = five_unsynced(seed);
+            s.power_loss(Keep::Reordered, false);
+            let k = *s.get("k").expect("k");
+            reordered_out_of_order |= (1..=5).any(|v| v > k && s.get(&format!("w{v}")).is_some());
+            assert!(!s.has_unsynced());
+        }
+        assert!(prefix_ok);
+        assert!(
+            reordered_out_of_order,
+            "a later write kept, an earlier value of k on top"
+        );
+    }
+
+    #[test]
+    fn a_failed_sync_is_undone_by_a_crash_even_after_a_good_sync() {
+        let mut s = faulty(1);
+        s.put("a", 1);
+        s.sync();
+        s.put("a", 2);
+        s.put("b", 2);
+        s.fail_next_sync();
+        assert_eq!(s.try_sync(), Err(SyncError::Failed));
+        s.put("b", 3);
+        assert_eq!(s.try_sync(), Ok(()));
+        s.crash();
+        assert_eq!(
+            s.get("a"),
+            Some(&1),
+            "the failed sync's write never reached the disk"
+        );
+        assert_eq!(s.get("b"), Some(&3), "rewritten and synced: durable");
+    }
+
+    #[test]
+    fn corruption_reads_wrong_unless_checksummed_and_a_rewrite_heals_it() {
+        let mut s = faulty(1);
+        s.put("a", 1);
+        s.put_checked("b", 2);
+        s.sync();
+        s.damage(Some("a"), true);
+        s.damage(Some("b"), true);
+        assert_eq!(s.try_get("a"), Ok(Some(&2)), "another record's value");
+        assert_eq!(s.try_get("b"), Err(ReadError::Corrupt));
+        assert_eq!(s.get("b"), Some(&1), "get does not check the checksum");
+        s.put_checked("b", 4);
+        assert_eq!(s.try_get("b"), Ok(Some(&4)));
+        s.damage(Some("b"), false);
+        assert_eq!(s.try_get("b"), Err(ReadError::Unreadable));
+        assert_eq!(s.get("b"), None);
+        assert_eq!(s.scan("").count(), 1);
+        s.set_full(true);
+        assert_eq!(s.try_put("c", 5), Err(WriteError::DiskFull));
+        s.put("c", 5);
+        assert_eq!(s.get("c"), None);
     }
 
     #[test]

@@ -176,7 +176,7 @@ pub(super) struct DiskFaults<V> {
     pub(super) lose_next: Option<bool>,
     /// Keys last written with a checksum.
     pub(super) checked: BTreeSet<String>,
-    /// Keys whose record is corrupt (until written again).
+    /// Keys whose record is corrupt (until written again): reads show the record beside it.
     pub(super) corrupt: BTreeSet<String>,
     /// Keys whose record cannot be read (until written again).
     pub(super) unreadable: BTreeSet<String>,
