@@ -69,13 +69,18 @@ pub fn header(program: &str, s: &Scenario) -> String {
         }
         let _ = writeln!(
             o,
-            "  disk faults on ({disk_faults} scheduled{}); rates per sync: {}",
+            "  disk faults on ({disk_faults} scheduled{}); rates per sync: {}{}",
             if disk_kinds {
                 ", and from the nemesis"
             } else {
                 ""
             },
-            rules.join("; ")
+            rules.join("; "),
+            if s.disk_atlas {
+                "; fault atlas: a drawn fault damages each record on at most a minority of its role's nodes"
+            } else {
+                ""
+            }
         );
     }
     if let crate::sim::Scheduler::Pct { depth, window } = s.scheduler {

@@ -534,6 +534,7 @@ const SCENARIO: &str = r#"(
         (at: "270ms", fault: Restart("n2")),
     ],
     disk: [(nodes: ["n1"], sync_fail: 0.01, corrupt: 0.001)],
+    disk_atlas: true,
     checks: [Liveness],
 )"#;
 
@@ -551,6 +552,7 @@ fn scenarios_name_disk_faults_and_rates_and_the_header_prints_them() {
         ),
         "{header}"
     );
+    assert!(header.contains("fault atlas: a drawn fault damages each record on at most a minority"));
     let registry = clustersim::registry::Registry::shipped();
     let r = clustersim::run::run_scenario(
         &registry,
@@ -616,4 +618,77 @@ fn the_binary_refuses_a_bad_disk_rate_with_exit_code_2() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Writes records `r0`..`r9` at boot and syncs them (every node holds the same ten).
+struct Holder;
+
+impl Node for Holder {
+    type Msg = ();
+    type Timer = ();
+    type Stored = u64;
+
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        if ctx.storage().is_empty() {
+            for r in 0..10 {
+                ctx.storage().put(format!("r{r}"), r);
+            }
+            ctx.storage().sync();
+        }
+    }
+
+    fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: ()) {}
+
+    fn on_timer(&mut self, _: &mut Context<'_, Self>, _: ()) {}
+}
+
+/// How many of `nodes` replicas hold each of the ten records corrupt after every disk rots and
+/// every node crashes and restarts.
+fn corrupt_copies(nodes: u32, atlas: bool) -> Vec<usize> {
+    let roster = Roster::new((0..nodes).map(|i| (format!("r{i}"), "replica".to_string())));
+    let link = LinkSpec::default();
+    let mut schedule = Vec::new();
+    for i in 0..nodes {
+        schedule.push((ms(10), Fault::Crash(NodeId(i))));
+        schedule.push((ms(20), Fault::Restart(NodeId(i))));
+    }
+    let rates = DiskRates {
+        corrupt: 1.0,
+        ..DiskRates::default()
+    };
+    let config = SimConfig::new(roster, Network::new(nodes as usize, link))
+        .seed(9)
+        .bounds(Bounds::new(Duration::from_millis(50), 10_000))
+        .schedule(schedule)
+        .disk(vec![rates; nodes as usize])
+        .disk_atlas(atlas);
+    let factory: NodeFactory<Holder> = Box::new(|_, _, _| Holder);
+    let mut sim = Sim::new(config, factory);
+    sim.run_until(ms(40));
+    (0..10)
+        .map(|r| {
+            (0..nodes)
+                .filter(|i| {
+                    sim.storage(NodeId(*i))
+                        .is_some_and(|s| s.is_corrupt(&format!("r{r}")))
+                })
+                .count()
+        })
+        .collect()
+}
+
+#[test]
+fn the_fault_atlas_keeps_each_record_intact_on_a_majority() {
+    assert_eq!(
+        corrupt_copies(3, false),
+        vec![3; 10],
+        "without it: everywhere"
+    );
+    for n in [3, 5] {
+        let copies = corrupt_copies(n, true);
+        let minority = ((n - 1) / 2) as usize;
+        assert_eq!(copies, vec![minority; 10], "{n} replicas");
+    }
+    // One node of a role has no minority to spare: the atlas damages none of its records.
+    assert_eq!(corrupt_copies(1, true), vec![0; 10]);
 }

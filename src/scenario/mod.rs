@@ -58,6 +58,10 @@ pub struct Scenario {
     /// `disk: [(nodes: ["n1"], sync_fail: 0.05)]` (empty: the disk never fails on its own).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub disk: Vec<crate::storage::DiskRule>,
+    /// The fault atlas: a drawn disk fault damages each record on at most a minority of the
+    /// nodes of a role, so a correct replicated protocol can always recover it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disk_atlas: bool,
 }
 
 /// Nodes of one role: `count` of them named role1, role2, ... or the given `names`.
@@ -181,6 +185,7 @@ impl Plan {
             scheduler: self.scenario.scheduler.clone(),
             history_file: self.history_file.clone(),
             disk: self.disk.clone(),
+            disk_atlas: self.scenario.disk_atlas,
         }
     }
 

@@ -233,6 +233,8 @@ pub struct SimConfig {
     /// Each node's disk fault rates, by node index (empty: none drawn). Any rate, or a storage
     /// fault in the schedule or the nemesis, turns every node's disk fault model on.
     pub disk: Vec<crate::storage::DiskRates>,
+    /// Plan drawn record faults with the fault atlas (a minority of each role's nodes per record).
+    pub disk_atlas: bool,
 }
 
 impl SimConfig {
@@ -250,6 +252,7 @@ impl SimConfig {
             scheduler: Scheduler::default(),
             history_file: None,
             disk: Vec::new(),
+            disk_atlas: false,
         }
     }
 }
@@ -265,6 +268,7 @@ setters!(SimConfig {
     scheduler: Scheduler,
     history_file: Option<crate::history::HistoryFile>,
     disk: Vec<crate::storage::DiskRates>,
+    disk_atlas: bool,
 });
 
 #[derive(Clone)]
@@ -671,9 +675,14 @@ impl<N: Node> Sim<N> {
         if disks {
             for i in 0..n {
                 let rates = config.disk.get(i).copied().unwrap_or_default();
-                sim.slots[i]
-                    .storage
-                    .enable_faults(|| stream(seed, Stream::Disk(i as u32)), rates);
+                let storage = &mut sim.slots[i].storage;
+                storage.enable_faults(|| stream(seed, Stream::Disk(i as u32)), rates);
+                if config.disk_atlas {
+                    let id = NodeId(i as u32);
+                    let role = sim.roster.members(sim.roster.role(id));
+                    let place = role.iter().position(|m| *m == id).unwrap_or(0);
+                    storage.plan_atlas(place as u32, role.len() as u32);
+                }
             }
         }
         let mut schedule = config.schedule;
@@ -1629,6 +1638,7 @@ mod tests {
             scheduler: Default::default(),
             history_file: None,
             disk: Vec::new(),
+            disk_atlas: false,
         };
         let factory: NodeFactory<Canceller> = Box::new(|_, _, _| Canceller { last: None });
         let mut sim = Sim::new(config, factory);

@@ -303,12 +303,19 @@ impl<V: Clone> Storage<V> {
             if armed.is_some() {
                 lose_one = None;
             }
+            if armed.is_none() && !f.may_damage(key) {
+                continue;
+            }
             let rates = f.rates;
             let misdirect =
                 armed == Some(true) || (armed.is_none() && f.chance(rates.misdirected_write));
             let lost = armed == Some(false) || (!misdirect && f.chance(rates.lost_write));
             if misdirect {
-                let others: Vec<&String> = self.current.keys().filter(|k| *k != key).collect();
+                let others: Vec<&String> = self
+                    .current
+                    .keys()
+                    .filter(|k| *k != key && (armed.is_some() || f.may_damage(k)))
+                    .collect();
                 if let Some(other) = others.get(f.rng.random_range(0..others.len().max(1))) {
                     f.events
                         .push(format!("write of {key} misdirected to {other}"));
@@ -377,8 +384,10 @@ impl<V: Clone> Storage<V> {
         self.undo.clear();
         self.print = None;
         if let Some(f) = self.faults.as_deref_mut() {
-            // A new disk: the stream and rates go on, nothing else.
+            // A new disk: the stream, rates and atlas plan go on, nothing else.
+            let atlas = f.atlas;
             *f = DiskFaults::new(f.rng.clone(), f.rates);
+            f.atlas = atlas;
         }
     }
 
@@ -425,6 +434,14 @@ impl<V: Clone> Storage<V> {
         match self.faults.as_deref_mut() {
             Some(f) => f.rates = rates,
             None => self.faults = Some(Box::new(DiskFaults::new(rng(), rates))),
+        }
+    }
+
+    /// Plans this node's drawn record faults with the fault atlas: it is node `place` of
+    /// `nodes` that hold the same records (the nodes of its role).
+    pub(crate) fn plan_atlas(&mut self, place: u32, nodes: u32) {
+        if let Some(f) = self.faults.as_deref_mut() {
+            f.atlas = Some(super::atlas::Atlas::new(place, nodes));
         }
     }
 

@@ -3,6 +3,7 @@
 //! sectors, a full disk. The errors a protocol sees, the per-node rates a scenario sets, and the
 //! state a node's disk keeps while faults are on (none at all while they are off).
 
+use super::atlas::Atlas;
 use crate::sim::rng::SimRng;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -192,6 +193,8 @@ pub(super) struct DiskFaults<V> {
     pub(super) batch: u64,
     /// What happened since the engine last looked, in words, for the trace.
     pub(super) events: Vec<String>,
+    /// The fault atlas's plan for this node; `None` lets a drawn fault hit any record.
+    pub(super) atlas: Option<Atlas>,
 }
 
 impl<V> DiskFaults<V> {
@@ -211,7 +214,13 @@ impl<V> DiskFaults<V> {
             redo: Vec::new(),
             batch: 0,
             events: Vec::new(),
+            atlas: None,
         }
+    }
+
+    /// True when the atlas (if any) lets a drawn fault damage `key` on this node.
+    pub(super) fn may_damage(&self, key: &str) -> bool {
+        self.atlas.is_none_or(|a| a.may_damage(key))
     }
 
     /// A draw with probability `p` (none made when `p` is zero).
@@ -267,6 +276,7 @@ impl<V: std::hash::Hash> DiskFaults<V> {
         self.full.hash(h);
         self.failing_syncs.hash(h);
         self.lose_next.hash(h);
+        self.atlas.hash(h);
         self.checked.hash(h);
         self.corrupt.hash(h);
         self.unreadable.hash(h);

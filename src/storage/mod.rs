@@ -1,5 +1,7 @@
-//! Simulated storage: each node's disk (`disk.rs`) and what can go wrong with it (`faults.rs`).
+//! Simulated storage: each node's disk (`disk.rs`), what can go wrong with it (`faults.rs`),
+//! and the fault atlas that keeps drawn damage recoverable (`atlas.rs`).
 
+mod atlas;
 mod disk;
 mod faults;
 
