@@ -28,7 +28,8 @@ pub enum Fault<N = NodeId> {
     Isolate(N),
     /// Remove every partition and cut.
     Heal,
-    /// Stop a node: volatile state, timers and in-flight messages to it are lost.
+    /// Stop a node: volatile state, timers, in-flight messages to it and every unsynced write
+    /// are lost (a power loss that keeps none; see `ProcessCrash` and `PowerLoss`).
     Crash(N),
     /// Boot a crashed node from its durable storage.
     Restart(N),
