@@ -25,7 +25,7 @@ fn ms(n: u64) -> SimTime {
 }
 
 /// What a register does about its disk (all false: it trusts the disk completely).
-#[derive(Copy, Clone, Debug, Default)]
+#[derive(Copy, Clone, Debug, Default, Hash)]
 struct Care {
     /// `try_sync`, and no acknowledgement when it fails.
     sync: bool,
@@ -40,8 +40,11 @@ struct Care {
 /// A one-key register that writes ahead to its disk: every tick until `WRITES_UNTIL` it writes
 /// a new value (and the one it replaces under `prev`), syncs, and acknowledges; from
 /// `READS_FROM` it reads the value back from disk.
+#[derive(Clone, Hash)]
 struct Register {
     care: Care,
+    /// Only keeps time (a node beside the register in the exhaustive search).
+    ticker: bool,
 }
 
 impl Register {
@@ -115,6 +118,12 @@ impl Node for Register {
 
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, _: ()) {
         let now = ctx.now();
+        if self.ticker {
+            if now < ms(READS_FROM + 50) {
+                ctx.set_timer(TICK, ());
+            }
+            return;
+        }
         if now <= ms(WRITES_UNTIL) {
             // Values unique across restarts: the time of the write.
             self.write(ctx, 1_000 + now.0 / 1_000_000);
@@ -147,7 +156,10 @@ fn config(seed: u64, schedule: Vec<(SimTime, Fault)>) -> SimConfig {
 }
 
 fn run_with(care: Care, config: SimConfig) -> RunOutcome {
-    let factory: NodeFactory<Register> = Box::new(move |_, _, _| Register { care });
+    let factory: NodeFactory<Register> = Box::new(move |_, _, _| Register {
+        care,
+        ticker: false,
+    });
     Sim::new(config, factory).run()
 }
 
@@ -691,4 +703,92 @@ fn the_fault_atlas_keeps_each_record_intact_on_a_majority() {
     }
     // One node of a role has no minority to spare: the atlas damages none of its records.
     assert_eq!(corrupt_copies(1, true), vec![0; 10]);
+}
+
+/// Every path end of an exhaustive search of the register with one crash (restarted at any
+/// later step) and `disk_faults` failed syncs: how many ends Durable judged, and how many failed.
+fn searched(care: Care, disk_faults: u32) -> (usize, usize) {
+    use clustersim::explore::exhaustive::{search_judging, ExhaustiveConfig};
+    // A second node that only ticks keeps events due while the register is down, so a
+    // restart is always a choice.
+    let factory: NodeFactory<Register> = Box::new(move |id, _, _| Register {
+        care,
+        ticker: id != N0,
+    });
+    let roster = Roster::new([
+        ("n0".to_string(), "wal".to_string()),
+        ("clock".to_string(), "clock".to_string()),
+    ]);
+    let link = LinkSpec::default();
+    let config = SimConfig::new(roster, Network::new(2, link))
+        .seed(1)
+        .bounds(Bounds::new(Duration::from_millis(500), 100_000))
+        .trace(TraceLevel::HashOnly);
+    let root = Sim::new(config, factory);
+    let search = ExhaustiveConfig::default()
+        .targets(vec![N0])
+        .crashes(1)
+        .restarts(true)
+        .disk_faults(disk_faults)
+        .threads(1);
+    let (mut judged, mut failed) = (0, 0);
+    let outcome = search_judging(root, &[], &search, &mut |end| {
+        let v = check_durable(end);
+        if v.status != Status::Unknown {
+            judged += 1;
+        }
+        if v.status == Status::Fail {
+            failed += 1;
+        }
+    });
+    assert!(outcome.complete, "the search must be exhausted");
+    (judged, failed)
+}
+
+#[test]
+fn the_exhaustive_search_branches_on_failed_syncs() {
+    let (judged, failed) = searched(trusting(), 0);
+    assert!(
+        judged > 10 && failed == 0,
+        "{judged} judged, {failed} failed"
+    );
+    let (judged, failed) = searched(trusting(), 1);
+    assert!(failed > 0, "{judged} judged, none failed");
+    let (judged, failed) = searched(careful(), 1);
+    assert!(
+        judged > 10 && failed == 0,
+        "{judged} judged, {failed} failed"
+    );
+}
+
+#[test]
+fn clustersim_check_takes_disk_faults_and_says_so() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "check",
+            "scenarios/check/queue-reliable-2-workers.ron",
+            "--disk-faults",
+            "1",
+            "--max-states",
+            "2000",
+            "--out",
+        ])
+        .arg(std::env::temp_dir().join(format!("clustersim-disk-check-{}", std::process::id())))
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("up to 1 failed syncs"), "{stdout}");
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{stdout}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "check",
+            "scenarios/check/queue-reliable-2-workers.ron",
+            "--disk-faults",
+            "9",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
 }
