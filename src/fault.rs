@@ -6,6 +6,7 @@
 
 use crate::node::{NodeId, Roster};
 use crate::sim::rng::SimRng;
+use crate::storage::Keep;
 use crate::time::{Duration, Offset, SimTime};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::Rng;
@@ -27,7 +28,8 @@ pub enum Fault<N = NodeId> {
     Isolate(N),
     /// Remove every partition and cut.
     Heal,
-    /// Stop a node: volatile state, timers and in-flight messages to it are lost.
+    /// Stop a node: volatile state, timers, in-flight messages to it and every unsynced write
+    /// are lost (a power loss that keeps none; see `ProcessCrash` and `PowerLoss`).
     Crash(N),
     /// Boot a crashed node from its durable storage.
     Restart(N),
@@ -52,6 +54,119 @@ pub enum Fault<N = NodeId> {
     /// Lose a node's disk: it crashes (if it is up) and its storage, synced or not, is erased; a
     /// later `Restart` boots it empty, as a machine that replaced the lost one.
     Wipe(N),
+    // Storage faults (issue 39). Appended: a fault's trace hash covers its variant's index.
+    /// Stop a node's process: volatile state is lost, every write it made reached the
+    /// operating system and stays, synced or not (`Crash` is a power loss that keeps none).
+    ProcessCrash(N),
+    /// Cut a node's power: it stops; synced writes stay, and of the unsynced ones a seeded
+    /// choice (`keep`), whole handler calls unless `torn`.
+    PowerLoss {
+        /// The node.
+        node: N,
+        /// Which unsynced writes stay.
+        #[serde(default)]
+        keep: Keep,
+        /// One handler call's writes may stay in part.
+        #[serde(default)]
+        torn: bool,
+    },
+    /// The node's next sync with writes to cover fails; they are dropped from its disk (fsyncgate).
+    SyncFail(N),
+    /// The node's next successful sync silently loses one of the writes it covers (stores it
+    /// under another key if `misdirected`); reads see it until a crash.
+    LostWrite {
+        /// The node.
+        node: N,
+        /// Stored under another key instead of nowhere.
+        #[serde(default)]
+        misdirected: bool,
+    },
+    /// A record on the node's disk becomes corrupt until written again: `key`, or a stored
+    /// key drawn from the disk's stream.
+    Corrupt {
+        /// The node.
+        node: N,
+        /// The record; `None` draws one.
+        #[serde(default)]
+        key: Option<String>,
+    },
+    /// A record on the node's disk becomes unreadable (a latent sector error) until written again.
+    Unreadable {
+        /// The node.
+        node: N,
+        /// The record; `None` draws one.
+        #[serde(default)]
+        key: Option<String>,
+    },
+    /// The node's disk is full: writes fail until `DiskFree`.
+    DiskFull(N),
+    /// The node's disk has room again.
+    DiskFree(N),
+}
+
+impl<N> Fault<N> {
+    /// True for a fault of the node's disk (issue 39's kinds; `Crash` and `Wipe` are not).
+    pub fn is_storage(&self) -> bool {
+        matches!(
+            self,
+            Fault::ProcessCrash(_)
+                | Fault::PowerLoss { .. }
+                | Fault::SyncFail(_)
+                | Fault::LostWrite { .. }
+                | Fault::Corrupt { .. }
+                | Fault::Unreadable { .. }
+                | Fault::DiskFull(_)
+                | Fault::DiskFree(_)
+        )
+    }
+
+    /// Applies `f` to every node the fault names, keeping everything else.
+    pub fn map_nodes<M>(&self, mut f: impl FnMut(&N) -> M) -> Fault<M> {
+        let mut list = |ids: &[N]| ids.iter().map(&mut f).collect::<Vec<M>>();
+        match self {
+            Fault::Partition(groups) => Fault::Partition(groups.iter().map(|g| list(g)).collect()),
+            Fault::Cut { from, to } => {
+                let from = list(from);
+                Fault::Cut { from, to: list(to) }
+            }
+            Fault::Isolate(x) => Fault::Isolate(f(x)),
+            Fault::Heal => Fault::Heal,
+            Fault::Crash(x) => Fault::Crash(f(x)),
+            Fault::Wipe(x) => Fault::Wipe(f(x)),
+            Fault::Restart(x) => Fault::Restart(f(x)),
+            Fault::Pause(x) => Fault::Pause(f(x)),
+            Fault::Resume(x) => Fault::Resume(f(x)),
+            Fault::ClockSkew { node, offset } => Fault::ClockSkew {
+                node: f(node),
+                offset: *offset,
+            },
+            Fault::ClockDrift { node, ppm } => Fault::ClockDrift {
+                node: f(node),
+                ppm: *ppm,
+            },
+            Fault::ProcessCrash(x) => Fault::ProcessCrash(f(x)),
+            Fault::PowerLoss { node, keep, torn } => Fault::PowerLoss {
+                node: f(node),
+                keep: *keep,
+                torn: *torn,
+            },
+            Fault::SyncFail(x) => Fault::SyncFail(f(x)),
+            Fault::LostWrite { node, misdirected } => Fault::LostWrite {
+                node: f(node),
+                misdirected: *misdirected,
+            },
+            Fault::Corrupt { node, key } => Fault::Corrupt {
+                node: f(node),
+                key: key.clone(),
+            },
+            Fault::Unreadable { node, key } => Fault::Unreadable {
+                node: f(node),
+                key: key.clone(),
+            },
+            Fault::DiskFull(x) => Fault::DiskFull(f(x)),
+            Fault::DiskFree(x) => Fault::DiskFree(f(x)),
+        }
+    }
 }
 
 /// A fault to apply at a fixed virtual time.
@@ -79,18 +194,35 @@ pub enum NemesisKind {
     Cut,
     /// Skew one node's clock by up to `max_skew`, reset after the duration.
     ClockSkew,
+    /// Cut one node's power (a drawn `keep`, torn half the time), restart it after the duration.
+    PowerLoss,
+    /// Crash one node's process (its writes stay), restart it after the duration.
+    ProcessCrash,
+    /// Fill one node's disk, free it after the duration.
+    DiskFull,
 }
 
 impl NemesisKind {
     /// Every kind, in declaration order.
-    pub const ALL: [NemesisKind; 6] = [
+    pub const ALL: [NemesisKind; 9] = [
         NemesisKind::Crash,
         NemesisKind::Pause,
         NemesisKind::Partition,
         NemesisKind::Isolate,
         NemesisKind::Cut,
         NemesisKind::ClockSkew,
+        NemesisKind::PowerLoss,
+        NemesisKind::ProcessCrash,
+        NemesisKind::DiskFull,
     ];
+
+    /// True for the kinds that fault a disk (the engine turns the disk fault model on).
+    pub fn is_storage(self) -> bool {
+        matches!(
+            self,
+            NemesisKind::PowerLoss | NemesisKind::ProcessCrash | NemesisKind::DiskFull
+        )
+    }
 }
 
 /// The random nemesis: which faults, on which nodes, how often and for how long.
@@ -243,35 +375,36 @@ impl Fault<NodeId> {
             Fault::Resume(x) => format!("resume {}", n(x)),
             Fault::ClockSkew { node, offset } => format!("clock skew {} {}", n(node), offset),
             Fault::ClockDrift { node, ppm } => format!("clock drift {} {}ppm", n(node), ppm),
+            Fault::ProcessCrash(x) => format!("process crash {} (its writes stay)", n(x)),
+            Fault::PowerLoss { node, keep, torn } => format!(
+                "power loss {} (unsynced writes kept: {keep:?}{})",
+                n(node),
+                if *torn { ", torn" } else { "" }
+            ),
+            Fault::SyncFail(x) => format!("sync fails on {}", n(x)),
+            Fault::LostWrite { node, misdirected } => format!(
+                "a write {} on {}",
+                if *misdirected { "misdirected" } else { "lost" },
+                n(node)
+            ),
+            Fault::Corrupt { node, key } => format!(
+                "corrupt {} on {}",
+                key.as_deref().unwrap_or("a record"),
+                n(node)
+            ),
+            Fault::Unreadable { node, key } => format!(
+                "unreadable {} on {}",
+                key.as_deref().unwrap_or("a record"),
+                n(node)
+            ),
+            Fault::DiskFull(x) => format!("disk full on {}", n(x)),
+            Fault::DiskFree(x) => format!("disk free on {}", n(x)),
         }
     }
 
     /// The fault with node names, as a scenario file writes it.
     pub fn to_named(&self, roster: &Roster) -> Fault<String> {
-        let n = |id: &NodeId| roster.name(*id).to_string();
-        let list = |ids: &[NodeId]| ids.iter().map(n).collect::<Vec<_>>();
-        match self {
-            Fault::Partition(groups) => Fault::Partition(groups.iter().map(|g| list(g)).collect()),
-            Fault::Cut { from, to } => Fault::Cut {
-                from: list(from),
-                to: list(to),
-            },
-            Fault::Isolate(x) => Fault::Isolate(n(x)),
-            Fault::Heal => Fault::Heal,
-            Fault::Crash(x) => Fault::Crash(n(x)),
-            Fault::Wipe(x) => Fault::Wipe(n(x)),
-            Fault::Restart(x) => Fault::Restart(n(x)),
-            Fault::Pause(x) => Fault::Pause(n(x)),
-            Fault::Resume(x) => Fault::Resume(n(x)),
-            Fault::ClockSkew { node, offset } => Fault::ClockSkew {
-                node: n(node),
-                offset: *offset,
-            },
-            Fault::ClockDrift { node, ppm } => Fault::ClockDrift {
-                node: n(node),
-                ppm: *ppm,
-            },
-        }
+        self.map_nodes(|id| roster.name(*id).to_string())
     }
 }
 
@@ -369,6 +502,21 @@ impl Fault<String> {
                     ppm: *ppm,
                 }
             }
+            storage => {
+                // A disk fault: one node, resolved; the rest kept.
+                let mut err = None;
+                let out = storage.map_nodes(|name| match resolve_one(roster, name) {
+                    Ok(id) => id,
+                    Err(e) => {
+                        err.get_or_insert(e);
+                        NodeId(0)
+                    }
+                });
+                if let Some(e) = err {
+                    return Err(e);
+                }
+                out
+            }
         })
     }
 }
@@ -446,6 +594,11 @@ impl Nemesis {
         self.spec.after.as_ref()
     }
 
+    /// True when the nemesis may fault a disk (the engine then turns the disk fault model on).
+    pub fn faults_disks(&self) -> bool {
+        self.spec.kinds.iter().any(|k| k.is_storage())
+    }
+
     /// True when the nemesis aims at the current leader (the engine then tells `draw` who it is).
     pub fn wants_leader(&self) -> bool {
         self.spec.pick == Pick::Leader
@@ -505,6 +658,13 @@ impl Nemesis {
         };
         let (fault, undo) = match kind {
             NemesisKind::Crash => (Fault::Crash(node), Fault::Restart(node)),
+            NemesisKind::ProcessCrash => (Fault::ProcessCrash(node), Fault::Restart(node)),
+            NemesisKind::PowerLoss => {
+                let keep = *[Keep::Prefix, Keep::Subset, Keep::Reordered].choose(rng)?;
+                let torn = rng.random::<bool>();
+                (Fault::PowerLoss { node, keep, torn }, Fault::Restart(node))
+            }
+            NemesisKind::DiskFull => (Fault::DiskFull(node), Fault::DiskFree(node)),
             NemesisKind::Pause => (Fault::Pause(node), Fault::Resume(node)),
             NemesisKind::Isolate => (Fault::Isolate(node), Fault::Heal),
             NemesisKind::Cut => {
@@ -584,6 +744,14 @@ fn fault_nodes(f: &Fault) -> Vec<NodeId> {
         | Fault::Isolate(n)
         | Fault::ClockSkew { node: n, .. }
         | Fault::ClockDrift { node: n, .. } => vec![*n],
+        Fault::ProcessCrash(n)
+        | Fault::PowerLoss { node: n, .. }
+        | Fault::SyncFail(n)
+        | Fault::LostWrite { node: n, .. }
+        | Fault::Corrupt { node: n, .. }
+        | Fault::Unreadable { node: n, .. }
+        | Fault::DiskFull(n)
+        | Fault::DiskFree(n) => vec![*n],
         Fault::Partition(g) => g.iter().flatten().copied().collect(),
         Fault::Cut { from, to } => from.iter().chain(to).copied().collect(),
         Fault::Heal => Vec::new(),
@@ -605,7 +773,10 @@ impl FaultState {
         match f {
             Fault::Partition(_) | Fault::Cut { .. } | Fault::Isolate(_) => self.split = true,
             Fault::Heal => self.split = false,
-            Fault::Crash(n) | Fault::Wipe(n) => push_unique(&mut self.down, *n),
+            Fault::Crash(n)
+            | Fault::Wipe(n)
+            | Fault::ProcessCrash(n)
+            | Fault::PowerLoss { node: n, .. } => push_unique(&mut self.down, *n),
             Fault::Restart(n) => self.down.retain(|x| x != n),
             Fault::Pause(n) => push_unique(&mut self.paused, *n),
             Fault::Resume(n) => self.paused.retain(|x| x != n),
@@ -623,6 +794,13 @@ impl FaultState {
                     push_unique(&mut self.skewed, *node);
                 }
             }
+            // A disk fault leaves the cluster whole: what it did stays done.
+            Fault::SyncFail(_)
+            | Fault::LostWrite { .. }
+            | Fault::Corrupt { .. }
+            | Fault::Unreadable { .. }
+            | Fault::DiskFull(_)
+            | Fault::DiskFree(_) => {}
         }
     }
 

@@ -45,6 +45,44 @@ pub fn header(program: &str, s: &Scenario) -> String {
         None => "no nemesis".to_string(),
     };
     let _ = writeln!(o, "  faults {} scheduled, {}", s.faults.len(), nemesis);
+    let disk_faults = s.faults.iter().filter(|f| f.fault.is_storage()).count();
+    let disk_kinds = s
+        .nemesis
+        .as_ref()
+        .is_some_and(|n| n.kinds.iter().any(|k| k.is_storage()));
+    if !s.disk.is_empty() || disk_faults > 0 || disk_kinds {
+        // Every disk knob, so a run with storage faults reproduces from its header.
+        let mut rules: Vec<String> = s
+            .disk
+            .iter()
+            .map(|r| {
+                let nodes = if r.nodes.is_empty() {
+                    "every node".to_string()
+                } else {
+                    r.nodes.join(",")
+                };
+                format!("{nodes}: {}", r.rates())
+            })
+            .collect();
+        if rules.is_empty() {
+            rules.push("no drawn rates".to_string());
+        }
+        let _ = writeln!(
+            o,
+            "  disk faults on ({disk_faults} scheduled{}); rates per sync: {}{}",
+            if disk_kinds {
+                ", and from the nemesis"
+            } else {
+                ""
+            },
+            rules.join("; "),
+            if s.disk_atlas {
+                "; fault atlas: a drawn fault damages each record on at most a minority of its role's nodes"
+            } else {
+                ""
+            }
+        );
+    }
     if let crate::sim::Scheduler::Pct { depth, window } = s.scheduler {
         let _ = writeln!(
             o,

@@ -143,6 +143,16 @@ fn schedule_of(draws: &[Draw], kinds: &[NemesisKind], nodes: &[String]) -> Vec<S
         let node = node.clone();
         let (fault, undo) = match kind {
             NemesisKind::Crash => (Fault::Crash(node.clone()), Fault::Restart(node)),
+            NemesisKind::ProcessCrash => (Fault::ProcessCrash(node.clone()), Fault::Restart(node)),
+            NemesisKind::PowerLoss => (
+                Fault::PowerLoss {
+                    node: node.clone(),
+                    keep: crate::storage::Keep::Subset,
+                    torn: false,
+                },
+                Fault::Restart(node),
+            ),
+            NemesisKind::DiskFull => (Fault::DiskFull(node.clone()), Fault::DiskFree(node)),
             NemesisKind::Pause => (Fault::Pause(node.clone()), Fault::Resume(node)),
             NemesisKind::Isolate => (Fault::Isolate(node), Fault::Heal),
             NemesisKind::Cut => {

@@ -241,6 +241,8 @@ pub(crate) const TAG_TIMER: u64 = 5;
 pub(crate) const TAG_START: u64 = 6;
 pub(crate) const TAG_FAULT: u64 = 7;
 pub(crate) const TAG_OP: u64 = 8;
+/// A disk fault inside a handler (a failed sync, a lost write); only runs with disk faults mix it.
+pub(crate) const TAG_DISK: u64 = 9;
 
 impl Trace {
     /// A trace that keeps events when `level` is `Full`.

@@ -27,6 +27,10 @@ pub(super) struct CheckArgs {
     /// Most crashes along one path (default: 1 if the nemesis crashes nodes, else 0).
     #[arg(long, value_parser = clap::value_parser!(u32).range(0..=8))]
     crashes: Option<u32>,
+    /// Most failed syncs along one path: at any step a target's next sync may be made to fail,
+    /// dropping the writes it covers from its disk (fsyncgate).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=8))]
+    disk_faults: u32,
     /// Let a crashed node restart at any later step (a choice at every step: a much larger
     /// search); without it a crashed node stays down.
     #[arg(long)]
@@ -166,6 +170,11 @@ fn print_not_searched(scenario: &crate::scenario::Scenario, config: &ExhaustiveC
             left.push(format!("the nemesis's {} faults", other.join(", ")));
         }
     }
+    if !scenario.disk.is_empty() {
+        left.push(
+            "the disk's drawn faults (drawn from each node's stream, not branched on)".to_string(),
+        );
+    }
     if !left.is_empty() {
         outln!("  not searched: {}", left.join("; "));
     }
@@ -264,6 +273,7 @@ impl CheckArgs {
             depth: 1_000,
             window: Duration::ZERO,
             crashes: None,
+            disk_faults: 0,
             restarts: false,
             drops: 0,
             duplicates: 0,
@@ -357,6 +367,7 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         let asked = [
             ("--crashes", args.crashes.is_some_and(|k| k > 0)),
             ("--isolations", args.isolations.is_some_and(|k| k > 0)),
+            ("--disk-faults", args.disk_faults > 0),
             ("--restarts", args.restarts),
         ];
         if let Some((flag, _)) = asked.iter().find(|(_, given)| *given) {
@@ -379,6 +390,7 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         max_depth: args.depth as usize,
         window: args.window,
         crashes: args.crashes.unwrap_or(faults.crashes),
+        disk_faults: args.disk_faults,
         drops: args.drops,
         duplicates: args.duplicates,
         isolations: args.isolations.unwrap_or(faults.isolations),
@@ -418,9 +430,13 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
             (false, 0) => String::new(),
             (false, k) => format!(", up to {k} duplicated messages"),
         },
-        match config.isolations {
-            0 => String::new(),
-            k => format!(", up to {k} isolations healed at any later step"),
+        match (config.isolations, config.disk_faults) {
+            (0, 0) => String::new(),
+            (0, d) => format!(", up to {d} failed syncs"),
+            (k, 0) => format!(", up to {k} isolations healed at any later step"),
+            (k, d) => format!(
+                ", up to {k} isolations healed at any later step, up to {d} failed syncs"
+            ),
         }
     );
     print_judging(&prepared.checks);

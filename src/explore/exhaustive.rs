@@ -55,6 +55,9 @@ pub struct ExhaustiveConfig {
     pub window: Duration,
     /// Most crashes along one path.
     pub crashes: u32,
+    /// Most failed syncs along one path (`Step::SyncFail` of a target; the disk fault model
+    /// of issue 39: the writes the sync covers are dropped from the disk).
+    pub disk_faults: u32,
     /// Most lost messages along one path.
     pub drops: u32,
     /// Most duplicated messages along one path (a copy delivered beside the original).
@@ -107,6 +110,7 @@ setters!(ExhaustiveConfig {
     max_depth: usize,
     window: Duration,
     crashes: u32,
+    disk_faults: u32,
     drops: u32,
     duplicates: u32,
     isolations: u32,
@@ -172,6 +176,7 @@ impl Default for ExhaustiveConfig {
             max_depth: 1_000,
             window: Duration::ZERO,
             crashes: 0,
+            disk_faults: 0,
             drops: 0,
             duplicates: 0,
             isolations: 0,
@@ -324,6 +329,7 @@ struct Frontier<N: Node> {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Budgets {
     crashes: u32,
+    disk_faults: u32,
     drops: u32,
     duplicates: u32,
     isolations: u32,
@@ -336,6 +342,7 @@ impl Budgets {
     fn after(mut self, step: &Step) -> Self {
         match step {
             Step::Crash(_) => self.crashes += 1,
+            Step::SyncFail(_) => self.disk_faults += 1,
             Step::Drop(_) => self.drops += 1,
             Step::Duplicate(_) => self.duplicates += 1,
             Step::Partition(_) => (self.isolations, self.isolated) = (self.isolations + 1, true),
@@ -353,6 +360,7 @@ impl Budgets {
             | u64::from(self.isolations) << 40
             | u64::from(self.drops) << 32
             | u64::from(self.duplicates) << 24
+            | u64::from(self.disk_faults) << 16
     }
 }
 
@@ -393,6 +401,13 @@ fn offer<N: Node>(
             Some(NodeStatus::Up) if budgets.crashes < config.crashes => steps.push(Step::Crash(n)),
             Some(NodeStatus::Down) if config.restarts => steps.push(Step::Restart(n)),
             _ => {}
+        }
+    }
+    if budgets.disk_faults < config.disk_faults {
+        for &n in &config.targets {
+            if sim.status(n) == Some(NodeStatus::Up) {
+                steps.push(Step::SyncFail(n));
+            }
         }
     }
     if budgets.isolated {

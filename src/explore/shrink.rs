@@ -700,8 +700,18 @@ fn restored(faults: &[ScheduledFault]) -> (bool, bool) {
     }
     for f in faults {
         match &f.fault {
-            Fault::Crash(n) | Fault::Wipe(n) => set(&mut down, n, true),
+            Fault::Crash(n)
+            | Fault::Wipe(n)
+            | Fault::ProcessCrash(n)
+            | Fault::PowerLoss { node: n, .. } => set(&mut down, n, true),
             Fault::Restart(n) => set(&mut down, n, false),
+            // A full disk is a fault in force until freed; the others are done once applied.
+            Fault::DiskFull(n) => set(&mut frozen, n, true),
+            Fault::DiskFree(n) => set(&mut frozen, n, false),
+            Fault::SyncFail(_)
+            | Fault::LostWrite { .. }
+            | Fault::Corrupt { .. }
+            | Fault::Unreadable { .. } => {}
             Fault::Pause(n) => set(&mut frozen, n, true),
             Fault::Resume(n) => set(&mut frozen, n, false),
             Fault::Partition(_) | Fault::Isolate(_) | Fault::Cut { .. } => split = true,
@@ -794,8 +804,15 @@ pub fn units(faults: &[ScheduledFault]) -> Vec<Vec<usize>> {
 /// True when `later` undoes `fault`.
 fn undoes(fault: &Fault<String>, later: &Fault<String>) -> bool {
     match (fault, later) {
-        (Fault::Crash(a) | Fault::Wipe(a), Fault::Restart(b))
-        | (Fault::Pause(a), Fault::Resume(b)) => a == b,
+        (
+            Fault::Crash(a)
+            | Fault::Wipe(a)
+            | Fault::ProcessCrash(a)
+            | Fault::PowerLoss { node: a, .. },
+            Fault::Restart(b),
+        )
+        | (Fault::Pause(a), Fault::Resume(b))
+        | (Fault::DiskFull(a), Fault::DiskFree(b)) => a == b,
         (Fault::Partition(_) | Fault::Isolate(_) | Fault::Cut { .. }, Fault::Heal) => true,
         (
             Fault::ClockSkew { node: a, offset },
@@ -845,6 +862,14 @@ fn without_node(fault: &Fault<String>, node: &str) -> Option<Fault<String>> {
         | Fault::Resume(n)
         | Fault::ClockSkew { node: n, .. }
         | Fault::ClockDrift { node: n, .. }
+        | Fault::ProcessCrash(n)
+        | Fault::PowerLoss { node: n, .. }
+        | Fault::SyncFail(n)
+        | Fault::LostWrite { node: n, .. }
+        | Fault::Corrupt { node: n, .. }
+        | Fault::Unreadable { node: n, .. }
+        | Fault::DiskFull(n)
+        | Fault::DiskFree(n)
             if n == node =>
         {
             None

@@ -350,7 +350,10 @@ fn bands_of(faults: &[FaultMark], n: usize) -> Vec<Band> {
     let mut partitions: Vec<bool> = Vec::new();
     for f in faults {
         let (kind, node) = match &f.fault {
-            Fault::Crash(n) | Fault::Wipe(n) => (BandKind::Crash, Some(*n)),
+            Fault::Crash(n)
+            | Fault::Wipe(n)
+            | Fault::ProcessCrash(n)
+            | Fault::PowerLoss { node: n, .. } => (BandKind::Crash, Some(*n)),
             Fault::Pause(n) => (BandKind::Pause, Some(*n)),
             Fault::Partition(_) | Fault::Isolate(_) => {
                 for (b, _) in bands
@@ -375,7 +378,15 @@ fn bands_of(faults: &[FaultMark], n: usize) -> Vec<Band> {
                 close(&mut bands, BandKind::Network, None, f.time);
                 continue;
             }
-            Fault::ClockSkew { .. } | Fault::ClockDrift { .. } => continue,
+            // Disk faults inside a node are marked by their trace notes, not bands.
+            Fault::ClockSkew { .. }
+            | Fault::ClockDrift { .. }
+            | Fault::SyncFail(_)
+            | Fault::LostWrite { .. }
+            | Fault::Corrupt { .. }
+            | Fault::Unreadable { .. }
+            | Fault::DiskFull(_)
+            | Fault::DiskFree(_) => continue,
         };
         partitions.push(matches!(f.fault, Fault::Partition(_) | Fault::Isolate(_)));
         bands.push(Band {

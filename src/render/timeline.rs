@@ -227,7 +227,10 @@ fn push_faults(
         }
         use crate::fault::Fault;
         let mark = match &f.fault {
-            Fault::Crash(n) | Fault::Wipe(n) => Some((*n, b'X')),
+            Fault::Crash(n)
+            | Fault::Wipe(n)
+            | Fault::ProcessCrash(n)
+            | Fault::PowerLoss { node: n, .. } => Some((*n, b'X')),
             Fault::Restart(n) => Some((*n, b'R')),
             Fault::Pause(n) => Some((*n, b'P')),
             Fault::Resume(n) => Some((*n, b'r')),
@@ -447,7 +450,10 @@ pub fn render_to(
         while fault_i < model.faults.len() && model.faults[fault_i].time <= row.time {
             use crate::fault::Fault;
             match &model.faults[fault_i].fault {
-                Fault::Crash(n) | Fault::Wipe(n) => {
+                Fault::Crash(n)
+                | Fault::Wipe(n)
+                | Fault::ProcessCrash(n)
+                | Fault::PowerLoss { node: n, .. } => {
                     if let Some(i) = col_of(*n) {
                         lanes[i] = Lane::Crashed;
                     }

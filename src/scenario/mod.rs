@@ -54,6 +54,14 @@ pub struct Scenario {
     /// Which due event runs next: time order (the default), or `Pct(depth: 3, window: "5ms")`.
     #[serde(default, skip_serializing_if = "Scheduler::is_default")]
     pub scheduler: Scheduler,
+    /// Disk fault rates per node, drawn from each node's own disk stream:
+    /// `disk: [(nodes: ["n1"], sync_fail: 0.05)]` (empty: the disk never fails on its own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disk: Vec<crate::storage::DiskRule>,
+    /// The fault atlas: a drawn disk fault damages each record on at most a minority of the
+    /// nodes of a role, so a correct replicated protocol can always recover it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disk_atlas: bool,
 }
 
 /// Nodes of one role: `count` of them named role1, role2, ... or the given `names`.
@@ -159,6 +167,8 @@ pub struct Plan {
     pub history_file: Option<crate::history::HistoryFile>,
     network: Network,
     nemesis: Option<Nemesis>,
+    /// Each node's disk fault rates (empty when the scenario sets none).
+    disk: Vec<crate::storage::DiskRates>,
 }
 
 impl Plan {
@@ -174,7 +184,14 @@ impl Plan {
             trace,
             scheduler: self.scenario.scheduler.clone(),
             history_file: self.history_file.clone(),
+            disk: self.disk.clone(),
+            disk_atlas: self.scenario.disk_atlas,
         }
+    }
+
+    /// Each node's disk fault rates, by node index (empty when the scenario sets none).
+    pub fn disk_rates(&self) -> &[crate::storage::DiskRates] {
+        &self.disk
     }
 
     /// The workload section.
@@ -235,7 +252,10 @@ fn idle_faults(faults: &[ScheduledFault], roster: &Roster) -> Vec<String> {
             _ => {}
         }
         match fault {
-            Fault::Crash(n) | Fault::Wipe(n) => state[n.index()] = State::Down,
+            Fault::Crash(n)
+            | Fault::Wipe(n)
+            | Fault::ProcessCrash(n)
+            | Fault::PowerLoss { node: n, .. } => state[n.index()] = State::Down,
             Fault::Restart(n) if state[n.index()] == State::Down => state[n.index()] = State::Up,
             Fault::Pause(n) if state[n.index()] == State::Up => state[n.index()] = State::Paused,
             Fault::Resume(n) if state[n.index()] == State::Paused => state[n.index()] = State::Up,
@@ -403,6 +423,22 @@ impl Scenario {
             Some(n) => Some(n.resolve(&roster).map_err(|e| format!("nemesis: {e}"))?),
             None => None,
         };
+        let mut disk = Vec::new();
+        for (i, rule) in self.disk.iter().enumerate() {
+            let at = |e: String| format!("disk[{i}]: {e}");
+            rule.validate().map_err(at)?;
+            let nodes = if rule.nodes.is_empty() {
+                roster.ids().collect()
+            } else {
+                resolve_names(&roster, &rule.nodes).map_err(at)?
+            };
+            if disk.is_empty() {
+                disk = vec![crate::storage::DiskRates::default(); roster.len()];
+            }
+            for id in nodes {
+                disk[id.index()] = rule.rates();
+            }
+        }
         let w = &self.workload;
         for (name, p) in [("reads", w.reads), ("cas", w.cas)] {
             if !(0.0..=1.0).contains(&p) || p.is_nan() {
@@ -449,6 +485,7 @@ impl Scenario {
             history_file: None,
             network,
             nemesis,
+            disk,
         })
     }
 

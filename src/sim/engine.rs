@@ -18,8 +18,8 @@ use crate::node::{Context, Effect, Node, NodeFactory, NodeId, Roster, Snapshot, 
 use crate::storage::Storage;
 use crate::time::{Duration, SimTime};
 use crate::trace::{
-    fnv_hash, DropReason, Trace, TraceKind, TraceLevel, TAG_DELIVER, TAG_DROP, TAG_DUP, TAG_FAULT,
-    TAG_OP, TAG_SEND, TAG_START, TAG_TIMER,
+    fnv_hash, DropReason, Trace, TraceKind, TraceLevel, TAG_DELIVER, TAG_DISK, TAG_DROP, TAG_DUP,
+    TAG_FAULT, TAG_OP, TAG_SEND, TAG_START, TAG_TIMER,
 };
 use std::collections::BTreeSet;
 
@@ -230,6 +230,11 @@ pub struct SimConfig {
     pub scheduler: Scheduler,
     /// Keep the history in this file instead of memory (`History::on_disk`).
     pub history_file: Option<crate::history::HistoryFile>,
+    /// Each node's disk fault rates, by node index (empty: none drawn). Any rate, or a storage
+    /// fault in the schedule or the nemesis, turns every node's disk fault model on.
+    pub disk: Vec<crate::storage::DiskRates>,
+    /// Plan drawn record faults with the fault atlas (a minority of each role's nodes per record).
+    pub disk_atlas: bool,
 }
 
 impl SimConfig {
@@ -246,6 +251,8 @@ impl SimConfig {
             trace: TraceLevel::Full,
             scheduler: Scheduler::default(),
             history_file: None,
+            disk: Vec::new(),
+            disk_atlas: false,
         }
     }
 }
@@ -260,6 +267,8 @@ setters!(SimConfig {
     trace: TraceLevel,
     scheduler: Scheduler,
     history_file: Option<crate::history::HistoryFile>,
+    disk: Vec<crate::storage::DiskRates>,
+    disk_atlas: bool,
 });
 
 #[derive(Clone)]
@@ -660,6 +669,22 @@ impl<N: Node> Sim<N> {
             replay,
             print_cache: choice::PrintCache::default(),
         };
+        let disks = !config.disk.is_empty()
+            || config.schedule.iter().any(|(_, f)| f.is_storage())
+            || sim.nemesis.as_ref().is_some_and(Nemesis::faults_disks);
+        if disks {
+            for i in 0..n {
+                let rates = config.disk.get(i).copied().unwrap_or_default();
+                let storage = &mut sim.slots[i].storage;
+                storage.enable_faults(|| stream(seed, Stream::Disk(i as u32)), rates);
+                if config.disk_atlas {
+                    let id = NodeId(i as u32);
+                    let role = sim.roster.members(sim.roster.role(id));
+                    let place = role.iter().position(|m| *m == id).unwrap_or(0);
+                    storage.plan_atlas(place as u32, role.len() as u32);
+                }
+            }
+        }
         let mut schedule = config.schedule;
         schedule.sort_by_key(|(t, _)| *t);
         for (t, f) in schedule {
@@ -1133,6 +1158,7 @@ impl<N: Node> Sim<N> {
             self.effects = effects;
             return;
         };
+        storage.begin_handler();
         let mut ctx = Context {
             id: node,
             true_now: self.now,
@@ -1148,6 +1174,17 @@ impl<N: Node> Sim<N> {
         };
         handler(state, &mut ctx);
         let clock = *clock;
+        if storage.has_events() {
+            let now = self.now;
+            for text in storage.take_events() {
+                self.trace
+                    .mix(TAG_DISK, now, u64::from(node.0), fnv_hash(&text), 0);
+                self.trace.keep(now, || TraceKind::Note {
+                    node,
+                    text: format!("disk: {text}"),
+                });
+            }
+        }
         if self.history.len() != history_before {
             self.record_ops(history_before);
         }
@@ -1405,25 +1442,95 @@ impl<N: Node> Sim<N> {
             Fault::ClockDrift { node, ppm } => {
                 self.slots[node.index()].clock.set_drift(now, *ppm);
             }
+            f if f.is_storage() => self.apply_storage_fault(f),
+            _ => {}
         }
         self.applied.push((now, fault));
     }
 
+    /// A fault of a node's disk (`Fault::is_storage`), its fault model turned on if it was not.
+    fn apply_storage_fault(&mut self, fault: &Fault) {
+        let Some(&node) = fault_node(fault) else {
+            return;
+        };
+        let seed = self.seed;
+        let storage = &mut self.slots[node.index()].storage;
+        if !storage.faults_on() {
+            storage.enable_faults(
+                || stream(seed, Stream::Disk(node.0)),
+                crate::storage::DiskRates::default(),
+            );
+        }
+        match fault {
+            Fault::ProcessCrash(node) => {
+                self.stop(*node);
+            }
+            Fault::PowerLoss { node, keep, torn } => {
+                self.stop(*node);
+                self.slots[node.index()].storage.power_loss(*keep, *torn);
+            }
+            Fault::SyncFail(_) => storage.fail_next_sync(),
+            Fault::LostWrite { misdirected, .. } => storage.lose_next_write(*misdirected),
+            Fault::DiskFull(_) => storage.set_full(true),
+            Fault::DiskFree(_) => storage.set_full(false),
+            Fault::Corrupt { key, .. } => {
+                let hit = storage.damage(key.as_deref(), true);
+                self.disk_note(node, hit, "corrupt");
+            }
+            Fault::Unreadable { key, .. } => {
+                let hit = storage.damage(key.as_deref(), false);
+                self.disk_note(node, hit, "unreadable");
+            }
+            _ => {}
+        }
+        let storage = &mut self.slots[node.index()].storage;
+        if storage.has_events() {
+            let now = self.now;
+            for text in storage.take_events() {
+                self.trace
+                    .mix(TAG_DISK, now, u64::from(node.0), fnv_hash(&text), 0);
+                self.trace.keep(now, || TraceKind::Note {
+                    node,
+                    text: format!("disk: {text}"),
+                });
+            }
+        }
+    }
+
+    /// Notes which record a corruption or read fault hit (or that there was none to hit).
+    fn disk_note(&mut self, node: NodeId, hit: Option<String>, what: &str) {
+        let text = match hit {
+            Some(key) => format!("disk: {key} is {what}"),
+            None => format!("disk: no record to make {what}"),
+        };
+        self.trace
+            .mix(TAG_DISK, self.now, u64::from(node.0), fnv_hash(&text), 0);
+        self.trace.keep(self.now, || TraceKind::Note { node, text });
+    }
+
     fn crash(&mut self, node: NodeId) {
+        if self.stop(node) {
+            self.slots[node.index()].storage.crash();
+        }
+    }
+
+    /// Stops a node that is not down: its state, its backlog and the events of its current
+    /// incarnation are gone; its storage is the caller's to fault. False if it was down.
+    fn stop(&mut self, node: NodeId) -> bool {
         let slot = &mut self.slots[node.index()];
         if slot.status == NodeStatus::Down {
-            return;
+            return false;
         }
         slot.status = NodeStatus::Down;
         slot.node = None;
         self.incarnations[node.index()] += 1;
-        slot.storage.crash();
         let backlog = std::mem::take(&mut slot.backlog);
         for ev in backlog {
             if let Ev::Deliver { from, to, id, .. } = ev {
                 self.record_drop(from, to, id, DropReason::Crashed);
             }
         }
+        true
     }
 
     fn restart(&mut self, node: NodeId) {
@@ -1458,6 +1565,21 @@ fn ev_node<M, T>(ev: &Ev<M, T>) -> Option<NodeId> {
         Ev::Start { node, .. } | Ev::Timer { node, .. } => Some(*node),
         Ev::Deliver { from, .. } => Some(*from),
         Ev::Fault(_) | Ev::NemesisTick | Ev::NemesisStrike | Ev::NemesisStop => None,
+    }
+}
+
+/// The one node a disk fault names.
+fn fault_node(f: &Fault) -> Option<&NodeId> {
+    match f {
+        Fault::ProcessCrash(n)
+        | Fault::PowerLoss { node: n, .. }
+        | Fault::SyncFail(n)
+        | Fault::LostWrite { node: n, .. }
+        | Fault::Corrupt { node: n, .. }
+        | Fault::Unreadable { node: n, .. }
+        | Fault::DiskFull(n)
+        | Fault::DiskFree(n) => Some(n),
+        _ => None,
     }
 }
 
@@ -1515,6 +1637,8 @@ mod tests {
             trace: TraceLevel::HashOnly,
             scheduler: Default::default(),
             history_file: None,
+            disk: Vec::new(),
+            disk_atlas: false,
         };
         let factory: NodeFactory<Canceller> = Box::new(|_, _, _| Canceller { last: None });
         let mut sim = Sim::new(config, factory);

@@ -24,6 +24,8 @@ pub enum Stream {
     Tool(u32),
     /// The scheduler's draws (PCT priorities and change points).
     Schedule,
+    /// The node's disk fault draws (which writes a power loss keeps, failed syncs, corruption).
+    Disk(u32),
 }
 
 impl Stream {
@@ -35,6 +37,7 @@ impl Stream {
             Stream::Tool(t) => (1 << 32) | u64::from(t),
             Stream::Network(n) => (2 << 32) | u64::from(n),
             Stream::Node(n) => (3 << 32) | u64::from(n),
+            Stream::Disk(n) => (4 << 32) | u64::from(n),
         }
     }
 }

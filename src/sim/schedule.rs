@@ -42,6 +42,8 @@ pub enum Step<N = NodeId> {
     Partition(Vec<Vec<N>>),
     /// Remove every partition and cut now.
     Heal,
+    /// Make this node's next sync with writes to cover fail (`Fault::SyncFail`).
+    SyncFail(N),
 }
 
 impl<N> Step<N> {
@@ -69,13 +71,14 @@ impl<N> Step<N> {
                     .collect(),
             ),
             Step::Heal => Step::Heal,
+            Step::SyncFail(n) => Step::SyncFail(f(n)),
         }
     }
 
     /// Every node the step names.
     pub fn nodes(&self) -> Vec<&N> {
         match self {
-            Step::Crash(n) | Step::Restart(n) => vec![n],
+            Step::Crash(n) | Step::Restart(n) | Step::SyncFail(n) => vec![n],
             Step::Choose(inner, _) => inner.nodes(),
             Step::Partition(groups) => groups.iter().flatten().collect(),
             Step::Run(_) | Step::Drop(_) | Step::Duplicate(_) | Step::Redeliver(_) | Step::Heal => {

@@ -641,6 +641,8 @@ mod tests {
             trace: TraceLevel::HashOnly,
             scheduler: Default::default(),
             history_file: None,
+            disk: Vec::new(),
+            disk_atlas: false,
         };
         let factory: NodeFactory<Solo> = Box::new(|id, _, _| match id.0 {
             0 => Solo::Server(BTreeMap::new(), Some(NodeId(1))),

@@ -393,6 +393,15 @@ impl<N: Node> Sim<N> {
                 self.caught(|sim| sim.apply_fault(Fault::Heal));
                 true
             }
+            Step::SyncFail(n) => {
+                if self.status(n) != Some(NodeStatus::Up) {
+                    return false;
+                }
+                // Arming the failure changes that node's disk and nothing else.
+                self.print_cache.stale(n);
+                self.caught(|sim| sim.apply_fault(Fault::SyncFail(n)));
+                true
+            }
         }
     }
 
