@@ -142,6 +142,46 @@ fn back_undoes_one_action_and_returns_to_the_same_state() {
     assert!(fresh.act(&Action::Back).unwrap_err().contains("start"));
 }
 
+/// From the failure, reached in one action of many events, `StepBack` goes back one event at a
+/// time, each time to exactly the state one `Next` from the start reaches; `Back` then undoes
+/// what is left of the action.
+#[test]
+fn step_back_from_the_failure_goes_back_one_event() {
+    let mut s = open("scenarios/worker-crash-naive.ron");
+    s.act(&Action::Failure).unwrap();
+    let events = {
+        // The same run, one Next at a time, remembering each state.
+        let mut t = open("scenarios/worker-crash-naive.ron");
+        let mut states = vec![(t.sim().now(), t.sim().pending(), t.sim().nodes())];
+        while t.steps().len() < s.steps().len() {
+            t.act(&Action::Next).unwrap();
+            states.push((t.sim().now(), t.sim().pending(), t.sim().nodes()));
+        }
+        assert_eq!(t.steps(), s.steps(), "run to failure is a run of Next");
+        states
+    };
+    assert!(events.len() > 10, "the failure is some events in");
+    let last = events.len() - 1;
+    for back in 1..=3 {
+        s.act(&Action::StepBack).unwrap();
+        let want = &events[last - back];
+        assert_eq!(
+            (s.sim().now(), s.sim().pending(), s.sim().nodes()),
+            *want,
+            "{back} events back"
+        );
+    }
+    // Undo: the rest of the run-to-failure action is gone; the start is all that is left.
+    s.act(&Action::Back).unwrap();
+    assert_eq!(s.steps().len(), 0);
+    assert_eq!(
+        (s.sim().now(), s.sim().pending(), s.sim().nodes()),
+        events[0]
+    );
+    assert!(s.act(&Action::StepBack).unwrap_err().contains("start"));
+    assert!(s.act(&Action::Back).unwrap_err().contains("start"));
+}
+
 #[test]
 fn run_to_failure_stops_in_the_failing_window_and_a_saved_file_reopens_there() {
     let mut s = open("scenarios/worker-crash-naive.ron");

@@ -386,6 +386,84 @@ fn debugger_steps_to_the_crash_branches_saves_and_the_file_replays() {
     }
 }
 
+/// After "run to failure" the toolbar gains the failure-window button and the message filter
+/// the run's message types, without a reload; "back" from the failure goes back one event,
+/// not to the start, and "undo" undoes the rest of the action.
+#[test]
+#[ignore = "needs chromium; run by .ci/browser.sh"]
+fn run_to_failure_updates_the_toolbar_and_back_goes_one_event() {
+    let Some(chromium) = chromium::find() else {
+        println!("skipped: chromium is not installed (.ci/browser.sh installs Debian's chromium)");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("clustersim-debugger-back-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut server = Command::new(BIN)
+        .args([
+            "debug",
+            "scenarios/worker-crash-naive.ron",
+            "--port",
+            "0",
+            "--out",
+        ])
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("clustersim debug starts");
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no address in `{first}`"))
+        .to_string();
+    let server = Guard(server);
+    let mut b = Browser::launch(&chromium, &dir);
+    b.call("Page.enable", json!({}));
+    b.call("Page.navigate", json!({"url": url}));
+    b.wait_for("document.body !== null && document.body.getAttribute('data-ready') !== null");
+    assert_eq!(
+        b.eval("document.getElementById('focus') === null"),
+        json!(true)
+    );
+    let types_before = b.eval("document.querySelectorAll('#msg-type option').length");
+
+    b.click("#to-failure");
+    assert_eq!(
+        b.eval("document.getElementById('focus') !== null"),
+        json!(true),
+        "the failure-window button appears without a reload"
+    );
+    let types_after = b.eval("document.querySelectorAll('#msg-type option').length");
+    assert!(
+        types_after.as_u64().unwrap() > types_before.as_u64().unwrap(),
+        "message types offered: {types_before} before, {types_after} after"
+    );
+    let steps = |b: &mut Browser| {
+        b.eval("Number(document.body.getAttribute('data-steps'))")
+            .as_u64()
+            .unwrap()
+    };
+    let at_failure = steps(&mut b);
+    assert!(at_failure > 20, "{at_failure} steps to the failure");
+    b.click("#back");
+    let one_back = steps(&mut b);
+    assert!(
+        one_back < at_failure && one_back + 5 >= at_failure,
+        "back went from {at_failure} to {one_back} steps: one event, not the whole action"
+    );
+    b.click("#undo");
+    assert_eq!(steps(&mut b), 0, "undo takes back the rest of the action");
+
+    b.click("#quit");
+    let mut server = server;
+    let code = server.0.wait().unwrap();
+    assert!(code.success(), "the server exits 0 on quit: {code}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 #[ignore = "needs chromium; run by .ci/browser.sh"]
 fn wheel_events_zoom_the_time_axis_around_the_pointer() {

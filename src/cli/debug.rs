@@ -258,7 +258,8 @@ fn action(session: &Session, op: &str, query: &str) -> Result<Action, String> {
     };
     Ok(match op {
         "next" => Action::Next,
-        "back" => Action::Back,
+        "back" => Action::StepBack,
+        "undo" => Action::Back,
         "failure" => Action::Failure,
         "heal" => Action::Heal,
         "run" => Action::Run(seq()?),
@@ -290,8 +291,8 @@ fn action(session: &Session, op: &str, query: &str) -> Result<Action, String> {
         }
         other => {
             return Err(format!(
-                "unknown action `{other}`; valid: next, back, to, failure, run, drop, crash, \
-                 restart, partition, heal, save, quit"
+                "unknown action `{other}`; valid: next, back, undo, to, failure, run, drop, \
+                 crash, restart, partition, heal, save, quit"
             ))
         }
     })

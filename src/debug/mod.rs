@@ -48,8 +48,11 @@ pub enum Action {
     Partition(Vec<Vec<NodeId>>),
     /// Remove every partition now.
     Heal,
-    /// Undo the last action (replayed from the seed).
+    /// Undo the last action, however many events it ran (replayed from the seed).
     Back,
+    /// Go back one event: the state before the last step, branch or fault (replayed from the
+    /// seed), even inside an action that ran many.
+    StepBack,
     /// Run in time order until the next event is due after this time.
     To(SimTime),
     /// Run in time order to where the first failing check's window ends (or to the end).
@@ -63,6 +66,12 @@ pub struct Session {
     path: Vec<Taken>,
     /// Path length before each action, so `Back` undoes one action.
     marks: Vec<usize>,
+    /// Path length before each event (a visible step, a branch, a fault), so `StepBack` goes
+    /// back one.
+    events: Vec<usize>,
+    /// The failing check's window on the finished path, found by the last `Failure` (until a
+    /// branch or a fault changes the path's future).
+    failing: Option<(SimTime, SimTime)>,
 }
 
 impl Session {
@@ -85,12 +94,15 @@ impl Session {
             sim,
             path: Vec::new(),
             marks: Vec::new(),
+            events: Vec::new(),
+            failing: None,
         };
         session.sim.settle();
         for named in steps {
             let step = named.map(|n| roster.by_name(n).unwrap_or(NodeId(u32::MAX)));
             let default = session.is_default(&step);
             session.marks.push(session.path.len());
+            session.events.push(session.path.len());
             if session.sim.apply(&step) {
                 session.path.push(Taken { step, default });
             }
@@ -107,6 +119,11 @@ impl Session {
     /// The scenario, protocol and checks the session runs.
     pub fn prepared(&self) -> &Prepared {
         &self.prepared
+    }
+
+    /// The failing check's window on the path's end, as the last "run to failure" found it.
+    pub fn failing_window(&self) -> Option<(SimTime, SimTime)> {
+        self.failing
     }
 
     /// Steps taken so far.
@@ -135,6 +152,17 @@ impl Session {
                     return Err("already at the start of the run".into());
                 };
                 self.path.truncate(mark);
+                self.events.retain(|&e| e < mark);
+                self.rebuild();
+                Ok(())
+            }
+            Action::StepBack => {
+                let Some(at) = self.events.pop() else {
+                    return Err("already at the start of the run".into());
+                };
+                self.path.truncate(at);
+                // An action cut short by this ends here; one wholly undone is gone.
+                self.marks.retain(|&m| m < at);
                 self.rebuild();
                 Ok(())
             }
@@ -179,6 +207,7 @@ impl Session {
                     .as_ref()
                     .and_then(|v| v.window.map(|(_, to)| to))
                     .unwrap_or(end.end_time);
+                self.failing = failing.as_ref().and_then(|v| v.window);
                 self.act(&Action::To(target))?;
                 if failing.is_none() {
                     return Err("no check fails on this path, run to its end".into());
@@ -214,7 +243,10 @@ impl Session {
                     });
                 }
                 self.marks.push(self.path.len());
+                self.events.push(self.path.len());
                 self.path.push(Taken { step, default });
+                // Another branch, another future: the failure found before may not come.
+                self.failing = None;
                 self.sim.settle();
                 Ok(())
             }
@@ -225,7 +257,7 @@ impl Session {
     /// so far is a copy of them) and the path of steps.
     pub fn memory(&self) -> u64 {
         let path = self.path.capacity() * std::mem::size_of::<Taken>()
-            + self.marks.capacity() * std::mem::size_of::<usize>();
+            + (self.marks.capacity() + self.events.capacity()) * std::mem::size_of::<usize>();
         self.sim
             .memory()
             .saturating_mul(2)
@@ -262,6 +294,7 @@ impl Session {
     /// One time-order step, and more while they show nothing (a cancelled timer).
     fn next(&mut self) -> bool {
         let before = self.sim.progress();
+        let start = self.path.len();
         let mut moved = false;
         while let Some((seq, _)) = self.sim_time_order() {
             let step = Step::Run(seq);
@@ -277,6 +310,9 @@ impl Session {
             if self.sim.progress() != before || self.sim.stopped() {
                 break;
             }
+        }
+        if moved {
+            self.events.push(start);
         }
         moved
     }

@@ -100,7 +100,13 @@ pub fn state_json(session: &Session, notice: &Notice) -> String {
         .filter(|v| v.property == Property::Safety || sim.stopped())
         .cloned()
         .collect();
-    let model = Model::of_run(&outcome, &marked);
+    let mut model = Model::of_run(&outcome, &marked);
+    // A failure the run so far does not show yet, but its end will (found by "run to failure").
+    if model.focus.is_none() {
+        model.focus = session
+            .failing_window()
+            .map(|(from, to)| crate::render::model::Window { from, to });
+    }
     let next = sim.time_order_choice().map(|(s, _)| s);
     let state = State {
         live: true,

@@ -390,7 +390,8 @@
     bar.textContent = '';
     var g1 = h('span', { 'class': 'group' }, null, bar);
     if (live) {
-      button(g1, 'back', 'back', function () { act('back'); });
+      button(g1, 'undo', 'undo', function () { act('undo'); }).title = 'undo the last action, however many events it ran';
+      button(g1, 'back', 'back', function () { act('back'); }).title = 'back one event';
       button(g1, 'step', 'step', function () { act('next'); });
       var t = h('input', { id: 'to-time', type: 'text', placeholder: '1.5s' }, null, g1);
       button(g1, 'run to', 'run-to', function () { act('to', { time: t.value }); });
@@ -460,7 +461,12 @@
     S.error = !!state.error;
     if (state.saved) { document.body.setAttribute('data-saved', state.saved); document.body.setAttribute('data-saved-hash', state.saved_hash); }
     document.body.setAttribute('data-steps', String(state.steps));
-    if (first) { toolbar(); filters(); }
+    // The toolbar and the filters follow the run: a failure window appears after "run to
+    // failure", message types as they are first sent.
+    var shape = String(!!(S.scene && S.scene.focus));
+    var kinds = S.scene ? S.scene.messages.map(function (m) { return msgType(m.text); }).filter(function (t, i, a) { return a.indexOf(t) === i; }).sort().join(',') : '';
+    if (first || shape !== S.toolbarShape) { S.toolbarShape = shape; toolbar(); }
+    if (first || kinds !== S.filterKinds) { S.filterKinds = kinds; filters(); }
     if (S.follow) { setSpan(0, end()); }
     renderAll();
     document.body.setAttribute('data-ready', String(state.steps) + ':' + String(state.now) + ':' + String(state.version));
