@@ -767,6 +767,14 @@ impl Grade {
                     }
                     Outcome::Panicked { message } => {
                         let _ = writeln!(o, "  seed {seed}: your code panicked: {message}");
+                        if !explained && level.searched.is_none() && !self.solution {
+                            explained = true;
+                            let _ = writeln!(
+                                o,
+                                "    replay it: {PROGRAM} run {} --seed {seed} --timeline",
+                                level.file
+                            );
+                        }
                     }
                     Outcome::Failed { verdict, summary } => {
                         let at = if level.searched.is_some() {

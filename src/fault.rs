@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// One fault, naming nodes by `N` (names in scenarios, ids in the engine).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum Fault<N = NodeId> {
     /// Split the cluster into groups that cannot reach each other; unlisted nodes form one more group.
     Partition(Vec<Vec<N>>),

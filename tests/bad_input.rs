@@ -104,6 +104,14 @@ fn unknown_protocol_names_the_valid_ones() {
 }
 
 #[test]
+fn a_misspelled_field_inside_a_fault_is_an_error_not_a_default() {
+    let text = edit("Crash(\"n1\")", "PowerLoss(node: \"n1\", kep: Prefix)");
+    rejects("fault_field.ron", &text, &["`kep`", "`keep`", "`torn`"]);
+    let text = edit("Crash(\"n1\")", "ClockSkew(node: \"n1\", ofset: \"5ms\")");
+    rejects("fault_field2.ron", &text, &["`ofset`", "`offset`"]);
+}
+
+#[test]
 fn unknown_fault_kind_and_check_name_the_valid_ones() {
     let text = edit("Crash(\"n1\")", "Explode(\"n1\")");
     rejects(

@@ -998,3 +998,59 @@ fn raft_failures_on_a_lossy_network_shrink_to_few_faults_and_a_calmer_network() 
     }
     assert!(calmer >= 1, "no shrunk failure has less loss than 5%");
 }
+
+/// A sweep on whose seeds a check cannot decide is not a pass: the seeds are counted as
+/// undecided (not failing), the report says INCONCLUSIVE with the first seed and why, and the
+/// command exits 1, as `run` does for such a seed. With the check able to decide, exit 0.
+#[test]
+fn explore_with_undecided_checks_is_inconclusive_not_a_pass() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("scenarios/kv-quorum-322.ron"))
+        .unwrap()
+        .replace("checks: [StaleReads, Linearizable]", "checks: [Durable]");
+    assert!(text.contains("checks: [Durable]"));
+    let dir = std::env::temp_dir().join(format!("clustersim-undecided-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("undecided.ron");
+    std::fs::write(&file, &text).unwrap();
+    let out = clustersim(&["explore", file.to_str().unwrap(), "--seeds", "20"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("INCONCLUSIVE: on "), "{stdout}");
+    assert!(stdout.contains("Durable on "), "{stdout}");
+    assert!(stdout.contains("not every seed was judged"), "{stdout}");
+    assert!(!stdout.contains("\n  no failures\n"), "{stdout}");
+
+    // The library counts them apart from failures.
+    let scenario = clustersim::scenario::parse(&text, "undecided.ron").unwrap();
+    let registry = Registry::shipped();
+    let found = sweep(
+        &scenario,
+        &SweepConfig::default().budget(Budget::Seeds(20)).jobs(1),
+        clustersim::explore::runner(&registry, "undecided.ron"),
+        &Silent,
+    )
+    .unwrap();
+    assert!(found.failures.is_empty());
+    assert!(found.undecided > 0 && found.undecided <= 20);
+    assert_eq!(
+        found.undecided_by_check.get("Durable"),
+        Some(&found.undecided)
+    );
+    assert!(found.first_undecided.is_some());
+
+    // With final reads Durable decides: the same sweep passes, exit 0.
+    let decided = text
+        .replace(
+            "quorum_timeout: \"100ms\")",
+            "quorum_timeout: \"100ms\", final_reads: \"5s\")",
+        )
+        .replace("cas: 0.0)", "cas: 0.0, stop: \"4.5s\")");
+    assert_ne!(decided, text);
+    std::fs::write(&file, &decided).unwrap();
+    let out = clustersim(&["explore", file.to_str().unwrap(), "--seeds", "20"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(!stdout.contains("INCONCLUSIVE"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -214,7 +214,8 @@ fn budget_of(args: &ExploreArgs) -> Budget {
     }
 }
 
-/// `clustersim explore`: exit 1 if a seed failed, 0 if none did.
+/// `clustersim explore`: exit 1 if a seed failed or a check could not decide on one, 0 if every
+/// seed was judged and none failed.
 pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8, Error> {
     let strategy = match args.strategy {
         Search::Exhaustive => return explore_exhaustively(registry, args),
@@ -312,7 +313,8 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
         if args.check_determinism {
             outln!("  determinism: no seed failed, so none was run again");
         }
-        return Ok(0);
+        // A seed a check could not judge is not a pass (as `run` exits 1 for it).
+        return Ok(if outcome.undecided > 0 { 1 } else { 0 });
     };
     if let Some(k) = strategy.knobs(&scenario, first.seed) {
         outln!("  seed {} ran with {strategy}: {k}", first.seed);
@@ -414,8 +416,28 @@ fn print_summary(o: &SweepOutcome, config: &SweepConfig) {
         }
     );
     print_goals(o, config);
+    if let Some(u) = &o.first_undecided {
+        let by: Vec<String> = o
+            .undecided_by_check
+            .iter()
+            .map(|(c, n)| format!("{c} on {n}"))
+            .collect();
+        let (check, why) = u.checks.first().cloned().unwrap_or_default();
+        outln!(
+            "  INCONCLUSIVE: on {} of {} seeds a check could not decide ({}); first seed {}: \
+             {check}: {why}",
+            o.undecided,
+            o.runs(),
+            by.join(", "),
+            u.seed
+        );
+    }
     if o.failures.is_empty() {
-        outln!("  no failures");
+        if o.undecided == 0 {
+            outln!("  no failures");
+        } else {
+            outln!("  no failures, but not every seed was judged: exit 1");
+        }
         return;
     }
     outln!("  failures by check:");

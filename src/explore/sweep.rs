@@ -117,6 +117,12 @@ pub struct SweepOutcome {
     pub goals: Vec<GoalTally>,
     /// The sweep stopped because every goal was reached (`until_covered`).
     pub covered: bool,
+    /// Seeds on which some check could not decide (UNKNOWN): not failures, not passes either.
+    pub undecided: u64,
+    /// Undecided seeds per check name.
+    pub undecided_by_check: BTreeMap<String, u64>,
+    /// The lowest undecided seed and its undecided checks with their summaries.
+    pub first_undecided: Option<SeedFailure>,
 }
 
 impl SweepOutcome {
@@ -147,6 +153,8 @@ struct Ran {
     seed: u64,
     events: u64,
     failure: Option<SeedFailure>,
+    /// The checks that could not decide, with their summaries (empty: every check decided).
+    undecided: Option<SeedFailure>,
     /// Each goal the run evaluated, and whether it held.
     goals: Vec<(&'static str, bool)>,
 }
@@ -229,6 +237,7 @@ where
                                     seed,
                                     events: report.outcome.stats.events,
                                     failure,
+                                    undecided: undecided_of(seed, &report),
                                     goals,
                                 });
                                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
@@ -288,6 +297,9 @@ where
         stopped_at_failure: cut.is_some() && cut == first_failure,
         goals: Vec::new(),
         covered: cut.is_some() && cut == covered_at,
+        undecided: 0,
+        undecided_by_check: BTreeMap::new(),
+        first_undecided: None,
     };
     for r in ran {
         outcome.seeds.push(r.seed);
@@ -311,6 +323,13 @@ where
                 g.runs_reached += 1;
                 g.first_seed.get_or_insert(r.seed);
             }
+        }
+        if let Some(u) = r.undecided {
+            outcome.undecided += 1;
+            for (check, _) in &u.checks {
+                *outcome.undecided_by_check.entry(check.clone()).or_default() += 1;
+            }
+            outcome.first_undecided.get_or_insert(u);
         }
         if let Some(f) = r.failure {
             for (check, _) in &f.checks {
@@ -367,6 +386,17 @@ fn covered_at(ran: &[Ran]) -> Option<usize> {
         }
     }
     None
+}
+
+/// The checks of `report` that could not decide (UNKNOWN), if any.
+fn undecided_of(seed: u64, report: &Report) -> Option<SeedFailure> {
+    let checks: Vec<(String, String)> = report
+        .verdicts
+        .iter()
+        .filter(|v| v.status == crate::check::Status::Unknown)
+        .map(|v| (v.check.clone(), v.summary.clone()))
+        .collect();
+    (!checks.is_empty()).then_some(SeedFailure { seed, checks })
 }
 
 fn failure_of(seed: u64, report: &Report) -> Option<SeedFailure> {
