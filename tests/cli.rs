@@ -1,7 +1,7 @@
 //! The command line: help text for every flag, the README's first command, trace and history
 //! files in both formats, and refusing to overwrite files without `--force`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn clustersim(args: &[&str]) -> Output {
@@ -416,8 +416,21 @@ fn the_readme_usage_block_names_every_flag_of_every_subcommand() {
 
 #[test]
 fn an_undecided_check_exits_1_and_the_report_says_what_was_not_judged() {
-    // Its Liveness check has no call after the heal to judge: UNKNOWN, not PASS.
-    let file = "scenarios/hunt/queue-idempotent-nemesis.ron";
+    // With Liveness added, it has no call after the heal to judge: UNKNOWN, not PASS.
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/hunt/queue-idempotent-nemesis.ron"),
+    )
+    .unwrap()
+    .replace(
+        "checks: [NoLostTasks, NoLostEffects, NoDuplicateEffects]",
+        "checks: [NoLostTasks, NoLostEffects, NoDuplicateEffects, Liveness]",
+    );
+    assert!(text.contains("Liveness]"));
+    let dir = std::env::temp_dir().join(format!("clustersim-undecided-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("queue-liveness.ron");
+    std::fs::write(&path, text).unwrap();
+    let file = path.to_str().unwrap();
     let o = clustersim(&["run", file]);
     let text = stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{text}");

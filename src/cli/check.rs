@@ -133,8 +133,8 @@ fn print_judging(checks: &[Box<dyn crate::registry::AnyCheck>]) {
 }
 
 /// What the search takes as the file has it rather than trying every way: the seed's draws,
-/// and the random faults it leaves out.
-fn print_not_searched(scenario: &crate::scenario::Scenario, config: &ExhaustiveConfig) {
+/// and the random faults it leaves out; true when some fault of the file is left out.
+fn print_not_searched(scenario: &crate::scenario::Scenario, config: &ExhaustiveConfig) -> bool {
     if config.timing == Timing::Timed {
         outln!(
             "  fixed by seed {}: latency draws and the nodes' own random draws (timer delays); \
@@ -178,6 +178,7 @@ fn print_not_searched(scenario: &crate::scenario::Scenario, config: &ExhaustiveC
     if !left.is_empty() {
         outln!("  not searched: {}", left.join("; "));
     }
+    !left.is_empty()
 }
 
 /// What a search that found no failing path can claim, and its exit code: 0 when the space
@@ -187,10 +188,16 @@ fn print_no_violation(
     outcome: &ExhaustiveOutcome,
     config: &ExhaustiveConfig,
     judged_at_ends: bool,
+    left_out: bool,
 ) -> u8 {
     if outcome.complete {
         outln!(
-            "  complete: every state was explored{}, and no check fails on any",
+            "  complete{}: every state was explored{}, and no check fails on any",
+            if left_out {
+                " for the faults searched (not for those under `not searched`)"
+            } else {
+                ""
+            },
             if outcome.ends > 0 {
                 ", every path end judged"
             } else {
@@ -440,7 +447,7 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         }
     );
     print_judging(&prepared.checks);
-    print_not_searched(&scenario, &config);
+    let left_out = print_not_searched(&scenario, &config);
     if args.symmetry {
         outln!(
             "  symmetry: states that differ only by which {} plays which part count once",
@@ -498,7 +505,12 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
     }
     let Some(v) = &outcome.violation else {
         let judged_at_ends = prepared.checks.iter().any(|c| !c.invariant());
-        return Ok(print_no_violation(&outcome, &config, judged_at_ends));
+        return Ok(print_no_violation(
+            &outcome,
+            &config,
+            judged_at_ends,
+            left_out,
+        ));
     };
     for f in &v.failed {
         outln!("  FAIL {}: {}", f.check, f.summary);
