@@ -272,7 +272,9 @@ impl QReplica {
         match c.op {
             KvOp::Get { .. } if self.params.write_back && latest.is_some() => {
                 // ABD: the value goes back to the replicas before the client hears it.
-                let (version, value) = latest.expect("checked above");
+                let Some((version, value)) = latest else {
+                    return;
+                };
                 c.phase = Phase::WritingBack(Some(value), Vec::new());
                 for replica in self.preference(key) {
                     ctx.send(
