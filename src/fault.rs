@@ -106,19 +106,24 @@ pub enum Fault<N = NodeId> {
 }
 
 impl<N> Fault<N> {
+    /// The node a disk fault names (`None` for every other fault).
+    pub fn storage_node(&self) -> Option<&N> {
+        match self {
+            Fault::ProcessCrash(n)
+            | Fault::PowerLoss { node: n, .. }
+            | Fault::SyncFail(n)
+            | Fault::LostWrite { node: n, .. }
+            | Fault::Corrupt { node: n, .. }
+            | Fault::Unreadable { node: n, .. }
+            | Fault::DiskFull(n)
+            | Fault::DiskFree(n) => Some(n),
+            _ => None,
+        }
+    }
+
     /// True for a fault of the node's disk (issue 39's kinds; `Crash` and `Wipe` are not).
     pub fn is_storage(&self) -> bool {
-        matches!(
-            self,
-            Fault::ProcessCrash(_)
-                | Fault::PowerLoss { .. }
-                | Fault::SyncFail(_)
-                | Fault::LostWrite { .. }
-                | Fault::Corrupt { .. }
-                | Fault::Unreadable { .. }
-                | Fault::DiskFull(_)
-                | Fault::DiskFree(_)
-        )
+        self.storage_node().is_some()
     }
 
     /// Applies `f` to every node the fault names, keeping everything else.
@@ -745,17 +750,10 @@ fn fault_nodes(f: &Fault) -> Vec<NodeId> {
         | Fault::Isolate(n)
         | Fault::ClockSkew { node: n, .. }
         | Fault::ClockDrift { node: n, .. } => vec![*n],
-        Fault::ProcessCrash(n)
-        | Fault::PowerLoss { node: n, .. }
-        | Fault::SyncFail(n)
-        | Fault::LostWrite { node: n, .. }
-        | Fault::Corrupt { node: n, .. }
-        | Fault::Unreadable { node: n, .. }
-        | Fault::DiskFull(n)
-        | Fault::DiskFree(n) => vec![*n],
         Fault::Partition(g) => g.iter().flatten().copied().collect(),
         Fault::Cut { from, to } => from.iter().chain(to).copied().collect(),
         Fault::Heal => Vec::new(),
+        disk => disk.storage_node().into_iter().copied().collect(),
     }
 }
 

@@ -224,6 +224,26 @@ fn lane_rows(png_bytes: &[u8]) -> usize {
     lines
 }
 
+/// Starts `clustersim debug FILE --port 0 --out DIR` and returns it (stopped when dropped)
+/// with the address it serves.
+fn serve(file: &str, dir: &Path) -> (Guard, String) {
+    let mut server = Command::new(BIN)
+        .args(["debug", file, "--port", "0", "--out"])
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("clustersim debug starts");
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no address in `{first}`"))
+        .to_string();
+    (Guard(server), url)
+}
+
 fn trace_hash_of_run(file: &Path) -> String {
     let out = Command::new(BIN)
         .args(["run", "--quiet"])
@@ -248,27 +268,7 @@ fn debugger_steps_to_the_crash_branches_saves_and_the_file_replays() {
     let dir = std::env::temp_dir().join(format!("clustersim-debugger-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let mut server = Command::new(BIN)
-        .args([
-            "debug",
-            "scenarios/worker-crash-naive.ron",
-            "--port",
-            "0",
-            "--out",
-        ])
-        .arg(&dir)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("clustersim debug starts");
-    let mut stdout = BufReader::new(server.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let url = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://127.0.0.1:"))
-        .unwrap_or_else(|| panic!("no address in `{first}`"))
-        .to_string();
-    let server = Guard(server);
+    let (server, url) = serve("scenarios/worker-crash-naive.ron", &dir);
 
     let mut b = Browser::launch(&chromium, &dir);
     b.call("Page.enable", json!({}));
@@ -399,27 +399,7 @@ fn run_to_failure_updates_the_toolbar_and_back_goes_one_event() {
     let dir = std::env::temp_dir().join(format!("clustersim-debugger-back-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let mut server = Command::new(BIN)
-        .args([
-            "debug",
-            "scenarios/worker-crash-naive.ron",
-            "--port",
-            "0",
-            "--out",
-        ])
-        .arg(&dir)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("clustersim debug starts");
-    let mut stdout = BufReader::new(server.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let url = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://127.0.0.1:"))
-        .unwrap_or_else(|| panic!("no address in `{first}`"))
-        .to_string();
-    let server = Guard(server);
+    let (server, url) = serve("scenarios/worker-crash-naive.ron", &dir);
     let mut b = Browser::launch(&chromium, &dir);
     b.call("Page.enable", json!({}));
     b.call("Page.navigate", json!({"url": url}));

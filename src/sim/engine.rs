@@ -1174,17 +1174,7 @@ impl<N: Node> Sim<N> {
         };
         handler(state, &mut ctx);
         let clock = *clock;
-        if storage.has_events() {
-            let now = self.now;
-            for text in storage.take_events() {
-                self.trace
-                    .mix(TAG_DISK, now, u64::from(node.0), fnv_hash(&text), 0);
-                self.trace.keep(now, || TraceKind::Note {
-                    node,
-                    text: format!("disk: {text}"),
-                });
-            }
-        }
+        trace_disk_events(&mut self.trace, storage, self.now, node);
         if self.history.len() != history_before {
             self.record_ops(history_before);
         }
@@ -1450,7 +1440,7 @@ impl<N: Node> Sim<N> {
 
     /// A fault of a node's disk (`Fault::is_storage`), its fault model turned on if it was not.
     fn apply_storage_fault(&mut self, fault: &Fault) {
-        let Some(&node) = fault_node(fault) else {
+        let Some(&node) = fault.storage_node() else {
             return;
         };
         let seed = self.seed;
@@ -1484,17 +1474,7 @@ impl<N: Node> Sim<N> {
             _ => {}
         }
         let storage = &mut self.slots[node.index()].storage;
-        if storage.has_events() {
-            let now = self.now;
-            for text in storage.take_events() {
-                self.trace
-                    .mix(TAG_DISK, now, u64::from(node.0), fnv_hash(&text), 0);
-                self.trace.keep(now, || TraceKind::Note {
-                    node,
-                    text: format!("disk: {text}"),
-                });
-            }
-        }
+        trace_disk_events(&mut self.trace, storage, self.now, node);
     }
 
     /// Notes which record a corruption or read fault hit (or that there was none to hit).
@@ -1568,18 +1548,22 @@ fn ev_node<M, T>(ev: &Ev<M, T>) -> Option<NodeId> {
     }
 }
 
-/// The one node a disk fault names.
-fn fault_node(f: &Fault) -> Option<&NodeId> {
-    match f {
-        Fault::ProcessCrash(n)
-        | Fault::PowerLoss { node: n, .. }
-        | Fault::SyncFail(n)
-        | Fault::LostWrite { node: n, .. }
-        | Fault::Corrupt { node: n, .. }
-        | Fault::Unreadable { node: n, .. }
-        | Fault::DiskFull(n)
-        | Fault::DiskFree(n) => Some(n),
-        _ => None,
+/// Mixes what `node`'s disk did (faults that hit, failed syncs) into the trace, as notes.
+fn trace_disk_events<V: Clone>(
+    trace: &mut Trace,
+    storage: &mut Storage<V>,
+    now: SimTime,
+    node: NodeId,
+) {
+    if !storage.has_events() {
+        return;
+    }
+    for text in storage.take_events() {
+        trace.mix(TAG_DISK, now, u64::from(node.0), fnv_hash(&text), 0);
+        trace.keep(now, || TraceKind::Note {
+            node,
+            text: format!("disk: {text}"),
+        });
     }
 }
 

@@ -235,6 +235,28 @@ impl QReplica {
         ctx.set_timer(self.params.quorum_timeout, QTimer::Quorum(op));
     }
 
+    /// Sends `value` at `version` to every replica of `key`, for operation `op`.
+    fn write_all(
+        &self,
+        ctx: &mut Context<'_, QNode>,
+        op: u64,
+        key: u64,
+        version: Version,
+        value: u64,
+    ) {
+        for replica in self.preference(key) {
+            ctx.send(
+                replica,
+                QMsg::Write {
+                    op,
+                    key,
+                    version,
+                    value,
+                },
+            );
+        }
+    }
+
     fn answer(ctx: &mut Context<'_, QNode>, c: &Coordination, result: KvResult) {
         ctx.send(
             c.client,
@@ -276,17 +298,7 @@ impl QReplica {
                     return;
                 };
                 c.phase = Phase::WritingBack(Some(value), Vec::new());
-                for replica in self.preference(key) {
-                    ctx.send(
-                        replica,
-                        QMsg::Write {
-                            op,
-                            key,
-                            version,
-                            value,
-                        },
-                    );
-                }
+                self.write_all(ctx, op, key, version, value);
             }
             KvOp::Get { .. } => {
                 let c = self.ops.remove(&op).expect("coordination exists");
@@ -319,17 +331,7 @@ impl QReplica {
                 let seen = latest.map_or(0, |(v, _)| v.0);
                 self.counter = self.counter.max(seen) + 1;
                 let version = (self.counter, ctx.id().0);
-                for replica in self.preference(key) {
-                    ctx.send(
-                        replica,
-                        QMsg::Write {
-                            op,
-                            key,
-                            version,
-                            value,
-                        },
-                    );
-                }
+                self.write_all(ctx, op, key, version, value);
             }
         }
     }
