@@ -284,7 +284,7 @@ impl Registry {
     /// Adds every protocol, check and linearizability model clustersim ships.
     pub fn with_shipped(mut self) -> Self {
         use crate::check::*;
-        use crate::protocols::{gossip, kv, ping, queue, raft, two_phase_commit};
+        use crate::protocols::{gossip, kv, ping, queue, raft, two_phase_commit, txn_store};
         self.models = std::mem::take(&mut self.models).with_all(&crate::lin::Models::shipped());
         self.protocol::<ping::PingParams>()
             .searchable::<queue::QueueParams>()
@@ -293,6 +293,7 @@ impl Registry {
             .protocol::<gossip::GossipParams>()
             .searchable::<raft::RaftParams>()
             .searchable::<two_phase_commit::TwoPhaseCommitParams>()
+            .protocol::<txn_store::TxnStoreParams>()
             .check::<Liveness>()
             .check::<NoLostTasks>()
             .check::<NoLostEffects>()
@@ -305,6 +306,7 @@ impl Registry {
             .check::<AllDelivered>()
             .check::<ElectionSafety>()
             .check::<Atomic>()
+            .check::<Transactional>()
     }
 
     /// The same registry under another program name (a user's binary that adds protocols).

@@ -377,6 +377,7 @@ fn the_readme_usage_block_names_every_flag_of_every_subcommand() {
         "shrink",
         "check",
         "check-history",
+        "check-txn",
         "debug",
     ] {
         let line = block

@@ -122,6 +122,23 @@ fn gossip_anti_entropy(p: &mut Spec) {
     .expect("Gossip params");
 }
 
+fn concurrency(to: clustersim::protocols::txn_store::Concurrency) -> impl Fn(&mut Spec) {
+    move |p: &mut Spec| {
+        p.edit(|t: &mut clustersim::protocols::txn_store::TxnStoreParams| {
+            t.concurrency = to;
+        })
+        .expect("TxnStore params");
+    }
+}
+
+fn validate_reads(p: &mut Spec) {
+    concurrency(clustersim::protocols::txn_store::Concurrency::Serializable)(p)
+}
+
+fn first_committer_wins(p: &mut Spec) {
+    concurrency(clustersim::protocols::txn_store::Concurrency::SnapshotIsolation)(p)
+}
+
 const ZOO: &[Entry] = &[
     Entry {
         file: "queue-naive-lpop.ron",
@@ -206,6 +223,18 @@ const ZOO: &[Entry] = &[
         check: "NoLostTasks",
         budget: 100,
         fix: ack_after_the_effect,
+    },
+    Entry {
+        file: "txn-write-skew.ron",
+        check: "Transactional",
+        budget: 100,
+        fix: validate_reads,
+    },
+    Entry {
+        file: "txn-lost-update.ron",
+        check: "Transactional",
+        budget: 100,
+        fix: first_committer_wins,
     },
 ];
 
@@ -387,6 +416,22 @@ fn zoo_raft_voting_without_the_election_restriction_overwrites_committed_entries
 #[test]
 fn zoo_queue_acking_on_receipt_loses_a_crashed_workers_task() {
     finds_and_shrinks("queue-ack-on-receipt.ron");
+}
+
+#[test]
+fn zoo_snapshot_isolation_store_shows_write_skew_to_a_serializable_check() {
+    finds_and_shrinks("txn-write-skew.ron");
+}
+
+#[test]
+fn zoo_store_appending_from_its_snapshot_loses_updates() {
+    finds_and_shrinks("txn-lost-update.ron");
+}
+
+#[test]
+fn transactional_stores_hold_their_isolation_over_1000_seeds_of_crashes_and_isolation() {
+    correct_protocol_finds_nothing("txn-write-skew.ron", 1_000);
+    correct_protocol_finds_nothing("txn-lost-update.ron", 1_000);
 }
 
 fn correct_protocol_finds_nothing(file: &str, seeds: u64) {

@@ -12,6 +12,7 @@ mod election_safety;
 mod linearizable;
 mod liveness;
 mod stale_reads;
+mod transactional;
 mod writes;
 
 use crate::protocol::Property;
@@ -35,6 +36,7 @@ pub use linearizable::{
 };
 pub use liveness::{check_liveness, Liveness};
 pub use stale_reads::{check_stale_reads, StaleReads};
+pub use transactional::Transactional;
 
 /// The verdict on a run that a node's panic ended: `NoPanic` fails, naming the node, what it
 /// was handling, the message and where it was raised. Always judged, whatever the scenario asks.

@@ -8,6 +8,7 @@ pub mod ping;
 pub mod queue;
 pub mod raft;
 pub mod two_phase_commit;
+pub mod txn_store;
 
 use crate::scenario::Plan;
 

@@ -74,14 +74,9 @@ impl Anomaly {
         }
     }
 
-    /// The weakest consistency models the anomaly rules out (and every stronger one with them).
-    pub fn rules_out(self) -> &'static str {
-        match self {
-            Anomaly::G0 => "read-uncommitted and stronger",
-            Anomaly::G1c => "read-committed and stronger",
-            Anomaly::GSingle => "consistent-view and snapshot-isolation and stronger",
-            Anomaly::G2Item => "repeatable-read and serializable and stronger",
-        }
+    /// The consistency models the anomaly rules out, weakest first, in words.
+    pub fn rules_out(self) -> String {
+        super::isolation::ruled_out_by(self.name(), None)
     }
 
     /// The class of a cycle of these edge kinds.
@@ -119,19 +114,9 @@ impl Cycle {
         }
     }
 
-    /// The consistency models it rules out.
+    /// The consistency models it rules out, in words.
     pub fn rules_out(&self) -> String {
-        match self.order {
-            Some(EdgeKind::Realtime) => format!(
-                "the strict (real-time) forms of {}",
-                self.anomaly.rules_out()
-            ),
-            Some(_) => format!(
-                "the strong-session (process-order) forms of {}",
-                self.anomaly.rules_out()
-            ),
-            None => self.anomaly.rules_out().to_string(),
-        }
+        super::isolation::ruled_out_by(self.anomaly.name(), self.order)
     }
 }
 

@@ -7,105 +7,11 @@
 //! committed append no read saw came after every read of its key: a write-write edge from the
 //! last element read, and a read-write edge from every read.
 
-use super::graph::{cycles, Cycle, Edge, EdgeKind};
-use crate::lin::edn::{name_of, show};
+use super::checked::{Checked, Finding};
+use super::graph::{cycles, Edge, EdgeKind};
+use super::record::{read_txns, Orders, Step, Txn, Workload};
 use crate::lin::{ModelError, Operation, Outcome};
-use serde_json::Value as Json;
-use std::collections::BTreeMap;
-
-/// One step of a transaction.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Step {
-    /// Append the value to the key's list.
-    Append(String, String),
-    /// Read the key's list (`None`: its value is not known).
-    Read(String, Option<Vec<String>>),
-}
-
-/// A transaction as the check reads it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Txn {
-    /// Its operation's index in the history read.
-    pub op: usize,
-    /// The client.
-    pub process: String,
-    /// How it ended: `Ok` committed, `Fail` aborted, `Info` unknown.
-    pub outcome: Outcome,
-    /// Its steps, in order (a committed one's reads with their values).
-    pub steps: Vec<Step>,
-    /// Line and column of its call.
-    pub at: (usize, usize),
-    /// Position of its call among the history's events.
-    pub call: usize,
-    /// Position of its completion; `None` for one never completed.
-    pub ret: Option<usize>,
-}
-
-impl Txn {
-    /// The transaction in a few words: `T3 (process 1, line 5:1)`.
-    pub fn name(&self, index: usize) -> String {
-        format!(
-            "T{index} (process {}, line {}:{})",
-            self.process, self.at.0, self.at.1
-        )
-    }
-}
-
-/// The verdict on a list-append history.
-#[derive(Clone, Debug)]
-pub struct Checked {
-    /// The transactions read.
-    pub txns: Vec<Txn>,
-    /// Every dependency inferred.
-    pub edges: Vec<Edge>,
-    /// The cycles found, strongest class first.
-    pub cycles: Vec<Cycle>,
-    /// Reads no single order of a key explains (one read is not a prefix of another), in
-    /// words; such a key gives no write-write or read-write edges.
-    pub incompatible: Vec<String>,
-    /// G1a, aborted reads: a committed read saw a value only an aborted transaction appended.
-    pub aborted_reads: Vec<String>,
-    /// G1b, intermediate reads: a committed read ended in a value its writer appended to
-    /// before appending more to the same key.
-    pub intermediate_reads: Vec<String>,
-}
-
-impl Checked {
-    /// True when no cycle, no aborted or intermediate read and no incompatible read was found.
-    pub fn valid(&self) -> bool {
-        self.cycles.is_empty()
-            && self.incompatible.is_empty()
-            && self.aborted_reads.is_empty()
-            && self.intermediate_reads.is_empty()
-    }
-
-    /// A cycle in words, one line per dependency.
-    pub fn explain(&self, cycle: &Cycle) -> Vec<String> {
-        cycle
-            .edges
-            .iter()
-            .map(|e| {
-                format!(
-                    "{} < {}: {} on {}: {}",
-                    self.txns[e.from].name(e.from),
-                    self.txns[e.to].name(e.to),
-                    e.kind.name(),
-                    e.key,
-                    e.why
-                )
-            })
-            .collect()
-    }
-}
-
-/// Which orders between transactions a check adds to their data dependencies.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub struct Orders {
-    /// Each client's committed transactions in the order it ran them (strong-session models).
-    pub process: bool,
-    /// A committed transaction before every one invoked after it completed (strict models).
-    pub realtime: bool,
-}
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Reads the transactions of `ops` (operations whose `f` is `txn`; any other is an error) and
 /// checks them as list-append transactions, on their data dependencies alone.
@@ -115,141 +21,192 @@ pub fn check_list_append(ops: &[Operation]) -> Result<Checked, ModelError> {
 
 /// As `check_list_append`, adding the process and real-time orders `orders` asks for.
 pub fn check_list_append_with(ops: &[Operation], orders: Orders) -> Result<Checked, ModelError> {
-    let mut txns = Vec::new();
-    for (i, op) in ops.iter().enumerate() {
-        txns.push(read_txn(i, op).map_err(|message| ModelError {
-            op: Some(i),
-            message,
-        })?);
-    }
+    let txns = read_txns(ops, Workload::ListAppend)?;
+    unique_appends(&txns)?;
     let (mut edges, incompatible) = infer(&txns);
-    if orders.process {
-        edges.extend(process_order(&txns));
-    }
-    if orders.realtime {
-        edges.extend(realtime_order(&txns));
-    }
+    edges.extend(orders.edges(&txns));
     let cycles = cycles(txns.len(), &edges);
-    let (aborted_reads, intermediate_reads) = dirty_reads(&txns);
+    let mut findings = incompatible;
+    findings.extend(duplicates(&txns));
+    findings.extend(dirty_reads(&txns));
+    findings.extend(internal(&txns));
+    findings.extend(lost_updates(&txns));
     Ok(Checked {
+        workload: Workload::ListAppend,
         txns,
         edges,
         cycles,
-        incompatible,
-        aborted_reads,
-        intermediate_reads,
+        findings,
     })
 }
 
-fn read_txn(index: usize, op: &Operation) -> Result<Txn, String> {
-    if op.f != "txn" {
-        return Err(format!(
-            "operation `{}` is not a transaction (:f :txn, whose value is [[:append k v] [:r k nil] ...])",
-            op.f
-        ));
-    }
-    let value = match op.outcome {
-        Outcome::Ok => op.result.as_ref().unwrap_or(&op.value),
-        _ => &op.value,
-    };
-    let steps = crate::lin::edn::txn_steps(value, "[:append :x 1]")?;
-    let mut out = Vec::with_capacity(steps.len());
-    for parts in steps {
-        let parts = parts?;
-        let key = show(&parts[1]);
-        out.push(match name_of(&parts[0]) {
-            Some("append") => Step::Append(key, show(&parts[2])),
-            Some("r" | "read") if op.outcome == Outcome::Ok => match &parts[2] {
-                Json::Null => Step::Read(key, Some(Vec::new())),
-                Json::Array(list) => Step::Read(key, Some(list.iter().map(show).collect())),
-                other => {
-                    return Err(format!(
-                        "a list-append read returns a list, not {}",
-                        show(other)
-                    ))
+/// Appended values are unique per key (that is what lets a read name its writers): a value
+/// appended by two transactions is an error naming the second.
+fn unique_appends(txns: &[Txn]) -> Result<(), ModelError> {
+    let mut by: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for (t, txn) in txns.iter().enumerate() {
+        for step in &txn.steps {
+            if let Step::Append(k, v) = step {
+                if let Some(&first) = by.get(&(k.as_str(), v.as_str())) {
+                    if first != t {
+                        return Err(ModelError {
+                            op: Some(txn.op),
+                            message: format!(
+                                "appends {v} to {k}, which {} appended already; list-append needs each value appended once per key",
+                                txns[first].name(first)
+                            ),
+                        });
+                    }
                 }
-            },
-            Some("r" | "read") => Step::Read(key, None),
-            _ => {
-                return Err(format!(
-                    "a list-append step is :append or :r, not {}",
-                    show(&parts[0])
-                ))
+                by.insert((k, v), t);
             }
-        });
-    }
-    Ok(Txn {
-        op: index,
-        process: op.process.clone(),
-        outcome: op.outcome,
-        steps: out,
-        at: (op.line, op.col),
-        call: op.call,
-        ret: op.ret,
-    })
-}
-
-/// Each client's committed transactions, one after another.
-fn process_order(txns: &[Txn]) -> Vec<Edge> {
-    let mut last: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut edges = Vec::new();
-    let mut by_call: Vec<usize> = (0..txns.len())
-        .filter(|&t| txns[t].outcome == Outcome::Ok)
-        .collect();
-    by_call.sort_by_key(|&t| txns[t].call);
-    for t in by_call {
-        if let Some(prev) = last.insert(&txns[t].process, t) {
-            edges.push(Edge {
-                kind: EdgeKind::Process,
-                from: prev,
-                to: t,
-                key: format!("process {}", txns[t].process),
-                why: format!("T{prev} then T{t} on one client"),
-            });
         }
     }
-    edges
+    Ok(())
 }
 
-/// Real-time order between committed transactions, reduced: an edge from T1 to T2 only when no
-/// T3 both began after T1 completed and completed before T2 began (that order follows).
-fn realtime_order(txns: &[Txn]) -> Vec<Edge> {
-    let done: Vec<(usize, usize, usize)> = txns
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| t.outcome == Outcome::Ok)
-        .filter_map(|(i, t)| t.ret.map(|r| (r, t.call, i)))
-        .collect();
-    let mut by_ret = done.clone();
-    by_ret.sort_unstable();
-    let mut by_call = done;
-    by_call.sort_unstable_by_key(|&(_, call, i)| (call, i));
-    let mut edges = Vec::new();
-    // by_ret[..before] completed before the current transaction began; latest is the latest
-    // call among them.
-    let (mut before, mut latest) = (0usize, 0usize);
-    for &(_, call, t) in &by_call {
-        while before < by_ret.len() && by_ret[before].0 < call {
-            latest = latest.max(by_ret[before].1);
-            before += 1;
-        }
-        let from = by_ret[..before].partition_point(|&(ret, _, _)| ret < latest);
-        for &(_, _, prev) in &by_ret[from..before] {
-            edges.push(Edge {
-                kind: EdgeKind::Realtime,
-                from: prev,
-                to: t,
-                key: "real time".to_string(),
-                why: format!("T{prev} completed before T{t} began"),
-            });
+/// Reads whose list holds one element twice (an append applied twice).
+fn duplicates(txns: &[Txn]) -> Vec<Finding> {
+    let mut found = Vec::new();
+    for (t, txn) in txns.iter().enumerate() {
+        for step in &txn.steps {
+            let Step::Read(k, Some(list)) = step else {
+                continue;
+            };
+            let mut seen = BTreeSet::new();
+            let twice: BTreeSet<&str> = list
+                .iter()
+                .filter(|v| !seen.insert(v.as_str()))
+                .map(String::as_str)
+                .collect();
+            if !twice.is_empty() {
+                found.push(Finding {
+                    name: "duplicate-elements",
+                    text: format!(
+                        "{} read {k} = [{}], which holds {} more than once",
+                        txn.name(t),
+                        brief(list),
+                        twice.into_iter().collect::<Vec<_>>().join(", ")
+                    ),
+                    txns: vec![t],
+                });
+            }
         }
     }
-    edges
+    found
 }
 
-/// G1a and G1b in words: committed reads of values only an aborted transaction appended, and
-/// committed reads ending in a value its writer appended to further.
-fn dirty_reads(txns: &[Txn]) -> (Vec<String>, Vec<String>) {
+/// Within one committed transaction, a read that disagrees with its own earlier reads and
+/// appends of the key (`internal`), or that holds a value it appends only later
+/// (`future-read`).
+fn internal(txns: &[Txn]) -> Vec<Finding> {
+    let mut found = Vec::new();
+    for (t, txn) in txns.iter().enumerate().filter(|(_, t)| t.committed()) {
+        // Per key: what the transaction expects to read: (known whole list, or only its tail).
+        let mut expect: BTreeMap<&str, (bool, Vec<&str>)> = BTreeMap::new();
+        let mut read_values: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for step in &txn.steps {
+            match step {
+                Step::Append(k, v) => {
+                    if read_values
+                        .get(k.as_str())
+                        .is_some_and(|s| s.contains(v.as_str()))
+                    {
+                        found.push(Finding {
+                            name: "future-read",
+                            text: format!(
+                                "{} read {v} in {k} before appending {v} itself",
+                                txn.name(t)
+                            ),
+                            txns: vec![t],
+                        });
+                    }
+                    expect
+                        .entry(k)
+                        .or_insert_with(|| (false, Vec::new()))
+                        .1
+                        .push(v);
+                }
+                Step::Read(k, Some(list)) => {
+                    let got: Vec<&str> = list.iter().map(String::as_str).collect();
+                    if let Some((whole, want)) = expect.get(k.as_str()) {
+                        let fits = if *whole {
+                            got == *want
+                        } else {
+                            got.ends_with(want)
+                        };
+                        if !fits {
+                            let want_text = if *whole {
+                                format!("[{}]", brief(want))
+                            } else {
+                                format!("[... {}]", brief(want))
+                            };
+                            found.push(Finding {
+                                name: "internal",
+                                text: format!(
+                                    "{} read {k} = [{}] where its own earlier steps say {want_text}",
+                                    txn.name(t),
+                                    brief(&got)
+                                ),
+                                txns: vec![t],
+                            });
+                        }
+                    }
+                    read_values
+                        .entry(k)
+                        .or_default()
+                        .extend(got.iter().copied());
+                    expect.insert(k, (true, got));
+                }
+                _ => {}
+            }
+        }
+    }
+    found
+}
+
+/// Committed transactions that read the same version of a key (before appending to it) and
+/// then both appended to it: one's update was made without the other's (Elle's lost update).
+fn lost_updates(txns: &[Txn]) -> Vec<Finding> {
+    let mut by_version: BTreeMap<(&str, &[String]), Vec<usize>> = BTreeMap::new();
+    for (t, txn) in txns.iter().enumerate().filter(|(_, t)| t.committed()) {
+        let mut first_read: BTreeMap<&str, &[String]> = BTreeMap::new();
+        let mut wrote: BTreeSet<&str> = BTreeSet::new();
+        for step in &txn.steps {
+            match step {
+                Step::Read(k, Some(list)) if !wrote.contains(k.as_str()) => {
+                    first_read.entry(k).or_insert(list);
+                }
+                Step::Append(k, _) if wrote.insert(k) => {
+                    if let Some(list) = first_read.get(k.as_str()) {
+                        by_version.entry((k, list)).or_default().push(t);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    by_version
+        .into_iter()
+        .filter(|(_, ts)| ts.len() > 1)
+        .map(|((k, list), ts)| Finding {
+            name: "lost-update",
+            text: format!(
+                "{} all read {k} = [{}] and then appended to it; each committed",
+                ts.iter()
+                    .map(|&t| txns[t].name(t))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                brief(list)
+            ),
+            txns: ts,
+        })
+        .collect()
+}
+
+/// G1a, G1b and garbage reads: committed reads of values only an aborted transaction appended,
+/// ending in a value its writer appended to further, or of values nobody appended.
+fn dirty_reads(txns: &[Txn]) -> Vec<Finding> {
     // For each (key, value): who appended it, and whether they committed or may have.
     let mut appended: BTreeMap<(&str, &str), (usize, bool)> = BTreeMap::new();
     // For each (transaction, key): the values it appended, in order.
@@ -266,7 +223,7 @@ fn dirty_reads(txns: &[Txn]) -> (Vec<String>, Vec<String>) {
             }
         }
     }
-    let (mut aborted, mut intermediate) = (Vec::new(), Vec::new());
+    let mut found = Vec::new();
     for (t, txn) in txns.iter().enumerate() {
         if txn.outcome != Outcome::Ok {
             continue;
@@ -276,13 +233,28 @@ fn dirty_reads(txns: &[Txn]) -> (Vec<String>, Vec<String>) {
                 continue;
             };
             for v in list {
+                if !appended.contains_key(&(k.as_str(), v.as_str())) {
+                    found.push(Finding {
+                        name: "garbage-read",
+                        text: format!(
+                            "{} read {v} in {k} = [{}], which no transaction appended",
+                            txn.name(t),
+                            brief(list)
+                        ),
+                        txns: vec![t],
+                    });
+                }
                 if let Some(&(a, false)) = appended.get(&(k.as_str(), v.as_str())) {
-                    aborted.push(format!(
-                        "{} read {v} in {k} = [{}], appended only by aborted {}",
-                        txn.name(t),
-                        list.join(" "),
-                        txns[a].name(a)
-                    ));
+                    found.push(Finding {
+                        name: "G1a",
+                        text: format!(
+                            "{} read {v} in {k} = [{}], appended only by aborted {}",
+                            txn.name(t),
+                            brief(list),
+                            txns[a].name(a)
+                        ),
+                        txns: vec![a, t],
+                    });
                 }
             }
             let Some(last) = list.last() else {
@@ -293,21 +265,25 @@ fn dirty_reads(txns: &[Txn]) -> (Vec<String>, Vec<String>) {
             };
             let own = &appends[&(w, k.as_str())];
             if w != t && own.last() != Some(&last.as_str()) {
-                intermediate.push(format!(
-                    "{} read {k} = [{}], ending in {last}, which {} appended before appending {}",
-                    txn.name(t),
-                    list.join(" "),
-                    txns[w].name(w),
-                    own[own.iter().position(|v| v == last).map_or(0, |i| i + 1)..].join(" ")
-                ));
+                found.push(Finding {
+                    name: "G1b",
+                    text: format!(
+                        "{} read {k} = [{}], ending in {last}, which {} appended before appending {}",
+                        txn.name(t),
+                        brief(list),
+                        txns[w].name(w),
+                        own[own.iter().position(|v| v == last).map_or(0, |i| i + 1)..].join(" ")
+                    ),
+                    txns: vec![w, t],
+                });
             }
         }
     }
-    (aborted, intermediate)
+    found
 }
 
 /// Every dependency between the transactions, and the keys whose reads disagree.
-fn infer(txns: &[Txn]) -> (Vec<Edge>, Vec<String>) {
+fn infer(txns: &[Txn]) -> (Vec<Edge>, Vec<Finding>) {
     // Who appended each (key, value): committed and unknown transactions (an aborted one's
     // appends never happened).
     let mut writer: BTreeMap<(&str, &str), usize> = BTreeMap::new();
@@ -339,12 +315,16 @@ fn infer(txns: &[Txn]) -> (Vec<Edge>, Vec<String>) {
             .unwrap_or(&[]);
         let disagree = key_reads.iter().find(|(_, l)| !order.starts_with(l));
         if let Some((t, list)) = disagree {
-            incompatible.push(format!(
-                "{} read {key} as [{}], which is not a prefix of [{}] read elsewhere",
-                txns[*t].name(*t),
-                list.join(" "),
-                order.join(" ")
-            ));
+            incompatible.push(Finding {
+                name: "incompatible-order",
+                text: format!(
+                    "{} read {key} as [{}], which is not a prefix of [{}] read elsewhere",
+                    txns[*t].name(*t),
+                    brief(list),
+                    brief(order)
+                ),
+                txns: vec![*t],
+            });
         }
         let of = |v: &String| writer.get(&(key, v.as_str())).copied();
         if disagree.is_none() {
@@ -396,7 +376,7 @@ fn infer(txns: &[Txn]) -> (Vec<Edge>, Vec<String>) {
                         key: key.to_string(),
                         why: format!(
                             "T{t} read [{}] without T{w}'s {v}, which no read saw",
-                            list.join(" ")
+                            brief(list)
                         ),
                     });
                 }
@@ -411,7 +391,7 @@ fn infer(txns: &[Txn]) -> (Vec<Edge>, Vec<String>) {
                     key: key.to_string(),
                     why: format!(
                         "read [{}], whose last element the first appended",
-                        list.join(" ")
+                        brief(list)
                     ),
                 });
             }
@@ -424,7 +404,7 @@ fn infer(txns: &[Txn]) -> (Vec<Edge>, Vec<String>) {
                         key: key.to_string(),
                         why: format!(
                             "T{t} read [{}] before T{w} appended {}",
-                            list.join(" "),
+                            brief(list),
                             order[list.len()]
                         ),
                     });
@@ -434,4 +414,26 @@ fn infer(txns: &[Txn]) -> (Vec<Edge>, Vec<String>) {
     }
     edges.sort();
     (edges, incompatible)
+}
+
+/// A list's elements for a sentence: all of them when few, else the first two and the last
+/// three around a count of those left out.
+fn brief<S: AsRef<str>>(list: &[S]) -> String {
+    const FEW: usize = 8;
+    let all = |items: &[S]| {
+        items
+            .iter()
+            .map(|s| s.as_ref())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    if list.len() <= FEW {
+        return all(list);
+    }
+    format!(
+        "{} ...{} more... {}",
+        all(&list[..2]),
+        list.len() - 5,
+        all(&list[list.len() - 3..])
+    )
 }
