@@ -80,6 +80,14 @@ pub trait Check: Clone + fmt::Debug + Serialize + DeserializeOwned + Send + Sync
         true
     }
 
+    /// Resolves names the check's parameters give against the program's linearizability
+    /// models (`Registry::model`), when a scenario is loaded; an error says what is valid and
+    /// is reported at the check's place in the file. Default: nothing to resolve.
+    fn resolve_models(&mut self, models: &crate::lin::Models) -> Result<(), String> {
+        let _ = models;
+        Ok(())
+    }
+
     /// True when the check may be asked of `protocol`; `listed` says whether the protocol's
     /// `checks()` names it. A check that reads only what every run has (liveness of client
     /// calls) returns true for every protocol; a user's check for a shipped protocol can name it.

@@ -193,6 +193,11 @@ pub trait AnyCheck: Send + Sync {
     fn reads_history(&self) -> bool {
         true
     }
+    /// Resolves model names against the program's models (`Check::resolve_models`).
+    fn resolve_models(&mut self, models: &crate::lin::Models) -> std::result::Result<(), String> {
+        let _ = models;
+        Ok(())
+    }
 }
 
 impl<C: Check> AnyCheck for C {
@@ -212,6 +217,9 @@ impl<C: Check> AnyCheck for C {
     }
     fn reads_history(&self) -> bool {
         Check::reads_history(self)
+    }
+    fn resolve_models(&mut self, models: &crate::lin::Models) -> std::result::Result<(), String> {
+        Check::resolve_models(self, models)
     }
 }
 
@@ -455,7 +463,12 @@ impl Registry {
                     ),
                 ));
             };
-            checks.push((entry.build)(spec).map_err(|e| params_error(origin, "check", spec, e))?);
+            let mut check =
+                (entry.build)(spec).map_err(|e| params_error(origin, "check", spec, e))?;
+            check
+                .resolve_models(&self.models)
+                .map_err(|m| at(origin, spec, format!("check `{}`: {m}", spec.name())))?;
+            checks.push(check);
         }
         let plan = scenario.plan(origin)?;
         protocol.validate(&plan).map_err(|message| Error::Invalid {

@@ -570,14 +570,18 @@ fn an_endless_history_stops_at_the_input_cap_with_exit_2() {
         "edn",
     ]);
     assert_eq!(code, 2, "{out}{err}");
-    assert!(err.contains("larger than 16 MiB"), "{err}");
+    assert!(
+        err.contains("larger than 128 MiB") && err.contains("--max-memory"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_long_history_stops_at_max_memory_with_exit_2_naming_the_knob() {
     let dir = scratch("memory");
     let file = dir.join("sequential.log");
-    // 200,000 sequential writes: every memo entry of the search holds a bit per operation.
+    // 200,000 sequential writes: the search's memo grows by an entry per write (a few words
+    // each: the memo keeps only the part of the linearized set past its full words).
     let mut text = String::with_capacity(200_000 * 40);
     for i in 0..200_000 {
         text.push_str(&format!("INFO jepsen.util - 0\t:invoke\t:write\t{i}\n"));
@@ -591,13 +595,24 @@ fn a_long_history_stops_at_max_memory_with_exit_2_naming_the_knob() {
         "--model",
         "register",
         "--max-memory",
-        "256MiB",
+        "128MiB",
     ]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(
-        err.contains("--max-memory") && err.contains("256 MiB"),
+        err.contains("--max-memory") && err.contains("128 MiB") && err.contains("search"),
         "{err}"
     );
+    // Twice that is enough: memory grows with the history, not with its square (a bit per
+    // operation per entry took 5 GB here).
+    let (code, out, err) = clustersim(&[
+        "check-history",
+        path,
+        "--model",
+        "register",
+        "--max-memory",
+        "256MiB",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
     let (code, _, err) = clustersim(&[
         "check-history",
         path,
@@ -1122,4 +1137,42 @@ fn the_smallest_window_costs_about_what_the_verdict_did_unless_asked_for_more() 
     ]);
     assert_eq!(code, 1, "{out}");
     assert!(!out.contains("window"), "{out}");
+}
+
+#[test]
+fn a_users_model_is_named_in_a_scenarios_linearizable_check_of_their_own_binary() {
+    use clustersim::registry::Registry;
+    let text = std::fs::read_to_string("scenarios/kv-single-node.ron").unwrap();
+    let at = text.find("checks:").unwrap();
+    let edited = format!(
+        "{}{}",
+        &text[..at],
+        text[at..].replacen("Linearizable", "Linearizable(model: \"max-register\")", 1)
+    );
+    let scenario = clustersim::scenario::parse(&edited, "mine.ron").unwrap();
+    // The user's program knows the model: the scenario loads and the check judges the run
+    // with it (a key-value store is no max-register: reads see the last write, not the
+    // largest, or the model refuses a cas; either way the verdict names the model).
+    let mine = Registry::shipped().named("mine").model::<MaxRegister>();
+    let run = clustersim::explore::runner(&mine, "mine.ron")(&scenario).expect("loads and runs");
+    let verdict = run
+        .verdicts
+        .iter()
+        .find(|v| v.check == "Linearizable")
+        .unwrap();
+    assert!(
+        format!("{verdict:?}").contains("max-register"),
+        "{verdict:?}"
+    );
+    // The shipped program does not know it: refused at load, at the check, naming the models.
+    let err = match Registry::shipped().prepare(&scenario, "mine.ron") {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("the shipped registry knows max-register"),
+    };
+    assert!(
+        err.contains("mine.ron:")
+            && err.contains("unknown model `max-register`")
+            && err.contains("valid models: register"),
+        "{err}"
+    );
 }

@@ -252,32 +252,38 @@ pub fn check_linearizable(outcome: &RunOutcome) -> Verdict {
 /// key-value calls (`Put`, `Get`, `Cas`) as cas-registers per key; with `model`, any history
 /// checked against that `lin` model (`Linearizable(model: "list-append")`), read exactly as
 /// `check-history` reads the run's `--history` file.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Linearizable {
-    /// A shipped `lin` model by name (`lin::models::NAMES`: register, cas-register, kv,
-    /// list-append, set, counter, fifo-queue, mutex, multi-register); none: the run's key-value
-    /// calls.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "model_name"
-    )]
+    /// A `lin` model by name: a shipped one (`lin::models::NAMES`: register, cas-register, kv,
+    /// list-append, set, counter, fifo-queue, mutex, multi-register) or one the program
+    /// registered (`Registry::model`); none: the run's key-value calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// The model's builder, from the program's registry when the scenario was loaded.
+    #[serde(skip)]
+    build: Option<crate::lin::named::BuildModel>,
 }
 
-fn model_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let name: Option<String> = serde::Deserialize::deserialize(d)?;
-    match name {
-        Some(n) if !crate::lin::models::NAMES.contains(&n.as_str()) => {
-            Err(serde::de::Error::custom(format!(
-                "unknown model `{n}`; valid models: {}",
-                crate::lin::models::NAMES.join(", ")
-            )))
+impl Linearizable {
+    /// The check against the `lin` model called `name` (shipped, or resolved against a
+    /// registry when a scenario names it).
+    pub fn with_model(name: &str) -> Self {
+        Linearizable {
+            model: Some(name.to_string()),
+            build: crate::lin::Models::shipped().builder(name),
         }
-        other => Ok(other),
     }
 }
+
+// Equal when they name the same model (the builder follows from the name and the program).
+impl PartialEq for Linearizable {
+    fn eq(&self, other: &Self) -> bool {
+        self.model == other.model
+    }
+}
+
+impl Eq for Linearizable {}
 
 impl crate::protocol::Check for Linearizable {
     const NAME: &'static str = "Linearizable";
@@ -289,27 +295,60 @@ impl crate::protocol::Check for Linearizable {
     fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
         match &self.model {
             None => check_linearizable(outcome),
-            Some(model) => check_with_model(outcome, model),
+            Some(model) => {
+                let build = self
+                    .build
+                    .or_else(|| crate::lin::Models::shipped().builder(model));
+                match build {
+                    Some(build) => check_with_model(outcome, model, build),
+                    None => Verdict::unknown(NAME, format!("unknown model `{model}`")),
+                }
+            }
+        }
+    }
+
+    fn resolve_models(&mut self, models: &crate::lin::Models) -> Result<(), String> {
+        let Some(name) = &self.model else {
+            return Ok(());
+        };
+        match models.builder(name) {
+            Some(build) => {
+                self.build = Some(build);
+                Ok(())
+            }
+            None => Err(format!(
+                "unknown model `{name}`; valid models: {}",
+                models.names().join(", ")
+            )),
         }
     }
 }
 
-/// The run's history against the `lin` model called `model`.
-fn check_with_model(outcome: &RunOutcome, model: &str) -> Verdict {
-    use crate::lin::{formats, models};
+/// The run's history against the `lin` model called `model`, built by `build`.
+fn check_with_model(
+    outcome: &RunOutcome,
+    model: &str,
+    build: crate::lin::named::BuildModel,
+) -> Verdict {
+    use crate::lin::formats;
     let ops = formats::from_history(&outcome.history, outcome.roster.names());
     let max_bytes = search_memory(outcome);
-    let judged = match models::judge_within(model, &ops, None, DEFAULT_MAX_STEPS, max_bytes) {
-        Ok(j) => j,
+    let built = match build(None) {
+        Ok(m) => m,
         Err(e) => return Verdict::unknown(NAME, format!("model {model}: {e}")),
+    };
+    let judged = match built.judge(&ops, DEFAULT_MAX_STEPS, max_bytes) {
+        Ok(j) => j,
+        Err(e) => return Verdict::unknown(NAME, format!("model {model}: {}", e.at(&ops))),
     };
     if judged.out_of_memory && judged.failing.is_none() {
         return Verdict::unknown(NAME, over_budget(outcome.bounds.max_memory));
     }
     if let Some(key) = &judged.failing {
-        let window =
-            models::failing_window_within(model, &ops, None, key, DEFAULT_MAX_STEPS, max_bytes)
-                .unwrap_or_default();
+        let window = built
+            .failing_window(&ops, key, DEFAULT_MAX_STEPS, max_bytes)
+            .map(|w| w.ops)
+            .unwrap_or_default();
         let key = if key.is_empty() {
             String::new()
         } else {

@@ -55,7 +55,8 @@ pub(super) fn cmd_check_history(registry: &Registry, args: &CheckHistoryArgs) ->
         )));
     }
     let shown = args.file.display().to_string();
-    let (text, format) = read_history(&args.file, args.format.as_deref())?;
+    let budget = args.max_memory.unwrap_or(DEFAULT_BUDGET);
+    let (text, format) = read_history(&args.file, args.format.as_deref(), budget)?;
     let semantics = match &args.semantics {
         Some(name) => Semantics::named(name).ok_or_else(|| {
             Error::Usage(format!(
@@ -78,7 +79,6 @@ pub(super) fn cmd_check_history(registry: &Registry, args: &CheckHistoryArgs) ->
     let model = models
         .build(&args.model, init.as_ref())
         .map_err(|message| Error::Usage(format!("--init for model {}: {message}", args.model)))?;
-    let budget = args.max_memory.unwrap_or(DEFAULT_BUDGET);
     // What the text and the operations read from it hold already (a rough upper bound per
     // operation: its JSON values and names); the search may use the rest.
     let held =
@@ -117,9 +117,16 @@ fn out_of_memory(shown: &str, budget: Bytes, what: &str) -> Error {
     }
 }
 
-/// Most bytes of a history file read (the scenario files' cap): a larger input (or an endless
-/// one, `/dev/zero`) is refused before it can fill memory.
-const MAX_HISTORY_BYTES: u64 = crate::scenario::MAX_FILE_BYTES;
+/// The memory budget's share a history file's text may take: the operations read from it
+/// take several times its size, and the check needs room too. With the default budget (2 GiB)
+/// a file of up to 128 MiB is read (a 100,000-operation Jepsen EDN history is about 20 MiB); a
+/// larger one (or an endless one, `/dev/zero`) is refused before it can fill memory.
+const INPUT_SHARE: u64 = 16;
+
+/// The most bytes of a history file read within the memory budget `budget`.
+pub(super) fn input_cap(budget: Bytes) -> u64 {
+    (budget.0 / INPUT_SHARE).max(crate::scenario::MAX_FILE_BYTES)
+}
 
 /// The error for an operation `what` (a model, a workload) cannot read: at its line and
 /// column when it names one.
@@ -148,9 +155,10 @@ pub(super) fn op_error(
 pub(super) fn read_history(
     path: &std::path::Path,
     format: Option<&str>,
+    budget: Bytes,
 ) -> Result<(String, Format), Error> {
     let shown = path.display().to_string();
-    let bytes = read_capped(path)?;
+    let bytes = read_capped(path, input_cap(budget))?;
     let text = String::from_utf8(bytes).map_err(|e| Error::Invalid {
         path: shown.clone(),
         message: format!(
@@ -176,8 +184,8 @@ pub(super) fn read_history(
     Ok((text, format))
 }
 
-/// The file's bytes, at most `MAX_HISTORY_BYTES` of them.
-pub(super) fn read_capped(path: &std::path::Path) -> Result<Vec<u8>, Error> {
+/// The file's bytes, at most `cap` of them.
+pub(super) fn read_capped(path: &std::path::Path, cap: u64) -> Result<Vec<u8>, Error> {
     use std::io::Read as _;
     let shown = path.display().to_string();
     let io = |e: std::io::Error| Error::Io {
@@ -186,15 +194,13 @@ pub(super) fn read_capped(path: &std::path::Path) -> Result<Vec<u8>, Error> {
     };
     let file = std::fs::File::open(path).map_err(io)?;
     let mut bytes = Vec::new();
-    file.take(MAX_HISTORY_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > MAX_HISTORY_BYTES {
+    file.take(cap + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > cap {
         return Err(Error::Invalid {
             path: shown,
             message: format!(
-                "the history is larger than {} MiB; check it in parts (by key or by time)",
-                MAX_HISTORY_BYTES / (1024 * 1024)
+                "the history is larger than {} MiB, a 1/{INPUT_SHARE} share of the memory budget; raise --max-memory or check it in parts (by key or by time)",
+                cap / (1024 * 1024)
             ),
         });
     }

@@ -63,7 +63,11 @@ pub(super) fn cmd_check_txn(registry: &Registry, args: &CheckTxnArgs) -> Result<
             "--wfr-keys, --sequential-keys and --linearizable-keys are for --workload rw-register: a list-append history's reads give its version order".into(),
         ));
     }
-    let (text, format) = super::check_history::read_history(&args.file, args.format.as_deref())?;
+    let (text, format) = super::check_history::read_history(
+        &args.file,
+        args.format.as_deref(),
+        crate::memory::DEFAULT_BUDGET,
+    )?;
     // Elle's reading: a read of nil is an empty list (or never written), an aborted
     // transaction did nothing.
     let ops =

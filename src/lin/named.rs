@@ -182,6 +182,14 @@ impl Models {
             .add::<MultiRegister>()
     }
 
+    /// The builder of the model called `name`, if the program knows it.
+    pub fn builder(&self, name: &str) -> Option<BuildModel> {
+        self.entries
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, build)| *build)
+    }
+
     /// Adds model `M` under `M::NAME`, replacing one of that name.
     pub fn add<M: NamedModel>(self) -> Self {
         self.add_with(M::NAME, |init| {

@@ -103,13 +103,14 @@ fn search_from<M: Model>(
     }
     let mut remaining = ops.iter().filter(|o| o.ret.is_some()).count();
     let words = n.div_ceil(64).max(1);
-    let mut linearized = vec![0u64; words];
+    let mut linearized = Linearized::new(words);
     // Membership tests only, never iterated: its order cannot reach a verdict.
-    let mut cache: HashSet<(Box<[u64]>, M::State)> = HashSet::new();
+    let mut cache: HashSet<(MemoKey, M::State)> = HashSet::new();
     let mut stack: Vec<(usize, M::State)> = Vec::new();
-    // What one memo entry and one stack entry hold (the hash set's own slot overhead included;
-    // a state's heap is not seen, so this is a lower bound).
-    let entry_bytes = (words * 8 + std::mem::size_of::<(Box<[u64]>, M::State)>() + 8) as u64;
+    // What the memo holds: each entry's own words, plus what every entry holds besides (the
+    // hash set's slot overhead included; a state's heap is not seen, so this is a lower bound).
+    let entry_bytes = (std::mem::size_of::<(MemoKey, M::State)>() + 8) as u64;
+    let mut cache_bytes = 0u64;
     let frame_bytes = std::mem::size_of::<(usize, M::State)>() as u64;
     let fixed = (2 * n as u64 + 1) * 16 + words as u64 * 8;
     let mut state = init;
@@ -120,7 +121,7 @@ fn search_from<M: Model>(
         }
         *budget -= 1;
         let held = fixed
-            .saturating_add((cache.len() as u64).saturating_mul(entry_bytes))
+            .saturating_add(cache_bytes)
             .saturating_add((stack.len() as u64).saturating_mul(frame_bytes));
         if held > max_bytes {
             return Searched::OutOfMemory;
@@ -128,8 +129,11 @@ fn search_from<M: Model>(
         if entry != nil && entry.is_multiple_of(2) {
             let i = entry / 2;
             if let Some(s) = model.step(&state, &ops[i].op) {
-                linearized[i / 64] |= 1 << (i % 64);
-                if cache.insert((linearized.clone().into_boxed_slice(), s.clone())) {
+                linearized.set(i);
+                let key = linearized.key();
+                let key_bytes = key.1.len() as u64 * 8;
+                if cache.insert((key, s.clone())) {
+                    cache_bytes = cache_bytes.saturating_add(entry_bytes + key_bytes);
                     stack.push((i, std::mem::replace(&mut state, s)));
                     if ops[i].ret.is_some() {
                         remaining -= 1;
@@ -138,7 +142,7 @@ fn search_from<M: Model>(
                     entry = ev.next[head];
                     continue;
                 }
-                linearized[i / 64] &= !(1 << (i % 64));
+                linearized.clear(i);
             }
             entry = ev.next[entry];
             continue;
@@ -149,7 +153,7 @@ fn search_from<M: Model>(
             return Searched::Decided(false);
         };
         state = prev_state;
-        linearized[i / 64] &= !(1 << (i % 64));
+        linearized.clear(i);
         if ops[i].ret.is_some() {
             remaining += 1;
         }
@@ -157,6 +161,55 @@ fn search_from<M: Model>(
         entry = ev.next[2 * i];
     }
     Searched::Decided(true)
+}
+
+/// A memo key's linearized set: its count of full leading words, then the words after them.
+type MemoKey = (u32, Box<[u64]>);
+
+/// The set of linearized operations, a bit each, with what a memo key needs kept at hand: how
+/// many leading words are full and the last word with a bit set. A key is the count of full
+/// words and the words after them up to the last set one, so a history that is mostly behind
+/// the search (a long sequential one) costs a few words per entry, not a bit per operation.
+struct Linearized {
+    bits: Vec<u64>,
+    /// Words `bits[..full]` are all ones.
+    full: usize,
+    /// Every word past `top` is zero (`top` may lag behind a cleared word: keys trim it).
+    top: usize,
+}
+
+impl Linearized {
+    fn new(words: usize) -> Self {
+        Linearized {
+            bits: vec![0; words],
+            full: 0,
+            top: 0,
+        }
+    }
+
+    fn set(&mut self, i: usize) {
+        let w = i / 64;
+        self.bits[w] |= 1 << (i % 64);
+        self.top = self.top.max(w);
+        while self.full < self.bits.len() && self.bits[self.full] == u64::MAX {
+            self.full += 1;
+        }
+    }
+
+    fn clear(&mut self, i: usize) {
+        let w = i / 64;
+        self.bits[w] &= !(1 << (i % 64));
+        self.full = self.full.min(w);
+        while self.top > 0 && self.bits[self.top] == 0 {
+            self.top -= 1;
+        }
+    }
+
+    /// The set as a memo key: (full words, the words after them up to the last set one).
+    fn key(&self) -> MemoKey {
+        let end = (self.top + 1).max(self.full);
+        (self.full as u32, self.bits[self.full..end].into())
+    }
 }
 
 fn unlink(ev: &mut Events, node: usize) {
