@@ -150,6 +150,7 @@ fn main() {
     }
 
     reading();
+    porcupine_comparison();
 
     let appends = list_append_history(1_000, 10, 5, 11);
     let start = std::time::Instant::now();
@@ -201,7 +202,7 @@ fn reading() {
             for (what, steps) in [
                 ("unbounded", clustersim::lin::DEFAULT_WINDOW_STEPS),
                 (
-                    "bounded by the verdict",
+                    "half the verdict's steps",
                     clustersim::lin::window_budget(checked.steps),
                 ),
             ] {
@@ -210,9 +211,10 @@ fn reading() {
                 let mut w = None;
                 for _ in 0..20 {
                     let start = std::time::Instant::now();
-                    w = Some(clustersim::lin::search::failing_window(
+                    w = Some(clustersim::lin::search::failing_window_after(
                         &model,
                         part,
+                        checked.frontier(),
                         steps,
                         u64::MAX,
                     ));
@@ -236,6 +238,108 @@ fn reading() {
             parse * 1e3,
             check * 1e3,
             parse / check
+        );
+    }
+}
+
+/// With `PORCUPINE_DIR` (Porcupine's `test_data/jepsen`) and `PORCUPINE_TIMES` (a table of
+/// `log, linearizable, parse ms, check ms` from Porcupine's own Go run, best of 5): every etcd
+/// log's verdict and failing window here against Porcupine's verdict there, for window floors
+/// of 0, 1,000 and 10,000 steps.
+fn porcupine_comparison() {
+    let (Ok(dir), Ok(times)) = (
+        std::env::var("PORCUPINE_DIR"),
+        std::env::var("PORCUPINE_TIMES"),
+    ) else {
+        println!("porcupine: set PORCUPINE_DIR and PORCUPINE_TIMES to compare every etcd log");
+        return;
+    };
+    let times = std::fs::read_to_string(times).expect("Porcupine's times");
+    let floors = [0u64, 1_000, 10_000];
+    // 0 stands for the default budget (`lin::window_budget`: half the verdict's steps).
+    // (logs, Porcupine's check ms, our verdict ms, our window ms per floor, logs slower per floor)
+    let mut not_lin = (0usize, 0.0f64, 0.0f64, [0.0f64; 3], [0usize; 3]);
+    let mut lin = (0usize, 0.0f64, 0.0f64, 0usize);
+    for row in times.lines() {
+        let f: Vec<&str> = row.split('\t').collect();
+        let (name, theirs) = (f[0], f[3].parse::<f64>().expect("ms"));
+        let text = std::fs::read_to_string(format!("{dir}/etcd_{name}.log")).expect("a log");
+        let model = RegisterModel::cas_register(None);
+        let all = read(&text, Format::JepsenLog).expect("a log");
+        let best = |f: &mut dyn FnMut()| {
+            let mut took = f64::MAX;
+            for _ in 0..5 {
+                let start = std::time::Instant::now();
+                f();
+                took = took.min(start.elapsed().as_secs_f64() * 1e3);
+            }
+            took
+        };
+        let mut checked = None;
+        let verdict = best(&mut || {
+            let mut ids = Interner::default();
+            let parts = partitions(&model, &all, &mut ids).expect("cas-register operations");
+            checked = Some((
+                check_partitions(&model, parts.clone(), clustersim::lin::DEFAULT_MAX_STEPS),
+                parts,
+            ));
+        });
+        let (checked, parts) = checked.expect("ran");
+        assert_eq!(checked.linearizable(), f[1] == "true", "etcd_{name}");
+        if checked.linearizable() {
+            lin.0 += 1;
+            lin.1 += theirs;
+            lin.2 += verdict;
+            lin.3 += usize::from(verdict > theirs);
+            continue;
+        }
+        not_lin.0 += 1;
+        not_lin.1 += theirs;
+        not_lin.2 += verdict;
+        let part = &parts[checked.failing_key().expect("a failing key")];
+        for (k, floor) in floors.iter().enumerate() {
+            let steps = if *floor == 0 {
+                clustersim::lin::window_budget(checked.steps)
+            } else {
+                checked.steps.max(*floor)
+            };
+            let frontier = checked.frontier();
+            let window = best(&mut || {
+                clustersim::lin::search::failing_window_after(
+                    &model,
+                    part,
+                    frontier,
+                    steps,
+                    u64::MAX,
+                );
+            });
+            not_lin.3[k] += window;
+            not_lin.4[k] += usize::from(verdict + window > theirs);
+            if k == 0 && verdict + window > theirs {
+                println!(
+                    "porcupine: etcd_{name}: here {verdict:.3} + {window:.3} ms, Porcupine {theirs:.3} ms"
+                );
+            }
+        }
+    }
+    println!(
+        "porcupine: {} linearizable etcd logs: Porcupine {:.1} ms, here {:.1} ms (ratio {:.2}); {} logs slower here",
+        lin.0, lin.1, lin.2, lin.2 / lin.1, lin.3
+    );
+    for (k, floor) in floors.iter().enumerate() {
+        println!(
+            "porcupine: {} NOT linearizable logs, window budget {}: Porcupine's verdicts {:.1} ms; here verdicts {:.1} ms + windows {:.1} ms (ratio {:.2}); {} logs where verdict and window took longer than Porcupine's verdict",
+            not_lin.0,
+            if *floor == 0 {
+                "half the verdict's steps (the default)".to_string()
+            } else {
+                format!("the verdict's steps, at least {floor}")
+            },
+            not_lin.1,
+            not_lin.2,
+            not_lin.3[k],
+            (not_lin.2 + not_lin.3[k]) / not_lin.1,
+            not_lin.4[k]
         );
     }
 }

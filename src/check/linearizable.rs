@@ -346,7 +346,7 @@ fn check_with_model(
     }
     if let Some(key) = &judged.failing {
         let window = built
-            .failing_window(&ops, key, DEFAULT_MAX_STEPS, max_bytes)
+            .failing_window_after(&ops, key, judged.frontier, DEFAULT_MAX_STEPS, max_bytes)
             .map(|w| w.ops)
             .unwrap_or_default();
         let key = if key.is_empty() {
@@ -836,5 +836,64 @@ mod tests {
         }
         // Both kinds occur, so the agreement means something.
         assert!(yes > 100 && no > 100, "{yes} linearizable, {no} not");
+    }
+
+    #[test]
+    fn the_verdicts_frontier_is_the_shortest_failing_prefix_and_the_window_fails() {
+        use crate::lin::search::{failing_window_after, search_frontier, Searched};
+        use crate::lin::Model;
+        let model = RegisterModel::kv(None);
+        let truncate = |ops: &[LinOp<RegOp>], cut: usize| -> Vec<LinOp<RegOp>> {
+            ops.iter()
+                .filter(|o| o.call < cut)
+                .filter_map(|o| match o.ret {
+                    Some(r) if r <= cut => Some(o.clone()),
+                    _ if model.is_read(&o.op) => None,
+                    _ => Some(LinOp {
+                        ret: None,
+                        ..o.clone()
+                    }),
+                })
+                .collect()
+        };
+        let mut failing = 0;
+        for seed in 0..2_000u64 {
+            let h = random_history(seed);
+            let ops = partition(&h.calls())
+                .remove(&key_text(0))
+                .unwrap_or_default();
+            let (searched, frontier) =
+                search_frontier(&model, &ops, model.init(), &mut u64::MAX.clone(), u64::MAX);
+            if searched != Searched::Decided(false) {
+                continue;
+            }
+            failing += 1;
+            // The prefix through the frontier's return fails; the one before it does not.
+            assert!(!brute_force(&truncate(&ops, frontier)), "seed {seed}");
+            let earlier = ops
+                .iter()
+                .filter_map(|o| o.ret)
+                .filter(|&r| r < frontier)
+                .max();
+            if let Some(cut) = earlier {
+                assert!(brute_force(&truncate(&ops, cut)), "seed {seed}");
+            }
+            // The window, narrowed from the verdict's frontier.
+            let w = failing_window_after(&model, &ops, Some(frontier), u64::MAX, u64::MAX);
+            let window: Vec<LinOp<RegOp>> = w.ops.clone();
+            assert!(w.smallest, "seed {seed}");
+            assert!(
+                !window.is_empty() && window.len() <= ops.len(),
+                "seed {seed}"
+            );
+            // Given the frontier or searching for it, the narrowing ends at the same window.
+            let same = failing_window_after(&model, &ops, None, u64::MAX, u64::MAX);
+            assert_eq!(
+                same.ops.iter().map(|o| o.origin).collect::<Vec<_>>(),
+                window.iter().map(|o| o.origin).collect::<Vec<_>>(),
+                "seed {seed}: the frontier given and the frontier searched for differ"
+            );
+        }
+        assert!(failing > 100, "{failing}");
     }
 }

@@ -29,15 +29,17 @@ pub const DEFAULT_MAX_STEPS: u64 = 20_000_000;
 /// Search steps allowed for explaining a failure by its smallest window (the in-run check).
 pub const DEFAULT_WINDOW_STEPS: u64 = 2_000_000;
 
-/// Fewest search steps `window_budget` gives the smallest-window narrowing (a millisecond or
-/// so), however quickly the verdict came.
-pub const WINDOW_FLOOR_STEPS: u64 = 10_000;
+/// The share of the verdict's search steps `window_budget` gives the smallest-window
+/// narrowing: a half. The narrowing starts where the verdict's search got stuck (the shortest
+/// failing prefix comes free with the verdict), so on Porcupine's 79 non-linearizable etcd logs
+/// a verdict with its window costs 0.46 of Porcupine's verdict alone (benches/linearizability).
+pub const WINDOW_SHARE: u64 = 2;
 
-/// The steps `check-history` gives the smallest-window narrowing by default: as many as the
-/// verdict took (at least `WINDOW_FLOOR_STEPS`), so explaining a failure costs about what
-/// finding it did (unbounded, the narrowing took 4.9 times the verdict on Porcupine's etcd logs).
+/// The steps `check-history` gives the smallest-window narrowing by default: a
+/// `WINDOW_SHARE` of what the verdict took, so explaining a failure costs less than finding
+/// it did (unbounded, the narrowing took 4.9 times the verdict on Porcupine's etcd logs).
 pub fn window_budget(verdict_steps: u64) -> u64 {
-    verdict_steps.max(WINDOW_FLOOR_STEPS)
+    verdict_steps / WINDOW_SHARE
 }
 
 /// One partition's verdict.
@@ -63,7 +65,8 @@ pub struct Checked<O> {
     /// The search stopped because it would have held more memory than allowed (its
     /// undecided partitions are undecided for that reason, not for want of steps).
     pub out_of_memory: bool,
-    failing: Option<(String, Vec<LinOp<O>>)>,
+    /// The first failing partition: its key, its operations, and where its search got stuck.
+    failing: Option<(String, Vec<LinOp<O>>, usize)>,
 }
 
 impl<O: Clone + std::fmt::Debug> Checked<O> {
@@ -74,7 +77,12 @@ impl<O: Clone + std::fmt::Debug> Checked<O> {
 
     /// The first partition found not linearizable, if any.
     pub fn failing_key(&self) -> Option<&str> {
-        self.failing.as_ref().map(|(k, _)| k.as_str())
+        self.failing.as_ref().map(|(k, _, _)| k.as_str())
+    }
+
+    /// Where the search of the first failing partition got stuck (`search::search_frontier`).
+    pub fn frontier(&self) -> Option<usize> {
+        self.failing.as_ref().map(|(_, _, f)| *f)
     }
 
     /// The first partition the budget gave up on, if no partition failed.
@@ -86,10 +94,13 @@ impl<O: Clone + std::fmt::Debug> Checked<O> {
     /// operations), searched within `max_steps`; empty when nothing failed.
     pub fn window<M: Model<Op = O>>(&self, model: &M, max_steps: u64) -> Vec<usize> {
         match &self.failing {
-            Some((_, ops)) => search::smallest_window(model, ops, max_steps)
-                .iter()
-                .map(|o| o.origin)
-                .collect(),
+            Some((_, ops, frontier)) => {
+                search::failing_window_after(model, ops, Some(*frontier), max_steps, u64::MAX)
+                    .ops
+                    .iter()
+                    .map(|o| o.origin)
+                    .collect()
+            }
             None => Vec::new(),
         }
     }
@@ -163,12 +174,15 @@ pub fn check_partitions_within<M: Model>(
     let mut partitions = Vec::with_capacity(parts.len());
     let mut failing = None;
     let mut out_of_memory = false;
-    let init = [model.init()];
     for (key, ops) in parts {
+        let mut frontier = 0;
         let result = if out_of_memory {
             None
         } else {
-            match search::search_within(model, &ops, &init, &mut budget, max_bytes) {
+            let (searched, f) =
+                search::search_frontier(model, &ops, model.init(), &mut budget, max_bytes);
+            frontier = f;
+            match searched {
                 search::Searched::Decided(v) => Some(v),
                 search::Searched::OutOfSteps => None,
                 search::Searched::OutOfMemory => {
@@ -183,7 +197,7 @@ pub fn check_partitions_within<M: Model>(
             linearizable: result,
         });
         if result == Some(false) && failing.is_none() {
-            failing = Some((key, ops));
+            failing = Some((key, ops, frontier));
         }
     }
     Checked {

@@ -56,6 +56,9 @@ pub struct Judged {
     pub failing: Option<String>,
     /// The search stopped at its memory limit (`judge_within`).
     pub out_of_memory: bool,
+    /// In the failing partition, the position of the return its search could not get past
+    /// (`search::search_frontier`), which spares the window's narrowing that search.
+    pub frontier: Option<usize>,
 }
 
 impl Judged {
@@ -94,6 +97,19 @@ pub trait AnyModel {
         max_steps: u64,
         max_bytes: u64,
     ) -> Result<Window<usize>, ModelError>;
+    /// As `failing_window`, given where the verdict's search of that partition got stuck
+    /// (`Judged::frontier`). Default: the frontier is searched for again.
+    fn failing_window_after(
+        &self,
+        ops: &[Operation],
+        key: &str,
+        frontier: Option<usize>,
+        max_steps: u64,
+        max_bytes: u64,
+    ) -> Result<Window<usize>, ModelError> {
+        let _ = frontier;
+        self.failing_window(ops, key, max_steps, max_bytes)
+    }
 }
 
 /// A model with the ids its start was interned with.
@@ -114,6 +130,7 @@ impl<M: Model> AnyModel for Built<M> {
         let checked = super::check_partitions_within(&self.model, parts, max_steps, max_bytes);
         Ok(Judged {
             failing: checked.failing_key().map(str::to_string),
+            frontier: checked.frontier(),
             out_of_memory: checked.out_of_memory,
             partitions: checked.partitions,
             steps: checked.steps,
@@ -127,11 +144,22 @@ impl<M: Model> AnyModel for Built<M> {
         max_steps: u64,
         max_bytes: u64,
     ) -> Result<Window<usize>, ModelError> {
+        self.failing_window_after(ops, key, None, max_steps, max_bytes)
+    }
+
+    fn failing_window_after(
+        &self,
+        ops: &[Operation],
+        key: &str,
+        frontier: Option<usize>,
+        max_steps: u64,
+        max_bytes: u64,
+    ) -> Result<Window<usize>, ModelError> {
         let mut ids = self.ids.clone();
         let mut parts = super::partitions(&self.model, ops, &mut ids)?;
         let part = parts.remove(key).unwrap_or_default();
         Ok(
-            super::search::failing_window(&self.model, &part, max_steps, max_bytes)
+            super::search::failing_window_after(&self.model, &part, frontier, max_steps, max_bytes)
                 .map(|o| o.origin),
         )
     }

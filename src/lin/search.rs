@@ -64,7 +64,7 @@ pub fn search_within<M: Model>(
     max_bytes: u64,
 ) -> Searched {
     for start in inits {
-        match search_from(model, ops, start.clone(), budget, max_bytes) {
+        match search_from(model, ops, start.clone(), budget, max_bytes, &mut 0) {
             Searched::Decided(false) => {}
             other => return other,
         }
@@ -72,12 +72,31 @@ pub fn search_within<M: Model>(
     Searched::Decided(false)
 }
 
+/// As `search_within` from one `init`, also saying where the search got stuck: the latest
+/// position of a return it could not get past (0 when it never stopped at one). When the
+/// search fails, the prefix of the history up to that return is the shortest that fails.
+pub fn search_frontier<M: Model>(
+    model: &M,
+    ops: &[LinOp<M::Op>],
+    init: M::State,
+    budget: &mut u64,
+    max_bytes: u64,
+) -> (Searched, usize) {
+    let mut frontier = 0;
+    let searched = search_from(model, ops, init, budget, max_bytes, &mut frontier);
+    (searched, frontier)
+}
+
+/// One search from `init`. `frontier` ends at the latest position of a return the search
+/// stopped at, over all it tried: the prefix of the history up to that return has no
+/// linearization when the search fails, and the prefix before it has one.
 fn search_from<M: Model>(
     model: &M,
     ops: &[LinOp<M::Op>],
     init: M::State,
     budget: &mut u64,
     max_bytes: u64,
+    frontier: &mut usize,
 ) -> Searched {
     let n = ops.len();
     // Node 2i is op i's call, 2i+1 its return; node 2n is the list head.
@@ -149,6 +168,11 @@ fn search_from<M: Model>(
         }
         // The end of the list (only indeterminate calls were left to try), or a return for an
         // operation not yet linearized: undo the last choice.
+        if entry != nil {
+            if let Some(r) = ops[entry / 2].ret {
+                *frontier = (*frontier).max(r);
+            }
+        }
         let Some((i, prev_state)) = stack.pop() else {
             return Searched::Decided(false);
         };
@@ -296,40 +320,41 @@ pub fn failing_window<M: Model>(
     max_steps: u64,
     max_bytes: u64,
 ) -> Window<LinOp<M::Op>> {
+    failing_window_after(model, ops, None, max_steps, max_bytes)
+}
+
+/// As `failing_window`, given the `frontier` a failed search of the partition reported
+/// (`search_frontier`), which saves searching the whole partition again.
+pub fn failing_window_after<M: Model>(
+    model: &M,
+    ops: &[LinOp<M::Op>],
+    frontier: Option<usize>,
+    max_steps: u64,
+    max_bytes: u64,
+) -> Window<LinOp<M::Op>> {
     let search = |model: &M, ops: &[LinOp<M::Op>], inits: &[M::State], budget: &mut u64| {
         match search_within(model, ops, inits, budget, max_bytes) {
             Searched::Decided(v) => Some(v),
             _ => None,
         }
     };
-    let mut returns: Vec<usize> = ops.iter().filter_map(|o| o.ret).collect();
-    returns.sort_unstable();
     let mut budget = max_steps;
-    let init = [model.init()];
     let done = |window: Vec<LinOp<M::Op>>, smallest: bool, budget: u64| Window {
         ops: window,
         smallest,
         steps: max_steps - budget,
     };
-    // The first return at which the prefix cannot be linearized (monotone in the cut).
-    let (mut lo, mut hi) = (0usize, returns.len().saturating_sub(1));
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        let cut = truncate(model, ops, returns[mid]);
-        match search(model, &cut, &init, &mut budget) {
-            Some(false) => hi = mid,
-            Some(true) => lo = mid + 1,
-            None => break,
-        }
-    }
-    let prefix = if lo == hi {
-        returns
-            .get(lo)
-            .map_or_else(|| ops.to_vec(), |&cut| truncate(model, ops, cut))
-    } else {
-        // The budget ran out: the whole partition is the window known to fail.
-        return done(ops.to_vec(), false, budget);
+    // The first return at which the prefix cannot be linearized: the one return a search of
+    // the whole partition never got past (the prefixes before it have linearizations).
+    let frontier = match frontier {
+        Some(f) => f,
+        None => match search_frontier(model, ops, model.init(), &mut budget, max_bytes) {
+            (Searched::Decided(false), f) => f,
+            // Linearizable after all, or the budget ran out: the whole partition is the window.
+            _ => return done(ops.to_vec(), false, budget),
+        },
     };
+    let prefix = truncate(model, ops, frontier);
     // The latest start such that the suffix fails from every state the model could be in.
     let (mut lo, mut hi) = (0usize, prefix.len().saturating_sub(1));
     let mut finished = true;
