@@ -3,7 +3,7 @@
 //! read from Jepsen EDN as `check-history` reads files.
 
 use clustersim::lin::formats::{read, Format};
-use clustersim::txn::{check_list_append, Anomaly, Checked};
+use clustersim::txn::{check_list_append, check_list_append_with, Anomaly, Checked};
 
 /// A history of transactions, one after another: `process outcome steps` per line (`ok`,
 /// `fail` or `info`), the steps as EDN with the values committed reads returned.
@@ -1006,4 +1006,139 @@ fn transactional_in_a_scenario_names_what_it_found_and_refuses_unknown_models() 
         "{err}"
     );
     std::fs::remove_dir_all(&dir).ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// list-append, against Elle's own tests (test/elle/list_append_test.clj, commit ccdee6fa):
+// `G-nonadjacent-test`, `lost-update-test`, `wr-process-test`, `rr-g-single-item-test`,
+// `rr-g-nonadjacent-item-test` and `future-read-test`, each history written out as Elle's `op`
+// helper spells it ("ax1" appends 1 to x, "rx1" reads x = [1], "ry" reads y = nil).
+
+fn names_of(checked: &Checked) -> Vec<String> {
+    let mut names: Vec<String> = checked
+        .findings
+        .iter()
+        .map(|f| f.name.to_string())
+        .collect();
+    names.extend(checked.cycles.iter().map(|c| c.name()));
+    names
+}
+
+#[test]
+fn elle_list_append_g_nonadjacent_is_not_snapshot_isolation_but_adjacent_rw_edges_are() {
+    // t4 -rw(x)-> t1 -wr(x)-> t2 -rw(y)-> t3 -wr(y)-> t4: two rw edges, never in a row. Elle:
+    // G-nonadjacent-item, not snapshot isolation, not repeatable read.
+    let nonadjacent = check(
+        "0 ok [[:append :x 1]]
+         1 ok [[:r :x [1]] [:r :y nil]]
+         2 ok [[:append :y 1]]
+         3 ok [[:r :y [1]] [:r :x nil]]",
+    );
+    assert_eq!(names_of(&nonadjacent), ["G-nonadjacent"]);
+    assert!(!nonadjacent.satisfies(Isolation::named("snapshot-isolation").unwrap()));
+    assert!(!nonadjacent.satisfies(Isolation::named("repeatable-read").unwrap()));
+    assert!(nonadjacent.satisfies(Isolation::named("read-committed").unwrap()));
+    let kinds: Vec<&str> = nonadjacent.cycles[0]
+        .edges
+        .iter()
+        .map(|e| e.kind.name())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "rw").count(), 2, "{kinds:?}");
+    // Elle's "rw rw wr rw wr" history, which must not be reported as G-nonadjacent (Elle: valid
+    // under snapshot isolation). Two of its rw edges would be adjacent.
+    let adjacent = check(
+        "0 ok [[:r :x [5]] [:append :y 1]]
+         1 ok [[:r :y nil] [:append :z 2]]
+         2 ok [[:r :z nil] [:append :t 3]]
+         3 ok [[:r :t [3]] [:append :u 4]]
+         4 ok [[:r :u nil] [:append :x 5]]",
+    );
+    assert!(
+        adjacent.satisfies(Isolation::named("snapshot-isolation").unwrap()),
+        "{:?}",
+        adjacent.cycles
+    );
+    assert!(!names_of(&adjacent).contains(&"G-nonadjacent".to_string()));
+    // Write skew is the smallest cycle of adjacent rw edges: allowed by snapshot isolation.
+    let skew = check(
+        "0 ok [[:r :x nil] [:append :y 1]]
+         1 ok [[:r :y nil] [:append :x 1]]
+         2 ok [[:r :x [1]] [:r :y [1]]]",
+    );
+    assert_eq!(names_of(&skew), ["G2-item"]);
+    assert!(skew.satisfies(Isolation::named("snapshot-isolation").unwrap()));
+}
+
+#[test]
+fn elle_list_append_lost_update_is_also_g2_item() {
+    // Both read [0] and both appended: Elle reports lost-update and, as neither saw the
+    // other's append, a G2-item cycle of two rw edges.
+    let lost = check(
+        "0 ok [[:append :x 0]]
+         1 ok [[:r :x [0]] [:append :x 1]]
+         2 ok [[:r :x [0]] [:append :x 2]]",
+    );
+    let mut names = names_of(&lost);
+    names.sort();
+    assert_eq!(names, ["G2-item", "lost-update"]);
+    // One transaction writing twice over its read is no lost update (Elle: valid).
+    let once = check(
+        "0 ok [[:r :x nil] [:append :x 1] [:append :x 2]]
+         1 ok [[:r :x [1 2]]]",
+    );
+    assert!(once.valid(), "{:?} {:?}", once.findings, once.cycles);
+}
+
+#[test]
+fn elle_list_append_wr_process_is_g1c_process_under_strong_session_snapshot_isolation() {
+    // jepsen-io/elle issue 21: t0 -wr-> t1 -process-> t2 -wr-> t0.
+    let edn = "{:process 1, :type :invoke, :f :txn, :value [[:r :x nil] [:append :y 1]]}\n\
+               {:process 1, :type :ok, :f :txn, :value [[:r :x [1]] [:append :y 1]]}\n\
+               {:process 2, :type :invoke, :f :txn, :value [[:r :y nil]]}\n\
+               {:process 2, :type :ok, :f :txn, :value [[:r :y [1]]]}\n\
+               {:process 2, :type :invoke, :f :txn, :value [[:append :x 1]]}\n\
+               {:process 2, :type :ok, :f :txn, :value [[:append :x 1]]}\n";
+    let ops = read(edn, Format::Edn).unwrap();
+    let strong_si = Isolation::named("strong-session-snapshot-isolation").unwrap();
+    let checked = check_list_append_with(
+        &ops,
+        Orders {
+            process: strong_si.process,
+            realtime: strong_si.realtime,
+        },
+    )
+    .unwrap();
+    assert_eq!(names_of(&checked), ["G1c-process"]);
+    assert!(!checked.satisfies(strong_si));
+    // Without the session order it is no anomaly at all.
+    let plain = check_list_append(&ops).unwrap();
+    assert!(plain.satisfies(Isolation::named("serializable").unwrap()));
+}
+
+#[test]
+fn elle_list_append_repeatable_read_rules_out_g_single_and_g_nonadjacent_items() {
+    // rr-g-single-item-test: t2 read x = [1] (t1's) but y = nil, which t1 appended to.
+    let single = check(
+        "0 ok [[:append :x 1] [:append :y 1]]
+         1 ok [[:r :x [1]] [:r :y nil]]",
+    );
+    assert_eq!(names_of(&single), ["G-single"]);
+    assert!(!single.satisfies(Isolation::named("repeatable-read").unwrap()));
+    // rr-g-nonadjacent-item-test: four transactions, rw wr rw wr.
+    let nonadjacent = check(
+        "0 ok [[:append :x 1] [:append :t 1]]
+         1 ok [[:r :x [1]] [:r :y nil]]
+         2 ok [[:append :y 1] [:append :z 2]]
+         3 ok [[:r :z [2]] [:r :t nil]]",
+    );
+    assert_eq!(names_of(&nonadjacent), ["G-nonadjacent"]);
+    assert!(!nonadjacent.satisfies(Isolation::named("repeatable-read").unwrap()));
+    assert!(!nonadjacent.satisfies(Isolation::named("snapshot-isolation").unwrap()));
+}
+
+#[test]
+fn elle_list_append_future_read_is_not_read_committed() {
+    let future = check("0 ok [[:r :x [1]] [:append :x 1]]");
+    assert_eq!(names_of(&future), ["future-read"]);
+    assert!(!future.satisfies(Isolation::named("read-committed").unwrap()));
 }

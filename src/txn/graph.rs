@@ -1,7 +1,8 @@
 //! The dependency graph of a transactional history and the anomalies that are cycles in it:
 //! G0 (write cycle: only ww edges), G1c (circular information flow: ww and wr edges, at least
-//! one wr), G-single (read skew: exactly one rw edge) and G2-item (write skew and the like: two
-//! or more rw edges). Cycles are searched inside strongly connected components only, so an
+//! one wr), G-single (read skew: exactly one rw edge), G-nonadjacent (two or more rw edges,
+//! never two in a row: snapshot isolation rules it out) and G2-item (write skew and the like:
+//! two or more rw edges, two of them in a row). Cycles are searched inside strongly connected components only, so an
 //! acyclic history costs one pass of Tarjan's algorithm.
 
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -59,7 +60,10 @@ pub enum Anomaly {
     G1c,
     /// A cycle with exactly one read-write edge.
     GSingle,
-    /// A cycle with two or more read-write edges.
+    /// A cycle with two or more read-write edges, no two of them adjacent (snapshot isolation
+    /// rules it out: its cycles all have two rw edges in a row).
+    GNonadjacent,
+    /// A cycle with two or more read-write edges, two of them adjacent.
     G2Item,
 }
 
@@ -70,6 +74,7 @@ impl Anomaly {
             Anomaly::G0 => "G0",
             Anomaly::G1c => "G1c",
             Anomaly::GSingle => "G-single",
+            Anomaly::GNonadjacent => "G-nonadjacent",
             Anomaly::G2Item => "G2-item",
         }
     }
@@ -83,10 +88,14 @@ impl Anomaly {
     fn of(kinds: &[EdgeKind]) -> Anomaly {
         let rw = kinds.iter().filter(|k| **k == EdgeKind::Rw).count();
         let wr = kinds.contains(&EdgeKind::Wr);
+        // Two rw edges in a row, the last and the first counting as in a row.
+        let adjacent = (0..kinds.len())
+            .any(|i| kinds[i] == EdgeKind::Rw && kinds[(i + 1) % kinds.len()] == EdgeKind::Rw);
         match (rw, wr) {
             (0, false) => Anomaly::G0,
             (0, true) => Anomaly::G1c,
             (1, _) => Anomaly::GSingle,
+            _ if !adjacent => Anomaly::GNonadjacent,
             _ => Anomaly::G2Item,
         }
     }
@@ -164,10 +173,13 @@ pub fn cycles(txns: usize, edges: &[Edge]) -> Vec<Cycle> {
     let mut found = Vec::new();
     let mut seen: BTreeSet<Vec<usize>> = BTreeSet::new();
     // Edge kinds a closing path may use, for each class searched, strongest first.
-    let passes: [(EdgeKind, &[EdgeKind]); 4] = [
+    let passes: [(EdgeKind, &[EdgeKind]); 5] = [
         (EdgeKind::Ww, &[EdgeKind::Ww]),
         (EdgeKind::Wr, &[EdgeKind::Ww, EdgeKind::Wr]),
         (EdgeKind::Rw, &[EdgeKind::Ww, EdgeKind::Wr]),
+        // rw edges never two in a row (G-nonadjacent); the path's own kinds are the last
+        // pass's, walked by `nonadjacent_path`.
+        (EdgeKind::Rw, NONADJACENT),
         (EdgeKind::Rw, &[EdgeKind::Ww, EdgeKind::Wr, EdgeKind::Rw]),
     ];
     // Then, when the history's edges include them, cycles through a process or real-time edge.
@@ -189,7 +201,12 @@ pub fn cycles(txns: usize, edges: &[Edge]) -> Vec<Cycle> {
                 continue;
             }
             // The shortest path back from b to a over the allowed kinds closes a cycle.
-            let Some(path) = shortest_path(&next, b, a, allowed) else {
+            let path = if std::ptr::eq(allowed, NONADJACENT) {
+                nonadjacent_path(&next, b, a)
+            } else {
+                shortest_path(&next, b, a, allowed)
+            };
+            let Some(path) = path else {
                 continue;
             };
             let mut hops = vec![(a, b, first)];
@@ -219,6 +236,47 @@ pub fn cycles(txns: usize, edges: &[Edge]) -> Vec<Cycle> {
     }
     found.sort_by_key(|c| (c.order, c.anomaly));
     found
+}
+
+/// The edge kinds of a G-nonadjacent search (marks the pass; `nonadjacent_path` walks it).
+const NONADJACENT: &[EdgeKind] = &[EdgeKind::Ww, EdgeKind::Wr, EdgeKind::Rw, EdgeKind::Rw];
+
+/// The shortest path from `from` to `to` over ww, wr and rw edges that, entered by an rw edge
+/// and closed into one, never takes two rw edges in a row: its first and last edges are not rw.
+fn nonadjacent_path(
+    next: &[Vec<(usize, EdgeKind)>],
+    from: usize,
+    to: usize,
+) -> Option<Vec<(usize, usize, EdgeKind)>> {
+    // States: (transaction, whether the edge taken into it was rw).
+    let mut came: BTreeMap<(usize, bool), ((usize, bool), EdgeKind)> = BTreeMap::new();
+    let start = (from, true);
+    let mut queue = VecDeque::from([start]);
+    let mut visited = BTreeSet::from([start]);
+    while let Some((n, after_rw)) = queue.pop_front() {
+        if n == to && !after_rw && (n, after_rw) != start {
+            let mut hops = Vec::new();
+            let mut at = (n, after_rw);
+            while at != start {
+                let (prev, kind) = came[&at];
+                hops.push((prev.0, at.0, kind));
+                at = prev;
+            }
+            hops.reverse();
+            return Some(hops);
+        }
+        for &(m, kind) in &next[n] {
+            let rw = kind == EdgeKind::Rw;
+            if !matches!(kind, EdgeKind::Ww | EdgeKind::Wr | EdgeKind::Rw) || (rw && after_rw) {
+                continue;
+            }
+            if visited.insert((m, rw)) {
+                came.insert((m, rw), ((n, after_rw), kind));
+                queue.push_back((m, rw));
+            }
+        }
+    }
+    None
 }
 
 /// The shortest path from `from` to `to` over edges of the `allowed` kinds (breadth first, in

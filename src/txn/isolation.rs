@@ -60,6 +60,7 @@ const SNAPSHOT_ISOLATION: &[&str] = &[
     "garbage-read",
     "internal",
     "G-single",
+    "G-nonadjacent",
     "lost-update",
 ];
 const REPEATABLE_READ: &[&str] = &[
@@ -73,6 +74,7 @@ const REPEATABLE_READ: &[&str] = &[
     "future-read",
     "garbage-read",
     "G-single",
+    "G-nonadjacent",
     "G2-item",
     "lost-update",
 ];
@@ -88,6 +90,7 @@ const SERIALIZABLE: &[&str] = &[
     "garbage-read",
     "internal",
     "G-single",
+    "G-nonadjacent",
     "G2-item",
     "lost-update",
 ];
