@@ -286,7 +286,11 @@ impl Registry {
         use crate::check::*;
         use crate::protocols::{gossip, kv, ping, queue, raft, two_phase_commit};
         self.models = std::mem::take(&mut self.models).with_all(&crate::lin::Models::shipped());
-        self.protocol::<ping::PingParams>()
+        #[cfg(target_os = "linux")]
+        let this = self.protocol::<crate::protocols::maelstrom::MaelstromParams>();
+        #[cfg(not(target_os = "linux"))]
+        let this = self;
+        this.protocol::<ping::PingParams>()
             .searchable::<queue::QueueParams>()
             .protocol::<kv::primary_backup::PrimaryBackupParams>()
             .protocol::<kv::quorum::QuorumParams>()
@@ -305,6 +309,10 @@ impl Registry {
             .check::<AllDelivered>()
             .check::<ElectionSafety>()
             .check::<Atomic>()
+            .check::<Echo>()
+            .check::<UniqueIds>()
+            .check::<BroadcastDelivered>()
+            .check::<CounterConverged>()
     }
 
     /// The same registry under another program name (a user's binary that adds protocols).
