@@ -28,6 +28,10 @@ pub trait AnyProtocol {
     }
     /// Runs the protocol's nodes on a validated plan.
     fn run(&self, plan: &Plan, trace: TraceLevel) -> RunOutcome;
+    /// The outside program the nodes are (`Protocol::external`), if they are one.
+    fn external(&self) -> Option<crate::protocol::External> {
+        None
+    }
     /// Bytes one node costs before it allocates anything (for the up-front memory estimate).
     fn node_bytes(&self) -> u64 {
         1024
@@ -94,6 +98,9 @@ where
     fn run(&self, plan: &Plan, trace: TraceLevel) -> RunOutcome {
         self.0.run(plan, trace)
     }
+    fn external(&self) -> Option<crate::protocol::External> {
+        Protocol::external(&self.0)
+    }
     fn node_bytes(&self) -> u64 {
         Sim::<P::Node>::node_bytes()
     }
@@ -143,6 +150,9 @@ impl<P: Protocol> AnyProtocol for P {
     }
     fn run(&self, plan: &Plan, trace: TraceLevel) -> RunOutcome {
         Sim::new(plan.sim_config(trace), self.factory(plan)).run()
+    }
+    fn external(&self) -> Option<crate::protocol::External> {
+        Protocol::external(self)
     }
     fn node_bytes(&self) -> u64 {
         Sim::<P::Node>::node_bytes()

@@ -41,8 +41,7 @@ pub struct BroadcastFigures {
 impl BroadcastFigures {
     /// Messages between programs per client operation.
     pub fn msgs_per_op(&self) -> Option<f64> {
-        self.server_msgs
-            .map(|m| m as f64 / self.ops.max(1) as f64)
+        self.server_msgs.map(|m| m as f64 / self.ops.max(1) as f64)
     }
 
     /// The median stable latency.
@@ -89,7 +88,10 @@ pub fn figures(outcome: &RunOutcome) -> BroadcastFigures {
         .filter_map(|c| Some((c, messages(c)?)))
         .collect();
     let mut latencies = Vec::new();
-    for b in all.iter().filter(|c| c.name == "broadcast" && c.outcome == Phase::Ok) {
+    for b in all
+        .iter()
+        .filter(|c| c.name == "broadcast" && c.outcome == Phase::Ok)
+    {
         let Some(v) = b.request.get("message").and_then(Value::as_u64) else {
             continue;
         };
@@ -140,7 +142,10 @@ impl Check for BroadcastDelivered {
             let Some(seen) = messages(r) else {
                 return Verdict::fail(
                     Self::NAME,
-                    format!("{} answered read without a list of integer messages: {}", r.node, r.reply),
+                    format!(
+                        "{} answered read without a list of integer messages: {}",
+                        r.node, r.reply
+                    ),
                 )
                 .culprits(outcome, vec![r.index]);
             };
@@ -158,20 +163,32 @@ impl Check for BroadcastDelivered {
                 Self::NAME,
                 format!(
                     "the final read of {} was never answered; nothing to judge there",
-                    if missing.is_empty() { "every node".to_string() } else { missing.join(", ") }
+                    if missing.is_empty() {
+                        "every node".to_string()
+                    } else {
+                        missing.join(", ")
+                    }
                 ),
             );
         }
         let mut lost: Vec<(u64, &str)> = Vec::new();
         for (node, read) in &finals {
             let seen = messages(read).unwrap_or_default();
-            lost.extend(acked.keys().filter(|v| !seen.contains(v)).map(|v| (*v, node.as_str())));
+            lost.extend(
+                acked
+                    .keys()
+                    .filter(|v| !seen.contains(v))
+                    .map(|v| (*v, node.as_str())),
+            );
         }
         let figures = figures(outcome);
         if let Some(&(v, node)) = lost.first() {
             let b = acked[&v];
             let values: BTreeSet<u64> = lost.iter().map(|(v, _)| *v).collect();
-            let read = &finals.iter().find(|(n, _)| n == node).map(|(_, r)| r.clone());
+            let read = &finals
+                .iter()
+                .find(|(n, _)| n == node)
+                .map(|(_, r)| r.clone());
             let mut culprits = vec![b.index];
             culprits.extend(read.as_ref().map(|r| r.index));
             return Verdict::fail(
@@ -190,8 +207,11 @@ impl Check for BroadcastDelivered {
             .culprits(outcome, culprits);
         }
         let over = |what: &str, got: String, limit: String| {
-            Verdict::fail(Self::NAME, format!("every value delivered, but {what} is {got}, over {limit}"))
-                .detail(figures.line())
+            Verdict::fail(
+                Self::NAME,
+                format!("every value delivered, but {what} is {got}, over {limit}"),
+            )
+            .detail(figures.line())
         };
         if let (Some(limit), Some(got)) = (self.max_msgs_per_op, figures.msgs_per_op()) {
             if got > limit {
@@ -200,12 +220,20 @@ impl Check for BroadcastDelivered {
         }
         if let (Some(limit), Some(got)) = (self.max_median_latency, figures.median()) {
             if got > limit {
-                return over("the median stable latency", got.to_string(), limit.to_string());
+                return over(
+                    "the median stable latency",
+                    got.to_string(),
+                    limit.to_string(),
+                );
             }
         }
         if let (Some(limit), Some(got)) = (self.max_latency, figures.max()) {
             if got > limit {
-                return over("the largest stable latency", got.to_string(), limit.to_string());
+                return over(
+                    "the largest stable latency",
+                    got.to_string(),
+                    limit.to_string(),
+                );
             }
         }
         Verdict::pass(

@@ -24,22 +24,36 @@ impl Check for CounterConverged {
         let all = calls(outcome);
         let delta = |c: &super::MCall| c.request.get("delta").and_then(Value::as_i64).unwrap_or(0);
         let adds = all.iter().filter(|c| c.name == "add");
-        let low: i64 = adds.clone().filter(|c| c.outcome == Phase::Ok).map(delta).sum();
-        let high: i64 = adds.clone().filter(|c| c.outcome != Phase::Fail).map(delta).sum();
+        let low: i64 = adds
+            .clone()
+            .filter(|c| c.outcome == Phase::Ok)
+            .map(delta)
+            .sum();
+        let high: i64 = adds
+            .clone()
+            .filter(|c| c.outcome != Phase::Fail)
+            .map(delta)
+            .sum();
         let (finals, missing) = final_reads(&all);
         if finals.is_empty() || !missing.is_empty() {
             return Verdict::unknown(
                 Self::NAME,
                 format!(
                     "the final read of {} was never answered; nothing to judge there",
-                    if missing.is_empty() { "every node".to_string() } else { missing.join(", ") }
+                    if missing.is_empty() {
+                        "every node".to_string()
+                    } else {
+                        missing.join(", ")
+                    }
                 ),
             );
         }
         for (node, read) in &finals {
             let value = read.reply.get("value").and_then(Value::as_i64);
             if !value.is_some_and(|v| (low..=high).contains(&v)) {
-                let shown = value.map_or(format!("no integer value ({})", read.reply), |v| v.to_string());
+                let shown = value.map_or(format!("no integer value ({})", read.reply), |v| {
+                    v.to_string()
+                });
                 return Verdict::fail(
                     Self::NAME,
                     format!(

@@ -39,7 +39,10 @@ impl Check for UniqueIds {
             if let Some(first) = seen.get(&id) {
                 return Verdict::fail(
                     Self::NAME,
-                    format!("id {id} was generated twice: by {} and by {}", first.node, c.node),
+                    format!(
+                        "id {id} was generated twice: by {} and by {}",
+                        first.node, c.node
+                    ),
                 )
                 .detail(format!(
                     "{} asked {} at {}; {} asked {} at {}",
@@ -57,6 +60,9 @@ impl Check for UniqueIds {
         if seen.is_empty() {
             return Verdict::unknown(Self::NAME, "no generate was answered; nothing to judge");
         }
-        Verdict::pass(Self::NAME, format!("{} ids generated, all distinct", seen.len()))
+        Verdict::pass(
+            Self::NAME,
+            format!("{} ids generated, all distinct", seen.len()),
+        )
     }
 }

@@ -130,13 +130,19 @@ impl ClientNode {
         let (name, body) = match self.shared.params.workload {
             Workload::Echo => {
                 let n: u32 = ctx.rng().random_range(0..1_000_000);
-                ("echo", json!({"type": "echo", "echo": format!("Please echo {n}")}))
+                (
+                    "echo",
+                    json!({"type": "echo", "echo": format!("Please echo {n}")}),
+                )
             }
             Workload::UniqueIds => ("generate", json!({"type": "generate"})),
             Workload::Broadcast { .. } if read => ("read", json!({"type": "read"})),
             Workload::Broadcast { .. } => {
                 let message = self.rank as u64 + clients * self.issued;
-                ("broadcast", json!({"type": "broadcast", "message": message}))
+                (
+                    "broadcast",
+                    json!({"type": "broadcast", "message": message}),
+                )
             }
             Workload::GCounter if read => ("read", json!({"type": "read"})),
             Workload::GCounter => {
@@ -163,7 +169,10 @@ impl ClientNode {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        ctx.send(node, Packet::new(kind, wire::request(&me, &to, msg_id, body)));
+        ctx.send(
+            node,
+            Packet::new(kind, wire::request(&me, &to, msg_id, body)),
+        );
         self.pending.insert(
             msg_id,
             Pending {
@@ -184,7 +193,8 @@ impl ClientNode {
         let Some(p) = reply.in_reply_to().and_then(|id| self.pending.remove(&id)) else {
             return;
         };
-        let answered = json!({"node": ctx.roster().name(from), "body": Value::Object(reply.body.clone())});
+        let answered =
+            json!({"node": ctx.roster().name(from), "body": Value::Object(reply.body.clone())});
         if reply.kind == "error" {
             let code = reply.body.get("code").and_then(Value::as_u64);
             if code.is_some_and(codes::definite) {

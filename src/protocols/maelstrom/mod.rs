@@ -43,6 +43,11 @@ pub use client::ClientNode;
 /// The name programs write as `dest` to reach clustersim itself (timers).
 pub const CLUSTERSIM: &str = "clustersim";
 
+/// What a run of programs guarantees about replay (the report prints it).
+pub const GUARANTEE: &str = "replays exactly when the programs read no clock and time \
+     themselves with clustersim's virtual timers (set_timer); a program on wall-clock timers \
+     still runs, and --check-determinism says whether its run reproduced";
+
 /// The client that sends `init` and `topology`, as Maelstrom names it.
 pub const INIT_CLIENT: &str = "c0";
 
@@ -395,7 +400,9 @@ impl Node for MaelstromNode {
                 p.shared.params.bin,
                 p.shared.params.args.join(" "),
                 p.boot,
-                p.program.as_ref().map_or("none".into(), |x| x.pid().to_string()),
+                p.program
+                    .as_ref()
+                    .map_or("none".into(), |x| x.pid().to_string()),
                 p.lines_in,
                 p.program.as_ref().map_or(0, |x| x.lines_out),
             ),
@@ -437,7 +444,20 @@ impl Protocol for MaelstromParams {
                 self.workload
             ));
         }
-        for (what, d) in [("wait_init", self.wait_init), ("wait_quiet", self.wait_quiet)] {
+        if let (true, Some(stop)) = (self.workload.final_reads(), w.stop) {
+            let at = stop + self.settle;
+            let end = plan.scenario.bounds.max_time;
+            if at >= end {
+                return Err(format!(
+                    "Maelstrom's final reads come at workload.stop + settle = {at}, not before \
+                     the run ends at {end}: raise bounds.max_time or lower stop or settle"
+                ));
+            }
+        }
+        for (what, d) in [
+            ("wait_init", self.wait_init),
+            ("wait_quiet", self.wait_quiet),
+        ] {
             if d == Duration::ZERO || d > Duration::from_secs(600) {
                 return Err(format!(
                     "Maelstrom {what} is real time to wait for a program: between 1ms and 10m"
@@ -460,6 +480,14 @@ impl Protocol for MaelstromParams {
             Workload::Broadcast { .. } => &["BroadcastDelivered"],
             Workload::GCounter => &["CounterConverged"],
         }
+    }
+
+    fn external(&self) -> Option<crate::protocol::External> {
+        Some(crate::protocol::External {
+            program: self.bin.clone(),
+            digest: rundir::digest(&self.bin),
+            guarantee: GUARANTEE.to_string(),
+        })
     }
 
     fn factory(&self, plan: &Plan) -> NodeFactory<MaelstromNode> {

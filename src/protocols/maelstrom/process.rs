@@ -65,9 +65,8 @@ impl Program {
         stderr_path: &Path,
     ) -> Result<Program, Failure> {
         use std::os::unix::process::CommandExt;
-        let stderr = File::create(stderr_path).map_err(|e| {
-            Failure::Spawn(format!("cannot create {}: {e}", stderr_path.display()))
-        })?;
+        let stderr = File::create(stderr_path)
+            .map_err(|e| Failure::Spawn(format!("cannot create {}: {e}", stderr_path.display())))?;
         let mut child = Command::new(bin)
             .args(args)
             .env("CLUSTERSIM_NODE_DIR", node_dir)
@@ -120,6 +119,8 @@ impl Program {
         let mut written = 0;
         let mut lines = Vec::new();
         let mut last: Option<Vec<(u32, u64)>> = None;
+        // Waits grow from 10µs to 1ms: a program usually answers within tens of microseconds.
+        let mut nap = Duration::from_micros(10);
         loop {
             if written < pending.len() {
                 match self.stdin.write(&pending[written..]) {
@@ -157,7 +158,8 @@ impl Program {
                 return Err(Failure::NotQuiet(within));
             }
             if last.is_none() {
-                self.wait_ready(written < pending.len(), Duration::from_micros(200));
+                self.wait_ready(written < pending.len(), nap);
+                nap = (nap * 2).min(Duration::from_millis(1));
             }
         }
     }
@@ -323,7 +325,11 @@ fn sweep(pid: u32) -> Option<Vec<(u32, u64)>> {
                 .or_else(|| switches(&base))?;
             threads.push((tid, slices));
             if let Ok(children) = std::fs::read_to_string(format!("{base}/children")) {
-                procs.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+                procs.extend(
+                    children
+                        .split_whitespace()
+                        .filter_map(|c| c.parse::<u32>().ok()),
+                );
             }
         }
     }

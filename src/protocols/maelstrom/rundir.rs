@@ -69,7 +69,13 @@ impl Drop for RunDir {
 /// A node name as one path component.
 fn safe(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -101,7 +107,14 @@ pub fn probe(params: &MaelstromParams, names: &[String]) -> Result<(), String> {
 fn identity(bin: &str) -> String {
     use std::os::unix::fs::MetadataExt;
     match std::fs::metadata(bin) {
-        Ok(m) => format!("{}:{}:{}:{}.{}", m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec()),
+        Ok(m) => format!(
+            "{}:{}:{}:{}.{}",
+            m.dev(),
+            m.ino(),
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec()
+        ),
         Err(_) => String::new(),
     }
 }
@@ -112,9 +125,7 @@ fn probe_once(params: &MaelstromParams, names: &[String]) -> Result<(), String> 
     };
     let bin = &params.bin;
     let refuse = |what: String| {
-        format!(
-            "Maelstrom program `{bin}` (started as {first} to check it answers init): {what}"
-        )
+        format!("Maelstrom program `{bin}` (started as {first} to check it answers init): {what}")
     };
     let dir = RunDir::create().map_err(|e| refuse(e))?;
     let node_dir = dir.node_dir(first, false).map_err(|e| refuse(e))?;
@@ -160,4 +171,18 @@ fn probe_once(params: &MaelstromParams, names: &[String]) -> Result<(), String> 
         wire::INIT_MSG_ID,
         program.stderr_tail()
     )))
+}
+
+/// FNV-1a (64 bits, hex) of the program file's bytes, for replay files; empty when it cannot
+/// be read (a name looked up on `PATH`, say).
+pub fn digest(bin: &str) -> String {
+    let Ok(bytes) = std::fs::read(bin) else {
+        return String::new();
+    };
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
 }

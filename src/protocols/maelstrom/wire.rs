@@ -111,8 +111,7 @@ impl Message {
 
 /// Reads one line as a Maelstrom message; the error says what is wrong with it.
 pub fn parse(line: &str) -> Result<Message, String> {
-    let v: Value =
-        serde_json::from_str(line).map_err(|e| format!("is not JSON ({e})"))?;
+    let v: Value = serde_json::from_str(line).map_err(|e| format!("is not JSON ({e})"))?;
     let Value::Object(mut o) = v else {
         return Err("is not a JSON object".into());
     };
