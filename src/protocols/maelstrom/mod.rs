@@ -280,9 +280,7 @@ impl ProgramNode {
         wait: std::time::Duration,
     ) -> Option<Result<(), String>> {
         self.lines_in += 1;
-        let Some(program) = self.program.as_mut() else {
-            return None;
-        };
+        let program = self.program.as_mut()?;
         let lines = match program.exchange(Some(line), wait) {
             Ok(lines) => lines,
             Err(e) => self.fail(match e {

@@ -127,8 +127,8 @@ fn probe_once(params: &MaelstromParams, names: &[String]) -> Result<(), String> 
     let refuse = |what: String| {
         format!("Maelstrom program `{bin}` (started as {first} to check it answers init): {what}")
     };
-    let dir = RunDir::create().map_err(|e| refuse(e))?;
-    let node_dir = dir.node_dir(first, false).map_err(|e| refuse(e))?;
+    let dir = RunDir::create().map_err(&refuse)?;
+    let node_dir = dir.node_dir(first, false).map_err(&refuse)?;
     let log = dir.stderr_path(first, 1);
     let mut program = Program::spawn(bin, &params.args, &node_dir, &log).map_err(|e| {
         let hint = if bin.contains('/') {
