@@ -29,7 +29,10 @@ fn main() {
         let start = Instant::now();
         let outcome = prepared.protocol.run(&prepared.plan, TraceLevel::HashOnly);
         let secs = start.elapsed().as_secs_f64();
-        assert!(prepared.checks.iter().all(|c| c.evaluate(&outcome).passed()));
+        assert!(prepared
+            .checks
+            .iter()
+            .all(|c| c.evaluate(&outcome).passed()));
         // Every echo is one message into the program; its answer goes to a client.
         runs.push((secs, outcome.history.calls().len() as u64));
     }

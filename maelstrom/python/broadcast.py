@@ -72,6 +72,7 @@ def read(msg):
     node.reply(msg, {"type": "read_ok", "messages": sorted(messages)})
 
 
+# ANCHOR: gossip
 @node.handler("gossip")
 def on_gossip(msg):
     values = msg["body"]["messages"]
@@ -93,6 +94,8 @@ def gossip():
 def acknowledged(reply):
     waiting.pop(reply["src"], None)
     pending.get(reply["src"], set()).difference_update(reply["body"]["messages"])
+
+# ANCHOR_END: gossip
 
 
 node.run()

@@ -70,6 +70,7 @@ def on_gossip(msg):
     node.reply(msg, {"type": "gossip_ok", "messages": values})
 
 
+# ANCHOR: bug
 def gossip():
     for n in neighbours:
         waiting = pending.get(n, {})
@@ -80,6 +81,7 @@ def gossip():
                 waiting[v] += 1
         if waiting:
             node.rpc(n, {"type": "gossip", "messages": sorted(waiting)}, acknowledged)
+# ANCHOR_END: bug
 
 
 def acknowledged(reply):

@@ -20,9 +20,9 @@ use std::sync::Arc;
 
 type Ctx<'a, 'b> = &'a mut Context<'b, MaelstromNode>;
 
-/// The `msg_id`s of one client incarnation start here times its boot count, so a restarted
-/// client never takes a reply meant for its previous life.
-const IDS_PER_BOOT: u64 = 1 << 40;
+/// Each client incarnation numbers its `msg_id`s from 1 past this many times its earlier
+/// boots, so a restarted client never takes a reply meant for its previous life.
+const IDS_PER_BOOT: u64 = 1_000_000_000;
 
 /// A workload client.
 pub struct ClientNode {
@@ -74,7 +74,7 @@ impl ClientNode {
         let boot = ctx.storage().get("boots").map_or(1, |b| b + 1);
         ctx.storage().put("boots", boot);
         ctx.storage().sync();
-        self.next_msg_id = boot * IDS_PER_BOOT;
+        self.next_msg_id = (boot - 1) * IDS_PER_BOOT + 1;
         let w = &self.shared.workload;
         let until_start = w.start.0.saturating_sub(ctx.now().0);
         let gap = self.gap(ctx);

@@ -74,6 +74,8 @@ impl Program {
             // fixed, so a Python program that reads no clock replays.
             .env("PYTHONHASHSEED", "0")
             .env("PYTHONUNBUFFERED", "1")
+            // Nothing is written beside the program (its `__pycache__`): only in its directory.
+            .env("PYTHONDONTWRITEBYTECODE", "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(stderr))
