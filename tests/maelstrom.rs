@@ -411,3 +411,37 @@ fn a_program_on_the_wall_clock_is_caught_by_check_determinism() {
     assert_eq!(o.status.code(), Some(0), "{out}");
     assert!(!out.contains("NOT DETERMINISTIC"), "{out}");
 }
+
+#[test]
+fn the_debugger_steps_branches_and_goes_back_and_its_path_replays() {
+    use clustersim::debug::{Action, Session};
+    use clustersim::sim::PendingKind;
+    use clustersim::time::SimTime;
+    std::env::set_current_dir(root()).unwrap();
+    let file = "maelstrom/scenarios/broadcast-multi.ron";
+    let registry = Registry::shipped();
+    let s = load(Path::new(file)).unwrap();
+    let mut session = Session::open(registry.prepare(&s, file).unwrap()).unwrap();
+    session.act(&Action::To(SimTime(150_000_000))).unwrap();
+    let message = session
+        .sim()
+        .pending()
+        .iter()
+        .find(|p| p.kind == PendingKind::Message)
+        .map(|p| p.seq)
+        .expect("a message in flight");
+    session.act(&Action::Drop(message)).unwrap();
+    let n2 = session.sim().roster().by_name("n2").unwrap();
+    session.act(&Action::Crash(n2)).unwrap();
+    session.act(&Action::To(SimTime(400_000_000))).unwrap();
+    session.act(&Action::Restart(n2)).unwrap();
+    session.act(&Action::Next).unwrap();
+    session.act(&Action::StepBack).unwrap();
+    assert!(session.branches() >= 1);
+    let finished = session.finished();
+    let text = clustersim::scenario::to_ron(&session.scenario(), &[]);
+    let saved = parse(&text, "saved.ron").unwrap();
+    let report = run_scenario(&registry, &saved, "saved.ron", &RunOptions::default()).unwrap();
+    assert_eq!(report.outcome.trace_hash(), finished.trace_hash());
+    assert!(report.passed(), "{:?}", report.verdicts);
+}
