@@ -445,3 +445,27 @@ fn the_debugger_steps_branches_and_goes_back_and_its_path_replays() {
     assert_eq!(report.outcome.trace_hash(), finished.trace_hash());
     assert!(report.passed(), "{:?}", report.verdicts);
 }
+
+#[test]
+fn a_handler_that_sleeps_is_waited_for_not_taken_as_quiet() {
+    let dir = scratch("slow");
+    let file = write(
+        &dir,
+        "s.ron",
+        &scenario(&test_node("slow_echo.py"), 1, "Echo", "", ""),
+    );
+    let a = clustersim(&["run", &file]);
+    let b = clustersim(&["run", &file]);
+    let (oa, _) = text(&a);
+    assert_eq!(a.status.code(), Some(0), "{oa}");
+    // Every echo is answered in the handler call it belongs to: none comes late, none is lost.
+    let calls = oa
+        .split("client calls ")
+        .nth(1)
+        .and_then(|r| r.split(" ok)").next())
+        .unwrap_or_else(|| panic!("{oa}"));
+    let (all, ok) = calls.split_once(" (").unwrap();
+    assert_eq!(all, ok, "{oa}");
+    assert!(oa.contains("answered, each with its text"), "{oa}");
+    assert_eq!(trace_hash(&oa), trace_hash(&text(&b).0));
+}

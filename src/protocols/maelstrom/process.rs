@@ -3,8 +3,10 @@
 //!
 //! Quiet means the program consumed its input and wrote everything it will write in answer:
 //! its stdin pipe is empty and, on two sweeps of `/proc` in a row, every thread of the program
-//! and of its descendants sleeps and none ran in between (each thread's count of times it was
-//! scheduled, from `schedstat`, is unchanged). Nothing but the lines the program wrote reaches
+//! and of its descendants sleeps, some thread sleeps waiting for input (a `read` of fd 0, or a
+//! `poll`/`select`/`epoll` wait, per `/proc/.../syscall`: a handler in `sleep` is not done),
+//! and none ran in between (each thread's count of times it was scheduled, from `schedstat`,
+//! is unchanged). Nothing but the lines the program wrote reaches
 //! the simulation, in the order the program wrote them, so the run depends on what the program
 //! says, never on how long it took. Every wait has a real-time bound.
 
@@ -298,9 +300,12 @@ fn unread(stdin: &ChildStdin) -> i32 {
 }
 
 /// Every thread of `pid` and its descendants with the number of times it was scheduled, when
-/// all of them sleep; `None` when one is running, runnable or in uninterruptible sleep.
+/// all of them sleep and one waits for input; `None` when one is running, runnable or in
+/// uninterruptible sleep, or none waits for input.
 fn sweep(pid: u32) -> Option<Vec<(u32, u64)>> {
     let mut threads = Vec::new();
+    // Whether some thread's system call could be read, and whether one waits for input.
+    let (mut known, mut waiting) = (false, false);
     let mut procs = vec![pid];
     let mut seen = 0;
     while seen < procs.len() {
@@ -326,6 +331,10 @@ fn sweep(pid: u32) -> Option<Vec<(u32, u64)>> {
                 .and_then(|s| s.split_whitespace().nth(2)?.parse().ok())
                 .or_else(|| switches(&base))?;
             threads.push((tid, slices));
+            if let Some(w) = waits_for_input(&base) {
+                known = true;
+                waiting |= w;
+            }
             if let Ok(children) = std::fs::read_to_string(format!("{base}/children")) {
                 procs.extend(
                     children
@@ -335,7 +344,39 @@ fn sweep(pid: u32) -> Option<Vec<(u32, u64)>> {
             }
         }
     }
+    if known && !waiting {
+        return None;
+    }
     Some(threads)
+}
+
+/// Whether the thread at `base` is in a system call that waits for input: a read of fd 0, or a
+/// poll of any kind (Node's and Go's event loops); `None` when `/proc` does not say.
+fn waits_for_input(base: &str) -> Option<bool> {
+    let text = std::fs::read_to_string(format!("{base}/syscall")).ok()?;
+    let mut parts = text.split_whitespace();
+    let Ok(nr) = parts.next()?.parse::<i64>() else {
+        return Some(false); // "running"
+    };
+    let first = parts.next().unwrap_or("");
+    Some(input_syscall(nr, first))
+}
+
+#[cfg(target_arch = "x86_64")]
+fn input_syscall(nr: i64, first: &str) -> bool {
+    // read; poll, select, epoll_wait, pselect6, ppoll, epoll_pwait, epoll_pwait2.
+    (nr == 0 && first == "0x0") || [7, 23, 232, 270, 271, 281, 441].contains(&nr)
+}
+
+#[cfg(target_arch = "aarch64")]
+fn input_syscall(nr: i64, first: &str) -> bool {
+    // read; epoll_pwait, pselect6, ppoll, epoll_pwait2.
+    (nr == 63 && first == "0x0") || [22, 72, 73, 441].contains(&nr)
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn input_syscall(_nr: i64, _first: &str) -> bool {
+    true // system call numbers unknown here: sleeping threads are taken as waiting
 }
 
 /// Context switches of a thread, from `status`, where `schedstat` is missing.
