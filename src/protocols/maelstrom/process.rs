@@ -27,6 +27,8 @@ pub struct Program {
     stdout: ChildStdout,
     stderr_path: PathBuf,
     partial: Vec<u8>,
+    /// Where reads land: allocated (and zeroed) once, not on every read.
+    read_buf: Vec<u8>,
     /// Lines the program has written so far, for errors that name one.
     pub lines_out: u64,
 }
@@ -97,6 +99,7 @@ impl Program {
             stdout,
             stderr_path: stderr_path.to_path_buf(),
             partial: Vec::new(),
+            read_buf: vec![0; 65536],
             lines_out: 0,
         })
     }
@@ -170,15 +173,14 @@ impl Program {
 
     /// Reads what the pipe holds, appending whole lines to `lines`.
     fn drain(&mut self, lines: &mut Vec<(u64, String)>) -> Result<(), Failure> {
-        let mut buf = [0u8; 65536];
         loop {
-            match self.stdout.read(&mut buf) {
+            match self.stdout.read(&mut self.read_buf) {
                 Ok(0) => {
                     self.take_lines(lines)?;
                     return Err(self.exited("it closed its stdout"));
                 }
                 Ok(n) => {
-                    self.partial.extend_from_slice(&buf[..n]);
+                    self.partial.extend_from_slice(&self.read_buf[..n]);
                     self.take_lines(lines)?;
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
