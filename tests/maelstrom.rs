@@ -469,3 +469,28 @@ fn a_handler_that_sleeps_is_waited_for_not_taken_as_quiet() {
     assert!(oa.contains("answered, each with its text"), "{oa}");
     assert_eq!(trace_hash(&oa), trace_hash(&text(&b).0));
 }
+
+#[test]
+fn lines_written_with_no_input_pending_are_noted_in_the_trace() {
+    let dir = scratch("ticker");
+    // A few thousand exchanges over seconds of real time: the node's 20 ms wall-clock thread
+    // writes between them.
+    let text = scenario(&test_node("ticker.py"), 1, "Echo", "", "")
+        .replace(r#"interval: "20ms""#, r#"interval: "1ms""#)
+        .replace(r#"(role: "c", count: 1)"#, r#"(role: "c", count: 8)"#)
+        .replace(r#"stop: "1.2s""#, r#"stop: "2.5s""#);
+    let file = write(&dir, "s.ron", &text);
+    let trace = dir.join("trace.jsonl").display().to_string();
+    let o = clustersim(&["run", &file, "--trace", &trace]);
+    assert_eq!(o.status.code(), Some(0), "{}", text_of(&o));
+    let trace = std::fs::read_to_string(&trace).unwrap();
+    assert!(
+        trace.contains("lines while no input was pending (a wall-clock timer or thread?)"),
+        "no note in the trace"
+    );
+}
+
+fn text_of(o: &Output) -> String {
+    let (a, b) = text(o);
+    a + &b
+}

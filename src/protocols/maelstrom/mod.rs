@@ -288,6 +288,16 @@ impl ProgramNode {
                 _ => format!("after input line {}: {e}", self.lines_in),
             }),
         };
+        let unprompted = program.unprompted;
+        if unprompted > 0 {
+            let name = self.name.clone();
+            ctx.note(|| {
+                format!(
+                    "{name} wrote {unprompted} lines while no input was pending (a wall-clock \
+                     timer or thread?): taken with this input, so this run may not replay"
+                )
+            });
+        }
         let mut answer = None;
         for (number, text) in lines {
             let msg = match wire::parse(&text) {

@@ -20,6 +20,10 @@ use std::time::{Duration, Instant};
 /// The longest line a program may write (a larger one is a failure, not a wait).
 pub const MAX_LINE: usize = 16 * 1024 * 1024;
 
+/// The most lines a program may write in answer to one input (more is a failure: a program
+/// printing in a loop never goes quiet, and its lines must not fill memory meanwhile).
+pub const MAX_LINES: usize = 100_000;
+
 /// A running program, killed (with its process group) when dropped.
 pub struct Program {
     child: Child,
@@ -31,6 +35,9 @@ pub struct Program {
     read_buf: Vec<u8>,
     /// Lines the program has written so far, for errors that name one.
     pub lines_out: u64,
+    /// Lines it wrote while no input was pending (a wall-clock timer's), found by the last
+    /// `exchange` before it wrote its input.
+    pub unprompted: usize,
 }
 
 /// Why a program could not go on, in words that name what it did.
@@ -101,6 +108,7 @@ impl Program {
             partial: Vec::new(),
             read_buf: vec![0; 65536],
             lines_out: 0,
+            unprompted: 0,
         })
     }
 
@@ -125,6 +133,9 @@ impl Program {
         }
         let mut written = 0;
         let mut lines = Vec::new();
+        // What it wrote since the last exchange ended was written with no input pending.
+        self.drain(&mut lines)?;
+        self.unprompted = lines.len();
         let mut last: Option<Vec<(u32, u64)>> = None;
         // Waits grow from 10µs to 1ms: a program usually answers within tens of microseconds.
         let mut nap = Duration::from_micros(10);
@@ -202,6 +213,13 @@ impl Program {
             if !text.trim().is_empty() {
                 lines.push((self.lines_out, text));
             }
+        }
+        if lines.len() > MAX_LINES {
+            return Err(Failure::Output(format!(
+                "it wrote more than {MAX_LINES} lines in answer to one input (up to its output \
+                 line {})",
+                self.lines_out
+            )));
         }
         if self.partial.len() > MAX_LINE {
             return Err(Failure::Output(format!(
