@@ -494,3 +494,39 @@ fn text_of(o: &Output) -> String {
     let (a, b) = text(o);
     a + &b
 }
+
+#[test]
+fn go_nodes_pass_and_replay_when_go_is_installed() {
+    // The Go library is optional (CI installs only python3): without `go` this says so.
+    if Command::new("go").arg("version").output().is_err() {
+        eprintln!("go_nodes_pass_and_replay_when_go_is_installed: go is not installed; not run");
+        return;
+    }
+    let dir = scratch("go");
+    for example in ["echo", "broadcast"] {
+        let out = dir.join(example);
+        let built = Command::new("go")
+            .args(["build", "-o"])
+            .arg(&out)
+            .arg(format!("./{example}"))
+            .current_dir(root().join("maelstrom/go"))
+            .output()
+            .unwrap();
+        assert!(built.status.success(), "{}", text_of(&built));
+    }
+    for (example, python, scenario) in [
+        ("echo", "maelstrom/python/echo.py", "echo"),
+        ("broadcast", "maelstrom/python/broadcast.py", "broadcast-partition"),
+    ] {
+        let go = std::fs::read_to_string(root().join(format!("maelstrom/scenarios/{scenario}.ron")))
+            .unwrap()
+            .replace(python, &dir.join(example).display().to_string());
+        let file = write(&dir, &format!("{scenario}.ron"), &go);
+        let a = clustersim(&["run", &file]);
+        let b = clustersim(&["run", &file, "--quiet"]);
+        let (oa, _) = text(&a);
+        assert_eq!(a.status.code(), Some(0), "{oa}");
+        assert_eq!(b.status.code(), Some(0));
+        assert_eq!(trace_hash(&oa), trace_hash(&text(&b).0), "{scenario} in Go");
+    }
+}
