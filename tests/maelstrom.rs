@@ -516,11 +516,16 @@ fn go_nodes_pass_and_replay_when_go_is_installed() {
     }
     for (example, python, scenario) in [
         ("echo", "maelstrom/python/echo.py", "echo"),
-        ("broadcast", "maelstrom/python/broadcast.py", "broadcast-partition"),
+        (
+            "broadcast",
+            "maelstrom/python/broadcast.py",
+            "broadcast-partition",
+        ),
     ] {
-        let go = std::fs::read_to_string(root().join(format!("maelstrom/scenarios/{scenario}.ron")))
-            .unwrap()
-            .replace(python, &dir.join(example).display().to_string());
+        let go =
+            std::fs::read_to_string(root().join(format!("maelstrom/scenarios/{scenario}.ron")))
+                .unwrap()
+                .replace(python, &dir.join(example).display().to_string());
         let file = write(&dir, &format!("{scenario}.ron"), &go);
         let a = clustersim(&["run", &file]);
         let b = clustersim(&["run", &file, "--quiet"]);

@@ -346,14 +346,21 @@ fn sweep(pid: u32) -> Option<Vec<(u32, u64)>> {
                 'S' | 'Z' | 'X' | 'I' | 'T' | 't' => {}
                 _ => return None,
             }
-            let slices = std::fs::read_to_string(format!("{base}/schedstat"))
-                .ok()
-                .and_then(|s| s.split_whitespace().nth(2)?.parse().ok())
-                .or_else(|| switches(&base))?;
+            let call = syscall(&base);
+            // A thread asleep on a timer (Go's sysmon, a wall-clock ticker) may wake and sleep
+            // again between sweeps without anyone having woken it: its count is not compared.
+            let slices = if call == Call::Sleep {
+                u64::MAX
+            } else {
+                std::fs::read_to_string(format!("{base}/schedstat"))
+                    .ok()
+                    .and_then(|s| s.split_whitespace().nth(2)?.parse().ok())
+                    .or_else(|| switches(&base))?
+            };
             threads.push((tid, slices));
-            if let Some(w) = waits_for_input(&base) {
+            if call != Call::Unknown {
                 known = true;
-                waiting |= w;
+                waiting |= call == Call::Input;
             }
             if let Ok(children) = std::fs::read_to_string(format!("{base}/children")) {
                 procs.extend(
@@ -370,33 +377,58 @@ fn sweep(pid: u32) -> Option<Vec<(u32, u64)>> {
     Some(threads)
 }
 
-/// Whether the thread at `base` is in a system call that waits for input: a read of fd 0, or a
-/// poll of any kind (Node's and Go's event loops); `None` when `/proc` does not say.
-fn waits_for_input(base: &str) -> Option<bool> {
-    let text = std::fs::read_to_string(format!("{base}/syscall")).ok()?;
-    let mut parts = text.split_whitespace();
-    let Ok(nr) = parts.next()?.parse::<i64>() else {
-        return Some(false); // "running"
+/// What a sleeping thread's system call is, as far as quiet goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Call {
+    /// It waits for input: a read of fd 0, or a poll of any kind (Node's and Go's event loops).
+    Input,
+    /// It sleeps for a time (`nanosleep`, `clock_nanosleep`).
+    Sleep,
+    /// Something else (a lock, a child, a file).
+    Other,
+    /// `/proc` does not say.
+    Unknown,
+}
+
+/// The system call the thread at `base` is in.
+fn syscall(base: &str) -> Call {
+    let Ok(text) = std::fs::read_to_string(format!("{base}/syscall")) else {
+        return Call::Unknown;
     };
-    let first = parts.next().unwrap_or("");
-    Some(input_syscall(nr, first))
+    let mut parts = text.split_whitespace();
+    let Some(Ok(nr)) = parts.next().map(str::parse::<i64>) else {
+        return Call::Other; // "running"
+    };
+    classify(nr, parts.next().unwrap_or(""))
 }
 
 #[cfg(target_arch = "x86_64")]
-fn input_syscall(nr: i64, first: &str) -> bool {
-    // read; poll, select, epoll_wait, pselect6, ppoll, epoll_pwait, epoll_pwait2.
-    (nr == 0 && first == "0x0") || [7, 23, 232, 270, 271, 281, 441].contains(&nr)
+fn classify(nr: i64, first: &str) -> Call {
+    match nr {
+        0 if first == "0x0" => Call::Input,
+        // poll, select, epoll_wait, pselect6, ppoll, epoll_pwait, epoll_pwait2
+        7 | 23 | 232 | 270 | 271 | 281 | 441 => Call::Input,
+        // nanosleep, clock_nanosleep
+        35 | 230 => Call::Sleep,
+        _ => Call::Other,
+    }
 }
 
 #[cfg(target_arch = "aarch64")]
-fn input_syscall(nr: i64, first: &str) -> bool {
-    // read; epoll_pwait, pselect6, ppoll, epoll_pwait2.
-    (nr == 63 && first == "0x0") || [22, 72, 73, 441].contains(&nr)
+fn classify(nr: i64, first: &str) -> Call {
+    match nr {
+        63 if first == "0x0" => Call::Input,
+        // epoll_pwait, pselect6, ppoll, epoll_pwait2
+        22 | 72 | 73 | 441 => Call::Input,
+        // nanosleep, clock_nanosleep
+        101 | 115 => Call::Sleep,
+        _ => Call::Other,
+    }
 }
 
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-fn input_syscall(_nr: i64, _first: &str) -> bool {
-    true // system call numbers unknown here: sleeping threads are taken as waiting
+fn classify(_nr: i64, _first: &str) -> Call {
+    Call::Unknown // system call numbers unknown here: the sweep goes by states and counts
 }
 
 /// Context switches of a thread, from `status`, where `schedstat` is missing.
