@@ -162,8 +162,8 @@ fn mentioned_paths(text: &str) -> Vec<String> {
         ".ci/",
         "batch/",
     ];
-    const EXTS: [&str; 9] = [
-        ".ron", ".rs", ".toml", ".sh", ".md", ".yml", ".yaml", ".sbatch", ".py",
+    const EXTS: [&str; 10] = [
+        ".ron", ".rs", ".toml", ".sh", ".md", ".yml", ".yaml", ".sbatch", ".py", ".go",
     ];
     let bytes = text.as_bytes();
     let mut found = Vec::new();

@@ -103,6 +103,7 @@ fn every_example_passes_and_replays_to_one_trace_hash_in_two_processes() {
         "broadcast-partition",
         "broadcast-efficient",
         "g-counter",
+        "pn-counter",
     ] {
         let file = format!("maelstrom/scenarios/{name}.ron");
         let first = clustersim(&["run", &file]);
@@ -377,10 +378,12 @@ fn unique_ids_fails_nodes_that_hand_out_one_id_twice() {
 
 #[test]
 fn counter_converged_fails_nodes_that_never_share() {
-    let (code, out) = run_check("counter-own", &test_node("counter_own.py"), 2, "GCounter");
-    assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("FAIL CounterConverged: n"), "{out}");
-    assert!(out.contains("final read is"), "{out}");
+    for workload in ["GCounter", "PnCounter"] {
+        let (code, out) = run_check("counter-own", &test_node("counter_own.py"), 2, workload);
+        assert_eq!(code, Some(1), "{out}");
+        assert!(out.contains("FAIL CounterConverged: n"), "{out}");
+        assert!(out.contains("final read is"), "{out}");
+    }
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! `CounterConverged`: every node's final read of a grow-only counter lies between the sum of
-//! the acknowledged adds and the sum of every add that may have happened.
+//! `CounterConverged`: every node's final read of a counter (grow-only, or with negative adds)
+//! lies within what the adds allow: the acknowledged ones, plus any subset of those that may or
+//! may not have happened (no answer, or an indefinite error).
 
 use super::{calls, final_reads};
 use crate::check::Verdict;
@@ -9,7 +10,7 @@ use crate::sim::RunOutcome;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The counter converged to the sum (Maelstrom's g-counter workload).
+/// The counter converged to the sum (Maelstrom's g-counter and pn-counter workloads).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct CounterConverged;
 
@@ -24,16 +25,14 @@ impl Check for CounterConverged {
         let all = calls(outcome);
         let delta = |c: &super::MCall| c.request.get("delta").and_then(Value::as_i64).unwrap_or(0);
         let adds = all.iter().filter(|c| c.name == "add");
-        let low: i64 = adds
+        let acked: i64 = adds
             .clone()
             .filter(|c| c.outcome == Phase::Ok)
             .map(delta)
             .sum();
-        let high: i64 = adds
-            .clone()
-            .filter(|c| c.outcome != Phase::Fail)
-            .map(delta)
-            .sum();
+        let maybe = adds.clone().filter(|c| c.outcome == Phase::Info).map(delta);
+        let low = acked + maybe.clone().filter(|d| *d < 0).sum::<i64>();
+        let high = acked + maybe.filter(|d| *d > 0).sum::<i64>();
         let (finals, missing) = final_reads(&all);
         if finals.is_empty() || !missing.is_empty() {
             return Verdict::unknown(
@@ -57,8 +56,8 @@ impl Check for CounterConverged {
                 return Verdict::fail(
                     Self::NAME,
                     format!(
-                        "{node}'s final read is {shown}; the acknowledged adds sum to {low} and \
-                         every add that may have happened to {high}"
+                        "{node}'s final read is {shown}; the acknowledged adds sum to {acked}, \
+                         and with those that may have happened it may be {low} to {high}"
                     ),
                 )
                 .culprits(outcome, vec![read.index]);

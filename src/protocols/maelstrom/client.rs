@@ -144,9 +144,13 @@ impl ClientNode {
                     json!({"type": "broadcast", "message": message}),
                 )
             }
-            Workload::GCounter if read => ("read", json!({"type": "read"})),
+            Workload::GCounter | Workload::PnCounter if read => ("read", json!({"type": "read"})),
             Workload::GCounter => {
                 let delta: u32 = ctx.rng().random_range(1..=5);
+                ("add", json!({"type": "add", "delta": delta}))
+            }
+            Workload::PnCounter => {
+                let delta: i32 = ctx.rng().random_range(-5..=5);
                 ("add", json!({"type": "add", "delta": delta}))
             }
         };

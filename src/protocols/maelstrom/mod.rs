@@ -112,6 +112,9 @@ pub enum Workload {
     /// `add` and `read` of a grow-only counter; final reads on every node (check
     /// `CounterConverged`).
     GCounter,
+    /// `add` (of deltas below zero too) and `read` of a counter; final reads on every node
+    /// (check `CounterConverged`).
+    PnCounter,
 }
 
 /// The `topology` message of the broadcast workload, as Maelstrom builds it.
@@ -133,13 +136,16 @@ impl Workload {
             Workload::Echo => "Echo",
             Workload::UniqueIds => "UniqueIds",
             Workload::Broadcast { .. } => "BroadcastDelivered",
-            Workload::GCounter => "CounterConverged",
+            Workload::GCounter | Workload::PnCounter => "CounterConverged",
         }
     }
 
     /// Whether the clients end with a read of every node.
     fn final_reads(&self) -> bool {
-        matches!(self, Workload::Broadcast { .. } | Workload::GCounter)
+        matches!(
+            self,
+            Workload::Broadcast { .. } | Workload::GCounter | Workload::PnCounter
+        )
     }
 }
 
@@ -486,7 +492,7 @@ impl Protocol for MaelstromParams {
             Workload::Echo => &["Echo"],
             Workload::UniqueIds => &["UniqueIds"],
             Workload::Broadcast { .. } => &["BroadcastDelivered"],
-            Workload::GCounter => &["CounterConverged"],
+            Workload::GCounter | Workload::PnCounter => &["CounterConverged"],
         }
     }
 
