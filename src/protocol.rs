@@ -38,6 +38,24 @@ pub trait Protocol: Clone + fmt::Debug + Serialize + DeserializeOwned + 'static 
     fn interchangeable(&self) -> &'static [&'static str] {
         &[]
     }
+
+    /// The program outside clustersim whose processes are the nodes (Maelstrom's), for
+    /// reports and replay files; `None` (the default) for nodes that are Rust code in this
+    /// process.
+    fn external(&self) -> Option<External> {
+        None
+    }
+}
+
+/// Nodes that are a program outside clustersim, as reports and replay files name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct External {
+    /// The program, as the scenario names it.
+    pub program: String,
+    /// FNV-1a (64 bits, hex) of the program file's bytes; empty when it cannot be read.
+    pub digest: String,
+    /// What a run of it guarantees about replay, in a sentence.
+    pub guarantee: String,
 }
 
 /// What kind of property a check states, which tells the shrinker what a shrunk run may leave

@@ -28,6 +28,10 @@ pub trait AnyProtocol {
     }
     /// Runs the protocol's nodes on a validated plan.
     fn run(&self, plan: &Plan, trace: TraceLevel) -> RunOutcome;
+    /// The outside program the nodes are (`Protocol::external`), if they are one.
+    fn external(&self) -> Option<crate::protocol::External> {
+        None
+    }
     /// Bytes one node costs before it allocates anything (for the up-front memory estimate).
     fn node_bytes(&self) -> u64 {
         1024
@@ -94,6 +98,9 @@ where
     fn run(&self, plan: &Plan, trace: TraceLevel) -> RunOutcome {
         self.0.run(plan, trace)
     }
+    fn external(&self) -> Option<crate::protocol::External> {
+        Protocol::external(&self.0)
+    }
     fn node_bytes(&self) -> u64 {
         Sim::<P::Node>::node_bytes()
     }
@@ -143,6 +150,9 @@ impl<P: Protocol> AnyProtocol for P {
     }
     fn run(&self, plan: &Plan, trace: TraceLevel) -> RunOutcome {
         Sim::new(plan.sim_config(trace), self.factory(plan)).run()
+    }
+    fn external(&self) -> Option<crate::protocol::External> {
+        Protocol::external(self)
     }
     fn node_bytes(&self) -> u64 {
         Sim::<P::Node>::node_bytes()
@@ -294,7 +304,11 @@ impl Registry {
         use crate::check::*;
         use crate::protocols::{gossip, kv, ping, queue, raft, two_phase_commit, txn_store};
         self.models = std::mem::take(&mut self.models).with_all(&crate::lin::Models::shipped());
-        self.protocol::<ping::PingParams>()
+        #[cfg(target_os = "linux")]
+        let this = self.protocol::<crate::protocols::maelstrom::MaelstromParams>();
+        #[cfg(not(target_os = "linux"))]
+        let this = self;
+        this.protocol::<ping::PingParams>()
             .searchable::<queue::QueueParams>()
             .protocol::<kv::primary_backup::PrimaryBackupParams>()
             .protocol::<kv::quorum::QuorumParams>()
@@ -315,6 +329,10 @@ impl Registry {
             .check::<ElectionSafety>()
             .check::<Atomic>()
             .check::<Transactional>()
+            .check::<Echo>()
+            .check::<UniqueIds>()
+            .check::<BroadcastDelivered>()
+            .check::<CounterConverged>()
     }
 
     /// The same registry under another program name (a user's binary that adds protocols).

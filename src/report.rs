@@ -202,6 +202,19 @@ pub fn summary(r: &Report, wall_secs: Option<f64>) -> String {
             }
         }
     }
+    if let Some(ext) = &r.external {
+        let _ = writeln!(
+            o,
+            "  program {} (FNV-1a {}); {}",
+            ext.program,
+            if ext.digest.is_empty() {
+                "unreadable"
+            } else {
+                &ext.digest
+            },
+            ext.guarantee
+        );
+    }
     let _ = writeln!(o, "  trace hash: {:016x}", out.trace_hash());
     o
 }

@@ -46,6 +46,8 @@ pub struct Report {
     pub verdicts: Vec<Verdict>,
     /// The program whose registry ran it, named in replay commands (`clustersim run FILE`).
     pub program: String,
+    /// The outside program the nodes are, if they are one (`Protocol::external`).
+    pub external: Option<crate::protocol::External>,
 }
 
 impl Report {
@@ -117,6 +119,7 @@ pub fn run_scenario(
         outcome,
         verdicts,
         program: registry.program().to_string(),
+        external: prepared.protocol.external(),
     })
 }
 

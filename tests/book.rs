@@ -150,8 +150,9 @@ fn every_include_names_a_real_file_and_anchor() {
 
 /// Paths like `scenarios/x.ron` or `exercises/y.rs` mentioned in the text or its blocks.
 fn mentioned_paths(text: &str) -> Vec<String> {
-    const ROOTS: [&str; 9] = [
+    const ROOTS: [&str; 10] = [
         "scenarios/",
+        "maelstrom/",
         "exercises/",
         "solutions/",
         "examples/",
@@ -161,8 +162,8 @@ fn mentioned_paths(text: &str) -> Vec<String> {
         ".ci/",
         "batch/",
     ];
-    const EXTS: [&str; 8] = [
-        ".ron", ".rs", ".toml", ".sh", ".md", ".yml", ".yaml", ".sbatch",
+    const EXTS: [&str; 10] = [
+        ".ron", ".rs", ".toml", ".sh", ".md", ".yml", ".yaml", ".sbatch", ".py", ".go",
     ];
     let bytes = text.as_bytes();
     let mut found = Vec::new();
@@ -373,6 +374,8 @@ fn scratch(chapter: &str) -> PathBuf {
     copy_dir(&root().join("scenarios"), &dir.join("scenarios"));
     let example = "examples/lock-service/scenarios";
     copy_dir(&root().join(example), &dir.join(example));
+    // The Maelstrom chapter's Python nodes and their scenarios.
+    copy_dir(&root().join("maelstrom"), &dir.join("maelstrom"));
     dir
 }
 
@@ -535,6 +538,12 @@ fn every_command_runs_as_the_text_says() {
         "the book shows runnable commands ({})",
         shown.len()
     );
+    // `BOOK_CHAPTER=ch11` runs only the commands of the chapters whose file names contain it.
+    let only = std::env::var("BOOK_CHAPTER").unwrap_or_default();
+    let shown: Vec<_> = shown
+        .into_iter()
+        .filter(|s| s.chapter.contains(only.as_str()))
+        .collect();
     let mut failures = Vec::new();
     let fixing = std::env::var_os("BOOK_FIX").is_some();
     let mut fixes = Vec::new();

@@ -11,6 +11,7 @@ mod durable;
 mod election_safety;
 mod linearizable;
 mod liveness;
+pub mod maelstrom;
 mod stale_reads;
 mod transactional;
 mod writes;
@@ -35,6 +36,7 @@ pub use linearizable::{
     LinResult, Linearizable,
 };
 pub use liveness::{check_liveness, Liveness};
+pub use maelstrom::{BroadcastDelivered, CounterConverged, Echo, UniqueIds};
 pub use stale_reads::{check_stale_reads, StaleReads};
 pub use transactional::Transactional;
 

@@ -76,6 +76,8 @@ pub struct Shrunk {
     pub trace_hash: u64,
     /// The program that replays it (the registry's), named in the file's header.
     pub program: String,
+    /// The outside program the nodes are, if they are one: its path and hash go in the header.
+    pub external: Option<crate::protocol::External>,
 }
 
 impl Shrunk {
@@ -87,7 +89,7 @@ impl Shrunk {
     /// The shrunk scenario as RON text, with a header saying what failed and how to replay it;
     /// `origin` names the scenario it came from, `path` where the text will live.
     pub fn to_ron(&self, origin: &str, path: &Path) -> String {
-        let header = vec![
+        let mut header = vec![
             format!(
                 "Shrunk by {} from {origin}, seed {}: check `{}` fails{}.",
                 self.program,
@@ -112,6 +114,18 @@ impl Shrunk {
             ),
             crate::run::replay_line(&self.program, &self.scenario, path),
         ];
+        if let Some(ext) = &self.external {
+            header.push(format!(
+                "Nodes are processes of {} (FNV-1a of its bytes: {}); a changed program may not \
+                 replay this.",
+                ext.program,
+                if ext.digest.is_empty() {
+                    "unreadable"
+                } else {
+                    &ext.digest
+                }
+            ));
+        }
         to_ron(&self.scenario, &header)
     }
 
@@ -249,6 +263,7 @@ where
         summary: verdict.summary.clone(),
         trace_hash: replay.outcome.trace_hash(),
         program: replay.program.clone(),
+        external: replay.external.clone(),
         scenario: reparsed,
         check,
         seed,

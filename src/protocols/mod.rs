@@ -4,6 +4,8 @@
 
 pub mod gossip;
 pub mod kv;
+#[cfg(target_os = "linux")]
+pub mod maelstrom;
 pub mod ping;
 pub mod queue;
 pub mod raft;

@@ -1,0 +1,3 @@
+module clustersim.dev/maelstrom
+
+go 1.19
