@@ -230,6 +230,10 @@ pub struct Trace {
     bytes: u64,
     left_out: u64,
     kept_until: Option<SimTime>,
+    /// At a `Window` level: copies still in flight of each message whose send was kept, so
+    /// their fate is kept too when it comes after the window (a picture never calls a message
+    /// delivered later "in flight at the end").
+    open_kept: std::collections::BTreeMap<u64, u32>,
 }
 
 // Tags that start each event's canonical encoding in the hash.
@@ -263,6 +267,7 @@ impl Trace {
             bytes: 0,
             left_out: 0,
             kept_until: None,
+            open_kept: std::collections::BTreeMap::new(),
         }
     }
 
@@ -291,18 +296,61 @@ impl Trace {
         if let Some((from, to, max)) = self.window {
             if time < from || time > to || self.events.len() >= max {
                 let kind = kind();
-                if matches!(kind, TraceKind::Fault { .. }) {
-                    // Faults are few and the picture needs them to draw bands that began earlier.
+                if matches!(kind, TraceKind::Fault { .. }) || self.closes_kept(&kind) {
+                    // Faults are few and the picture needs them to draw bands that began
+                    // earlier; a kept message's fate, to draw where it went.
                     self.push(time, kind);
                 } else if time >= from && time <= to {
                     self.left_out += 1;
                 }
                 return;
             }
+            let kind = kind();
+            self.track_kept(&kind);
+            self.kept_until = Some(time);
+            self.push(time, kind);
+            return;
         }
         let kind = kind();
         self.kept_until = Some(time);
         self.push(time, kind);
+    }
+
+    /// Counts the copies in flight of messages whose send a window kept.
+    fn track_kept(&mut self, kind: &TraceKind) {
+        match kind {
+            TraceKind::Send { id, .. } => *self.open_kept.entry(*id).or_default() += 1,
+            TraceKind::Duplicate { id, .. } => {
+                if let Some(n) = self.open_kept.get_mut(id) {
+                    *n += 1;
+                }
+            }
+            TraceKind::Deliver { id, .. } | TraceKind::Drop { id, .. } => {
+                if let Some(n) = self.open_kept.get_mut(id) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.open_kept.remove(id);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// True when `kind`, outside the window, concerns a message whose send was kept (its
+    /// duplication, delivery or loss), counted as `track_kept` does.
+    fn closes_kept(&mut self, kind: &TraceKind) -> bool {
+        let id = match kind {
+            TraceKind::Deliver { id, .. }
+            | TraceKind::Drop { id, .. }
+            | TraceKind::Duplicate { id, .. } => *id,
+            _ => return false,
+        };
+        if !self.open_kept.contains_key(&id) {
+            return false;
+        }
+        self.track_kept(kind);
+        true
     }
 
     /// The time of the last event kept (a `Window` level's last one inside its span).

@@ -752,3 +752,49 @@ fn timeline_summary_counts_every_message_in_its_window() {
         "{text}"
     );
 }
+
+#[test]
+fn a_picture_of_part_of_a_long_run_says_so_and_never_calls_a_delivered_message_in_flight() {
+    // ping-1000 has 800,000 events, more than a picture holds: the picture is its start. Every
+    // message of the run is delivered or lost by its end (sent = delivered + dropped), so none
+    // may be drawn in flight, even those delivered after the window.
+    let dir = std::env::temp_dir().join(format!("clustersim-part-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("p.svg");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .args(["run", "scenarios/ping-1000.ron", "--svg"])
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let report = String::from_utf8_lossy(&out.stdout);
+    let line = report
+        .lines()
+        .find(|l| l.contains("messages sent"))
+        .expect("a messages line");
+    let number = |word: &str| -> u64 {
+        let at = line.find(word).unwrap() + word.len();
+        line[at..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(
+        number("sent ") - number("delivered ") - number("dropped "),
+        0,
+        "{line}"
+    );
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert_eq!(
+        text.matches(r#"class="msg inflight""#).count(),
+        0,
+        "a message delivered after the window is drawn in flight"
+    );
+    assert!(
+        text.contains("PART OF THE RUN: ") && text.contains("of a run of 799430 events"),
+        "the picture does not say it is part of the run"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

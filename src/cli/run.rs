@@ -364,7 +364,22 @@ pub(super) fn cmd_run(registry: &Registry, args: &RunArgs) -> Result<u8, Error> 
     if args.wants_pictures() {
         let (pictured, window) =
             picture_run(registry, &scenario, &origin, &opts, &mut report, explicit)?;
-        draw(&outs, args, pictured.as_ref().unwrap_or(&report), window)?;
+        let partial = pictured.as_ref().zip(window).map(|(p, w)| {
+            format!(
+                "{} .. {} of a run of {} events that ends at {} (a picture holds {PICTURE_EVENTS} events); choose another window with --from and --to",
+                w.from,
+                w.to,
+                report.outcome.stats.events,
+                p.outcome.end_time
+            )
+        });
+        draw(
+            &outs,
+            args,
+            pictured.as_ref().unwrap_or(&report),
+            window,
+            partial,
+        )?;
     }
     if args.quiet {
         for v in &report.verdicts {
@@ -498,9 +513,11 @@ fn draw(
     args: &RunArgs,
     report: &Report,
     window: Option<Window>,
+    partial: Option<String>,
 ) -> Result<(), Error> {
     use crate::render::{html, plots, svg, timeline, Model};
-    let model = Model::of_run(&report.outcome, &report.verdicts);
+    let mut model = Model::of_run(&report.outcome, &report.verdicts);
+    model.partial = partial;
     let nodes = match &args.nodes {
         Some(list) => Some(model.select_nodes(list).map_err(Error::Usage)?),
         None => None,
@@ -519,7 +536,10 @@ fn draw(
         outs.write_text("--svg", path, &svg::render(&model, framed))?;
     }
     if let Some(path) = &args.html {
-        let title = format!("{} (seed {})", report.scenario.name, report.outcome.seed);
+        let mut title = format!("{} (seed {})", report.scenario.name, report.outcome.seed);
+        if let Some(note) = &model.partial {
+            title.push_str(&format!(" - PART OF THE RUN: {note}"));
+        }
         outs.write_text(
             "--html",
             path,

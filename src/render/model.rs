@@ -142,6 +142,9 @@ pub struct Model {
     pub focus: Option<Window>,
     /// The run's last instant.
     pub end: SimTime,
+    /// When the picture is a window of a run too long to draw whole, what it leaves out, in
+    /// words; every picture says so at its top.
+    pub partial: Option<String>,
 }
 
 impl Model {
@@ -261,6 +264,7 @@ impl Model {
                 .find_map(|v| v.window)
                 .map(|(from, to)| Window { from, to }),
             end,
+            partial: None,
         }
     }
 

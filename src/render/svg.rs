@@ -161,7 +161,10 @@ pub fn render(model: &Model, win: Option<Window>) -> String {
     } else {
         model.failures.join("; ")
     };
-    let title_lines = wrap(&format!("{} .. {}: {title}", win.from, win.to), TITLE_CHARS);
+    let mut title_lines = wrap(&format!("{} .. {}: {title}", win.from, win.to), TITLE_CHARS);
+    if let Some(note) = &model.partial {
+        title_lines.extend(wrap(&format!("PART OF THE RUN: {note}"), TITLE_CHARS));
+    }
     let mut l = Layout::new(model, win);
     l.top = TOP + 16.0 * (title_lines.len().max(1) - 1) as f64;
     let top = l.top;
