@@ -17,7 +17,7 @@ trap restore EXIT
 
 cargo build --release -p clustersim-exercises --bin clustersim-exercises
 set +e
-out=$(./target/release/clustersim-exercises check-exercise durable-counter --seeds 2 2>&1)
+out=$("${CARGO_TARGET_DIR:-target}"/release/clustersim-exercises check-exercise durable-counter --seeds 2 2>&1)
 code=$?
 set -e
 echo "$out"

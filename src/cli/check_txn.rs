@@ -3,7 +3,7 @@
 
 use crate::lin::formats::{self, Semantics};
 use crate::registry::Registry;
-use crate::txn::{Assume, EdgeKind, Isolation, Orders, Workload};
+use crate::txn::{Assume, EdgeKind, Isolation, Workload};
 use crate::Error;
 use std::path::PathBuf;
 
@@ -54,7 +54,8 @@ pub(super) fn cmd_check_txn(registry: &Registry, args: &CheckTxnArgs) -> Result<
         process: false,
         realtime: false,
     });
-    isolation.process |= args.process;
+    // Real time orders each client's transactions too: the strict form is also strong-session.
+    isolation.process |= args.process || args.realtime;
     isolation.realtime |= args.realtime;
     if workload == Workload::ListAppend
         && (args.wfr_keys || args.sequential_keys || args.linearizable_keys)
@@ -77,10 +78,7 @@ pub(super) fn cmd_check_txn(registry: &Registry, args: &CheckTxnArgs) -> Result<
             col: e.col,
             message: e.message,
         })?;
-    let orders = Orders {
-        process: isolation.process,
-        realtime: isolation.realtime,
-    };
+    let orders = isolation.orders();
     let assume = Assume {
         wfr: args.wfr_keys,
         sequential_keys: args.sequential_keys,
@@ -170,7 +168,7 @@ pub(super) fn cmd_check_txn(registry: &Registry, args: &CheckTxnArgs) -> Result<
         return Ok(1);
     }
     let data_edges = kinds(EdgeKind::Ww) + kinds(EdgeKind::Wr) + kinds(EdgeKind::Rw);
-    if checked.valid() && data_edges == 0 {
+    if data_edges == 0 {
         outln!(
             "INCONCLUSIVE: no dependency between the {} transactions could be inferred, so no cycle could be looked for (Elle: empty-transaction-graph)",
             checked.txns.len()

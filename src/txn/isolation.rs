@@ -23,78 +23,6 @@ pub enum Level {
     Serializable,
 }
 
-/// The base anomalies (Elle's names) each level rules out.
-const READ_UNCOMMITTED: &[&str] = &["G0", "cyclic-versions", "duplicate-elements"];
-const READ_COMMITTED: &[&str] = &[
-    "G0",
-    "cyclic-versions",
-    "duplicate-elements",
-    "G1a",
-    "G1b",
-    "G1c",
-    "incompatible-order",
-    "future-read",
-    "garbage-read",
-];
-const READ_ATOMIC: &[&str] = &[
-    "G0",
-    "cyclic-versions",
-    "duplicate-elements",
-    "G1a",
-    "G1b",
-    "G1c",
-    "incompatible-order",
-    "future-read",
-    "garbage-read",
-    "internal",
-];
-const SNAPSHOT_ISOLATION: &[&str] = &[
-    "G0",
-    "cyclic-versions",
-    "duplicate-elements",
-    "G1a",
-    "G1b",
-    "G1c",
-    "incompatible-order",
-    "future-read",
-    "garbage-read",
-    "internal",
-    "G-single",
-    "G-nonadjacent",
-    "lost-update",
-];
-const REPEATABLE_READ: &[&str] = &[
-    "G0",
-    "cyclic-versions",
-    "duplicate-elements",
-    "G1a",
-    "G1b",
-    "G1c",
-    "incompatible-order",
-    "future-read",
-    "garbage-read",
-    "G-single",
-    "G-nonadjacent",
-    "G2-item",
-    "lost-update",
-];
-const SERIALIZABLE: &[&str] = &[
-    "G0",
-    "cyclic-versions",
-    "duplicate-elements",
-    "G1a",
-    "G1b",
-    "G1c",
-    "incompatible-order",
-    "future-read",
-    "garbage-read",
-    "internal",
-    "G-single",
-    "G-nonadjacent",
-    "G2-item",
-    "lost-update",
-];
-
 impl Level {
     /// Every level, weakest first.
     pub const ALL: [Level; 6] = [
@@ -118,17 +46,29 @@ impl Level {
         }
     }
 
-    /// True when the level rules out the base anomaly `name` (`G1a`, `G-single`, `internal`).
+    /// True when the level rules out the base anomaly `name` (`G1a`, `G-single`, `internal`),
+    /// as Elle's implication graph relates them.
     pub fn prohibits(self, name: &str) -> bool {
-        let list = match self {
-            Level::ReadUncommitted => READ_UNCOMMITTED,
-            Level::ReadCommitted => READ_COMMITTED,
-            Level::ReadAtomic => READ_ATOMIC,
-            Level::SnapshotIsolation => SNAPSHOT_ISOLATION,
-            Level::RepeatableRead => REPEATABLE_READ,
-            Level::Serializable => SERIALIZABLE,
-        };
-        list.contains(&name)
+        use Level::*;
+        match name {
+            // Nothing weaker than read uncommitted: a write cycle, versions in a cycle, an
+            // element appended twice.
+            "G0" | "cyclic-versions" | "duplicate-elements" => true,
+            // Dirty reads of every kind, circular information flow, orders no reads explain.
+            "G1a" | "G1b" | "G1c" | "incompatible-order" | "future-read" | "garbage-read" => {
+                self != ReadUncommitted
+            }
+            // Atomic visibility of a transaction's own steps (Elle: not read-atomic).
+            "internal" => matches!(self, ReadAtomic | SnapshotIsolation | Serializable),
+            // One anti-dependency in a cycle, or several never adjacent; two transactions
+            // updating from one version.
+            "G-single" | "G-nonadjacent" | "lost-update" => {
+                matches!(self, SnapshotIsolation | RepeatableRead | Serializable)
+            }
+            // Write skew: adjacent anti-dependencies (snapshot isolation allows them).
+            "G2-item" => matches!(self, RepeatableRead | Serializable),
+            _ => false,
+        }
     }
 }
 
@@ -145,37 +85,41 @@ pub struct Isolation {
 }
 
 impl Isolation {
-    /// Every model's name, as `--isolation` and `Transactional(isolation: ...)` take it.
-    pub const NAMES: [&'static str; 10] = [
+    /// Every model's name, as `--isolation` and `Transactional(isolation: ...)` take it: each
+    /// level, its strong-session form and its strong (real-time) form.
+    pub const NAMES: [&'static str; 18] = [
         "read-uncommitted",
         "read-committed",
         "read-atomic",
         "snapshot-isolation",
         "repeatable-read",
         "serializable",
+        "strong-session-read-uncommitted",
+        "strong-session-read-committed",
+        "strong-session-read-atomic",
         "strong-session-snapshot-isolation",
-        "strong-snapshot-isolation",
+        "strong-session-repeatable-read",
         "strong-session-serializable",
+        "strong-read-uncommitted",
+        "strong-read-committed",
+        "strong-read-atomic",
+        "strong-snapshot-isolation",
+        "strong-repeatable-read",
         "strict-serializable",
     ];
 
-    /// The model called `name` (one of `NAMES`).
+    /// The model called `name` (one of `NAMES`; `strong-serializable` is `strict-serializable`).
     pub fn named(name: &str) -> Option<Isolation> {
-        let plain = |level| Isolation {
-            level,
-            process: false,
-            realtime: false,
+        let (rest, process, realtime) = if let Some(r) = name.strip_prefix("strong-session-") {
+            (r, true, false)
+        } else if let Some(r) = name.strip_prefix("strong-") {
+            (r, true, true)
+        } else if name == "strict-serializable" {
+            ("serializable", true, true)
+        } else {
+            (name, false, false)
         };
-        if let Some(level) = Level::ALL.into_iter().find(|l| l.name() == name) {
-            return Some(plain(level));
-        }
-        let (level, process, realtime) = match name {
-            "strong-session-snapshot-isolation" => (Level::SnapshotIsolation, true, false),
-            "strong-snapshot-isolation" => (Level::SnapshotIsolation, true, true),
-            "strong-session-serializable" => (Level::Serializable, true, false),
-            "strict-serializable" => (Level::Serializable, true, true),
-            _ => return None,
-        };
+        let level = Level::ALL.into_iter().find(|l| l.name() == rest)?;
         Some(Isolation {
             level,
             process,
@@ -190,6 +134,14 @@ impl Isolation {
             (level, _, true) => format!("strong-{}", level.name()),
             (level, true, false) => format!("strong-session-{}", level.name()),
             (level, false, false) => level.name().into(),
+        }
+    }
+
+    /// The orders between transactions the model adds to their data dependencies.
+    pub fn orders(self) -> super::Orders {
+        super::Orders {
+            process: self.process,
+            realtime: self.realtime,
         }
     }
 

@@ -289,16 +289,17 @@ fn infer(txns: &[Txn]) -> (Vec<Edge>, Vec<Finding>) {
     let mut writer: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     // Every committed read of each key: (transaction, list).
     let mut reads: BTreeMap<&str, Vec<(usize, &[String])>> = BTreeMap::new();
-    // Every committed append of each key: (value, transaction).
+    // Every append of each key that may have taken effect (committed or unknown), as Elle's
+    // `h/possible`: (value, transaction). An unknown transaction none of whose appends was
+    // read gets edges into it only, never out of it, so it closes no cycle; one whose append
+    // was read committed, and its other appends are placed as a committed one's are.
     let mut committed: BTreeMap<&str, Vec<(&str, usize)>> = BTreeMap::new();
     for (t, txn) in txns.iter().enumerate() {
         for step in &txn.steps {
             match step {
                 Step::Append(k, v) if txn.outcome != Outcome::Fail => {
                     writer.insert((k, v), t);
-                    if txn.outcome == Outcome::Ok {
-                        committed.entry(k).or_default().push((v, t));
-                    }
+                    committed.entry(k).or_default().push((v, t));
                 }
                 Step::Read(k, Some(list)) => reads.entry(k).or_default().push((t, list)),
                 _ => {}

@@ -206,14 +206,17 @@ impl Orders {
     }
 }
 
-/// Each client's committed transactions, one after another.
+/// Each client's transactions, one after another: from each committed one to the next
+/// committed or unknown one (an unknown one ends its client's chain in a Jepsen history).
 pub fn process_order(txns: &[Txn]) -> Vec<Edge> {
     let mut last: BTreeMap<&str, usize> = BTreeMap::new();
     let mut edges = Vec::new();
-    let mut by_call: Vec<usize> = (0..txns.len()).filter(|&t| txns[t].committed()).collect();
+    let mut by_call: Vec<usize> = (0..txns.len())
+        .filter(|&t| txns[t].may_have_written())
+        .collect();
     by_call.sort_by_key(|&t| txns[t].call);
     for t in by_call {
-        if let Some(prev) = last.insert(&txns[t].process, t) {
+        if let Some(&prev) = last.get(txns[t].process.as_str()) {
             edges.push(Edge {
                 kind: EdgeKind::Process,
                 from: prev,
@@ -222,20 +225,29 @@ pub fn process_order(txns: &[Txn]) -> Vec<Edge> {
                 why: format!("T{prev} then T{t} on one client"),
             });
         }
+        if txns[t].committed() {
+            last.insert(&txns[t].process, t);
+        }
     }
     edges
 }
 
-/// Real-time order between committed transactions, reduced: an edge from T1 to T2 only when no
-/// T3 both began after T1 completed and completed before T2 began (that order follows).
+/// Real-time order, reduced: from a committed transaction to each committed or unknown one
+/// invoked after it completed, unless a third lies wholly between them (that order follows).
 pub fn realtime_order(txns: &[Txn]) -> Vec<Edge> {
-    let done: Vec<(usize, usize, usize)> = txns
+    let sources: Vec<(usize, usize, usize)> = txns
         .iter()
         .enumerate()
         .filter(|(_, t)| t.committed())
         .filter_map(|(i, t)| t.ret.map(|r| (r, t.call, i)))
         .collect();
-    realtime_pairs(done)
+    let targets: Vec<(usize, usize)> = txns
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.may_have_written())
+        .map(|(i, t)| (t.call, i))
+        .collect();
+    realtime_pairs(sources, targets)
         .into_iter()
         .map(|(prev, t)| Edge {
             kind: EdgeKind::Realtime,
@@ -247,25 +259,30 @@ pub fn realtime_order(txns: &[Txn]) -> Vec<Edge> {
         .collect()
 }
 
-/// The reduced real-time order of `(completion, call, id)` items: `(a, b)` when `a` completed
-/// before `b` was called and no item lies wholly between them.
-pub fn realtime_pairs(done: Vec<(usize, usize, usize)>) -> Vec<(usize, usize)> {
-    let mut by_ret = done.clone();
+/// The reduced real-time order from `sources` (`(completion, call, id)`) to `targets`
+/// (`(call, id)`): `(a, b)` when `a` completed before `b` was called and no source lies wholly
+/// between them.
+pub fn realtime_pairs(
+    sources: Vec<(usize, usize, usize)>,
+    mut targets: Vec<(usize, usize)>,
+) -> Vec<(usize, usize)> {
+    let mut by_ret = sources;
     by_ret.sort_unstable();
-    let mut by_call = done;
-    by_call.sort_unstable_by_key(|&(_, call, i)| (call, i));
+    targets.sort_unstable();
     let mut pairs = Vec::new();
-    // by_ret[..before] completed before the current item began; latest is the latest call
+    // by_ret[..before] completed before the current target began; latest is the latest call
     // among them.
     let (mut before, mut latest) = (0usize, 0usize);
-    for &(_, call, t) in &by_call {
+    for &(call, t) in &targets {
         while before < by_ret.len() && by_ret[before].0 < call {
             latest = latest.max(by_ret[before].1);
             before += 1;
         }
         let from = by_ret[..before].partition_point(|&(ret, _, _)| ret < latest);
         for &(_, _, prev) in &by_ret[from..before] {
-            pairs.push((prev, t));
+            if prev != t {
+                pairs.push((prev, t));
+            }
         }
     }
     pairs

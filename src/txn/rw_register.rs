@@ -338,7 +338,7 @@ fn version_order<'a>(
             Some((key, values)) => refused.push(Finding {
                 name: "cyclic-versions",
                 text: format!(
-                    "assuming {name}, the versions of {key} form a cycle: {}; the assumption is left out",
+                    "assuming {name}, the versions of {key} would form a cycle, {}: the history breaks the assumption (or the database's order), which is left out",
                     values.join(" < ")
                 ),
                 txns: Vec::new(),
@@ -416,21 +416,22 @@ fn sequential_keys<'a>(txns: &[Txn], ext: &[Ext<'a>]) -> Vec<VersionPair<'a>> {
 /// version each transaction invoked after it completed saw first (real time, reduced: not
 /// past a transaction of the key in between).
 fn linearizable_keys<'a>(txns: &[Txn], ext: &[Ext<'a>]) -> Vec<VersionPair<'a>> {
-    let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut sources: BTreeMap<&str, Vec<(usize, usize, usize)>> = BTreeMap::new();
+    let mut targets: BTreeMap<&str, Vec<(usize, usize)>> = BTreeMap::new();
     for (t, e) in ext.iter().enumerate() {
-        if txns[t].committed() && txns[t].ret.is_some() {
-            for k in e.keys() {
-                by_key.entry(k).or_default().push(t);
+        for k in e.keys() {
+            if txns[t].may_have_written() {
+                targets.entry(k).or_default().push((txns[t].call, t));
+            }
+            if let (true, Some(r)) = (txns[t].committed(), txns[t].ret) {
+                sources.entry(k).or_default().push((r, txns[t].call, t));
             }
         }
     }
     let mut pairs = Vec::new();
-    for (k, members) in by_key {
-        let items: Vec<(usize, usize, usize)> = members
-            .iter()
-            .filter_map(|&t| txns[t].ret.map(|r| (r, txns[t].call, t)))
-            .collect();
-        for (a, b) in super::record::realtime_pairs(items) {
+    for (k, from) in sources {
+        let to = targets.remove(k).unwrap_or_default();
+        for (a, b) in super::record::realtime_pairs(from, to) {
             if let (Some(v1), Some(v2)) = (ext[a].last(k), ext[b].first(k)) {
                 if v1 != v2 {
                     pairs.push((k, v1, v2));
@@ -457,9 +458,34 @@ fn version_cycle<'a>(
         .into_iter()
         .filter(|c| c.len() > 1)
         .min_by_key(|c| c.iter().map(|n| graph[*n]).min())?;
-    let key = graph[scc[0]].0;
-    let mut values: Vec<String> = scc.iter().map(|n| show(graph[*n].1).to_string()).collect();
-    values.sort();
+    // The versions around one cycle, in its order: the shortest way back to the least version
+    // of the component, through the component.
+    let members: BTreeSet<NodeIndex> = scc.iter().copied().collect();
+    let start = *scc.iter().min_by_key(|n| graph[**n])?;
+    let mut came: BTreeMap<NodeIndex, NodeIndex> = BTreeMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    let mut last = None;
+    'search: while let Some(n) = queue.pop_front() {
+        for m in graph.neighbors(n) {
+            if m == start {
+                last = Some(n);
+                break 'search;
+            }
+            if members.contains(&m) && !came.contains_key(&m) {
+                came.insert(m, n);
+                queue.push_back(m);
+            }
+        }
+    }
+    let mut path = vec![last?];
+    // Back from the last step to the start, which has no step before it.
+    while let Some(&prev) = came.get(path.last()?) {
+        path.push(prev);
+    }
+    path.reverse();
+    let key = graph[start].0;
+    let mut values: Vec<String> = path.iter().map(|n| show(graph[*n].1).to_string()).collect();
+    values.push(show(graph[start].1).to_string());
     Some((key, values))
 }
 
