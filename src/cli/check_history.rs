@@ -176,9 +176,12 @@ pub(super) fn read_history(
         })?,
         None => match Format::detect(&text) {
             Some(format) => format,
-            // An empty history has no line to tell its format by, and needs none: every
-            // format reads it as no operations. Its extension names it for the report.
-            None if text.lines().all(|l| l.trim().is_empty()) => {
+            // An empty history (blank lines and comments) has no line to tell its format by,
+            // and needs none: every format reads it as no operations. Its extension names it for the report.
+            None if text
+                .lines()
+                .all(|l| l.trim().is_empty() || l.trim_start().starts_with(';')) =>
+            {
                 match path.extension().and_then(|e| e.to_str()) {
                     Some("edn") => Format::Edn,
                     Some("log") => Format::JepsenLog,

@@ -147,11 +147,16 @@ fn read_txn(index: usize, op: &Operation, workload: Workload) -> Result<Txn, Str
                 }
             },
             (Workload::ListAppend, Some("r" | "read")) => Step::Read(key, None),
-            (Workload::ListAppend, _) => {
+            (Workload::ListAppend, f) => {
+                let hint = if matches!(f, Some("w" | "write")) {
+                    " (a rw-register history? pass --workload rw-register)"
+                } else {
+                    ""
+                };
                 return Err(format!(
-                    "a list-append step is :append or :r, not {}",
+                    "a list-append step is :append or :r, not {}{hint}",
                     show(&parts[0])
-                ))
+                ));
             }
             (Workload::RwRegister, Some("w" | "write")) => {
                 if parts[2].is_null() {
@@ -164,11 +169,16 @@ fn read_txn(index: usize, op: &Operation, workload: Workload) -> Result<Txn, Str
                 Step::ReadRegister(key, Some(value))
             }
             (Workload::RwRegister, Some("r" | "read")) => Step::ReadRegister(key, None),
-            (Workload::RwRegister, _) => {
+            (Workload::RwRegister, f) => {
+                let hint = if f == Some("append") {
+                    " (a list-append history? pass --workload list-append)"
+                } else {
+                    ""
+                };
                 return Err(format!(
-                    "a rw-register step is :w or :r, not {}",
+                    "a rw-register step is :w or :r, not {}{hint}",
                     show(&parts[0])
-                ))
+                ));
             }
         });
     }
