@@ -843,19 +843,8 @@ mod tests {
         use crate::lin::search::{failing_window_after, search_frontier, Searched};
         use crate::lin::Model;
         let model = RegisterModel::kv(None);
-        let truncate = |ops: &[LinOp<RegOp>], cut: usize| -> Vec<LinOp<RegOp>> {
-            ops.iter()
-                .filter(|o| o.call < cut)
-                .filter_map(|o| match o.ret {
-                    Some(r) if r <= cut => Some(o.clone()),
-                    _ if model.is_read(&o.op) => None,
-                    _ => Some(LinOp {
-                        ret: None,
-                        ..o.clone()
-                    }),
-                })
-                .collect()
-        };
+        let truncate =
+            |ops: &[LinOp<RegOp>], cut: usize| crate::lin::search::truncate(&model, ops, cut);
         let mut failing = 0;
         for seed in 0..2_000u64 {
             let h = random_history(seed);

@@ -380,7 +380,7 @@ pub fn failing_window_after<M: Model>(
 
 /// The operations called before event `cut`; those returning after it become indeterminate
 /// (and those the model says constrain nothing without a result are dropped).
-fn truncate<M: Model>(model: &M, ops: &[LinOp<M::Op>], cut: usize) -> Vec<LinOp<M::Op>> {
+pub(crate) fn truncate<M: Model>(model: &M, ops: &[LinOp<M::Op>], cut: usize) -> Vec<LinOp<M::Op>> {
     ops.iter()
         .filter(|o| o.call < cut)
         .filter_map(|o| match o.ret {

@@ -517,25 +517,21 @@ impl Protocol for TxnStoreParams {
         let params = self.clone();
         let server = plan.roster.members("server")[0];
         let clients = plan.roster.members("client").len().max(1) as u64;
-        let w = plan.workload().clone();
-        let total = u64::from(w.ops);
+        // The workload's settings as every client reads them (the total shared among clients).
+        let w = crate::protocols::kv::client::ClientConfig::from_plan(plan, clients as usize, None);
         Box::new(move |id, roster, storage| {
             if roster.role(id) == "server" {
                 TxnStoreNode::Server(Box::new(Server::boot(params.concurrency, storage)))
             } else {
                 TxnStoreNode::Client(Box::new(Client {
                     server,
-                    limit: if total == 0 {
-                        0
-                    } else {
-                        total.div_ceil(clients)
-                    },
+                    limit: w.limit,
                     issued: 0,
                     interval: w.interval,
                     start: w.start,
                     stop: w.stop,
                     timeout: w.timeout,
-                    keys: u64::from(w.keys.max(1)),
+                    keys: w.keys.max(1),
                     reads: w.reads,
                     max_steps: params.max_steps,
                     think: params.think,
