@@ -42,6 +42,11 @@ pub trait AnyProtocol {
         let _ = plan;
         0
     }
+    /// True when the protocol was registered with `Registry::searchable` (`exhaustive` searches
+    /// it).
+    fn searchable(&self) -> bool {
+        false
+    }
     /// Searches every path of the plan exhaustively (`explore::exhaustive`); `None` when the
     /// protocol was registered without `Registry::searchable` (its nodes cannot be copied and
     /// fingerprinted).
@@ -106,6 +111,9 @@ where
     }
     fn heap_bytes(&self, plan: &Plan) -> u64 {
         sampled_heap_bytes(&self.0, plan)
+    }
+    fn searchable(&self) -> bool {
+        true
     }
     fn exhaustive(
         &self,

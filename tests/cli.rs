@@ -492,3 +492,18 @@ fn the_last_seed_is_explored_and_a_sweep_stops_there() {
     ]);
     assert_eq!(past.status.code(), Some(2));
 }
+
+#[test]
+fn check_refuses_a_protocol_it_cannot_search_before_printing_anything() {
+    // PrimaryBackup is registered without `Registry::searchable`: no header may promise a
+    // search that cannot run.
+    let out = clustersim(&["check", "scenarios/kv-single-node.ron"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("`PrimaryBackup` cannot be searched exhaustively"));
+}

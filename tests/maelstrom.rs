@@ -413,6 +413,7 @@ fn exhaustive_check_is_out_of_scope_for_programs() {
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("`check` is out of scope"), "{err}");
+    assert!(o.stdout.is_empty(), "a header before the refusal");
 }
 
 #[test]

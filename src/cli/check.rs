@@ -312,6 +312,12 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
     let scenario = super::load_for(registry, &args.file)?;
     let origin = args.file.display().to_string();
     let prepared = registry.prepare(&scenario, &origin)?;
+    // Refused before anything is printed: a header would promise a search that cannot run.
+    if !prepared.protocol.searchable() {
+        return Err(crate::explore::exhaustive::not_searchable(
+            prepared.protocol.as_ref(),
+        ));
+    }
     if scenario.checks.is_empty() {
         return Err(Error::Usage(format!(
             "{origin} has no checks, so no path can fail; list some in `checks`"

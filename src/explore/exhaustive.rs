@@ -1416,23 +1416,28 @@ pub fn check_scenario_judging(
             .protocol
             .exhaustive_judging(&prepared.plan, &prepared.checks, config, on_end)
     else {
-        if let Some(ext) = prepared.protocol.external() {
-            return Err(Error::Usage(format!(
-                "protocol `{}` runs its nodes as processes of `{}`: the exhaustive search \
-                 copies and fingerprints a run's nodes at every state, which an outside \
-                 process cannot be, so `check` is out of scope for it; search it with \
-                 `explore` (--strategy random, swarm or pct:D) instead",
-                prepared.protocol.name(),
-                ext.program
-            )));
-        }
-        return Err(Error::Usage(format!(
-            "protocol `{}` cannot be searched exhaustively: register it with \
-             `Registry::searchable` (its node type must be Clone + Hash)",
-            prepared.protocol.name()
-        )));
+        return Err(not_searchable(prepared.protocol.as_ref()));
     };
     Ok((outcome, searched))
+}
+
+/// Why `protocol` cannot be searched exhaustively, as a usage error naming what to do instead.
+pub fn not_searchable(protocol: &dyn crate::registry::AnyProtocol) -> Error {
+    if let Some(ext) = protocol.external() {
+        return Error::Usage(format!(
+            "protocol `{}` runs its nodes as processes of `{}`: the exhaustive search \
+             copies and fingerprints a run's nodes at every state, which an outside \
+             process cannot be, so `check` is out of scope for it; search it with \
+             `explore` (--strategy random, swarm or pct:D) instead",
+            protocol.name(),
+            ext.program
+        ));
+    }
+    Error::Usage(format!(
+        "protocol `{}` cannot be searched exhaustively: register it with \
+         `Registry::searchable` (its node type must be Clone + Hash)",
+        protocol.name()
+    ))
 }
 
 /// The failing path as a scenario `run` replays: the searched scenario with the steps as
