@@ -3,7 +3,7 @@
 //! (messages between programs per operation, median and largest stable latency), each
 //! optionally bounded.
 
-use super::{calls, final_reads, MCall};
+use super::{calls, final_reads, unanswered, MCall};
 use crate::check::Verdict;
 use crate::history::Phase;
 use crate::protocol::{Check, Property};
@@ -159,17 +159,7 @@ impl Check for BroadcastDelivered {
         }
         let (finals, missing) = final_reads(&all);
         if finals.is_empty() || !missing.is_empty() {
-            return Verdict::unknown(
-                Self::NAME,
-                format!(
-                    "the final read of {} was never answered; nothing to judge there",
-                    if missing.is_empty() {
-                        "every node".to_string()
-                    } else {
-                        missing.join(", ")
-                    }
-                ),
-            );
+            return unanswered(Self::NAME, &missing);
         }
         let mut lost: Vec<(u64, &str)> = Vec::new();
         for (node, read) in &finals {

@@ -2,7 +2,7 @@
 //! lies within what the adds allow: the acknowledged ones, plus any subset of those that may or
 //! may not have happened (no answer, or an indefinite error).
 
-use super::{calls, final_reads};
+use super::{calls, final_reads, unanswered};
 use crate::check::Verdict;
 use crate::history::Phase;
 use crate::protocol::{Check, Property};
@@ -35,17 +35,7 @@ impl Check for CounterConverged {
         let high = acked + maybe.filter(|d| *d > 0).sum::<i64>();
         let (finals, missing) = final_reads(&all);
         if finals.is_empty() || !missing.is_empty() {
-            return Verdict::unknown(
-                Self::NAME,
-                format!(
-                    "the final read of {} was never answered; nothing to judge there",
-                    if missing.is_empty() {
-                        "every node".to_string()
-                    } else {
-                        missing.join(", ")
-                    }
-                ),
-            );
+            return unanswered(Self::NAME, &missing);
         }
         for (node, read) in &finals {
             let value = read.reply.get("value").and_then(Value::as_i64);

@@ -103,3 +103,19 @@ pub(crate) fn final_reads(calls: &[MCall]) -> (Vec<(String, MCall)>, Vec<String>
         .collect();
     (answered, missing)
 }
+
+/// The verdict when the final reads a check needs were not all answered (`missing` names the
+/// nodes; empty: none was): nothing to judge, never a pass.
+pub(crate) fn unanswered(check: &str, missing: &[String]) -> crate::check::Verdict {
+    crate::check::Verdict::unknown(
+        check,
+        format!(
+            "the final read of {} was never answered; nothing to judge there",
+            if missing.is_empty() {
+                "every node".to_string()
+            } else {
+                missing.join(", ")
+            }
+        ),
+    )
+}
