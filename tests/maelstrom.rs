@@ -498,9 +498,11 @@ fn a_handler_that_sleeps_is_waited_for_not_taken_as_quiet() {
 #[test]
 fn lines_written_with_no_input_pending_are_noted_in_the_trace() {
     let dir = scratch("ticker");
-    // A few thousand exchanges over seconds of real time: the node's 20 ms wall-clock thread
-    // writes between them.
-    let text = scenario(&test_node("ticker.py"), 1, "Echo", "", "")
+    // Thousands of exchanges over seconds of real time, spread over three nodes: while the
+    // simulator talks to one node, the 20 ms wall-clock threads of the other two write with no
+    // input pending. (With one node almost every tick landed inside an exchange, where it
+    // cannot be told from an answer, and on a busy machine no tick fell between two.)
+    let text = scenario(&test_node("ticker.py"), 3, "Echo", "", "")
         .replace(r#"interval: "20ms""#, r#"interval: "1ms""#)
         .replace(r#"(role: "c", count: 1)"#, r#"(role: "c", count: 8)"#)
         .replace(r#"stop: "1.2s""#, r#"stop: "2.5s""#);
