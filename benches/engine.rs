@@ -55,6 +55,7 @@ fn engine(nodes: u32, events: u64) -> (u64, f64, u64) {
         },
         drop: 0.0,
         duplicate: 0.0,
+        bandwidth: None,
     };
     let config = SimConfig::new(roster, Network::new(nodes as usize, link))
         .seed(1)

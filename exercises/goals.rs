@@ -991,27 +991,22 @@ mod tests {
     use super::*;
     use clustersim::history::History;
     use clustersim::node::Roster;
-    use clustersim::sim::{Bounds, Stats, StopReason};
+    use clustersim::sim::{Bounds, StopReason};
     use clustersim::time::{Duration, SimTime};
     use clustersim::trace::{Trace, TraceLevel};
 
     fn outcome(history: History, nodes: u32) -> RunOutcome {
-        RunOutcome {
-            seed: 0,
-            roster: Roster::new((1..=nodes).map(|i| (format!("n{i}"), "n".to_string()))),
-            bounds: Bounds::new(Duration::from_secs(1), 10)
-                .max_memory(clustersim::memory::DEFAULT_BUDGET),
-            stop: StopReason::Quiescent,
-            end_time: SimTime::ZERO,
-            stats: Stats::default(),
-            trace: Trace::new(TraceLevel::HashOnly),
+        let mut o = RunOutcome::from_history(
+            Roster::new((1..=nodes).map(|i| (format!("n{i}"), "n".to_string()))),
+            SimTime::ZERO,
             history,
-            snapshots: Vec::new(),
-            faults: Vec::new(),
-            status: vec![NodeStatus::Up; nodes as usize],
-            panic: None,
-            memory: Default::default(),
-        }
+        );
+        o.bounds =
+            Bounds::new(Duration::from_secs(1), 10).max_memory(clustersim::memory::DEFAULT_BUDGET);
+        o.stop = StopReason::Quiescent;
+        o.trace = Trace::new(TraceLevel::HashOnly);
+        o.status = vec![NodeStatus::Up; nodes as usize];
+        o
     }
 
     fn at(ms: u64) -> SimTime {

@@ -107,7 +107,8 @@ impl Latency {
         }
     }
 
-    fn validate(&self) -> Result<(), String> {
+    /// Checks the distribution's parameters; the error is a sentence.
+    pub fn validate(&self) -> Result<(), String> {
         match self {
             Latency::Uniform { min, max } if min > max => Err(format!(
                 "uniform latency has min {min} greater than max {max}"
@@ -133,6 +134,96 @@ pub struct LinkSpec {
     /// Probability that a message is delivered twice.
     #[serde(default)]
     pub duplicate: f64,
+    /// How many bytes a second the link carries (`"10MB/s"`, `"1Gbit/s"`); `None`: any number.
+    /// A message takes its size (`Node::message_bytes`) over this to leave, after the messages
+    /// sent on the link before it: a burst queues at the sender. Part of the capacity model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth: Option<Bandwidth>,
+}
+
+/// A link's rate, in bytes per second, written with a unit: "10MB/s", "512KiB/s", "1Gbit/s".
+#[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct Bandwidth(pub u64);
+
+impl Bandwidth {
+    /// Time `bytes` take to cross a link at this rate (at least a nanosecond for a message).
+    pub fn time_for(self, bytes: u64) -> Duration {
+        let ns = (u128::from(bytes) * 1_000_000_000).div_ceil(u128::from(self.0.max(1)));
+        Duration(ns.clamp(1, u128::from(u64::MAX / 4)) as u64)
+    }
+}
+
+impl fmt::Display for Bandwidth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/s", crate::memory::Bytes(self.0))
+    }
+}
+
+const BIT_UNITS: [(&str, u64); 4] = [
+    ("Gbit", 1_000_000_000),
+    ("Mbit", 1_000_000),
+    ("Kbit", 1_000),
+    ("bit", 1),
+];
+
+impl std::str::FromStr for Bandwidth {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        let s = text.trim();
+        let example = "e.g. \"10MB/s\", \"512KiB/s\" or \"1Gbit/s\"";
+        let Some(per) = s.strip_suffix("/s") else {
+            return Err(format!("bandwidth `{s}` must end in /s, {example}"));
+        };
+        let bytes = match BIT_UNITS.iter().find(|(u, _)| {
+            per.len() > u.len() && per[per.len() - u.len()..].eq_ignore_ascii_case(u)
+        }) {
+            Some(&(unit, size)) => {
+                let number = per[..per.len() - unit.len()].trim();
+                let value: f64 = number
+                    .parse()
+                    .map_err(|_| format!("`{s}` is not a bandwidth, {example}"))?;
+                if !(value.is_finite() && value >= 0.0) {
+                    return Err(format!(
+                        "bandwidth `{s}` must be a positive number, {example}"
+                    ));
+                }
+                (value * size as f64 / 8.0).min(u64::MAX as f64 / 2.0) as u64
+            }
+            None => {
+                per.parse::<crate::memory::Bytes>()
+                    .map_err(|e| format!("bandwidth `{s}`: {e}"))?
+                    .0
+            }
+        };
+        if bytes == 0 {
+            return Err(format!(
+                "bandwidth `{s}` must be more than 0 bytes a second, {example}"
+            ));
+        }
+        Ok(Bandwidth(bytes))
+    }
+}
+
+impl Serialize for Bandwidth {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}B/s", self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Bandwidth {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = Bandwidth;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a bandwidth string such as \"10MB/s\" or \"1Gbit/s\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Bandwidth, E> {
+                v.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_str(Text)
+    }
 }
 
 impl Default for LinkSpec {
@@ -141,6 +232,7 @@ impl Default for LinkSpec {
             latency: Latency::default(),
             drop: 0.0,
             duplicate: 0.0,
+            bandwidth: None,
         }
     }
 }
@@ -153,7 +245,11 @@ impl fmt::Display for LinkSpec {
             self.latency,
             self.drop * 100.0,
             self.duplicate * 100.0
-        )
+        )?;
+        if let Some(b) = self.bandwidth {
+            write!(f, ", bandwidth {b}")?;
+        }
+        Ok(())
     }
 }
 
@@ -263,6 +359,11 @@ impl Network {
             Some(&i) => &self.links[i],
             None => &self.default,
         }
+    }
+
+    /// True when some link has a bandwidth (the capacity model is then on).
+    pub fn has_bandwidth(&self) -> bool {
+        self.default.bandwidth.is_some() || self.links.iter().any(|l| l.bandwidth.is_some())
     }
 
     /// The default link behaviour.

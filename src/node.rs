@@ -258,6 +258,21 @@ pub trait Node: Sized + 'static {
     fn heap_bytes(&self) -> u64 {
         0
     }
+
+    /// How long this node takes to handle `msg` under the capacity model, given the time the
+    /// scenario's `service` distribution drew (`drawn`); the default takes it as drawn. A
+    /// protocol whose messages cost differently (a batch, a scan) scales it here.
+    fn service_time(&self, msg: &Self::Msg, drawn: Duration) -> Duration {
+        let _ = msg;
+        drawn
+    }
+
+    /// The size of `msg` on the wire, for links with a bandwidth; the default is the size of
+    /// the message type in memory.
+    fn message_bytes(msg: &Self::Msg) -> u64 {
+        let _ = msg;
+        std::mem::size_of::<Self::Msg>() as u64
+    }
 }
 // ANCHOR_END: node_trait
 

@@ -337,6 +337,7 @@ impl Registry {
             .check::<ElectionSafety>()
             .check::<Atomic>()
             .check::<Transactional>()
+            .check::<Throughput>()
             .check::<Echo>()
             .check::<UniqueIds>()
             .check::<BroadcastDelivered>()

@@ -135,6 +135,7 @@ pub fn summary(r: &Report, wall_secs: Option<f64>) -> String {
         DropReason::Cut,
         DropReason::NodeDown,
         DropReason::Crashed,
+        DropReason::QueueFull,
     ]
     .iter()
     .enumerate()
@@ -161,6 +162,10 @@ pub fn summary(r: &Report, wall_secs: Option<f64>) -> String {
         "  timers {}   faults applied {}   client calls {} ({} ok)",
         st.timers, st.faults, calls, ok
     );
+    let loaded = r.scenario.workload.rate > 0.0 || !out.load.is_empty();
+    if loaded {
+        o.push_str(&load_lines(out));
+    }
     if let Some(w) = wall_secs {
         let rate = if w > 0.0 { st.events as f64 / w } else { 0.0 };
         let _ = writeln!(o, "  wall time {:.3}s ({:.2}M events/s)", w, rate / 1e6);
@@ -216,5 +221,35 @@ pub fn summary(r: &Report, wall_secs: Option<f64>) -> String {
         );
     }
     let _ = writeln!(o, "  trace hash: {:016x}", out.trace_hash());
+    o
+}
+
+/// The load lines of a run under an open-loop workload or the capacity model: what the clients
+/// got, then each limited node's utilization and queue.
+pub fn load_lines(out: &crate::sim::RunOutcome) -> String {
+    let mut o = String::new();
+    match crate::check::measure_load(&out.history, crate::Duration::ZERO, None) {
+        Some(load) => {
+            let _ = writeln!(o, "  load: {}", load.describe());
+        }
+        None => {
+            let _ = writeln!(o, "  load: no client call");
+        }
+    }
+    let span = out.end_time.since(crate::SimTime::ZERO);
+    for (node, l) in &out.load {
+        let _ = writeln!(
+            o,
+            "    {}: busy {:.1}% of the run's {span}, {} handled, queue mean {:.2} peak {}, mean \
+             wait {}, {} shed",
+            out.roster.name(*node),
+            100.0 * l.utilization(span),
+            l.handled,
+            l.mean_queue(span),
+            l.peak_queue,
+            l.mean_wait(),
+            l.shed
+        );
+    }
     o
 }

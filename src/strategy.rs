@@ -244,6 +244,7 @@ pub fn network(cfg: &NetworkConfig) -> impl Strategy<Value = LinkSpec> {
             },
             drop,
             duplicate,
+            bandwidth: None,
         })
 }
 

@@ -98,6 +98,8 @@ pub enum DropReason {
     NodeDown,
     /// The destination crashed (and maybe restarted) while the message was in flight.
     Crashed,
+    /// The destination's queue was full (the capacity model's `queue` bound).
+    QueueFull,
 }
 
 impl DropReason {
@@ -109,6 +111,7 @@ impl DropReason {
             DropReason::Cut => "cut",
             DropReason::NodeDown => "node down",
             DropReason::Crashed => "crashed in flight",
+            DropReason::QueueFull => "queue full",
         }
     }
 }

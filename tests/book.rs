@@ -688,6 +688,55 @@ fn the_walker_catches_what_it_should() {
     assert!(include_problem("x.rs", &["other"], body).is_some());
 }
 
+/// A knee figure, `figures/load-NAME.svg`, is what the `clustersim load` command in the header
+/// of `scenarios/capacity/NAME.ron` draws with `--plot`.
+fn check_load_figure(figure: &Path, name: &str) {
+    let scenario = format!("scenarios/capacity/{name}.ron");
+    let text = fs::read_to_string(root().join(&scenario)).expect("the figure's scenario");
+    let line = text
+        .lines()
+        .take_while(|l| l.trim_start().starts_with("//"))
+        .find_map(|l| {
+            l.trim_start_matches(['/', ' '])
+                .strip_prefix("clustersim load ")
+        })
+        .unwrap_or_else(|| panic!("{scenario} has no `clustersim load` line in its header"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    // Its own --plot (if any) is replaced by a scratch file.
+    let mut args: Vec<String> = vec!["load".into()];
+    let mut i = 0;
+    while i < words.len() {
+        if words[i] == "--plot" {
+            i += 2;
+            continue;
+        }
+        args.push(words[i].to_string());
+        i += 1;
+    }
+    let out = std::env::temp_dir().join(format!(
+        "clustersim-figure-{}-load-{name}.svg",
+        std::process::id()
+    ));
+    let _ = fs::remove_file(&out);
+    let status = Command::new(binary("clustersim"))
+        .args(&args)
+        .arg("--plot")
+        .arg(&out)
+        .current_dir(root())
+        .output()
+        .expect("run clustersim");
+    assert!(status.status.success(), "{name}: {status:?}");
+    let drawn = fs::read_to_string(&out).expect("drawn");
+    let kept = fs::read_to_string(figure).expect("figure");
+    let _ = fs::remove_file(&out);
+    assert!(
+        drawn == kept,
+        "{} is not what `clustersim {} --plot FILE` draws now; copy FILE over it",
+        figure.display(),
+        args.join(" ")
+    );
+}
+
 /// The book's figures are the files `clustersim run --plots` draws: each `figures/SCENARIO-CHART.svg`
 /// is regenerated from `scenarios/article/SCENARIO.ron` and compared byte for byte, and every
 /// figure is shown by some chapter.
@@ -706,6 +755,14 @@ fn every_figure_is_what_the_tool_draws_and_is_shown() {
             .expect("name")
             .to_string_lossy()
             .to_string();
+        if let Some(load) = name.strip_prefix("load-") {
+            check_load_figure(&path, load.trim_end_matches(".svg"));
+            assert!(
+                chapters.contains(&format!("](figures/{name})")),
+                "no chapter shows figures/{name}"
+            );
+            continue;
+        }
         let (scenario, chart) = name
             .trim_end_matches(".svg")
             .rsplit_once('-')

@@ -371,15 +371,18 @@ fn the_readme_usage_block_names_every_flag_of_every_subcommand() {
         .take_while(|l| l.starts_with("    "))
         .collect::<Vec<_>>()
         .join("\n");
-    for sub in [
-        "run",
-        "explore",
-        "shrink",
-        "check",
-        "check-history",
-        "check-txn",
-        "debug",
-    ] {
+    // Every subcommand `--help` lists, so a new one cannot be left out of the README.
+    let top = stdout(&clustersim(&["--help"]));
+    let subs: Vec<&str> = top
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|s| *s != "help")
+        .collect();
+    assert!(subs.len() >= 8, "{top}");
+    for sub in subs {
         let line = block
             .lines()
             .position(|l| l.trim_start().starts_with(&format!("clustersim {sub} ")))

@@ -146,6 +146,7 @@ fn network_among_first_three(nodes: u32) -> Vec<(SimTime, &'static str, u32, u32
         },
         drop: 0.1,
         duplicate: 0.05,
+        bandwidth: None,
     };
     let config = SimConfig::new(roster, Network::new(nodes as usize, link))
         .seed(99)

@@ -73,6 +73,7 @@ fn config(nodes: u32, latency: Duration, schedule: Vec<(SimTime, Fault)>) -> Sim
         latency: Latency::Constant(latency),
         drop: 0.0,
         duplicate: 0.0,
+        bandwidth: None,
     };
     SimConfig::new(roster, Network::new(nodes as usize, link))
         .seed(7)
@@ -590,11 +591,13 @@ fn link_loss_duplication_and_overrides_show_in_the_trace() {
         latency: Latency::Constant(Duration::from_millis(1)),
         drop: 1.0,
         duplicate: 0.0,
+        bandwidth: None,
     };
     let doubling = LinkSpec {
         latency: Latency::Constant(Duration::from_millis(4)),
         drop: 0.0,
         duplicate: 1.0,
+        bandwidth: None,
     };
     cfg.network.set_link(N0, N1, lossy);
     cfg.network.set_link(N2, N1, doubling);

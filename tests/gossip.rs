@@ -10,7 +10,7 @@ use clustersim::node::Roster;
 use clustersim::registry::Registry;
 use clustersim::run::{run_scenario, Report, RunOptions};
 use clustersim::scenario::{load, parse, to_ron, Scenario};
-use clustersim::sim::{Bounds, NodeStatus, RunOutcome, Stats, StopReason};
+use clustersim::sim::{Bounds, NodeStatus, RunOutcome, StopReason};
 use clustersim::strategy::{self, FaultConfig};
 use clustersim::trace::{Trace, TraceLevel};
 use clustersim::{Duration, NodeId, SimTime};
@@ -222,22 +222,13 @@ fn outcome(history: History, end_ms: u64, stop: StopReason) -> RunOutcome {
         .map(|i| (format!("node{i}"), "node".to_string()))
         .collect();
     members.push(("user1".to_string(), "user".to_string()));
-    RunOutcome {
-        seed: 0,
-        roster: Roster::new(members),
-        bounds: Bounds::new(Duration::from_secs(60), 1000)
-            .max_memory(clustersim::memory::DEFAULT_BUDGET),
-        stop,
-        end_time: at(end_ms),
-        stats: Stats::default(),
-        trace: Trace::new(TraceLevel::HashOnly),
-        history,
-        snapshots: Vec::new(),
-        faults: Vec::new(),
-        status: vec![NodeStatus::Up; 4],
-        panic: None,
-        memory: Default::default(),
-    }
+    let mut o = RunOutcome::from_history(Roster::new(members), at(end_ms), history);
+    o.bounds =
+        Bounds::new(Duration::from_secs(60), 1000).max_memory(clustersim::memory::DEFAULT_BUDGET);
+    o.stop = stop;
+    o.trace = Trace::new(TraceLevel::HashOnly);
+    o.status = vec![NodeStatus::Up; 4];
+    o
 }
 
 fn at(ms: u64) -> SimTime {

@@ -14,7 +14,7 @@ use clustersim::registry::Registry;
 use clustersim::run::{run_file, run_scenario, Report, RunOptions};
 use clustersim::scenario::Spec;
 use clustersim::scenario::{load, Scenario};
-use clustersim::sim::{Bounds, NodeStatus, RunOutcome, Stats, StopReason};
+use clustersim::sim::{Bounds, NodeStatus, RunOutcome, StopReason};
 use clustersim::time::{Duration, SimTime};
 use clustersim::trace::{Trace, TraceLevel};
 use proptest::prelude::*;
@@ -394,26 +394,23 @@ fn outcome(
     faults: Vec<(SimTime, Fault)>,
 ) -> RunOutcome {
     let n = snapshots.len().max(2);
-    RunOutcome {
-        seed: 0,
-        roster: Roster::new((0..n).map(|i| (format!("n{i}"), "replica".to_string()))),
-        bounds: Bounds::new(Duration::from_secs(10), 1)
-            .max_memory(clustersim::memory::DEFAULT_BUDGET),
-        stop: StopReason::TimeLimit,
-        end_time: SimTime(10_000_000_000),
-        stats: Stats::default(),
-        trace: Trace::new(TraceLevel::HashOnly),
+    let mut o = RunOutcome::from_history(
+        Roster::new((0..n).map(|i| (format!("n{i}"), "replica".to_string()))),
+        SimTime(10_000_000_000),
         history,
-        snapshots: snapshots
-            .into_iter()
-            .enumerate()
-            .map(|(i, s)| (NodeId(i as u32), s))
-            .collect(),
-        faults,
-        status: vec![NodeStatus::Up; n],
-        panic: None,
-        memory: Default::default(),
-    }
+    );
+    o.bounds =
+        Bounds::new(Duration::from_secs(10), 1).max_memory(clustersim::memory::DEFAULT_BUDGET);
+    o.stop = StopReason::TimeLimit;
+    o.trace = Trace::new(TraceLevel::HashOnly);
+    o.snapshots = snapshots
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| (NodeId(i as u32), s))
+        .collect();
+    o.faults = faults;
+    o.status = vec![NodeStatus::Up; n];
+    o
 }
 
 /// put(k0, 1) acknowledged, then a put(k0, 2) by client 1, then a read by client 2 of `read`.

@@ -12,7 +12,7 @@ use clustersim::registry::AnyCheck;
 use clustersim::registry::Registry;
 use clustersim::run::{run_file, run_scenario, Report, RunOptions};
 use clustersim::scenario::{load, parse, Scenario};
-use clustersim::sim::{Bounds, RunOutcome, Stats, StopReason};
+use clustersim::sim::{Bounds, RunOutcome, StopReason};
 use clustersim::time::{Duration, SimTime};
 use clustersim::trace::Trace;
 use proptest::prelude::*;
@@ -400,25 +400,21 @@ proptest! {
 
 /// A finished run around a hand-written history (no engine involved).
 fn outcome_of(history: History, faults: Vec<(SimTime, Fault<NodeId>)>) -> RunOutcome {
-    RunOutcome {
-        seed: 0,
-        roster: Roster::new(
+    let mut o = RunOutcome::from_history(
+        Roster::new(
             [("p1", "producer"), ("w1", "worker"), ("k1", "sink")]
                 .map(|(n, r)| (n.to_string(), r.to_string())),
         ),
-        bounds: Bounds::new(Duration::from_secs(1), 1000)
-            .max_memory(clustersim::memory::DEFAULT_BUDGET),
-        stop: StopReason::Quiescent,
-        end_time: SimTime::ZERO + Duration::from_secs(1),
-        stats: Stats::default(),
-        trace: Trace::default(),
+        SimTime::ZERO + Duration::from_secs(1),
         history,
-        snapshots: Vec::new(),
-        faults,
-        status: Vec::new(),
-        panic: None,
-        memory: Default::default(),
-    }
+    );
+    o.bounds =
+        Bounds::new(Duration::from_secs(1), 1000).max_memory(clustersim::memory::DEFAULT_BUDGET);
+    o.stop = StopReason::Quiescent;
+    o.trace = Trace::default();
+    o.faults = faults;
+    o.status = Vec::new();
+    o
 }
 
 #[test]

@@ -19,7 +19,7 @@ use clustersim::registry::Registry;
 use clustersim::run::{run_scenario, Report, RunOptions};
 use clustersim::scenario::Spec;
 use clustersim::scenario::{load, parse, Scenario};
-use clustersim::sim::{Bounds, NodeStatus, RunOutcome, Sim, Stats, StopReason};
+use clustersim::sim::{Bounds, NodeStatus, RunOutcome, Sim, StopReason};
 use clustersim::strategy::{self, FaultConfig, NetworkConfig};
 use clustersim::time::{Duration, SimTime};
 use clustersim::trace::{Trace, TraceLevel};
@@ -699,22 +699,17 @@ fn figure8_scenario_replays_the_lost_write_and_the_paper_rule_keeps_it() {
 // ---- ElectionSafety on hand-built histories ----
 
 fn outcome(history: History) -> RunOutcome {
-    RunOutcome {
-        seed: 0,
-        roster: Roster::new((1..=3).map(|i| (format!("server{i}"), "server".to_string()))),
-        bounds: Bounds::new(Duration::from_secs(10), 1)
-            .max_memory(clustersim::memory::DEFAULT_BUDGET),
-        stop: StopReason::TimeLimit,
-        end_time: SimTime(10_000_000_000),
-        stats: Stats::default(),
-        trace: Trace::new(TraceLevel::HashOnly),
+    let mut o = RunOutcome::from_history(
+        Roster::new((1..=3).map(|i| (format!("server{i}"), "server".to_string()))),
+        SimTime(10_000_000_000),
         history,
-        snapshots: Vec::new(),
-        faults: Vec::new(),
-        status: vec![NodeStatus::Up; 3],
-        panic: None,
-        memory: Default::default(),
-    }
+    );
+    o.bounds =
+        Bounds::new(Duration::from_secs(10), 1).max_memory(clustersim::memory::DEFAULT_BUDGET);
+    o.stop = StopReason::TimeLimit;
+    o.trace = Trace::new(TraceLevel::HashOnly);
+    o.status = vec![NodeStatus::Up; 3];
+    o
 }
 
 fn announced(leaders: &[(u32, u64)]) -> History {

@@ -147,6 +147,7 @@ fn config(seed: u64, schedule: Vec<(SimTime, Fault)>) -> SimConfig {
         latency: Latency::Constant(Duration::from_millis(1)),
         drop: 0.0,
         duplicate: 0.0,
+        bandwidth: None,
     };
     SimConfig::new(roster, Network::new(1, link))
         .seed(seed)

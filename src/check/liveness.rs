@@ -162,6 +162,7 @@ mod tests {
             snapshots: Vec::new(),
             faults: Vec::new(),
             status: vec![NodeStatus::Up; 2],
+            load: Vec::new(),
             panic: None,
             memory: Default::default(),
         }

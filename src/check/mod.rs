@@ -13,6 +13,7 @@ mod linearizable;
 mod liveness;
 pub mod maelstrom;
 mod stale_reads;
+mod throughput;
 mod transactional;
 mod writes;
 
@@ -38,6 +39,7 @@ pub use linearizable::{
 pub use liveness::{check_liveness, Liveness};
 pub use maelstrom::{BroadcastDelivered, CounterConverged, Echo, UniqueIds};
 pub use stale_reads::{check_stale_reads, StaleReads};
+pub use throughput::{measure as measure_load, Load, Quantiles, Throughput};
 pub use transactional::Transactional;
 
 /// The verdict on a run that a node's panic ended: `NoPanic` fails, naming the node, what it

@@ -313,6 +313,7 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
     let origin = args.file.display().to_string();
     let prepared = registry.prepare(&scenario, &origin)?;
     // Refused before anything is printed: a header would promise a search that cannot run.
+    crate::explore::exhaustive::refuse_capacity(&scenario, &origin)?;
     if !prepared.protocol.searchable() {
         return Err(crate::explore::exhaustive::not_searchable(
             prepared.protocol.as_ref(),

@@ -89,6 +89,7 @@ mod check_history;
 mod check_txn;
 mod debug;
 mod explore;
+mod load;
 mod outputs;
 mod progress_bar;
 mod run;
@@ -132,6 +133,9 @@ enum Command {
     /// Step through a run in a local web page: choose what happens next, inject faults, go
     /// back, save the path as a scenario `run` replays.
     Debug(debug::DebugArgs),
+    /// Run a scenario at each offered rate (and cluster size): ok calls a second, latency
+    /// quantiles, the busiest node, and where each curve stops keeping up (its knee).
+    Load(load::LoadArgs),
 }
 
 /// What an extension subcommand does with its parsed arguments; returns the exit code.
@@ -212,6 +216,7 @@ where
                 Command::Shrink(args) => explore::cmd_shrink(registry, &args),
                 Command::Check(args) => check::cmd_check(registry, &args),
                 Command::Debug(args) => debug::cmd_debug(registry, &args),
+                Command::Load(args) => load::cmd_load(registry, &args),
                 Command::CheckHistory(args) => check_history::cmd_check_history(registry, &args),
                 Command::CheckTxn(args) => check_txn::cmd_check_txn(registry, &args),
             },

@@ -144,6 +144,7 @@ pub fn state_json(session: &Session, notice: &Notice) -> String {
                     PendingKind::Timer => "timer",
                     PendingKind::Fault => "fault",
                     PendingKind::Nemesis => "nemesis",
+                    PendingKind::Queue => "queue",
                 },
                 node: p.node.map(|n| n.0),
                 from: p.from.map(|n| n.0),

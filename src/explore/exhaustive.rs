@@ -1410,6 +1410,7 @@ pub fn check_scenario_judging(
     on_end: &mut dyn FnMut(&RunOutcome),
 ) -> Result<(ExhaustiveOutcome, Scenario)> {
     let searched = search_scenario(scenario);
+    refuse_capacity(&searched, origin)?;
     let prepared = registry.prepare(&searched, origin)?;
     let Some(outcome) =
         prepared
@@ -1419,6 +1420,26 @@ pub fn check_scenario_judging(
         return Err(not_searchable(prepared.protocol.as_ref()));
     };
     Ok((outcome, searched))
+}
+
+/// Refuses a scenario with the capacity model (service times, link bandwidths): a state would
+/// have to hold every queue and link clock, and the search branches on orders, not on time.
+pub fn refuse_capacity(scenario: &Scenario, origin: &str) -> Result<()> {
+    let bandwidth = scenario.network.default.bandwidth.is_some()
+        || scenario
+            .network
+            .overrides
+            .iter()
+            .any(|o| o.link.bandwidth.is_some());
+    if scenario.capacity.is_empty() && !bandwidth {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "{origin}: the capacity model (`capacity` service times, link `bandwidth`) is not \
+         searched exhaustively: a state would have to hold every queue and link clock; \
+         measure it with `run`, `load` and `explore` instead, or remove it to check the \
+         protocol's logic"
+    )))
 }
 
 /// Why `protocol` cannot be searched exhaustively, as a usage error naming what to do instead.

@@ -5,6 +5,7 @@
 //! Threads and wall time live here only: every run stays single-threaded and deterministic.
 
 pub mod exhaustive;
+pub mod load;
 pub mod progress;
 pub mod shard;
 pub mod shrink;

@@ -5,6 +5,7 @@
 //! the SVG and the HTML page all draw from.
 
 pub mod html;
+pub mod knee;
 pub mod lin;
 pub mod model;
 pub mod page;

@@ -62,6 +62,11 @@ pub struct Scenario {
     /// nodes of a role, so a correct replicated protocol can always recover it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disk_atlas: bool,
+    /// The capacity model: nodes that take time to handle each message and queue the rest,
+    /// `capacity: [(nodes: ["server"], service: Constant("1ms"), queue: 64)]` (empty: every
+    /// node handles a message in no time). Link bandwidths are in `network`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity: Vec<crate::sim::capacity::CapacityRule>,
 }
 
 /// Nodes of one role: `count` of them named role1, role2, ... or the given `names`.
@@ -125,7 +130,19 @@ pub struct WorkloadSpec {
     pub reads: f64,
     /// Fraction of compare-and-set operations (key-value workloads).
     pub cas: f64,
+    /// Open loop: requests per second offered by all clients together, at exponentially
+    /// distributed intervals whether or not earlier ones were answered (key-value workloads;
+    /// `interval` is then unused). 0, the default: each client has one request at a time.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub rate: f64,
 }
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
+/// The most requests per second an open-loop workload may offer.
+pub const MAX_RATE: f64 = 100_000_000.0;
 
 impl Default for WorkloadSpec {
     fn default() -> Self {
@@ -138,6 +155,7 @@ impl Default for WorkloadSpec {
             keys: 1,
             reads: 0.5,
             cas: 0.0,
+            rate: 0.0,
         }
     }
 }
@@ -169,6 +187,8 @@ pub struct Plan {
     nemesis: Option<Nemesis>,
     /// Each node's disk fault rates (empty when the scenario sets none).
     disk: Vec<crate::storage::DiskRates>,
+    /// Each node's capacity (empty when the scenario sets none).
+    capacity: Vec<Option<crate::sim::capacity::NodeCapacity>>,
 }
 
 impl Plan {
@@ -186,6 +206,7 @@ impl Plan {
             history_file: self.history_file.clone(),
             disk: self.disk.clone(),
             disk_atlas: self.scenario.disk_atlas,
+            capacity: self.capacity.clone(),
         }
     }
 
@@ -439,6 +460,7 @@ impl Scenario {
                 disk[id.index()] = rule.rates();
             }
         }
+        let capacity = self.capacity_limits(&roster)?;
         let w = &self.workload;
         for (name, p) in [("reads", w.reads), ("cas", w.cas)] {
             if !(0.0..=1.0).contains(&p) || p.is_nan() {
@@ -451,6 +473,12 @@ impl Scenario {
             return Err(format!(
                 "workload.reads + workload.cas is {}, more than 1",
                 w.reads + w.cas
+            ));
+        }
+        if !(w.rate.is_finite() && (0.0..=MAX_RATE).contains(&w.rate)) {
+            return Err(format!(
+                "workload.rate is {}; it must be requests per second between 0 (closed loop) and {MAX_RATE}",
+                w.rate
             ));
         }
         if w.interval == Duration::ZERO {
@@ -486,7 +514,44 @@ impl Scenario {
             network,
             nemesis,
             disk,
+            capacity,
         })
+    }
+
+    /// Each node's capacity from the `capacity` rules (a later rule overrides an earlier one
+    /// for the nodes both name); empty when there are none.
+    fn capacity_limits(
+        &self,
+        roster: &Roster,
+    ) -> std::result::Result<Vec<Option<crate::sim::capacity::NodeCapacity>>, String> {
+        use crate::sim::capacity::{NodeCapacity, MAX_QUEUE};
+        let mut limits = Vec::new();
+        for (i, rule) in self.capacity.iter().enumerate() {
+            let at = |e: String| format!("capacity[{i}]: {e}");
+            rule.service
+                .validate()
+                .map_err(|e| at(format!("service: {e}")))?;
+            if let Some(q) = rule.queue.filter(|q| *q > MAX_QUEUE) {
+                return Err(at(format!(
+                    "queue is {q}; at most {MAX_QUEUE} messages may wait (leave it out for no bound)"
+                )));
+            }
+            let nodes = if rule.nodes.is_empty() {
+                roster.ids().collect()
+            } else {
+                resolve_names(roster, &rule.nodes).map_err(at)?
+            };
+            if limits.is_empty() {
+                limits = vec![None; roster.len()];
+            }
+            for id in nodes {
+                limits[id.index()] = Some(NodeCapacity {
+                    service: rule.service.clone(),
+                    queue: rule.queue,
+                });
+            }
+        }
+        Ok(limits)
     }
 
     /// The roster the `nodes` list describes.

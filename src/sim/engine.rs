@@ -5,6 +5,7 @@ mod choice;
 
 pub use choice::{Kept, Pending, PendingEvent, PendingKind};
 
+use super::capacity::{Capacity, NodeCapacity, NodeLoad};
 use super::clock::NodeClock;
 use super::queue::{prefetch, prefetch_slice, EventQueue, NO_NODE};
 use super::rng::{stream, SimRng, Stream, StreamOf, Streams};
@@ -124,8 +125,8 @@ pub struct Stats {
     pub sent: u64,
     /// Messages (and duplicates) handled by their destination.
     pub delivered: u64,
-    /// Messages lost, by reason: loss, partition, cut, node down, crashed in flight.
-    pub dropped: [u64; 5],
+    /// Messages lost, by reason: loss, partition, cut, node down, crashed in flight, queue full.
+    pub dropped: [u64; 6],
     /// Extra copies the network made.
     pub duplicated: u64,
     /// Timers that fired.
@@ -148,11 +149,15 @@ fn drop_slot(r: DropReason) -> usize {
         DropReason::Cut => 2,
         DropReason::NodeDown => 3,
         DropReason::Crashed => 4,
+        DropReason::QueueFull => 5,
     }
 }
 
 /// Everything a finished run produced; checkers and reports read only this.
+/// Built by the engine, or by `RunOutcome::from_history` in a check's tests (`#[non_exhaustive]`:
+/// a field added later breaks no caller).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct RunOutcome {
     /// The run's seed.
     pub seed: u64,
@@ -180,9 +185,34 @@ pub struct RunOutcome {
     pub panic: Option<super::Panic>,
     /// The most the run held, estimated (checked against `bounds.max_memory`).
     pub memory: MemoryUse,
+    /// Under the capacity model, what each limited node's queue did (empty when it is off).
+    pub load: Vec<(NodeId, NodeLoad)>,
 }
 
 impl RunOutcome {
+    /// A run that ended at `end_time` having recorded `history` and nothing else (no faults,
+    /// every node up, an empty trace): what a check's unit test judges. Set more fields on the
+    /// result as the test needs.
+    pub fn from_history(roster: Roster, end_time: SimTime, history: History) -> Self {
+        let nodes = roster.len();
+        RunOutcome {
+            seed: 0,
+            roster,
+            bounds: Bounds::new(end_time.since(SimTime::ZERO), u64::MAX),
+            stop: StopReason::TimeLimit,
+            end_time,
+            stats: Stats::default(),
+            trace: Trace::default(),
+            history,
+            snapshots: Vec::new(),
+            faults: Vec::new(),
+            status: vec![NodeStatus::Up; nodes],
+            panic: None,
+            memory: MemoryUse::default(),
+            load: Vec::new(),
+        }
+    }
+
     /// The trace hash.
     pub fn trace_hash(&self) -> u64 {
         self.trace.hash()
@@ -198,7 +228,7 @@ impl RunOutcome {
 /// use clustersim::sim::{Bounds, SimConfig};
 /// use clustersim::Duration;
 /// let roster = Roster::new([("a".to_string(), "node".to_string())]);
-/// let link = LinkSpec { latency: Latency::Constant(Duration::from_millis(1)), drop: 0.0, duplicate: 0.0 };
+/// let link = LinkSpec { latency: Latency::Constant(Duration::from_millis(1)), drop: 0.0, duplicate: 0.0, bandwidth: None };
 /// let config = SimConfig::new(roster, Network::new(1, link))
 ///     .seed(7)
 ///     .bounds(Bounds::new(Duration::from_secs(2), 10_000));
@@ -235,6 +265,9 @@ pub struct SimConfig {
     pub disk: Vec<crate::storage::DiskRates>,
     /// Plan drawn record faults with the fault atlas (a minority of each role's nodes per record).
     pub disk_atlas: bool,
+    /// Each node's capacity, by node index (empty, or `None` for a node: it handles a message
+    /// in no time). With a link bandwidth, turns the capacity model on.
+    pub capacity: Vec<Option<NodeCapacity>>,
 }
 
 impl SimConfig {
@@ -253,6 +286,7 @@ impl SimConfig {
             history_file: None,
             disk: Vec::new(),
             disk_atlas: false,
+            capacity: Vec::new(),
         }
     }
 }
@@ -269,6 +303,7 @@ setters!(SimConfig {
     history_file: Option<crate::history::HistoryFile>,
     disk: Vec<crate::storage::DiskRates>,
     disk_atlas: bool,
+    capacity: Vec<Option<NodeCapacity>>,
 });
 
 #[derive(Clone)]
@@ -291,11 +326,19 @@ enum Ev<M, T> {
         timer: T,
     },
     Fault(u32),
+    /// The node is free: it takes the head of its queue (the capacity model).
+    Ready {
+        node: NodeId,
+        incarnation: u32,
+    },
     NemesisTick,
     /// A strike the nemesis's trigger aimed just after an event.
     NemesisStrike,
     NemesisStop,
 }
+
+/// The capacity model's state for a run of `N`: what waits is an event.
+type Queues<N> = Capacity<Ev<<N as Node>::Msg, <N as Node>::Timer>>;
 
 /// An event popped with its due time.
 type Due<N> = (SimTime, Ev<<N as Node>::Msg, <N as Node>::Timer>);
@@ -389,6 +432,8 @@ pub struct Sim<N: Node> {
     replay: std::collections::VecDeque<super::schedule::Step>,
     /// What the fingerprint keeps from one call to the next (nodes' parts, pending events').
     print_cache: choice::PrintCache,
+    /// The capacity model's queues and link clocks; `None` (off) unless the scenario has one.
+    capacity: Option<Box<Queues<N>>>,
 }
 
 /// A copy of a run at this point, to go on from it down another path (the exhaustive search).
@@ -433,6 +478,7 @@ impl<N: Node + Clone> Clone for Sim<N> {
             pct_before: self.pct_before.clone(),
             replay: self.replay.clone(),
             print_cache: self.print_cache.clone(),
+            capacity: self.capacity.clone(),
         }
     }
 
@@ -478,6 +524,7 @@ impl<N: Node + Clone> Clone for Sim<N> {
             pct_before,
             replay,
             print_cache,
+            capacity,
         } = source;
         self.now = *now;
         self.seed = *seed;
@@ -515,6 +562,7 @@ impl<N: Node + Clone> Clone for Sim<N> {
         self.pct_before.clone_from(pct_before);
         self.replay.clone_from(replay);
         self.print_cache.clone_from(print_cache);
+        self.capacity.clone_from(capacity);
     }
 }
 
@@ -563,6 +611,7 @@ impl<N: Node + Clone> Sim<N> {
             pct_before: self.pct_before,
             replay: self.replay,
             print_cache: self.print_cache,
+            capacity: self.capacity,
             slots: self
                 .slots
                 .into_iter()
@@ -623,6 +672,13 @@ impl<N: Node> Sim<N> {
                 backlog: Vec::new(),
             })
             .collect();
+        let capacity = (config.capacity.iter().any(Option::is_some)
+            || config.network.has_bandwidth())
+        .then(|| {
+            let mut limits = config.capacity.clone();
+            limits.resize(n, None);
+            Box::new(Capacity::new(&limits, seed))
+        });
         let mut sim = Sim {
             now: SimTime::ZERO,
             seed,
@@ -668,6 +724,7 @@ impl<N: Node> Sim<N> {
             pct_before: Vec::new(),
             replay,
             print_cache: choice::PrintCache::default(),
+            capacity,
         };
         let disks = !config.disk.is_empty()
             || config.schedule.iter().any(|(_, f)| f.is_storage())
@@ -889,7 +946,7 @@ impl<N: Node> Sim<N> {
     pub fn memory(&self) -> MemoryUse {
         MemoryUse {
             nodes: Self::node_bytes() * self.slots.len() as u64,
-            queue: self.queue.bytes(),
+            queue: self.queue.bytes() + self.capacity.as_ref().map_or(0, |c| c.bytes()),
             trace: self.trace.bytes(),
             history: self.history.bytes(),
         }
@@ -973,6 +1030,13 @@ impl<N: Node> Sim<N> {
             .collect()
     }
 
+    /// Each limited node's load so far (the capacity model; empty when it is off).
+    fn load(&self) -> Vec<(NodeId, NodeLoad)> {
+        self.capacity
+            .as_ref()
+            .map_or_else(Vec::new, |c| c.loads(self.now))
+    }
+
     /// What the run has produced so far, as `finish` would hand it over (the run goes on).
     pub fn outcome_so_far(&self) -> RunOutcome {
         let snapshots = self.snapshots();
@@ -990,6 +1054,7 @@ impl<N: Node> Sim<N> {
             status: self.slots.iter().map(|s| s.status).collect(),
             panic: self.panic.clone(),
             memory: self.peak_memory,
+            load: self.load(),
         }
     }
 
@@ -999,6 +1064,7 @@ impl<N: Node> Sim<N> {
         if now.total() > self.peak_memory.total() {
             self.peak_memory = now;
         }
+        let load = self.load();
         let snapshots = self.snapshots();
         RunOutcome {
             seed: self.seed,
@@ -1012,6 +1078,7 @@ impl<N: Node> Sim<N> {
             snapshots,
             faults: self.applied,
             status: self.slots.iter().map(|s| s.status).collect(),
+            load,
             panic: self.panic,
             memory: self.peak_memory,
         }
@@ -1034,6 +1101,7 @@ impl<N: Node> Sim<N> {
                 timer,
             } => self.fire_timer(node, incarnation, id, timer),
             Ev::Start { node, incarnation } => self.boot(node, incarnation),
+            Ev::Ready { node, incarnation } => self.ready(node, incarnation),
             Ev::Fault(idx) => {
                 // `None`: a nemesis undo withdrawn when the nemesis stopped.
                 if let Some(fault) = self.fault_pool[idx as usize].take() {
@@ -1085,6 +1153,36 @@ impl<N: Node> Sim<N> {
             });
             return;
         }
+        if let Some(cap) = self.capacity.as_deref_mut().filter(|c| c.limited(to)) {
+            if cap.busy(to, self.now) {
+                let ev = Ev::Deliver {
+                    from,
+                    to,
+                    incarnation,
+                    id,
+                    msg,
+                };
+                match cap.enqueue(to, self.now, ev, true) {
+                    Ok(Some(at)) => self.queue.push_for(
+                        at,
+                        to.0,
+                        Ev::Ready {
+                            node: to,
+                            incarnation,
+                        },
+                    ),
+                    Ok(None) => {}
+                    Err(_) => self.record_drop(from, to, id, DropReason::QueueFull),
+                }
+                return;
+            }
+            self.begin_service(to, &msg);
+        }
+        self.handle_message(from, to, id, msg);
+    }
+
+    /// `to` handles a message that has arrived (and, under the capacity model, waited its turn).
+    fn handle_message(&mut self, from: NodeId, to: NodeId, id: u64, msg: N::Msg) {
         self.stats.delivered += 1;
         let now = self.now;
         self.trace.mix(TAG_DELIVER, now, pair(from, to), id, 0);
@@ -1110,6 +1208,26 @@ impl<N: Node> Sim<N> {
             });
             return;
         }
+        if let Some(cap) = self.capacity.as_deref_mut().filter(|c| c.limited(node)) {
+            if cap.busy(node, self.now) {
+                let ev = Ev::Timer {
+                    node,
+                    incarnation,
+                    id,
+                    timer,
+                };
+                if let Ok(Some(at)) = cap.enqueue(node, self.now, ev, false) {
+                    self.queue
+                        .push_for(at, node.0, Ev::Ready { node, incarnation });
+                }
+                return;
+            }
+        }
+        self.run_timer(node, id, timer);
+    }
+
+    /// `node`'s timer runs (it was not cancelled; under the capacity model, it waited its turn).
+    fn run_timer(&mut self, node: NodeId, id: TimerId, timer: N::Timer) {
         self.stats.timers += 1;
         let now = self.now;
         self.trace
@@ -1120,6 +1238,61 @@ impl<N: Node> Sim<N> {
         });
         self.handling = (node, Handling::Timer);
         self.dispatch(node, |n, ctx| n.on_timer(ctx, timer));
+    }
+
+    /// `node` is free under the capacity model: it takes the head of its queue, and the next
+    /// item is due when that one is done.
+    fn ready(&mut self, node: NodeId, incarnation: u32) {
+        let slot = &mut self.slots[node.index()];
+        // A crash emptied the queue this event was for.
+        if self.incarnations[node.index()] != incarnation || slot.status == NodeStatus::Down {
+            return;
+        }
+        if slot.status == NodeStatus::Paused {
+            slot.backlog.push(Ev::Ready { node, incarnation });
+            return;
+        }
+        let now = self.now;
+        let Some(item) = self.capacity.as_deref_mut().and_then(|c| c.take(node, now)) else {
+            return;
+        };
+        match item {
+            Ev::Deliver {
+                from, to, id, msg, ..
+            } => {
+                self.begin_service(to, &msg);
+                self.handle_message(from, to, id, msg);
+            }
+            // A timer cancelled while it waited does not run.
+            Ev::Timer {
+                node, id, timer, ..
+            } if self.cancelled.is_empty() || !self.cancelled.remove(&id) => {
+                self.run_timer(node, id, timer);
+            }
+            _ => {}
+        }
+        if self.incarnations[node.index()] != incarnation {
+            return;
+        }
+        let now = self.now;
+        if let Some(at) = self.capacity.as_deref().and_then(|c| c.next_at(node, now)) {
+            self.queue
+                .push_for(at, node.0, Ev::Ready { node, incarnation });
+        }
+    }
+
+    /// `node` begins to handle `msg`: busy for its service time, drawn from the node's
+    /// service stream and scaled by the protocol.
+    fn begin_service(&mut self, node: NodeId, msg: &N::Msg) {
+        let Some(cap) = self.capacity.as_deref_mut() else {
+            return;
+        };
+        let drawn = cap.draw(node);
+        let service = match &self.slots[node.index()].node {
+            Some(n) => n.service_time(msg, drawn),
+            None => drawn,
+        };
+        cap.begin(node, self.now, service);
     }
 
     fn boot(&mut self, node: NodeId, incarnation: u32) {
@@ -1218,6 +1391,7 @@ impl<N: Node> Sim<N> {
             .queue
             .events()
             .chain(self.slots.iter().flat_map(|s| s.backlog.iter()))
+            .chain(self.capacity.iter().flat_map(|c| c.items()))
             .filter_map(|ev| match ev {
                 Ev::Timer { id, .. } => Some(*id),
                 _ => None,
@@ -1306,7 +1480,20 @@ impl<N: Node> Sim<N> {
         };
         match sent {
             Transmit::Dropped(reason) => self.record_drop(from, to, id, reason),
-            Transmit::Delivered { first, copy } => {
+            Transmit::Delivered {
+                mut first,
+                mut copy,
+            } => {
+                // A link with a bandwidth sends one message at a time: this one leaves after
+                // those before it, and arrives its latency after it left.
+                if let Some(cap) = self.capacity.as_deref_mut() {
+                    if let Some(bw) = self.network.link(from, to).bandwidth.filter(|_| from != to) {
+                        let bytes = N::message_bytes(&msg);
+                        let wait = cap.departure(from, to, now, bw, bytes).since(now);
+                        first = first + wait;
+                        copy = copy.map(|c| c + wait);
+                    }
+                }
                 if let Some(delay) = copy {
                     self.stats.duplicated += 1;
                     self.trace.mix(TAG_DUP, now, pair(from, to), id, delay.0);
@@ -1504,8 +1691,11 @@ impl<N: Node> Sim<N> {
         slot.status = NodeStatus::Down;
         slot.node = None;
         self.incarnations[node.index()] += 1;
-        let backlog = std::mem::take(&mut slot.backlog);
-        for ev in backlog {
+        let mut lost = std::mem::take(&mut slot.backlog);
+        if let Some(cap) = self.capacity.as_deref_mut() {
+            lost.extend(cap.clear(node, self.now));
+        }
+        for ev in lost {
             if let Ev::Deliver { from, to, id, .. } = ev {
                 self.record_drop(from, to, id, DropReason::Crashed);
             }
@@ -1542,7 +1732,7 @@ impl<N: Node> Sim<N> {
 /// sender to one receiver stay in order), a timer's or boot's own node.
 fn ev_node<M, T>(ev: &Ev<M, T>) -> Option<NodeId> {
     match ev {
-        Ev::Start { node, .. } | Ev::Timer { node, .. } => Some(*node),
+        Ev::Start { node, .. } | Ev::Timer { node, .. } | Ev::Ready { node, .. } => Some(*node),
         Ev::Deliver { from, .. } => Some(*from),
         Ev::Fault(_) | Ev::NemesisTick | Ev::NemesisStrike | Ev::NemesisStop => None,
     }
@@ -1623,6 +1813,7 @@ mod tests {
             history_file: None,
             disk: Vec::new(),
             disk_atlas: false,
+            capacity: Vec::new(),
         };
         let factory: NodeFactory<Canceller> = Box::new(|_, _, _| Canceller { last: None });
         let mut sim = Sim::new(config, factory);

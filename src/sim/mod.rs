@@ -3,6 +3,7 @@
 //! `Sim` owns the world for one run: nodes, their storage and clocks, the network and the fault
 //! sources. It never reads the wall clock and never spawns threads.
 
+pub mod capacity;
 mod clock;
 mod engine;
 pub mod panics;

@@ -26,6 +26,8 @@ pub enum Stream {
     Schedule,
     /// The node's disk fault draws (which writes a power loss keeps, failed syncs, corruption).
     Disk(u32),
+    /// The node's service times (the capacity model).
+    Service(u32),
 }
 
 impl Stream {
@@ -38,6 +40,7 @@ impl Stream {
             Stream::Network(n) => (2 << 32) | u64::from(n),
             Stream::Node(n) => (3 << 32) | u64::from(n),
             Stream::Disk(n) => (4 << 32) | u64::from(n),
+            Stream::Service(n) => (5 << 32) | u64::from(n),
         }
     }
 }

@@ -63,4 +63,12 @@ impl<N: Node + Clone> Node for SharedNode<N> {
     fn heap_bytes(&self) -> u64 {
         self.0.heap_bytes()
     }
+
+    fn service_time(&self, msg: &Self::Msg, drawn: crate::time::Duration) -> crate::time::Duration {
+        self.0.service_time(msg, drawn)
+    }
+
+    fn message_bytes(msg: &Self::Msg) -> u64 {
+        N::message_bytes(msg)
+    }
 }

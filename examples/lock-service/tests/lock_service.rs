@@ -352,30 +352,16 @@ fn a_fenced_resource_refuses_an_older_token_and_records_what_it_applies() {
 
 /// A finished run of two clients with `history`, no faults, both up at the end.
 fn outcome_of(history: clustersim::history::History) -> clustersim::sim::RunOutcome {
-    use clustersim::sim::{Bounds, NodeStatus, RunOutcome, Stats, StopReason};
-    RunOutcome {
-        seed: 0,
-        roster: clustersim::node::Roster::new(
-            [
-                ("lock1", "lock"),
-                ("client1", "client"),
-                ("client2", "client"),
-            ]
-            .map(|(n, r)| (n.to_string(), r.to_string())),
-        ),
-        bounds: Bounds::new(Duration::from_secs(2), 1000)
-            .max_memory(clustersim::memory::DEFAULT_BUDGET),
-        stop: StopReason::TimeLimit,
-        end_time: clustersim::SimTime::ZERO + Duration::from_secs(2),
-        stats: Stats::default(),
-        trace: clustersim::trace::Trace::default(),
-        history,
-        snapshots: Vec::new(),
-        faults: Vec::new(),
-        status: vec![NodeStatus::Up; 3],
-        panic: None,
-        memory: Default::default(),
-    }
+    let roster = clustersim::node::Roster::new(
+        [
+            ("lock1", "lock"),
+            ("client1", "client"),
+            ("client2", "client"),
+        ]
+        .map(|(n, r)| (n.to_string(), r.to_string())),
+    );
+    let end = clustersim::SimTime::ZERO + Duration::from_secs(2);
+    clustersim::sim::RunOutcome::from_history(roster, end, history)
 }
 
 #[test]

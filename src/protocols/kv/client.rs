@@ -197,6 +197,10 @@ pub struct ClientConfig {
     pub timeout_retries: u32,
     /// When to read every key once; `None`: no final reads.
     pub final_reads: Option<Duration>,
+    /// Open loop: this client's requests per second, issued at exponentially distributed
+    /// intervals whether or not earlier ones were answered (`interval` is then unused);
+    /// 0 (the default): one request at a time, one per `interval` at most.
+    pub rate: f64,
 }
 
 impl ClientConfig {
@@ -220,6 +224,7 @@ impl ClientConfig {
             retries: 3,
             timeout_retries: 0,
             final_reads,
+            rate: w.rate / clients.max(1) as f64,
         }
     }
 }
@@ -233,14 +238,16 @@ struct Pending {
     final_read: bool,
 }
 
-/// A workload client: issues one operation at a time and records it in the history.
+/// A workload client: issues one operation at a time (or, open loop, at its rate whatever is
+/// still unanswered) and records each in the history.
 #[derive(Clone, Debug)]
 pub struct KvClient {
     config: ClientConfig,
     servers: Vec<NodeId>,
     policy: Target,
     target: usize,
-    pending: Option<Pending>,
+    /// Requests waiting for a reply, by request id (at most one unless open loop).
+    pending: BTreeMap<u64, Pending>,
     issued: u64,
     next_request: u64,
     next_value: u64,
@@ -267,7 +274,7 @@ impl KvClient {
             servers,
             policy,
             target: 0,
-            pending: None,
+            pending: BTreeMap::new(),
             issued: 0,
             next_request: 0,
             next_value: 0,
@@ -284,7 +291,7 @@ impl KvClient {
 
     /// True while a request waits for its reply.
     pub fn busy(&self) -> bool {
-        self.pending.is_some()
+        !self.pending.is_empty()
     }
 
     /// Points the client at `server` for its next requests (a protocol's own leader hint).
@@ -311,7 +318,7 @@ impl KvClient {
         // the first boot.
         self.next_request = ctx.true_now.0;
         let now = ctx.now();
-        let first = since_now(now, self.config.start) + self.jitter(ctx);
+        let first = since_now(now, self.config.start) + self.gap(ctx);
         ctx.set_timer(first, ClientTimer::Tick.into());
         if let Some(at) = self.config.final_reads {
             if SimTime::ZERO + at >= now {
@@ -337,9 +344,10 @@ impl KvClient {
                 if stopped || spent {
                     return;
                 }
-                let next = self.jitter(ctx);
+                let next = self.gap(ctx);
                 ctx.set_timer(next, ClientTimer::Tick.into());
-                if self.pending.is_none() && self.finals.is_empty() {
+                let free = self.pending.is_empty() || self.open_loop();
+                if free && self.finals.is_empty() {
                     let op = self.draw(ctx);
                     self.issued += 1;
                     self.begin(ctx, op, false);
@@ -350,7 +358,7 @@ impl KvClient {
                 self.next_final(ctx);
             }
             ClientTimer::Timeout(id) => {
-                let Some(mut p) = self.pending.take_if(|p| p.request.id == id) else {
+                let Some(mut p) = self.pending.remove(&id) else {
                     return;
                 };
                 if p.timeouts < self.config.timeout_retries && !p.final_read {
@@ -378,7 +386,7 @@ impl KvClient {
         N::Msg: From<KvRequest>,
         N::Timer: From<ClientTimer>,
     {
-        let Some(p) = self.pending.take_if(|p| p.request.id == reply.id) else {
+        let Some(p) = self.pending.remove(&reply.id) else {
             return;
         };
         let op = p.request.op;
@@ -435,7 +443,7 @@ impl KvClient {
         p.attempts += 1;
         p.request.id = self.fresh_request();
         self.send(ctx, &p);
-        self.pending = Some(p);
+        self.pending.insert(p.request.id, p);
     }
 
     fn next_final<N>(&mut self, ctx: &mut Context<'_, N>)
@@ -444,7 +452,7 @@ impl KvClient {
         N::Msg: From<KvRequest>,
         N::Timer: From<ClientTimer>,
     {
-        if self.pending.is_some() {
+        if !self.pending.is_empty() {
             return;
         }
         if let Some(key) = self.finals.pop() {
@@ -470,7 +478,7 @@ impl KvClient {
             final_read,
         };
         self.send(ctx, &p);
-        self.pending = Some(p);
+        self.pending.insert(p.request.id, p);
     }
 
     fn send<N>(&mut self, ctx: &mut Context<'_, N>, p: &Pending)
@@ -496,6 +504,22 @@ impl KvClient {
     fn fresh_request(&mut self) -> u64 {
         self.next_request += 1;
         self.next_request
+    }
+
+    /// True when the client issues at its rate whatever is unanswered.
+    fn open_loop(&self) -> bool {
+        self.config.rate > 0.0
+    }
+
+    /// Time to the next operation: exponential at the open-loop rate, else the interval
+    /// jittered by +-50%.
+    fn gap<N: Node>(&self, ctx: &mut Context<'_, N>) -> Duration {
+        if self.open_loop() {
+            let u: f64 = ctx.rng().random();
+            let mean = 1e9 / self.config.rate;
+            return Duration((-(1.0 - u).ln() * mean).clamp(1.0, 1e15) as u64);
+        }
+        self.jitter(ctx)
     }
 
     fn jitter<N: Node>(&self, ctx: &mut Context<'_, N>) -> Duration {
@@ -621,6 +645,7 @@ mod tests {
             retries: 2,
             timeout_retries: 0,
             final_reads: Some(Duration::from_secs(2)),
+            rate: 0.0,
         }
     }
 
@@ -643,6 +668,7 @@ mod tests {
             history_file: None,
             disk: Vec::new(),
             disk_atlas: false,
+            capacity: Vec::new(),
         };
         let factory: NodeFactory<Solo> = Box::new(|id, _, _| match id.0 {
             0 => Solo::Server(BTreeMap::new(), Some(NodeId(1))),

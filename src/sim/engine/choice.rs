@@ -41,6 +41,9 @@ pub enum PendingKind {
     Fault,
     /// The nemesis's next decision.
     Nemesis,
+    /// A node free again takes the next message or timer waiting in its queue (the capacity
+    /// model).
+    Queue,
 }
 
 /// One pending event described for a person: what a debugger lists.
@@ -94,6 +97,12 @@ impl<N: Node> Sim<N> {
                     Ev::NemesisTick | Ev::NemesisStrike | Ev::NemesisStop => {
                         (PendingKind::Nemesis, None, None, "nemesis decides".into())
                     }
+                    Ev::Ready { node, .. } => (
+                        PendingKind::Queue,
+                        Some(*node),
+                        None,
+                        "takes the next waiting message".into(),
+                    ),
                 };
                 Some(PendingEvent {
                     seq,
@@ -836,6 +845,7 @@ fn event_print<M: Hash, T: Hash>(pool: &[Option<Fault>], ev: &Ev<M, T>) -> u64 {
         Ev::NemesisTick => 4u8.hash(&mut h),
         Ev::NemesisStrike => 5u8.hash(&mut h),
         Ev::NemesisStop => 6u8.hash(&mut h),
+        Ev::Ready { node, incarnation } => (7u8, node, incarnation).hash(&mut h),
     }
     h.finish()
 }
@@ -843,7 +853,7 @@ fn event_print<M: Hash, T: Hash>(pool: &[Option<Fault>], ev: &Ev<M, T>) -> u64 {
 /// The node a pending event runs on (a message's receiver), if it is a node's.
 fn run_node<M, T>(ev: &Ev<M, T>) -> Option<NodeId> {
     match ev {
-        Ev::Start { node, .. } | Ev::Timer { node, .. } => Some(*node),
+        Ev::Start { node, .. } | Ev::Timer { node, .. } | Ev::Ready { node, .. } => Some(*node),
         Ev::Deliver { to, .. } => Some(*to),
         _ => None,
     }

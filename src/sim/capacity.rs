@@ -1,0 +1,278 @@
+//! The capacity model: a node is busy for a service time while it handles a message, and what
+//! arrives meanwhile (messages, and timers that come due) waits in its queue, first in first
+//! out, bounded or not; a link with a bandwidth sends one message at a time. Off (no state, one
+//! branch per event) unless the scenario has a `capacity` rule or a link bandwidth.
+
+use crate::net::Latency;
+use crate::node::NodeId;
+use crate::sim::rng::{stream, SimRng, Stream};
+use crate::time::{Duration, SimTime};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+
+/// A scenario's capacity rule: each node named takes `service` to handle a message and holds
+/// at most `queue` waiting messages.
+///
+/// `capacity: [(nodes: ["server"], service: Constant("1ms"), queue: 64)]`
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapacityRule {
+    /// Node or role names; empty: every node.
+    #[serde(default)]
+    pub nodes: Vec<String>,
+    /// Time one message takes to handle, a distribution written as link latencies are; the
+    /// protocol may scale it per message (`Node::service_time`).
+    pub service: Latency,
+    /// Most messages waiting at once; one more is dropped (`queue full`). None: no bound but
+    /// the run's memory budget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<u32>,
+}
+
+/// The most messages a `queue` bound may name.
+pub const MAX_QUEUE: u32 = 10_000_000;
+
+/// One node's capacity, resolved from the rules that name it (the last one wins).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeCapacity {
+    /// Time one message takes to handle.
+    pub service: Latency,
+    /// Most messages waiting; None: no bound.
+    pub queue: Option<u32>,
+}
+
+/// What one node's queue did over a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeLoad {
+    /// Messages it began to handle.
+    pub handled: u64,
+    /// Service time of those messages, summed.
+    pub busy: Duration,
+    /// Time messages waited in its queue before it began them, summed (timers that waited
+    /// are not counted).
+    pub waited: Duration,
+    /// Messages that waited in its queue (the others found it free).
+    pub queued: u64,
+    /// Most messages and timers waiting at once.
+    pub peak_queue: u32,
+    /// Messages dropped because its queue was full.
+    pub shed: u64,
+    /// The queue's length integrated over time, in item-nanoseconds.
+    pub queue_area: u128,
+}
+
+impl NodeLoad {
+    /// Fraction of `over` the node spent handling messages (at most 1).
+    pub fn utilization(&self, over: Duration) -> f64 {
+        if over.0 == 0 {
+            return 0.0;
+        }
+        (self.busy.0 as f64 / over.0 as f64).min(1.0)
+    }
+
+    /// Mean number of items waiting over `over`.
+    pub fn mean_queue(&self, over: Duration) -> f64 {
+        if over.0 == 0 {
+            return 0.0;
+        }
+        self.queue_area as f64 / over.0 as f64
+    }
+
+    /// Mean time a message waited before the node began it, over every message it handled
+    /// (those that found it free waited 0): queueing theory's Wq.
+    pub fn mean_wait(&self) -> Duration {
+        Duration(self.waited.0.checked_div(self.handled).unwrap_or(0))
+    }
+}
+
+/// One limited node: its capacity, stream, clock and queue.
+#[derive(Clone, Debug)]
+struct Server<Q> {
+    capacity: NodeCapacity,
+    rng: SimRng,
+    free_at: SimTime,
+    /// Waiting items: when each arrived, and whether it is a message (else a timer).
+    queue: VecDeque<(SimTime, bool, Q)>,
+    load: NodeLoad,
+    changed: SimTime,
+}
+
+impl<Q> Server<Q> {
+    /// Adds the queue's length since the last change to its area.
+    fn account(&mut self, now: SimTime) {
+        let span = now.since(self.changed).0;
+        self.load.queue_area += self.queue.len() as u128 * u128::from(span);
+        self.changed = self.changed.max(now);
+    }
+}
+
+/// The engine's capacity state: each limited node's queue, and when each link with a bandwidth
+/// is free to send again.
+#[derive(Clone, Debug)]
+pub(crate) struct Capacity<Q> {
+    servers: Vec<Option<Box<Server<Q>>>>,
+    links: BTreeMap<(u32, u32), SimTime>,
+}
+
+impl<Q> Capacity<Q> {
+    /// The state for `limits` (one per node; `None`: unlimited), streams from `seed`.
+    pub(crate) fn new(limits: &[Option<NodeCapacity>], seed: u64) -> Self {
+        let servers = limits
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                l.as_ref().map(|capacity| {
+                    Box::new(Server {
+                        capacity: capacity.clone(),
+                        rng: stream(seed, Stream::Service(i as u32)),
+                        free_at: SimTime::ZERO,
+                        queue: VecDeque::new(),
+                        load: NodeLoad::default(),
+                        changed: SimTime::ZERO,
+                    })
+                })
+            })
+            .collect();
+        Capacity {
+            servers,
+            links: BTreeMap::new(),
+        }
+    }
+
+    fn server(&mut self, node: NodeId) -> Option<&mut Server<Q>> {
+        self.servers.get_mut(node.index())?.as_deref_mut()
+    }
+
+    /// True when `node` has a service time (its messages queue).
+    #[inline]
+    pub(crate) fn limited(&self, node: NodeId) -> bool {
+        matches!(self.servers.get(node.index()), Some(Some(_)))
+    }
+
+    /// True when what arrives at `node` now must wait: it is handling a message, or others wait.
+    pub(crate) fn busy(&self, node: NodeId, now: SimTime) -> bool {
+        match self.servers.get(node.index()) {
+            Some(Some(s)) => now < s.free_at || !s.queue.is_empty(),
+            _ => false,
+        }
+    }
+
+    /// Puts `item` at the back of `node`'s queue. `Ok(Some(t))`: the queue was empty, and its
+    /// head is to be taken at `t`; `Err(item)`: a bounded queue was full. A `message` is held
+    /// to the bound; a timer always waits.
+    pub(crate) fn enqueue(
+        &mut self,
+        node: NodeId,
+        now: SimTime,
+        item: Q,
+        message: bool,
+    ) -> Result<Option<SimTime>, Q> {
+        let Some(s) = self.server(node) else {
+            return Err(item);
+        };
+        if message
+            && s.capacity
+                .queue
+                .is_some_and(|b| s.queue.len() >= b as usize)
+        {
+            s.load.shed += 1;
+            return Err(item);
+        }
+        s.account(now);
+        s.queue.push_back((now, message, item));
+        s.load.peak_queue = s.load.peak_queue.max(s.queue.len() as u32);
+        Ok((s.queue.len() == 1).then_some(s.free_at.max(now)))
+    }
+
+    /// Takes the head of `node`'s queue (the node is free).
+    pub(crate) fn take(&mut self, node: NodeId, now: SimTime) -> Option<Q> {
+        let s = self.server(node)?;
+        s.account(now);
+        let (arrived, message, item) = s.queue.pop_front()?;
+        if message {
+            s.load.waited = s.load.waited + now.since(arrived);
+            s.load.queued += 1;
+        }
+        Some(item)
+    }
+
+    /// When the next item of `node`'s queue is to be taken, if one waits.
+    pub(crate) fn next_at(&self, node: NodeId, now: SimTime) -> Option<SimTime> {
+        match self.servers.get(node.index()) {
+            Some(Some(s)) if !s.queue.is_empty() => Some(s.free_at.max(now)),
+            _ => None,
+        }
+    }
+
+    /// Draws the service time of `node`'s next message.
+    pub(crate) fn draw(&mut self, node: NodeId) -> Duration {
+        match self.server(node) {
+            Some(s) => s.capacity.service.sample(&mut s.rng),
+            None => Duration::ZERO,
+        }
+    }
+
+    /// `node` begins a message that keeps it busy for `service`.
+    pub(crate) fn begin(&mut self, node: NodeId, now: SimTime, service: Duration) {
+        if let Some(s) = self.server(node) {
+            s.free_at = now + service;
+            s.load.busy = s.load.busy + service;
+            s.load.handled += 1;
+        }
+    }
+
+    /// Empties `node`'s queue (it crashed): what waited is returned, and it is free now.
+    pub(crate) fn clear(&mut self, node: NodeId, now: SimTime) -> Vec<Q> {
+        let Some(s) = self.server(node) else {
+            return Vec::new();
+        };
+        s.account(now);
+        s.free_at = now;
+        s.queue.drain(..).map(|(_, _, q)| q).collect()
+    }
+
+    /// When a message of `bytes` that `from` sends now to `to` has left, over a link of
+    /// `bandwidth` that sends one message at a time.
+    pub(crate) fn departure(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        now: SimTime,
+        bandwidth: crate::net::Bandwidth,
+        bytes: u64,
+    ) -> SimTime {
+        let free = self.links.entry((from.0, to.0)).or_insert(SimTime::ZERO);
+        let left = (*free).max(now) + bandwidth.time_for(bytes);
+        *free = left;
+        left
+    }
+
+    /// Every item waiting in any queue.
+    pub(crate) fn items(&self) -> impl Iterator<Item = &Q> {
+        self.servers
+            .iter()
+            .flatten()
+            .flat_map(|s| s.queue.iter().map(|(_, _, q)| q))
+    }
+
+    /// Bytes the queues and link clocks hold.
+    pub(crate) fn bytes(&self) -> u64 {
+        let queued: usize = self.servers.iter().flatten().map(|s| s.queue.len()).sum();
+        let queued = queued as u64;
+        queued * std::mem::size_of::<(SimTime, bool, Q)>() as u64 + self.links.len() as u64 * 48
+    }
+
+    /// Each limited node's load up to `now`.
+    pub(crate) fn loads(&self, now: SimTime) -> Vec<(NodeId, NodeLoad)> {
+        self.servers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let s = s.as_ref()?;
+                let mut load = s.load.clone();
+                load.queue_area += s.queue.len() as u128 * u128::from(now.since(s.changed).0);
+                Some((NodeId(i as u32), load))
+            })
+            .collect()
+    }
+}
