@@ -474,6 +474,26 @@ impl<N: Node> Sim<N> {
         N: Hash,
         N::Stored: Hash,
     {
+        self.fingerprint_skipping(kept, None)
+    }
+
+    /// `fingerprint_of` as it would be with pending event `seq` gone and nothing else changed:
+    /// running `seq` changed nothing but consuming it exactly when the fingerprint after the
+    /// run equals this one (the search's `keep_ignored`).
+    pub fn fingerprint_without(&mut self, kept: Kept, seq: u64) -> u64
+    where
+        N: Hash,
+        N::Stored: Hash,
+    {
+        self.fingerprint_skipping(kept, Some(seq))
+    }
+
+    /// `fingerprint_of`, with the pending event `skip` names left out.
+    fn fingerprint_skipping(&mut self, kept: Kept, skip: Option<u64>) -> u64
+    where
+        N: Hash,
+        N::Stored: Hash,
+    {
         let mut h = Fx::default();
         if kept.time {
             self.now.hash(&mut h);
@@ -499,7 +519,7 @@ impl<N: Node> Sim<N> {
         }
         self.print_cache.sync(self.stats.events);
         self.network.fingerprint(&mut h);
-        self.rest_print(&mut h, kept, true);
+        self.rest_print(&mut h, kept, true, skip);
         mix(h.finish())
     }
 
@@ -576,7 +596,7 @@ impl<N: Node> Sim<N> {
                 h.write_u64(self.node_print(i, kept, false));
             }
             self.network.fingerprint_renamed(&mut h, &renamed);
-            self.rest_print(&mut h, kept, false);
+            self.rest_print(&mut h, kept, false, None);
             mix(h.finish())
         })
     }
@@ -615,9 +635,9 @@ impl<N: Node> Sim<N> {
         s.finish()
     }
 
-    /// The pending events (a multiset, or a set of messages), the history and the faults
-    /// applied, into `h`; with `cached`, each event's print is kept for the next call.
-    fn rest_print(&mut self, h: &mut Fx, kept: Kept, cached: bool) {
+    /// The pending events (a multiset, or a set of messages; `skip` left out), the history and
+    /// the faults applied, into `h`; with `cached`, each event's print is kept for the next call.
+    fn rest_print(&mut self, h: &mut Fx, kept: Kept, cached: bool, skip: Option<u64>) {
         let now = self.now;
         let mut pending = 0u64;
         let mut count = 0u64;
@@ -629,6 +649,9 @@ impl<N: Node> Sim<N> {
         );
         let mut messages = std::mem::take(&mut cache.messages);
         queue.for_each_key(|time, seq, slot| {
+            if skip == Some(seq) {
+                return;
+            }
             let i = slot as usize;
             let print = if cached {
                 if cache.pending.len() <= i {
