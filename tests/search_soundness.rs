@@ -1052,7 +1052,11 @@ fn every_value_of_a_nondeterministic_choice_is_a_branch_that_replays() {
 fn the_corpus_searched_on_three_threads_judges_what_one_thread_does() {
     let r = registry();
     for timing in [Timing::Timed, Timing::Untimed] {
-        for case in corpus(timing) {
+        let mut cases = corpus(timing);
+        if timing == Timing::Untimed {
+            cases.extend(ignored_corpus());
+        }
+        for case in cases {
             let runs: Vec<(Vec<String>, String)> = [1, 3]
                 .into_iter()
                 .map(|threads| {

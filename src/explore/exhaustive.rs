@@ -828,6 +828,9 @@ struct Worker<N: Node> {
     chooses: bool,
     /// The states this worker has met in the batch so far.
     firsts: Prints,
+    /// With `keep_ignored`: whether running an event changes nothing, by `Sim::run_key` (a
+    /// function of it, kept so a known answer costs no copy).
+    ignored: HashMap<u64, bool>,
 }
 
 /// A set of fingerprints, only looked up (never iterated: no order reaches a result).
@@ -842,6 +845,7 @@ impl<N: Node + Clone> Worker<N> {
             steps: Vec::new(),
             chooses: false,
             firsts: Prints::default(),
+            ignored: HashMap::new(),
         }
     }
 
@@ -1151,6 +1155,20 @@ fn end_of<N: SearchNode>(
     }
 }
 
+/// A state where nothing left to run changes anything (`keep_ignored`): the run ends here,
+/// judged as if it ran its ignored events in time order (they change nothing).
+fn ignored_end<N: SearchNode>(
+    shared: &Shared<'_, N>,
+    worker: &mut Worker<N>,
+    sim: Box<Sim<N>>,
+) -> Expanded<N> {
+    if shared.config.planted == Some(PlantedBug::CutIgnoredEnds) {
+        worker.recycle(sim);
+        return Expanded::Cut;
+    }
+    end_of(shared, worker, sim, false)
+}
+
 /// Every choice's state from `state`, those not seen before the batch copied and judged by
 /// the invariants.
 fn children_of<N: SearchNode>(
@@ -1171,15 +1189,24 @@ fn children_of<N: SearchNode>(
     while i < steps.len() {
         let step = steps[i].clone();
         i += 1;
-        // What the state would be were this event gone and nothing else changed.
-        let unchanged = match (&step, own.as_deref_mut()) {
-            (Step::Run(seq), Some(parent))
-                if shared.keep_ignored && !shared.first_boots.contains(seq) =>
-            {
-                Some(parent.fingerprint_without(shared.kept, *seq))
+        // What the state would be were this event gone and nothing else changed, unless
+        // running it is known to change something (or nothing: no step, and no copy).
+        let mut key = None;
+        let mut unchanged = None;
+        if let (Step::Run(seq), Some(parent)) = (&step, own.as_deref_mut()) {
+            if shared.keep_ignored && !shared.first_boots.contains(seq) {
+                key = parent.run_key(shared.kept, *seq);
+                match key.and_then(|k| worker.ignored.get(&k).copied()) {
+                    Some(true) if i == steps.len() && children.is_empty() => {
+                        let parent = own.take().expect("matched above");
+                        return ignored_end(shared, worker, parent);
+                    }
+                    Some(true) => continue,
+                    Some(false) => {}
+                    None => unchanged = Some(parent.fingerprint_without(shared.kept, *seq)),
+                }
             }
-            _ => None,
-        };
+        }
         let last = i == steps.len() && !worker.chooses;
         let mut child = if last {
             own.take().expect("the state goes to its last step only")
@@ -1210,25 +1237,24 @@ fn children_of<N: SearchNode>(
             _ => step,
         };
         // Ignored: the event stays pending (never with a choice made: that is a branch).
-        if unchanged.is_some()
-            && matches!(step, Step::Run(_))
-            && !child.stopped()
-            && unchanged == Some(child.fingerprint_of(shared.kept))
-        {
-            if i == steps.len() && children.is_empty() {
-                // Nothing this state could run changes anything: the run ends here, judged
-                // as if it ran its ignored events in time order (they change nothing).
-                if let Some(parent) = own.take() {
-                    worker.recycle(parent);
-                }
-                if config.planted == Some(PlantedBug::CutIgnoredEnds) {
-                    worker.recycle(child);
-                    return Expanded::Cut;
-                }
-                return end_of(shared, worker, child, false);
+        let mut plain = None;
+        if let Some(unchanged) = unchanged {
+            let print = child.fingerprint_of(shared.kept);
+            let ignored = matches!(step, Step::Run(_)) && !child.stopped() && unchanged == print;
+            if let Some(k) = key {
+                worker.ignored.insert(k, ignored);
             }
-            worker.recycle(child);
-            continue;
+            if ignored {
+                if i == steps.len() && children.is_empty() {
+                    if let Some(parent) = own.take() {
+                        worker.recycle(parent);
+                    }
+                    return ignored_end(shared, worker, child);
+                }
+                worker.recycle(child);
+                continue;
+            }
+            plain = Some(print);
         }
         let budgets = state.budgets.after(&step);
         let booted = match &step {
@@ -1239,7 +1265,10 @@ fn children_of<N: SearchNode>(
             _ => false,
         };
         let boots_left = state.boots_left - usize::from(booted && state.boots_left > 0);
-        let mut print = child.symmetric_fingerprint_of(shared.kept, shared.groups);
+        let mut print = match plain {
+            Some(print) if shared.groups.is_empty() => print,
+            _ => child.symmetric_fingerprint_of(shared.kept, shared.groups),
+        };
         if config.planted != Some(PlantedBug::SkipBudgets) {
             print ^= budgets.print();
         }

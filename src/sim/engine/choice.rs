@@ -488,6 +488,30 @@ impl<N: Node> Sim<N> {
         self.fingerprint_skipping(kept, Some(seq))
     }
 
+    /// What running pending event `seq` does follows from: the print of the node it runs on
+    /// (state, storage, streams), the event's content and the network's splits, hashed (time
+    /// aside, as an untimed state has it). None for an event on no node or none pending.
+    pub fn run_key(&mut self, kept: Kept, seq: u64) -> Option<u64>
+    where
+        N: Hash,
+        N::Stored: Hash,
+    {
+        let mut found = None;
+        self.queue.for_each_key(|_, s, slot| {
+            if s == seq {
+                found = Some(slot);
+            }
+        });
+        let ev = self.queue.at_slot(found?)?;
+        let node = run_node(ev)?;
+        let content = EventPrint::of(seq, &self.fault_pool, ev).content;
+        let mut h = Fx::default();
+        h.write_u64(content);
+        self.network.fingerprint(&mut h);
+        h.write_u64(self.node_print(node.index(), kept, true));
+        Some(mix(h.finish()))
+    }
+
     /// `fingerprint_of`, with the pending event `skip` names left out.
     fn fingerprint_skipping(&mut self, kept: Kept, skip: Option<u64>) -> u64
     where
