@@ -310,7 +310,7 @@ impl Registry {
     /// Adds every protocol, check and linearizability model clustersim ships.
     pub fn with_shipped(mut self) -> Self {
         use crate::check::*;
-        use crate::protocols::{gossip, kv, ping, queue, raft, two_phase_commit, txn_store};
+        use crate::protocols::{gossip, kv, paxos, ping, queue, raft, two_phase_commit, txn_store};
         self.models = std::mem::take(&mut self.models).with_all(&crate::lin::Models::shipped());
         #[cfg(target_os = "linux")]
         let this = self.protocol::<crate::protocols::maelstrom::MaelstromParams>();
@@ -323,6 +323,7 @@ impl Registry {
             .protocol::<gossip::GossipParams>()
             .searchable::<raft::RaftParams>()
             .searchable::<two_phase_commit::TwoPhaseCommitParams>()
+            .searchable::<paxos::PaxosParams>()
             .protocol::<txn_store::TxnStoreParams>()
             .check::<Liveness>()
             .check::<NoLostTasks>()

@@ -360,6 +360,20 @@ fn check_refuses_what_it_cannot_search_and_never_calls_an_undecided_search_compl
             vec!["scenarios/check/two-phase-commit.ron", "--crashes", "1"],
             "--targets",
         ),
+        (
+            vec!["scenarios/check/paxos.ron", "--keep-ignored"],
+            "--keep-ignored needs --untimed",
+        ),
+        (
+            vec![
+                "scenarios/check/paxos.ron",
+                "--untimed",
+                "--keep-ignored",
+                "--drops",
+                "1",
+            ],
+            "no faults to choose",
+        ),
     ] {
         let mut full = vec!["check"];
         full.extend(args.iter());

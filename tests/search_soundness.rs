@@ -759,11 +759,42 @@ fn corpus(timing: Timing) -> Vec<Case> {
     ]
 }
 
+/// Fault-free cases where events go ignored (an acknowledgement a client no longer waits for, a
+/// retry timer that finds its increment acknowledged), searched with `keep_ignored`: they stay pending, and
+/// a state whose only events change nothing ends its run. The walks consume them.
+fn ignored_corpus() -> Vec<Case> {
+    let base = ExhaustiveConfig::default()
+        .max_depth(14)
+        .timing(Timing::Untimed)
+        .keep_ignored(true);
+    vec![
+        Case {
+            name: "counter retrying on a timer, ignored acknowledgements",
+            config: base.clone(),
+            scenario: counter(false, false, "Observe"),
+        },
+        Case {
+            name: "counter of three increments retrying on a timer, ignored acknowledgements",
+            config: base,
+            scenario: scenario(
+                "Toy(shape: Counter, ops: 3)",
+                r#"(role: "client", count: 1), (role: "server", count: 1)"#,
+                "Observe",
+            ),
+        },
+    ]
+}
+
 /// Runs the harness: the walks' ends must all be ends the search judged. Returns the first
 /// case where one is not.
 fn harness(timing: Timing, planted: Option<PlantedBug>) -> Option<String> {
+    harness_over(corpus(timing), timing, planted)
+}
+
+/// `harness` over `cases`.
+fn harness_over(cases: Vec<Case>, timing: Timing, planted: Option<PlantedBug>) -> Option<String> {
     let r = registry();
-    for case in corpus(timing) {
+    for case in cases {
         let config = case.config.clone().planted(planted);
         let (walked, _) = random_walks(&r, &case.scenario, &case.config, 400);
         let searched = searched_ends(&r, &case.scenario, &config);
@@ -796,6 +827,39 @@ fn every_end_a_random_walk_reaches_is_an_end_the_timed_search_judged() {
 fn every_end_a_random_walk_reaches_is_an_end_the_untimed_search_judged() {
     if let Some(miss) = harness(Timing::Untimed, None) {
         panic!("{miss}");
+    }
+}
+
+/// Leaving ignored events pending (stateright's rule) judges every end a walk that consumes
+/// them reaches, on fewer states; cutting the states where only ignored events are left
+/// (planted) misses ends.
+#[test]
+fn keeping_ignored_events_pending_judges_every_end_on_fewer_states() {
+    if let Some(miss) = harness_over(ignored_corpus(), Timing::Untimed, None) {
+        panic!("{miss}");
+    }
+    assert!(
+        harness_over(
+            ignored_corpus(),
+            Timing::Untimed,
+            Some(PlantedBug::CutIgnoredEnds)
+        )
+        .is_some(),
+        "the harness misses ends cut where only ignored events are left"
+    );
+    let r = registry();
+    for case in ignored_corpus() {
+        let (kept, _) =
+            check_scenario(&r, &case.scenario, "toy.ron", &case.config).expect("searches");
+        let all = case.config.clone().keep_ignored(false);
+        let (consumed, _) = check_scenario(&r, &case.scenario, "toy.ron", &all).expect("searches");
+        assert!(
+            kept.unique < consumed.unique,
+            "{}: {} states keeping ignored events, {} consuming them",
+            case.name,
+            kept.unique,
+            consumed.unique
+        );
     }
 }
 
@@ -988,7 +1052,11 @@ fn every_value_of_a_nondeterministic_choice_is_a_branch_that_replays() {
 fn the_corpus_searched_on_three_threads_judges_what_one_thread_does() {
     let r = registry();
     for timing in [Timing::Timed, Timing::Untimed] {
-        for case in corpus(timing) {
+        let mut cases = corpus(timing);
+        if timing == Timing::Untimed {
+            cases.extend(ignored_corpus());
+        }
+        for case in cases {
             let runs: Vec<(Vec<String>, String)> = [1, 3]
                 .into_iter()
                 .map(|threads| {

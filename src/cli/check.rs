@@ -50,6 +50,11 @@ pub(super) struct CheckArgs {
     /// (a duplicating network, as TLA+ specs and stateright's models have it).
     #[arg(long)]
     redeliver: bool,
+    /// A delivery or timer that changes nothing is no step: the event stays pending until it
+    /// would change something (stateright's actor model). The same verdicts on fewer states;
+    /// needs --untimed and no faults to choose.
+    #[arg(long)]
+    keep_ignored: bool,
     /// Most times a target is cut off from every other node along one path, each healed at
     /// any later step (default: 1 if the nemesis partitions or isolates nodes, else 0).
     #[arg(long, value_parser = clap::value_parser!(u32).range(0..=8))]
@@ -286,6 +291,7 @@ impl CheckArgs {
             duplicates: 0,
             untimed: false,
             redeliver: false,
+            keep_ignored: false,
             isolations: None,
             targets: None,
             max_states: 1_000_000,
@@ -342,6 +348,13 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         return Err(Error::Usage(
             "--redeliver needs --untimed: a message kept in flight would always be due, so \
              virtual time would never move on"
+                .into(),
+        ));
+    }
+    if args.keep_ignored && !args.untimed {
+        return Err(Error::Usage(
+            "--keep-ignored needs --untimed: in a timed search an event left pending would \
+             hold time back"
                 .into(),
         ));
     }
@@ -417,6 +430,7 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
             Timing::Timed
         },
         redeliver: args.redeliver,
+        keep_ignored: args.keep_ignored,
         max_memory: args.max_memory,
         threads: args.threads.map_or_else(
             || std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -425,6 +439,14 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         symmetry,
         planted: None,
     };
+    if config.keep_ignored && !config.keeps_ignored() {
+        return Err(Error::Usage(
+            "--keep-ignored needs a search with no faults to choose (crashes, isolations, \
+             drops, duplicates, failed syncs): a state whose only events change nothing is then \
+             the end of its run"
+                .into(),
+        ));
+    }
     let names: Vec<&str> = config.targets.iter().map(|n| roster.name(*n)).collect();
     outln!(
         "{} check: {} (paths of up to {} choices, {}, up to {} crashes of [{}]{}, up to {} lost messages{}{})",
@@ -455,6 +477,11 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
     );
     print_judging(&prepared.checks);
     let left_out = print_not_searched(&scenario, &config);
+    if config.keep_ignored {
+        outln!(
+            "  ignored events stay pending: a delivery or timer that changes nothing is no step"
+        );
+    }
     if args.symmetry {
         outln!(
             "  symmetry: states that differ only by which {} plays which part count once",

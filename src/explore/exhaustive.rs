@@ -79,6 +79,15 @@ pub struct ExhaustiveConfig {
     /// `Step::Redeliver`, and a state holds the messages as a set. Untimed searches only: a
     /// message kept in flight would always be due, and time would never move.
     pub redeliver: bool,
+    /// A delivery or timer whose run changes nothing (the receiver's state and storage, the
+    /// events pending but for itself, the history) is no step: the event stays pending, to be
+    /// run once it would change something (stateright's actor model, where such a no-op is no
+    /// action). Every path it leaves is still a path, and every state it leaves out differs
+    /// from one it keeps only by ignored events still pending, so the nodes' states and
+    /// histories reached, and so every verdict, are the same. Untimed searches without fault
+    /// budgets only (a state whose only steps change nothing is a path end, judged; with
+    /// faults to choose it would not be): ignored otherwise.
+    pub keep_ignored: bool,
     /// Most memory the search may hold (its waiting states and the states it has seen);
     /// `None`: the scenario's `bounds.max_memory`.
     pub max_memory: Option<Bytes>,
@@ -97,6 +106,17 @@ pub struct ExhaustiveConfig {
 }
 
 impl ExhaustiveConfig {
+    /// Whether `keep_ignored` applies: asked for, untimed, and no fault to choose.
+    pub fn keeps_ignored(&self) -> bool {
+        self.keep_ignored
+            && self.timing == Timing::Untimed
+            && self.crashes == 0
+            && self.disk_faults == 0
+            && self.drops == 0
+            && self.duplicates == 0
+            && self.isolations == 0
+    }
+
     /// This value with a bug planted in the search (its own tests' oracle).
     #[doc(hidden)]
     #[must_use]
@@ -119,6 +139,7 @@ setters!(ExhaustiveConfig {
     max_states: u64,
     timing: Timing,
     redeliver: bool,
+    keep_ignored: bool,
     max_memory: Option<Bytes>,
     threads: usize,
     symmetry: Vec<Vec<NodeId>>,
@@ -168,6 +189,9 @@ pub enum PlantedBug {
     SkipNodeState,
     /// Cancelled timers are offered as choices, as before the fix (no part of the state).
     OfferCancelledTimers,
+    /// With `keep_ignored`, a state whose only events change nothing is cut, not judged as
+    /// the end of its run.
+    CutIgnoredEnds,
 }
 
 impl Default for ExhaustiveConfig {
@@ -185,6 +209,7 @@ impl Default for ExhaustiveConfig {
             max_states: 1_000_000,
             timing: Timing::Timed,
             redeliver: false,
+            keep_ignored: false,
             max_memory: None,
             threads: 1,
             symmetry: Vec::new(),
@@ -592,6 +617,7 @@ where
         skip_cancelled,
         first_boots: &first_boots,
         groups: &groups,
+        keep_ignored: config.keeps_ignored(),
     };
     // States of the last batch not taken when the search stopped.
     let mut unmerged = 0usize;
@@ -785,6 +811,8 @@ struct Shared<'a, N: Node> {
     first_boots: &'a [u64],
     /// The interchangeable groups, each sorted and all of a kind (targets or not).
     groups: &'a [Vec<NodeId>],
+    /// A step that changes nothing is no step (`ExhaustiveConfig::keeps_ignored`).
+    keep_ignored: bool,
 }
 
 /// One worker's buffers and the runs it is done with (duplicates, expanded states), copied
@@ -800,6 +828,9 @@ struct Worker<N: Node> {
     chooses: bool,
     /// The states this worker has met in the batch so far.
     firsts: Prints,
+    /// With `keep_ignored`: whether running an event changes nothing, by `Sim::run_key` (a
+    /// function of it, kept so a known answer costs no copy).
+    ignored: HashMap<u64, bool>,
 }
 
 /// A set of fingerprints, only looked up (never iterated: no order reaches a result).
@@ -814,6 +845,7 @@ impl<N: Node + Clone> Worker<N> {
             steps: Vec::new(),
             chooses: false,
             firsts: Prints::default(),
+            ignored: HashMap::new(),
         }
     }
 
@@ -1123,6 +1155,20 @@ fn end_of<N: SearchNode>(
     }
 }
 
+/// A state where nothing left to run changes anything (`keep_ignored`): the run ends here,
+/// judged as if it ran its ignored events in time order (they change nothing).
+fn ignored_end<N: SearchNode>(
+    shared: &Shared<'_, N>,
+    worker: &mut Worker<N>,
+    sim: Box<Sim<N>>,
+) -> Expanded<N> {
+    if shared.config.planted == Some(PlantedBug::CutIgnoredEnds) {
+        worker.recycle(sim);
+        return Expanded::Cut;
+    }
+    end_of(shared, worker, sim, false)
+}
+
 /// Every choice's state from `state`, those not seen before the batch copied and judged by
 /// the invariants.
 fn children_of<N: SearchNode>(
@@ -1143,7 +1189,26 @@ fn children_of<N: SearchNode>(
     while i < steps.len() {
         let step = steps[i].clone();
         i += 1;
-        let mut child = if i == steps.len() && !worker.chooses {
+        // What the state would be were this event gone and nothing else changed, unless
+        // running it is known to change something (or nothing: no step, and no copy).
+        let mut key = None;
+        let mut unchanged = None;
+        if let (Step::Run(seq), Some(parent)) = (&step, own.as_deref_mut()) {
+            if shared.keep_ignored && !shared.first_boots.contains(seq) {
+                key = parent.run_key(shared.kept, *seq);
+                match key.and_then(|k| worker.ignored.get(&k).copied()) {
+                    Some(true) if i == steps.len() && children.is_empty() => {
+                        let parent = own.take().expect("matched above");
+                        return ignored_end(shared, worker, parent);
+                    }
+                    Some(true) => continue,
+                    Some(false) => {}
+                    None => unchanged = Some(parent.fingerprint_without(shared.kept, *seq)),
+                }
+            }
+        }
+        let last = i == steps.len() && !worker.chooses;
+        let mut child = if last {
             own.take().expect("the state goes to its last step only")
         } else {
             let parent = own.as_deref().expect("kept until the last step");
@@ -1171,6 +1236,26 @@ fn children_of<N: SearchNode>(
             }
             _ => step,
         };
+        // Ignored: the event stays pending (never with a choice made: that is a branch).
+        let mut plain = None;
+        if let Some(unchanged) = unchanged {
+            let print = child.fingerprint_of(shared.kept);
+            let ignored = matches!(step, Step::Run(_)) && !child.stopped() && unchanged == print;
+            if let Some(k) = key {
+                worker.ignored.insert(k, ignored);
+            }
+            if ignored {
+                if i == steps.len() && children.is_empty() {
+                    if let Some(parent) = own.take() {
+                        worker.recycle(parent);
+                    }
+                    return ignored_end(shared, worker, child);
+                }
+                worker.recycle(child);
+                continue;
+            }
+            plain = Some(print);
+        }
         let budgets = state.budgets.after(&step);
         let booted = match &step {
             Step::Run(seq) => shared.first_boots.contains(seq),
@@ -1180,7 +1265,10 @@ fn children_of<N: SearchNode>(
             _ => false,
         };
         let boots_left = state.boots_left - usize::from(booted && state.boots_left > 0);
-        let mut print = child.symmetric_fingerprint_of(shared.kept, shared.groups);
+        let mut print = match plain {
+            Some(print) if shared.groups.is_empty() => print,
+            _ => child.symmetric_fingerprint_of(shared.kept, shared.groups),
+        };
         if config.planted != Some(PlantedBug::SkipBudgets) {
             print ^= budgets.print();
         }

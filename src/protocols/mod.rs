@@ -6,6 +6,7 @@ pub mod gossip;
 pub mod kv;
 #[cfg(target_os = "linux")]
 pub mod maelstrom;
+pub mod paxos;
 pub mod ping;
 pub mod queue;
 pub mod raft;

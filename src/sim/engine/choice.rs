@@ -483,6 +483,50 @@ impl<N: Node> Sim<N> {
         N: Hash,
         N::Stored: Hash,
     {
+        self.fingerprint_skipping(kept, None)
+    }
+
+    /// `fingerprint_of` as it would be with pending event `seq` gone and nothing else changed:
+    /// running `seq` changed nothing but consuming it exactly when the fingerprint after the
+    /// run equals this one (the search's `keep_ignored`).
+    pub fn fingerprint_without(&mut self, kept: Kept, seq: u64) -> u64
+    where
+        N: Hash,
+        N::Stored: Hash,
+    {
+        self.fingerprint_skipping(kept, Some(seq))
+    }
+
+    /// What running pending event `seq` does follows from: the print of the node it runs on
+    /// (state, storage, streams), the event's content and the network's splits, hashed (time
+    /// aside, as an untimed state has it). None for an event on no node or none pending.
+    pub fn run_key(&mut self, kept: Kept, seq: u64) -> Option<u64>
+    where
+        N: Hash,
+        N::Stored: Hash,
+    {
+        let mut found = None;
+        self.queue.for_each_key(|_, s, slot| {
+            if s == seq {
+                found = Some(slot);
+            }
+        });
+        let ev = self.queue.at_slot(found?)?;
+        let node = run_node(ev)?;
+        let content = EventPrint::of(seq, &self.fault_pool, ev).content;
+        let mut h = Fx::default();
+        h.write_u64(content);
+        self.network.fingerprint(&mut h);
+        h.write_u64(self.node_print(node.index(), kept, true));
+        Some(mix(h.finish()))
+    }
+
+    /// `fingerprint_of`, with the pending event `skip` names left out.
+    fn fingerprint_skipping(&mut self, kept: Kept, skip: Option<u64>) -> u64
+    where
+        N: Hash,
+        N::Stored: Hash,
+    {
         let mut h = Fx::default();
         if kept.time {
             self.now.hash(&mut h);
@@ -508,7 +552,7 @@ impl<N: Node> Sim<N> {
         }
         self.print_cache.sync(self.stats.events);
         self.network.fingerprint(&mut h);
-        self.rest_print(&mut h, kept, true);
+        self.rest_print(&mut h, kept, true, skip);
         mix(h.finish())
     }
 
@@ -585,7 +629,7 @@ impl<N: Node> Sim<N> {
                 h.write_u64(self.node_print(i, kept, false));
             }
             self.network.fingerprint_renamed(&mut h, &renamed);
-            self.rest_print(&mut h, kept, false);
+            self.rest_print(&mut h, kept, false, None);
             mix(h.finish())
         })
     }
@@ -624,9 +668,9 @@ impl<N: Node> Sim<N> {
         s.finish()
     }
 
-    /// The pending events (a multiset, or a set of messages), the history and the faults
-    /// applied, into `h`; with `cached`, each event's print is kept for the next call.
-    fn rest_print(&mut self, h: &mut Fx, kept: Kept, cached: bool) {
+    /// The pending events (a multiset, or a set of messages; `skip` left out), the history and
+    /// the faults applied, into `h`; with `cached`, each event's print is kept for the next call.
+    fn rest_print(&mut self, h: &mut Fx, kept: Kept, cached: bool, skip: Option<u64>) {
         let now = self.now;
         let mut pending = 0u64;
         let mut count = 0u64;
@@ -638,6 +682,9 @@ impl<N: Node> Sim<N> {
         );
         let mut messages = std::mem::take(&mut cache.messages);
         queue.for_each_key(|time, seq, slot| {
+            if skip == Some(seq) {
+                return;
+            }
             let i = slot as usize;
             let print = if cached {
                 if cache.pending.len() <= i {
