@@ -174,11 +174,20 @@ impl std::str::FromStr for Bandwidth {
         let Some(per) = s.strip_suffix("/s") else {
             return Err(format!("bandwidth `{s}` must end in /s, {example}"));
         };
-        let bytes = match BIT_UNITS.iter().find(|(u, _)| {
-            per.len() > u.len() && per[per.len() - u.len()..].eq_ignore_ascii_case(u)
-        }) {
-            Some(&(unit, size)) => {
-                let number = per[..per.len() - unit.len()].trim();
+        // `get`, not indexing: a cut inside a multi-byte character is no match, never a panic.
+        let split = |u: &str| {
+            let at = per.len().checked_sub(u.len())?;
+            let tail = per.get(at..)?;
+            (at > 0 && tail.eq_ignore_ascii_case(u))
+                .then(|| per.get(..at))
+                .flatten()
+        };
+        let bytes = match BIT_UNITS
+            .iter()
+            .find_map(|&(u, size)| Some((split(u)?, size)))
+        {
+            Some((number, size)) => {
+                let number = number.trim();
                 let value: f64 = number
                     .parse()
                     .map_err(|_| format!("`{s}` is not a bandwidth, {example}"))?;
@@ -190,6 +199,15 @@ impl std::str::FromStr for Bandwidth {
                 (value * size as f64 / 8.0).min(u64::MAX as f64 / 2.0) as u64
             }
             None => {
+                // "Mb" is megabits to some and megabytes to others: neither is guessed.
+                let unit =
+                    per.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.' || c == ' ');
+                if unit.ends_with('b') {
+                    return Err(format!(
+                        "bandwidth `{s}`: `{unit}` could be bits or bytes; write B for bytes \
+                         (\"10MB/s\") or bit for bits (\"10Mbit/s\")"
+                    ));
+                }
                 per.parse::<crate::memory::Bytes>()
                     .map_err(|e| format!("bandwidth `{s}`: {e}"))?
                     .0
@@ -197,7 +215,7 @@ impl std::str::FromStr for Bandwidth {
         };
         if bytes == 0 {
             return Err(format!(
-                "bandwidth `{s}` must be more than 0 bytes a second, {example}"
+                "bandwidth `{s}` must be at least 1 byte a second, {example}"
             ));
         }
         Ok(Bandwidth(bytes))

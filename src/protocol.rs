@@ -39,6 +39,13 @@ pub trait Protocol: Clone + fmt::Debug + Serialize + DeserializeOwned + 'static 
         &[]
     }
 
+    /// True when the protocol's clients read `workload.rate` and run open loop (the key-value
+    /// client does); a scenario that sets a rate for any other protocol is refused, since its
+    /// clients would silently ignore it. False by default.
+    fn open_loop(&self) -> bool {
+        false
+    }
+
     /// The program outside clustersim whose processes are the nodes (Maelstrom's), for
     /// reports and replay files; `None` (the default) for nodes that are Rust code in this
     /// process.
@@ -68,6 +75,10 @@ pub enum Property {
     /// Something good eventually happens: judged once faults heal, so a shrunk run must end with
     /// every fault healed.
     Liveness,
+    /// How much the system carries (throughput, latency under a load): a shrunk run keeps the
+    /// load that failed it (nodes, workload, network, durations) and loses only faults, and ends
+    /// with every fault healed.
+    Performance,
 }
 
 /// A property of a finished run, named in a scenario's `checks` list. The type implementing

@@ -14,6 +14,20 @@ use crate::scenario::{Plan, Scenario, Spec};
 use crate::sim::{RunOutcome, Sim};
 use crate::trace::TraceLevel;
 
+/// Refuses `workload.rate` for a protocol whose clients would ignore it (`Protocol::open_loop`).
+fn open_loop_only<P: Protocol>(protocol: &P, plan: &Plan) -> std::result::Result<(), String> {
+    let rate = plan.workload().rate;
+    if rate > 0.0 && !protocol.open_loop() {
+        return Err(format!(
+            "workload.rate ({rate}) sets an open-loop load, but {}'s clients do not read it \
+             (they run closed loop, one call at a time at `interval`); the key-value protocols \
+             PrimaryBackup, Quorum and Raft do",
+            P::NAME
+        ));
+    }
+    Ok(())
+}
+
 /// A protocol with its parameters, its type erased: what a `Plan` runs.
 pub trait AnyProtocol {
     /// The protocol's name.
@@ -92,7 +106,8 @@ where
         P::NAME
     }
     fn validate(&self, plan: &Plan) -> std::result::Result<(), String> {
-        Protocol::validate(&self.0, plan)
+        Protocol::validate(&self.0, plan)?;
+        open_loop_only(&self.0, plan)
     }
     fn checks(&self) -> &'static [&'static str] {
         Protocol::checks(&self.0)
@@ -148,7 +163,8 @@ impl<P: Protocol> AnyProtocol for P {
         P::NAME
     }
     fn validate(&self, plan: &Plan) -> std::result::Result<(), String> {
-        Protocol::validate(self, plan)
+        Protocol::validate(self, plan)?;
+        open_loop_only(self, plan)
     }
     fn checks(&self) -> &'static [&'static str] {
         Protocol::checks(self)

@@ -228,7 +228,7 @@ pub fn summary(r: &Report, wall_secs: Option<f64>) -> String {
 /// got, then each limited node's utilization and queue.
 pub fn load_lines(out: &crate::sim::RunOutcome) -> String {
     let mut o = String::new();
-    match crate::check::measure_load(&out.history, crate::Duration::ZERO, None) {
+    match crate::check::measure_load(out, crate::Duration::ZERO, None) {
         Some(load) => {
             let _ = writeln!(o, "  load: {}", load.describe());
         }

@@ -155,12 +155,14 @@ fn a_busy_server_handles_a_burst_one_service_time_apart() {
         Duration::from_secs(1),
     );
     let out = Sim::new(cfg, factory(0, SimTime::ZERO, 5)).run();
-    assert_eq!(handled(&out), vec![ms(1), ms(11), ms(21), ms(31), ms(41)]);
+    // Each is handled when its 10 ms of service end: what it sends leaves then.
+    assert_eq!(handled(&out), vec![ms(11), ms(21), ms(31), ms(41), ms(51)]);
     let (_, load) = &out.load[0];
     assert_eq!(load.handled, 5);
-    // Four messages wait from 1 ms, and the server's own 5 ms timer joins them behind.
+    // Four messages wait from 1 ms, and the server's own 5 ms timer joins them behind (it runs
+    // at 51 ms, when the last message is done).
     assert_eq!(load.peak_queue, 5);
-    // Waits of 10, 20, 30 and 40 ms (the timer's 46 ms, until 51 ms, is not a message's).
+    // Waits of 10, 20, 30 and 40 ms before service began (the timer's is not a message's).
     assert_eq!(load.waited, Duration::from_millis(100));
     assert_eq!(load.queued, 4);
     assert_eq!(load.mean_wait(), Duration::from_millis(20));
@@ -197,7 +199,7 @@ fn a_timer_due_while_the_node_is_busy_runs_when_it_is_free() {
         .collect();
     // Due at 5 ms while the first message keeps the server busy until 11 ms, behind the two
     // that have waited since 1 ms: first in, first out.
-    assert_eq!(handled(&out), vec![ms(1), ms(11), ms(21)]);
+    assert_eq!(handled(&out), vec![ms(11), ms(21), ms(31)]);
     assert_eq!(timer_at, vec![ms(31)]);
 }
 
@@ -210,8 +212,8 @@ fn a_full_queue_drops_what_arrives_and_says_so() {
         Duration::from_secs(1),
     );
     let out = Sim::new(cfg, factory(0, SimTime::ZERO, 6)).run();
-    // One handled at once, two wait, three dropped.
-    assert_eq!(handled(&out), vec![ms(1), ms(11), ms(21)]);
+    // One served at once, two wait, three dropped.
+    assert_eq!(handled(&out), vec![ms(11), ms(21), ms(31)]);
     assert_eq!(drops(&out, DropReason::QueueFull), 3);
     assert_eq!(out.stats.dropped[5], 3);
     assert_eq!(out.load[0].1.shed, 3);
@@ -231,9 +233,10 @@ fn a_crash_empties_the_queue_and_the_restarted_node_sees_none_of_it() {
         (ms(16), Fault::Restart(SERVER)),
     ]);
     let out = Sim::new(cfg, factory(0, SimTime::ZERO, 5)).run();
-    // Handled at 1 and 11 ms; three waited when it crashed at 15 ms, and are lost with it.
-    assert_eq!(handled(&out), vec![ms(1), ms(11)]);
-    assert_eq!(drops(&out, DropReason::Crashed), 3);
+    // The first is handled at 11 ms; at 15 ms the second is being served and three wait: the
+    // crash loses all four.
+    assert_eq!(handled(&out), vec![ms(11)]);
+    assert_eq!(drops(&out, DropReason::Crashed), 4);
 }
 
 #[test]
@@ -276,8 +279,8 @@ fn the_protocol_scales_service_time_per_message() {
         Duration::from_secs(1),
     );
     let out = Sim::new(cfg, Box::new(|_, _, _| Once)).run();
-    // The heavy one keeps the server busy 10 ms; the light one waits for it.
-    assert_eq!(handled(&out), vec![ms(1), ms(11)]);
+    // The heavy one keeps the server busy 10 ms; the light one waits for it, then takes 1 ms.
+    assert_eq!(handled(&out), vec![ms(11), ms(12)]);
     assert_eq!(out.load[0].1.busy, Duration::from_millis(11));
 }
 
@@ -455,6 +458,22 @@ fn bad_capacity_and_load_settings_are_input_errors() {
             "Throughput(until: \"2.5s\")",
             "Throughput needs a target",
         ),
+        (
+            "latency: Uniform(min: \"1ms\", max: \"2ms\")",
+            "latency: Constant(\"1ms\"), bandwidth: \"10Mb/s\"",
+            "could be bits or bytes",
+        ),
+        (
+            "latency: Uniform(min: \"1ms\", max: \"2ms\")",
+            "latency: Constant(\"1ms\"), bandwidth: \"ééé/s\"",
+            "unknown unit",
+        ),
+        // A protocol whose clients would ignore the rate.
+        (
+            "protocol: PrimaryBackup(mode: Sync)",
+            "protocol: Ping()",
+            "Ping's clients do not read it",
+        ),
     ] {
         let file = dir.variant(from, to);
         let (code, out) = clustersim(&["run", &file]);
@@ -513,8 +532,7 @@ fn open_loop_clients_offer_their_rate_whatever_is_unanswered() {
     });
     assert!(overlapping, "no client had two calls in flight");
     // The server did not keep up: ok calls a second stay near its capacity (1 ms a request).
-    let load =
-        clustersim::check::measure_load(&r.outcome.history, Duration::ZERO, None).expect("calls");
+    let load = clustersim::check::measure_load(&r.outcome, Duration::ZERO, None).expect("calls");
     assert!(load.throughput < 1_150.0, "{}", load.describe());
     assert!(load.throughput > 850.0, "{}", load.describe());
 }
@@ -584,4 +602,43 @@ fn a_load_sweep_over_sizes_draws_one_curve_per_size() {
         "{out}"
     );
     assert_eq!(out.matches("knee: ").count(), 2, "{out}");
+}
+
+#[test]
+fn a_throughput_failure_shrinks_to_its_faults_and_keeps_its_load() {
+    let dir = Scratch::new("shrink");
+    let file = dir.variant(
+        "checks: [Linearizable, Throughput(at_least: 550, p99_within: \"25ms\", until: \"2.5s\")],",
+        "faults: [(at: \"1.5s\", fault: Crash(\"replica1\")), (at: \"2s\", fault: Restart(\"replica1\")), \
+         (at: \"0.2s\", fault: Crash(\"client3\")), (at: \"0.4s\", fault: Restart(\"client3\"))],\n    \
+         checks: [Throughput(at_least: 550, until: \"2.5s\")],",
+    );
+    let out_dir = dir.0.join("out").display().to_string();
+    let (code, out) = clustersim(&["shrink", &file, "--seed", "1", "--out", &out_dir]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("shrunk to 2 fault events"), "{out}");
+    let shrunk = std::fs::read_dir(&out_dir)
+        .expect("written")
+        .filter_map(|e| e.ok())
+        .find(|e| e.path().extension().is_some_and(|x| x == "ron"))
+        .expect("a shrunk scenario");
+    let text = std::fs::read_to_string(shrunk.path()).expect("reads");
+    // The load that failed it is kept whole: eight clients at 600 requests a second.
+    assert!(
+        text.contains("count: 8") && text.contains("rate: 600"),
+        "{text}"
+    );
+    let (code, out) = clustersim(&["run", &shrunk.path().display().to_string()]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("FAIL Throughput"), "{out}");
+}
+
+#[test]
+fn a_window_past_the_end_of_the_run_is_cut_at_its_end() {
+    let dir = Scratch::new("until");
+    let file = dir.variant("until: \"2.5s\")]", "until: \"50s\")]");
+    let (code, out) = clustersim(&["run", &file]);
+    // The run ends at 3 s: the rate is over the calls' 2.5 s, not 50 s.
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("PASS Throughput"), "{out}");
 }

@@ -2,7 +2,7 @@
 //! holds a run to a rate and latency targets.
 
 use super::Verdict;
-use crate::history::{History, Phase};
+use crate::history::Phase;
 use crate::protocol::{Check, Property};
 use crate::sim::RunOutcome;
 use crate::time::{Duration, SimTime};
@@ -47,7 +47,7 @@ impl Quantiles {
 pub struct Load {
     /// Start of the window: the first call invoked in it.
     pub from: SimTime,
-    /// End of the window: the last call invoked in it (or the window's end, if given).
+    /// End of the window: the last call invoked in it.
     pub to: SimTime,
     /// Calls invoked in the window.
     pub calls: u64,
@@ -65,8 +65,10 @@ pub struct Load {
 }
 
 /// The clients' load over the calls invoked from `after` to `until` (the whole run by
-/// default); `None` when no call was invoked there.
-pub fn measure(history: &History, after: Duration, until: Option<Duration>) -> Option<Load> {
+/// default), measured from the first of them to the last (never over time in which nothing was
+/// offered, past the load or the run's end); `None` when no call was invoked there.
+pub fn measure(outcome: &RunOutcome, after: Duration, until: Option<Duration>) -> Option<Load> {
+    let history = &outcome.history;
     let start = SimTime::ZERO + after;
     let end = until.map(|u| SimTime::ZERO + u);
     let (mut first, mut last) = (None::<SimTime>, SimTime::ZERO);
@@ -92,7 +94,9 @@ pub fn measure(history: &History, after: Duration, until: Option<Duration>) -> O
         }
     }
     let from = first?;
-    let to = end.unwrap_or(last).max(from);
+    // To the last call invoked in it: a window left open past the load (or past the run)
+    // would count time nothing was offered in.
+    let to = last.max(from);
     // A window of one instant counts as a microsecond, so one call is not an infinite rate.
     let span = to.since(from).0.max(1_000) as f64 / 1e9;
     let within = done_at.iter().filter(|&&t| t <= to).count();
@@ -212,11 +216,11 @@ impl Check for Throughput {
     const NAME: &'static str = "Throughput";
 
     fn property(&self) -> Property {
-        Property::Liveness
+        Property::Performance
     }
 
     fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
-        let Some(load) = measure(&outcome.history, self.after, self.until) else {
+        let Some(load) = measure(outcome, self.after, self.until) else {
             return Verdict::unknown(
                 Self::NAME,
                 format!("no client call was invoked from {} on", self.after),

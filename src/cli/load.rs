@@ -117,6 +117,27 @@ fn parse_jobs(s: &str) -> Result<usize, String> {
 }
 
 pub(super) fn cmd_load(registry: &Registry, args: &LoadArgs) -> Result<u8, Error> {
+    if let Some(until) = args.until.filter(|u| *u <= args.after) {
+        return Err(Error::Usage(format!(
+            "--until {until} must be after --after {}",
+            args.after
+        )));
+    }
+    if let Some(plot) = &args.plot {
+        if plot.extension().and_then(|e| e.to_str()) != Some("svg") {
+            return Err(Error::Usage(format!(
+                "--plot {} must name an .svg file (the plot is SVG)",
+                plot.display()
+            )));
+        }
+        let parent = plot.parent().filter(|p| !p.as_os_str().is_empty());
+        if parent.is_some_and(|p| !p.is_dir()) {
+            return Err(Error::Usage(format!(
+                "--plot {}: its directory does not exist",
+                plot.display()
+            )));
+        }
+    }
     let outs = Outputs::new(&args.file, args.force);
     let plots: Vec<(&str, PathBuf)> = args.plot.iter().map(|p| ("--plot", p.clone())).collect();
     outs.check(&plots)?;
@@ -163,13 +184,22 @@ pub(super) fn cmd_load(registry: &Registry, args: &LoadArgs) -> Result<u8, Error
     Ok(0)
 }
 
+/// A rate as people write it: whole rates without decimals, others with two.
+fn rate(r: f64) -> String {
+    if r.fract() == 0.0 {
+        format!("{r:.0}")
+    } else {
+        format!("{r:.2}")
+    }
+}
+
 fn print_curve(c: &LoadCurve) {
     outln!("  {}:", c.label);
     outln!(
         "    {:>10} {:>11} {:>6} {:>10} {:>10} {:>10}  {:<22} {:>6}",
         "offered/s",
         "ok calls/s",
-        "ok%",
+        "ok% *",
         "p50",
         "p99",
         "p99.9",
@@ -194,8 +224,8 @@ fn print_curve(c: &LoadCurve) {
                     100.0 * l.ok as f64 / l.calls as f64
                 };
                 outln!(
-                    "    {:>10.0} {:>11.1} {:>6.1} {:>10} {:>10} {:>10}  {:<22} {:>6}",
-                    p.offered,
+                    "    {:>10} {:>11.1} {:>6.1} {:>10} {:>10} {:>10}  {:<22} {:>6}",
+                    rate(p.offered),
                     l.throughput,
                     share,
                     q(|q| q.p50),
@@ -206,16 +236,21 @@ fn print_curve(c: &LoadCurve) {
                 );
             }
             None => outln!(
-                "    {:>10.0} {:>11} (no call invoked in the window)",
-                p.offered,
+                "    {:>10} {:>11} (no call invoked in the window)",
+                rate(p.offered),
                 "-"
             ),
         }
     }
+    outln!(
+        "    * of the calls invoked in the window; ok calls/s counts those completed in it, and \
+         busiest node its busy share of the whole run"
+    );
     match c.knee() {
         Some(k) => outln!(
-            "    knee: served up to {k:.0}/s offered (ok calls at least {:.0}% of it, p99 under \
+            "    knee: served up to {}/s offered (ok calls at least {:.0}% of it, p99 under \
              {}x the lightest rate's); peak {:.1} ok calls/s",
+            rate(k),
             100.0 * crate::explore::load::SERVED,
             crate::explore::load::LATENCY_GROWTH,
             c.peak()

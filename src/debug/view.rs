@@ -165,6 +165,7 @@ pub fn state_json(session: &Session, notice: &Notice) -> String {
                 property: match v.property {
                     Property::Safety => "safety",
                     Property::Liveness => "liveness",
+                    Property::Performance => "performance",
                 },
             })
             .collect(),

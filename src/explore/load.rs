@@ -188,7 +188,7 @@ fn point_of(report: &crate::run::Report, offered: f64, sweep: &LoadSweep) -> Loa
         .max_by(|a, b| a.1.total_cmp(&b.1));
     LoadPoint {
         offered,
-        load: measure_load(&out.history, sweep.after, sweep.until),
+        load: measure_load(out, sweep.after, sweep.until),
         busiest,
         shed: out.load.iter().map(|(_, l)| l.shed).sum(),
     }

@@ -243,6 +243,7 @@ where
         summary: String::new(),
         trace_hash: 0,
         invokes: 0,
+        performance: property == Some(crate::protocol::Property::Performance),
     };
     if !search.try_accept(spelled) {
         return Err(not_replayed(
@@ -302,6 +303,8 @@ struct Search<'r, R> {
     summary: String,
     trace_hash: u64,
     invokes: usize,
+    /// The check is a performance property: only faults are shrunk (`Property::Performance`).
+    performance: bool,
 }
 
 impl<R: Fn(&Scenario) -> Result<Report>> Search<'_, R> {
@@ -364,7 +367,12 @@ impl<R: Fn(&Scenario) -> Result<Report>> Search<'_, R> {
         for _ in 0..4 {
             let before = self.runs;
             let mut changed = self.drop_units();
-            changed |= self.calm_network();
+            // A performance failure is about the load: fewer nodes, fewer calls, a calmer
+            // network or a shorter run would fail it for another reason, so only faults go.
+            let load = self.performance;
+            if !load {
+                changed |= self.calm_network();
+            }
             changed |= self.drop_events();
             changed |= self.drop_and_shift();
             if self.best.faults.len() > 3 {
@@ -372,9 +380,11 @@ impl<R: Fn(&Scenario) -> Result<Report>> Search<'_, R> {
                 // the next round can drop more.
                 changed |= self.move_units();
             }
-            changed |= self.remove_nodes();
-            changed |= self.cut_workload();
-            changed |= self.shorten_durations();
+            if !load {
+                changed |= self.remove_nodes();
+                changed |= self.cut_workload();
+                changed |= self.shorten_durations();
+            }
             changed |= self.round_times();
             if !changed || !self.budget_left() || self.runs == before {
                 break;

@@ -71,7 +71,7 @@ impl<'a> Scene<'a> {
                     to: m.to.0,
                     sent: m.sent.0,
                     end: m.end.map(|t| t.0),
-                    dropped: m.dropped.map(|r| format!("{r:?}").to_lowercase()),
+                    dropped: m.dropped.map(|r| r.label().to_string()),
                     text: &m.text,
                 })
                 .collect(),

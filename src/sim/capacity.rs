@@ -91,6 +91,8 @@ struct Server<Q> {
     capacity: NodeCapacity,
     rng: SimRng,
     free_at: SimTime,
+    /// The message being served (handled when its service time ends).
+    serving: Option<Q>,
     /// Waiting items: when each arrived, and whether it is a message (else a timer).
     queue: VecDeque<(SimTime, bool, Q)>,
     load: NodeLoad,
@@ -126,6 +128,7 @@ impl<Q> Capacity<Q> {
                         capacity: capacity.clone(),
                         rng: stream(seed, Stream::Service(i as u32)),
                         free_at: SimTime::ZERO,
+                        serving: None,
                         queue: VecDeque::new(),
                         load: NodeLoad::default(),
                         changed: SimTime::ZERO,
@@ -149,24 +152,28 @@ impl<Q> Capacity<Q> {
         matches!(self.servers.get(node.index()), Some(Some(_)))
     }
 
-    /// True when what arrives at `node` now must wait: it is handling a message, or others wait.
-    pub(crate) fn busy(&self, node: NodeId, now: SimTime) -> bool {
+    /// True when what arrives at `node` must wait: it is serving a message, or others wait.
+    pub(crate) fn busy(&self, node: NodeId) -> bool {
         match self.servers.get(node.index()) {
-            Some(Some(s)) => now < s.free_at || !s.queue.is_empty(),
+            Some(Some(s)) => s.serving.is_some() || !s.queue.is_empty(),
             _ => false,
         }
     }
 
-    /// Puts `item` at the back of `node`'s queue. `Ok(Some(t))`: the queue was empty, and its
-    /// head is to be taken at `t`; `Err(item)`: a bounded queue was full. A `message` is held
-    /// to the bound; a timer always waits.
+    /// True while `node` serves a message.
+    pub(crate) fn serving(&self, node: NodeId) -> bool {
+        matches!(self.servers.get(node.index()), Some(Some(s)) if s.serving.is_some())
+    }
+
+    /// Puts `item` at the back of `node`'s queue; `Err(item)`: a bounded queue was full. A
+    /// `message` is held to the bound; a timer always waits.
     pub(crate) fn enqueue(
         &mut self,
         node: NodeId,
         now: SimTime,
         item: Q,
         message: bool,
-    ) -> Result<Option<SimTime>, Q> {
+    ) -> Result<(), Q> {
         let Some(s) = self.server(node) else {
             return Err(item);
         };
@@ -181,7 +188,7 @@ impl<Q> Capacity<Q> {
         s.account(now);
         s.queue.push_back((now, message, item));
         s.load.peak_queue = s.load.peak_queue.max(s.queue.len() as u32);
-        Ok((s.queue.len() == 1).then_some(s.free_at.max(now)))
+        Ok(())
     }
 
     /// Takes the head of `node`'s queue (the node is free).
@@ -196,14 +203,6 @@ impl<Q> Capacity<Q> {
         Some(item)
     }
 
-    /// When the next item of `node`'s queue is to be taken, if one waits.
-    pub(crate) fn next_at(&self, node: NodeId, now: SimTime) -> Option<SimTime> {
-        match self.servers.get(node.index()) {
-            Some(Some(s)) if !s.queue.is_empty() => Some(s.free_at.max(now)),
-            _ => None,
-        }
-    }
-
     /// Draws the service time of `node`'s next message.
     pub(crate) fn draw(&mut self, node: NodeId) -> Duration {
         match self.server(node) {
@@ -212,23 +211,43 @@ impl<Q> Capacity<Q> {
         }
     }
 
-    /// `node` begins a message that keeps it busy for `service`.
-    pub(crate) fn begin(&mut self, node: NodeId, now: SimTime, service: Duration) {
-        if let Some(s) = self.server(node) {
-            s.free_at = now + service;
-            s.load.busy = s.load.busy + service;
-            s.load.handled += 1;
-        }
+    /// `node` begins serving `item`, a message that keeps it busy for `service`; returns when
+    /// the service ends.
+    pub(crate) fn start(
+        &mut self,
+        node: NodeId,
+        now: SimTime,
+        item: Q,
+        service: Duration,
+    ) -> SimTime {
+        let Some(s) = self.server(node) else {
+            return now;
+        };
+        s.free_at = now + service;
+        s.serving = Some(item);
+        s.load.busy = s.load.busy + service;
+        s.load.handled += 1;
+        s.free_at
     }
 
-    /// Empties `node`'s queue (it crashed): what waited is returned, and it is free now.
+    /// The message `node` served, now that its service time is over.
+    pub(crate) fn finish(&mut self, node: NodeId) -> Option<Q> {
+        self.server(node)?.serving.take()
+    }
+
+    /// Empties `node`'s queue (it crashed): what it served and what waited are returned, and
+    /// it is free now.
     pub(crate) fn clear(&mut self, node: NodeId, now: SimTime) -> Vec<Q> {
         let Some(s) = self.server(node) else {
             return Vec::new();
         };
         s.account(now);
         s.free_at = now;
-        s.queue.drain(..).map(|(_, _, q)| q).collect()
+        let serving = s.serving.take();
+        serving
+            .into_iter()
+            .chain(s.queue.drain(..).map(|(_, _, q)| q))
+            .collect()
     }
 
     /// When a message of `bytes` that `from` sends now to `to` has left, over a link of
@@ -247,12 +266,12 @@ impl<Q> Capacity<Q> {
         left
     }
 
-    /// Every item waiting in any queue.
+    /// Every item served or waiting in any queue.
     pub(crate) fn items(&self) -> impl Iterator<Item = &Q> {
         self.servers
             .iter()
             .flatten()
-            .flat_map(|s| s.queue.iter().map(|(_, _, q)| q))
+            .flat_map(|s| s.serving.iter().chain(s.queue.iter().map(|(_, _, q)| q)))
     }
 
     /// Bytes the queues and link clocks hold.

@@ -1153,8 +1153,60 @@ impl<N: Node> Sim<N> {
             });
             return;
         }
-        if let Some(cap) = self.capacity.as_deref_mut().filter(|c| c.limited(to)) {
-            if cap.busy(to, self.now) {
+        if self.capacity.as_deref().is_some_and(|c| c.limited(to)) {
+            let ev = Ev::Deliver {
+                from,
+                to,
+                incarnation,
+                id,
+                msg,
+            };
+            self.arrive(to, incarnation, ev, true);
+            return;
+        }
+        self.handle_message(from, to, id, msg);
+    }
+
+    /// Under the capacity model, `item` (a message, or a timer come due) reaches `node`: it
+    /// waits if the node is busy (a message into a full queue is dropped), else the node begins
+    /// it. A message's handler runs at the end of its service time, so what it sends leaves then.
+    fn arrive(
+        &mut self,
+        node: NodeId,
+        incarnation: u32,
+        item: Ev<N::Msg, N::Timer>,
+        message: bool,
+    ) {
+        let now = self.now;
+        let Some(cap) = self.capacity.as_deref_mut() else {
+            return;
+        };
+        if cap.busy(node) {
+            if let Err(Ev::Deliver { from, to, id, .. }) = cap.enqueue(node, now, item, message) {
+                self.record_drop(from, to, id, DropReason::QueueFull);
+            }
+            return;
+        }
+        self.begin(node, incarnation, item);
+    }
+
+    /// `node`, free, begins `item`: a timer runs now; a message keeps the node busy for its
+    /// service time (drawn from the node's service stream, scaled by the protocol) and is
+    /// handled when that ends (`Ev::Ready`), or now if it takes no time.
+    fn begin(&mut self, node: NodeId, incarnation: u32, item: Ev<N::Msg, N::Timer>) {
+        match item {
+            Ev::Deliver {
+                from, to, id, msg, ..
+            } => {
+                let Some(cap) = self.capacity.as_deref_mut() else {
+                    return;
+                };
+                let drawn = cap.draw(node);
+                let service = match &self.slots[node.index()].node {
+                    Some(n) => n.service_time(&msg, drawn),
+                    None => drawn,
+                };
+                let now = self.now;
                 let ev = Ev::Deliver {
                     from,
                     to,
@@ -1162,23 +1214,18 @@ impl<N: Node> Sim<N> {
                     id,
                     msg,
                 };
-                match cap.enqueue(to, self.now, ev, true) {
-                    Ok(Some(at)) => self.queue.push_for(
-                        at,
-                        to.0,
-                        Ev::Ready {
-                            node: to,
-                            incarnation,
-                        },
-                    ),
-                    Ok(None) => {}
-                    Err(_) => self.record_drop(from, to, id, DropReason::QueueFull),
-                }
-                return;
+                let done = cap.start(node, now, ev, service);
+                self.queue
+                    .push_for(done, node.0, Ev::Ready { node, incarnation });
             }
-            self.begin_service(to, &msg);
+            // A timer cancelled while it waited does not run.
+            Ev::Timer {
+                node, id, timer, ..
+            } if self.cancelled.is_empty() || !self.cancelled.remove(&id) => {
+                self.run_timer(node, id, timer);
+            }
+            _ => {}
         }
-        self.handle_message(from, to, id, msg);
     }
 
     /// `to` handles a message that has arrived (and, under the capacity model, waited its turn).
@@ -1208,20 +1255,15 @@ impl<N: Node> Sim<N> {
             });
             return;
         }
-        if let Some(cap) = self.capacity.as_deref_mut().filter(|c| c.limited(node)) {
-            if cap.busy(node, self.now) {
-                let ev = Ev::Timer {
-                    node,
-                    incarnation,
-                    id,
-                    timer,
-                };
-                if let Ok(Some(at)) = cap.enqueue(node, self.now, ev, false) {
-                    self.queue
-                        .push_for(at, node.0, Ev::Ready { node, incarnation });
-                }
-                return;
-            }
+        if self.capacity.as_deref().is_some_and(|c| c.limited(node)) {
+            let ev = Ev::Timer {
+                node,
+                incarnation,
+                id,
+                timer,
+            };
+            self.arrive(node, incarnation, ev, false);
+            return;
         }
         self.run_timer(node, id, timer);
     }
@@ -1240,8 +1282,9 @@ impl<N: Node> Sim<N> {
         self.dispatch(node, |n, ctx| n.on_timer(ctx, timer));
     }
 
-    /// `node` is free under the capacity model: it takes the head of its queue, and the next
-    /// item is due when that one is done.
+    /// Under the capacity model, `node`'s service time for the message it began is over: it
+    /// handles that message, then begins what waits in its queue (timers run at once, until a
+    /// message keeps it busy again).
     fn ready(&mut self, node: NodeId, incarnation: u32) {
         let slot = &mut self.slots[node.index()];
         // A crash emptied the queue this event was for.
@@ -1252,47 +1295,23 @@ impl<N: Node> Sim<N> {
             slot.backlog.push(Ev::Ready { node, incarnation });
             return;
         }
-        let now = self.now;
-        let Some(item) = self.capacity.as_deref_mut().and_then(|c| c.take(node, now)) else {
-            return;
-        };
-        match item {
-            Ev::Deliver {
-                from, to, id, msg, ..
-            } => {
-                self.begin_service(to, &msg);
-                self.handle_message(from, to, id, msg);
+        if let Some(Ev::Deliver {
+            from, to, id, msg, ..
+        }) = self.capacity.as_deref_mut().and_then(|c| c.finish(node))
+        {
+            self.handle_message(from, to, id, msg);
+        }
+        loop {
+            let now = self.now;
+            let serving = self.capacity.as_deref().is_none_or(|c| c.serving(node));
+            if serving || self.incarnations[node.index()] != incarnation {
+                return;
             }
-            // A timer cancelled while it waited does not run.
-            Ev::Timer {
-                node, id, timer, ..
-            } if self.cancelled.is_empty() || !self.cancelled.remove(&id) => {
-                self.run_timer(node, id, timer);
-            }
-            _ => {}
+            let Some(item) = self.capacity.as_deref_mut().and_then(|c| c.take(node, now)) else {
+                return;
+            };
+            self.begin(node, incarnation, item);
         }
-        if self.incarnations[node.index()] != incarnation {
-            return;
-        }
-        let now = self.now;
-        if let Some(at) = self.capacity.as_deref().and_then(|c| c.next_at(node, now)) {
-            self.queue
-                .push_for(at, node.0, Ev::Ready { node, incarnation });
-        }
-    }
-
-    /// `node` begins to handle `msg`: busy for its service time, drawn from the node's
-    /// service stream and scaled by the protocol.
-    fn begin_service(&mut self, node: NodeId, msg: &N::Msg) {
-        let Some(cap) = self.capacity.as_deref_mut() else {
-            return;
-        };
-        let drawn = cap.draw(node);
-        let service = match &self.slots[node.index()].node {
-            Some(n) => n.service_time(msg, drawn),
-            None => drawn,
-        };
-        cap.begin(node, self.now, service);
     }
 
     fn boot(&mut self, node: NodeId, incarnation: u32) {

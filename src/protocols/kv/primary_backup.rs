@@ -672,6 +672,10 @@ impl Protocol for PrimaryBackupParams {
         Ok(())
     }
 
+    fn open_loop(&self) -> bool {
+        true
+    }
+
     fn checks(&self) -> &'static [&'static str] {
         &["Linearizable", "Durable", "Converged", "StaleReads"]
     }

@@ -538,6 +538,10 @@ impl Protocol for QuorumParams {
         Ok(())
     }
 
+    fn open_loop(&self) -> bool {
+        true
+    }
+
     fn checks(&self) -> &'static [&'static str] {
         &["Linearizable", "Durable", "Converged", "StaleReads"]
     }

@@ -271,6 +271,10 @@ impl Protocol for RaftParams {
         Ok(())
     }
 
+    fn open_loop(&self) -> bool {
+        true
+    }
+
     fn checks(&self) -> &'static [&'static str] {
         &[
             "Linearizable",
