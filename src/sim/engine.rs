@@ -1286,13 +1286,8 @@ impl<N: Node> Sim<N> {
     /// handles that message, then begins what waits in its queue (timers run at once, until a
     /// message keeps it busy again).
     fn ready(&mut self, node: NodeId, incarnation: u32) {
-        let slot = &mut self.slots[node.index()];
         // A crash emptied the queue this event was for.
-        if self.incarnations[node.index()] != incarnation || slot.status == NodeStatus::Down {
-            return;
-        }
-        if slot.status == NodeStatus::Paused {
-            slot.backlog.push(Ev::Ready { node, incarnation });
+        if !self.runs_now(node, incarnation, Ev::Ready { node, incarnation }) {
             return;
         }
         if let Some(Ev::Deliver {
@@ -1314,14 +1309,23 @@ impl<N: Node> Sim<N> {
         }
     }
 
-    fn boot(&mut self, node: NodeId, incarnation: u32) {
+    /// Whether `node`'s event `ev` of incarnation `incarnation` runs now: not when the node is
+    /// down or that incarnation is gone; a paused node keeps it for when it resumes.
+    fn runs_now(&mut self, node: NodeId, incarnation: u32, ev: Ev<N::Msg, N::Timer>) -> bool {
         let slot = &mut self.slots[node.index()];
         if self.incarnations[node.index()] != incarnation || slot.status == NodeStatus::Down {
-            return;
+            return false;
         }
-        // Paused before it booted (a pause at time zero): it boots when it resumes.
         if slot.status == NodeStatus::Paused {
-            slot.backlog.push(Ev::Start { node, incarnation });
+            slot.backlog.push(ev);
+            return false;
+        }
+        true
+    }
+
+    fn boot(&mut self, node: NodeId, incarnation: u32) {
+        // Paused before it booted (a pause at time zero): it boots when it resumes.
+        if !self.runs_now(node, incarnation, Ev::Start { node, incarnation }) {
             return;
         }
         self.handling = (node, Handling::Start);
