@@ -326,15 +326,16 @@ enum Ev<M, T> {
         timer: T,
     },
     Fault(u32),
-    /// The node is free: it takes the head of its queue (the capacity model).
-    Ready {
-        node: NodeId,
-        incarnation: u32,
-    },
     NemesisTick,
     /// A strike the nemesis's trigger aimed just after an event.
     NemesisStrike,
     NemesisStop,
+    /// A node's service time is over (the capacity model): it handles the message it served
+    /// and takes the next one waiting.
+    Ready {
+        node: NodeId,
+        incarnation: u32,
+    },
 }
 
 /// The capacity model's state for a run of `N`: what waits is an event.
@@ -1153,6 +1154,23 @@ impl<N: Node> Sim<N> {
             });
             return;
         }
+        if self.capacity.is_some() {
+            return self.deliver_limited(from, to, incarnation, id, msg);
+        }
+        self.handle_message(from, to, id, msg);
+    }
+
+    /// `deliver` under the capacity model, out of the plain run's way.
+    #[cold]
+    #[inline(never)]
+    fn deliver_limited(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        incarnation: u32,
+        id: u64,
+        msg: N::Msg,
+    ) {
         if self.capacity.as_deref().is_some_and(|c| c.limited(to)) {
             let ev = Ev::Deliver {
                 from,
@@ -1255,6 +1273,16 @@ impl<N: Node> Sim<N> {
             });
             return;
         }
+        if self.capacity.is_some() {
+            return self.fire_timer_limited(node, incarnation, id, timer);
+        }
+        self.run_timer(node, id, timer);
+    }
+
+    /// `fire_timer` under the capacity model, out of the plain run's way.
+    #[cold]
+    #[inline(never)]
+    fn fire_timer_limited(&mut self, node: NodeId, incarnation: u32, id: TimerId, timer: N::Timer) {
         if self.capacity.as_deref().is_some_and(|c| c.limited(node)) {
             let ev = Ev::Timer {
                 node,
@@ -1509,13 +1537,10 @@ impl<N: Node> Sim<N> {
             } => {
                 // A link with a bandwidth sends one message at a time: this one leaves after
                 // those before it, and arrives its latency after it left.
-                if let Some(cap) = self.capacity.as_deref_mut() {
-                    if let Some(bw) = self.network.link(from, to).bandwidth.filter(|_| from != to) {
-                        let bytes = N::message_bytes(&msg);
-                        let wait = cap.departure(from, to, now, bw, bytes).since(now);
-                        first = first + wait;
-                        copy = copy.map(|c| c + wait);
-                    }
+                if self.capacity.is_some() {
+                    let wait = self.link_wait(from, to, &msg);
+                    first = first + wait;
+                    copy = copy.map(|c| c + wait);
                 }
                 if let Some(delay) = copy {
                     self.stats.duplicated += 1;
@@ -1547,6 +1572,22 @@ impl<N: Node> Sim<N> {
                 );
             }
         }
+    }
+
+    /// Under the capacity model, how long `msg` waits for its link to be free and to leave it
+    /// (zero on a link without a bandwidth).
+    #[cold]
+    #[inline(never)]
+    fn link_wait(&mut self, from: NodeId, to: NodeId, msg: &N::Msg) -> Duration {
+        let now = self.now;
+        let (Some(cap), Some(bw)) = (
+            self.capacity.as_deref_mut(),
+            self.network.link(from, to).bandwidth.filter(|_| from != to),
+        ) else {
+            return Duration::ZERO;
+        };
+        cap.departure(from, to, now, bw, N::message_bytes(msg))
+            .since(now)
     }
 
     fn record_drop(&mut self, from: NodeId, to: NodeId, id: u64, reason: DropReason) {
