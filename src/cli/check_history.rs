@@ -18,7 +18,7 @@ pub(super) struct CheckHistoryArgs {
     /// multi-register, or one the program registers.
     #[arg(long)]
     model: String,
-    /// The file's format: clustersim, edn or jepsen-log [default: told from the text].
+    /// The file's format: clustersim, edn, jepsen-log or jepsen-json [default: told from the text].
     #[arg(long)]
     format: Option<String>,
     /// What `:fail` and an `:ok :read` of nil mean: knossos (did not happen; value unknown) or

@@ -18,7 +18,7 @@ pub(super) struct CheckTxnArgs {
     /// The consistency model the history must hold; anomalies it allows are reported, not failed.
     #[arg(long, default_value = "serializable", value_parser = clap::builder::PossibleValuesParser::new(Isolation::NAMES))]
     isolation: String,
-    /// The file's format: clustersim, edn or jepsen-log [default: told from the text].
+    /// The file's format: clustersim, edn, jepsen-log or jepsen-json [default: told from the text].
     #[arg(long)]
     format: Option<String>,
     /// Also require each client's order (the strong-session form of the model: G-single-process...).

@@ -26,11 +26,14 @@ pub enum Format {
     Edn,
     /// Jepsen log lines: process, type, f and value separated by tabs or spaces.
     JepsenLog,
+    /// Jepsen operations as JSON objects (`{"process": 0, "type": "invoke", "f": "txn",
+    /// ...}`), in one array or one per line, as elle-cli and Knossos's command line read them.
+    JepsenJson,
 }
 
 impl Format {
     /// The names `--format` accepts.
-    pub const NAMES: [&'static str; 3] = ["clustersim", "edn", "jepsen-log"];
+    pub const NAMES: [&'static str; 4] = ["clustersim", "edn", "jepsen-log", "jepsen-json"];
 
     /// The format called `name`.
     pub fn named(name: &str) -> Option<Format> {
@@ -38,6 +41,7 @@ impl Format {
             "clustersim" | "jsonl" => Some(Format::Clustersim),
             "edn" | "jepsen" | "knossos" => Some(Format::Edn),
             "jepsen-log" | "log" | "porcupine" => Some(Format::JepsenLog),
+            "jepsen-json" | "json" => Some(Format::JepsenJson),
             _ => None,
         }
     }
@@ -48,6 +52,7 @@ impl Format {
             Format::Clustersim => "clustersim",
             Format::Edn => "edn",
             Format::JepsenLog => "jepsen-log",
+            Format::JepsenJson => "jepsen-json",
         }
     }
 
@@ -56,7 +61,7 @@ impl Format {
     /// histories (a `null` read found nothing).
     pub fn semantics(self) -> Semantics {
         match self {
-            Format::Edn => Semantics::Knossos,
+            Format::Edn | Format::JepsenJson => Semantics::Knossos,
             Format::JepsenLog | Format::Clustersim => Semantics::Porcupine,
         }
     }
@@ -68,7 +73,14 @@ impl Format {
             .lines()
             .map(str::trim)
             .find(|l| !l.is_empty() && !l.starts_with(';'))?;
-        if first.starts_with("{\"") {
+        let json_op = |l: &str| l.starts_with("{\"") && !l.contains("\"phase\"");
+        if json_op(first)
+            || first
+                .strip_prefix('[')
+                .is_some_and(|l| json_op(l.trim_start()))
+        {
+            Some(Format::JepsenJson)
+        } else if first.starts_with("{\"") {
             Some(Format::Clustersim)
         } else if first.starts_with(['{', '[', '(', '#']) {
             // A map, a vector or list of them, a tagged record (`#jepsen.history.Op{...}`).
@@ -168,6 +180,7 @@ pub fn read_with(
         Format::Clustersim => read_clustersim(text)?,
         Format::Edn => read_edn(text, semantics)?,
         Format::JepsenLog => read_log(text, semantics)?,
+        Format::JepsenJson => read_jepsen_json(text, semantics)?,
     };
     if semantics == Semantics::Knossos {
         for op in &mut ops {
@@ -314,52 +327,170 @@ fn text_of(v: &Json) -> String {
     }
 }
 
+/// True for a transaction's value: a non-empty list of micro-operations, each a list that
+/// starts with `:r`, `:w` or `:append`.
+fn is_transaction(value: &Json) -> bool {
+    let Json::Array(steps) = value else {
+        return false;
+    };
+    !steps.is_empty()
+        && steps.iter().all(|step| match step {
+            Json::Array(parts) => parts
+                .first()
+                .and_then(name_of)
+                .is_some_and(|f| matches!(f, "r" | "w" | "append")),
+            _ => false,
+        })
+}
+
 /// True for the nemesis's process (`:nemesis`), whose notes are not operations.
 fn is_nemesis(process: &Json) -> bool {
     name_of(process) == Some("nemesis")
 }
 
+/// The event an operation map (EDN or JSON) stands for; `None` for the nemesis's notes.
+fn event_of(v: Json, line: usize, col: usize) -> Result<Option<Event>, String> {
+    let Json::Object(mut m) = v else {
+        return Err(format!(
+            "expected an operation map ({{:process 0 :type :invoke :f :read :value nil}}), found {}",
+            show(&v)
+        ));
+    };
+    let process = m.get("process").unwrap_or(&Json::Null);
+    if is_nemesis(process) {
+        return Ok(None);
+    }
+    if process.is_null() {
+        return Err("an operation map needs :process (the client that ran it)".into());
+    }
+    let process = show(process);
+    let field = |k: &str| m.get(k).and_then(name_of).map(str::to_string);
+    // Elle reads a map without :f as a transaction when its value is one (Elle's own
+    // `histories/paper-example.edn` has none), so a transaction needs no :f here either.
+    let f = field("f")
+        .or_else(|| is_transaction(m.get("value").unwrap_or(&Json::Null)).then(|| "txn".into()));
+    let (Some(kind), Some(f)) = (field("type"), f) else {
+        return Err(
+            "an operation map needs :type (:invoke, :ok, :fail or :info) and :f (a keyword; \
+             a transaction, whose :value is a list of [:r k v], [:w k v] or [:append k v], \
+             may leave it out)"
+                .into(),
+        );
+    };
+    Ok(Some(Event {
+        process,
+        kind,
+        f,
+        key: m.remove("key").filter(|k| !k.is_null()),
+        value: m.remove("value").unwrap_or(Json::Null),
+        line,
+        col,
+    }))
+}
+
 fn read_edn(text: &str, semantics: Semantics) -> Result<Vec<Operation>, FormatError> {
     let mut events = Vec::new();
     let mut push = |v: Json, line: usize, col: usize| -> Result<(), edn::EdnError> {
-        let fail = |message: String| edn::EdnError { line, col, message };
-        let Json::Object(mut m) = v else {
-            return Err(fail(format!(
-                "expected an operation map ({{:process 0 :type :invoke :f :read :value nil}}), found {}",
-                show(&v)
-            )));
-        };
-        let process = m.get("process").unwrap_or(&Json::Null);
-        if is_nemesis(process) {
-            return Ok(());
-        }
-        if process.is_null() {
-            return Err(fail(
-                "an operation map needs :process (the client that ran it)".into(),
-            ));
-        }
-        let process = show(process);
-        let field = |k: &str| m.get(k).and_then(name_of).map(str::to_string);
-        let (Some(kind), Some(f)) = (field("type"), field("f")) else {
-            return Err(fail(
-                "an operation map needs :type (:invoke, :ok, :fail or :info) and :f (a keyword)"
-                    .into(),
-            ));
-        };
-        events.push(Event {
-            process,
-            kind,
-            f,
-            key: m.remove("key").filter(|k| !k.is_null()),
-            value: m.remove("value").unwrap_or(Json::Null),
-            line,
-            col,
-        });
+        let event =
+            event_of(v, line, col).map_err(|message| edn::EdnError { line, col, message })?;
+        events.extend(event);
         Ok(())
     };
     Reader::new(text)
         .each_top_level(&mut push)
         .map_err(|e| at_col(e.line, e.col, e.message))?;
+    pair(events, semantics)
+}
+
+/// Jepsen operations as JSON objects: one array of them, or one or more per line.
+fn read_jepsen_json(text: &str, semantics: Semantics) -> Result<Vec<Operation>, FormatError> {
+    // Lines counted once, from where the last position was asked (positions only grow).
+    let lines = std::cell::Cell::new((0usize, 1usize, 0usize)); // (byte, line, line start)
+    let position = |at: usize| {
+        let (from, mut line, mut start) = lines.get();
+        for (i, b) in text.as_bytes()[from..at].iter().enumerate() {
+            if *b == b'\n' {
+                line += 1;
+                start = from + i + 1;
+            }
+        }
+        lines.set((at, line, start));
+        (line, text[start..at].chars().count() + 1)
+    };
+    let fail = |at: usize, message: String| {
+        let (line, col) = position(at);
+        at_col(line, col, message)
+    };
+    // Past whitespace (and, inside an array, one comma) from byte `at`.
+    let skip = |mut at: usize, comma: bool| {
+        let bytes = text.as_bytes();
+        let mut seen_comma = !comma;
+        while at < bytes.len() {
+            match bytes[at] {
+                b' ' | b'\t' | b'\r' | b'\n' => at += 1,
+                b',' if !seen_comma => {
+                    seen_comma = true;
+                    at += 1
+                }
+                _ => break,
+            }
+        }
+        at
+    };
+    let mut at = skip(0, false);
+    let array = text[at..].starts_with('[');
+    if array {
+        at = skip(at + 1, false);
+    }
+    let mut events = Vec::new();
+    let mut first = true;
+    loop {
+        if array && text[at..].starts_with(']') {
+            let end = skip(at + 1, false);
+            if end < text.len() {
+                return Err(fail(
+                    end,
+                    "nothing may follow the array of operations".into(),
+                ));
+            }
+            break;
+        }
+        if at >= text.len() {
+            if array {
+                return Err(fail(
+                    at,
+                    "the array of operations is not closed with `]`".into(),
+                ));
+            }
+            break;
+        }
+        if array && !first {
+            if !text[at..].starts_with(',') {
+                return Err(fail(at, "expected `,` or `]` after an operation".into()));
+            }
+            at = skip(at, true);
+        }
+        let mut stream = serde_json::Deserializer::from_str(&text[at..]).into_iter::<Json>();
+        let value = match stream.next() {
+            Some(Ok(v)) => v,
+            Some(Err(e)) => {
+                let (line, col) = position(at);
+                let (line, col) = if e.line() == 1 {
+                    (line, col + e.column().saturating_sub(1))
+                } else {
+                    (line + e.line() - 1, e.column())
+                };
+                let what = e.to_string();
+                let what = what.rfind(" at line ").map_or(&what[..], |i| &what[..i]);
+                return Err(at_col(line, col, format!("not a JSON operation: {what}")));
+            }
+            None => return Err(fail(at, "expected an operation".into())),
+        };
+        let (line, col) = position(at);
+        events.extend(event_of(value, line, col).map_err(|m| at_col(line, col, m))?);
+        at = skip(at + stream.byte_offset(), false);
+        first = false;
+    }
     pair(events, semantics)
 }
 
