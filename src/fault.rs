@@ -803,6 +803,19 @@ impl FaultState {
         }
     }
 
+    /// The network split or pause still in force, in words; `None` when neither is. A node
+    /// that crashed and was never restarted does not count: a fault the rest of the cluster
+    /// is meant to carry on without.
+    pub fn unhealed(&self) -> Option<&'static str> {
+        if self.split {
+            Some("a network split")
+        } else if !self.paused.is_empty() {
+            Some("a paused node")
+        } else {
+            None
+        }
+    }
+
     /// True when no partition, cut, crash or pause is in force (clock faults do not count).
     pub fn is_whole(&self) -> bool {
         !self.split && self.down.is_empty() && self.paused.is_empty()

@@ -169,7 +169,11 @@ impl MemoryUse {
                 "the pending events",
                 "lower the message rate or max_time",
             ),
-            (self.nodes, "the nodes", "lower the node count"),
+            (
+                self.nodes,
+                "the nodes",
+                "lower the node count, or max_time if their logs and maps grow as they run",
+            ),
         ];
         let (_, part, knob) = parts.into_iter().max_by_key(|(b, _, _)| *b).unwrap_or((
             0,

@@ -46,6 +46,17 @@ pub trait Protocol: Clone + fmt::Debug + Serialize + DeserializeOwned + 'static 
         false
     }
 
+    /// How long after its last fault (a crash, a restart, a heal) the protocol promises to
+    /// have recovered on this plan: leases run out, elections end, clients' retries land. A
+    /// liveness check that fails on a run that ended sooner is not judged (`UNKNOWN`, with the
+    /// reason), since the run did not give the protocol its own time. `None` (the default)
+    /// promises nothing, and liveness is judged when the run ends. A scenario's
+    /// `bounds.recovery` overrides it.
+    fn recovery(&self, plan: &Plan) -> Option<crate::time::Duration> {
+        let _ = plan;
+        None
+    }
+
     /// The program outside clustersim whose processes are the nodes (Maelstrom's), for
     /// reports and replay files; `None` (the default) for nodes that are Rust code in this
     /// process.
@@ -99,6 +110,17 @@ pub trait Check: Clone + fmt::Debug + Serialize + DeserializeOwned + Send + Sync
     /// every state whose history grew and stops at the first state that violates it. Default:
     /// false (judged at path ends only).
     fn invariant(&self) -> bool {
+        false
+    }
+
+    /// True when the check fails on something that has not happened by the end of the run (a
+    /// task never completed, a client never served), which more time could still bring: such
+    /// a failure counts only when the run ended with the network whole, no node paused, and
+    /// the protocol's recovery time (`Protocol::recovery`, `bounds.recovery`) after its last
+    /// fault; sooner it is `UNKNOWN`, saying why (`check::judged_fairly`). False (the default)
+    /// for a check that fails on something that did happen (a read that missed a write),
+    /// which no more time undoes.
+    fn fails_on_absence(&self) -> bool {
         false
     }
 

@@ -46,6 +46,11 @@ pub trait AnyProtocol {
     fn external(&self) -> Option<crate::protocol::External> {
         None
     }
+    /// The time the protocol takes to recover after a fault (`Protocol::recovery`).
+    fn recovery(&self, plan: &Plan) -> Option<crate::time::Duration> {
+        let _ = plan;
+        None
+    }
     /// Bytes one node costs before it allocates anything (for the up-front memory estimate).
     fn node_bytes(&self) -> u64 {
         1024
@@ -121,6 +126,9 @@ where
     fn external(&self) -> Option<crate::protocol::External> {
         Protocol::external(&self.0)
     }
+    fn recovery(&self, plan: &Plan) -> Option<crate::time::Duration> {
+        Protocol::recovery(&self.0, plan)
+    }
     fn node_bytes(&self) -> u64 {
         Sim::<P::Node>::node_bytes()
     }
@@ -178,6 +186,9 @@ impl<P: Protocol> AnyProtocol for P {
     fn external(&self) -> Option<crate::protocol::External> {
         Protocol::external(self)
     }
+    fn recovery(&self, plan: &Plan) -> Option<crate::time::Duration> {
+        Protocol::recovery(self, plan)
+    }
     fn node_bytes(&self) -> u64 {
         Sim::<P::Node>::node_bytes()
     }
@@ -227,6 +238,10 @@ pub trait AnyCheck: Send + Sync {
     fn reads_history(&self) -> bool {
         true
     }
+    /// Fails on what has not happened yet (`Check::fails_on_absence`).
+    fn fails_on_absence(&self) -> bool {
+        false
+    }
     /// Resolves model names against the program's models (`Check::resolve_models`).
     fn resolve_models(&mut self, models: &crate::lin::Models) -> std::result::Result<(), String> {
         let _ = models;
@@ -244,7 +259,13 @@ impl<C: Check> AnyCheck for C {
     fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
         let mut v = Check::evaluate(self, outcome);
         v.property = Check::property(self);
+        if Check::fails_on_absence(self) {
+            v = crate::check::judged_fairly(v, outcome);
+        }
         v
+    }
+    fn fails_on_absence(&self) -> bool {
+        Check::fails_on_absence(self)
     }
     fn invariant(&self) -> bool {
         Check::invariant(self)
@@ -514,7 +535,8 @@ impl Registry {
                 .map_err(|m| at(origin, spec, format!("check `{}`: {m}", spec.name())))?;
             checks.push(check);
         }
-        let plan = scenario.plan(origin)?;
+        let mut plan = scenario.plan(origin)?;
+        plan.recovery = protocol.recovery(&plan);
         protocol.validate(&plan).map_err(|message| Error::Invalid {
             path: origin.to_string(),
             message,

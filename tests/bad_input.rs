@@ -632,37 +632,104 @@ fn pictures_of_a_long_run_are_drawn_in_a_window_that_the_report_names() {
     assert!(!head.contains(".. 3.000000s"), "{head}");
 }
 
-/// Nodes that allocate lists of every peer grow with the square of the cluster: 30,000 Raft
-/// servers are refused up front, naming the knob, instead of aborting the process.
+/// Nodes that allocate lists of every peer grow with the square of the cluster: 30,000 and
+/// 100,000 Raft servers are refused up front, naming the knob, instead of aborting the process.
 #[test]
 fn a_cluster_whose_nodes_would_not_fit_is_refused_before_it_boots() {
-    let text = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/raft-1000-ops.ron"),
-    )
-    .expect("reads")
-    .replace(
-        r#"(role: "server", count: 5)"#,
-        r#"(role: "server", count: 30000)"#,
-    );
     let dir = std::env::temp_dir().join(format!("clustersim-heap-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp");
-    let file = dir.join("raft-30000.ron");
-    std::fs::write(&file, text).expect("writes");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clustersim"))
-        .args([
-            "run",
-            file.to_str().expect("utf-8"),
-            "--max-memory",
-            "512MiB",
-        ])
-        .output()
-        .expect("runs");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("once booted") && err.contains("512 MiB"),
-        "{err}"
-    );
-    assert!(err.contains("--max-memory"), "{err}");
+    for count in [30_000, 100_000] {
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/raft-1000-ops.ron"),
+        )
+        .expect("reads")
+        .replace(
+            r#"(role: "server", count: 5)"#,
+            &format!(r#"(role: "server", count: {count})"#),
+        );
+        let file = dir.join(format!("raft-{count}.ron"));
+        std::fs::write(&file, text).expect("writes");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_clustersim"))
+            .args([
+                "run",
+                file.to_str().expect("utf-8"),
+                "--max-memory",
+                "512MiB",
+            ])
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{count}: {err}");
+        assert!(
+            err.contains("once booted") && err.contains("512 MiB"),
+            "{count}: {err}"
+        );
+        assert!(err.contains("--max-memory"), "{count}: {err}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A node that keeps 1 KiB more on every tick (a log never compacted), saying so through
+/// `Node::heap_bytes` when `honest`.
+#[derive(Debug)]
+struct Hoarder {
+    kept: Vec<Vec<u8>>,
+    honest: bool,
+}
+
+impl clustersim::Node for Hoarder {
+    type Msg = ();
+    type Timer = ();
+    type Stored = ();
+
+    fn on_start(&mut self, ctx: &mut clustersim::Context<'_, Self>) {
+        ctx.set_timer(clustersim::Duration::from_micros(10), ());
+    }
+
+    fn on_message(&mut self, _: &mut clustersim::Context<'_, Self>, _: clustersim::NodeId, _: ()) {}
+
+    fn on_timer(&mut self, ctx: &mut clustersim::Context<'_, Self>, _: ()) {
+        self.kept.push(vec![1; 1 << 10]);
+        ctx.set_timer(clustersim::Duration::from_micros(10), ());
+    }
+
+    fn heap_bytes(&self) -> u64 {
+        if self.honest {
+            self.kept.iter().map(|v| v.capacity() as u64).sum()
+        } else {
+            0
+        }
+    }
+}
+
+/// Nodes that grow as they run are seen by the run's memory budget after boot too: the run
+/// stops at its budget, naming the nodes, where it would otherwise go on allocating.
+#[test]
+fn nodes_that_grow_after_boot_stop_the_run_at_its_budget() {
+    use clustersim::net::{LinkSpec, Network};
+    use clustersim::node::{NodeFactory, Roster};
+    use clustersim::sim::{Bounds, Sim, SimConfig, StopReason};
+    let run = |honest: bool| {
+        let roster = Roster::new((0..4).map(|i| (format!("n{i}"), "n".to_string())));
+        let config = SimConfig::new(roster, Network::new(4, LinkSpec::default())).bounds(
+            // 4 nodes, 1 KiB each per 10 us: 16 MiB after about 41 ms of the 100 ms (40,000
+            // events; the budget is checked every 4,096).
+            Bounds::new(clustersim::Duration::from_millis(100), 10_000_000)
+                .max_memory(clustersim::memory::Bytes(16 << 20)),
+        );
+        let factory: NodeFactory<Hoarder> = Box::new(move |_, _, _| Hoarder {
+            kept: Vec::new(),
+            honest,
+        });
+        Sim::new(config, factory).run()
+    };
+    let grown = run(true);
+    assert_eq!(grown.stop, StopReason::MemoryBudget);
+    assert!(grown.memory.total() > 16 << 20, "{:?}", grown.memory);
+    assert!(grown.memory.nodes > 15 << 20, "{:?}", grown.memory);
+    assert_eq!(grown.memory.culprit().0, "the nodes");
+    assert!(grown.end_time < clustersim::SimTime(100_000_000));
+    // A node that does not report what it holds is not seen: the run goes to its end.
+    let unseen = run(false);
+    assert_eq!(unseen.stop, StopReason::TimeLimit);
 }

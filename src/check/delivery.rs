@@ -346,6 +346,11 @@ impl crate::protocol::Check for NoLostTasks {
         crate::protocol::Property::Liveness
     }
 
+    // A task not done yet may still be done once a lease runs out.
+    fn fails_on_absence(&self) -> bool {
+        true
+    }
+
     fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
         check_no_lost_tasks(outcome)
     }
@@ -402,6 +407,11 @@ impl crate::protocol::Check for NoLostEffects {
 
     fn property(&self) -> crate::protocol::Property {
         crate::protocol::Property::Liveness
+    }
+
+    // A task not done yet may still be done once a lease runs out.
+    fn fails_on_absence(&self) -> bool {
+        true
     }
 
     fn evaluate(&self, outcome: &RunOutcome) -> Verdict {

@@ -109,6 +109,11 @@ impl crate::protocol::Check for Liveness {
         crate::protocol::Property::Liveness
     }
 
+    // A client not served yet may be once an election ends or its retry lands.
+    fn fails_on_absence(&self) -> bool {
+        true
+    }
+
     fn evaluate(&self, outcome: &RunOutcome) -> Verdict {
         check_liveness(outcome)
     }
@@ -153,6 +158,7 @@ mod tests {
                 max_time: Duration::from_secs(10),
                 max_events: 1,
                 max_memory: crate::memory::DEFAULT_BUDGET,
+                recovery: None,
             },
             stop: StopReason::TimeLimit,
             end_time: SimTime(10_000_000_000),

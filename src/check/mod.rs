@@ -9,6 +9,7 @@ mod converged;
 mod delivery;
 mod durable;
 mod election_safety;
+mod fair;
 mod linearizable;
 mod liveness;
 pub mod maelstrom;
@@ -32,6 +33,7 @@ pub use delivery::{
 };
 pub use durable::{check_durable, Durable};
 pub use election_safety::{check_election_safety, ElectionSafety};
+pub use fair::judged_fairly;
 pub use linearizable::{
     check_history as check_linearizable_history, check_history_bounded, check_linearizable,
     LinResult, Linearizable,

@@ -183,6 +183,9 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// Keep the run's history in this file instead of memory (`History::on_disk`).
     pub history_file: Option<crate::history::HistoryFile>,
+    /// The protocol's own recovery bound (`Protocol::recovery`), used when the scenario's
+    /// `bounds.recovery` is unset.
+    pub recovery: Option<crate::time::Duration>,
     network: Network,
     nemesis: Option<Nemesis>,
     /// Each node's disk fault rates (empty when the scenario sets none).
@@ -196,7 +199,10 @@ impl Plan {
     pub fn sim_config(&self, trace: TraceLevel) -> SimConfig {
         SimConfig {
             seed: self.scenario.seed,
-            bounds: self.scenario.bounds,
+            bounds: crate::sim::Bounds {
+                recovery: self.scenario.bounds.recovery.or(self.recovery),
+                ..self.scenario.bounds
+            },
             roster: self.roster.clone(),
             network: self.network.clone(),
             schedule: self.schedule.clone(),
@@ -511,6 +517,7 @@ impl Scenario {
             schedule,
             warnings,
             history_file: None,
+            recovery: None,
             network,
             nemesis,
             disk,

@@ -40,6 +40,11 @@ pub struct Bounds {
         skip_serializing_if = "Bytes::is_default_budget"
     )]
     pub max_memory: Bytes,
+    /// How long after the last fault the protocol may take to recover before a liveness check
+    /// that fails counts (a failure sooner is `UNKNOWN`, not judged); unset, the protocol's
+    /// own bound (`Protocol::recovery`), if it declares one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery: Option<Duration>,
 }
 
 impl Bounds {
@@ -50,6 +55,7 @@ impl Bounds {
             max_time,
             max_events,
             max_memory: crate::memory::DEFAULT_BUDGET,
+            recovery: None,
         }
     }
 }
@@ -58,10 +64,14 @@ setters!(Bounds {
     max_time: Duration,
     max_events: u64,
     max_memory: Bytes,
+    recovery: Option<Duration>,
 });
 
 /// Events between two checks of the memory estimate against the budget (a power of two).
 const MEMORY_CHECK_EVERY: u64 = 4096;
+
+/// Nodes whose own heap one memory check reads (`Sim::nodes_heap`).
+const HEAP_SAMPLE: usize = 256;
 
 /// Bytes per node beyond its slot: roster name and role, network and clock entries.
 const NODE_OVERHEAD: usize = 128;
@@ -943,14 +953,34 @@ impl<N: Node> Sim<N> {
         true
     }
 
-    /// What the run holds now, estimated from the sizes of its records.
+    /// What the run holds now, estimated from the sizes of its records and what the nodes
+    /// say they hold (`Node::heap_bytes`, read from a sample of them: `nodes_heap`).
     pub fn memory(&self) -> MemoryUse {
         MemoryUse {
-            nodes: Self::node_bytes() * self.slots.len() as u64,
+            nodes: (Self::node_bytes() * self.slots.len() as u64).saturating_add(self.nodes_heap()),
             queue: self.queue.bytes() + self.capacity.as_ref().map_or(0, |c| c.bytes()),
             trace: self.trace.bytes(),
             history: self.history.bytes(),
         }
+    }
+
+    /// What the live nodes hold on the heap (`Node::heap_bytes`), so that a run whose nodes
+    /// grow (a log that is never compacted) stops at its budget with a message, not an abort.
+    /// Up to `HEAP_SAMPLE` nodes are read, evenly spaced, from an offset that moves with each
+    /// memory check, and their sum scaled to the whole cluster: exact up to `HEAP_SAMPLE` nodes.
+    fn nodes_heap(&self) -> u64 {
+        let n = self.slots.len();
+        if n == 0 {
+            return 0;
+        }
+        let take = n.min(HEAP_SAMPLE);
+        let stride = n / take;
+        let start = (self.stats.events / MEMORY_CHECK_EVERY) as usize % stride;
+        let sum: u64 = (0..take)
+            .filter_map(|k| self.slots[start + k * stride].node.as_ref())
+            .map(Node::heap_bytes)
+            .fold(0, u64::saturating_add);
+        (u128::from(sum) * n as u128 / take as u128).min(u128::from(u64::MAX)) as u64
     }
 
     /// Bytes one node costs the engine (its slot and roster entry, not what the node allocates).
@@ -1867,6 +1897,7 @@ mod tests {
                 max_time: Duration::from_secs(20),
                 max_events: 1_000_000,
                 max_memory: crate::memory::DEFAULT_BUDGET,
+                recovery: None,
             },
             roster,
             network: Network::new(1, LinkSpec::default()),

@@ -149,7 +149,8 @@ fn read_txn(index: usize, op: &Operation, workload: Workload) -> Result<Txn, Str
             (Workload::ListAppend, Some("r" | "read")) => Step::Read(key, None),
             (Workload::ListAppend, f) => {
                 let hint = if matches!(f, Some("w" | "write")) {
-                    " (a rw-register history? pass --workload rw-register)"
+                    " (a rw-register history? name its workload: `--workload rw-register` to check-txn, \
+                     `Transactional(workload: \"rw-register\")` in a scenario)"
                 } else {
                     ""
                 };
@@ -171,7 +172,8 @@ fn read_txn(index: usize, op: &Operation, workload: Workload) -> Result<Txn, Str
             (Workload::RwRegister, Some("r" | "read")) => Step::ReadRegister(key, None),
             (Workload::RwRegister, f) => {
                 let hint = if f == Some("append") {
-                    " (a list-append history? pass --workload list-append)"
+                    " (a list-append history? name its workload: `--workload list-append` to check-txn, \
+                     `Transactional(workload: \"list-append\")` in a scenario)"
                 } else {
                     ""
                 };

@@ -658,6 +658,7 @@ mod tests {
                 max_time: Duration::from_secs(3),
                 max_events: 1_000_000,
                 max_memory: crate::memory::DEFAULT_BUDGET,
+                recovery: None,
             },
             network: Network::new(4, LinkSpec::default()),
             roster,

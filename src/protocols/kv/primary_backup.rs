@@ -676,6 +676,18 @@ impl Protocol for PrimaryBackupParams {
         true
     }
 
+    /// A backup suspects a silent primary after `suspect_after` and moves to the next view,
+    /// which may need another round if that primary is down too; a client's call that was cut
+    /// off is retried once its timeout runs out: two suspicions, two heartbeats and a client
+    /// timeout.
+    fn recovery(&self, plan: &Plan) -> Option<Duration> {
+        let view = self.suspect_after.0.saturating_add(self.heartbeat.0);
+        Some(Duration(
+            view.saturating_mul(2)
+                .saturating_add(plan.workload().timeout.0),
+        ))
+    }
+
     fn checks(&self) -> &'static [&'static str] {
         &["Linearizable", "Durable", "Converged", "StaleReads"]
     }

@@ -354,6 +354,17 @@ impl Protocol for QueueParams {
         Ok(())
     }
 
+    /// A task a dead worker held is visible again a lease after it was taken, another
+    /// worker asks within a poll, and a backup server takes over within `failover`: twice
+    /// their sum covers one more lease running out on the way. The naive queue promises
+    /// nothing (a task it handed to a dead worker is gone for good).
+    fn recovery(&self, _: &Plan) -> Option<Duration> {
+        (self.variant == Variant::Reliable).then(|| {
+            let once = self.lease.0 + self.poll.0 + self.failover.0;
+            Duration(once.saturating_mul(2))
+        })
+    }
+
     fn checks(&self) -> &'static [&'static str] {
         &[
             "NoLostTasks",

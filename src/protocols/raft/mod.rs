@@ -275,6 +275,14 @@ impl Protocol for RaftParams {
         true
     }
 
+    /// A leader is elected within a few election timeouts of the last fault (split votes
+    /// draw again), and a client's call that was cut off is retried once its timeout runs
+    /// out: four of the longest election timeouts and a client timeout.
+    fn recovery(&self, plan: &Plan) -> Option<Duration> {
+        let election = self.election_timeout_max.0.saturating_mul(4);
+        Some(Duration(election.saturating_add(plan.workload().timeout.0)))
+    }
+
     fn checks(&self) -> &'static [&'static str] {
         &[
             "Linearizable",
