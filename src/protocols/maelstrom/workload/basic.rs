@@ -79,26 +79,28 @@ impl MaelstromWorkload for Broadcast {
         Box::new(BroadcastClient {
             rank,
             clients,
-            sent: 0,
+            calls: 0,
         })
     }
 }
 
-/// Client `rank` of `clients` broadcasts `rank + clients * k` for k = 0, 1, ...: unique values.
+/// Client `rank` of `clients` broadcasts `rank + clients * k` in its call k (reads count):
+/// unique values.
 #[derive(Debug)]
 struct BroadcastClient {
     rank: u64,
     clients: u64,
-    sent: u64,
+    calls: u64,
 }
 
 impl WorkloadClient for BroadcastClient {
     fn next(&mut self, _: &mut SimRng, read: bool) -> Request {
+        let call = self.calls;
+        self.calls += 1;
         if read {
             return Request::new("read", json!({"type": "read"}));
         }
-        let message = self.rank + self.clients * self.sent;
-        self.sent += 1;
+        let message = self.rank + self.clients * call;
         Request::new(
             "broadcast",
             json!({"type": "broadcast", "message": message}),
@@ -139,10 +141,11 @@ impl WorkloadClient for CounterClient {
         if read {
             return Request::new("read", json!({"type": "read"}));
         }
-        let delta: i32 = if self.negative {
-            rng.random_range(-5..=5)
+        // Drawn as the counters always drew them, so their runs stay as they were.
+        let delta = if self.negative {
+            json!(rng.random_range(-5..=5i32))
         } else {
-            rng.random_range(1..=5)
+            json!(rng.random_range(1..=5u32))
         };
         Request::new("add", json!({"type": "add", "delta": delta}))
     }
