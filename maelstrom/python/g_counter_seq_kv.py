@@ -37,6 +37,7 @@ def add(msg):
     add_to(msg["body"]["delta"], lambda: node.reply(msg, {"type": "add_ok"}))
 
 
+# ANCHOR: read
 def fresh_read(done):
     nonce[0] += 1
     sync = {"type": "write", "key": "sync-" + node.node_id, "value": nonce[0]}
@@ -52,5 +53,6 @@ def read(msg):
 
     fresh_read(answer)
 
+# ANCHOR_END: read
 
 node.run()

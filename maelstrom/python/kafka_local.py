@@ -17,6 +17,7 @@ def append(key, value):
     return offset
 
 
+# ANCHOR: bug
 @node.handler("send")
 def send(msg):
     key, value = msg["body"]["key"], msg["body"]["msg"]
@@ -31,6 +32,7 @@ def send(msg):
 def replicate(msg):
     append(msg["body"]["key"], msg["body"]["msg"])
 
+# ANCHOR_END: bug
 
 @node.handler("poll")
 def poll(msg):

@@ -23,6 +23,7 @@ def proxy(msg, remember=None):
     node.rpc("lin-kv", body, answer)
 
 
+# ANCHOR: bug
 @node.handler("read")
 def read(msg):
     key = msg["body"]["key"]
@@ -31,6 +32,7 @@ def read(msg):
     else:
         proxy(msg)
 
+# ANCHOR_END: bug
 
 @node.handler("write")
 def write(msg):

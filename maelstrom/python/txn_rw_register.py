@@ -20,6 +20,7 @@ def install(writes, stamp):
             registers[key] = (stamp, value)
 
 
+# ANCHOR: txn
 @node.handler("txn")
 def txn(msg):
     clock[0] += 1
@@ -42,6 +43,7 @@ def txn(msg):
                 node.send(n, {"type": "writes", "writes": writes, "stamp": stamp})
     node.reply(msg, {"type": "txn_ok", "txn": done})
 
+# ANCHOR_END: txn
 
 @node.handler("writes")
 def replicate(msg):
