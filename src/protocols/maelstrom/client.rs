@@ -4,9 +4,9 @@
 //! no answer). Broadcast and counter workloads end with a final read of every node, `settle`
 //! after the workload stops, retried until it is answered.
 //!
-//! Every call is `Op::custom(name, {"node": "n1", "body": {...}})`: the request's body when
-//! invoked, the reply's when completed. Names: `echo`, `generate`, `broadcast`, `read`, `add`,
-//! `final_read`.
+//! What a client asks and how each call is recorded is its workload's (`workload/`): by default
+//! `Op::custom(name, {"node": "n1", "body": {...}})`, the request's body when invoked and the
+//! reply's when completed; final reads are `final_read`.
 
 use super::wire::{self, Packet};
 use super::workload::{self, Completion, Request, WorkloadClient};

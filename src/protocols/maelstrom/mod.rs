@@ -17,6 +17,9 @@
 //!   Each node's program gets a directory of its own in `CLUSTERSIM_NODE_DIR`, inside a
 //!   directory the run owns and removes; what it wrote there survives a crash (a process
 //!   crash: the files reached the OS), and a `Wipe` fault empties it.
+//! - Services: nodes of role `services` named `lin-kv`, `seq-kv`, `lww-kv` or `lin-tso` are
+//!   Maelstrom's services (`services.rs`), reached by that name across the simulated network.
+//! - Workloads: `workload/` (a `MaelstromWorkload` per workload; `Workload` names one).
 //! - A program that fails (exits, writes a line that is not a Maelstrom message, never goes
 //!   quiet) ends the run as a node's panic does, naming the node and the line; one that cannot
 //!   start or answer `init` is refused before the run (`validate`).
