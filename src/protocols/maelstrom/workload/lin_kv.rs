@@ -112,3 +112,83 @@ impl WorkloadClient for LinKvClient {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Map;
+
+    fn reply(body: Value) -> Message {
+        let body: Map<String, Value> = body.as_object().cloned().unwrap_or_default();
+        Message {
+            src: "n1".into(),
+            dest: "c1".into(),
+            kind: body["type"].as_str().unwrap_or("").into(),
+            body,
+        }
+    }
+
+    fn record(request: Value, answer: Value) -> Completion {
+        let mut client = LinKvClient { keys: 1, cas: 0.5 };
+        let name = match request["type"].as_str() {
+            Some("read") => "read",
+            Some("cas") => "cas",
+            _ => "write",
+        };
+        client.completed(&Request::new(name, request), "n1", &reply(answer))
+    }
+
+    fn error(code: u64) -> Value {
+        json!({"type": "error", "code": code})
+    }
+
+    #[test]
+    fn maelstrom_error_codes_say_what_a_call_did() {
+        let read = json!({"type": "read", "key": 3});
+        let cas = json!({"type": "cas", "key": 3, "from": 1, "to": 2});
+        let write = json!({"type": "write", "key": 3, "value": 4});
+        let get = |value| Op::Get { key: 3, value };
+        assert_eq!(
+            record(read.clone(), json!({"type": "read_ok", "value": 4})),
+            Completion::Ok(get(Some(4)))
+        );
+        // 20 on a read: the key holds nothing, an observation.
+        assert_eq!(record(read, error(20)), Completion::Ok(get(None)));
+        let failed = Op::CasFailed {
+            key: 3,
+            from: Some(1),
+            to: 2,
+        };
+        // 20 or 22 on a cas: the compare failed, no effect, still an observation.
+        assert_eq!(
+            record(cas.clone(), error(22)),
+            Completion::Fail(failed.clone())
+        );
+        assert_eq!(record(cas.clone(), error(20)), Completion::Fail(failed));
+        let put = Op::Put { key: 3, value: 4 };
+        // 11, temporarily unavailable, is definite: it did not happen.
+        assert_eq!(
+            record(write.clone(), error(11)),
+            Completion::Fail(put.clone())
+        );
+        // 0 (timed out), 13 (crashed) and custom codes may or may not have happened.
+        for code in [0, 13, 1000] {
+            assert_eq!(
+                record(write.clone(), error(code)),
+                Completion::Info(put.clone())
+            );
+        }
+        assert_eq!(
+            record(cas, json!({"type": "cas_ok"})),
+            Completion::Ok(Op::Cas {
+                key: 3,
+                from: Some(1),
+                to: 2
+            })
+        );
+        assert_eq!(
+            record(write, json!({"type": "write_ok"})),
+            Completion::Ok(put)
+        );
+    }
+}
