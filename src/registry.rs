@@ -380,6 +380,7 @@ impl Registry {
             .check::<UniqueIds>()
             .check::<BroadcastDelivered>()
             .check::<CounterConverged>()
+            .check::<KafkaLog>()
     }
 
     /// The same registry under another program name (a user's binary that adds protocols).

@@ -5,7 +5,9 @@
 //! process and the restarted one sees only its directory; programs that are missing, exit,
 //! write something that is not JSON, never answer `init` or never read are refused, naming the
 //! node and the line, and never hang; each workload's check fails a wrong program; `check` says
-//! it is out of scope; a program on the wall clock is caught by `--check-determinism`.
+//! it is out of scope; a program on the wall clock is caught by `--check-determinism`; the
+//! kafka, lin-kv, txn and seq-kv examples pass and replay, and their planted bugs fail their
+//! checks; Maelstrom's services are nodes a partition cuts off, named or refused by name.
 //!
 //! These tests need `python3` on PATH (CI installs it: `.ci/python.sh`); without it they fail.
 #![cfg(target_os = "linux")]
@@ -561,4 +563,165 @@ fn go_nodes_pass_and_replay_when_go_is_installed() {
         assert_eq!(b.status.code(), Some(0));
         assert_eq!(trace_hash(&oa), trace_hash(&text(&b).0), "{scenario} in Go");
     }
+}
+
+#[test]
+fn kafka_lin_kv_txn_and_seq_kv_examples_pass_and_replay_in_two_processes() {
+    for (name, check) in [
+        ("kafka", "PASS KafkaLog"),
+        ("lin-kv", "PASS Linearizable"),
+        ("txn-list-append", "PASS Transactional"),
+        ("txn-rw-register", "PASS Transactional"),
+        ("g-counter-seq-kv", "PASS CounterConverged"),
+    ] {
+        let file = format!("maelstrom/scenarios/{name}.ron");
+        let first = clustersim(&["run", &file]);
+        let (out, err) = text(&first);
+        assert_eq!(first.status.code(), Some(0), "{name} fails:\n{out}\n{err}");
+        assert!(out.contains(check), "{name}: {out}");
+        assert!(
+            out.contains("faults applied 3"),
+            "{name} ran no partition: {out}"
+        );
+        let second = clustersim(&["run", &file, "--quiet"]);
+        assert_eq!(second.status.code(), Some(0), "{name} again");
+        assert_eq!(
+            trace_hash(&out),
+            trace_hash(&text(&second).0),
+            "{name} replays to another trace hash in a second process"
+        );
+    }
+}
+
+#[test]
+fn planted_kafka_lin_kv_txn_and_seq_kv_bugs_fail_their_checks() {
+    for (name, finding) in [
+        ("kafka-local", "FAIL KafkaLog: offset "),
+        ("lin-kv-stale", "FAIL Linearizable: key k"),
+        ("txn-list-append-local", "incompatible-order"),
+        ("txn-rw-register-dirty", "break read-committed: G1b"),
+        (
+            "g-counter-seq-kv-stale",
+            "FAIL CounterConverged: n1's final read is",
+        ),
+    ] {
+        let o = clustersim(&["run", &format!("maelstrom/scenarios/{name}.ron")]);
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{name} passes:\n{out}\n{err}");
+        assert!(out.contains(finding), "{name}: {out}");
+    }
+}
+
+/// `file` (a bundled scenario) with each (from, to) replaced, written into `dir`.
+fn variant(dir: &Path, file: &str, edits: &[(&str, &str)]) -> String {
+    let mut text = std::fs::read_to_string(root().join(file)).unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "{file} has no {from}");
+        text = text.replace(from, to);
+    }
+    text = text.replace(
+        "maelstrom/python/",
+        &format!("{}/", root().join("maelstrom/python").display()),
+    );
+    write(dir, "variant.ron", &text)
+}
+
+fn lin_kv_node() -> String {
+    root()
+        .join("maelstrom/python/lin_kv.py")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn a_service_is_a_node_partitions_cut_it_off() {
+    // lin-kv isolated from 300ms to 1.1s: no proxy gets an answer then, the clients' calls
+    // time out (unknown), and what was answered still linearizes.
+    let faults = r#"(at: "300ms", fault: Isolate("lin-kv")), (at: "1.1s", fault: Heal)"#;
+    let text = scenario(&lin_kv_node(), 3, "LinKv", "", faults).replace(
+        r#"(role: "c", count: 1)"#,
+        r#"(role: "c", count: 2), (role: "services", names: ["lin-kv"])"#,
+    );
+    let s = parse(&text, "<test>").unwrap();
+    let report = run_scenario(&Registry::shipped(), &s, "<test>", &RunOptions::default())
+        .expect("the scenario runs");
+    assert!(report.passed(), "{:?}", report.verdicts);
+    let calls = report.outcome.history.calls();
+    let cut_off = |t: Option<clustersim::time::SimTime>| {
+        t.is_some_and(|t| t.0 > 310_000_000 && t.0 < 1_100_000_000)
+    };
+    let answered = calls
+        .iter()
+        .filter(|c| c.outcome == Phase::Ok && cut_off(c.complete_time))
+        .count();
+    let unknown = calls
+        .iter()
+        .filter(|c| c.outcome == Phase::Info && cut_off(c.complete_time))
+        .count();
+    assert_eq!(answered, 0, "calls answered while lin-kv was cut off");
+    assert!(
+        unknown >= 6,
+        "only {unknown} calls timed out while lin-kv was cut off"
+    );
+    assert!(calls.iter().filter(|c| c.outcome == Phase::Ok).count() > 20);
+}
+
+#[test]
+fn lin_tso_hands_out_unique_rising_timestamps_and_lww_kv_loses_updates() {
+    let dir = scratch("tso");
+    let s = scenario(&test_node("unique_ids_tso.py"), 3, "UniqueIds", "", "").replace(
+        r#"(role: "c", count: 1)"#,
+        r#"(role: "c", count: 2), (role: "services", names: ["lin-tso"])"#,
+    );
+    let file = write(&dir, "s.ron", &s);
+    let o = clustersim(&["run", &file]);
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("PASS UniqueIds"), "{out}");
+    // The seq-kv counter, pointed at lww-kv: replicas cas against stale copies, and merging
+    // by timestamp drops adds that were acknowledged.
+    let file = variant(
+        &dir,
+        "maelstrom/scenarios/g-counter-seq-kv.ron",
+        &[
+            (
+                "g_counter_seq_kv.py",
+                "../../tests/maelstrom/g_counter_lww_kv.py",
+            ),
+            (r#"names: ["seq-kv"]"#, r#"names: ["lww-kv"]"#),
+        ],
+    );
+    let o = clustersim(&["run", &file]);
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("FAIL CounterConverged"), "{out}");
+}
+
+#[test]
+fn service_names_are_checked_and_a_missing_service_is_named() {
+    let dir = scratch("services");
+    let file = variant(
+        &dir,
+        "maelstrom/scenarios/g-counter-seq-kv.ron",
+        &[(r#"names: ["seq-kv"]"#, r#"names: ["seq-kvs"]"#)],
+    );
+    let o = clustersim(&["run", &file]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("node `seq-kvs` of role `services` names no service; valid names: lin-kv, seq-kv, lww-kv, lin-tso"),
+        "{err}"
+    );
+    let file = variant(
+        &dir,
+        "maelstrom/scenarios/g-counter-seq-kv.ron",
+        &[(r#", (role: "services", names: ["seq-kv"])"#, "")],
+    );
+    let o = clustersim(&["run", &file]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}\n{err}");
+    assert!(
+        out.contains(r#"is addressed to the service "seq-kv", which this run lacks: add (role: "services", names: ["seq-kv"])"#),
+        "{out}"
+    );
 }

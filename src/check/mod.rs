@@ -39,7 +39,7 @@ pub use linearizable::{
     LinResult, Linearizable,
 };
 pub use liveness::{check_liveness, Liveness};
-pub use maelstrom::{BroadcastDelivered, CounterConverged, Echo, UniqueIds};
+pub use maelstrom::{BroadcastDelivered, CounterConverged, Echo, KafkaLog, UniqueIds};
 pub use stale_reads::{check_stale_reads, StaleReads};
 pub use throughput::{measure as measure_load, Load, Quantiles, Throughput};
 pub use transactional::Transactional;

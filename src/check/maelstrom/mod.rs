@@ -1,5 +1,6 @@
 //! Checks of the Maelstrom workloads (`protocols::maelstrom`), judged as Maelstrom judges them
-//! from the clients' calls: `Echo`, `UniqueIds`, `BroadcastDelivered`, `CounterConverged`.
+//! from the clients' calls: `Echo`, `UniqueIds`, `BroadcastDelivered`, `CounterConverged`, `KafkaLog`
+//! (lin-kv and the transactional workloads are judged by `Linearizable` and `Transactional`).
 //!
 //! Every call is recorded as `Op::custom(name, {"node": "n1", "body": {...}})`, the request's
 //! body when invoked and the reply's when completed.
@@ -7,11 +8,13 @@
 mod broadcast;
 mod counter;
 mod echo;
+mod kafka;
 mod unique_ids;
 
 pub use broadcast::{figures as broadcast_figures, BroadcastDelivered, BroadcastFigures};
 pub use counter::CounterConverged;
 pub use echo::Echo;
+pub use kafka::KafkaLog;
 pub use unique_ids::UniqueIds;
 
 use crate::history::{Call, Op, Phase};

@@ -4,13 +4,14 @@
 //! no answer). Broadcast and counter workloads end with a final read of every node, `settle`
 //! after the workload stops, retried until it is answered.
 //!
-//! Every call is `Op::custom(name, {"node": "n1", "body": {...}})`: the request's body when
-//! invoked, the reply's when completed. Names: `echo`, `generate`, `broadcast`, `read`, `add`,
-//! `final_read`.
+//! What a client asks and how each call is recorded is its workload's (`workload/`): by default
+//! `Op::custom(name, {"node": "n1", "body": {...}})`, the request's body when invoked and the
+//! reply's when completed; final reads are `final_read`.
 
-use super::wire::{self, codes, Packet};
-use super::{MaelstromNode, MaelstromTimer, Shared, Workload};
-use crate::history::{Op, OpId};
+use super::wire::{self, Packet};
+use super::workload::{self, Completion, Request, WorkloadClient};
+use super::{MaelstromNode, MaelstromTimer, Shared};
+use crate::history::OpId;
 use crate::node::{Context, NodeId};
 use crate::time::Duration;
 use rand::Rng;
@@ -31,6 +32,7 @@ pub struct ClientNode {
     next_msg_id: u64,
     pending: BTreeMap<u64, Pending>,
     issued: u64,
+    calls: Box<dyn WorkloadClient>,
 }
 
 impl std::fmt::Debug for ClientNode {
@@ -39,6 +41,7 @@ impl std::fmt::Debug for ClientNode {
             .field("rank", &self.rank)
             .field("issued", &self.issued)
             .field("pending", &self.pending)
+            .field("calls", &self.calls)
             .finish()
     }
 }
@@ -47,21 +50,23 @@ impl std::fmt::Debug for ClientNode {
 #[derive(Debug)]
 struct Pending {
     op: OpId,
-    name: &'static str,
+    request: Request,
     node: NodeId,
-    invoked: Value,
 }
 
 impl ClientNode {
     /// A client of the run `shared` describes.
     pub(crate) fn new(shared: Arc<Shared>, id: NodeId) -> ClientNode {
         let rank = shared.clients.iter().position(|c| *c == id).unwrap_or(0);
+        let clients = shared.clients.len().max(1) as u64;
+        let calls = shared.driver.client(rank as u64, clients, &shared.workload);
         ClientNode {
             shared,
             rank,
             next_msg_id: 0,
             pending: BTreeMap::new(),
             issued: 0,
+            calls,
         }
     }
 
@@ -79,7 +84,7 @@ impl ClientNode {
         let until_start = w.start.0.saturating_sub(ctx.now().0);
         let gap = self.gap(ctx);
         ctx.set_timer(Duration(until_start) + gap, MaelstromTimer::Next);
-        if self.shared.params.workload.final_reads() {
+        if self.shared.driver.final_reads() {
             let at = w.stop.unwrap_or(Duration::ZERO) + self.shared.params.settle;
             let after = Duration(at.0.saturating_sub(ctx.now().0));
             let clients = self.shared.clients.len().max(1);
@@ -96,15 +101,21 @@ impl ClientNode {
             MaelstromTimer::Next => self.next(ctx),
             MaelstromTimer::Timeout(msg_id) => {
                 if let Some(p) = self.pending.remove(&msg_id) {
-                    ctx.info(p.op, Op::custom(p.name, &p.invoked));
-                    if p.name == FINAL_READ {
+                    let node = ctx.roster().name(p.node).to_string();
+                    let op = if p.request.name == FINAL_READ {
+                        workload::request_body(&p.request, &node)
+                    } else {
+                        self.calls.unanswered(&p.request, &node)
+                    };
+                    ctx.info(p.op, op);
+                    if p.request.name == FINAL_READ {
                         ctx.set_timer(Duration::ZERO, MaelstromTimer::FinalRead(p.node));
                     }
                 }
             }
             MaelstromTimer::FinalRead(node) => {
-                let body = json!({"type": "read"});
-                self.request(ctx, node, FINAL_READ, body);
+                let read = Request::new(FINAL_READ, json!({"type": "read"}));
+                self.request(ctx, node, read);
             }
             MaelstromTimer::Program(_) => {}
         }
@@ -121,71 +132,36 @@ impl ClientNode {
         }
         let gap = self.gap(ctx);
         ctx.set_timer(gap, MaelstromTimer::Next);
-        if self.pending.values().any(|p| p.name != FINAL_READ) {
+        if self.pending.values().any(|p| p.request.name != FINAL_READ) {
             return;
         }
         let programs = &self.shared.programs;
         let node = programs[ctx.rng().random_range(0..programs.len())];
         let read = ctx.rng().random_bool(w.reads.clamp(0.0, 1.0));
-        let (name, body) = match self.shared.params.workload {
-            Workload::Echo => {
-                let n: u32 = ctx.rng().random_range(0..1_000_000);
-                (
-                    "echo",
-                    json!({"type": "echo", "echo": format!("Please echo {n}")}),
-                )
-            }
-            Workload::UniqueIds => ("generate", json!({"type": "generate"})),
-            Workload::Broadcast { .. } if read => ("read", json!({"type": "read"})),
-            Workload::Broadcast { .. } => {
-                let message = self.rank as u64 + clients * self.issued;
-                (
-                    "broadcast",
-                    json!({"type": "broadcast", "message": message}),
-                )
-            }
-            Workload::GCounter | Workload::PnCounter if read => ("read", json!({"type": "read"})),
-            Workload::GCounter => {
-                let delta: u32 = ctx.rng().random_range(1..=5);
-                ("add", json!({"type": "add", "delta": delta}))
-            }
-            Workload::PnCounter => {
-                let delta: i32 = ctx.rng().random_range(-5..=5);
-                ("add", json!({"type": "add", "delta": delta}))
-            }
-        };
+        let request = self.calls.next(ctx.rng(), read);
         self.issued += 1;
-        self.request(ctx, node, name, body);
+        self.request(ctx, node, request);
     }
 
-    fn request(&mut self, ctx: Ctx<'_, '_>, node: NodeId, name: &'static str, body: Value) {
-        let Value::Object(body) = body else {
-            return;
-        };
+    fn request(&mut self, ctx: Ctx<'_, '_>, node: NodeId, request: Request) {
         let msg_id = self.next_msg_id;
         self.next_msg_id += 1;
         let me = ctx.roster().name(ctx.id()).to_string();
         let to = ctx.roster().name(node).to_string();
-        let invoked = json!({"node": to, "body": body});
-        let op = ctx.invoke(Op::custom(name, &invoked));
-        let kind = body
+        let op = ctx.invoke(if request.name == FINAL_READ {
+            workload::request_body(&request, &to)
+        } else {
+            self.calls.invoked(&request, &to)
+        });
+        let kind = request
+            .body
             .get("type")
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        ctx.send(
-            node,
-            Packet::new(kind, wire::request(&me, &to, msg_id, body)),
-        );
-        self.pending.insert(
-            msg_id,
-            Pending {
-                op,
-                name,
-                node,
-                invoked,
-            },
-        );
+        let line = wire::request(&me, &to, msg_id, request.body.clone());
+        ctx.send(node, Packet::new(kind, line));
+        self.pending.insert(msg_id, Pending { op, request, node });
         let timeout = self.shared.workload.timeout;
         ctx.set_timer(timeout, MaelstromTimer::Timeout(msg_id));
     }
@@ -197,22 +173,22 @@ impl ClientNode {
         let Some(p) = reply.in_reply_to().and_then(|id| self.pending.remove(&id)) else {
             return;
         };
-        let answered =
-            json!({"node": ctx.roster().name(from), "body": Value::Object(reply.body.clone())});
-        if reply.kind == "error" {
-            let code = reply.body.get("code").and_then(Value::as_u64);
-            if code.is_some_and(codes::definite) {
-                ctx.fail(p.op, Op::custom(p.name, &answered));
-            } else {
-                ctx.info(p.op, Op::custom(p.name, &answered));
-            }
-            if p.name == FINAL_READ {
-                let retry = self.shared.workload.interval;
-                ctx.set_timer(retry, MaelstromTimer::FinalRead(p.node));
-            }
-            return;
+        let node = ctx.roster().name(from).to_string();
+        let final_read = p.request.name == FINAL_READ;
+        let completion = if final_read {
+            workload::reply_body(&p.request, &node, &reply)
+        } else {
+            self.calls.completed(&p.request, &node, &reply)
+        };
+        match completion {
+            Completion::Ok(op) => return ctx.ok(p.op, op),
+            Completion::Fail(op) => ctx.fail(p.op, op),
+            Completion::Info(op) => ctx.info(p.op, op),
         }
-        ctx.ok(p.op, Op::custom(p.name, &answered));
+        if final_read {
+            let retry = self.shared.workload.interval;
+            ctx.set_timer(retry, MaelstromTimer::FinalRead(p.node));
+        }
     }
 }
 

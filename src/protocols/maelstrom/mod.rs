@@ -17,6 +17,9 @@
 //!   Each node's program gets a directory of its own in `CLUSTERSIM_NODE_DIR`, inside a
 //!   directory the run owns and removes; what it wrote there survives a crash (a process
 //!   crash: the files reached the OS), and a `Wipe` fault empties it.
+//! - Services: nodes of role `services` named `lin-kv`, `seq-kv`, `lww-kv` or `lin-tso` are
+//!   Maelstrom's services (`services.rs`), reached by that name across the simulated network.
+//! - Workloads: `workload/` (a `MaelstromWorkload` per workload; `Workload` names one).
 //! - A program that fails (exits, writes a line that is not a Maelstrom message, never goes
 //!   quiet) ends the run as a node's panic does, naming the node and the line; one that cannot
 //!   start or answer `init` is refused before the run (`validate`).
@@ -24,7 +27,9 @@
 pub mod client;
 mod process;
 mod rundir;
+pub mod services;
 pub mod wire;
+pub mod workload;
 
 use crate::node::{Context, Node, NodeFactory, NodeId, Snapshot};
 use crate::protocol::Protocol;
@@ -37,6 +42,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use wire::Packet;
+use workload::MaelstromWorkload;
 
 pub use client::ClientNode;
 
@@ -68,6 +74,10 @@ pub struct MaelstromParams {
     /// The role whose nodes are the workload's clients.
     #[serde(default = "default_clients")]
     pub clients: String,
+    /// The role whose nodes are Maelstrom's services, each named for one (`lin-kv`, `seq-kv`,
+    /// `lww-kv`, `lin-tso`): `(role: "services", names: ["seq-kv"])`. Optional.
+    #[serde(default = "default_services")]
+    pub services: String,
     /// Virtual time between the workload's `stop` and the final reads (broadcast, counters).
     #[serde(default = "default_settle")]
     pub settle: Duration,
@@ -84,6 +94,9 @@ fn default_nodes() -> String {
 }
 fn default_clients() -> String {
     "c".into()
+}
+fn default_services() -> String {
+    "services".into()
 }
 fn default_settle() -> Duration {
     Duration::from_secs(1)
@@ -115,6 +128,16 @@ pub enum Workload {
     /// `add` (of deltas below zero too) and `read` of a counter; final reads on every node
     /// (check `CounterConverged`).
     PnCounter,
+    /// Kafka-style logs: `send`, `poll`, `commit_offsets` and `list_committed_offsets` of
+    /// `workload.keys` keys (check `KafkaLog`).
+    Kafka,
+    /// `read`, `write` and `cas` of `workload.keys` keys (check `Linearizable`).
+    LinKv,
+    /// Transactions reading and writing registers (check
+    /// `Transactional(workload: "rw-register")`).
+    TxnRwRegister,
+    /// Transactions reading lists and appending to them (check `Transactional`).
+    TxnListAppend,
 }
 
 /// The `topology` message of the broadcast workload, as Maelstrom builds it.
@@ -130,22 +153,24 @@ pub enum Topology {
 }
 
 impl Workload {
-    /// The name of the check made for this workload's history.
-    pub fn check(&self) -> &'static str {
+    /// The workload's clients and checks: the one place a `Workload` is matched.
+    pub fn driver(&self) -> Arc<dyn MaelstromWorkload> {
         match self {
-            Workload::Echo => "Echo",
-            Workload::UniqueIds => "UniqueIds",
-            Workload::Broadcast { .. } => "BroadcastDelivered",
-            Workload::GCounter | Workload::PnCounter => "CounterConverged",
+            Workload::Echo => Arc::new(workload::Echo),
+            Workload::UniqueIds => Arc::new(workload::UniqueIds),
+            Workload::Broadcast { topology } => Arc::new(workload::Broadcast(*topology)),
+            Workload::GCounter => Arc::new(workload::Counter { negative: false }),
+            Workload::PnCounter => Arc::new(workload::Counter { negative: true }),
+            Workload::Kafka => Arc::new(workload::Kafka),
+            Workload::LinKv => Arc::new(workload::LinKv),
+            Workload::TxnRwRegister => Arc::new(workload::Txn(workload::TxnKind::RwRegister)),
+            Workload::TxnListAppend => Arc::new(workload::Txn(workload::TxnKind::ListAppend)),
         }
     }
 
-    /// Whether the clients end with a read of every node.
-    fn final_reads(&self) -> bool {
-        matches!(
-            self,
-            Workload::Broadcast { .. } | Workload::GCounter | Workload::PnCounter
-        )
+    /// The name of the check made for this workload's history.
+    pub fn check(&self) -> &'static str {
+        self.driver().checks()[0]
     }
 }
 
@@ -154,8 +179,10 @@ impl Workload {
 #[derive(Debug)]
 pub(crate) struct Shared {
     params: MaelstromParams,
+    driver: Arc<dyn MaelstromWorkload>,
     programs: Vec<NodeId>,
     clients: Vec<NodeId>,
+    services: Vec<NodeId>,
     workload: crate::scenario::WorkloadSpec,
     dir: Result<Arc<RunDir>, String>,
     /// Messages programs sent each other this run, every incarnation counted.
@@ -185,6 +212,42 @@ pub enum MaelstromNode {
     Program(ProgramNode),
     /// A node of role `c`: a workload client.
     Client(ClientNode),
+    /// A node of role `services`: one of Maelstrom's services.
+    Service(ServiceNode),
+}
+
+/// A service node: the service its name names, answering requests as they arrive.
+#[derive(Debug)]
+pub struct ServiceNode {
+    name: String,
+    service: Box<dyn services::Service>,
+    answered: u64,
+}
+
+impl ServiceNode {
+    fn on_message(&mut self, ctx: Ctx<'_, '_>, from: NodeId, msg: &Packet) {
+        let Ok(request) = wire::parse(msg.text()) else {
+            return;
+        };
+        let now = ctx.now();
+        let mut reply = self
+            .service
+            .handle(&request.src, &request.body, now, ctx.rng());
+        let Some(msg_id) = request.body.get("msg_id").cloned() else {
+            return;
+        };
+        let kind = reply
+            .get("type")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        if let Some(body) = reply.as_object_mut() {
+            body.insert("in_reply_to".into(), msg_id);
+        }
+        let line = serde_json::json!({"src": self.name, "dest": request.src, "body": reply});
+        self.answered += 1;
+        ctx.send(from, Packet::new(kind, line.to_string()));
+    }
 }
 
 /// A program node: the child process of its current incarnation.
@@ -255,10 +318,9 @@ impl ProgramNode {
         let init = wire::init(&self.name, &names);
         let wait = real(self.shared.params.wait_init);
         self.call(ctx, &init, "init", wait);
-        if let Workload::Broadcast { topology } = &self.shared.params.workload {
-            let line = wire::topology(&self.name, &names, *topology);
-            let wait = real(self.shared.params.wait_quiet);
-            self.call(ctx, &line, "topology", wait);
+        let wait = real(self.shared.params.wait_quiet);
+        for (what, line) in self.shared.driver.setup(&self.name, &names) {
+            self.call(ctx, &line, what, wait);
         }
     }
 
@@ -336,6 +398,15 @@ impl ProgramNode {
                     self.shared.server_msgs.fetch_add(1, Ordering::Relaxed);
                 }
                 ctx.send(to, Packet::new(msg.kind, text));
+            } else if services::NAMES.contains(&msg.dest.as_str()) {
+                self.fail(format!(
+                    "its output line {number} is addressed to the service \"{}\", which this \
+                     run lacks: add (role: \"{}\", names: [\"{}\"]) to its nodes: {}",
+                    msg.dest,
+                    self.shared.params.services,
+                    msg.dest,
+                    clip(&text)
+                ));
             } else {
                 self.fail(format!(
                     "its output line {number} is addressed to \"{}\", which is no node or \
@@ -372,6 +443,7 @@ impl Node for MaelstromNode {
         match self {
             MaelstromNode::Program(p) => p.on_start(ctx),
             MaelstromNode::Client(c) => c.on_start(ctx),
+            MaelstromNode::Service(_) => {}
         }
     }
 
@@ -382,6 +454,7 @@ impl Node for MaelstromNode {
                 p.deliver(ctx, msg.text(), wait);
             }
             MaelstromNode::Client(c) => c.on_message(ctx, from, msg),
+            MaelstromNode::Service(s) => s.on_message(ctx, from, &msg),
         }
     }
 
@@ -403,7 +476,7 @@ impl Node for MaelstromNode {
                 SERVER_MSGS.to_string(),
                 p.shared.server_msgs.load(Ordering::Relaxed).to_string(),
             )])),
-            MaelstromNode::Client(_) => None,
+            MaelstromNode::Client(_) | MaelstromNode::Service(_) => None,
         }
     }
 
@@ -421,6 +494,10 @@ impl Node for MaelstromNode {
                 p.program.as_ref().map_or(0, |x| x.lines_out),
             ),
             MaelstromNode::Client(c) => format!("{c:#?}"),
+            MaelstromNode::Service(s) => format!(
+                "service {}\nanswered {}\n{:#?}",
+                s.name, s.answered, s.service
+            ),
         })
     }
 }
@@ -435,7 +512,21 @@ impl Protocol for MaelstromParams {
     fn validate(&self, plan: &Plan) -> Result<(), String> {
         require_role(plan, Self::NAME, &self.nodes)?;
         require_role(plan, Self::NAME, &self.clients)?;
-        only_roles(plan, Self::NAME, &[&self.nodes, &self.clients])?;
+        only_roles(
+            plan,
+            Self::NAME,
+            &[&self.nodes, &self.clients, &self.services],
+        )?;
+        for id in plan.roster.members(&self.services) {
+            let name = plan.roster.name(id);
+            if !services::NAMES.contains(&name) {
+                return Err(format!(
+                    "Maelstrom: node `{name}` of role `{}` names no service; valid names: {}",
+                    self.services,
+                    services::NAMES.join(", ")
+                ));
+            }
+        }
         for id in plan.roster.ids() {
             let name = plan.roster.name(id);
             if name == INIT_CLIENT || name == CLUSTERSIM {
@@ -451,14 +542,15 @@ impl Protocol for MaelstromParams {
                 "Maelstrom clients need workload.interval and workload.timeout above zero".into(),
             );
         }
-        if self.workload.final_reads() && w.stop.is_none() {
+        let final_reads = self.workload.driver().final_reads();
+        if final_reads && w.stop.is_none() {
             return Err(format!(
                 "Maelstrom workload {:?} ends with final reads of every node: set \
                  workload.stop (they run `settle` after it)",
                 self.workload
             ));
         }
-        if let (true, Some(stop)) = (self.workload.final_reads(), w.stop) {
+        if let (true, Some(stop)) = (final_reads, w.stop) {
             let at = stop + self.settle;
             let end = plan.scenario.bounds.max_time;
             if at >= end {
@@ -488,12 +580,7 @@ impl Protocol for MaelstromParams {
     }
 
     fn checks(&self) -> &'static [&'static str] {
-        match self.workload {
-            Workload::Echo => &["Echo"],
-            Workload::UniqueIds => &["UniqueIds"],
-            Workload::Broadcast { .. } => &["BroadcastDelivered"],
-            Workload::GCounter | Workload::PnCounter => &["CounterConverged"],
-        }
+        self.workload.driver().checks()
     }
 
     fn external(&self) -> Option<crate::protocol::External> {
@@ -507,8 +594,10 @@ impl Protocol for MaelstromParams {
     fn factory(&self, plan: &Plan) -> NodeFactory<MaelstromNode> {
         let shared = Arc::new(Shared {
             params: self.clone(),
+            driver: self.workload.driver(),
             programs: plan.roster.members(&self.nodes),
             clients: plan.roster.members(&self.clients),
+            services: plan.roster.members(&self.services),
             workload: plan.workload().clone(),
             dir: RunDir::create().map(Arc::new),
             server_msgs: AtomicU64::new(0),
@@ -521,6 +610,15 @@ impl Protocol for MaelstromParams {
                     boot: 0,
                     program: None,
                     lines_in: 0,
+                })
+            } else if shared.services.contains(&id) {
+                let name = roster.name(id).to_string();
+                // `validate` refused other names; were one to pass, it answers "not supported".
+                let service = services::named(&name).unwrap_or_else(|| Box::new(services::Unknown));
+                MaelstromNode::Service(ServiceNode {
+                    name,
+                    service,
+                    answered: 0,
                 })
             } else {
                 MaelstromNode::Client(ClientNode::new(shared.clone(), id))
