@@ -71,7 +71,12 @@ fn with_fencing(mut s: Scenario, fencing: bool) -> Scenario {
 #[test]
 fn every_scenario_file_loads_against_the_lock_registry() {
     let registry = registry();
-    for name in ["lock-pause.ron", "lock-unfenced.ron", "lock-fenced.ron"] {
+    for name in [
+        "lock-pause.ron",
+        "lock-drift.ron",
+        "lock-unfenced.ron",
+        "lock-fenced.ron",
+    ] {
         let s = scenario(name);
         let prepared = registry
             .prepare(&s, name)
@@ -118,6 +123,22 @@ fn a_holder_paused_past_its_lease_breaks_mutual_exclusion_and_fencing_fixes_it()
     assert_eq!(v.culprits.len(), 2);
     let fenced = with_fencing(s, true);
     let r = run_scenario(&registry, &fenced, "lock-pause", &RunOptions::default()).expect("runs");
+    assert!(r.passed(), "{:?}", r.verdicts);
+}
+
+#[test]
+fn a_holder_whose_clock_runs_slow_breaks_mutual_exclusion_and_fencing_fixes_it() {
+    // No pause: client3's clock runs at a tenth of true speed, so its 50ms of work outlast the
+    // 200ms lease the lock server measures on its own clock.
+    let registry = registry();
+    let s = scenario("lock-drift.ron");
+    let r = run_scenario(&registry, &s, "lock-drift", &RunOptions::default()).expect("runs");
+    let v = &r.verdicts[0];
+    assert_eq!(v.check, "MutualExclusion");
+    assert!(!v.passed(), "{v:?}");
+    assert!(v.summary.contains("client3 wrote under grant"), "{}", v.summary);
+    let fenced = with_fencing(s, true);
+    let r = run_scenario(&registry, &fenced, "lock-drift", &RunOptions::default()).expect("runs");
     assert!(r.passed(), "{:?}", r.verdicts);
 }
 
