@@ -468,6 +468,75 @@ struct Arrow {
     end: SimTime,
 }
 
+/// Holds the terminal timeline over `win` to the truth: each row's lanes (`|` up, `:` down,
+/// `.` paused, where no mark covers them) say what was true at its time, and its message rows
+/// are the copies delivered or lost in the window, each once.
+fn check_timeline(
+    model: &Model,
+    truth: &Truth,
+    names: &[String],
+    win: Window,
+) -> Result<(), TestCaseError> {
+    use clustersim::render::timeline::{self, TimelineOptions};
+    let opts = TimelineOptions::default().from(Some(win.from)).to(Some(win.to));
+    let text = timeline::render(model, &opts);
+    let n = names.len();
+    let width = n * 12;
+    let mut rows = text
+        .lines()
+        .skip_while(|l| !(l.starts_with(' ') && l.trim_start().starts_with("time ")));
+    rows.next();
+    let mut got = Vec::new();
+    for line in rows {
+        let Some(art) = line.get(12..12 + width) else {
+            continue; // the closing count
+        };
+        let stamp = line[..11].trim();
+        if !(stamp.ends_with('s') && stamp.contains('.')) {
+            prop_assert!(stamp.is_empty(), "timeline: a row with no time: {line}\n{text}");
+            continue; // a continuation line
+        }
+        let t = parse_time(stamp);
+        let row_text = &line[12 + width + 2..];
+        if !row_text.starts_with("FAULT ") {
+            let state = truth.at(t);
+            for (i, want) in state.status.iter().enumerate() {
+                let glyph = art.as_bytes()[i * 12 + 6];
+                let drawn = match glyph {
+                    b'|' => Status::Up,
+                    b':' => Status::Down,
+                    b'.' => Status::Paused,
+                    _ => continue,
+                };
+                prop_assert_eq!(
+                    drawn,
+                    *want,
+                    "timeline: {}'s lane at {}: {}",
+                    names[i],
+                    t,
+                    line
+                );
+            }
+        }
+        if let Some((_, rest)) = row_text.split_once(" #").filter(|_| row_text.contains(" -> ")) {
+            let id: u64 = rest.split(' ').next().unwrap().parse().unwrap();
+            got.push((id, t, row_text.contains(" DROPPED: ")));
+        }
+    }
+    let mut want = Vec::new();
+    for (id, sent) in &truth.messages {
+        for (e, lost) in &sent.fates {
+            if win.contains(*e) {
+                want.push((*id, shown(*e), lost.is_some()));
+            }
+        }
+    }
+    got.sort();
+    want.sort();
+    prop_assert_eq!(got, want, "timeline: the messages that landed in {:?}", win);
+    Ok(())
+}
+
 /// Runs one case: the scenario with `extra` faults and `seed`, its picture over `win` (or the
 /// whole run), then the same run with a windowed trace when `traced` is set.
 fn one_case(
@@ -613,6 +682,8 @@ fn one_case(
     want.sort();
     prop_assert_eq!(arrows.len(), want.len(), "arrows drawn over {:?}", win);
     prop_assert!(arrows == want, "the SVG's arrows over {:?} are not the trace's", win);
+
+    check_timeline(&model, &truth, &names, win)?;
 
     // A windowed trace, as pictures of long runs keep: every message it draws is true (its
     // fate even when after the window), every message sent while it kept events is drawn, and
