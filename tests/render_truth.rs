@@ -769,8 +769,8 @@ fn one_case(
     check_timeline(&model, &shown_truth, &names, win)?;
 
     // A windowed trace, as pictures of long runs keep: every message it draws is true (its
-    // fate even when after the window), every message sent while it kept events is drawn, and
-    // its bands are as true as the whole trace's.
+    // fate even when after the window), every message sent while it kept events or in flight
+    // when the window opened is drawn, and its bands are as true as the whole trace's.
     if let Some((f, t, max)) = traced {
         let (f, t) = (u64::from(f.min(t)), u64::from(f.max(t)));
         let (from, to) = (SimTime(end.0 / 1000 * f), SimTime(end.0 / 1000 * t));
@@ -802,12 +802,18 @@ fn one_case(
         }
         for (id, sent) in &truth.messages {
             let drawn = by_id.remove(id).unwrap_or_default();
-            let kept = from <= sent.sent && sent.sent <= kept_until;
+            // Drawn: a message sent while the trace kept events, or one still in flight
+            // when the window opened (its arrow crosses into the window).
+            let in_flight_at_from = sent.sent < from
+                && (sent.fates.len() < sent.copies || sent.fates.iter().any(|f| f.0 >= from));
+            let kept = part.outcome.trace.kept_until().is_some()
+                && ((from <= sent.sent && sent.sent <= kept_until) || in_flight_at_from);
             if drawn.is_empty() {
                 prop_assert!(
                     !kept || sent.sent == kept_until,
-                    "message {id} sent at {} in the kept span {from} .. {kept_until} is not drawn",
-                    sent.sent
+                    "message {id} sent at {} with fates {:?} is in the kept span {from} .. {kept_until} but not drawn",
+                    sent.sent,
+                    sent.fates
                 );
                 continue;
             }
