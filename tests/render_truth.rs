@@ -48,6 +48,7 @@ const CASES: u32 = 400;
 struct Seen {
     arrows: usize,
     lost_arrows: usize,
+    labels: usize,
     duplicated: usize,
     crashed: usize,
     paused: usize,
@@ -680,6 +681,8 @@ fn one_case(
     check_bands("svg", &shown_truth, &drawn, n, win, shown(end))?;
     let lane_y = lanes(&doc);
     let mut arrows = Vec::new();
+    // Where each arrow's label would sit, and its message's text.
+    let mut midpoints: Vec<(f64, f64, String)> = Vec::new();
     for line in doc.descendants().filter(|x| {
         x.has_tag_name("line")
             && x.attribute("class")
@@ -692,7 +695,8 @@ fn one_case(
         let (to, rest) = rest.split_once(" #").expect("and its id");
         let (rest, end_text) = rest.rsplit_once(" at ").expect("and its end");
         let (rest, what) = rest.rsplit_once(", ").expect("and what became of it");
-        let (_, sent_text) = rest.rsplit_once(": sent ").expect("and its send");
+        let (id_and_text, sent_text) = rest.rsplit_once(": sent ").expect("and its send");
+        let message_text = id_and_text.split_once(' ').map_or("", |(_, m)| m);
         let class = line.attribute("class").unwrap().to_string();
         let fate_class = match what {
             "delivered" => "msg",
@@ -722,6 +726,12 @@ fn one_case(
                 "{t}: ends off its receiver's lane"
             );
         }
+        let (x1, x2) = (num(line, "x1"), num(line, "x2"));
+        midpoints.push((
+            (x1 + x2) / 2.0 + 3.0,
+            (y1 + y2) / 2.0 - 3.0,
+            message_text.to_string(),
+        ));
         arrows.push(Arrow {
             id: line.attribute("data-id").unwrap().parse().unwrap(),
             class,
@@ -730,6 +740,28 @@ fn one_case(
             sent: parse_time(sent_text),
             end: parse_time(end_text),
         });
+    }
+    // Every message label sits at the middle of an arrow whose message it names (whole, or
+    // its type followed by `...`).
+    for label in doc
+        .descendants()
+        .filter(|x| x.attribute("class") == Some("msg-label"))
+    {
+        let (x, y) = (num(label, "x"), num(label, "y"));
+        let text = label.text().unwrap_or_default();
+        let named = |m: &str| {
+            text == m
+                || text
+                    .strip_suffix("...")
+                    .is_some_and(|head| head == svg::message_type(m) && m.len() > head.len())
+        };
+        prop_assert!(
+            midpoints
+                .iter()
+                .any(|(mx, my, m)| (mx - x).abs() < 0.15 && (my - y).abs() < 0.15 && named(m)),
+            "svg: the label {text:?} at ({x}, {y}) names no arrow there"
+        );
+        count(|s| s.labels += 1);
     }
     let mut want = Vec::new();
     for (id, sent) in &truth.messages {
@@ -912,6 +944,7 @@ fn every_band_mark_and_arrow_agrees_with_the_trace() {
     let per_case = cases as usize;
     assert!(seen.arrows > 100 * per_case, "{seen:?}");
     assert!(seen.lost_arrows > per_case, "{seen:?}");
+    assert!(seen.labels > per_case, "{seen:?}");
     assert!(seen.duplicated > 0, "{seen:?}");
     assert!(
         seen.crashed > per_case && seen.paused > per_case / 4,
