@@ -333,3 +333,39 @@ return {text: h.textContent, top: r.top, height: r.height, inner: window.innerHe
         "the notice is at the top of the page: {r}"
     );
 }
+
+/// Every time the page shows (axis ticks, hover texts, the status line, the history) is in one
+/// unit, chosen from the run's span: seconds for a 10 s run, milliseconds for a 300 ms one.
+#[test]
+#[ignore = "needs chromium; run by .ci/browser.sh"]
+fn page_shows_time_in_one_unit_chosen_from_the_span() {
+    let Some(chromium) = chromium::find() else {
+        println!("skipped: chromium is not installed (.ci/browser.sh installs Debian's chromium)");
+        return;
+    };
+    let probe = r#"
+var texts = [];
+document.querySelectorAll('#chart .axis text, #chart title, #status, #history li').forEach(function (e) {
+  texts.push(e.textContent);
+});
+var units = {}, count = 0;
+texts.forEach(function (t) {
+  var re = /\b[0-9]+(?:\.[0-9]+)? (ns|us|ms|s)\b/g, m;
+  while ((m = re.exec(t)) !== null) { units[m[1]] = (units[m[1]] || 0) + 1; count++; }
+});
+return {units: units, count: count};"#;
+    for (args, unit) in [(&[][..], "s"), (&["--max-time", "300ms"][..], "ms")] {
+        let html = html_of("scenarios/ping-partition.ron", args, "units");
+        let r = probe_page(&chromium, &html, probe, "units");
+        let units = r["units"].as_object().unwrap();
+        assert!(
+            r["count"].as_u64().unwrap() > 50,
+            "{args:?}: times found: {r}"
+        );
+        assert_eq!(
+            units.keys().collect::<Vec<_>>(),
+            [unit],
+            "{args:?}: every time in {unit}: {r}"
+        );
+    }
+}
