@@ -237,6 +237,10 @@ pub struct Trace {
     /// their fate is kept too when it comes after the window (a picture never calls a message
     /// delivered later "in flight at the end").
     open_kept: std::collections::BTreeMap<u64, u32>,
+    /// At a `Window` level, before its span opens: each message in flight, as sent, with its
+    /// copies in flight; kept when the span opens, so a picture draws the arrows that cross
+    /// into it. `None` once the span has opened.
+    in_flight: Option<std::collections::BTreeMap<u64, (SimTime, TraceKind, u32)>>,
 }
 
 // Tags that start each event's canonical encoding in the hash.
@@ -271,6 +275,9 @@ impl Trace {
             left_out: 0,
             kept_until: None,
             open_kept: std::collections::BTreeMap::new(),
+            in_flight: window
+                .filter(|w| w.0 > SimTime(0))
+                .map(|_| std::collections::BTreeMap::new()),
         }
     }
 
@@ -297,8 +304,14 @@ impl Trace {
             return;
         }
         if let Some((from, to, max)) = self.window {
+            if time >= from && self.in_flight.is_some() {
+                self.open_window();
+            }
             if time < from || time > to || self.events.len() >= max {
                 let kind = kind();
+                if time < from {
+                    self.track_in_flight(time, &kind);
+                }
                 if matches!(kind, TraceKind::Fault { .. }) || self.closes_kept(&kind) {
                     // Faults are few and the picture needs them to draw bands that began
                     // earlier; a kept message's fate, to draw where it went.
@@ -317,6 +330,65 @@ impl Trace {
         let kind = kind();
         self.kept_until = Some(time);
         self.push(time, kind);
+    }
+
+    /// Before a window opens: follows the messages in flight.
+    fn track_in_flight(&mut self, time: SimTime, kind: &TraceKind) {
+        let Some(in_flight) = self.in_flight.as_mut() else {
+            return;
+        };
+        match kind {
+            TraceKind::Send { id, .. } => {
+                let sent = kind.clone();
+                if let TraceKind::Send { msg, .. } = &sent {
+                    self.bytes += (std::mem::size_of::<TraceEvent>() + msg.capacity()) as u64;
+                }
+                in_flight.insert(*id, (time, sent, 1));
+            }
+            TraceKind::Duplicate { id, .. } => {
+                if let Some(m) = in_flight.get_mut(id) {
+                    m.2 += 1;
+                }
+            }
+            TraceKind::Deliver { id, .. } | TraceKind::Drop { id, .. } => {
+                if let Some(m) = in_flight.get_mut(id) {
+                    m.2 -= 1;
+                    if m.2 == 0 {
+                        if let Some((_, TraceKind::Send { msg, .. }, _)) = in_flight.remove(id) {
+                            self.bytes -=
+                                (std::mem::size_of::<TraceEvent>() + msg.capacity()) as u64;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The window opens: the messages still in flight are kept as sent (a copy the network
+    /// made as a duplicate beside its send), and followed as the window's own.
+    fn open_window(&mut self) {
+        let Some(in_flight) = self.in_flight.take() else {
+            return;
+        };
+        // In the order they were sent (ids rise with sends).
+        let mut sends: Vec<(u64, (SimTime, TraceKind, u32))> = in_flight.into_iter().collect();
+        sends.sort_by_key(|(id, (t, _, _))| (*t, *id));
+        for (id, (time, kind, copies)) in sends {
+            let TraceKind::Send { from, to, msg, .. } = &kind else {
+                continue;
+            };
+            let (from, to) = (*from, *to);
+            // Counted again by `push`.
+            self.bytes -= (std::mem::size_of::<TraceEvent>() + msg.capacity()) as u64;
+            self.track_kept(&kind);
+            self.push(time, kind);
+            for _ in 1..copies {
+                let dup = TraceKind::Duplicate { from, to, id };
+                self.track_kept(&dup);
+                self.push(time, dup);
+            }
+        }
     }
 
     /// Counts the copies in flight of messages whose send a window kept.

@@ -120,3 +120,252 @@ document.title = 'PROBE ratio=' + (window.clustersim.span() / before).toFixed(3)
     // Chromium may still be closing files in its profile: a folder left behind is no failure.
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Opens `html` with `probe` (a script run after the page's own, which puts a JSON report in
+/// the document title) in headless Chromium and returns the report.
+fn probe_page(chromium: &str, html: &str, probe: &str, name: &str) -> serde_json::Value {
+    let dir = std::env::temp_dir().join(format!("clustersim-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("probe.html");
+    let page = html.replace(
+        "</body>",
+        &format!("<script>document.title = 'PROBE' + JSON.stringify((function(){{{probe}}})());</script></body>"),
+    );
+    std::fs::write(&path, page).unwrap();
+    let out = Command::new(chromium)
+        .args(chromium::FLAGS)
+        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+        .arg("--window-size=1500,1000")
+        .arg("--dump-dom")
+        .arg(format!("file://{}", path.display()))
+        .output()
+        .expect("chromium starts");
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let title = dom
+        .split("<title>")
+        .find_map(|t| t.strip_prefix("PROBE"))
+        .and_then(|t| t.split("</title>").next())
+        .unwrap_or_else(|| {
+            panic!(
+                "probe did not run; chromium said:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    let json = title
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    // Chromium may still be closing files in its profile: a folder left behind is no failure.
+    let _ = std::fs::remove_dir_all(&dir);
+    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"))
+}
+
+/// The page `clustersim run FILE --html` writes for a scenario given as text (or a file name).
+fn html_of(scenario: &str, args: &[&str], name: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("clustersim-page-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = if scenario.ends_with(".ron") {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(scenario)
+    } else {
+        let f = dir.join(format!("{name}.ron"));
+        std::fs::write(&f, scenario).unwrap();
+        f
+    };
+    let page = dir.join("page.html");
+    let out = Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .arg("run")
+        .arg(&file)
+        .args(args)
+        .arg("--html")
+        .arg(&page)
+        .output()
+        .unwrap();
+    let html = std::fs::read_to_string(&page)
+        .unwrap_or_else(|e| panic!("no page ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    std::fs::remove_dir_all(&dir).ok();
+    html
+}
+
+/// In the page as Chromium draws it, a partition that a later one replaces ends where the
+/// trace says (at the replacement, not at the heal), and every lost message's cross lies
+/// nearer its sender's lane than any other.
+#[test]
+#[ignore = "needs chromium; run by .ci/browser.sh"]
+fn page_ends_a_replaced_partition_at_its_replacement_and_marks_losses_on_the_sender() {
+    let Some(chromium) = chromium::find() else {
+        println!("skipped: chromium is not installed (.ci/browser.sh installs Debian's chromium)");
+        return;
+    };
+    let scenario = r#"(
+        name: "replaced-partition",
+        seed: 3,
+        bounds: (max_time: "3s", max_events: 1000000),
+        nodes: [(role: "n", count: 3)],
+        protocol: Ping(interval: "100ms", timeout: "50ms"),
+        network: (default: (latency: Constant("5ms"), drop: 0.3)),
+        faults: [
+            (at: "300ms", fault: Partition([["n3"]])),
+            (at: "1s", fault: Partition([["n1"]])),
+            (at: "2s", fault: Heal),
+        ],
+        checks: [Liveness],
+    )"#;
+    let html = html_of(scenario, &[], "replaced");
+    let probe = r#"
+var s = window.clustersim.state, c = document.getElementById('chart');
+var out = {t0: s.t0, t1: s.t1, width: Number(c.getAttribute('viewBox').split(' ')[2]), bands: [], lanes: {}, lost: []};
+document.querySelectorAll('#chart rect.band').forEach(function (r) {
+  out.bands.push([r.textContent, Number(r.getAttribute('x')), Number(r.getAttribute('width'))]);
+});
+document.querySelectorAll('#chart .lane-label').forEach(function (l) {
+  out.lanes[l.getAttribute('data-node')] = Number(l.getAttribute('y')) - 4;
+});
+document.querySelectorAll('#chart line.msg.dropped').forEach(function (l) {
+  out.lost.push([l.textContent, Number(l.getAttribute('y1')), Number(l.getAttribute('y2'))]);
+});
+return out;"#;
+    let r = probe_page(&chromium, &html, probe, "replaced");
+    let (t0, t1, width) = (
+        r["t0"].as_f64().unwrap(),
+        r["t1"].as_f64().unwrap(),
+        r["width"].as_f64().unwrap(),
+    );
+    // The page's own scale: a 130 px gutter on the left, 16 px on the right.
+    let time_at = |x: f64| t0 + (x - 130.0) / (width - 146.0) * (t1 - t0);
+    let pixel = (t1 - t0) / (width - 146.0);
+    let spans = |text: &str| -> Vec<(f64, f64)> {
+        r["bands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|b| b[0].as_str().unwrap().starts_with(text))
+            .map(|b| {
+                let (x, w) = (b[1].as_f64().unwrap(), b[2].as_f64().unwrap());
+                (time_at(x), time_at(x + w))
+            })
+            .collect()
+    };
+    let first = spans("partition [n3]");
+    let second = spans("partition [n1]");
+    assert!(
+        !first.is_empty() && !second.is_empty(),
+        "both partitions drawn: {r}"
+    );
+    for (a, b) in &first {
+        assert!(
+            (a - 0.3e9).abs() <= 2.0 * pixel,
+            "the first partition starts at 300ms: {a}"
+        );
+        assert!(
+            (b - 1e9).abs() <= 2.0 * pixel,
+            "and ends at 1s, where the second replaces it, not at {b}"
+        );
+    }
+    for (a, b) in &second {
+        assert!(
+            (a - 1e9).abs() <= 2.0 * pixel && (b - 2e9).abs() <= 2.0 * pixel,
+            "the second partition spans 1s..2s: {a}..{b}"
+        );
+    }
+    let lanes = r["lanes"].as_object().unwrap();
+    let lost = r["lost"].as_array().unwrap();
+    assert!(lost.len() > 10, "the run loses messages: {}", lost.len());
+    for l in lost {
+        let text = l[0].as_str().unwrap();
+        let sender = text.split(" -> ").next().unwrap();
+        let y2 = l[2].as_f64().unwrap();
+        let nearest = lanes
+            .iter()
+            .min_by(|a, b| {
+                (a.1.as_f64().unwrap() - y2)
+                    .abs()
+                    .total_cmp(&(b.1.as_f64().unwrap() - y2).abs())
+            })
+            .unwrap()
+            .0;
+        assert_eq!(
+            nearest, sender,
+            "a lost message's cross is nearer another lane: {text}"
+        );
+        assert!(
+            (l[1].as_f64().unwrap() - lanes[sender].as_f64().unwrap()).abs() < 0.5,
+            "{text}"
+        );
+    }
+}
+
+/// A recorded page of a 100,000-event run holds a window of it, and says so at its top where
+/// the reader sees it first.
+#[test]
+#[ignore = "needs chromium; run by .ci/browser.sh"]
+fn page_of_a_100000_event_run_says_it_is_truncated() {
+    let Some(chromium) = chromium::find() else {
+        println!("skipped: chromium is not installed (.ci/browser.sh installs Debian's chromium)");
+        return;
+    };
+    let html = html_of(
+        "scenarios/ping-1000.ron",
+        &["--max-time", "2.6s"],
+        "truncated",
+    );
+    let probe = r#"
+var h = document.getElementById('title'), r = h.getBoundingClientRect();
+return {text: h.textContent, top: r.top, height: r.height, inner: window.innerHeight,
+        shown: getComputedStyle(h).display !== 'none' && getComputedStyle(h).visibility !== 'hidden'};"#;
+    let r = probe_page(&chromium, &html, probe, "truncated");
+    let text = r["text"].as_str().unwrap();
+    assert!(text.contains("PART OF THE RUN: "), "{r}");
+    let events: u64 = text
+        .split("of a run of ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the notice names the run's events: {text}"));
+    assert!(events >= 100_000, "a 100,000-event run: {events}");
+    assert!(
+        r["shown"] == true && r["height"].as_f64().unwrap() > 0.0,
+        "{r}"
+    );
+    assert!(
+        r["top"].as_f64().unwrap() >= 0.0
+            && r["top"].as_f64().unwrap() < r["inner"].as_f64().unwrap() / 4.0,
+        "the notice is at the top of the page: {r}"
+    );
+}
+
+/// Every time the page shows (axis ticks, hover texts, the status line, the history) is in one
+/// unit, chosen from the run's span: seconds for a 10 s run, milliseconds for a 300 ms one.
+#[test]
+#[ignore = "needs chromium; run by .ci/browser.sh"]
+fn page_shows_time_in_one_unit_chosen_from_the_span() {
+    let Some(chromium) = chromium::find() else {
+        println!("skipped: chromium is not installed (.ci/browser.sh installs Debian's chromium)");
+        return;
+    };
+    let probe = r#"
+var texts = [];
+document.querySelectorAll('#chart .axis text, #chart title, #status, #history li').forEach(function (e) {
+  texts.push(e.textContent);
+});
+var units = {}, count = 0;
+texts.forEach(function (t) {
+  var re = /\b[0-9]+(?:\.[0-9]+)? (ns|us|ms|s)\b/g, m;
+  while ((m = re.exec(t)) !== null) { units[m[1]] = (units[m[1]] || 0) + 1; count++; }
+});
+return {units: units, count: count};"#;
+    for (args, unit) in [(&[][..], "s"), (&["--max-time", "300ms"][..], "ms")] {
+        let html = html_of("scenarios/ping-partition.ron", args, "units");
+        let r = probe_page(&chromium, &html, probe, "units");
+        let units = r["units"].as_object().unwrap();
+        assert!(
+            r["count"].as_u64().unwrap() > 50,
+            "{args:?}: times found: {r}"
+        );
+        assert_eq!(
+            units.keys().collect::<Vec<_>>(),
+            [unit],
+            "{args:?}: every time in {unit}: {r}"
+        );
+    }
+}

@@ -639,23 +639,35 @@ fn a_replaced_partition_ends_when_replaced_and_a_lost_message_stays_on_its_sende
     }
 }
 
-/// Runs `args` under a pseudo-terminal of `cols` columns (util-linux `script`): the program
-/// sees a real terminal, not `$COLUMNS`. Returns the output without colours or carriage returns.
-fn in_terminal(cols: u16, args: &[&str]) -> String {
+/// Runs `args` under a pseudo-terminal of `cols` columns (util-linux `script`, else python3's
+/// `pty` module): the program sees a real terminal, not `$COLUMNS`. Returns the output without
+/// colours or carriage returns.
+fn in_terminal(pty: Pty, cols: u16, args: &[&str]) -> String {
     let bin = env!("CARGO_BIN_EXE_clustersim");
-    let cmd = format!(
-        "stty cols {cols} rows 50; exec {bin} {}",
-        args.iter()
-            .map(|a| format!("'{a}'"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
-    let out = Command::new("script")
-        .args(["-qfec", &cmd, "/dev/null"])
+    let mut command = match pty {
+        Pty::Script => {
+            let cmd = format!(
+                "stty cols {cols} rows 50; exec {bin} {}",
+                args.iter()
+                    .map(|a| format!("'{a}'"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            let mut c = Command::new("script");
+            c.args(["-qfec", &cmd, "/dev/null"]);
+            c
+        }
+        Pty::Python => {
+            let mut c = Command::new("python3");
+            c.args(["-c", PTY_PY, &cols.to_string(), bin]).args(args);
+            c
+        }
+    };
+    let out = command
         .env_remove("COLUMNS")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
-        .expect("util-linux `script` runs a command under a pseudo-terminal (Debian: bsdutils)");
+        .expect("the pseudo-terminal runs");
     let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
     let mut plain = String::new();
     let mut chars = text.chars().peekable();
@@ -673,24 +685,82 @@ fn in_terminal(cols: u16, args: &[&str]) -> String {
     plain
 }
 
+/// A way to open a pseudo-terminal from a test without a crate for it.
+#[derive(Copy, Clone, Debug)]
+enum Pty {
+    /// util-linux `script` (Debian: bsdutils).
+    Script,
+    /// python3's `pty` module.
+    Python,
+}
+
+/// The ways this machine has (at least one, or the test fails saying what to install).
+fn ptys() -> Vec<Pty> {
+    let works = |program: &str, arg: &str| {
+        Command::new(program)
+            .arg(arg)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let mut out = Vec::new();
+    if works("script", "--version") {
+        out.push(Pty::Script);
+    }
+    if works("python3", "--version") {
+        out.push(Pty::Python);
+    }
+    assert!(
+        !out.is_empty(),
+        "a pseudo-terminal needs util-linux `script` or python3"
+    );
+    out
+}
+
+/// python3 running argv[2:] on a new pseudo-terminal of argv[1] columns and 50 rows, copying
+/// what it prints to stdout (the `script` fallback).
+const PTY_PY: &str = "
+import os, pty, sys, fcntl, termios, struct
+pid, fd = pty.fork()
+if pid == 0:
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', 50, int(sys.argv[1]), 0, 0))
+    os.execv(sys.argv[2], sys.argv[2:])
+while True:
+    try:
+        data = os.read(fd, 65536)
+    except OSError:
+        break
+    if not data:
+        break
+    sys.stdout.buffer.write(data)
+os.waitpid(pid, 0)
+";
+
 /// In an 80-column terminal, a 1,000-node run's timeline is a summary that fits: no line over
 /// 80 columns and at most 200 lines for the whole command, report included; a small run's
 /// timeline folds to the width and says what it left out.
 #[test]
 fn timeline_fits_an_80_column_terminal_even_at_1000_nodes() {
-    let text = in_terminal(80, &["run", "scenarios/chat-1000.ron", "--timeline"]);
-    let lines: Vec<&str> = text.trim_end().lines().collect();
-    assert!(lines.len() <= 200, "{} lines:\n{text}", lines.len());
-    let widest = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
-    assert!(widest <= 80, "a line of {widest} columns:\n{text}");
-    assert!(text.contains("1010 nodes (node x1000, user x10)"), "{text}");
-    assert!(
-        text.contains("draw lanes for some nodes with --nodes"),
-        "{text}"
-    );
-    assert!(text.contains("PASS AllDelivered"), "{text}");
+    let ptys = ptys();
+    for &pty in &ptys {
+        let text = in_terminal(pty, 80, &["run", "scenarios/chat-1000.ron", "--timeline"]);
+        let lines: Vec<&str> = text.trim_end().lines().collect();
+        assert!(
+            lines.len() <= 200,
+            "{pty:?}: {} lines:\n{text}",
+            lines.len()
+        );
+        let widest = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+        assert!(widest <= 80, "{pty:?}: a line of {widest} columns:\n{text}");
+        assert!(text.contains("1010 nodes (node x1000, user x10)"), "{text}");
+        assert!(
+            text.contains("draw lanes for some nodes with --nodes"),
+            "{text}"
+        );
+        assert!(text.contains("PASS AllDelivered"), "{text}");
+    }
 
     let text = in_terminal(
+        ptys[0],
         80,
         &["run", "scenarios/raft-leader-crash.ron", "--timeline"],
     );

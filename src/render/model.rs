@@ -339,6 +339,14 @@ fn sides(fault: &Fault, n: usize) -> Vec<Vec<NodeId>> {
     out
 }
 
+/// A node's status as the engine keeps it, for drawing only the faults that changed it.
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Status {
+    Up,
+    Paused,
+    Down,
+}
+
 /// Pairs each fault with the fault that ends it (restart, resume, heal) into periods.
 fn bands_of(faults: &[FaultMark], n: usize) -> Vec<Band> {
     let mut bands: Vec<Band> = Vec::new();
@@ -352,13 +360,30 @@ fn bands_of(faults: &[FaultMark], n: usize) -> Vec<Band> {
     // Which bands are partitions (a new partition replaces the one in force, as the network
     // does; cuts add up until a heal).
     let mut partitions: Vec<bool> = Vec::new();
+    // Each node's status as the engine keeps it: a pause takes only an up node, a crash ends a
+    // pause, a restart takes only a down node and a resume only a paused one.
+    let mut status = vec![Status::Up; n];
     for f in faults {
         let (kind, node) = match &f.fault {
-            Fault::Crash(n)
-            | Fault::Wipe(n)
-            | Fault::ProcessCrash(n)
-            | Fault::PowerLoss { node: n, .. } => (BandKind::Crash, Some(*n)),
-            Fault::Pause(n) => (BandKind::Pause, Some(*n)),
+            Fault::Crash(x)
+            | Fault::Wipe(x)
+            | Fault::ProcessCrash(x)
+            | Fault::PowerLoss { node: x, .. } => {
+                match status.get(x.index()) {
+                    Some(Status::Down) | None => continue,
+                    Some(Status::Paused) => close(&mut bands, BandKind::Pause, Some(*x), f.time),
+                    Some(Status::Up) => {}
+                }
+                status[x.index()] = Status::Down;
+                (BandKind::Crash, Some(*x))
+            }
+            Fault::Pause(x) => {
+                if status.get(x.index()) != Some(&Status::Up) {
+                    continue;
+                }
+                status[x.index()] = Status::Paused;
+                (BandKind::Pause, Some(*x))
+            }
             Fault::Partition(_) | Fault::Isolate(_) => {
                 for (b, _) in bands
                     .iter_mut()
@@ -370,12 +395,18 @@ fn bands_of(faults: &[FaultMark], n: usize) -> Vec<Band> {
                 (BandKind::Network, None)
             }
             Fault::Cut { .. } => (BandKind::Network, None),
-            Fault::Restart(n) => {
-                close(&mut bands, BandKind::Crash, Some(*n), f.time);
+            Fault::Restart(x) => {
+                if status.get(x.index()) == Some(&Status::Down) {
+                    status[x.index()] = Status::Up;
+                    close(&mut bands, BandKind::Crash, Some(*x), f.time);
+                }
                 continue;
             }
-            Fault::Resume(n) => {
-                close(&mut bands, BandKind::Pause, Some(*n), f.time);
+            Fault::Resume(x) => {
+                if status.get(x.index()) == Some(&Status::Paused) {
+                    status[x.index()] = Status::Up;
+                    close(&mut bands, BandKind::Pause, Some(*x), f.time);
+                }
                 continue;
             }
             Fault::Heal => {

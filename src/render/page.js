@@ -36,19 +36,16 @@
   }
   function titled(e, text) { var t = document.createElementNS(NS, 'title'); t.textContent = text; e.appendChild(t); return e; }
 
-  // Time in words, with as many decimals as the step needs.
+  // One unit for every time on the page, chosen from the run's span (s from a second on, then
+  // ms, us, ns), with as many decimals as `step` (the precision wanted, in ns) needs.
+  function pageUnit() {
+    var e = end();
+    return e >= 1e9 ? [1e9, 's'] : e >= 1e6 ? [1e6, 'ms'] : e >= 1e3 ? [1e3, 'us'] : [1, 'ns'];
+  }
   function fmt(t, step) {
-    step = step || 1;
-    var units = [[1e9, 's'], [1e6, 'ms'], [1e3, 'us'], [1, 'ns']];
-    for (var i = 0; i !== units.length; i++) {
-      var u = units[i];
-      if (step >= u[0] || u[0] === 1) {
-        var d = 0, s = step / u[0];
-        while (d !== 3 && Math.abs(s - Math.round(s)) > 1e-9) { s *= 10; d++; }
-        return (t / u[0]).toFixed(d) + ' ' + u[1];
-      }
-    }
-    return t + ' ns';
+    var u = pageUnit(), d = 0, s = (step || 1) / u[0];
+    while (d !== 9 && Math.abs(s - Math.round(s)) > 1e-9) { s *= 10; d++; }
+    return (t / u[0]).toFixed(d) + ' ' + u[1];
   }
   function niceStep(span) {
     var raw = span / 8, p = Math.pow(10, Math.floor(Math.log10(Math.max(raw, 1))));

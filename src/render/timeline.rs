@@ -428,7 +428,8 @@ pub fn render_to(
     out.write_all(head_text.as_bytes())?;
 
     let mut lanes = vec![Lane::Up; nodes.len()];
-    let mut fault_i = 0;
+    let changes = lane_changes(model);
+    let mut change_i = 0;
     let mut art: Vec<u8> = Vec::with_capacity(width);
     let budget = opts.max_rows.unwrap_or(usize::MAX);
     // Over budget around a failure: the lead-in goes first, so the failure's window is drawn.
@@ -447,31 +448,13 @@ pub fn render_to(
     let mut lines = 0usize;
     let mut drawn = 0usize;
     for row in &rows[skip..] {
-        while fault_i < model.faults.len() && model.faults[fault_i].time <= row.time {
-            use crate::fault::Fault;
-            match &model.faults[fault_i].fault {
-                Fault::Crash(n)
-                | Fault::Wipe(n)
-                | Fault::ProcessCrash(n)
-                | Fault::PowerLoss { node: n, .. } => {
-                    if let Some(i) = col_of(*n) {
-                        lanes[i] = Lane::Crashed;
-                    }
-                }
-                // A paused node that crashes stays crashed.
-                Fault::Pause(n) => {
-                    if let Some(i) = col_of(*n).filter(|&i| lanes[i] == Lane::Up) {
-                        lanes[i] = Lane::Paused;
-                    }
-                }
-                Fault::Restart(n) | Fault::Resume(n) => {
-                    if let Some(i) = col_of(*n) {
-                        lanes[i] = Lane::Up;
-                    }
-                }
-                _ => {}
+        // The lanes as the model's bands say (never the faults replayed here: a resume of a
+        // crashed node, which the engine ignores, would draw it up).
+        while let Some(&(_, node, lane)) = changes.get(change_i).filter(|c| c.0 <= row.time) {
+            if let Some(i) = col_of(node) {
+                lanes[i] = lane;
             }
-            fault_i += 1;
+            change_i += 1;
         }
         row.art.draw(&mut art, width, center);
         for (i, lane) in lanes.iter().enumerate() {
@@ -532,6 +515,31 @@ pub fn render_to(
         return Ok(());
     }
     writeln!(out, "{} rows", rows.len())
+}
+
+/// When each node's lane changes, from the model's crash and pause bands: (time, node, lane),
+/// in time order, a band's end before another's start at one instant.
+fn lane_changes(model: &Model) -> Vec<(SimTime, NodeId, Lane)> {
+    use super::model::BandKind;
+    let mut changes: Vec<(SimTime, bool, NodeId, Lane)> = Vec::new();
+    for b in &model.bands {
+        let (Some(node), lane) = (
+            b.node,
+            match b.kind {
+                BandKind::Crash => Lane::Crashed,
+                BandKind::Pause => Lane::Paused,
+                BandKind::Network => continue,
+            },
+        ) else {
+            continue;
+        };
+        changes.push((b.start, true, node, lane));
+        if let Some(end) = b.end {
+            changes.push((end, false, node, Lane::Up));
+        }
+    }
+    changes.sort_by_key(|c| (c.0, c.1));
+    changes.into_iter().map(|(t, _, n, l)| (t, n, l)).collect()
 }
 
 /// True when `lanes` lanes cannot be drawn readably: narrower than the narrowest column in
