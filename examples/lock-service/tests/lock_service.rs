@@ -136,7 +136,11 @@ fn a_holder_whose_clock_runs_slow_breaks_mutual_exclusion_and_fencing_fixes_it()
     let v = &r.verdicts[0];
     assert_eq!(v.check, "MutualExclusion");
     assert!(!v.passed(), "{v:?}");
-    assert!(v.summary.contains("client3 wrote under grant"), "{}", v.summary);
+    assert!(
+        v.summary.contains("client3 wrote under grant"),
+        "{}",
+        v.summary
+    );
     let fenced = with_fencing(s, true);
     let r = run_scenario(&registry, &fenced, "lock-drift", &RunOptions::default()).expect("runs");
     assert!(r.passed(), "{:?}", r.verdicts);
