@@ -107,43 +107,35 @@ fn the_user_checks_say_what_kind_of_property_they_are() {
     );
 }
 
-#[test]
-fn a_holder_paused_past_its_lease_breaks_mutual_exclusion_and_fencing_fixes_it() {
+/// `file` fails `MutualExclusion` naming client3's stale write, and passes with fencing on.
+fn fails_unfenced_and_passes_fenced(file: &str) {
     let registry = registry();
-    let s = scenario("lock-pause.ron");
-    let r = run_scenario(&registry, &s, "lock-pause", &RunOptions::default()).expect("runs");
+    let s = scenario(file);
+    let r = run_scenario(&registry, &s, file, &RunOptions::default()).expect("runs");
     let v = &r.verdicts[0];
     assert_eq!(v.check, "MutualExclusion");
-    assert!(!v.passed(), "{v:?}");
+    assert!(!v.passed(), "{file}: {v:?}");
     assert!(
         v.summary.contains("client3 wrote under grant"),
-        "{}",
+        "{file}: {}",
         v.summary
     );
     assert_eq!(v.culprits.len(), 2);
     let fenced = with_fencing(s, true);
-    let r = run_scenario(&registry, &fenced, "lock-pause", &RunOptions::default()).expect("runs");
-    assert!(r.passed(), "{:?}", r.verdicts);
+    let r = run_scenario(&registry, &fenced, file, &RunOptions::default()).expect("runs");
+    assert!(r.passed(), "{file}: {:?}", r.verdicts);
+}
+
+#[test]
+fn a_holder_paused_past_its_lease_breaks_mutual_exclusion_and_fencing_fixes_it() {
+    fails_unfenced_and_passes_fenced("lock-pause.ron");
 }
 
 #[test]
 fn a_holder_whose_clock_runs_slow_breaks_mutual_exclusion_and_fencing_fixes_it() {
     // No pause: client3's clock runs at a tenth of true speed, so its 50ms of work outlast the
     // 200ms lease the lock server measures on its own clock.
-    let registry = registry();
-    let s = scenario("lock-drift.ron");
-    let r = run_scenario(&registry, &s, "lock-drift", &RunOptions::default()).expect("runs");
-    let v = &r.verdicts[0];
-    assert_eq!(v.check, "MutualExclusion");
-    assert!(!v.passed(), "{v:?}");
-    assert!(
-        v.summary.contains("client3 wrote under grant"),
-        "{}",
-        v.summary
-    );
-    let fenced = with_fencing(s, true);
-    let r = run_scenario(&registry, &fenced, "lock-drift", &RunOptions::default()).expect("runs");
-    assert!(r.passed(), "{:?}", r.verdicts);
+    fails_unfenced_and_passes_fenced("lock-drift.ron");
 }
 
 #[test]
