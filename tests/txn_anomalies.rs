@@ -155,13 +155,10 @@ fn a_step_that_is_not_list_append_is_refused_with_its_operation() {
     );
 }
 
-fn check_txn(name: &str, text: &str) -> (i32, String, String) {
-    let dir = std::env::temp_dir().join(format!("clustersim-txn-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join(name);
-    std::fs::write(&file, text).unwrap();
+/// The binary run with `args`: its exit code, standard output and standard error.
+fn clustersim(args: &[&str]) -> (i32, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_clustersim"))
-        .args(["check-txn", file.to_str().unwrap()])
+        .args(args)
         .output()
         .expect("run clustersim");
     (
@@ -169,6 +166,14 @@ fn check_txn(name: &str, text: &str) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).to_string(),
         String::from_utf8_lossy(&out.stderr).to_string(),
     )
+}
+
+fn check_txn(name: &str, text: &str) -> (i32, String, String) {
+    let dir = std::env::temp_dir().join(format!("clustersim-txn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(name);
+    std::fs::write(&file, text).unwrap();
+    clustersim(&["check-txn", file.to_str().unwrap()])
 }
 
 #[test]
@@ -1279,17 +1284,11 @@ fn list_append_with_unknown_transactions_agrees_with_brute_force() {
 /// A history from `tests/histories/`, checked by the binary with `args`.
 fn check_txn_file(file: &str, args: &[&str]) -> (i32, String, String) {
     let path = format!("{}/tests/histories/{file}", env!("CARGO_MANIFEST_DIR"));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clustersim"))
-        .arg("check-txn")
-        .args(args)
-        .arg(&path)
-        .output()
-        .expect("run clustersim");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
+    let all: Vec<&str> = std::iter::once("check-txn")
+        .chain(args.iter().copied())
+        .chain(std::iter::once(path.as_str()))
+        .collect();
+    clustersim(&all)
 }
 
 #[test]
@@ -1366,12 +1365,8 @@ fn jepsen_json_that_cannot_be_read_is_refused_at_its_line_and_column() {
     for (i, (text, expected)) in cases.iter().enumerate() {
         let file = dir.join(format!("bad{i}.json"));
         std::fs::write(&file, text).unwrap();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_clustersim"))
-            .args(["check-txn", file.to_str().unwrap()])
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "case {i}: {err}");
+        let (code, _, err) = clustersim(&["check-txn", file.to_str().unwrap()]);
+        assert_eq!(code, 2, "case {i}: {err}");
         assert!(err.contains(expected), "case {i}: {err}");
     }
     std::fs::remove_dir_all(&dir).ok();
