@@ -280,7 +280,7 @@ impl Node for LabNode {
                 RaftMsg::AppendEntries(ae) => (code.on_append_entries)(s, ctx, ae),
                 RaftMsg::AppendEntriesReply(r) => (code.on_append_entries_reply)(s, ctx, from, r),
                 RaftMsg::Req(req) => (code.on_client_request)(s, ctx, from, req),
-                RaftMsg::Rep(_) => {}
+                RaftMsg::Rep(_) | RaftMsg::FetchEntry(_) | RaftMsg::FetchEntryReply(_) => {}
             }
         });
     }

@@ -206,11 +206,20 @@ pub enum NemesisKind {
     ProcessCrash,
     /// Fill one node's disk, free it after the duration.
     DiskFull,
+    /// Corrupt one record on a node's disk (drawn; under the fault atlas one this node may
+    /// lose); it is found when the node reads it back, after its next crash. Nothing undoes
+    /// it but a rewrite: after the duration the nemesis restarts the node if it is down.
+    Corrupt,
+    /// Make one record on a node's disk unreadable (a latent sector error), as `Corrupt`.
+    Unreadable,
+    /// Fail a node's next sync that has writes to cover (fsyncgate); after the duration the
+    /// nemesis restarts the node if it is down.
+    SyncFail,
 }
 
 impl NemesisKind {
     /// Every kind, in declaration order.
-    pub const ALL: [NemesisKind; 9] = [
+    pub const ALL: [NemesisKind; 12] = [
         NemesisKind::Crash,
         NemesisKind::Pause,
         NemesisKind::Partition,
@@ -220,13 +229,21 @@ impl NemesisKind {
         NemesisKind::PowerLoss,
         NemesisKind::ProcessCrash,
         NemesisKind::DiskFull,
+        NemesisKind::Corrupt,
+        NemesisKind::Unreadable,
+        NemesisKind::SyncFail,
     ];
 
     /// True for the kinds that fault a disk (the engine turns the disk fault model on).
     pub fn is_storage(self) -> bool {
         matches!(
             self,
-            NemesisKind::PowerLoss | NemesisKind::ProcessCrash | NemesisKind::DiskFull
+            NemesisKind::PowerLoss
+                | NemesisKind::ProcessCrash
+                | NemesisKind::DiskFull
+                | NemesisKind::Corrupt
+                | NemesisKind::Unreadable
+                | NemesisKind::SyncFail
         )
     }
 }
@@ -671,6 +688,13 @@ impl Nemesis {
                 (Fault::PowerLoss { node, keep, torn }, Fault::Restart(node))
             }
             NemesisKind::DiskFull => (Fault::DiskFull(node), Fault::DiskFree(node)),
+            // A damaged record or an armed sync failure has nothing to undo: its "undo" restarts
+            // the node if something else brought it down meanwhile, and is a no-op otherwise.
+            NemesisKind::Corrupt => (Fault::Corrupt { node, key: None }, Fault::Restart(node)),
+            NemesisKind::Unreadable => {
+                (Fault::Unreadable { node, key: None }, Fault::Restart(node))
+            }
+            NemesisKind::SyncFail => (Fault::SyncFail(node), Fault::Restart(node)),
             NemesisKind::Pause => (Fault::Pause(node), Fault::Resume(node)),
             NemesisKind::Isolate => (Fault::Isolate(node), Fault::Heal),
             NemesisKind::Cut => {

@@ -153,6 +153,21 @@ fn schedule_of(draws: &[Draw], kinds: &[NemesisKind], nodes: &[String]) -> Vec<S
                 Fault::Restart(node),
             ),
             NemesisKind::DiskFull => (Fault::DiskFull(node.clone()), Fault::DiskFree(node)),
+            NemesisKind::Corrupt => (
+                Fault::Corrupt {
+                    node: node.clone(),
+                    key: None,
+                },
+                Fault::Restart(node),
+            ),
+            NemesisKind::Unreadable => (
+                Fault::Unreadable {
+                    node: node.clone(),
+                    key: None,
+                },
+                Fault::Restart(node),
+            ),
+            NemesisKind::SyncFail => (Fault::SyncFail(node.clone()), Fault::Restart(node)),
             NemesisKind::Pause => (Fault::Pause(node.clone()), Fault::Resume(node)),
             NemesisKind::Isolate => (Fault::Isolate(node), Fault::Heal),
             NemesisKind::Cut => {

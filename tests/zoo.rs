@@ -94,6 +94,27 @@ fn election_restriction(p: &mut Spec) {
     .expect("Raft params");
 }
 
+fn checksums(p: &mut Spec) {
+    p.edit(|r: &mut clustersim::protocols::raft::RaftParams| {
+        r.checksums = true;
+    })
+    .unwrap();
+}
+
+fn repair_faulty_slots(p: &mut Spec) {
+    p.edit(|r: &mut clustersim::protocols::raft::RaftParams| {
+        r.corrupt_ends_log = false;
+    })
+    .unwrap();
+}
+
+fn retry_failed_syncs(p: &mut Spec) {
+    p.edit(|r: &mut clustersim::protocols::raft::RaftParams| {
+        r.ignore_sync_failure = false;
+    })
+    .unwrap();
+}
+
 fn ack_after_the_effect(p: &mut Spec) {
     p.edit(|q: &mut clustersim::protocols::queue::QueueParams| {
         q.ack_on_receipt = false;
@@ -217,6 +238,24 @@ const ZOO: &[Entry] = &[
         check: "Linearizable",
         budget: 100,
         fix: election_restriction,
+    },
+    Entry {
+        file: "raft-disk-no-checksums.ron",
+        check: "Linearizable",
+        budget: 1_000,
+        fix: checksums,
+    },
+    Entry {
+        file: "raft-corrupt-ends-log.ron",
+        check: "Converged",
+        budget: 100,
+        fix: repair_faulty_slots,
+    },
+    Entry {
+        file: "raft-ignore-sync-failure.ron",
+        check: "Converged",
+        budget: 100,
+        fix: retry_failed_syncs,
     },
     Entry {
         file: "queue-ack-on-receipt.ron",
@@ -387,6 +426,71 @@ fn zoo_gossip_without_anti_entropy_leaves_a_node_without_a_message() {
 #[test]
 fn zoo_raft_forgetting_voted_for_elects_two_leaders_in_one_term() {
     finds_and_shrinks("raft-forget-vote.ron");
+}
+
+#[test]
+fn zoo_raft_trusting_its_disk_loses_a_write_to_one_corrupt_entry() {
+    finds_and_shrinks("raft-disk-no-checksums.ron");
+}
+
+#[test]
+fn zoo_raft_ending_its_log_at_a_corrupt_entry_loses_acknowledged_entries() {
+    finds_and_shrinks("raft-corrupt-ends-log.ron");
+}
+
+#[test]
+fn zoo_raft_ignoring_a_failed_sync_loses_acknowledged_entries() {
+    finds_and_shrinks("raft-ignore-sync-failure.ron");
+}
+
+/// The shipped Raft on disks that fail every way the model knows, with the fault atlas on:
+/// 10,000 seeds of the hunting ground, every check judged on every seed (no UNKNOWN).
+#[test]
+fn raft_survives_10000_seeds_of_disk_faults_under_the_fault_atlas() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/hunt/raft-disk-nemesis.ron");
+    let scenario = load(&path).expect("loads");
+    let found = sweep(
+        &scenario,
+        &sweep_config(10_000, true),
+        runner(&REGISTRY, "raft-disk-nemesis.ron"),
+        &Silent,
+    )
+    .expect("explores");
+    assert_eq!(found.runs(), 10_000);
+    assert!(
+        found.failures.is_empty(),
+        "{} failing seeds, first {:?}",
+        found.failures.len(),
+        found.first_failure()
+    );
+    assert_eq!(
+        found.undecided, 0,
+        "seeds with a check not judged, first {:?}",
+        found.first_undecided
+    );
+    // The same ground finds each planted disk mistake.
+    for (switch, seeds) in [
+        ("checksums: false", 200),
+        ("corrupt_ends_log: true", 50),
+        ("ignore_sync_failure: true", 50),
+    ] {
+        let text = std::fs::read_to_string(&path).unwrap().replace(
+            "protocol: Raft(final_reads: \"4.5s\")",
+            &format!("protocol: Raft(final_reads: \"4.5s\", {switch})"),
+        );
+        let planted = parse(&text, "planted.ron").expect("parses");
+        let found = sweep(
+            &planted,
+            &sweep_config(seeds, false),
+            runner(&REGISTRY, "planted.ron"),
+            &Silent,
+        )
+        .expect("explores");
+        assert!(
+            !found.failures.is_empty(),
+            "{switch}: no failure in {seeds} seeds"
+        );
+    }
 }
 
 #[test]

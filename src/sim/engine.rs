@@ -1661,7 +1661,16 @@ impl<N: Node> Sim<N> {
             None
         };
         let drawn = nem.draw(self.now, &up, leader, aim, &mut self.fault_rng);
-        if let Some((fault, until, undo)) = drawn {
+        if let Some((mut fault, until, undo)) = drawn {
+            // The nemesis names the record it damages (drawn from its own stream, as the fault
+            // atlas allows), so the schedule `shrink` writes damages the same one and the
+            // disk's own stream is drawn alike in the replay.
+            if let Fault::Corrupt { node, key } | Fault::Unreadable { node, key } = &mut fault {
+                if key.is_none() {
+                    let storage = &self.slots[node.index()].storage;
+                    *key = storage.pick_key(&mut self.fault_rng);
+                }
+            }
             let splits = replaces_groups(&fault);
             if splits {
                 if let Some(old) = self.nemesis_split_undo.take() {
@@ -1713,7 +1722,9 @@ impl<N: Node> Sim<N> {
             Fault::ClockDrift { node, ppm } => {
                 self.slots[node.index()].clock.set_drift(now, *ppm);
             }
-            f if f.is_storage() => self.apply_storage_fault(f),
+            f if f.is_storage() => {
+                self.apply_storage_fault(f);
+            }
             _ => {}
         }
         self.applied.push((now, fault));

@@ -18,11 +18,20 @@ impl Atlas {
     }
 
     /// True when a drawn fault may damage `key` here: the record of each key is damageable on
-    /// the `(nodes - 1) / 2` consecutive places starting at the key's hash.
+    /// the `(nodes - 1) / 2` consecutive places starting at the key's hash. A key ending in
+    /// `~0`, `~1`, ... is one copy of a record each node keeps several times (as TigerBeetle
+    /// keeps its superblock): the copies' places start one minority apart, so no node loses
+    /// both of two copies.
     pub(crate) fn may_damage(&self, key: &str) -> bool {
         let nodes = u64::from(self.nodes.max(1));
         let minority = u64::from(self.nodes.saturating_sub(1) / 2);
-        let start = crate::trace::fnv_hash(key) % nodes;
+        let (base, copy) = match key.rsplit_once('~') {
+            Some((base, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+                (base, n.parse::<u64>().unwrap_or(0))
+            }
+            _ => (key, 0),
+        };
+        let start = (crate::trace::fnv_hash(base) + copy.wrapping_mul(minority)) % nodes;
         (u64::from(self.place) + nodes - start) % nodes < minority
     }
 }
@@ -40,6 +49,21 @@ mod tests {
                     .filter(|p| Atlas::new(*p, nodes).may_damage(&key))
                     .count();
                 assert_eq!(damageable as u32, (nodes - 1) / 2, "{nodes} nodes, {key}");
+            }
+        }
+    }
+
+    #[test]
+    fn no_node_may_lose_both_copies_of_a_record() {
+        for nodes in 1..8u32 {
+            for k in 0..50 {
+                let both = (0..nodes)
+                    .filter(|p| {
+                        let a = Atlas::new(*p, nodes);
+                        a.may_damage(&format!("meta{k}~0")) && a.may_damage(&format!("meta{k}~1"))
+                    })
+                    .count();
+                assert_eq!(both, 0, "{nodes} nodes, record {k}");
             }
         }
     }

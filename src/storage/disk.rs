@@ -138,7 +138,7 @@ impl<V: Clone> Storage<V> {
     /// sector error, `Corrupt` for a corrupt record written with `put_checked` (a corrupt
     /// record written with `put` has no checksum to fail and reads as a wrong value).
     pub fn try_get(&self, key: &str) -> Result<Option<&V>, ReadError> {
-        if let Some(f) = &self.faults {
+        if let (Some(f), true) = (&self.faults, self.current.contains_key(key)) {
             if f.unreadable.contains(key) {
                 return Err(ReadError::Unreadable);
             }
@@ -358,6 +358,15 @@ impl<V: Clone> Storage<V> {
             })
     }
 
+    /// Every stored key that starts with `prefix`, in key order, whatever its record holds
+    /// (read each with `try_get` to learn whether it is intact).
+    pub fn keys<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.current
+            .range(prefix.to_string()..)
+            .take_while(move |(k, _)| k.starts_with(prefix))
+            .map(|(k, _)| k.as_str())
+    }
+
     /// Number of keys currently stored.
     pub fn len(&self) -> usize {
         self.current.len()
@@ -558,20 +567,23 @@ impl<V: Clone> Storage<V> {
         }
     }
 
-    /// Makes `key`'s record (a stored key drawn from the disk's stream if `None`) corrupt or
-    /// unreadable now, until it is written again; returns the key, if there was one.
+    /// Makes `key`'s record (a stored key drawn from the disk's stream if `None`, one the fault
+    /// atlas lets this node lose when it is on) corrupt or unreadable now, until it is written
+    /// again; returns the key, if there was one.
     pub(crate) fn damage(&mut self, key: Option<&str>, corrupt: bool) -> Option<String> {
         let f = self.faults.as_deref_mut()?;
         let key = match key {
             Some(k) => self.current.contains_key(k).then(|| k.to_string())?,
             None => {
-                if self.current.is_empty() {
-                    return None;
+                let mut rng = f.rng.clone();
+                let key = self.pick_key(&mut rng)?;
+                if let Some(f) = self.faults.as_deref_mut() {
+                    f.rng = rng;
                 }
-                let at = f.rng.random_range(0..self.current.len());
-                self.current.keys().nth(at)?.clone()
+                key
             }
         };
+        let f = self.faults.as_deref_mut()?;
         if corrupt {
             f.corrupt.insert(key.clone());
         } else {
@@ -579,6 +591,19 @@ impl<V: Clone> Storage<V> {
         }
         self.print = None;
         Some(key)
+    }
+
+    /// A stored key drawn from `rng` for a fault to damage (under the fault atlas, one this
+    /// node may lose); `None` when there is none.
+    pub(crate) fn pick_key(&self, rng: &mut SimRng) -> Option<String> {
+        let atlas = self.faults.as_ref().and_then(|f| f.atlas);
+        let damageable = |k: &&String| atlas.is_none_or(|a| a.may_damage(k));
+        let candidates = self.current.keys().filter(damageable).count();
+        if candidates == 0 {
+            return None;
+        }
+        let at = rng.random_range(0..candidates);
+        self.current.keys().filter(damageable).nth(at).cloned()
     }
 
     /// Whether a record is marked corrupt (for tests and tools).

@@ -3,11 +3,19 @@
 //!
 //! Callers sync storage before they tell anyone about entries they appended (Figure 2, "Rules
 //! for all servers": respond to RPCs only after updating stable storage).
+//!
+//! A disk can fail (issue 39). Each stored entry carries the term of the entry before it, and
+//! `recover_checked` reads the log back as Protocol-Aware Recovery (Alagappan et al., FAST 2018)
+//! asks: it stops at a gap or at an entry whose predecessor is not the one it was written after
+//! (the leftovers of a power loss that kept some unsynced writes), and an entry that fails its
+//! checksum or cannot be read is a *faulty slot*, kept in place for the leader to repair, never
+//! taken as the end of the log.
 
 use super::Stored;
 use crate::node::NodeId;
 use crate::protocols::kv::client::KvOp;
 use crate::storage::Storage;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// The storage key prefix of log entries.
@@ -42,6 +50,26 @@ pub struct LogEntry {
 #[derive(Clone, Debug, Default, Hash)]
 pub struct Log {
     entries: Vec<LogEntry>,
+    /// Slots whose record failed its checksum or could not be read at recovery, with the slot's
+    /// term when the intact entry after it names it. `get` returns nothing for them.
+    faulty: BTreeMap<u64, Option<u64>>,
+    /// Entries are written with a checksum (`Storage::put_checked`).
+    checked: bool,
+    /// The highest index ever written to storage, for a rewrite after a failed sync.
+    high: u64,
+    /// A write was refused (a full disk) since the last `take_write_failed`.
+    write_failed: bool,
+}
+
+/// How `Log::recover_checked` reads a log back (each flag a planted mistake of issue 39).
+#[derive(Copy, Clone, Debug, Default)]
+pub struct RecoveryMode {
+    /// A record that fails its checksum or cannot be read ends the log (instead of a faulty
+    /// slot repaired from the leader).
+    pub corrupt_ends_log: bool,
+    /// Every record is taken as the next entry, gaps closed up and the chain unchecked (the
+    /// leftovers of a torn write believed).
+    pub trust_torn_log: bool,
 }
 
 impl Log {
@@ -64,16 +92,136 @@ fn key(index: u64) -> String {
 }
 
 impl Log {
-    /// Reads the log back from storage after a restart.
+    /// Reads the log back from storage after a restart, trusting every record it can read.
     pub fn recover(storage: &Storage<Stored>) -> Self {
-        let entries = storage
+        let entries: Vec<LogEntry> = storage
             .scan(LOG_PREFIX)
             .filter_map(|(_, v)| match v {
-                Stored::Entry(e) => Some(*e),
+                Stored::Entry(e, _) => Some(*e),
                 _ => None,
             })
             .collect();
-        Log { entries }
+        let high = entries.len() as u64;
+        Log {
+            entries,
+            high,
+            ..Log::default()
+        }
+    }
+
+    /// Reads a log written with checksums back after a restart (see the module's text); the
+    /// records past the end it finds are left for the caller to delete (`stale_from`).
+    pub fn recover_checked(storage: &Storage<Stored>, mode: RecoveryMode) -> Self {
+        let mut log = Log {
+            checked: true,
+            ..Log::default()
+        };
+        if mode.trust_torn_log {
+            for k in storage.keys(LOG_PREFIX) {
+                match storage.try_get(k) {
+                    Ok(Some(Stored::Entry(e, _))) => log.entries.push(*e),
+                    _ if mode.corrupt_ends_log => break,
+                    _ => log.push_faulty(None),
+                }
+            }
+            log.high = log.last_index();
+            return log;
+        }
+        for index in 1.. {
+            match storage.try_get(&key(index)) {
+                Ok(Some(Stored::Entry(e, prev))) => {
+                    // The entry must follow the one before it: the term it was written after.
+                    let last = log.last_index();
+                    match log.faulty.get(&last) {
+                        Some(None) => {
+                            log.faulty.insert(last, Some(*prev));
+                            log.entries[(last - 1) as usize].term = *prev;
+                        }
+                        Some(Some(t)) if t != prev => break,
+                        Some(Some(_)) => {}
+                        None if log.term_at(last) != Some(*prev) => break,
+                        None => {}
+                    }
+                    if e.term < *prev {
+                        break;
+                    }
+                    log.entries.push(*e);
+                }
+                Ok(None) => break,
+                _ if mode.corrupt_ends_log => break,
+                _ => log.push_faulty(None),
+            }
+        }
+        log.high = log.last_index();
+        log
+    }
+
+    fn push_faulty(&mut self, term: Option<u64>) {
+        self.entries.push(LogEntry {
+            term: term.unwrap_or(0),
+            command: Command::Noop,
+        });
+        self.faulty.insert(self.last_index(), term);
+    }
+
+    /// The first index past the log that still has a record in `storage` (stale leftovers
+    /// recovery did not take), if any.
+    pub fn stale_from(&self, storage: &Storage<Stored>) -> Option<String> {
+        let from = key(self.last_index() + 1);
+        storage
+            .keys(LOG_PREFIX)
+            .find(|k| *k >= from.as_str())
+            .map(|_| from)
+    }
+
+    /// The first faulty slot (a record recovery could not trust), if any.
+    pub fn first_faulty(&self) -> Option<u64> {
+        self.faulty.keys().next().copied()
+    }
+
+    /// True when the last entry is a faulty slot (its term is not known for sure).
+    pub fn last_is_faulty(&self) -> bool {
+        self.faulty.contains_key(&self.last_index())
+    }
+
+    /// True when a write was refused since the last call (and forgets it).
+    pub fn take_write_failed(&mut self) -> bool {
+        std::mem::take(&mut self.write_failed)
+    }
+
+    /// Writes entry `index` (after the entry of term `prev`) to storage, not synced.
+    fn write(&mut self, storage: &mut Storage<Stored>, index: u64, entry: LogEntry, prev: u64) {
+        let record = Stored::Entry(entry, prev);
+        let done = if self.checked {
+            storage.try_put_checked(key(index), record)
+        } else {
+            storage.try_put(key(index), record)
+        };
+        self.write_failed |= done.is_err();
+        self.high = self.high.max(index);
+    }
+
+    /// Writes every intact entry again and deletes every record past the end, for a sync that
+    /// failed: the writes it covered are gone from the disk and only a new write brings them
+    /// back (the records past the end are written, then deleted, so a successful sync covers
+    /// their deletion too).
+    pub fn rewrite(&mut self, storage: &mut Storage<Stored>) {
+        for index in 1..=self.last_index() {
+            if self.faulty.contains_key(&index) {
+                continue;
+            }
+            let prev = self.term_at(index - 1).unwrap_or(0);
+            let entry = self.entries[(index - 1) as usize];
+            self.write(storage, index, entry, prev);
+        }
+        let noop = LogEntry {
+            term: 0,
+            command: Command::Noop,
+        };
+        for index in self.last_index() + 1..=self.high {
+            let _ = storage.try_put(key(index), Stored::Entry(noop, 0));
+            storage.delete(&key(index));
+        }
     }
 
     /// Index of the last entry (0 when empty).
@@ -86,17 +234,24 @@ impl Log {
         self.term_at(self.last_index()).unwrap_or(0)
     }
 
-    /// The term of entry `index`; `Some(0)` for index 0, `None` past the end.
+    /// The term of entry `index`; `Some(0)` for index 0, `None` past the end (and for a faulty
+    /// slot whose term is not known).
     pub fn term_at(&self, index: u64) -> Option<u64> {
         if index == 0 {
             return Some(0);
         }
+        if let Some(known) = self.faulty.get(&index) {
+            return *known;
+        }
         self.get(index).map(|e| e.term)
     }
 
-    /// Entry `index`, if present.
+    /// Entry `index`, if present and intact.
     pub fn get(&self, index: u64) -> Option<&LogEntry> {
         let i = usize::try_from(index).ok()?.checked_sub(1)?;
+        if !self.faulty.is_empty() && self.faulty.contains_key(&index) {
+            return None;
+        }
         self.entries.get(i)
     }
 
@@ -106,8 +261,40 @@ impl Log {
         if start >= self.entries.len() {
             return Vec::new();
         }
-        let end = (start + max).min(self.entries.len());
-        self.entries[start..end].to_vec()
+        let mut end = (start + max).min(self.entries.len());
+        // Never a faulty slot's placeholder: a leader sends only what it holds intact.
+        if let Some((&f, _)) = self.faulty.range(index.max(1)..).next() {
+            end = end.min((f - 1) as usize);
+        }
+        self.entries[start..end.max(start)].to_vec()
+    }
+
+    /// The faulty slots (index and term if known), in order.
+    pub fn faulty(&self) -> impl Iterator<Item = (u64, Option<u64>)> + '_ {
+        self.faulty.iter().map(|(i, t)| (*i, *t))
+    }
+
+    /// The first slot at or after `index` whose term is known (an intact entry, or a faulty
+    /// slot the chain names), with that term: a peer whose log has it holds the same entries
+    /// up to there (Log Matching).
+    pub fn anchor(&self, index: u64) -> Option<(u64, u64)> {
+        (index..=self.last_index()).find_map(|j| self.term_at(j).map(|t| (j, t)))
+    }
+
+    /// Fills faulty slot `index` with `entry`, which a peer holds under the same anchor; false
+    /// (nothing changed) if the slot is not faulty or its known term differs.
+    pub fn fill(&mut self, storage: &mut Storage<Stored>, index: u64, entry: LogEntry) -> bool {
+        match self.faulty.get(&index) {
+            Some(Some(t)) if *t != entry.term => false,
+            Some(_) => {
+                self.faulty.remove(&index);
+                let prev = self.term_at(index - 1).unwrap_or(0);
+                self.entries[(index - 1) as usize] = entry;
+                self.write(storage, index, entry, prev);
+                true
+            }
+            None => false,
+        }
     }
 
     /// The first index of the term that entry `index` belongs to (for fast back-off).
@@ -124,9 +311,10 @@ impl Log {
 
     /// Appends `entry` at the end and writes it to storage (not synced).
     pub fn append(&mut self, storage: &mut Storage<Stored>, entry: LogEntry) -> u64 {
+        let prev = self.last_term();
         self.entries.push(entry);
         let index = self.last_index();
-        storage.put(key(index), Stored::Entry(entry));
+        self.write(storage, index, entry, prev);
         index
     }
 
@@ -136,7 +324,26 @@ impl Log {
             return;
         }
         self.entries.truncate((index - 1) as usize);
+        if !self.faulty.is_empty() {
+            self.faulty.split_off(&index);
+        }
         storage.delete_from(LOG_PREFIX, &key(index));
+    }
+
+    /// Puts the leader's `entry` into faulty slot `index` (the entries after it stay: by Log
+    /// Matching they follow it, unless the slot's known term says it was another entry).
+    fn repair(&mut self, storage: &mut Storage<Stored>, index: u64, entry: LogEntry) {
+        match self.faulty.remove(&index) {
+            Some(Some(term)) if term != entry.term => {
+                self.truncate_from(storage, index);
+                self.append(storage, entry);
+            }
+            _ => {
+                let prev = self.term_at(index - 1).unwrap_or(0);
+                self.entries[(index - 1) as usize] = entry;
+                self.write(storage, index, entry, prev);
+            }
+        }
     }
 
     /// Stores the leader's `entries` after `prev_log_index` (Figure 2, AppendEntries receiver
@@ -152,6 +359,11 @@ impl Log {
         let mut changed = false;
         for (i, entry) in entries.iter().enumerate() {
             let index = prev_log_index + 1 + i as u64;
+            if !self.faulty.is_empty() && self.faulty.contains_key(&index) {
+                self.repair(storage, index, *entry);
+                changed = true;
+                continue;
+            }
             match self.term_at(index) {
                 Some(term) if term == entry.term => continue,
                 Some(_) => self.truncate_from(storage, index),

@@ -12,13 +12,22 @@
 //!   (`Linearizable` or `Durable` fails).
 //! - `local_reads: true` lets a leader answer reads from its own state without a log round, so
 //!   a leader cut off and already replaced serves stale values (`StaleReads` fails).
+//!
+//! The disk can fail too (issue 39): by default a server checksums what it stores, keeps a
+//! record it cannot trust as a faulty slot the leader repairs, retries a failed sync after
+//! writing everything again, and reads back only a log whose entries follow one another.
+//! `checksums: false`, `corrupt_ends_log`, `ignore_sync_failure` and `trust_torn_log` each
+//! plant the mistake real systems made (`scenarios/zoo/raft-*disk*`).
 
 pub mod log;
 pub mod node;
 pub mod state_machine;
 
 use self::log::LogEntry;
-use self::node::{AppendEntries, AppendEntriesReply, RequestVote, RequestVoteReply, Server};
+use self::node::{
+    AppendEntries, AppendEntriesReply, FetchEntry, FetchEntryReply, RequestVote, RequestVoteReply,
+    Server,
+};
 use super::kv::client::{ClientConfig, ClientTimer, KvClient, KvReply, KvRequest, Target};
 use crate::node::{Context, Node, NodeFactory, NodeId, Snapshot};
 use crate::protocol::Protocol;
@@ -61,6 +70,23 @@ pub struct RaftParams {
     /// `false` plants the missing election restriction: a leader without committed entries
     /// overwrites them.
     pub election_restriction: bool,
+    /// Write the log, `current_term` and `voted_for` with checksums and read them back with
+    /// them; `false` plants the disk-trusting server: a corrupt record reads as another value
+    /// and is applied (Ganesan et al., FAST 2017).
+    pub checksums: bool,
+    /// Take a record that fails its checksum as the end of the log (and a corrupt term or vote
+    /// as none); `true` plants the recovery of LogCabin and ZooKeeper that FAST 2018 showed
+    /// losing committed entries. The protected server keeps a faulty slot for the leader to
+    /// repair, and a server that lost its vote never votes again.
+    pub corrupt_ends_log: bool,
+    /// Carry on after a failed sync as if it had worked; `true` plants fsyncgate (PostgreSQL,
+    /// 2018). The protected server writes everything again and retries, and stops serving if
+    /// its disk still will not sync.
+    pub ignore_sync_failure: bool,
+    /// Read back every stored entry in key order, gaps closed up and unchecked; `true` plants
+    /// trusting the leftovers of a power loss (ALICE, OSDI 2014). The protected server stops
+    /// at a gap or at an entry not written after the one before it.
+    pub trust_torn_log: bool,
 }
 
 impl Default for RaftParams {
@@ -77,6 +103,10 @@ impl Default for RaftParams {
             local_reads: false,
             sync_log: true,
             election_restriction: true,
+            checksums: true,
+            corrupt_ends_log: false,
+            ignore_sync_failure: false,
+            trust_torn_log: false,
         }
     }
 }
@@ -88,8 +118,12 @@ pub enum Stored {
     CurrentTerm(u64),
     /// `voted_for`.
     VotedFor(Option<NodeId>),
-    /// One log entry (the key holds its index).
-    Entry(LogEntry),
+    /// One log entry (the key holds its index) and the term of the entry before it.
+    Entry(LogEntry, u64),
+    /// `current_term` and `voted_for` together, as a checksumming server keeps them (twice).
+    Meta(u64, Option<NodeId>),
+    /// The server lost its `current_term` and `voted_for` and never votes again.
+    Abstain,
 }
 
 /// Messages of Raft: the two RPCs, their replies, and client traffic.
@@ -107,6 +141,10 @@ pub enum RaftMsg {
     Req(KvRequest),
     /// Server -> client.
     Rep(KvReply),
+    /// Leader -> server: the entry the leader's disk lost (issue 39).
+    FetchEntry(FetchEntry),
+    /// Server -> leader: the entry, if it holds it.
+    FetchEntryReply(FetchEntryReply),
 }
 
 /// Compact, so a timeline row shows the whole message: `12@t1` is index 12, of term 1.
@@ -145,6 +183,22 @@ impl fmt::Debug for RaftMsg {
             ),
             RaftMsg::Req(r) => write!(f, "{:?} #{}", r.op, r.id),
             RaftMsg::Rep(r) => write!(f, "{:?} #{}", r.result, r.id),
+            RaftMsg::FetchEntry(x) => write!(
+                f,
+                "FetchEntry(term {}, {} under {}@t{})",
+                x.term, x.index, x.anchor_index, x.anchor_term
+            ),
+            RaftMsg::FetchEntryReply(r) => write!(
+                f,
+                "FetchEntryReply(term {}, {}: {})",
+                r.term,
+                r.index,
+                if r.entry.is_some() {
+                    "found"
+                } else {
+                    "not held"
+                }
+            ),
         }
     }
 }
@@ -214,18 +268,24 @@ impl Node for RaftNode {
             }
             return;
         };
+        if s.wedged() {
+            return;
+        }
         match msg {
             RaftMsg::RequestVote(rv) => s.on_request_vote(ctx, rv),
             RaftMsg::RequestVoteReply(r) => s.on_request_vote_reply(ctx, from, r),
             RaftMsg::AppendEntries(ae) => s.on_append_entries(ctx, ae),
             RaftMsg::AppendEntriesReply(r) => s.on_append_entries_reply(ctx, from, r),
             RaftMsg::Req(req) => s.on_client_request(ctx, from, req),
+            RaftMsg::FetchEntry(x) => s.on_fetch_entry(ctx, from, x),
+            RaftMsg::FetchEntryReply(r) => s.on_fetch_entry_reply(ctx, r),
             RaftMsg::Rep(_) => {}
         }
     }
 
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: RaftTimer) {
         match (self, timer) {
+            (RaftNode::Server(s), _) if s.wedged() => {}
             (RaftNode::Server(s), RaftTimer::Election) => s.on_election_timer(ctx),
             (RaftNode::Server(s), RaftTimer::Heartbeat(term)) => s.on_heartbeat_timer(ctx, term),
             (RaftNode::Client(c), RaftTimer::Client(t)) => c.on_timer(ctx, t),
@@ -235,6 +295,8 @@ impl Node for RaftNode {
 
     fn snapshot(&self) -> Option<Snapshot> {
         match self {
+            // A server that stopped serving (its disk would not sync) is as good as down.
+            RaftNode::Server(s) if s.wedged() => None,
             RaftNode::Server(s) => Some(s.snapshot()),
             RaftNode::Client(_) => None,
         }

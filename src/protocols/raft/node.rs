@@ -15,7 +15,7 @@
 //! - A candidate re-sends RequestVote to servers that have not answered every heartbeat.
 //! - Each leader announces itself in the history (`leader(term)`) for the `ElectionSafety` check.
 
-use super::log::{Command, Log, LogEntry};
+use super::log::{Command, Log, LogEntry, RecoveryMode};
 use super::state_machine::KvStateMachine;
 use super::{RaftMsg, RaftNode, RaftParams, RaftTimer, Stored};
 use crate::history::{Op, RoleChange, LEADER, ROLE};
@@ -42,6 +42,54 @@ pub fn recover_term_and_vote(storage: &crate::storage::Storage<Stored>) -> (u64,
 
 /// Storage key of `voted_for`.
 pub const VOTED_FOR: &str = "voted_for";
+/// Storage key of the mark of a server that lost its vote record (`Stored::Abstain`).
+pub const ABSTAIN: &str = "abstain";
+/// Storage keys of the two copies of `current_term` and `voted_for` a checksumming server
+/// keeps (`Stored::Meta`); the fault atlas never damages both copies on one node.
+pub const META: [&str; 2] = ["meta~0", "meta~1"];
+
+/// The log as `params` reads it back from `storage`.
+fn read_log(params: &RaftParams, storage: &crate::storage::Storage<Stored>) -> Log {
+    if !params.checksums {
+        return Log::recover(storage);
+    }
+    let mode = RecoveryMode {
+        corrupt_ends_log: params.corrupt_ends_log,
+        trust_torn_log: params.trust_torn_log,
+    };
+    Log::recover_checked(storage, mode)
+}
+
+/// Syncs a server tries (writing everything again before each retry) before it stops serving.
+const SYNC_ATTEMPTS: u32 = 3;
+
+/// `current_term` and `voted_for` read back from the intact copy (the newer one if both are:
+/// a power loss may keep one copy of an unsynced update), and whether the server must abstain
+/// from elections from now on: with no intact copy it may have voted in any term up to the
+/// one it lost, and nothing tells which.
+fn recover_checked_term_and_vote(
+    storage: &crate::storage::Storage<Stored>,
+    corrupt_ends_log: bool,
+) -> (u64, Option<NodeId>, bool) {
+    let mut best: Option<(u64, Option<NodeId>)> = None;
+    let mut damaged = false;
+    for key in META {
+        match storage.try_get(key) {
+            Ok(Some(Stored::Meta(t, v))) => {
+                if best.is_none_or(|(bt, bv)| (*t, v.is_some()) > (bt, bv.is_some())) {
+                    best = Some((*t, *v));
+                }
+            }
+            Ok(None) => {}
+            _ => damaged = true,
+        }
+    }
+    let (current_term, voted_for) = best.unwrap_or((0, None));
+    let lost = best.is_none() && damaged;
+    // The planted mistake reads what it cannot trust as nothing at all.
+    let abstains = !corrupt_ends_log && (lost || !matches!(storage.try_get(ABSTAIN), Ok(None)));
+    (current_term, voted_for, abstains)
+}
 
 /// Invoked by candidates to gather votes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -89,10 +137,37 @@ pub struct AppendEntriesReply {
     pub term: u64,
     /// True if the follower contained an entry matching `prev_log_index` and `prev_log_term`.
     pub success: bool,
-    /// On success, the index of the last entry now known to match the leader's log.
+    /// On success, the index of the last entry now known to match the leader's log. On
+    /// failure, 0, or the first entry this server lost to its disk: the leader sends it again
+    /// even if it had counted it as replicated here.
     pub match_index: u64,
     /// On failure, where the leader should retry from.
     pub conflict_index: u64,
+}
+
+/// Invoked by a leader whose disk lost entry `index`: a server whose log holds the anchor
+/// entry holds the same entries up to it (Log Matching), so its entry `index` is the one lost.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FetchEntry {
+    /// Leader's term.
+    pub term: u64,
+    /// The entry the leader lost.
+    pub index: u64,
+    /// An entry at or after `index` whose term the leader knows.
+    pub anchor_index: u64,
+    /// That entry's term.
+    pub anchor_term: u64,
+}
+
+/// The answer to FetchEntry.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FetchEntryReply {
+    /// `current_term`.
+    pub term: u64,
+    /// The entry asked for.
+    pub index: u64,
+    /// The entry, if this server holds it under the same anchor.
+    pub entry: Option<LogEntry>,
 }
 
 /// A server's role.
@@ -141,6 +216,14 @@ pub struct Server {
     votes: Vec<NodeId>,
     /// Reused buffer for finding the majority's match index.
     scratch: Vec<u64>,
+
+    // What the disk has done to this server (issue 39).
+    /// The last log index known to be on disk (a leader counts itself only up to it).
+    durable_last: u64,
+    /// The server lost its vote record: it never votes or stands for election again.
+    abstains: bool,
+    /// The disk would not sync or write: the server stopped serving until it restarts.
+    wedged: bool,
 }
 
 impl Server {
@@ -213,13 +296,24 @@ impl Server {
         nodes: usize,
         storage: &crate::storage::Storage<Stored>,
     ) -> Self {
-        let (current_term, voted_for) = recover_term_and_vote(storage);
+        let (mut current_term, voted_for, abstains) = if params.checksums {
+            recover_checked_term_and_vote(storage, params.corrupt_ends_log)
+        } else {
+            let (t, v) = recover_term_and_vote(storage);
+            (t, v, false)
+        };
+        let log = read_log(&params, storage);
+        if abstains {
+            // The term is at least that of any entry it holds.
+            current_term = current_term.max(log.last_term());
+        }
+        let durable_last = log.last_index();
         Server {
             params,
             servers,
             current_term,
             voted_for,
-            log: Log::recover(storage),
+            log,
             commit_index: 0,
             last_applied: 0,
             role: Role::Follower,
@@ -233,7 +327,15 @@ impl Server {
             in_flight: vec![false; nodes],
             votes: Vec::new(),
             scratch: Vec::with_capacity(nodes),
+            durable_last,
+            abstains,
+            wedged: false,
         }
+    }
+
+    /// True when the server stopped serving because its disk would not sync or write.
+    pub fn wedged(&self) -> bool {
+        self.wedged
     }
 
     /// The server's role.
@@ -269,21 +371,101 @@ impl Server {
         self.servers.iter().copied().filter(move |s| *s != me)
     }
 
-    /// Makes `current_term`, `voted_for` and the log durable.
-    fn persist(&self, ctx: &mut Context<'_, RaftNode>) {
-        let st = ctx.storage();
-        st.put(CURRENT_TERM, Stored::CurrentTerm(self.current_term));
-        if self.params.persist_voted_for {
-            st.put(VOTED_FOR, Stored::VotedFor(self.voted_for));
-        }
-        st.sync();
+    /// Makes `current_term`, `voted_for` and the log durable; false if the disk would not
+    /// (the server then tells nobody what it changed).
+    fn persist(&mut self, ctx: &mut Context<'_, RaftNode>) -> bool {
+        let written = self.write_term_and_vote(ctx);
+        self.sync(ctx) && written
     }
 
-    /// Makes the log's new entries durable (unless `sync_log` is off: the planted bug).
-    fn sync_log(&self, ctx: &mut Context<'_, RaftNode>) {
-        if self.params.sync_log {
-            ctx.storage().sync();
+    /// Writes `current_term`, `voted_for` (and the abstention mark) to storage, not synced;
+    /// false if the disk refused a write (unless `ignore_sync_failure`).
+    fn write_term_and_vote(&mut self, ctx: &mut Context<'_, RaftNode>) -> bool {
+        let checked = self.params.checksums;
+        let st = ctx.storage();
+        let mut put = |key: &str, value: Stored| {
+            let done = if checked {
+                st.try_put_checked(key, value)
+            } else {
+                st.try_put(key, value)
+            };
+            done.is_ok()
+        };
+        let vote = self.voted_for.filter(|_| self.params.persist_voted_for);
+        let mut ok = true;
+        if checked {
+            for key in META {
+                ok &= put(key, Stored::Meta(self.current_term, vote));
+            }
+        } else {
+            ok &= put(CURRENT_TERM, Stored::CurrentTerm(self.current_term));
+            if self.params.persist_voted_for {
+                ok &= put(VOTED_FOR, Stored::VotedFor(self.voted_for));
+            }
         }
+        if self.abstains {
+            ok &= put(ABSTAIN, Stored::Abstain);
+        }
+        ok || self.params.ignore_sync_failure
+    }
+
+    /// Syncs storage; on a failure (unless `ignore_sync_failure`) writes everything again and
+    /// retries, and stops serving if the disk still will not sync. True when all is durable.
+    fn sync(&mut self, ctx: &mut Context<'_, RaftNode>) -> bool {
+        if self.wedged {
+            return false;
+        }
+        if self.params.ignore_sync_failure {
+            ctx.storage().sync();
+            self.durable_last = self.log.last_index();
+            return true;
+        }
+        let refused = self.log.take_write_failed();
+        if refused {
+            // A full disk refused entries: forget them (what the disk holds is the log), and
+            // acknowledge nothing.
+            ctx.note(|| "its disk refused a write: keeps the log its disk holds".to_string());
+            self.log = read_log(&self.params, ctx.storage());
+        }
+        for _ in 0..SYNC_ATTEMPTS {
+            if ctx.storage().try_sync().is_ok() {
+                self.durable_last = self.log.last_index();
+                return !refused;
+            }
+            ctx.note(|| "a sync failed: writes everything again and retries".to_string());
+            self.write_term_and_vote(ctx);
+            self.log.rewrite(ctx.storage());
+            if self.log.take_write_failed() {
+                self.log = read_log(&self.params, ctx.storage());
+            }
+        }
+        self.wedge(ctx, "its disk will not sync");
+        false
+    }
+
+    /// Stops serving (as PostgreSQL panics on a failed fsync): what this server holds in memory
+    /// is no longer what its disk holds, and only a restart reads the disk back.
+    fn wedge(&mut self, ctx: &mut Context<'_, RaftNode>, why: &'static str) {
+        if !self.wedged {
+            self.wedged = true;
+            ctx.note(|| format!("stops serving until it restarts: {why}"));
+        }
+    }
+
+    /// Makes the log's new entries durable (unless `sync_log` is off: the planted bug); false
+    /// if the disk would not.
+    fn sync_log(&mut self, ctx: &mut Context<'_, RaftNode>) -> bool {
+        if self.params.sync_log {
+            self.sync(ctx)
+        } else {
+            true
+        }
+    }
+
+    /// True when the server may vote and stand for election: it knows its vote, and the term
+    /// of its last entry.
+    fn may_vote(&self) -> bool {
+        !self.abstains && !self.log.last_is_faulty()
     }
 
     fn reset_election_timer(&mut self, ctx: &mut Context<'_, RaftNode>) {
@@ -299,7 +481,21 @@ impl Server {
     }
 
     /// Boot: followers wait for a leader; the election timer runs for the server's whole life.
+    /// A server that read back less than its disk holds deletes the rest first, and one that
+    /// lost its vote marks itself as abstaining for good.
     pub fn on_start(&mut self, ctx: &mut Context<'_, RaftNode>) {
+        if self.params.checksums {
+            if let Some(from) = self.log.stale_from(ctx.storage()) {
+                ctx.storage().delete_from(super::log::LOG_PREFIX, &from);
+            }
+            if self.abstains {
+                ctx.note(|| "lost its vote record: never votes again".to_string());
+                self.write_term_and_vote(ctx);
+            }
+            if ctx.storage().has_unsynced() {
+                self.sync(ctx);
+            }
+        }
         self.reset_election_timer(ctx);
         ctx.set_timer(self.election_deadline.since(ctx.now()), RaftTimer::Election);
     }
@@ -307,7 +503,7 @@ impl Server {
     /// Followers (Figure 2): if the election timeout elapses without AppendEntries from the
     /// current leader or granting a vote, convert to candidate.
     pub fn on_election_timer(&mut self, ctx: &mut Context<'_, RaftNode>) {
-        if self.role == Role::Leader {
+        if self.role == Role::Leader || !self.may_vote() {
             self.reset_election_timer(ctx);
         } else if ctx.now() >= self.election_deadline {
             self.start_election(ctx);
@@ -319,11 +515,17 @@ impl Server {
     /// timer, send RequestVote to all other servers.
     fn start_election(&mut self, ctx: &mut Context<'_, RaftNode>) {
         let me = ctx.id();
+        let before = (self.role, self.current_term, self.voted_for, self.leader_id);
         self.role = Role::Candidate;
         self.current_term += 1;
         self.voted_for = Some(me);
         self.leader_id = None;
-        self.persist(ctx);
+        if !self.persist(ctx) {
+            // Nobody heard of this term: stay as before and try again after a timeout.
+            (self.role, self.current_term, self.voted_for, self.leader_id) = before;
+            self.reset_election_timer(ctx);
+            return;
+        }
         self.record_role(ctx);
         self.votes.clear();
         self.votes.push(me);
@@ -415,10 +617,81 @@ impl Server {
                     command: Command::Noop,
                 },
             );
-            self.sync_log(ctx);
+            if !self.sync_log(ctx) {
+                return;
+            }
             self.advance_commit_index(ctx);
         }
         self.broadcast_append_entries(ctx, true);
+        self.fetch_lost_entries(ctx);
+    }
+
+    /// Leaders whose disk lost entries ask every other server for them (Protocol-Aware
+    /// Recovery): until then they commit nothing past the first.
+    fn fetch_lost_entries(&mut self, ctx: &mut Context<'_, RaftNode>) {
+        let me = ctx.id();
+        let asks: Vec<FetchEntry> = self
+            .log
+            .faulty()
+            .filter_map(|(index, _)| {
+                let (anchor_index, anchor_term) = self.log.anchor(index)?;
+                Some(FetchEntry {
+                    term: self.current_term,
+                    index,
+                    anchor_index,
+                    anchor_term,
+                })
+            })
+            .collect();
+        for ask in asks {
+            for peer in self.peers(me) {
+                ctx.send(peer, RaftMsg::FetchEntry(ask.clone()));
+            }
+        }
+    }
+
+    /// A leader asks for an entry its disk lost: answer with ours if our log holds the anchor.
+    pub fn on_fetch_entry(&mut self, ctx: &mut Context<'_, RaftNode>, from: NodeId, x: FetchEntry) {
+        if x.term > self.current_term {
+            self.become_follower(ctx, x.term);
+            if self.wedged {
+                return;
+            }
+        }
+        if x.term < self.current_term {
+            return;
+        }
+        let entry = (self.log.term_at(x.anchor_index) == Some(x.anchor_term))
+            .then(|| self.log.get(x.index).copied())
+            .flatten();
+        let reply = FetchEntryReply {
+            term: self.current_term,
+            index: x.index,
+            entry,
+        };
+        ctx.send(from, RaftMsg::FetchEntryReply(reply));
+    }
+
+    /// A server sent an entry this leader's disk lost: put it back, durably.
+    pub fn on_fetch_entry_reply(&mut self, ctx: &mut Context<'_, RaftNode>, r: FetchEntryReply) {
+        if r.term > self.current_term {
+            self.become_follower(ctx, r.term);
+            return;
+        }
+        let Some(entry) = r.entry else {
+            return;
+        };
+        if self.role != Role::Leader || r.term != self.current_term {
+            return;
+        }
+        if self.log.fill(ctx.storage(), r.index, entry) {
+            ctx.reachable("a leader repairs an entry its disk lost from a follower's copy");
+            if !self.sync_log(ctx) {
+                return;
+            }
+            self.advance_commit_index(ctx);
+            self.broadcast_append_entries(ctx, false);
+        }
     }
 
     /// Leaders send heartbeats (and any missing entries); candidates ask again for votes.
@@ -427,7 +700,10 @@ impl Server {
             return;
         }
         match self.role {
-            Role::Leader => self.broadcast_append_entries(ctx, true),
+            Role::Leader => {
+                self.broadcast_append_entries(ctx, true);
+                self.fetch_lost_entries(ctx);
+            }
             Role::Candidate => self.request_votes(ctx),
             Role::Follower => return,
         }
@@ -475,11 +751,17 @@ impl Server {
             || !self.params.election_restriction;
         let vote_granted = rv.term == self.current_term
             && self.voted_for.is_none_or(|v| v == rv.candidate_id)
-            && up_to_date;
+            && up_to_date
+            && self.may_vote();
         if vote_granted {
             self.voted_for = Some(rv.candidate_id);
-            self.persist(ctx);
+            if !self.persist(ctx) {
+                return;
+            }
             self.reset_election_timer(ctx);
+        }
+        if self.wedged {
+            return;
         }
         let reply = RequestVoteReply {
             term: self.current_term,
@@ -524,9 +806,24 @@ impl Server {
         // Candidates: if AppendEntries is received from the new leader, convert to follower.
         if ae.term > self.current_term || self.role != Role::Follower {
             self.become_follower(ctx, ae.term);
+            if self.wedged {
+                return;
+            }
         }
         self.leader_id = Some(leader);
         self.reset_election_timer(ctx);
+        // A slot lost to the disk matches nothing: the leader must send it again, from there.
+        if let Some(faulty) = self.log.first_faulty().filter(|f| ae.prev_log_index >= *f) {
+            ctx.reachable("a follower asks the leader to repair an entry its disk lost");
+            let reply = AppendEntriesReply {
+                term: self.current_term,
+                success: false,
+                match_index: faulty,
+                conflict_index: faulty,
+            };
+            ctx.send(leader, RaftMsg::AppendEntriesReply(reply));
+            return;
+        }
         // 2. Reply false if the log does not contain an entry at prev_log_index whose term
         //    matches prev_log_term.
         match self.log.term_at(ae.prev_log_index) {
@@ -553,8 +850,9 @@ impl Server {
         if self
             .log
             .merge(ctx.storage(), ae.prev_log_index, &ae.entries)
+            && !self.sync_log(ctx)
         {
-            self.sync_log(ctx);
+            return;
         }
         // 5. If leader_commit > commit_index, set commit_index = min(leader_commit, index of
         //    last new entry).
@@ -604,7 +902,12 @@ impl Server {
         // taught the leader something triggers the next AppendEntries (otherwise every stale
         // reply would put one more copy into circulation).
         let before = (self.match_index[f], self.next_index[f]);
-        if reply.success {
+        if !reply.success && reply.match_index > 0 {
+            // The follower's disk lost an entry this leader may have counted: count it again
+            // only once it is sent again.
+            self.match_index[f] = self.match_index[f].min(reply.match_index - 1);
+            self.next_index[f] = reply.match_index;
+        } else if reply.success {
             self.match_index[f] = self.match_index[f].max(reply.match_index);
             self.next_index[f] = self.next_index[f].max(reply.match_index + 1);
             self.advance_commit_index(ctx);
@@ -627,10 +930,15 @@ impl Server {
         let me = ctx.id();
         self.scratch.clear();
         for s in &self.servers {
-            let matched = if *s == me {
-                self.log.last_index()
-            } else {
+            let matched = if *s != me {
                 self.match_index[s.index()]
+            } else if self.params.sync_log {
+                // Only what is on its own disk, intact: an entry whose sync failed is not,
+                // nor one its disk lost.
+                let intact = self.log.first_faulty().map_or(u64::MAX, |f| f - 1);
+                self.durable_last.min(intact)
+            } else {
+                self.log.last_index()
             };
             self.scratch.push(matched);
         }
@@ -654,11 +962,12 @@ impl Server {
     /// answers the client.
     fn apply_committed(&mut self, ctx: &mut Context<'_, RaftNode>) {
         while self.last_applied < self.commit_index {
-            self.last_applied += 1;
-            let index = self.last_applied;
+            let index = self.last_applied + 1;
+            // A faulty slot waits for its repair: nothing after it is applied before it.
             let Some(entry) = self.log.get(index) else {
                 break;
             };
+            self.last_applied = index;
             let Command::Kv {
                 client,
                 request,
@@ -719,7 +1028,9 @@ impl Server {
                 },
             },
         );
-        self.sync_log(ctx);
+        if !self.sync_log(ctx) {
+            return;
+        }
         self.pending.insert(index, (client, req.id));
         self.advance_commit_index(ctx);
         self.broadcast_append_entries(ctx, false);
