@@ -103,6 +103,34 @@ pub enum Fault<N = NodeId> {
     DiskFull(N),
     /// The node's disk has room again.
     DiskFree(N),
+    /// Crash a node inside a handler, at its `sync`-th sync from now (1: the next; syncs with
+    /// nothing to cover do not count), before that sync takes effect: what the handler sent and
+    /// wrote before it stays (the writes unsynced), what it would have done after never happens. With `power`
+    /// the power goes out, keeping the unsynced writes `keep` draws (`torn`: part of one
+    /// handler's too); without, the process dies and every write stays. A `Restart` of the node
+    /// while it is still up disarms it. In a run's list of applied faults, `sync: 0` marks the
+    /// moment the armed crash happened.
+    CrashAtSync {
+        /// The node.
+        node: N,
+        /// Which of the node's syncs from now (1: the next); 0 only in a run's record of the crash.
+        #[serde(default = "first_sync")]
+        sync: u32,
+        /// A power loss (else a process crash).
+        #[serde(default)]
+        power: bool,
+        /// Which unsynced writes a power loss keeps.
+        #[serde(default)]
+        keep: Keep,
+        /// A power loss may keep part of one handler's writes.
+        #[serde(default)]
+        torn: bool,
+    },
+}
+
+/// `CrashAtSync`'s default: the handler's first sync.
+fn first_sync() -> u32 {
+    1
 }
 
 impl<N> Fault<N> {
@@ -116,7 +144,23 @@ impl<N> Fault<N> {
             | Fault::Corrupt { node: n, .. }
             | Fault::Unreadable { node: n, .. }
             | Fault::DiskFull(n)
-            | Fault::DiskFree(n) => Some(n),
+            | Fault::DiskFree(n)
+            | Fault::CrashAtSync { node: n, .. } => Some(n),
+            _ => None,
+        }
+    }
+
+    /// The node a fault takes down when applied (a crash of any kind, and the record of an
+    /// armed crash that happened); `None` for every other fault.
+    pub fn downed_node(&self) -> Option<&N> {
+        match self {
+            Fault::Crash(n)
+            | Fault::Wipe(n)
+            | Fault::ProcessCrash(n)
+            | Fault::PowerLoss { node: n, .. }
+            | Fault::CrashAtSync {
+                node: n, sync: 0, ..
+            } => Some(n),
             _ => None,
         }
     }
@@ -171,6 +215,19 @@ impl<N> Fault<N> {
             },
             Fault::DiskFull(x) => Fault::DiskFull(f(x)),
             Fault::DiskFree(x) => Fault::DiskFree(f(x)),
+            Fault::CrashAtSync {
+                node,
+                sync,
+                power,
+                keep,
+                torn,
+            } => Fault::CrashAtSync {
+                node: f(node),
+                sync: *sync,
+                power: *power,
+                keep: *keep,
+                torn: *torn,
+            },
         }
     }
 }
@@ -215,11 +272,15 @@ pub enum NemesisKind {
     /// Fail a node's next sync that has writes to cover (fsyncgate); after the duration the
     /// nemesis restarts the node if it is down.
     SyncFail,
+    /// Crash a node inside a handler, at its next sync (a power loss, with a
+    /// drawn `keep` and torn half the time, or a process crash); restart it after the duration
+    /// (or disarm it, if it has not synced by then).
+    CrashAtSync,
 }
 
 impl NemesisKind {
     /// Every kind, in declaration order.
-    pub const ALL: [NemesisKind; 12] = [
+    pub const ALL: [NemesisKind; 13] = [
         NemesisKind::Crash,
         NemesisKind::Pause,
         NemesisKind::Partition,
@@ -232,6 +293,7 @@ impl NemesisKind {
         NemesisKind::Corrupt,
         NemesisKind::Unreadable,
         NemesisKind::SyncFail,
+        NemesisKind::CrashAtSync,
     ];
 
     /// True for the kinds that fault a disk (the engine turns the disk fault model on).
@@ -244,6 +306,7 @@ impl NemesisKind {
                 | NemesisKind::Corrupt
                 | NemesisKind::Unreadable
                 | NemesisKind::SyncFail
+                | NemesisKind::CrashAtSync
         )
     }
 }
@@ -422,6 +485,30 @@ impl Fault<NodeId> {
             ),
             Fault::DiskFull(x) => format!("disk full on {}", n(x)),
             Fault::DiskFree(x) => format!("disk free on {}", n(x)),
+            Fault::CrashAtSync {
+                node,
+                sync,
+                power,
+                keep,
+                torn,
+            } => {
+                let how = if *power {
+                    format!(
+                        "power loss (unsynced writes kept: {keep:?}{})",
+                        if *torn { ", torn" } else { "" }
+                    )
+                } else {
+                    "process crash (its writes stay)".to_string()
+                };
+                if *sync == 0 {
+                    format!("{} crashes inside a handler, at a sync: {how}", n(node))
+                } else {
+                    format!(
+                        "crash {} at its sync {sync} from now, inside the handler: {how}",
+                        n(node)
+                    )
+                }
+            }
         }
     }
 
@@ -524,6 +611,12 @@ impl Fault<String> {
                     node: resolve_one(roster, node)?,
                     ppm: *ppm,
                 }
+            }
+            Fault::CrashAtSync { sync: 0, .. } => {
+                return Err(
+                    "CrashAtSync's sync counts the handler's syncs from 1 (the first); 0 is not one"
+                        .into(),
+                );
             }
             storage => {
                 // A disk fault: one node, resolved; the rest kept.
@@ -695,6 +788,19 @@ impl Nemesis {
                 (Fault::Unreadable { node, key: None }, Fault::Restart(node))
             }
             NemesisKind::SyncFail => (Fault::SyncFail(node), Fault::Restart(node)),
+            NemesisKind::CrashAtSync => {
+                let power = rng.random::<bool>();
+                let keep = *[Keep::Prefix, Keep::Subset, Keep::Reordered].choose(rng)?;
+                let torn = rng.random::<bool>();
+                let crash = Fault::CrashAtSync {
+                    node,
+                    sync: 1,
+                    power,
+                    keep,
+                    torn,
+                };
+                (crash, Fault::Restart(node))
+            }
             NemesisKind::Pause => (Fault::Pause(node), Fault::Resume(node)),
             NemesisKind::Isolate => (Fault::Isolate(node), Fault::Heal),
             NemesisKind::Cut => {
@@ -799,7 +905,10 @@ impl FaultState {
             Fault::Crash(n)
             | Fault::Wipe(n)
             | Fault::ProcessCrash(n)
-            | Fault::PowerLoss { node: n, .. } => push_unique(&mut self.down, *n),
+            | Fault::PowerLoss { node: n, .. }
+            | Fault::CrashAtSync {
+                node: n, sync: 0, ..
+            } => push_unique(&mut self.down, *n),
             Fault::Restart(n) => self.down.retain(|x| x != n),
             Fault::Pause(n) => push_unique(&mut self.paused, *n),
             Fault::Resume(n) => self.paused.retain(|x| x != n),
@@ -823,7 +932,8 @@ impl FaultState {
             | Fault::Corrupt { .. }
             | Fault::Unreadable { .. }
             | Fault::DiskFull(_)
-            | Fault::DiskFree(_) => {}
+            | Fault::DiskFree(_)
+            | Fault::CrashAtSync { .. } => {}
         }
     }
 

@@ -420,6 +420,9 @@ impl<'a, N: Node> Context<'a, N> {
     /// This node's durable storage.
     #[inline]
     pub fn storage(&mut self) -> &mut Storage<N::Stored> {
+        if self.storage.crash_armed() {
+            self.storage.note_effects(self.effects.len());
+        }
         self.storage
     }
 
@@ -451,22 +454,31 @@ impl<'a, N: Node> Context<'a, N> {
 
     /// Records that operation `id` succeeded, with its result in `op`.
     pub fn ok(&mut self, id: OpId, op: Op) {
-        self.history.ok(self.true_now, self.id, id, op);
+        if !self.storage.dead_in_handler() {
+            self.history.ok(self.true_now, self.id, id, op);
+        }
     }
 
     /// Records that operation `id` certainly did not take effect.
     pub fn fail(&mut self, id: OpId, op: Op) {
-        self.history.fail(self.true_now, self.id, id, op);
+        if !self.storage.dead_in_handler() {
+            self.history.fail(self.true_now, self.id, id, op);
+        }
     }
 
     /// Records that operation `id` may or may not have taken effect (timeout, lost reply).
     pub fn info(&mut self, id: OpId, op: Op) {
-        self.history.info(self.true_now, self.id, id, op);
+        if !self.storage.dead_in_handler() {
+            self.history.info(self.true_now, self.id, id, op);
+        }
     }
 
-    /// Records a system event that is not a client call (a task processed, a message delivered).
+    /// Records a system event that is not a client call (a task processed, a message delivered);
+    /// nothing once the node crashed inside this handler (`Fault::CrashAtSync`).
     pub fn event(&mut self, op: Op) {
-        self.history.event(self.true_now, self.id, op);
+        if !self.storage.dead_in_handler() {
+            self.history.event(self.true_now, self.id, op);
+        }
     }
 
     /// A coverage goal: something that should happen in some runs ("a follower truncates a

@@ -168,6 +168,16 @@ fn schedule_of(draws: &[Draw], kinds: &[NemesisKind], nodes: &[String]) -> Vec<S
                 Fault::Restart(node),
             ),
             NemesisKind::SyncFail => (Fault::SyncFail(node.clone()), Fault::Restart(node)),
+            NemesisKind::CrashAtSync => (
+                Fault::CrashAtSync {
+                    node: node.clone(),
+                    sync: 1,
+                    power: true,
+                    keep: crate::storage::Keep::Subset,
+                    torn: false,
+                },
+                Fault::Restart(node),
+            ),
             NemesisKind::Pause => (Fault::Pause(node.clone()), Fault::Resume(node)),
             NemesisKind::Isolate => (Fault::Isolate(node), Fault::Heal),
             NemesisKind::Cut => {

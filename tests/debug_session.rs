@@ -260,3 +260,64 @@ fn run_to_stays_within_the_files_memory_budget() {
     // Going back still works: the session is usable, not wedged.
     s.act(&Action::Back).unwrap();
 }
+
+/// Disk faults by hand (issue 39): a power loss takes the node down, a corrupt record and a
+/// crash armed at a sync are applied where they may be and refused where they may not, and the
+/// saved path replays them to the same trace hash.
+#[test]
+fn disk_faults_by_hand_apply_and_save_as_a_replayable_path() {
+    use clustersim::fault::Fault;
+    use clustersim::storage::Keep;
+    let mut s = open("scenarios/server-crash-sync-always.ron");
+    for _ in 0..60 {
+        s.act(&Action::Next).unwrap();
+    }
+    let server = node(&s, "server1");
+    s.act(&Action::Disk(Fault::Corrupt {
+        node: server,
+        key: None,
+    }))
+    .unwrap();
+    s.act(&Action::Disk(Fault::CrashAtSync {
+        node: server,
+        sync: 1,
+        power: true,
+        keep: Keep::Subset,
+        torn: true,
+    }))
+    .unwrap();
+    // The armed crash falls at the server's next sync: step until it is down.
+    let mut steps = 0;
+    while s.sim().nodes()[server.index()].status != NodeStatus::Down {
+        s.act(&Action::Next).unwrap();
+        steps += 1;
+        assert!(steps < 2_000, "the armed crash never fell");
+    }
+    assert!(
+        s.act(&Action::Disk(Fault::PowerLoss {
+            node: server,
+            keep: Keep::Subset,
+            torn: false,
+        }))
+        .is_err(),
+        "a down node cannot lose power"
+    );
+    // The record of the crash that fell is the engine's to write, never a step's.
+    s.act(&Action::Restart(server)).unwrap();
+    assert!(s
+        .act(&Action::Disk(Fault::CrashAtSync {
+            node: server,
+            sync: 0,
+            power: false,
+            keep: Keep::Subset,
+            torn: false,
+        }))
+        .is_err());
+    for _ in 0..30 {
+        s.act(&Action::Next).unwrap();
+    }
+    let hash = s.finished().trace_hash();
+    assert_eq!(replayed_hash(&s), hash);
+    let text = to_ron(&s.scenario(), &[]);
+    assert!(text.contains("CrashAtSync("), "{text}");
+}

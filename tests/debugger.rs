@@ -437,6 +437,17 @@ fn run_to_failure_updates_the_toolbar_and_back_goes_one_event() {
     b.click("#undo");
     assert_eq!(steps(&mut b), 0, "undo takes back the rest of the action");
 
+    // A disk fault by hand: a power loss of the worker is one step, and draws it down.
+    b.eval("document.getElementById('fault-node').value = 'worker1'; document.getElementById('disk-kind').value = 'power-loss'; true");
+    b.click("#disk");
+    assert_eq!(steps(&mut b), 1, "the power loss is one step");
+    assert!(
+        b.eval("document.body.textContent")
+            .to_string()
+            .contains("power loss worker1"),
+        "the page names the power loss"
+    );
+
     b.click("#quit");
     let mut server = server;
     let code = server.0.wait().unwrap();

@@ -779,7 +779,10 @@ fn clustersim_check_takes_disk_faults_and_says_so() {
         .output()
         .expect("runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("up to 1 failed syncs"), "{stdout}");
+    assert!(
+        stdout.contains("up to 1 disk faults (failed syncs, crashes at a sync)"),
+        "{stdout}"
+    );
     assert!(matches!(out.status.code(), Some(0 | 1)), "{stdout}");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_clustersim"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))

@@ -27,8 +27,9 @@ pub(super) struct CheckArgs {
     /// Most crashes along one path (default: 1 if the nemesis crashes nodes, else 0).
     #[arg(long, value_parser = clap::value_parser!(u32).range(0..=8))]
     crashes: Option<u32>,
-    /// Most failed syncs along one path: at any step a target's next sync may be made to fail,
-    /// dropping the writes it covers from its disk (fsyncgate).
+    /// Most disk faults along one path: at any step a target's next sync may be made to fail,
+    /// dropping the writes it covers from its disk (fsyncgate), or a crash may be armed to fall
+    /// at that sync, inside its handler, with the power gone.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=8))]
     disk_faults: u32,
     /// Let a crashed node restart at any later step (a choice at every step: a much larger
@@ -468,10 +469,10 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         },
         match (config.isolations, config.disk_faults) {
             (0, 0) => String::new(),
-            (0, d) => format!(", up to {d} failed syncs"),
+            (0, d) => format!(", up to {d} disk faults (failed syncs, crashes at a sync)"),
             (k, 0) => format!(", up to {k} isolations healed at any later step"),
             (k, d) => format!(
-                ", up to {k} isolations healed at any later step, up to {d} failed syncs"
+                ", up to {k} isolations healed at any later step, up to {d} disk faults (failed syncs, crashes at a sync)"
             ),
         }
     );

@@ -14,6 +14,18 @@ use crate::time::SimTime;
 use crate::Error;
 use std::path::{Path, PathBuf};
 
+/// The disk faults the debugger injects, as the page names them.
+const DISK_FAULTS: [&str; 8] = [
+    "power-loss",
+    "process-crash",
+    "crash-at-sync",
+    "sync-fail",
+    "corrupt",
+    "unreadable",
+    "disk-full",
+    "disk-free",
+];
+
 /// Flags of `clustersim debug`.
 #[derive(clap::Args, Debug)]
 pub(super) struct DebugArgs {
@@ -266,6 +278,38 @@ fn action(session: &Session, op: &str, query: &str) -> Result<Action, String> {
         "drop" => Action::Drop(seq()?),
         "crash" => Action::Crash(node(param(query, "node"))?),
         "restart" => Action::Restart(node(param(query, "node"))?),
+        "disk" => {
+            use crate::fault::Fault;
+            use crate::storage::Keep;
+            let n = node(param(query, "node"))?;
+            let kind = param(query, "kind").unwrap_or_default();
+            Action::Disk(match kind.as_str() {
+                "power-loss" => Fault::PowerLoss {
+                    node: n,
+                    keep: Keep::Subset,
+                    torn: true,
+                },
+                "process-crash" => Fault::ProcessCrash(n),
+                "crash-at-sync" => Fault::CrashAtSync {
+                    node: n,
+                    sync: 1,
+                    power: true,
+                    keep: Keep::Subset,
+                    torn: true,
+                },
+                "sync-fail" => Fault::SyncFail(n),
+                "corrupt" => Fault::Corrupt { node: n, key: None },
+                "unreadable" => Fault::Unreadable { node: n, key: None },
+                "disk-full" => Fault::DiskFull(n),
+                "disk-free" => Fault::DiskFree(n),
+                other => {
+                    return Err(format!(
+                        "unknown disk fault `{other}`; valid: {}",
+                        DISK_FAULTS.join(", ")
+                    ))
+                }
+            })
+        }
         "to" => {
             let text = param(query, "time").unwrap_or_default();
             let d = super::run::parse_duration(text.trim())

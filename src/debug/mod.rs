@@ -48,6 +48,8 @@ pub enum Action {
     Partition(Vec<Vec<NodeId>>),
     /// Remove every partition now.
     Heal,
+    /// Apply this disk fault now (a power loss, a failed sync, a corrupt record...).
+    Disk(crate::fault::Fault),
     /// Undo the last action, however many events it ran (replayed from the seed).
     Back,
     /// Go back one event: the state before the last step, branch or fault (replayed from the
@@ -219,6 +221,7 @@ impl Session {
             | Action::Crash(_)
             | Action::Restart(_)
             | Action::Partition(_)
+            | Action::Disk(_)
             | Action::Heal => {
                 let step = match action {
                     Action::Run(s) => Step::Run(*s),
@@ -226,6 +229,7 @@ impl Session {
                     Action::Crash(n) => Step::Crash(*n),
                     Action::Restart(n) => Step::Restart(*n),
                     Action::Partition(g) => Step::Partition(g.clone()),
+                    Action::Disk(f) => Step::Disk(f.clone()),
                     _ => Step::Heal,
                 };
                 if self.sim.stopped() {
@@ -239,6 +243,9 @@ impl Session {
                         }
                         Step::Crash(_) => "only a node that is up can crash".into(),
                         Step::Restart(_) => "only a crashed node can restart".into(),
+                        Step::Disk(_) => {
+                            "that disk fault needs a node that is up (power loss, process crash, crash at a sync)".into()
+                        }
                         _ => "that fault does not apply here".into(),
                     });
                 }

@@ -55,8 +55,9 @@ pub struct ExhaustiveConfig {
     pub window: Duration,
     /// Most crashes along one path.
     pub crashes: u32,
-    /// Most failed syncs along one path (`Step::SyncFail` of a target; the disk fault model
-    /// of issue 39: the writes the sync covers are dropped from the disk).
+    /// Most disk faults along one path: failed syncs (`Step::SyncFail` of a target: the writes
+    /// the sync covers are dropped from the disk) and crashes inside a handler at its next sync
+    /// (`Fault::CrashAtSync`, a power loss keeping no unsynced write).
     pub disk_faults: u32,
     /// Most lost messages along one path.
     pub drops: u32,
@@ -367,7 +368,7 @@ impl Budgets {
     fn after(mut self, step: &Step) -> Self {
         match step {
             Step::Crash(_) => self.crashes += 1,
-            Step::SyncFail(_) => self.disk_faults += 1,
+            Step::SyncFail(_) | Step::Disk(_) => self.disk_faults += 1,
             Step::Drop(_) => self.drops += 1,
             Step::Duplicate(_) => self.duplicates += 1,
             Step::Partition(_) => (self.isolations, self.isolated) = (self.isolations + 1, true),
@@ -392,6 +393,9 @@ impl Budgets {
 /// The choices open at `sim`, a state with `budgets` spent, given its due events: each due
 /// event run (and each due message lost or duplicated within budget), each target crashed or
 /// restarted, cut off or healed. None when no event is due.
+/// How many of a target's next syncs the search may arm a crash at (`--disk-faults`).
+const CRASH_SYNCS: u32 = 3;
+
 fn offer<N: Node>(
     sim: &Sim<N>,
     due: &[Pending],
@@ -432,6 +436,20 @@ fn offer<N: Node>(
         for &n in &config.targets {
             if sim.status(n) == Some(NodeStatus::Up) {
                 steps.push(Step::SyncFail(n));
+                // A crash inside a handler, at one of the node's next syncs, the power gone and
+                // no unsynced write kept: what the handler sent before stays sent. The first
+                // three: a handler that syncs more often is cut at its first three.
+                if !sim.storage(n).is_some_and(|s| s.crash_pending()) {
+                    for sync in 1..=CRASH_SYNCS {
+                        steps.push(Step::Disk(crate::fault::Fault::CrashAtSync {
+                            node: n,
+                            sync,
+                            power: true,
+                            keep: crate::storage::Keep::Nothing,
+                            torn: false,
+                        }));
+                    }
+                }
             }
         }
     }

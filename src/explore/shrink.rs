@@ -175,6 +175,9 @@ pub fn explicit(report: &Report) -> Scenario {
         .outcome
         .faults
         .iter()
+        // The record of an armed crash that happened is not a fault to schedule: arming it
+        // again makes it happen again.
+        .filter(|(_, f)| !matches!(f, Fault::CrashAtSync { sync: 0, .. }))
         .map(|(t, f)| ScheduledFault {
             at: Duration(t.0).min(s.bounds.max_time),
             fault: f.to_named(roster),
@@ -728,12 +731,16 @@ fn restored(faults: &[ScheduledFault]) -> (bool, bool) {
             Fault::Crash(n)
             | Fault::Wipe(n)
             | Fault::ProcessCrash(n)
-            | Fault::PowerLoss { node: n, .. } => set(&mut down, n, true),
+            | Fault::PowerLoss { node: n, .. }
+            | Fault::CrashAtSync {
+                node: n, sync: 0, ..
+            } => set(&mut down, n, true),
             Fault::Restart(n) => set(&mut down, n, false),
             // A full disk is a fault in force until freed; the others are done once applied.
             Fault::DiskFull(n) => set(&mut frozen, n, true),
             Fault::DiskFree(n) => set(&mut frozen, n, false),
             Fault::SyncFail(_)
+            | Fault::CrashAtSync { .. }
             | Fault::LostWrite { .. }
             | Fault::Corrupt { .. }
             | Fault::Unreadable { .. } => {}
@@ -833,7 +840,8 @@ fn undoes(fault: &Fault<String>, later: &Fault<String>) -> bool {
             Fault::Crash(a)
             | Fault::Wipe(a)
             | Fault::ProcessCrash(a)
-            | Fault::PowerLoss { node: a, .. },
+            | Fault::PowerLoss { node: a, .. }
+            | Fault::CrashAtSync { node: a, .. },
             Fault::Restart(b),
         )
         | (Fault::Pause(a), Fault::Resume(b))
@@ -895,6 +903,7 @@ fn without_node(fault: &Fault<String>, node: &str) -> Option<Fault<String>> {
         | Fault::Unreadable { node: n, .. }
         | Fault::DiskFull(n)
         | Fault::DiskFree(n)
+        | Fault::CrashAtSync { node: n, .. }
             if n == node =>
         {
             None

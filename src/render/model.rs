@@ -368,7 +368,10 @@ fn bands_of(faults: &[FaultMark], n: usize) -> Vec<Band> {
             Fault::Crash(x)
             | Fault::Wipe(x)
             | Fault::ProcessCrash(x)
-            | Fault::PowerLoss { node: x, .. } => {
+            | Fault::PowerLoss { node: x, .. }
+            | Fault::CrashAtSync {
+                node: x, sync: 0, ..
+            } => {
                 match status.get(x.index()) {
                     Some(Status::Down) | None => continue,
                     Some(Status::Paused) => close(&mut bands, BandKind::Pause, Some(*x), f.time),
@@ -421,7 +424,8 @@ fn bands_of(faults: &[FaultMark], n: usize) -> Vec<Band> {
             | Fault::Corrupt { .. }
             | Fault::Unreadable { .. }
             | Fault::DiskFull(_)
-            | Fault::DiskFree(_) => continue,
+            | Fault::DiskFree(_)
+            | Fault::CrashAtSync { .. } => continue,
         };
         partitions.push(matches!(f.fault, Fault::Partition(_) | Fault::Isolate(_)));
         bands.push(Band {

@@ -401,6 +401,9 @@
       var p = h('input', { id: 'groups', type: 'text', placeholder: 'a,b|c' }, null, g2);
       button(g2, 'partition', 'partition', function () { act('partition', { groups: p.value }); });
       button(g2, 'heal', 'heal', function () { act('heal'); });
+      var dk = h('select', { id: 'disk-kind' }, null, g2);
+      ['power-loss', 'process-crash', 'crash-at-sync', 'sync-fail', 'corrupt', 'unreadable', 'disk-full', 'disk-free'].forEach(function (k) { h('option', { value: k }, k.replace(/-/g, ' '), dk); });
+      button(g2, 'disk fault', 'disk', function () { act('disk', { node: sel.value, kind: dk.value }); }).title = 'inject this disk fault on the selected node now';
       var g3 = h('span', { 'class': 'group' }, null, bar);
       button(g3, 'save path', 'save', function () { act('save'); });
       button(g3, 'quit', 'quit', function () { act('quit'); });

@@ -227,10 +227,7 @@ fn push_faults(
         }
         use crate::fault::Fault;
         let mark = match &f.fault {
-            Fault::Crash(n)
-            | Fault::Wipe(n)
-            | Fault::ProcessCrash(n)
-            | Fault::PowerLoss { node: n, .. } => Some((*n, b'X')),
+            f if f.downed_node().is_some() => f.downed_node().map(|n| (*n, b'X')),
             Fault::Restart(n) => Some((*n, b'R')),
             Fault::Pause(n) => Some((*n, b'P')),
             Fault::Resume(n) => Some((*n, b'r')),

@@ -238,6 +238,8 @@ fn idle_faults(faults: &[ScheduledFault], roster: &Roster) -> Vec<String> {
         Up,
         Down,
         Paused,
+        /// A crash is armed inside a coming handler: the node may be down by now, or not.
+        Armed,
     }
     let mut order: Vec<usize> = (0..faults.len()).collect();
     order.sort_by_key(|&i| faults[i].at);
@@ -251,10 +253,11 @@ fn idle_faults(faults: &[ScheduledFault], roster: &Roster) -> Vec<String> {
         let say = |what: String| format!("faults[{i}] (at {}): {what}; it does nothing", sf.at);
         let name = |id: &crate::node::NodeId| roster.name(*id).to_string();
         match &fault {
-            Fault::Restart(n) if state[n.index()] != State::Down => out.push(say(format!(
-                "Restart(\"{}\") restarts a node that is not down",
-                name(n)
-            ))),
+            Fault::Restart(n) if !matches!(state[n.index()], State::Down | State::Armed) => out
+                .push(say(format!(
+                    "Restart(\"{}\") restarts a node that is not down",
+                    name(n)
+                ))),
             Fault::Resume(n) if state[n.index()] != State::Paused => out.push(say(format!(
                 "Resume(\"{}\") resumes a node that is not paused",
                 name(n)
@@ -279,11 +282,17 @@ fn idle_faults(faults: &[ScheduledFault], roster: &Roster) -> Vec<String> {
             _ => {}
         }
         match fault {
-            Fault::Crash(n)
-            | Fault::Wipe(n)
-            | Fault::ProcessCrash(n)
-            | Fault::PowerLoss { node: n, .. } => state[n.index()] = State::Down,
-            Fault::Restart(n) if state[n.index()] == State::Down => state[n.index()] = State::Up,
+            f if f.downed_node().is_some() => {
+                if let Some(n) = f.downed_node() {
+                    state[n.index()] = State::Down;
+                }
+            }
+            Fault::Restart(n) if matches!(state[n.index()], State::Down | State::Armed) => {
+                state[n.index()] = State::Up
+            }
+            Fault::CrashAtSync { node: n, .. } if state[n.index()] == State::Up => {
+                state[n.index()] = State::Armed
+            }
             Fault::Pause(n) if state[n.index()] == State::Up => state[n.index()] = State::Paused,
             Fault::Resume(n) if state[n.index()] == State::Paused => state[n.index()] = State::Up,
             _ => {}

@@ -1428,6 +1428,16 @@ impl<N: Node> Sim<N> {
         };
         handler(state, &mut ctx);
         let clock = *clock;
+        // A crash armed inside this handler fell at one of its syncs: what it asked for after
+        // never happens (its writes after were never made).
+        let crash = if storage.faults_on() {
+            storage.take_crash()
+        } else {
+            None
+        };
+        if let Some((before, ..)) = crash {
+            effects.truncate(before);
+        }
         trace_disk_events(&mut self.trace, storage, self.now, node);
         if self.history.len() != history_before {
             self.record_ops(history_before);
@@ -1463,6 +1473,15 @@ impl<N: Node> Sim<N> {
             }
         }
         self.effects = effects;
+        if let Some((_, power, keep, torn)) = crash {
+            self.apply_fault(Fault::CrashAtSync {
+                node,
+                sync: 0,
+                power,
+                keep,
+                torn,
+            });
+        }
     }
 
     /// Forgets cancellations of timers that are no longer pending (fired, dropped by a crash, or
@@ -1754,6 +1773,26 @@ impl<N: Node> Sim<N> {
             Fault::SyncFail(_) => storage.fail_next_sync(),
             Fault::LostWrite { misdirected, .. } => storage.lose_next_write(*misdirected),
             Fault::DiskFull(_) => storage.set_full(true),
+            Fault::CrashAtSync {
+                node,
+                sync: 0,
+                power,
+                keep,
+                torn,
+            } => {
+                // The record of an armed crash that fell: the node goes down now.
+                let stopped = self.stop(*node);
+                if stopped && *power {
+                    self.slots[node.index()].storage.power_loss(*keep, *torn);
+                }
+            }
+            Fault::CrashAtSync {
+                sync,
+                power,
+                keep,
+                torn,
+                ..
+            } => storage.arm_crash(*sync, *power, *keep, *torn),
             Fault::DiskFree(_) => storage.set_full(false),
             Fault::Corrupt { key, .. } => {
                 let hit = storage.damage(key.as_deref(), true);
@@ -1795,6 +1834,7 @@ impl<N: Node> Sim<N> {
         }
         slot.status = NodeStatus::Down;
         slot.node = None;
+        slot.storage.disarm_crash();
         self.incarnations[node.index()] += 1;
         let mut lost = std::mem::take(&mut slot.backlog);
         if let Some(cap) = self.capacity.as_deref_mut() {
@@ -1811,6 +1851,8 @@ impl<N: Node> Sim<N> {
     fn restart(&mut self, node: NodeId) {
         let slot = &mut self.slots[node.index()];
         if slot.status != NodeStatus::Down {
+            // A crash armed inside a handler that never came is called off.
+            slot.storage.disarm_crash();
             return;
         }
         slot.status = NodeStatus::Up;

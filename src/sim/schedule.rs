@@ -44,6 +44,8 @@ pub enum Step<N = NodeId> {
     Heal,
     /// Make this node's next sync with writes to cover fail (`Fault::SyncFail`).
     SyncFail(N),
+    /// Apply this disk fault now (`Fault::is_storage`; the debugger's injections).
+    Disk(crate::fault::Fault<N>),
 }
 
 impl<N> Step<N> {
@@ -72,6 +74,7 @@ impl<N> Step<N> {
             ),
             Step::Heal => Step::Heal,
             Step::SyncFail(n) => Step::SyncFail(f(n)),
+            Step::Disk(fault) => Step::Disk(fault.map_nodes(|n| f(n))),
         }
     }
 
@@ -79,6 +82,7 @@ impl<N> Step<N> {
     pub fn nodes(&self) -> Vec<&N> {
         match self {
             Step::Crash(n) | Step::Restart(n) | Step::SyncFail(n) => vec![n],
+            Step::Disk(fault) => fault.storage_node().into_iter().collect(),
             Step::Choose(inner, _) => inner.nodes(),
             Step::Partition(groups) => groups.iter().flatten().collect(),
             Step::Run(_) | Step::Drop(_) | Step::Duplicate(_) | Step::Redeliver(_) | Step::Heal => {

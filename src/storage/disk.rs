@@ -1,6 +1,8 @@
 //! The disk itself: a node's durable key-value store where only synced writes survive a crash.
 
-use super::faults::{Bad, DiskFaults, DiskRates, Keep, ReadError, SyncError, WriteError};
+use super::faults::{
+    Bad, CrashPoint, DiskFaults, DiskRates, Keep, ReadError, SyncError, WriteError,
+};
 use crate::sim::rng::SimRng;
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -178,6 +180,10 @@ impl<V: Clone> Storage<V> {
     #[inline]
     fn write(&mut self, key: String, value: V, checked: bool) -> Result<(), WriteError> {
         if let Some(f) = self.faults.as_deref_mut() {
+            if f.crashed.is_some() {
+                // The process died at a sync of this handler: nothing it does reaches the disk.
+                return Ok(());
+            }
             if f.full {
                 f.events.push(format!("write of {key} refused: disk full"));
                 return Err(WriteError::DiskFull);
@@ -202,6 +208,9 @@ impl<V: Clone> Storage<V> {
             return;
         }
         if let Some(f) = self.faults.as_deref_mut() {
+            if f.crashed.is_some() {
+                return;
+            }
             let keys = self.current.len();
             f.wrote(key, None, false, keys);
         }
@@ -258,7 +267,18 @@ impl<V: Clone> Storage<V> {
         if self.undo.is_empty() {
             return Ok(());
         }
-        if self.faults.is_some() {
+        if let Some(f) = self.faults.as_deref_mut() {
+            if f.crashed.is_some() {
+                return Ok(());
+            }
+            if let Some(c) = f.crash_at.as_mut() {
+                c.syncs = c.syncs.saturating_sub(1);
+                if c.syncs == 0 {
+                    // The crash falls here, before this sync takes effect.
+                    f.crashed = f.crash_at.take();
+                    return Ok(());
+                }
+            }
             self.sync_with_faults()?;
         }
         self.syncs += 1;
@@ -522,6 +542,7 @@ impl<V: Clone> Storage<V> {
                 units.truncate(k);
                 units
             }
+            Keep::Nothing => Vec::new(),
         };
         let kept: usize = chosen.iter().map(Vec::len).sum();
         f.events.push(format!(
@@ -591,6 +612,57 @@ impl<V: Clone> Storage<V> {
         }
         self.print = None;
         Some(key)
+    }
+
+    /// Arms a crash at the `sync`-th sync with writes to cover from now, inside its handler.
+    pub(crate) fn arm_crash(&mut self, sync: u32, power: bool, keep: Keep, torn: bool) {
+        if let Some(f) = self.faults.as_deref_mut() {
+            f.crash_at = Some(CrashPoint {
+                syncs: sync.max(1),
+                power,
+                keep,
+                torn,
+                effects: 0,
+            });
+        }
+    }
+
+    /// Disarms a crash armed and not yet fallen.
+    pub(crate) fn disarm_crash(&mut self) {
+        if let Some(f) = self.faults.as_deref_mut() {
+            f.crash_at = None;
+        }
+    }
+
+    /// True when a crash is armed: the context then tells the disk how many effects the
+    /// handler has asked for each time it reaches for it.
+    #[inline]
+    pub(crate) fn crash_armed(&self) -> bool {
+        self.faults.as_ref().is_some_and(|f| f.crash_at.is_some())
+    }
+
+    /// Notes how many effects the running handler has asked for (see `crash_armed`).
+    pub(crate) fn note_effects(&mut self, effects: usize) {
+        if let Some(c) = self.faults.as_deref_mut().and_then(|f| f.crash_at.as_mut()) {
+            c.effects = effects;
+        }
+    }
+
+    /// True when a crash is armed at a coming sync (`Fault::CrashAtSync`) and has not fallen.
+    pub fn crash_pending(&self) -> bool {
+        self.crash_armed()
+    }
+
+    /// True when the armed crash fell in the running handler: its process is dead.
+    #[inline]
+    pub(crate) fn dead_in_handler(&self) -> bool {
+        self.faults.as_ref().is_some_and(|f| f.crashed.is_some())
+    }
+
+    /// The crash that fell in the handler that just ran: (effects before it, power, keep, torn).
+    pub(crate) fn take_crash(&mut self) -> Option<(usize, bool, Keep, bool)> {
+        let c = self.faults.as_deref_mut()?.crashed.take()?;
+        Some((c.effects, c.power, c.keep, c.torn))
     }
 
     /// A stored key drawn from `rng` for a fault to damage (under the fault atlas, one this

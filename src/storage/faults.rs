@@ -20,6 +20,8 @@ pub enum Keep {
     /// The first k of a random permutation, applied in that order: a key may end with an
     /// older value than one written after it.
     Reordered,
+    /// None of them (as `Crash`; no draw): the exhaustive search's power loss.
+    Nothing,
 }
 
 /// A sync that failed: the writes it covered are not durable, and a retry will not make them so.
@@ -152,6 +154,22 @@ impl std::fmt::Display for DiskRates {
     }
 }
 
+/// A crash armed to fall inside a handler, at one of its syncs (`Fault::CrashAtSync`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct CrashPoint {
+    /// Syncs with writes to cover still to come before the crash (the crash falls at the last).
+    pub(crate) syncs: u32,
+    /// A power loss (else a process crash).
+    pub(crate) power: bool,
+    /// Which unsynced writes a power loss keeps.
+    pub(crate) keep: Keep,
+    /// A power loss may keep part of one handler's writes.
+    pub(crate) torn: bool,
+    /// How many effects (sends, timers) the handler had asked for when it last reached for its
+    /// storage: those before the crash.
+    pub(crate) effects: usize,
+}
+
 /// What a fault left on a record's durable copy, seen once the cache is gone (after a crash).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub(super) enum Bad {
@@ -195,6 +213,11 @@ pub(super) struct DiskFaults<V> {
     pub(super) events: Vec<String>,
     /// The fault atlas's plan for this node; `None` lets a drawn fault hit any record.
     pub(super) atlas: Option<Atlas>,
+    /// A crash armed to fall at a sync of a coming handler.
+    pub(super) crash_at: Option<CrashPoint>,
+    /// The armed crash fell in the handler running now: the process is dead, and what it still
+    /// writes never reaches the disk.
+    pub(super) crashed: Option<CrashPoint>,
 }
 
 impl<V> DiskFaults<V> {
@@ -215,6 +238,8 @@ impl<V> DiskFaults<V> {
             batch: 0,
             events: Vec::new(),
             atlas: None,
+            crash_at: None,
+            crashed: None,
         }
     }
 
@@ -277,6 +302,7 @@ impl<V: std::hash::Hash> DiskFaults<V> {
         self.failing_syncs.hash(h);
         self.lose_next.hash(h);
         self.atlas.hash(h);
+        self.crash_at.hash(h);
         self.checked.hash(h);
         self.corrupt.hash(h);
         self.unreadable.hash(h);

@@ -411,6 +411,29 @@ impl<N: Node> Sim<N> {
                 self.caught(|sim| sim.apply_fault(Fault::SyncFail(n)));
                 true
             }
+            Step::Disk(ref fault) => {
+                let Some(&n) = fault.storage_node() else {
+                    return false;
+                };
+                // A fault that stops the node takes one that is up; the record of a crash
+                // that fell inside a handler is the engine's to write, never a step's.
+                let stops = matches!(
+                    fault,
+                    Fault::PowerLoss { .. } | Fault::ProcessCrash(_) | Fault::CrashAtSync { .. }
+                );
+                let up = self.status(n) == Some(NodeStatus::Up);
+                if self.status(n).is_none()
+                    || (stops && !up)
+                    || matches!(fault, Fault::CrashAtSync { sync: 0, .. })
+                {
+                    return false;
+                }
+                // A disk fault changes that node's slot and nothing else's.
+                self.print_cache.stale(n);
+                let fault = fault.clone();
+                self.caught(|sim| sim.apply_fault(fault));
+                true
+            }
         }
     }
 
