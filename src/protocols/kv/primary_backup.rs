@@ -18,6 +18,10 @@
 //! have moved on). Without fencing a deposed primary never learns it was replaced and keeps
 //! accepting writes and serving reads from its own copy, the classic split brain.
 //!
+//! A replica takes each request id of a client once: the network's later copies of a request
+//! are dropped, so a duplicated cas is not carried out twice and a copy delayed past a refusal
+//! does not take effect after the client recorded the call as failed.
+//!
 //! With `read_from_backup`, clients send to any replica and backups answer reads from their own
 //! (possibly stale) copy.
 //!
@@ -43,7 +47,10 @@ use crate::protocols::require_role;
 use crate::scenario::Plan;
 use crate::time::{Duration, SimTime};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How many request ids per client a replica remembers to refuse the network's late copies.
+const REMEMBERED_REQUESTS: usize = 256;
 
 /// When the primary acknowledges a write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,6 +216,8 @@ pub struct Replica {
     synced: bool,
     /// Primary: per backup, the latest heartbeat it confirmed (send time on our clock).
     leases: BTreeMap<NodeId, SimTime>,
+    /// Per client, the latest request ids this replica took (answered, refused or waiting).
+    requests: BTreeMap<NodeId, BTreeSet<u64>>,
     /// The view service, if it decides the views.
     view_server: Option<NodeId>,
     /// With a view service: the members of view `view`, once the service told us.
@@ -401,8 +410,25 @@ impl Replica {
         }
     }
 
+    /// True the first time this replica sees request `id` of `client`: a copy the network
+    /// duplicated is not carried out again, and one it delayed past a refusal is not carried out
+    /// after all (the client took the refusal as the answer).
+    fn first_copy(&mut self, client: NodeId, id: u64) -> bool {
+        let seen = self.requests.entry(client).or_default();
+        if !seen.insert(id) {
+            return false;
+        }
+        if seen.len() > REMEMBERED_REQUESTS {
+            seen.pop_first();
+        }
+        true
+    }
+
     fn on_request(&mut self, ctx: &mut Context<'_, PbNode>, from: NodeId, req: KvRequest) {
         let me = ctx.id();
+        if !self.first_copy(from, req.id) {
+            return;
+        }
         let reply = |ctx: &mut Context<'_, PbNode>, result| {
             ctx.send(from, PbMsg::Rep(KvReply { id: req.id, result }))
         };
@@ -798,6 +824,7 @@ impl Node for PbNode {
             PbNode::Replica(r) => {
                 (r.replicas.capacity() * 4
                     + (r.map.len() + r.acked.len() + r.buffered.len() + r.leases.len()) * 40
+                    + r.requests.values().map(BTreeSet::len).sum::<usize>() * 8
                     + r.waiting.capacity() * 32) as u64
             }
             PbNode::Client(_) | PbNode::ViewServer(_) => 0,
@@ -954,6 +981,7 @@ impl Protocol for PrimaryBackupParams {
                 behind: 0,
                 synced: false,
                 leases: BTreeMap::new(),
+                requests: BTreeMap::new(),
                 view_server,
                 members: None,
                 ready: 0,
