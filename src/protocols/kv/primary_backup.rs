@@ -224,9 +224,12 @@ pub struct Replica {
     members: Option<View>,
     /// With a view service: the view this replica serves in as primary (acknowledged), 0: none.
     ready: u64,
+    /// This replica's id (its snapshot is compared only while it is a member of its view).
+    me: NodeId,
 }
 
-/// The view service as a node: the decisions of `ViewService`, pings in, views out.
+/// The view service as a node: the decisions of `ViewService`, pings in, views out; each new
+/// view is recorded in the history as the event `view` (number, primary id, backup id or null).
 #[derive(Clone, Debug)]
 pub struct ViewServer {
     service: ViewService,
@@ -256,6 +259,16 @@ impl Replica {
             return self.members.is_some_and(|m| m.primary == me);
         }
         self.primary_of(self.view) == me
+    }
+
+    /// True if this replica is the primary or the backup of the view it knows (always, without
+    /// a view service).
+    fn is_member(&self) -> bool {
+        let me = self.me;
+        self.view_server.is_none()
+            || self
+                .members
+                .is_some_and(|m| m.primary == me || m.backup == Some(me))
     }
 
     /// Where a client should go instead (the view's primary, if known).
@@ -877,6 +890,8 @@ impl Node for PbNode {
 
     fn snapshot(&self) -> Option<Snapshot> {
         match self {
+            // Under a view service an idle replica keeps whatever it had: only members agree.
+            PbNode::Replica(r) if r.view_server.is_some() && !r.is_member() => None,
             PbNode::Replica(r) => Some(super::snapshot(&r.map)),
             PbNode::Client(_) | PbNode::ViewServer(_) => None,
         }
@@ -922,7 +937,8 @@ impl Protocol for PrimaryBackupParams {
     /// A backup suspects a silent primary after `suspect_after` and moves to the next view,
     /// which may need another round if that primary is down too; a client's call that was cut
     /// off is retried once its timeout runs out: two suspicions, two heartbeats and a client
-    /// timeout.
+    /// timeout. (With a view service: its suspicion and check, then the promoted backup's wait
+    /// for the old primary's lease, which ran from before the suspicion: within the same bound.)
     fn recovery(&self, plan: &Plan) -> Option<Duration> {
         let view = self.suspect_after.0.saturating_add(self.heartbeat.0);
         Some(Duration(
@@ -985,6 +1001,7 @@ impl Protocol for PrimaryBackupParams {
                 view_server,
                 members: None,
                 ready: 0,
+                me: id,
             }))
         })
     }
