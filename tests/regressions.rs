@@ -1,7 +1,8 @@
 //! Bugs found in the shipped protocols stay fixed: every scenario in `scenarios/regressions/`
 //! (a shrunk failure, as `explore` wrote it) passes every check it names, and the hunting
 //! grounds of the fault classes that found them (duplicated acks for quorum; late replies,
-//! partitions and failover for sync primary-backup) find nothing over a sweep of seeds.
+//! duplicated requests, partitions and failover for sync primary-backup) find nothing over a
+//! sweep of seeds.
 
 use clustersim::explore::{progress::Silent, runner, sweep, Budget, Shard, SweepConfig};
 use clustersim::registry::Registry;
@@ -69,7 +70,8 @@ fn quorum_under_duplicated_acks_loss_and_partitions_passes_every_check() {
 
 #[test]
 fn sync_primary_backup_under_partitions_crashes_and_late_replies_passes_every_check() {
-    // Before reads waited for replication, 71 of the first 3,000 seeds failed Linearizable.
+    // Before reads waited for replication, 71 of the first 3,000 seeds failed Linearizable;
+    // before a replica took each request id once, 84 of 2,000 did once the workload had cas.
     hunt("scenarios/hunt/kv-pb-sync-nemesis.ron", 1_000);
 }
 

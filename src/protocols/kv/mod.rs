@@ -1,11 +1,13 @@
 //! Replicated key-value stores and the workload client they share.
 //!
 //! `client` is protocol-agnostic (Raft reuses it); `primary_backup` and `quorum` are the two
-//! replication designs of issue 4.
+//! replication designs of issue 4; `view_service` decides primary-backup's views when its
+//! `view_service` option is on.
 
 pub mod client;
 pub mod primary_backup;
 pub mod quorum;
+pub mod view_service;
 
 use crate::node::Snapshot;
 

@@ -18,19 +18,39 @@
 //! have moved on). Without fencing a deposed primary never learns it was replaced and keeps
 //! accepting writes and serving reads from its own copy, the classic split brain.
 //!
+//! A replica takes each request id of a client once: the network's later copies of a request
+//! are dropped, so a duplicated cas is not carried out twice and a copy delayed past a refusal
+//! does not take effect after the client recorded the call as failed.
+//!
 //! With `read_from_backup`, clients send to any replica and backups answer reads from their own
 //! (possibly stale) copy.
+//!
+//! With `view_service` (off by default), views are no longer `replicas[v % n]` with every other
+//! replica a backup: a node of role `viewserver` decides them (`view_service.rs`, 6.824's view
+//! service), each a primary and at most one backup, and the backups' own suspicion is off. The
+//! replicas ping it every heartbeat; it drops a silent backup (an idle replica takes its place
+//! after a whole state transfer, or none does), promotes the backup when the primary falls
+//! silent, and never makes an idle replica primary. A primary serves in a view only once it has
+//! acknowledged it to the service, which it does once its backup holds its whole state (and, if
+//! it was the backup before, once the read lease it granted the old primary has run out). So
+//! f+1 replicas tolerate f crashes, one at a time, where without it one crashed backup stops
+//! every sync write.
 
 use super::client::{
     ClientConfig, ClientTimer, KvClient, KvOp, KvReply, KvRequest, KvResult, Target,
 };
+use super::view_service::{View, ViewService};
+use crate::history::Op;
 use crate::node::{Context, Node, NodeFactory, NodeId, Snapshot};
 use crate::protocol::Protocol;
 use crate::protocols::require_role;
 use crate::scenario::Plan;
 use crate::time::{Duration, SimTime};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How many request ids per client a replica remembers to refuse the network's late copies.
+const REMEMBERED_REQUESTS: usize = 256;
 
 /// When the primary acknowledges a write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +77,8 @@ pub struct PrimaryBackupParams {
     pub fencing: bool,
     /// When clients read every key once (for `Durable`); `None`: no final reads.
     pub final_reads: Option<Duration>,
+    /// A `viewserver` node decides the views, dropping a failed backup (6.824's view service).
+    pub view_service: bool,
 }
 
 impl Default for PrimaryBackupParams {
@@ -68,6 +90,7 @@ impl Default for PrimaryBackupParams {
             read_from_backup: false,
             fencing: true,
             final_reads: None,
+            view_service: false,
         }
     }
 }
@@ -135,6 +158,13 @@ pub enum PbMsg {
         /// The current view.
         view: u64,
     },
+    /// A replica is alive (to the view service); `acked` is the view it serves in as primary.
+    Ping {
+        /// The view acknowledged, 0 for none.
+        acked: u64,
+    },
+    /// The view service's current view (its answer to a ping, or news of a change).
+    ViewIs(View),
 }
 
 impl From<KvRequest> for PbMsg {
@@ -186,6 +216,24 @@ pub struct Replica {
     synced: bool,
     /// Primary: per backup, the latest heartbeat it confirmed (send time on our clock).
     leases: BTreeMap<NodeId, SimTime>,
+    /// Per client, the latest request ids this replica took (answered, refused or waiting).
+    requests: BTreeMap<NodeId, BTreeSet<u64>>,
+    /// The view service, if it decides the views.
+    view_server: Option<NodeId>,
+    /// With a view service: the members of view `view`, once the service told us.
+    members: Option<View>,
+    /// With a view service: the view this replica serves in as primary (acknowledged), 0: none.
+    ready: u64,
+    /// This replica's id (its snapshot is compared only while it is a member of its view).
+    me: NodeId,
+}
+
+/// The view service as a node: the decisions of `ViewService`, pings in, views out; each new
+/// view is recorded in the history as the event `view` (number, primary id, backup id or null).
+#[derive(Clone, Debug)]
+pub struct ViewServer {
+    service: ViewService,
+    heartbeat: Duration,
 }
 
 /// A primary-backup node: a replica or a client.
@@ -195,6 +243,8 @@ pub enum PbNode {
     Replica(Box<Replica>),
     /// A workload client.
     Client(Box<KvClient>),
+    /// The view service (with `view_service` only).
+    ViewServer(Box<ViewServer>),
 }
 
 impl Replica {
@@ -205,7 +255,28 @@ impl Replica {
 
     /// True if this replica believes it is the primary.
     pub fn is_primary(&self, me: NodeId) -> bool {
+        if self.view_server.is_some() {
+            return self.members.is_some_and(|m| m.primary == me);
+        }
         self.primary_of(self.view) == me
+    }
+
+    /// True if this replica is the primary or the backup of the view it knows (always, without
+    /// a view service).
+    fn is_member(&self) -> bool {
+        let me = self.me;
+        self.view_server.is_none()
+            || self
+                .members
+                .is_some_and(|m| m.primary == me || m.backup == Some(me))
+    }
+
+    /// Where a client should go instead (the view's primary, if known).
+    fn primary_hint(&self) -> Option<NodeId> {
+        match self.view_server {
+            Some(_) => self.members.map(|m| m.primary),
+            None => Some(self.primary_of(self.view)),
+        }
     }
 
     /// The current view.
@@ -255,12 +326,40 @@ impl Replica {
         }
     }
 
+    /// Sends the acknowledgement, except that under a view service an unsynced backup sends
+    /// none: the primary counts the first one as "took my state".
+    fn send_ack(&self, ctx: &mut Context<'_, PbNode>, to: NodeId) {
+        if self.view_server.is_none() || self.synced {
+            ctx.send(to, self.ack());
+        }
+    }
+
+    /// The backups of the current view if `me` is its primary (every other replica, without a
+    /// view service).
     fn backups(&self, me: NodeId) -> impl Iterator<Item = NodeId> + '_ {
-        self.replicas.iter().copied().filter(move |r| *r != me)
+        let vs = self.view_server.is_some();
+        self.replicas.iter().copied().filter(move |r| match vs {
+            true => self
+                .members
+                .is_some_and(|m| m.primary == me && m.backup == Some(*r)),
+            false => *r != me,
+        })
     }
 
     fn adopt_view(&mut self, ctx: &mut Context<'_, PbNode>, view: u64) {
         if view <= self.view {
+            return;
+        }
+        if self.view_server.is_some() {
+            // A newer view exists; only the view service says who is in it: serve nothing until
+            // it does.
+            self.view = view;
+            self.members = None;
+            self.ready = 0;
+            self.synced = false;
+            self.behind = 0;
+            self.waiting.clear();
+            self.persist_view(ctx);
             return;
         }
         let was_primary = self.is_primary(ctx.id());
@@ -297,6 +396,9 @@ impl Replica {
 
     fn on_tick(&mut self, ctx: &mut Context<'_, PbNode>) {
         let me = ctx.id();
+        if let Some(vs) = self.view_server {
+            ctx.send(vs, PbMsg::Ping { acked: self.ready });
+        }
         if self.is_primary(me) {
             let (view, seq, digest) = (self.view, self.seq, self.digest());
             let backups: Vec<NodeId> = self.backups(me).collect();
@@ -311,6 +413,9 @@ impl Replica {
                     },
                 );
             }
+            self.check_ready(ctx);
+        } else if self.view_server.is_some() {
+            // The view service suspects; a backup never moves on by itself.
         } else if ctx.now().since(self.last_heard) >= self.params.suspect_after {
             let next = self.view + 1;
             ctx.note(|| format!("suspects primary, moves to view {next}"));
@@ -318,8 +423,25 @@ impl Replica {
         }
     }
 
+    /// True the first time this replica sees request `id` of `client`: a copy the network
+    /// duplicated is not carried out again, and one it delayed past a refusal is not carried out
+    /// after all (the client took the refusal as the answer).
+    fn first_copy(&mut self, client: NodeId, id: u64) -> bool {
+        let seen = self.requests.entry(client).or_default();
+        if !seen.insert(id) {
+            return false;
+        }
+        if seen.len() > REMEMBERED_REQUESTS {
+            seen.pop_first();
+        }
+        true
+    }
+
     fn on_request(&mut self, ctx: &mut Context<'_, PbNode>, from: NodeId, req: KvRequest) {
         let me = ctx.id();
+        if !self.first_copy(from, req.id) {
+            return;
+        }
         let reply = |ctx: &mut Context<'_, PbNode>, result| {
             ctx.send(from, PbMsg::Rep(KvReply { id: req.id, result }))
         };
@@ -327,8 +449,12 @@ impl Replica {
             if let (KvOp::Get { key }, true) = (req.op, self.params.read_from_backup) {
                 return reply(ctx, KvResult::Done(self.map.get(&key).copied()));
             }
-            let leader = Some(self.primary_of(self.view));
+            let leader = self.primary_hint();
             return reply(ctx, KvResult::NotLeader { leader });
+        }
+        if self.view_server.is_some() && self.ready != self.view {
+            // Not acknowledged yet: the backup may not hold this primary's state.
+            return reply(ctx, KvResult::Unavailable);
         }
         // ANCHOR: write_path
         let (key, value) = match req.op {
@@ -428,6 +554,9 @@ impl Replica {
 
     /// Sync mode: acknowledge the writes every backup has applied.
     fn release(&mut self, ctx: &mut Context<'_, PbNode>) {
+        if self.view_server.is_some() && self.ready != self.view {
+            return;
+        }
         let done = self.replicated_through(ctx.id());
         let (ready, rest): (Vec<Waiting>, Vec<Waiting>) =
             self.waiting.drain(..).partition(|w| w.seq <= done);
@@ -489,7 +618,7 @@ impl Replica {
                     },
                 );
                 self.last_heard = ctx.now();
-                ctx.send(from, self.ack());
+                self.send_ack(ctx, from);
                 // Twice out of step in a row (not just a write in flight): ask for the state.
                 if !self.synced {
                     self.behind = 0;
@@ -529,7 +658,7 @@ impl Replica {
                 if applied.is_some() {
                     self.persist(ctx, None);
                 }
-                ctx.send(from, self.ack());
+                self.send_ack(ctx, from);
             }
             PbMsg::Ack { view, seq } => {
                 if view > self.view && self.params.fencing {
@@ -541,6 +670,7 @@ impl Replica {
                     let a = self.acked.entry(from).or_insert(0);
                     *a = (*a).max(seq.min(self.seq));
                     self.release(ctx);
+                    self.check_ready(ctx);
                 }
             }
             PbMsg::StateRequest { view } => {
@@ -565,7 +695,7 @@ impl Replica {
                 // A late reply to an earlier request: this view's primary numbers its writes in
                 // order, so a synced backup already past `seq` would roll back acknowledged writes.
                 if self.synced && view == self.view && seq < self.seq {
-                    ctx.send(from, self.ack());
+                    self.send_ack(ctx, from);
                     return;
                 }
                 self.map = map.into_iter().collect();
@@ -575,7 +705,7 @@ impl Replica {
                 self.drain_buffered();
                 self.behind = 0;
                 self.persist(ctx, None);
-                ctx.send(from, self.ack());
+                self.send_ack(ctx, from);
             }
             PbMsg::HeartbeatAck { view, sent } => {
                 if view == self.view && self.is_primary(me) {
@@ -588,7 +718,111 @@ impl Replica {
                     self.adopt_view(ctx, view);
                 }
             }
-            PbMsg::Req(_) | PbMsg::Rep(_) => {}
+            PbMsg::ViewIs(v) => self.on_view(ctx, v),
+            PbMsg::Req(_) | PbMsg::Rep(_) | PbMsg::Ping { .. } => {}
+        }
+    }
+
+    /// The view service's view: the primary hands the backup its whole state; anyone else
+    /// waits for the new view's primary.
+    fn on_view(&mut self, ctx: &mut Context<'_, PbNode>, v: View) {
+        let me = ctx.id();
+        if v.num < self.view || self.members.is_some_and(|m| m.num == v.num) {
+            return;
+        }
+        let stays_primary = self.is_primary(me) && v.primary == me && self.ready == self.view;
+        if v.num > self.view {
+            self.view = v.num;
+            self.behind = 0;
+            self.synced = false;
+            self.persist_view(ctx);
+        }
+        self.members = Some(v);
+        self.ready = 0;
+        if v.primary != me {
+            self.waiting.clear();
+            return;
+        }
+        // Writes this primary applied in the old view are on its disk; they are answered once
+        // the new view is acknowledged (the state transfer carries them). Anything else waiting
+        // was taken while not primary and is dropped.
+        if !stays_primary {
+            self.waiting.clear();
+        }
+        ctx.note(|| format!("primary of view {}", v.num));
+        self.synced = true;
+        self.acked.clear();
+        self.leases.clear();
+        if let Some(b) = v.backup {
+            let map = self.map.iter().map(|(k, v)| (*k, *v)).collect();
+            let state = PbMsg::State {
+                view: self.view,
+                seq: self.seq,
+                map,
+            };
+            ctx.send(b, state);
+        }
+        self.check_ready(ctx);
+    }
+
+    /// With a view service: acknowledges the view once every backup took this primary's state
+    /// and the read lease a promoted backup granted the old primary has run out, then serves.
+    fn check_ready(&mut self, ctx: &mut Context<'_, PbNode>) {
+        let me = ctx.id();
+        let Some(vs) = self.view_server else {
+            return;
+        };
+        if !self.is_primary(me) || self.ready == self.view {
+            return;
+        }
+        if !self.backups(me).all(|b| self.acked.contains_key(&b)) {
+            return;
+        }
+        if ctx.now() < self.last_heard + self.params.suspect_after {
+            return;
+        }
+        self.ready = self.view;
+        ctx.note(|| format!("serves view {}", self.view));
+        ctx.send(vs, PbMsg::Ping { acked: self.ready });
+        self.release(ctx);
+    }
+}
+
+impl ViewServer {
+    fn persist(&self, ctx: &mut Context<'_, PbNode>) {
+        let Some(v) = self.service.view() else {
+            return;
+        };
+        let st = ctx.storage();
+        st.put("vs/num", v.num);
+        st.put("vs/primary", u64::from(v.primary.0));
+        st.put("vs/backup", v.backup.map_or(0, |b| u64::from(b.0) + 1));
+        st.put("vs/acked", u64::from(self.service.acked()));
+        st.sync();
+    }
+
+    fn on_ping(&mut self, ctx: &mut Context<'_, PbNode>, from: NodeId, acked: u64) {
+        let was_acked = self.service.acked();
+        self.service.on_ping(from, acked, ctx.now());
+        if self.service.acked() != was_acked {
+            self.persist(ctx);
+        }
+        if let Some(v) = self.service.view() {
+            ctx.send(from, PbMsg::ViewIs(v));
+        }
+    }
+
+    fn on_tick(&mut self, ctx: &mut Context<'_, PbNode>) {
+        let Some(v) = self.service.on_check(ctx.now()) else {
+            return;
+        };
+        self.persist(ctx);
+        ctx.note(|| format!("view {}: {v:?}", v.num));
+        let backup = v.backup.map(|b| b.0);
+        ctx.event(Op::custom("view", &(v.num, v.primary.0, backup)));
+        // The members hear at once; everyone else at its next ping.
+        for to in std::iter::once(v.primary).chain(v.backup) {
+            ctx.send(to, PbMsg::ViewIs(v));
         }
     }
 }
@@ -603,9 +837,10 @@ impl Node for PbNode {
             PbNode::Replica(r) => {
                 (r.replicas.capacity() * 4
                     + (r.map.len() + r.acked.len() + r.buffered.len() + r.leases.len()) * 40
+                    + r.requests.values().map(BTreeSet::len).sum::<usize>() * 8
                     + r.waiting.capacity() * 32) as u64
             }
-            PbNode::Client(_) => 0,
+            PbNode::Client(_) | PbNode::ViewServer(_) => 0,
         }
     }
 
@@ -621,6 +856,10 @@ impl Node for PbNode {
                 r.synced = r.is_primary(ctx.id());
                 ctx.set_timer(r.params.heartbeat, PbTimer::Tick);
             }
+            PbNode::ViewServer(v) => {
+                v.service.boot(ctx.now());
+                ctx.set_timer(v.heartbeat, PbTimer::Tick);
+            }
         }
     }
 
@@ -629,6 +868,7 @@ impl Node for PbNode {
             (PbNode::Client(c), PbMsg::Rep(reply)) => c.on_reply(ctx, from, reply),
             (PbNode::Replica(r), PbMsg::Req(req)) => r.on_request(ctx, from, req),
             (PbNode::Replica(r), msg) => r.on_peer(ctx, from, msg),
+            (PbNode::ViewServer(v), PbMsg::Ping { acked }) => v.on_ping(ctx, from, acked),
             _ => {}
         }
     }
@@ -640,14 +880,20 @@ impl Node for PbNode {
                 ctx.set_timer(r.params.heartbeat, PbTimer::Tick);
                 r.on_tick(ctx);
             }
+            (PbNode::ViewServer(v), PbTimer::Tick) => {
+                ctx.set_timer(v.heartbeat, PbTimer::Tick);
+                v.on_tick(ctx);
+            }
             _ => {}
         }
     }
 
     fn snapshot(&self) -> Option<Snapshot> {
         match self {
+            // Under a view service an idle replica keeps whatever it had: only members agree.
+            PbNode::Replica(r) if r.view_server.is_some() && !r.is_member() => None,
             PbNode::Replica(r) => Some(super::snapshot(&r.map)),
-            PbNode::Client(_) => None,
+            PbNode::Client(_) | PbNode::ViewServer(_) => None,
         }
     }
 }
@@ -660,6 +906,18 @@ impl Protocol for PrimaryBackupParams {
     fn validate(&self, plan: &Plan) -> Result<(), String> {
         require_role(plan, Self::NAME, "replica")?;
         require_role(plan, Self::NAME, "client")?;
+        let view_servers = plan.roster.members("viewserver").len();
+        match (self.view_service, view_servers) {
+            (true, 1) | (false, 0) => {}
+            (true, n) => {
+                return Err(format!(
+                    "PrimaryBackup with view_service needs exactly one node of role `viewserver`; the scenario has {n}"
+                ))
+            }
+            (false, _) => {
+                return Err("PrimaryBackup has `viewserver` nodes but view_service is off; set view_service: true or remove them".into())
+            }
+        }
         if self.heartbeat == Duration::ZERO {
             return Err("PrimaryBackup heartbeat must be greater than zero".into());
         }
@@ -679,7 +937,8 @@ impl Protocol for PrimaryBackupParams {
     /// A backup suspects a silent primary after `suspect_after` and moves to the next view,
     /// which may need another round if that primary is down too; a client's call that was cut
     /// off is retried once its timeout runs out: two suspicions, two heartbeats and a client
-    /// timeout.
+    /// timeout. (With a view service: its suspicion and check, then the promoted backup's wait
+    /// for the old primary's lease, which ran from before the suspicion: within the same bound.)
     fn recovery(&self, plan: &Plan) -> Option<Duration> {
         let view = self.suspect_after.0.saturating_add(self.heartbeat.0);
         Some(Duration(
@@ -696,6 +955,7 @@ impl Protocol for PrimaryBackupParams {
         let params = self.clone();
         let replicas = plan.roster.members("replica");
         let clients = plan.roster.members("client");
+        let view_server = plan.roster.members("viewserver").first().copied();
         let config = ClientConfig::from_plan(plan, clients.len(), self.final_reads);
         let policy = if self.read_from_backup {
             Target::Any
@@ -703,6 +963,16 @@ impl Protocol for PrimaryBackupParams {
             Target::Leader
         };
         Box::new(move |id, roster, storage| {
+            if roster.role(id) == "viewserver" {
+                return PbNode::ViewServer(Box::new(ViewServer {
+                    service: ViewService::new(
+                        replicas.clone(),
+                        params.suspect_after,
+                        stored_view(storage),
+                    ),
+                    heartbeat: params.heartbeat,
+                }));
+            }
             if roster.role(id) == "client" {
                 return PbNode::Client(Box::new(KvClient::new(
                     config.clone(),
@@ -727,7 +997,31 @@ impl Protocol for PrimaryBackupParams {
                 behind: 0,
                 synced: false,
                 leases: BTreeMap::new(),
+                requests: BTreeMap::new(),
+                view_server,
+                members: None,
+                ready: 0,
+                me: id,
             }))
         })
     }
+}
+
+/// The view a restarted view service had made, and whether it was acknowledged.
+fn stored_view(storage: &crate::storage::Storage<u64>) -> Option<(View, bool)> {
+    let num = *storage.get("vs/num")?;
+    let primary = NodeId(u32::try_from(*storage.get("vs/primary")?).ok()?);
+    let backup = match storage.get("vs/backup").copied().unwrap_or(0) {
+        0 => None,
+        b => Some(NodeId(u32::try_from(b - 1).ok()?)),
+    };
+    let acked = storage.get("vs/acked").is_some_and(|a| *a != 0);
+    Some((
+        View {
+            num,
+            primary,
+            backup,
+        },
+        acked,
+    ))
 }
