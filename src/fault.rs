@@ -108,8 +108,9 @@ pub enum Fault<N = NodeId> {
     /// wrote before it stays (the writes unsynced), what it would have done after never happens. With `power`
     /// the power goes out, keeping the unsynced writes `keep` draws (`torn`: part of one
     /// handler's too); without, the process dies and every write stays. A `Restart` of the node
-    /// while it is still up disarms it. In a run's list of applied faults, `sync: 0` marks the
-    /// moment the armed crash happened.
+    /// while it is still up disarms it, and so does a crash of another kind; arming it again
+    /// replaces the crash armed before. A node that never syncs again never crashes. In a run's
+    /// list of applied faults, `sync: 0` marks the moment the armed crash happened.
     CrashAtSync {
         /// The node.
         node: N,
@@ -272,7 +273,7 @@ pub enum NemesisKind {
     /// Fail a node's next sync that has writes to cover (fsyncgate); after the duration the
     /// nemesis restarts the node if it is down.
     SyncFail,
-    /// Crash a node inside a handler, at its next sync (a power loss, with a
+    /// Crash a node inside a handler, at one of its next three syncs (a power loss, with a
     /// drawn `keep` and torn half the time, or a process crash); restart it after the duration
     /// (or disarm it, if it has not synced by then).
     CrashAtSync,
@@ -794,7 +795,7 @@ impl Nemesis {
                 let torn = rng.random::<bool>();
                 let crash = Fault::CrashAtSync {
                     node,
-                    sync: 1,
+                    sync: rng.random_range(1..=3),
                     power,
                     keep,
                     torn,
@@ -894,6 +895,8 @@ pub struct FaultState {
     down: Vec<NodeId>,
     paused: Vec<NodeId>,
     skewed: Vec<NodeId>,
+    /// Nodes whose disk is full (until `DiskFree`).
+    full: Vec<NodeId>,
 }
 
 impl FaultState {
@@ -926,13 +929,14 @@ impl FaultState {
                     push_unique(&mut self.skewed, *node);
                 }
             }
-            // A disk fault leaves the cluster whole: what it did stays done.
+            // A full disk is in force until freed; the other disk faults leave the cluster
+            // whole: what they did stays done.
+            Fault::DiskFull(n) => push_unique(&mut self.full, *n),
+            Fault::DiskFree(n) => self.full.retain(|x| x != n),
             Fault::SyncFail(_)
             | Fault::LostWrite { .. }
             | Fault::Corrupt { .. }
             | Fault::Unreadable { .. }
-            | Fault::DiskFull(_)
-            | Fault::DiskFree(_)
             | Fault::CrashAtSync { .. } => {}
         }
     }
@@ -945,14 +949,17 @@ impl FaultState {
             Some("a network split")
         } else if !self.paused.is_empty() {
             Some("a paused node")
+        } else if !self.full.is_empty() {
+            Some("a full disk")
         } else {
             None
         }
     }
 
-    /// True when no partition, cut, crash or pause is in force (clock faults do not count).
+    /// True when no partition, cut, crash, pause or full disk is in force (clock faults do
+    /// not count).
     pub fn is_whole(&self) -> bool {
-        !self.split && self.down.is_empty() && self.paused.is_empty()
+        !self.split && self.down.is_empty() && self.paused.is_empty() && self.full.is_empty()
     }
 }
 

@@ -214,18 +214,21 @@ fn cut(s: &str) -> String {
     }
 }
 
-/// The rows of the faults inside the window.
+/// The rows of the faults inside the window: those that come before what happens at their
+/// instant, or (`inside`) the crashes that fell inside a handler, after what it did.
 fn push_faults(
     model: &Model,
     win: &Window,
     col_of: &dyn Fn(NodeId) -> Option<usize>,
     rows: &mut Vec<Row>,
+    inside: bool,
 ) {
+    use crate::fault::Fault;
     for f in &model.faults {
-        if !win.contains(f.time) {
+        let fell = matches!(f.fault, Fault::CrashAtSync { sync: 0, .. });
+        if !win.contains(f.time) || fell != inside {
             continue;
         }
-        use crate::fault::Fault;
         let mark = match &f.fault {
             f if f.downed_node().is_some() => f.downed_node().map(|n| (*n, b'X')),
             Fault::Restart(n) => Some((*n, b'R')),
@@ -274,7 +277,7 @@ pub fn render_to(
 
     // Faults first: at one instant they come before the deliveries they make possible (a
     // resumed node's backlog is handled after its resume).
-    push_faults(model, &win, &col_of, &mut rows);
+    push_faults(model, &win, &col_of, &mut rows, false);
     let shown = |text: &str| {
         opts.messages.is_empty()
             || opts
@@ -380,7 +383,9 @@ pub fn render_to(
             tone: Tone::Plain,
         });
     }
-    // Stable: rows of one instant keep the order faults, messages, ops, notes.
+    // A crash inside a handler comes after the delivery and the operations of that handler.
+    push_faults(model, &win, &col_of, &mut rows, true);
+    // Stable: rows of one instant keep the order faults, messages, ops, notes, crashes inside.
     rows.sort_by_key(|r| r.time);
 
     let mut head_text = String::new();

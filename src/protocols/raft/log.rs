@@ -97,7 +97,7 @@ impl Log {
         let entries: Vec<LogEntry> = storage
             .scan(LOG_PREFIX)
             .filter_map(|(_, v)| match v {
-                Stored::Entry(e, _) => Some(*e),
+                Stored::Entry(e, ..) => Some(*e),
                 _ => None,
             })
             .collect();
@@ -119,7 +119,7 @@ impl Log {
         if mode.trust_torn_log {
             for k in storage.keys(LOG_PREFIX) {
                 match storage.try_get(k) {
-                    Ok(Some(Stored::Entry(e, _))) => log.entries.push(*e),
+                    Ok(Some(Stored::Entry(e, ..))) => log.entries.push(*e),
                     _ if mode.corrupt_ends_log => break,
                     _ => log.push_faulty(None),
                 }
@@ -129,7 +129,7 @@ impl Log {
         }
         for index in 1.. {
             match storage.try_get(&key(index)) {
-                Ok(Some(Stored::Entry(e, prev))) => {
+                Ok(Some(Stored::Entry(e, prev, at))) if *at == index => {
                     // The entry must follow the one before it: the term it was written after.
                     let last = log.last_index();
                     match log.faulty.get(&last) {
@@ -191,7 +191,7 @@ impl Log {
 
     /// Writes entry `index` (after the entry of term `prev`) to storage, not synced.
     fn write(&mut self, storage: &mut Storage<Stored>, index: u64, entry: LogEntry, prev: u64) {
-        let record = Stored::Entry(entry, prev);
+        let record = Stored::Entry(entry, prev, index);
         let done = if self.checked {
             storage.try_put_checked(key(index), record)
         } else {
@@ -219,7 +219,7 @@ impl Log {
             command: Command::Noop,
         };
         for index in self.last_index() + 1..=self.high {
-            let _ = storage.try_put(key(index), Stored::Entry(noop, 0));
+            let _ = storage.try_put(key(index), Stored::Entry(noop, 0, index));
             storage.delete(&key(index));
         }
     }

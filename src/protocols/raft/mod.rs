@@ -118,10 +118,14 @@ pub enum Stored {
     CurrentTerm(u64),
     /// `voted_for`.
     VotedFor(Option<NodeId>),
-    /// One log entry (the key holds its index) and the term of the entry before it.
-    Entry(LogEntry, u64),
+    /// One log entry, the term of the entry before it, and its index (the key holds it too: a
+    /// record found under another key's name was misdirected there).
+    Entry(LogEntry, u64, u64),
     /// `current_term` and `voted_for` together, as a checksumming server keeps them (twice).
     Meta(u64, Option<NodeId>),
+    /// The index and term of the last log entry the server synced (twice): a log read back
+    /// shorter lost entries the server may have acknowledged (a lost write).
+    Acked(u64, u64),
     /// The server lost its `current_term` and `voted_for` and never votes again.
     Abstain,
 }

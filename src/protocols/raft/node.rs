@@ -47,6 +47,22 @@ pub const ABSTAIN: &str = "abstain";
 /// Storage keys of the two copies of `current_term` and `voted_for` a checksumming server
 /// keeps (`Stored::Meta`); the fault atlas never damages both copies on one node.
 pub const META: [&str; 2] = ["meta~0", "meta~1"];
+/// Storage keys of the two copies of the last log index a checksumming server synced
+/// (`Stored::Acked`).
+pub const ACKED: [&str; 2] = ["acked~0", "acked~1"];
+
+/// The highest (index, term) of a last log entry an intact copy of `Stored::Acked` records
+/// ((0, 0): none).
+fn recover_acked(storage: &crate::storage::Storage<Stored>) -> (u64, u64) {
+    ACKED
+        .iter()
+        .filter_map(|k| match storage.try_get(k) {
+            Ok(Some(Stored::Acked(i, t))) => Some((*i, *t)),
+            _ => None,
+        })
+        .max()
+        .unwrap_or((0, 0))
+}
 
 /// The log as `params` reads it back from `storage`.
 fn read_log(params: &RaftParams, storage: &crate::storage::Storage<Stored>) -> Log {
@@ -224,6 +240,13 @@ pub struct Server {
     abstains: bool,
     /// The disk would not sync or write: the server stopped serving until it restarts.
     wedged: bool,
+    /// The last log index this server synced, as its disk records it.
+    acked: u64,
+    /// The term of that entry.
+    acked_term: u64,
+    /// The log read back at boot was shorter than `acked`: the disk lost entries this server
+    /// may have acknowledged (until the log is as long again).
+    lost: bool,
 }
 
 impl Server {
@@ -303,11 +326,19 @@ impl Server {
             (t, v, false)
         };
         let log = read_log(&params, storage);
+        let (acked, acked_term) = if params.checksums {
+            recover_acked(storage)
+        } else {
+            (0, 0)
+        };
         if abstains {
             // The term is at least that of any entry it holds.
             current_term = current_term.max(log.last_term());
         }
         let durable_last = log.last_index();
+        // The entry last synced is not in the log read back: a lost write took it.
+        let lost_one = acked > 0 && log.term_at(acked) != Some(acked_term);
+        let planted_truncation = params.corrupt_ends_log;
         Server {
             params,
             servers,
@@ -330,7 +361,23 @@ impl Server {
             durable_last,
             abstains,
             wedged: false,
+            // The planted recovery that ends the log at a corrupt entry does not look back.
+            lost: lost_one && !planted_truncation,
+            acked,
+            acked_term,
         }
+    }
+
+    /// True while the log lacks the last entry this server synced before its disk lost writes
+    /// (it is shorter, or holds an older entry there): it may have acknowledged what it lacks,
+    /// so it votes by the log it synced and does not stand, until it holds that entry again
+    /// (or a newer leader's entry in its place).
+    fn lost_entries(&self) -> bool {
+        self.lost
+            && self
+                .log
+                .term_at(self.acked)
+                .is_none_or(|t| t < self.acked_term)
     }
 
     /// True when the server stopped serving because its disk would not sync or write.
@@ -420,6 +467,7 @@ impl Server {
             self.durable_last = self.log.last_index();
             return true;
         }
+        self.write_acked(ctx);
         let refused = self.log.take_write_failed();
         if refused {
             // A full disk refused entries: forget them (what the disk holds is the log), and
@@ -441,6 +489,33 @@ impl Server {
         }
         self.wedge(ctx, "its disk will not sync");
         false
+    }
+
+    /// Records the last log index (twice, checksummed) with the writes a sync covers; while the
+    /// log is shorter than what was recorded, the record stays (see `lost_entries`).
+    fn write_acked(&mut self, ctx: &mut Context<'_, RaftNode>) {
+        if !self.params.checksums {
+            return;
+        }
+        let last = self.log.last_index();
+        // While the log lacks what the record says, or its last entry's term is not known,
+        // the record stays as it is.
+        if self.lost_entries() || self.log.last_is_faulty() {
+            return;
+        }
+        self.lost = false;
+        let term = self.log.last_term();
+        if (last, term) == (self.acked, self.acked_term) {
+            return;
+        }
+        let st = ctx.storage();
+        let mut ok = true;
+        for key in ACKED {
+            ok &= st.try_put_checked(key, Stored::Acked(last, term)).is_ok();
+        }
+        if ok {
+            (self.acked, self.acked_term) = (last, term);
+        }
     }
 
     /// Stops serving (as PostgreSQL panics on a failed fsync): what this server holds in memory
@@ -465,7 +540,29 @@ impl Server {
     /// True when the server may vote and stand for election: it knows its vote, and the term
     /// of its last entry.
     fn may_vote(&self) -> bool {
-        !self.abstains && !self.log.last_is_faulty()
+        self.vouched_last().is_some()
+    }
+
+    /// The (term, index) of the last entry of the log this server acknowledged, which a
+    /// candidate's must be at least as up-to-date as to get its vote (section 5.4.1): its log's
+    /// last entry, or, when its disk lost that entry or damaged it, the one it recorded
+    /// syncing. `None`: it cannot tell (it lost its vote record, or the damaged last entry's
+    /// term is not recorded), and votes for nobody.
+    fn vouched_last(&self) -> Option<(u64, u64)> {
+        if self.abstains {
+            return None;
+        }
+        let last = self.log.last_index();
+        if self.lost_entries() || (self.log.last_is_faulty() && self.acked == last && last > 0) {
+            return Some((self.acked_term, self.acked));
+        }
+        (!self.log.last_is_faulty()).then(|| (self.log.last_term(), last))
+    }
+
+    /// True when the server may stand for election: it may vote, holds every entry it
+    /// acknowledged, and knows the term of its last one (a leader fetches any other it lost).
+    fn may_stand(&self) -> bool {
+        self.may_vote() && !self.lost_entries() && !self.log.last_is_faulty()
     }
 
     fn reset_election_timer(&mut self, ctx: &mut Context<'_, RaftNode>) {
@@ -503,7 +600,7 @@ impl Server {
     /// Followers (Figure 2): if the election timeout elapses without AppendEntries from the
     /// current leader or granting a vote, convert to candidate.
     pub fn on_election_timer(&mut self, ctx: &mut Context<'_, RaftNode>) {
-        if self.role == Role::Leader || !self.may_vote() {
+        if self.role == Role::Leader || !self.may_stand() {
             self.reset_election_timer(ctx);
         } else if ctx.now() >= self.election_deadline {
             self.start_election(ctx);
@@ -745,9 +842,11 @@ impl Server {
         }
         // 1. Reply false if term < current_term.
         // 2. If voted_for is null or candidate_id, and the candidate's log is at least as
-        //    up-to-date as the receiver's log, grant vote.
-        let up_to_date = (rv.last_log_term, rv.last_log_index)
-            >= (self.log.last_term(), self.log.last_index())
+        //    up-to-date as the receiver's log, grant vote. (The log it acknowledged, should
+        //    its disk have lost the end of it: `vouched_last`.)
+        let up_to_date = self
+            .vouched_last()
+            .is_some_and(|mine| (rv.last_log_term, rv.last_log_index) >= mine)
             || !self.params.election_restriction;
         let vote_granted = rv.term == self.current_term
             && self.voted_for.is_none_or(|v| v == rv.candidate_id)
@@ -872,6 +971,13 @@ impl Server {
         match_index: u64,
         conflict_index: u64,
     ) {
+        // A server whose disk lost entries it may have acknowledged says where to send from
+        // again (the leader may count them as replicated here).
+        let match_index = if !success && self.lost_entries() {
+            conflict_index
+        } else {
+            match_index
+        };
         let reply = AppendEntriesReply {
             term: self.current_term,
             success,
