@@ -308,8 +308,8 @@ pub const EXERCISES: &[Exercise] = &[
         name: "primary-backup",
         file: "exercises/primary_backup.rs",
         source: include_str!("primary_backup.rs"),
-        task: "primary-backup with a view server: views, replication through the backup, state transfer, an unreliable network",
-        effort: "1 day (part 1: 2 hours, 2: 3 hours, 3: 1 hour, 4: 2 hours)",
+        task: "primary-backup with a view server: views, replication through the backup, state transfer, an unreliable network, a deposed primary",
+        effort: "1 day (part 1: 2 hours, 2: 3 hours, 3: 1 hour, 4: 2 hours, 5: 30 minutes)",
         checks: &["Exercise", "Linearizable", "ElectionSafety", "Liveness", "Converged"],
         levels: &[
             Level {
@@ -337,6 +337,13 @@ pub const EXERCISES: &[Exercise] = &[
                 name: "an unreliable network",
                 file: "scenarios/exercises/primary-backup-4-unreliable.ron",
                 scenario: include_str!("../scenarios/exercises/primary-backup-4-unreliable.ron"),
+                search: None,
+                seeds: SEEDS,
+            },
+            Level {
+                name: "a deposed primary",
+                file: "scenarios/exercises/primary-backup-5-deposed.ron",
+                scenario: include_str!("../scenarios/exercises/primary-backup-5-deposed.ron"),
                 search: None,
                 seeds: SEEDS,
             },

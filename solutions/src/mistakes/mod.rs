@@ -259,6 +259,20 @@ pub const PRIMARY_BACKUP: &[Mistake] = &[
         4,
         "Liveness"
     ),
+    mistake!(
+        "promotes-idle",
+        "the view server makes an idle server primary when primary and backup are both gone",
+        primary_backup::PROMOTES_IDLE,
+        1,
+        "ViewsValid"
+    ),
+    mistake!(
+        "forwards-from-anyone",
+        "the backup applies forwards from anyone, of any view",
+        primary_backup::FORWARDS_FROM_ANYONE,
+        5,
+        "Linearizable"
+    ),
 ];
 
 use chapters::{
