@@ -528,7 +528,14 @@ fn a_handler_in_an_infinite_loop_is_given_up_on_not_passed() {
     let text = watched.render();
     assert!(!watched.passed(), "{text}");
     assert!(
-        matches!(watched, Watched::Hung { level: 2, seed: 1, .. }),
+        matches!(
+            watched,
+            Watched::Hung {
+                level: 2,
+                seed: 1,
+                ..
+            }
+        ),
         "{text}"
     );
     assert!(
