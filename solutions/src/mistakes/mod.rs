@@ -15,7 +15,7 @@ pub struct Mistake {
     pub what: &'static str,
     /// The wrong solution's table of functions.
     pub code: Code,
-    /// The level (from 1) that must fail it.
+    /// The level (from 1) that must fail it; 0 for a mistake no level catches yet.
     pub level: usize,
     /// The check whose failure names the mistake there.
     pub check: &'static str,
@@ -34,6 +34,18 @@ pub fn corpus(name: &str) -> &'static [Mistake] {
         "anti-entropy" => ANTI_ENTROPY,
         "exactly-once" => EXACTLY_ONCE,
         "broadcast" => BROADCAST,
+        _ => &[],
+    }
+}
+
+/// The corpus of exercise `name` that no level catches yet (`level` 0): wrong solutions a
+/// tester found passing every level, kept so a new level can be tried against them
+/// (`examples/scenario_rates.rs`, `examples/mistake_rates.rs`); the book says why each slips
+/// through.
+pub fn uncaught(name: &str) -> &'static [Mistake] {
+    match name {
+        "raft" => RAFT_UNCAUGHT,
+        "primary-backup" => PRIMARY_BACKUP_UNCAUGHT,
         _ => &[],
     }
 }
@@ -596,5 +608,41 @@ pub const BROADCAST: &[Mistake] = &[
         bc::DIGESTS_EVERYONE,
         3,
         "MessagesPerOperation"
+    ),
+];
+
+/// The Raft lab's wrong solutions no level catches yet.
+pub const RAFT_UNCAUGHT: &[Mistake] = &[
+    mistake!(
+        "counts-stale-replies",
+        "an AppendEntries reply of an earlier term counted",
+        raft::COUNTS_STALE_REPLIES,
+        0,
+        ""
+    ),
+    mistake!(
+        "keeps-match-index",
+        "`match_index` kept from an earlier leadership",
+        raft::KEEPS_MATCH_INDEX,
+        0,
+        ""
+    ),
+];
+
+/// The primary-backup lab's wrong solutions no level catches yet.
+pub const PRIMARY_BACKUP_UNCAUGHT: &[Mistake] = &[
+    mistake!(
+        "transfer-from-anyone",
+        "the backup takes a state transfer from anyone, of any view",
+        primary_backup::TRANSFER_FROM_ANYONE,
+        0,
+        ""
+    ),
+    mistake!(
+        "counts-stale-acks",
+        "the primary counts a forward acknowledgement of an older view",
+        primary_backup::COUNTS_STALE_ACKS,
+        0,
+        ""
     ),
 ];

@@ -4,7 +4,7 @@ use clustersim::node::NodeId;
 use clustersim::protocols::kv::client::{KvOp, KvRequest};
 use clustersim_exercises::primary_backup::{self as lab, Functions};
 use clustersim_exercises::primary_backup_node::{
-    Ctx, Forward, ForwardReply, PbMsg, PbServer, ViewServer,
+    Ctx, Forward, ForwardReply, PbMsg, PbServer, Transfer, TransferReply, ViewServer,
 };
 
 use crate::primary_backup as reference;
@@ -147,5 +147,38 @@ fn forward_from_anyone(s: &mut PbServer, ctx: &mut Ctx<'_>, from: NodeId, fwd: F
 /// operations reach the new primary's copy.
 pub const FORWARDS_FROM_ANYONE: Functions = Functions {
     on_forward: forward_from_anyone,
+    ..RIGHT
+};
+
+fn transfer_from_anyone(s: &mut PbServer, ctx: &mut Ctx<'_>, from: NodeId, t: Transfer) {
+    // The mistake: any transfer is taken, whoever sent it and for whatever view.
+    let ok = s.is_backup();
+    if ok && s.synced != t.view {
+        s.kv = t.kv;
+        s.applied_writes = t.applied_writes;
+        s.seq = t.seq;
+        s.early.clear();
+        s.synced = s.view.num;
+    }
+    let reply = TransferReply { view: t.view, ok };
+    s.send(ctx, from, PbMsg::TransferReply(reply));
+}
+/// The backup takes a state transfer from anyone, of any view: a stale primary's state
+/// replaces the current one.
+pub const TRANSFER_FROM_ANYONE: Functions = Functions {
+    on_transfer: transfer_from_anyone,
+    ..RIGHT
+};
+
+fn counts_stale_acks(s: &mut PbServer, ctx: &mut Ctx<'_>, from: NodeId, mut reply: ForwardReply) {
+    // The mistake: an acknowledgement of an older view counts as one of this view.
+    if reply.view < s.view.num {
+        reply.view = s.view.num;
+    }
+    reference::on_forward_reply(s, ctx, from, reply);
+}
+/// The primary counts a forward acknowledgement from an older view as one of its own.
+pub const COUNTS_STALE_ACKS: Functions = Functions {
+    on_forward_reply: counts_stale_acks,
     ..RIGHT
 };
