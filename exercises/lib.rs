@@ -345,7 +345,7 @@ pub const EXERCISES: &[Exercise] = &[
                 file: "scenarios/exercises/primary-backup-5-deposed.ron",
                 scenario: include_str!("../scenarios/exercises/primary-backup-5-deposed.ron"),
                 search: None,
-                seeds: SEEDS,
+                seeds: 100,
             },
         ],
         validate: checked!(primary_backup_node, primary_backup),

@@ -35,7 +35,8 @@
 //!    of the current view answer a client.
 //! 5. **A deposed primary** (`primary-backup-5-deposed.ron`): a primary cut off from the view
 //!    server alone keeps forwarding to its old backup, which comes back as the backup of
-//!    another primary. A backup takes forwards only from the primary of its own view.
+//!    another primary, on a network that delivers some messages (an old view's transfer) seconds
+//!    late. A backup takes forwards and state only from the primary of its own view.
 //!
 //! Hints: a backup takes a forward only from the primary of its own view, and only once it has
 //! that primary's state; a primary with no backup answers at once; the view server never

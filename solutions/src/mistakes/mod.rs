@@ -285,6 +285,13 @@ pub const PRIMARY_BACKUP: &[Mistake] = &[
         5,
         "Linearizable"
     ),
+    mistake!(
+        "transfer-from-anyone",
+        "the backup takes a state transfer from anyone, of any view",
+        primary_backup::TRANSFER_FROM_ANYONE,
+        5,
+        "Linearizable"
+    ),
 ];
 
 use chapters::{
@@ -630,19 +637,10 @@ pub const RAFT_UNCAUGHT: &[Mistake] = &[
 ];
 
 /// The primary-backup lab's wrong solutions no level catches yet.
-pub const PRIMARY_BACKUP_UNCAUGHT: &[Mistake] = &[
-    mistake!(
-        "transfer-from-anyone",
-        "the backup takes a state transfer from anyone, of any view",
-        primary_backup::TRANSFER_FROM_ANYONE,
-        0,
-        ""
-    ),
-    mistake!(
-        "counts-stale-acks",
-        "the primary counts a forward acknowledgement of an older view",
-        primary_backup::COUNTS_STALE_ACKS,
-        0,
-        ""
-    ),
-];
+pub const PRIMARY_BACKUP_UNCAUGHT: &[Mistake] = &[mistake!(
+    "counts-stale-acks",
+    "the primary counts a forward acknowledgement of an older view",
+    primary_backup::COUNTS_STALE_ACKS,
+    0,
+    ""
+)];
