@@ -1,6 +1,7 @@
 //! The `check-exercise` command both exercise programs add to the clustersim command line.
 
-use crate::{find, grade_with, Seeds, EXERCISES};
+use crate::watchdog::{grade_watched, RUN_LIMIT};
+use crate::{find, Seeds, EXERCISES};
 use clap::{Args, FromArgMatches};
 use clustersim::cli::{main_with, Extension};
 use clustersim::registry::Registry;
@@ -26,6 +27,10 @@ struct CheckExerciseArgs {
     /// List the exercises, their levels and what each asks.
     #[arg(long)]
     list: bool,
+    /// Give up on a run that takes longer than this many seconds of real time (an infinite
+    /// loop in a handler), and exit 1.
+    #[arg(long, default_value_t = RUN_LIMIT.as_secs())]
+    run_limit: u64,
     /// Grade the student's code instead of the reference (clustersim-solutions only).
     #[arg(long, hide = true)]
     starter: bool,
@@ -42,10 +47,11 @@ fn list() {
     }
 }
 
-/// Runs the clustersim command line over `registry` plus `check-exercise`, which grades the
-/// reference solutions when `solutions` (the `clustersim-solutions` program) and the student's
-/// code otherwise.
-pub fn main(registry: Registry, solutions: bool) -> std::process::ExitCode {
+/// Runs the clustersim command line over the registry `make` builds plus `check-exercise`,
+/// which grades the reference solutions when `solutions` (the `clustersim-solutions` program)
+/// and the student's code otherwise, each level on a worker thread with a registry of its own
+/// (`watchdog`).
+pub fn main(make: fn() -> Registry, solutions: bool) -> std::process::ExitCode {
     let about = if solutions {
         "Grade the reference solution of one of the book's exercises, level by level"
     } else {
@@ -53,7 +59,7 @@ pub fn main(registry: Registry, solutions: bool) -> std::process::ExitCode {
     };
     let command =
         CheckExerciseArgs::augment_args(clap::Command::new("check-exercise").about(about));
-    let grade = Extension::new(command, move |registry, matches| {
+    let grade = Extension::new(command, move |_, matches| {
         let args = CheckExerciseArgs::from_arg_matches(matches)
             .map_err(|e| Error::Usage(e.to_string()))?;
         if args.list {
@@ -64,9 +70,13 @@ pub fn main(registry: Registry, solutions: bool) -> std::process::ExitCode {
         find(name).map_err(Error::Usage)?;
         let solution = solutions && !args.starter;
         let seeds = Seeds::new(args.seeds, args.draw);
-        let grade = grade_with(registry, name, solution, seeds, args.level)?;
+        if args.run_limit == 0 {
+            return Err(Error::Usage("--run-limit must be at least 1 second".into()));
+        }
+        let limit = std::time::Duration::from_secs(args.run_limit);
+        let grade = grade_watched(make, name, solution, seeds, args.level, limit)?;
         print!("{}", grade.render());
         Ok(if grade.passed() { 0 } else { 1 })
     });
-    main_with(registry, vec![grade])
+    main_with(make(), vec![grade])
 }

@@ -28,6 +28,7 @@ pub mod raft;
 pub mod raft_node;
 pub mod reliable_ping;
 pub mod sync_replication;
+pub mod watchdog;
 
 use clustersim::check::{Status, Verdict};
 use clustersim::debug::Stepper;
@@ -37,7 +38,7 @@ use clustersim::history::Phase;
 use clustersim::registry::{AnyCheck, AnyProtocol, Build, Registry};
 use clustersim::run::{run_scenario, Report, RunOptions};
 use clustersim::scenario::{parse, Plan, Spec};
-use clustersim::sim::RunOutcome;
+use clustersim::sim::{RunOutcome, StopReason};
 use clustersim::time::Duration;
 use clustersim::trace::TraceLevel;
 use serde::{Deserialize, Serialize};
@@ -307,8 +308,8 @@ pub const EXERCISES: &[Exercise] = &[
         name: "primary-backup",
         file: "exercises/primary_backup.rs",
         source: include_str!("primary_backup.rs"),
-        task: "primary-backup with a view server: views, replication through the backup, state transfer, an unreliable network",
-        effort: "1 day (part 1: 2 hours, 2: 3 hours, 3: 1 hour, 4: 2 hours)",
+        task: "primary-backup with a view server: views, replication through the backup, state transfer, an unreliable network, a deposed primary",
+        effort: "1 day (part 1: 2 hours, 2: 3 hours, 3: 1 hour, 4: 2 hours, 5: 30 minutes)",
         checks: &["Exercise", "Linearizable", "ElectionSafety", "Liveness", "Converged"],
         levels: &[
             Level {
@@ -338,6 +339,13 @@ pub const EXERCISES: &[Exercise] = &[
                 scenario: include_str!("../scenarios/exercises/primary-backup-4-unreliable.ron"),
                 search: None,
                 seeds: SEEDS,
+            },
+            Level {
+                name: "a deposed primary",
+                file: "scenarios/exercises/primary-backup-5-deposed.ron",
+                scenario: include_str!("../scenarios/exercises/primary-backup-5-deposed.ron"),
+                search: None,
+                seeds: 100,
             },
         ],
         validate: checked!(primary_backup_node, primary_backup),
@@ -957,6 +965,19 @@ pub fn grade_with(
     seeds: Seeds,
     level: Option<usize>,
 ) -> Result<Grade> {
+    grade_with_progress(registry, name, solution, seeds, level, &|_, _| {})
+}
+
+/// Grades as [`grade_with`] does, calling `started(level, seed)` before each run (the
+/// scenario's own seed for a searched level).
+pub fn grade_with_progress(
+    registry: &Registry,
+    name: &str,
+    solution: bool,
+    seeds: Seeds,
+    level: Option<usize>,
+    started: &dyn Fn(usize, u64),
+) -> Result<Grade> {
     let exercise = find(name).map_err(Error::Usage)?;
     if seeds.count == Some(0) {
         return Err(Error::Usage("--seeds must be at least 1".into()));
@@ -982,7 +1003,9 @@ pub fn grade_with(
         if level.is_some_and(|l| l != i + 1) {
             continue;
         }
-        let (runs, searched) = grade_level(registry, lvl, solution, &seeds, draw)?;
+        let (runs, searched) = grade_level(registry, lvl, solution, &seeds, draw, &|seed| {
+            started(i + 1, seed)
+        })?;
         all.extend(runs.iter().cloned());
         let todo = runs
             .iter()
@@ -1020,6 +1043,7 @@ fn grade_level(
     solution: bool,
     seeds: &Seeds,
     draw: u64,
+    started: &dyn Fn(u64),
 ) -> Result<LevelRuns> {
     let origin = level.file.to_string();
     let mut scenario = parse(level.scenario, &origin)?;
@@ -1043,6 +1067,7 @@ fn grade_level(
             .targets(prepared.plan.roster.members(search.targets))
             .restarts(search.restarts)
             .max_states(search.max_states);
+        started(scenario.seed);
         let (out, _) = check_scenario(registry, &scenario, &origin, &config)?;
         let outcome = match &out.violation {
             None => Outcome::Passed,
@@ -1091,10 +1116,12 @@ fn grade_level(
     }
     let mut runs = Vec::new();
     for seed in seeds.of(level, scenario.seed, draw) {
+        started(seed);
         let opts = RunOptions::default().seed(Some(seed));
         let report = run_scenario(registry, &scenario, &origin, &opts)?;
         let outcome = match &report.outcome.panic {
             Some(p) => panicked(p),
+            None if report.outcome.stop == StopReason::EventLimit => event_limit(&report),
             None => judge(&report),
         };
         // Every seed reaches the same todo!(); one line says it.
@@ -1119,6 +1146,28 @@ fn panicked(panic: &clustersim::sim::Panic) -> Outcome {
     } else {
         Outcome::Panicked { message }
     }
+}
+
+/// A run that stopped at its event limit was cut short: what the checks say of it (often that
+/// it was too short to judge) matters less than why it was.
+fn event_limit(report: &Report) -> Outcome {
+    let out = &report.outcome;
+    let verdict = Verdict::fail(
+        "EventLimit",
+        format!(
+            "the run stopped at its event limit ({} events by {} of simulated time): a message \
+             or timer storm?",
+            out.stats.events, out.end_time
+        ),
+    );
+    let mut summary = run_summary(out, &verdict);
+    if let Some(v) = report.verdicts.iter().find(|v| v.status != Status::Pass) {
+        summary.push(format!(
+            "of the run up to there: {} {}: {}",
+            v.status, v.check, v.summary
+        ));
+    }
+    Outcome::Failed { verdict, summary }
 }
 
 fn judge(report: &Report) -> Outcome {

@@ -2,5 +2,5 @@
 //! protocols plus the exercises, and `check-exercise` to grade your code.
 
 fn main() -> std::process::ExitCode {
-    clustersim_exercises::cli::main(clustersim_exercises::registry(), false)
+    clustersim_exercises::cli::main(clustersim_exercises::registry, false)
 }

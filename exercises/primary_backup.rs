@@ -16,7 +16,8 @@
 //!    servers crash and restart; within 1 s of a crash of the primary or the backup, a view
 //!    without it; views numbered one after another; a view changes only after its primary
 //!    acknowledged it; a new primary is always the old primary or the old backup (no other
-//!    server has the data). Write `on_ping` and `on_check`.
+//!    server has the data), even when both are gone at once (two servers paused together).
+//!    Write `on_ping` and `on_check`.
 //! 2. **Replication and state transfer** (`primary-backup-2-replication.ron`): two servers,
 //!    clients; just after the primary acknowledges a write it is cut off from everyone until
 //!    the backup has taken over, then comes back and becomes the new backup; every history
@@ -32,6 +33,10 @@
 //!    off from the view server but not from a client. Send again what was not answered
 //!    (`on_tick`), apply each write once (`apply`), and let no server that is not the primary
 //!    of the current view answer a client.
+//! 5. **A deposed primary** (`primary-backup-5-deposed.ron`): a primary cut off from the view
+//!    server alone keeps forwarding to its old backup, which comes back as the backup of
+//!    another primary, on a network that delivers some messages (an old view's transfer) seconds
+//!    late. A backup takes forwards and state only from the primary of its own view.
 //!
 //! Hints: a backup takes a forward only from the primary of its own view, and only once it has
 //! that primary's state; a primary with no backup answers at once; the view server never

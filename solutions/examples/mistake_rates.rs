@@ -2,8 +2,8 @@
 //! author reads to tune a level's scenario and seed count.
 //!
 //! `cargo run --release -p clustersim-solutions --example mistake_rates -- raft [SEEDS] [DRAW]`
-//! prints, per mistake and level, how many of the level's seeds (or SEEDS) fail and the first
-//! failing check.
+//! prints, per mistake (the corpus, then those no level catches yet) and level, how many of the
+//! level's seeds (or SEEDS) fail and the first failing check.
 
 use clustersim::registry::{AnyProtocol, Registry};
 use clustersim::scenario::{ParamsError, Spec};
@@ -36,7 +36,10 @@ fn main() -> std::process::ExitCode {
         args.get(2).and_then(|s| s.parse().ok()),
         Some(args.get(3).and_then(|d| d.parse().ok()).unwrap_or(7)),
     );
-    for m in clustersim_solutions::mistakes::corpus(name) {
+    let mistakes = clustersim_solutions::mistakes::corpus(name)
+        .iter()
+        .chain(clustersim_solutions::mistakes::uncaught(name));
+    for m in mistakes {
         CODE.with(|c| c.set(Some(m.code)));
         let registry = exercises::register(Registry::shipped(), build);
         let mut line = format!("{:<32}", m.name);
@@ -64,7 +67,9 @@ fn main() -> std::process::ExitCode {
                 g.runs.len()
             );
         }
-        let mark = if m.level <= exercise.levels.len() {
+        let mark = if m.level == 0 {
+            " (no level catches it yet)"
+        } else if m.level <= exercise.levels.len() {
             ""
         } else {
             " (level out of range)"

@@ -2,5 +2,5 @@
 //! (`check-exercise NAME` grades the reference; scenarios with `solution: true` run it).
 
 fn main() -> std::process::ExitCode {
-    clustersim_exercises::cli::main(clustersim_solutions::registry(), true)
+    clustersim_exercises::cli::main(clustersim_solutions::registry, true)
 }

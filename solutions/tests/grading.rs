@@ -482,3 +482,93 @@ fn broadcast_budget_fails_a_flood() {
 fn primary_backup() {
     proves("primary-backup", true, "");
 }
+
+/// A handler that never returns (here: until the test is done with it) does not hang grading:
+/// the watchdog gives up on the run after its real-time limit, names the level and seed, and
+/// the grade is not a pass.
+#[test]
+fn a_handler_in_an_infinite_loop_is_given_up_on_not_passed() {
+    use clustersim::registry::{AnyProtocol, Registry};
+    use clustersim::scenario::{ParamsError, Spec};
+    use clustersim_exercises::raft::Functions;
+    use clustersim_exercises::raft_node::{Ctx, RaftServer};
+    use clustersim_exercises::watchdog::{grade_watched, Watched};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static DONE: AtomicBool = AtomicBool::new(false);
+    fn spins(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+        // As far as the grader can tell, this never returns; the test lets it go at the end.
+        while !DONE.load(Ordering::Relaxed) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        clustersim_solutions::raft::on_tick(s, ctx);
+    }
+    const SPINS: Functions = Functions {
+        on_tick: spins,
+        ..clustersim_solutions::raft::FUNCTIONS
+    };
+    fn build(spec: &Spec) -> Result<Box<dyn AnyProtocol>, ParamsError> {
+        let spec: exercises::ExerciseSpec = spec.params()?;
+        Ok(Box::new(exercises::ExerciseRun::new(
+            spec,
+            Some(Code::of(&SPINS)),
+        )))
+    }
+    let limit = std::time::Duration::from_secs(2);
+    let started = std::time::Instant::now();
+    let watched = grade_watched(
+        || exercises::register(Registry::shipped(), build),
+        "raft",
+        false,
+        Seeds::new(Some(3), Some(DRAW)),
+        Some(2),
+        limit,
+    )
+    .expect("grades");
+    DONE.store(true, Ordering::Relaxed);
+    let text = watched.render();
+    assert!(!watched.passed(), "{text}");
+    assert!(
+        matches!(
+            watched,
+            Watched::Hung {
+                level: 2,
+                seed: 1,
+                ..
+            }
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("INCONCLUSIVE: the run did not finish within 2 seconds of real time")
+            && text.contains("an infinite loop in your handler?")
+            && text.contains("NOT PASSED"),
+        "{text}"
+    );
+    assert!(started.elapsed() < limit * 10, "{:?}", started.elapsed());
+}
+
+/// A run that stops at its event limit says so, as a failure, instead of leaving a check to
+/// call it too short to judge.
+#[test]
+fn a_message_storm_fails_by_its_event_limit() {
+    use clustersim_exercises::raft::Functions;
+    use clustersim_exercises::raft_node::{Ctx, RaftServer};
+    fn storm(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+        for _ in 0..5000 {
+            clustersim_solutions::raft::on_tick(s, ctx);
+        }
+    }
+    const STORM: Functions = Functions {
+        on_tick: storm,
+        ..clustersim_solutions::raft::FUNCTIONS
+    };
+    let g = grade_code("raft", Code::of(&STORM), Some(1), 1);
+    let text = g.render();
+    assert_eq!(failed_checks(&g), ["EventLimit"], "{text}");
+    assert!(
+        text.contains("the run stopped at its event limit")
+            && text.contains("a message or timer storm?")
+            && !text.contains("too short"),
+        "{text}"
+    );
+}

@@ -15,7 +15,7 @@ pub struct Mistake {
     pub what: &'static str,
     /// The wrong solution's table of functions.
     pub code: Code,
-    /// The level (from 1) that must fail it.
+    /// The level (from 1) that must fail it; 0 for a mistake no level catches yet.
     pub level: usize,
     /// The check whose failure names the mistake there.
     pub check: &'static str,
@@ -34,6 +34,18 @@ pub fn corpus(name: &str) -> &'static [Mistake] {
         "anti-entropy" => ANTI_ENTROPY,
         "exactly-once" => EXACTLY_ONCE,
         "broadcast" => BROADCAST,
+        _ => &[],
+    }
+}
+
+/// The corpus of exercise `name` that no level catches yet (`level` 0): wrong solutions a
+/// tester found passing every level, kept so a new level can be tried against them
+/// (`examples/scenario_rates.rs`, `examples/mistake_rates.rs`); the book says why each slips
+/// through.
+pub fn uncaught(name: &str) -> &'static [Mistake] {
+    match name {
+        "raft" => RAFT_UNCAUGHT,
+        "primary-backup" => PRIMARY_BACKUP_UNCAUGHT,
         _ => &[],
     }
 }
@@ -258,6 +270,27 @@ pub const PRIMARY_BACKUP: &[Mistake] = &[
         primary_backup::NO_RETRANSMIT,
         4,
         "Liveness"
+    ),
+    mistake!(
+        "promotes-idle",
+        "the view server makes an idle server primary when primary and backup are both gone",
+        primary_backup::PROMOTES_IDLE,
+        1,
+        "ViewsValid"
+    ),
+    mistake!(
+        "forwards-from-anyone",
+        "the backup applies forwards from anyone, of any view",
+        primary_backup::FORWARDS_FROM_ANYONE,
+        5,
+        "Linearizable"
+    ),
+    mistake!(
+        "transfer-from-anyone",
+        "the backup takes a state transfer from anyone, of any view",
+        primary_backup::TRANSFER_FROM_ANYONE,
+        5,
+        "Linearizable"
     ),
 ];
 
@@ -584,3 +617,30 @@ pub const BROADCAST: &[Mistake] = &[
         "MessagesPerOperation"
     ),
 ];
+
+/// The Raft lab's wrong solutions no level catches yet.
+pub const RAFT_UNCAUGHT: &[Mistake] = &[
+    mistake!(
+        "counts-stale-replies",
+        "an AppendEntries reply of an earlier term counted",
+        raft::COUNTS_STALE_REPLIES,
+        0,
+        ""
+    ),
+    mistake!(
+        "keeps-match-index",
+        "`match_index` kept from an earlier leadership",
+        raft::KEEPS_MATCH_INDEX,
+        0,
+        ""
+    ),
+];
+
+/// The primary-backup lab's wrong solutions no level catches yet.
+pub const PRIMARY_BACKUP_UNCAUGHT: &[Mistake] = &[mistake!(
+    "counts-stale-acks",
+    "the primary counts a forward acknowledgement of an older view",
+    primary_backup::COUNTS_STALE_ACKS,
+    0,
+    ""
+)];

@@ -3,7 +3,9 @@
 use clustersim::node::NodeId;
 use clustersim::protocols::kv::client::{KvOp, KvRequest};
 use clustersim_exercises::primary_backup::{self as lab, Functions};
-use clustersim_exercises::primary_backup_node::{Ctx, Forward, PbServer, ViewServer};
+use clustersim_exercises::primary_backup_node::{
+    Ctx, Forward, ForwardReply, PbMsg, PbServer, Transfer, TransferReply, ViewServer,
+};
 
 use crate::primary_backup as reference;
 
@@ -102,5 +104,81 @@ pub const APPLIES_TWICE: Functions = Functions {
 /// Never sends anything again.
 pub const NO_RETRANSMIT: Functions = Functions {
     on_tick: lab::on_tick,
+    ..RIGHT
+};
+
+fn check_promoting_idle(vs: &mut ViewServer, ctx: &mut Ctx<'_>) {
+    let now = ctx.now();
+    let dead = |s: Option<NodeId>| s.is_none_or(|s| !vs.alive(s, now));
+    if vs.view.num != 0 && vs.acked && dead(vs.view.primary) && dead(vs.view.backup) {
+        if let Some(idle) = vs.idle(now) {
+            vs.change_view(Some(idle), None);
+            return;
+        }
+    }
+    reference::on_check(vs, ctx);
+}
+/// Makes an idle server primary when the primary and the backup are both gone: it has none of
+/// the data.
+pub const PROMOTES_IDLE: Functions = Functions {
+    on_check: check_promoting_idle,
+    ..RIGHT
+};
+
+fn forward_from_anyone(s: &mut PbServer, ctx: &mut Ctx<'_>, from: NodeId, fwd: Forward) {
+    // The mistake: neither the sender nor its view is compared with this server's view.
+    if !(s.is_backup() && s.synced == s.view.num) {
+        return reference::on_forward(s, ctx, from, fwd);
+    }
+    if fwd.seq > s.seq {
+        s.early.insert(fwd.seq, fwd.op);
+    }
+    while let Some(op) = s.early.remove(&(s.seq + 1)) {
+        s.execute(op);
+    }
+    let reply = ForwardReply {
+        view: fwd.view,
+        seq: s.seq,
+        ok: true,
+    };
+    s.send(ctx, from, PbMsg::ForwardReply(reply));
+}
+/// The backup applies forwarded operations from anyone, of any view: a deposed primary's
+/// operations reach the new primary's copy.
+pub const FORWARDS_FROM_ANYONE: Functions = Functions {
+    on_forward: forward_from_anyone,
+    ..RIGHT
+};
+
+fn transfer_from_anyone(s: &mut PbServer, ctx: &mut Ctx<'_>, from: NodeId, t: Transfer) {
+    // The mistake: any transfer is taken, whoever sent it and for whatever view.
+    let ok = s.is_backup();
+    if ok && s.synced != t.view {
+        s.kv = t.kv;
+        s.applied_writes = t.applied_writes;
+        s.seq = t.seq;
+        s.early.clear();
+        s.synced = s.view.num;
+    }
+    let reply = TransferReply { view: t.view, ok };
+    s.send(ctx, from, PbMsg::TransferReply(reply));
+}
+/// The backup takes a state transfer from anyone, of any view: a stale primary's state
+/// replaces the current one.
+pub const TRANSFER_FROM_ANYONE: Functions = Functions {
+    on_transfer: transfer_from_anyone,
+    ..RIGHT
+};
+
+fn counts_stale_acks(s: &mut PbServer, ctx: &mut Ctx<'_>, from: NodeId, mut reply: ForwardReply) {
+    // The mistake: an acknowledgement of an older view counts as one of this view.
+    if reply.view < s.view.num {
+        reply.view = s.view.num;
+    }
+    reference::on_forward_reply(s, ctx, from, reply);
+}
+/// The primary counts a forward acknowledgement from an older view as one of its own.
+pub const COUNTS_STALE_ACKS: Functions = Functions {
+    on_forward_reply: counts_stale_acks,
     ..RIGHT
 };

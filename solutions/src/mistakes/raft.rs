@@ -394,3 +394,44 @@ pub const NEVER_BACKS_OFF: Functions = Functions {
     on_append_entries_reply: never_back_off,
     ..RIGHT
 };
+
+fn counts_stale_replies(
+    s: &mut RaftServer,
+    ctx: &mut Ctx<'_>,
+    from: NodeId,
+    mut reply: AppendEntriesReply,
+) {
+    // The mistake: a reply of an earlier term counts as one of this term.
+    if reply.term < s.current_term {
+        reply.term = s.current_term;
+    }
+    reference::on_append_entries_reply(s, ctx, from, reply);
+}
+
+/// Counts an AppendEntries reply of an earlier term: a `match_index` from another leadership.
+pub const COUNTS_STALE_REPLIES: Functions = Functions {
+    on_append_entries_reply: counts_stale_replies,
+    ..RIGHT
+};
+
+fn lead_keeping_match_index(
+    s: &mut RaftServer,
+    ctx: &mut Ctx<'_>,
+    from: NodeId,
+    reply: RequestVoteReply,
+) {
+    let kept = s.match_index.clone();
+    let was_leader = s.role == Role::Leader;
+    reference::on_request_vote_reply(s, ctx, from, reply);
+    if s.role == Role::Leader && !was_leader {
+        // The mistake: what followers stored under an earlier leadership is taken as still true.
+        s.match_index = kept;
+        reference::advance_commit_index(s, ctx);
+    }
+}
+
+/// Keeps `match_index` from an earlier leadership instead of starting it at 0.
+pub const KEEPS_MATCH_INDEX: Functions = Functions {
+    on_request_vote_reply: lead_keeping_match_index,
+    ..RIGHT
+};
