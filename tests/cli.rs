@@ -510,3 +510,28 @@ fn check_refuses_a_protocol_it_cannot_search_before_printing_anything() {
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("`PrimaryBackup` cannot be searched exhaustively"));
 }
+
+/// A reader that goes away (`clustersim run ... | head`) leaves the exit code one of 0, 1 and
+/// 2, never a panic's 101: both output streams closed before the run prints anything.
+#[test]
+fn a_closed_output_pipe_never_turns_the_exit_code_into_a_panic() {
+    for args in [
+        &["run", "scenarios/raft-1000-ops.ron", "--timeline"][..],
+        &["run", "scenarios/worker-crash-naive.ron"][..],
+        &["run", "scenarios/no-such-file.ron"][..],
+    ] {
+        for _ in 0..5 {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_clustersim"))
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .args(args)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawns");
+            drop(child.stdout.take());
+            drop(child.stderr.take());
+            let code = child.wait().expect("waits").code();
+            assert!(matches!(code, Some(0..=2)), "{args:?}: exit {code:?}");
+        }
+    }
+}

@@ -493,6 +493,37 @@ fn raft_survives_10000_seeds_of_disk_faults_under_the_fault_atlas() {
     }
 }
 
+/// A failure on the hunting ground draws disk faults from its `disk:` rates as well as from
+/// the nemesis: the shrunk file keeps only the rates the failure needs (here none: its
+/// schedule alone fails), so what it prints is what caused the failure.
+#[test]
+fn shrinking_drops_the_disk_rates_a_failure_does_not_need() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/hunt/raft-disk-nemesis.ron");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "protocol: Raft(final_reads: \"4.5s\")",
+        "protocol: Raft(final_reads: \"4.5s\", ignore_sync_failure: true)",
+    );
+    let planted = parse(&text, "planted.ron").expect("parses");
+    let runner = runner(&REGISTRY, "planted.ron");
+    let found = sweep(&planted, &sweep_config(50, false), &runner, &Silent).expect("explores");
+    let seed = found.first_failure().expect("a failure").seed;
+    let shrunk = shrink(&planted, seed, &runner, &ShrinkOptions::default())
+        .expect("shrinks")
+        .expect("the seed fails");
+    let total = |s: &Scenario| -> f64 {
+        s.disk
+            .iter()
+            .flat_map(|r| r.rates().named().map(|(_, p)| p))
+            .sum()
+    };
+    assert!(total(&planted) > 0.0);
+    assert!(
+        total(&shrunk.scenario) < total(&planted),
+        "the shrunk file kept every rate: {:?}",
+        shrunk.scenario.disk
+    );
+}
+
 #[test]
 fn zoo_raft_committing_old_terms_by_counting_loses_an_acknowledged_write() {
     finds_and_shrinks("raft-figure8.ron");

@@ -526,6 +526,19 @@ fn shrink_and_write(
     for f in &shrunk.scenario.faults {
         outln!("    at {}: {:?}", f.at, f.fault);
     }
+    for rule in &shrunk.scenario.disk {
+        let rates = rule.rates();
+        if !rates.is_zero() {
+            outln!(
+                "    and drawn disk faults it needs on {}: {rates} (the trace's disk notes say which)",
+                if rule.nodes.is_empty() {
+                    "every node".to_string()
+                } else {
+                    rule.nodes.join(", ")
+                }
+            );
+        }
+    }
     outln!("  wrote {}", path.display());
     outln!("  replay: {} run {}", registry.program(), path.display());
     Ok(Some((shrunk, path)))

@@ -228,10 +228,21 @@ where
     };
     // A panic outside a run (in a check, a renderer, the CLI itself) is a bug in the program,
     // not in the scenario: it is reported as such, with the exit code of an error (2), never 101.
+    use std::io::Write;
     let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(dispatch)) {
         Ok(result) => result,
-        Err(_) => {
-            eprintln!(
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            // Whoever read the output went away (`| head`): there is no one left to tell.
+            if message.starts_with("failed printing to") {
+                return 2;
+            }
+            let _ = writeln!(
+                std::io::stderr(),
                 "error: internal error: {} panicked (the message is above); this is a bug in \
                  the program or in a check, not in the scenario",
                 registry.program()
@@ -242,7 +253,7 @@ where
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", printable(&e.to_string()));
+            let _ = writeln!(std::io::stderr(), "error: {}", printable(&e.to_string()));
             e.exit_code() as u8
         }
     }

@@ -375,6 +375,7 @@ impl<R: Fn(&Scenario) -> Result<Report>> Search<'_, R> {
             let load = self.performance;
             if !load {
                 changed |= self.calm_network();
+                changed |= self.calm_disks();
             }
             changed |= self.drop_events();
             changed |= self.drop_and_shift();
@@ -393,6 +394,37 @@ impl<R: Fn(&Scenario) -> Result<Report>> Search<'_, R> {
                 break;
             }
         }
+    }
+
+    /// Drops the `disk:` rules' drawn faults (all, else one kind of them at a time): what the
+    /// shrunk file still draws is what the failure needs beyond its schedule.
+    fn calm_disks(&mut self) -> bool {
+        if self.best.disk.is_empty() {
+            return false;
+        }
+        let mut calm = self.best.clone();
+        calm.disk.clear();
+        if self.try_accept(calm) {
+            return true;
+        }
+        let mut changed = false;
+        type Rate = fn(&mut crate::storage::DiskRule) -> &mut f64;
+        let rates: [Rate; 5] = [
+            |r| &mut r.sync_fail,
+            |r| &mut r.lost_write,
+            |r| &mut r.misdirected_write,
+            |r| &mut r.corrupt,
+            |r| &mut r.unreadable,
+        ];
+        for rate in rates {
+            if !self.best.disk.iter_mut().any(|r| *rate(r) > 0.0) {
+                continue;
+            }
+            let mut calm = self.best.clone();
+            calm.disk.iter_mut().for_each(|r| *rate(r) = 0.0);
+            changed |= self.try_accept(calm);
+        }
+        changed
     }
 
     /// Drops whole faults with their undo, big chunks first (delta debugging).
