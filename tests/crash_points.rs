@@ -95,22 +95,21 @@ impl Node for Journal {
     }
 }
 
-fn run(ack_early: bool, seed: u64, schedule: Vec<(SimTime, Fault)>) -> RunOutcome {
+/// The journal and its peer on `link`, from `seed`.
+fn sim(
+    ack_early: bool,
+    seed: u64,
+    link: LinkSpec,
+    trace: TraceLevel,
+) -> (SimConfig, NodeFactory<Journal>) {
     let roster = Roster::new([
         ("journal".to_string(), "journal".to_string()),
         ("peer".to_string(), "peer".to_string()),
     ]);
-    let link = LinkSpec {
-        latency: Latency::Constant(Duration::from_millis(1)),
-        drop: 0.0,
-        duplicate: 0.0,
-        bandwidth: None,
-    };
     let config = SimConfig::new(roster, Network::new(2, link))
         .seed(seed)
         .bounds(Bounds::new(Duration::from_millis(500), 100_000))
-        .schedule(schedule)
-        .trace(TraceLevel::Full);
+        .trace(trace);
     let factory: NodeFactory<Journal> = Box::new(move |id, _, _| {
         if id == JOURNAL {
             Journal::Writer { ack_early }
@@ -118,7 +117,18 @@ fn run(ack_early: bool, seed: u64, schedule: Vec<(SimTime, Fault)>) -> RunOutcom
             Journal::Peer
         }
     });
-    Sim::new(config, factory).run()
+    (config, factory)
+}
+
+fn run(ack_early: bool, seed: u64, schedule: Vec<(SimTime, Fault)>) -> RunOutcome {
+    let link = LinkSpec {
+        latency: Latency::Constant(Duration::from_millis(1)),
+        drop: 0.0,
+        duplicate: 0.0,
+        bandwidth: None,
+    };
+    let (config, factory) = sim(ack_early, seed, link, TraceLevel::Full);
+    Sim::new(config.schedule(schedule), factory).run()
 }
 
 /// A crash armed at `at` ms (it falls in the tick after), the restart 25ms later.
@@ -278,21 +288,7 @@ fn acknowledging_between_two_syncs_loses_a_write_to_a_power_loss_there() {
 /// `Durable` judged, how many failed, and the length of the shortest failing path.
 fn searched(ack_early: bool, disk_faults: u32) -> (usize, usize, Option<usize>) {
     use clustersim::explore::exhaustive::{search_judging, ExhaustiveConfig};
-    let roster = Roster::new([
-        ("journal".to_string(), "journal".to_string()),
-        ("peer".to_string(), "peer".to_string()),
-    ]);
-    let config = SimConfig::new(roster, Network::new(2, LinkSpec::default()))
-        .seed(1)
-        .bounds(Bounds::new(Duration::from_millis(500), 100_000))
-        .trace(TraceLevel::HashOnly);
-    let factory: NodeFactory<Journal> = Box::new(move |id, _, _| {
-        if id == JOURNAL {
-            Journal::Writer { ack_early }
-        } else {
-            Journal::Peer
-        }
-    });
+    let (config, factory) = sim(ack_early, 1, LinkSpec::default(), TraceLevel::HashOnly);
     let search = ExhaustiveConfig::default()
         .targets(vec![JOURNAL])
         .crashes(0)
