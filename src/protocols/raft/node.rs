@@ -971,9 +971,11 @@ impl Server {
         match_index: u64,
         conflict_index: u64,
     ) {
-        // A server whose disk lost entries it may have acknowledged says where to send from
-        // again (the leader may count them as replicated here).
-        let match_index = if !success && self.lost_entries() {
+        // A server whose disk lost or damaged entries it may have acknowledged says where to
+        // send from again (the leader may count them as replicated here, and an entry next to
+        // a damaged one may be an older one a lost write left behind).
+        let damaged = self.lost_entries() || self.log.first_faulty().is_some();
+        let match_index = if !success && damaged {
             conflict_index
         } else {
             match_index
