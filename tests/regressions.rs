@@ -4,11 +4,12 @@
 //! duplicated requests, partitions and failover for sync primary-backup) find nothing over a
 //! sweep of seeds.
 
-use clustersim::explore::{progress::Silent, runner, sweep, Budget, Shard, SweepConfig};
+mod common;
 use clustersim::registry::Registry;
 use clustersim::run::{run_scenario, RunOptions};
 use clustersim::scenario::load;
-use std::path::{Path, PathBuf};
+use common::hunt;
+use std::path::PathBuf;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -37,28 +38,6 @@ fn every_regression_scenario_passes_all_its_checks() {
             assert!(v.passed(), "{}: {} {}", f.display(), v.check, v.summary);
         }
     }
-}
-
-fn hunt(file: &str, seeds: u64) {
-    let registry = Registry::shipped();
-    let path = root().join(file);
-    let s = load(Path::new(&path)).expect("loads");
-    let config = SweepConfig::default()
-        .first_seed(0)
-        .budget(Budget::Seeds(seeds))
-        .shard(Shard::ALL)
-        .jobs(0)
-        .keep_going(true)
-        .until_covered(false);
-    let found = sweep(&s, &config, runner(&registry, file), &Silent).expect("sweeps");
-    assert_eq!(found.runs(), seeds);
-    let failures: Vec<String> = found
-        .failures
-        .iter()
-        .take(3)
-        .map(|f| format!("seed {}: {:?}", f.seed, f.checks))
-        .collect();
-    assert!(failures.is_empty(), "{file}: {failures:?}");
 }
 
 #[test]

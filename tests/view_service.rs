@@ -4,15 +4,16 @@
 //! grounds (one replica at a time crashed and restarted; partitions, isolations and crashes)
 //! stay linearizable over hundreds of seeds.
 
+mod common;
 use clustersim::check::Status;
-use clustersim::explore::{progress::Silent, runner, sweep, Budget, Shard, SweepConfig};
 use clustersim::fault::{Fault, ScheduledFault};
 use clustersim::history::{Op, Phase};
 use clustersim::registry::Registry;
 use clustersim::run::{run_scenario, Report, RunOptions};
 use clustersim::scenario::{load, Scenario};
 use clustersim::time::{Duration, SimTime};
-use std::path::{Path, PathBuf};
+use common::hunt;
+use std::path::PathBuf;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -303,27 +304,6 @@ fn a_primary_cut_off_from_the_view_service_alone_is_deposed_without_a_stale_read
         assert_eq!(views(&r)[1].1, r2, "seed {seed}: replica2 promoted");
         assert_eq!(views(&r)[0].1, r1);
     }
-}
-
-fn hunt(file: &str, seeds: u64) {
-    let registry = Registry::shipped();
-    let s = load(Path::new(&root().join(file))).expect("loads");
-    let config = SweepConfig::default()
-        .first_seed(0)
-        .budget(Budget::Seeds(seeds))
-        .shard(Shard::ALL)
-        .jobs(0)
-        .keep_going(true)
-        .until_covered(false);
-    let found = sweep(&s, &config, runner(&registry, file), &Silent).expect("sweeps");
-    assert_eq!(found.runs(), seeds);
-    let failures: Vec<String> = found
-        .failures
-        .iter()
-        .take(3)
-        .map(|f| format!("seed {}: {:?}", f.seed, f.checks))
-        .collect();
-    assert!(failures.is_empty(), "{file}: {failures:?}");
 }
 
 #[test]
