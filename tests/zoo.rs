@@ -115,6 +115,20 @@ fn retry_failed_syncs(p: &mut Spec) {
     .unwrap();
 }
 
+fn queue_checksums(p: &mut Spec) {
+    p.edit(|q: &mut clustersim::protocols::queue::QueueParams| {
+        q.checksums = true;
+    })
+    .expect("Queue params");
+}
+
+fn queue_retries_failed_syncs(p: &mut Spec) {
+    p.edit(|q: &mut clustersim::protocols::queue::QueueParams| {
+        q.ignore_sync_failure = false;
+    })
+    .expect("Queue params");
+}
+
 fn ack_after_the_effect(p: &mut Spec) {
     p.edit(|q: &mut clustersim::protocols::queue::QueueParams| {
         q.ack_on_receipt = false;
@@ -256,6 +270,18 @@ const ZOO: &[Entry] = &[
         check: "Converged",
         budget: 100,
         fix: retry_failed_syncs,
+    },
+    Entry {
+        file: "queue-disk-no-checksums.ron",
+        check: "NoLostTasks",
+        budget: 500,
+        fix: queue_checksums,
+    },
+    Entry {
+        file: "queue-ignore-sync-failure.ron",
+        check: "NoLostTasks",
+        budget: 100,
+        fix: queue_retries_failed_syncs,
     },
     Entry {
         file: "queue-ack-on-receipt.ron",
@@ -447,37 +473,59 @@ fn zoo_raft_ignoring_a_failed_sync_loses_acknowledged_entries() {
 /// 10,000 seeds of the hunting ground, every check judged on every seed (no UNKNOWN).
 #[test]
 fn raft_survives_10000_seeds_of_disk_faults_under_the_fault_atlas() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/hunt/raft-disk-nemesis.ron");
+    survives_its_disk(
+        "raft-disk-nemesis.ron",
+        "protocol: Raft(final_reads: \"4.5s\"",
+        &[
+            (", checksums: false", 200),
+            (", corrupt_ends_log: true", 50),
+            (", ignore_sync_failure: true", 50),
+        ],
+    );
+}
+
+/// The replicated queue's journal on the same disks: checksummed records that name their
+/// task, a record it cannot trust taken from its peers, a failed sync written again.
+#[test]
+fn queue_survives_10000_seeds_of_disk_faults_under_the_fault_atlas() {
+    survives_its_disk(
+        "queue-disk-nemesis.ron",
+        "idempotent_sink: true,",
+        &[(" checksums: false,", 5_000)],
+    );
+}
+
+/// The hunting ground `file` passes 10,000 seeds with every check judged on every seed (no
+/// UNKNOWN), and finds each planted switch (its text inserted after `anchor`) within its seeds.
+fn survives_its_disk(file: &str, anchor: &str, switches: &[(&str, u64)]) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/hunt")
+        .join(file);
     let scenario = load(&path).expect("loads");
     let found = sweep(
         &scenario,
         &sweep_config(10_000, true),
-        runner(&REGISTRY, "raft-disk-nemesis.ron"),
+        runner(&REGISTRY, file),
         &Silent,
     )
     .expect("explores");
     assert_eq!(found.runs(), 10_000);
     assert!(
         found.failures.is_empty(),
-        "{} failing seeds, first {:?}",
+        "{file}: {} failing seeds, first {:?}",
         found.failures.len(),
         found.first_failure()
     );
     assert_eq!(
         found.undecided, 0,
-        "seeds with a check not judged, first {:?}",
+        "{file}: seeds with a check not judged, first {:?}",
         found.first_undecided
     );
     // The same ground finds each planted disk mistake.
-    for (switch, seeds) in [
-        ("checksums: false", 200),
-        ("corrupt_ends_log: true", 50),
-        ("ignore_sync_failure: true", 50),
-    ] {
-        let text = std::fs::read_to_string(&path).unwrap().replace(
-            "protocol: Raft(final_reads: \"4.5s\")",
-            &format!("protocol: Raft(final_reads: \"4.5s\", {switch})"),
-        );
+    for &(switch, seeds) in switches {
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(anchor), "{file}: no {anchor}");
+        let text = text.replace(anchor, &format!("{anchor}{switch}"));
         let planted = parse(&text, "planted.ron").expect("parses");
         let found = sweep(
             &planted,
@@ -546,6 +594,16 @@ fn zoo_raft_acknowledging_unsynced_entries_loses_committed_writes() {
 #[test]
 fn zoo_raft_voting_without_the_election_restriction_overwrites_committed_entries() {
     finds_and_shrinks("raft-no-election-restriction.ron");
+}
+
+#[test]
+fn zoo_queue_trusting_its_disk_loses_a_task_to_one_corrupt_record() {
+    finds_and_shrinks("queue-disk-no-checksums.ron");
+}
+
+#[test]
+fn zoo_queue_ignoring_a_failed_sync_loses_acknowledged_tasks() {
+    finds_and_shrinks("queue-ignore-sync-failure.ron");
 }
 
 #[test]

@@ -68,6 +68,18 @@ pub struct QueueParams {
     /// early ack, `acks_late = False`); `true` plants the bug: a worker that dies mid-task
     /// loses it, leases or not.
     pub ack_on_receipt: bool,
+    /// Write each server record with a checksum and its task's id, and read back only the
+    /// records that pass both; `false` plants the disk-trusting server: a corrupt record reads
+    /// as another task's and a misdirected one is taken for the task whose key it sits under
+    /// (Ganesan et al., FAST 2017). The protected server leaves a record it cannot trust out
+    /// and takes the task's state from its peers, as it does after every restart.
+    pub checksums: bool,
+    /// Carry on after a failed sync or a refused write as if it had worked; `true` plants
+    /// fsyncgate (PostgreSQL, 2018): a server acknowledges what its disk dropped. The protected server writes every
+    /// record again and retries; if its disk still will not sync it stops for a moment, then
+    /// starts over from what its disk holds and its peers' state, as a restarted server would,
+    /// and is not primary again until a sync works.
+    pub ignore_sync_failure: bool,
 }
 
 impl Default for QueueParams {
@@ -85,6 +97,8 @@ impl Default for QueueParams {
             heartbeat: Duration::from_millis(10),
             failover: Duration::from_millis(50),
             ack_on_receipt: false,
+            checksums: true,
+            ignore_sync_failure: false,
         }
     }
 }
@@ -200,13 +214,16 @@ pub enum QueueTimer {
     Sync,
     /// Server: ask peers for their state again if still recovering.
     Recovered,
+    /// Server: the pause after its disk would not sync is over; start over.
+    StartOver,
 }
 
 /// What a queue node keeps on disk.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum QueueStored {
-    /// A server's record of a task.
-    Task(TaskRecord),
+    /// A server's record of a task, with the task's id (a record read under another task's key
+    /// was misdirected).
+    Task(u64, TaskRecord),
     /// A producer's count of tasks submitted.
     Count(u64),
     /// A sink's mark that a task's effect was applied.

@@ -23,6 +23,15 @@ impl Server {
         ctx.set_timer(self.heartbeat, QueueTimer::Heartbeat);
     }
 
+    /// Forgets that it heard its peers and fetches their state again (a server starting over
+    /// in place).
+    pub(super) fn restart_replication(&mut self, ctx: &mut Context<'_, QueueNode>) {
+        if self.peers() >= 2 {
+            self.recovering = false;
+            self.begin_recovery(ctx);
+        }
+    }
+
     /// Stops serving until every peer's state is merged: every acknowledged task sits on a
     /// majority, and a peer that acks later knows we are alive and copies to us first.
     fn begin_recovery(&mut self, ctx: &mut Context<'_, QueueNode>) {
@@ -49,13 +58,19 @@ impl Server {
     /// The server this node believes is primary: the lowest-numbered live one.
     pub(super) fn primary_guess(&self) -> usize {
         (0..self.peers())
-            .find(|&i| i == self.me || (self.alive[i] && !self.peer_recovering[i]))
+            .find(|&i| {
+                if i == self.me {
+                    !self.suspect
+                } else {
+                    self.alive[i] && !self.peer_recovering[i]
+                }
+            })
             .unwrap_or(self.me)
     }
 
     /// True when this node serves clients.
     pub(super) fn is_primary(&self) -> bool {
-        !self.recovering && self.primary_guess() == self.me
+        !self.recovering && !self.suspect && self.primary_guess() == self.me
     }
 
     /// Backups whose acknowledgement an enqueue needs: at least half the group must hold it.
@@ -108,11 +123,10 @@ impl Server {
         }
     }
 
-    fn merge(&mut self, ctx: &mut Context<'_, QueueNode>, task: u64, rec: TaskRecord) {
+    /// Takes `rec` if it is newer than ours; false when it is and the disk would not take it.
+    fn merge(&mut self, ctx: &mut Context<'_, QueueNode>, task: u64, rec: TaskRecord) -> bool {
         let newer = self.tasks.get(&task).is_none_or(|mine| rec.ver > mine.ver);
-        if newer {
-            self.store(ctx, task, rec);
-        }
+        !newer || self.store(ctx, task, rec)
     }
 
     pub(super) fn on_peer_message(
@@ -127,8 +141,8 @@ impl Server {
         self.heard(ctx, peer);
         match msg {
             QueueMsg::Heartbeat { recovering } => self.peer_recovering[peer] = recovering,
-            QueueMsg::Replicate { task, rec } => {
-                self.merge(ctx, task, rec);
+            // Confirmed only once our disk holds it.
+            QueueMsg::Replicate { task, rec } if self.merge(ctx, task, rec) => {
                 ctx.send(from, QueueMsg::ReplicateAck { task });
             }
             QueueMsg::ReplicateAck { task } => {
@@ -146,10 +160,12 @@ impl Server {
                 ctx.send(from, QueueMsg::SyncState(state));
             }
             QueueMsg::SyncState(state) => {
+                let mut all = true;
                 for (task, rec) in state {
-                    self.merge(ctx, task, rec);
+                    all &= self.merge(ctx, task, rec);
                 }
-                if self.recovering {
+                // A peer whose state did not all reach our disk is asked again.
+                if self.recovering && all {
                     self.synced_from |= 1 << peer;
                     self.recovering = self.synced_from != self.all_peers();
                 }
@@ -195,7 +211,8 @@ impl Server {
             QueueTimer::Heartbeat => {
                 ctx.set_timer(self.heartbeat, QueueTimer::Heartbeat);
                 let now = ctx.now();
-                let recovering = self.recovering;
+                // A suspect server is not to be taken as primary either.
+                let recovering = self.recovering || self.suspect;
                 for (i, s) in self.cluster.servers.iter().enumerate() {
                     if i != self.me {
                         ctx.send(*s, QueueMsg::Heartbeat { recovering });

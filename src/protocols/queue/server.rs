@@ -42,10 +42,55 @@ pub struct Server {
     /// Peers that said they are recovering, so cannot be primary.
     pub(super) peer_recovering: Vec<bool>,
     pub(super) pending: BTreeMap<u64, PendingAck>,
+    /// Records are written with checksums and read back only when intact (`QueueParams`).
+    pub(super) checksums: bool,
+    /// A failed sync or a refused write is taken as success (the planted fsyncgate).
+    pub(super) ignore_sync_failure: bool,
+    /// Records read back at boot that could not be trusted (taken from peers instead).
+    pub(super) damaged: usize,
+    /// Its disk would not sync: it says and does nothing until it starts over.
+    pub(super) silent: bool,
+    /// It started over after its disk would not sync and no sync has worked since: it serves
+    /// as a backup but never as primary.
+    pub(super) suspect: bool,
 }
+
+/// Times a server writes every record again after a failed sync before it starts over.
+const SYNC_ATTEMPTS: usize = 3;
 
 fn key(task: u64) -> String {
     format!("t{task:016x}")
+}
+
+/// The task records a server's disk holds, and how many records it could not trust. With
+/// `checksums`, a record that fails its checksum, cannot be read or names another task (a
+/// misdirected write) is left out; without, every readable record is taken as it reads.
+fn read_journal(
+    storage: &Storage<QueueStored>,
+    checksums: bool,
+) -> (BTreeMap<u64, TaskRecord>, usize) {
+    let mut tasks = BTreeMap::new();
+    if !checksums {
+        for (k, v) in storage.scan("t") {
+            if let (Ok(task), QueueStored::Task(_, rec)) = (u64::from_str_radix(&k[1..], 16), v) {
+                tasks.insert(task, *rec);
+            }
+        }
+        return (tasks, 0);
+    }
+    let mut damaged = 0;
+    for k in storage.keys("t") {
+        let Ok(task) = u64::from_str_radix(&k[1..], 16) else {
+            continue;
+        };
+        match storage.try_get(k) {
+            Ok(Some(QueueStored::Task(id, rec))) if *id == task => {
+                tasks.insert(task, *rec);
+            }
+            _ => damaged += 1,
+        }
+    }
+    (tasks, damaged)
 }
 
 impl Server {
@@ -56,16 +101,12 @@ impl Server {
         cluster: Arc<Cluster>,
         storage: &Storage<QueueStored>,
     ) -> Self {
-        let mut tasks = BTreeMap::new();
-        let mut ready = VecDeque::new();
-        for (k, v) in storage.scan("t") {
-            if let (Ok(task), QueueStored::Task(rec)) = (u64::from_str_radix(&k[1..], 16), v) {
-                tasks.insert(task, *rec);
-                if rec.state == TaskState::Ready {
-                    ready.push_back(task);
-                }
-            }
-        }
+        let (tasks, damaged) = read_journal(storage, params.checksums);
+        let ready = tasks
+            .iter()
+            .filter(|(_, r)| r.state == TaskState::Ready)
+            .map(|(t, _)| *t)
+            .collect();
         let n = cluster.servers.len();
         Server {
             me: cluster.servers.iter().position(|s| *s == id).unwrap_or(0),
@@ -84,11 +125,27 @@ impl Server {
             synced_from: 0,
             peer_recovering: vec![false; n],
             pending: BTreeMap::new(),
+            checksums: params.checksums,
+            ignore_sync_failure: params.ignore_sync_failure,
+            damaged,
+            silent: false,
+            suspect: false,
         }
     }
 
     pub(super) fn on_start(&mut self, ctx: &mut Context<'_, QueueNode>) {
         let now = ctx.now();
+        if self.damaged > 0 {
+            let (n, peers) = (self.damaged, self.cluster.servers.len() > 1);
+            ctx.note(|| {
+                let then = if peers {
+                    "takes those tasks from its peers"
+                } else {
+                    "has no peer to take them from"
+                };
+                format!("its disk held {n} record(s) it cannot trust: {then}")
+            });
+        }
         // Tasks in flight when the server went down get a fresh lease from now.
         ctx.sometimes(
             "the server boots with tasks in flight from before a crash",
@@ -112,16 +169,101 @@ impl Server {
         Duration((self.lease.0 / 4).max(1))
     }
 
-    /// Writes `task`'s new state with a bumped version; replicates it when primary.
-    pub(super) fn set(&mut self, ctx: &mut Context<'_, QueueNode>, task: u64, state: TaskState) {
+    /// Writes `task`'s new state with a bumped version and replicates it when primary; false
+    /// (and nothing changed) when the disk would not take it.
+    pub(super) fn set(
+        &mut self,
+        ctx: &mut Context<'_, QueueNode>,
+        task: u64,
+        state: TaskState,
+    ) -> bool {
         let ver = self.tasks.get(&task).map_or(1, |r| r.ver + 1);
         let rec = TaskRecord { ver, state };
-        self.store(ctx, task, rec);
+        if !self.store(ctx, task, rec) {
+            return false;
+        }
         self.replicate(ctx, task, rec);
+        true
     }
 
-    /// Installs `rec` locally: memory, indexes and disk (synced if the policy says so).
-    pub(super) fn store(&mut self, ctx: &mut Context<'_, QueueNode>, task: u64, rec: TaskRecord) {
+    /// Writes `task`'s record to the disk, checksummed unless the switch is off; false when
+    /// the disk refused it (a full disk), unless refusals are ignored.
+    fn write(&self, ctx: &mut Context<'_, QueueNode>, task: u64, rec: TaskRecord) -> bool {
+        let value = QueueStored::Task(task, rec);
+        let done = if self.checksums {
+            ctx.storage().try_put_checked(key(task), value)
+        } else {
+            ctx.storage().try_put(key(task), value)
+        };
+        done.is_ok() || self.ignore_sync_failure
+    }
+
+    /// Syncs the disk; after a failure (unless ignored) writes every record again and retries,
+    /// and starts over if it still will not sync. True when every record is durable.
+    fn sync(&mut self, ctx: &mut Context<'_, QueueNode>) -> bool {
+        if self.ignore_sync_failure {
+            ctx.storage().sync();
+            return true;
+        }
+        for _ in 0..SYNC_ATTEMPTS {
+            if ctx.storage().try_sync().is_ok() {
+                self.suspect = false;
+                return true;
+            }
+            ctx.note(|| "a sync failed: writes every record again and retries".to_string());
+            let all: Vec<(u64, TaskRecord)> = self.tasks.iter().map(|(t, r)| (*t, *r)).collect();
+            if !all.into_iter().all(|(t, r)| self.write(ctx, t, r)) {
+                break;
+            }
+        }
+        // As PostgreSQL panics on a failed fsync and its supervisor starts it again after a
+        // pause: silent meanwhile, so its peers count it dead and wait for it no longer.
+        self.silent = true;
+        self.pending.clear();
+        let pause = Duration(self.failover.0.saturating_mul(2));
+        ctx.note(|| format!("its disk will not sync: stops for {pause}, then starts over"));
+        ctx.set_timer(pause, QueueTimer::StartOver);
+        false
+    }
+
+    /// Starts over as a restarted server would: the tasks its disk holds, fresh leases, no
+    /// enqueue waiting for backups, its peers' state merged before it serves again, and, with
+    /// peers, never primary until a sync works again.
+    fn start_over(&mut self, ctx: &mut Context<'_, QueueNode>) {
+        ctx.note(|| "starts over from what its disk holds".to_string());
+        self.silent = false;
+        self.suspect = self.cluster.servers.len() > 1;
+        let (tasks, damaged) = read_journal(ctx.storage(), self.checksums);
+        self.ready = tasks
+            .iter()
+            .filter(|(_, r)| r.state == TaskState::Ready)
+            .map(|(t, _)| *t)
+            .collect();
+        let until = ctx.now() + self.lease;
+        self.leases = tasks
+            .iter()
+            .filter(|(_, r)| r.state == TaskState::InFlight)
+            .map(|(t, _)| (*t, until))
+            .collect();
+        self.tasks = tasks;
+        self.damaged = damaged;
+        self.pending.clear();
+        self.restart_replication(ctx);
+    }
+
+    /// Installs `rec`: disk first (synced if the policy says so), then memory and indexes;
+    /// false when the disk would not take it (memory then still agrees with the disk) or
+    /// would not sync.
+    pub(super) fn store(
+        &mut self,
+        ctx: &mut Context<'_, QueueNode>,
+        task: u64,
+        rec: TaskRecord,
+    ) -> bool {
+        if !self.write(ctx, task, rec) {
+            ctx.note(|| format!("its disk refused task {task}'s record: acknowledges nothing"));
+            return false;
+        }
         self.tasks.insert(task, rec);
         match rec.state {
             TaskState::Ready => {
@@ -135,10 +277,7 @@ impl Server {
                 self.leases.remove(&task);
             }
         }
-        ctx.storage().put(key(task), QueueStored::Task(rec));
-        if self.durability == Durability::SyncAlways {
-            ctx.storage().sync();
-        }
+        self.durability != Durability::SyncAlways || self.sync(ctx)
     }
 
     pub(super) fn on_message(
@@ -147,6 +286,9 @@ impl Server {
         from: NodeId,
         msg: QueueMsg,
     ) {
+        if self.silent {
+            return;
+        }
         match msg {
             QueueMsg::Enqueue { task } => self.on_enqueue(ctx, from, task),
             QueueMsg::Dequeue => self.on_dequeue(ctx, from),
@@ -173,7 +315,11 @@ impl Server {
             return self.redirect(ctx, from);
         }
         match self.tasks.get(&task) {
-            None => self.set(ctx, task, TaskState::Ready),
+            None => {
+                if !self.set(ctx, task, TaskState::Ready) {
+                    return;
+                }
+            }
             // A retried enqueue: copy the record again so backups surely have it.
             Some(rec) => {
                 let rec = *rec;
@@ -196,7 +342,11 @@ impl Server {
                 Variant::Naive => TaskState::Done,
                 Variant::Reliable => TaskState::InFlight,
             };
-            self.set(ctx, task, next);
+            if !self.set(ctx, task, next) {
+                // Not handed out: it stays first in line.
+                self.ready.push_front(task);
+                return;
+            }
             ctx.send(from, QueueMsg::Task { task });
             return;
         }
@@ -205,6 +355,9 @@ impl Server {
     // ANCHOR_END: on_dequeue
 
     pub(super) fn on_timer(&mut self, ctx: &mut Context<'_, QueueNode>, timer: QueueTimer) {
+        if self.silent {
+            return self.on_timer_while_silent(ctx, timer);
+        }
         match timer {
             // ANCHOR: reaper
             QueueTimer::Reap => {
@@ -230,11 +383,32 @@ impl Server {
             // ANCHOR_END: reaper
             QueueTimer::Sync => {
                 if let Durability::SyncEvery(d) = self.durability {
-                    ctx.storage().sync();
-                    ctx.set_timer(d, QueueTimer::Sync);
+                    if self.sync(ctx) {
+                        ctx.set_timer(d, QueueTimer::Sync);
+                    }
                 }
             }
             other => self.on_replication_timer(ctx, other),
+        }
+    }
+
+    /// A silent server's timers: the periodic ones come round again and do nothing, the one
+    /// that ends the pause starts it over.
+    fn on_timer_while_silent(&mut self, ctx: &mut Context<'_, QueueNode>, timer: QueueTimer) {
+        match timer {
+            QueueTimer::StartOver => self.start_over(ctx),
+            QueueTimer::Reap => {
+                ctx.set_timer(self.reap_every(), QueueTimer::Reap);
+            }
+            QueueTimer::Sync => {
+                if let Durability::SyncEvery(d) = self.durability {
+                    ctx.set_timer(d, QueueTimer::Sync);
+                }
+            }
+            QueueTimer::Heartbeat => {
+                ctx.set_timer(self.heartbeat, QueueTimer::Heartbeat);
+            }
+            _ => {}
         }
     }
 }
