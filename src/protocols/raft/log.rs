@@ -6,9 +6,10 @@
 //!
 //! A disk can fail (issue 39). Each stored entry carries the term of the entry before it, and
 //! `recover_checked` reads the log back as Protocol-Aware Recovery (Alagappan et al., FAST 2018)
-//! asks: it stops at a gap or at an entry whose predecessor is not the one it was written after
-//! (the leftovers of a power loss that kept some unsynced writes), and an entry that fails its
-//! checksum or cannot be read is a *faulty slot*, kept in place for the leader to repair, never
+//! asks: past the last entry it synced, it stops at a gap or at an entry whose predecessor is
+//! not the one it was written after (the leftovers of a power loss that kept some unsynced
+//! writes); an entry that fails its checksum or cannot be read, or is missing where it had
+//! been synced (a lost write), is a *faulty slot*, kept in place for the leader to repair, never
 //! taken as the end of the log.
 
 use super::Stored;
@@ -110,8 +111,10 @@ impl Log {
     }
 
     /// Reads a log written with checksums back after a restart (see the module's text); the
-    /// records past the end it finds are left for the caller to delete (`stale_from`).
-    pub fn recover_checked(storage: &Storage<Stored>, mode: RecoveryMode) -> Self {
+    /// records past the end it finds are left for the caller to delete (`stale_from`). Entries
+    /// up to `synced` were synced, so a record missing there is a write the disk lost (a
+    /// faulty slot), not the end of the log.
+    pub fn recover_checked(storage: &Storage<Stored>, mode: RecoveryMode, synced: u64) -> Self {
         let mut log = Log {
             checked: true,
             ..Log::default()
@@ -132,22 +135,29 @@ impl Log {
                 Ok(Some(Stored::Entry(e, prev, at))) if *at == index => {
                     // The entry must follow the one before it: the term it was written after.
                     let last = log.last_index();
-                    match log.faulty.get(&last) {
+                    let linked = match log.faulty.get(&last) {
                         Some(None) => {
                             log.faulty.insert(last, Some(*prev));
                             log.entries[(last - 1) as usize].term = *prev;
+                            true
                         }
-                        Some(Some(t)) if t != prev => break,
-                        Some(Some(_)) => {}
-                        None if log.term_at(last) != Some(*prev) => break,
-                        None => {}
-                    }
-                    if e.term < *prev {
+                        Some(Some(t)) => t == prev,
+                        None => log.term_at(last) == Some(*prev),
+                    } && e.term >= *prev;
+                    if linked {
+                        log.entries.push(*e);
+                    } else if index <= synced && !mode.corrupt_ends_log {
+                        // Both were synced, so one of the two is an older entry a lost write
+                        // left in place: neither is trusted, and the leader repairs both.
+                        if last > 0 {
+                            log.faulty.insert(last, None);
+                        }
+                        log.push_faulty(None);
+                    } else {
                         break;
                     }
-                    log.entries.push(*e);
                 }
-                Ok(None) => break,
+                Ok(None) if index > synced || mode.corrupt_ends_log => break,
                 _ if mode.corrupt_ends_log => break,
                 _ => log.push_faulty(None),
             }
@@ -282,8 +292,13 @@ impl Log {
     }
 
     /// Fills faulty slot `index` with `entry`, which a peer holds under the same anchor; false
-    /// (nothing changed) if the slot is not faulty or its known term differs.
+    /// (nothing changed) if the slot is not faulty, its known term differs, or the term of
+    /// the slot before it is not known yet (fill that one first).
     pub fn fill(&mut self, storage: &mut Storage<Stored>, index: u64, entry: LogEntry) -> bool {
+        // Stored, it names the term of the entry before it: wait until that one is known.
+        if self.term_at(index - 1).is_none() {
+            return false;
+        }
         match self.faulty.get(&index) {
             Some(Some(t)) if *t != entry.term => false,
             Some(_) => {
@@ -405,6 +420,77 @@ mod tests {
         assert_eq!(back.last_index(), 2);
         assert_eq!(back.last_term(), 3);
         assert_eq!(back.entries_from(1, 10), vec![e(1), e(3)]);
+    }
+
+    /// A checked log of terms 1, 1, 2, 2, 3, synced.
+    fn synced_log() -> Storage<Stored> {
+        let mut st = Storage::default();
+        let mut log = Log {
+            checked: true,
+            ..Log::default()
+        };
+        for t in [1, 1, 2, 2, 3] {
+            log.append(&mut st, e(t));
+        }
+        st.sync();
+        st
+    }
+
+    #[test]
+    fn a_gap_ends_the_log_past_the_synced_point_and_is_a_faulty_slot_before_it() {
+        let mut st = synced_log();
+        st.delete(&key(3));
+        st.sync();
+        let mode = RecoveryMode::default();
+        // Not known to be synced: the leftovers of a power loss end at the gap.
+        let torn = Log::recover_checked(&st, mode, 2);
+        assert_eq!(torn.last_index(), 2);
+        assert_eq!(torn.first_faulty(), None);
+        // Synced up to 5: entry 3 is a write the disk lost, and the entry after it names its term.
+        let lost = Log::recover_checked(&st, mode, 5);
+        assert_eq!(lost.last_index(), 5);
+        assert_eq!(lost.faulty().collect::<Vec<_>>(), vec![(3, Some(2))]);
+        assert_eq!(lost.get(3), None);
+        assert_eq!(lost.term_at(5), Some(3));
+    }
+
+    #[test]
+    fn a_broken_link_below_the_synced_point_leaves_both_entries_faulty() {
+        let mut st = synced_log();
+        // Entry 3 as an older write left it: term 1, written after a term-1 entry.
+        st.put_checked(key(3), Stored::Entry(e(1), 1, 3));
+        st.sync();
+        let mode = RecoveryMode::default();
+        assert_eq!(Log::recover_checked(&st, mode, 2).last_index(), 3);
+        let both = Log::recover_checked(&st, mode, 5);
+        assert_eq!(both.last_index(), 5);
+        // Entry 4 says it follows a term-2 entry: 3 and 4 cannot both be right.
+        assert_eq!(
+            both.faulty().map(|(i, _)| i).collect::<Vec<_>>(),
+            vec![3, 4]
+        );
+        assert_eq!(both.term_at(5), Some(3));
+    }
+
+    #[test]
+    fn a_faulty_slot_is_filled_only_once_the_slot_before_it_is_known() {
+        let mut st = synced_log();
+        st.delete(&key(2));
+        st.delete(&key(3));
+        st.sync();
+        let mut log = Log::recover_checked(&st, RecoveryMode::default(), 5);
+        assert_eq!(
+            log.faulty().collect::<Vec<_>>(),
+            vec![(2, None), (3, Some(2))]
+        );
+        // Stored now, entry 3 would name an unknown term before it and break the chain.
+        assert!(!log.fill(&mut st, 3, e(2)));
+        assert!(log.fill(&mut st, 2, e(1)));
+        assert!(log.fill(&mut st, 3, e(2)));
+        st.sync();
+        let back = Log::recover_checked(&st, RecoveryMode::default(), 5);
+        assert_eq!(back.first_faulty(), None);
+        assert_eq!(back.last_index(), 5);
     }
 
     #[test]

@@ -197,10 +197,10 @@ impl fmt::Debug for RaftMsg {
                 "FetchEntryReply(term {}, {}: {})",
                 r.term,
                 r.index,
-                if r.entry.is_some() {
-                    "found"
-                } else {
-                    "not held"
+                match (r.entry.is_some(), r.never_held) {
+                    (true, _) => "found",
+                    (false, true) => "never held",
+                    (false, false) => "not held",
                 }
             ),
         }
@@ -282,7 +282,7 @@ impl Node for RaftNode {
             RaftMsg::AppendEntriesReply(r) => s.on_append_entries_reply(ctx, from, r),
             RaftMsg::Req(req) => s.on_client_request(ctx, from, req),
             RaftMsg::FetchEntry(x) => s.on_fetch_entry(ctx, from, x),
-            RaftMsg::FetchEntryReply(r) => s.on_fetch_entry_reply(ctx, r),
+            RaftMsg::FetchEntryReply(r) => s.on_fetch_entry_reply(ctx, from, r),
             RaftMsg::Rep(_) => {}
         }
     }

@@ -73,7 +73,7 @@ fn read_log(params: &RaftParams, storage: &crate::storage::Storage<Stored>) -> L
         corrupt_ends_log: params.corrupt_ends_log,
         trust_torn_log: params.trust_torn_log,
     };
-    Log::recover_checked(storage, mode)
+    Log::recover_checked(storage, mode, recover_acked(storage).0)
 }
 
 /// Syncs a server tries (writing everything again before each retry) before it stops serving.
@@ -184,6 +184,10 @@ pub struct FetchEntryReply {
     pub index: u64,
     /// The entry, if this server holds it under the same anchor.
     pub entry: Option<LogEntry>,
+    /// This server never held the entry, as far as its intact disk says: its log ends before
+    /// it or holds another term's entry there, and it lost no write and has no faulty slot up
+    /// to there. Enough such servers prove the entry was never committed.
+    pub never_held: bool,
 }
 
 /// A server's role.
@@ -247,6 +251,8 @@ pub struct Server {
     /// The log read back at boot was shorter than `acked`: the disk lost entries this server
     /// may have acknowledged (until the log is as long again).
     lost: bool,
+    /// Leaders: for each faulty slot of their log, the servers that never held its entry.
+    never_held: BTreeMap<u64, BTreeSet<NodeId>>,
 }
 
 impl Server {
@@ -365,6 +371,7 @@ impl Server {
             lost: lost_one && !planted_truncation,
             acked,
             acked_term,
+            never_held: BTreeMap::new(),
         }
     }
 
@@ -705,6 +712,7 @@ impl Server {
         self.next_index.iter_mut().for_each(|n| *n = next);
         self.match_index.iter_mut().for_each(|m| *m = 0);
         self.in_flight.iter_mut().for_each(|f| *f = false);
+        self.never_held.clear();
         if self.params.leader_noop {
             // Section 8: a no-op of the new term lets entries of earlier terms commit.
             self.log.append(
@@ -761,26 +769,53 @@ impl Server {
         let entry = (self.log.term_at(x.anchor_index) == Some(x.anchor_term))
             .then(|| self.log.get(x.index).copied())
             .flatten();
+        // The anchor is the entry itself when the leader knows its term.
+        let other_term = x.anchor_index == x.index
+            && self
+                .log
+                .term_at(x.index)
+                .is_some_and(|t| t != x.anchor_term);
+        let never_held = entry.is_none()
+            && !self.lost
+            && self.log.first_faulty().is_none_or(|f| f > x.index)
+            && (x.index > self.log.last_index() || other_term);
         let reply = FetchEntryReply {
             term: self.current_term,
             index: x.index,
             entry,
+            never_held,
         };
         ctx.send(from, RaftMsg::FetchEntryReply(reply));
     }
 
-    /// A server sent an entry this leader's disk lost: put it back, durably.
-    pub fn on_fetch_entry_reply(&mut self, ctx: &mut Context<'_, RaftNode>, r: FetchEntryReply) {
+    /// A server sent an entry this leader's disk lost: put it back, durably. Or it never held
+    /// it: once too few servers are left to have made a majority with this one, the entry was
+    /// never committed, and the leader drops it with every entry after it.
+    pub fn on_fetch_entry_reply(
+        &mut self,
+        ctx: &mut Context<'_, RaftNode>,
+        from: NodeId,
+        r: FetchEntryReply,
+    ) {
         if r.term > self.current_term {
             self.become_follower(ctx, r.term);
             return;
         }
-        let Some(entry) = r.entry else {
-            return;
-        };
         if self.role != Role::Leader || r.term != self.current_term {
             return;
         }
+        let Some(entry) = r.entry else {
+            if r.never_held && self.log.faulty().any(|(i, _)| i == r.index) {
+                let never = self.never_held.entry(r.index).or_default();
+                never.insert(from);
+                // Committed means held by a majority, this leader perhaps among them.
+                let n = self.servers.len();
+                if never.len() > n - (n / 2 + 1) {
+                    self.drop_uncommitted(ctx, r.index);
+                }
+            }
+            return;
+        };
         if self.log.fill(ctx.storage(), r.index, entry) {
             ctx.reachable("a leader repairs an entry its disk lost from a follower's copy");
             if !self.sync_log(ctx) {
@@ -789,6 +824,37 @@ impl Server {
             self.advance_commit_index(ctx);
             self.broadcast_append_entries(ctx, false);
         }
+    }
+
+    /// Drops entry `index`, which this leader's disk lost and no majority ever held, and every
+    /// entry after it (by Log Matching no majority held those either): none was committed, so
+    /// none was answered; their clients will ask again. A no-op of this term takes their place.
+    fn drop_uncommitted(&mut self, ctx: &mut Context<'_, RaftNode>, index: u64) {
+        ctx.reachable("a leader drops an entry its disk lost that no majority ever held");
+        ctx.note(|| {
+            format!("entry {index} was never committed (too few servers held it): drops it and all after it")
+        });
+        self.log.truncate_from(ctx.storage(), index);
+        self.pending.split_off(&index);
+        self.never_held.split_off(&index);
+        for i in 0..self.next_index.len() {
+            self.next_index[i] = self.next_index[i].min(index);
+            self.match_index[i] = self.match_index[i].min(index - 1);
+        }
+        if self.params.leader_noop {
+            self.log.append(
+                ctx.storage(),
+                LogEntry {
+                    term: self.current_term,
+                    command: Command::Noop,
+                },
+            );
+        }
+        if !self.sync_log(ctx) {
+            return;
+        }
+        self.advance_commit_index(ctx);
+        self.broadcast_append_entries(ctx, true);
     }
 
     /// Leaders send heartbeats (and any missing entries); candidates ask again for votes.
