@@ -585,6 +585,12 @@ impl AnyProtocol for ExerciseRun {
         find(&self.spec.name).map_or(&["Exercise"], |e| e.checks)
     }
 
+    // Without it `clustersim-exercises check` refused every exercise, the searched levels'
+    // own scenarios (raft-8-search.ron's header command) included.
+    fn searchable(&self) -> bool {
+        self.code.is_some() && find(&self.spec.name).is_ok_and(|e| e.search.is_some())
+    }
+
     fn exhaustive(
         &self,
         plan: &Plan,
