@@ -277,8 +277,12 @@ fn every_exercise_steps_in_the_debugger_like_a_plain_run() {
             .outcome
             .trace_hash();
         let mut session = Session::open(registry.prepare(&scenario, name).unwrap()).unwrap();
+        // Fifty steps, or to the end of a run shorter than that (wal's searched level).
         for _ in 0..50 {
-            session.act(&Action::Next).unwrap();
+            match session.act(&Action::Next) {
+                Err(e) if e == "nothing is pending" => break,
+                other => other.unwrap(),
+            }
         }
         assert_eq!(session.finished().trace_hash(), plain, "{name}");
     }
