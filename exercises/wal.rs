@@ -21,8 +21,10 @@
 //! `try_sync`, `put_checked` with `try_get`, `keys`, `delete_from`.
 //!
 //! The levels (`clustersim-exercises check-exercise wal --level N`; budget about four hours);
-//! each is judged by `Linearizable` (no read returns a value that was not the key's at some
-//! moment) and `Durable` (final reads after the last fault see every acknowledged write):
+//! each is judged by `Durable` (final reads after the last fault see every acknowledged write),
+//! `Linearizable` (no read returns a value that was not the key's at some moment) and
+//! `RecoversOnlyWrittenValues` (every value `recover` put in `s.kv` was written to its key by a
+//! client: no corrupt or torn record taken for an entry, read or not):
 //!
 //! 1. **Power loss** (`scenarios/exercises/wal-1-power-loss.ron`): the power goes out; the disk
 //!    keeps what was synced and any subset of the rest, in any order.

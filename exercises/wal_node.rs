@@ -8,6 +8,7 @@
 
 use crate::wal::{Functions, STUDENT};
 use crate::Code;
+use clustersim::history::Op;
 use clustersim::node::{Context, Node, NodeFactory, NodeId, Snapshot};
 use clustersim::protocols::kv::client::{
     ClientConfig, ClientTimer, KvClient, KvOp, KvReply, KvRequest, KvResult, Target,
@@ -21,6 +22,10 @@ use std::collections::BTreeMap;
 
 /// Shorthand for the context the student's functions receive.
 pub type Ctx<'a> = Context<'a, WalNode>;
+
+/// The history event a boot records after `recover`: the map it rebuilt, as (key, value)
+/// pairs (`RecoversOnlyWrittenValues` judges it).
+pub const RECOVERED: &str = "recovered";
 
 /// Where every record of the log lives: keys start with this.
 pub const LOG: &str = "wal/";
@@ -158,7 +163,11 @@ impl Node for WalNode {
 
     fn on_start(&mut self, ctx: &mut Ctx<'_>) {
         match self {
-            WalNode::Server(s) => (s.code.recover)(s, ctx),
+            WalNode::Server(s) => {
+                (s.code.recover)(s, ctx);
+                let map: Vec<(u64, u64)> = s.kv.iter().map(|(k, v)| (*k, *v)).collect();
+                ctx.event(Op::custom(RECOVERED, &map));
+            }
             WalNode::Client(c) => c.on_start(ctx),
         }
     }
@@ -204,12 +213,6 @@ impl Node for WalNode {
             WalNode::Client(_) => None,
         }
     }
-}
-
-/// Records that the server took entry `index` (`key` = `value`) from its log at a boot, for the
-/// replay's reader; nothing judges it.
-pub fn note_replayed(ctx: &mut Ctx<'_>, index: u64, key: u64, value: u64) {
-    ctx.note(|| format!("replayed entry {index}: k{key} = {value}"));
 }
 
 /// Checks the scenario has one server and clients, and nothing else.
