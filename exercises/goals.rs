@@ -77,6 +77,10 @@ pub enum Goal {
         /// How long a view may keep a crashed server.
         within: Duration,
     },
+    /// Every value the server recovered from its log at a boot was written to its key by some
+    /// client before: no corrupt or torn record was taken for an entry, read by a client or not
+    /// (wal).
+    RecoversOnlyWrittenValues,
 }
 
 /// The `Exercise(GOAL)` check: an exercise's goal as a registered check.
@@ -114,6 +118,7 @@ impl Goal {
             Goal::DeliveryLatency { .. } => "DeliveryLatency",
             Goal::ViewsValid => "ViewsValid",
             Goal::FailoverWithin { .. } => "FailoverWithin",
+            Goal::RecoversOnlyWrittenValues => "RecoversOnlyWrittenValues",
         }
     }
 
@@ -135,6 +140,7 @@ impl Goal {
             Goal::DeliveryLatency { p50, p99 } => delivery_latency(outcome, p50, p99),
             Goal::ViewsValid => views_valid(outcome),
             Goal::FailoverWithin { within } => failover_within(outcome, within),
+            Goal::RecoversOnlyWrittenValues => recovers_only_written_values(outcome),
         }
     }
 }
@@ -647,6 +653,55 @@ fn messages_per_operation(outcome: &RunOutcome, max: u32) -> Verdict {
     } else {
         Verdict::fail(NAME, text)
     }
+}
+
+fn recovers_only_written_values(outcome: &RunOutcome) -> Verdict {
+    use crate::wal_node::RECOVERED;
+    const NAME: &str = "RecoversOnlyWrittenValues";
+    // Each key's written values, with the history index of the write's invocation.
+    let mut written: BTreeMap<u64, BTreeMap<u64, usize>> = BTreeMap::new();
+    for c in outcome.history.calls() {
+        if let Op::Put { key, value: v } | Op::Cas { key, to: v, .. } = c.invoked {
+            written
+                .entry(key)
+                .or_default()
+                .entry(v)
+                .or_insert(c.invoke_index);
+        }
+    }
+    let (mut boots, mut entries) = (0, 0);
+    for e in outcome.history.events() {
+        let Some(map) = e.op.custom_value::<Vec<(u64, u64)>>(RECOVERED) else {
+            continue;
+        };
+        boots += 1;
+        entries += map.len();
+        let bad = map.iter().find(|(k, v)| {
+            written
+                .get(k)
+                .and_then(|vs| vs.get(v))
+                .is_none_or(|&at| at > e.index)
+        });
+        if let Some((k, v)) = bad {
+            let who = outcome.roster.name(e.node);
+            return Verdict::fail(
+                NAME,
+                format!(
+                    "{who} recovered k{k} = {v} from its log at {}, a value no client wrote to \
+                     k{k} before (a corrupt or torn record taken for an entry)",
+                    e.time
+                ),
+            )
+            .culprits(outcome, vec![e.index]);
+        }
+    }
+    if boots == 0 {
+        return Verdict::unknown(NAME, "the server recorded no recovery");
+    }
+    Verdict::pass(
+        NAME,
+        format!("{boots} boots recovered {entries} keys in all, each to a value written to it"),
+    )
 }
 
 fn applied_exactly_once(outcome: &RunOutcome) -> Verdict {
@@ -1216,6 +1271,50 @@ mod tests {
             h
         };
         assert!(within.evaluate(&o).passed());
+    }
+
+    #[test]
+    fn a_recovered_value_no_client_wrote_to_its_key_fails_recovers_only_written_values() {
+        use crate::wal_node::RECOVERED;
+        let goal = Goal::RecoversOnlyWrittenValues;
+        let mut h = History::new();
+        h.event(
+            at(0),
+            NodeId(0),
+            Op::custom(RECOVERED, &Vec::<(u64, u64)>::new()),
+        );
+        let id = h.invoke(at(10), NodeId(1), Op::Put { key: 1, value: 5 });
+        h.ok(at(12), NodeId(1), id, Op::Put { key: 1, value: 5 });
+        let mut good = h.clone();
+        good.event(
+            at(20),
+            NodeId(0),
+            Op::custom(RECOVERED, &vec![(1u64, 5u64)]),
+        );
+        let v = goal.evaluate(&outcome(good, 2));
+        assert!(v.passed(), "{v:?}");
+        // Another key's value (a misdirected or corrupt record), and a value never written.
+        for bad in [(2u64, 5u64), (1, 6)] {
+            let mut h = h.clone();
+            h.event(at(20), NodeId(0), Op::custom(RECOVERED, &vec![bad]));
+            let v = goal.evaluate(&outcome(h, 2));
+            assert!(!v.passed(), "{bad:?}: {v:?}");
+            assert!(
+                v.summary.contains("a value no client wrote"),
+                "{}",
+                v.summary
+            );
+        }
+        // A value recovered before any client wrote it.
+        let mut early = History::new();
+        early.event(at(0), NodeId(0), Op::custom(RECOVERED, &vec![(1u64, 5u64)]));
+        let id = early.invoke(at(10), NodeId(1), Op::Put { key: 1, value: 5 });
+        early.ok(at(12), NodeId(1), id, Op::Put { key: 1, value: 5 });
+        assert!(!goal.evaluate(&outcome(early, 2)).passed());
+        assert_eq!(
+            goal.evaluate(&outcome(History::new(), 2)).status,
+            clustersim::check::Status::Unknown
+        );
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub mod raft;
 pub mod raft_node;
 pub mod reliable_ping;
 pub mod sync_replication;
+pub mod wal;
+pub mod wal_node;
 pub mod watchdog;
 
 use clustersim::check::{Status, Verdict};
@@ -112,6 +114,9 @@ pub struct Search {
     pub window: Duration,
     /// Most crashes along one path (of nodes of role `targets`).
     pub crashes: u32,
+    /// Most disk faults along one path (`check --disk-faults`): a failed sync, or a crash
+    /// inside a handler at one of its next syncs, of a node of role `targets`.
+    pub disk_faults: u32,
     /// The role whose nodes may crash.
     pub targets: &'static str,
     /// A crashed server may restart at any later step.
@@ -460,6 +465,7 @@ pub const EXERCISES: &[Exercise] = &[
                 search: Some(Search {
                     window: Duration(0),
                     crashes: 1,
+                    disk_faults: 0,
                     targets: "server",
                     restarts: true,
                     max_depth: 400,
@@ -472,6 +478,65 @@ pub const EXERCISES: &[Exercise] = &[
         sim: |p, spec, c, t| Box::new(raft_node::sim(p, spec, c, t)),
         search: Some(|p, spec, c, checks, config| {
             let sim = raft_node::sim(p, spec, c, TraceLevel::HashOnly);
+            clustersim::explore::exhaustive::search(sim, checks, config)
+        }),
+    },
+    Exercise {
+        name: "wal",
+        file: "exercises/wal.rs",
+        source: include_str!("wal.rs"),
+        task: "a write-ahead log on one server that loses no acknowledged write through power loss, torn writes, failed syncs, corruption and a full disk",
+        effort: "4 hours (levels 1-2: 1 hour, 3: 30 minutes, 4: 2 hours, 5: 30 minutes)",
+        checks: &["Exercise", "Linearizable", "Durable"],
+        levels: &[
+            Level {
+                name: "power loss",
+                file: "scenarios/exercises/wal-1-power-loss.ron",
+                scenario: include_str!("../scenarios/exercises/wal-1-power-loss.ron"),
+                search: None,
+                seeds: SEEDS,
+            },
+            Level {
+                name: "torn writes and crashes inside a handler",
+                file: "scenarios/exercises/wal-2-torn.ron",
+                scenario: include_str!("../scenarios/exercises/wal-2-torn.ron"),
+                search: None,
+                seeds: SEEDS,
+            },
+            Level {
+                name: "failed syncs (fsyncgate)",
+                file: "scenarios/exercises/wal-3-sync-failure.ron",
+                scenario: include_str!("../scenarios/exercises/wal-3-sync-failure.ron"),
+                search: None,
+                seeds: SEEDS,
+            },
+            Level {
+                name: "corruption, lost writes and a full disk, under the fault atlas",
+                file: "scenarios/exercises/wal-4-corruption.ron",
+                scenario: include_str!("../scenarios/exercises/wal-4-corruption.ron"),
+                search: None,
+                seeds: SEEDS,
+            },
+            Level {
+                name: "every path of a small run",
+                file: "scenarios/exercises/wal-5-search.ron",
+                scenario: include_str!("../scenarios/exercises/wal-5-search.ron"),
+                search: Some(Search {
+                    window: Duration(0),
+                    crashes: 1,
+                    disk_faults: 1,
+                    targets: "server",
+                    restarts: true,
+                    max_depth: 200,
+                    max_states: 1_000_000,
+                }),
+                seeds: 1,
+            },
+        ],
+        validate: checked!(wal_node, wal),
+        sim: |p, _, c, t| Box::new(wal_node::sim(p, c, t)),
+        search: Some(|p, _, c, checks, config| {
+            let sim = wal_node::sim(p, c, TraceLevel::HashOnly);
             clustersim::explore::exhaustive::search(sim, checks, config)
         }),
     },
@@ -583,6 +648,12 @@ impl AnyProtocol for ExerciseRun {
 
     fn checks(&self) -> &'static [&'static str] {
         find(&self.spec.name).map_or(&["Exercise"], |e| e.checks)
+    }
+
+    // Without it `clustersim-exercises check` refused every exercise, the searched levels'
+    // own scenarios (raft-8-search.ron's header command) included.
+    fn searchable(&self) -> bool {
+        self.code.is_some() && find(&self.spec.name).is_ok_and(|e| e.search.is_some())
     }
 
     fn exhaustive(
@@ -1062,6 +1133,7 @@ fn grade_level(
             .max_depth(search.max_depth)
             .window(search.window)
             .crashes(search.crashes)
+            .disk_faults(search.disk_faults)
             .drops(0)
             .isolations(0)
             .targets(prepared.plan.roster.members(search.targets))

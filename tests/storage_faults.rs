@@ -702,7 +702,8 @@ fn the_fault_atlas_keeps_each_record_intact_on_a_majority() {
         let minority = ((n - 1) / 2) as usize;
         assert_eq!(copies, vec![minority; 10], "{n} replicas");
     }
-    // One node of a role has no minority to spare: the atlas damages none of its records.
+    // One node of a role has no minority to spare: the atlas damages none of its plain records
+    // (of a record kept as copies `~0`, `~1` it damages one: src/storage/atlas.rs).
     assert_eq!(corrupt_copies(1, true), vec![0; 10]);
 }
 

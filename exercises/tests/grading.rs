@@ -190,3 +190,24 @@ fn a_starter_todo_is_a_failed_run_in_run_and_explore_never_a_crash() {
     assert!(!text.contains("no failures"), "{text}");
     let _ = std::fs::remove_dir_all(out);
 }
+
+#[test]
+fn the_wal_lab_refuses_a_second_server_with_a_reason() {
+    let text = std::fs::read_to_string(root().join("scenarios/exercises/wal-1-power-loss.ron"))
+        .unwrap()
+        .replace(
+            "(role: \"server\", count: 1)",
+            "(role: \"server\", count: 2)",
+        );
+    let dir = std::env::temp_dir().join(format!("exercises-wal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("wal-two-servers.ron");
+    std::fs::write(&file, text).unwrap();
+    let (code, text) = cli(&["run", file.to_str().unwrap(), "--quiet"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("lab `wal` runs one server (its log is the only copy); the scenario has 2"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -17,6 +17,7 @@ pub mod primary_backup;
 pub mod raft;
 pub mod reliable_ping;
 pub mod sync_replication;
+pub mod wal;
 
 use clustersim::registry::{AnyProtocol, Registry};
 use clustersim::scenario::{ParamsError, Spec};
@@ -38,6 +39,7 @@ pub fn code(name: &str) -> Option<Code> {
         "broadcast" => Code::of(&broadcast::FUNCTIONS),
         "primary-backup" => Code::of(&primary_backup::FUNCTIONS),
         "raft" => Code::of(&raft::FUNCTIONS),
+        "wal" => Code::of(&wal::FUNCTIONS),
         _ => return None,
     })
 }

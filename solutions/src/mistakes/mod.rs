@@ -4,6 +4,7 @@
 pub mod chapters;
 pub mod primary_backup;
 pub mod raft;
+pub mod wal;
 
 use clustersim_exercises::Code;
 
@@ -34,6 +35,7 @@ pub fn corpus(name: &str) -> &'static [Mistake] {
         "anti-entropy" => ANTI_ENTROPY,
         "exactly-once" => EXACTLY_ONCE,
         "broadcast" => BROADCAST,
+        "wal" => WAL,
         _ => &[],
     }
 }
@@ -644,3 +646,70 @@ pub const PRIMARY_BACKUP_UNCAUGHT: &[Mistake] = &[mistake!(
     0,
     ""
 )];
+
+/// The `wal` lab's corpus.
+pub const WAL: &[Mistake] = &[
+    mistake!(
+        "syncs-at-the-next-write",
+        "each write synced when the next one comes, acknowledged before",
+        wal::SYNCS_AT_THE_NEXT_WRITE,
+        1,
+        "Durable"
+    ),
+    mistake!(
+        "acks-before-sync",
+        "the answer sent before the sync, in the same handler",
+        wal::ACKS_BEFORE_SYNC,
+        2,
+        "Durable"
+    ),
+    mistake!(
+        "trusts-torn-tail",
+        "a torn entry's words believed without their checksum",
+        wal::TRUSTS_TORN_TAIL,
+        2,
+        "Linearizable"
+    ),
+    mistake!(
+        "ignores-failed-sync",
+        "`sync()`, which hides a failed sync",
+        wal::IGNORES_FAILED_SYNC,
+        3,
+        "Durable"
+    ),
+    mistake!(
+        "retries-sync-without-rewriting",
+        "a failed sync retried without writing again (fsyncgate)",
+        wal::RETRIES_SYNC_WITHOUT_REWRITING,
+        3,
+        "Durable"
+    ),
+    mistake!(
+        "no-checksums",
+        "records written and read without checksums",
+        wal::NO_CHECKSUMS,
+        4,
+        "Linearizable"
+    ),
+    mistake!(
+        "one-copy",
+        "each word kept once",
+        wal::ONE_COPY,
+        4,
+        "Durable"
+    ),
+    mistake!(
+        "corrupt-ends-log",
+        "the first record that fails its checksum taken for the end of the log",
+        wal::CORRUPT_ENDS_LOG,
+        4,
+        "Durable"
+    ),
+    mistake!(
+        "ignores-full-disk",
+        "`put_checked` on a full disk, which writes nothing and says nothing",
+        wal::IGNORES_FULL_DISK,
+        4,
+        "Durable"
+    ),
+];
