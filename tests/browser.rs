@@ -369,3 +369,48 @@ return {units: units, count: count};"#;
         );
     }
 }
+
+/// In the page as Chromium draws it, every disk fault of the run (the scheduled failed sync and
+/// what the disk noted) is a mark on its node's lane, and the legend names the mark.
+#[test]
+#[ignore = "needs chromium; run by .ci/browser.sh"]
+fn page_marks_disk_faults_on_their_nodes_lane() {
+    let Some(chromium) = chromium::find() else {
+        println!("skipped: chromium is not installed (.ci/browser.sh installs Debian's chromium)");
+        return;
+    };
+    let html = html_of("scenarios/faults/sync-failure.ron", &[], "disk-marks");
+    let probe = r#"
+var lanes = {};
+document.querySelectorAll('text.lane-label').forEach(function (t) {
+  lanes[t.getAttribute('data-node')] = +t.getAttribute('y') - 4;
+});
+var marks = [];
+document.querySelectorAll('path.disk').forEach(function (p) {
+  var t = p.querySelector('title');
+  if (!t) { return; }
+  var name = t.textContent.split(' disk at ')[0];
+  marks.push({name: name, text: t.textContent, top: p.getBBox().y, lane: lanes[name]});
+});
+return {marks: marks, legend: document.getElementById('legend').textContent};"#;
+    let r = probe_page(&chromium, &html, probe, "disk-marks");
+    let marks = r["marks"].as_array().unwrap();
+    assert!(
+        marks.iter().any(|m| m["text"]
+            .as_str()
+            .unwrap()
+            .contains("sync fails on server1")),
+        "{r}"
+    );
+    assert!(
+        marks
+            .iter()
+            .any(|m| m["text"].as_str().unwrap().contains("sync failed")),
+        "the disk's own note is marked too: {r}"
+    );
+    for m in marks {
+        let (top, lane) = (m["top"].as_f64().unwrap(), m["lane"].as_f64().unwrap());
+        assert!((top - lane - 11.0).abs() < 1.0, "off its lane: {m}");
+    }
+    assert!(r["legend"].as_str().unwrap().contains("disk fault"), "{r}");
+}

@@ -56,6 +56,7 @@ struct Seen {
     timeline_rows: usize,
     windowed: usize,
     windowed_messages: usize,
+    disk: usize,
 }
 
 thread_local! {
@@ -798,6 +799,7 @@ fn one_case(
     );
 
     check_timeline(&model, &shown_truth, &names, win)?;
+    check_disk_marks(&doc, events, &names, win)?;
 
     // A windowed trace, as pictures of long runs keep: every message it draws is true (its
     // fate even when after the window), every message sent while it kept events or in flight
@@ -878,6 +880,67 @@ fn one_case(
     Ok(())
 }
 
+/// The SVG's disk marks are the trace's disk faults (a crash aside: that is a band) and the
+/// disks' own `disk:` notes (one at the instant and node of an applied fault says what that
+/// fault did, and is not drawn again), each on its node's lane, none left out of the window.
+fn check_disk_marks(
+    doc: &roxmltree::Document,
+    events: &[TraceEvent],
+    names: &[String],
+    win: Window,
+) -> Result<(), TestCaseError> {
+    let mut applied: BTreeSet<(SimTime, NodeId)> = BTreeSet::new();
+    let mut want: Vec<(String, SimTime)> = Vec::new();
+    for e in events {
+        match &e.kind {
+            TraceKind::Fault { fault } if fault.downed_node().is_none() => {
+                if let Some(n) = fault.storage_node() {
+                    applied.insert((e.time, *n));
+                    want.push((names[n.index()].clone(), e.time));
+                }
+            }
+            TraceKind::Note { node, text }
+                if text.starts_with("disk: ") && !applied.contains(&(e.time, *node)) =>
+            {
+                want.push((names[node.index()].clone(), e.time));
+            }
+            _ => {}
+        }
+    }
+    let mut want: Vec<(String, SimTime)> = want
+        .into_iter()
+        .filter(|(_, t)| win.contains(*t))
+        .map(|(n, t)| (n, shown(t)))
+        .collect();
+    let lane_y = lanes(doc);
+    let mut got = Vec::new();
+    for mark in doc
+        .descendants()
+        .filter(|x| x.attribute("class") == Some("disk") && x.has_tag_name("path"))
+    {
+        let t = title(mark);
+        let (node, rest) = t
+            .split_once(" disk at ")
+            .expect("a disk mark names its node");
+        let (at, _) = rest.split_once(": ").expect("and its time");
+        let top: f64 = mark
+            .attribute("d")
+            .and_then(|d| d.split(' ').nth(1))
+            .and_then(|y| y.parse().ok())
+            .expect("a disk mark's top");
+        prop_assert!(
+            (top - lane_y[node] - 7.0).abs() < 0.2,
+            "{t}: off its node's lane"
+        );
+        got.push((node.to_string(), parse_time(at)));
+    }
+    want.sort();
+    got.sort();
+    count(|s| s.disk += got.len());
+    prop_assert_eq!(got, want, "the SVG's disk marks over {:?}", win);
+    Ok(())
+}
+
 #[test]
 fn every_band_mark_and_arrow_agrees_with_the_trace() {
     let bases: Vec<Scenario> = SCENARIOS
@@ -902,6 +965,10 @@ fn every_band_mark_and_arrow_agrees_with_the_trace() {
                     NemesisKind::Isolate,
                     NemesisKind::Cut,
                     NemesisKind::Partition,
+                    NemesisKind::Corrupt,
+                    NemesisKind::Unreadable,
+                    NemesisKind::SyncFail,
+                    NemesisKind::DiskFull,
                 ])
                 .start(Duration::ZERO)
                 .horizon(Duration(s.bounds.max_time.0 * 9 / 10))
@@ -951,6 +1018,7 @@ fn every_band_mark_and_arrow_agrees_with_the_trace() {
         "{seen:?}"
     );
     assert!(seen.blocked > per_case, "{seen:?}");
+    assert!(seen.disk > per_case / 4, "{seen:?}");
     assert!(seen.timeline_rows > 100 * per_case, "{seen:?}");
     assert!(
         seen.windowed > per_case / 5 && seen.windowed_messages > per_case,

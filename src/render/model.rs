@@ -79,6 +79,19 @@ pub struct FaultMark {
     pub text: String,
 }
 
+/// Something a node's disk did at one instant: a disk fault the schedule or the nemesis
+/// applied (other than a crash, drawn as a band), or one the disk drew from its rates (its
+/// `disk:` note).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DiskMark {
+    /// When it happened.
+    pub time: SimTime,
+    /// The node whose disk it was.
+    pub node: NodeId,
+    /// What happened, in words.
+    pub text: String,
+}
+
 /// A client operation with its result, or a system event (which has no duration).
 #[derive(Clone, Debug, PartialEq)]
 pub struct OpBar {
@@ -136,6 +149,8 @@ pub struct Model {
     pub ops: Vec<OpBar>,
     /// Node notes (`Context::note`): time, node, text.
     pub notes: Vec<(SimTime, NodeId, String)>,
+    /// Disk faults and what the disks drew, in time order.
+    pub disk: Vec<DiskMark>,
     /// The failing verdicts' one-line summaries (`check: summary`).
     pub failures: Vec<String>,
     /// The time span that explains the first failure with a window.
@@ -213,6 +228,7 @@ impl Model {
             }
         }
         let bands = bands_of(&faults, names.len());
+        let disk = disk_marks(&faults, &notes);
         let culprits: Vec<usize> = verdicts
             .iter()
             .filter(|v| !v.passed())
@@ -255,6 +271,7 @@ impl Model {
             bands,
             ops,
             notes,
+            disk,
             failures: failed
                 .iter()
                 .map(|v| format!("{}: {}", v.check, v.summary))
@@ -337,6 +354,37 @@ fn sides(fault: &Fault, n: usize) -> Vec<Vec<NodeId>> {
     };
     out.retain(|g| !g.is_empty());
     out
+}
+
+/// The disk faults applied (crashes aside) and the disk's own `disk:` notes, a note at the same
+/// instant and node as an applied fault left out (it says what that fault did).
+fn disk_marks(faults: &[FaultMark], notes: &[(SimTime, NodeId, String)]) -> Vec<DiskMark> {
+    let mut marks: Vec<DiskMark> = faults
+        .iter()
+        .filter(|f| f.fault.downed_node().is_none())
+        .filter_map(|f| {
+            f.fault.storage_node().map(|n| DiskMark {
+                time: f.time,
+                node: *n,
+                text: f.text.clone(),
+            })
+        })
+        .collect();
+    let applied = marks.len();
+    for (time, node, text) in notes {
+        let said = marks[..applied]
+            .iter()
+            .any(|m| m.time == *time && m.node == *node);
+        if let (Some(what), false) = (text.strip_prefix("disk: "), said) {
+            marks.push(DiskMark {
+                time: *time,
+                node: *node,
+                text: what.to_string(),
+            });
+        }
+    }
+    marks.sort_by_key(|m| m.time);
+    marks
 }
 
 /// A node's status as the engine keeps it, for drawing only the faults that changed it.

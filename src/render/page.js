@@ -209,6 +209,14 @@
       titled(r, o.text + ' [' + outcome + '] ' + fmt(o.start, 1000) + (o.end === null ? '' : ' - ' + fmt(o.end, 1000)));
     });
 
+    // Disk faults: a small diamond under the lane where the disk failed.
+    (sc.disk || []).forEach(function (d) {
+      if (d[0] > cur || row[d[1]] === undefined || !inView(d[0], d[0])) { return; }
+      var dx = x(d[0]), dy = y(d[1]) + 16;
+      titled(el('path', { 'class': 'disk', d: 'M' + dx + ',' + (dy - 5) + ' l5,5 l-5,5 l-5,-5 z' }, plot),
+        sc.names[d[1]] + ' disk at ' + fmt(d[0], 1000) + ': ' + d[2]);
+    });
+
     if (sc.focus) {
       titled(el('rect', { 'class': 'focus', x: x(sc.focus[0]), y: TOP - 4, width: Math.max(x(sc.focus[1]) - x(sc.focus[0]), 2), height: height - TOP }, plot),
         'the window that explains the first failure');
@@ -285,7 +293,7 @@
     [['#3b6fb6', 'message (arrow: delivered)'], ['#d62728', 'lost message (x)'], ['#888', 'in flight'],
       ['rgba(214,39,40,.3)', 'node down'], ['rgba(255,127,14,.35)', 'node paused'],
       ['rgba(148,103,189,.3)', 'partition side A'], ['rgba(44,160,44,.3)', 'side B'],
-      ['#2ca02c', 'ok'], ['#d62728', 'failed'], ['#ffbf00', 'info (unknown)'], ['#17becf', 'event'], ['#bbb', 'not yet completed']
+      ['#2ca02c', 'ok'], ['#d62728', 'failed'], ['#ffbf00', 'info (unknown)'], ['#17becf', 'event'], ['#bbb', 'not yet completed'], ['#8c564b', 'disk fault']
     ].forEach(function (it) {
       var s = h('span', {}, null, g); h('span', { 'class': 'sw', style: 'background:' + it[0] }, null, s);
       s.appendChild(document.createTextNode(it[1]));

@@ -52,6 +52,7 @@ pub struct Scene<'a> {
     bands: Vec<SceneBand<'a>>,
     ops: Vec<SceneOp<'a>>,
     notes: Vec<(u64, u32, &'a str)>,
+    disk: Vec<(u64, u32, &'a str)>,
     failures: &'a [String],
     focus: Option<(u64, u64)>,
     end: u64,
@@ -113,6 +114,11 @@ impl<'a> Scene<'a> {
                 .notes
                 .iter()
                 .map(|(t, n, s)| (t.0, n.0, s.as_str()))
+                .collect(),
+            disk: model
+                .disk
+                .iter()
+                .map(|d| (d.time.0, d.node.0, d.text.as_str()))
                 .collect(),
             failures: &model.failures,
             focus: model.focus.map(|w| (w.from.0, w.to.0)),

@@ -37,6 +37,7 @@ const STYLE: &str = "
 .band.crash{fill:#d62728;opacity:.18}
 .band.pause{fill:#ff7f0e;opacity:.18}
 .band.partition{opacity:.16}
+.disk{fill:#8c564b;stroke:#fff;stroke-width:1}
 .op.ok{fill:#2ca02c}
 .op.fail{fill:#d62728}
 .op.info{fill:#ffbf00}
@@ -385,6 +386,18 @@ pub fn render(model: &Model, win: Option<Window>) -> String {
                 .map_or_else(|| "never".to_string(), |e| e.to_string())
         );
     }
+    // A small brown diamond on the lane, below its operations, where the disk failed.
+    for d in model.disk.iter().filter(|d| win.contains(d.time)) {
+        let (x, y) = (l.x(d.time), l.y(d.node.index()) + 12.0);
+        let _ = writeln!(
+            o,
+            r#"<path class="disk" d="M{x:.1} {:.1} l5 5 l-5 5 l-5 -5 z"><title>{} disk at {}: {}</title></path>"#,
+            y - 5.0,
+            xml_escape(model.name(d.node)),
+            d.time,
+            xml_escape(&d.text)
+        );
+    }
     legend(&mut o, lanes_bottom + 34.0);
     o.push_str("</svg>\n");
     o
@@ -416,6 +429,14 @@ fn legend(o: &mut String, y: f64) {
         );
         x += 26.0 + 6.2 * label.len() as f64;
     }
+    let _ = writeln!(
+        o,
+        r#"<path class="disk key" d="M{:.1} {:.1} l5 5 l-5 5 l-5 -5 z"/><text class="legend" x="{:.1}" y="{y:.1}">disk fault</text>"#,
+        x + 7.0,
+        y - 9.0,
+        x + 18.0
+    );
+    x += 26.0 + 6.2 * "disk fault".len() as f64;
     let _ = writeln!(
         o,
         r#"<rect x="{x:.1}" y="{:.1}" width="14" height="9" fill="none" stroke="black" stroke-width="2"/><text class="legend" x="{:.1}" y="{y:.1}">counterexample</text>"#,
