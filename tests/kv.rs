@@ -484,6 +484,45 @@ fn durable_fails_when_a_final_read_misses_an_acknowledged_write() {
     assert_eq!(open.status, Status::Unknown, "{open:?}");
 }
 
+/// Durable cannot judge a key no final read saw, and says why: no read was asked (enable
+/// final reads), or reads were asked and got no answer (the cluster had not recovered).
+/// A run with no network fault has no heal to name.
+#[test]
+fn durable_says_why_a_key_was_not_judged() {
+    let write_then = |answered: bool| {
+        let mut h = History::new();
+        let a = h.invoke(SimTime(10), NodeId(0), Op::Put { key: 0, value: 1 });
+        h.ok(SimTime(20), NodeId(0), a, Op::Put { key: 0, value: 1 });
+        if !answered {
+            let get = Op::Get {
+                key: 0,
+                value: None,
+            };
+            let g = h.invoke(SimTime(50), NodeId(1), get.clone());
+            h.info(SimTime(90), NodeId(1), g, get);
+        }
+        h
+    };
+    let silent = check_durable(&outcome(write_then(true), vec![], vec![]));
+    assert_eq!(silent.status, Status::Unknown, "{silent:?}");
+    assert!(
+        silent.summary.contains("enable the protocol's final_reads")
+            && silent
+                .summary
+                .contains("had no read after their last write"),
+        "{}",
+        silent.summary
+    );
+    let timed_out = check_durable(&outcome(write_then(false), vec![], vec![]));
+    assert_eq!(timed_out.status, Status::Unknown, "{timed_out:?}");
+    assert!(
+        timed_out.summary.contains("1 reads of them got no answer")
+            && !timed_out.summary.contains("final_reads"),
+        "{}",
+        timed_out.summary
+    );
+}
+
 #[test]
 fn converged_names_the_first_differing_key() {
     let snap = |pairs: &[(&str, &str)]| -> Snapshot {

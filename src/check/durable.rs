@@ -46,15 +46,32 @@ pub fn check_durable(outcome: &RunOutcome) -> Verdict {
             }
         }
     }
-    let unjudged = keys
+    let unjudged_keys: BTreeSet<u64> = keys
         .iter()
         .filter(|(k, w)| w.has_acked() && !judged_keys.contains(*k))
+        .map(|(k, _)| *k)
+        .collect();
+    let unjudged = unjudged_keys.len();
+    // Reads of those keys the clients did invoke after the heal, which got no answer.
+    let unanswered = calls
+        .iter()
+        .filter(|c| {
+            matches!(c.invoked, Op::Get { key, .. } if unjudged_keys.contains(&key))
+                && c.invoke_time >= healed
+                && c.outcome != crate::history::Phase::Ok
+        })
         .count();
+    // With no network fault there is no heal to name.
+    let after = if healed == crate::time::SimTime::ZERO {
+        String::new()
+    } else {
+        format!(" after the heal at {healed}")
+    };
     if !lost.is_empty() {
         let mut v = Verdict::fail(
             NAME,
             format!(
-                "{} of {finals} final reads after the heal at {healed} lost an acknowledged write",
+                "{} of {finals} final reads{after} lost an acknowledged write",
                 lost.len()
             ),
         );
@@ -78,18 +95,24 @@ pub fn check_durable(outcome: &RunOutcome) -> Verdict {
         return v.culprits(outcome, entries);
     }
     if finals == 0 || unjudged > 0 {
+        let why = if unanswered > 0 {
+            format!(
+                "{unanswered} reads of them got no answer (was the cluster still recovering when the run ended?)"
+            )
+        } else {
+            "enable the protocol's final_reads".to_string()
+        };
+        let and = if after.is_empty() { "" } else { " and" };
         return Verdict::unknown(
             NAME,
             format!(
-                "{unjudged} keys with acknowledged writes had no read after the heal at {healed} and after their last write; enable the protocol's final_reads"
+                "{unjudged} keys with acknowledged writes had no read{after}{and} after their last write; {why}"
             ),
         );
     }
     Verdict::pass(
         NAME,
-        format!(
-            "{finals} final reads after the heal at {healed} saw every acknowledged write (or a newer one)"
-        ),
+        format!("{finals} final reads{after} saw every acknowledged write (or a newer one)"),
     )
 }
 
