@@ -414,3 +414,40 @@ return {marks: marks, legend: document.getElementById('legend').textContent};"#;
     }
     assert!(r["legend"].as_str().unwrap().contains("disk fault"), "{r}");
 }
+
+/// A recorded page seeks: the seek bar takes the cursor to any instant in one move (the
+/// status and the bar follow), and the failure-window button, from the start, shows the run up
+/// to the window's end.
+#[test]
+#[ignore = "needs chromium; run by .ci/browser.sh"]
+fn page_seeks_to_any_instant_and_to_the_failure_window() {
+    let Some(chromium) = chromium::find() else {
+        println!("skipped: chromium is not installed (.ci/browser.sh installs Debian's chromium)");
+        return;
+    };
+    let html = html_of("scenarios/faults/sync-failure.ron", &[], "seek");
+    let probe = r#"
+var now = function () { return +document.body.getAttribute('data-now'); };
+var seek = document.getElementById('seek'), out = {};
+document.getElementById('last').click(); out.end = now();
+document.getElementById('first').click(); out.first = now();
+seek.value = '500'; seek.dispatchEvent(new Event('input')); out.half = now();
+out.status = document.getElementById('status').textContent;
+document.getElementById('first').click(); out.bar_at_first = seek.value;
+document.getElementById('focus').click(); out.focused = now(); out.bar_at_focus = seek.value;
+return out;"#;
+    let r = probe_page(&chromium, &html, probe, "seek");
+    let end = r["end"].as_f64().unwrap();
+    assert!(end > 0.0 && r["first"].as_f64() == Some(0.0), "{r}");
+    let half = r["half"].as_f64().unwrap();
+    assert!((half - end / 2.0).abs() <= end / 1000.0, "{r}");
+    assert!(r["status"].as_str().unwrap().starts_with("at "), "{r}");
+    assert_eq!(r["bar_at_first"], "0", "{r}");
+    let focused = r["focused"].as_f64().unwrap();
+    assert!(
+        focused > 0.0,
+        "the failure window shows the run up to its end: {r}"
+    );
+    let bar: f64 = r["bar_at_focus"].as_str().unwrap().parse().unwrap();
+    assert!((bar - (1000.0 * focused / end).round()).abs() < 1.0, "{r}");
+}

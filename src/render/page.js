@@ -386,6 +386,8 @@
     var msg = document.getElementById('message');
     if (msg) { msg.textContent = S.message; msg.className = S.error ? 'error' : ''; }
     document.body.setAttribute('data-now', String(now()));
+    var seekBar = document.getElementById('seek');
+    if (seekBar && S.scene && S.scene.end > 0) { seekBar.value = String(Math.round(1000 * now() / S.scene.end)); }
   }
 
   // Toolbar.
@@ -420,11 +422,26 @@
       button(g1, 'back', 'back', function () { stepRecorded(-1); });
       button(g1, 'step', 'step', function () { stepRecorded(1); });
       button(g1, 'end', 'last', function () { S.cursor = null; renderAll(); });
+      // The seek bar: drag to any instant of the run (the diagram and panels follow).
+      var seek = h('input', { id: 'seek', type: 'range', min: '0', max: '1000', step: '1', value: '1000' }, null, g1);
+      seek.title = 'seek: drag to any instant of the run';
+      seek.addEventListener('input', function () {
+        var t = Math.round(S.scene.end * Number(seek.value) / 1000);
+        S.cursor = t >= S.scene.end ? null : t;
+        var c = now();
+        if (c > S.t1 || c < S.t0) { var w = S.t1 - S.t0; setSpan(c - w / 2, c + w / 2); }
+        renderAll();
+      });
     }
     var g4 = h('span', { 'class': 'group' }, null, bar);
     button(g4, 'whole run', 'reset', function () { S.follow = true; setSpan(0, end()); draw(); });
     if (S.scene && S.scene.focus) {
-      button(g4, 'failure window', 'focus', function () { var f = S.scene.focus; S.follow = false; setSpan(f[0], f[1]); draw(); });
+      button(g4, 'failure window', 'focus', function () {
+        var f = S.scene.focus; S.follow = false; setSpan(f[0], f[1]);
+        // A recorded run is shown up to the failure window's end at least.
+        if (!live && S.cursor !== null && S.cursor < f[1]) { S.cursor = f[1]; }
+        renderAll();
+      });
     }
     h('span', { id: 'status' }, '', bar);
     h('span', { id: 'message' }, '', bar);
