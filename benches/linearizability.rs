@@ -111,7 +111,7 @@ fn main() {
     let start = std::time::Instant::now();
     let result = check_linearizable_history(&bad);
     let elapsed = start.elapsed();
-    let LinResult::NotLinearizable { key, window } = &result else {
+    let LinResult::NotLinearizable { key, window, .. } = &result else {
         panic!("a stale read must be caught: {result:?}");
     };
     println!(

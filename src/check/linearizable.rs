@@ -43,6 +43,8 @@ pub enum LinResult {
         key: u64,
         /// The smallest window of calls (indices into `History::calls()`) that cannot be linearized.
         window: Vec<usize>,
+        /// Where a search of the window got furthest (calls as indices into `History::calls()`).
+        stuck: Option<crate::lin::Stuck>,
     },
     /// The budget ran out before the search could decide.
     Unknown {
@@ -132,10 +134,8 @@ fn check_calls(
     }
     if let Some(key) = checked.failing_key() {
         let key = key.parse().unwrap_or_default();
-        return LinResult::NotLinearizable {
-            key,
-            window: checked.window(&model, max_steps),
-        };
+        let (window, stuck) = checked.window_explained(&model, max_steps);
+        return LinResult::NotLinearizable { key, window, stuck };
     }
     if let Some(p) = checked.undecided() {
         return LinResult::Unknown {
@@ -203,7 +203,7 @@ pub fn check_linearizable(outcome: &RunOutcome) -> Verdict {
             )
         }
         LinResult::Unknown { reason } => Verdict::unknown(NAME, reason),
-        LinResult::NotLinearizable { key, window } => {
+        LinResult::NotLinearizable { key, window, stuck } => {
             let mut v = Verdict::fail(
                 NAME,
                 format!(
@@ -242,6 +242,16 @@ pub fn check_linearizable(outcome: &RunOutcome) -> Verdict {
                     "  before the window: {} ({why})",
                     describe(&calls[i])
                 ));
+            }
+            if let Some(stuck) = stuck {
+                for line in crate::lin::explain_lines(&stuck, "register", |i| describe(&calls[i])) {
+                    v = v.detail(line);
+                }
+                v = v.explained(crate::check::Explanation {
+                    order: stuck.order.iter().map(|&i| calls[i].invoke_index).collect(),
+                    blocked: calls[stuck.blocked].invoke_index,
+                    state: stuck.state,
+                });
             }
             v.culprits(outcome, entries)
         }
@@ -345,9 +355,9 @@ fn check_with_model(
         return Verdict::unknown(NAME, over_budget(outcome.bounds.max_memory));
     }
     if let Some(key) = &judged.failing {
-        let window = built
+        let (window, stuck) = built
             .failing_window_after(&ops, key, judged.frontier, DEFAULT_MAX_STEPS, max_bytes)
-            .map(|w| w.ops)
+            .map(|w| (w.ops, w.stuck))
             .unwrap_or_default();
         let key = if key.is_empty() {
             String::new()
@@ -366,6 +376,16 @@ fn check_with_model(
             v = v.detail(ops[i].describe());
             entries.push(ops[i].call);
             entries.extend(ops[i].ret);
+        }
+        if let Some(stuck) = stuck {
+            for line in crate::lin::explain_lines(&stuck, model, |i| ops[i].describe()) {
+                v = v.detail(line);
+            }
+            v = v.explained(crate::check::Explanation {
+                order: stuck.order.iter().map(|&i| ops[i].call).collect(),
+                blocked: ops[stuck.blocked].call,
+                state: stuck.state,
+            });
         }
         return v.culprits(outcome, entries);
     }
@@ -836,6 +856,71 @@ mod tests {
         }
         // Both kinds occur, so the agreement means something.
         assert!(yes > 100 && no > 100, "{yes} linearizable, {no} not");
+    }
+
+    /// The explanation of a failure (Porcupine's partial linearization), held to the model and
+    /// to the search's frontier on random small histories: its order replays through the model
+    /// from the start in an order real time allows, it holds every operation that returned
+    /// before the one it stops at, that one returns at the frontier (the shortest failing
+    /// prefix ends there, brute force agreeing), and `fits` says truly whether the model would
+    /// take it after the order.
+    #[test]
+    fn the_explanation_is_a_real_partial_linearization_up_to_the_frontier() {
+        use crate::lin::search::{explain, search_frontier, Searched};
+        use crate::lin::Model;
+        let model = RegisterModel::kv(None);
+        let mut explained = 0;
+        for seed in 0..2_000u64 {
+            let h = random_history(seed);
+            let ops = partition(&h.calls())
+                .remove(&key_text(0))
+                .unwrap_or_default();
+            let (searched, frontier) =
+                search_frontier(&model, &ops, model.init(), &mut u64::MAX.clone(), u64::MAX);
+            if searched != Searched::Decided(false) {
+                assert!(
+                    explain(&model, &ops, &[model.init()], u64::MAX, &|s| format!(
+                        "{s:?}"
+                    ))
+                    .is_none(),
+                    "seed {seed}: a linearizable history explained"
+                );
+                continue;
+            }
+            let stuck = explain(&model, &ops, &[model.init()], u64::MAX, &|s| {
+                format!("{s:?}")
+            })
+            .unwrap_or_else(|| panic!("seed {seed}: a failure not explained"));
+            explained += 1;
+            let op = |origin: usize| ops.iter().find(|o| o.origin == origin).unwrap();
+            let mut state = model.init();
+            for (p, &a) in stuck.order.iter().enumerate() {
+                state = model
+                    .step(&state, &op(a).op)
+                    .unwrap_or_else(|| panic!("seed {seed}: the order does not replay"));
+                for &b in &stuck.order[p + 1..] {
+                    assert!(
+                        op(b).ret.is_none_or(|r| r > op(a).call),
+                        "seed {seed}: the order puts an operation after one that began after it returned"
+                    );
+                }
+            }
+            assert_eq!(stuck.state, format!("{state:?}"), "seed {seed}");
+            let blocked = op(stuck.blocked);
+            assert!(!stuck.order.contains(&stuck.blocked), "seed {seed}");
+            assert_eq!(blocked.ret, Some(frontier), "seed {seed}");
+            for o in &ops {
+                if o.ret.is_some_and(|r| r < frontier) {
+                    assert!(stuck.order.contains(&o.origin), "seed {seed}");
+                }
+            }
+            assert_eq!(
+                stuck.fits,
+                model.step(&state, &blocked.op).is_some(),
+                "seed {seed}"
+            );
+        }
+        assert!(explained > 100, "{explained} failures explained");
     }
 
     #[test]

@@ -107,6 +107,23 @@ pub struct Verdict {
     pub window: Option<(SimTime, SimTime)>,
     /// Safety or liveness, as the check says (set when a registered check is evaluated).
     pub property: Property,
+    /// Why no order of the counterexample's operations fits, when the check can say.
+    pub explanation: Option<Explanation>,
+}
+
+/// Why no order of a counterexample's operations fits a model, as Porcupine shows it: the
+/// longest order that does, the model's state after it, and the operation that must take
+/// effect next (its return comes before any other can) and cannot.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Explanation {
+    /// History entries (invocations) of the operations of the longest order that fits, in the
+    /// order they take effect.
+    pub order: Vec<usize>,
+    /// The history entry (invocation) of the operation whose return comes next, which cannot
+    /// take effect after them (or can, but leaves no order for the rest).
+    pub blocked: usize,
+    /// The model's state after the order, in words.
+    pub state: String,
 }
 
 impl Verdict {
@@ -120,6 +137,7 @@ impl Verdict {
             culprits: Vec::new(),
             window: None,
             property: Property::Liveness,
+            explanation: None,
         }
     }
 
@@ -155,6 +173,12 @@ impl Verdict {
             self.window = Some((*lo, *hi));
         }
         self.culprits = entries;
+        self
+    }
+
+    /// Sets why no order of the counterexample's operations fits.
+    pub fn explained(mut self, explanation: Explanation) -> Self {
+        self.explanation = Some(explanation);
         self
     }
 

@@ -312,10 +312,16 @@ fn run(
                     }
                 );
             }
+            let stuck = window.stuck;
             let mut window = window.ops;
             window.sort_by_key(|&i| ops[i].call);
             for i in window {
                 outln!("    {}", ops[i].describe());
+            }
+            if let Some(stuck) = stuck {
+                for line in crate::lin::explain_lines(&stuck, &args.model, |i| ops[i].describe()) {
+                    outln!("  {line}");
+                }
             }
         }
         return Ok(Some(1));

@@ -19,7 +19,51 @@ pub mod search;
 
 pub use model::{Interner, Model, Operation, Outcome};
 pub use named::{AnyModel, ModelError, Models, NamedModel};
-pub use search::LinOp;
+pub use search::{LinOp, Stuck};
+
+/// Most operations of the longest fitting order `explain_lines` lists one by one.
+const EXPLAIN_LISTED: usize = 8;
+
+/// `stuck` in words for a `model` (`describe` says an operation of it in words): the longest
+/// order that fits, then the operation that cannot take effect and the model's state then.
+pub fn explain_lines(
+    stuck: &Stuck,
+    model: &str,
+    describe: impl Fn(usize) -> String,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    let blocked = describe(stuck.blocked);
+    let then = if stuck.fits {
+        format!("{blocked} returns next; it could take effect, but no order of the rest goes on from there")
+    } else {
+        format!("{blocked} returns next and cannot take effect")
+    };
+    if stuck.order.is_empty() {
+        lines.push(format!(
+            "no operation can take effect first: {then} (the {model} is {})",
+            stuck.state
+        ));
+        return lines;
+    }
+    lines.push(format!(
+        "the longest order that fits the {model} ({} operations, as Porcupine's partial linearization):",
+        stuck.order.len()
+    ));
+    let n = stuck.order.len();
+    for (k, &i) in stuck.order.iter().enumerate() {
+        if n > EXPLAIN_LISTED && k == EXPLAIN_LISTED / 2 {
+            lines.push(format!("  ... {} more ...", n - EXPLAIN_LISTED));
+        }
+        if n <= EXPLAIN_LISTED || k < EXPLAIN_LISTED / 2 || k >= n - EXPLAIN_LISTED / 2 {
+            lines.push(format!("  {}. {}", k + 1, describe(i)));
+        }
+    }
+    lines.push(format!(
+        "then {then} (after them the {model} is {})",
+        stuck.state
+    ));
+    lines
+}
 
 use std::collections::BTreeMap;
 
@@ -93,15 +137,22 @@ impl<O: Clone + std::fmt::Debug> Checked<O> {
     /// The smallest failing window of the first failing partition (the `origin`s of its
     /// operations), searched within `max_steps`; empty when nothing failed.
     pub fn window<M: Model<Op = O>>(&self, model: &M, max_steps: u64) -> Vec<usize> {
+        self.window_explained(model, max_steps).0
+    }
+
+    /// `window`, with where a search of it got furthest (`Stuck`, operations as `origin`s).
+    pub fn window_explained<M: Model<Op = O>>(
+        &self,
+        model: &M,
+        max_steps: u64,
+    ) -> (Vec<usize>, Option<Stuck>) {
         match &self.failing {
             Some((_, ops, frontier)) => {
-                search::failing_window_after(model, ops, Some(*frontier), max_steps, u64::MAX)
-                    .ops
-                    .iter()
-                    .map(|o| o.origin)
-                    .collect()
+                let w =
+                    search::failing_window_after(model, ops, Some(*frontier), max_steps, u64::MAX);
+                (w.ops.iter().map(|o| o.origin).collect(), w.stuck)
             }
-            None => Vec::new(),
+            None => (Vec::new(), None),
         }
     }
 }

@@ -128,6 +128,13 @@ pub trait Model {
     /// The state after `op`, or `None` if `op` cannot happen in `state`.
     fn step(&self, state: &Self::State, op: &Self::Op) -> Option<Self::State>;
 
+    /// `state` in words, its values as the history wrote them (`ids` has the values `prepare`
+    /// interned). Default: the state's debug text.
+    fn show_state(&self, state: &Self::State, ids: &Interner) -> String {
+        let _ = ids;
+        format!("{state:?}")
+    }
+
     /// True for an operation that only observes: cut from a window when its result is lost.
     fn is_read(&self, op: &Self::Op) -> bool;
 

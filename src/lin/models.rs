@@ -70,6 +70,19 @@ impl RegisterModel {
     }
 }
 
+/// The value `id` stands for, as the history wrote it (the id itself if `ids` never saw it:
+/// a model built from a run's own numbers interns nothing).
+fn value_of(id: u64, ids: &Interner) -> String {
+    ids.value(id).map_or_else(|| id.to_string(), show)
+}
+
+/// Values by id, as the history wrote them, separated by spaces.
+fn values_of<'a>(vals: impl Iterator<Item = &'a u64>, ids: &Interner) -> String {
+    vals.map(|v| value_of(*v, ids))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A value that may be JSON `null` (absent).
 fn opt_id(v: &Json, ids: &mut Interner) -> Option<u64> {
     (!v.is_null()).then(|| ids.id(v))
@@ -156,6 +169,10 @@ impl Model for RegisterModel {
     }
 
     #[inline]
+    fn show_state(&self, state: &Option<u64>, ids: &Interner) -> String {
+        state.map_or_else(|| "empty (nil)".to_string(), |v| value_of(v, ids))
+    }
+
     fn step(&self, state: &Option<u64>, op: &RegOp) -> Option<Option<u64>> {
         match *op {
             RegOp::Write(v) => Some(Some(v)),
@@ -262,6 +279,10 @@ impl Model for ListAppend {
         Ok(Some((key, step)))
     }
 
+    fn show_state(&self, state: &Vec<u64>, ids: &Interner) -> String {
+        format!("[{}]", values_of(state.iter(), ids))
+    }
+
     fn step(&self, state: &Vec<u64>, op: &ListOp) -> Option<Vec<u64>> {
         match op {
             ListOp::Append(v) => {
@@ -321,6 +342,10 @@ impl Model for SetModel {
             }
         };
         Ok(Some((key, step)))
+    }
+
+    fn show_state(&self, state: &BTreeSet<u64>, ids: &Interner) -> String {
+        format!("#{{{}}}", values_of(state.iter(), ids))
     }
 
     fn step(&self, state: &BTreeSet<u64>, op: &SetOp) -> Option<BTreeSet<u64>> {
@@ -456,6 +481,10 @@ impl Model for FifoQueue {
         Ok(Some((key, step)))
     }
 
+    fn show_state(&self, state: &VecDeque<u64>, ids: &Interner) -> String {
+        format!("[{}] (front first)", values_of(state.iter(), ids))
+    }
+
     fn step(&self, state: &VecDeque<u64>, op: &QueueOp) -> Option<VecDeque<u64>> {
         match *op {
             QueueOp::Enqueue(v) => {
@@ -525,6 +554,13 @@ impl Model for Mutex {
             }
         };
         Ok(Some((key, step)))
+    }
+
+    fn show_state(&self, state: &Option<u64>, ids: &Interner) -> String {
+        state.map_or_else(
+            || "free".to_string(),
+            |who| format!("held by {}", value_of(who, ids)),
+        )
     }
 
     fn step(&self, state: &Option<u64>, op: &MutexOp) -> Option<Option<u64>> {
@@ -615,6 +651,14 @@ impl Model for MultiRegister {
             return Ok(None);
         }
         Ok(Some((String::new(), out)))
+    }
+
+    fn show_state(&self, state: &BTreeMap<u64, u64>, ids: &Interner) -> String {
+        let pairs: Vec<String> = state
+            .iter()
+            .map(|(k, v)| format!("{} {}", value_of(*k, ids), value_of(*v, ids)))
+            .collect();
+        format!("{{{}}}", pairs.join(", "))
     }
 
     fn step(&self, state: &BTreeMap<u64, u64>, op: &Vec<MultiStep>) -> Option<BTreeMap<u64, u64>> {

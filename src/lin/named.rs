@@ -158,10 +158,16 @@ impl<M: Model> AnyModel for Built<M> {
         let mut ids = self.ids.clone();
         let mut parts = super::partitions(&self.model, ops, &mut ids)?;
         let part = parts.remove(key).unwrap_or_default();
-        Ok(
-            super::search::failing_window_after(&self.model, &part, frontier, max_steps, max_bytes)
-                .map(|o| o.origin),
+        let show = |s: &M::State| self.model.show_state(s, &ids);
+        Ok(super::search::failing_window_shown(
+            &self.model,
+            &part,
+            frontier,
+            max_steps,
+            max_bytes,
+            &show,
         )
+        .map(|o| o.origin))
     }
 }
 

@@ -64,7 +64,7 @@ pub fn search_within<M: Model>(
     max_bytes: u64,
 ) -> Searched {
     for start in inits {
-        match search_from(model, ops, start.clone(), budget, max_bytes, &mut 0) {
+        match search_from(model, ops, start.clone(), budget, max_bytes, &mut 0, None) {
             Searched::Decided(false) => {}
             other => return other,
         }
@@ -83,13 +83,64 @@ pub fn search_frontier<M: Model>(
     max_bytes: u64,
 ) -> (Searched, usize) {
     let mut frontier = 0;
-    let searched = search_from(model, ops, init, budget, max_bytes, &mut frontier);
+    let searched = search_from(model, ops, init, budget, max_bytes, &mut frontier, None);
     (searched, frontier)
 }
 
+/// Where a failed search got furthest, as Porcupine shows a non-linearizable history: the
+/// longest order of operations that fits the model, the state the model is in after it, and
+/// the operation that must take effect next (its return comes before any other can) and
+/// cannot, or can but leaves no order for the rest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stuck {
+    /// The operations of that order, as their `origin`s, in the order they take effect.
+    pub order: Vec<usize>,
+    /// The model's state after them.
+    pub state: String,
+    /// The operation whose return comes next, as its `origin`.
+    pub blocked: usize,
+    /// The model would take it then (but no order of the rest goes on from there); false when
+    /// it cannot take effect at all after the order.
+    pub fits: bool,
+}
+
+/// Where a failed search of `ops` from any of `inits` got furthest (`Stuck`, the state in
+/// words as `show` says it): the latest return it stopped at, and of those, the longest order;
+/// `None` if the search found a linearization or did not end within `max_steps`.
+pub fn explain<M: Model>(
+    model: &M,
+    ops: &[LinOp<M::Op>],
+    inits: &[M::State],
+    max_steps: u64,
+    show: &dyn Fn(&M::State) -> String,
+) -> Option<Stuck> {
+    let mut budget = max_steps;
+    let mut best: Option<(usize, Stuck)> = None;
+    for init in inits {
+        let searched = search_from(
+            model,
+            ops,
+            init.clone(),
+            &mut budget,
+            u64::MAX,
+            &mut 0,
+            Some((&mut best, show)),
+        );
+        if searched != Searched::Decided(false) {
+            return None;
+        }
+    }
+    best.map(|(_, stuck)| stuck)
+}
+
+/// Where `search_from` keeps the furthest point it reached (its return's position and the
+/// `Stuck` there), and how it says a state in words.
+type Recorder<'a, S> = (&'a mut Option<(usize, Stuck)>, &'a dyn Fn(&S) -> String);
+
 /// One search from `init`. `frontier` ends at the latest position of a return the search
 /// stopped at, over all it tried: the prefix of the history up to that return has no
-/// linearization when the search fails, and the prefix before it has one.
+/// linearization when the search fails, and the prefix before it has one. With `stuck`, it
+/// also keeps where it got furthest (that return's position, and the order and state then).
 fn search_from<M: Model>(
     model: &M,
     ops: &[LinOp<M::Op>],
@@ -97,6 +148,7 @@ fn search_from<M: Model>(
     budget: &mut u64,
     max_bytes: u64,
     frontier: &mut usize,
+    mut stuck: Option<Recorder<'_, M::State>>,
 ) -> Searched {
     let n = ops.len();
     // Node 2i is op i's call, 2i+1 its return; node 2n is the list head.
@@ -171,6 +223,22 @@ fn search_from<M: Model>(
         if entry != nil {
             if let Some(r) = ops[entry / 2].ret {
                 *frontier = (*frontier).max(r);
+                if let Some((best, show)) = stuck.as_mut() {
+                    let further = best
+                        .as_ref()
+                        .is_none_or(|(at, b)| (r, stack.len()) > (*at, b.order.len()));
+                    if further {
+                        **best = Some((
+                            r,
+                            Stuck {
+                                order: stack.iter().map(|(i, _)| ops[*i].origin).collect(),
+                                state: show(&state),
+                                blocked: ops[entry / 2].origin,
+                                fits: model.step(&state, &ops[entry / 2].op).is_some(),
+                            },
+                        ));
+                    }
+                }
             }
         }
         let Some((i, prev_state)) = stack.pop() else {
@@ -299,6 +367,9 @@ pub struct Window<T> {
     pub smallest: bool,
     /// Search steps the narrowing used.
     pub steps: u64,
+    /// Where a search of the window got furthest (operations as their `origin`s), when the
+    /// window is small enough to explain.
+    pub stuck: Option<Stuck>,
 }
 
 impl<T> Window<T> {
@@ -308,9 +379,15 @@ impl<T> Window<T> {
             ops: self.ops.into_iter().map(f).collect(),
             smallest: self.smallest,
             steps: self.steps,
+            stuck: self.stuck,
         }
     }
 }
+
+/// Most operations a window may have to be explained (`Window::stuck`).
+const EXPLAIN_OPS: usize = 64;
+/// Most search steps an explanation takes.
+const EXPLAIN_STEPS: u64 = 200_000;
 
 /// `smallest_window_within`, saying whether the narrowing finished within `max_steps` and how
 /// many steps it used.
@@ -332,6 +409,21 @@ pub fn failing_window_after<M: Model>(
     max_steps: u64,
     max_bytes: u64,
 ) -> Window<LinOp<M::Op>> {
+    failing_window_shown(model, ops, frontier, max_steps, max_bytes, &|s| {
+        model.show_state(s, &super::model::Interner::default())
+    })
+}
+
+/// As `failing_window_after`, the model's state in the window's explanation said by `show`
+/// (a model whose values were interned needs its `Interner` to say them).
+pub fn failing_window_shown<M: Model>(
+    model: &M,
+    ops: &[LinOp<M::Op>],
+    frontier: Option<usize>,
+    max_steps: u64,
+    max_bytes: u64,
+    show: &dyn Fn(&M::State) -> String,
+) -> Window<LinOp<M::Op>> {
     let search = |model: &M, ops: &[LinOp<M::Op>], inits: &[M::State], budget: &mut u64| {
         match search_within(model, ops, inits, budget, max_bytes) {
             Searched::Decided(v) => Some(v),
@@ -343,6 +435,7 @@ pub fn failing_window_after<M: Model>(
         ops: window,
         smallest,
         steps: max_steps - budget,
+        stuck: None,
     };
     // The first return at which the prefix cannot be linearized: the one return a search of
     // the whole partition never got past (the prefixes before it have linearizations).
@@ -372,9 +465,13 @@ pub fn failing_window_after<M: Model>(
             }
         }
     }
-    match suffix(model, &prefix, lo) {
-        Some((w, _)) => done(w, finished, budget),
-        None => done(prefix, finished, budget),
+    let (window, inits) = suffix(model, &prefix, lo).unwrap_or((prefix, vec![model.init()]));
+    let stuck = (window.len() <= EXPLAIN_OPS)
+        .then(|| explain(model, &window, &inits, EXPLAIN_STEPS, show))
+        .flatten();
+    Window {
+        stuck,
+        ..done(window, finished, budget)
     }
 }
 

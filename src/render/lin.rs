@@ -35,6 +35,7 @@ pub fn counterexample(model: &Model, verdict: &Verdict) -> Option<String> {
     if ops.len() < 2 {
         return None;
     }
+    let explained = verdict.explanation.as_ref();
     let mut clients: Vec<u32> = ops.iter().map(|o| o.node.0).collect();
     clients.sort_unstable();
     clients.dedup();
@@ -73,7 +74,7 @@ pub fn counterexample(model: &Model, verdict: &Verdict) -> Option<String> {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="counterexample" width="{W}" height="{h:.0}" viewBox="0 0 {W} {h:.0}" font-family="sans-serif"><style>.axis{{font:11px sans-serif;fill:#444}}.grid{{stroke:#eee}}.bar{{stroke:#d62728;stroke-width:2}}.bar.ok{{fill:#cde8cd}}.bar.fail{{fill:#f6c9c9}}.bar.info{{fill:#fff0bf;stroke-dasharray:5 3}}.label{{font:11px monospace;fill:#222}}.order{{stroke:#d62728;stroke-width:1.5;fill:none}}.title{{font:bold 13px sans-serif}}.detail{{font:11px monospace;fill:#333}}</style>"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="counterexample" width="{W}" height="{h:.0}" viewBox="0 0 {W} {h:.0}" font-family="sans-serif"><style>.axis{{font:11px sans-serif;fill:#444}}.grid{{stroke:#eee}}.bar{{stroke:#d62728;stroke-width:2}}.bar.ok{{fill:#cde8cd}}.bar.fail{{fill:#f6c9c9}}.bar.info{{fill:#fff0bf;stroke-dasharray:5 3}}.bar.blocked{{stroke:#000;stroke-width:3.5}}.label{{font:11px monospace;fill:#222}}.order{{stroke:#d62728;stroke-width:1.5;fill:none}}.title{{font:bold 13px sans-serif}}.detail{{font:11px monospace;fill:#333}}</style>"#
     );
     let _ = writeln!(
         o,
@@ -120,9 +121,20 @@ pub fn counterexample(model: &Model, verdict: &Verdict) -> Option<String> {
         // A bar near the right edge carries its label to its left, ending at the bar's end.
         let right = x1 > W * 0.6;
         let anchor = if right { r#" text-anchor="end""# } else { "" };
+        // Porcupine's view: each operation of the longest order that fits is numbered with its
+        // place in it, and the one that cannot take effect after them is outlined.
+        let invoked = op.entries.first().copied();
+        let place = explained.and_then(|e| e.order.iter().position(|&i| Some(i) == invoked));
+        let blocked = explained.is_some_and(|e| Some(e.blocked) == invoked);
+        let label = match (place, blocked) {
+            (Some(p), _) => format!("{}. {}", p + 1, op.text),
+            (None, true) => format!("next: {}", op.text),
+            _ => op.text.clone(),
+        };
+        let mark = if blocked { " blocked" } else { "" };
         let _ = writeln!(
             o,
-            r#"<rect class="bar {class}" x="{x1:.1}" y="{:.1}" width="{:.1}" height="20"><title>{} {} [{} .. {}] {class}</title></rect><text class="label" x="{:.1}" y="{:.1}"{anchor}>{}</text>"#,
+            r#"<rect class="bar {class}{mark}" x="{x1:.1}" y="{:.1}" width="{:.1}" height="20"><title>{} {} [{} .. {}] {class}</title></rect><text class="label" x="{:.1}" y="{:.1}"{anchor}>{}</text>"#,
             y - 10.0,
             x2 - x1,
             xml_escape(model.name(op.node)),
@@ -131,7 +143,7 @@ pub fn counterexample(model: &Model, verdict: &Verdict) -> Option<String> {
             op.end.map_or("never".to_string(), |e| e.to_string()),
             if right { x2 - 3.0 } else { x1 + 3.0 },
             y + 4.0,
-            xml_escape(&op.text)
+            xml_escape(&label)
         );
     }
     // Real-time order, transitively reduced: a -> b when a finished before b began and no c
@@ -171,7 +183,26 @@ pub fn counterexample(model: &Model, verdict: &Verdict) -> Option<String> {
         }
     }
     let base = TOP + ROW * rows.len() as f64 + 30.0;
-    for (i, d) in verdict.details.iter().take(12).enumerate() {
+    // Below the bars: the verdict's details up to its explanation, which the numbers and the
+    // outline show, then that explanation in one line.
+    let mut footer: Vec<String> = verdict
+        .details
+        .iter()
+        .take_while(|d| {
+            explained.is_none()
+                || !(d.starts_with("the longest order that fits")
+                    || d.starts_with("no operation can take effect first"))
+        })
+        .take(if explained.is_some() { 11 } else { 12 })
+        .cloned()
+        .collect();
+    if let Some(e) = explained {
+        footer.push(format!(
+            "numbered: the longest order that fits; outlined: the operation that returns next and cannot follow it (the model is {} then)",
+            e.state
+        ));
+    }
+    for (i, d) in footer.iter().enumerate() {
         let _ = writeln!(
             o,
             r#"<text class="detail" x="10" y="{:.1}">{}</text>"#,
