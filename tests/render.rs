@@ -868,3 +868,48 @@ fn a_picture_of_part_of_a_long_run_says_so_and_never_calls_a_delivered_message_i
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A restart of a node that was up (a nemesis ends a corrupt record's or a failed sync's
+/// window with one) changed nothing: the engine records it, but no picture shows it. The
+/// pictures' faults are the trace's less exactly those.
+#[test]
+fn pictures_leave_out_restarts_of_nodes_that_were_up() {
+    let report = run("scenarios/hunt/queue-disk-nemesis.ron");
+    let n = report.outcome.roster.len();
+    let mut down = vec![false; n];
+    let mut armed = vec![false; n];
+    let (mut real, mut idle) = (0, 0);
+    for e in report.outcome.trace.events() {
+        let TraceKind::Fault { fault } = &e.kind else {
+            continue;
+        };
+        match fault {
+            clustersim::fault::Fault::Restart(x) => {
+                if down[x.index()] || armed[x.index()] {
+                    real += 1;
+                } else {
+                    idle += 1;
+                }
+                (down[x.index()], armed[x.index()]) = (false, false);
+            }
+            clustersim::fault::Fault::CrashAtSync { node, sync, .. } if *sync > 0 => {
+                armed[node.index()] = true;
+            }
+            f => {
+                if let Some(x) = f.downed_node() {
+                    (down[x.index()], armed[x.index()]) = (true, false);
+                }
+            }
+        }
+    }
+    assert!(real > 0 && idle > 0, "{real} restarts, {idle} idle");
+    let model = Model::of_run(&report.outcome, &report.verdicts);
+    let shown = model
+        .faults
+        .iter()
+        .filter(|f| matches!(f.fault, clustersim::fault::Fault::Restart(_)))
+        .count();
+    assert_eq!(shown, real);
+    let text = timeline::render(&model, &TimelineOptions::default());
+    assert_eq!(text.matches("FAULT restart").count(), real, "{text}");
+}

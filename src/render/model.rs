@@ -227,6 +227,7 @@ impl Model {
                 _ => {}
             }
         }
+        let faults = without_idle_restarts(faults, names.len());
         let bands = bands_of(&faults, names.len());
         let disk = disk_marks(&faults, &notes);
         let culprits: Vec<usize> = verdicts
@@ -354,6 +355,53 @@ fn sides(fault: &Fault, n: usize) -> Vec<Vec<NodeId>> {
     };
     out.retain(|g| !g.is_empty());
     out
+}
+
+/// The faults less the restarts that changed nothing: of a node that was not down and had no
+/// crash armed inside its handlers (a nemesis ends a corrupt record's or a failed sync's window
+/// with one). The engine records them; a picture showing them would show a restart that did
+/// not happen.
+fn without_idle_restarts(faults: Vec<FaultMark>, n: usize) -> Vec<FaultMark> {
+    let mut down = vec![false; n];
+    let mut armed = vec![false; n];
+    faults
+        .into_iter()
+        .filter(|f| {
+            match &f.fault {
+                Fault::Restart(x) => {
+                    let i = x.index();
+                    let (was_down, was_armed) = (
+                        down.get(i).copied().unwrap_or(true),
+                        armed.get(i).copied().unwrap_or(true),
+                    );
+                    if let Some(d) = down.get_mut(i) {
+                        *d = false;
+                    }
+                    if let Some(a) = armed.get_mut(i) {
+                        *a = false;
+                    }
+                    return was_down || was_armed;
+                }
+                Fault::CrashAtSync { node, sync, .. } if *sync > 0 => {
+                    if let Some(a) = armed.get_mut(node.index()) {
+                        *a = true;
+                    }
+                }
+                other => {
+                    if let Some(x) = other.downed_node() {
+                        if let Some(d) = down.get_mut(x.index()) {
+                            *d = true;
+                        }
+                        // A crash of another kind calls an armed one off.
+                        if let Some(a) = armed.get_mut(x.index()) {
+                            *a = false;
+                        }
+                    }
+                }
+            }
+            true
+        })
+        .collect()
 }
 
 /// The disk faults applied (crashes aside) and the disk's own `disk:` notes, a note at the same
