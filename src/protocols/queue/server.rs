@@ -146,6 +146,12 @@ impl Server {
                 format!("its disk held {n} record(s) it cannot trust: {then}")
             });
         }
+        // What a process crash left unsynced is read back as if it were on disk: make it so
+        // before acting on it (PostgreSQL syncs its data directory after a crash). A retried
+        // enqueue of such a task is otherwise acknowledged with nothing durable behind it.
+        if self.durability == Durability::SyncAlways && ctx.storage().has_unsynced() {
+            self.sync(ctx);
+        }
         // Tasks in flight when the server went down get a fresh lease from now.
         ctx.sometimes(
             "the server boots with tasks in flight from before a crash",
