@@ -516,7 +516,9 @@ fn durable_says_why_a_key_was_not_judged() {
     let timed_out = check_durable(&outcome(write_then(false), vec![], vec![]));
     assert_eq!(timed_out.status, Status::Unknown, "{timed_out:?}");
     assert!(
-        timed_out.summary.contains("1 reads of them got no answer")
+        timed_out
+            .summary
+            .contains("1 reads of them did not succeed (0 refused, 1 unanswered)")
             && !timed_out.summary.contains("final_reads"),
         "{}",
         timed_out.summary

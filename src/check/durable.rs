@@ -52,15 +52,19 @@ pub fn check_durable(outcome: &RunOutcome) -> Verdict {
         .map(|(k, _)| *k)
         .collect();
     let unjudged = unjudged_keys.len();
-    // Reads of those keys the clients did invoke after the heal, which got no answer.
-    let unanswered = calls
+    // Reads of those keys the clients did invoke after the heal that did not succeed: refused
+    // (failed) or never answered.
+    let (refused, unanswered) = calls
         .iter()
         .filter(|c| {
             matches!(c.invoked, Op::Get { key, .. } if unjudged_keys.contains(&key))
                 && c.invoke_time >= healed
-                && c.outcome != crate::history::Phase::Ok
         })
-        .count();
+        .fold((0, 0), |(r, u), c| match c.outcome {
+            crate::history::Phase::Ok => (r, u),
+            crate::history::Phase::Fail => (r + 1, u),
+            _ => (r, u + 1),
+        });
     // With no network fault there is no heal to name.
     let after = if healed == crate::time::SimTime::ZERO {
         String::new()
@@ -95,9 +99,10 @@ pub fn check_durable(outcome: &RunOutcome) -> Verdict {
         return v.culprits(outcome, entries);
     }
     if finals == 0 || unjudged > 0 {
-        let why = if unanswered > 0 {
+        let why = if refused + unanswered > 0 {
             format!(
-                "{unanswered} reads of them got no answer (was the cluster still recovering when the run ended?)"
+                "{} reads of them did not succeed ({refused} refused, {unanswered} unanswered): was a node down, stopped or still recovering when the run ended?",
+                refused + unanswered
             )
         } else {
             "enable the protocol's final_reads".to_string()

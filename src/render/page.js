@@ -295,7 +295,9 @@
       ['rgba(148,103,189,.3)', 'partition side A'], ['rgba(44,160,44,.3)', 'side B'],
       ['#2ca02c', 'ok'], ['#d62728', 'failed'], ['#ffbf00', 'info (unknown)'], ['#17becf', 'event'], ['#bbb', 'not yet completed'], ['#8c564b', 'disk fault']
     ].forEach(function (it) {
-      var s = h('span', {}, null, g); h('span', { 'class': 'sw', style: 'background:' + it[0] }, null, s);
+      // A disk fault is a diamond on the diagram, and in the key.
+      var shape = it[1] === 'disk fault' ? ';transform:rotate(45deg) scale(.75)' : '';
+      var s = h('span', {}, null, g); h('span', { 'class': 'sw', style: 'background:' + it[0] + shape }, null, s);
       s.appendChild(document.createTextNode(it[1]));
     });
     var s2 = h('span', {}, null, g); h('span', { 'class': 'sw', style: 'border:2px dashed #d62728' }, null, s2);
