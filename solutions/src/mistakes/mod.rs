@@ -685,6 +685,13 @@ pub const WAL: &[Mistake] = &[
         "Durable"
     ),
     mistake!(
+        "stops-but-acknowledges",
+        "the server stops when its disk will not sync, but answers the write it gave up on",
+        wal::STOPS_BUT_ACKNOWLEDGES,
+        3,
+        "Durable"
+    ),
+    mistake!(
         "no-checksums",
         "records written and read without checksums",
         wal::NO_CHECKSUMS,

@@ -175,6 +175,33 @@ pub const RETRIES_SYNC_WITHOUT_REWRITING: Functions = Functions {
     ..RIGHT
 };
 
+fn stop_but_acknowledge(
+    s: &mut WalServer,
+    ctx: &mut Ctx<'_>,
+    client: NodeId,
+    id: u64,
+    key: u64,
+    value: u64,
+) {
+    let st = ctx.storage();
+    if !reference::write_entry(st, s.next, key, value) {
+        return reply(ctx, client, id, KvResult::Unavailable);
+    }
+    // The mistake: the server gives up on its disk as it should, but answers the write it was
+    // making first: an acknowledged write the disk never kept.
+    if !reference::sync_entry(st, s.next, key, value) {
+        s.stopped = true;
+    }
+    acknowledge(s, ctx, client, id, key, value);
+}
+
+/// Retries and stops as it should when the disk will not sync, but acknowledges the write it
+/// gave up on.
+pub const STOPS_BUT_ACKNOWLEDGES: Functions = Functions {
+    on_write: stop_but_acknowledge,
+    ..RIGHT
+};
+
 fn write_unchecked(
     s: &mut WalServer,
     ctx: &mut Ctx<'_>,
