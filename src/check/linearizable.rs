@@ -858,6 +858,27 @@ mod tests {
         assert!(yes > 100 && no > 100, "{yes} linearizable, {no} not");
     }
 
+    /// Seeds 0..2,000 of `random_history`: each seed, its key's operations, and how a search of
+    /// them from the start ended and where it got stuck.
+    fn searched_random_histories(
+    ) -> impl Iterator<Item = (u64, Vec<LinOp<RegOp>>, crate::lin::search::Searched, usize)> {
+        use crate::lin::Model;
+        let model = RegisterModel::kv(None);
+        (0..2_000u64).map(move |seed| {
+            let ops = partition(&random_history(seed).calls())
+                .remove(&key_text(0))
+                .unwrap_or_default();
+            let (searched, frontier) = crate::lin::search::search_frontier(
+                &model,
+                &ops,
+                model.init(),
+                &mut u64::MAX.clone(),
+                u64::MAX,
+            );
+            (seed, ops, searched, frontier)
+        })
+    }
+
     /// The explanation of a failure (Porcupine's partial linearization), held to the model and
     /// to the search's frontier on random small histories: its order replays through the model
     /// from the start in an order real time allows, it holds every operation that returned
@@ -866,17 +887,11 @@ mod tests {
     /// take it after the order.
     #[test]
     fn the_explanation_is_a_real_partial_linearization_up_to_the_frontier() {
-        use crate::lin::search::{explain, search_frontier, Searched};
+        use crate::lin::search::{explain, Searched};
         use crate::lin::Model;
         let model = RegisterModel::kv(None);
         let mut explained = 0;
-        for seed in 0..2_000u64 {
-            let h = random_history(seed);
-            let ops = partition(&h.calls())
-                .remove(&key_text(0))
-                .unwrap_or_default();
-            let (searched, frontier) =
-                search_frontier(&model, &ops, model.init(), &mut u64::MAX.clone(), u64::MAX);
+        for (seed, ops, searched, frontier) in searched_random_histories() {
             if searched != Searched::Decided(false) {
                 assert!(
                     explain(&model, &ops, &[model.init()], u64::MAX, &|s| format!(
@@ -925,19 +940,12 @@ mod tests {
 
     #[test]
     fn the_verdicts_frontier_is_the_shortest_failing_prefix_and_the_window_fails() {
-        use crate::lin::search::{failing_window_after, search_frontier, Searched};
-        use crate::lin::Model;
+        use crate::lin::search::{failing_window_after, Searched};
         let model = RegisterModel::kv(None);
         let truncate =
             |ops: &[LinOp<RegOp>], cut: usize| crate::lin::search::truncate(&model, ops, cut);
         let mut failing = 0;
-        for seed in 0..2_000u64 {
-            let h = random_history(seed);
-            let ops = partition(&h.calls())
-                .remove(&key_text(0))
-                .unwrap_or_default();
-            let (searched, frontier) =
-                search_frontier(&model, &ops, model.init(), &mut u64::MAX.clone(), u64::MAX);
+        for (seed, ops, searched, frontier) in searched_random_histories() {
             if searched != Searched::Decided(false) {
                 continue;
             }
