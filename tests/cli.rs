@@ -535,3 +535,28 @@ fn a_closed_output_pipe_never_turns_the_exit_code_into_a_panic() {
         }
     }
 }
+
+/// A goal's line says in how many of all the runs it was reached, even for one that counts only
+/// when reached (`ctx.reachable`), which said "in N of N runs" before.
+#[test]
+fn explore_counts_every_goal_out_of_all_its_runs() {
+    let out = clustersim(&[
+        "explore",
+        "scenarios/hunt/raft-disk-nemesis.ron",
+        "--seeds",
+        "60",
+    ]);
+    let text = stdout(&out);
+    let repair = text
+        .lines()
+        .find(|l| l.contains("reached a follower asks the leader to repair"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(repair.contains(" of 60 runs, first seed"), "{repair}");
+    let reached: u64 = repair
+        .split(": in ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(reached > 0 && reached < 60, "{repair}");
+}

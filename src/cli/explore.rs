@@ -476,13 +476,20 @@ fn print_goals(o: &SweepOutcome, config: &SweepConfig) {
             ""
         }
     );
+    // Out of every run, so a goal reached whenever it is evaluated (`reachable`) still says
+    // how often that was; how many runs evaluated it, when not all did and it mattered.
+    let runs = o.runs();
     for g in &o.goals {
         match g.first_seed {
             Some(seed) => outln!(
-                "    reached {}: in {} of {} runs, first seed {seed}",
+                "    reached {}: in {} of {runs} runs{}, first seed {seed}",
                 g.name,
                 g.runs_reached,
-                g.runs_checked
+                if g.runs_checked < runs && g.runs_checked != g.runs_reached {
+                    format!(" (evaluated in {})", g.runs_checked)
+                } else {
+                    String::new()
+                }
             ),
             None => outln!(
                 "    never   {}: evaluated in {} runs, never held",
