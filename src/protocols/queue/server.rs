@@ -62,6 +62,15 @@ fn key(task: u64) -> String {
     format!("t{task:016x}")
 }
 
+/// The ready tasks of `tasks`, in id order: the FIFO a server rebuilds from its disk.
+fn ready_of(tasks: &BTreeMap<u64, TaskRecord>) -> VecDeque<u64> {
+    tasks
+        .iter()
+        .filter(|(_, r)| r.state == TaskState::Ready)
+        .map(|(t, _)| *t)
+        .collect()
+}
+
 /// The task records a server's disk holds, and how many records it could not trust. With
 /// `checksums`, a record that fails its checksum, cannot be read or names another task (a
 /// misdirected write) is left out; without, every readable record is taken as it reads.
@@ -102,11 +111,7 @@ impl Server {
         storage: &Storage<QueueStored>,
     ) -> Self {
         let (tasks, damaged) = read_journal(storage, params.checksums);
-        let ready = tasks
-            .iter()
-            .filter(|(_, r)| r.state == TaskState::Ready)
-            .map(|(t, _)| *t)
-            .collect();
+        let ready = ready_of(&tasks);
         let n = cluster.servers.len();
         Server {
             me: cluster.servers.iter().position(|s| *s == id).unwrap_or(0),
@@ -240,11 +245,7 @@ impl Server {
         self.silent = false;
         self.suspect = self.cluster.servers.len() > 1;
         let (tasks, damaged) = read_journal(ctx.storage(), self.checksums);
-        self.ready = tasks
-            .iter()
-            .filter(|(_, r)| r.state == TaskState::Ready)
-            .map(|(t, _)| *t)
-            .collect();
+        self.ready = ready_of(&tasks);
         let until = ctx.now() + self.lease;
         self.leases = tasks
             .iter()
