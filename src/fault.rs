@@ -127,6 +127,38 @@ pub enum Fault<N = NodeId> {
         #[serde(default)]
         torn: bool,
     },
+    // Membership (issue 40). Appended, as the disk faults were.
+    /// A spare node joins the cluster: it boots from its disk (empty) and every member is
+    /// told (`Node::on_roster_change`). A member that is leaving stays (its leave is called
+    /// off, and the members are told it joined). A node that left never joins again: as in
+    /// real clusters, a new machine comes with a new identity (a spare of another name).
+    Join(N),
+    /// Ask a member to leave, gracefully: every member is told, the node included; it stays
+    /// a reachable member until it calls `Context::depart` (once the cluster let it go) or
+    /// `grace` has passed, then goes as `Depart` does. Without a grace it waits for the node.
+    Leave {
+        /// The node.
+        node: N,
+        /// How long it may take to hand over before it is gone regardless.
+        #[serde(default)]
+        grace: Option<Duration>,
+    },
+    /// A member is gone from the cluster now, without notice: it stops, messages to it are
+    /// lost from now on, and nothing brings it back.
+    Depart(N),
+    /// The record of a member that was asked to leave going (it called `Context::depart`, or
+    /// its grace ran out): a run writes it, a schedule cannot (schedule `Depart` to make a
+    /// node go).
+    Departed(N),
+    /// `old`'s machine is lost for good (it departs and its disk is erased) and the spare
+    /// `new` joins in its place, booting from its own disk: a wiped machine that comes back
+    /// under a new identity.
+    Replace {
+        /// The member that is lost.
+        old: N,
+        /// The spare that takes its place.
+        new: N,
+    },
 }
 
 /// `CrashAtSync`'s default: the handler's first sync.
@@ -229,7 +261,30 @@ impl<N> Fault<N> {
                 keep: *keep,
                 torn: *torn,
             },
+            Fault::Join(x) => Fault::Join(f(x)),
+            Fault::Leave { node, grace } => Fault::Leave {
+                node: f(node),
+                grace: *grace,
+            },
+            Fault::Depart(x) => Fault::Depart(f(x)),
+            Fault::Departed(x) => Fault::Departed(f(x)),
+            Fault::Replace { old, new } => {
+                let old = f(old);
+                Fault::Replace { old, new: f(new) }
+            }
         }
+    }
+
+    /// True for a change of the cluster's membership (`Join`, `Leave`, `Depart`, `Replace`).
+    pub fn is_membership(&self) -> bool {
+        matches!(
+            self,
+            Fault::Join(_)
+                | Fault::Leave { .. }
+                | Fault::Depart(_)
+                | Fault::Departed(_)
+                | Fault::Replace { .. }
+        )
     }
 }
 
@@ -277,11 +332,18 @@ pub enum NemesisKind {
     /// drawn `keep` and torn half the time, or a process crash); restart it after the duration
     /// (or disarm it, if it has not synced by then).
     CrashAtSync,
+    /// A spare target joins; at the fault's end it is asked to leave.
+    Join,
+    /// A member target is asked to leave, without a deadline (it goes when the protocol lets
+    /// it); if it has not gone by the fault's end, the leave is called off.
+    Leave,
+    /// A member target's machine is lost and a spare target joins in its place, for good.
+    Replace,
 }
 
 impl NemesisKind {
     /// Every kind, in declaration order.
-    pub const ALL: [NemesisKind; 13] = [
+    pub const ALL: [NemesisKind; 16] = [
         NemesisKind::Crash,
         NemesisKind::Pause,
         NemesisKind::Partition,
@@ -295,6 +357,9 @@ impl NemesisKind {
         NemesisKind::Unreadable,
         NemesisKind::SyncFail,
         NemesisKind::CrashAtSync,
+        NemesisKind::Join,
+        NemesisKind::Leave,
+        NemesisKind::Replace,
     ];
 
     /// True for the kinds that fault a disk (the engine turns the disk fault model on).
@@ -342,6 +407,10 @@ pub struct NemesisSpec {
     /// Which target a one-node fault hits.
     #[serde(default)]
     pub pick: Pick,
+    /// `Leave` is drawn only while more targets than this are members not already leaving,
+    /// so the cluster never shrinks below what its protocol needs to survive a failure.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub min_members: u32,
     /// Faults aimed just after an event as well: whenever a history entry matches, the nemesis
     /// strikes once within the given time (`after: (on: "ok put", within: "5ms")`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -433,6 +502,10 @@ fn one() -> u32 {
     1
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 fn default_skew() -> Duration {
     Duration::from_millis(100)
 }
@@ -510,6 +583,16 @@ impl Fault<NodeId> {
                     )
                 }
             }
+            Fault::Join(x) => format!("{} joins", n(x)),
+            Fault::Leave { node, grace } => match grace {
+                Some(g) => format!("{} is asked to leave (gone within {g})", n(node)),
+                None => format!("{} is asked to leave", n(node)),
+            },
+            Fault::Depart(x) => format!("{} leaves the cluster", n(x)),
+            Fault::Departed(x) => format!("{} has left, as it was asked", n(x)),
+            Fault::Replace { old, new } => {
+                format!("{} is lost for good; {} joins in its place", n(old), n(new))
+            }
         }
     }
 
@@ -536,7 +619,7 @@ fn resolve_group(roster: &Roster, name: &str) -> Result<Vec<NodeId>, String> {
     if let Some(id) = roster.by_name(name) {
         return Ok(vec![id]);
     }
-    let members = roster.members(name);
+    let members = roster.with_role(name);
     if !members.is_empty() {
         return Ok(members);
     }
@@ -612,6 +695,22 @@ impl Fault<String> {
                     node: resolve_one(roster, node)?,
                     ppm: *ppm,
                 }
+            }
+            Fault::Replace { old, new } => {
+                let (o, w) = (resolve_one(roster, old)?, resolve_one(roster, new)?);
+                if o == w {
+                    return Err(format!(
+                        "Replace names `{old}` twice; the new node must be another one (a spare)"
+                    ));
+                }
+                Fault::Replace { old: o, new: w }
+            }
+            Fault::Departed(_) => {
+                return Err(
+                    "Departed is what a run records when a node that was asked to leave \
+                     goes; schedule Depart to make a node go, or Leave to ask it"
+                        .into(),
+                );
             }
             Fault::CrashAtSync { sync: 0, .. } => {
                 return Err(
@@ -738,12 +837,25 @@ impl Nemesis {
         Duration((gap as u64).max(1))
     }
 
+    /// True when the nemesis may change the membership.
+    pub fn changes_membership(&self) -> bool {
+        self.spec.kinds.iter().any(|k| {
+            matches!(
+                k,
+                NemesisKind::Join | NemesisKind::Leave | NemesisKind::Replace
+            )
+        })
+    }
+
     /// Draws a fault to inject now and the fault that undoes it with its time, if room allows;
     /// a one-node fault hits `aim` when given (and nothing when `aim` is not a free target).
+    /// `up` says which nodes are up members, `members` where each node stands in the
+    /// membership (empty when it cannot change: everyone is a member).
     pub fn draw(
         &mut self,
         now: SimTime,
         up: &[bool],
+        members: &[crate::node::MemberState],
         leader: Option<NodeId>,
         aim: Option<NodeId>,
         rng: &mut SimRng,
@@ -766,6 +878,37 @@ impl Nemesis {
             .copied()
             .filter(|id| up.get(id.index()).copied().unwrap_or(false) && !busy.contains(id))
             .collect();
+        // A join draws among the targets that may join; a replacement draws its new node
+        // there after its old one among the free members.
+        use crate::node::MemberState;
+        let state = |id: &NodeId| {
+            members
+                .get(id.index())
+                .copied()
+                .unwrap_or(MemberState::Member)
+        };
+        let spare_free = || -> Vec<NodeId> {
+            self.targets
+                .iter()
+                .copied()
+                .filter(|id| state(id) == MemberState::Spare && !busy.contains(id))
+                .collect()
+        };
+        if kind == NemesisKind::Leave {
+            let staying = self
+                .targets
+                .iter()
+                .filter(|id| state(id) == MemberState::Member)
+                .count();
+            if staying <= self.spec.min_members as usize {
+                return None;
+            }
+        }
+        if kind == NemesisKind::Join {
+            let node = *spare_free().choose(rng)?;
+            let (fault, undo) = (Fault::Join(node), Fault::Leave { node, grace: None });
+            return Some(self.activate(now + dur, fault, undo));
+        }
         let node = match (aim, leader) {
             (Some(a), _) if free.contains(&a) => a,
             // An aimed strike at a node that is down or already faulted does nothing.
@@ -802,6 +945,16 @@ impl Nemesis {
                 };
                 (crash, Fault::Restart(node))
             }
+            // Gone once the cluster lets it go; back at the fault's end (or staying, if it has
+            // not gone by then).
+            NemesisKind::Leave => (Fault::Leave { node, grace: None }, Fault::Join(node)),
+            NemesisKind::Replace => {
+                let new = *spare_free().choose(rng)?;
+                // Nothing undoes a lost machine; the "undo" restarts the new node if something
+                // else brought it down meanwhile.
+                (Fault::Replace { old: node, new }, Fault::Restart(new))
+            }
+            NemesisKind::Join => return None,
             NemesisKind::Pause => (Fault::Pause(node), Fault::Resume(node)),
             NemesisKind::Isolate => (Fault::Isolate(node), Fault::Heal),
             NemesisKind::Cut => {
@@ -837,7 +990,11 @@ impl Nemesis {
                 )
             }
         };
-        let end = now + dur;
+        Some(self.activate(now + dur, fault, undo))
+    }
+
+    /// Records a drawn fault as active until `end`.
+    fn activate(&mut self, end: SimTime, fault: Fault, undo: Fault) -> (Fault, SimTime, Fault) {
         let splits = replaces_groups(&fault);
         if splits {
             // The engine withdraws the replaced layout's heal (see `replaces_groups`).
@@ -848,7 +1005,7 @@ impl Nemesis {
             undo: undo.clone(),
             splits,
         });
-        Some((fault, end, undo))
+        (fault, end, undo)
     }
 
     /// Faults that undo everything still active (used when the nemesis stops).
@@ -884,6 +1041,10 @@ fn fault_nodes(f: &Fault) -> Vec<NodeId> {
         Fault::Partition(g) => g.iter().flatten().copied().collect(),
         Fault::Cut { from, to } => from.iter().chain(to).copied().collect(),
         Fault::Heal => Vec::new(),
+        Fault::Join(n) | Fault::Leave { node: n, .. } | Fault::Depart(n) | Fault::Departed(n) => {
+            vec![*n]
+        }
+        Fault::Replace { old, new } => vec![*old, *new],
         disk => disk.storage_node().into_iter().copied().collect(),
     }
 }
@@ -938,6 +1099,11 @@ impl FaultState {
             | Fault::Corrupt { .. }
             | Fault::Unreadable { .. }
             | Fault::CrashAtSync { .. } => {}
+            // A node that left is no longer the cluster's: it is not down, it is gone.
+            Fault::Depart(n) | Fault::Departed(n) | Fault::Replace { old: n, .. } => {
+                self.down.retain(|x| x != n)
+            }
+            Fault::Join(_) | Fault::Leave { .. } => {}
         }
     }
 

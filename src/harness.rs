@@ -56,6 +56,8 @@ pub struct Step<N: Node> {
     pub history: Vec<Entry>,
     /// Trace notes written with `ctx.note`.
     pub notes: Vec<String>,
+    /// The node called `Context::depart`.
+    pub departed: bool,
 }
 
 impl<N: Node> Harness<N> {
@@ -133,6 +135,11 @@ impl<N: Node> Harness<N> {
         self.call(|n, ctx| n.on_message(ctx, from, msg), node)
     }
 
+    /// Tells the node of a membership change through `on_roster_change`.
+    pub fn roster_change(&mut self, node: &mut N, change: crate::node::RosterChange) -> Step<N> {
+        self.call(|n, ctx| n.on_roster_change(ctx, change), node)
+    }
+
     /// Fires `timer` through `on_timer`.
     pub fn fire(&mut self, node: &mut N, timer: N::Timer) -> Step<N> {
         self.call(|n, ctx| n.on_timer(ctx, timer), node)
@@ -147,6 +154,7 @@ impl<N: Node> Harness<N> {
             true_now: self.now,
             local_now: self.now,
             roster: &self.roster,
+            membership: None,
             rng: (&mut self.rng, 0),
             storage: &mut self.storage,
             effects: &mut effects,
@@ -162,12 +170,14 @@ impl<N: Node> Harness<N> {
             cancelled: Vec::new(),
             history: self.history.entries().skip(before).collect(),
             notes: notes.into_iter().map(|(_, _, text)| text).collect(),
+            departed: false,
         };
         for e in effects {
             match e {
                 Effect::Send { to, msg } => step.sent.push((to, msg)),
                 Effect::SetTimer { id, after, timer } => step.timers.push((id, after, timer)),
                 Effect::CancelTimer(id) => step.cancelled.push(id),
+                Effect::Depart => step.departed = true,
             }
         }
         step

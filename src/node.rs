@@ -139,23 +139,66 @@ impl Hash for NodeSet {
 #[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct TimerId(pub u64);
 
-/// The cluster's membership: each node's name and role, fixed for a run.
+/// Every node a scenario declares: each node's name, role and whether it starts as a spare
+/// (a machine that exists but has not joined; `Fault::Join` brings it in), fixed for a run.
+/// Who is a member *now* is the engine's (`Context::members`).
 ///
 /// Shared, not copied, by a run's copies (the exhaustive search clones a run per state).
 #[derive(Clone, Debug, Default)]
 pub struct Roster {
     names: std::sync::Arc<[String]>,
     roles: std::sync::Arc<[String]>,
+    /// Empty when no node is a spare (the common case); else one flag per node.
+    spares: std::sync::Arc<[bool]>,
 }
 
 impl Roster {
-    /// Builds a roster from (name, role) pairs; node ids follow the order given.
+    /// Builds a roster from (name, role) pairs; node ids follow the order given; no spares.
     pub fn new(members: impl IntoIterator<Item = (String, String)>) -> Self {
         let (names, roles): (Vec<String>, Vec<String>) = members.into_iter().unzip();
         Roster {
             names: names.into(),
             roles: roles.into(),
+            spares: Vec::new().into(),
         }
+    }
+
+    /// Builds a roster from (name, role, spare) triples; node ids follow the order given.
+    pub fn with_spares(nodes: impl IntoIterator<Item = (String, String, bool)>) -> Self {
+        let mut names = Vec::new();
+        let mut roles = Vec::new();
+        let mut spares = Vec::new();
+        for (name, role, spare) in nodes {
+            names.push(name);
+            roles.push(role);
+            spares.push(spare);
+        }
+        if !spares.contains(&true) {
+            spares.clear();
+        }
+        Roster {
+            names: names.into(),
+            roles: roles.into(),
+            spares: spares.into(),
+        }
+    }
+
+    /// True when the node starts as a spare: declared, not booted, not a member until it joins.
+    #[inline]
+    pub fn is_spare(&self, id: NodeId) -> bool {
+        self.spares.get(id.index()).copied().unwrap_or(false)
+    }
+
+    /// True when some node starts as a spare.
+    pub fn has_spares(&self) -> bool {
+        !self.spares.is_empty()
+    }
+
+    /// Every spare node with `role` (all roles for `None`), in id order.
+    pub fn spares(&self, role: Option<&str>) -> Vec<NodeId> {
+        self.ids()
+            .filter(|id| self.is_spare(*id) && role.is_none_or(|r| self.role(*id) == r))
+            .collect()
     }
 
     /// Number of nodes.
@@ -202,8 +245,16 @@ impl Roster {
             .map(|i| NodeId(i as u32))
     }
 
-    /// Every node with `role`, in id order.
+    /// Every node with `role` that is a member from the start (spares left out), in id order:
+    /// the cluster a protocol is set up with. `Context::members` is the membership now.
     pub fn members(&self, role: &str) -> Vec<NodeId> {
+        self.ids()
+            .filter(|id| self.role(*id) == role && !self.is_spare(*id))
+            .collect()
+    }
+
+    /// Every node with `role`, spares included, in id order.
+    pub fn with_role(&self, role: &str) -> Vec<NodeId> {
         self.ids().filter(|id| self.role(*id) == role).collect()
     }
 
@@ -240,6 +291,14 @@ pub trait Node: Sized + 'static {
 
     /// Called when a timer set earlier fires.
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: Self::Timer);
+
+    /// Called when the cluster's membership changes (a node joined, was asked to leave, left,
+    /// or was replaced), on every member that is up, the node named included. The default
+    /// ignores it; a node that was asked to leave goes when it calls `Context::depart` or when
+    /// its grace period ends.
+    fn on_roster_change(&mut self, ctx: &mut Context<'_, Self>, change: RosterChange) {
+        let _ = (ctx, change);
+    }
 
     /// The node's state at the end of the run, for convergence checks; `None` if not a replica.
     fn snapshot(&self) -> Option<Snapshot> {
@@ -304,6 +363,67 @@ pub enum Effect<M, T> {
     },
     /// Cancel a timer set earlier.
     CancelTimer(TimerId),
+    /// Leave the cluster now (`Context::depart`).
+    Depart,
+}
+
+/// A change of the cluster's membership, told to every member (`Node::on_roster_change`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RosterChange {
+    /// The node joined: it boots and is a member from now on.
+    Joined(NodeId),
+    /// The node was asked to leave: it is still a member and still reachable until it
+    /// departs (`Context::depart`, or when its grace period ends).
+    Leaving(NodeId),
+    /// The node is gone: messages to it are lost from now on.
+    Left(NodeId),
+    /// `old` is gone for good (its disk with it) and `new` joined in its place.
+    Replaced {
+        /// The node that is gone.
+        old: NodeId,
+        /// The node that took its place.
+        new: NodeId,
+    },
+}
+
+impl RosterChange {
+    /// The change in words, naming nodes by `names`.
+    pub fn describe(&self, names: &[String]) -> String {
+        let n = |id: &NodeId| {
+            names
+                .get(id.index())
+                .cloned()
+                .unwrap_or_else(|| id.to_string())
+        };
+        match self {
+            RosterChange::Joined(x) => format!("{} joined", n(x)),
+            RosterChange::Leaving(x) => format!("{} is leaving", n(x)),
+            RosterChange::Left(x) => format!("{} left", n(x)),
+            RosterChange::Replaced { old, new } => format!("{} replaced {}", n(new), n(old)),
+        }
+    }
+}
+
+/// Where a node stands in the cluster's membership.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum MemberState {
+    /// Declared but not joined: not booted, unreachable.
+    Spare,
+    /// A member.
+    Member,
+    /// Asked to leave, still a member until it departs.
+    Leaving,
+    /// Gone for good: unreachable, never restarted, never joins again (a new machine is a
+    /// spare of another name).
+    Left,
+}
+
+impl MemberState {
+    /// True for a member (leaving or not).
+    #[inline]
+    pub fn is_member(self) -> bool {
+        matches!(self, MemberState::Member | MemberState::Leaving)
+    }
 }
 
 /// What a node can do while it handles an event: send, set timers, read its clock, draw random
@@ -313,6 +433,9 @@ pub struct Context<'a, N: Node> {
     pub(crate) true_now: SimTime,
     pub(crate) local_now: SimTime,
     pub(crate) roster: &'a Roster,
+    /// Each node's place in the membership, when it can change in this run (`None`: everyone
+    /// the roster declares, spares aside, is a member for the whole run).
+    pub(crate) membership: Option<&'a [MemberState]>,
     /// The streams and which is this node's: taken only when the node draws, so a copy of the
     /// run that shares them (`Streams`) keeps sharing through handlers that draw nothing.
     pub(crate) rng: (&'a mut Streams, usize),
@@ -363,6 +486,7 @@ impl<'a, N: Node> Context<'a, N> {
             true_now: self.true_now,
             local_now: self.local_now,
             roster: self.roster,
+            membership: self.membership,
             rng: (&mut *self.rng.0, self.rng.1),
             storage: &mut *self.storage,
             effects: &mut *self.effects,
@@ -385,10 +509,52 @@ impl<'a, N: Node> Context<'a, N> {
         self.local_now
     }
 
-    /// The cluster's membership.
+    /// Every node the scenario declares, spares included (`members` is who is in the
+    /// cluster now).
     #[inline]
     pub fn roster(&self) -> &Roster {
         self.roster
+    }
+
+    /// The nodes with `role` that are members now (joined, not yet departed), in id order.
+    pub fn members(&self, role: &str) -> Vec<NodeId> {
+        match self.membership {
+            None => self.roster.members(role),
+            Some(states) => self
+                .roster
+                .ids()
+                .filter(|id| {
+                    self.roster.role(*id) == role
+                        && states.get(id.index()).is_some_and(|s| s.is_member())
+                })
+                .collect(),
+        }
+    }
+
+    /// True when this run's membership can change (spares, or membership faults): a
+    /// protocol that follows the membership need only look when it is.
+    #[inline]
+    pub fn membership_changes(&self) -> bool {
+        self.membership.is_some()
+    }
+
+    /// Where `node` stands in the membership now.
+    pub fn member_state(&self, node: NodeId) -> MemberState {
+        match self.membership {
+            None if self.roster.is_spare(node) => MemberState::Spare,
+            None => MemberState::Member,
+            Some(states) => states
+                .get(node.index())
+                .copied()
+                .unwrap_or(MemberState::Spare),
+        }
+    }
+
+    /// Leaves the cluster once this handler returns: the node stops, and messages to it are
+    /// lost from then on (what it sent before it went still travels). A node asked to leave
+    /// calls it when it has handed over what it must; any member may.
+    pub fn depart(&mut self) {
+        self.effects.push(Effect::Depart);
     }
 
     /// This node's own random generator.

@@ -13,10 +13,17 @@ pub fn header(program: &str, s: &Scenario) -> String {
     let nodes: Vec<String> = s
         .nodes
         .iter()
-        .map(|g| match (&g.count, &g.names) {
-            (Some(c), _) => format!("{c} x {}", g.role),
-            (_, Some(n)) => format!("{} [{}]", g.role, n.join(",")),
-            _ => g.role.clone(),
+        .map(|g| {
+            let group = match (&g.count, &g.names) {
+                (Some(c), _) => format!("{c} x {}", g.role),
+                (_, Some(n)) => format!("{} [{}]", g.role, n.join(",")),
+                _ => g.role.clone(),
+            };
+            if g.spare {
+                format!("{group} (spare)")
+            } else {
+                group
+            }
         })
         .collect();
     let _ = writeln!(

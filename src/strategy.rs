@@ -179,6 +179,30 @@ fn schedule_of(draws: &[Draw], kinds: &[NemesisKind], nodes: &[String]) -> Vec<S
                 Fault::Restart(node),
             ),
             NemesisKind::Pause => (Fault::Pause(node.clone()), Fault::Resume(node)),
+            NemesisKind::Join => (
+                Fault::Join(node.clone()),
+                Fault::Leave { node, grace: None },
+            ),
+            NemesisKind::Leave => (
+                Fault::Leave {
+                    node: node.clone(),
+                    grace: None,
+                },
+                Fault::Join(node),
+            ),
+            NemesisKind::Replace => {
+                // The new node: the first of the drawn group that is not the old one.
+                let Some(new) = minority.iter().find(|m| **m != node).cloned() else {
+                    continue;
+                };
+                (
+                    Fault::Replace {
+                        old: node,
+                        new: new.clone(),
+                    },
+                    Fault::Restart(new),
+                )
+            }
             NemesisKind::Isolate => (Fault::Isolate(node), Fault::Heal),
             NemesisKind::Cut => {
                 let others: Vec<String> = nodes.iter().filter(|n| **n != node).cloned().collect();

@@ -100,6 +100,8 @@ pub enum DropReason {
     Crashed,
     /// The destination's queue was full (the capacity model's `queue` bound).
     QueueFull,
+    /// The destination was not a member: a spare not yet joined, or a node that left.
+    NotMember,
 }
 
 impl DropReason {
@@ -112,6 +114,7 @@ impl DropReason {
             DropReason::NodeDown => "node down",
             DropReason::Crashed => "crashed in flight",
             DropReason::QueueFull => "queue full",
+            DropReason::NotMember => "not a member",
         }
     }
 }
@@ -254,6 +257,8 @@ pub(crate) const TAG_FAULT: u64 = 7;
 pub(crate) const TAG_OP: u64 = 8;
 /// A disk fault inside a handler (a failed sync, a lost write); only runs with disk faults mix it.
 pub(crate) const TAG_DISK: u64 = 9;
+/// A member told of a membership change; only runs whose membership can change mix it.
+pub(crate) const TAG_ROSTER: u64 = 10;
 
 impl Trace {
     /// A trace that keeps events when `level` is `Full`.

@@ -425,6 +425,7 @@ fn nemesis(kinds: Vec<NemesisKind>) -> NemesisSpec {
         max_skew: Duration::from_millis(50),
         pick: Default::default(),
         after: None,
+        min_members: 0,
     }
 }
 

@@ -510,6 +510,7 @@ fn the_nemesis_draws_power_losses_and_full_disks() {
         max_skew: Duration::from_millis(100),
         pick: Default::default(),
         after: None,
+        min_members: 0,
     };
     let nemesis = spec.resolve(&roster).expect("resolves");
     let out = run_with(trusting(), config(5, Vec::new()).nemesis(Some(nemesis)));

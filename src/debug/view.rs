@@ -145,6 +145,7 @@ pub fn state_json(session: &Session, notice: &Notice) -> String {
                     PendingKind::Fault => "fault",
                     PendingKind::Nemesis => "nemesis",
                     PendingKind::Queue => "queue",
+                    PendingKind::Roster => "membership",
                 },
                 node: p.node.map(|n| n.0),
                 from: p.from.map(|n| n.0),

@@ -177,7 +177,8 @@ pub fn explicit(report: &Report) -> Scenario {
         .iter()
         // The record of an armed crash that happened is not a fault to schedule: arming it
         // again makes it happen again.
-        .filter(|(_, f)| !matches!(f, Fault::CrashAtSync { sync: 0, .. }))
+        // Nor is a node's departure after it was asked to leave: asking it again does it.
+        .filter(|(_, f)| !matches!(f, Fault::CrashAtSync { sync: 0, .. } | Fault::Departed(_)))
         .map(|(t, f)| ScheduledFault {
             at: Duration(t.0).min(s.bounds.max_time),
             fault: f.to_named(roster),
@@ -782,6 +783,12 @@ fn restored(faults: &[ScheduledFault]) -> (bool, bool) {
             Fault::Heal => split = false,
             Fault::ClockSkew { node, offset } => set(&mut skewed, node, offset.0 != 0),
             Fault::ClockDrift { node, ppm } => set(&mut skewed, node, *ppm != 0),
+            // A node that left is gone, not down; membership changes are not undone.
+            Fault::Depart(n) | Fault::Departed(n) | Fault::Replace { old: n, .. } => {
+                set(&mut down, n, false);
+                set(&mut frozen, n, false);
+            }
+            Fault::Join(_) | Fault::Leave { .. } => {}
         }
     }
     (

@@ -37,6 +37,8 @@ pub enum BandKind {
     Pause,
     /// The network was split or cut (partition, cut or isolate, to heal).
     Network,
+    /// A node was not a member: a spare before it joined, or gone after it left.
+    Absent,
 }
 
 impl BandKind {
@@ -46,6 +48,7 @@ impl BandKind {
             BandKind::Crash => "crash",
             BandKind::Pause => "pause",
             BandKind::Network => "partition",
+            BandKind::Absent => "absent",
         }
     }
 }
@@ -228,7 +231,8 @@ impl Model {
             }
         }
         let faults = without_idle_restarts(faults, names.len());
-        let bands = bands_of(&faults, names.len());
+        let spares: Vec<bool> = roster.ids().map(|id| roster.is_spare(id)).collect();
+        let bands = bands_of(&faults, &spares);
         let disk = disk_marks(&faults, &notes);
         let culprits: Vec<usize> = verdicts
             .iter()
@@ -387,6 +391,12 @@ fn without_idle_restarts(faults: Vec<FaultMark>, n: usize) -> Vec<FaultMark> {
                         *a = true;
                     }
                 }
+                // A node that left is not down: a restart of it does nothing.
+                Fault::Depart(x) | Fault::Departed(x) | Fault::Replace { old: x, .. } => {
+                    if let Some(d) = down.get_mut(x.index()) {
+                        *d = false;
+                    }
+                }
                 other => {
                     if let Some(x) = other.downed_node() {
                         if let Some(d) = down.get_mut(x.index()) {
@@ -441,10 +451,14 @@ enum Status {
     Up,
     Paused,
     Down,
+    /// Not a member (a spare, or gone).
+    Gone,
 }
 
-/// Pairs each fault with the fault that ends it (restart, resume, heal) into periods.
-fn bands_of(faults: &[FaultMark], n: usize) -> Vec<Band> {
+/// Pairs each fault with the fault that ends it (restart, resume, heal, join) into periods;
+/// `spares` (one flag per node) start absent.
+fn bands_of(faults: &[FaultMark], spares: &[bool]) -> Vec<Band> {
+    let n = spares.len();
     let mut bands: Vec<Band> = Vec::new();
     let close = |bands: &mut Vec<Band>, kind: BandKind, node: Option<NodeId>, t: SimTime| {
         for b in bands.iter_mut() {
@@ -459,7 +473,38 @@ fn bands_of(faults: &[FaultMark], n: usize) -> Vec<Band> {
     // Each node's status as the engine keeps it: a pause takes only an up node, a crash ends a
     // pause, a restart takes only a down node and a resume only a paused one.
     let mut status = vec![Status::Up; n];
+    for (i, spare) in spares.iter().enumerate() {
+        if *spare {
+            status[i] = Status::Gone;
+            partitions.push(false);
+            bands.push(Band {
+                kind: BandKind::Absent,
+                node: Some(NodeId(i as u32)),
+                start: SimTime::ZERO,
+                end: None,
+                text: "a spare: not a member until it joins".to_string(),
+                groups: Vec::new(),
+            });
+        }
+    }
     for f in faults {
+        // A node that joins ends its absence; one that leaves ends whatever band it was in.
+        let joins = |status: &mut Vec<Status>, bands: &mut Vec<Band>, x: &NodeId| {
+            if status.get(x.index()) == Some(&Status::Gone) {
+                status[x.index()] = Status::Up;
+                close(bands, BandKind::Absent, Some(*x), f.time);
+            }
+        };
+        let leaves = |status: &mut Vec<Status>, bands: &mut Vec<Band>, x: &NodeId| {
+            match status.get(x.index()) {
+                Some(Status::Gone) | None => return false,
+                Some(Status::Paused) => close(bands, BandKind::Pause, Some(*x), f.time),
+                Some(Status::Down) => close(bands, BandKind::Crash, Some(*x), f.time),
+                Some(Status::Up) => {}
+            }
+            status[x.index()] = Status::Gone;
+            true
+        };
         let (kind, node) = match &f.fault {
             Fault::Crash(x)
             | Fault::Wipe(x)
@@ -469,7 +514,7 @@ fn bands_of(faults: &[FaultMark], n: usize) -> Vec<Band> {
                 node: x, sync: 0, ..
             } => {
                 match status.get(x.index()) {
-                    Some(Status::Down) | None => continue,
+                    Some(Status::Down | Status::Gone) | None => continue,
                     Some(Status::Paused) => close(&mut bands, BandKind::Pause, Some(*x), f.time),
                     Some(Status::Up) => {}
                 }
@@ -521,7 +566,25 @@ fn bands_of(faults: &[FaultMark], n: usize) -> Vec<Band> {
             | Fault::Unreadable { .. }
             | Fault::DiskFull(_)
             | Fault::DiskFree(_)
-            | Fault::CrashAtSync { .. } => continue,
+            | Fault::CrashAtSync { .. }
+            | Fault::Leave { .. } => continue,
+            Fault::Join(x) => {
+                joins(&mut status, &mut bands, x);
+                continue;
+            }
+            Fault::Depart(x) | Fault::Departed(x) => {
+                if !leaves(&mut status, &mut bands, x) {
+                    continue;
+                }
+                (BandKind::Absent, Some(*x))
+            }
+            Fault::Replace { old, new } => {
+                joins(&mut status, &mut bands, new);
+                if !leaves(&mut status, &mut bands, old) {
+                    continue;
+                }
+                (BandKind::Absent, Some(*old))
+            }
         };
         partitions.push(matches!(f.fault, Fault::Partition(_) | Fault::Isolate(_)));
         bands.push(Band {

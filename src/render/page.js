@@ -94,7 +94,9 @@
   function statusAt(i, t) {
     var st = 'up';
     S.scene.bands.forEach(function (b) {
-      if (b.node === i && b.start <= t && (b.end === null || b.end > t)) { st = b.kind === 'crash' ? 'down' : 'paused'; }
+      if (b.node === i && b.start <= t && (b.end === null || b.end > t)) {
+        st = b.kind === 'crash' ? 'down' : b.kind === 'absent' ? 'not a member' : 'paused';
+      }
     });
     return st;
   }
@@ -135,8 +137,11 @@
     var plot = el('g', { 'clip-path': 'url(#plot)' }, chart);
 
     // Fault bands: crashes and pauses on their lane, network faults as the sides they made.
+    // A node that is not a member has no lane there: its band is drawn over the lane, below.
+    var absent = [];
     sc.bands.forEach(function (b) {
       if (b.start > cur) { return; }
+      if (b.kind === 'absent') { absent.push(b); return; }
       var bend = b.end === null || b.end > cur ? cur : b.end;
       if (!inView(b.start, bend)) { return; }
       var x0 = x(b.start), w = Math.max(x(bend) - x0, 2);
@@ -167,6 +172,13 @@
       role.textContent = sc.roles[n] || '';
       lab.addEventListener('mousemove', function (e) { showTip(e, nodeText(n)); });
       lab.addEventListener('mouseleave', hideTip);
+    });
+    var gaps = el('g', { 'clip-path': 'url(#plot)' }, chart);
+    absent.forEach(function (b) {
+      var bend = b.end === null || b.end > cur ? cur : b.end;
+      if (!inView(b.start, bend) || row[b.node] === undefined) { return; }
+      var x0 = x(b.start), w = Math.max(x(bend) - x0, 2);
+      titled(el('rect', { 'class': 'band absent', x: x0, y: y(b.node) - 3, width: w, height: 6 }, gaps), b.text);
     });
 
     // Messages: arrows with heads, labels where there is room.

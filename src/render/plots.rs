@@ -104,6 +104,7 @@ fn fault_legend(model: &Model, items: &mut Vec<(String, String)>) {
         (BandKind::Crash, "#d62728"),
         (BandKind::Pause, "#ff7f0e"),
         (BandKind::Network, "#9467bd"),
+        (BandKind::Absent, "#bbbbbb"),
     ] {
         if model.bands.iter().any(|b| b.kind == kind) {
             items.push((

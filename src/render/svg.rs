@@ -2,7 +2,7 @@
 //! message arrows, fault bands, operation bars coloured by result, the counterexample outlined.
 //! Every drawn element carries a `<title>` (hover text) and a class the HTML page and tests use.
 
-use super::model::{xml_escape, Model, Window};
+use super::model::{xml_escape, BandKind, Model, Window};
 use crate::history::Phase;
 use crate::time::SimTime;
 use std::fmt::Write as _;
@@ -37,6 +37,7 @@ const STYLE: &str = "
 .band.crash{fill:#d62728;opacity:.18}
 .band.pause{fill:#ff7f0e;opacity:.18}
 .band.partition{opacity:.16}
+.band.absent{fill:#fff;stroke:#bbb;stroke-width:1;stroke-dasharray:2 3}
 .disk{fill:#8c564b;stroke:#fff;stroke-width:1}
 .op.ok{fill:#2ca02c}
 .op.fail{fill:#d62728}
@@ -215,6 +216,10 @@ pub fn render(model: &Model, win: Option<Window>) -> String {
         }
         let (x1, x2) = (l.x(b.start), l.x(end));
         let w = (x2 - x1).max(1.0);
+        if b.kind == BandKind::Absent {
+            // Drawn over the lanes, below: no lane where the node was not a member.
+            continue;
+        }
         if let Some(n) = b.node {
             let _ = writeln!(
                 o,
@@ -266,6 +271,24 @@ pub fn render(model: &Model, win: Option<Window>) -> String {
             WIDTH - RIGHT,
             y + 4.0,
             n = xml_escape(name)
+        );
+    }
+    for b in model.bands.iter().filter(|b| b.kind == BandKind::Absent) {
+        let (Some(n), end) = (b.node, b.end.unwrap_or(model.end)) else {
+            continue;
+        };
+        if !win.overlaps(b.start, end) {
+            continue;
+        }
+        let (x1, x2) = (l.x(b.start), l.x(end));
+        let _ = writeln!(
+            o,
+            r#"<rect class="band absent" x="{x1:.1}" y="{:.1}" width="{:.1}" height="6"><title>{} from {} to {}</title></rect>"#,
+            l.y(n.index()) - 3.0,
+            (x2 - x1).max(1.0),
+            xml_escape(&b.text),
+            b.start,
+            end
         );
     }
     if let Some(f) = model.focus.filter(|f| win.overlaps(f.from, f.to)) {

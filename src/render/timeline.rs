@@ -92,12 +92,14 @@ fn fold(text: &str, width: usize) -> Vec<String> {
     pieces
 }
 
-/// A lane's state, drawn where nothing else is: up `|`, crashed `:`, paused `.`.
+/// A lane's state, drawn where nothing else is: up `|`, crashed `:`, paused `.`, not a member
+/// (a spare, or gone) blank.
 #[derive(Copy, Clone, PartialEq)]
 enum Lane {
     Up,
     Crashed,
     Paused,
+    Absent,
 }
 
 impl Lane {
@@ -106,6 +108,7 @@ impl Lane {
             Lane::Up => b'|',
             Lane::Crashed => b':',
             Lane::Paused => b'.',
+            Lane::Absent => b' ',
         }
     }
 }
@@ -225,7 +228,12 @@ fn push_faults(
 ) {
     use crate::fault::Fault;
     for f in &model.faults {
-        let fell = matches!(f.fault, Fault::CrashAtSync { sync: 0, .. });
+        // What a handler brought about is drawn after its rows: a crash at one of its syncs,
+        // a departure it asked for.
+        let fell = matches!(
+            f.fault,
+            Fault::CrashAtSync { sync: 0, .. } | Fault::Departed(_)
+        );
         if !win.contains(f.time) || fell != inside {
             continue;
         }
@@ -409,7 +417,7 @@ pub fn render_to(
     }
     let _ = writeln!(
         head_text,
-        "legend: --> delivered  --x dropped  @ sent to itself  === fault  X crash  R restart  P pause  r resume  I isolate  i invoke  O ok  F fail  ? info  * event  \" note  !! counterexample  lanes: | up  : crashed  . paused"
+        "legend: --> delivered  --x dropped  @ sent to itself  === fault  X crash  R restart  P pause  r resume  I isolate  i invoke  O ok  F fail  ? info  * event  \" note  !! counterexample  lanes: | up  : crashed  . paused  (blank) not a member"
     );
     let mut head = format!("{:>11} ", "time");
     for n in &names {
@@ -530,6 +538,7 @@ fn lane_changes(model: &Model) -> Vec<(SimTime, NodeId, Lane)> {
             match b.kind {
                 BandKind::Crash => Lane::Crashed,
                 BandKind::Pause => Lane::Paused,
+                BandKind::Absent => Lane::Absent,
                 BandKind::Network => continue,
             },
         ) else {

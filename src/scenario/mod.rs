@@ -81,6 +81,12 @@ pub struct NodeGroup {
     /// Explicit names instead of a count.
     #[serde(default)]
     pub names: Option<Vec<String>>,
+    /// Spares: the nodes exist (their names are valid everywhere) but have not joined the
+    /// cluster: they do not boot, messages to them are lost, and protocols are set up without
+    /// them until a `Join` or `Replace` fault brings one in. A counted group of a role that an
+    /// earlier group has already numbered goes on from there (`server4`, `server5`, ...).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub spare: bool,
 }
 
 /// Default link behaviour and overrides.
@@ -572,7 +578,9 @@ impl Scenario {
 
     /// The roster the `nodes` list describes.
     pub fn roster(&self) -> std::result::Result<Roster, String> {
-        let mut members: Vec<(String, String)> = Vec::new();
+        let mut members: Vec<(String, String, bool)> = Vec::new();
+        // How many nodes each role has numbered so far, so a second counted group goes on.
+        let mut numbered: std::collections::BTreeMap<&str, u32> = Default::default();
         let mut seen: std::collections::BTreeSet<String> = Default::default();
         let roles: std::collections::BTreeSet<&str> =
             self.nodes.iter().map(|g| g.role.as_str()).collect();
@@ -626,7 +634,13 @@ impl Scenario {
                         g.role
                     ));
                 }
-                (Some(c), None) => (1..=*c).map(|k| format!("{}{k}", g.role)).collect(),
+                (Some(c), None) => {
+                    let first = numbered.get(g.role.as_str()).copied().unwrap_or(0);
+                    numbered.insert(g.role.as_str(), first + c);
+                    (first + 1..=first + *c)
+                        .map(|k| format!("{}{k}", g.role))
+                        .collect()
+                }
                 (None, Some(names)) => names.clone(),
             };
             for name in names {
@@ -649,9 +663,9 @@ impl Scenario {
                         "node name `{name}` is also a role name; rename one"
                     ));
                 }
-                members.push((name, g.role.clone()));
+                members.push((name, g.role.clone(), g.spare));
             }
         }
-        Ok(Roster::new(members))
+        Ok(Roster::with_spares(members))
     }
 }

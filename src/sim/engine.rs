@@ -7,6 +7,7 @@ pub use choice::{Kept, Pending, PendingEvent, PendingKind};
 
 use super::capacity::{Capacity, NodeCapacity, NodeLoad};
 use super::clock::NodeClock;
+use super::membership::Membership;
 use super::queue::{prefetch, prefetch_slice, EventQueue, NO_NODE};
 use super::rng::{stream, SimRng, Stream, StreamOf, Streams};
 use super::schedule::{Pct, Scheduler, MAX_CANDIDATES};
@@ -15,12 +16,15 @@ use crate::fault::{replaces_groups, Fault, Nemesis};
 use crate::history::History;
 use crate::memory::{Bytes, MemoryUse};
 use crate::net::{Network, Transmit};
-use crate::node::{Context, Effect, Node, NodeFactory, NodeId, Roster, Snapshot, TimerId};
+use crate::node::{
+    Context, Effect, MemberState, Node, NodeFactory, NodeId, Roster, RosterChange, Snapshot,
+    TimerId,
+};
 use crate::storage::Storage;
 use crate::time::{Duration, SimTime};
 use crate::trace::{
     fnv_hash, DropReason, Trace, TraceKind, TraceLevel, TAG_DELIVER, TAG_DISK, TAG_DROP, TAG_DUP,
-    TAG_FAULT, TAG_OP, TAG_SEND, TAG_START, TAG_TIMER,
+    TAG_FAULT, TAG_OP, TAG_ROSTER, TAG_SEND, TAG_START, TAG_TIMER,
 };
 use std::collections::BTreeSet;
 
@@ -135,8 +139,9 @@ pub struct Stats {
     pub sent: u64,
     /// Messages (and duplicates) handled by their destination.
     pub delivered: u64,
-    /// Messages lost, by reason: loss, partition, cut, node down, crashed in flight, queue full.
-    pub dropped: [u64; 6],
+    /// Messages lost, by reason: loss, partition, cut, node down, crashed in flight, queue
+    /// full, not a member.
+    pub dropped: [u64; 7],
     /// Extra copies the network made.
     pub duplicated: u64,
     /// Timers that fired.
@@ -160,6 +165,7 @@ fn drop_slot(r: DropReason) -> usize {
         DropReason::NodeDown => 3,
         DropReason::Crashed => 4,
         DropReason::QueueFull => 5,
+        DropReason::NotMember => 6,
     }
 }
 
@@ -346,6 +352,12 @@ enum Ev<M, T> {
         node: NodeId,
         incarnation: u32,
     },
+    /// A member is told of a change of the membership (`Node::on_roster_change`).
+    Roster {
+        node: NodeId,
+        incarnation: u32,
+        change: RosterChange,
+    },
 }
 
 /// The capacity model's state for a run of `N`: what waits is an event.
@@ -445,6 +457,8 @@ pub struct Sim<N: Node> {
     print_cache: choice::PrintCache,
     /// The capacity model's queues and link clocks; `None` (off) unless the scenario has one.
     capacity: Option<Box<Queues<N>>>,
+    /// Who is a member now; `None` when the run cannot change its membership.
+    membership: Option<Box<Membership>>,
 }
 
 /// A copy of a run at this point, to go on from it down another path (the exhaustive search).
@@ -490,6 +504,7 @@ impl<N: Node + Clone> Clone for Sim<N> {
             replay: self.replay.clone(),
             print_cache: self.print_cache.clone(),
             capacity: self.capacity.clone(),
+            membership: self.membership.clone(),
         }
     }
 
@@ -536,6 +551,7 @@ impl<N: Node + Clone> Clone for Sim<N> {
             replay,
             print_cache,
             capacity,
+            membership,
         } = source;
         self.now = *now;
         self.seed = *seed;
@@ -574,6 +590,7 @@ impl<N: Node + Clone> Clone for Sim<N> {
         self.replay.clone_from(replay);
         self.print_cache.clone_from(print_cache);
         self.capacity.clone_from(capacity);
+        self.membership.clone_from(membership);
     }
 }
 
@@ -623,6 +640,7 @@ impl<N: Node + Clone> Sim<N> {
             replay: self.replay,
             print_cache: self.print_cache,
             capacity: self.capacity,
+            membership: self.membership,
             slots: self
                 .slots
                 .into_iter()
@@ -736,7 +754,17 @@ impl<N: Node> Sim<N> {
             replay,
             print_cache: choice::PrintCache::default(),
             capacity,
+            membership: None,
         };
+        let membership = sim.roster.has_spares()
+            || config.schedule.iter().any(|(_, f)| f.is_membership())
+            || sim
+                .nemesis
+                .as_ref()
+                .is_some_and(Nemesis::changes_membership);
+        if membership {
+            sim.membership = Some(Box::new(Membership::new(&sim.roster)));
+        }
         let disks = !config.disk.is_empty()
             || config.schedule.iter().any(|(_, f)| f.is_storage())
             || sim.nemesis.as_ref().is_some_and(Nemesis::faults_disks);
@@ -766,6 +794,10 @@ impl<N: Node> Sim<N> {
             }
         }
         for i in 0..n as u32 {
+            // A spare stays down, unbooted, until it joins.
+            if sim.roster.is_spare(NodeId(i)) {
+                continue;
+            }
             sim.slots[i as usize].status = NodeStatus::Up;
             sim.queue.push_for(
                 SimTime::ZERO,
@@ -1133,6 +1165,11 @@ impl<N: Node> Sim<N> {
             } => self.fire_timer(node, incarnation, id, timer),
             Ev::Start { node, incarnation } => self.boot(node, incarnation),
             Ev::Ready { node, incarnation } => self.ready(node, incarnation),
+            Ev::Roster {
+                node,
+                incarnation,
+                change,
+            } => self.tell(node, incarnation, change),
             Ev::Fault(idx) => {
                 // `None`: a nemesis undo withdrawn when the nemesis stopped.
                 if let Some(fault) = self.fault_pool[idx as usize].take() {
@@ -1171,6 +1208,7 @@ impl<N: Node> Sim<N> {
             self.network.blocked(from, to)
         };
         if let Some(reason) = reason {
+            let reason = self.gone_reason(to, reason);
             self.record_drop(from, to, id, reason);
             return;
         }
@@ -1188,6 +1226,45 @@ impl<N: Node> Sim<N> {
             return self.deliver_limited(from, to, incarnation, id, msg);
         }
         self.handle_message(from, to, id, msg);
+    }
+
+    /// Why a message to `to` is lost, given the reason its destination's state gives: a node
+    /// that is not a member (left, or a spare) was never there to receive it.
+    #[cold]
+    #[inline(never)]
+    fn gone_reason(&self, to: NodeId, reason: DropReason) -> DropReason {
+        match (&self.membership, reason) {
+            (Some(m), DropReason::Crashed | DropReason::NodeDown) if !m.is_member(to) => {
+                DropReason::NotMember
+            }
+            _ => reason,
+        }
+    }
+
+    /// `node` is told of a membership change, unless it went down since (a paused node hears
+    /// of it when it resumes).
+    fn tell(&mut self, node: NodeId, incarnation: u32, change: RosterChange) {
+        let slot = &mut self.slots[node.index()];
+        if self.incarnations[node.index()] != incarnation || slot.status == NodeStatus::Down {
+            return;
+        }
+        if slot.status == NodeStatus::Paused {
+            slot.backlog.push(Ev::Roster {
+                node,
+                incarnation,
+                change,
+            });
+            return;
+        }
+        let now = self.now;
+        self.trace
+            .mix(TAG_ROSTER, now, u64::from(node.0), fnv_hash(&change), 0);
+        if self.trace.keeps_events() {
+            let text = format!("told: {}", change.describe(self.roster.names()));
+            self.trace.keep(now, || TraceKind::Note { node, text });
+        }
+        self.handling = (node, Handling::Timer);
+        self.dispatch(node, |n, ctx| n.on_roster_change(ctx, change));
     }
 
     /// `deliver` under the capacity model, out of the plain run's way.
@@ -1418,6 +1495,7 @@ impl<N: Node> Sim<N> {
             true_now: self.now,
             local_now: clock.local(self.now),
             roster: &self.roster,
+            membership: self.membership.as_deref().map(Membership::states),
             rng: (&mut self.node_rngs, node.index()),
             storage,
             effects: &mut effects,
@@ -1438,6 +1516,7 @@ impl<N: Node> Sim<N> {
         if let Some((before, ..)) = crash {
             effects.truncate(before);
         }
+        let mut departs = false;
         trace_disk_events(&mut self.trace, storage, self.now, node);
         if self.history.len() != history_before {
             self.record_ops(history_before);
@@ -1470,9 +1549,13 @@ impl<N: Node> Sim<N> {
                         self.prune_cancelled();
                     }
                 }
+                Effect::Depart => departs = true,
             }
         }
         self.effects = effects;
+        if departs && crash.is_none() {
+            self.apply_fault(Fault::Departed(node));
+        }
         if let Some((_, power, keep, torn)) = crash {
             self.apply_fault(Fault::CrashAtSync {
                 node,
@@ -1570,6 +1653,11 @@ impl<N: Node> Sim<N> {
             self.record_drop(from, to, id, DropReason::NodeDown);
             return;
         };
+        // No machine answers at a spare's or a departed node's address.
+        if self.membership.as_deref().is_some_and(|m| !m.is_member(to)) {
+            self.record_drop(from, to, id, DropReason::NotMember);
+            return;
+        }
         // A run's own streams are drawn from directly; shared ones (the exhaustive search's
         // copies) only when the link draws, so a copy that sends at a constant delay keeps
         // sharing them.
@@ -1679,7 +1767,11 @@ impl<N: Node> Sim<N> {
         } else {
             None
         };
-        let drawn = nem.draw(self.now, &up, leader, aim, &mut self.fault_rng);
+        let members = self
+            .membership
+            .as_deref()
+            .map_or(&[][..], Membership::states);
+        let drawn = nem.draw(self.now, &up, members, leader, aim, &mut self.fault_rng);
         if let Some((mut fault, until, undo)) = drawn {
             // The nemesis names the record it damages (drawn from its own stream, as the fault
             // atlas allows), so the schedule `shrink` writes damages the same one and the
@@ -1711,7 +1803,10 @@ impl<N: Node> Sim<N> {
     fn apply_fault(&mut self, fault: Fault) {
         let now = self.now;
         // The record of an armed crash that fell is not one more fault.
-        if !matches!(fault, Fault::CrashAtSync { sync: 0, .. }) {
+        if !matches!(
+            fault,
+            Fault::CrashAtSync { sync: 0, .. } | Fault::Departed(_)
+        ) {
             self.stats.faults += 1;
         }
         self.trace.mix(TAG_FAULT, now, fnv_hash(&fault), 0, 0);
@@ -1747,9 +1842,130 @@ impl<N: Node> Sim<N> {
             f if f.is_storage() => {
                 self.apply_storage_fault(f);
             }
+            f if f.is_membership() => self.apply_membership(f),
             _ => {}
         }
         self.applied.push((now, fault));
+    }
+
+    /// A change of the membership (`Fault::is_membership`); a change that does not apply (a
+    /// member that joins, a spare asked to leave) does nothing.
+    #[cold]
+    #[inline(never)]
+    fn apply_membership(&mut self, fault: &Fault) {
+        if self.membership.is_none() {
+            self.membership = Some(Box::new(Membership::new(&self.roster)));
+        }
+        match *fault {
+            Fault::Join(node) => {
+                // A node whose leave is called off is told too; one that boots reads the
+                // membership itself.
+                let leaving = self
+                    .membership
+                    .as_deref()
+                    .is_some_and(|m| m.state(node) == MemberState::Leaving);
+                let skip = (!leaving).then_some(node);
+                if self.join(node) {
+                    self.tell_members(RosterChange::Joined(node), skip);
+                }
+            }
+            Fault::Leave { node, grace } => {
+                let Some(m) = self.membership.as_deref_mut() else {
+                    return;
+                };
+                if m.state(node) != MemberState::Member {
+                    return;
+                }
+                m.set(node, MemberState::Leaving);
+                if let Some(grace) = grace {
+                    let idx = self.schedule_fault(self.now + grace, Fault::Departed(node));
+                    if let Some(m) = self.membership.as_deref_mut() {
+                        m.set_deadline(node, idx);
+                    }
+                }
+                self.tell_members(RosterChange::Leaving(node), None);
+            }
+            Fault::Depart(node) | Fault::Departed(node) if self.depart(node) => {
+                self.tell_members(RosterChange::Left(node), None);
+            }
+            Fault::Replace { old, new } => {
+                let gone = self.depart(old);
+                if gone {
+                    self.slots[old.index()].storage.wipe();
+                }
+                let joined = self.join(new);
+                if gone || joined {
+                    self.tell_members(RosterChange::Replaced { old, new }, Some(new));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A spare becomes a member and boots; a node that is leaving stays (its leave is called
+    /// off); false otherwise (a member already, or gone for good).
+    fn join(&mut self, node: NodeId) -> bool {
+        let Some(m) = self.membership.as_deref_mut() else {
+            return false;
+        };
+        if m.state(node) == MemberState::Leaving {
+            m.set(node, MemberState::Member);
+            if let Some(idx) = m.take_deadline(node) {
+                self.fault_pool[idx as usize] = None;
+            }
+            return true;
+        }
+        if !m.may_join(node) {
+            return false;
+        }
+        m.set(node, MemberState::Member);
+        let slot = &mut self.slots[node.index()];
+        slot.status = NodeStatus::Up;
+        let incarnation = self.incarnations[node.index()];
+        self.queue.push(self.now, Ev::Start { node, incarnation });
+        true
+    }
+
+    /// A member is gone: its pending leave deadline is withdrawn and it stops (its disk kept,
+    /// every write it made included); false if it was not a member.
+    fn depart(&mut self, node: NodeId) -> bool {
+        let Some(m) = self.membership.as_deref_mut() else {
+            return false;
+        };
+        if !m.is_member(node) {
+            return false;
+        }
+        m.set(node, MemberState::Left);
+        if let Some(idx) = m.take_deadline(node) {
+            self.fault_pool[idx as usize] = None;
+        }
+        self.stop(node);
+        true
+    }
+
+    /// Tells every member that is up or paused (but `skip`, which boots and reads the
+    /// membership itself) of a change, each as an event of its own at this instant.
+    fn tell_members(&mut self, change: RosterChange, skip: Option<NodeId>) {
+        let Some(m) = self.membership.as_deref() else {
+            return;
+        };
+        for i in 0..self.slots.len() {
+            let node = NodeId(i as u32);
+            if Some(node) == skip || !m.is_member(node) || self.slots[i].status == NodeStatus::Down
+            {
+                continue;
+            }
+            let incarnation = self.incarnations[i];
+            self.queue.push_for(
+                self.now,
+                node.0,
+                Ev::Roster {
+                    node,
+                    incarnation,
+                    change,
+                },
+            );
+        }
     }
 
     /// A fault of a node's disk (`Fault::is_storage`), its fault model turned on if it was not.
@@ -1852,6 +2068,14 @@ impl<N: Node> Sim<N> {
     }
 
     fn restart(&mut self, node: NodeId) {
+        // A node that is not a member (a spare, or one that left) only comes back by joining.
+        if self
+            .membership
+            .as_deref()
+            .is_some_and(|m| !m.is_member(node))
+        {
+            return;
+        }
         let slot = &mut self.slots[node.index()];
         if slot.status != NodeStatus::Down {
             // A crash armed inside a handler that never came is called off.
@@ -1882,7 +2106,10 @@ impl<N: Node> Sim<N> {
 /// sender to one receiver stay in order), a timer's or boot's own node.
 fn ev_node<M, T>(ev: &Ev<M, T>) -> Option<NodeId> {
     match ev {
-        Ev::Start { node, .. } | Ev::Timer { node, .. } | Ev::Ready { node, .. } => Some(*node),
+        Ev::Start { node, .. }
+        | Ev::Timer { node, .. }
+        | Ev::Ready { node, .. }
+        | Ev::Roster { node, .. } => Some(*node),
         Ev::Deliver { from, .. } => Some(*from),
         Ev::Fault(_) | Ev::NemesisTick | Ev::NemesisStrike | Ev::NemesisStop => None,
     }

@@ -6,6 +6,7 @@
 pub mod capacity;
 mod clock;
 mod engine;
+mod membership;
 pub mod panics;
 pub mod queue;
 pub mod rng;

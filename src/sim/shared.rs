@@ -52,6 +52,10 @@ impl<N: Node + Clone> Node for SharedNode<N> {
         Arc::make_mut(&mut self.0).on_timer(&mut ctx.as_node(), timer);
     }
 
+    fn on_roster_change(&mut self, ctx: &mut Context<'_, Self>, change: crate::node::RosterChange) {
+        Arc::make_mut(&mut self.0).on_roster_change(&mut ctx.as_node(), change);
+    }
+
     fn snapshot(&self) -> Option<Snapshot> {
         self.0.snapshot()
     }

@@ -44,6 +44,8 @@ pub enum PendingKind {
     /// A node free again takes the next message or timer waiting in its queue (the capacity
     /// model).
     Queue,
+    /// A member is told of a membership change.
+    Roster,
 }
 
 /// One pending event described for a person: what a debugger lists.
@@ -102,6 +104,12 @@ impl<N: Node> Sim<N> {
                         Some(*node),
                         None,
                         "takes the next waiting message".into(),
+                    ),
+                    Ev::Roster { node, change, .. } => (
+                        PendingKind::Roster,
+                        Some(*node),
+                        None,
+                        format!("told: {}", change.describe(names)),
                     ),
                 };
                 Some(PendingEvent {
@@ -424,7 +432,10 @@ impl<N: Node> Sim<N> {
                 let up = self.status(n) == Some(NodeStatus::Up);
                 if self.status(n).is_none()
                     || (stops && !up)
-                    || matches!(fault, Fault::CrashAtSync { sync: 0, .. })
+                    || matches!(
+                        fault,
+                        Fault::CrashAtSync { sync: 0, .. } | Fault::Departed(_)
+                    )
                 {
                     return false;
                 }
@@ -773,6 +784,10 @@ impl<N: Node> Sim<N> {
                 self.history.digest_now(step)
             });
         }
+        // Who is a member (also implied by the faults applied, kept for plainness).
+        if let Some(m) = self.membership.as_deref() {
+            m.hash(h);
+        }
         for (_, f) in &self.applied {
             f.hash(h);
         }
@@ -916,6 +931,11 @@ fn event_print<M: Hash, T: Hash>(pool: &[Option<Fault>], ev: &Ev<M, T>) -> u64 {
         Ev::NemesisStrike => 5u8.hash(&mut h),
         Ev::NemesisStop => 6u8.hash(&mut h),
         Ev::Ready { node, incarnation } => (7u8, node, incarnation).hash(&mut h),
+        Ev::Roster {
+            node,
+            incarnation,
+            change,
+        } => (8u8, node, incarnation, change).hash(&mut h),
     }
     h.finish()
 }
@@ -923,7 +943,10 @@ fn event_print<M: Hash, T: Hash>(pool: &[Option<Fault>], ev: &Ev<M, T>) -> u64 {
 /// The node a pending event runs on (a message's receiver), if it is a node's.
 fn run_node<M, T>(ev: &Ev<M, T>) -> Option<NodeId> {
     match ev {
-        Ev::Start { node, .. } | Ev::Timer { node, .. } | Ev::Ready { node, .. } => Some(*node),
+        Ev::Start { node, .. }
+        | Ev::Timer { node, .. }
+        | Ev::Ready { node, .. }
+        | Ev::Roster { node, .. } => Some(*node),
         Ev::Deliver { to, .. } => Some(*to),
         _ => None,
     }
