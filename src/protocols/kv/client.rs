@@ -294,6 +294,16 @@ impl KvClient {
         !self.pending.is_empty()
     }
 
+    /// Sends to `servers` from now on (the membership changed), keeping its target if it is
+    /// still among them.
+    pub fn follow(&mut self, servers: Vec<NodeId>) {
+        let current = self.servers.get(self.target).copied();
+        self.servers = servers;
+        self.target = current
+            .and_then(|c| self.servers.iter().position(|s| *s == c))
+            .unwrap_or(0);
+    }
+
     /// Points the client at `server` for its next requests (a protocol's own leader hint).
     pub fn redirect(&mut self, server: NodeId) {
         if let Some(i) = self.servers.iter().position(|s| *s == server) {

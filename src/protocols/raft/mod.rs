@@ -29,7 +29,7 @@ use self::node::{
     Server,
 };
 use super::kv::client::{ClientConfig, ClientTimer, KvClient, KvReply, KvRequest, Target};
-use crate::node::{Context, Node, NodeFactory, NodeId, Snapshot};
+use crate::node::{Context, Node, NodeFactory, NodeId, RosterChange, Snapshot};
 use crate::protocol::Protocol;
 use crate::protocols::{only_roles, require_role};
 use crate::scenario::Plan;
@@ -87,6 +87,11 @@ pub struct RaftParams {
     /// trusting the leftovers of a power loss (ALICE, OSDI 2014). The protected server stops
     /// at a gap or at an entry not written after the one before it.
     pub trust_torn_log: bool,
+    /// Propose a configuration change before committing an entry of the leader's own term;
+    /// `true` plants the single-server membership change bug found in 2015 (Ongaro, raft-dev):
+    /// a change left uncommitted by an earlier leader and a new leader's change overlap in no
+    /// majority, and two leaders are elected in one term.
+    pub change_config_before_own_commit: bool,
 }
 
 impl Default for RaftParams {
@@ -107,6 +112,7 @@ impl Default for RaftParams {
             corrupt_ends_log: false,
             ignore_sync_failure: false,
             trust_torn_log: false,
+            change_config_before_own_commit: false,
         }
     }
 }
@@ -261,7 +267,12 @@ impl Node for RaftNode {
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         match self {
             RaftNode::Server(s) => s.on_start(ctx),
-            RaftNode::Client(c) => c.on_start(ctx),
+            RaftNode::Client(c) => {
+                if ctx.membership_changes() {
+                    c.follow(ctx.members("server"));
+                }
+                c.on_start(ctx)
+            }
         }
     }
 
@@ -294,6 +305,15 @@ impl Node for RaftNode {
             (RaftNode::Server(s), RaftTimer::Heartbeat(term)) => s.on_heartbeat_timer(ctx, term),
             (RaftNode::Client(c), RaftTimer::Client(t)) => c.on_timer(ctx, t),
             _ => {}
+        }
+    }
+
+    fn on_roster_change(&mut self, ctx: &mut Context<'_, Self>, change: RosterChange) {
+        // Servers follow the membership from their log (the leader reconciles it at its
+        // heartbeats); clients send to the servers that are members now.
+        match self {
+            RaftNode::Server(s) => s.on_roster_change(change),
+            RaftNode::Client(c) => c.follow(ctx.members("server")),
         }
     }
 
@@ -334,6 +354,12 @@ impl Protocol for RaftParams {
         if self.max_batch == 0 {
             return Err("Raft max_batch must be at least 1".into());
         }
+        let servers = plan.roster.with_role("server").len();
+        if servers > 64 {
+            return Err(format!(
+                "Raft runs at most 64 servers (spares included), got {servers}"
+            ));
+        }
         Ok(())
     }
 
@@ -362,6 +388,7 @@ impl Protocol for RaftParams {
     fn factory(&self, plan: &Plan) -> NodeFactory<RaftNode> {
         let params = self.clone();
         let servers = plan.roster.members("server");
+        let all_servers = plan.roster.with_role("server");
         let clients = plan.roster.members("client");
         let nodes = plan.roster.len();
         let config = ClientConfig::from_plan(plan, clients.len(), self.final_reads);
@@ -376,6 +403,7 @@ impl Protocol for RaftParams {
             RaftNode::Server(Box::new(Server::recover(
                 params.clone(),
                 servers.clone(),
+                all_servers.clone(),
                 nodes,
                 storage,
             )))

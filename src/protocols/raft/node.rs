@@ -253,6 +253,22 @@ pub struct Server {
     lost: bool,
     /// Leaders: for each faulty slot of their log, the servers that never held its entry.
     never_held: BTreeMap<u64, BTreeSet<NodeId>>,
+
+    // Membership changes (issue 40; only in runs whose membership can change).
+    /// The run's membership can change: the server follows its log's configurations.
+    dynamic: bool,
+    /// Every node with the server role, spares included: a configuration's bit positions.
+    all_servers: Vec<NodeId>,
+    /// The configuration the cluster started with.
+    initial: Vec<NodeId>,
+    /// A server that joined with an empty disk: it knows no configuration until a leader's
+    /// entries reach it, and votes only once its log's configuration includes it (a vote of
+    /// a new machine must not count for the one that had its name in an older configuration).
+    fresh: bool,
+    /// This server (known from its first handler on).
+    me: NodeId,
+    /// The index of the latest configuration entry in the log (0: none, the initial one).
+    config_index: u64,
 }
 
 impl Server {
@@ -291,6 +307,14 @@ impl Server {
             if let Some(e) = self.log.get(i) {
                 let what = match e.command {
                     super::log::Command::Noop => "noop".to_string(),
+                    super::log::Command::Config { voters } => format!(
+                        "configuration {}",
+                        self.voters_of(voters)
+                            .iter()
+                            .map(|n| n.to_string())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    ),
                     super::log::Command::Kv { op, .. } => format!("{op:?}"),
                 };
                 let mark = if i <= self.commit_index {
@@ -322,6 +346,7 @@ impl Server {
     pub fn recover(
         params: RaftParams,
         servers: Vec<NodeId>,
+        all_servers: Vec<NodeId>,
         nodes: usize,
         storage: &crate::storage::Storage<Stored>,
     ) -> Self {
@@ -347,7 +372,13 @@ impl Server {
         let planted_truncation = params.corrupt_ends_log;
         Server {
             params,
+            initial: servers.clone(),
             servers,
+            all_servers,
+            dynamic: false,
+            fresh: false,
+            me: NodeId(0),
+            config_index: 0,
             current_term,
             voted_for,
             log,
@@ -419,6 +450,145 @@ impl Server {
 
     fn majority(&self) -> usize {
         self.servers.len() / 2 + 1
+    }
+
+    /// Votes granted in this term by servers of the configuration (the candidate's own
+    /// among them only if it belongs to it).
+    fn vote_count(&self) -> usize {
+        if !self.dynamic {
+            return self.votes.len();
+        }
+        self.votes
+            .iter()
+            .filter(|v| self.servers.contains(v))
+            .count()
+    }
+
+    /// The servers a configuration entry's `voters` names.
+    fn voters_of(&self, voters: u64) -> Vec<NodeId> {
+        self.all_servers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i < 64 && voters & (1 << i) != 0)
+            .map(|(_, s)| *s)
+            .collect()
+    }
+
+    /// `servers` as a configuration entry's `voters`.
+    fn voters_mask(&self, servers: &[NodeId]) -> u64 {
+        self.all_servers
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| *i < 64 && servers.contains(s))
+            .fold(0, |m, (i, _)| m | 1 << i)
+    }
+
+    /// Takes the latest configuration in the log, committed or not (section 4.1): the initial
+    /// one if the log holds none, and none at all for a server that joined empty and has heard
+    /// from no leader yet.
+    fn refresh_config(&mut self) {
+        if !self.dynamic {
+            return;
+        }
+        let latest = (1..=self.log.last_index())
+            .rev()
+            .find_map(|i| match self.log.get(i) {
+                Some(LogEntry {
+                    command: Command::Config { voters },
+                    ..
+                }) => Some((i, *voters)),
+                _ => None,
+            });
+        (self.servers, self.config_index) = match latest {
+            Some((i, voters)) => (self.voters_of(voters), i),
+            None if self.fresh && self.log.last_index() == 0 => (Vec::new(), 0),
+            None => (self.initial.clone(), 0),
+        };
+        if self.fresh && self.servers.contains(&self.me) {
+            self.fresh = false;
+        }
+    }
+
+    /// A node joined (or took a lost one's place): a new machine, whatever an earlier one of
+    /// that name held, so a leader forgets what it knew of its log.
+    pub fn on_roster_change(&mut self, change: crate::node::RosterChange) {
+        use crate::node::RosterChange;
+        if let RosterChange::Joined(n) | RosterChange::Replaced { new: n, .. } = change {
+            if let (Some(m), Some(next)) = (
+                self.match_index.get_mut(n.index()),
+                self.next_index.get_mut(n.index()),
+            ) {
+                *m = 0;
+                *next = self.log.last_index() + 1;
+            }
+            if let Some(f) = self.in_flight.get_mut(n.index()) {
+                *f = false;
+            }
+        }
+    }
+
+    /// Leaders, in a run whose membership can change: bring the configuration one server
+    /// closer to the cluster's members (removing a node that is gone first, then adding a
+    /// member that has caught up, then removing one that is leaving), one change at a time:
+    /// only once the last change committed, and (unless the 2015 bug is planted) once an entry
+    /// of this leader's own term has.
+    fn reconcile(&mut self, ctx: &mut Context<'_, RaftNode>) {
+        if self.role != Role::Leader || self.config_index > self.commit_index {
+            return;
+        }
+        let own_term_committed = self.log.term_at(self.commit_index) == Some(self.current_term);
+        if !own_term_committed && !self.params.change_config_before_own_commit {
+            return;
+        }
+        let me = ctx.id();
+        let members = ctx.members("server");
+        let staying = |n: &NodeId| ctx.member_state(*n) == crate::node::MemberState::Member;
+        let gone = self.servers.iter().copied().find(|s| !members.contains(s));
+        let caught_up = members.iter().copied().find(|m| {
+            staying(m)
+                && !self.servers.contains(m)
+                && (*m == me || self.match_index[m.index()] >= self.commit_index)
+        });
+        let leaving = self.servers.iter().copied().find(|s| !staying(s));
+        let next: Vec<NodeId> = match (gone, caught_up, leaving) {
+            (Some(g), ..) | (None, None, Some(g)) => {
+                self.servers.iter().copied().filter(|s| *s != g).collect()
+            }
+            (None, Some(new), _) => {
+                let mut next = self.servers.clone();
+                next.push(new);
+                next.sort();
+                next
+            }
+            (None, None, None) => return,
+        };
+        if next.is_empty() {
+            return;
+        }
+        if !own_term_committed {
+            ctx.reachable(
+                "a leader changes the configuration before it committed an entry of its term",
+            );
+        }
+        let voters = self.voters_mask(&next);
+        let term = self.current_term;
+        let index = self.log.append(
+            ctx.storage(),
+            LogEntry {
+                term,
+                command: Command::Config { voters },
+            },
+        );
+        let names: Vec<String> = next
+            .iter()
+            .map(|n| ctx.roster().name(*n).to_string())
+            .collect();
+        ctx.note(|| format!("proposes configuration {} at {index}", names.join(",")));
+        if !self.sync_log(ctx) {
+            return;
+        }
+        self.refresh_config();
+        self.advance_commit_index(ctx);
     }
 
     fn peers(&self, me: NodeId) -> impl Iterator<Item = NodeId> + '_ {
@@ -547,7 +717,7 @@ impl Server {
     /// True when the server may vote and stand for election: it knows its vote, and the term
     /// of its last entry.
     fn may_vote(&self) -> bool {
-        self.vouched_last().is_some()
+        self.vouched_last().is_some() && !self.fresh
     }
 
     /// The (term, index) of the last entry of the log this server acknowledged, which a
@@ -600,6 +770,14 @@ impl Server {
                 self.sync(ctx);
             }
         }
+        if ctx.membership_changes() {
+            self.dynamic = true;
+            self.me = ctx.id();
+            // Booted empty after the cluster started: a new server, told its configuration
+            // by a leader (a server that starts with its own idea of one can elect itself).
+            self.fresh = self.log.last_index() == 0 && ctx.now() > SimTime::ZERO;
+            self.refresh_config();
+        }
         self.reset_election_timer(ctx);
         ctx.set_timer(self.election_deadline.since(ctx.now()), RaftTimer::Election);
     }
@@ -607,7 +785,10 @@ impl Server {
     /// Followers (Figure 2): if the election timeout elapses without AppendEntries from the
     /// current leader or granting a vote, convert to candidate.
     pub fn on_election_timer(&mut self, ctx: &mut Context<'_, RaftNode>) {
-        if self.role == Role::Leader || !self.may_stand() {
+        // A new server does not stand until a configuration includes it; one that its latest
+        // configuration leaves out still does (the dissertation's section 4.2.2: until that
+        // configuration commits, it may be needed), counting only the others' votes.
+        if self.role == Role::Leader || !self.may_stand() || self.fresh {
             self.reset_election_timer(ctx);
         } else if ctx.now() >= self.election_deadline {
             self.start_election(ctx);
@@ -639,7 +820,7 @@ impl Server {
         // One heartbeat loop per term: it repeats vote requests, then (if this server wins)
         // carries its heartbeats.
         ctx.set_timer(self.params.heartbeat, RaftTimer::Heartbeat(term));
-        if self.votes.len() >= self.majority() {
+        if self.vote_count() >= self.majority() {
             self.become_leader(ctx);
             return;
         }
@@ -726,6 +907,14 @@ impl Server {
                 return;
             }
             self.advance_commit_index(ctx);
+        }
+        if self.dynamic {
+            // A change the cluster is waiting for, at once (the fixed server waits until its
+            // no-op commits).
+            self.reconcile(ctx);
+            if self.role != Role::Leader {
+                return;
+            }
         }
         self.broadcast_append_entries(ctx, true);
         self.fetch_lost_entries(ctx);
@@ -837,6 +1026,7 @@ impl Server {
         self.log.truncate_from(ctx.storage(), index);
         self.pending.split_off(&index);
         self.never_held.split_off(&index);
+        self.refresh_config();
         for i in 0..self.next_index.len() {
             self.next_index[i] = self.next_index[i].min(index);
             self.match_index[i] = self.match_index[i].min(index - 1);
@@ -864,6 +1054,12 @@ impl Server {
         }
         match self.role {
             Role::Leader => {
+                if self.dynamic {
+                    self.reconcile(ctx);
+                }
+                if self.role != Role::Leader {
+                    return;
+                }
                 self.broadcast_append_entries(ctx, true);
                 self.fetch_lost_entries(ctx);
             }
@@ -880,6 +1076,18 @@ impl Server {
             let peer = self.servers[i];
             if peer != ctx.id() && (all || !self.in_flight[peer.index()]) {
                 self.send_append_entries(ctx, peer);
+            }
+        }
+        if self.dynamic {
+            // Members outside the configuration: new servers catching up before they count
+            // (non-voting, section 4.2.1), and removed ones still there to learn the commit.
+            for peer in ctx.members("server") {
+                if peer != ctx.id()
+                    && !self.servers.contains(&peer)
+                    && (all || !self.in_flight[peer.index()])
+                {
+                    self.send_append_entries(ctx, peer);
+                }
             }
         }
     }
@@ -955,7 +1163,7 @@ impl Server {
             return;
         }
         self.votes.push(from);
-        if self.votes.len() >= self.majority() {
+        if self.vote_count() >= self.majority() {
             self.become_leader(ctx);
         }
     }
@@ -1019,6 +1227,7 @@ impl Server {
         {
             return;
         }
+        self.refresh_config();
         // 5. If leader_commit > commit_index, set commit_index = min(leader_commit, index of
         //    last new entry).
         let last_new = ae.prev_log_index + ae.entries.len() as u64;
@@ -1142,6 +1351,10 @@ impl Server {
                 break;
             };
             self.last_applied = index;
+            if let Command::Config { voters } = entry.command {
+                self.config_committed(ctx, voters);
+                continue;
+            }
             let Command::Kv {
                 client,
                 request,
@@ -1160,6 +1373,25 @@ impl Server {
                     }),
                 );
             }
+        }
+    }
+
+    /// A configuration committed: a leader it leaves out steps down (section 4.2.2), and a
+    /// server it leaves out that was asked to leave goes.
+    fn config_committed(&mut self, ctx: &mut Context<'_, RaftNode>, voters: u64) {
+        let me = ctx.id();
+        if self.voters_of(voters).contains(&me) {
+            return;
+        }
+        if self.role == Role::Leader {
+            ctx.note(|| "its removal committed: steps down".to_string());
+            self.role = Role::Follower;
+            self.leader_id = None;
+            self.record_role(ctx);
+            self.reset_election_timer(ctx);
+        }
+        if ctx.member_state(me) == crate::node::MemberState::Leaving {
+            ctx.depart();
         }
     }
 
