@@ -473,6 +473,13 @@ pub const EXERCISES: &[Exercise] = &[
                 }),
                 seeds: 1,
             },
+            Level {
+                name: "client sessions",
+                file: "scenarios/exercises/raft-9-sessions.ron",
+                scenario: include_str!("../scenarios/exercises/raft-9-sessions.ron"),
+                search: None,
+                seeds: 50,
+            },
         ],
         validate: checked!(raft_node, raft),
         sim: |p, spec, c, t| Box::new(raft_node::sim(p, spec, c, t)),
@@ -576,6 +583,17 @@ pub struct ExerciseSpec {
     /// Lab `raft` only: the most entries one AppendEntries carries (default 64).
     #[serde(default)]
     pub max_batch: Option<usize>,
+    /// Lab `raft` only: clients with sessions (every attempt at an operation carries its
+    /// sequence number; `ClientConfig::sessions`).
+    #[serde(default)]
+    pub sessions: bool,
+    /// Lab `raft` only: each client writes values from a cycle of this many (0: every value new).
+    #[serde(default)]
+    pub reused_values: u64,
+    /// Lab `raft` only, with `sessions`: a request every server refused waits out its timeout
+    /// and goes round again (`ClientConfig::wait_out_refusals`) instead of ending.
+    #[serde(default)]
+    pub wait_out_refusals: bool,
 }
 
 /// A range of durations, both ends included: `(min: "150ms", max: "300ms")`.
@@ -591,10 +609,14 @@ pub struct Range {
 impl ExerciseSpec {
     /// Refuses timing overrides the exercise does not take or that are out of range.
     fn validate(&self) -> std::result::Result<(), String> {
-        let raft_only = self.election_timeout.is_some() || self.max_batch.is_some();
+        let raft_only = self.election_timeout.is_some()
+            || self.max_batch.is_some()
+            || self.sessions
+            || self.reused_values > 0
+            || self.wait_out_refusals;
         if raft_only && self.name != "raft" {
             return Err(format!(
-                "`election_timeout` and `max_batch` are parameters of the raft lab, not of `{}`",
+                "`election_timeout`, `max_batch`, `sessions`, `reused_values` and `wait_out_refusals` are parameters of the raft lab, not of `{}`",
                 self.name
             ));
         }

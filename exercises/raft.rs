@@ -26,7 +26,7 @@
 //! 4. **A key-value service with client retries** (`raft-4-kv.ron`): on a lossy, duplicating
 //!    network clients send a request again when it times out, so the same write can reach the
 //!    log twice; `apply` must apply each write once (every write carries a value no other
-//!    write has).
+//!    write has, and every retry the operation's sequence number: either names it).
 //! 5. **Crashes at any moment** (`raft-5-crashes.ron`): servers go down for a few
 //!    milliseconds at any moment; whatever you answer before you sync is caught here.
 //! 6. **Votes that survive a restart** (`raft-6-votes.ron`): five servers often stand in the
@@ -37,7 +37,18 @@
 //!    searches every order of simultaneous events, with a crash and restart of any server at
 //!    any step, on three servers for 500 ms, and judges `ElectionSafety` on each path.
 //!
-//! Levels 1-7 run their scenario's seed and then seeds drawn from a hash of this file: every
+//! Part 2 (6.5840's key-value service):
+//!
+//! 9. **Client sessions** (`raft-9-sessions.ron`): clients resend a timed-out operation up to
+//!    six times, every attempt with the operation's sequence number
+//!    (`s.sequence_number(req.id)`), and write values that come back. Keep a session per client
+//!    in `s.sessions` (its latest applied sequence number and result) *in `apply`*, so every
+//!    server has it and a restart rebuilds it from the log; apply an operation whose sequence
+//!    number is not newer than its client's session never again; answer a retry of an applied
+//!    operation with the kept result (from any server: it is committed), never `NotLeader` and
+//!    never silence.
+//!
+//! Levels 1-7 and 9 run their scenario's seed and then seeds drawn from a hash of this file: every
 //! edit is graded on new seeds (the report prints `--draw N` to grade the same ones again).
 //!
 //! Hints: reply to every RPC with your `current_term`; a higher term in any message makes you a
@@ -108,16 +119,19 @@ pub fn on_append_entries_reply(
 }
 
 /// A client's request: a leader appends it to its log and answers once it is applied
-/// (`s.pending` remembers whom to answer); anyone else answers `KvResult::NotLeader`.
+/// (`s.pending` remembers whom to answer); anyone else answers `KvResult::NotLeader`. A retry
+/// of an operation already applied (level 9) is answered from its client's session.
 #[allow(unused_variables)]
 pub fn on_client_request(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
-    todo!("append to the log, or redirect")
+    todo!("append to the log, or redirect (or answer a retry from the session table)")
 }
 
-/// Applies one committed operation to the key-value map and returns what its client is told.
-/// This version applies a write every time it appears in the log; with client retries (level
-/// 4) the same write can appear twice.
-pub fn apply(s: &mut RaftServer, op: KvOp) -> KvResult {
+/// Applies one committed operation of `client` (its sequence number `seq`: the same for every
+/// retry of one operation) to the key-value map and returns what its client is told. This
+/// version applies a write every time it appears in the log; with client retries (levels 4 and
+/// 9) the same write can appear twice.
+#[allow(unused_variables)]
+pub fn apply(s: &mut RaftServer, client: NodeId, seq: u64, op: KvOp) -> KvResult {
     match op {
         KvOp::Get { key } => KvResult::Done(s.kv.get(&key).copied()),
         KvOp::Put { key, value } => {
@@ -153,7 +167,7 @@ pub struct Functions {
     /// See [`on_client_request`].
     pub on_client_request: fn(&mut RaftServer, &mut Ctx<'_>, NodeId, KvRequest),
     /// See [`apply`].
-    pub apply: fn(&mut RaftServer, KvOp) -> KvResult,
+    pub apply: fn(&mut RaftServer, NodeId, u64, KvOp) -> KvResult,
 }
 
 /// The functions in this file.

@@ -9,7 +9,7 @@ use clustersim::protocols::raft::node::{
 };
 use clustersim::protocols::raft::RaftMsg;
 use clustersim_exercises::raft::Functions;
-use clustersim_exercises::raft_node::{Ctx, RaftServer, Role};
+use clustersim_exercises::raft_node::{Ctx, RaftServer, Role, Session};
 
 // ANCHOR: solution
 /// Candidates: increment `current_term`, vote for self, reset the election timer, send
@@ -258,9 +258,22 @@ pub fn advance_commit_index(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
 }
 
 /// Leaders append the request (once, however often the network delivers it); others redirect.
+/// A retry of an operation already applied is answered from the client's session, by any
+/// server: its result is committed.
 pub fn on_client_request(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
     if !s.seen.insert((client, req.id)) {
         return;
+    }
+    let seq = s.sequence_number(req.id);
+    if let Some(done) = s.sessions.get(&client).copied() {
+        if done.seq == seq {
+            s.reply(ctx, client, req.id, done.result);
+            return;
+        }
+        if done.seq > seq {
+            // An operation the client stopped waiting for: it has one outstanding at a time.
+            return;
+        }
     }
     if s.role != Role::Leader {
         let leader = s.leader_id.filter(|l| *l != s.me);
@@ -286,25 +299,31 @@ pub fn on_client_request(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, 
     }
 }
 
-/// Applies a write once however often it is in the log: every write's value is unique, so a
-/// second copy gets the first one's result and changes nothing.
-pub fn apply(s: &mut RaftServer, op: KvOp) -> KvResult {
-    let (key, value, expect) = match op {
-        KvOp::Get { key } => return KvResult::Done(s.kv.get(&key).copied()),
-        KvOp::Put { key, value } => (key, value, None),
-        KvOp::Cas { key, from, to } => (key, to, Some(from)),
-    };
-    if let Some(first) = s.applied_writes.get(&value) {
-        return *first;
+/// Applies each operation of a client once however often it is in the log: the client's
+/// session keeps its latest applied sequence number and result, and a copy of that operation
+/// (or of an older one) gets the kept result and changes nothing.
+pub fn apply(s: &mut RaftServer, client: NodeId, seq: u64, op: KvOp) -> KvResult {
+    if let Some(done) = s.sessions.get(&client) {
+        if seq <= done.seq {
+            return done.result;
+        }
     }
-    let result = match expect {
-        Some(from) if s.kv.get(&key).copied() != from => KvResult::CasMismatch,
-        _ => {
+    let result = match op {
+        KvOp::Get { key } => KvResult::Done(s.kv.get(&key).copied()),
+        KvOp::Put { key, value } => {
             s.kv.insert(key, value);
             KvResult::Done(None)
         }
+        KvOp::Cas { key, from, to } => {
+            if s.kv.get(&key).copied() == from {
+                s.kv.insert(key, to);
+                KvResult::Done(None)
+            } else {
+                KvResult::CasMismatch
+            }
+        }
     };
-    s.applied_writes.insert(value, result);
+    s.sessions.insert(client, Session { seq, result });
     result
 }
 // ANCHOR_END: solution

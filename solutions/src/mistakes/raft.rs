@@ -12,7 +12,7 @@ use clustersim::protocols::raft::node::{
 };
 use clustersim::protocols::raft::{RaftMsg, Stored};
 use clustersim_exercises::raft::Functions;
-use clustersim_exercises::raft_node::{Ctx, RaftServer, Role};
+use clustersim_exercises::raft_node::{Ctx, RaftServer, Role, Session};
 
 use crate::raft as reference;
 
@@ -433,5 +433,121 @@ fn lead_keeping_match_index(
 /// Keeps `match_index` from an earlier leadership instead of starting it at 0.
 pub const KEEPS_MATCH_INDEX: Functions = Functions {
     on_request_vote_reply: lead_keeping_match_index,
+    ..RIGHT
+};
+
+/// Level 4's first answer: a write's value names it (every value is new there), so a second copy
+/// of a value gets the first one's result and changes nothing.
+fn apply_once_per_value(s: &mut RaftServer, client: NodeId, seq: u64, op: KvOp) -> KvResult {
+    let (key, value, expect) = match op {
+        KvOp::Put { key, value } => (key, value, None),
+        KvOp::Cas { key, from, to } => (key, to, Some(from)),
+        KvOp::Get { .. } => return clustersim_exercises::raft::apply(s, client, seq, op),
+    };
+    // The mistake: a write that writes a value written before is taken for a copy of that write.
+    if let Some(first) = s.applied_writes.get(&value) {
+        return *first;
+    }
+    let result = match expect {
+        Some(from) if s.kv.get(&key).copied() != from => KvResult::CasMismatch,
+        _ => {
+            s.kv.insert(key, value);
+            KvResult::Done(None)
+        }
+    };
+    s.applied_writes.insert(value, result);
+    result
+}
+
+fn forward_everything(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    // Level 4's handler, which never looks at sessions (its apply has none).
+    if !s.seen.insert((client, req.id)) {
+        return;
+    }
+    if s.role != Role::Leader {
+        let leader = s.leader_id.filter(|l| *l != s.me);
+        s.reply(ctx, client, req.id, KvResult::NotLeader { leader });
+        return;
+    }
+    let entry = LogEntry {
+        term: s.current_term,
+        command: Command::Kv {
+            client,
+            request: req.id,
+            op: req.op,
+        },
+    };
+    let index = s.log.append(ctx.storage(), entry);
+    s.sync_log(ctx);
+    s.pending.insert(index, (client, req.id));
+    reference::advance_commit_index(s, ctx);
+    for peer in s.peers() {
+        if s.next_index[peer.index()] == index {
+            reference::send_append_entries(s, ctx, peer);
+        }
+    }
+}
+
+/// Deduplicates writes by their value, not by client and sequence number (right only while no
+/// value is written twice).
+pub const DEDUPS_BY_VALUE: Functions = Functions {
+    on_client_request: forward_everything,
+    apply: apply_once_per_value,
+    ..RIGHT
+};
+
+fn apply_remembering_at_the_leader(
+    s: &mut RaftServer,
+    client: NodeId,
+    seq: u64,
+    op: KvOp,
+) -> KvResult {
+    let result = clustersim_exercises::raft::apply(s, client, seq, op);
+    // The mistake: the leader, which answers clients, remembers what it answered; the log itself
+    // is applied as it is, and no other server keeps the table.
+    if s.role == Role::Leader {
+        s.sessions.insert(client, Session { seq, result });
+    }
+    result
+}
+
+/// Keeps the session table at the leader, which answers clients, instead of in the replicated
+/// state machine: a new leader (or a restarted one) appends a retry again and it is applied
+/// twice.
+pub const SESSIONS_ONLY_AT_THE_LEADER: Functions = Functions {
+    apply: apply_remembering_at_the_leader,
+    ..RIGHT
+};
+
+fn refuse_retries(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    let seq = s.sequence_number(req.id);
+    // The mistake: a retry of an operation already applied is refused as if this server were
+    // not the leader, so the client never learns its write took effect.
+    if s.sessions.get(&client).is_some_and(|d| d.seq == seq) {
+        s.seen.insert((client, req.id));
+        s.reply(ctx, client, req.id, KvResult::NotLeader { leader: None });
+        return;
+    }
+    reference::on_client_request(s, ctx, client, req);
+}
+
+/// Answers `NotLeader` to a retry of an operation already applied, instead of its result.
+pub const NOT_LEADER_TO_RETRIES: Functions = Functions {
+    on_client_request: refuse_retries,
+    ..RIGHT
+};
+
+fn ignore_retries(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    let seq = s.sequence_number(req.id);
+    // The mistake: a retry of an operation already applied is dropped as a duplicate, unanswered.
+    if s.sessions.get(&client).is_some_and(|d| d.seq == seq) {
+        return;
+    }
+    reference::on_client_request(s, ctx, client, req);
+}
+
+/// Drops a retry of an operation already applied without answering it.
+pub const IGNORES_RETRIES: Functions = Functions {
+    on_client_request: ignore_retries,
     ..RIGHT
 };
