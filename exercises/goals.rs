@@ -84,6 +84,9 @@ pub enum Goal {
         /// How long after the last heal a write's answer is owed.
         settle: Duration,
     },
+    /// No server applied a read from its log, and some read was answered: reads are answered
+    /// without log entries (raft, level 10: ReadIndex).
+    ReadsNotLogged,
     /// Every value the server recovered from its log at a boot was written to its key by some
     /// client before: no corrupt or torn record was taken for an entry, read by a client or not
     /// (wal).
@@ -127,6 +130,7 @@ impl Goal {
             Goal::FailoverWithin { .. } => "FailoverWithin",
             Goal::RecoversOnlyWrittenValues => "RecoversOnlyWrittenValues",
             Goal::WritesAnsweredOnceWhole { .. } => "WritesAnsweredOnceWhole",
+            Goal::ReadsNotLogged => "ReadsNotLogged",
         }
     }
 
@@ -150,6 +154,7 @@ impl Goal {
             Goal::FailoverWithin { within } => failover_within(outcome, within),
             Goal::RecoversOnlyWrittenValues => recovers_only_written_values(outcome),
             Goal::WritesAnsweredOnceWhole { settle } => writes_answered_once_whole(outcome, settle),
+            Goal::ReadsNotLogged => reads_not_logged(outcome),
         }
     }
 }
@@ -662,6 +667,41 @@ fn messages_per_operation(outcome: &RunOutcome, max: u32) -> Verdict {
     } else {
         Verdict::fail(NAME, text)
     }
+}
+
+fn reads_not_logged(outcome: &RunOutcome) -> Verdict {
+    use crate::raft_node::READ_IN_LOG;
+    const NAME: &str = "ReadsNotLogged";
+    let logged: Vec<usize> = outcome
+        .history
+        .events()
+        .filter(|e| e.op.custom_value::<u64>(READ_IN_LOG).is_some())
+        .map(|e| e.index)
+        .collect();
+    let answered = outcome
+        .history
+        .calls()
+        .iter()
+        .filter(|c| c.outcome == Phase::Ok && matches!(c.invoked, Op::Get { .. }))
+        .count();
+    if let Some(&first) = logged.first() {
+        return Verdict::fail(
+            NAME,
+            format!(
+                "servers applied {} reads from their logs: a read must be answered without a \
+                 log entry (ReadIndex)",
+                logged.len()
+            ),
+        )
+        .culprits(outcome, vec![first]);
+    }
+    if answered == 0 {
+        return Verdict::fail(NAME, "no read was answered");
+    }
+    Verdict::pass(
+        NAME,
+        format!("{answered} reads answered, none of them from a log entry"),
+    )
 }
 
 fn writes_answered_once_whole(outcome: &RunOutcome, settle: Duration) -> Verdict {

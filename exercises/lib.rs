@@ -480,6 +480,13 @@ pub const EXERCISES: &[Exercise] = &[
                 search: None,
                 seeds: 50,
             },
+            Level {
+                name: "reads without the log (ReadIndex)",
+                file: "scenarios/exercises/raft-10-reads.ron",
+                scenario: include_str!("../scenarios/exercises/raft-10-reads.ron"),
+                search: None,
+                seeds: 100,
+            },
         ],
         validate: checked!(raft_node, raft),
         sim: |p, spec, c, t| Box::new(raft_node::sim(p, spec, c, t)),

@@ -47,9 +47,17 @@
 //!    number is not newer than its client's session never again; answer a retry of an applied
 //!    operation with the kept result (from any server: it is committed), never `NotLeader` and
 //!    never silence.
+//! 10. **Reads without the log** (`raft-10-reads.ron`): answer a `Get` without appending it
+//!     (ReadIndex, section 6.4 of Ongaro's dissertation): the leader notes its `commit_index`
+//!     as the read's index (once it has committed an entry of its own term: until then its
+//!     `commit_index` may be behind), confirms it still leads with a round of `ReadIndex`
+//!     that a majority acknowledges, waits until `last_applied` reaches the read index, and
+//!     answers from `kv`. Use `s.reads`, `s.read_round`, `s.read_acks`, `s.confirmed_round`;
+//!     write `on_read_index` and `on_read_index_reply`. A read in the log fails the level.
 //!
-//! Levels 1-7 and 9 run their scenario's seed and then seeds drawn from a hash of this file: every
-//! edit is graded on new seeds (the report prints `--draw N` to grade the same ones again).
+//! Levels 1-7, 9 and 10 run their scenario's seed and then seeds drawn from a hash of this
+//! file: every edit is graded on new seeds (the report prints `--draw N` to grade the same ones
+//! again).
 //!
 //! Hints: reply to every RPC with your `current_term`; a higher term in any message makes you a
 //! follower of that term; grant a vote only to a log at least as up to date as yours; a leader
@@ -63,7 +71,7 @@ use clustersim::protocols::kv::client::{KvOp, KvRequest, KvResult};
 #[allow(unused_imports)]
 use clustersim::protocols::raft::log::{Command, LogEntry};
 use clustersim::protocols::raft::node::{
-    AppendEntries, AppendEntriesReply, RequestVote, RequestVoteReply,
+    AppendEntries, AppendEntriesReply, ReadIndex, ReadIndexReply, RequestVote, RequestVoteReply,
 };
 #[allow(unused_imports)]
 use clustersim::protocols::raft::RaftMsg;
@@ -126,6 +134,25 @@ pub fn on_client_request(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, 
     todo!("append to the log, or redirect (or answer a retry from the session table)")
 }
 
+/// A leader asks whether you still take it for the leader (level 10): treat it as a heartbeat
+/// of its term (or refuse an older term) and answer with your `current_term` and its `round`.
+#[allow(unused_variables)]
+pub fn on_read_index(s: &mut RaftServer, ctx: &mut Ctx<'_>, ri: ReadIndex) {
+    todo!("ReadIndex: a heartbeat that carries a round; answer it")
+}
+
+/// A server answered your `ReadIndex` (level 10): count it for its round; once a majority has
+/// acknowledged a round, answer the reads that waited for it whose read index is applied.
+#[allow(unused_variables)]
+pub fn on_read_index_reply(
+    s: &mut RaftServer,
+    ctx: &mut Ctx<'_>,
+    from: NodeId,
+    reply: ReadIndexReply,
+) {
+    todo!("count the acknowledgement; answer the reads it confirms")
+}
+
 /// Applies one committed operation of `client` (its sequence number `seq`: the same for every
 /// retry of one operation) to the key-value map and returns what its client is told. This
 /// version applies a write every time it appears in the log; with client retries (levels 4 and
@@ -168,6 +195,10 @@ pub struct Functions {
     pub on_client_request: fn(&mut RaftServer, &mut Ctx<'_>, NodeId, KvRequest),
     /// See [`apply`].
     pub apply: fn(&mut RaftServer, NodeId, u64, KvOp) -> KvResult,
+    /// See [`on_read_index`].
+    pub on_read_index: fn(&mut RaftServer, &mut Ctx<'_>, ReadIndex),
+    /// See [`on_read_index_reply`].
+    pub on_read_index_reply: fn(&mut RaftServer, &mut Ctx<'_>, NodeId, ReadIndexReply),
 }
 
 /// The functions in this file.
@@ -180,4 +211,6 @@ pub const STUDENT: Functions = Functions {
     on_append_entries_reply,
     on_client_request,
     apply,
+    on_read_index,
+    on_read_index_reply,
 };

@@ -234,6 +234,34 @@ pub const RAFT: &[Mistake] = &[
         9,
         "WritesAnsweredOnceWhole"
     ),
+    mistake!(
+        "reads-without-confirmation",
+        "a leader answering reads at its read index without a round of ReadIndex",
+        raft::READS_WITHOUT_CONFIRMATION,
+        10,
+        "Linearizable"
+    ),
+    mistake!(
+        "skips-own-term-commit",
+        "a new leader answering reads before it committed an entry of its term",
+        raft::SKIPS_OWN_TERM_COMMIT,
+        10,
+        "Linearizable"
+    ),
+    mistake!(
+        "reads-at-followers",
+        "a follower answering reads from its own state",
+        raft::READS_AT_FOLLOWERS,
+        10,
+        "Linearizable"
+    ),
+    mistake!(
+        "reads-in-the-log",
+        "reads appended to the log like writes",
+        raft::READS_IN_THE_LOG,
+        10,
+        "ReadsNotLogged"
+    ),
 ];
 
 /// The primary-backup lab's corpus.

@@ -8,11 +8,11 @@ use clustersim::node::NodeId;
 use clustersim::protocols::kv::client::{KvOp, KvRequest, KvResult};
 use clustersim::protocols::raft::log::{Command, LogEntry};
 use clustersim::protocols::raft::node::{
-    AppendEntries, AppendEntriesReply, RequestVote, RequestVoteReply, VOTED_FOR,
+    AppendEntries, AppendEntriesReply, ReadIndexReply, RequestVote, RequestVoteReply, VOTED_FOR,
 };
 use clustersim::protocols::raft::{RaftMsg, Stored};
 use clustersim_exercises::raft::Functions;
-use clustersim_exercises::raft_node::{Ctx, RaftServer, Role, Session};
+use clustersim_exercises::raft_node::{Ctx, PendingRead, RaftServer, Role, Session};
 
 use crate::raft as reference;
 
@@ -549,5 +549,121 @@ fn ignore_retries(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: Kv
 /// Drops a retry of an operation already applied without answering it.
 pub const IGNORES_RETRIES: Functions = Functions {
     on_client_request: ignore_retries,
+    ..RIGHT
+};
+
+/// A leader's read of `key`, held with `read_index` and `round` (the reference's `start_read`
+/// with the mistake's choice of both).
+fn hold_read(
+    s: &mut RaftServer,
+    client: NodeId,
+    req: &KvRequest,
+    read_index: Option<u64>,
+    round: u64,
+) -> bool {
+    let KvOp::Get { key } = req.op else {
+        return false;
+    };
+    if s.role != Role::Leader || !s.seen.insert((client, req.id)) {
+        return false;
+    }
+    s.reads.push(PendingRead {
+        client,
+        id: req.id,
+        key,
+        read_index,
+        round,
+    });
+    true
+}
+
+fn read_unconfirmed(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    // The mistake: no round of ReadIndex (round 0 counts as confirmed): a leader that a
+    // partition has deposed without its knowing answers from its own state.
+    let read_index = reference::own_term_committed(s).then_some(s.commit_index);
+    if hold_read(s, client, &req, read_index, 0) {
+        reference::serve_reads(s, ctx);
+        return;
+    }
+    reference::on_client_request(s, ctx, client, req);
+}
+
+/// A leader answers a read once its read index is applied, without confirming with a majority
+/// that it still leads.
+pub const READS_WITHOUT_CONFIRMATION: Functions = Functions {
+    on_client_request: read_unconfirmed,
+    ..RIGHT
+};
+
+/// Answers confirmed reads at their read index whether or not this leader has committed an
+/// entry of its term.
+fn serve_reads_any_term(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    if s.role != Role::Leader {
+        return;
+    }
+    let (applied, confirmed) = (s.last_applied, s.confirmed_round);
+    let mut waiting = Vec::new();
+    for read in std::mem::take(&mut s.reads) {
+        let index = read.read_index.unwrap_or(0);
+        if read.round <= confirmed && index <= applied {
+            let value = s.kv.get(&read.key).copied();
+            s.reply(ctx, read.client, read.id, KvResult::Done(value));
+        } else {
+            waiting.push(read);
+        }
+    }
+    s.reads = waiting;
+}
+
+fn read_before_own_commit(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    // The mistake: the read index is the commit index now, even before this leader committed
+    // an entry of its term, when it may be behind what an earlier leader committed.
+    let (read_index, round) = (Some(s.commit_index), s.read_round + 1);
+    if hold_read(s, client, &req, read_index, round) {
+        if s.read_round == s.confirmed_round {
+            reference::start_read_round(s, ctx);
+        }
+        serve_reads_any_term(s, ctx);
+        return;
+    }
+    reference::on_client_request(s, ctx, client, req);
+}
+
+fn confirm_any_term(s: &mut RaftServer, ctx: &mut Ctx<'_>, from: NodeId, r: ReadIndexReply) {
+    reference::on_read_index_reply(s, ctx, from, r);
+    serve_reads_any_term(s, ctx);
+}
+
+/// A new leader answers reads at its commit index before it has committed an entry of its own
+/// term (section 6.4's first step left out).
+pub const SKIPS_OWN_TERM_COMMIT: Functions = Functions {
+    on_client_request: read_before_own_commit,
+    on_read_index_reply: confirm_any_term,
+    ..RIGHT
+};
+
+fn read_anywhere(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    // The mistake: a follower answers a read from its own state machine, which lags the
+    // leader's by a heartbeat or more.
+    if let KvOp::Get { key } = req.op {
+        if s.role != Role::Leader && s.seen.insert((client, req.id)) {
+            let value = s.kv.get(&key).copied();
+            s.reply(ctx, client, req.id, KvResult::Done(value));
+            return;
+        }
+    }
+    reference::on_client_request(s, ctx, client, req);
+}
+
+/// A follower answers reads from its own state.
+pub const READS_AT_FOLLOWERS: Functions = Functions {
+    on_client_request: read_anywhere,
+    ..RIGHT
+};
+
+/// Appends reads to the log as writes are (right, and levels 2 to 9 accept it; level 10 asks
+/// for reads without log entries).
+pub const READS_IN_THE_LOG: Functions = Functions {
+    on_client_request: forward_everything,
     ..RIGHT
 };
