@@ -405,8 +405,8 @@ pub const EXERCISES: &[Exercise] = &[
         name: "raft",
         file: "exercises/raft.rs",
         source: include_str!("raft.rs"),
-        task: "Raft in four parts (leader election, log replication, persistence, a key-value service with client retries), then four levels that hunt for rare bugs",
-        effort: "2 days (part 1: 3 hours, 2: 6 hours, 3: 2 hours, 4: 2 hours)",
+        task: "Raft in four parts (leader election, log replication, persistence, a key-value service with client retries), then four levels that hunt for rare bugs; part 2: client sessions, reads without the log (ReadIndex)",
+        effort: "2 days (part 1: 3 hours, 2: 6 hours, 3: 2 hours, 4: 2 hours), part 2 about a day",
         checks: &["Exercise", "Linearizable", "Durable", "ElectionSafety", "Converged"],
         levels: &[
             Level {

@@ -1,4 +1,5 @@
-//! Lab `raft`: Raft in four parts, on the same simulator, checkers and search as everything else.
+//! Lab `raft`: Raft in four parts and a part 2, on the same simulator, checkers and search as
+//! everything else.
 //!
 //! You write the handlers of a Raft server (Figure 2 of Ongaro and Ousterhout's paper, which you
 //! should have open beside this file). Everything else is given: the messages
