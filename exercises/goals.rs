@@ -77,6 +77,16 @@ pub enum Goal {
         /// How long a view may keep a crashed server.
         within: Duration,
     },
+    /// Every write invoked `settle` after the cluster was last whole again was answered (ok or
+    /// a cas mismatch), none left unknown; with client sessions a retry of a write that was
+    /// applied must be answered from the session table, not refused or ignored (raft, level 9).
+    WritesAnsweredOnceWhole {
+        /// How long after the last heal a write's answer is owed.
+        settle: Duration,
+    },
+    /// No server applied a read from its log, and some read was answered: reads are answered
+    /// without log entries (raft, level 10: ReadIndex).
+    ReadsNotLogged,
     /// Every value the server recovered from its log at a boot was written to its key by some
     /// client before: no corrupt or torn record was taken for an entry, read by a client or not
     /// (wal).
@@ -119,6 +129,8 @@ impl Goal {
             Goal::ViewsValid => "ViewsValid",
             Goal::FailoverWithin { .. } => "FailoverWithin",
             Goal::RecoversOnlyWrittenValues => "RecoversOnlyWrittenValues",
+            Goal::WritesAnsweredOnceWhole { .. } => "WritesAnsweredOnceWhole",
+            Goal::ReadsNotLogged => "ReadsNotLogged",
         }
     }
 
@@ -141,6 +153,8 @@ impl Goal {
             Goal::ViewsValid => views_valid(outcome),
             Goal::FailoverWithin { within } => failover_within(outcome, within),
             Goal::RecoversOnlyWrittenValues => recovers_only_written_values(outcome),
+            Goal::WritesAnsweredOnceWhole { settle } => writes_answered_once_whole(outcome, settle),
+            Goal::ReadsNotLogged => reads_not_logged(outcome),
         }
     }
 }
@@ -653,6 +667,90 @@ fn messages_per_operation(outcome: &RunOutcome, max: u32) -> Verdict {
     } else {
         Verdict::fail(NAME, text)
     }
+}
+
+fn reads_not_logged(outcome: &RunOutcome) -> Verdict {
+    use crate::raft_node::READ_IN_LOG;
+    const NAME: &str = "ReadsNotLogged";
+    let logged: Vec<usize> = outcome
+        .history
+        .events()
+        .filter(|e| e.op.custom_value::<u64>(READ_IN_LOG).is_some())
+        .map(|e| e.index)
+        .collect();
+    let answered = outcome
+        .history
+        .calls()
+        .iter()
+        .filter(|c| c.outcome == Phase::Ok && matches!(c.invoked, Op::Get { .. }))
+        .count();
+    if let Some(&first) = logged.first() {
+        return Verdict::fail(
+            NAME,
+            format!(
+                "servers applied {} reads from their logs: a read must be answered without a \
+                 log entry (ReadIndex)",
+                logged.len()
+            ),
+        )
+        .culprits(outcome, vec![first]);
+    }
+    if answered == 0 {
+        return Verdict::fail(NAME, "no read was answered");
+    }
+    Verdict::pass(
+        NAME,
+        format!("{answered} reads answered, none of them from a log entry"),
+    )
+}
+
+fn writes_answered_once_whole(outcome: &RunOutcome, settle: Duration) -> Verdict {
+    const NAME: &str = "WritesAnsweredOnceWhole";
+    let Some(healed) = clustersim::fault::whole_since(&outcome.faults) else {
+        return Verdict::unknown(
+            NAME,
+            "faults were still in force when the run ended; nothing to judge",
+        );
+    };
+    let from = healed + settle;
+    let writes: Vec<Call> = outcome
+        .history
+        .calls()
+        .into_iter()
+        .filter(|c| matches!(c.invoked, Op::Put { .. } | Op::Cas { .. }) && c.invoke_time >= from)
+        .collect();
+    if writes.is_empty() {
+        return Verdict::fail(
+            NAME,
+            format!("no write was invoked after {from} (the last heal, {healed}, plus {settle})"),
+        );
+    }
+    let unanswered: Vec<&Call> = writes
+        .iter()
+        .filter(|c| !matches!(c.outcome, Phase::Ok | Phase::Fail))
+        .collect();
+    let Some(first) = unanswered.first() else {
+        return Verdict::pass(
+            NAME,
+            format!(
+                "all {} writes invoked after {from} were answered",
+                writes.len()
+            ),
+        );
+    };
+    Verdict::fail(
+        NAME,
+        format!(
+            "{} of {} writes invoked after {from} (the cluster whole since {healed}) were never \
+             answered, the first {} (invoked at {}): a retry of a write that was applied must \
+             get its result again",
+            unanswered.len(),
+            writes.len(),
+            first.invoked,
+            first.invoke_time
+        ),
+    )
+    .culprits(outcome, vec![first.invoke_index])
 }
 
 fn recovers_only_written_values(outcome: &RunOutcome) -> Verdict {

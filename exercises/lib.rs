@@ -405,8 +405,8 @@ pub const EXERCISES: &[Exercise] = &[
         name: "raft",
         file: "exercises/raft.rs",
         source: include_str!("raft.rs"),
-        task: "Raft in four parts (leader election, log replication, persistence, a key-value service with client retries), then four levels that hunt for rare bugs",
-        effort: "2 days (part 1: 3 hours, 2: 6 hours, 3: 2 hours, 4: 2 hours)",
+        task: "Raft in four parts (leader election, log replication, persistence, a key-value service with client retries), then four levels that hunt for rare bugs; part 2: client sessions, reads without the log (ReadIndex)",
+        effort: "2 days (part 1: 3 hours, 2: 6 hours, 3: 2 hours, 4: 2 hours), part 2 about a day",
         checks: &["Exercise", "Linearizable", "Durable", "ElectionSafety", "Converged"],
         levels: &[
             Level {
@@ -472,6 +472,20 @@ pub const EXERCISES: &[Exercise] = &[
                     max_states: 1_000_000,
                 }),
                 seeds: 1,
+            },
+            Level {
+                name: "client sessions",
+                file: "scenarios/exercises/raft-9-sessions.ron",
+                scenario: include_str!("../scenarios/exercises/raft-9-sessions.ron"),
+                search: None,
+                seeds: 50,
+            },
+            Level {
+                name: "reads without the log (ReadIndex)",
+                file: "scenarios/exercises/raft-10-reads.ron",
+                scenario: include_str!("../scenarios/exercises/raft-10-reads.ron"),
+                search: None,
+                seeds: 100,
             },
         ],
         validate: checked!(raft_node, raft),
@@ -576,6 +590,17 @@ pub struct ExerciseSpec {
     /// Lab `raft` only: the most entries one AppendEntries carries (default 64).
     #[serde(default)]
     pub max_batch: Option<usize>,
+    /// Lab `raft` only: clients with sessions (every attempt at an operation carries its
+    /// sequence number; `ClientConfig::sessions`).
+    #[serde(default)]
+    pub sessions: bool,
+    /// Lab `raft` only: each client writes values from a cycle of this many (0: every value new).
+    #[serde(default)]
+    pub reused_values: u64,
+    /// Lab `raft` only, with `sessions`: a request every server refused waits out its timeout
+    /// and goes round again (`ClientConfig::wait_out_refusals`) instead of ending.
+    #[serde(default)]
+    pub wait_out_refusals: bool,
 }
 
 /// A range of durations, both ends included: `(min: "150ms", max: "300ms")`.
@@ -591,10 +616,14 @@ pub struct Range {
 impl ExerciseSpec {
     /// Refuses timing overrides the exercise does not take or that are out of range.
     fn validate(&self) -> std::result::Result<(), String> {
-        let raft_only = self.election_timeout.is_some() || self.max_batch.is_some();
+        let raft_only = self.election_timeout.is_some()
+            || self.max_batch.is_some()
+            || self.sessions
+            || self.reused_values > 0
+            || self.wait_out_refusals;
         if raft_only && self.name != "raft" {
             return Err(format!(
-                "`election_timeout` and `max_batch` are parameters of the raft lab, not of `{}`",
+                "`election_timeout`, `max_batch`, `sessions`, `reused_values` and `wait_out_refusals` are parameters of the raft lab, not of `{}`",
                 self.name
             ));
         }

@@ -1,4 +1,5 @@
-//! Lab `raft`: Raft in four parts, on the same simulator, checkers and search as everything else.
+//! Lab `raft`: Raft in four parts and a part 2, on the same simulator, checkers and search as
+//! everything else.
 //!
 //! You write the handlers of a Raft server (Figure 2 of Ongaro and Ousterhout's paper, which you
 //! should have open beside this file). Everything else is given: the messages
@@ -26,7 +27,7 @@
 //! 4. **A key-value service with client retries** (`raft-4-kv.ron`): on a lossy, duplicating
 //!    network clients send a request again when it times out, so the same write can reach the
 //!    log twice; `apply` must apply each write once (every write carries a value no other
-//!    write has).
+//!    write has, and every retry the operation's sequence number: either names it).
 //! 5. **Crashes at any moment** (`raft-5-crashes.ron`): servers go down for a few
 //!    milliseconds at any moment; whatever you answer before you sync is caught here.
 //! 6. **Votes that survive a restart** (`raft-6-votes.ron`): five servers often stand in the
@@ -37,8 +38,27 @@
 //!    searches every order of simultaneous events, with a crash and restart of any server at
 //!    any step, on three servers for 500 ms, and judges `ElectionSafety` on each path.
 //!
-//! Levels 1-7 run their scenario's seed and then seeds drawn from a hash of this file: every
-//! edit is graded on new seeds (the report prints `--draw N` to grade the same ones again).
+//! Part 2 (6.5840's key-value service):
+//!
+//! 9. **Client sessions** (`raft-9-sessions.ron`): clients resend a timed-out operation up to
+//!    six times, every attempt with the operation's sequence number
+//!    (`s.sequence_number(req.id)`), and write values that come back. Keep a session per client
+//!    in `s.sessions` (its latest applied sequence number and result) *in `apply`*, so every
+//!    server has it and a restart rebuilds it from the log; apply an operation whose sequence
+//!    number is not newer than its client's session never again; answer a retry of an applied
+//!    operation with the kept result (from any server: it is committed), never `NotLeader` and
+//!    never silence.
+//! 10. **Reads without the log** (`raft-10-reads.ron`): answer a `Get` without appending it
+//!     (ReadIndex, section 6.4 of Ongaro's dissertation): the leader notes its `commit_index`
+//!     as the read's index (once it has committed an entry of its own term: until then its
+//!     `commit_index` may be behind), confirms it still leads with a round of `ReadIndex`
+//!     that a majority acknowledges, waits until `last_applied` reaches the read index, and
+//!     answers from `kv`. Use `s.reads`, `s.read_round`, `s.read_acks`, `s.confirmed_round`;
+//!     write `on_read_index` and `on_read_index_reply`. A read in the log fails the level.
+//!
+//! Levels 1-7, 9 and 10 run their scenario's seed and then seeds drawn from a hash of this
+//! file: every edit is graded on new seeds (the report prints `--draw N` to grade the same ones
+//! again).
 //!
 //! Hints: reply to every RPC with your `current_term`; a higher term in any message makes you a
 //! follower of that term; grant a vote only to a log at least as up to date as yours; a leader
@@ -52,7 +72,7 @@ use clustersim::protocols::kv::client::{KvOp, KvRequest, KvResult};
 #[allow(unused_imports)]
 use clustersim::protocols::raft::log::{Command, LogEntry};
 use clustersim::protocols::raft::node::{
-    AppendEntries, AppendEntriesReply, RequestVote, RequestVoteReply,
+    AppendEntries, AppendEntriesReply, ReadIndex, ReadIndexReply, RequestVote, RequestVoteReply,
 };
 #[allow(unused_imports)]
 use clustersim::protocols::raft::RaftMsg;
@@ -108,16 +128,38 @@ pub fn on_append_entries_reply(
 }
 
 /// A client's request: a leader appends it to its log and answers once it is applied
-/// (`s.pending` remembers whom to answer); anyone else answers `KvResult::NotLeader`.
+/// (`s.pending` remembers whom to answer); anyone else answers `KvResult::NotLeader`. A retry
+/// of an operation already applied (level 9) is answered from its client's session.
 #[allow(unused_variables)]
 pub fn on_client_request(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
-    todo!("append to the log, or redirect")
+    todo!("append to the log, or redirect (or answer a retry from the session table)")
 }
 
-/// Applies one committed operation to the key-value map and returns what its client is told.
-/// This version applies a write every time it appears in the log; with client retries (level
-/// 4) the same write can appear twice.
-pub fn apply(s: &mut RaftServer, op: KvOp) -> KvResult {
+/// A leader asks whether you still take it for the leader (level 10): treat it as a heartbeat
+/// of its term (or refuse an older term) and answer with your `current_term` and its `round`.
+#[allow(unused_variables)]
+pub fn on_read_index(s: &mut RaftServer, ctx: &mut Ctx<'_>, ri: ReadIndex) {
+    todo!("ReadIndex: a heartbeat that carries a round; answer it")
+}
+
+/// A server answered your `ReadIndex` (level 10): count it for its round; once a majority has
+/// acknowledged a round, answer the reads that waited for it whose read index is applied.
+#[allow(unused_variables)]
+pub fn on_read_index_reply(
+    s: &mut RaftServer,
+    ctx: &mut Ctx<'_>,
+    from: NodeId,
+    reply: ReadIndexReply,
+) {
+    todo!("count the acknowledgement; answer the reads it confirms")
+}
+
+/// Applies one committed operation of `client` (its sequence number `seq`: the same for every
+/// retry of one operation) to the key-value map and returns what its client is told. This
+/// version applies a write every time it appears in the log; with client retries (levels 4 and
+/// 9) the same write can appear twice.
+#[allow(unused_variables)]
+pub fn apply(s: &mut RaftServer, client: NodeId, seq: u64, op: KvOp) -> KvResult {
     match op {
         KvOp::Get { key } => KvResult::Done(s.kv.get(&key).copied()),
         KvOp::Put { key, value } => {
@@ -153,7 +195,11 @@ pub struct Functions {
     /// See [`on_client_request`].
     pub on_client_request: fn(&mut RaftServer, &mut Ctx<'_>, NodeId, KvRequest),
     /// See [`apply`].
-    pub apply: fn(&mut RaftServer, KvOp) -> KvResult,
+    pub apply: fn(&mut RaftServer, NodeId, u64, KvOp) -> KvResult,
+    /// See [`on_read_index`].
+    pub on_read_index: fn(&mut RaftServer, &mut Ctx<'_>, ReadIndex),
+    /// See [`on_read_index_reply`].
+    pub on_read_index_reply: fn(&mut RaftServer, &mut Ctx<'_>, NodeId, ReadIndexReply),
 }
 
 /// The functions in this file.
@@ -166,4 +212,6 @@ pub const STUDENT: Functions = Functions {
     on_append_entries_reply,
     on_client_request,
     apply,
+    on_read_index,
+    on_read_index_reply,
 };

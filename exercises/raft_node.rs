@@ -9,7 +9,9 @@ use crate::raft::{Functions, STUDENT};
 use crate::{Code, ExerciseSpec};
 use clustersim::history::{Op, RoleChange, LEADER, ROLE};
 use clustersim::node::{Context, Node, NodeFactory, NodeId, Snapshot};
-use clustersim::protocols::kv::client::{ClientConfig, KvClient, KvReply, KvResult, Target};
+use clustersim::protocols::kv::client::{
+    sequence_number, ClientConfig, KvClient, KvOp, KvReply, KvResult, Target,
+};
 use clustersim::protocols::raft::log::{Command, Log};
 use clustersim::protocols::raft::node::{recover_term_and_vote, CURRENT_TERM, VOTED_FOR};
 use clustersim::protocols::raft::{RaftMsg, RaftTimer, Stored};
@@ -22,6 +24,10 @@ use clustersim::trace::TraceLevel;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use clustersim::protocols::raft::node::Role;
+
+/// The history event a server records when it applies a read from its log (level 10 asks for
+/// reads answered without the log).
+pub const READ_IN_LOG: &str = "read-in-log";
 
 /// Shorthand for the context the handlers receive.
 pub type Ctx<'a> = Context<'a, LabNode>;
@@ -93,8 +99,46 @@ pub struct RaftServer {
     pub pending: BTreeMap<u64, (NodeId, u64)>,
     /// Client requests (client, request id) seen already: the network delivers some twice.
     pub seen: BTreeSet<(NodeId, u64)>,
+    /// Leaders (level 10): reads waiting to be answered without the log.
+    pub reads: Vec<PendingRead>,
+    /// Leaders (level 10): the latest round of `ReadIndex` this server started in its term.
+    pub read_round: u64,
+    /// Leaders (level 10): the servers (this one included) that acknowledged `read_round`.
+    pub read_acks: BTreeSet<NodeId>,
+    /// Leaders (level 10): the latest round a majority acknowledged.
+    pub confirmed_round: u64,
+    /// Client sessions, for `apply` to keep (levels 4 and 9): each client's latest applied
+    /// operation (its sequence number) and the result it was told. Part of the replicated
+    /// state: rebuilt, like `kv`, by applying the log again after a restart.
+    pub sessions: BTreeMap<NodeId, Session>,
 
+    client_sessions: bool,
     code: &'static Functions,
+}
+
+/// A client's read a leader holds until it may answer it without the log (level 10).
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub struct PendingRead {
+    /// Who asked.
+    pub client: NodeId,
+    /// The request id to answer.
+    pub id: u64,
+    /// The key read.
+    pub key: u64,
+    /// The read index: `commit_index` when the read came (`None`: the leader had not yet
+    /// committed an entry of its term, so its `commit_index` could be behind).
+    pub read_index: Option<u64>,
+    /// The round of `ReadIndex` that must be acknowledged by a majority before the answer.
+    pub round: u64,
+}
+
+/// What a server remembers of one client: its latest applied operation and that one's result.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub struct Session {
+    /// The sequence number of the client's latest applied operation.
+    pub seq: u64,
+    /// What that operation returned, to answer a retry of it again.
+    pub result: KvResult,
 }
 
 impl RaftServer {
@@ -106,6 +150,7 @@ impl RaftServer {
         storage: &clustersim::storage::Storage<Stored>,
         code: &'static Functions,
         timing: Timing,
+        client_sessions: bool,
     ) -> Self {
         let (current_term, voted_for) = recover_term_and_vote(storage);
         RaftServer {
@@ -127,7 +172,25 @@ impl RaftServer {
             applied_writes: BTreeMap::new(),
             pending: BTreeMap::new(),
             seen: BTreeSet::new(),
+            reads: Vec::new(),
+            read_round: 0,
+            read_acks: BTreeSet::new(),
+            confirmed_round: 0,
+            sessions: BTreeMap::new(),
+            client_sessions,
             code,
+        }
+    }
+
+    /// The sequence number of a client's request `id`: the same for every retry of one
+    /// operation, larger for each later operation of that client (a client has one operation
+    /// outstanding at a time). In levels whose clients never resend after a timeout each
+    /// attempt is an operation of its own.
+    pub fn sequence_number(&self, id: u64) -> u64 {
+        if self.client_sessions {
+            sequence_number(id)
+        } else {
+            id
         }
     }
 
@@ -194,7 +257,12 @@ impl RaftServer {
             else {
                 continue;
             };
-            let result = (self.code.apply)(self, op);
+            if let KvOp::Get { .. } = op {
+                // Level 10 asks that reads stay out of the log; its goal counts these.
+                ctx.event(Op::custom(READ_IN_LOG, &index));
+            }
+            let seq = self.sequence_number(request);
+            let result = (self.code.apply)(self, client, seq, op);
             if self.pending.remove(&index) == Some((client, request)) {
                 self.reply(ctx, client, request, result);
             }
@@ -280,6 +348,8 @@ impl Node for LabNode {
                 RaftMsg::AppendEntries(ae) => (code.on_append_entries)(s, ctx, ae),
                 RaftMsg::AppendEntriesReply(r) => (code.on_append_entries_reply)(s, ctx, from, r),
                 RaftMsg::Req(req) => (code.on_client_request)(s, ctx, from, req),
+                RaftMsg::ReadIndex(x) => (code.on_read_index)(s, ctx, x),
+                RaftMsg::ReadIndexReply(r) => (code.on_read_index_reply)(s, ctx, from, r),
                 RaftMsg::Rep(_) | RaftMsg::FetchEntry(_) | RaftMsg::FetchEntryReply(_) => {}
             }
         });
@@ -347,6 +417,10 @@ pub fn sim(plan: &Plan, spec: &ExerciseSpec, code: Code, trace: TraceLevel) -> S
     let final_reads = plan.workload().stop.map(|s| s + Duration::from_millis(500));
     let mut config = ClientConfig::from_plan(plan, clients.len().max(1), final_reads);
     config.timeout_retries = client_retries;
+    config.sessions = spec.sessions;
+    config.reused_values = spec.reused_values;
+    config.wait_out_refusals = spec.sessions && spec.wait_out_refusals;
+    let client_sessions = spec.sessions;
     let factory: NodeFactory<LabNode> = Box::new(move |id, roster, storage| {
         if roster.role(id) == "client" {
             return LabNode::Client(Box::new(KvClient::new(
@@ -362,6 +436,7 @@ pub fn sim(plan: &Plan, spec: &ExerciseSpec, code: Code, trace: TraceLevel) -> S
             storage,
             functions,
             timing,
+            client_sessions,
         )))
     });
     Sim::new(plan.sim_config(trace), factory)

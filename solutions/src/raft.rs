@@ -5,11 +5,11 @@ use clustersim::node::NodeId;
 use clustersim::protocols::kv::client::{KvOp, KvRequest, KvResult};
 use clustersim::protocols::raft::log::{Command, LogEntry};
 use clustersim::protocols::raft::node::{
-    AppendEntries, AppendEntriesReply, RequestVote, RequestVoteReply,
+    AppendEntries, AppendEntriesReply, ReadIndex, ReadIndexReply, RequestVote, RequestVoteReply,
 };
 use clustersim::protocols::raft::RaftMsg;
 use clustersim_exercises::raft::Functions;
-use clustersim_exercises::raft_node::{Ctx, RaftServer, Role};
+use clustersim_exercises::raft_node::{Ctx, PendingRead, RaftServer, Role, Session};
 
 // ANCHOR: solution
 /// Candidates: increment `current_term`, vote for self, reset the election timer, send
@@ -48,7 +48,13 @@ pub fn request_votes(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
 /// Leaders send heartbeats (with any entries a follower lacks); candidates ask again.
 pub fn on_tick(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
     match s.role {
-        Role::Leader => broadcast_append_entries(s, ctx),
+        Role::Leader => {
+            broadcast_append_entries(s, ctx);
+            // A round of ReadIndex whose messages were lost is asked again.
+            if s.read_round > s.confirmed_round {
+                send_read_index(s, ctx);
+            }
+        }
         Role::Candidate => request_votes(s, ctx),
         Role::Follower => {}
     }
@@ -59,6 +65,8 @@ pub fn become_follower(s: &mut RaftServer, ctx: &mut Ctx<'_>, term: u64) {
     if s.role == Role::Leader {
         s.reset_election_timer(ctx);
     }
+    // Reads held as leader are dropped; their clients ask again.
+    s.reads.clear();
     if term > s.current_term {
         s.current_term = term;
         s.voted_for = None;
@@ -75,6 +83,9 @@ pub fn become_leader(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
     let next = s.log.last_index() + 1;
     s.next_index.iter_mut().for_each(|n| *n = next);
     s.match_index.iter_mut().for_each(|m| *m = 0);
+    s.reads.clear();
+    s.read_acks.clear();
+    s.confirmed_round = s.read_round;
     // A no-op of the new term lets entries of earlier terms commit (section 8).
     let entry = LogEntry {
         term: s.current_term,
@@ -254,17 +265,35 @@ pub fn advance_commit_index(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
     if n > s.commit_index && s.log.term_at(n) == Some(s.current_term) {
         s.commit_index = n;
         s.apply_committed(ctx);
+        serve_reads(s, ctx);
     }
 }
 
 /// Leaders append the request (once, however often the network delivers it); others redirect.
+/// A retry of an operation already applied is answered from the client's session, by any
+/// server: its result is committed.
 pub fn on_client_request(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
     if !s.seen.insert((client, req.id)) {
         return;
     }
+    let seq = s.sequence_number(req.id);
+    if let Some(done) = s.sessions.get(&client).copied() {
+        if done.seq == seq {
+            s.reply(ctx, client, req.id, done.result);
+            return;
+        }
+        if done.seq > seq {
+            // An operation the client stopped waiting for: it has one outstanding at a time.
+            return;
+        }
+    }
     if s.role != Role::Leader {
         let leader = s.leader_id.filter(|l| *l != s.me);
         s.reply(ctx, client, req.id, KvResult::NotLeader { leader });
+        return;
+    }
+    if let KvOp::Get { key } = req.op {
+        start_read(s, ctx, client, req.id, key);
         return;
     }
     let entry = LogEntry {
@@ -286,25 +315,144 @@ pub fn on_client_request(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, 
     }
 }
 
-/// Applies a write once however often it is in the log: every write's value is unique, so a
-/// second copy gets the first one's result and changes nothing.
-pub fn apply(s: &mut RaftServer, op: KvOp) -> KvResult {
-    let (key, value, expect) = match op {
-        KvOp::Get { key } => return KvResult::Done(s.kv.get(&key).copied()),
-        KvOp::Put { key, value } => (key, value, None),
-        KvOp::Cas { key, from, to } => (key, to, Some(from)),
+/// True once this leader has committed an entry of its own term: only then is its
+/// `commit_index` at least every index an earlier leader committed (section 6.4, step 1).
+pub fn own_term_committed(s: &RaftServer) -> bool {
+    s.log.term_at(s.commit_index) == Some(s.current_term)
+}
+
+/// Leaders: a read answered without the log (ReadIndex). Its read index is the commit index now
+/// (or, before this leader committed an entry of its term, the commit index once it has); it
+/// waits for the next round of ReadIndex, which starts now unless one is in flight (that one
+/// may have been sent before the read came, so it cannot vouch for it).
+pub fn start_read(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, id: u64, key: u64) {
+    let read = PendingRead {
+        client,
+        id,
+        key,
+        read_index: own_term_committed(s).then_some(s.commit_index),
+        round: s.read_round + 1,
     };
-    if let Some(first) = s.applied_writes.get(&value) {
-        return *first;
+    s.reads.push(read);
+    if s.read_round == s.confirmed_round {
+        start_read_round(s, ctx);
     }
-    let result = match expect {
-        Some(from) if s.kv.get(&key).copied() != from => KvResult::CasMismatch,
-        _ => {
+}
+
+/// Leaders: a new round of ReadIndex, this server's own acknowledgement counted.
+pub fn start_read_round(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    s.read_round += 1;
+    s.read_acks.clear();
+    s.read_acks.insert(s.me);
+    send_read_index(s, ctx);
+    check_read_round(s, ctx);
+}
+
+/// Leaders: ReadIndex of the current round to every server that has not acknowledged it.
+pub fn send_read_index(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    let ri = ReadIndex {
+        term: s.current_term,
+        leader_id: s.me,
+        round: s.read_round,
+    };
+    for peer in s.peers() {
+        if !s.read_acks.contains(&peer) {
+            s.send(ctx, peer, RaftMsg::ReadIndex(ri.clone()));
+        }
+    }
+}
+
+/// ReadIndex receiver: a heartbeat of its term that asks for an answer.
+pub fn on_read_index(s: &mut RaftServer, ctx: &mut Ctx<'_>, ri: ReadIndex) {
+    if ri.term >= s.current_term {
+        if ri.term > s.current_term || s.role != Role::Follower {
+            become_follower(s, ctx, ri.term);
+        }
+        s.leader_id = Some(ri.leader_id);
+        s.reset_election_timer(ctx);
+    }
+    let reply = ReadIndexReply {
+        term: s.current_term,
+        round: ri.round,
+    };
+    s.send(ctx, ri.leader_id, RaftMsg::ReadIndexReply(reply));
+}
+
+/// Leaders: an acknowledgement of the current round; a majority confirms it.
+pub fn on_read_index_reply(
+    s: &mut RaftServer,
+    ctx: &mut Ctx<'_>,
+    from: NodeId,
+    reply: ReadIndexReply,
+) {
+    if reply.term > s.current_term {
+        become_follower(s, ctx, reply.term);
+        return;
+    }
+    if s.role != Role::Leader || reply.term != s.current_term || reply.round != s.read_round {
+        return;
+    }
+    s.read_acks.insert(from);
+    check_read_round(s, ctx);
+}
+
+/// Leaders: with a majority behind the current round, answers what it confirms and starts the
+/// next round for the reads that came since.
+pub fn check_read_round(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    if s.read_acks.len() < s.majority() || s.confirmed_round >= s.read_round {
+        return;
+    }
+    s.confirmed_round = s.read_round;
+    serve_reads(s, ctx);
+    if s.reads.iter().any(|r| r.round > s.confirmed_round) {
+        start_read_round(s, ctx);
+    }
+}
+
+/// Leaders: answers each read whose round a majority confirmed and whose read index is applied.
+pub fn serve_reads(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    if s.role != Role::Leader || !own_term_committed(s) {
+        return;
+    }
+    let (commit, applied, confirmed) = (s.commit_index, s.last_applied, s.confirmed_round);
+    let mut waiting = Vec::new();
+    for mut read in std::mem::take(&mut s.reads) {
+        let index = *read.read_index.get_or_insert(commit);
+        if read.round <= confirmed && index <= applied {
+            let value = s.kv.get(&read.key).copied();
+            s.reply(ctx, read.client, read.id, KvResult::Done(value));
+        } else {
+            waiting.push(read);
+        }
+    }
+    s.reads = waiting;
+}
+
+/// Applies each operation of a client once however often it is in the log: the client's
+/// session keeps its latest applied sequence number and result, and a copy of that operation
+/// (or of an older one) gets the kept result and changes nothing.
+pub fn apply(s: &mut RaftServer, client: NodeId, seq: u64, op: KvOp) -> KvResult {
+    if let Some(done) = s.sessions.get(&client) {
+        if seq <= done.seq {
+            return done.result;
+        }
+    }
+    let result = match op {
+        KvOp::Get { key } => KvResult::Done(s.kv.get(&key).copied()),
+        KvOp::Put { key, value } => {
             s.kv.insert(key, value);
             KvResult::Done(None)
         }
+        KvOp::Cas { key, from, to } => {
+            if s.kv.get(&key).copied() == from {
+                s.kv.insert(key, to);
+                KvResult::Done(None)
+            } else {
+                KvResult::CasMismatch
+            }
+        }
     };
-    s.applied_writes.insert(value, result);
+    s.sessions.insert(client, Session { seq, result });
     result
 }
 // ANCHOR_END: solution
@@ -319,4 +467,6 @@ pub const FUNCTIONS: Functions = Functions {
     on_append_entries_reply,
     on_client_request,
     apply,
+    on_read_index,
+    on_read_index_reply,
 };

@@ -179,13 +179,6 @@ pub const RAFT: &[Mistake] = &[
         "Linearizable"
     ),
     mistake!(
-        "not-leader-to-duplicates",
-        "`NotLeader` answered to a copy of an accepted request",
-        raft::NOT_LEADER_TO_DUPLICATES,
-        4,
-        "Linearizable"
-    ),
-    mistake!(
         "answers-before-commit",
         "a client answered when its entry is appended, before it commits",
         raft::ANSWERS_BEFORE_COMMIT,
@@ -212,6 +205,62 @@ pub const RAFT: &[Mistake] = &[
         raft::NEVER_BACKS_OFF,
         7,
         "Durable"
+    ),
+    mistake!(
+        "dedups-by-value",
+        "writes deduplicated by value, not by client and sequence number",
+        raft::DEDUPS_BY_VALUE,
+        9,
+        "Linearizable"
+    ),
+    mistake!(
+        "sessions-only-at-the-leader",
+        "the session table kept only by the leader, not by every server's `apply`",
+        raft::SESSIONS_ONLY_AT_THE_LEADER,
+        9,
+        "Linearizable"
+    ),
+    mistake!(
+        "not-leader-to-retries",
+        "`NotLeader` answered to a retry of an applied operation",
+        raft::NOT_LEADER_TO_RETRIES,
+        9,
+        "WritesAnsweredOnceWhole"
+    ),
+    mistake!(
+        "ignores-retries",
+        "a retry of an applied operation dropped unanswered",
+        raft::IGNORES_RETRIES,
+        9,
+        "WritesAnsweredOnceWhole"
+    ),
+    mistake!(
+        "reads-without-confirmation",
+        "a leader answering reads at its read index without a round of ReadIndex",
+        raft::READS_WITHOUT_CONFIRMATION,
+        10,
+        "Linearizable"
+    ),
+    mistake!(
+        "skips-own-term-commit",
+        "a new leader answering reads before it committed an entry of its term",
+        raft::SKIPS_OWN_TERM_COMMIT,
+        10,
+        "Linearizable"
+    ),
+    mistake!(
+        "reads-at-followers",
+        "a follower answering reads from its own state",
+        raft::READS_AT_FOLLOWERS,
+        10,
+        "Linearizable"
+    ),
+    mistake!(
+        "reads-in-the-log",
+        "reads appended to the log like writes",
+        raft::READS_IN_THE_LOG,
+        10,
+        "ReadsNotLogged"
     ),
 ];
 
@@ -633,6 +682,13 @@ pub const RAFT_UNCAUGHT: &[Mistake] = &[
         "keeps-match-index",
         "`match_index` kept from an earlier leadership",
         raft::KEEPS_MATCH_INDEX,
+        0,
+        ""
+    ),
+    mistake!(
+        "not-leader-to-duplicates",
+        "`NotLeader` answered to a copy of an accepted request",
+        raft::NOT_LEADER_TO_DUPLICATES,
         0,
         ""
     ),

@@ -8,11 +8,11 @@ use clustersim::node::NodeId;
 use clustersim::protocols::kv::client::{KvOp, KvRequest, KvResult};
 use clustersim::protocols::raft::log::{Command, LogEntry};
 use clustersim::protocols::raft::node::{
-    AppendEntries, AppendEntriesReply, RequestVote, RequestVoteReply, VOTED_FOR,
+    AppendEntries, AppendEntriesReply, ReadIndexReply, RequestVote, RequestVoteReply, VOTED_FOR,
 };
 use clustersim::protocols::raft::{RaftMsg, Stored};
 use clustersim_exercises::raft::Functions;
-use clustersim_exercises::raft_node::{Ctx, RaftServer, Role};
+use clustersim_exercises::raft_node::{Ctx, PendingRead, RaftServer, Role, Session};
 
 use crate::raft as reference;
 
@@ -433,5 +433,237 @@ fn lead_keeping_match_index(
 /// Keeps `match_index` from an earlier leadership instead of starting it at 0.
 pub const KEEPS_MATCH_INDEX: Functions = Functions {
     on_request_vote_reply: lead_keeping_match_index,
+    ..RIGHT
+};
+
+/// Level 4's first answer: a write's value names it (every value is new there), so a second copy
+/// of a value gets the first one's result and changes nothing.
+fn apply_once_per_value(s: &mut RaftServer, client: NodeId, seq: u64, op: KvOp) -> KvResult {
+    let (key, value, expect) = match op {
+        KvOp::Put { key, value } => (key, value, None),
+        KvOp::Cas { key, from, to } => (key, to, Some(from)),
+        KvOp::Get { .. } => return clustersim_exercises::raft::apply(s, client, seq, op),
+    };
+    // The mistake: a write that writes a value written before is taken for a copy of that write.
+    if let Some(first) = s.applied_writes.get(&value) {
+        return *first;
+    }
+    let result = match expect {
+        Some(from) if s.kv.get(&key).copied() != from => KvResult::CasMismatch,
+        _ => {
+            s.kv.insert(key, value);
+            KvResult::Done(None)
+        }
+    };
+    s.applied_writes.insert(value, result);
+    result
+}
+
+fn forward_everything(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    // Level 4's handler, which never looks at sessions (its apply has none).
+    if !s.seen.insert((client, req.id)) {
+        return;
+    }
+    if s.role != Role::Leader {
+        let leader = s.leader_id.filter(|l| *l != s.me);
+        s.reply(ctx, client, req.id, KvResult::NotLeader { leader });
+        return;
+    }
+    let entry = LogEntry {
+        term: s.current_term,
+        command: Command::Kv {
+            client,
+            request: req.id,
+            op: req.op,
+        },
+    };
+    let index = s.log.append(ctx.storage(), entry);
+    s.sync_log(ctx);
+    s.pending.insert(index, (client, req.id));
+    reference::advance_commit_index(s, ctx);
+    for peer in s.peers() {
+        if s.next_index[peer.index()] == index {
+            reference::send_append_entries(s, ctx, peer);
+        }
+    }
+}
+
+/// Deduplicates writes by their value, not by client and sequence number (right only while no
+/// value is written twice).
+pub const DEDUPS_BY_VALUE: Functions = Functions {
+    on_client_request: forward_everything,
+    apply: apply_once_per_value,
+    ..RIGHT
+};
+
+fn apply_remembering_at_the_leader(
+    s: &mut RaftServer,
+    client: NodeId,
+    seq: u64,
+    op: KvOp,
+) -> KvResult {
+    let result = clustersim_exercises::raft::apply(s, client, seq, op);
+    // The mistake: the leader, which answers clients, remembers what it answered; the log itself
+    // is applied as it is, and no other server keeps the table.
+    if s.role == Role::Leader {
+        s.sessions.insert(client, Session { seq, result });
+    }
+    result
+}
+
+/// Keeps the session table at the leader, which answers clients, instead of in the replicated
+/// state machine: a new leader (or a restarted one) appends a retry again and it is applied
+/// twice.
+pub const SESSIONS_ONLY_AT_THE_LEADER: Functions = Functions {
+    apply: apply_remembering_at_the_leader,
+    ..RIGHT
+};
+
+fn refuse_retries(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    let seq = s.sequence_number(req.id);
+    // The mistake: a retry of an operation already applied is refused as if this server were
+    // not the leader, so the client never learns its write took effect.
+    if s.sessions.get(&client).is_some_and(|d| d.seq == seq) {
+        s.seen.insert((client, req.id));
+        s.reply(ctx, client, req.id, KvResult::NotLeader { leader: None });
+        return;
+    }
+    reference::on_client_request(s, ctx, client, req);
+}
+
+/// Answers `NotLeader` to a retry of an operation already applied, instead of its result.
+pub const NOT_LEADER_TO_RETRIES: Functions = Functions {
+    on_client_request: refuse_retries,
+    ..RIGHT
+};
+
+fn ignore_retries(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    let seq = s.sequence_number(req.id);
+    // The mistake: a retry of an operation already applied is dropped as a duplicate, unanswered.
+    if s.sessions.get(&client).is_some_and(|d| d.seq == seq) {
+        return;
+    }
+    reference::on_client_request(s, ctx, client, req);
+}
+
+/// Drops a retry of an operation already applied without answering it.
+pub const IGNORES_RETRIES: Functions = Functions {
+    on_client_request: ignore_retries,
+    ..RIGHT
+};
+
+/// A leader's read of `key`, held with `read_index` and `round` (the reference's `start_read`
+/// with the mistake's choice of both).
+fn hold_read(
+    s: &mut RaftServer,
+    client: NodeId,
+    req: &KvRequest,
+    read_index: Option<u64>,
+    round: u64,
+) -> bool {
+    let KvOp::Get { key } = req.op else {
+        return false;
+    };
+    if s.role != Role::Leader || !s.seen.insert((client, req.id)) {
+        return false;
+    }
+    s.reads.push(PendingRead {
+        client,
+        id: req.id,
+        key,
+        read_index,
+        round,
+    });
+    true
+}
+
+fn read_unconfirmed(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    // The mistake: no round of ReadIndex (round 0 counts as confirmed): a leader that a
+    // partition has deposed without its knowing answers from its own state.
+    let read_index = reference::own_term_committed(s).then_some(s.commit_index);
+    if hold_read(s, client, &req, read_index, 0) {
+        reference::serve_reads(s, ctx);
+        return;
+    }
+    reference::on_client_request(s, ctx, client, req);
+}
+
+/// A leader answers a read once its read index is applied, without confirming with a majority
+/// that it still leads.
+pub const READS_WITHOUT_CONFIRMATION: Functions = Functions {
+    on_client_request: read_unconfirmed,
+    ..RIGHT
+};
+
+/// Answers confirmed reads at their read index whether or not this leader has committed an
+/// entry of its term.
+fn serve_reads_any_term(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    if s.role != Role::Leader {
+        return;
+    }
+    let (applied, confirmed) = (s.last_applied, s.confirmed_round);
+    let mut waiting = Vec::new();
+    for read in std::mem::take(&mut s.reads) {
+        let index = read.read_index.unwrap_or(0);
+        if read.round <= confirmed && index <= applied {
+            let value = s.kv.get(&read.key).copied();
+            s.reply(ctx, read.client, read.id, KvResult::Done(value));
+        } else {
+            waiting.push(read);
+        }
+    }
+    s.reads = waiting;
+}
+
+fn read_before_own_commit(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    // The mistake: the read index is the commit index now, even before this leader committed
+    // an entry of its term, when it may be behind what an earlier leader committed.
+    let (read_index, round) = (Some(s.commit_index), s.read_round + 1);
+    if hold_read(s, client, &req, read_index, round) {
+        if s.read_round == s.confirmed_round {
+            reference::start_read_round(s, ctx);
+        }
+        serve_reads_any_term(s, ctx);
+        return;
+    }
+    reference::on_client_request(s, ctx, client, req);
+}
+
+fn confirm_any_term(s: &mut RaftServer, ctx: &mut Ctx<'_>, from: NodeId, r: ReadIndexReply) {
+    reference::on_read_index_reply(s, ctx, from, r);
+    serve_reads_any_term(s, ctx);
+}
+
+/// A new leader answers reads at its commit index before it has committed an entry of its own
+/// term (section 6.4's first step left out).
+pub const SKIPS_OWN_TERM_COMMIT: Functions = Functions {
+    on_client_request: read_before_own_commit,
+    on_read_index_reply: confirm_any_term,
+    ..RIGHT
+};
+
+fn read_anywhere(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    // The mistake: a follower answers a read from its own state machine, which lags the
+    // leader's by a heartbeat or more.
+    if let KvOp::Get { key } = req.op {
+        if s.role != Role::Leader && s.seen.insert((client, req.id)) {
+            let value = s.kv.get(&key).copied();
+            s.reply(ctx, client, req.id, KvResult::Done(value));
+            return;
+        }
+    }
+    reference::on_client_request(s, ctx, client, req);
+}
+
+/// A follower answers reads from its own state.
+pub const READS_AT_FOLLOWERS: Functions = Functions {
+    on_client_request: read_anywhere,
+    ..RIGHT
+};
+
+/// Appends reads to the log as writes are (right, and levels 2 to 9 accept it; level 10 asks
+/// for reads without log entries).
+pub const READS_IN_THE_LOG: Functions = Functions {
+    on_client_request: forward_everything,
     ..RIGHT
 };

@@ -7,6 +7,8 @@
 //! (with a hint) which the client follows. A request with no answer within the timeout is
 //! recorded as `info` (it may or may not have taken effect) and never retried, since a blind
 //! retry of a write could apply it twice; only definite rejections are retried elsewhere.
+//! (`ClientConfig::timeout_retries` resends it anyway, for servers that deduplicate; with
+//! `ClientConfig::sessions` every attempt carries the operation's sequence number.)
 //!
 //! Optionally, at `final_reads` every client reads every key once (retrying reads that time out),
 //! which gives the `Durable` check the reads it judges.
@@ -125,6 +127,18 @@ pub struct KvRequest {
     pub op: KvOp,
 }
 
+/// Bits of a session request id that count the attempts at one operation (see
+/// [`ClientConfig::sessions`]).
+pub const ATTEMPT_BITS: u32 = 8;
+
+const ATTEMPT_MASK: u64 = (1 << ATTEMPT_BITS) - 1;
+
+/// The operation's sequence number in request id `id` of a client with sessions: the same for
+/// every attempt at one operation, larger for each later operation of the client.
+pub fn sequence_number(id: u64) -> u64 {
+    id >> ATTEMPT_BITS
+}
+
 /// How a server answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KvResult {
@@ -197,6 +211,20 @@ pub struct ClientConfig {
     pub timeout_retries: u32,
     /// When to read every key once; `None`: no final reads.
     pub final_reads: Option<Duration>,
+    /// Client sessions (6.5840's client id and sequence number): every attempt at one operation,
+    /// a retry after a timeout or a redirect included, carries the operation's sequence number
+    /// in its request id (`id >> ATTEMPT_BITS`, see [`sequence_number`]) and its attempt in the
+    /// low bits, so a server can tell a retry from a new operation; an answer to any attempt
+    /// completes the operation. False (the default): every attempt has an unrelated fresh id.
+    pub sessions: bool,
+    /// Each client writes values from a cycle of this many of its own, so a value comes back
+    /// (a server that deduplicates by value drops a write it must apply); 0 (the default): every
+    /// write has a value no other write has.
+    pub reused_values: u64,
+    /// With `sessions`: a request every server refused (`retries` redirects spent, no leader
+    /// yet) waits out its timeout and goes round the servers again while `timeout_retries`
+    /// remain, instead of ending. False (the default): it ends `fail` (`info` after a timeout).
+    pub wait_out_refusals: bool,
     /// Open loop: this client's requests per second, issued at exponentially distributed
     /// intervals whether or not earlier ones were answered (`interval` is then unused);
     /// 0 (the default): one request at a time, one per `interval` at most.
@@ -224,6 +252,9 @@ impl ClientConfig {
             retries: 3,
             timeout_retries: 0,
             final_reads,
+            sessions: false,
+            reused_values: 0,
+            wait_out_refusals: false,
             rate: w.rate / clients.max(1) as f64,
         }
     }
@@ -396,7 +427,8 @@ impl KvClient {
         N::Msg: From<KvRequest>,
         N::Timer: From<ClientTimer>,
     {
-        let Some(p) = self.pending.remove(&reply.id) else {
+        let id = self.attempt_answered(&reply);
+        let Some(p) = self.pending.remove(&id) else {
             return;
         };
         let op = p.request.op;
@@ -417,6 +449,16 @@ impl KvClient {
                     other => recorded(other, None),
                 };
                 ctx.fail(p.op_id, observed);
+            }
+            KvResult::NotLeader { .. } | KvResult::Unavailable
+                if p.attempts > self.config.retries
+                    && self.config.wait_out_refusals
+                    && p.timeouts < self.config.timeout_retries =>
+            {
+                // No leader yet (an election on): wait out this attempt's timeout, then go round
+                // the servers again.
+                self.pending.insert(p.request.id, p);
+                return;
             }
             KvResult::NotLeader { .. } | KvResult::Unavailable
                 if p.attempts > self.config.retries =>
@@ -451,7 +493,16 @@ impl KvClient {
     {
         self.target = server.unwrap_or((self.target + 1) % self.servers.len().max(1));
         p.attempts += 1;
-        p.request.id = self.fresh_request();
+        p.request.id = if self.config.sessions {
+            // The same operation: its sequence number, the next attempt (the last one repeated
+            // once they run out; a server drops that copy as a duplicate).
+            let attempt = (p.request.id & ATTEMPT_MASK)
+                .saturating_add(1)
+                .min(ATTEMPT_MASK);
+            (p.request.id & !ATTEMPT_MASK) | attempt
+        } else {
+            self.fresh_request()
+        };
         self.send(ctx, &p);
         self.pending.insert(p.request.id, p);
     }
@@ -479,7 +530,7 @@ impl KvClient {
         let op_id = ctx.invoke(recorded(op, None));
         let p = Pending {
             request: KvRequest {
-                id: self.fresh_request(),
+                id: self.first_attempt(),
                 op,
             },
             op_id,
@@ -516,6 +567,33 @@ impl KvClient {
         self.next_request
     }
 
+    /// The id of a new operation's first attempt: a fresh id, or with sessions a fresh sequence
+    /// number and attempt 0.
+    fn first_attempt(&mut self) -> u64 {
+        let id = self.fresh_request();
+        if self.config.sessions {
+            (id & (u64::MAX >> ATTEMPT_BITS)) << ATTEMPT_BITS
+        } else {
+            id
+        }
+    }
+
+    /// The pending request `reply` answers: the one with its id, or with sessions the attempt
+    /// pending for the same operation when the reply says it took effect (an answer to an
+    /// earlier attempt; a refusal of an earlier attempt says nothing of the later one).
+    fn attempt_answered(&self, reply: &KvReply) -> u64 {
+        let done = matches!(reply.result, KvResult::Done(_) | KvResult::CasMismatch);
+        if !self.config.sessions || !done || self.pending.contains_key(&reply.id) {
+            return reply.id;
+        }
+        let seq = sequence_number(reply.id);
+        self.pending
+            .keys()
+            .copied()
+            .find(|id| sequence_number(*id) == seq)
+            .unwrap_or(reply.id)
+    }
+
     /// True when the client issues at its rate whatever is unanswered.
     fn open_loop(&self) -> bool {
         self.config.rate > 0.0
@@ -545,7 +623,11 @@ impl KvClient {
             return KvOp::Get { key };
         }
         self.next_value += 1;
-        let value = self.value_prefix | (self.next_value & 0xffff_ffff);
+        let n = match self.config.reused_values {
+            0 => self.next_value,
+            cycle => (self.next_value - 1) % cycle + 1,
+        };
+        let value = self.value_prefix | (n & 0xffff_ffff);
         if roll < self.config.reads + self.config.cas {
             let from = self.last_seen.get(&key).copied().flatten();
             return KvOp::Cas {
@@ -655,6 +737,9 @@ mod tests {
             retries: 2,
             timeout_retries: 0,
             final_reads: Some(Duration::from_secs(2)),
+            sessions: false,
+            reused_values: 0,
+            wait_out_refusals: false,
             rate: 0.0,
         }
     }

@@ -25,8 +25,8 @@ pub mod state_machine;
 
 use self::log::LogEntry;
 use self::node::{
-    AppendEntries, AppendEntriesReply, FetchEntry, FetchEntryReply, RequestVote, RequestVoteReply,
-    Server,
+    AppendEntries, AppendEntriesReply, FetchEntry, FetchEntryReply, ReadIndex, ReadIndexReply,
+    RequestVote, RequestVoteReply, Server,
 };
 use super::kv::client::{ClientConfig, ClientTimer, KvClient, KvReply, KvRequest, Target};
 use crate::node::{Context, Node, NodeFactory, NodeId, RosterChange, Snapshot};
@@ -155,6 +155,10 @@ pub enum RaftMsg {
     FetchEntry(FetchEntry),
     /// Server -> leader: the entry, if it holds it.
     FetchEntryReply(FetchEntryReply),
+    /// Leader -> follower: a round confirming leadership for reads (the Raft lab's level 10).
+    ReadIndex(ReadIndex),
+    /// Follower -> leader.
+    ReadIndexReply(ReadIndexReply),
 }
 
 /// Compact, so a timeline row shows the whole message: `12@t1` is index 12, of term 1.
@@ -209,6 +213,10 @@ impl fmt::Debug for RaftMsg {
                     (false, false) => "not held",
                 }
             ),
+            RaftMsg::ReadIndex(x) => write!(f, "ReadIndex(term {}, round {})", x.term, x.round),
+            RaftMsg::ReadIndexReply(r) => {
+                write!(f, "ReadIndexReply(term {}, round {})", r.term, r.round)
+            }
         }
     }
 }
@@ -294,7 +302,7 @@ impl Node for RaftNode {
             RaftMsg::Req(req) => s.on_client_request(ctx, from, req),
             RaftMsg::FetchEntry(x) => s.on_fetch_entry(ctx, from, x),
             RaftMsg::FetchEntryReply(r) => s.on_fetch_entry_reply(ctx, from, r),
-            RaftMsg::Rep(_) => {}
+            RaftMsg::Rep(_) | RaftMsg::ReadIndex(_) | RaftMsg::ReadIndexReply(_) => {}
         }
     }
 

@@ -161,6 +161,28 @@ pub struct AppendEntriesReply {
     pub conflict_index: u64,
 }
 
+/// Sent by a leader to confirm it still leads before it answers reads without the log
+/// (ReadIndex, section 6.4 of Ongaro's dissertation; the Raft lab's level 10). The shipped
+/// servers ignore it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ReadIndex {
+    /// Leader's term.
+    pub term: u64,
+    /// So the follower knows its leader.
+    pub leader_id: NodeId,
+    /// Which round of confirmation this is; the reply echoes it.
+    pub round: u64,
+}
+
+/// The answer to ReadIndex: `term` equal to the leader's acknowledges it as leader of that term.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ReadIndexReply {
+    /// `current_term`, for the leader to update itself.
+    pub term: u64,
+    /// The round answered.
+    pub round: u64,
+}
+
 /// Invoked by a leader whose disk lost entry `index`: a server whose log holds the anchor
 /// entry holds the same entries up to it (Log Matching), so its entry `index` is the one lost.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
