@@ -335,9 +335,10 @@ pub enum NemesisKind {
     /// A spare target joins; at the fault's end it is asked to leave.
     Join,
     /// A member target is asked to leave, without a deadline (it goes when the protocol lets
-    /// it); if it has not gone by the fault's end, the leave is called off.
+    /// it). Nothing undoes it: a node that left never comes back.
     Leave,
-    /// A member target's machine is lost and a spare target joins in its place, for good.
+    /// A member target's machine is lost and a spare target joins in its place, for good
+    /// (nothing undoes it).
     Replace,
 }
 
@@ -745,11 +746,13 @@ pub struct Nemesis {
     active: Vec<Active>,
 }
 
-/// A nemesis fault in force: when it ends and what undoes it.
+/// A nemesis fault in force: when it ends, what undoes it (nothing, for a change of the
+/// membership) and the nodes it keeps busy.
 #[derive(Clone, Debug)]
 struct Active {
     end: SimTime,
-    undo: Fault,
+    undo: Option<Fault>,
+    nodes: Vec<NodeId>,
     /// A partition or isolation: the network has one layout of groups at a time, so a newer
     /// one replaces it (and its heal is withdrawn).
     splits: bool,
@@ -859,7 +862,7 @@ impl Nemesis {
         leader: Option<NodeId>,
         aim: Option<NodeId>,
         rng: &mut SimRng,
-    ) -> Option<(Fault, SimTime, Fault)> {
+    ) -> Option<(Fault, SimTime, Option<Fault>)> {
         self.active.retain(|a| a.end > now);
         if self.active.len() >= self.spec.max_active as usize {
             return None;
@@ -870,7 +873,7 @@ impl Nemesis {
         let busy: Vec<NodeId> = self
             .active
             .iter()
-            .flat_map(|a| fault_nodes(&a.undo))
+            .flat_map(|a| a.nodes.iter().copied())
             .collect();
         let free: Vec<NodeId> = self
             .targets
@@ -907,7 +910,7 @@ impl Nemesis {
         if kind == NemesisKind::Join {
             let node = *spare_free().choose(rng)?;
             let (fault, undo) = (Fault::Join(node), Fault::Leave { node, grace: None });
-            return Some(self.activate(now + dur, fault, undo));
+            return Some(self.activate(now + dur, fault, Some(undo)));
         }
         let node = match (aim, leader) {
             (Some(a), _) if free.contains(&a) => a,
@@ -945,14 +948,16 @@ impl Nemesis {
                 };
                 (crash, Fault::Restart(node))
             }
-            // Gone once the cluster lets it go; back at the fault's end (or staying, if it has
-            // not gone by then).
-            NemesisKind::Leave => (Fault::Leave { node, grace: None }, Fault::Join(node)),
+            // Gone once the cluster lets it go; nothing undoes a departure (a node that left
+            // never comes back) or a lost machine.
+            NemesisKind::Leave => {
+                let fault = Fault::Leave { node, grace: None };
+                return Some(self.activate(now + dur, fault, None));
+            }
             NemesisKind::Replace => {
                 let new = *spare_free().choose(rng)?;
-                // Nothing undoes a lost machine; the "undo" restarts the new node if something
-                // else brought it down meanwhile.
-                (Fault::Replace { old: node, new }, Fault::Restart(new))
+                let fault = Fault::Replace { old: node, new };
+                return Some(self.activate(now + dur, fault, None));
             }
             NemesisKind::Join => return None,
             NemesisKind::Pause => (Fault::Pause(node), Fault::Resume(node)),
@@ -990,11 +995,17 @@ impl Nemesis {
                 )
             }
         };
-        Some(self.activate(now + dur, fault, undo))
+        Some(self.activate(now + dur, fault, Some(undo)))
     }
 
-    /// Records a drawn fault as active until `end`.
-    fn activate(&mut self, end: SimTime, fault: Fault, undo: Fault) -> (Fault, SimTime, Fault) {
+    /// Records a drawn fault as active until `end`: the nodes its undo names are busy till
+    /// then (those it names itself, when nothing undoes it).
+    fn activate(
+        &mut self,
+        end: SimTime,
+        fault: Fault,
+        undo: Option<Fault>,
+    ) -> (Fault, SimTime, Option<Fault>) {
         let splits = replaces_groups(&fault);
         if splits {
             // The engine withdraws the replaced layout's heal (see `replaces_groups`).
@@ -1003,6 +1014,7 @@ impl Nemesis {
         self.active.push(Active {
             end,
             undo: undo.clone(),
+            nodes: fault_nodes(undo.as_ref().unwrap_or(&fault)),
             splits,
         });
         (fault, end, undo)
@@ -1011,7 +1023,7 @@ impl Nemesis {
     /// Faults that undo everything still active (used when the nemesis stops).
     pub fn heal_all(&mut self) -> Vec<Fault> {
         let mut out: Vec<Fault> = Vec::new();
-        for Active { undo, .. } in self.active.drain(..) {
+        for undo in self.active.drain(..).filter_map(|a| a.undo) {
             if !out.contains(&undo) {
                 out.push(undo);
             }

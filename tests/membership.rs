@@ -512,3 +512,103 @@ fn membership_runs_replay_byte_for_byte() {
         assert_eq!(hunting(seed).trace_hash(), hunting(seed).trace_hash());
     }
 }
+
+/// A scenario of three members and two spares of role `node` under Ping, with `faults`.
+fn ping_scenario(faults: &str) -> String {
+    format!(
+        r#"(
+    name: "m", seed: 0, bounds: (max_time: "1s"),
+    nodes: [(role: "node", count: 3), (role: "node", count: 2, spare: true)],
+    protocol: Ping,
+    faults: [{faults}],
+    checks: [],
+)"#
+    )
+}
+
+#[test]
+fn membership_faults_that_cannot_act_are_warned_about_when_the_scenario_is_planned() {
+    let text = ping_scenario(
+        r#"
+        (at: "100ms", fault: Join("node1")),
+        (at: "110ms", fault: Leave(node: "node4")),
+        (at: "120ms", fault: Crash("node5")),
+        (at: "130ms", fault: Depart("node2")),
+        (at: "140ms", fault: Join("node2")),
+        (at: "150ms", fault: Restart("node2")),
+        (at: "160ms", fault: Replace(old: "node3", new: "node1")),
+        (at: "170ms", fault: Join("node4")),
+        (at: "180ms", fault: Leave(node: "node4")),"#,
+    );
+    let scenario = clustersim::scenario::parse(&text, "m.ron").expect("parses");
+    let plan = scenario.plan("m.ron").expect("plans");
+    let w = &plan.warnings;
+    let has = |i: usize, text: &str| {
+        w.iter()
+            .any(|x| x.starts_with(&format!("faults[{i}]")) && x.contains(text))
+    };
+    assert!(has(0, "a member already"), "{w:#?}");
+    assert!(has(1, "a spare that has not joined"), "{w:#?}");
+    assert!(has(2, "not a member then (a spare"), "{w:#?}");
+    assert!(has(4, "never joins again"), "{w:#?}");
+    assert!(has(5, "it has left, for good"), "{w:#?}");
+    assert!(
+        has(6, "`node1` is not a spare, so it does not join"),
+        "{w:#?}"
+    );
+    assert!(
+        !w.iter()
+            .any(|x| x.starts_with("faults[6]") && x.contains("does nothing")),
+        "node3 is lost all the same: {w:#?}"
+    );
+    // What does act is not warned about: the departure, the spare's join and its leave.
+    for i in [3, 7, 8] {
+        assert!(
+            !w.iter().any(|x| x.starts_with(&format!("faults[{i}]"))),
+            "{w:#?}"
+        );
+    }
+}
+
+#[test]
+fn a_role_whose_every_node_is_a_spare_is_refused_by_name() {
+    let text = r#"(
+    name: "m", seed: 0, bounds: (max_time: "1s"),
+    nodes: [(role: "server", count: 3), (role: "client", count: 1, spare: true)],
+    protocol: Raft,
+    checks: [],
+)"#;
+    let scenario = clustersim::scenario::parse(text, "m.ron").expect("parses");
+    let err = match clustersim::registry::Registry::shipped().prepare(&scenario, "m.ron") {
+        Ok(_) => panic!("a Raft scenario whose only client is a spare is refused"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("every `client` is a spare"), "{err}");
+}
+
+#[test]
+fn the_nemesis_never_brings_back_a_node_that_left() {
+    let spares = [NodeId(4), NodeId(5)];
+    for seed in 0..40 {
+        let out = hunting(seed);
+        let mut gone: Vec<NodeId> = Vec::new();
+        for (t, f) in &out.faults {
+            match f {
+                Fault::Depart(n) | Fault::Departed(n) | Fault::Replace { old: n, .. } => {
+                    gone.push(*n)
+                }
+                Fault::Join(n) | Fault::Restart(n) => assert!(
+                    !gone.contains(n),
+                    "seed {seed}: {f:?} at {t} names a node that left"
+                ),
+                _ => {}
+            }
+        }
+        // Spares are the only nodes the nemesis brings in.
+        for (_, f) in &out.faults {
+            if let Fault::Join(n) | Fault::Replace { new: n, .. } = f {
+                assert!(spares.contains(n), "seed {seed}: {f:?}");
+            }
+        }
+    }
+}

@@ -271,6 +271,10 @@ fn every_exercise_steps_in_the_debugger_like_a_plain_run() {
             &format!("Exercise(name: \"{name}\""),
             &format!("Exercise(name: \"{name}\", solution: true"),
         );
+        assert_ne!(
+            text, level.scenario,
+            "{name}: the level's protocol line was not found"
+        );
         let scenario = clustersim::scenario::parse(&text, name).unwrap();
         let plain = clustersim::run::run_scenario(&registry, &scenario, name, &Default::default())
             .unwrap()

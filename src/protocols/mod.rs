@@ -15,8 +15,15 @@ pub mod txn_store;
 
 use crate::scenario::Plan;
 
-/// Fails with a sentence naming the roles present when `role` has no nodes.
+/// Fails with a sentence naming the roles present when `role` has no nodes at the start
+/// (spares do not count: they have not joined).
 pub fn require_role(plan: &Plan, protocol: &str, role: &str) -> Result<(), String> {
+    if plan.roster.members(role).is_empty() && !plan.roster.with_role(role).is_empty() {
+        return Err(format!(
+            "protocol `{protocol}` needs nodes with role `{role}` at the start, and every \
+             `{role}` is a spare; make at least one a member (a group without `spare: true`)"
+        ));
+    }
     if plan.roster.members(role).is_empty() {
         return Err(format!(
             "protocol `{protocol}` needs nodes with role `{role}`; the scenario has roles: {}",

@@ -482,7 +482,7 @@ fn bands_of(faults: &[FaultMark], spares: &[bool]) -> Vec<Band> {
                 node: Some(NodeId(i as u32)),
                 start: SimTime::ZERO,
                 end: None,
-                text: "a spare: not a member until it joins".to_string(),
+                text: "not a member (a spare, until it joins)".to_string(),
                 groups: Vec::new(),
             });
         }

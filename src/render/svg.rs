@@ -37,7 +37,6 @@ const STYLE: &str = "
 .band.crash{fill:#d62728;opacity:.18}
 .band.pause{fill:#ff7f0e;opacity:.18}
 .band.partition{opacity:.16}
-.band.absent{fill:#fff;stroke:#bbb;stroke-width:1;stroke-dasharray:2 3}
 .disk{fill:#8c564b;stroke:#fff;stroke-width:1}
 .op.ok{fill:#2ca02c}
 .op.fail{fill:#d62728}
@@ -283,7 +282,7 @@ pub fn render(model: &Model, win: Option<Window>) -> String {
         let (x1, x2) = (l.x(b.start), l.x(end));
         let _ = writeln!(
             o,
-            r#"<rect class="band absent" x="{x1:.1}" y="{:.1}" width="{:.1}" height="6"><title>{} from {} to {}</title></rect>"#,
+            r#"<rect class="band absent" {ABSENT} x="{x1:.1}" y="{:.1}" width="{:.1}" height="6"><title>{} from {} to {}</title></rect>"#,
             l.y(n.index()) - 3.0,
             (x2 - x1).max(1.0),
             xml_escape(&b.text),
@@ -421,13 +420,19 @@ pub fn render(model: &Model, win: Option<Window>) -> String {
             xml_escape(&d.text)
         );
     }
-    legend(&mut o, lanes_bottom + 34.0);
+    let absent = model.bands.iter().any(|b| b.kind == BandKind::Absent);
+    legend(&mut o, lanes_bottom + 34.0, absent);
     o.push_str("</svg>\n");
     o
 }
 
-/// The key to every mark, in one row under the lanes.
-fn legend(o: &mut String, y: f64) {
+/// How a node that is not a member is drawn over its lane (inline, so pictures without one
+/// keep their style sheet).
+const ABSENT: &str = r##"fill="#fff" stroke="#bbb" stroke-width="1" stroke-dasharray="2 3""##;
+
+/// The key to every mark, in one row under the lanes (the dashed gap of a node that was not a
+/// member only when there is one).
+fn legend(o: &mut String, y: f64, absent: bool) {
     let items: [(&str, &str); 11] = [
         ("#3b6fb6", "message"),
         ("#d62728", "lost message (x)"),
@@ -466,6 +471,15 @@ fn legend(o: &mut String, y: f64) {
         y - 8.0,
         x + 18.0
     );
+    if absent {
+        x += 26.0 + 6.2 * "counterexample".len() as f64;
+        let _ = writeln!(
+            o,
+            r#"<rect class="band absent" {ABSENT} x="{x:.1}" y="{:.1}" width="14" height="6"/><text class="legend" x="{:.1}" y="{y:.1}">not a member (no lane)</text>"#,
+            y - 7.0,
+            x + 18.0
+        );
+    }
     o.push_str("</g>\n");
 }
 

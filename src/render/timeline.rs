@@ -415,9 +415,15 @@ pub fn render_to(
             f.from, f.to
         );
     }
+    // The blank lane is in the legend only where a node was not a member at some time.
+    let absent = model
+        .bands
+        .iter()
+        .any(|b| b.kind == super::model::BandKind::Absent);
     let _ = writeln!(
         head_text,
-        "legend: --> delivered  --x dropped  @ sent to itself  === fault  X crash  R restart  P pause  r resume  I isolate  i invoke  O ok  F fail  ? info  * event  \" note  !! counterexample  lanes: | up  : crashed  . paused  (blank) not a member"
+        "legend: --> delivered  --x dropped  @ sent to itself  === fault  X crash  R restart  P pause  r resume  I isolate  i invoke  O ok  F fail  ? info  * event  \" note  !! counterexample  lanes: | up  : crashed  . paused{}",
+        if absent { "  (blank) not a member" } else { "" }
     );
     let mut head = format!("{:>11} ", "time");
     for n in &names {

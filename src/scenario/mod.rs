@@ -201,6 +201,22 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// True when the run's membership can change: spares, or a membership fault in the
+    /// schedule or among the nemesis's kinds.
+    pub fn membership_changes(&self) -> bool {
+        use crate::fault::NemesisKind;
+        self.roster.has_spares()
+            || self.schedule.iter().any(|(_, f)| f.is_membership())
+            || self.scenario.nemesis.as_ref().is_some_and(|n| {
+                n.kinds.iter().any(|k| {
+                    matches!(
+                        k,
+                        NemesisKind::Join | NemesisKind::Leave | NemesisKind::Replace
+                    )
+                })
+            })
+    }
+
     /// The engine configuration for one run at `trace` level.
     pub fn sim_config(&self, trace: TraceLevel) -> SimConfig {
         SimConfig {
@@ -249,7 +265,18 @@ fn idle_faults(faults: &[ScheduledFault], roster: &Roster) -> Vec<String> {
     }
     let mut order: Vec<usize> = (0..faults.len()).collect();
     order.sort_by_key(|&i| faults[i].at);
+    use crate::node::MemberState;
     let mut state = vec![State::Up; roster.len()];
+    let mut member: Vec<MemberState> = roster
+        .ids()
+        .map(|id| {
+            if roster.is_spare(id) {
+                MemberState::Spare
+            } else {
+                MemberState::Member
+            }
+        })
+        .collect();
     let mut out = Vec::new();
     for i in order {
         let sf = &faults[i];
@@ -258,6 +285,38 @@ fn idle_faults(faults: &[ScheduledFault], roster: &Roster) -> Vec<String> {
         };
         let say = |what: String| format!("faults[{i}] (at {}): {what}; it does nothing", sf.at);
         let name = |id: &crate::node::NodeId| roster.name(*id).to_string();
+        let why_not = |n: &crate::node::NodeId| match member[n.index()] {
+            MemberState::Spare => "a spare that has not joined",
+            MemberState::Left => "it has left, for good",
+            _ => "a member",
+        };
+        if fault.is_membership() {
+            match membership_idle(&fault, &mut member, &name) {
+                Some((w, true)) => out.push(say(w)),
+                Some((w, false)) => out.push(format!("faults[{i}] (at {}): {w}", sf.at)),
+                None => {}
+            }
+            continue;
+        }
+        let single = match &fault {
+            Fault::Crash(n)
+            | Fault::Wipe(n)
+            | Fault::Restart(n)
+            | Fault::Pause(n)
+            | Fault::Resume(n)
+            | Fault::Isolate(n)
+            | Fault::ClockSkew { node: n, .. }
+            | Fault::ClockDrift { node: n, .. } => Some(*n),
+            other => other.storage_node().copied(),
+        };
+        if let Some(n) = single.filter(|n| !member[n.index()].is_member()) {
+            out.push(say(format!(
+                "`{}` is not a member then ({})",
+                name(&n),
+                why_not(&n)
+            )));
+            continue;
+        }
         match &fault {
             Fault::Restart(n) if !matches!(state[n.index()], State::Down | State::Armed) => out
                 .push(say(format!(
@@ -305,6 +364,75 @@ fn idle_faults(faults: &[ScheduledFault], roster: &Roster) -> Vec<String> {
         }
     }
     out
+}
+
+/// What a membership fault would not do, given each node's place in the membership before
+/// it (which it then updates), in words, and whether it does nothing at all; `None` when it
+/// does what it says.
+fn membership_idle(
+    fault: &Fault,
+    member: &mut [crate::node::MemberState],
+    name: &dyn Fn(&crate::node::NodeId) -> String,
+) -> Option<(String, bool)> {
+    use crate::node::MemberState::{Leaving, Left, Member, Spare};
+    let state = |m: &[crate::node::MemberState], n: &crate::node::NodeId| m[n.index()];
+    match fault {
+        Fault::Join(n) => match state(member, n) {
+            Spare | Leaving => {
+                member[n.index()] = Member;
+                None
+            }
+            Member => Some(format!(
+                "Join(\"{}\") joins a node that is a member already",
+                name(n)
+            )),
+            Left => Some(format!(
+                "Join(\"{}\"): a node that left never joins again (bring in a spare)",
+                name(n)
+            )),
+        }
+        .map(|w| (w, true)),
+        Fault::Leave { node: n, .. } => match state(member, n) {
+            Member => {
+                member[n.index()] = Leaving;
+                None
+            }
+            Leaving => Some(format!("`{}` is already leaving", name(n))),
+            Spare => Some(format!("`{}` is a spare that has not joined", name(n))),
+            Left => Some(format!("`{}` has already left", name(n))),
+        }
+        .map(|w| (w, true)),
+        Fault::Depart(n) => {
+            if state(member, n).is_member() {
+                member[n.index()] = Left;
+                None
+            } else {
+                Some((format!("Depart(\"{}\"): it is not a member", name(n)), true))
+            }
+        }
+        Fault::Replace { old, new } => {
+            let mut idle = Vec::new();
+            if state(member, old).is_member() {
+                member[old.index()] = Left;
+            } else {
+                idle.push(format!(
+                    "`{}` is not a member, so nothing is lost",
+                    name(old)
+                ));
+            }
+            if state(member, new) == Spare {
+                member[new.index()] = Member;
+            } else {
+                idle.push(format!(
+                    "`{}` is not a spare, so it does not join",
+                    name(new)
+                ));
+            }
+            let all = idle.len() == 2;
+            (!idle.is_empty()).then(|| (format!("Replace: {}", idle.join(", and ")), all))
+        }
+        _ => None,
+    }
 }
 
 /// Reads and parses a scenario file; errors carry the file, line and column.

@@ -1788,13 +1788,15 @@ impl<N: Node> Sim<N> {
                     self.fault_pool[old as usize] = None;
                 }
             }
-            let idx = self.schedule_fault(until, undo);
-            if splits {
-                self.nemesis_split_undo = Some(idx);
+            if let Some(undo) = undo {
+                let idx = self.schedule_fault(until, undo);
+                if splits {
+                    self.nemesis_split_undo = Some(idx);
+                }
+                self.nemesis_undos
+                    .retain(|i| self.fault_pool[*i as usize].is_some());
+                self.nemesis_undos.push(idx);
             }
-            self.nemesis_undos
-                .retain(|i| self.fault_pool[*i as usize].is_some());
-            self.nemesis_undos.push(idx);
             self.apply_fault(fault);
         }
     }

@@ -27,13 +27,6 @@ pub const LOG_PREFIX: &str = "l/";
 pub enum Command {
     /// Appended by a new leader at the start of its term, so entries of earlier terms commit.
     Noop,
-    /// A new configuration (the dissertation's chapter 4, one server added or removed at a
-    /// time): the voting servers, as a set of positions in the list of every node with the
-    /// server role (spares included). A server uses the latest one in its log, committed or not.
-    Config {
-        /// Bit `i` set: the `i`-th server-role node votes.
-        voters: u64,
-    },
     /// A client's key-value operation.
     Kv {
         /// The client that asked.
@@ -42,6 +35,14 @@ pub enum Command {
         request: u64,
         /// The operation.
         op: KvOp,
+    },
+    // Appended after `Kv`: an entry's hash covers its variant's index.
+    /// A new configuration (the dissertation's chapter 4, one server added or removed at a
+    /// time): the voting servers, as a set of positions in the list of every node with the
+    /// server role (spares included). A server uses the latest one in its log, committed or not.
+    Config {
+        /// Bit `i` set: the `i`-th server-role node votes.
+        voters: u64,
     },
 }
 
