@@ -514,12 +514,7 @@ fn default_skew() -> Duration {
 impl Fault<NodeId> {
     /// The fault in words, naming nodes by `names`.
     pub fn describe(&self, names: &[String]) -> String {
-        let n = |id: &NodeId| {
-            names
-                .get(id.index())
-                .cloned()
-                .unwrap_or_else(|| id.to_string())
-        };
+        let n = |id: &NodeId| crate::node::name_in(names, id);
         let list = |ids: &[NodeId]| ids.iter().map(n).collect::<Vec<_>>().join(",");
         match self {
             Fault::Partition(groups) => {
@@ -1040,16 +1035,29 @@ pub fn replaces_groups(f: &Fault) -> bool {
     matches!(f, Fault::Partition(_) | Fault::Isolate(_))
 }
 
+impl Fault<NodeId> {
+    /// The one node a one-node fault names (a crash, restart, pause, isolation, clock or disk
+    /// fault); `None` for faults of the network or the membership.
+    pub fn single_node(&self) -> Option<NodeId> {
+        match self {
+            Fault::Crash(n)
+            | Fault::Wipe(n)
+            | Fault::Restart(n)
+            | Fault::Pause(n)
+            | Fault::Resume(n)
+            | Fault::Isolate(n)
+            | Fault::ClockSkew { node: n, .. }
+            | Fault::ClockDrift { node: n, .. } => Some(*n),
+            other => other.storage_node().copied(),
+        }
+    }
+}
+
 fn fault_nodes(f: &Fault) -> Vec<NodeId> {
+    if let Some(n) = f.single_node() {
+        return vec![n];
+    }
     match f {
-        Fault::Crash(n)
-        | Fault::Wipe(n)
-        | Fault::Restart(n)
-        | Fault::Pause(n)
-        | Fault::Resume(n)
-        | Fault::Isolate(n)
-        | Fault::ClockSkew { node: n, .. }
-        | Fault::ClockDrift { node: n, .. } => vec![*n],
         Fault::Partition(g) => g.iter().flatten().copied().collect(),
         Fault::Cut { from, to } => from.iter().chain(to).copied().collect(),
         Fault::Heal => Vec::new(),

@@ -194,6 +194,19 @@ impl Roster {
         !self.spares.is_empty()
     }
 
+    /// Each node's place in the membership at the start: spares spare, the rest members.
+    pub fn initial_states(&self) -> Vec<MemberState> {
+        self.ids()
+            .map(|id| {
+                if self.is_spare(id) {
+                    MemberState::Spare
+                } else {
+                    MemberState::Member
+                }
+            })
+            .collect()
+    }
+
     /// Every spare node with `role` (all roles for `None`), in id order.
     pub fn spares(&self, role: Option<&str>) -> Vec<NodeId> {
         self.ids()
@@ -386,15 +399,18 @@ pub enum RosterChange {
     },
 }
 
+/// The node's name from `names` (its id, if it has none there).
+pub fn name_in(names: &[String], id: &NodeId) -> String {
+    names
+        .get(id.index())
+        .cloned()
+        .unwrap_or_else(|| id.to_string())
+}
+
 impl RosterChange {
     /// The change in words, naming nodes by `names`.
     pub fn describe(&self, names: &[String]) -> String {
-        let n = |id: &NodeId| {
-            names
-                .get(id.index())
-                .cloned()
-                .unwrap_or_else(|| id.to_string())
-        };
+        let n = |id: &NodeId| name_in(names, id);
         match self {
             RosterChange::Joined(x) => format!("{} joined", n(x)),
             RosterChange::Leaving(x) => format!("{} is leaving", n(x)),

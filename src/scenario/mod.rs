@@ -267,16 +267,7 @@ fn idle_faults(faults: &[ScheduledFault], roster: &Roster) -> Vec<String> {
     order.sort_by_key(|&i| faults[i].at);
     use crate::node::MemberState;
     let mut state = vec![State::Up; roster.len()];
-    let mut member: Vec<MemberState> = roster
-        .ids()
-        .map(|id| {
-            if roster.is_spare(id) {
-                MemberState::Spare
-            } else {
-                MemberState::Member
-            }
-        })
-        .collect();
+    let mut member: Vec<MemberState> = roster.initial_states();
     let mut out = Vec::new();
     for i in order {
         let sf = &faults[i];
@@ -298,18 +289,10 @@ fn idle_faults(faults: &[ScheduledFault], roster: &Roster) -> Vec<String> {
             }
             continue;
         }
-        let single = match &fault {
-            Fault::Crash(n)
-            | Fault::Wipe(n)
-            | Fault::Restart(n)
-            | Fault::Pause(n)
-            | Fault::Resume(n)
-            | Fault::Isolate(n)
-            | Fault::ClockSkew { node: n, .. }
-            | Fault::ClockDrift { node: n, .. } => Some(*n),
-            other => other.storage_node().copied(),
-        };
-        if let Some(n) = single.filter(|n| !member[n.index()].is_member()) {
+        if let Some(n) = fault
+            .single_node()
+            .filter(|n| !member[n.index()].is_member())
+        {
             out.push(say(format!(
                 "`{}` is not a member then ({})",
                 name(&n),

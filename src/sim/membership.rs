@@ -17,16 +17,7 @@ pub(crate) struct Membership {
 impl Membership {
     /// Spares as spares, everyone else a member.
     pub(crate) fn new(roster: &Roster) -> Self {
-        let states = roster
-            .ids()
-            .map(|id| {
-                if roster.is_spare(id) {
-                    MemberState::Spare
-                } else {
-                    MemberState::Member
-                }
-            })
-            .collect::<Vec<_>>();
+        let states = roster.initial_states();
         let deadlines = vec![None; states.len()];
         Membership { states, deadlines }
     }
