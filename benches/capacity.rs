@@ -1,6 +1,6 @@
-//! The capacity model: throughput against offered load (the knee) for one server, and for a
-//! Raft group of 1, 3 and 5 servers, every server taking 1 ms (exponential) to handle a
-//! message; then what the model costs the engine when it is on, in events per second of the
+//! The capacity model: throughput against offered load (the knee) for one server, for a
+//! Raft group of 1, 3 and 5 servers, and for the sharded store with 1, 2, 4 and 8 groups, every
+//! server taking 1 ms (exponential) to handle a message; then what the model costs the engine when it is on, in events per second of the
 //! same open-loop run with and without it. Printed as tables; `ratio` is each curve's peak over
 //! the one server's.
 //!
@@ -71,9 +71,34 @@ fn main() {
         "one Raft group, 1 ms exponential service per message (scenarios/capacity/raft-3.ron)"
     );
     print(&groups, base);
+
+    // The sharded store: one group per server, 8 shards, 1 ms per message at each group.
+    let sharded = scenario("scenarios/capacity/shardkv-groups.ron");
+    let sweep = LoadSweep {
+        rates: (1..=10).map(|i| 1_000.0 * f64::from(i)).collect(),
+        sizes: Some(("server".to_string(), vec![1, 2, 4, 8])),
+        after: Duration::from_millis(1_200),
+        until: Some(Duration::from_millis(3_400)),
+        jobs,
+    };
+    let shards = sweep_load(&registry, &sharded, "shardkv-groups", &sweep).expect("sweeps");
+    println!(
+        "sharded store, 1 to 8 groups, 1 ms exponential service per message \
+         (scenarios/capacity/shardkv-groups.ron)"
+    );
+    print(&shards, base);
+    let one_group = shards[0].peak();
+    for c in &shards {
+        println!(
+            "  {}: peak {:.0} ok calls/s, {:.2}x one group's",
+            c.label,
+            c.peak(),
+            c.peak() / one_group.max(1e-9)
+        );
+    }
     println!(
         "sweeps: {} runs in {:.2} s",
-        10 + 30,
+        10 + 30 + 40,
         start.elapsed().as_secs_f64()
     );
 

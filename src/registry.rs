@@ -347,7 +347,9 @@ impl Registry {
     /// Adds every protocol, check and linearizability model clustersim ships.
     pub fn with_shipped(mut self) -> Self {
         use crate::check::*;
-        use crate::protocols::{gossip, kv, paxos, ping, queue, raft, two_phase_commit, txn_store};
+        use crate::protocols::{
+            gossip, kv, paxos, ping, queue, raft, shardkv, two_phase_commit, txn_store,
+        };
         self.models = std::mem::take(&mut self.models).with_all(&crate::lin::Models::shipped());
         #[cfg(target_os = "linux")]
         let this = self.protocol::<crate::protocols::maelstrom::MaelstromParams>();
@@ -362,6 +364,7 @@ impl Registry {
             .searchable::<two_phase_commit::TwoPhaseCommitParams>()
             .searchable::<paxos::PaxosParams>()
             .protocol::<txn_store::TxnStoreParams>()
+            .searchable::<shardkv::ShardKvParams>()
             .check::<Liveness>()
             .check::<NoLostTasks>()
             .check::<NoLostEffects>()

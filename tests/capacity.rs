@@ -642,3 +642,42 @@ fn a_window_past_the_end_of_the_run_is_cut_at_its_end() {
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("PASS Throughput"), "{out}");
 }
+
+/// Sharding adds capacity where adding replicas did not: the sharded store's peak throughput
+/// with eight groups is at least six times its peak with one (issue 40), every group's server
+/// taking 1 ms per message. Measured in virtual time, so the figures are the same on any
+/// machine.
+#[test]
+fn eight_shard_groups_serve_at_least_six_times_what_one_does() {
+    use clustersim::explore::load::{sweep_load, LoadSweep};
+    let scenario =
+        clustersim::scenario::load(&root().join("scenarios/capacity/shardkv-groups.ron"))
+            .expect("loads");
+    let sweep = LoadSweep {
+        rates: vec![500.0, 1_000.0, 2_000.0, 4_000.0, 6_000.0, 8_000.0, 10_000.0],
+        sizes: Some(("server".to_string(), vec![1, 8])),
+        after: Duration::from_millis(1_200),
+        until: Some(Duration::from_millis(3_400)),
+        jobs: 0,
+    };
+    let curves = sweep_load(
+        &clustersim::registry::Registry::shipped(),
+        &scenario,
+        "shardkv-groups",
+        &sweep,
+    )
+    .expect("sweeps");
+    let (one, eight) = (curves[0].peak(), curves[1].peak());
+    assert!(one > 800.0 && one < 1_100.0, "one group's peak {one}");
+    assert!(eight >= 6.0 * one, "eight groups {eight}, one {one}");
+    // Past its knee one group sheds work; eight groups still serve 4,000 a second in full.
+    let at = |c: &clustersim::explore::load::LoadCurve, rate: f64| {
+        c.points
+            .iter()
+            .find(|p| p.offered == rate)
+            .and_then(|p| p.load.as_ref())
+            .map_or(0.0, |l| l.throughput)
+    };
+    assert!(at(&curves[1], 4_000.0) > 3_800.0);
+    assert!(at(&curves[0], 4_000.0) < 1_100.0);
+}

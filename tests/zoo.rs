@@ -177,6 +177,20 @@ fn validate_reads(p: &mut Spec) {
     concurrency(clustersim::protocols::txn_store::Concurrency::Serializable)(p)
 }
 
+fn pull_before_serving(p: &mut Spec) {
+    p.edit(|k: &mut clustersim::protocols::shardkv::ShardKvParams| {
+        k.serve_before_arrival = false;
+    })
+    .expect("ShardKv params");
+}
+
+fn freeze_on_handoff(p: &mut Spec) {
+    p.edit(|k: &mut clustersim::protocols::shardkv::ShardKvParams| {
+        k.serve_after_handoff = false;
+    })
+    .expect("ShardKv params");
+}
+
 fn first_committer_wins(p: &mut Spec) {
     concurrency(clustersim::protocols::txn_store::Concurrency::SnapshotIsolation)(p)
 }
@@ -247,6 +261,18 @@ const ZOO: &[Entry] = &[
         check: "Linearizable",
         budget: 1_000,
         fix: config_after_own_commit,
+    },
+    Entry {
+        file: "shardkv-serve-before-arrival.ron",
+        check: "Linearizable",
+        budget: 100,
+        fix: pull_before_serving,
+    },
+    Entry {
+        file: "shardkv-two-owners.ron",
+        check: "Linearizable",
+        budget: 100,
+        fix: freeze_on_handoff,
     },
     Entry {
         file: "raft-local-reads.ron",
@@ -503,6 +529,34 @@ fn zoo_raft_changing_its_configuration_before_an_own_term_commit_elects_two_lead
     correct_protocol_finds_nothing("raft-membership-change-2015.ron", 1_000);
 }
 
+/// The sharded store's two migration bugs: a group serving a shard before its state arrived,
+/// and a group serving a shard it handed over; each found within 100 seeds of the hunting
+/// ground and shrunk to at most 3 fault events.
+#[test]
+fn zoo_shardkv_serving_a_shard_before_it_arrived_loses_writes() {
+    finds_and_shrinks("shardkv-serve-before-arrival.ron");
+}
+
+#[test]
+fn zoo_shardkv_two_groups_serving_one_shard_lose_writes() {
+    finds_and_shrinks("shardkv-two-owners.ron");
+}
+
+/// The sharded store while groups join, leave (handing their shards over), crash and are cut
+/// off: 10,000 seeds, `Linearizable` across every move and `Durable` judged on every seed, and
+/// the same ground finds both migration bugs.
+#[test]
+fn shardkv_survives_10000_seeds_of_joins_leaves_crashes_and_partitions() {
+    survives_10000_seeds(
+        "shardkv-nemesis.ron",
+        "protocol: ShardKv(final_reads: \"7.5s\"",
+        &[
+            (", serve_before_arrival: true", 50),
+            (", serve_after_handoff: true", 50),
+        ],
+    );
+}
+
 /// Raft while servers join, leave, are replaced (a lost machine, a spare in its place), crash
 /// and are cut off: every check judged on every seed.
 #[test]
@@ -530,7 +584,7 @@ fn raft_survives_2000_seeds_of_membership_changes() {
 /// 10,000 seeds of the hunting ground, every check judged on every seed (no UNKNOWN).
 #[test]
 fn raft_survives_10000_seeds_of_disk_faults_under_the_fault_atlas() {
-    survives_its_disk(
+    survives_10000_seeds(
         "raft-disk-nemesis.ron",
         "protocol: Raft(final_reads: \"4.5s\"",
         &[
@@ -545,7 +599,7 @@ fn raft_survives_10000_seeds_of_disk_faults_under_the_fault_atlas() {
 /// task, a record it cannot trust taken from its peers, a failed sync written again.
 #[test]
 fn queue_survives_10000_seeds_of_disk_faults_under_the_fault_atlas() {
-    survives_its_disk(
+    survives_10000_seeds(
         "queue-disk-nemesis.ron",
         "idempotent_sink: true,",
         &[(" checksums: false,", 5_000)],
@@ -554,7 +608,7 @@ fn queue_survives_10000_seeds_of_disk_faults_under_the_fault_atlas() {
 
 /// The hunting ground `file` passes 10,000 seeds with every check judged on every seed (no
 /// UNKNOWN), and finds each planted switch (its text inserted after `anchor`) within its seeds.
-fn survives_its_disk(file: &str, anchor: &str, switches: &[(&str, u64)]) {
+fn survives_10000_seeds(file: &str, anchor: &str, switches: &[(&str, u64)]) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("scenarios/hunt")
         .join(file);

@@ -10,6 +10,7 @@ pub mod paxos;
 pub mod ping;
 pub mod queue;
 pub mod raft;
+pub mod shardkv;
 pub mod two_phase_commit;
 pub mod txn_store;
 

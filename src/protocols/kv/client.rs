@@ -182,6 +182,10 @@ pub enum Target {
     Leader,
     /// A random server for each request (any replica coordinates).
     Any,
+    /// The server the protocol's routing table names for the key's shard
+    /// ([`KvClient::reroute`]); a refusal without a hint parks the request until the table
+    /// changes (a sharded store's wrong group).
+    Routed,
 }
 
 /// What the client does, read from the scenario's workload section.
@@ -267,6 +271,8 @@ struct Pending {
     attempts: u32,
     timeouts: u32,
     final_read: bool,
+    /// Refused by the wrong server (`Target::Routed`): resent when the routing table changes.
+    parked: bool,
 }
 
 /// A workload client: issues one operation at a time (or, open loop, at its rate whatever is
@@ -285,6 +291,8 @@ pub struct KvClient {
     value_prefix: u64,
     last_seen: BTreeMap<u64, Option<u64>>,
     finals: Vec<u64>,
+    /// `Target::Routed`: the server of each shard (a key's shard is the key modulo its length).
+    route: Vec<NodeId>,
 }
 
 /// What a client has done and waits for; its configuration (the workload's mix, which holds
@@ -293,7 +301,7 @@ impl std::hash::Hash for KvClient {
     fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
         (&self.servers, self.target, &self.pending, self.issued).hash(h);
         (self.next_request, self.next_value, self.value_prefix).hash(h);
-        (&self.last_seen, &self.finals).hash(h);
+        (&self.last_seen, &self.finals, &self.route).hash(h);
     }
 }
 
@@ -312,6 +320,7 @@ impl KvClient {
             value_prefix: 0,
             last_seen: BTreeMap::new(),
             finals: Vec::new(),
+            route: Vec::new(),
         }
     }
 
@@ -340,6 +349,37 @@ impl KvClient {
         if let Some(i) = self.servers.iter().position(|s| *s == server) {
             self.target = i;
         }
+    }
+
+    /// Routes each key to `route[key % route.len()]` from now on (`Target::Routed`), and sends
+    /// again every request a server refused as not its own.
+    pub fn reroute<N>(&mut self, ctx: &mut Context<'_, N>, route: Vec<NodeId>)
+    where
+        N: Node,
+        N::Msg: From<KvRequest>,
+        N::Timer: From<ClientTimer>,
+    {
+        if route == self.route {
+            return;
+        }
+        self.route = route;
+        let parked: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.parked)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in parked {
+            if let Some(mut p) = self.pending.remove(&id) {
+                p.parked = false;
+                self.retry(ctx, p, None);
+            }
+        }
+    }
+
+    /// True while a request waits for a routing table that sends it elsewhere.
+    pub fn parked(&self) -> bool {
+        self.pending.values().any(|p| p.parked)
     }
 
     /// Boots the client: schedules its first operation and its final reads.
@@ -450,6 +490,14 @@ impl KvClient {
                 };
                 ctx.fail(p.op_id, observed);
             }
+            KvResult::NotLeader { leader: None } if self.policy == Target::Routed => {
+                // The wrong group: wait for a routing table that names another (or the
+                // timeout).
+                let mut p = p;
+                p.parked = true;
+                self.pending.insert(p.request.id, p);
+                return;
+            }
             KvResult::NotLeader { .. } | KvResult::Unavailable
                 if p.attempts > self.config.retries
                     && self.config.wait_out_refusals
@@ -503,7 +551,7 @@ impl KvClient {
         } else {
             self.fresh_request()
         };
-        self.send(ctx, &p);
+        self.send(ctx, &mut p);
         self.pending.insert(p.request.id, p);
     }
 
@@ -528,7 +576,7 @@ impl KvClient {
         N::Timer: From<ClientTimer>,
     {
         let op_id = ctx.invoke(recorded(op, None));
-        let p = Pending {
+        let mut p = Pending {
             request: KvRequest {
                 id: self.first_attempt(),
                 op,
@@ -537,12 +585,14 @@ impl KvClient {
             attempts: 1,
             timeouts: 0,
             final_read,
+            parked: false,
         };
-        self.send(ctx, &p);
+        self.send(ctx, &mut p);
         self.pending.insert(p.request.id, p);
     }
 
-    fn send<N>(&mut self, ctx: &mut Context<'_, N>, p: &Pending)
+    /// Sends `p` and sets its timeout; parks it instead when routed and the table is empty.
+    fn send<N>(&mut self, ctx: &mut Context<'_, N>, p: &mut Pending)
     where
         N: Node,
         N::Msg: From<KvRequest>,
@@ -554,7 +604,25 @@ impl KvClient {
         if self.policy == Target::Any && p.attempts == 1 {
             self.target = ctx.rng().random_range(0..self.servers.len());
         }
-        let to = self.servers[self.target % self.servers.len()];
+        let to = if self.policy == Target::Routed {
+            match self
+                .route
+                .get((p.request.op.key() % self.route.len().max(1) as u64) as usize)
+            {
+                Some(to) => *to,
+                None => {
+                    // No table yet: wait for one (or the timeout).
+                    p.parked = true;
+                    ctx.set_timer(
+                        self.config.timeout,
+                        ClientTimer::Timeout(p.request.id).into(),
+                    );
+                    return;
+                }
+            }
+        } else {
+            self.servers[self.target % self.servers.len()]
+        };
         ctx.send(to, p.request.into());
         ctx.set_timer(
             self.config.timeout,

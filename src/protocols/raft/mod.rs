@@ -134,6 +134,9 @@ pub enum Stored {
     Acked(u64, u64),
     /// The server lost its `current_term` and `voted_for` and never votes again.
     Abstain,
+    /// A word a protocol built on Raft keeps beside Raft's records (the sharded store's group
+    /// servers keep their shards so).
+    Word(u64),
 }
 
 /// Messages of Raft: the two RPCs, their replies, and client traffic.
@@ -227,6 +230,13 @@ impl From<KvRequest> for RaftMsg {
     }
 }
 
+/// A node type that can run a Raft [`Server`]: it keeps Raft's records on its disk and carries
+/// Raft's messages and timers, so a protocol built on Raft (the sharded store's configuration
+/// service) runs the same server code inside a node type of its own.
+pub trait RaftHost: Node<Stored = Stored, Msg: From<RaftMsg>, Timer: From<RaftTimer>> {}
+
+impl<N: Node<Stored = Stored, Msg: From<RaftMsg>, Timer: From<RaftTimer>>> RaftHost for N {}
+
 /// Timers of Raft.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum RaftTimer {
@@ -291,26 +301,12 @@ impl Node for RaftNode {
             }
             return;
         };
-        if s.wedged() {
-            return;
-        }
-        match msg {
-            RaftMsg::RequestVote(rv) => s.on_request_vote(ctx, rv),
-            RaftMsg::RequestVoteReply(r) => s.on_request_vote_reply(ctx, from, r),
-            RaftMsg::AppendEntries(ae) => s.on_append_entries(ctx, ae),
-            RaftMsg::AppendEntriesReply(r) => s.on_append_entries_reply(ctx, from, r),
-            RaftMsg::Req(req) => s.on_client_request(ctx, from, req),
-            RaftMsg::FetchEntry(x) => s.on_fetch_entry(ctx, from, x),
-            RaftMsg::FetchEntryReply(r) => s.on_fetch_entry_reply(ctx, from, r),
-            RaftMsg::Rep(_) | RaftMsg::ReadIndex(_) | RaftMsg::ReadIndexReply(_) => {}
-        }
+        s.on_raft_message(ctx, from, msg);
     }
 
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: RaftTimer) {
         match (self, timer) {
-            (RaftNode::Server(s), _) if s.wedged() => {}
-            (RaftNode::Server(s), RaftTimer::Election) => s.on_election_timer(ctx),
-            (RaftNode::Server(s), RaftTimer::Heartbeat(term)) => s.on_heartbeat_timer(ctx, term),
+            (RaftNode::Server(s), t) => s.on_raft_timer(ctx, t),
             (RaftNode::Client(c), RaftTimer::Client(t)) => c.on_timer(ctx, t),
             _ => {}
         }
@@ -335,15 +331,9 @@ impl Node for RaftNode {
     }
 }
 
-impl Protocol for RaftParams {
-    type Node = RaftNode;
-
-    const NAME: &'static str = "Raft";
-
-    fn validate(&self, plan: &Plan) -> Result<(), String> {
-        require_role(plan, Self::NAME, "server")?;
-        require_role(plan, Self::NAME, "client")?;
-        only_roles(plan, Self::NAME, &["server", "client"])?;
+impl RaftParams {
+    /// Checks the timing parameters: timeouts, heartbeat and batch size.
+    pub fn validate_timing(&self) -> Result<(), String> {
         if self.election_timeout_min == Duration::ZERO {
             return Err("Raft election_timeout_min must be greater than zero".into());
         }
@@ -362,6 +352,20 @@ impl Protocol for RaftParams {
         if self.max_batch == 0 {
             return Err("Raft max_batch must be at least 1".into());
         }
+        Ok(())
+    }
+}
+
+impl Protocol for RaftParams {
+    type Node = RaftNode;
+
+    const NAME: &'static str = "Raft";
+
+    fn validate(&self, plan: &Plan) -> Result<(), String> {
+        require_role(plan, Self::NAME, "server")?;
+        require_role(plan, Self::NAME, "client")?;
+        only_roles(plan, Self::NAME, &["server", "client"])?;
+        self.validate_timing()?;
         let servers = plan.roster.with_role("server").len();
         if servers > 64 && plan.membership_changes() {
             return Err(format!(

@@ -17,7 +17,7 @@
 
 use super::log::{Command, Log, LogEntry, RecoveryMode};
 use super::state_machine::KvStateMachine;
-use super::{RaftMsg, RaftNode, RaftParams, RaftTimer, Stored};
+use super::{RaftHost, RaftMsg, RaftParams, RaftTimer, Stored};
 use crate::history::{Op, RoleChange, LEADER, ROLE};
 use crate::node::{Context, NodeId, Snapshot};
 use crate::protocols::kv::client::{KvOp, KvReply, KvRequest, KvResult};
@@ -291,6 +291,8 @@ pub struct Server {
     me: NodeId,
     /// The index of the latest configuration entry in the log (0: none, the initial one).
     config_index: u64,
+    /// The role whose members form the cluster ("server" unless a host protocol says).
+    members_role: &'static str,
 }
 
 impl Server {
@@ -364,6 +366,38 @@ impl Server {
         o
     }
 
+    /// Handles any Raft message (a server whose disk stopped it ignores them all).
+    pub fn on_raft_message<N: RaftHost>(
+        &mut self,
+        ctx: &mut Context<'_, N>,
+        from: NodeId,
+        msg: RaftMsg,
+    ) {
+        if self.wedged() {
+            return;
+        }
+        match msg {
+            RaftMsg::RequestVote(rv) => self.on_request_vote(ctx, rv),
+            RaftMsg::RequestVoteReply(r) => self.on_request_vote_reply(ctx, from, r),
+            RaftMsg::AppendEntries(ae) => self.on_append_entries(ctx, ae),
+            RaftMsg::AppendEntriesReply(r) => self.on_append_entries_reply(ctx, from, r),
+            RaftMsg::Req(req) => self.on_client_request(ctx, from, req),
+            RaftMsg::FetchEntry(x) => self.on_fetch_entry(ctx, from, x),
+            RaftMsg::FetchEntryReply(r) => self.on_fetch_entry_reply(ctx, from, r),
+            RaftMsg::Rep(_) | RaftMsg::ReadIndex(_) | RaftMsg::ReadIndexReply(_) => {}
+        }
+    }
+
+    /// Handles a server's timer (a client timer is not the server's and is ignored).
+    pub fn on_raft_timer<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>, timer: RaftTimer) {
+        match timer {
+            _ if self.wedged() => {}
+            RaftTimer::Election => self.on_election_timer(ctx),
+            RaftTimer::Heartbeat(term) => self.on_heartbeat_timer(ctx, term),
+            RaftTimer::Client(_) => {}
+        }
+    }
+
     /// Boots a server from what it persisted (nothing, on first boot).
     pub fn recover(
         params: RaftParams,
@@ -401,6 +435,7 @@ impl Server {
             fresh: false,
             me: NodeId(0),
             config_index: 0,
+            members_role: "server",
             current_term,
             voted_for,
             log,
@@ -426,6 +461,13 @@ impl Server {
             acked_term,
             never_held: BTreeMap::new(),
         }
+    }
+
+    /// The same server, in a cluster made of the members of `role` (a protocol that hosts a
+    /// Raft group beside other servers names its role).
+    pub fn in_role(mut self, role: &'static str) -> Self {
+        self.members_role = role;
+        self
     }
 
     /// True while the log lacks the last entry this server synced before its disk lost writes
@@ -554,7 +596,7 @@ impl Server {
     /// member that has caught up, then removing one that is leaving), one change at a time:
     /// only once the last change committed, and (unless the 2015 bug is planted) once an entry
     /// of this leader's own term has.
-    fn reconcile(&mut self, ctx: &mut Context<'_, RaftNode>) {
+    fn reconcile<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>) {
         if self.role != Role::Leader || self.config_index > self.commit_index {
             return;
         }
@@ -563,7 +605,7 @@ impl Server {
             return;
         }
         let me = ctx.id();
-        let members = ctx.members("server");
+        let members = ctx.members(self.members_role);
         let staying = |n: &NodeId| ctx.member_state(*n) == crate::node::MemberState::Member;
         let gone = self.servers.iter().copied().find(|s| !members.contains(s));
         let caught_up = members.iter().copied().find(|m| {
@@ -619,14 +661,14 @@ impl Server {
 
     /// Makes `current_term`, `voted_for` and the log durable; false if the disk would not
     /// (the server then tells nobody what it changed).
-    fn persist(&mut self, ctx: &mut Context<'_, RaftNode>) -> bool {
+    fn persist<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>) -> bool {
         let written = self.write_term_and_vote(ctx);
         self.sync(ctx) && written
     }
 
     /// Writes `current_term`, `voted_for` (and the abstention mark) to storage, not synced;
     /// false if the disk refused a write (unless `ignore_sync_failure`).
-    fn write_term_and_vote(&mut self, ctx: &mut Context<'_, RaftNode>) -> bool {
+    fn write_term_and_vote<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>) -> bool {
         let checked = self.params.checksums;
         let st = ctx.storage();
         let mut put = |key: &str, value: Stored| {
@@ -657,7 +699,7 @@ impl Server {
 
     /// Syncs storage; on a failure (unless `ignore_sync_failure`) writes everything again and
     /// retries, and stops serving if the disk still will not sync. True when all is durable.
-    fn sync(&mut self, ctx: &mut Context<'_, RaftNode>) -> bool {
+    fn sync<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>) -> bool {
         if self.wedged {
             return false;
         }
@@ -692,7 +734,7 @@ impl Server {
 
     /// Records the last log index (twice, checksummed) with the writes a sync covers; while the
     /// log is shorter than what was recorded, the record stays (see `lost_entries`).
-    fn write_acked(&mut self, ctx: &mut Context<'_, RaftNode>) {
+    fn write_acked<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>) {
         if !self.params.checksums {
             return;
         }
@@ -719,7 +761,7 @@ impl Server {
 
     /// Stops serving (as PostgreSQL panics on a failed fsync): what this server holds in memory
     /// is no longer what its disk holds, and only a restart reads the disk back.
-    fn wedge(&mut self, ctx: &mut Context<'_, RaftNode>, why: &'static str) {
+    fn wedge<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>, why: &'static str) {
         if !self.wedged {
             self.wedged = true;
             ctx.note(|| format!("stops serving until it restarts: {why}"));
@@ -728,7 +770,7 @@ impl Server {
 
     /// Makes the log's new entries durable (unless `sync_log` is off: the planted bug); false
     /// if the disk would not.
-    fn sync_log(&mut self, ctx: &mut Context<'_, RaftNode>) -> bool {
+    fn sync_log<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>) -> bool {
         if self.params.sync_log {
             self.sync(ctx)
         } else {
@@ -764,7 +806,7 @@ impl Server {
         self.may_vote() && !self.lost_entries() && !self.log.last_is_faulty()
     }
 
-    fn reset_election_timer(&mut self, ctx: &mut Context<'_, RaftNode>) {
+    fn reset_election_timer<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>) {
         let (lo, hi) = (
             self.params.election_timeout_min.0,
             self.params
@@ -779,7 +821,7 @@ impl Server {
     /// Boot: followers wait for a leader; the election timer runs for the server's whole life.
     /// A server that read back less than its disk holds deletes the rest first, and one that
     /// lost its vote marks itself as abstaining for good.
-    pub fn on_start(&mut self, ctx: &mut Context<'_, RaftNode>) {
+    pub fn on_start<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>) {
         if self.params.checksums {
             if let Some(from) = self.log.stale_from(ctx.storage()) {
                 ctx.storage().delete_from(super::log::LOG_PREFIX, &from);
@@ -801,12 +843,15 @@ impl Server {
             self.refresh_config();
         }
         self.reset_election_timer(ctx);
-        ctx.set_timer(self.election_deadline.since(ctx.now()), RaftTimer::Election);
+        ctx.set_timer(
+            self.election_deadline.since(ctx.now()),
+            RaftTimer::Election.into(),
+        );
     }
 
     /// Followers (Figure 2): if the election timeout elapses without AppendEntries from the
     /// current leader or granting a vote, convert to candidate.
-    pub fn on_election_timer(&mut self, ctx: &mut Context<'_, RaftNode>) {
+    pub fn on_election_timer<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>) {
         // A new server does not stand until a configuration includes it; one that its latest
         // configuration leaves out still does (the dissertation's section 4.2.2: until that
         // configuration commits, it may be needed), counting only the others' votes.
@@ -815,12 +860,15 @@ impl Server {
         } else if ctx.now() >= self.election_deadline {
             self.start_election(ctx);
         }
-        ctx.set_timer(self.election_deadline.since(ctx.now()), RaftTimer::Election);
+        ctx.set_timer(
+            self.election_deadline.since(ctx.now()),
+            RaftTimer::Election.into(),
+        );
     }
 
     /// Candidates (Figure 2): increment `current_term`, vote for self, reset the election
     /// timer, send RequestVote to all other servers.
-    fn start_election(&mut self, ctx: &mut Context<'_, RaftNode>) {
+    fn start_election<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>) {
         let me = ctx.id();
         let before = (self.role, self.current_term, self.voted_for, self.leader_id);
         self.role = Role::Candidate;
@@ -841,7 +889,7 @@ impl Server {
         ctx.note(|| format!("times out, stands for election in term {term}"));
         // One heartbeat loop per term: it repeats vote requests, then (if this server wins)
         // carries its heartbeats.
-        ctx.set_timer(self.params.heartbeat, RaftTimer::Heartbeat(term));
+        ctx.set_timer(self.params.heartbeat, RaftTimer::Heartbeat(term).into());
         if self.vote_count() >= self.majority() {
             self.become_leader(ctx);
             return;
@@ -849,7 +897,7 @@ impl Server {
         self.request_votes(ctx);
     }
 
-    fn request_votes(&mut self, ctx: &mut Context<'_, RaftNode>) {
+    fn request_votes<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>) {
         let me = ctx.id();
         let rv = RequestVote {
             term: self.current_term,
@@ -859,14 +907,14 @@ impl Server {
         };
         for peer in self.peers(me) {
             if !self.votes.contains(&peer) {
-                ctx.send(peer, RaftMsg::RequestVote(rv.clone()));
+                ctx.send(peer, RaftMsg::RequestVote(rv.clone()).into());
             }
         }
     }
 
     /// All servers (Figure 2): if an RPC request or response contains term T > `current_term`,
     /// set `current_term` = T and convert to follower.
-    fn become_follower(&mut self, ctx: &mut Context<'_, RaftNode>, term: u64) {
+    fn become_follower<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>, term: u64) {
         if self.role == Role::Leader {
             self.reset_election_timer(ctx);
         }
@@ -884,7 +932,7 @@ impl Server {
     }
 
     /// Records the role and term this server is in now (`ElectionSafety` reads it).
-    fn record_role(&self, ctx: &mut Context<'_, RaftNode>) {
+    fn record_role<N: RaftHost>(&self, ctx: &mut Context<'_, N>) {
         let role = match self.role {
             Role::Leader => "leader",
             Role::Candidate => "candidate",
@@ -899,7 +947,7 @@ impl Server {
         ));
     }
 
-    fn become_leader(&mut self, ctx: &mut Context<'_, RaftNode>) {
+    fn become_leader<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>) {
         let me = ctx.id();
         self.role = Role::Leader;
         self.leader_id = Some(me);
@@ -944,7 +992,7 @@ impl Server {
 
     /// Leaders whose disk lost entries ask every other server for them (Protocol-Aware
     /// Recovery): until then they commit nothing past the first.
-    fn fetch_lost_entries(&mut self, ctx: &mut Context<'_, RaftNode>) {
+    fn fetch_lost_entries<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>) {
         let me = ctx.id();
         let asks: Vec<FetchEntry> = self
             .log
@@ -961,13 +1009,18 @@ impl Server {
             .collect();
         for ask in asks {
             for peer in self.peers(me) {
-                ctx.send(peer, RaftMsg::FetchEntry(ask.clone()));
+                ctx.send(peer, RaftMsg::FetchEntry(ask.clone()).into());
             }
         }
     }
 
     /// A leader asks for an entry its disk lost: answer with ours if our log holds the anchor.
-    pub fn on_fetch_entry(&mut self, ctx: &mut Context<'_, RaftNode>, from: NodeId, x: FetchEntry) {
+    pub fn on_fetch_entry<N: RaftHost>(
+        &mut self,
+        ctx: &mut Context<'_, N>,
+        from: NodeId,
+        x: FetchEntry,
+    ) {
         if x.term > self.current_term {
             self.become_follower(ctx, x.term);
             if self.wedged {
@@ -996,15 +1049,15 @@ impl Server {
             entry,
             never_held,
         };
-        ctx.send(from, RaftMsg::FetchEntryReply(reply));
+        ctx.send(from, RaftMsg::FetchEntryReply(reply).into());
     }
 
     /// A server sent an entry this leader's disk lost: put it back, durably. Or it never held
     /// it: once too few servers are left to have made a majority with this one, the entry was
     /// never committed, and the leader drops it with every entry after it.
-    pub fn on_fetch_entry_reply(
+    pub fn on_fetch_entry_reply<N: RaftHost>(
         &mut self,
-        ctx: &mut Context<'_, RaftNode>,
+        ctx: &mut Context<'_, N>,
         from: NodeId,
         r: FetchEntryReply,
     ) {
@@ -1040,7 +1093,7 @@ impl Server {
     /// Drops entry `index`, which this leader's disk lost and no majority ever held, and every
     /// entry after it (by Log Matching no majority held those either): none was committed, so
     /// none was answered; their clients will ask again. A no-op of this term takes their place.
-    fn drop_uncommitted(&mut self, ctx: &mut Context<'_, RaftNode>, index: u64) {
+    fn drop_uncommitted<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>, index: u64) {
         ctx.reachable("a leader drops an entry its disk lost that no majority ever held");
         ctx.note(|| {
             format!("entry {index} was never committed (too few servers held it): drops it and all after it")
@@ -1070,7 +1123,7 @@ impl Server {
     }
 
     /// Leaders send heartbeats (and any missing entries); candidates ask again for votes.
-    pub fn on_heartbeat_timer(&mut self, ctx: &mut Context<'_, RaftNode>, term: u64) {
+    pub fn on_heartbeat_timer<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>, term: u64) {
         if term != self.current_term {
             return;
         }
@@ -1088,12 +1141,12 @@ impl Server {
             Role::Candidate => self.request_votes(ctx),
             Role::Follower => return,
         }
-        ctx.set_timer(self.params.heartbeat, RaftTimer::Heartbeat(term));
+        ctx.set_timer(self.params.heartbeat, RaftTimer::Heartbeat(term).into());
     }
 
     /// Sends AppendEntries to every other server; unless `all`, only to those not already
     /// waiting for a reply.
-    fn broadcast_append_entries(&mut self, ctx: &mut Context<'_, RaftNode>, all: bool) {
+    fn broadcast_append_entries<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>, all: bool) {
         for i in 0..self.servers.len() {
             let peer = self.servers[i];
             if peer != ctx.id() && (all || !self.in_flight[peer.index()]) {
@@ -1103,7 +1156,7 @@ impl Server {
         if self.dynamic {
             // Members outside the configuration: new servers catching up before they count
             // (non-voting, section 4.2.1), and removed ones still there to learn the commit.
-            for peer in ctx.members("server") {
+            for peer in ctx.members(self.members_role) {
                 if peer != ctx.id()
                     && !self.servers.contains(&peer)
                     && (all || !self.in_flight[peer.index()])
@@ -1115,7 +1168,7 @@ impl Server {
     }
 
     /// Leaders: send AppendEntries with log entries starting at `next_index`.
-    fn send_append_entries(&mut self, ctx: &mut Context<'_, RaftNode>, peer: NodeId) {
+    fn send_append_entries<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>, peer: NodeId) {
         let next = self.next_index[peer.index()];
         let prev_log_index = next - 1;
         let ae = AppendEntries {
@@ -1127,12 +1180,12 @@ impl Server {
             leader_commit: self.commit_index,
         };
         self.in_flight[peer.index()] = true;
-        ctx.send(peer, RaftMsg::AppendEntries(ae));
+        ctx.send(peer, RaftMsg::AppendEntries(ae).into());
     }
 
     // ANCHOR: request_vote
     /// RequestVote receiver implementation (Figure 2).
-    pub fn on_request_vote(&mut self, ctx: &mut Context<'_, RaftNode>, rv: RequestVote) {
+    pub fn on_request_vote<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>, rv: RequestVote) {
         if rv.term > self.current_term {
             self.become_follower(ctx, rv.term);
         }
@@ -1162,14 +1215,14 @@ impl Server {
             term: self.current_term,
             vote_granted,
         };
-        ctx.send(rv.candidate_id, RaftMsg::RequestVoteReply(reply));
+        ctx.send(rv.candidate_id, RaftMsg::RequestVoteReply(reply).into());
     }
     // ANCHOR_END: request_vote
 
     /// Candidates (Figure 2): if votes are received from a majority of servers, become leader.
-    pub fn on_request_vote_reply(
+    pub fn on_request_vote_reply<N: RaftHost>(
         &mut self,
-        ctx: &mut Context<'_, RaftNode>,
+        ctx: &mut Context<'_, N>,
         from: NodeId,
         reply: RequestVoteReply,
     ) {
@@ -1191,7 +1244,7 @@ impl Server {
     }
 
     /// AppendEntries receiver implementation (Figure 2).
-    pub fn on_append_entries(&mut self, ctx: &mut Context<'_, RaftNode>, ae: AppendEntries) {
+    pub fn on_append_entries<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>, ae: AppendEntries) {
         let leader = ae.leader_id;
         // 1. Reply false if term < current_term.
         if ae.term < self.current_term {
@@ -1216,7 +1269,7 @@ impl Server {
                 match_index: faulty,
                 conflict_index: faulty,
             };
-            ctx.send(leader, RaftMsg::AppendEntriesReply(reply));
+            ctx.send(leader, RaftMsg::AppendEntriesReply(reply).into());
             return;
         }
         // 2. Reply false if the log does not contain an entry at prev_log_index whose term
@@ -1260,9 +1313,9 @@ impl Server {
         self.reply_append(ctx, leader, true, last_new, 0);
     }
 
-    fn reply_append(
+    fn reply_append<N: RaftHost>(
         &self,
-        ctx: &mut Context<'_, RaftNode>,
+        ctx: &mut Context<'_, N>,
         leader: NodeId,
         success: bool,
         match_index: u64,
@@ -1283,14 +1336,14 @@ impl Server {
             match_index,
             conflict_index,
         };
-        ctx.send(leader, RaftMsg::AppendEntriesReply(reply));
+        ctx.send(leader, RaftMsg::AppendEntriesReply(reply).into());
     }
 
     /// Leaders (Figure 2): on success update `next_index` and `match_index` for the follower;
     /// on a log inconsistency decrement `next_index` and retry.
-    pub fn on_append_entries_reply(
+    pub fn on_append_entries_reply<N: RaftHost>(
         &mut self,
-        ctx: &mut Context<'_, RaftNode>,
+        ctx: &mut Context<'_, N>,
         from: NodeId,
         reply: AppendEntriesReply,
     ) {
@@ -1331,7 +1384,7 @@ impl Server {
     // ANCHOR: commit_rule
     /// Leaders (Figure 2): if there exists an N > `commit_index` such that a majority of
     /// `match_index[i]` >= N, and `log[N].term == current_term`, set `commit_index` = N.
-    fn advance_commit_index(&mut self, ctx: &mut Context<'_, RaftNode>) {
+    fn advance_commit_index<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>) {
         let me = ctx.id();
         self.scratch.clear();
         for s in &self.servers {
@@ -1365,7 +1418,7 @@ impl Server {
     /// All servers (Figure 2): if `commit_index` > `last_applied`, increment `last_applied` and
     /// apply `log[last_applied]` to the state machine. The server that accepted the request
     /// answers the client.
-    fn apply_committed(&mut self, ctx: &mut Context<'_, RaftNode>) {
+    fn apply_committed<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>) {
         while self.last_applied < self.commit_index {
             let index = self.last_applied + 1;
             // A faulty slot waits for its repair: nothing after it is applied before it.
@@ -1392,7 +1445,8 @@ impl Server {
                     RaftMsg::Rep(KvReply {
                         id: request,
                         result,
-                    }),
+                    })
+                    .into(),
                 );
             }
         }
@@ -1400,7 +1454,7 @@ impl Server {
 
     /// A configuration committed: a leader it leaves out steps down (section 4.2.2), and a
     /// server it leaves out that was asked to leave goes.
-    fn config_committed(&mut self, ctx: &mut Context<'_, RaftNode>, voters: u64) {
+    fn config_committed<N: RaftHost>(&mut self, ctx: &mut Context<'_, N>, voters: u64) {
         let me = ctx.id();
         if self.voters_of(voters).contains(&me) {
             return;
@@ -1418,9 +1472,9 @@ impl Server {
     }
 
     /// A client request: the leader appends it to its log; others redirect the client.
-    pub fn on_client_request(
+    pub fn on_client_request<N: RaftHost>(
         &mut self,
-        ctx: &mut Context<'_, RaftNode>,
+        ctx: &mut Context<'_, N>,
         client: NodeId,
         req: KvRequest,
     ) {
@@ -1435,14 +1489,14 @@ impl Server {
         if self.role != Role::Leader {
             let leader = self.leader_id.filter(|l| *l != ctx.id());
             let result = KvResult::NotLeader { leader };
-            ctx.send(client, RaftMsg::Rep(KvReply { id: req.id, result }));
+            ctx.send(client, RaftMsg::Rep(KvReply { id: req.id, result }).into());
             return;
         }
         if let (true, KvOp::Get { key }) = (self.params.local_reads, req.op) {
             // The planted bug: no round trip proves this server is still the leader.
             let value = self.state_machine.data().get(&key).copied();
             let result = KvResult::Done(value);
-            ctx.send(client, RaftMsg::Rep(KvReply { id: req.id, result }));
+            ctx.send(client, RaftMsg::Rep(KvReply { id: req.id, result }).into());
             return;
         }
         let index = self.log.append(

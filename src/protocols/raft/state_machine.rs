@@ -9,7 +9,7 @@ use crate::protocols::kv::client::{KvOp, KvResult};
 use std::collections::BTreeMap;
 
 /// The key-value state machine.
-#[derive(Clone, Debug, Default, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct KvStateMachine {
     data: BTreeMap<u64, u64>,
     writes: BTreeMap<u64, KvResult>,
@@ -48,6 +48,21 @@ impl KvStateMachine {
     /// The map, key by key.
     pub fn data(&self) -> &BTreeMap<u64, u64> {
         &self.data
+    }
+
+    /// Each write's result, by the value it wrote (a retried write is answered from here).
+    pub fn writes(&self) -> &BTreeMap<u64, KvResult> {
+        &self.writes
+    }
+
+    /// A state machine holding `data`, having applied the writes in `writes`.
+    pub fn from_parts(data: BTreeMap<u64, u64>, writes: BTreeMap<u64, KvResult>) -> Self {
+        KvStateMachine { data, writes }
+    }
+
+    /// Bytes it holds on the heap, roughly.
+    pub fn heap_bytes(&self) -> u64 {
+        (self.data.len() * 16 + self.writes.len() * 32) as u64
     }
 }
 
