@@ -265,6 +265,7 @@ impl GroupServer {
     /// Asks for every shard still to arrive, and asks each group given a shard whether it has
     /// it.
     fn chase(&mut self, ctx: &mut Context<'_, ShardNode>) {
+        self.forget_left(ctx);
         for s in 0..self.shards.len() {
             let sh = &self.shards[s];
             let (to, msg) = match sh.phase {
@@ -440,6 +441,34 @@ impl GroupServer {
             self.store_shard(ctx, s, true);
             ctx.storage().sync();
             self.maybe_depart(ctx);
+        }
+    }
+
+    /// Forgets each handed-over shard whose new group has left: a group leaves only once it
+    /// took every configuration up to its removal, so it had the shard (its confirmation was
+    /// lost, say to a crash of this server); one that was lost without a leave took it along.
+    /// Waiting for a confirmation that can no longer come would hold this server at its
+    /// configuration for good.
+    fn forget_left(&mut self, ctx: &mut Context<'_, ShardNode>) {
+        let mut forgot = false;
+        for s in 0..self.shards.len() {
+            let sh = &self.shards[s];
+            let gone = sh.phase == Phase::Frozen
+                && self
+                    .group_node(sh.peer)
+                    .is_some_and(|n| ctx.member_state(n) == MemberState::Left);
+            if gone {
+                let (num, peer) = (sh.tag, sh.peer);
+                self.shards[s] = Shard::absent();
+                self.store_shard(ctx, s, true);
+                forgot = true;
+                ctx.note(|| {
+                    format!("forgets shard {s} of configuration {num}: group {peer} has left")
+                });
+            }
+        }
+        if forgot {
+            ctx.storage().sync();
         }
     }
 
