@@ -542,7 +542,7 @@
   }
   function applyDelta(d) {
     var sv = S.server, sc = sv.scene;
-    ['live', 'version', 'now', 'stopped', 'steps', 'branches', 'next', 'verdicts', 'message', 'error', 'saved', 'saved_hash', 'tree']
+    ['live', 'version', 'now', 'stopped', 'steps', 'branches', 'next', 'verdicts', 'message', 'error', 'saved', 'saved_hash']
       .forEach(function (k) { sv[k] = d[k]; });
     patchList(sv.nodes, d.nodes);
     patchList(sv.skews, d.skews);
@@ -586,11 +586,8 @@
     if (grew) { filters(); }
     if (S.follow) { setSpan(0, end()); }
     renderAll(changed);
-    renderTreeOfPaths();
     document.body.setAttribute('data-ready', String(state.steps) + ':' + String(state.now) + ':' + String(state.version));
   }
-  // The paths tried from the seed (live): none drawn until the session keeps more than one.
-  function renderTreeOfPaths() {}
   window.clustersim = { state: S, act: act, span: function () { return S.t1 - S.t0; } };
 
   legend();
