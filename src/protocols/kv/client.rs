@@ -331,6 +331,14 @@ impl KvClient {
     /// the debugger's node panel.
     pub fn describe_tree(&self) -> crate::describe::Describe {
         use crate::describe::{Describe, Part};
+        // An operation limit in words (0: no limit).
+        let limit_text = |limit: u64| {
+            if limit == 0 {
+                "no limit".to_string()
+            } else {
+                limit.to_string()
+            }
+        };
         let mut d = Describe::new();
         d.field(
             "issued",
@@ -882,14 +890,5 @@ mod tests {
         unique.sort_unstable();
         unique.dedup();
         assert_eq!(unique.len(), writes.len(), "write values must be unique");
-    }
-}
-
-/// A client's operation limit in words (0: no limit).
-fn limit_text(limit: u64) -> String {
-    if limit == 0 {
-        "no limit".into()
-    } else {
-        limit.to_string()
     }
 }
