@@ -23,6 +23,7 @@ pub mod check;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod debug;
+pub mod describe;
 pub mod error;
 pub mod explore;
 pub mod fault;

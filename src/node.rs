@@ -324,6 +324,13 @@ pub trait Node: Sized + 'static {
         None
     }
 
+    /// The node's state as a tree for the debugger's node panel (`describe::Describe`):
+    /// labelled fields the page folds, live state first, configuration last, node ids shown
+    /// by name. The default is `describe`'s text as one field; `None`: not described.
+    fn describe_tree(&self) -> Option<crate::describe::Describe> {
+        self.describe().map(crate::describe::Describe::text)
+    }
+
     /// Bytes the node holds on the heap beyond its own size (its vectors, maps and logs), a
     /// rough count: the run's memory budget sees it when the node boots, and a scenario whose
     /// nodes would not fit is refused before it runs. Default 0: not counted.

@@ -4,7 +4,7 @@
 //! name no file has yet.
 
 use super::outputs;
-use crate::debug::view::{state_json, Notice};
+use crate::debug::view::{answer, Notice, Sent};
 use crate::debug::{Action, Session};
 use crate::explore::file_stem;
 use crate::node::NodeId;
@@ -60,6 +60,8 @@ pub(super) fn cmd_debug(registry: &Registry, args: &DebugArgs) -> Result<u8, Err
     super::warn(&prepared.plan, false);
     let mut session = Session::open(prepared).map_err(Error::Usage)?;
     let mut notice = Notice::default();
+    // What the page holds, so an action's answer is only what changed since.
+    let mut sent = Sent::new();
     if args.at_failure {
         match session.act(&Action::Failure) {
             Ok(()) => notice.message = "opened at the failure".into(),
@@ -96,7 +98,8 @@ pub(super) fn cmd_debug(registry: &Registry, args: &DebugArgs) -> Result<u8, Err
             (None, "/" | "/index.html") => (200, "text/html; charset=utf-8", page.clone()),
             (None, "/api/state") => {
                 notice.version += 1;
-                (200, "application/json", state_json(&session, &notice))
+                let body = answer(&session, &notice, &mut sent, None);
+                (200, "application/json", body)
             }
             (None, "/api/act") => {
                 let op = param(query, "op").unwrap_or_default();
@@ -131,7 +134,11 @@ pub(super) fn cmd_debug(registry: &Registry, args: &DebugArgs) -> Result<u8, Err
                         }
                     }
                 }
-                (200, "application/json", state_json(&session, &notice))
+                // The page says which state it holds; a page that says none, or another than
+                // the one last sent, is sent the whole state.
+                let have = param(query, "have").and_then(|v| v.parse().ok());
+                let body = answer(&session, &notice, &mut sent, have);
+                (200, "application/json", body)
             }
             (None, _) => (404, "text/plain", format!("no page {route}")),
         };

@@ -74,6 +74,8 @@ pub struct Session {
     /// The failing check's window on the finished path, found by the last `Failure` (until a
     /// branch or a fault changes the path's future).
     failing: Option<(SimTime, SimTime)>,
+    /// Counts the runs replayed from the seed (each `Back`), so a view can tell the run changed.
+    epoch: u64,
 }
 
 impl Session {
@@ -98,6 +100,7 @@ impl Session {
             marks: Vec::new(),
             events: Vec::new(),
             failing: None,
+            epoch: 0,
         };
         session.sim.settle();
         for named in steps {
@@ -344,6 +347,12 @@ impl Session {
 
     fn rebuild(&mut self) {
         self.sim = self.replayed(&self.path);
+        self.epoch += 1;
+    }
+
+    /// Which run from the seed the session is on: changes each time it is replayed (going back).
+    pub fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// The branch run on in time order to its end: what `clustersim run` of the saved file does.

@@ -1,5 +1,6 @@
 //! A run the debugger drives one choice at a time, its node type erased.
 
+use crate::describe::Describe;
 use crate::node::{Node, NodeId, Roster};
 use crate::sim::{NodeStatus, PendingEvent, RunOutcome, Sim, Step};
 use crate::time::SimTime;
@@ -13,8 +14,8 @@ pub struct NodeState {
     pub status: NodeStatus,
     /// What its own clock reads.
     pub local_time: SimTime,
-    /// The protocol's description of its state (`Node::describe`), if it gives one.
-    pub state: Option<String>,
+    /// The protocol's description of its state (`Node::describe_tree`), if it gives one.
+    pub state: Option<Describe>,
     /// Its durable storage, key by key.
     pub storage: Vec<(String, String)>,
     /// True while some write is not yet synced (a crash would lose it).
@@ -49,6 +50,24 @@ pub trait Stepper {
     fn memory(&self) -> u64 {
         0
     }
+    /// One node's state (`nodes()[id]`, without describing the others).
+    fn node(&self, id: NodeId) -> Option<NodeState> {
+        self.nodes().into_iter().nth(id.index())
+    }
+    /// What every node's clock reads, in id order.
+    fn clocks(&self) -> Vec<SimTime> {
+        self.nodes().into_iter().map(|n| n.local_time).collect()
+    }
+    /// A mark of how far the run has moved, for `touched_since`.
+    fn touch_mark(&self) -> u64 {
+        0
+    }
+    /// The nodes whose state, status or disk may have changed since `mark` (a `touch_mark`),
+    /// in id order; `None`: any of them may have.
+    fn touched_since(&self, mark: u64) -> Option<Vec<NodeId>> {
+        let _ = mark;
+        None
+    }
 }
 
 impl<N: Node> Stepper for Sim<N> {
@@ -76,22 +95,40 @@ impl<N: Node> Stepper for Sim<N> {
     fn nodes(&self) -> Vec<NodeState> {
         self.roster()
             .ids()
-            .map(|id| NodeState {
-                id,
-                status: self.status(id).unwrap_or(NodeStatus::Down),
-                local_time: self.local_time(id).unwrap_or(SimTime::ZERO),
-                state: self.node(id).and_then(Node::describe),
-                storage: self
-                    .storage(id)
-                    .map(|s| {
-                        s.scan("")
-                            .map(|(k, v)| (k.to_string(), format!("{v:?}")))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                unsynced: self.storage(id).is_some_and(|s| s.has_unsynced()),
-            })
+            .filter_map(|id| Stepper::node(self, id))
             .collect()
+    }
+    fn node(&self, id: NodeId) -> Option<NodeState> {
+        if id.index() >= self.roster().len() {
+            return None;
+        }
+        Some(NodeState {
+            id,
+            status: self.status(id).unwrap_or(NodeStatus::Down),
+            local_time: self.local_time(id).unwrap_or(SimTime::ZERO),
+            state: Sim::node(self, id).and_then(Node::describe_tree),
+            storage: self
+                .storage(id)
+                .map(|s| {
+                    s.scan("")
+                        .map(|(k, v)| (k.to_string(), format!("{v:?}")))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            unsynced: self.storage(id).is_some_and(|s| s.has_unsynced()),
+        })
+    }
+    fn clocks(&self) -> Vec<SimTime> {
+        self.roster()
+            .ids()
+            .map(|id| self.local_time(id).unwrap_or(SimTime::ZERO))
+            .collect()
+    }
+    fn touch_mark(&self) -> u64 {
+        Sim::touch_mark(self)
+    }
+    fn touched_since(&self, mark: u64) -> Option<Vec<NodeId>> {
+        Sim::touched_since(self, mark)
     }
     fn outcome(&self) -> RunOutcome {
         self.outcome_so_far()

@@ -1,24 +1,84 @@
 //! What the debugger page shows after each action, as JSON: the diagram so far, every node's
-//! state, the pending events, the checks judged on the run so far.
+//! state, the pending events, the checks judged on the run so far. The first answer is whole;
+//! after it the page is sent what changed since the state it holds (`Sent` remembers what
+//! that is): new and changed diagram items, the nodes a step touched, pending events gone and
+//! new. A page that holds another state than the one remembered gets the whole state again.
 
 use super::Session;
 use crate::check::Status;
+use crate::describe::{value_text, Describe, Field};
+use crate::node::NodeId;
 use crate::protocol::Property;
-use crate::render::page::{safe_json, Scene};
-use crate::render::Model;
-use crate::sim::{NodeStatus, PendingKind};
+use crate::render::model::{LiveModel, Window};
+use crate::render::page::{
+    safe_json, scene_disk, scene_note, Scene, SceneBand, SceneMessage, SceneOp,
+};
+use crate::sim::{NodeStatus, PendingEvent, PendingKind};
+use crate::time::SimTime;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Longest node description or stored value the page is sent (the rest is cut with a note).
 const MAX_TEXT: usize = 8_000;
 
+/// Most fields of one level of a node's state tree the page is sent (the rest are counted).
+const MAX_FIELDS: usize = 500;
+
+/// One field of a node's state tree as the page reads it: label, value, fields beneath, and
+/// whether it is the configuration (drawn folded).
+#[derive(Serialize)]
+struct FieldView {
+    l: String,
+    v: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    c: Vec<FieldView>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    cfg: bool,
+}
+
+fn fields_view(fields: &[Field], names: &[String]) -> Vec<FieldView> {
+    let mut out: Vec<FieldView> = fields
+        .iter()
+        .take(MAX_FIELDS)
+        .map(|f| FieldView {
+            l: f.label.clone(),
+            v: cut(value_text(&f.value, names)),
+            c: tree_view(&f.children, names),
+            cfg: false,
+        })
+        .collect();
+    if fields.len() > MAX_FIELDS {
+        out.push(FieldView {
+            l: String::new(),
+            v: format!("... {} more", fields.len() - MAX_FIELDS),
+            c: Vec::new(),
+            cfg: false,
+        });
+    }
+    out
+}
+
+/// A state tree as the page reads it: live fields, then one folded `configuration` field.
+fn tree_view(tree: &Describe, names: &[String]) -> Vec<FieldView> {
+    let mut out = fields_view(tree.live(), names);
+    if !tree.configuration().is_empty() {
+        out.push(FieldView {
+            l: "configuration".into(),
+            v: String::new(),
+            c: fields_view(tree.configuration(), names),
+            cfg: true,
+        });
+    }
+    out
+}
+
+/// One node's panel (its clock is sent apart: it moves with every step).
 #[derive(Serialize)]
 struct NodeView {
     name: String,
     role: String,
     status: &'static str,
-    local_time: u64,
-    state: Option<String>,
+    state: Option<Vec<FieldView>>,
     storage: Vec<(String, String)>,
     unsynced: bool,
 }
@@ -31,7 +91,6 @@ struct PendingView {
     node: Option<u32>,
     from: Option<u32>,
     text: String,
-    next: bool,
 }
 
 #[derive(Serialize)]
@@ -42,24 +101,115 @@ struct VerdictView {
     property: &'static str,
 }
 
+/// A list the page holds, brought up to date: its new length and the items that differ from
+/// the page's (changed, or past its old end).
 #[derive(Serialize)]
-struct State<'a> {
+struct ListDelta<T> {
+    n: usize,
+    at: Vec<(usize, T)>,
+}
+
+fn list_delta<'a, T: PartialEq, V>(
+    old: &[T],
+    new: &'a [T],
+    view: impl Fn(&'a T) -> V,
+) -> ListDelta<V> {
+    ListDelta {
+        n: new.len(),
+        at: new
+            .iter()
+            .enumerate()
+            .filter(|(i, item)| old.get(*i) != Some(*item))
+            .map(|(i, item)| (i, view(item)))
+            .collect(),
+    }
+}
+
+/// The pending events the page holds, brought up to date by insertion number.
+#[derive(Serialize)]
+struct PendingDelta {
+    gone: Vec<u64>,
+    put: Vec<PendingView>,
+}
+
+/// The diagram's lists, brought up to date (names and roles never change in a session).
+#[derive(Serialize)]
+struct SceneDelta<'a> {
+    messages: ListDelta<SceneMessage<'a>>,
+    bands: ListDelta<SceneBand<'a>>,
+    ops: ListDelta<SceneOp<'a>>,
+    notes: ListDelta<(u64, u32, &'a str)>,
+    disk: ListDelta<(u64, u32, &'a str)>,
+    failures: &'a [String],
+    focus: Option<(u64, u64)>,
+    end: u64,
+}
+
+/// What every answer carries whole: it is small, or changes with every step.
+#[derive(Serialize)]
+struct Head<'a> {
     live: bool,
     version: u64,
     now: u64,
     stopped: bool,
     steps: usize,
     branches: usize,
-    nodes: Vec<NodeView>,
-    pending: Vec<PendingView>,
+    /// The pending event time order runs next.
+    next: Option<u64>,
     verdicts: Vec<VerdictView>,
-    scene: Scene<'a>,
-    /// Counterexample pictures of the failing checks marked on the diagram.
-    figures: String,
     message: &'a str,
     error: bool,
     saved: Option<&'a str>,
     saved_hash: Option<String>,
+}
+
+/// The whole state.
+#[derive(Serialize)]
+struct Full<'a> {
+    #[serde(flatten)]
+    head: Head<'a>,
+    full: bool,
+    nodes: Vec<NodeView>,
+    /// Each node's clock minus `now`, in id order.
+    skews: Vec<i64>,
+    pending: Vec<PendingView>,
+    scene: Scene<'a>,
+    /// Counterexample pictures of the failing checks marked on the diagram.
+    figures: &'a str,
+}
+
+/// What changed since the state the page holds (`base`).
+#[derive(Serialize)]
+struct Delta<'a> {
+    #[serde(flatten)]
+    head: Head<'a>,
+    base: u64,
+    nodes: ListDelta<NodeView>,
+    skews: ListDelta<i64>,
+    pending: PendingDelta,
+    scene: SceneDelta<'a>,
+    /// Sent only when they changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    figures: Option<&'a str>,
+}
+
+/// The diagram's short lists as the page holds them, kept to compare after an update.
+struct OldLists {
+    bands: Vec<crate::render::model::Band>,
+    ops: Vec<crate::render::model::OpBar>,
+    notes: Vec<(SimTime, NodeId, String)>,
+    disk: Vec<crate::render::model::DiskMark>,
+}
+
+impl OldLists {
+    fn of(model: &crate::render::Model) -> OldLists {
+        OldLists {
+            bands: model.bands.clone(),
+            ops: model.ops.clone(),
+            notes: model.notes.clone(),
+            disk: model.disk.clone(),
+        }
+    }
 }
 
 fn cut(mut s: String) -> String {
@@ -87,10 +237,40 @@ pub struct Notice {
     pub version: u64,
 }
 
-/// The session as the page's JSON.
+/// What the page was last sent, so the next answer can be what changed since.
+#[derive(Default)]
+pub struct Sent {
+    /// The version of the state the page holds (`Notice::version` when it was sent).
+    version: Option<u64>,
+    /// The session's run it was taken from (`Session::epoch`) and its touch mark.
+    run: (u64, u64),
+    /// Each node's state, with its clock left out.
+    nodes: Vec<super::NodeState>,
+    skews: Vec<i64>,
+    pending: BTreeMap<u64, PendingEvent>,
+    /// The diagram, kept up to date step by step while the run is the same.
+    model: Option<LiveModel>,
+    figures: String,
+}
+
+impl Sent {
+    /// Nothing sent yet: the next answer is whole.
+    pub fn new() -> Sent {
+        Sent::default()
+    }
+}
+
+/// The session as the page's JSON, whole.
 pub fn state_json(session: &Session, notice: &Notice) -> String {
+    answer(session, notice, &mut Sent::new(), None)
+}
+
+/// The session as the page's JSON: what changed since the state `have` if that is the one
+/// `sent` remembers, else the whole state; `sent` then remembers this answer.
+pub fn answer(session: &Session, notice: &Notice, sent: &mut Sent, have: Option<u64>) -> String {
     let sim = session.sim();
     let roster = sim.roster();
+    let names = roster.names();
     let outcome = sim.outcome();
     let verdicts = session.judge(&outcome);
     // A liveness check read on a run that goes on is only a forecast: the diagram marks
@@ -100,59 +280,112 @@ pub fn state_json(session: &Session, notice: &Notice) -> String {
         .filter(|v| v.property == Property::Safety || sim.stopped())
         .cloned()
         .collect();
-    let mut model = Model::of_run(&outcome, &marked);
+    let run = (session.epoch(), sim.touch_mark());
+    let delta = have.is_some() && have == sent.version && sent.nodes.len() == roster.len();
+    // The diagram: only the trace events since the last answer are read, while the run is the
+    // one that answer showed; otherwise it is made again and compared item by item.
+    let events = outcome.trace.events();
+    let before = sent.model.take();
+    let same_run = delta && sent.run.0 == run.0;
+    let (mut live, changed_messages) = match before {
+        Some(mut live) if same_run && live.events_read() <= events.len() => {
+            let old = OldLists::of(live.model());
+            let changed = live.update(roster, events, &outcome.history, &marked, outcome.end_time);
+            (live, Some((old, changed)))
+        }
+        before => {
+            let mut live = LiveModel::new(roster);
+            live.update(roster, events, &outcome.history, &marked, outcome.end_time);
+            let old = before.filter(|_| delta).map(|b| {
+                let old = OldLists::of(b.model());
+                let changed = (0..live.model().messages.len())
+                    .filter(|&i| b.model().messages.get(i) != live.model().messages.get(i))
+                    .collect();
+                (old, changed)
+            });
+            (live, old)
+        }
+    };
+    let model = live.model_mut();
     // A failure the run so far does not show yet, but its end will (found by "run to failure").
     if model.focus.is_none() {
         model.focus = session
             .failing_window()
-            .map(|(from, to)| crate::render::model::Window { from, to });
+            .map(|(from, to)| Window { from, to });
     }
-    let next = sim.time_order_choice().map(|(s, _)| s);
-    let state = State {
+    let model = live.model();
+    let figures = crate::render::lin::all(model, &marked).concat();
+    let now = sim.now();
+    let skews: Vec<i64> = sim
+        .clocks()
+        .iter()
+        .map(|c| c.0 as i64 - now.0 as i64)
+        .collect();
+    // The nodes that may have changed: those the steps since touched, on the same run.
+    let mut nodes = std::mem::take(&mut sent.nodes);
+    let touched: Vec<NodeId> = match sim.touched_since(sent.run.1) {
+        Some(t) if delta && sent.run.0 == run.0 => t,
+        _ => roster.ids().collect(),
+    };
+    if !delta {
+        nodes.clear();
+    }
+    let mut changed = Vec::new();
+    for id in touched {
+        let Some(mut state) = sim.node(id) else {
+            continue;
+        };
+        state.local_time = SimTime::ZERO;
+        let at = id.index();
+        if at == nodes.len() {
+            nodes.push(state);
+            changed.push(at);
+        } else if at < nodes.len() && nodes[at] != state {
+            nodes[at] = state;
+            changed.push(at);
+        }
+    }
+    let node_view = |n: &super::NodeState| NodeView {
+        name: roster.name(n.id).to_string(),
+        role: roster.role(n.id).to_string(),
+        status: match n.status {
+            NodeStatus::Up => "up",
+            NodeStatus::Down => "down",
+            NodeStatus::Paused => "paused",
+        },
+        state: n.state.as_ref().map(|t| tree_view(t, names)),
+        storage: n
+            .storage
+            .iter()
+            .map(|(k, v)| (k.clone(), cut(v.clone())))
+            .collect(),
+        unsynced: n.unsynced,
+    };
+    let pending_view = |p: &PendingEvent| PendingView {
+        seq: p.seq,
+        time: p.time.0,
+        kind: match p.kind {
+            PendingKind::Boot => "boot",
+            PendingKind::Message => "message",
+            PendingKind::Timer => "timer",
+            PendingKind::Fault => "fault",
+            PendingKind::Nemesis => "nemesis",
+            PendingKind::Queue => "queue",
+            PendingKind::Roster => "membership",
+        },
+        node: p.node.map(|n| n.0),
+        from: p.from.map(|n| n.0),
+        text: cut(p.text.clone()),
+    };
+    let pending = sim.pending();
+    let head = Head {
         live: true,
         version: notice.version,
-        now: sim.now().0,
+        now: now.0,
         stopped: sim.stopped(),
         steps: session.steps().len(),
         branches: session.branches(),
-        nodes: sim
-            .nodes()
-            .into_iter()
-            .map(|n| NodeView {
-                name: roster.name(n.id).to_string(),
-                role: roster.role(n.id).to_string(),
-                status: match n.status {
-                    NodeStatus::Up => "up",
-                    NodeStatus::Down => "down",
-                    NodeStatus::Paused => "paused",
-                },
-                local_time: n.local_time.0,
-                state: n.state.map(cut),
-                storage: n.storage.into_iter().map(|(k, v)| (k, cut(v))).collect(),
-                unsynced: n.unsynced,
-            })
-            .collect(),
-        pending: sim
-            .pending()
-            .into_iter()
-            .map(|p| PendingView {
-                seq: p.seq,
-                time: p.time.0,
-                kind: match p.kind {
-                    PendingKind::Boot => "boot",
-                    PendingKind::Message => "message",
-                    PendingKind::Timer => "timer",
-                    PendingKind::Fault => "fault",
-                    PendingKind::Nemesis => "nemesis",
-                    PendingKind::Queue => "queue",
-                    PendingKind::Roster => "membership",
-                },
-                node: p.node.map(|n| n.0),
-                from: p.from.map(|n| n.0),
-                text: cut(p.text),
-                next: Some(p.seq) == next,
-            })
-            .collect(),
+        next: sim.time_order_choice().map(|(s, _)| s),
         verdicts: verdicts
             .iter()
             .map(|v| VerdictView {
@@ -170,12 +403,71 @@ pub fn state_json(session: &Session, notice: &Notice) -> String {
                 },
             })
             .collect(),
-        figures: crate::render::lin::all(&model, &marked).concat(),
-        scene: Scene::of(&model),
         message: &notice.message,
         error: notice.error,
         saved: notice.saved.as_ref().map(|(p, _)| p.as_str()),
         saved_hash: notice.saved.as_ref().map(|(_, h)| format!("{h:016x}")),
     };
-    safe_json(&state)
+    let text = match changed_messages {
+        Some((old, changed_messages_at)) => {
+            let now_pending: BTreeMap<u64, &PendingEvent> =
+                pending.iter().map(|p| (p.seq, p)).collect();
+            safe_json(&Delta {
+                head,
+                base: have.unwrap_or(0),
+                nodes: ListDelta {
+                    n: nodes.len(),
+                    at: changed.iter().map(|&i| (i, node_view(&nodes[i]))).collect(),
+                },
+                skews: list_delta(&sent.skews, &skews, |s| *s),
+                pending: PendingDelta {
+                    gone: sent
+                        .pending
+                        .keys()
+                        .filter(|s| !now_pending.contains_key(s))
+                        .copied()
+                        .collect(),
+                    put: pending
+                        .iter()
+                        .filter(|p| sent.pending.get(&p.seq) != Some(*p))
+                        .map(pending_view)
+                        .collect(),
+                },
+                scene: SceneDelta {
+                    messages: ListDelta {
+                        n: model.messages.len(),
+                        at: changed_messages_at
+                            .iter()
+                            .map(|&i| (i, SceneMessage::of(&model.messages[i])))
+                            .collect(),
+                    },
+                    bands: list_delta(&old.bands, &model.bands, SceneBand::of),
+                    ops: list_delta(&old.ops, &model.ops, SceneOp::of),
+                    notes: list_delta(&old.notes, &model.notes, scene_note),
+                    disk: list_delta(&old.disk, &model.disk, scene_disk),
+                    failures: &model.failures,
+                    focus: model.focus.map(|w| (w.from.0, w.to.0)),
+                    end: model.end.0,
+                },
+                figures: (figures != sent.figures).then_some(figures.as_str()),
+            })
+        }
+        _ => safe_json(&Full {
+            head,
+            full: true,
+            nodes: nodes.iter().map(node_view).collect(),
+            skews: skews.clone(),
+            pending: pending.iter().map(pending_view).collect(),
+            scene: Scene::of(model),
+            figures: &figures,
+        }),
+    };
+    sent.version = Some(notice.version);
+    sent.run = run;
+    sent.nodes = nodes;
+    sent.skews = skews;
+    sent.pending = pending.into_iter().map(|p| (p.seq, p)).collect();
+    sent.model = Some(live);
+    sent.figures = figures;
+    text
 }

@@ -17,6 +17,72 @@ const TOP: f64 = 56.0;
 const ROW: f64 = 46.0;
 /// Most operations drawn (a window larger than this is listed, not drawn).
 const MAX_OPS: usize = 40;
+/// Width of one character of a label (11px monospace, 0.6em, rounded up).
+pub const LABEL_CHAR: f64 = 6.7;
+/// Space kept between two things on one row (bars and labels).
+const GAP: f64 = 6.0;
+
+/// Where one operation's label goes: its left end, its text, and whether it is anchored at
+/// its right end (drawn from `x` leftwards).
+#[derive(Clone, Debug)]
+struct Label {
+    left: f64,
+    text: String,
+    right_anchored: bool,
+}
+
+impl Label {
+    fn width(text: &str) -> f64 {
+        text.chars().count() as f64 * LABEL_CHAR
+    }
+    fn right(&self) -> f64 {
+        self.left + Label::width(&self.text)
+    }
+    /// The x the SVG names: the start, or the end for a right-anchored label.
+    fn x(&self) -> f64 {
+        if self.right_anchored {
+            self.right()
+        } else {
+            self.left
+        }
+    }
+}
+
+/// The places a label of `text` may go for a bar from `x1` to `x2`, the preferred first: after
+/// the bar's start, or (near the right edge) ending at the bar's end; each kept inside the plot.
+/// When neither fits the text is shortened to the room there is.
+fn label_places(text: &str, x1: f64, x2: f64) -> Vec<Label> {
+    let w = Label::width(text);
+    let after = Label {
+        left: x1 + 3.0,
+        text: text.to_string(),
+        right_anchored: false,
+    };
+    let before = Label {
+        left: x2 - 3.0 - w,
+        text: text.to_string(),
+        right_anchored: true,
+    };
+    let fits = |l: &Label| l.left >= L && l.right() <= W - 2.0;
+    let mut out: Vec<Label> = if x1 > W * 0.6 {
+        vec![before, after]
+    } else {
+        vec![after, before]
+    };
+    out.retain(fits);
+    if out.is_empty() {
+        // Shortened from the bar's start to the plot's end (the bar's title holds the whole).
+        let room = ((W - 2.0 - (x1 + 3.0)) / LABEL_CHAR).floor().max(2.0) as usize;
+        let short: String = text.chars().take(room - 1).collect::<String>() + "…";
+        let left = (x1 + 3.0).min(W - 2.0 - Label::width(&short));
+        out.push(Label {
+            left,
+            text: short,
+            right_anchored: false,
+        });
+    }
+    out
+}
 
 /// The picture of `verdict`'s counterexample, if it failed and names at least two
 /// operations of the model.
@@ -49,27 +115,52 @@ pub fn counterexample(model: &Model, verdict: &Verdict) -> Option<String> {
     let pad = (to - from) / 20;
     let (from, to) = (from.saturating_sub(pad), to + pad);
     let x = |t: u64| L + (t.saturating_sub(from)) as f64 / (to - from) as f64 * (W - L - R);
-    // Each client's operations on its own row, a second row where two overlap.
-    let mut rows: Vec<(u32, u64)> = Vec::new();
+    // Each client's operations on its own row, another row where two would overlap: their
+    // bars, or their labels (a label is as wide as its text, so it may reach past its bar).
+    let texts: Vec<String> = ops
+        .iter()
+        .map(|op| {
+            let invoked = op.entries.first().copied();
+            let place = explained.and_then(|e| e.order.iter().position(|&i| Some(i) == invoked));
+            let blocked = explained.is_some_and(|e| Some(e.blocked) == invoked);
+            match (place, blocked) {
+                (Some(p), _) => format!("{}. {}", p + 1, op.text),
+                (None, true) => format!("next: {}", op.text),
+                _ => op.text.clone(),
+            }
+        })
+        .collect();
+    // Per row: its client and the spans (bars and labels) taken on it.
+    let mut rows: Vec<(u32, Vec<(f64, f64)>)> = Vec::new();
     let mut placed: Vec<(usize, f64)> = Vec::new();
+    let mut labels: Vec<Label> = Vec::new();
     for (i, o) in ops.iter().enumerate() {
         let end = o.end.unwrap_or(model.end).0;
-        let row = match rows
-            .iter()
-            .position(|&(c, free)| c == o.node.0 && free < o.start.0)
-        {
-            Some(r) => {
-                rows[r].1 = end;
-                r
+        let (x1, x2) = (x(o.start.0), x(end).max(x(o.start.0) + 4.0));
+        let places = label_places(&texts[i], x1, x2);
+        let span = |l: &Label| (x1.min(l.left) - GAP, x2.max(l.right()) + GAP);
+        let free =
+            |taken: &[(f64, f64)], (a, b): (f64, f64)| taken.iter().all(|&(c, d)| b <= c || d <= a);
+        let found = rows.iter().enumerate().find_map(|(r, (c, taken))| {
+            if *c != o.node.0 {
+                return None;
             }
+            places
+                .iter()
+                .find(|l| free(taken, span(l)))
+                .map(|l| (r, l.clone()))
+        });
+        let (row, label) = match found {
+            Some(found) => found,
             None => {
-                rows.push((o.node.0, end));
-                rows.len() - 1
+                rows.push((o.node.0, Vec::new()));
+                (rows.len() - 1, places[0].clone())
             }
         };
+        rows[row].1.push(span(&label));
+        labels.push(label);
         placed.push((i, TOP + ROW * row as f64 + ROW / 2.0));
     }
-    rows.sort_by_key(|&(c, _)| c);
     let h = TOP + ROW * rows.len() as f64 + 60.0 + 14.0 * verdict.details.len().min(12) as f64;
     let mut o = String::new();
     let _ = writeln!(
@@ -118,19 +209,16 @@ pub fn counterexample(model: &Model, verdict: &Verdict) -> Option<String> {
         };
         let end = op.end.unwrap_or(model.end).0;
         let (x1, x2) = (x(op.start.0), x(end).max(x(op.start.0) + 4.0));
-        // A bar near the right edge carries its label to its left, ending at the bar's end.
-        let right = x1 > W * 0.6;
-        let anchor = if right { r#" text-anchor="end""# } else { "" };
-        // Porcupine's view: each operation of the longest order that fits is numbered with its
-        // place in it, and the one that cannot take effect after them is outlined.
-        let invoked = op.entries.first().copied();
-        let place = explained.and_then(|e| e.order.iter().position(|&i| Some(i) == invoked));
-        let blocked = explained.is_some_and(|e| Some(e.blocked) == invoked);
-        let label = match (place, blocked) {
-            (Some(p), _) => format!("{}. {}", p + 1, op.text),
-            (None, true) => format!("next: {}", op.text),
-            _ => op.text.clone(),
+        let label = &labels[i];
+        let anchor = if label.right_anchored {
+            r#" text-anchor="end""#
+        } else {
+            ""
         };
+        // Porcupine's view: each operation of the longest order that fits is numbered with its
+        // place in it (in its label), and the one that cannot take effect after them is outlined.
+        let invoked = op.entries.first().copied();
+        let blocked = explained.is_some_and(|e| Some(e.blocked) == invoked);
         let mark = if blocked { " blocked" } else { "" };
         let _ = writeln!(
             o,
@@ -141,9 +229,9 @@ pub fn counterexample(model: &Model, verdict: &Verdict) -> Option<String> {
             xml_escape(&op.text),
             op.start,
             op.end.map_or("never".to_string(), |e| e.to_string()),
-            if right { x2 - 3.0 } else { x1 + 3.0 },
+            label.x(),
             y + 4.0,
-            xml_escape(&label)
+            xml_escape(&label.text)
         );
     }
     // Real-time order, transitively reduced: a -> b when a finished before b began and no c

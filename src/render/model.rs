@@ -174,120 +174,10 @@ impl Model {
         verdicts: &[Verdict],
         end: SimTime,
     ) -> Model {
-        let names = roster.names().to_vec();
-        let mut messages: Vec<Message> = Vec::new();
-        // Copies of one id still in flight, oldest first, so a delivery closes the oldest copy.
-        let mut open: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
-        let mut faults = Vec::new();
-        let mut notes = Vec::new();
-        for ev in events {
-            match &ev.kind {
-                TraceKind::Send { from, to, id, msg } => {
-                    open.entry(*id).or_default().push(messages.len());
-                    messages.push(Message {
-                        id: *id,
-                        from: *from,
-                        to: *to,
-                        sent: ev.time,
-                        end: None,
-                        dropped: None,
-                        text: msg.clone(),
-                    });
-                }
-                TraceKind::Duplicate { id, .. } => {
-                    if let Some(&first) = open.get(id).and_then(|v| v.first()) {
-                        let copy = Message {
-                            end: None,
-                            dropped: None,
-                            ..messages[first].clone()
-                        };
-                        open.entry(*id).or_default().push(messages.len());
-                        messages.push(copy);
-                    }
-                }
-                TraceKind::Deliver { id, .. } | TraceKind::Drop { id, .. } => {
-                    let reason = match &ev.kind {
-                        TraceKind::Drop { reason, .. } => Some(*reason),
-                        _ => None,
-                    };
-                    if let Some(list) = open.get_mut(id) {
-                        if !list.is_empty() {
-                            let i = list.remove(0);
-                            messages[i].end = Some(ev.time);
-                            messages[i].dropped = reason;
-                        }
-                        if list.is_empty() {
-                            open.remove(id);
-                        }
-                    }
-                }
-                TraceKind::Fault { fault } => faults.push(FaultMark {
-                    time: ev.time,
-                    fault: fault.clone(),
-                    text: fault.describe(&names),
-                }),
-                TraceKind::Note { node, text } => notes.push((ev.time, *node, text.clone())),
-                _ => {}
-            }
-        }
-        let faults = without_idle_restarts(faults, names.len());
-        let spares: Vec<bool> = roster.ids().map(|id| roster.is_spare(id)).collect();
-        let bands = bands_of(&faults, &spares);
-        let disk = disk_marks(&faults, &notes);
-        let culprits: Vec<usize> = verdicts
-            .iter()
-            .filter(|v| !v.passed())
-            .flat_map(|v| v.culprits.iter().copied())
-            .collect();
-        let mut ops: Vec<OpBar> = history
-            .calls()
-            .into_iter()
-            .map(|c| {
-                let mut entries = vec![c.invoke_index];
-                entries.extend(c.complete_index);
-                let culprit = entries.iter().any(|e| culprits.contains(e));
-                OpBar {
-                    node: c.node,
-                    start: c.invoke_time,
-                    end: c.complete_time,
-                    outcome: c.outcome,
-                    text: c.completed.describe(&names),
-                    entries,
-                    culprit,
-                }
-            })
-            .collect();
-        ops.extend(history.events().map(|e| OpBar {
-            node: e.node,
-            start: e.time,
-            end: Some(e.time),
-            outcome: Phase::Event,
-            text: e.op.describe(&names),
-            entries: vec![e.index],
-            culprit: culprits.contains(&e.index),
-        }));
-        ops.sort_by_key(|o| (o.start, o.entries[0]));
-        let failed: Vec<&Verdict> = verdicts.iter().filter(|v| !v.passed()).collect();
-        Model {
-            roles: roster.ids().map(|id| roster.role(id).to_string()).collect(),
-            names,
-            messages,
-            faults,
-            bands,
-            ops,
-            notes,
-            disk,
-            failures: failed
-                .iter()
-                .map(|v| format!("{}: {}", v.check, v.summary))
-                .collect(),
-            focus: failed
-                .iter()
-                .find_map(|v| v.window)
-                .map(|(from, to)| Window { from, to }),
-            end,
-            partial: None,
-        }
+        let mut live = LiveModel::new(roster);
+        live.read(events, None);
+        live.finish(roster, history, verdicts, end);
+        live.model
     }
 
     /// Builds the model of a finished run (its trace must have been kept at `TraceLevel::Full`).
@@ -335,6 +225,205 @@ impl Model {
             ));
         }
         Ok(out)
+    }
+}
+
+/// A model kept up to date as a run's trace grows (the debugger's page): each `update` reads
+/// only the trace events it has not read, and says which messages it added or changed, so a
+/// step costs what it recorded, not the run so far.
+#[derive(Clone, Debug)]
+pub struct LiveModel {
+    model: Model,
+    /// Copies of one id still in flight, oldest first, so a delivery closes the oldest copy.
+    open: BTreeMap<u64, Vec<usize>>,
+    /// Every fault as applied (the model's `faults` leaves idle restarts out).
+    applied: Vec<FaultMark>,
+    /// Trace events read so far.
+    read: usize,
+}
+
+impl LiveModel {
+    /// The model of a run that has recorded nothing yet.
+    pub fn new(roster: &Roster) -> LiveModel {
+        LiveModel {
+            model: Model {
+                names: roster.names().to_vec(),
+                roles: roster.ids().map(|id| roster.role(id).to_string()).collect(),
+                messages: Vec::new(),
+                faults: Vec::new(),
+                bands: Vec::new(),
+                ops: Vec::new(),
+                notes: Vec::new(),
+                disk: Vec::new(),
+                failures: Vec::new(),
+                focus: None,
+                end: SimTime::ZERO,
+                partial: None,
+            },
+            open: BTreeMap::new(),
+            applied: Vec::new(),
+            read: 0,
+        }
+    }
+
+    /// Trace events read so far: `update` reads the ones after them.
+    pub fn events_read(&self) -> usize {
+        self.read
+    }
+
+    /// The model as it stands.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The model as it stands, for a caller that adjusts it (its focus).
+    pub fn model_mut(&mut self) -> &mut Model {
+        &mut self.model
+    }
+
+    /// Brings the model up to the run's trace `events` (the ones read before must be their
+    /// start), history, verdicts and end; returns the indexes of the messages added or changed
+    /// (a fate learned), in order.
+    pub fn update(
+        &mut self,
+        roster: &Roster,
+        events: &[TraceEvent],
+        history: &History,
+        verdicts: &[Verdict],
+        end: SimTime,
+    ) -> Vec<usize> {
+        let mut changed = Vec::new();
+        self.read(events, Some(&mut changed));
+        self.finish(roster, history, verdicts, end);
+        changed.sort_unstable();
+        changed.dedup();
+        changed
+    }
+
+    fn read(&mut self, events: &[TraceEvent], mut changed: Option<&mut Vec<usize>>) {
+        let names = &self.model.names;
+        let messages = &mut self.model.messages;
+        let open = &mut self.open;
+        for ev in events.get(self.read..).unwrap_or(&[]) {
+            match &ev.kind {
+                TraceKind::Send { from, to, id, msg } => {
+                    open.entry(*id).or_default().push(messages.len());
+                    if let Some(c) = changed.as_deref_mut() {
+                        c.push(messages.len());
+                    }
+                    messages.push(Message {
+                        id: *id,
+                        from: *from,
+                        to: *to,
+                        sent: ev.time,
+                        end: None,
+                        dropped: None,
+                        text: msg.clone(),
+                    });
+                }
+                TraceKind::Duplicate { id, .. } => {
+                    if let Some(&first) = open.get(id).and_then(|v| v.first()) {
+                        let copy = Message {
+                            end: None,
+                            dropped: None,
+                            ..messages[first].clone()
+                        };
+                        open.entry(*id).or_default().push(messages.len());
+                        if let Some(c) = changed.as_deref_mut() {
+                            c.push(messages.len());
+                        }
+                        messages.push(copy);
+                    }
+                }
+                TraceKind::Deliver { id, .. } | TraceKind::Drop { id, .. } => {
+                    let reason = match &ev.kind {
+                        TraceKind::Drop { reason, .. } => Some(*reason),
+                        _ => None,
+                    };
+                    if let Some(list) = open.get_mut(id) {
+                        if !list.is_empty() {
+                            let i = list.remove(0);
+                            messages[i].end = Some(ev.time);
+                            messages[i].dropped = reason;
+                            if let Some(c) = changed.as_deref_mut() {
+                                c.push(i);
+                            }
+                        }
+                        if list.is_empty() {
+                            open.remove(id);
+                        }
+                    }
+                }
+                TraceKind::Fault { fault } => self.applied.push(FaultMark {
+                    time: ev.time,
+                    fault: fault.clone(),
+                    text: fault.describe(names),
+                }),
+                TraceKind::Note { node, text } => {
+                    self.model.notes.push((ev.time, *node, text.clone()))
+                }
+                _ => {}
+            }
+        }
+        self.read = self.read.max(events.len());
+    }
+
+    /// Everything but the messages and notes, made again from the faults, history and verdicts
+    /// (small beside the trace).
+    fn finish(&mut self, roster: &Roster, history: &History, verdicts: &[Verdict], end: SimTime) {
+        let names = &self.model.names;
+        let faults = without_idle_restarts(self.applied.clone(), names.len());
+        let spares: Vec<bool> = roster.ids().map(|id| roster.is_spare(id)).collect();
+        let bands = bands_of(&faults, &spares);
+        let disk = disk_marks(&faults, &self.model.notes);
+        let culprits: Vec<usize> = verdicts
+            .iter()
+            .filter(|v| !v.passed())
+            .flat_map(|v| v.culprits.iter().copied())
+            .collect();
+        let mut ops: Vec<OpBar> = history
+            .calls()
+            .into_iter()
+            .map(|c| {
+                let mut entries = vec![c.invoke_index];
+                entries.extend(c.complete_index);
+                let culprit = entries.iter().any(|e| culprits.contains(e));
+                OpBar {
+                    node: c.node,
+                    start: c.invoke_time,
+                    end: c.complete_time,
+                    outcome: c.outcome,
+                    text: c.completed.describe(names),
+                    entries,
+                    culprit,
+                }
+            })
+            .collect();
+        ops.extend(history.events().map(|e| OpBar {
+            node: e.node,
+            start: e.time,
+            end: Some(e.time),
+            outcome: Phase::Event,
+            text: e.op.describe(names),
+            entries: vec![e.index],
+            culprit: culprits.contains(&e.index),
+        }));
+        ops.sort_by_key(|o| (o.start, o.entries[0]));
+        let failed: Vec<&Verdict> = verdicts.iter().filter(|v| !v.passed()).collect();
+        let m = &mut self.model;
+        m.faults = faults;
+        m.bands = bands;
+        m.disk = disk;
+        m.ops = ops;
+        m.failures = failed
+            .iter()
+            .map(|v| format!("{}: {}", v.check, v.summary))
+            .collect();
+        m.focus = failed
+            .iter()
+            .find_map(|v| v.window)
+            .map(|(from, to)| Window { from, to });
+        m.end = end;
     }
 }
 

@@ -17,6 +17,7 @@
     hidden: {},                // lane index -> true when filtered out
     msgType: '',               // message-type filter ('' = all)
     key: '',                   // substring filter on messages and operations
+    open: {},                  // node state fields opened or folded by hand, by path
     message: '', error: false
   };
   var tip = document.getElementById('tip');
@@ -317,25 +318,65 @@
   }
 
   // Side panel.
-  function renderNodes() {
-    var box = document.getElementById('nodes');
-    box.textContent = '';
-    S.scene.names.forEach(function (name, i) {
-      var nd = live && S.server ? S.server.nodes[i] : null;
-      var st = nd ? nd.status : statusAt(i, now());
-      var d = h('div', { 'class': 'node', 'data-node': name, 'data-status': st }, null, box);
-      h('span', { 'class': 'name' }, name, d);
-      h('span', { 'class': 'role-label' }, ' ' + (S.scene.roles[i] || ''), d);
-      h('span', { 'class': 'status' }, st, d);
-      if (nd) {
-        h('span', { 'class': 'role-label' }, ' clock ' + fmt(nd.local_time, 1000), d);
-        if (nd.state) { h('pre', { 'class': 'state' }, nd.state, d); }
-        if (nd.storage.length) {
-          h('pre', { 'class': 'storage' }, 'disk' + (nd.unsynced ? ' (unsynced writes)' : '') + ':\n' +
-            nd.storage.map(function (kv) { return '  ' + kv[0] + ' = ' + kv[1]; }).join('\n'), d);
-        }
+  // A node's state tree: a field with fields beneath it folds (the configuration starts
+  // folded); what the person opened or folded stays so across steps.
+  function renderTree(fields, parent, path) {
+    fields.forEach(function (f, k) {
+      var key = path + '/' + (f.l || k);
+      if (f.c && f.c.length) {
+        var det = h('details', { 'class': f.cfg ? 'field cfg' : 'field' }, null, parent);
+        det.open = S.open.hasOwnProperty(key) ? S.open[key] : !f.cfg;
+        det.addEventListener('toggle', function () { S.open[key] = det.open; });
+        var sm = h('summary', {}, null, det);
+        h('span', { 'class': 'k' }, f.l, sm);
+        if (f.v) { h('span', { 'class': 'v' }, ' ' + f.v, sm); }
+        renderTree(f.c, det, key);
+      } else {
+        var row = h('div', { 'class': 'field' }, null, parent);
+        if (f.l) { h('span', { 'class': 'k' }, f.l + ':', row); row.appendChild(document.createTextNode(' ')); }
+        h('span', { 'class': 'v' }, f.v, row);
       }
     });
+  }
+  function clockText(i) {
+    var sv = S.server;
+    return sv && sv.skews && sv.skews[i] !== undefined ? ' clock ' + fmt(sv.now + sv.skews[i], 1000) : '';
+  }
+  // One node's panel, drawn into `d` (emptied first).
+  function renderNode(d, name, i) {
+    var nd = live && S.server ? S.server.nodes[i] : null;
+    var st = nd ? nd.status : statusAt(i, now());
+    d.textContent = '';
+    d.setAttribute('data-node', name);
+    d.setAttribute('data-status', st);
+    h('span', { 'class': 'name' }, name, d);
+    h('span', { 'class': 'role-label' }, ' ' + (S.scene.roles[i] || ''), d);
+    h('span', { 'class': 'status' }, st, d);
+    if (nd) {
+      h('span', { 'class': 'role-label clock' }, clockText(i), d);
+      if (nd.state) { renderTree(nd.state, h('div', { 'class': 'state' }, null, d), name); }
+      if (nd.storage.length) {
+        h('pre', { 'class': 'storage' }, 'disk' + (nd.unsynced ? ' (unsynced writes)' : '') + ':\n' +
+          nd.storage.map(function (kv) { return '  ' + kv[0] + ' = ' + kv[1]; }).join('\n'), d);
+      }
+    }
+  }
+  // Every panel, or (live, after a step) only the nodes that changed and every clock.
+  function renderNodes(changed) {
+    var box = document.getElementById('nodes');
+    var panels = box.children;
+    if (!changed || panels.length !== S.scene.names.length) {
+      box.textContent = '';
+      S.scene.names.forEach(function (name, i) { renderNode(h('div', { 'class': 'node' }, null, box), name, i); });
+      return;
+    }
+    changed.forEach(function (i) { renderNode(panels[i], S.scene.names[i], i); });
+    if (live && S.server) {
+      for (var i = 0; i !== panels.length; i++) {
+        var c = panels[i].querySelector('.clock');
+        if (c) { c.textContent = clockText(i); }
+      }
+    }
   }
   function renderPending() {
     var box = document.getElementById('pending');
@@ -345,8 +386,9 @@
       document.getElementById('pending-title').textContent = 'Pending (' + S.server.pending.length + ')';
       S.server.pending.slice(0, 300).forEach(function (p) {
         var who = p.kind === 'message' ? names[p.from] + ' -> ' + names[p.node] : (p.node === null ? '' : names[p.node]);
-        var li = h('li', { 'class': 'pending' + (p.next ? ' next' : ''), 'data-seq': String(p.seq), 'data-kind': p.kind },
-          fmt(p.time, 1000) + ' ' + p.kind + ' ' + who + ' ' + p.text + (p.next ? '  (next)' : ''), box);
+        var next = p.seq === S.server.next;
+        var li = h('li', { 'class': 'pending' + (next ? ' next' : ''), 'data-seq': String(p.seq), 'data-kind': p.kind },
+          fmt(p.time, 1000) + ' ' + p.kind + ' ' + who + ' ' + p.text + (next ? '  (next)' : ''), box);
         if (p.node !== null && !S.server.stopped) {
           var b = h('button', { 'class': 'run' }, 'run now', li);
           b.addEventListener('click', function () { act('run', { seq: p.seq }); });
@@ -387,11 +429,11 @@
         (done ? ' [' + o.outcome + ']' : ' [pending]'), box);
     });
   }
-  function renderAll() {
+  function renderAll(changedNodes) {
     var fl = document.getElementById('failures');
     fl.textContent = '';
     (S.scene ? S.scene.failures : []).forEach(function (f) { h('p', { 'class': 'failure' }, 'FAIL ' + f, fl); });
-    draw(); renderNodes(); renderPending(); renderChecks(); renderHistory();
+    draw(); renderNodes(changedNodes); renderPending(); renderChecks(); renderHistory();
     var st = document.getElementById('status');
     if (st) {
       st.textContent = live && S.server ? 'now ' + fmt(S.server.now, 1000) + ', ' + S.server.steps + ' steps (' + S.server.branches + ' chosen by hand)' +
@@ -484,18 +526,52 @@
     renderAll();
   }
 
-  // Live: every action goes to the server, which answers with the new state.
+  // Live: every action goes to the server, which answers with what changed since the state
+  // the page holds (or, when it cannot tell, the whole state).
   function act(op, params) {
     var q = ['op=' + encodeURIComponent(op)];
     for (var k in params || {}) { if (params.hasOwnProperty(k)) { q.push(k + '=' + encodeURIComponent(params[k])); } }
+    if (S.server) { q.push('have=' + S.server.version); }
     return fetch('/api/act?' + q.join('\u0026'), { method: 'POST', headers: { 'X-Clustersim-Token': data.token || '' } }).then(function (r) { return r.json(); }).then(update)
       .catch(function (e) { S.message = String(e); S.error = true; renderAll(); });
   }
+  // A list the page holds, brought up to date: its new length and the items that differ.
+  function patchList(list, d) {
+    list.length = d.n;
+    d.at.forEach(function (p) { list[p[0]] = p[1]; });
+  }
+  function applyDelta(d) {
+    var sv = S.server, sc = sv.scene;
+    ['live', 'version', 'now', 'stopped', 'steps', 'branches', 'next', 'verdicts', 'message', 'error', 'saved', 'saved_hash']
+      .forEach(function (k) { sv[k] = d[k]; });
+    patchList(sv.nodes, d.nodes);
+    patchList(sv.skews, d.skews);
+    var bySeq = {};
+    sv.pending.forEach(function (p) { bySeq[p.seq] = p; });
+    d.pending.gone.forEach(function (q) { delete bySeq[q]; });
+    d.pending.put.forEach(function (p) { bySeq[p.seq] = p; });
+    sv.pending = Object.keys(bySeq).map(function (k) { return bySeq[k]; })
+      .sort(function (a, b) { return a.time - b.time || a.seq - b.seq; });
+    ['messages', 'bands', 'ops', 'notes', 'disk'].forEach(function (k) { patchList(sc[k], d.scene[k]); });
+    sc.failures = d.scene.failures; sc.focus = d.scene.focus; sc.end = d.scene.end;
+    if (d.figures !== undefined) { sv.figures = d.figures; }
+    return d.nodes.at.map(function (p) { return p[0]; });
+  }
   function update(state) {
-    var first = S.server === null;
-    S.server = state;
+    var first = S.server === null, changed = null, figures = true;
+    if (state.full) {
+      S.server = state;
+      S.msgTypes = null;
+    } else if (S.server && state.base === S.server.version) {
+      figures = state.figures !== undefined;
+      changed = applyDelta(state);
+    } else {
+      // Not the state this page holds: ask for the whole state.
+      return fetch('/api/state').then(function (r) { return r.json(); }).then(update);
+    }
+    state = S.server;
     S.scene = state.scene;
-    document.getElementById('figures').innerHTML = state.figures || '';
+    if (figures) { document.getElementById('figures').innerHTML = state.figures || ''; }
     S.message = state.message || '';
     S.error = !!state.error;
     if (state.saved) { document.body.setAttribute('data-saved', state.saved); document.body.setAttribute('data-saved-hash', state.saved_hash); }
@@ -503,11 +579,13 @@
     // The toolbar and the filters follow the run: a failure window appears after "run to
     // failure", message types as they are first sent.
     var shape = String(!!(S.scene && S.scene.focus));
-    var kinds = S.scene ? S.scene.messages.map(function (m) { return msgType(m.text); }).filter(function (t, i, a) { return a.indexOf(t) === i; }).sort().join(',') : '';
     if (first || shape !== S.toolbarShape) { S.toolbarShape = shape; toolbar(); }
-    if (first || kinds !== S.filterKinds) { S.filterKinds = kinds; filters(); }
+    var types = S.msgTypes || {}, grew = first || !S.msgTypes;
+    S.scene.messages.forEach(function (m) { var t = msgType(m.text); if (!types[t]) { types[t] = true; grew = true; } });
+    S.msgTypes = types;
+    if (grew) { filters(); }
     if (S.follow) { setSpan(0, end()); }
-    renderAll();
+    renderAll(changed);
     document.body.setAttribute('data-ready', String(state.steps) + ':' + String(state.now) + ':' + String(state.version));
   }
   window.clustersim = { state: S, act: act, span: function () { return S.t1 - S.t0; } };

@@ -3,8 +3,10 @@
 //! recorded run (`--html`, data embedded, stepped through in the page) and the live debugger
 //! (`clustersim debug`, data fetched from the local server after every action).
 
-use super::model::{xml_escape, Model, Window};
+use super::model::{xml_escape, Band, DiskMark, Message, Model, OpBar, Window};
 use crate::history::Phase;
+use crate::node::NodeId;
+use crate::time::SimTime;
 use serde::Serialize;
 
 const SCRIPT: &str = include_str!("page.js");
@@ -12,7 +14,7 @@ const STYLE: &str = include_str!("page.css");
 
 /// A message copy as the page draws it (times in nanoseconds).
 #[derive(Serialize)]
-struct SceneMessage<'a> {
+pub struct SceneMessage<'a> {
     from: u32,
     to: u32,
     sent: u64,
@@ -21,9 +23,23 @@ struct SceneMessage<'a> {
     text: &'a str,
 }
 
+impl<'a> SceneMessage<'a> {
+    /// The page's form of a model's message.
+    pub fn of(m: &'a Message) -> SceneMessage<'a> {
+        SceneMessage {
+            from: m.from.0,
+            to: m.to.0,
+            sent: m.sent.0,
+            end: m.end.map(|t| t.0),
+            dropped: m.dropped.map(|r| r.label().to_string()),
+            text: &m.text,
+        }
+    }
+}
+
 /// A fault period as the page draws it.
 #[derive(Serialize)]
-struct SceneBand<'a> {
+pub struct SceneBand<'a> {
     kind: &'static str,
     node: Option<u32>,
     start: u64,
@@ -32,15 +48,63 @@ struct SceneBand<'a> {
     groups: Vec<Vec<u32>>,
 }
 
+impl<'a> SceneBand<'a> {
+    /// The page's form of a model's band.
+    pub fn of(b: &'a Band) -> SceneBand<'a> {
+        SceneBand {
+            kind: b.kind.label(),
+            node: b.node.map(|n| n.0),
+            start: b.start.0,
+            end: b.end.map(|t| t.0),
+            text: &b.text,
+            groups: b
+                .groups
+                .iter()
+                .map(|g| g.iter().map(|n| n.0).collect())
+                .collect(),
+        }
+    }
+}
+
 /// A client operation or system event as the page draws it.
 #[derive(Serialize)]
-struct SceneOp<'a> {
+pub struct SceneOp<'a> {
     node: u32,
     start: u64,
     end: Option<u64>,
     outcome: &'static str,
     text: &'a str,
     culprit: bool,
+}
+
+impl<'a> SceneOp<'a> {
+    /// The page's form of a model's operation.
+    pub fn of(o: &'a OpBar) -> SceneOp<'a> {
+        SceneOp {
+            node: o.node.0,
+            start: o.start.0,
+            end: o.end.map(|t| t.0),
+            outcome: match o.outcome {
+                Phase::Ok => "ok",
+                Phase::Fail => "fail",
+                Phase::Info => "info",
+                Phase::Event => "event",
+                Phase::Invoke => "pending",
+            },
+            text: &o.text,
+            culprit: o.culprit,
+        }
+    }
+}
+
+/// A node's note as the page draws it: time, node, text.
+pub fn scene_note(n: &(SimTime, NodeId, String)) -> (u64, u32, &str) {
+    (n.0 .0, n.1 .0, n.2.as_str())
+}
+
+/// A disk mark as the page draws it: time, node, text.
+pub fn scene_disk(d: &DiskMark) -> (u64, u32, &str) {
+    (d.time.0, d.node.0, d.text.as_str())
 }
 
 /// Everything the page draws of one run.
@@ -64,62 +128,11 @@ impl<'a> Scene<'a> {
         Scene {
             names: &model.names,
             roles: &model.roles,
-            messages: model
-                .messages
-                .iter()
-                .map(|m| SceneMessage {
-                    from: m.from.0,
-                    to: m.to.0,
-                    sent: m.sent.0,
-                    end: m.end.map(|t| t.0),
-                    dropped: m.dropped.map(|r| r.label().to_string()),
-                    text: &m.text,
-                })
-                .collect(),
-            bands: model
-                .bands
-                .iter()
-                .map(|b| SceneBand {
-                    kind: b.kind.label(),
-                    node: b.node.map(|n| n.0),
-                    start: b.start.0,
-                    end: b.end.map(|t| t.0),
-                    text: &b.text,
-                    groups: b
-                        .groups
-                        .iter()
-                        .map(|g| g.iter().map(|n| n.0).collect())
-                        .collect(),
-                })
-                .collect(),
-            ops: model
-                .ops
-                .iter()
-                .map(|o| SceneOp {
-                    node: o.node.0,
-                    start: o.start.0,
-                    end: o.end.map(|t| t.0),
-                    outcome: match o.outcome {
-                        Phase::Ok => "ok",
-                        Phase::Fail => "fail",
-                        Phase::Info => "info",
-                        Phase::Event => "event",
-                        Phase::Invoke => "pending",
-                    },
-                    text: &o.text,
-                    culprit: o.culprit,
-                })
-                .collect(),
-            notes: model
-                .notes
-                .iter()
-                .map(|(t, n, s)| (t.0, n.0, s.as_str()))
-                .collect(),
-            disk: model
-                .disk
-                .iter()
-                .map(|d| (d.time.0, d.node.0, d.text.as_str()))
-                .collect(),
+            messages: model.messages.iter().map(SceneMessage::of).collect(),
+            bands: model.bands.iter().map(SceneBand::of).collect(),
+            ops: model.ops.iter().map(SceneOp::of).collect(),
+            notes: model.notes.iter().map(scene_note).collect(),
+            disk: model.disk.iter().map(scene_disk).collect(),
             failures: &model.failures,
             focus: model.focus.map(|w| (w.from.0, w.to.0)),
             end: model.end.0,

@@ -64,6 +64,10 @@ impl<N: Node + Clone> Node for SharedNode<N> {
         self.0.describe()
     }
 
+    fn describe_tree(&self) -> Option<crate::describe::Describe> {
+        self.0.describe_tree()
+    }
+
     fn heap_bytes(&self) -> u64 {
         self.0.heap_bytes()
     }

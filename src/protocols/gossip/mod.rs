@@ -185,6 +185,13 @@ impl Node for GossipNode {
         Some(format!("{self:#?}"))
     }
 
+    fn describe_tree(&self) -> Option<crate::describe::Describe> {
+        Some(match self {
+            GossipNode::Peer(p) => p.describe_tree(),
+            GossipNode::User(u) => u.describe_tree(),
+        })
+    }
+
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         match self {
             GossipNode::Peer(p) => p.on_start(ctx),

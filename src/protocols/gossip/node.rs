@@ -58,6 +58,38 @@ impl Peer {
         }
     }
 
+    /// The messages it holds per user, those it is still assembling, its last push targets,
+    /// then the protocol's parameters, for the debugger.
+    pub fn describe_tree(&self) -> crate::describe::Describe {
+        use crate::describe::{Describe, Part};
+        let mut d = Describe::new();
+        let mut held = Describe::new();
+        for (rank, user) in self.shared.users.iter().enumerate() {
+            let log = self.held.log(rank as u32);
+            let whole = log.iter().filter(|&&c| c != 0).count();
+            if whole > 0 {
+                held.parts(
+                    "",
+                    vec![Part::Node(*user), Part::Text(format!(": {whole} messages"))],
+                );
+            }
+        }
+        d.section("holds", format!("{} messages", self.held.len()), held);
+        let mut partial = Describe::new();
+        for (msg, p) in &self.partial {
+            partial.field(
+                format!("message {msg}"),
+                format!("{} of {} chunks here", p.have.count_ones(), p.of),
+            );
+        }
+        d.section("assembling", self.partial.len(), partial);
+        d.nodes("last pushed to", self.picks.iter().copied());
+        d.config("parameters", format!("{:?}", self.shared.params))
+            .config("gossip nodes", self.shared.nodes.len())
+            .config_nodes("users", self.shared.users.iter().copied());
+        d
+    }
+
     /// The complete messages this node holds.
     pub fn held(&self) -> &Holdings {
         &self.held

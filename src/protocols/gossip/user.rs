@@ -39,6 +39,26 @@ impl User {
         }
     }
 
+    /// Its posts and those waiting for acknowledgement, for the debugger.
+    pub fn describe_tree(&self) -> crate::describe::Describe {
+        let mut d = crate::describe::Describe::new();
+        d.field("posted", self.posted).field(
+            "waiting for acknowledgement",
+            if self.pending.is_empty() {
+                "none".to_string()
+            } else {
+                self.pending
+                    .keys()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        );
+        d.config("rank", self.rank)
+            .config("posts at most", self.shared.posts_per_user);
+        d
+    }
+
     /// Posts made so far.
     pub fn posted(&self) -> u64 {
         self.posted

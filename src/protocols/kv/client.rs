@@ -116,6 +116,18 @@ impl KvOp {
     pub fn is_write(&self) -> bool {
         !matches!(self, KvOp::Get { .. })
     }
+
+    /// The operation in words, keys as the history spells them (`put k3 = 17`).
+    pub fn describe(&self) -> String {
+        match *self {
+            KvOp::Put { key, value } => format!("put k{key} = {value}"),
+            KvOp::Get { key } => format!("get k{key}"),
+            KvOp::Cas { key, from, to } => format!(
+                "cas k{key} from {} to {to}",
+                from.map_or("nil".to_string(), |v| v.to_string())
+            ),
+        }
+    }
 }
 
 /// A client's request; `id` is unique per client and echoed in the reply.
@@ -322,6 +334,80 @@ impl KvClient {
             finals: Vec::new(),
             route: Vec::new(),
         }
+    }
+
+    /// What the client waits for, whom it asks and what it has read, then its workload, for
+    /// the debugger's node panel.
+    pub fn describe_tree(&self) -> crate::describe::Describe {
+        use crate::describe::{Describe, Part};
+        // An operation limit in words (0: no limit).
+        let limit_text = |limit: u64| {
+            if limit == 0 {
+                "no limit".to_string()
+            } else {
+                limit.to_string()
+            }
+        };
+        let mut d = Describe::new();
+        d.field(
+            "issued",
+            format!("{} of {}", self.issued, limit_text(self.config.limit)),
+        );
+        d.node(
+            "asks",
+            self.servers
+                .get(self.target % self.servers.len().max(1))
+                .copied(),
+        );
+        let mut waiting = Describe::new();
+        for (id, p) in &self.pending {
+            let mut what = format!("{} (attempt {}", p.request.op.describe(), p.attempts + 1);
+            if p.timeouts > 0 {
+                what.push_str(&format!(", {} timed out", p.timeouts));
+            }
+            what.push(')');
+            if p.final_read {
+                what.push_str(", a final read");
+            }
+            waiting.field(format!("request {id}"), what);
+        }
+        d.section("waiting for", self.pending.len(), waiting);
+        let mut seen = Describe::new();
+        for (key, value) in &self.last_seen {
+            seen.field(
+                format!("k{key}"),
+                value.map_or("nil".to_string(), |v| v.to_string()),
+            );
+        }
+        d.section("last read", format!("{} keys", self.last_seen.len()), seen);
+        if !self.finals.is_empty() {
+            d.parts(
+                "final reads left",
+                vec![Part::Text(
+                    self.finals
+                        .iter()
+                        .map(|k| format!("k{k}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )],
+            );
+        }
+        let c = &self.config;
+        d.config_nodes("servers", self.servers.iter().copied())
+            .config("policy", format!("{:?}", self.policy))
+            .config("operations", limit_text(c.limit))
+            .config("interval", c.interval)
+            .config("timeout", c.timeout)
+            .config("keys", c.keys)
+            .config("reads", c.reads)
+            .config("cas", c.cas)
+            .config("retries", c.retries)
+            .config("timeout retries", c.timeout_retries)
+            .config("sessions", c.sessions);
+        if c.rate > 0.0 {
+            d.config("rate (per second)", c.rate);
+        }
+        d
     }
 
     /// Operations issued so far in this incarnation.

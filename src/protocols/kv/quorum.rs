@@ -454,6 +454,13 @@ impl Node for QNode {
         Some(format!("{self:#?}"))
     }
 
+    fn describe_tree(&self) -> Option<crate::describe::Describe> {
+        Some(match self {
+            QNode::Client(c) => c.describe_tree(),
+            other => crate::describe::Describe::text(format!("{other:#?}")),
+        })
+    }
+
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         match self {
             QNode::Client(c) => c.on_start(ctx),

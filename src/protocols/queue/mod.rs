@@ -112,6 +112,17 @@ pub struct TaskRecord {
     pub state: TaskState,
 }
 
+impl TaskState {
+    /// The state in words.
+    fn describe(self) -> &'static str {
+        match self {
+            TaskState::Ready => "ready",
+            TaskState::InFlight => "in flight",
+            TaskState::Done => "done",
+        }
+    }
+}
+
 /// Where a task is in its life.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum TaskState {
@@ -242,6 +253,13 @@ pub struct Cluster {
 }
 
 impl Cluster {
+    /// Who is who, as the configuration of a node's panel.
+    fn describe_into(&self, d: &mut crate::describe::Describe) {
+        d.config_nodes("servers", self.servers.iter().copied())
+            .config_nodes("sink", [self.sink])
+            .config("timeout", self.timeout);
+    }
+
     fn from_roster(roster: &Roster, timeout: Duration) -> Self {
         Cluster {
             servers: roster.members("server"),
@@ -273,6 +291,18 @@ impl Node for QueueNode {
 
     fn describe(&self) -> Option<String> {
         Some(format!("{self:#?}"))
+    }
+
+    fn describe_tree(&self) -> Option<crate::describe::Describe> {
+        Some(match self {
+            QueueNode::Producer(n) => n.describe_tree(),
+            QueueNode::Server(n) => n.describe_tree(),
+            QueueNode::Worker(n) => n.describe_tree(),
+            QueueNode::Sink(n) => n.describe_tree(),
+            QueueNode::Idle => {
+                crate::describe::Describe::text("idle: the queue gives this role nothing to do")
+            }
+        })
     }
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {

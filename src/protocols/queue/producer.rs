@@ -24,6 +24,34 @@ pub struct Producer {
 }
 
 impl Producer {
+    /// What it has submitted and waits for, then its configuration, for the debugger.
+    pub(super) fn describe_tree(&self) -> crate::describe::Describe {
+        let mut d = crate::describe::Describe::new();
+        d.field("submitted", format!("{} of {}", self.sent, self.limit))
+            .node(
+                "asks",
+                self.cluster
+                    .servers
+                    .get(self.server % self.cluster.servers.len().max(1))
+                    .copied(),
+            )
+            .field(
+                "waiting for",
+                self.pending.map_or("nothing".to_string(), |(task, _)| {
+                    format!("task {task} to be acknowledged (attempt {})", self.attempt)
+                }),
+            );
+        d.config("producer", self.index)
+            .config("interval", self.interval)
+            .config("start", self.start)
+            .config(
+                "stop",
+                self.stop.map_or("never".to_string(), |t| t.to_string()),
+            );
+        self.cluster.describe_into(&mut d);
+        d
+    }
+
     /// A producer numbered `index` that submits `limit` tasks; resumes its count from storage.
     pub fn new(
         index: u64,

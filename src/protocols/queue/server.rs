@@ -103,6 +103,107 @@ fn read_journal(
 }
 
 impl Server {
+    /// Tasks by state, leases, the primary it believes in and what it waits for, then its
+    /// configuration, for the debugger.
+    pub(super) fn describe_tree(&self) -> crate::describe::Describe {
+        use crate::describe::{Describe, Part};
+        let mut d = Describe::new();
+        let servers = &self.cluster.servers;
+        d.node(
+            "primary (believed)",
+            servers.get(self.primary_guess()).copied(),
+        );
+        let mut tasks = Describe::new();
+        for (task, r) in &self.tasks {
+            let mut what = format!("{} (version {})", r.state.describe(), r.ver);
+            if let Some(until) = self.leases.get(task) {
+                what.push_str(&format!(", leased until {until}"));
+            }
+            tasks.field(format!("task {task}"), what);
+        }
+        let count = |st: super::TaskState| self.tasks.values().filter(|r| r.state == st).count();
+        d.section(
+            "tasks",
+            format!(
+                "{} ready, {} in flight, {} done",
+                count(super::TaskState::Ready),
+                count(super::TaskState::InFlight),
+                count(super::TaskState::Done)
+            ),
+            tasks,
+        );
+        let ready: Vec<String> = self.ready.iter().map(u64::to_string).collect();
+        d.field(
+            "ready queue",
+            if ready.is_empty() {
+                "empty".into()
+            } else {
+                ready.join(", ")
+            },
+        );
+        if servers.len() > 1 {
+            let mut peers = Describe::new();
+            for (i, s) in servers.iter().enumerate() {
+                if i == self.me {
+                    continue;
+                }
+                let mut what = format!(
+                    ": {}, last heard {}",
+                    if self.alive.get(i).copied().unwrap_or(false) {
+                        "alive"
+                    } else {
+                        "presumed dead"
+                    },
+                    self.last_heard.get(i).copied().unwrap_or_default()
+                );
+                if self.peer_recovering.get(i).copied().unwrap_or(false) {
+                    what.push_str(", recovering");
+                }
+                peers.parts("", vec![Part::Node(*s), Part::Text(what)]);
+            }
+            d.section("peers", "", peers);
+        }
+        let mut acks = Describe::new();
+        for (task, p) in &self.pending {
+            acks.parts(
+                format!("task {task}"),
+                vec![
+                    Part::Text("acknowledge to ".into()),
+                    Part::Node(p.producer),
+                    Part::Text(format!(
+                        " when {} more backups have it",
+                        p.waiting.count_ones()
+                    )),
+                ],
+            );
+        }
+        d.section("waiting for backups", self.pending.len(), acks);
+        let mut flags = Vec::new();
+        if self.recovering {
+            flags.push("recovering");
+        }
+        if self.silent {
+            flags.push("silent: its disk would not sync");
+        }
+        if self.suspect {
+            flags.push("suspect: never primary until a sync works");
+        }
+        if !flags.is_empty() {
+            d.field("state", flags.join("; "));
+        }
+        if self.damaged > 0 {
+            d.field("records damaged at boot", self.damaged);
+        }
+        d.config("variant", format!("{:?}", self.variant))
+            .config("durability", format!("{:?}", self.durability))
+            .config("lease", self.lease)
+            .config("heartbeat", self.heartbeat)
+            .config("failover", self.failover)
+            .config("checksums", self.checksums);
+        self.cluster.describe_into(&mut d);
+        d
+    }
+
     /// Rebuilds a server from its storage: synced records only, ready tasks in id order.
     pub fn new(
         id: NodeId,

@@ -14,6 +14,22 @@ pub struct Sink {
 }
 
 impl Sink {
+    /// The tasks it applied, then whether it applies each once, for the debugger.
+    pub(super) fn describe_tree(&self) -> crate::describe::Describe {
+        let mut d = crate::describe::Describe::new();
+        let applied: Vec<String> = self.applied.iter().map(u64::to_string).collect();
+        d.field(
+            "applied (remembered)",
+            if applied.is_empty() {
+                "none".to_string()
+            } else {
+                applied.join(", ")
+            },
+        );
+        d.config("idempotent", self.idempotent);
+        d
+    }
+
     /// A sink that reloads its applied set from storage.
     pub fn new(idempotent: bool, storage: &Storage<QueueStored>) -> Self {
         let applied = storage

@@ -42,6 +42,26 @@ impl std::hash::Hash for Worker {
 }
 
 impl Worker {
+    /// What it is doing and whom it asks, then its configuration, for the debugger.
+    pub(super) fn describe_tree(&self) -> crate::describe::Describe {
+        let mut d = crate::describe::Describe::new();
+        d.field(
+            "doing",
+            match self.doing {
+                Doing::Idle => "nothing: a poll is due".to_string(),
+                Doing::Asking(n) => format!("asking for a task (attempt {n})"),
+                Doing::Processing(t) => format!("processing task {t}"),
+                Doing::Applying(t) => format!("waiting for the sink to apply task {t}"),
+            },
+        )
+        .node("asks", Some(self.server()));
+        d.config("variant", format!("{:?}", self.variant))
+            .config("poll", self.poll)
+            .config("acks on receipt", self.ack_on_receipt);
+        self.cluster.describe_into(&mut d);
+        d
+    }
+
     /// A fresh worker (workers keep nothing on disk).
     pub fn new(params: &QueueParams, cluster: Arc<Cluster>) -> Self {
         Worker {

@@ -282,6 +282,13 @@ impl Node for RaftNode {
         })
     }
 
+    fn describe_tree(&self) -> Option<crate::describe::Describe> {
+        Some(match self {
+            RaftNode::Server(s) => s.describe_tree(),
+            RaftNode::Client(c) => c.describe_tree(),
+        })
+    }
+
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         match self {
             RaftNode::Server(s) => s.on_start(ctx),

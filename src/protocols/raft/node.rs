@@ -398,6 +398,95 @@ impl Server {
         }
     }
 
+    /// `describe` as a tree: term, role, vote and leader by name, the log's last entries, a
+    /// leader's replication progress per server, what the disk did, then the configuration.
+    pub fn describe_tree(&self) -> crate::describe::Describe {
+        use crate::describe::{Describe, Part};
+        let mut d = Describe::new();
+        d.field("term", self.current_term)
+            .field("role", format!("{:?}", self.role).to_lowercase())
+            .node("voted for", self.voted_for)
+            .node("leader", self.leader_id)
+            .field("election deadline", self.election_deadline);
+        let last = self.log.last_index();
+        let mut log = Describe::new();
+        for i in last.saturating_sub(7).max(1)..=last {
+            if let Some(e) = self.log.get(i) {
+                let mut what = vec![Part::Text(format!("term {}: ", e.term))];
+                match e.command {
+                    super::log::Command::Noop => what.push(Part::Text("noop".into())),
+                    super::log::Command::Config { voters } => {
+                        what.push(Part::Text("configuration ".into()));
+                        for (k, n) in self.voters_of(voters).into_iter().enumerate() {
+                            if k > 0 {
+                                what.push(Part::Text(", ".into()));
+                            }
+                            what.push(Part::Node(n));
+                        }
+                    }
+                    super::log::Command::Kv { client, op, .. } => {
+                        what.push(Part::Text(format!("{} from ", op.describe())));
+                        what.push(Part::Node(client));
+                    }
+                }
+                if i <= self.commit_index {
+                    what.push(Part::Text(" (committed)".into()));
+                }
+                log.parts(i.to_string(), what);
+            }
+        }
+        d.section(
+            "log",
+            format!(
+                "{last} entries, commit index {}, applied {}",
+                self.commit_index, self.last_applied
+            ),
+            log,
+        );
+        if self.role == Role::Leader {
+            let mut progress = Describe::new();
+            for s in &self.servers {
+                progress.parts(
+                    "",
+                    vec![
+                        Part::Node(*s),
+                        Part::Text(format!(
+                            ": next index {}, match index {}",
+                            self.next_index[s.index()],
+                            self.match_index[s.index()]
+                        )),
+                    ],
+                );
+            }
+            d.section("replication", "", progress);
+            d.field("client requests in the log", self.pending.len());
+        }
+        if self.role == Role::Candidate {
+            d.nodes("votes", self.votes.iter().copied());
+        }
+        if self.wedged || self.abstains || self.lost {
+            d.field(
+                "disk",
+                [
+                    (
+                        self.wedged,
+                        "would not sync: serves nothing until restarted",
+                    ),
+                    (self.abstains, "lost its vote record: never votes again"),
+                    (self.lost, "lost log entries it may have acknowledged"),
+                ]
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, what)| *what)
+                .collect::<Vec<_>>()
+                .join("; "),
+            );
+        }
+        d.config_nodes("servers", self.servers.iter().copied())
+            .config("parameters", format!("{:?}", self.params));
+        d
+    }
+
     /// Boots a server from what it persisted (nothing, on first boot).
     pub fn recover(
         params: RaftParams,

@@ -289,6 +289,27 @@ impl<N: Node> Sim<N> {
         applied
     }
 
+    /// A mark of how far `apply_step` and `settle` have moved the run, for `touched_since`.
+    pub fn touch_mark(&self) -> u64 {
+        self.print_cache.touches
+    }
+
+    /// The nodes `apply_step` and `settle` may have changed since `mark` (their state,
+    /// status or disk), in id order; `None` when any may have (a fault, the nemesis, a mark
+    /// from another run).
+    pub fn touched_since(&self, mark: u64) -> Option<Vec<NodeId>> {
+        let cache = &self.print_cache;
+        if cache.touched_all > mark || mark > cache.touches {
+            return None;
+        }
+        Some(
+            (0..cache.touched.len())
+                .filter(|&i| cache.touched[i] > mark)
+                .map(|i| NodeId(i as u32))
+                .collect(),
+        )
+    }
+
     /// `apply_step`, marking the nodes it touches in the fingerprint's cache.
     fn apply_step_untracked(&mut self, step: &Step) -> bool {
         if self.stop.is_some() {
@@ -843,6 +864,13 @@ pub(in crate::sim) struct PrintCache {
     /// The pending events' prints by slab slot, each valid for the insertion number it names
     /// (an event never changes while it waits, whatever the run does meanwhile).
     pending: Vec<EventPrint>,
+    /// Counts the marks below, so a reader can ask what was touched since one (the debugger's
+    /// page is sent only the nodes that may have changed).
+    touches: u64,
+    /// Each node's last mark (0: none yet).
+    touched: Vec<u64>,
+    /// The last mark that may have touched every node.
+    touched_all: u64,
 }
 
 impl PrintCache {
@@ -861,11 +889,18 @@ impl PrintCache {
         if let Some(f) = self.fresh.get_mut(node.index()) {
             *f = false;
         }
+        self.touches += 1;
+        if self.touched.len() <= node.index() {
+            self.touched.resize(node.index() + 1, 0);
+        }
+        self.touched[node.index()] = self.touches;
     }
 
     /// Any node may have changed.
     fn stale_all(&mut self) {
         self.fresh.iter_mut().for_each(|f| *f = false);
+        self.touches += 1;
+        self.touched_all = self.touches;
     }
 }
 
