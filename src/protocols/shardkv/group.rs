@@ -345,11 +345,7 @@ impl GroupServer {
             return;
         }
         let result = self.shards[s].sm.apply(&req.op);
-        if req.op.is_write() {
-            let (key, value) = match req.op {
-                KvOp::Put { key, value } | KvOp::Cas { key, to: value, .. } => (key, value),
-                KvOp::Get { .. } => unreachable!("a write"),
-            };
+        if let KvOp::Put { key, value } | KvOp::Cas { key, to: value, .. } = req.op {
             let st = ctx.storage();
             if let Some(v) = self.shards[s].sm.data().get(&key) {
                 st.put(format!("{}{key}", data_prefix(s)), Stored::Word(*v));
