@@ -14,6 +14,7 @@
 //! taken in the batch's order as one thread takes them: the same states, counts and paths on
 //! any number of threads.
 
+use super::seen::{Order, Seen};
 use crate::check::{panic_verdict, Status, Verdict};
 use crate::error::{Error, Result};
 use crate::fault::{resolve_names, NemesisKind};
@@ -344,6 +345,8 @@ struct Frontier<N: Node> {
     /// Boxed: a run is large, and states move between the frontier and the pool.
     sim: Box<Sim<N>>,
     print: u64,
+    /// Its place in breadth-first order (the root's is 0).
+    index: u64,
     depth: usize,
     budgets: Budgets,
     /// First boots still to run (untimed: they run before anything else).
@@ -479,7 +482,7 @@ fn kept_for(checks: &[Box<dyn AnyCheck>], config: &ExhaustiveConfig) -> Kept {
 
 /// Bytes one entry of the seen-set costs: its fingerprint, its parent's and its step, and a
 /// control byte, twice over for the room a hash table keeps free after it doubles.
-const SEEN_ENTRY_BYTES: u64 = 2 * (std::mem::size_of::<(u64, (u64, Step))>() as u64 + 1);
+const SEEN_ENTRY_BYTES: u64 = super::seen::ENTRY_BYTES;
 
 /// What the allocator adds to one copy of a run: a header on each of its buffers.
 const ALLOCATION_OVERHEAD: u64 = 256;
@@ -602,11 +605,9 @@ where
         }
     }
     let print = root.symmetric_fingerprint_of(kept, &groups);
-    // Each distinct state's parent and the step that led to it: the path of a failure. Only
-    // looked up, never iterated.
-    let mut parents: Parents = Parents::default();
+    // Each distinct state's parent and the step that led to it: the path of a failure.
+    let seen = Seen::new(print);
     let mut frontier: VecDeque<Frontier<N>> = VecDeque::new();
-    parents.insert(print, (print, Step::Run(u64::MAX)));
     // What a waiting state holds, measured on the root and again as states grow.
     let mut per_state = state_bytes(&root);
     let mut sampled = (per_state, 1u64);
@@ -614,6 +615,7 @@ where
     frontier.push_back(Frontier {
         sim: Box::new(root),
         print,
+        index: 0,
         depth: 0,
         budgets: Budgets::default(),
         boots_left: first_boots.len(),
@@ -639,7 +641,7 @@ where
     };
     // States of the last batch not taken when the search stopped.
     let mut unmerged = 0usize;
-    let crew = Crew::new(parents);
+    let crew = Crew::new(seen);
     let helper_count = helpers.len();
     std::thread::scope(|scope| {
         let _dismiss = Dismiss(&crew);
@@ -654,7 +656,7 @@ where
             let batch: Vec<Frontier<N>> = frontier.drain(..frontier.len().min(BATCH)).collect();
             let mut left = batch.len();
             let expanded = crew.expand(&shared, &mut own, helper_count, batch);
-            let mut parents = crew.seen_mut();
+            let seen = &crew.seen;
             for (state, expanded) in expanded {
                 left -= 1;
                 unmerged = left;
@@ -679,7 +681,7 @@ where
                         on_end(&outcome);
                         tally_goals(&mut out.goals, &outcome);
                         if !failed.is_empty() {
-                            let path = path_to(&parents, state.print);
+                            let path = seen.path_to(state.print);
                             out.violation = Some(shortest_prefix(&base, path, checks));
                             break 'search;
                         }
@@ -698,21 +700,18 @@ where
                             let Some(sim) = child.sim else {
                                 continue;
                             };
-                            match parents.entry(child.print) {
-                                std::collections::hash_map::Entry::Occupied(_) => {
-                                    own.recycle(sim);
-                                    continue;
-                                }
-                                std::collections::hash_map::Entry::Vacant(v) => {
-                                    v.insert((state.print, child.step));
-                                }
+                            // Recorded by its worker, and still the first place it was met
+                            // now that every worker is done.
+                            if seen.first(child.print) != Some(child.order) {
+                                own.recycle(sim);
+                                continue;
                             }
                             out.unique += 1;
                             out.boot_states += u64::from(child.boots_left > 0);
                             if let Some(judged) = child.judged {
                                 out.invariant_states += 1;
                                 if !judged.failed.is_empty() {
-                                    let path = path_to(&parents, child.print);
+                                    let path = seen.path_to(child.print);
                                     let mut v = shortest_prefix(&base, path.clone(), checks);
                                     // An invariant that a later step undid (it was not one, then):
                                     // the path to the state that broke it, and what it said there.
@@ -736,6 +735,7 @@ where
                             frontier.push_back(Frontier {
                                 sim,
                                 print: child.print,
+                                index: out.unique - 1,
                                 depth: state.depth + 1,
                                 budgets: child.budgets,
                                 boots_left: child.boots_left,
@@ -785,30 +785,6 @@ where
     out
 }
 
-/// Each distinct state's parent and step, by fingerprint.
-type Parents = HashMap<u64, (u64, Step), std::hash::BuildHasherDefault<PrintHasher>>;
-
-/// Hashes a fingerprint as itself: fingerprints are already mixed (`Sim::fingerprint`), so
-/// SipHash over them is spent for nothing.
-#[derive(Default)]
-struct PrintHasher(u64);
-
-impl std::hash::Hasher for PrintHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, i: u64) {
-        self.0 = i;
-    }
-}
-
 /// Runs kept for reuse at most, over all workers: enough for the duplicates of a few wide
 /// states (a run is about 10 KB).
 const POOL: usize = 1024;
@@ -844,15 +820,10 @@ struct Worker<N: Node> {
     steps: Vec<Step>,
     /// A handler has called `ctx.choose`: states are kept until every value is tried.
     chooses: bool,
-    /// The states this worker has met in the batch so far.
-    firsts: Prints,
     /// With `keep_ignored`: whether running an event changes nothing, by `Sim::run_key` (a
     /// function of it, kept so a known answer costs no copy).
     ignored: HashMap<u64, bool>,
 }
-
-/// A set of fingerprints, only looked up (never iterated: no order reaches a result).
-type Prints = HashMap<u64, (), std::hash::BuildHasherDefault<PrintHasher>>;
 
 impl<N: Node + Clone> Worker<N> {
     fn new(threads: usize) -> Self {
@@ -862,7 +833,6 @@ impl<N: Node + Clone> Worker<N> {
             due: Vec::new(),
             steps: Vec::new(),
             chooses: false,
-            firsts: Prints::default(),
             ignored: HashMap::new(),
         }
     }
@@ -910,10 +880,11 @@ enum Expanded<N: Node> {
 
 /// One choice's state.
 struct Child<N: Node> {
-    /// `None`: seen before the batch began.
+    /// `None`: met earlier.
     sim: Option<Box<Sim<N>>>,
     print: u64,
-    step: Step,
+    /// Where it was met.
+    order: Order,
     budgets: Budgets,
     boots_left: usize,
     /// What the invariants said of it, if any were judged.
@@ -940,9 +911,8 @@ struct Crew<N: Node> {
     done: std::sync::Condvar,
     /// The next state of the batch to take.
     next: std::sync::atomic::AtomicUsize,
-    /// Each distinct state's parent and step: read while a batch is expanded, written (by
-    /// this thread alone) while it is merged.
-    parents: std::sync::RwLock<Parents>,
+    /// The states met so far: every worker records what it finds while a batch is expanded.
+    seen: Seen,
 }
 
 struct CrewState<N: Node> {
@@ -955,7 +925,7 @@ struct CrewState<N: Node> {
 }
 
 impl<N: SearchNode> Crew<N> {
-    fn new(parents: Parents) -> Self {
+    fn new(seen: Seen) -> Self {
         Crew {
             state: std::sync::Mutex::new(CrewState {
                 generation: 0,
@@ -967,22 +937,12 @@ impl<N: SearchNode> Crew<N> {
             wake: std::sync::Condvar::new(),
             done: std::sync::Condvar::new(),
             next: std::sync::atomic::AtomicUsize::new(0),
-            parents: std::sync::RwLock::new(parents),
+            seen,
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, CrewState<N>> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The seen-set, to read.
-    fn seen(&self) -> std::sync::RwLockReadGuard<'_, Parents> {
-        self.parents.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The seen-set, to write (no batch is being expanded).
-    fn seen_mut(&self) -> std::sync::RwLockWriteGuard<'_, Parents> {
-        self.parents.write().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A helper's life: each batch's states, until the search ends.
@@ -1017,8 +977,6 @@ impl<N: SearchNode> Crew<N> {
         worker: &mut Worker<N>,
         batch: &Slots<N>,
     ) -> Vec<(usize, (Expanding, Expanded<N>))> {
-        worker.firsts.clear();
-        let parents = self.seen();
         let mut done = Vec::new();
         loop {
             let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -1030,7 +988,7 @@ impl<N: SearchNode> Crew<N> {
                 .unwrap_or_else(|e| e.into_inner())
                 .take()
                 .expect("each state is taken once");
-            done.push((i, expand(shared, &parents, worker, state)));
+            done.push((i, expand(shared, &self.seen, worker, state)));
         }
     }
 
@@ -1045,11 +1003,9 @@ impl<N: SearchNode> Crew<N> {
     ) -> Vec<(Expanding, Expanded<N>)> {
         // Too few states to share out: waking the helpers would cost more than it saves.
         if helpers == 0 || batch.len() < 4 * (helpers + 1) {
-            worker.firsts.clear();
-            let parents = self.seen();
             return batch
                 .into_iter()
-                .map(|state| expand(shared, &parents, worker, state))
+                .map(|state| expand(shared, &self.seen, worker, state))
                 .collect();
         }
         let len = batch.len();
@@ -1108,7 +1064,7 @@ impl<N: SearchNode> Drop for Dismiss<'_, N> {
 /// end of its path, judged by every check.
 fn expand<N: SearchNode>(
     shared: &Shared<'_, N>,
-    parents: &Parents,
+    seen: &Seen,
     worker: &mut Worker<N>,
     state: Frontier<N>,
 ) -> (Expanding, Expanded<N>) {
@@ -1132,7 +1088,7 @@ fn expand<N: SearchNode>(
     let expanded = if steps.is_empty() {
         end_of(shared, worker, state.sim, !due.is_empty())
     } else {
-        children_of(shared, parents, worker, state, &mut steps)
+        children_of(shared, seen, worker, state, &mut steps)
     };
     worker.due = due;
     worker.steps = steps;
@@ -1191,7 +1147,7 @@ fn ignored_end<N: SearchNode>(
 /// the invariants.
 fn children_of<N: SearchNode>(
     shared: &Shared<'_, N>,
-    parents: &Parents,
+    seen: &Seen,
     worker: &mut Worker<N>,
     state: Frontier<N>,
     steps: &mut Vec<Step>,
@@ -1245,7 +1201,7 @@ fn children_of<N: SearchNode>(
                     if own.is_none() {
                         // The first choice on this worker, on a state already spent: rebuilt
                         // from the root to try its other values.
-                        let path = path_to(parents, state.print);
+                        let path = seen.path_to(state.print);
                         own = Some(Box::new(replay_to(shared.base, &path)));
                     }
                 }
@@ -1290,15 +1246,15 @@ fn children_of<N: SearchNode>(
         if config.planted != Some(PlantedBug::SkipBudgets) {
             print ^= budgets.print();
         }
-        // Seen before the batch, or met earlier by this worker in this batch (it takes its
-        // states in the batch's order): a duplicate, whose copy goes back at once. A copy
-        // kept here may still turn out second to another worker's; the merge says.
-        if parents.contains_key(&print) || worker.firsts.insert(print, ()).is_some() {
+        // Met at an earlier place in breadth-first order: a duplicate, whose copy goes back at
+        // once. A copy kept here may still turn out second to another worker's; the merge says.
+        let order = (state.index + 1, (i - 1) as u32);
+        if !seen.claim(print, state.print, &step, order) {
             worker.recycle(child);
             children.push(Child {
                 sim: None,
                 print,
-                step,
+                order,
                 budgets,
                 boots_left,
                 judged: None,
@@ -1327,7 +1283,7 @@ fn children_of<N: SearchNode>(
         children.push(Child {
             sim: Some(child),
             print,
-            step,
+            order,
             budgets,
             boots_left,
             judged,
@@ -1385,20 +1341,6 @@ fn judge(outcome: &RunOutcome, checks: &[Box<dyn AnyCheck>]) -> Vec<Verdict> {
         .map(|c| c.evaluate(outcome))
         .filter(|v| !v.passed())
         .collect()
-}
-
-/// The steps from the root to the state with fingerprint `print`.
-fn path_to(parents: &Parents, mut print: u64) -> Vec<Step> {
-    let mut path = Vec::new();
-    while let Some((parent, step)) = parents.get(&print) {
-        if *parent == print {
-            break;
-        }
-        path.push(step.clone());
-        print = *parent;
-    }
-    path.reverse();
-    path
 }
 
 /// Replays `steps` from `base` (then time order to the end).

@@ -7,6 +7,7 @@
 pub mod exhaustive;
 pub mod load;
 pub mod progress;
+mod seen;
 pub mod shard;
 pub mod shrink;
 pub mod strategy;
