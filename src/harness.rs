@@ -162,6 +162,7 @@ impl<N: Node> Harness<N> {
             next_timer: &mut self.next_timer,
             notes: Some(&mut notes),
             choices: None,
+            time_read: None,
         };
         handler(node, &mut ctx);
         let mut step = Step {

@@ -470,6 +470,9 @@ pub struct Context<'a, N: Node> {
     /// Set while an exhaustive search runs the handler: `choose` takes its values from here
     /// instead of the node's stream.
     pub(crate) choices: Option<&'a mut Choices>,
+    /// Set when the handler reads its clock (`now`): what it did may then rest on the time,
+    /// which an untimed search's state leaves out.
+    pub(crate) time_read: Option<&'a std::cell::Cell<bool>>,
 }
 
 /// The values an exhaustive search makes `Context::choose` return in one handler call, and what
@@ -517,6 +520,7 @@ impl<'a, N: Node> Context<'a, N> {
             next_timer: &mut *self.next_timer,
             notes: self.notes.as_deref_mut(),
             choices: self.choices.as_deref_mut(),
+            time_read: self.time_read,
         }
     }
 
@@ -529,6 +533,9 @@ impl<'a, N: Node> Context<'a, N> {
     /// The time on this node's own clock (skewed and drifting if a fault says so).
     #[inline]
     pub fn now(&self) -> SimTime {
+        if let Some(read) = self.time_read {
+            read.set(true);
+        }
         self.local_now
     }
 

@@ -1122,3 +1122,61 @@ fn the_corpus_searched_on_three_threads_judges_what_one_thread_does() {
         }
     }
 }
+
+/// Untimed, a step once seen to leave its state exactly as it was (a message redelivered to a
+/// node that already handled it: the same node state and event, no clock read, nothing asked)
+/// is not run again where it meets the same key. Run anyway under audit, every skipped step
+/// changes nothing, and the search counts what it counts without the audit.
+#[test]
+fn every_step_skipped_as_a_no_op_changes_nothing_when_run() {
+    let r = registry();
+    let mut cases = corpus(Timing::Untimed);
+    cases.extend(corpus(Timing::Untimed).into_iter().map(|c| Case {
+        config: c.config.redeliver(true),
+        ..c
+    }));
+    let mut shipped = Vec::new();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/check");
+    for file in [
+        "two-phase-commit.ron",
+        "paxos.ron",
+        "queue-reliable-2-workers.ron",
+        "raft-election-3.ron",
+    ] {
+        let s = clustersim::scenario::load(&dir.join(file)).expect("loads");
+        shipped.push(Case {
+            name: "shipped",
+            scenario: s,
+            config: ExhaustiveConfig::default()
+                .timing(Timing::Untimed)
+                .redeliver(true)
+                .max_states(20_000),
+        });
+    }
+    let mut skipped = 0;
+    for (reg, cases) in [(&r, cases), (&Registry::shipped(), shipped)] {
+        for case in cases {
+            let run = |config: &ExhaustiveConfig| {
+                check_scenario(reg, &case.scenario, "toy.ron", config)
+                    .expect("searches")
+                    .0
+            };
+            let plain = run(&case.config);
+            let audited = run(&case.config.clone().audit_noops(true));
+            let counts = |o: &clustersim::explore::exhaustive::ExhaustiveOutcome| {
+                (
+                    o.explored,
+                    o.unique,
+                    o.ends,
+                    o.cut,
+                    o.skipped_noops,
+                    o.complete,
+                )
+            };
+            assert_eq!(counts(&plain), counts(&audited), "{}", case.name);
+            skipped += audited.skipped_noops;
+        }
+    }
+    // The audit ran steps the search would have skipped: the shortcut was taken and checked.
+    assert!(skipped > 1000, "only {skipped} steps skipped");
+}

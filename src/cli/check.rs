@@ -439,6 +439,7 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         ),
         symmetry,
         planted: None,
+        audit_noops: false,
     };
     if config.keep_ignored && !config.keeps_ignored() {
         return Err(Error::Usage(
@@ -507,6 +508,12 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         },
         outcome.max_depth
     );
+    if outcome.skipped_noops > 0 {
+        outln!(
+            "  of the states, {} were steps known to change nothing (a message redelivered to a node that already handled it), not run again",
+            outcome.skipped_noops
+        );
+    }
     if outcome.boot_states > 0 {
         outln!(
             "  of the distinct states, {} come before every node booted (untimed, the first boots run first)",

@@ -105,6 +105,10 @@ pub struct ExhaustiveConfig {
     /// A bug planted in the search itself, to prove that its tests catch one.
     #[doc(hidden)]
     pub planted: Option<PlantedBug>,
+    /// Every step the search skips as known to change nothing is run anyway, and the search
+    /// panics if it changed something (its tests' check of that shortcut).
+    #[doc(hidden)]
+    pub audit_noops: bool,
 }
 
 impl ExhaustiveConfig {
@@ -124,6 +128,14 @@ impl ExhaustiveConfig {
     #[must_use]
     pub fn planted(mut self, planted: Option<PlantedBug>) -> Self {
         self.planted = planted;
+        self
+    }
+
+    /// This value with every skipped no-op run anyway and checked (`audit_noops`).
+    #[doc(hidden)]
+    #[must_use]
+    pub fn audit_noops(mut self, audit: bool) -> Self {
+        self.audit_noops = audit;
         self
     }
 }
@@ -216,6 +228,7 @@ impl Default for ExhaustiveConfig {
             threads: 1,
             symmetry: Vec::new(),
             planted: None,
+            audit_noops: false,
         }
     }
 }
@@ -236,6 +249,9 @@ pub struct Violation {
 pub struct ExhaustiveOutcome {
     /// States reached, counting repeats.
     pub explored: u64,
+    /// Of those, steps not run because the search knew them to leave their state as it was
+    /// (untimed: a message redelivered to a node that already handled it).
+    pub skipped_noops: u64,
     /// Distinct states.
     pub unique: u64,
     /// Of those, the states before every node's first boot ran (untimed: the boots come first,
@@ -545,6 +561,7 @@ where
     let budget = config.max_memory.unwrap_or(root.bounds().max_memory);
     let mut out = ExhaustiveOutcome {
         explored: 0,
+        skipped_noops: 0,
         unique: 0,
         boot_states: 0,
         ends: 0,
@@ -697,6 +714,7 @@ where
                     Expanded::Children(children) => {
                         for child in children {
                             out.explored += 1;
+                            out.skipped_noops += u64::from(child.skipped);
                             let Some(sim) = child.sim else {
                                 continue;
                             };
@@ -823,7 +841,16 @@ struct Worker<N: Node> {
     /// With `keep_ignored`: whether running an event changes nothing, by `Sim::run_key` (a
     /// function of it, kept so a known answer costs no copy).
     ignored: HashMap<u64, bool>,
+    /// Untimed: whether a step leaves its state exactly as it was (a message redelivered to a
+    /// node that already handled it), by the step's kind and `Sim::run_key`, so a known no-op
+    /// costs no copy. Only kept for handlers that neither read the clock nor asked for
+    /// anything: what they did is a function of that key alone.
+    noops: HashMap<u64, bool, std::hash::BuildHasherDefault<super::seen::PrintHasher>>,
 }
+
+/// Most entries a worker's no-op memo holds (16 bytes each, twice over): past it, new
+/// answers are not kept, and the search only runs slower.
+const NOOPS_MAX: usize = 1 << 18;
 
 impl<N: Node + Clone> Worker<N> {
     fn new(threads: usize) -> Self {
@@ -834,6 +861,7 @@ impl<N: Node + Clone> Worker<N> {
             steps: Vec::new(),
             chooses: false,
             ignored: HashMap::new(),
+            noops: HashMap::default(),
         }
     }
 
@@ -882,6 +910,8 @@ enum Expanded<N: Node> {
 struct Child<N: Node> {
     /// `None`: met earlier.
     sim: Option<Box<Sim<N>>>,
+    /// A step known to change nothing, not run (its parent again).
+    skipped: bool,
     print: u64,
     /// Where it was met.
     order: Order,
@@ -1155,6 +1185,12 @@ fn children_of<N: SearchNode>(
     let config = shared.config;
     let history_len = state.sim.history_len();
     let mut children = Vec::with_capacity(steps.len());
+    // Untimed, a step that leaves the state as it was is known by its key, once met: no copy.
+    let memo = config.timing == Timing::Untimed
+        && !shared.keep_ignored
+        && shared.kept.node_state
+        && !state.sim.faults_pending();
+    let mut parent_print: Option<u64> = None;
     // The last step goes on from the state itself, so a state with one way on (most of them)
     // is never copied; once a handler has chosen (`ctx.choose`), the state is kept until its
     // choices are all tried.
@@ -1181,6 +1217,39 @@ fn children_of<N: SearchNode>(
                 }
             }
         }
+        // A step known to leave the state as it was: a duplicate of its parent, no copy.
+        let mut noop_key = None;
+        let mut audited = false;
+        if memo {
+            if let (Step::Run(seq) | Step::Redeliver(seq), Some(parent)) =
+                (&step, own.as_deref_mut())
+            {
+                if !shared.first_boots.contains(seq) {
+                    noop_key = parent
+                        .run_key(shared.kept, *seq)
+                        .map(|k| k ^ u64::from(matches!(step, Step::Redeliver(_))));
+                    if let Some(k) = noop_key {
+                        audited = worker.noops.get(&k) == Some(&true) && config.audit_noops;
+                        if worker.noops.get(&k) == Some(&true) && !audited {
+                            children.push(Child {
+                                sim: None,
+                                skipped: true,
+                                print: state.print,
+                                order: (state.index + 1, (i - 1) as u32),
+                                budgets: state.budgets,
+                                boots_left: state.boots_left,
+                                judged: None,
+                            });
+                            continue;
+                        }
+                        if parent_print.is_none() {
+                            parent_print = Some(parent.fingerprint_of(shared.kept));
+                        }
+                    }
+                }
+            }
+        }
+        let acted = own.as_deref().map(|p| p.acted());
         let last = i == steps.len() && !worker.chooses;
         let mut child = if last {
             own.take().expect("the state goes to its last step only")
@@ -1210,6 +1279,25 @@ fn children_of<N: SearchNode>(
             }
             _ => step,
         };
+        // Whether this step left the state exactly as it was, kept for the next state where it
+        // has this key: only for a handler that neither read the clock nor asked for anything
+        // (a send or a timer would be new elsewhere) and made no choice.
+        if let (Some(k), Some(before), Some(unchanged)) = (noop_key, acted, parent_print) {
+            if audited {
+                assert_eq!(
+                    child.fingerprint_of(shared.kept),
+                    unchanged,
+                    "a step the search skips as a no-op changed its state: {step:?}"
+                );
+            } else if worker.noops.len() < NOOPS_MAX {
+                let noop = matches!(step, Step::Run(_) | Step::Redeliver(_))
+                    && child.acted() == before
+                    && !child.stopped()
+                    && child.history_len() == history_len
+                    && child.fingerprint_of(shared.kept) == unchanged;
+                worker.noops.insert(k, noop);
+            }
+        }
         // Ignored: the event stays pending (never with a choice made: that is a branch).
         let mut plain = None;
         if let Some(unchanged) = unchanged {
@@ -1253,6 +1341,7 @@ fn children_of<N: SearchNode>(
             worker.recycle(child);
             children.push(Child {
                 sim: None,
+                skipped: audited,
                 print,
                 order,
                 budgets,
@@ -1282,6 +1371,7 @@ fn children_of<N: SearchNode>(
             });
         children.push(Child {
             sim: Some(child),
+            skipped: false,
             print,
             order,
             budgets,

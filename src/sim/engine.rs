@@ -1490,6 +1490,7 @@ impl<N: Node> Sim<N> {
             return;
         };
         storage.begin_handler();
+        let time_read = std::cell::Cell::new(false);
         let mut ctx = Context {
             id: node,
             true_now: self.now,
@@ -1503,8 +1504,12 @@ impl<N: Node> Sim<N> {
             next_timer: &mut self.next_timer,
             notes: if keep { Some(&mut self.notes) } else { None },
             choices: self.choices.as_mut(),
+            time_read: Some(&time_read),
         };
         handler(state, &mut ctx);
+        if time_read.get() || !effects.is_empty() {
+            self.print_cache.acted();
+        }
         let clock = *clock;
         // A crash armed inside this handler fell at one of its syncs: what it asked for after
         // never happens (its writes after were never made).

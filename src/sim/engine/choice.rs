@@ -289,6 +289,21 @@ impl<N: Node> Sim<N> {
         applied
     }
 
+    /// Counts the handlers that read the clock or asked for anything (a send, a timer, a
+    /// departure): unchanged over a step, the step's handler changed at most its own node,
+    /// from nothing but that node's state and the event.
+    pub fn acted(&self) -> u64 {
+        self.print_cache.acted
+    }
+
+    /// True when a fault or nemesis event waits: a step may run it first.
+    pub fn faults_pending(&self) -> bool {
+        let mut any = false;
+        self.queue
+            .for_each_pending(|_, _, e| any |= ev_node(e).is_none());
+        any
+    }
+
     /// A mark of how far `apply_step` and `settle` have moved the run, for `touched_since`.
     pub fn touch_mark(&self) -> u64 {
         self.print_cache.touches
@@ -553,8 +568,9 @@ impl<N: Node> Sim<N> {
     }
 
     /// What running pending event `seq` does follows from: the print of the node it runs on
-    /// (state, storage, streams), the event's content and the network's splits, hashed (time
-    /// aside, as an untimed state has it). None for an event on no node or none pending.
+    /// (state, storage, streams), the event's content, the network's splits and who is a
+    /// member, hashed (time aside, as an untimed state has it: a handler that reads its clock
+    /// says so, `acted`). None for an event on no node or none pending.
     pub fn run_key(&mut self, kept: Kept, seq: u64) -> Option<u64>
     where
         N: Hash,
@@ -572,6 +588,9 @@ impl<N: Node> Sim<N> {
         let mut h = Fx::default();
         h.write_u64(content);
         self.network.fingerprint(&mut h);
+        if let Some(m) = self.membership.as_deref() {
+            m.hash(&mut h);
+        }
         h.write_u64(self.node_print(node.index(), kept, true));
         Some(mix(h.finish()))
     }
@@ -871,9 +890,17 @@ pub(in crate::sim) struct PrintCache {
     touched: Vec<u64>,
     /// The last mark that may have touched every node.
     touched_all: u64,
+    /// Handlers that read the clock or asked for anything (a send, a timer, a departure):
+    /// a handler that did neither can have changed only its own node (`Sim::acted`).
+    acted: u64,
 }
 
 impl PrintCache {
+    /// A handler read the clock or asked for something.
+    pub(in crate::sim) fn acted(&mut self) {
+        self.acted += 1;
+    }
+
     /// True when no event has run since the prints were last brought up to date.
     fn synced(&self, events: u64) -> bool {
         self.events == events && !self.prints.is_empty()
