@@ -57,8 +57,10 @@ impl WhenFull {
 /// The most messages a `queue` bound may name.
 pub const MAX_QUEUE: u32 = 10_000_000;
 
-/// One node's capacity, resolved from the rules that name it (the last one wins).
+/// One node's capacity, resolved from the rules that name it (the last one wins); built with
+/// `NodeCapacity::new` outside the crate, so a field added later breaks no caller.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct NodeCapacity {
     /// Time one message takes to handle.
     pub service: Latency,
@@ -88,6 +90,7 @@ impl NodeCapacity {
 
 /// What one node's queue did over a run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NodeLoad {
     /// Messages it began to handle.
     pub handled: u64,
@@ -153,7 +156,7 @@ struct Server<Q> {
     /// Waiting items: when each arrived, and whether it is a message (else a timer).
     queue: VecDeque<(SimTime, bool, Q)>,
     /// Messages held back from a full queue (`WhenFull::Block`), in arrival order, with when
-    /// each arrived; never empty unless the queue has room.
+    /// each arrived; empty whenever the queue has room.
     held: VecDeque<(SimTime, Q)>,
     load: NodeLoad,
     changed: SimTime,
@@ -169,7 +172,7 @@ impl<Q> Server<Q> {
 
     /// Moves held-back messages into the queue while it has room, first held first.
     fn admit_held(&mut self, now: SimTime) {
-        while !self.held.is_empty() && !self.full() {
+        while !self.full() {
             let Some((since, item)) = self.held.pop_front() else {
                 break;
             };
