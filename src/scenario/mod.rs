@@ -64,7 +64,8 @@ pub struct Scenario {
     pub disk_atlas: bool,
     /// The capacity model: nodes that take time to handle each message and queue the rest,
     /// `capacity: [(nodes: ["server"], service: Constant("1ms"), queue: 64)]` (empty: every
-    /// node handles a message in no time). Link bandwidths are in `network`.
+    /// node handles a message in no time); a full queue drops, or with `when_full: Block`
+    /// holds back, what arrives. Link bandwidths are in `network`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capacity: Vec<crate::sim::capacity::CapacityRule>,
 }
