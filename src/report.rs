@@ -231,6 +231,19 @@ pub fn summary(r: &Report, wall_secs: Option<f64>) -> String {
     o
 }
 
+/// What a node held back from its full queue (`when_full: Block`), or nothing if it held none.
+fn held(l: &crate::sim::capacity::NodeLoad) -> String {
+    if l.held == 0 {
+        return String::new();
+    }
+    format!(
+        ", {} held (mean {}, peak {} at once)",
+        l.held,
+        l.mean_hold(),
+        l.peak_held
+    )
+}
+
 /// The load lines of a run under an open-loop workload or the capacity model: what the clients
 /// got, then each limited node's utilization and queue.
 pub fn load_lines(out: &crate::sim::RunOutcome) -> String {
@@ -248,14 +261,15 @@ pub fn load_lines(out: &crate::sim::RunOutcome) -> String {
         let _ = writeln!(
             o,
             "    {}: busy {:.1}% of the run's {span}, {} handled, queue mean {:.2} peak {}, mean \
-             wait {}, {} shed",
+             wait {}, {} shed{}",
             out.roster.name(*node),
             100.0 * l.utilization(span),
             l.handled,
             l.mean_queue(span),
             l.peak_queue,
             l.mean_wait(),
-            l.shed
+            l.shed,
+            held(l)
         );
     }
     o

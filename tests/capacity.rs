@@ -124,7 +124,7 @@ fn constant_link(latency: Duration) -> LinkSpec {
 }
 
 fn capacity(service: Latency, queue: Option<u32>) -> Option<NodeCapacity> {
-    Some(NodeCapacity { service, queue })
+    Some(NodeCapacity::new(service, queue))
 }
 
 fn handled(out: &RunOutcome) -> Vec<SimTime> {
@@ -217,6 +217,77 @@ fn a_full_queue_drops_what_arrives_and_says_so() {
     assert_eq!(drops(&out, DropReason::QueueFull), 3);
     assert_eq!(out.stats.dropped[5], 3);
     assert_eq!(out.load[0].1.shed, 3);
+}
+
+#[test]
+fn a_full_queue_under_back_pressure_holds_what_arrives_and_loses_nothing() {
+    let cfg = config(
+        1,
+        capacity(Latency::Constant(Duration::from_millis(10)), Some(2)).map(|c| c.blocking()),
+        constant_link(Duration::from_millis(1)),
+        Duration::from_secs(1),
+    );
+    let out = Sim::new(cfg, factory(0, SimTime::ZERO, 6)).run();
+    // One served at once, two wait, three held at the door: each enters the queue as a slot
+    // frees, and all six are handled, one service time apart. The server's own timer, due at
+    // 5 ms, waits in the queue too and takes a slot until it runs at 31 ms.
+    assert_eq!(
+        handled(&out),
+        vec![ms(11), ms(21), ms(31), ms(41), ms(51), ms(61)]
+    );
+    assert_eq!(drops(&out, DropReason::QueueFull), 0);
+    assert_eq!(out.stats.dropped_total(), 0);
+    let load = &out.load[0].1;
+    assert_eq!((load.shed, load.held, load.peak_held), (0, 3, 3));
+    // Held from 1 ms until 21, 31 and 31 ms (the timer's slot frees at 31 ms, as the fourth
+    // message's does).
+    assert_eq!(load.held_for, Duration::from_millis(20 + 30 + 30));
+    assert_eq!(load.mean_hold(), Duration(80_000_000 / 3));
+    // In the order they were sent: the link's messages are never reordered by the hold.
+    let ids: Vec<u64> = out
+        .trace
+        .events()
+        .iter()
+        .filter_map(|e| match e.kind {
+            TraceKind::Deliver { to, id, .. } if to == SERVER => Some(id),
+            _ => None,
+        })
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(ids, sorted);
+}
+
+#[test]
+fn a_node_with_no_room_at_all_still_takes_held_messages_in_turn() {
+    // `queue: 0` under back-pressure: nothing waits in the queue, everything at the door.
+    let cfg = config(
+        1,
+        capacity(Latency::Constant(Duration::from_millis(10)), Some(0)).map(|c| c.blocking()),
+        constant_link(Duration::from_millis(1)),
+        Duration::from_secs(1),
+    );
+    let out = Sim::new(cfg, factory(0, SimTime::ZERO, 3)).run();
+    assert_eq!(handled(&out), vec![ms(11), ms(21), ms(31)]);
+    assert_eq!(out.load[0].1.held, 2);
+    assert_eq!(out.load[0].1.shed, 0);
+}
+
+#[test]
+fn a_crash_loses_what_was_held_back_as_well() {
+    use clustersim::fault::Fault;
+    let cfg = config(
+        1,
+        capacity(Latency::Constant(Duration::from_millis(10)), Some(1)).map(|c| c.blocking()),
+        constant_link(Duration::from_millis(1)),
+        Duration::from_secs(1),
+    )
+    .schedule(vec![(ms(5), Fault::Crash(SERVER))]);
+    let out = Sim::new(cfg, factory(0, SimTime::ZERO, 4)).run();
+    // One served, one waiting, two held: all four lost to the crash, none handled.
+    assert_eq!(handled(&out), Vec::<SimTime>::new());
+    assert_eq!(drops(&out, DropReason::Crashed), 4);
+    assert_eq!(out.load[0].1.held, 2);
 }
 
 #[test]
@@ -365,6 +436,31 @@ fn the_same_seed_replays_the_same_queues() {
     );
 }
 
+#[test]
+fn the_same_seed_replays_the_same_back_pressure() {
+    let run = || {
+        let cfg = config(
+            4,
+            capacity(
+                Latency::Exponential {
+                    mean: Duration::from_millis(2),
+                    floor: Duration::ZERO,
+                },
+                Some(5),
+            )
+            .map(|c| c.blocking()),
+            constant_link(Duration::from_millis(1)),
+            Duration::from_secs(2),
+        );
+        Sim::new(cfg, factory(3_000_000, ms(1_500), 2)).run()
+    };
+    let (a, b) = (run(), run());
+    assert_eq!(a.trace_hash(), b.trace_hash());
+    assert_eq!(a.load, b.load);
+    assert!(a.load[0].1.held > 0, "nothing was held: {:?}", a.load);
+    assert_eq!(a.load[0].1.shed, 0);
+}
+
 // ---------------------------------------------------------------- scenarios and the CLI
 
 fn root() -> &'static std::path::Path {
@@ -468,6 +564,12 @@ fn bad_capacity_and_load_settings_are_input_errors() {
             "latency: Constant(\"1ms\"), bandwidth: \"ééé/s\"",
             "unknown unit",
         ),
+        ("queue: 1000", "queue: 1000, when_full: Blok", "Blok"),
+        (
+            "queue: 1000",
+            "when_full: Block",
+            "when_full is Block, but the queue has no bound",
+        ),
         // A protocol whose clients would ignore the rate.
         (
             "protocol: PrimaryBackup(mode: Sync)",
@@ -535,6 +637,64 @@ fn open_loop_clients_offer_their_rate_whatever_is_unanswered() {
     let load = clustersim::check::measure_load(&r.outcome, Duration::ZERO, None).expect("calls");
     assert!(load.throughput < 1_150.0, "{}", load.describe());
     assert!(load.throughput > 850.0, "{}", load.describe());
+}
+
+/// The bundled one-server scenario with a short queue, offered 900 requests a second: dropping
+/// what finds the queue full sheds requests and keeps the latency of the rest low; holding it
+/// back instead (back-pressure) loses none, and the requests it held are late. The same seed
+/// replays the same held-back run.
+#[test]
+fn back_pressure_loses_no_request_that_dropping_sheds_and_pays_in_latency() {
+    use clustersim::registry::Registry;
+    use clustersim::run::{run_file, RunOptions};
+    let dir = Scratch::new("block");
+    let run = |when_full: &str| {
+        let text = std::fs::read_to_string(root().join("scenarios/capacity/one-server.ron"))
+            .expect("reads")
+            .replace("rate: 600", "rate: 900")
+            .replace("queue: 1000", &format!("queue: 3{when_full}"));
+        let path = dir.0.join(format!("s{}.ron", when_full.len()));
+        std::fs::write(&path, text).expect("writes");
+        run_file(&Registry::shipped(), &path, &RunOptions::default()).expect("runs")
+    };
+    let dropping = run("");
+    let blocking = run(", when_full: Block");
+    let server = |r: &clustersim::run::Report| r.outcome.load[0].1.clone();
+    let (d, b) = (server(&dropping), server(&blocking));
+    assert!(d.shed > 0, "the queue never filled: {d:?}");
+    assert_eq!(d.held, 0);
+    assert_eq!(b.shed, 0, "{b:?}");
+    assert!(b.held > 0, "{b:?}");
+    assert_eq!(blocking.outcome.stats.dropped_total(), 0);
+    let load = |r: &clustersim::run::Report| {
+        clustersim::check::measure_load(&r.outcome, Duration::ZERO, None).expect("calls")
+    };
+    let (ld, lb) = (load(&dropping), load(&blocking));
+    // Every request is answered under back-pressure; those dropped never were.
+    assert!(ld.unknown > 0, "{}", ld.describe());
+    assert_eq!(
+        (lb.ok, lb.unknown, lb.failed),
+        (lb.calls, 0, 0),
+        "{}",
+        lb.describe()
+    );
+    let p99 = |l: &clustersim::check::Load| l.latency.expect("ok calls").p99;
+    assert!(
+        p99(&lb) > p99(&ld),
+        "{} against {}",
+        lb.describe(),
+        ld.describe()
+    );
+    // The report says what was held, next to what was shed.
+    let lines = clustersim::report::load_lines(&blocking.outcome);
+    assert!(
+        lines.contains("0 shed, ") && lines.contains(" held (mean "),
+        "{lines}"
+    );
+    assert_eq!(
+        run(", when_full: Block").outcome.trace_hash(),
+        blocking.outcome.trace_hash()
+    );
 }
 
 #[test]

@@ -343,7 +343,9 @@ const ZOO: &[Entry] = &[
 ];
 
 /// Entries whose bug is a choreography the schedule plays (the seed moves timeouts and
-/// latencies), not a nemesis's draw; their shrunk schedule keeps more events.
+/// latencies), not a nemesis's draw; their shrunk schedule keeps more events. The 2015
+/// membership bug needs a join, a leave, two partitions (the second setting three servers apart
+/// from the clients, which the nemesis never draws) and the heal: its file says why.
 const SCRIPTED: &[(&str, usize)] = &[("raft-membership-change-2015.ron", 5)];
 
 /// How many fault events the entry's shrunk schedule may keep.

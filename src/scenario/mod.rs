@@ -64,7 +64,8 @@ pub struct Scenario {
     pub disk_atlas: bool,
     /// The capacity model: nodes that take time to handle each message and queue the rest,
     /// `capacity: [(nodes: ["server"], service: Constant("1ms"), queue: 64)]` (empty: every
-    /// node handles a message in no time). Link bandwidths are in `network`.
+    /// node handles a message in no time); a full queue drops, or with `when_full: Block`
+    /// holds back, what arrives. Link bandwidths are in `network`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capacity: Vec<crate::sim::capacity::CapacityRule>,
 }
@@ -657,7 +658,7 @@ impl Scenario {
         &self,
         roster: &Roster,
     ) -> std::result::Result<Vec<Option<crate::sim::capacity::NodeCapacity>>, String> {
-        use crate::sim::capacity::{NodeCapacity, MAX_QUEUE};
+        use crate::sim::capacity::{NodeCapacity, WhenFull, MAX_QUEUE};
         let mut limits = Vec::new();
         for (i, rule) in self.capacity.iter().enumerate() {
             let at = |e: String| format!("capacity[{i}]: {e}");
@@ -668,6 +669,13 @@ impl Scenario {
                 return Err(at(format!(
                     "queue is {q}; at most {MAX_QUEUE} messages may wait (leave it out for no bound)"
                 )));
+            }
+            if rule.when_full == WhenFull::Block && rule.queue.is_none() {
+                return Err(at(
+                    "when_full is Block, but the queue has no bound to be full at; give it one \
+                     (queue: 64) or leave when_full out"
+                        .to_string(),
+                ));
             }
             let nodes = if rule.nodes.is_empty() {
                 roster.ids().collect()
@@ -681,6 +689,7 @@ impl Scenario {
                 limits[id.index()] = Some(NodeCapacity {
                     service: rule.service.clone(),
                     queue: rule.queue,
+                    when_full: rule.when_full,
                 });
             }
         }

@@ -1293,7 +1293,8 @@ impl<N: Node> Sim<N> {
     }
 
     /// Under the capacity model, `item` (a message, or a timer come due) reaches `node`: it
-    /// waits if the node is busy (a message into a full queue is dropped), else the node begins
+    /// waits if the node is busy (a message into a full queue is dropped, or held back until
+    /// a slot frees under `when_full: Block`), else the node begins
     /// it. A message's handler runs at the end of its service time, so what it sends leaves then.
     fn arrive(
         &mut self,
