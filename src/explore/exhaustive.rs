@@ -1243,7 +1243,16 @@ fn children_of<N: SearchNode>(
                             continue;
                         }
                         if parent_print.is_none() {
-                            parent_print = Some(parent.fingerprint_of(shared.kept));
+                            // Without symmetry, the state's own print less its budgets.
+                            parent_print = Some(
+                                if shared.groups.is_empty()
+                                    && config.planted != Some(PlantedBug::SkipBudgets)
+                                {
+                                    state.print ^ state.budgets.print()
+                                } else {
+                                    parent.fingerprint_of(shared.kept)
+                                },
+                            );
                         }
                     }
                 }
@@ -1282,11 +1291,13 @@ fn children_of<N: SearchNode>(
         // Whether this step left the state exactly as it was, kept for the next state where it
         // has this key: only for a handler that neither read the clock nor asked for anything
         // (a send or a timer would be new elsewhere) and made no choice.
+        let mut plain = None;
         if let (Some(k), Some(before), Some(unchanged)) = (noop_key, acted, parent_print) {
+            let print = child.fingerprint_of(shared.kept);
+            plain = Some(print);
             if audited {
                 assert_eq!(
-                    child.fingerprint_of(shared.kept),
-                    unchanged,
+                    print, unchanged,
                     "a step the search skips as a no-op changed its state: {step:?}"
                 );
             } else if worker.noops.len() < NOOPS_MAX {
@@ -1294,12 +1305,11 @@ fn children_of<N: SearchNode>(
                     && child.acted() == before
                     && !child.stopped()
                     && child.history_len() == history_len
-                    && child.fingerprint_of(shared.kept) == unchanged;
+                    && print == unchanged;
                 worker.noops.insert(k, noop);
             }
         }
         // Ignored: the event stays pending (never with a choice made: that is a branch).
-        let mut plain = None;
         if let Some(unchanged) = unchanged {
             let print = child.fingerprint_of(shared.kept);
             let ignored = matches!(step, Step::Run(_)) && !child.stopped() && unchanged == print;
