@@ -204,7 +204,9 @@ fn print_no_violation(
             } else {
                 ""
             },
-            if outcome.ends > 0 {
+            if outcome.ends > 0 && !outcome.undecided.is_empty() {
+                ", every path end judged (at some, a check could not decide: see `undecided` above)"
+            } else if outcome.ends > 0 {
                 ", every path end judged"
             } else {
                 ""
@@ -508,12 +510,6 @@ pub(super) fn cmd_check(registry: &Registry, args: &CheckArgs) -> Result<u8, Err
         },
         outcome.max_depth
     );
-    if outcome.skipped_noops > 0 {
-        outln!(
-            "  of the states, {} were steps known to change nothing (a message redelivered to a node that already handled it), not run again",
-            outcome.skipped_noops
-        );
-    }
     if outcome.boot_states > 0 {
         outln!(
             "  of the distinct states, {} come before every node booted (untimed, the first boots run first)",

@@ -250,7 +250,8 @@ pub struct ExhaustiveOutcome {
     /// States reached, counting repeats.
     pub explored: u64,
     /// Of those, steps not run because the search knew them to leave their state as it was
-    /// (untimed: a message redelivered to a node that already handled it).
+    /// (untimed: a message redelivered to a node that already handled it). Each thread
+    /// remembers its own, so unlike the other counts this one depends on the thread count.
     pub skipped_noops: u64,
     /// Distinct states.
     pub unique: u64,
@@ -725,6 +726,7 @@ where
                                 continue;
                             }
                             out.unique += 1;
+                            out.max_depth = out.max_depth.max(state.depth + 1);
                             out.boot_states += u64::from(child.boots_left > 0);
                             if let Some(judged) = child.judged {
                                 out.invariant_states += 1;
@@ -810,6 +812,9 @@ const POOL: usize = 1024;
 /// States taken from the frontier at a time, expanded in parallel and then taken in order.
 /// Fixed, not a function of the thread count, so every count is the same on any number.
 const BATCH: usize = 256;
+
+/// States of a batch a worker takes at a time.
+const TAKE: usize = 16;
 
 /// What every worker reads while a batch is expanded.
 struct Shared<'a, N: Node> {
@@ -1009,16 +1014,22 @@ impl<N: SearchNode> Crew<N> {
     ) -> Vec<(usize, (Expanding, Expanded<N>))> {
         let mut done = Vec::new();
         loop {
-            let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(slot) = batch.get(i) else {
-                return done;
-            };
-            let state = slot
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take()
-                .expect("each state is taken once");
-            done.push((i, expand(shared, &self.seen, worker, state)));
+            // A run of neighbours at a time: siblings share their nodes, whose reference
+            // counts then stay in one thread's cache.
+            let first = self
+                .next
+                .fetch_add(TAKE, std::sync::atomic::Ordering::Relaxed);
+            for i in first..first + TAKE {
+                let Some(slot) = batch.get(i) else {
+                    return done;
+                };
+                let state = slot
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take()
+                    .expect("each state is taken once");
+                done.push((i, expand(shared, &self.seen, worker, state)));
+            }
         }
     }
 
