@@ -739,7 +739,7 @@ where
                                         v = Violation {
                                             steps: path,
                                             failed: judged.failed,
-                                            outcome: judged.so_far.expect("kept with a failure"),
+                                            outcome: *judged.so_far.expect("kept with a failure"),
                                         };
                                     }
                                     out.violation = Some(v);
@@ -929,8 +929,8 @@ struct Child<N: Node> {
 /// What the invariants said of a state.
 struct Judged {
     failed: Vec<Verdict>,
-    /// The run so far, when one failed.
-    so_far: Option<RunOutcome>,
+    /// The run so far, when one failed (boxed: a child moves several times, and this is rare).
+    so_far: Option<Box<RunOutcome>>,
 }
 
 /// A batch handed to the crew: each state taken once, by whoever comes first.
@@ -1387,7 +1387,7 @@ fn children_of<N: SearchNode>(
                         .filter(|c| judged_here(*c)),
                     &so_far,
                 );
-                let so_far = (!failed.is_empty()).then_some(so_far);
+                let so_far = (!failed.is_empty()).then(|| Box::new(so_far));
                 Judged { failed, so_far }
             });
         children.push(Child {
