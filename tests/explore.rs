@@ -817,6 +817,44 @@ fn cli_time_budget_runs_until_the_time_is_up() {
     );
 }
 
+/// A seed that fails nothing but leaves a check undecided is no pass: `shrink` says which
+/// check could not decide and exits 1, as `run` does; a check that did decide still passes.
+#[test]
+fn shrink_does_not_call_an_undecided_seed_a_pass() {
+    let zoo = "scenarios/zoo/kv-no-anti-entropy.ron";
+    let out = scratch("shrink-undecided");
+    let out = out.to_str().unwrap();
+    let run = clustersim(&["run", zoo, "--quiet"]);
+    assert!(
+        stdout(&run).contains("UNKNOWN Durable") && !stdout(&run).contains("FAIL"),
+        "the test needs a seed whose only non-pass is an UNKNOWN: {}",
+        stdout(&run)
+    );
+    let any = clustersim(&["shrink", zoo, "--seed", "0", "--out", out]);
+    assert_eq!(any.status.code(), Some(1), "{}", stdout(&any));
+    let text = stdout(&any);
+    assert!(
+        text.contains("undecided Durable") && !text.contains("passes"),
+        "{text}"
+    );
+    let durable = clustersim(&[
+        "shrink", zoo, "--seed", "0", "--out", out, "--check", "Durable",
+    ]);
+    assert_eq!(durable.status.code(), Some(1), "{}", stdout(&durable));
+    let decided = clustersim(&[
+        "shrink",
+        zoo,
+        "--seed",
+        "0",
+        "--out",
+        out,
+        "--check",
+        "Linearizable",
+    ]);
+    assert_eq!(decided.status.code(), Some(0), "{}", stdout(&decided));
+    assert!(stdout(&decided).contains("passes Linearizable"));
+}
+
 #[test]
 fn cli_exit_codes_for_clean_runs_and_bad_input() {
     let clean = clustersim(&["explore", "scenarios/ping-partition.ron", "--seeds", "8"]);

@@ -3,12 +3,14 @@
 
 use super::outputs::{self, Outputs};
 use super::run::{parse_bytes, parse_seed};
+use crate::check::Status;
 use crate::explore::{
-    file_stem, runner, runner_for, shrink, sweep, Budget, Shard, ShrinkOptions, Shrunk, Strategy,
-    SweepConfig, SweepOutcome,
+    file_stem, runner, runner_for, shrink_or_report, sweep, Budget, Shard, ShrinkOptions, Shrunk,
+    Strategy, SweepConfig, SweepOutcome,
 };
 use crate::memory::Bytes;
 use crate::registry::Registry;
+use crate::run::Report;
 use crate::scenario::Scenario;
 use crate::{Duration, Error};
 use std::path::{Path, PathBuf};
@@ -352,11 +354,15 @@ pub(super) fn cmd_explore(registry: &Registry, args: &ExploreArgs) -> Result<u8,
     match shrink_and_write(
         registry, &drawn, &args.file, first.seed, &opts, &args.out, args.force,
     ) {
-        Ok(Some((shrunk, path))) if args.check_determinism => {
+        Ok(Ok((shrunk, path))) if args.check_determinism => {
             let at = path.display().to_string();
             replays(registry, &shrunk.scenario, &at, None, "the shrunk file")?;
         }
-        Ok(_) => {}
+        Ok(Ok(_)) => {}
+        Ok(Err(_)) => outln!(
+            "  not shrunk: seed {} did not fail again when run alone (does the run depend on something outside its scenario and seed?)",
+            first.seed
+        ),
         Err(e) => outln!("  not shrunk: {e}"),
     }
     Ok(1)
@@ -508,15 +514,16 @@ fn shrink_and_write(
     opts: &ShrinkOptions,
     out: &Path,
     force: bool,
-) -> Result<Option<(Shrunk, PathBuf)>, Error> {
+) -> Result<std::result::Result<(Shrunk, PathBuf), Box<Report>>, Error> {
     let origin = &input.display().to_string();
     let path = shrunk_path(scenario, seed, out);
     let outs = Outputs::new(input, force);
     outs.check(&[("--out", path.clone())])?;
     outln!("shrinking seed {seed} ...");
     let started = std::time::Instant::now();
-    let Some(shrunk) = shrink(scenario, seed, runner(registry, origin), opts)? else {
-        return Ok(None);
+    let shrunk = match shrink_or_report(scenario, seed, runner(registry, origin), opts)? {
+        Ok(shrunk) => shrunk,
+        Err(report) => return Ok(Err(report)),
     };
     let path = out.join(shrunk.file_name());
     outs.create_dir("--out", out)?;
@@ -548,7 +555,7 @@ fn shrink_and_write(
     }
     outln!("  wrote {}", path.display());
     outln!("  replay: {} run {}", registry.program(), path.display());
-    Ok(Some((shrunk, path)))
+    Ok(Ok((shrunk, path)))
 }
 
 /// `clustersim shrink`: exit 1 when the seed fails (and the shrunk file is written), 0 when
@@ -579,14 +586,31 @@ pub(super) fn cmd_shrink(registry: &Registry, args: &ShrinkArgs) -> Result<u8, E
     match shrink_and_write(
         registry, &drawn, &args.file, args.seed, &opts, &args.out, args.force,
     )? {
-        Some(_) => Ok(1),
-        None => {
-            outln!(
-                "seed {} passes {}; nothing to shrink",
-                args.seed,
-                args.check.as_deref().unwrap_or("every check")
-            );
-            Ok(0)
+        Ok(_) => Ok(1),
+        Err(report) => {
+            // A check that could not decide is no pass: say which, and exit 1 as `run` does.
+            let unknown: Vec<String> = report
+                .verdicts
+                .iter()
+                .filter(|v| v.status == Status::Unknown)
+                .filter(|v| args.check.as_deref().is_none_or(|c| v.check == c))
+                .map(|v| format!("{} ({})", v.check, v.summary))
+                .collect();
+            if unknown.is_empty() {
+                outln!(
+                    "seed {} passes {}; nothing to shrink",
+                    args.seed,
+                    args.check.as_deref().unwrap_or("every check")
+                );
+                Ok(0)
+            } else {
+                outln!(
+                    "seed {} fails no check, but undecided {}; nothing to shrink (exit 1: nothing shows the seed correct)",
+                    args.seed,
+                    unknown.join("; ")
+                );
+                Ok(1)
+            }
         }
     }
 }

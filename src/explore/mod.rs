@@ -14,7 +14,7 @@ pub mod strategy;
 pub mod sweep;
 
 pub use shard::Shard;
-pub use shrink::{explicit, file_stem, shrink, ShrinkOptions, Shrunk};
+pub use shrink::{explicit, file_stem, shrink, shrink_or_report, ShrinkOptions, Shrunk};
 pub use strategy::Strategy;
 pub use sweep::{sweep, Budget, SeedFailure, SweepConfig, SweepOutcome};
 

@@ -190,8 +190,9 @@ pub fn explicit(report: &Report) -> Scenario {
 
 /// Runs `scenario` with `seed`; if it fails (the target check, or any), shrinks the failure.
 ///
-/// Returns `None` when the seed passes (nothing to shrink). Fails when the failure cannot be
-/// replayed from its explicit fault schedule.
+/// Returns `None` when the seed does not fail (nothing to shrink; `shrink_or_report` says
+/// whether it passed or a check could not decide). Fails when the failure cannot be replayed
+/// from its explicit fault schedule.
 pub fn shrink<R>(
     scenario: &Scenario,
     seed: u64,
@@ -201,18 +202,35 @@ pub fn shrink<R>(
 where
     R: Fn(&Scenario) -> Result<Report>,
 {
+    Ok(shrink_or_report(scenario, seed, runner, opts)?.ok())
+}
+
+/// As `shrink`, but a seed that does not fail gives its run's report (`Err`), whose verdicts
+/// say whether every check passed or some could not decide.
+pub fn shrink_or_report<R>(
+    scenario: &Scenario,
+    seed: u64,
+    runner: R,
+    opts: &ShrinkOptions,
+) -> Result<std::result::Result<Shrunk, Box<Report>>>
+where
+    R: Fn(&Scenario) -> Result<Report>,
+{
     let mut s = scenario.clone();
     s.seed = seed;
     let report = runner(&s)?;
     let check = match &opts.check {
         Some(c) => c.clone(),
-        None => match report.failures().next() {
-            Some(v) => v.check.clone(),
-            None => return Ok(None),
-        },
+        None => {
+            let first = report.failures().next().map(|v| v.check.clone());
+            match first {
+                Some(check) => check,
+                None => return Ok(Err(Box::new(report))),
+            }
+        }
     };
     if failing(&report, &check).is_none() {
-        return Ok(None);
+        return Ok(Err(Box::new(report)));
     }
     let property = failing(&report, &check).map(|v| v.property);
     let faults_before = report.outcome.faults.len();
@@ -264,7 +282,7 @@ where
             "its shrunk scenario read back from RON passes",
         ));
     };
-    Ok(Some(Shrunk {
+    Ok(Ok(Shrunk {
         summary: verdict.summary.clone(),
         trace_hash: replay.outcome.trace_hash(),
         program: replay.program.clone(),
