@@ -560,3 +560,42 @@ fn explore_counts_every_goal_out_of_all_its_runs() {
         .unwrap();
     assert!(reached > 0 && reached < 60, "{repair}");
 }
+
+/// Output that cannot be written is an error (exit 2, said on standard error), not a silent
+/// success; a reader that goes away (`| head`) is not.
+#[test]
+fn a_full_disk_under_standard_output_is_an_error_and_a_closed_pipe_is_not() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        eprintln!("no /dev/full here: nothing to test");
+        return;
+    };
+    for args in [
+        vec!["run", "scenarios/ping-partition.ron"],
+        vec!["run", "scenarios/ping-partition.ron", "--timeline"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_clustersim"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(&args)
+            .stdout(full.try_clone().unwrap())
+            .output()
+            .expect("run clustersim");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("cannot write to standard output"), "{err}");
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clustersim"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["run", "scenarios/ping-partition.ron", "--timeline"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run clustersim");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("waits");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

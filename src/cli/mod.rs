@@ -3,28 +3,49 @@
 //! registry holds. The `clustersim` binary is this function with `Registry::shipped()`; a
 //! protocol author's binary is the same function with their own registry.
 //!
-//! Exit codes: 0 success, 1 a check failed, 2 bad usage or input. Nothing else.
+//! Exit codes: 0 success, 1 a check failed, 2 bad usage or input (or output that could not be
+//! written). Nothing else.
 
 /// `print!` to standard output, ignoring a closed pipe (`clustersim run ... | head`): the
 /// command finishes and exits with its own code instead of panicking.
 macro_rules! out {
     ($($arg:tt)*) => {{
-        use std::io::Write as _;
         let text = format!($($arg)*);
         let mut fitted = crate::cli::fit(&text);
         if !text.ends_with('\n') {
             fitted.pop();
         }
-        let _ = std::io::stdout().write_all(fitted.as_bytes());
+        crate::cli::write_stdout(fitted.as_bytes());
     }};
 }
 
 /// `println!` to standard output, ignoring a closed pipe.
 macro_rules! outln {
     ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = std::io::stdout().write_all(crate::cli::fit(&format!($($arg)*)).as_bytes());
+        crate::cli::write_stdout(crate::cli::fit(&format!($($arg)*)).as_bytes());
     }};
+}
+
+/// The first error met writing to standard output, other than a closed pipe: the command
+/// then ends with it (exit 2), since what it printed is incomplete.
+static STDOUT_ERROR: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Writes `bytes` to standard output; a closed pipe (`| head`) is ignored, any other error is
+/// kept for the end of the command.
+pub(crate) fn write_stdout(bytes: &[u8]) {
+    use std::io::Write as _;
+    if let Err(e) = std::io::stdout().write_all(bytes) {
+        stdout_failed(&e);
+    }
+}
+
+/// Keeps `e` as the command's output error unless it is a closed pipe or one is kept already.
+pub(crate) fn stdout_failed(e: &std::io::Error) {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        return;
+    }
+    let mut kept = STDOUT_ERROR.lock().unwrap_or_else(|p| p.into_inner());
+    kept.get_or_insert_with(|| e.to_string());
 }
 
 /// The width of the terminal standard output is, when it is one (read once).
@@ -250,12 +271,28 @@ where
             return 2;
         }
     };
+    if let Err(e) = std::io::stdout().flush() {
+        stdout_failed(&e);
+    }
+    let unwritten = STDOUT_ERROR
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
     match result {
-        Ok(code) => code,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "error: {}", printable(&e.to_string()));
             e.exit_code() as u8
         }
+        // What was printed is incomplete: no verdict is given by an exit code alone.
+        Ok(_) if unwritten.is_some() => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: cannot write to standard output: {}; the output is incomplete",
+                unwritten.unwrap_or_default()
+            );
+            2
+        }
+        Ok(code) => code,
     }
 }
 

@@ -585,7 +585,9 @@ fn draw(
         let stdout = std::io::stdout();
         let mut w = std::io::BufWriter::new(stdout.lock());
         // A closed pipe (`| head`) ends the picture, not the command.
-        let _ = timeline::render_to(&model, &opts, &mut w).and_then(|_| w.flush());
+        if let Err(e) = timeline::render_to(&model, &opts, &mut w).and_then(|_| w.flush()) {
+            super::stdout_failed(&e);
+        }
     }
     Ok(())
 }
