@@ -70,7 +70,8 @@ impl std::str::FromStr for Bytes {
         let (number, unit) = (&s[..split], s[split..].trim());
         if unit.is_empty() {
             return Err(format!(
-                "memory size `{s}` has no unit; write e.g. \"{s}MiB\" (units: {valid})"
+                "memory size `{s}` has no unit; write e.g. \"{}\" (units: {valid})",
+                with_unit(number)
             ));
         }
         let Some(&(_, size)) = UNITS.iter().find(|(u, _)| u.eq_ignore_ascii_case(unit)) else {
@@ -116,7 +117,8 @@ impl de::Visitor<'_> for BytesText {
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Bytes, E> {
         Err(E::custom(format!(
-            "memory size {v} has no unit; write it as a string, e.g. \"{v}MiB\""
+            "memory size {v} has no unit; write it as a string, e.g. \"{}\"",
+            with_unit(&v.to_string())
         )))
     }
 }
@@ -124,6 +126,27 @@ impl de::Visitor<'_> for BytesText {
 impl<'de> Deserialize<'de> for Bytes {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(BytesText)
+    }
+}
+
+/// `Bounds::max_memory` from a scenario: a size with a unit, at least `MIN_BUDGET` (as the
+/// command line's `--max-memory` requires).
+pub(crate) fn deserialize_budget<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
+    let b = Bytes::deserialize(d)?;
+    if b < MIN_BUDGET {
+        return Err(de::Error::custom(format!(
+            "max_memory {b} is too small for a run; the budget must be at least {MIN_BUDGET}"
+        )));
+    }
+    Ok(b)
+}
+
+/// The suggestion for a size written without a unit: the number in MiB, or the smallest
+/// budget when that would be too small.
+fn with_unit(number: &str) -> String {
+    match number.parse::<f64>() {
+        Ok(n) if n >= 1.0 => format!("{number}MiB"),
+        _ => MIN_BUDGET.to_string().replace(' ', ""),
     }
 }
 

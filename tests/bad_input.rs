@@ -372,6 +372,21 @@ fn negative_zero_and_oversized_command_line_numbers_get_a_sentence() {
     refused(&["run", s, "--max-memory", "12"], &["no unit"]);
     refused(&["run", s, "--max-memory", "-1GiB"], &["must be >= 0"]);
     refused(&["run", s, "--max-memory", "10KiB"], &["at least 1 MiB"]);
+    // A size without a unit suggests one that would be accepted.
+    refused(&["run", s, "--max-memory", "0"], &["no unit", "\"1MiB\""]);
+}
+
+/// The scenario file's `max_memory` is held to the command line's floor, with its position.
+#[test]
+fn a_memory_budget_below_the_floor_in_a_file_is_refused_where_it_is_written() {
+    rejects(
+        "tiny-budget.ron",
+        &edit(
+            r#"bounds: (max_time: "1s", max_events: 1000),"#,
+            r#"bounds: (max_time: "1s", max_events: 1000, max_memory: "512KiB"),"#,
+        ),
+        &["tiny-budget.ron:3:", "at least 1 MiB"],
+    );
 }
 
 #[test]

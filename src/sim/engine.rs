@@ -41,6 +41,7 @@ pub struct Bounds {
     /// Stop (with an error naming the knob to lower) once the run would hold more than this.
     #[serde(
         default = "crate::memory::default_budget",
+        deserialize_with = "crate::memory::deserialize_budget",
         skip_serializing_if = "Bytes::is_default_budget"
     )]
     pub max_memory: Bytes,
