@@ -506,7 +506,7 @@ fn durable_says_why_a_key_was_not_judged() {
     let silent = check_durable(&outcome(write_then(true), vec![], vec![]));
     assert_eq!(silent.status, Status::Unknown, "{silent:?}");
     assert!(
-        silent.summary.contains("enable the protocol's final_reads")
+        silent.summary.contains("enable the protocol's final reads")
             && silent
                 .summary
                 .contains("had no read after their last write"),

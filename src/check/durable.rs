@@ -104,8 +104,15 @@ pub fn check_durable(outcome: &RunOutcome) -> Verdict {
                 "{} reads of them did not succeed ({refused} refused, {unanswered} unanswered): was a node down, stopped or still recovering when the run ended?",
                 refused + unanswered
             )
+        } else if finals > 0 {
+            // Final reads came, but not of these keys (written after their final read).
+            format!(
+                "{finals} other reads came then: did the run end before these keys' final reads?"
+            )
         } else {
-            "enable the protocol's final_reads".to_string()
+            // The check cannot tell a protocol without final reads from a run that ended
+            // before them: both are said.
+            "no read came then: enable the protocol's final reads (kv: final_reads) or, if they are on, give the run time to make them".to_string()
         };
         let and = if after.is_empty() { "" } else { " and" };
         return Verdict::unknown(
