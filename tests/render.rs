@@ -913,3 +913,53 @@ fn pictures_leave_out_restarts_of_nodes_that_were_up() {
     let text = timeline::render(&model, &TimelineOptions::default());
     assert_eq!(text.matches("FAULT restart").count(), real, "{text}");
 }
+
+/// A crash and a restart at one instant leave the node up: its lane is drawn up after them,
+/// not crashed for the rest of the run.
+#[test]
+fn timeline_draws_a_node_restarted_at_the_instant_it_crashed_as_up() {
+    let text = std::fs::read_to_string("scenarios/worker-crash-naive.ron").unwrap();
+    let edited = text.replace(
+        r#"(at: "1s", fault: Restart("worker1")),"#,
+        r#"(at: "300ms", fault: Restart("worker1")),"#,
+    );
+    assert_ne!(edited, text, "the test must move the restart");
+    let scenario = clustersim::scenario::parse(&edited, "restart-at-once.ron").unwrap();
+    let opts = RunOptions::default().trace(TraceLevel::Full);
+    let r = clustersim::run::run_scenario(
+        &Registry::shipped(),
+        &scenario,
+        "restart-at-once.ron",
+        &opts,
+    )
+    .expect("runs");
+    let model = Model::of_run(&r.outcome, &[]);
+    let text = timeline::render(&model, &TimelineOptions::default().from(Some(SimTime(0))));
+    let header = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("time "))
+        .expect("a header row");
+    // A lane is drawn under the middle of its name.
+    let column = header.find("worker1").expect("worker1's column") + ("worker1".len() + 1) / 2;
+    let lane_at = |row: &str| row.as_bytes().get(column).copied();
+    assert!(
+        text.lines()
+            .take_while(|l| !l.contains("FAULT crash worker1"))
+            .any(|l| lane_at(l) == Some(b'|')),
+        "column {column} is not worker1's lane:\n{text}"
+    );
+    let after: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.contains("FAULT restart worker1"))
+        .skip(1)
+        .filter(|l| l.len() > column && l.trim_start().starts_with("0."))
+        .collect();
+    assert!(!after.is_empty(), "rows after the restart:\n{text}");
+    for row in &after {
+        assert_ne!(
+            lane_at(row),
+            Some(b':'),
+            "worker1 drawn crashed after its restart: {row}"
+        );
+    }
+}

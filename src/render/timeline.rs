@@ -534,10 +534,13 @@ pub fn render_to(
 }
 
 /// When each node's lane changes, from the model's crash and pause bands: (time, node, lane),
-/// in time order, a band's end before another's start at one instant.
+/// in time order, a band's end before another's start at one instant, and a band that ends
+/// where it starts (a crash and a restart at one instant) over at once: the lane is up.
 fn lane_changes(model: &Model) -> Vec<(SimTime, NodeId, Lane)> {
     use super::model::BandKind;
-    let mut changes: Vec<(SimTime, bool, NodeId, Lane)> = Vec::new();
+    // The second field orders one instant: ends of earlier bands, starts, ends of bands that
+    // started then.
+    let mut changes: Vec<(SimTime, u8, NodeId, Lane)> = Vec::new();
     for b in &model.bands {
         let (Some(node), lane) = (
             b.node,
@@ -550,9 +553,9 @@ fn lane_changes(model: &Model) -> Vec<(SimTime, NodeId, Lane)> {
         ) else {
             continue;
         };
-        changes.push((b.start, true, node, lane));
+        changes.push((b.start, 1, node, lane));
         if let Some(end) = b.end {
-            changes.push((end, false, node, Lane::Up));
+            changes.push((end, if end == b.start { 2 } else { 0 }, node, Lane::Up));
         }
     }
     changes.sort_by_key(|c| (c.0, c.1));
