@@ -321,3 +321,114 @@ fn disk_faults_by_hand_apply_and_save_as_a_replayable_path() {
     let text = to_ron(&s.scenario(), &[]);
     assert!(text.contains("CrashAtSync("), "{text}");
 }
+
+/// Everything a state shows: time, pending events, nodes, and the trace hash so far.
+fn state_of(s: &Session) -> (SimTime, Vec<clustersim::sim::PendingEvent>, u64, String) {
+    (
+        s.sim().now(),
+        s.sim().pending(),
+        s.sim().outcome().trace_hash(),
+        format!("{:?}", s.sim().nodes()),
+    )
+}
+
+/// A fresh session that replays `steps` from the seed (the path a state of the tree names).
+fn replayed_along(file: &str, steps: Vec<clustersim::sim::Step>) -> Session {
+    let registry = Registry::shipped();
+    let mut scenario = load(Path::new(file)).unwrap();
+    let fresh = open(file);
+    let roster = fresh.sim().roster();
+    scenario.scheduler = Scheduler::Replay(
+        steps
+            .iter()
+            .map(|st| st.map(|n| roster.name(*n).to_string()))
+            .collect(),
+    );
+    Session::open(registry.prepare(&scenario, file).unwrap()).unwrap()
+}
+
+/// Going back to a step and taking another branch keeps the first: the tree holds both, and
+/// returning to either (by a jump, or back and forward along the branch) gives exactly the
+/// state, and the trace hash so far and at the end, of a run replayed along its path.
+#[test]
+fn the_tree_keeps_both_branches_and_each_returns_to_its_replayed_state() {
+    for file in [
+        "scenarios/worker-crash-naive.ron",
+        "scenarios/raft-leader-crash.ron",
+    ] {
+        let mut s = open(file);
+        s.act(&Action::To(SimTime(120_000_000))).unwrap();
+        until_two_messages(&mut s);
+        let fork = s.at();
+        let at_fork = state_of(&s);
+        // Branch A: time order.
+        for _ in 0..5 {
+            s.act(&Action::Next).unwrap();
+        }
+        let a = s.at();
+        let at_a = state_of(&s);
+        assert_eq!(s.branches(), 0);
+        // Back to the fork, and branch B: the last-due message first, then time order.
+        s.act(&Action::Goto(fork)).unwrap();
+        assert_eq!(state_of(&s), at_fork, "{file}: the fork's state again");
+        let late = s
+            .sim()
+            .pending()
+            .iter()
+            .rfind(|p| p.kind == PendingKind::Message)
+            .unwrap()
+            .seq;
+        s.act(&Action::Run(late)).unwrap();
+        for _ in 0..4 {
+            s.act(&Action::Next).unwrap();
+        }
+        let b = s.at();
+        let at_b = state_of(&s);
+        assert_eq!(s.branches(), 1);
+        assert_ne!(at_a, at_b, "{file}: two different branches");
+        assert_eq!(s.children(fork).len(), 2, "{file}: both branches kept");
+        let explored = s.explored();
+        // Each state is the run replayed from the seed along its path.
+        for (state, want) in [(a, &at_a), (b, &at_b), (fork, &at_fork)] {
+            s.act(&Action::Goto(state)).unwrap();
+            assert_eq!(s.at(), state);
+            assert_eq!(&state_of(&s), want, "{file}: returning to #{state}");
+            let path = s.path_to(state).unwrap();
+            assert_eq!(s.steps(), path);
+            let fresh = replayed_along(file, path);
+            assert_eq!(&state_of(&fresh), want, "{file}: #{state} replayed");
+            assert_eq!(
+                s.finished().trace_hash(),
+                fresh.finished().trace_hash(),
+                "{file}: #{state}'s run to the end"
+            );
+        }
+        // Time order from the fork is branch A's first event again, not a third branch.
+        s.act(&Action::Next).unwrap();
+        assert_eq!(s.explored(), explored, "{file}: no state made twice");
+        assert_eq!(s.children(fork).len(), 2);
+        // Back and forward go along the current branch: B, after a jump to it.
+        s.act(&Action::Goto(b)).unwrap();
+        for _ in 0..5 {
+            s.act(&Action::StepBack).unwrap();
+        }
+        assert_eq!(s.at(), fork);
+        for _ in 0..5 {
+            s.act(&Action::Forward).unwrap();
+        }
+        assert_eq!(s.at(), b, "{file}: forward follows branch B");
+        assert_eq!(state_of(&s), at_b);
+        assert!(s
+            .act(&Action::Forward)
+            .unwrap_err()
+            .contains("no later event"));
+        // Undo returns from a jump to where it was taken.
+        s.act(&Action::Goto(a)).unwrap();
+        s.act(&Action::Back).unwrap();
+        assert_eq!(s.at(), b);
+        assert_eq!(s.explored(), explored, "{file}: nothing discarded");
+        let err = s.act(&Action::Goto(u32::MAX - 1)).unwrap_err();
+        assert!(err.contains("no explored state"), "{err}");
+        assert_eq!(s.at(), b, "a refused jump moves nothing");
+    }
+}

@@ -4,7 +4,7 @@
 //! that is): new and changed diagram items, the nodes a step touched, pending events gone and
 //! new. A page that holds another state than the one remembered gets the whole state again.
 
-use super::Session;
+use super::{Session, TreeView};
 use crate::check::Status;
 use crate::describe::{value_text, Describe, Field};
 use crate::node::NodeId;
@@ -176,6 +176,8 @@ struct Full<'a> {
     scene: Scene<'a>,
     /// Counterexample pictures of the failing checks marked on the diagram.
     figures: &'a str,
+    /// The tree of explored states.
+    tree: &'a TreeView,
 }
 
 /// What changed since the state the page holds (`base`).
@@ -191,6 +193,9 @@ struct Delta<'a> {
     /// Sent only when they changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     figures: Option<&'a str>,
+    /// Sent only when it changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tree: Option<&'a TreeView>,
 }
 
 /// The diagram's short lists as the page holds them, kept to compare after an update.
@@ -251,6 +256,7 @@ pub struct Sent {
     /// The diagram, kept up to date step by step while the run is the same.
     model: Option<LiveModel>,
     figures: String,
+    tree: Option<TreeView>,
 }
 
 impl Sent {
@@ -378,12 +384,13 @@ pub fn answer(session: &Session, notice: &Notice, sent: &mut Sent, have: Option<
         text: cut(p.text.clone()),
     };
     let pending = sim.pending();
+    let tree = session.tree_view();
     let head = Head {
         live: true,
         version: notice.version,
         now: now.0,
         stopped: sim.stopped(),
-        steps: session.steps().len(),
+        steps: session.step_count(),
         branches: session.branches(),
         next: sim.time_order_choice().map(|(s, _)| s),
         verdicts: verdicts
@@ -450,6 +457,7 @@ pub fn answer(session: &Session, notice: &Notice, sent: &mut Sent, have: Option<
                     end: model.end.0,
                 },
                 figures: (figures != sent.figures).then_some(figures.as_str()),
+                tree: (sent.tree.as_ref() != Some(&tree)).then_some(&tree),
             })
         }
         _ => safe_json(&Full {
@@ -460,6 +468,7 @@ pub fn answer(session: &Session, notice: &Notice, sent: &mut Sent, have: Option<
             pending: pending.iter().map(pending_view).collect(),
             scene: Scene::of(model),
             figures: &figures,
+            tree: &tree,
         }),
     };
     sent.version = Some(notice.version);
@@ -469,5 +478,6 @@ pub fn answer(session: &Session, notice: &Notice, sent: &mut Sent, have: Option<
     sent.pending = pending.into_iter().map(|p| (p.seq, p)).collect();
     sent.model = Some(live);
     sent.figures = figures;
+    sent.tree = Some(tree);
     text
 }

@@ -164,7 +164,7 @@ pub fn page(title: &str, data: &str, figures: &str) -> String {
     o.push_str(
         "<main><section id=\"diagram\"><div id=\"filters\"></div><svg id=\"chart\" xmlns=\"http://www.w3.org/2000/svg\"></svg>\
 <div id=\"legend\"></div><div id=\"figures\">{FIGURES}</div></section>\
-<aside id=\"side\"><h2>Nodes</h2><div id=\"nodes\"></div><h2 id=\"pending-title\">Pending</h2><ol id=\"pending\"></ol>\
+<aside id=\"side\"><h2 id=\"tree-title\" hidden>Explored</h2><div id=\"tree\" hidden></div><h2>Nodes</h2><div id=\"nodes\"></div><h2 id=\"pending-title\">Pending</h2><ol id=\"pending\"></ol>\
 <h2>Checks</h2><ul id=\"checks\"></ul><h2>History</h2><ol id=\"history\"></ol></aside></main>\n\
 <div id=\"tip\"></div>\n"
             .replace("{FIGURES}", figures)
