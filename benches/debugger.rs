@@ -77,6 +77,14 @@ fn main() {
             }
             copies.sort_by(f64::total_cmp);
             let copy = copies[1];
+            let t = Instant::now();
+            let tree = session.tree_view();
+            std::hint::black_box(tree);
+            println!(
+                "  of a step, the tree of {} explored states as the page is shown it: {:.1} ms",
+                session.explored(),
+                ms(t)
+            );
             println!(
                 "a step at 1 s: median {median:.1} ms (target: under 200 ms); a deep copy of the \
                  trace so far ({} events): {copy:.1} ms; step / copy = {:.2}",
