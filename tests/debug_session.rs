@@ -432,3 +432,101 @@ fn the_tree_keeps_both_branches_and_each_returns_to_its_replayed_state() {
         assert_eq!(s.at(), b, "a refused jump moves nothing");
     }
 }
+
+/// The tree as the page is shown it: a long chain is folded to its first and last six events
+/// and the six either side of the current one, each fold one item that goes to its middle
+/// event; the path to the current state is marked; a branch is a chain of its own, nested under
+/// the state it branches from, and a fault by hand is marked so.
+#[test]
+fn the_tree_view_folds_long_chains_around_their_ends_and_the_current_state() {
+    let mut s = open("scenarios/worker-crash-naive.ron");
+    for _ in 0..40 {
+        s.act(&Action::Next).unwrap();
+    }
+    let view = |s: &Session| serde_json::to_value(s.tree_view()).unwrap();
+    let shown = |v: &serde_json::Value, chain: usize| -> (Vec<u64>, Vec<(u64, u64)>) {
+        let items = v["chains"][chain]["items"].as_array().unwrap();
+        let id = |i: &serde_json::Value| i["id"].as_u64().unwrap();
+        (
+            items
+                .iter()
+                .filter(|i| i.get("gap").is_none())
+                .map(id)
+                .collect(),
+            items
+                .iter()
+                .filter_map(|i| i.get("gap").map(|g| (g.as_u64().unwrap(), id(i))))
+                .collect(),
+        )
+    };
+    let on_path = |v: &serde_json::Value, chain: usize, id: u64| -> bool {
+        v["chains"][chain]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == id)
+            .map(|i| i.get("path") == Some(&serde_json::Value::Bool(true)))
+            .unwrap()
+    };
+    let v = view(&s);
+    assert_eq!(
+        (v["at"].clone(), v["states"].clone()),
+        (40.into(), 41.into())
+    );
+    assert_eq!(v["chains"].as_array().unwrap().len(), 1);
+    assert_eq!(v["chains"][0]["n"], 41);
+    let (ids, gaps) = shown(&v, 0);
+    let want: Vec<u64> = (0..6).chain(34..41).collect();
+    assert_eq!(ids, want);
+    assert_eq!(gaps, [(28, 20)], "one fold of #6..#33, going to #20");
+    assert!(ids.iter().all(|&i| on_path(&v, 0, i)));
+    assert_eq!(v["forward"], serde_json::Value::Null);
+    // At #20: the six either side shown too, two folds, the path marked up to #20.
+    s.act(&Action::Goto(20)).unwrap();
+    let v = view(&s);
+    let (ids, gaps) = shown(&v, 0);
+    let want: Vec<u64> = (0..6).chain(14..27).chain(35..41).collect();
+    assert_eq!(ids, want);
+    assert_eq!(gaps, [(8, 10), (8, 31)]);
+    for id in [0, 10, 19, 20] {
+        assert!(on_path(&v, 0, id), "#{id} leads to #20");
+    }
+    for id in [21, 31, 40] {
+        assert!(!on_path(&v, 0, id), "#{id} lies past #20");
+    }
+    assert_eq!(v["forward"], 21);
+    // A crash by hand at #20: the chain splits there, both branches nested under #20.
+    let w = node(&s, "worker2");
+    s.act(&Action::Crash(w)).unwrap();
+    let v = view(&s);
+    let chains = v["chains"].as_array().unwrap();
+    assert_eq!(chains.len(), 3, "{v}");
+    assert_eq!(
+        (chains[0]["n"].clone(), chains[0]["from"].clone()),
+        (21.into(), serde_json::Value::Null)
+    );
+    assert_eq!(
+        (
+            chains[1]["n"].clone(),
+            chains[1]["from"].clone(),
+            chains[1]["level"].clone()
+        ),
+        (20.into(), 20.into(), 1.into())
+    );
+    assert_eq!(
+        (
+            chains[2]["n"].clone(),
+            chains[2]["from"].clone(),
+            chains[2]["level"].clone()
+        ),
+        (1.into(), 20.into(), 1.into())
+    );
+    let crash = &chains[2]["items"][0];
+    assert_eq!(crash["id"], 41);
+    assert_eq!(crash["hand"], true);
+    assert!(
+        crash["l"].as_str().unwrap().contains("crash worker2"),
+        "{crash}"
+    );
+    assert!(on_path(&v, 2, 41) && on_path(&v, 0, 20) && !on_path(&v, 1, 21));
+}
