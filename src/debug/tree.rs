@@ -94,6 +94,7 @@ pub(super) struct TreeNode {
     pub by_hand: bool,
     /// Virtual time at its state.
     pub time: SimTime,
+    /// What its event was.
     pub label: Label,
 }
 
@@ -102,6 +103,12 @@ pub(super) struct TreeNode {
 pub(super) struct Tree {
     nodes: Vec<TreeNode>,
     taken: Vec<Taken>,
+    /// The chains: runs of nodes each the only child of the one before, kept as nodes are
+    /// added (a node's second child splits its chain after it), so showing the tree never
+    /// walks it.
+    chains: Vec<Vec<u32>>,
+    /// Each node's chain and its index in it.
+    place: Vec<(u32, u32)>,
 }
 
 impl Tree {
@@ -123,6 +130,8 @@ impl Tree {
                 label: Label::Start,
             }],
             taken: Vec::new(),
+            chains: vec![vec![0]],
+            place: vec![(0, 0)],
         }
     }
 
@@ -183,10 +192,30 @@ impl Tree {
         };
         self.taken.extend_from_slice(steps);
         self.nodes.push(node);
+        let had = self.children(at).take(2).count();
         match self.children(at).last() {
             Some(last) => self.nodes[last as usize].next_sibling = id,
             None => self.nodes[at as usize].first_child = id,
         }
+        let (chain, index) = self.place[at as usize];
+        if had == 0 {
+            // `at` ends its chain: the child goes on with it.
+            let ids = &mut self.chains[chain as usize];
+            self.place.push((chain, ids.len() as u32));
+            ids.push(id);
+            return id;
+        }
+        if had == 1 {
+            // `at` forks now: what came after it in its chain becomes a chain of its own.
+            let tail = self.chains[chain as usize].split_off(index as usize + 1);
+            let k = self.chains.len() as u32;
+            for (j, &n) in tail.iter().enumerate() {
+                self.place[n as usize] = (k, j as u32);
+            }
+            self.chains.push(tail);
+        }
+        self.place.push((self.chains.len() as u32, 0));
+        self.chains.push(vec![id]);
         id
     }
 
@@ -238,46 +267,53 @@ impl Tree {
     /// Bytes it holds, estimated.
     pub fn memory(&self) -> u64 {
         (self.nodes.capacity() * std::mem::size_of::<TreeNode>()
-            + self.taken.capacity() * std::mem::size_of::<Taken>()) as u64
+            + self.taken.capacity() * std::mem::size_of::<Taken>()
+            + self.place.capacity() * std::mem::size_of::<(u32, u32)>()
+            + self
+                .chains
+                .iter()
+                .map(|c| c.capacity() * 4 + 24)
+                .sum::<usize>()) as u64
     }
 
-    /// What the page is shown of the tree, standing at `at`.
+    /// What the page is shown of the tree, standing at `at`: its cost grows with the chains and
+    /// the items shown, not with the events explored.
     pub fn view(&self, at: u32, names: &[String]) -> TreeView {
-        // The path from the start to `at`, marked once (a walk per item would cost its depth).
-        let mut marked = vec![false; self.nodes.len()];
-        let mut c = at;
-        while c != NONE {
-            marked[c as usize] = true;
-            c = self.node(c).parent;
+        // The chains the path to `at` runs through: wholly, but for `at`'s own, up to `at`.
+        let (at_chain, at_index) = self.place[at as usize];
+        let mut on_path = vec![false; self.chains.len()];
+        let mut c = at_chain;
+        loop {
+            on_path[c as usize] = true;
+            let head = self.chains[c as usize][0];
+            match self.node(head).parent {
+                NONE => break,
+                p => c = self.place[p as usize].0,
+            }
         }
-        let on_path = |id: u32| marked[id as usize];
         let mut chains = Vec::new();
         let mut left = 0;
-        // Chains depth first: each starts at the start or at a child of a node with more than
-        // one, and runs down while a node has exactly one child.
-        let mut stack: Vec<(u32, u32)> = vec![(0, 0)];
-        while let Some((head, level)) = stack.pop() {
+        // Depth first from the start's chain: a chain's branches are the chains of the children
+        // of its last node, in the order they were first taken.
+        let mut stack: Vec<(u32, u32)> = vec![(self.place[0].0, 0)];
+        while let Some((chain, level)) = stack.pop() {
             if chains.len() == MAX_CHAINS {
                 left += 1;
                 continue;
             }
-            let mut ids = vec![head];
-            let mut c = head;
-            loop {
-                let mut kids = self.children(c);
-                match (kids.next(), kids.next()) {
-                    (Some(only), None) => {
-                        ids.push(only);
-                        c = only;
-                    }
-                    _ => break,
-                }
-            }
-            let fork: Vec<u32> = self.children(c).collect();
+            let ids = &self.chains[chain as usize];
+            let last = *ids.last().expect("a chain is never empty");
+            let fork: Vec<u32> = self.children(last).collect();
             for k in fork.into_iter().rev() {
-                stack.push((k, level + 1));
+                stack.push((self.place[k as usize].0, level + 1));
             }
-            chains.push(self.chain_view(&ids, level, at, names, &on_path));
+            let path_to = match (chain == at_chain, on_path[chain as usize]) {
+                (true, _) => Some(at_index as usize),
+                (false, true) => Some(ids.len() - 1),
+                (false, false) => None,
+            };
+            let here = (chain == at_chain).then_some(at_index as usize);
+            chains.push(self.chain_view(ids, level, here, path_to, names));
         }
         let now = self.node(at);
         TreeView {
@@ -290,33 +326,41 @@ impl Tree {
         }
     }
 
+    /// One chain as shown: its ends and the events around `here` (the current one, if in it)
+    /// one item each, every run between them one fold; the items up to `path_to` lie on the
+    /// path to the current state.
     fn chain_view(
         &self,
         ids: &[u32],
         level: u32,
-        at: u32,
+        here: Option<usize>,
+        path_to: Option<usize>,
         names: &[String],
-        on_path: &impl Fn(u32) -> bool,
     ) -> ChainView {
         let n = ids.len();
-        let mut shown = vec![false; n];
-        for (i, s) in shown.iter_mut().enumerate() {
-            *s = i < SHOWN || i + SHOWN >= n;
+        let mut spans = vec![(0, SHOWN.min(n)), (n.saturating_sub(SHOWN), n)];
+        if let Some(h) = here {
+            spans.push((h.saturating_sub(SHOWN), (h + SHOWN + 1).min(n)));
         }
-        if let Some(here) = ids.iter().position(|&id| id == at) {
-            for s in shown
-                .iter_mut()
-                .take((here + SHOWN + 1).min(n))
-                .skip(here.saturating_sub(SHOWN))
-            {
-                *s = true;
-            }
-        }
+        spans.sort_unstable();
+        let on_path = |i: usize| path_to.is_some_and(|p| i <= p);
         let mut items = Vec::new();
         let mut i = 0;
-        while i < n {
-            if shown[i] {
-                let id = ids[i];
+        for (from, to) in spans {
+            if from > i {
+                // A fold is one item, which goes to the event in its middle.
+                let mid = (i + from) / 2;
+                let node = self.node(ids[mid]);
+                items.push(ItemView {
+                    id: ids[mid],
+                    gap: from - i,
+                    t: node.time.0,
+                    l: String::new(),
+                    hand: false,
+                    path: on_path(mid),
+                });
+            }
+            for (k, &id) in ids.iter().enumerate().take(to).skip(i.max(from)) {
                 let node = self.node(id);
                 items.push(ItemView {
                     id,
@@ -324,24 +368,10 @@ impl Tree {
                     t: node.time.0,
                     l: node.label.text(names),
                     hand: node.by_hand,
-                    path: on_path(id),
+                    path: on_path(k),
                 });
-                i += 1;
-            } else {
-                let end = (i..n).find(|&j| shown[j]).unwrap_or(n);
-                // A fold is one item, which goes to the event in its middle.
-                let mid = ids[(i + end) / 2];
-                let node = self.node(mid);
-                items.push(ItemView {
-                    id: mid,
-                    gap: end - i,
-                    t: node.time.0,
-                    l: String::new(),
-                    hand: false,
-                    path: on_path(mid),
-                });
-                i = end;
             }
+            i = i.max(to);
         }
         let head = self.node(ids[0]);
         ChainView {
