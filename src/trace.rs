@@ -230,7 +230,9 @@ pub enum TraceLevel {
 #[derive(Clone, Debug, Default)]
 pub struct Trace {
     hasher: Fnv64,
-    events: Vec<TraceEvent>,
+    /// Shared by a trace's copies until one of them records more (copy on write), so a copy
+    /// of the run so far (the debugger's, every step) costs nothing per event.
+    events: std::sync::Arc<Vec<TraceEvent>>,
     keep: bool,
     window: Option<(SimTime, SimTime, usize)>,
     bytes: u64,
@@ -273,7 +275,7 @@ impl Trace {
         };
         Trace {
             hasher: Fnv64::default(),
-            events: Vec::new(),
+            events: std::sync::Arc::new(Vec::new()),
             keep: level != TraceLevel::HashOnly,
             window,
             bytes: 0,
@@ -440,7 +442,7 @@ impl Trace {
 
     /// Drops the kept events, keeping the hash (after they were written out).
     pub fn forget_events(&mut self) {
-        self.events = Vec::new();
+        self.events = std::sync::Arc::new(Vec::new());
         self.bytes = 0;
     }
 
@@ -453,7 +455,7 @@ impl Trace {
             _ => 0,
         };
         self.bytes += (std::mem::size_of::<TraceEvent>() + heap) as u64;
-        self.events.push(TraceEvent { time, kind });
+        std::sync::Arc::make_mut(&mut self.events).push(TraceEvent { time, kind });
     }
 
     /// Bytes the kept events hold, estimated from their sizes.

@@ -737,9 +737,32 @@ fn check_load_figure(figure: &Path, name: &str) {
     );
 }
 
+/// A screenshot, `figures/WHAT-WIDTH.png`, made by `.ci/screenshots.sh` (it needs chromium, so
+/// it is not made here): a PNG WIDTH pixels wide and 1000 high, with something drawn in it.
+fn check_screenshot(figure: &Path, name: &str) {
+    let width: u32 = name
+        .trim_end_matches(".png")
+        .rsplit_once('-')
+        .and_then(|(_, w)| w.parse().ok())
+        .unwrap_or_else(|| panic!("{name}: screenshots are named WHAT-WIDTH.png"));
+    let bytes = fs::read(figure).expect("screenshot");
+    assert!(
+        bytes.len() > 24 && bytes.starts_with(b"\x89PNG\r\n\x1a\n") && &bytes[12..16] == b"IHDR",
+        "{name} is not a PNG; run .ci/screenshots.sh"
+    );
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    assert_eq!(
+        (be(&bytes[16..20]), be(&bytes[20..24])),
+        (width, 1000),
+        "{name}: a {width}x1000 screenshot"
+    );
+    assert!(bytes.len() > 20_000, "{name} is nearly blank");
+}
+
 /// The book's figures are the files `clustersim run --plots` draws: each `figures/SCENARIO-CHART.svg`
-/// is regenerated from `scenarios/article/SCENARIO.ron` and compared byte for byte, and every
-/// figure is shown by some chapter.
+/// is regenerated from `scenarios/article/SCENARIO.ron` and compared byte for byte (a knee
+/// figure from its `clustersim load` line, a screenshot checked for its size), and every figure
+/// is shown by some chapter.
 #[test]
 fn every_figure_is_what_the_tool_draws_and_is_shown() {
     let dir = root().join("book/src/figures");
@@ -755,6 +778,14 @@ fn every_figure_is_what_the_tool_draws_and_is_shown() {
             .expect("name")
             .to_string_lossy()
             .to_string();
+        if name.ends_with(".png") {
+            check_screenshot(&path, &name);
+            assert!(
+                chapters.contains(&format!("](figures/{name})")),
+                "no chapter shows figures/{name}"
+            );
+            continue;
+        }
         if let Some(load) = name.strip_prefix("load-") {
             check_load_figure(&path, load.trim_end_matches(".svg"));
             assert!(

@@ -93,7 +93,7 @@ c.dispatchEvent(new WheelEvent('wheel', {deltaY: -100, clientX: 600, clientY: 20
 var m = document.querySelector('.msg'); var r = m.getBoundingClientRect();
 m.dispatchEvent(new MouseEvent('mousemove', {clientX: r.left + 1, clientY: r.top + 1, bubbles: true}));
 var tip = document.getElementById('tip');
-document.title = 'PROBE ratio=' + (window.clustersim.span() / before).toFixed(3) + ' tip=' + tip.style.display + ' ' + tip.textContent;
+document.title = 'PROBE ratio=' + (window.clustersim.span() / before).toFixed(3) + ' tip=' + tip.style.display + ' ' + tip.textContent + ' HOVERED ' + m.querySelector('title').textContent;
 </script></body>"#;
     let html = ping_page().replace("</body>", probe);
     let dir = std::env::temp_dir().join(format!("clustersim-probe-{}", std::process::id()));
@@ -103,6 +103,8 @@ document.title = 'PROBE ratio=' + (window.clustersim.span() / before).toFixed(3)
     let out = Command::new(&chromium)
         .args(chromium::FLAGS)
         .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+        // A set size: the message under the probe depends on the layout's width.
+        .arg("--window-size=1200,800")
         .arg("--dump-dom")
         .arg(format!("file://{}", path.display()))
         .output()
@@ -116,7 +118,24 @@ document.title = 'PROBE ratio=' + (window.clustersim.span() / before).toFixed(3)
         title.starts_with("PROBE ratio=0.800 "),
         "zoomed in by 0.8: {title}"
     );
-    assert!(title.contains("tip=block n1 -&gt; n2 "), "{title}");
+    // The tip shows the hovered message: sender -> receiver, its text, when sent and delivered.
+    let (tip, hovered) = title
+        .split_once(" HOVERED ")
+        .unwrap_or_else(|| panic!("{title}"));
+    let hovered = hovered.split("</title>").next().unwrap();
+    assert!(
+        hovered.starts_with('n') && hovered.contains(" -&gt; n"),
+        "{title}"
+    );
+    assert!(
+        hovered.contains("Ping { seq: ") && hovered.contains("\nsent "),
+        "{title}"
+    );
+    assert_eq!(
+        tip.split_once(" tip=block ").map(|t| t.1),
+        Some(hovered),
+        "{title}"
+    );
     // Chromium may still be closing files in its profile: a folder left behind is no failure.
     let _ = std::fs::remove_dir_all(&dir);
 }

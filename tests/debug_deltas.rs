@@ -69,6 +69,9 @@ fn apply(state: &mut Value, d: &Value) {
     if let Some(f) = d.get("figures") {
         state["figures"] = f.clone();
     }
+    if let Some(t) = d.get("tree") {
+        state["tree"] = t.clone();
+    }
 }
 
 /// Where two JSON values first differ (a path and both sides, cut short), if they do.
@@ -205,5 +208,62 @@ fn a_step_at_a_thousand_nodes_sends_kilobytes() {
         let (delta, whole) = step(&mut s, &Action::Next, &mut page, &mut sent, &mut notice);
         assert!(delta <= 16 * 1024, "a step sent {delta} bytes");
         assert!(whole >= 50 * delta, "whole {whole} bytes, delta {delta}");
+    }
+}
+
+/// Jumps between two branches of the tree of explored states (to either branch's end, back to
+/// the fork, forward along a branch) are answered with deltas too, and applying each gives
+/// exactly the whole state of where the jump went; the tree sent names where the run stands.
+#[test]
+fn deltas_stay_exact_across_jumps_between_branches() {
+    for file in [
+        "scenarios/worker-crash-naive.ron",
+        "scenarios/kv-quorum-311.ron",
+    ] {
+        let mut s = open(file);
+        let mut notice = Notice::default();
+        let mut sent = Sent::new();
+        notice.version += 1;
+        let mut page: Value = serde_json::from_str(&answer(&s, &notice, &mut sent, None)).unwrap();
+        page.as_object_mut().unwrap().remove("full");
+        let (p, n) = (&mut page, &mut notice);
+        step(&mut s, &Action::To(SimTime(150_000_000)), p, &mut sent, n);
+        let fork = s.at();
+        for _ in 0..6 {
+            step(&mut s, &Action::Next, p, &mut sent, n);
+        }
+        let a = s.at();
+        step(&mut s, &Action::Goto(fork), p, &mut sent, n);
+        let late = s
+            .sim()
+            .pending()
+            .iter()
+            .rfind(|e| e.node.is_some() && Some(e.seq) != s.sim().time_order_choice().map(|c| c.0))
+            .map(|e| e.seq)
+            .expect("an event out of turn");
+        step(&mut s, &Action::Run(late), p, &mut sent, n);
+        for _ in 0..6 {
+            step(&mut s, &Action::Next, p, &mut sent, n);
+        }
+        let b = s.at();
+        assert_eq!(s.children(fork).len(), 2, "{file}");
+        for (action, at) in [
+            (Action::Goto(a), a),
+            (Action::Goto(b), b),
+            (Action::Goto(fork), fork),
+            (Action::Forward, s.children(fork)[1]),
+            (Action::Goto(a), a),
+            (Action::StepBack, s.parent(a).unwrap()),
+            (Action::Forward, a),
+            // Undo: back to where the last jump was taken.
+            (Action::Back, s.children(fork)[1]),
+        ] {
+            step(&mut s, &action, p, &mut sent, n);
+            assert_eq!(s.at(), at, "{file}: {action:?}");
+            assert_eq!(
+                p["tree"]["at"], at,
+                "{file}: the page's tree stands at #{at}"
+            );
+        }
     }
 }

@@ -148,6 +148,33 @@ fn actions_need_post_the_pages_token_and_the_servers_own_host() {
     assert!(saved.ends_with("worker-crash-naive-debug-2.ron"), "{saved}");
     assert!(std::path::Path::new(&saved).is_file());
     assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+    // A jump in the tree of explored states: a bad state is refused in words and moves
+    // nothing; the start (#0) is a state like any other.
+    for (bad, words) in [
+        ("nope", "is not a state of the tree"),
+        ("-1", "is not a state of the tree"),
+        ("4000000000", "no explored state #4000000000"),
+    ] {
+        let (code, state) = post(
+            port,
+            &host,
+            &format!("/api/act?op=goto&state={bad}"),
+            &with_token,
+        );
+        assert_eq!(code, 200, "{state}");
+        let v: serde_json::Value = serde_json::from_str(&state).unwrap();
+        assert_eq!(v["error"], true, "{bad}: {state}");
+        assert!(
+            v["message"].as_str().unwrap().contains(words),
+            "{bad}: {state}"
+        );
+        assert_eq!(steps(&state), at_start + 2, "{bad}: nothing moved");
+    }
+    let (code, state) = post(port, &host, "/api/act?op=goto&state=0", &with_token);
+    assert_eq!(code, 200, "{state}");
+    assert_eq!(steps(&state), 0, "#0 is the start");
+    let (_, state) = post(port, &host, "/api/act?op=forward", &with_token);
+    assert_eq!(steps(&state), 1, "forward goes back along the branch left");
     assert_eq!(post(port, &host, "/api/act?op=quit", &with_token).0, 200);
     let _ = std::fs::remove_dir_all(&outside);
 }

@@ -321,3 +321,212 @@ fn disk_faults_by_hand_apply_and_save_as_a_replayable_path() {
     let text = to_ron(&s.scenario(), &[]);
     assert!(text.contains("CrashAtSync("), "{text}");
 }
+
+/// Everything a state shows: time, pending events, nodes, and the trace hash so far.
+fn state_of(s: &Session) -> (SimTime, Vec<clustersim::sim::PendingEvent>, u64, String) {
+    (
+        s.sim().now(),
+        s.sim().pending(),
+        s.sim().outcome().trace_hash(),
+        format!("{:?}", s.sim().nodes()),
+    )
+}
+
+/// A fresh session that replays `steps` from the seed (the path a state of the tree names).
+fn replayed_along(file: &str, steps: Vec<clustersim::sim::Step>) -> Session {
+    let registry = Registry::shipped();
+    let mut scenario = load(Path::new(file)).unwrap();
+    let fresh = open(file);
+    let roster = fresh.sim().roster();
+    scenario.scheduler = Scheduler::Replay(
+        steps
+            .iter()
+            .map(|st| st.map(|n| roster.name(*n).to_string()))
+            .collect(),
+    );
+    Session::open(registry.prepare(&scenario, file).unwrap()).unwrap()
+}
+
+/// Going back to a step and taking another branch keeps the first: the tree holds both, and
+/// returning to either (by a jump, or back and forward along the branch) gives exactly the
+/// state, and the trace hash so far and at the end, of a run replayed along its path.
+#[test]
+fn the_tree_keeps_both_branches_and_each_returns_to_its_replayed_state() {
+    for file in [
+        "scenarios/worker-crash-naive.ron",
+        "scenarios/raft-leader-crash.ron",
+    ] {
+        let mut s = open(file);
+        s.act(&Action::To(SimTime(120_000_000))).unwrap();
+        until_two_messages(&mut s);
+        let fork = s.at();
+        let at_fork = state_of(&s);
+        // Branch A: time order.
+        for _ in 0..5 {
+            s.act(&Action::Next).unwrap();
+        }
+        let a = s.at();
+        let at_a = state_of(&s);
+        assert_eq!(s.branches(), 0);
+        // Back to the fork, and branch B: the last-due message first, then time order.
+        s.act(&Action::Goto(fork)).unwrap();
+        assert_eq!(state_of(&s), at_fork, "{file}: the fork's state again");
+        let late = s
+            .sim()
+            .pending()
+            .iter()
+            .rfind(|p| p.kind == PendingKind::Message)
+            .unwrap()
+            .seq;
+        s.act(&Action::Run(late)).unwrap();
+        for _ in 0..4 {
+            s.act(&Action::Next).unwrap();
+        }
+        let b = s.at();
+        let at_b = state_of(&s);
+        assert_eq!(s.branches(), 1);
+        assert_ne!(at_a, at_b, "{file}: two different branches");
+        assert_eq!(s.children(fork).len(), 2, "{file}: both branches kept");
+        let explored = s.explored();
+        // Each state is the run replayed from the seed along its path.
+        for (state, want) in [(a, &at_a), (b, &at_b), (fork, &at_fork)] {
+            s.act(&Action::Goto(state)).unwrap();
+            assert_eq!(s.at(), state);
+            assert_eq!(&state_of(&s), want, "{file}: returning to #{state}");
+            let path = s.path_to(state).unwrap();
+            assert_eq!(s.steps(), path);
+            let fresh = replayed_along(file, path);
+            assert_eq!(&state_of(&fresh), want, "{file}: #{state} replayed");
+            assert_eq!(
+                s.finished().trace_hash(),
+                fresh.finished().trace_hash(),
+                "{file}: #{state}'s run to the end"
+            );
+        }
+        // Time order from the fork is branch A's first event again, not a third branch.
+        s.act(&Action::Next).unwrap();
+        assert_eq!(s.explored(), explored, "{file}: no state made twice");
+        assert_eq!(s.children(fork).len(), 2);
+        // Back and forward go along the current branch: B, after a jump to it.
+        s.act(&Action::Goto(b)).unwrap();
+        for _ in 0..5 {
+            s.act(&Action::StepBack).unwrap();
+        }
+        assert_eq!(s.at(), fork);
+        for _ in 0..5 {
+            s.act(&Action::Forward).unwrap();
+        }
+        assert_eq!(s.at(), b, "{file}: forward follows branch B");
+        assert_eq!(state_of(&s), at_b);
+        assert!(s
+            .act(&Action::Forward)
+            .unwrap_err()
+            .contains("no later event"));
+        // Undo returns from a jump to where it was taken.
+        s.act(&Action::Goto(a)).unwrap();
+        s.act(&Action::Back).unwrap();
+        assert_eq!(s.at(), b);
+        assert_eq!(s.explored(), explored, "{file}: nothing discarded");
+        let err = s.act(&Action::Goto(u32::MAX - 1)).unwrap_err();
+        assert!(err.contains("no explored state"), "{err}");
+        assert_eq!(s.at(), b, "a refused jump moves nothing");
+    }
+}
+
+/// The tree as the page is shown it: a long chain is folded to its first and last six events
+/// and the six either side of the current one, each fold one item that goes to its middle
+/// event; the path to the current state is marked; a branch is a chain of its own, nested under
+/// the state it branches from, and a fault by hand is marked so.
+#[test]
+fn the_tree_view_folds_long_chains_around_their_ends_and_the_current_state() {
+    let mut s = open("scenarios/worker-crash-naive.ron");
+    for _ in 0..40 {
+        s.act(&Action::Next).unwrap();
+    }
+    let view = |s: &Session| serde_json::to_value(s.tree_view()).unwrap();
+    let shown = |v: &serde_json::Value, chain: usize| -> (Vec<u64>, Vec<(u64, u64)>) {
+        let items = v["chains"][chain]["items"].as_array().unwrap();
+        let id = |i: &serde_json::Value| i["id"].as_u64().unwrap();
+        (
+            items
+                .iter()
+                .filter(|i| i.get("gap").is_none())
+                .map(id)
+                .collect(),
+            items
+                .iter()
+                .filter_map(|i| i.get("gap").map(|g| (g.as_u64().unwrap(), id(i))))
+                .collect(),
+        )
+    };
+    let on_path = |v: &serde_json::Value, chain: usize, id: u64| -> bool {
+        v["chains"][chain]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["id"] == id)
+            .map(|i| i.get("path") == Some(&serde_json::Value::Bool(true)))
+            .unwrap()
+    };
+    let v = view(&s);
+    assert_eq!(
+        (v["at"].clone(), v["states"].clone()),
+        (40.into(), 41.into())
+    );
+    assert_eq!(v["chains"].as_array().unwrap().len(), 1);
+    assert_eq!(v["chains"][0]["n"], 41);
+    let (ids, gaps) = shown(&v, 0);
+    let want: Vec<u64> = (0..6).chain(34..41).collect();
+    assert_eq!(ids, want);
+    assert_eq!(gaps, [(28, 20)], "one fold of #6..#33, going to #20");
+    assert!(ids.iter().all(|&i| on_path(&v, 0, i)));
+    assert_eq!(v["forward"], serde_json::Value::Null);
+    // At #20: the six either side shown too, two folds, the path marked up to #20.
+    s.act(&Action::Goto(20)).unwrap();
+    let v = view(&s);
+    let (ids, gaps) = shown(&v, 0);
+    let want: Vec<u64> = (0..6).chain(14..27).chain(35..41).collect();
+    assert_eq!(ids, want);
+    assert_eq!(gaps, [(8, 10), (8, 31)]);
+    for id in [0, 10, 19, 20] {
+        assert!(on_path(&v, 0, id), "#{id} leads to #20");
+    }
+    for id in [21, 31, 40] {
+        assert!(!on_path(&v, 0, id), "#{id} lies past #20");
+    }
+    assert_eq!(v["forward"], 21);
+    // A crash by hand at #20: the chain splits there, both branches nested under #20.
+    let w = node(&s, "worker2");
+    s.act(&Action::Crash(w)).unwrap();
+    let v = view(&s);
+    let chains = v["chains"].as_array().unwrap();
+    assert_eq!(chains.len(), 3, "{v}");
+    assert_eq!(
+        (chains[0]["n"].clone(), chains[0]["from"].clone()),
+        (21.into(), serde_json::Value::Null)
+    );
+    assert_eq!(
+        (
+            chains[1]["n"].clone(),
+            chains[1]["from"].clone(),
+            chains[1]["level"].clone()
+        ),
+        (20.into(), 20.into(), 1.into())
+    );
+    assert_eq!(
+        (
+            chains[2]["n"].clone(),
+            chains[2]["from"].clone(),
+            chains[2]["level"].clone()
+        ),
+        (1.into(), 20.into(), 1.into())
+    );
+    let crash = &chains[2]["items"][0];
+    assert_eq!(crash["id"], 41);
+    assert_eq!(crash["hand"], true);
+    assert!(
+        crash["l"].as_str().unwrap().contains("crash worker2"),
+        "{crash}"
+    );
+    assert!(on_path(&v, 2, 41) && on_path(&v, 0, 20) && !on_path(&v, 1, 21));
+}

@@ -455,6 +455,119 @@ fn run_to_failure_updates_the_toolbar_and_back_goes_one_event() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The tree of explored states in the page: after going back to a step and taking another
+/// branch, the tree shows both branches from that step; clicking either branch's last state
+/// returns the run to exactly the state it had there (time, steps, branches chosen by hand,
+/// node panels), and back and forward go along the branch returned to.
+#[test]
+#[ignore = "needs chromium; run by .ci/browser.sh"]
+fn debugger_tree_branches_and_returns_to_either_branch() {
+    let Some(chromium) = chromium::find() else {
+        println!("skipped: chromium is not installed (.ci/browser.sh installs Debian's chromium)");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("clustersim-debugger-tree-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (server, url) = serve("scenarios/worker-crash-naive.ron", &dir);
+    let mut b = Browser::launch(&chromium, &dir);
+    b.call("Page.enable", json!({}));
+    b.call("Page.navigate", json!({"url": url}));
+    b.wait_for("document.body !== null && document.body.getAttribute('data-ready') !== null");
+    let at = |b: &mut Browser| -> u64 {
+        b.eval("Number(document.body.getAttribute('data-at'))")
+            .as_u64()
+            .unwrap()
+    };
+    // What a state shows: the time, the status line and every node panel.
+    let shown = |b: &mut Browser| -> Value {
+        b.eval(
+            "[document.body.getAttribute('data-now'), document.getElementById('status').textContent, \
+             Array.from(document.querySelectorAll('#nodes .node')).map(function (n) { return n.textContent; }).join('|')]",
+        )
+    };
+    b.eval("document.getElementById('to-time').value = '0.05s'; true");
+    b.click("#run-to");
+    // Step until a delivery other than time order's choice is pending: the fork.
+    let pick = "document.querySelector('#pending li[data-kind=message]:not(.next) button.run')";
+    let mut waited = 0;
+    while b.eval(&format!("{pick} === null")) == json!(true) {
+        b.click("#step");
+        waited += 1;
+        assert!(waited < 200, "no second delivery pending to choose");
+    }
+    let fork = at(&mut b);
+    // Branch A: time order, three events.
+    for _ in 0..3 {
+        b.click("#step");
+    }
+    let a = at(&mut b);
+    let at_a = shown(&mut b);
+    assert!(
+        at_a[1].as_str().unwrap().contains("(0 chosen by hand)"),
+        "{at_a}"
+    );
+    // Back to the fork through the tree, and branch B: the other delivery, then a step.
+    b.click(&format!("#tree li[data-state=\"{fork}\"]"));
+    assert_eq!(at(&mut b), fork, "the tree's click returned to the fork");
+    b.click("#pending li[data-kind=message]:not(.next) button.run");
+    b.click("#step");
+    let b_end = at(&mut b);
+    let at_b = shown(&mut b);
+    assert!(
+        at_b[1].as_str().unwrap().contains("(1 chosen by hand)"),
+        "{at_b}"
+    );
+    assert_ne!(a, b_end);
+    // The tree shows both branches from the fork, each a chain of its own.
+    let from_fork = b.eval(&format!(
+        "Array.from(document.querySelectorAll('#tree li.from')).filter(function (l) {{ return l.textContent.indexOf('from #{fork} ') === 0; }}).length"
+    ));
+    assert_eq!(from_fork, json!(2), "two branches from #{fork}");
+    assert_eq!(
+        b.eval(&format!(
+            "document.querySelector('#tree li[data-state=\"{a}\"]') !== null"
+        )),
+        json!(true),
+        "branch A is still in the tree"
+    );
+    b.screenshot("tree-two-branches", 5);
+    // Return to A, then to B: each exactly as it was.
+    b.click(&format!("#tree li[data-state=\"{a}\"]"));
+    assert_eq!(at(&mut b), a);
+    assert_eq!(shown(&mut b), at_a, "branch A's state again");
+    assert_eq!(
+        b.eval("document.querySelector('#tree li.at').getAttribute('data-state')"),
+        json!(a.to_string()),
+        "the tree marks where the run stands"
+    );
+    b.click(&format!("#tree li[data-state=\"{b_end}\"]"));
+    assert_eq!(at(&mut b), b_end);
+    assert_eq!(shown(&mut b), at_b, "branch B's state again");
+    // Back twice reaches the fork; forward goes along B, the branch returned to.
+    b.click("#back");
+    b.click("#back");
+    assert_eq!(at(&mut b), fork);
+    assert_eq!(
+        b.eval("document.getElementById('forward').disabled"),
+        json!(false)
+    );
+    b.click("#forward");
+    b.click("#forward");
+    assert_eq!(at(&mut b), b_end, "forward follows branch B");
+    assert_eq!(shown(&mut b), at_b);
+    assert_eq!(
+        b.eval("document.getElementById('forward').disabled"),
+        json!(true)
+    );
+
+    b.click("#quit");
+    let mut server = server;
+    let code = server.0.wait().unwrap();
+    assert!(code.success(), "the server exits 0 on quit: {code}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 #[ignore = "needs chromium; run by .ci/browser.sh"]
 fn wheel_events_zoom_the_time_axis_around_the_pointer() {

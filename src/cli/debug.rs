@@ -114,7 +114,7 @@ pub(super) fn cmd_debug(registry: &Registry, args: &DebugArgs) -> Result<u8, Err
                         Ok((path, hash)) => {
                             notice.message = format!(
                                 "saved {path} ({} steps); `{} run {path}` replays it (trace hash {hash:016x})",
-                                session.steps().len(),
+                                session.step_count(),
                                 registry.program()
                             );
                             outln!("  saved {path} (trace hash {hash:016x})");
@@ -278,6 +278,16 @@ fn action(session: &Session, op: &str, query: &str) -> Result<Action, String> {
     Ok(match op {
         "next" => Action::Next,
         "back" => Action::StepBack,
+        "forward" => Action::Forward,
+        "goto" => {
+            let text = param(query, "state").unwrap_or_default();
+            let state = text
+                .trim()
+                .trim_start_matches('#')
+                .parse()
+                .map_err(|_| format!("`{text}` is not a state of the tree (#0, #1, ...)"))?;
+            Action::Goto(state)
+        }
         "undo" => Action::Back,
         "failure" => Action::Failure,
         "heal" => Action::Heal,
@@ -342,8 +352,8 @@ fn action(session: &Session, op: &str, query: &str) -> Result<Action, String> {
         }
         other => {
             return Err(format!(
-                "unknown action `{other}`; valid: next, back, undo, to, failure, run, drop, \
-                 crash, restart, partition, heal, save, quit"
+                "unknown action `{other}`; valid: next, back, forward, goto, undo, to, failure, \
+                 run, drop, crash, restart, partition, heal, disk, save, quit"
             ))
         }
     })
@@ -381,7 +391,7 @@ fn save(
             "Saved by {} debug from {}: {} steps, {} chosen by hand, then time order; trace hash {hash:016x}.",
             registry.program(),
             input.display(),
-            session.steps().len(),
+            session.step_count(),
             session.branches()
         ),
         crate::run::replay_line(registry.program(), &scenario, &path),

@@ -1,14 +1,20 @@
 //! A run driven by hand, for the step-through debugger: step in time order, choose which pending
 //! event happens next or lose a message (a branch), crash, restart, partition or heal a node
 //! now, go back (the run is replayed from the seed along the path), run to a time or to the
-//! failure. The path is a list of `Step`s, saved as `scheduler: Replay([...])`, which
+//! failure. Every state explored is kept in a tree (`tree.rs`): going back and taking another
+//! branch discards nothing, and any state of the tree can be returned to. The path to the
+//! current state is a list of `Step`s, saved as `scheduler: Replay([...])`, which
 //! `clustersim run` replays exactly. The HTTP page around it lives in `cli/debug.rs`; what the
 //! page shows is `view.rs`.
 
 mod stepper;
+mod tree;
 pub mod view;
 
 pub use stepper::{NodeState, Stepper};
+pub use tree::TreeView;
+
+use tree::{Label, Tree, NONE};
 
 use crate::check::Verdict;
 use crate::node::NodeId;
@@ -53,8 +59,15 @@ pub enum Action {
     /// Undo the last action, however many events it ran (replayed from the seed).
     Back,
     /// Go back one event: the state before the last step, branch or fault (replayed from the
-    /// seed), even inside an action that ran many.
+    /// seed), even inside an action that ran many; the event stays in the tree, where
+    /// `Forward` returns to it.
     StepBack,
+    /// Go forward one event along the current branch of the tree (where `StepBack` came from,
+    /// or the branch last returned to).
+    Forward,
+    /// Return to this state of the tree (`TreeView` names them), replayed from the seed along
+    /// its path.
+    Goto(u32),
     /// Run in time order until the next event is due after this time.
     To(SimTime),
     /// Run in time order to where the first failing check's window ends (or to the end).
@@ -65,12 +78,14 @@ pub enum Action {
 pub struct Session {
     prepared: Prepared,
     sim: Box<dyn Stepper>,
+    /// Every state explored, and the steps between them.
+    tree: Tree,
+    /// The state of the tree the run stands at.
+    at: u32,
+    /// The steps from the start to `at`.
     path: Vec<Taken>,
-    /// Path length before each action, so `Back` undoes one action.
-    marks: Vec<usize>,
-    /// Path length before each event (a visible step, a branch, a fault), so `StepBack` goes
-    /// back one.
-    events: Vec<usize>,
+    /// The state each action started from, so `Back` undoes one action.
+    marks: Vec<u32>,
     /// The failing check's window on the finished path, found by the last `Failure` (until a
     /// branch or a fault changes the path's future).
     failing: Option<(SimTime, SimTime)>,
@@ -96,9 +111,10 @@ impl Session {
         let mut session = Session {
             prepared,
             sim,
+            tree: Tree::new(),
+            at: 0,
             path: Vec::new(),
             marks: Vec::new(),
-            events: Vec::new(),
             failing: None,
             epoch: 0,
         };
@@ -106,14 +122,103 @@ impl Session {
         for named in steps {
             let step = named.map(|n| roster.by_name(n).unwrap_or(NodeId(u32::MAX)));
             let default = session.is_default(&step);
-            session.marks.push(session.path.len());
-            session.events.push(session.path.len());
+            let mark = session.at;
+            let trace_from = session.sim.trace_events().len();
             if session.sim.apply(&step) {
-                session.path.push(Taken { step, default });
+                session.sim.settle();
+                session.marks.push(mark);
+                session.descend(vec![Taken { step, default }], trace_from);
             }
-            session.sim.settle();
         }
         Ok(session)
+    }
+
+    /// Moves to the child of the current state that `steps` (just taken) reach, made if new;
+    /// `trace_from` is the trace's length before them (their events label the child).
+    fn descend(&mut self, steps: Vec<Taken>, trace_from: usize) {
+        let events = self.sim.trace_events();
+        let label = Label::of(
+            events.get(trace_from..).unwrap_or(&[]),
+            self.sim.roster().names(),
+        );
+        let child = self.tree.child(self.at, &steps, self.sim.now(), label);
+        self.path.extend(steps);
+        // The path to `at` is the current branch already: it goes on to the child.
+        self.tree.set_branch(self.at, child);
+        self.at = child;
+    }
+
+    /// The tree of explored states as the page shows it.
+    pub fn tree_view(&self) -> TreeView {
+        self.tree.view(self.at, self.sim.roster().names())
+    }
+
+    /// The state of the tree the session stands at.
+    pub fn at(&self) -> u32 {
+        self.at
+    }
+
+    /// States explored so far (the tree's nodes, the start included).
+    pub fn explored(&self) -> usize {
+        self.tree.len()
+    }
+
+    /// The state before `state`'s event, if it has one (the start has none).
+    pub fn parent(&self, state: u32) -> Option<u32> {
+        self.tree
+            .get(state)
+            .map(|n| n.parent)
+            .filter(|&p| p != NONE)
+    }
+
+    /// The states reached from `state` by one event, in the order they were first taken.
+    pub fn children(&self, state: u32) -> Vec<u32> {
+        if self.tree.get(state).is_none() {
+            return Vec::new();
+        }
+        self.tree.children(state).collect()
+    }
+
+    /// The steps from the start to `state`, if the tree has it.
+    pub fn path_to(&self, state: u32) -> Option<Vec<Step>> {
+        self.tree.get(state)?;
+        Some(self.tree.path(state).into_iter().map(|t| t.step).collect())
+    }
+
+    /// Moves to `state` of the tree: by taking its steps from here when it lies ahead on the
+    /// path, else by replaying the run from the seed along its path.
+    fn go(&mut self, state: u32) {
+        if state == self.at {
+            return;
+        }
+        if self.tree.leads_to(self.at, state) {
+            let ahead: Vec<u32> = self
+                .tree
+                .line(state)
+                .into_iter()
+                .skip(self.tree.node(self.at).events as usize)
+                .collect();
+            for id in ahead {
+                for t in self.tree.steps(id).to_vec() {
+                    if !self.sim.stopped() {
+                        self.sim.apply(&t.step);
+                        self.sim.settle();
+                    }
+                    self.path.push(t);
+                }
+            }
+        } else {
+            // Another branch, or back: the future the failure was found on may not come.
+            if self.tree.leads_to(state, self.at) {
+                self.path.truncate(self.tree.node(state).depth as usize);
+            } else {
+                self.failing = None;
+                self.path = self.tree.path(state);
+            }
+            self.rebuild();
+        }
+        self.at = state;
+        self.tree.follow(state);
     }
 
     /// The run as it stands.
@@ -136,9 +241,14 @@ impl Session {
         self.path.iter().map(|t| t.step.clone()).collect()
     }
 
+    /// How many steps were taken from the start to here.
+    pub fn step_count(&self) -> usize {
+        self.path.len()
+    }
+
     /// How many steps were not the time-order choice (branches and injected faults).
     pub fn branches(&self) -> usize {
-        self.path.iter().filter(|t| !t.default).count()
+        self.tree.node(self.at).branches as usize
     }
 
     fn is_default(&self, step: &Step) -> bool {
@@ -156,23 +266,45 @@ impl Session {
                 let Some(mark) = self.marks.pop() else {
                     return Err("already at the start of the run".into());
                 };
-                self.path.truncate(mark);
-                self.events.retain(|&e| e < mark);
-                self.rebuild();
+                self.go(mark);
                 Ok(())
             }
             Action::StepBack => {
-                let Some(at) = self.events.pop() else {
+                let Some(parent) = self.parent(self.at) else {
                     return Err("already at the start of the run".into());
                 };
-                self.path.truncate(at);
+                self.go(parent);
                 // An action cut short by this ends here; one wholly undone is gone.
-                self.marks.retain(|&m| m < at);
-                self.rebuild();
+                let tree = &self.tree;
+                self.marks.retain(|&m| !tree.leads_to(parent, m));
+                Ok(())
+            }
+            Action::Forward => {
+                let next = self.tree.node(self.at).branch;
+                if next == NONE {
+                    return Err(
+                        "no later event on this branch: step runs the next one in time order"
+                            .into(),
+                    );
+                }
+                self.go(next);
+                Ok(())
+            }
+            Action::Goto(state) => {
+                if self.tree.get(*state).is_none() {
+                    return Err(format!(
+                        "no explored state #{state}; the tree holds #0 to #{}",
+                        self.tree.len() - 1
+                    ));
+                }
+                if *state != self.at {
+                    self.marks.push(self.at);
+                    self.go(*state);
+                }
                 Ok(())
             }
             Action::Next => {
-                let mark = self.path.len();
+                let mark = self.at;
                 if !self.within_budget() {
                     return Err(self.over_budget());
                 }
@@ -183,7 +315,7 @@ impl Session {
                 Ok(())
             }
             Action::To(t) => {
-                let mark = self.path.len();
+                let mark = self.at;
                 let mut n = 0;
                 let mut within = self.within_budget();
                 while within
@@ -197,7 +329,7 @@ impl Session {
                         within = self.within_budget();
                     }
                 }
-                if self.path.len() > mark {
+                if self.at != mark {
                     self.marks.push(mark);
                 }
                 if !within {
@@ -239,6 +371,7 @@ impl Session {
                     return Err(self.stopped_reason());
                 }
                 let default = self.is_default(&step);
+                let trace_from = self.sim.trace_events().len();
                 if !self.sim.apply(&step) {
                     return Err(match step {
                         Step::Run(_) | Step::Drop(_) => {
@@ -252,26 +385,26 @@ impl Session {
                         _ => "that fault does not apply here".into(),
                     });
                 }
-                self.marks.push(self.path.len());
-                self.events.push(self.path.len());
-                self.path.push(Taken { step, default });
+                self.marks.push(self.at);
                 // Another branch, another future: the failure found before may not come.
                 self.failing = None;
                 self.sim.settle();
+                self.descend(vec![Taken { step, default }], trace_from);
                 Ok(())
             }
         }
     }
 
     /// Bytes the session holds, estimated: the run's records twice (the page's view of the run
-    /// so far is a copy of them) and the path of steps.
+    /// so far is a copy of them), the path of steps and the tree of explored states.
     pub fn memory(&self) -> u64 {
         let path = self.path.capacity() * std::mem::size_of::<Taken>()
-            + (self.marks.capacity() + self.events.capacity()) * std::mem::size_of::<usize>();
+            + self.marks.capacity() * std::mem::size_of::<u32>();
         self.sim
             .memory()
             .saturating_mul(2)
             .saturating_add(path as u64)
+            .saturating_add(self.tree.memory())
     }
 
     /// The session's budget: the scenario's `bounds.max_memory`.
@@ -301,30 +434,31 @@ impl Session {
         }
     }
 
-    /// One time-order step, and more while they show nothing (a cancelled timer).
+    /// One time-order step, and more while they show nothing (a cancelled timer): one event,
+    /// a child in the tree.
     fn next(&mut self) -> bool {
         let before = self.sim.progress();
-        let start = self.path.len();
-        let mut moved = false;
+        let trace_from = self.sim.trace_events().len();
+        let mut steps = Vec::new();
         while let Some((seq, _)) = self.sim_time_order() {
             let step = Step::Run(seq);
             if !self.sim.apply(&step) {
                 break;
             }
-            self.path.push(Taken {
+            steps.push(Taken {
                 step,
                 default: true,
             });
             self.sim.settle();
-            moved = true;
             if self.sim.progress() != before || self.sim.stopped() {
                 break;
             }
         }
-        if moved {
-            self.events.push(start);
+        if steps.is_empty() {
+            return false;
         }
-        moved
+        self.descend(steps, trace_from);
+        true
     }
 
     /// A fresh run from the seed, along the path.

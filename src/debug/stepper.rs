@@ -44,6 +44,10 @@ pub trait Stepper {
     fn outcome(&self) -> RunOutcome;
     /// Runs to the end in time order and hands over the outcome.
     fn finish(self: Box<Self>) -> RunOutcome;
+    /// The trace events recorded so far (what labels an event in the tree of states).
+    fn trace_events(&self) -> &[crate::trace::TraceEvent] {
+        &[]
+    }
     /// Trace events and history entries recorded so far (to tell whether a step showed anything).
     fn progress(&self) -> (usize, usize);
     /// Bytes the run holds now, estimated as the engine does (`Sim::memory`).
@@ -138,6 +142,9 @@ impl<N: Node> Stepper for Sim<N> {
     }
     fn progress(&self) -> (usize, usize) {
         (self.trace().events().len(), self.history().len())
+    }
+    fn trace_events(&self) -> &[crate::trace::TraceEvent] {
+        self.trace().events()
     }
     fn memory(&self) -> u64 {
         Sim::memory(self).total()

@@ -4,14 +4,15 @@
 //! that is): new and changed diagram items, the nodes a step touched, pending events gone and
 //! new. A page that holds another state than the one remembered gets the whole state again.
 
-use super::Session;
+use super::{Session, TreeView};
 use crate::check::Status;
 use crate::describe::{value_text, Describe, Field};
 use crate::node::NodeId;
 use crate::protocol::Property;
 use crate::render::model::{LiveModel, Window};
 use crate::render::page::{
-    safe_json, scene_disk, scene_note, Scene, SceneBand, SceneMessage, SceneOp,
+    safe_json, scene_disk, scene_note, Changes, ListDelta, Scene, SceneBand, SceneLists,
+    SceneMessage, SceneOp,
 };
 use crate::sim::{NodeStatus, PendingEvent, PendingKind};
 use crate::time::SimTime;
@@ -101,48 +102,11 @@ struct VerdictView {
     property: &'static str,
 }
 
-/// A list the page holds, brought up to date: its new length and the items that differ from
-/// the page's (changed, or past its old end).
-#[derive(Serialize)]
-struct ListDelta<T> {
-    n: usize,
-    at: Vec<(usize, T)>,
-}
-
-fn list_delta<'a, T: PartialEq, V>(
-    old: &[T],
-    new: &'a [T],
-    view: impl Fn(&'a T) -> V,
-) -> ListDelta<V> {
-    ListDelta {
-        n: new.len(),
-        at: new
-            .iter()
-            .enumerate()
-            .filter(|(i, item)| old.get(*i) != Some(*item))
-            .map(|(i, item)| (i, view(item)))
-            .collect(),
-    }
-}
-
 /// The pending events the page holds, brought up to date by insertion number.
 #[derive(Serialize)]
 struct PendingDelta {
     gone: Vec<u64>,
     put: Vec<PendingView>,
-}
-
-/// The diagram's lists, brought up to date (names and roles never change in a session).
-#[derive(Serialize)]
-struct SceneDelta<'a> {
-    messages: ListDelta<SceneMessage<'a>>,
-    bands: ListDelta<SceneBand<'a>>,
-    ops: ListDelta<SceneOp<'a>>,
-    notes: ListDelta<(u64, u32, &'a str)>,
-    disk: ListDelta<(u64, u32, &'a str)>,
-    failures: &'a [String],
-    focus: Option<(u64, u64)>,
-    end: u64,
 }
 
 /// What every answer carries whole: it is small, or changes with every step.
@@ -176,6 +140,8 @@ struct Full<'a> {
     scene: Scene<'a>,
     /// Counterexample pictures of the failing checks marked on the diagram.
     figures: &'a str,
+    /// The tree of explored states.
+    tree: &'a TreeView,
 }
 
 /// What changed since the state the page holds (`base`).
@@ -187,10 +153,14 @@ struct Delta<'a> {
     nodes: ListDelta<NodeView>,
     skews: ListDelta<i64>,
     pending: PendingDelta,
-    scene: SceneDelta<'a>,
+    /// The diagram's lists (names and roles never change in a session).
+    scene: SceneLists<'a, Changes>,
     /// Sent only when they changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     figures: Option<&'a str>,
+    /// Sent only when it changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tree: Option<&'a TreeView>,
 }
 
 /// The diagram's short lists as the page holds them, kept to compare after an update.
@@ -251,6 +221,7 @@ pub struct Sent {
     /// The diagram, kept up to date step by step while the run is the same.
     model: Option<LiveModel>,
     figures: String,
+    tree: Option<TreeView>,
 }
 
 impl Sent {
@@ -378,12 +349,13 @@ pub fn answer(session: &Session, notice: &Notice, sent: &mut Sent, have: Option<
         text: cut(p.text.clone()),
     };
     let pending = sim.pending();
+    let tree = session.tree_view();
     let head = Head {
         live: true,
         version: notice.version,
         now: now.0,
         stopped: sim.stopped(),
-        steps: session.steps().len(),
+        steps: session.step_count(),
         branches: session.branches(),
         next: sim.time_order_choice().map(|(s, _)| s),
         verdicts: verdicts
@@ -419,7 +391,7 @@ pub fn answer(session: &Session, notice: &Notice, sent: &mut Sent, have: Option<
                     n: nodes.len(),
                     at: changed.iter().map(|&i| (i, node_view(&nodes[i]))).collect(),
                 },
-                skews: list_delta(&sent.skews, &skews, |s| *s),
+                skews: ListDelta::between(&sent.skews, &skews, |s| *s),
                 pending: PendingDelta {
                     gone: sent
                         .pending
@@ -433,23 +405,22 @@ pub fn answer(session: &Session, notice: &Notice, sent: &mut Sent, have: Option<
                         .map(pending_view)
                         .collect(),
                 },
-                scene: SceneDelta {
-                    messages: ListDelta {
+                scene: SceneLists::with(
+                    model,
+                    ListDelta {
                         n: model.messages.len(),
                         at: changed_messages_at
                             .iter()
                             .map(|&i| (i, SceneMessage::of(&model.messages[i])))
                             .collect(),
                     },
-                    bands: list_delta(&old.bands, &model.bands, SceneBand::of),
-                    ops: list_delta(&old.ops, &model.ops, SceneOp::of),
-                    notes: list_delta(&old.notes, &model.notes, scene_note),
-                    disk: list_delta(&old.disk, &model.disk, scene_disk),
-                    failures: &model.failures,
-                    focus: model.focus.map(|w| (w.from.0, w.to.0)),
-                    end: model.end.0,
-                },
+                    ListDelta::between(&old.bands, &model.bands, SceneBand::of),
+                    ListDelta::between(&old.ops, &model.ops, SceneOp::of),
+                    ListDelta::between(&old.notes, &model.notes, scene_note),
+                    ListDelta::between(&old.disk, &model.disk, scene_disk),
+                ),
                 figures: (figures != sent.figures).then_some(figures.as_str()),
+                tree: (sent.tree.as_ref() != Some(&tree)).then_some(&tree),
             })
         }
         _ => safe_json(&Full {
@@ -460,6 +431,7 @@ pub fn answer(session: &Session, notice: &Notice, sent: &mut Sent, have: Option<
             pending: pending.iter().map(pending_view).collect(),
             scene: Scene::of(model),
             figures: &figures,
+            tree: &tree,
         }),
     };
     sent.version = Some(notice.version);
@@ -469,5 +441,6 @@ pub fn answer(session: &Session, notice: &Notice, sent: &mut Sent, have: Option<
     sent.pending = pending.into_iter().map(|p| (p.seq, p)).collect();
     sent.model = Some(live);
     sent.figures = figures;
+    sent.tree = Some(tree);
     text
 }

@@ -429,11 +429,43 @@
         (done ? ' [' + o.outcome + ']' : ' [pending]'), box);
     });
   }
+  // Live: the tree of explored states, one list per chain of events (a branch), nested under
+  // the state it branches from; long chains are folded, and a fold goes to its middle event.
+  // Clicking any state returns the run to it.
+  function renderExplored() {
+    var box = document.getElementById('tree'), title = document.getElementById('tree-title');
+    var tr = live && S.server ? S.server.tree : null;
+    if (!tr || !box) { return; }
+    box.hidden = false; title.hidden = false;
+    title.textContent = 'Explored (' + tr.states + ' states, ' + tr.chains.length + (tr.chains.length === 1 ? ' branch)' : ' branches)');
+    box.textContent = '';
+    var here = null;
+    tr.chains.forEach(function (c) {
+      var ol = h('ol', { 'class': 'chain', 'data-level': String(c.level) }, null, box);
+      ol.style.marginLeft = (c.level * 10) + 'px';
+      if (c.from !== null) { h('li', { 'class': 'from' }, 'from #' + c.from + ' (' + c.n + (c.n === 1 ? ' event)' : ' events)'), ol); }
+      c.items.forEach(function (it) {
+        var cls = 'state' + (it.path ? ' path' : '') + (it.hand ? ' hand' : '') + (it.gap ? ' gap' : '') + (it.id === tr.at && !it.gap ? ' at' : '');
+        var text = it.gap ? '... ' + it.gap + ' events: go to #' + it.id + ' at ' + fmt(it.t, 1000)
+          : '#' + it.id + ' ' + fmt(it.t, 1000) + ' ' + it.l + (it.hand ? ' (by hand)' : '');
+        var li = h('li', { 'class': cls, 'data-state': String(it.id) }, text, ol);
+        li.title = it.gap ? 'return to the event in the middle of these' : 'return the run to this state';
+        li.addEventListener('click', function () { act('goto', { state: it.id }); });
+        if (cls.indexOf(' at') !== -1) { here = li; }
+      });
+    });
+    if (tr.more) { h('p', {}, tr.more + ' more branches not shown', box); }
+    if (here) { box.scrollTop = Math.max(here.offsetTop - box.clientHeight / 2, 0); }
+    var fw = document.getElementById('forward'), bk = document.getElementById('back');
+    if (fw) { fw.disabled = tr.forward === null; }
+    if (bk) { bk.disabled = tr.events === 0; }
+    document.body.setAttribute('data-at', String(tr.at));
+  }
   function renderAll(changedNodes) {
     var fl = document.getElementById('failures');
     fl.textContent = '';
     (S.scene ? S.scene.failures : []).forEach(function (f) { h('p', { 'class': 'failure' }, 'FAIL ' + f, fl); });
-    draw(); renderNodes(changedNodes); renderPending(); renderChecks(); renderHistory();
+    draw(); renderExplored(); renderNodes(changedNodes); renderPending(); renderChecks(); renderHistory();
     var st = document.getElementById('status');
     if (st) {
       st.textContent = live && S.server ? 'now ' + fmt(S.server.now, 1000) + ', ' + S.server.steps + ' steps (' + S.server.branches + ' chosen by hand)' +
@@ -454,7 +486,8 @@
     var g1 = h('span', { 'class': 'group' }, null, bar);
     if (live) {
       button(g1, 'undo', 'undo', function () { act('undo'); }).title = 'undo the last action, however many events it ran';
-      button(g1, 'back', 'back', function () { act('back'); }).title = 'back one event';
+      button(g1, 'back', 'back', function () { act('back'); }).title = 'back one event (it stays in the tree of explored states)';
+      button(g1, 'forward', 'forward', function () { act('forward'); }).title = 'forward one event along the current branch of the tree';
       button(g1, 'step', 'step', function () { act('next'); });
       var t = h('input', { id: 'to-time', type: 'text', placeholder: '1.5s' }, null, g1);
       button(g1, 'run to', 'run-to', function () { act('to', { time: t.value }); });
@@ -555,6 +588,7 @@
     ['messages', 'bands', 'ops', 'notes', 'disk'].forEach(function (k) { patchList(sc[k], d.scene[k]); });
     sc.failures = d.scene.failures; sc.focus = d.scene.focus; sc.end = d.scene.end;
     if (d.figures !== undefined) { sv.figures = d.figures; }
+    if (d.tree !== undefined) { sv.tree = d.tree; }
     return d.nodes.at.map(function (p) { return p[0]; });
   }
   function update(state) {

@@ -107,19 +107,108 @@ pub fn scene_disk(d: &DiskMark) -> (u64, u32, &str) {
     (d.time.0, d.node.0, d.text.as_str())
 }
 
-/// Everything the page draws of one run.
+/// How a scene's lists are sent: each whole, or as what changed since the page's copy.
+pub trait ListForm {
+    /// One list of `T` in this form.
+    type List<T: Serialize>: Serialize;
+}
+
+/// Every list whole: a recorded page, the debugger's first answer.
+pub struct Whole;
+
+impl ListForm for Whole {
+    type List<T: Serialize> = Vec<T>;
+}
+
+/// Each list as what changed: the debugger's answers after the first.
+pub struct Changes;
+
+impl ListForm for Changes {
+    type List<T: Serialize> = ListDelta<T>;
+}
+
+/// A list the page holds, brought up to date: its new length and the items that differ from
+/// the page's (changed, or past its old end).
+#[derive(Serialize)]
+pub struct ListDelta<T> {
+    /// The list's length now.
+    pub n: usize,
+    /// Each item that differs from the page's, with its index.
+    pub at: Vec<(usize, T)>,
+}
+
+impl<T> ListDelta<T> {
+    /// The change from `old` to `new`, each differing item given by `view`.
+    pub fn between<'a, M: PartialEq>(
+        old: &[M],
+        new: &'a [M],
+        view: impl Fn(&'a M) -> T,
+    ) -> ListDelta<T> {
+        ListDelta {
+            n: new.len(),
+            at: new
+                .iter()
+                .enumerate()
+                .filter(|(i, item)| old.get(*i) != Some(*item))
+                .map(|(i, item)| (i, view(item)))
+                .collect(),
+        }
+    }
+}
+
+/// The diagram's lists and marks, whole (`Whole`) or as changes (`Changes`): one type for the
+/// scene and the debugger's delta, so the two cannot drift apart.
+#[derive(Serialize)]
+#[serde(bound = "")]
+pub struct SceneLists<'a, F: ListForm> {
+    /// Message copies.
+    pub messages: F::List<SceneMessage<'a>>,
+    /// Fault periods.
+    pub bands: F::List<SceneBand<'a>>,
+    /// Client operations and system events.
+    pub ops: F::List<SceneOp<'a>>,
+    /// Nodes' notes: time, node, text.
+    pub notes: F::List<(u64, u32, &'a str)>,
+    /// Disk marks: time, node, text.
+    pub disk: F::List<(u64, u32, &'a str)>,
+    /// The failing checks, in words.
+    pub failures: &'a [String],
+    /// The window that explains the first failure.
+    pub focus: Option<(u64, u64)>,
+    /// The run's end (ns).
+    pub end: u64,
+}
+
+impl<'a, F: ListForm> SceneLists<'a, F> {
+    /// The lists in form `F`, given as that form makes them, with the model's marks.
+    pub fn with(
+        model: &'a Model,
+        messages: F::List<SceneMessage<'a>>,
+        bands: F::List<SceneBand<'a>>,
+        ops: F::List<SceneOp<'a>>,
+        notes: F::List<(u64, u32, &'a str)>,
+        disk: F::List<(u64, u32, &'a str)>,
+    ) -> SceneLists<'a, F> {
+        SceneLists {
+            messages,
+            bands,
+            ops,
+            notes,
+            disk,
+            failures: &model.failures,
+            focus: model.focus.map(|w| (w.from.0, w.to.0)),
+            end: model.end.0,
+        }
+    }
+}
+
+/// Everything the page draws of one run: names and roles, which never change, and the lists.
 #[derive(Serialize)]
 pub struct Scene<'a> {
     names: &'a [String],
     roles: &'a [String],
-    messages: Vec<SceneMessage<'a>>,
-    bands: Vec<SceneBand<'a>>,
-    ops: Vec<SceneOp<'a>>,
-    notes: Vec<(u64, u32, &'a str)>,
-    disk: Vec<(u64, u32, &'a str)>,
-    failures: &'a [String],
-    focus: Option<(u64, u64)>,
-    end: u64,
+    #[serde(flatten)]
+    lists: SceneLists<'a, Whole>,
 }
 
 impl<'a> Scene<'a> {
@@ -128,14 +217,14 @@ impl<'a> Scene<'a> {
         Scene {
             names: &model.names,
             roles: &model.roles,
-            messages: model.messages.iter().map(SceneMessage::of).collect(),
-            bands: model.bands.iter().map(SceneBand::of).collect(),
-            ops: model.ops.iter().map(SceneOp::of).collect(),
-            notes: model.notes.iter().map(scene_note).collect(),
-            disk: model.disk.iter().map(scene_disk).collect(),
-            failures: &model.failures,
-            focus: model.focus.map(|w| (w.from.0, w.to.0)),
-            end: model.end.0,
+            lists: SceneLists::with(
+                model,
+                model.messages.iter().map(SceneMessage::of).collect(),
+                model.bands.iter().map(SceneBand::of).collect(),
+                model.ops.iter().map(SceneOp::of).collect(),
+                model.notes.iter().map(scene_note).collect(),
+                model.disk.iter().map(scene_disk).collect(),
+            ),
         }
     }
 }
@@ -164,7 +253,7 @@ pub fn page(title: &str, data: &str, figures: &str) -> String {
     o.push_str(
         "<main><section id=\"diagram\"><div id=\"filters\"></div><svg id=\"chart\" xmlns=\"http://www.w3.org/2000/svg\"></svg>\
 <div id=\"legend\"></div><div id=\"figures\">{FIGURES}</div></section>\
-<aside id=\"side\"><h2>Nodes</h2><div id=\"nodes\"></div><h2 id=\"pending-title\">Pending</h2><ol id=\"pending\"></ol>\
+<aside id=\"side\"><h2 id=\"tree-title\" hidden=\"hidden\">Explored</h2><div id=\"tree\" hidden=\"hidden\"></div><h2>Nodes</h2><div id=\"nodes\"></div><h2 id=\"pending-title\">Pending</h2><ol id=\"pending\"></ol>\
 <h2>Checks</h2><ul id=\"checks\"></ul><h2>History</h2><ol id=\"history\"></ol></aside></main>\n\
 <div id=\"tip\"></div>\n"
             .replace("{FIGURES}", figures)
