@@ -940,7 +940,7 @@ fn timeline_draws_a_node_restarted_at_the_instant_it_crashed_as_up() {
         .find(|l| l.trim_start().starts_with("time "))
         .expect("a header row");
     // A lane is drawn under the middle of its name.
-    let column = header.find("worker1").expect("worker1's column") + ("worker1".len() + 1) / 2;
+    let column = header.find("worker1").expect("worker1's column") + "worker1".len().div_ceil(2);
     let lane_at = |row: &str| row.as_bytes().get(column).copied();
     assert!(
         text.lines()
