@@ -914,15 +914,11 @@ fn pictures_leave_out_restarts_of_nodes_that_were_up() {
     assert_eq!(text.matches("FAULT restart").count(), real, "{text}");
 }
 
-/// A crash and a restart at one instant leave the node up: its lane is drawn up after them,
-/// not crashed for the rest of the run.
-#[test]
-fn timeline_draws_a_node_restarted_at_the_instant_it_crashed_as_up() {
+/// worker-crash-naive's timeline with worker1's crash at 300 ms followed by `faults` instead of
+/// its restart at 1 s: worker1's lane in every row after the first `after` row, and the text.
+fn worker1_lanes_after(faults: &str, after: &str) -> (Vec<u8>, String) {
     let text = std::fs::read_to_string("scenarios/worker-crash-naive.ron").unwrap();
-    let edited = text.replace(
-        r#"(at: "1s", fault: Restart("worker1")),"#,
-        r#"(at: "300ms", fault: Restart("worker1")),"#,
-    );
+    let edited = text.replace(r#"(at: "1s", fault: Restart("worker1")),"#, faults);
     assert_ne!(edited, text, "the test must move the restart");
     let scenario = clustersim::scenario::parse(&edited, "restart-at-once.ron").unwrap();
     let opts = RunOptions::default().trace(TraceLevel::Full);
@@ -948,18 +944,38 @@ fn timeline_draws_a_node_restarted_at_the_instant_it_crashed_as_up() {
             .any(|l| lane_at(l) == Some(b'|')),
         "column {column} is not worker1's lane:\n{text}"
     );
-    let after: Vec<&str> = text
+    let lanes = text
         .lines()
-        .skip_while(|l| !l.contains("FAULT restart worker1"))
+        .skip_while(|l| !l.contains(after))
         .skip(1)
-        .filter(|l| l.len() > column && l.trim_start().starts_with("0."))
+        .filter(|l| l.trim_start().starts_with("0.") && !l.contains("FAULT"))
+        .filter_map(lane_at)
         .collect();
-    assert!(!after.is_empty(), "rows after the restart:\n{text}");
-    for row in &after {
-        assert_ne!(
-            lane_at(row),
-            Some(b':'),
-            "worker1 drawn crashed after its restart: {row}"
-        );
-    }
+    (lanes, text)
+}
+
+/// A crash and a restart at one instant leave the node up: its lane is drawn up after them,
+/// not crashed for the rest of the run; a second crash at that instant leaves it down until
+/// its own restart.
+#[test]
+fn timeline_draws_crashes_and_restarts_at_one_instant_in_their_order() {
+    let (lanes, text) = worker1_lanes_after(
+        r#"(at: "300ms", fault: Restart("worker1")),"#,
+        "FAULT restart worker1",
+    );
+    assert!(!lanes.is_empty(), "rows after the restart:\n{text}");
+    assert!(
+        lanes.iter().all(|l| *l != b':'),
+        "worker1 drawn crashed after its restart:\n{text}"
+    );
+    let (lanes, text) = worker1_lanes_after(
+        r#"(at: "300ms", fault: Restart("worker1")), (at: "300ms", fault: Crash("worker1")), (at: "400ms", fault: Restart("worker1")),"#,
+        "FAULT crash worker1",
+    );
+    assert!(!lanes.is_empty(), "{text}");
+    assert_eq!(
+        lanes.first(),
+        Some(&b':'),
+        "worker1 drawn up after its second crash:\n{text}"
+    );
 }

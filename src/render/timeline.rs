@@ -534,14 +534,14 @@ pub fn render_to(
 }
 
 /// When each node's lane changes, from the model's crash and pause bands: (time, node, lane),
-/// in time order, a band's end before another's start at one instant, and a band that ends
-/// where it starts (a crash and a restart at one instant) over at once: the lane is up.
+/// in time order. At one instant, the ends of bands that began earlier come first, then the
+/// bands that begin there in the order their faults came, each followed by its own end when it
+/// ends there too (a crash and a restart at one instant: the lane is up again).
 fn lane_changes(model: &Model) -> Vec<(SimTime, NodeId, Lane)> {
     use super::model::BandKind;
-    // The second field orders one instant: ends of earlier bands, starts, ends of bands that
-    // started then.
-    let mut changes: Vec<(SimTime, u8, NodeId, Lane)> = Vec::new();
-    for b in &model.bands {
+    // (time, 0 for an earlier band's end or 1, the band's place, 0 start or 1 own end, ..)
+    let mut changes: Vec<(SimTime, u8, usize, u8, NodeId, Lane)> = Vec::new();
+    for (i, b) in model.bands.iter().enumerate() {
         let (Some(node), lane) = (
             b.node,
             match b.kind {
@@ -553,13 +553,17 @@ fn lane_changes(model: &Model) -> Vec<(SimTime, NodeId, Lane)> {
         ) else {
             continue;
         };
-        changes.push((b.start, 1, node, lane));
+        changes.push((b.start, 1, i, 0, node, lane));
         if let Some(end) = b.end {
-            changes.push((end, if end == b.start { 2 } else { 0 }, node, Lane::Up));
+            let (class, sub) = if end == b.start { (1, 1) } else { (0, 0) };
+            changes.push((end, class, i, sub, node, Lane::Up));
         }
     }
-    changes.sort_by_key(|c| (c.0, c.1));
-    changes.into_iter().map(|(t, _, n, l)| (t, n, l)).collect()
+    changes.sort_by_key(|c| (c.0, c.1, c.2, c.3));
+    changes
+        .into_iter()
+        .map(|(t, _, _, _, n, l)| (t, n, l))
+        .collect()
 }
 
 /// True when `lanes` lanes cannot be drawn readably: narrower than the narrowest column in
