@@ -408,8 +408,9 @@ pub struct NemesisSpec {
     /// Which target a one-node fault hits.
     #[serde(default)]
     pub pick: Pick,
-    /// `Leave` is drawn only while more targets than this are members not already leaving,
-    /// so the cluster never shrinks below what its protocol needs to survive a failure.
+    /// `Leave` is drawn only while more targets of the leaving node's role than this are
+    /// members not already leaving, so no role shrinks below what its protocol needs to
+    /// survive a failure.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub min_members: u32,
     /// Faults aimed just after an event as well: whenever a history entry matches, the nemesis
@@ -738,6 +739,8 @@ impl Fault<String> {
 pub struct Nemesis {
     spec: NemesisSpec,
     targets: Vec<NodeId>,
+    /// Each target's role, as an index (parallel to `targets`): `min_members` holds per role.
+    roles: Vec<usize>,
     active: Vec<Active>,
 }
 
@@ -794,9 +797,18 @@ impl NemesisSpec {
         } else {
             resolve_names(roster, &self.targets)?
         };
+        let names = roster.roles();
+        let roles = targets
+            .iter()
+            .map(|id| {
+                let role = roster.role(*id);
+                names.iter().position(|r| *r == role).unwrap_or(0)
+            })
+            .collect();
         Ok(Nemesis {
             spec: self.clone(),
             targets,
+            roles,
             active: Vec::new(),
         })
     }
@@ -946,6 +958,20 @@ impl Nemesis {
             // Gone once the cluster lets it go; nothing undoes a departure (a node that left
             // never comes back) or a lost machine.
             NemesisKind::Leave => {
+                // The floor holds for the leaving node's role: with targets of two roles (a
+                // configuration service and its groups), neither shrinks below it.
+                let role = |id: &NodeId| {
+                    let i = self.targets.iter().position(|t| t == id);
+                    i.map(|i| self.roles[i])
+                };
+                let staying = self
+                    .targets
+                    .iter()
+                    .filter(|id| role(id) == role(&node) && state(id) == MemberState::Member)
+                    .count();
+                if staying <= self.spec.min_members as usize {
+                    return None;
+                }
                 let fault = Fault::Leave { node, grace: None };
                 return Some(self.activate(now + dur, fault, None));
             }
