@@ -817,6 +817,51 @@ fn cli_time_budget_runs_until_the_time_is_up() {
     );
 }
 
+/// An `--out` folder that cannot be made is refused before any work (exit 2), not after a
+/// search or a shrink whose result would be lost; one that can is made only when written.
+#[test]
+fn an_out_folder_that_cannot_be_made_is_refused_up_front() {
+    let dir = scratch("out-up-front");
+    let file = dir.join("a-file");
+    std::fs::write(&file, "not a folder").unwrap();
+    let bad = file.join("sub");
+    let bad = bad.to_str().unwrap();
+    for args in [
+        vec!["shrink", NAIVE, "--seed", "0", "--out", bad],
+        vec!["explore", NAIVE, "--seeds", "3", "--out", bad],
+        vec![
+            "check",
+            "scenarios/check/queue-naive-2-workers.ron",
+            "--out",
+            bad,
+        ],
+    ] {
+        let o = clustersim(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stdout(&o));
+        assert!(
+            stdout(&o).is_empty(),
+            "{args:?} worked first: {}",
+            stdout(&o)
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("cannot create it"), "{args:?}: {err}");
+    }
+    let fresh = dir.join("new").join("deeper");
+    let passing = clustersim(&[
+        "shrink",
+        "scenarios/ping-partition.ron",
+        "--seed",
+        "1",
+        "--out",
+        fresh.to_str().unwrap(),
+    ]);
+    assert_eq!(passing.status.code(), Some(0), "{}", stdout(&passing));
+    assert!(
+        !dir.join("new").exists(),
+        "a folder left behind with nothing in it"
+    );
+}
+
 /// A seed that fails nothing but leaves a check undecided is no pass: `shrink` says which
 /// check could not decide and exits 1, as `run` does; a check that did decide still passes.
 #[test]
@@ -853,6 +898,30 @@ fn shrink_does_not_call_an_undecided_seed_a_pass() {
     ]);
     assert_eq!(decided.status.code(), Some(0), "{}", stdout(&decided));
     assert!(stdout(&decided).contains("passes Linearizable"));
+    // Seed 2 fails Converged: shrinking another check's failure finds none, and says what
+    // does fail instead of passing the seed.
+    let run = clustersim(&["run", zoo, "--seed", "2", "--quiet"]);
+    assert!(
+        stdout(&run).contains("FAIL Converged") && stdout(&run).contains("PASS StaleReads"),
+        "the test needs seed 2 to fail Converged only: {}",
+        stdout(&run)
+    );
+    let other = clustersim(&[
+        "shrink",
+        zoo,
+        "--seed",
+        "2",
+        "--out",
+        out,
+        "--check",
+        "StaleReads",
+    ]);
+    assert_eq!(other.status.code(), Some(1), "{}", stdout(&other));
+    assert!(
+        stdout(&other).contains("though it fails Converged"),
+        "{}",
+        stdout(&other)
+    );
 }
 
 #[test]

@@ -588,29 +588,60 @@ pub(super) fn cmd_shrink(registry: &Registry, args: &ShrinkArgs) -> Result<u8, E
     )? {
         Ok(_) => Ok(1),
         Err(report) => {
-            // A check that could not decide is no pass: say which, and exit 1 as `run` does.
-            let unknown: Vec<String> = report
+            // A check that could not decide is no pass, nor is a seed that fails another
+            // check: say which, and exit 1 as `run` does.
+            let named = |status: Status| -> Vec<String> {
+                report
+                    .verdicts
+                    .iter()
+                    .filter(|v| v.status == status)
+                    .filter(|v| args.check.as_deref().is_none_or(|c| v.check == c))
+                    .map(|v| format!("{} ({})", v.check, v.summary))
+                    .collect()
+            };
+            let unknown = named(Status::Unknown);
+            let others: Vec<&str> = report
                 .verdicts
                 .iter()
-                .filter(|v| v.status == Status::Unknown)
-                .filter(|v| args.check.as_deref().is_none_or(|c| v.check == c))
-                .map(|v| format!("{} ({})", v.check, v.summary))
+                .filter(|v| v.status == Status::Fail)
+                .map(|v| v.check.as_str())
                 .collect();
+            let target = args.check.as_deref().unwrap_or("every check");
+            let mut code = 0;
             if unknown.is_empty() {
-                outln!(
-                    "seed {} passes {}; nothing to shrink",
-                    args.seed,
-                    args.check.as_deref().unwrap_or("every check")
-                );
-                Ok(0)
+                out!("seed {} passes {target}", args.seed);
             } else {
-                outln!(
-                    "seed {} fails no check, but undecided {}; nothing to shrink (exit 1: nothing shows the seed correct)",
-                    args.seed,
-                    unknown.join("; ")
-                );
-                Ok(1)
+                match &args.check {
+                    Some(_) => out!(
+                        "seed {} does not fail it, but undecided {}",
+                        args.seed,
+                        unknown.join("; ")
+                    ),
+                    None => out!(
+                        "seed {} fails no check, but undecided {}",
+                        args.seed,
+                        unknown.join("; ")
+                    ),
+                }
+                code = 1;
             }
+            if !others.is_empty() {
+                out!(
+                    ", though it fails {}: shrink it with --check {} or without --check",
+                    others.join(", "),
+                    others[0]
+                );
+                code = 1;
+            }
+            outln!(
+                "; nothing to shrink{}",
+                match (code, others.is_empty()) {
+                    (0, _) => "",
+                    (_, false) => " (exit 1: the seed fails a check)",
+                    _ => " (exit 1: nothing shows the seed correct)",
+                }
+            );
+            Ok(code)
         }
     }
 }

@@ -155,5 +155,27 @@ pub(crate) fn check_dir(flag: &str, dir: &Path) -> Result<(), Error> {
             dir.display()
         )));
     }
+    if !dir.exists() {
+        // Said now, not after a long search: the folder is made and taken away again, with
+        // every parent it needed, so nothing is left behind if the command writes nothing.
+        let mut made = Vec::new();
+        let mut d = dir;
+        while !d.as_os_str().is_empty() && !d.exists() {
+            made.push(d.to_path_buf());
+            match d.parent() {
+                Some(p) => d = p,
+                None => break,
+            }
+        }
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            return Err(Error::Usage(format!(
+                "{flag} {}: cannot create it ({e}); name a directory that can be made",
+                dir.display()
+            )));
+        }
+        for m in &made {
+            let _ = std::fs::remove_dir(m);
+        }
+    }
     Ok(())
 }
