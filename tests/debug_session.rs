@@ -530,3 +530,28 @@ fn the_tree_view_folds_long_chains_around_their_ends_and_the_current_state() {
     );
     assert!(on_path(&v, 2, 41) && on_path(&v, 0, 20) && !on_path(&v, 1, 21));
 }
+
+/// A scheduled fault applied with the step before it (it is due before the next node event)
+/// is named in that step's entry of the tree, with the step's own time: the tree never hides a
+/// fault.
+#[test]
+fn the_tree_names_a_scheduled_fault_that_came_with_a_step() {
+    let mut s = open("scenarios/ping-partition.ron");
+    let partition_at = SimTime::ZERO + clustersim::Duration::from_secs(2);
+    for _ in 0..100_000 {
+        if s.sim().now() >= partition_at {
+            break;
+        }
+        s.act(&Action::Next).unwrap();
+    }
+    assert_eq!(
+        s.sim().now(),
+        partition_at,
+        "the step that brought the partition"
+    );
+    let view = serde_json::to_string(&s.tree_view()).unwrap();
+    assert!(
+        view.contains(", then partition"),
+        "the partition is not named in the tree: {view}"
+    );
+}

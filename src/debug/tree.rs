@@ -42,20 +42,51 @@ pub(super) enum Label {
 impl Label {
     /// What the trace events one event recorded say it was: the first delivery, timer, boot,
     /// fault or loss among them.
+    ///
+    /// Faults the run applied after it in the same step (a scheduled fault due before the
+    /// next node event comes with the step before it) are said too, with the event's time:
+    /// the tree never hides a fault.
     pub(super) fn of(events: &[TraceEvent], names: &[String]) -> Label {
         let mut op = None;
-        for e in events {
-            match &e.kind {
-                TraceKind::Deliver { from, to, .. } => return Label::Deliver(*from, *to),
-                TraceKind::Timer { node, .. } => return Label::Timer(*node),
-                TraceKind::Start { node } => return Label::Boot(*node),
-                TraceKind::Fault { fault } => return Label::Text(fault.describe(names).into()),
-                TraceKind::Drop { from, to, .. } => return Label::Lost(*from, *to),
-                TraceKind::Op { node, .. } => op = op.or(Some(*node)),
-                _ => {}
-            }
+        let mut first = None;
+        for (i, e) in events.iter().enumerate() {
+            let label = match &e.kind {
+                TraceKind::Deliver { from, to, .. } => Label::Deliver(*from, *to),
+                TraceKind::Timer { node, .. } => Label::Timer(*node),
+                TraceKind::Start { node } => Label::Boot(*node),
+                TraceKind::Fault { fault } => Label::Text(fault.describe(names).into()),
+                TraceKind::Drop { from, to, .. } => Label::Lost(*from, *to),
+                TraceKind::Op { node, .. } => {
+                    op = op.or(Some(*node));
+                    continue;
+                }
+                _ => continue,
+            };
+            first = Some((i, label));
+            break;
         }
-        op.map_or(Label::Text("nothing visible".into()), Label::Op)
+        let Some((i, label)) = first else {
+            return op.map_or(Label::Text("nothing visible".into()), Label::Op);
+        };
+        let later: Vec<String> = events[i + 1..]
+            .iter()
+            .filter_map(|e| match &e.kind {
+                TraceKind::Fault { fault } => Some(fault.describe(names)),
+                _ => None,
+            })
+            .collect();
+        if later.is_empty() {
+            return label;
+        }
+        Label::Text(
+            format!(
+                "{} at {}, then {}",
+                label.text(names),
+                events[i].time,
+                later.join(", then ")
+            )
+            .into(),
+        )
     }
 
     fn text(&self, names: &[String]) -> String {

@@ -442,8 +442,9 @@
     var here = null;
     tr.chains.forEach(function (c) {
       var ol = h('ol', { 'class': 'chain', 'data-level': String(c.level) }, null, box);
-      ol.style.marginLeft = (c.level * 10) + 'px';
-      if (c.from !== null) { h('li', { 'class': 'from' }, 'from #' + c.from + ' (' + c.n + (c.n === 1 ? ' event)' : ' events)'), ol); }
+      // Indented up to 6 levels, deeper ones say their level: the labels keep their room.
+      ol.style.marginLeft = (Math.min(c.level, 6) * 10) + 'px';
+      if (c.from !== null) { h('li', { 'class': 'from' }, (c.level > 6 ? 'level ' + c.level + ', ' : '') + 'from #' + c.from + ' (' + c.n + (c.n === 1 ? ' event)' : ' events)'), ol); }
       c.items.forEach(function (it) {
         var cls = 'state' + (it.path ? ' path' : '') + (it.hand ? ' hand' : '') + (it.gap ? ' gap' : '') + (it.id === tr.at && !it.gap ? ' at' : '');
         var text = it.gap ? '... ' + it.gap + ' events: go to #' + it.id + ' at ' + fmt(it.t, 1000)
