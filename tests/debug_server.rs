@@ -175,6 +175,22 @@ fn actions_need_post_the_pages_token_and_the_servers_own_host() {
     assert_eq!(steps(&state), 0, "#0 is the start");
     let (_, state) = post(port, &host, "/api/act?op=forward", &with_token);
     assert_eq!(steps(&state), 1, "forward goes back along the branch left");
+    // A partition that puts a node on two sides is refused, as in a scenario file.
+    for groups in ["server1|server1", "server1,worker1|worker1"] {
+        let (_, state) = post(
+            port,
+            &host,
+            &format!("/api/act?op=partition&groups={groups}"),
+            &with_token,
+        );
+        let v: serde_json::Value = serde_json::from_str(&state).unwrap();
+        assert_eq!(v["error"], true, "{groups}: {state}");
+        assert!(
+            v["message"].as_str().unwrap().contains("in two groups"),
+            "{groups}: {state}"
+        );
+        assert_eq!(steps(&state), 1, "{groups}: nothing moved");
+    }
     assert_eq!(post(port, &host, "/api/act?op=quit", &with_token).0, 200);
     let _ = std::fs::remove_dir_all(&outside);
 }

@@ -339,7 +339,12 @@ fn action(session: &Session, op: &str, query: &str) -> Result<Action, String> {
             for side in text.split('|') {
                 let mut g = Vec::new();
                 for name in side.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    g.push(node(Some(name.to_string()))?);
+                    let id = node(Some(name.to_string()))?;
+                    // As a scenario's partition: a node is on one side only.
+                    if groups.iter().chain([&g]).any(|s: &Vec<_>| s.contains(&id)) {
+                        return Err(format!("partition puts node `{name}` in two groups"));
+                    }
+                    g.push(id);
                 }
                 if !g.is_empty() {
                     groups.push(g);
