@@ -572,6 +572,10 @@ fn a_full_disk_under_standard_output_is_an_error_and_a_closed_pipe_is_not() {
     for args in [
         vec!["run", "scenarios/ping-partition.ron"],
         vec!["run", "scenarios/ping-partition.ron", "--timeline"],
+        vec!["--help"],
+        vec!["check", "--help"],
+        // The debugger's address is never seen: it does not serve unseen.
+        vec!["debug", "scenarios/ping-partition.ron", "--port", "0"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_clustersim"))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -598,4 +602,67 @@ fn a_full_disk_under_standard_output_is_an_error_and_a_closed_pipe_is_not() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Timeline options that would draw nothing are refused with a reason (exit 2): a `--from`
+/// past the run's end, a `--messages` type the run never sent; a resume of a node that was not
+/// paused is no row of the picture (nothing happened).
+#[test]
+fn timeline_options_that_draw_nothing_are_refused_and_idle_resumes_are_not_drawn() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_clustersim"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(args)
+            .output()
+            .expect("run clustersim");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let file = "scenarios/ping-crash-restart.ron";
+    let (code, _, err) = run(&["run", file, "--timeline", "--from", "500s"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--from 500s is past the end of the run"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["run", file, "--timeline", "--messages", "Ping,Nope"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("`Nope`") && err.contains("Ping"), "{err}");
+    let (code, out, err) = run(&[
+        "run",
+        file,
+        "--timeline",
+        "--messages",
+        "Pong",
+        "--lines",
+        "0",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("FAULT resume n3"), "{out}");
+    // The same run with a second resume of n3 at 7s, when it is no longer paused.
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file))
+        .unwrap()
+        .replace(
+            "(at: \"6s\", fault: Resume(\"n3\")),",
+            "(at: \"6s\", fault: Resume(\"n3\")), (at: \"7s\", fault: Resume(\"n3\")),",
+        );
+    let dir = std::env::temp_dir().join(format!("cs-idle-resume-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let twice = dir.join("twice.ron");
+    std::fs::write(&twice, text).unwrap();
+    let (code, out, err) = run(&[
+        "run",
+        twice.to_str().unwrap(),
+        "--timeline",
+        "--messages",
+        "Pong",
+        "--lines",
+        "0",
+    ]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.matches("FAULT resume n3").count(), 1, "{out}");
 }

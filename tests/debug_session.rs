@@ -6,7 +6,7 @@ use clustersim::node::NodeId;
 use clustersim::registry::Registry;
 use clustersim::run::{run_scenario, RunOptions};
 use clustersim::scenario::{load, parse, to_ron};
-use clustersim::sim::{NodeStatus, PendingKind, Scheduler};
+use clustersim::sim::{NodeStatus, PendingKind, Scheduler, Step};
 use clustersim::time::SimTime;
 use std::path::Path;
 
@@ -531,12 +531,13 @@ fn the_tree_view_folds_long_chains_around_their_ends_and_the_current_state() {
     assert!(on_path(&v, 2, 41) && on_path(&v, 0, 20) && !on_path(&v, 1, 21));
 }
 
-/// A scheduled fault applied with the step before it (it is due before the next node event)
-/// is named in that step's entry of the tree, with the step's own time: the tree never hides a
-/// fault.
+/// A fault the scenario scheduled is a state of its own in the tree: one can stand just
+/// before it and branch there, the saved branch replays to the session's trace hash, and a
+/// run to the end takes one step for each event `run` counts.
 #[test]
-fn the_tree_names_a_scheduled_fault_that_came_with_a_step() {
-    let mut s = open("scenarios/ping-partition.ron");
+fn a_scheduled_fault_is_a_state_of_its_own() {
+    let file = "scenarios/ping-partition.ron";
+    let mut s = open(file);
     let partition_at = SimTime::ZERO + clustersim::Duration::from_secs(2);
     for _ in 0..100_000 {
         if s.sim().now() >= partition_at {
@@ -544,14 +545,58 @@ fn the_tree_names_a_scheduled_fault_that_came_with_a_step() {
         }
         s.act(&Action::Next).unwrap();
     }
+    assert_eq!(s.sim().now(), partition_at, "stopped at the partition");
     assert_eq!(
-        s.sim().now(),
-        partition_at,
-        "the step that brought the partition"
+        s.steps().last(),
+        Some(&Step::Scheduled),
+        "the partition's own step"
     );
-    let view = serde_json::to_string(&s.tree_view()).unwrap();
+    let view = serde_json::to_value(s.tree_view()).unwrap();
+    let chain = &view["chains"][0]["items"];
+    let last = &chain[chain.as_array().unwrap().len() - 1];
+    let label = last["l"].as_str().unwrap();
+    assert!(label.starts_with("partition"), "{last}");
+    assert!(!label.contains("then"), "{last}");
+    // One event back: the partition has not happened yet, and a crash can come first.
+    s.act(&Action::StepBack).unwrap();
+    assert!(s.sim().now() < partition_at);
+    assert_eq!(s.sim().scheduled_next(), Some(partition_at));
+    let client = NodeId(0);
+    s.act(&Action::Crash(client)).unwrap();
+    assert_eq!(
+        s.sim().scheduled_next(),
+        Some(partition_at),
+        "still to come"
+    );
+    s.act(&Action::Next).unwrap();
+    assert_eq!(s.steps().last(), Some(&Step::Scheduled));
+    assert_eq!(replayed_hash(&s), s.finished().trace_hash());
+    // To the end: as many steps as the run has events.
+    let mut s = open(file);
+    while s.act(&Action::Next).is_ok() {}
+    let registry = Registry::shipped();
+    let scenario = load(Path::new(file)).unwrap();
+    let plain = run_scenario(&registry, &scenario, file, &RunOptions::default()).unwrap();
+    assert_eq!(s.step_count() as u64, plain.outcome.stats.events);
+    assert_eq!(s.finished().trace_hash(), plain.outcome.trace_hash());
+}
+
+/// "Run to" a time with nothing due by then says so, with when the next event is due.
+#[test]
+fn run_to_with_nothing_due_says_why() {
+    let mut s = open("scenarios/ping-partition.ron");
+    s.act(&Action::Next).unwrap();
+    let now = s.sim().now();
+    // Whatever else is due at this instant runs first.
+    let _ = s.act(&Action::To(now));
+    let e = s.act(&Action::To(now)).unwrap_err();
     assert!(
-        view.contains(", then partition"),
-        "the partition is not named in the tree: {view}"
+        e.contains("nothing is due by") && e.contains("next event is due at"),
+        "{e}"
+    );
+    let past = s.act(&Action::To(SimTime::ZERO)).unwrap_err();
+    assert!(
+        past.contains("has passed") || past.contains("nothing is due"),
+        "{past}"
     );
 }

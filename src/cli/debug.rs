@@ -80,6 +80,13 @@ pub(super) fn cmd_debug(registry: &Registry, args: &DebugArgs) -> Result<u8, Err
         scenario.name,
         scenario.seed
     );
+    // No one can open a page whose address was never shown: stop here, not serve unseen.
+    if let Some(e) = super::stdout_error_now() {
+        return Err(Error::Usage(format!(
+            "cannot write to standard output: {e}; the page's address was not shown, so the \
+             server does not start"
+        )));
+    }
     let title = format!("{} (seed {})", scenario.name, scenario.seed);
     let port = server.server_addr().to_ip().map_or(args.port, |a| a.port());
     let token = session_token(scenario.seed, port);

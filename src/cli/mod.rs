@@ -48,6 +48,19 @@ pub(crate) fn stdout_failed(e: &std::io::Error) {
     kept.get_or_insert_with(|| e.to_string());
 }
 
+/// Flushes standard output and returns the error kept so far, if any (a closed pipe is none):
+/// for a command that must not go on when what it printed was not seen (`debug`'s address).
+pub(crate) fn stdout_error_now() -> Option<String> {
+    use std::io::Write as _;
+    if let Err(e) = std::io::stdout().flush() {
+        stdout_failed(&e);
+    }
+    STDOUT_ERROR
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+}
+
 /// The width of the terminal standard output is, when it is one (read once).
 pub(crate) fn terminal_width() -> Option<usize> {
     static WIDTH: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
@@ -210,13 +223,30 @@ where
     let matches = match command.try_get_matches_from(args) {
         Ok(m) => m,
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
             if e.use_stderr() {
                 eprint!("{}", printable(&e.render().to_string()));
-            } else {
-                let _ = e.print();
+                return 2;
             }
-            return code;
+            // `--help` and `--version`: what they print is the answer, so a failed write is
+            // an error (`--help > /dev/full`), a closed pipe (`--help | head`) is not.
+            use std::io::{IsTerminal as _, Write as _};
+            let mut stdout = std::io::stdout();
+            let styled = e.render();
+            let text = if stdout.is_terminal() {
+                styled.ansi().to_string()
+            } else {
+                styled.to_string()
+            };
+            let written = stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush());
+            return match written {
+                Err(w) if w.kind() != std::io::ErrorKind::BrokenPipe => {
+                    eprintln!("error: cannot write to standard output: {w}");
+                    2
+                }
+                _ => 0,
+            };
         }
     };
     let dispatch = || match matches.subcommand() {

@@ -507,6 +507,31 @@ fn picture_run(
     Ok((Some(pictured), Some(window)))
 }
 
+/// Refuses a `--messages` name that no message of the run starts with, naming the types it
+/// sent.
+fn unsent_types(model: &crate::render::Model, list: &str) -> Result<(), Error> {
+    let types: std::collections::BTreeSet<&str> = model
+        .messages
+        .iter()
+        .map(|m| crate::render::svg::message_type(&m.text))
+        .collect();
+    for name in list.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        if !model.messages.iter().any(|m| m.text.starts_with(name)) {
+            let shown: Vec<&str> = types.iter().copied().take(30).collect();
+            return Err(Error::Usage(format!(
+                "--messages: no message drawn starts with `{name}`; the run sent {}{} in the part drawn",
+                if shown.is_empty() {
+                    "no message".to_string()
+                } else {
+                    shown.join(", ")
+                },
+                if types.len() > shown.len() { ", ..." } else { "" }
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Writes the timeline, SVG, HTML and plots the flags ask for, in `window` when one is set.
 fn draw(
     outs: &Outputs,
@@ -522,6 +547,18 @@ fn draw(
         Some(list) => Some(model.select_nodes(list).map_err(Error::Usage)?),
         None => None,
     };
+    // A window past the run, or a message type the run never sent, would draw nothing at all.
+    if let Some(from) = args.from {
+        if SimTime(from.as_nanos()) > model.end {
+            return Err(Error::Usage(format!(
+                "--from {from} is past the end of the run, at {}: nothing to draw",
+                model.end
+            )));
+        }
+    }
+    if let (true, Some(list)) = (args.timeline, &args.messages) {
+        unsent_types(&model, list)?;
+    }
     let win = window.map(|w| Window {
         from: w.from,
         to: w.to.min(model.end),

@@ -118,14 +118,14 @@ impl Session {
             failing: None,
             epoch: 0,
         };
-        session.sim.settle();
+        session.sim.settle_bounds();
         for named in steps {
             let step = named.map(|n| roster.by_name(n).unwrap_or(NodeId(u32::MAX)));
             let default = session.is_default(&step);
             let mark = session.at;
             let trace_from = session.sim.trace_events().len();
             if session.sim.apply(&step) {
-                session.sim.settle();
+                session.sim.settle_bounds();
                 session.marks.push(mark);
                 session.descend(vec![Taken { step, default }], trace_from);
             }
@@ -202,7 +202,7 @@ impl Session {
                 for t in self.tree.steps(id).to_vec() {
                     if !self.sim.stopped() {
                         self.sim.apply(&t.step);
-                        self.sim.settle();
+                        self.sim.settle_bounds();
                     }
                     self.path.push(t);
                 }
@@ -252,11 +252,22 @@ impl Session {
     }
 
     fn is_default(&self, step: &Step) -> bool {
-        matches!(step, Step::Run(seq) if self.sim_time_order().map(|(s, _)| s) == Some(*seq))
+        match step {
+            Step::Scheduled => true,
+            Step::Run(seq) => self.sim.time_order_choice().map(|(s, _)| s) == Some(*seq),
+            _ => false,
+        }
     }
 
-    fn sim_time_order(&self) -> Option<(u64, SimTime)> {
-        self.sim.time_order_choice()
+    /// The step time order takes next, and when it is due: the scheduled fault or nemesis
+    /// event due before every node event, else the earliest node event.
+    fn next_due(&self) -> Option<(Step, SimTime)> {
+        if let Some(due) = self.sim.scheduled_next() {
+            return Some((Step::Scheduled, due));
+        }
+        self.sim
+            .time_order_choice()
+            .map(|(seq, due)| (Step::Run(seq), due))
     }
 
     /// Does what the person asked; an error says why it does not apply here.
@@ -315,27 +326,22 @@ impl Session {
                 Ok(())
             }
             Action::To(t) => {
-                let mark = self.at;
-                let mut n = 0;
-                let mut within = self.within_budget();
-                while within
-                    && n < MAX_STEPS_PER_ACTION
-                    && self.sim_time_order().is_some_and(|(_, due)| due <= *t)
-                    && self.next()
-                {
-                    n += 1;
-                    // Checked every few steps: an estimate, and a step adds little to it.
-                    if n % BUDGET_CHECK_STEPS == 0 {
-                        within = self.within_budget();
+                if self.run_to(*t)? > 0 {
+                    return Ok(());
+                }
+                // Nothing ran: say why, since the clock moves only with events.
+                let now = self.sim.now();
+                Err(match self.next_due() {
+                    _ if self.sim.stopped() => self.stopped_reason(),
+                    None => format!("nothing is pending; the clock stays at {now}"),
+                    Some(_) if *t < now => {
+                        format!("{t} has passed: the clock is at {now}; go back to reach it")
                     }
-                }
-                if self.at != mark {
-                    self.marks.push(mark);
-                }
-                if !within {
-                    return Err(self.over_budget());
-                }
-                Ok(())
+                    Some((_, due)) => format!(
+                        "nothing is due by {t}: the next event is due at {due}; the clock stays \
+                         at {now} (it moves only with events)"
+                    ),
+                })
             }
             Action::Failure => {
                 let end = self.finished();
@@ -345,7 +351,7 @@ impl Session {
                     .and_then(|v| v.window.map(|(_, to)| to))
                     .unwrap_or(end.end_time);
                 self.failing = failing.as_ref().and_then(|v| v.window);
-                self.act(&Action::To(target))?;
+                self.run_to(target)?;
                 if failing.is_none() {
                     return Err("no check fails on this path, run to its end".into());
                 }
@@ -388,7 +394,7 @@ impl Session {
                 self.marks.push(self.at);
                 // Another branch, another future: the failure found before may not come.
                 self.failing = None;
-                self.sim.settle();
+                self.sim.settle_bounds();
                 self.descend(vec![Taken { step, default }], trace_from);
                 Ok(())
             }
@@ -426,6 +432,31 @@ impl Session {
         )
     }
 
+    /// Runs in time order while the next event is due by `t`; how many steps ran.
+    fn run_to(&mut self, t: SimTime) -> Result<usize, String> {
+        let mark = self.at;
+        let mut n = 0;
+        let mut within = self.within_budget();
+        while within
+            && n < MAX_STEPS_PER_ACTION
+            && self.next_due().is_some_and(|(_, due)| due <= t)
+            && self.next()
+        {
+            n += 1;
+            // Checked every few steps: an estimate, and a step adds little to it.
+            if n % BUDGET_CHECK_STEPS == 0 {
+                within = self.within_budget();
+            }
+        }
+        if self.at != mark {
+            self.marks.push(mark);
+        }
+        if !within {
+            return Err(self.over_budget());
+        }
+        Ok(n)
+    }
+
     fn stopped_reason(&self) -> String {
         if self.sim.stopped() {
             "the run has ended (a bound or a panic); go back or save".into()
@@ -440,8 +471,7 @@ impl Session {
         let before = self.sim.progress();
         let trace_from = self.sim.trace_events().len();
         let mut steps = Vec::new();
-        while let Some((seq, _)) = self.sim_time_order() {
-            let step = Step::Run(seq);
+        while let Some((step, _)) = self.next_due() {
             if !self.sim.apply(&step) {
                 break;
             }
@@ -449,7 +479,7 @@ impl Session {
                 step,
                 default: true,
             });
-            self.sim.settle();
+            self.sim.settle_bounds();
             if self.sim.progress() != before || self.sim.stopped() {
                 break;
             }
@@ -468,13 +498,13 @@ impl Session {
             .protocol
             .stepper(&self.prepared.plan)
             .expect("opened, so the protocol steps");
-        sim.settle();
+        sim.settle_bounds();
         for t in steps {
             if sim.stopped() {
                 break;
             }
             sim.apply(&t.step);
-            sim.settle();
+            sim.settle_bounds();
         }
         sim
     }
@@ -531,12 +561,17 @@ impl Session {
         s.scheduler = if keep == 0 {
             Scheduler::TimeOrder
         } else {
-            Scheduler::Replay(
-                self.path[..keep]
-                    .iter()
-                    .map(|t| t.step.map(|n| roster.name(*n).to_string()))
-                    .collect(),
-            )
+            let mut steps: Vec<Step<String>> = self.path[..keep]
+                .iter()
+                .map(|t| t.step.map(|n| roster.name(*n).to_string()))
+                .collect();
+            // The debugger runs scheduled faults where its path says, not before each step:
+            // a replay that names one does too (a last one changes nothing else: time order
+            // would run it next).
+            if !steps.contains(&Step::Scheduled) {
+                steps.push(Step::Scheduled);
+            }
+            Scheduler::Replay(steps)
         };
         s
     }

@@ -30,8 +30,12 @@ pub trait Stepper {
     fn now(&self) -> SimTime;
     /// True once the run has stopped (a bound, a panic).
     fn stopped(&self) -> bool;
-    /// Runs the faults and nemesis events due before the next node event.
-    fn settle(&mut self);
+    /// Stops the run if the next event is past a bound; runs no fault (each scheduled fault
+    /// is a step of its own, `Step::Scheduled`).
+    fn settle_bounds(&mut self);
+    /// The due time of the scheduled fault or nemesis event that comes next, if one is due
+    /// before every node event.
+    fn scheduled_next(&self) -> Option<SimTime>;
     /// Every pending event, by due time and insertion number.
     fn pending(&self) -> Vec<PendingEvent>;
     /// The node event time order runs next, with its due time.
@@ -84,8 +88,11 @@ impl<N: Node> Stepper for Sim<N> {
     fn stopped(&self) -> bool {
         Sim::stopped(self)
     }
-    fn settle(&mut self) {
-        Sim::settle(self)
+    fn settle_bounds(&mut self) {
+        Sim::settle_bounds(self)
+    }
+    fn scheduled_next(&self) -> Option<SimTime> {
+        Sim::scheduled_next(self)
     }
     fn pending(&self) -> Vec<PendingEvent> {
         self.pending_events()

@@ -394,7 +394,7 @@ impl Budgets {
             Step::Partition(_) => (self.isolations, self.isolated) = (self.isolations + 1, true),
             Step::Heal => self.isolated = false,
             Step::Choose(inner, _) => return self.after(inner),
-            Step::Run(_) | Step::Redeliver(_) | Step::Restart(_) => {}
+            Step::Run(_) | Step::Redeliver(_) | Step::Restart(_) | Step::Scheduled => {}
         }
         self
     }

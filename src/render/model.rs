@@ -450,13 +450,20 @@ fn sides(fault: &Fault, n: usize) -> Vec<Vec<NodeId>> {
     out
 }
 
-/// The faults less the restarts that changed nothing: of a node that was not down and had no
-/// crash armed inside its handlers (a nemesis ends a corrupt record's or a failed sync's window
-/// with one). The engine records them; a picture showing them would show a restart that did
-/// not happen.
+/// The faults less the restarts, pauses and resumes that changed nothing: a restart of a
+/// node that was not down and had no crash armed inside its handlers (a nemesis ends a corrupt
+/// record's or a failed sync's window with one), a pause of a node that was not up, a resume
+/// of one that was not paused. The engine records them; a picture showing them would show
+/// what did not happen.
 fn without_idle_restarts(faults: Vec<FaultMark>, n: usize) -> Vec<FaultMark> {
     let mut down = vec![false; n];
     let mut armed = vec![false; n];
+    let mut paused = vec![false; n];
+    let flag = |v: &mut Vec<bool>, i: usize, to: bool| {
+        if let Some(x) = v.get_mut(i) {
+            *x = to;
+        }
+    };
     faults
         .into_iter()
         .filter(|f| {
@@ -467,34 +474,40 @@ fn without_idle_restarts(faults: Vec<FaultMark>, n: usize) -> Vec<FaultMark> {
                         down.get(i).copied().unwrap_or(true),
                         armed.get(i).copied().unwrap_or(true),
                     );
-                    if let Some(d) = down.get_mut(i) {
-                        *d = false;
-                    }
-                    if let Some(a) = armed.get_mut(i) {
-                        *a = false;
-                    }
+                    flag(&mut down, i, false);
+                    flag(&mut armed, i, false);
                     return was_down || was_armed;
                 }
-                Fault::CrashAtSync { node, sync, .. } if *sync > 0 => {
-                    if let Some(a) = armed.get_mut(node.index()) {
-                        *a = true;
+                Fault::Pause(x) => {
+                    let i = x.index();
+                    let up = !down.get(i).copied().unwrap_or(true)
+                        && !paused.get(i).copied().unwrap_or(true);
+                    if up {
+                        flag(&mut paused, i, true);
                     }
+                    return up;
+                }
+                Fault::Resume(x) => {
+                    let i = x.index();
+                    let was_paused = paused.get(i).copied().unwrap_or(true);
+                    flag(&mut paused, i, false);
+                    return was_paused;
+                }
+                Fault::CrashAtSync { node, sync, .. } if *sync > 0 => {
+                    flag(&mut armed, node.index(), true);
                 }
                 // A node that left is not down: a restart of it does nothing.
                 Fault::Depart(x) | Fault::Departed(x) | Fault::Replace { old: x, .. } => {
-                    if let Some(d) = down.get_mut(x.index()) {
-                        *d = false;
-                    }
+                    flag(&mut down, x.index(), false);
+                    flag(&mut paused, x.index(), false);
                 }
                 other => {
                     if let Some(x) = other.downed_node() {
-                        if let Some(d) = down.get_mut(x.index()) {
-                            *d = true;
-                        }
+                        flag(&mut down, x.index(), true);
+                        // A crash ends a pause.
+                        flag(&mut paused, x.index(), false);
                         // A crash of another kind calls an armed one off.
-                        if let Some(a) = armed.get_mut(x.index()) {
-                            *a = false;
-                        }
+                        flag(&mut armed, x.index(), false);
                     }
                 }
             }

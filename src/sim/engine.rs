@@ -454,6 +454,9 @@ pub struct Sim<N: Node> {
     pct_before: Vec<Due<N>>,
     /// Steps of a replayed schedule still to take (`Scheduler::Replay`).
     replay: std::collections::VecDeque<super::schedule::Step>,
+    /// The replayed schedule names its scheduled faults (`Step::Scheduled`, as the debugger
+    /// saves them): they run where it says, not before each step.
+    replay_explicit: bool,
     /// What the fingerprint keeps from one call to the next (nodes' parts, pending events').
     print_cache: choice::PrintCache,
     /// The capacity model's queues and link clocks; `None` (off) unless the scenario has one.
@@ -503,6 +506,7 @@ impl<N: Node + Clone> Clone for Sim<N> {
             pct: self.pct.clone(),
             pct_before: self.pct_before.clone(),
             replay: self.replay.clone(),
+            replay_explicit: self.replay_explicit,
             print_cache: self.print_cache.clone(),
             capacity: self.capacity.clone(),
             membership: self.membership.clone(),
@@ -550,6 +554,7 @@ impl<N: Node + Clone> Clone for Sim<N> {
             pct,
             pct_before,
             replay,
+            replay_explicit,
             print_cache,
             capacity,
             membership,
@@ -589,6 +594,7 @@ impl<N: Node + Clone> Clone for Sim<N> {
         self.pct.clone_from(pct);
         self.pct_before.clone_from(pct_before);
         self.replay.clone_from(replay);
+        self.replay_explicit = *replay_explicit;
         self.print_cache.clone_from(print_cache);
         self.capacity.clone_from(capacity);
         self.membership.clone_from(membership);
@@ -639,6 +645,7 @@ impl<N: Node + Clone> Sim<N> {
             pct: self.pct,
             pct_before: self.pct_before,
             replay: self.replay,
+            replay_explicit: self.replay_explicit,
             print_cache: self.print_cache,
             capacity: self.capacity,
             membership: self.membership,
@@ -752,6 +759,7 @@ impl<N: Node> Sim<N> {
             strike_pending: None,
             pct,
             pct_before: Vec::new(),
+            replay_explicit: replay.contains(&super::schedule::Step::Scheduled),
             replay,
             print_cache: choice::PrintCache::default(),
             capacity,
@@ -934,10 +942,15 @@ impl<N: Node> Sim<N> {
         true
     }
 
-    /// `step` while a replayed schedule lasts: its next step, after the faults due before it.
+    /// `step` while a replayed schedule lasts: its next step, after the faults due before it
+    /// (unless the schedule says where they run: `replay_explicit`).
     #[cold]
     fn step_replay(&mut self) -> bool {
-        self.settle();
+        if self.replay_explicit {
+            self.settle_bounds();
+        } else {
+            self.settle();
+        }
         if self.stop.is_some() {
             return false;
         }

@@ -46,6 +46,10 @@ pub enum Step<N = NodeId> {
     SyncFail(N),
     /// Apply this disk fault now (`Fault::is_storage`; the debugger's injections).
     Disk(crate::fault::Fault<N>),
+    /// Run the scheduled fault or nemesis event due next, if it is due before every node
+    /// event (the debugger's step for a fault the scenario scheduled; in a replayed file it
+    /// changes nothing, since those run before the next step anyway).
+    Scheduled,
 }
 
 impl<N> Step<N> {
@@ -73,6 +77,7 @@ impl<N> Step<N> {
                     .collect(),
             ),
             Step::Heal => Step::Heal,
+            Step::Scheduled => Step::Scheduled,
             Step::SyncFail(n) => Step::SyncFail(f(n)),
             Step::Disk(fault) => Step::Disk(fault.map_nodes(|n| f(n))),
         }
@@ -85,9 +90,12 @@ impl<N> Step<N> {
             Step::Disk(fault) => fault.storage_node().into_iter().collect(),
             Step::Choose(inner, _) => inner.nodes(),
             Step::Partition(groups) => groups.iter().flatten().collect(),
-            Step::Run(_) | Step::Drop(_) | Step::Duplicate(_) | Step::Redeliver(_) | Step::Heal => {
-                Vec::new()
-            }
+            Step::Run(_)
+            | Step::Drop(_)
+            | Step::Duplicate(_)
+            | Step::Redeliver(_)
+            | Step::Heal
+            | Step::Scheduled => Vec::new(),
         }
     }
 }

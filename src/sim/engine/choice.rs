@@ -206,31 +206,56 @@ impl<N: Node> Sim<N> {
 
     /// `settle`, leaving the fingerprint's cache to the caller.
     fn settle_untracked(&mut self) {
-        while self.stop.is_none() {
-            let Some((t, ev)) = self.queue.peek() else {
-                return;
-            };
-            if t.0 > self.bounds.max_time.0 {
-                self.now = SimTime(self.bounds.max_time.0);
-                self.stop = Some(StopReason::TimeLimit);
-                return;
-            }
-            if self.stats.events >= self.bounds.max_events {
-                self.stop = Some(StopReason::EventLimit);
-                return;
-            }
-            if ev_node(ev).is_some() {
-                return;
-            }
-            let Some((t, ev)) = self.queue.pop() else {
-                return;
-            };
-            self.now = self.now.max(t);
-            self.stats.events += 1;
-            // A fault or the nemesis may touch any node.
-            self.print_cache.stale_all();
-            self.caught(|sim| sim.handle(ev));
+        while self.settle_one(true) {}
+    }
+
+    /// Stops the run if the next event is past the time bound or the event bound is reached,
+    /// without running any fault: what the debugger does between steps, where each scheduled
+    /// fault is a step of its own (`Step::Scheduled`).
+    pub fn settle_bounds(&mut self) {
+        self.settle_one(false);
+    }
+
+    /// The due time of the fault or nemesis event that runs next, if one is due before every
+    /// node event (`Step::Scheduled` runs it).
+    pub fn scheduled_next(&self) -> Option<SimTime> {
+        if self.stop.is_some() {
+            return None;
         }
+        let (t, _, ev) = self.queue.pending().min_by_key(|(t, s, _)| (*t, *s))?;
+        (ev_node(ev).is_none() && t.0 <= self.bounds.max_time.0).then_some(t)
+    }
+
+    /// Stops the run at a bound, or (with `faults`) runs the fault or nemesis event at the
+    /// head of the queue; true when one ran.
+    fn settle_one(&mut self, faults: bool) -> bool {
+        if self.stop.is_some() {
+            return false;
+        }
+        let Some((t, ev)) = self.queue.peek() else {
+            return false;
+        };
+        if t.0 > self.bounds.max_time.0 {
+            self.now = SimTime(self.bounds.max_time.0);
+            self.stop = Some(StopReason::TimeLimit);
+            return false;
+        }
+        if self.stats.events >= self.bounds.max_events {
+            self.stop = Some(StopReason::EventLimit);
+            return false;
+        }
+        if !faults || ev_node(ev).is_some() {
+            return false;
+        }
+        let Some((t, ev)) = self.queue.pop() else {
+            return false;
+        };
+        self.now = self.now.max(t);
+        self.stats.events += 1;
+        // A fault or the nemesis may touch any node.
+        self.print_cache.stale_all();
+        self.caught(|sim| sim.handle(ev));
+        true
     }
 
     /// The node events due within `window` of the earliest one (none past the time bound), by
@@ -446,6 +471,7 @@ impl<N: Node> Sim<N> {
                 self.caught(|sim| sim.apply_fault(Fault::Heal));
                 true
             }
+            Step::Scheduled => self.settle_one(true),
             Step::SyncFail(n) => {
                 if self.status(n) != Some(NodeStatus::Up) {
                     return false;
