@@ -183,7 +183,7 @@
     });
 
     // Messages: arrows with heads, labels where there is room.
-    var drawn = 0;
+    var drawn = 0, labels = [], MAX_LABELS = 400;
     sc.messages.forEach(function (m) {
       if (m.sent > cur || row[m.from] === undefined || row[m.to] === undefined) { return; }
       if (S.msgType !== '' && msgType(m.text) !== S.msgType) { return; }
@@ -202,11 +202,18 @@
       if (m.dropped && done) {
         el('path', { d: 'M' + (x2 - 4) + ',' + (y2 - 4) + ' l8,8 m0,-8 l-8,8', stroke: '#d62728', 'stroke-width': 1.5 }, plot);
       }
+      // A label where the arrow is long enough to carry one and it would cover no other
+      // label (as the SVG does): many short messages at one spot keep their arrows only.
       var len = Math.sqrt((x2 - x1) * (x2 - x1) + (y2 - y1) * (y2 - y1));
-      if (len > 110) {
-        var lab = el('text', { 'class': 'msg-label', x: (x1 + x2) / 2 + 3, y: (y1 + y2) / 2 - 3 }, plot);
+      if (len > 110 && labels.length < MAX_LABELS) {
         var chars = Math.floor(len / 6.5);
-        lab.textContent = m.text.length > chars ? m.text.slice(0, Math.max(chars - 1, 1)) + '...' : m.text;
+        var text = m.text.length > chars ? m.text.slice(0, Math.max(chars - 1, 1)) + '...' : m.text;
+        var lx = (x1 + x2) / 2 + 3, ly = (y1 + y2) / 2 - 3, lw = text.length * 6.5;
+        var free = !labels.some(function (b) { return Math.abs(b[2] - ly) < 12 && b[0] < lx + lw && lx < b[1]; });
+        if (free) {
+          labels.push([lx, lx + lw, ly]);
+          el('text', { 'class': 'msg-label', x: lx, y: ly }, plot).textContent = text;
+        }
       }
       drawn++;
     });
