@@ -658,3 +658,65 @@ impl Browser {
         assert_eq!(clicked, Value::Bool(true), "no element {selector}");
     }
 }
+
+/// The debugger at 1,000 nodes in a real browser: after running to 1 s, each step updates the
+/// page (one more step, every lane still drawn). Prints the time from a click to the drawn
+/// answer, median of 15 steps (a figure for the note, not a bound: timing is not asserted).
+#[test]
+#[ignore = "needs chromium; run by .ci/browser.sh"]
+fn debugger_steps_a_1000_node_run_in_the_browser() {
+    let Some(chromium) = chromium::find() else {
+        println!("skipped: chromium is not installed (.ci/browser.sh installs Debian's chromium)");
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("clustersim-debugger-1000-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_server, url) = serve("scenarios/chat-1000.ron", &dir);
+    let mut b = Browser::launch(&chromium, &dir);
+    b.call("Page.enable", json!({}));
+    b.call("Page.navigate", json!({"url": url}));
+    b.wait_for("document.body !== null && document.body.getAttribute('data-ready') !== null");
+    b.eval("document.getElementById('to-time').value = '1s'; true");
+    b.click("#run-to");
+    let steps = |b: &mut Browser| {
+        b.eval("Number(document.body.getAttribute('data-steps'))")
+            .as_u64()
+            .unwrap()
+    };
+    let lanes = |b: &mut Browser| {
+        b.eval("document.querySelectorAll('.lane-label').length")
+            .as_u64()
+            .unwrap()
+    };
+    let start = steps(&mut b);
+    assert!(start > 1000, "ran to 1 s: {start} steps");
+    let lanes_before = lanes(&mut b);
+    assert!(lanes_before > 0, "lanes drawn");
+    let left_out = b.eval("Number(document.body.getAttribute('data-messages-left-out'))");
+    assert!(
+        left_out.as_u64().unwrap() > 0,
+        "more arrows than a page draws: the page says it left some out"
+    );
+    let mut times = Vec::new();
+    let mut page = Vec::new();
+    for i in 1..=15u64 {
+        let t0 = Instant::now();
+        b.click("#step");
+        times.push(t0.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(steps(&mut b), start + i, "each click is one step");
+        page.push(
+            b.eval("Number(document.body.getAttribute('data-update-ms'))")
+                .as_f64()
+                .unwrap(),
+        );
+    }
+    assert_eq!(lanes(&mut b), lanes_before, "every lane still drawn");
+    times.sort_by(f64::total_cmp);
+    page.sort_by(f64::total_cmp);
+    println!(
+        "chat-1000 at 1 s in Chromium: a step from click to drawn answer, median {:.1} ms (min {:.1}, max {:.1}); the page's own part {:.0} ms",
+        times[7], times[0], times[14], page[7]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

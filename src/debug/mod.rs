@@ -261,13 +261,8 @@ impl Session {
 
     /// The step time order takes next, and when it is due: the scheduled fault or nemesis
     /// event due before every node event, else the earliest node event.
-    fn next_due(&self) -> Option<(Step, SimTime)> {
-        if let Some(due) = self.sim.scheduled_next() {
-            return Some((Step::Scheduled, due));
-        }
-        self.sim
-            .time_order_choice()
-            .map(|(seq, due)| (Step::Run(seq), due))
+    fn next_due(&mut self) -> Option<(Step, SimTime)> {
+        self.sim.next_step()
     }
 
     /// Does what the person asked; an error says why it does not apply here.

@@ -36,6 +36,8 @@ pub trait Stepper {
     /// The due time of the scheduled fault or nemesis event that comes next, if one is due
     /// before every node event.
     fn scheduled_next(&self) -> Option<SimTime>;
+    /// The step time order takes next (`Step::Scheduled` or `Step::Run`) and when it is due.
+    fn next_step(&mut self) -> Option<(Step, SimTime)>;
     /// Every pending event, by due time and insertion number.
     fn pending(&self) -> Vec<PendingEvent>;
     /// The node event time order runs next, with its due time.
@@ -93,6 +95,9 @@ impl<N: Node> Stepper for Sim<N> {
     }
     fn scheduled_next(&self) -> Option<SimTime> {
         Sim::scheduled_next(self)
+    }
+    fn next_step(&mut self) -> Option<(Step, SimTime)> {
+        Sim::next_step(self)
     }
     fn pending(&self) -> Vec<PendingEvent> {
         self.pending_events()

@@ -102,6 +102,17 @@
     return st;
   }
 
+  // The last `n` of `list` by `field` (lists come in that order; sorted only if one does not).
+  function latest(list, field, n) {
+    for (var i = 1; i < list.length; i++) {
+      if (list[i][field] < list[i - 1][field]) {
+        list = list.slice().sort(function (a, b) { return a[field] - b[field]; });
+        break;
+      }
+    }
+    return list.slice(list.length - n);
+  }
+
   function lanes() {
     var out = [];
     S.scene.names.forEach(function (n, i) { if (!S.hidden[i]) { out.push(i); } });
@@ -183,13 +194,26 @@
     });
 
     // Messages: arrows with heads, labels where there is room.
-    var drawn = 0, labels = [], MAX_LABELS = 400;
+    // At most MAX_DRAWN arrows: the latest in view (a 1,000-node run holds hundreds of
+    // thousands, and a browser redrawing them all takes seconds a step); the picture says how
+    // many it left out and how to see them.
+    var drawn = 0, labels = [], MAX_LABELS = 400, MAX_DRAWN = 3000, inview = [];
     sc.messages.forEach(function (m) {
       if (m.sent > cur || row[m.from] === undefined || row[m.to] === undefined) { return; }
       if (S.msgType !== '' && msgType(m.text) !== S.msgType) { return; }
       if (!matchesKey(m.text)) { return; }
       var done = m.end !== null && m.end <= cur, stop = done ? m.end : cur;
       if (!inView(m.sent, stop)) { return; }
+      inview.push(m);
+    });
+    var leftOut = Math.max(inview.length - MAX_DRAWN, 0), notices = [];
+    if (leftOut > 0) {
+      inview = latest(inview, 'sent', MAX_DRAWN);
+      notices.push('the latest ' + MAX_DRAWN + ' of ' + (MAX_DRAWN + leftOut) + ' messages in view (from ' + fmt(inview[0].sent, step) + ')');
+    }
+    document.body.setAttribute('data-messages-left-out', String(leftOut));
+    inview.forEach(function (m) {
+      var done = m.end !== null && m.end <= cur, stop = done ? m.end : cur;
       var cls = 'msg' + (m.dropped ? ' dropped' : (done ? '' : ' inflight'));
       var x1 = x(m.sent), y1 = y(m.from), x2 = x(stop), dy = y(m.to) - y1;
       // A lost message stops a third of a lane from its sender: its mark lands on no other lane.
@@ -219,11 +243,23 @@
     });
     document.body.setAttribute('data-messages', String(drawn));
 
-    // Operations: a bar under the lane from invocation to completion, coloured by result.
-    sc.ops.forEach(function (o) {
-      if (o.start > cur || row[o.node] === undefined || !matchesKey(o.text)) { return; }
+    // Operations: a bar under the lane from invocation to completion, coloured by result; at
+    // most MAX_DRAWN, the latest, as for messages.
+    var opsInView = sc.ops.filter(function (o) {
+      if (o.start > cur || row[o.node] === undefined || !matchesKey(o.text)) { return false; }
+      return inView(o.start, o.end === null || o.end > cur ? cur : o.end);
+    });
+    var opsLeftOut = Math.max(opsInView.length - MAX_DRAWN, 0);
+    if (opsLeftOut > 0) {
+      opsInView = latest(opsInView, 'start', MAX_DRAWN);
+      notices.push('the latest ' + MAX_DRAWN + ' of ' + (MAX_DRAWN + opsLeftOut) + ' operations in view (from ' + fmt(opsInView[0].start, step) + ')');
+    }
+    if (notices.length) {
+      el('text', { 'class': 'left-out', x: GUTTER + 4, y: 11 }, chart).textContent =
+        'showing ' + notices.join(' and ') + ': zoom in, hide nodes or filter to see the rest';
+    }
+    opsInView.forEach(function (o) {
       var oend = o.end === null || o.end > cur ? cur : o.end;
-      if (!inView(o.start, oend)) { return; }
       var outcome = o.end === null || o.end > cur ? 'pending' : o.outcome;
       var r = el('rect', { 'class': 'op ' + outcome + (o.culprit ? ' culprit' : ''), x: x(o.start), y: y(o.node) + 5, width: Math.max(x(oend) - x(o.start), 3), height: 7 }, plot);
       titled(r, o.text + ' [' + outcome + '] ' + fmt(o.start, 1000) + (o.end === null ? '' : ' - ' + fmt(o.end, 1000)));
@@ -600,10 +636,12 @@
     return d.nodes.at.map(function (p) { return p[0]; });
   }
   function update(state) {
+    var started = performance.now();
     var first = S.server === null, changed = null, figures = true;
     if (state.full) {
       S.server = state;
       S.msgTypes = null;
+      S.typesRead = 0;
     } else if (S.server && state.base === S.server.version) {
       figures = state.figures !== undefined;
       changed = applyDelta(state);
@@ -622,12 +660,19 @@
     // failure", message types as they are first sent.
     var shape = String(!!(S.scene && S.scene.focus));
     if (first || shape !== S.toolbarShape) { S.toolbarShape = shape; toolbar(); }
-    var types = S.msgTypes || {}, grew = first || !S.msgTypes;
-    S.scene.messages.forEach(function (m) { var t = msgType(m.text); if (!types[t]) { types[t] = true; grew = true; } });
+    // Only the messages sent since the last answer can bring a new type.
+    var types = S.msgTypes || {}, grew = first || !S.msgTypes, ms = S.scene.messages;
+    for (var i = Math.min(S.typesRead || 0, ms.length); i < ms.length; i++) {
+      var t = msgType(ms[i].text);
+      if (!types[t]) { types[t] = true; grew = true; }
+    }
+    S.typesRead = ms.length;
     S.msgTypes = types;
     if (grew) { filters(); }
     if (S.follow) { setSpan(0, end()); }
     renderAll(changed);
+    // How long the page took to take in and draw this answer (the debugger's tests report it).
+    document.body.setAttribute('data-update-ms', String(Math.round(performance.now() - started)));
     document.body.setAttribute('data-ready', String(state.steps) + ':' + String(state.now) + ':' + String(state.version));
   }
   window.clustersim = { state: S, act: act, span: function () { return S.t1 - S.t0; } };

@@ -486,6 +486,12 @@ impl<E> EventQueue<E> {
         }
     }
 
+    /// The earliest event with its insertion number, without taking it.
+    pub fn peek_seq(&mut self) -> Option<(SimTime, u64, &E)> {
+        let key = self.first_key()?;
+        Some((key.time, key.seq, self.slab[key.slot() as usize].as_ref()?))
+    }
+
     /// The earliest event, without taking it.
     pub fn peek(&mut self) -> Option<(SimTime, &E)> {
         let key = self.first_key()?;

@@ -226,6 +226,23 @@ impl<N: Node> Sim<N> {
         (ev_node(ev).is_none() && t.0 <= self.bounds.max_time.0).then_some(t)
     }
 
+    /// The step time order takes next and when it is due, from the head of the queue: the
+    /// scheduled fault or nemesis event due before every node event (`Step::Scheduled`), else
+    /// the earliest node event (`Step::Run`); what `scheduled_next` and `time_order_choice`
+    /// say together, without a walk over every pending event.
+    pub fn next_step(&mut self) -> Option<(Step, SimTime)> {
+        if self.stop.is_some() {
+            return None;
+        }
+        let max = self.bounds.max_time.0;
+        let (t, seq, ev) = self.queue.peek_seq()?;
+        match ev_node(ev) {
+            None if t.0 <= max => Some((Step::Scheduled, t)),
+            None => None,
+            Some(_) => Some((Step::Run(seq), t)),
+        }
+    }
+
     /// Stops the run at a bound, or (with `faults`) runs the fault or nemesis event at the
     /// head of the queue; true when one ran.
     fn settle_one(&mut self, faults: bool) -> bool {
