@@ -1401,6 +1401,50 @@ mod tests {
     }
 
     #[test]
+    fn a_log_past_its_bound_fails_log_bounded_and_a_state_gone_back_fails_state_never_goes_back() {
+        use crate::raft_node::{APPLIED_BACK, LOG_LENGTH};
+        let bounded = Goal::LogBounded { max: 80 };
+        // A run that recorded no length says why it cannot pass.
+        let v = bounded.evaluate(&outcome(History::new(), 2));
+        assert!(
+            !v.passed() && v.summary.contains("snapshot_threshold"),
+            "{v:?}"
+        );
+        let mut h = History::new();
+        for (ms, n) in [(10, 12), (20, 40), (30, 80)] {
+            h.event(at(ms), NodeId(1), Op::custom(LOG_LENGTH, &(n as u64)));
+        }
+        let v = bounded.evaluate(&outcome(h.clone(), 2));
+        assert!(v.passed(), "{v:?}");
+        assert!(
+            v.summary.contains("80 entries (at most 80)"),
+            "{}",
+            v.summary
+        );
+        h.event(at(40), NodeId(0), Op::custom(LOG_LENGTH, &81u64));
+        let v = bounded.evaluate(&outcome(h.clone(), 2));
+        assert!(!v.passed(), "{v:?}");
+        assert!(
+            v.summary.contains("n1 held 81 log entries"),
+            "{}",
+            v.summary
+        );
+
+        assert!(Goal::StateNeverGoesBack
+            .evaluate(&outcome(h.clone(), 2))
+            .passed());
+        h.event(at(50), NodeId(1), Op::custom(APPLIED_BACK, &[140u64, 100]));
+        let v = Goal::StateNeverGoesBack.evaluate(&outcome(h, 2));
+        assert!(!v.passed(), "{v:?}");
+        assert!(
+            v.summary
+                .contains("n2's state machine went back from entry 140 to entry 100"),
+            "{}",
+            v.summary
+        );
+    }
+
+    #[test]
     fn leader_elected_needs_a_leader_soon_after_the_start_and_each_leader_crash() {
         let lead = |h: &mut History, ms: u64, n: u32, term: u64| {
             h.event(at(ms), NodeId(n), Op::custom(LEADER, &term));

@@ -3,7 +3,9 @@
 //!
 //! After every handler the node compares the server's role and term with what they were and
 //! records a change in the history (`role` and `leader` events, which `ElectionSafety` and the
-//! lab's goals read), so a handler never has to.
+//! lab's goals read), so a handler never has to. In level 11 (a scenario with
+//! `snapshot_threshold`) it also records the log's length when it is longer than ever since the
+//! server booted (`log-length`) and a `last_applied` moved back (`applied-back`).
 
 use crate::raft::{Functions, STUDENT};
 use crate::{Code, ExerciseSpec};
@@ -605,4 +607,47 @@ pub fn sim(plan: &Plan, spec: &ExerciseSpec, code: Code, trace: TraceLevel) -> S
 /// Runs the lab with `code`'s handlers to the end.
 pub fn run(plan: &Plan, spec: &ExerciseSpec, code: Code, trace: TraceLevel) -> RunOutcome {
     sim(plan, spec, code, trace).run()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_comes_back_from_its_words_and_other_words_are_refused() {
+        let snap = Snapshot {
+            last_included_index: 40,
+            last_included_term: 3,
+            kv: BTreeMap::from([(0, 7), (2, u64::MAX)]),
+            sessions: BTreeMap::from([
+                (
+                    NodeId(5),
+                    Session {
+                        seq: 9,
+                        result: KvResult::Done(Some(7)),
+                    },
+                ),
+                (
+                    NodeId(6),
+                    Session {
+                        seq: 2,
+                        result: KvResult::CasMismatch,
+                    },
+                ),
+            ]),
+        };
+        let words = snap.encode();
+        assert_eq!(Snapshot::decode(40, 3, &words), Some(snap));
+        // Cut short, too long, or an unknown result: refused, never a panic.
+        assert_eq!(Snapshot::decode(40, 3, &words[..words.len() - 1]), None);
+        assert_eq!(
+            Snapshot::decode(40, 3, &[words.clone(), vec![0]].concat()),
+            None
+        );
+        let mut bad = words.clone();
+        let tag = bad.len() - 2;
+        bad[tag] = 99;
+        assert_eq!(Snapshot::decode(40, 3, &bad), None);
+        assert_eq!(Snapshot::decode(40, 3, &[u64::MAX]), None);
+    }
 }
