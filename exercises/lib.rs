@@ -405,7 +405,7 @@ pub const EXERCISES: &[Exercise] = &[
         name: "raft",
         file: "exercises/raft.rs",
         source: include_str!("raft.rs"),
-        task: "Raft in four parts (leader election, log replication, persistence, a key-value service with client retries), then four levels that hunt for rare bugs; part 2: client sessions, reads without the log (ReadIndex), snapshots and InstallSnapshot",
+        task: "Raft in four parts (leader election, log replication, persistence, a key-value service with client retries), then four levels that hunt for rare bugs; part 2: client sessions, reads without the log (ReadIndex), snapshots and InstallSnapshot, a message and latency budget",
         effort: "2 days (part 1: 3 hours, 2: 6 hours, 3: 2 hours, 4: 2 hours), part 2 about a day and a half (snapshots: half a day)",
         checks: &["Exercise", "Linearizable", "Durable", "ElectionSafety", "Converged"],
         levels: &[
@@ -493,6 +493,13 @@ pub const EXERCISES: &[Exercise] = &[
                 scenario: include_str!("../scenarios/exercises/raft-11-snapshots.ron"),
                 search: None,
                 seeds: 100,
+            },
+            Level {
+                name: "a message and latency budget per operation",
+                file: "scenarios/exercises/raft-12-performance.ron",
+                scenario: include_str!("../scenarios/exercises/raft-12-performance.ron"),
+                search: None,
+                seeds: SEEDS,
             },
         ],
         validate: checked!(raft_node, raft),

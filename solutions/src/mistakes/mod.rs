@@ -297,6 +297,27 @@ pub const RAFT: &[Mistake] = &[
         11,
         "Durable"
     ),
+    mistake!(
+        "replicates-on-heartbeat",
+        "a new entry sent to the followers only with the next heartbeat",
+        raft::REPLICATES_ON_HEARTBEAT,
+        12,
+        "Throughput"
+    ),
+    mistake!(
+        "commits-on-heartbeat",
+        "`commit_index` advanced only on the heartbeat",
+        raft::COMMITS_ON_HEARTBEAT,
+        12,
+        "Throughput"
+    ),
+    mistake!(
+        "answers-every-reply",
+        "every AppendEntries reply answered with another AppendEntries",
+        raft::ANSWERS_EVERY_REPLY,
+        12,
+        "MessagesPerOperation"
+    ),
 ];
 
 /// The primary-backup lab's corpus.

@@ -862,3 +862,106 @@ pub const SESSIONS_NOT_IN_SNAPSHOT: Functions = Functions {
     snapshot: snapshot_without_sessions,
     ..RIGHT
 };
+
+fn append_and_wait(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    // The mistake: a new entry is appended and synced, and left for the next heartbeat to carry
+    // to the followers, so every write waits half a heartbeat on average.
+    if s.role != Role::Leader || matches!(req.op, KvOp::Get { .. }) {
+        reference::on_client_request(s, ctx, client, req);
+        return;
+    }
+    if !s.seen.insert((client, req.id)) {
+        return;
+    }
+    let seq = s.sequence_number(req.id);
+    if let Some(done) = s.sessions.get(&client).copied() {
+        if done.seq == seq {
+            s.reply(ctx, client, req.id, done.result);
+            return;
+        }
+        if done.seq > seq {
+            return;
+        }
+    }
+    let entry = LogEntry {
+        term: s.current_term,
+        command: Command::Kv {
+            client,
+            request: req.id,
+            op: req.op,
+        },
+    };
+    let index = s.log.append(ctx.storage(), entry);
+    s.sync_log(ctx);
+    s.pending.insert(index, (client, req.id));
+    reference::advance_commit_index(s, ctx);
+}
+
+/// Sends a new entry to the followers only with the next heartbeat.
+pub const REPLICATES_ON_HEARTBEAT: Functions = Functions {
+    on_client_request: append_and_wait,
+    ..RIGHT
+};
+
+fn reply_without_commit(
+    s: &mut RaftServer,
+    ctx: &mut Ctx<'_>,
+    from: NodeId,
+    r: AppendEntriesReply,
+) {
+    // The mistake: what the followers stored is noted, but the commit rule runs only on the
+    // heartbeat, so every write waits for the next one to be answered.
+    if r.term > s.current_term {
+        reference::become_follower(s, ctx, r.term);
+        return;
+    }
+    if s.role != Role::Leader || r.term != s.current_term {
+        return;
+    }
+    let f = from.index();
+    let before = (s.match_index[f], s.next_index[f]);
+    if r.success {
+        s.match_index[f] = s.match_index[f].max(r.match_index);
+        s.next_index[f] = s.next_index[f].max(r.match_index + 1);
+    } else {
+        s.next_index[f] = r
+            .conflict_index
+            .min(s.next_index[f].saturating_sub(1))
+            .max(s.match_index[f] + 1);
+    }
+    let learned = (s.match_index[f], s.next_index[f]) != before;
+    if learned && s.next_index[f] <= s.log.last_index() {
+        reference::send_append_entries(s, ctx, from);
+    }
+}
+
+fn commit_on_tick(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    if s.role == Role::Leader {
+        reference::advance_commit_index(s, ctx);
+    }
+    reference::on_tick(s, ctx);
+}
+
+/// Advances `commit_index` only on the heartbeat, not when a reply makes a majority.
+pub const COMMITS_ON_HEARTBEAT: Functions = Functions {
+    on_append_entries_reply: reply_without_commit,
+    on_tick: commit_on_tick,
+    ..RIGHT
+};
+
+fn reply_with_more(s: &mut RaftServer, ctx: &mut Ctx<'_>, from: NodeId, r: AppendEntriesReply) {
+    let success = r.success && r.term == s.current_term;
+    let next = s.next_index[from.index()];
+    reference::on_append_entries_reply(s, ctx, from, r);
+    // The mistake: every successful reply is answered with another AppendEntries, whether the
+    // follower lacks anything or not: a heartbeat at the speed of the network.
+    if success && s.role == Role::Leader && s.next_index[from.index()] == next {
+        reference::send_append_entries(s, ctx, from);
+    }
+}
+
+/// Answers every successful AppendEntries reply with another AppendEntries.
+pub const ANSWERS_EVERY_REPLY: Functions = Functions {
+    on_append_entries_reply: reply_with_more,
+    ..RIGHT
+};
