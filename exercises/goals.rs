@@ -87,6 +87,16 @@ pub enum Goal {
     /// No server applied a read from its log, and some read was answered: reads are answered
     /// without log entries (raft, level 10: ReadIndex).
     ReadsNotLogged,
+    /// No server's log ever held more than `max` entries past its base: the log is compacted
+    /// into snapshots (raft, level 11).
+    LogBounded {
+        /// The most entries a server's log may hold.
+        max: u64,
+    },
+    /// No server's state machine went back while it was up: a handler never moved
+    /// `last_applied` back, as an installed snapshot older than what it applied does (raft,
+    /// level 11; 6.5840's tester fails a snapshot applied out of order).
+    StateNeverGoesBack,
     /// Every value the server recovered from its log at a boot was written to its key by some
     /// client before: no corrupt or torn record was taken for an entry, read by a client or not
     /// (wal).
@@ -131,6 +141,8 @@ impl Goal {
             Goal::RecoversOnlyWrittenValues => "RecoversOnlyWrittenValues",
             Goal::WritesAnsweredOnceWhole { .. } => "WritesAnsweredOnceWhole",
             Goal::ReadsNotLogged => "ReadsNotLogged",
+            Goal::LogBounded { .. } => "LogBounded",
+            Goal::StateNeverGoesBack => "StateNeverGoesBack",
         }
     }
 
@@ -155,6 +167,8 @@ impl Goal {
             Goal::RecoversOnlyWrittenValues => recovers_only_written_values(outcome),
             Goal::WritesAnsweredOnceWhole { settle } => writes_answered_once_whole(outcome, settle),
             Goal::ReadsNotLogged => reads_not_logged(outcome),
+            Goal::LogBounded { max } => log_bounded(outcome, max),
+            Goal::StateNeverGoesBack => state_never_goes_back(outcome),
         }
     }
 }
@@ -702,6 +716,61 @@ fn reads_not_logged(outcome: &RunOutcome) -> Verdict {
         NAME,
         format!("{answered} reads answered, none of them from a log entry"),
     )
+}
+
+fn log_bounded(outcome: &RunOutcome, max: u64) -> Verdict {
+    use crate::raft_node::LOG_LENGTH;
+    const NAME: &str = "LogBounded";
+    let lengths: Vec<(u64, clustersim::history::Entry)> = outcome
+        .history
+        .events()
+        .filter_map(|e| e.op.custom_value::<u64>(LOG_LENGTH).map(|n| (n, e)))
+        .collect();
+    if lengths.is_empty() {
+        return Verdict::fail(
+            NAME,
+            "no server recorded its log's length (the scenario sets no snapshot_threshold?)",
+        );
+    }
+    if let Some((n, e)) = lengths.iter().find(|(n, _)| *n > max) {
+        return Verdict::fail(
+            NAME,
+            format!(
+                "{} held {n} log entries at {} (at most {max}): take snapshots and compact \
+                 the log",
+                outcome.roster.name(e.node),
+                e.time
+            ),
+        )
+        .culprits(outcome, vec![e.index]);
+    }
+    let longest = lengths.iter().map(|(n, _)| *n).max().unwrap_or(0);
+    Verdict::pass(
+        NAME,
+        format!("the longest log any server held: {longest} entries (at most {max})"),
+    )
+}
+
+fn state_never_goes_back(outcome: &RunOutcome) -> Verdict {
+    use crate::raft_node::APPLIED_BACK;
+    const NAME: &str = "StateNeverGoesBack";
+    let back = outcome
+        .history
+        .events()
+        .find_map(|e| e.op.custom_value::<[u64; 2]>(APPLIED_BACK).map(|b| (b, e)));
+    match back {
+        Some(([from, to], e)) => Verdict::fail(
+            NAME,
+            format!(
+                "{}'s state machine went back from entry {from} to entry {to} at {} (a snapshot \
+                 older than what it had applied, installed?)",
+                outcome.roster.name(e.node),
+                e.time
+            ),
+        )
+        .culprits(outcome, vec![e.index]),
+        None => Verdict::pass(NAME, "no server's state machine ever went back"),
+    }
 }
 
 fn writes_answered_once_whole(outcome: &RunOutcome, settle: Duration) -> Verdict {
@@ -1329,6 +1398,50 @@ mod tests {
             .passed());
         h.invoke(at(2), NodeId(0), op);
         assert!(!Goal::EveryRequestAnswered.evaluate(&outcome(h, 2)).passed());
+    }
+
+    #[test]
+    fn a_log_past_its_bound_fails_log_bounded_and_a_state_gone_back_fails_state_never_goes_back() {
+        use crate::raft_node::{APPLIED_BACK, LOG_LENGTH};
+        let bounded = Goal::LogBounded { max: 80 };
+        // A run that recorded no length says why it cannot pass.
+        let v = bounded.evaluate(&outcome(History::new(), 2));
+        assert!(
+            !v.passed() && v.summary.contains("snapshot_threshold"),
+            "{v:?}"
+        );
+        let mut h = History::new();
+        for (ms, n) in [(10, 12), (20, 40), (30, 80)] {
+            h.event(at(ms), NodeId(1), Op::custom(LOG_LENGTH, &(n as u64)));
+        }
+        let v = bounded.evaluate(&outcome(h.clone(), 2));
+        assert!(v.passed(), "{v:?}");
+        assert!(
+            v.summary.contains("80 entries (at most 80)"),
+            "{}",
+            v.summary
+        );
+        h.event(at(40), NodeId(0), Op::custom(LOG_LENGTH, &81u64));
+        let v = bounded.evaluate(&outcome(h.clone(), 2));
+        assert!(!v.passed(), "{v:?}");
+        assert!(
+            v.summary.contains("n1 held 81 log entries"),
+            "{}",
+            v.summary
+        );
+
+        assert!(Goal::StateNeverGoesBack
+            .evaluate(&outcome(h.clone(), 2))
+            .passed());
+        h.event(at(50), NodeId(1), Op::custom(APPLIED_BACK, &[140u64, 100]));
+        let v = Goal::StateNeverGoesBack.evaluate(&outcome(h, 2));
+        assert!(!v.passed(), "{v:?}");
+        assert!(
+            v.summary
+                .contains("n2's state machine went back from entry 140 to entry 100"),
+            "{}",
+            v.summary
+        );
     }
 
     #[test]

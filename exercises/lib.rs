@@ -405,8 +405,8 @@ pub const EXERCISES: &[Exercise] = &[
         name: "raft",
         file: "exercises/raft.rs",
         source: include_str!("raft.rs"),
-        task: "Raft in four parts (leader election, log replication, persistence, a key-value service with client retries), then four levels that hunt for rare bugs; part 2: client sessions, reads without the log (ReadIndex)",
-        effort: "2 days (part 1: 3 hours, 2: 6 hours, 3: 2 hours, 4: 2 hours), part 2 about a day",
+        task: "Raft in four parts (leader election, log replication, persistence, a key-value service with client retries), then four levels that hunt for rare bugs; part 2: client sessions, reads without the log (ReadIndex), snapshots and InstallSnapshot, a message and latency budget",
+        effort: "2 days (part 1: 3 hours, 2: 6 hours, 3: 2 hours, 4: 2 hours), part 2 about a day and a half (snapshots: half a day)",
         checks: &["Exercise", "Linearizable", "Durable", "ElectionSafety", "Converged"],
         levels: &[
             Level {
@@ -486,6 +486,20 @@ pub const EXERCISES: &[Exercise] = &[
                 scenario: include_str!("../scenarios/exercises/raft-10-reads.ron"),
                 search: None,
                 seeds: 100,
+            },
+            Level {
+                name: "snapshots and InstallSnapshot",
+                file: "scenarios/exercises/raft-11-snapshots.ron",
+                scenario: include_str!("../scenarios/exercises/raft-11-snapshots.ron"),
+                search: None,
+                seeds: 100,
+            },
+            Level {
+                name: "a message and latency budget per operation",
+                file: "scenarios/exercises/raft-12-performance.ron",
+                scenario: include_str!("../scenarios/exercises/raft-12-performance.ron"),
+                search: None,
+                seeds: SEEDS,
             },
         ],
         validate: checked!(raft_node, raft),
@@ -601,6 +615,10 @@ pub struct ExerciseSpec {
     /// and goes round again (`ClientConfig::wait_out_refusals`) instead of ending.
     #[serde(default)]
     pub wait_out_refusals: bool,
+    /// Lab `raft` only: a server takes a snapshot once its log holds this many applied entries
+    /// (level 11; `None`: never).
+    #[serde(default)]
+    pub snapshot_threshold: Option<u64>,
 }
 
 /// A range of durations, both ends included: `(min: "150ms", max: "300ms")`.
@@ -620,12 +638,19 @@ impl ExerciseSpec {
             || self.max_batch.is_some()
             || self.sessions
             || self.reused_values > 0
-            || self.wait_out_refusals;
+            || self.wait_out_refusals
+            || self.snapshot_threshold.is_some();
         if raft_only && self.name != "raft" {
             return Err(format!(
-                "`election_timeout`, `max_batch`, `sessions`, `reused_values` and `wait_out_refusals` are parameters of the raft lab, not of `{}`",
+                "`election_timeout`, `max_batch`, `sessions`, `reused_values`, `wait_out_refusals` and `snapshot_threshold` are parameters of the raft lab, not of `{}`",
                 self.name
             ));
+        }
+        if self
+            .snapshot_threshold
+            .is_some_and(|t| t == 0 || t > 1_000_000)
+        {
+            return Err("snapshot_threshold must be between 1 and 1000000".into());
         }
         if let Some(Range { min: lo, max: hi }) = self.election_timeout {
             if lo.0 == 0 || lo > hi || hi > Duration::from_secs(60) {

@@ -6,7 +6,7 @@
 //! (`clustersim::protocols::raft::node::{RequestVote, AppendEntries, ...}`), the log with its
 //! storage (`Log`), the clients, the timers, and the helpers in `exercises/raft_node.rs`
 //! (`majority`, `peers`, `reset_election_timer`, `save_term_and_vote`, `sync_log`, `send`,
-//! `apply_committed`, `reply`). The server records its role and term in the history by itself
+//! `apply_committed`, `reply`, and for level 11 `save_snapshot` and `Snapshot`). The server records its role and term in the history by itself
 //! after each handler, for the checkers; you never have to.
 //!
 //! The levels (`clustersim-exercises check-exercise raft --level N`; budget about two days):
@@ -55,8 +55,23 @@
 //!     that a majority acknowledges, waits until `last_applied` reaches the read index, and
 //!     answers from `kv`. Use `s.reads`, `s.read_round`, `s.read_acks`, `s.confirmed_round`;
 //!     write `on_read_index` and `on_read_index_reply`. A read in the log fails the level.
+//! 11. **Snapshots and InstallSnapshot** (`raft-11-snapshots.ron`, 6.5840's 3D): once the log
+//!     holds `snapshot_threshold` applied entries the scaffolding calls your `snapshot`: save
+//!     a `Snapshot` of `kv` and `sessions` at `last_applied` (`s.save_snapshot`), discard the
+//!     log up to there (`s.log.compact`) and sync both together; a restart starts from it. The
+//!     log keeps its indices after a base (`s.log.base_index()`, `base_term()`): entries at or
+//!     below it are gone (`term_at` says `None` below it). A leader whose `next_index` for a
+//!     follower is at or below its base sends `InstallSnapshot` (`s.snapshot`) instead of
+//!     AppendEntries; write `on_install_snapshot` and `on_install_snapshot_reply`. Crashes and
+//!     partitions leave followers far behind; a server whose log grows past the level's bound
+//!     fails it (`LogBounded`).
+//! 12. **A message and latency budget** (`raft-12-performance.ron`): no faults, a steady
+//!     network; at most 14 messages per completed operation, a median latency within 16 ms and
+//!     a 99th percentile within 30 ms. A write needs 10 messages and four one-way delays: send
+//!     a new entry to the followers at once (not on the next heartbeat), commit as soon as a
+//!     reply makes a majority, and send AppendEntries again only when a follower lacks entries.
 //!
-//! Levels 1-7, 9 and 10 run their scenario's seed and then seeds drawn from a hash of this
+//! Levels 1-7 and 9-12 run their scenario's seed and then seeds drawn from a hash of this
 //! file: every edit is graded on new seeds (the report prints `--draw N` to grade the same ones
 //! again).
 //!
@@ -66,13 +81,14 @@
 
 // What the handlers work with; the starter's todo!()s use few of them yet.
 #[allow(unused_imports)]
-use crate::raft_node::{Ctx, RaftServer, Role};
+use crate::raft_node::{Ctx, RaftServer, Role, Snapshot};
 use clustersim::node::NodeId;
 use clustersim::protocols::kv::client::{KvOp, KvRequest, KvResult};
 #[allow(unused_imports)]
 use clustersim::protocols::raft::log::{Command, LogEntry};
 use clustersim::protocols::raft::node::{
-    AppendEntries, AppendEntriesReply, ReadIndex, ReadIndexReply, RequestVote, RequestVoteReply,
+    AppendEntries, AppendEntriesReply, InstallSnapshot, InstallSnapshotReply, ReadIndex,
+    ReadIndexReply, RequestVote, RequestVoteReply,
 };
 #[allow(unused_imports)]
 use clustersim::protocols::raft::RaftMsg;
@@ -154,6 +170,40 @@ pub fn on_read_index_reply(
     todo!("count the acknowledgement; answer the reads it confirms")
 }
 
+/// Level 11: the log holds `s.snapshot_threshold` applied entries past its base (the
+/// scaffolding calls this from `apply_committed`): take a `Snapshot` of the state machine at
+/// `last_applied` (its `kv` and its `sessions`: both are replicated state), save it with
+/// `s.save_snapshot`, discard the log through `last_applied` (`s.log.compact`; never past what
+/// was applied) and sync once, so a crash keeps both or neither.
+#[allow(unused_variables)]
+pub fn snapshot(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    todo!("snapshot kv and sessions at last_applied, compact the log, save and sync both")
+}
+
+/// A leader sends you its snapshot because the entries you lack were compacted (level 11):
+/// refuse an older term as AppendEntries does; ignore a snapshot that is not ahead of what you
+/// have committed (a late copy must never roll your state back); else keep the log after it if
+/// your entry at its last included index has its term (`s.log.compact`), discard the whole log
+/// if not (`s.log.restart_at`), take its `kv` and `sessions` (`Snapshot::decode`), move
+/// `commit_index` and `last_applied` to it, save it and sync. Answer with your `current_term`.
+#[allow(unused_variables)]
+pub fn on_install_snapshot(s: &mut RaftServer, ctx: &mut Ctx<'_>, is: InstallSnapshot) {
+    todo!("InstallSnapshot RPC, receiver implementation (Figure 13)")
+}
+
+/// A follower answered your `InstallSnapshot` (level 11): it now holds every entry up to the
+/// snapshot's last included index; move `match_index` and `next_index` (only forwards), commit,
+/// and send what it still lacks.
+#[allow(unused_variables)]
+pub fn on_install_snapshot_reply(
+    s: &mut RaftServer,
+    ctx: &mut Ctx<'_>,
+    from: NodeId,
+    reply: InstallSnapshotReply,
+) {
+    todo!("update next_index / match_index from the snapshot the follower installed")
+}
+
 /// Applies one committed operation of `client` (its sequence number `seq`: the same for every
 /// retry of one operation) to the key-value map and returns what its client is told. This
 /// version applies a write every time it appears in the log; with client retries (levels 4 and
@@ -200,6 +250,12 @@ pub struct Functions {
     pub on_read_index: fn(&mut RaftServer, &mut Ctx<'_>, ReadIndex),
     /// See [`on_read_index_reply`].
     pub on_read_index_reply: fn(&mut RaftServer, &mut Ctx<'_>, NodeId, ReadIndexReply),
+    /// See [`snapshot`].
+    pub snapshot: fn(&mut RaftServer, &mut Ctx<'_>),
+    /// See [`on_install_snapshot`].
+    pub on_install_snapshot: fn(&mut RaftServer, &mut Ctx<'_>, InstallSnapshot),
+    /// See [`on_install_snapshot_reply`].
+    pub on_install_snapshot_reply: fn(&mut RaftServer, &mut Ctx<'_>, NodeId, InstallSnapshotReply),
 }
 
 /// The functions in this file.
@@ -214,4 +270,7 @@ pub const STUDENT: Functions = Functions {
     apply,
     on_read_index,
     on_read_index_reply,
+    snapshot,
+    on_install_snapshot,
+    on_install_snapshot_reply,
 };

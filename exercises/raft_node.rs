@@ -3,12 +3,14 @@
 //!
 //! After every handler the node compares the server's role and term with what they were and
 //! records a change in the history (`role` and `leader` events, which `ElectionSafety` and the
-//! lab's goals read), so a handler never has to.
+//! lab's goals read), so a handler never has to. In level 11 (a scenario with
+//! `snapshot_threshold`) it also records the log's length when it is longer than ever since the
+//! server booted (`log-length`) and a `last_applied` moved back (`applied-back`).
 
 use crate::raft::{Functions, STUDENT};
 use crate::{Code, ExerciseSpec};
 use clustersim::history::{Op, RoleChange, LEADER, ROLE};
-use clustersim::node::{Context, Node, NodeFactory, NodeId, Snapshot};
+use clustersim::node::{Context, Node, NodeFactory, NodeId};
 use clustersim::protocols::kv::client::{
     sequence_number, ClientConfig, KvClient, KvOp, KvReply, KvResult, Target,
 };
@@ -19,6 +21,7 @@ use clustersim::protocols::{only_roles, require_role};
 use clustersim::rand::Rng;
 use clustersim::scenario::Plan;
 use clustersim::sim::{RunOutcome, Sim};
+use clustersim::storage::Storage;
 use clustersim::time::{Duration, SimTime};
 use clustersim::trace::TraceLevel;
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,6 +31,17 @@ pub use clustersim::protocols::raft::node::Role;
 /// The history event a server records when it applies a read from its log (level 10 asks for
 /// reads answered without the log).
 pub const READ_IN_LOG: &str = "read-in-log";
+
+/// The history event a server records, in level 11, whenever its log holds more entries than
+/// ever before since it booted (the value: how many); `LogBounded` reads it.
+pub const LOG_LENGTH: &str = "log-length";
+
+/// The history event a server records, in level 11, when a handler moved its `last_applied`
+/// back (the value: from where, to where); `StateNeverGoesBack` reads it.
+pub const APPLIED_BACK: &str = "applied-back";
+
+/// The storage key prefix of the words of the saved snapshot (level 11).
+pub const SNAPSHOT_PREFIX: &str = "s/";
 
 /// Shorthand for the context the handlers receive.
 pub type Ctx<'a> = Context<'a, LabNode>;
@@ -111,6 +125,15 @@ pub struct RaftServer {
     /// operation (its sequence number) and the result it was told. Part of the replicated
     /// state: rebuilt, like `kv`, by applying the log again after a restart.
     pub sessions: BTreeMap<NodeId, Session>,
+    /// Level 11: the latest snapshot this server took or installed (restored after a restart
+    /// from what `save_snapshot` wrote and a sync made durable); `None` before the first.
+    pub snapshot: Option<Snapshot>,
+    /// Level 11: `apply_committed` calls your `snapshot` once the log holds this many applied
+    /// entries past its base (`last_applied - log.base_index()`); `None` (levels 1 to 10):
+    /// never.
+    pub snapshot_threshold: Option<u64>,
+    /// The most entries the log held since boot, for `LOG_LENGTH` events.
+    log_high: u64,
 
     client_sessions: bool,
     code: &'static Functions,
@@ -130,6 +153,97 @@ pub struct PendingRead {
     pub read_index: Option<u64>,
     /// The round of `ReadIndex` that must be acknowledged by a majority before the answer.
     pub round: u64,
+}
+
+/// A snapshot of the key-value state machine (level 11): the state after applying every entry
+/// up to `last_included_index`, which replaces those entries (section 7 of the paper).
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The last entry the snapshot replaces.
+    pub last_included_index: u64,
+    /// That entry's term.
+    pub last_included_term: u64,
+    /// The key-value map as it was after applying that entry.
+    pub kv: BTreeMap<u64, u64>,
+    /// The client sessions as they were then.
+    pub sessions: BTreeMap<NodeId, Session>,
+}
+
+impl Snapshot {
+    /// The state (`kv` and `sessions`) as words, for `InstallSnapshot::data` and storage.
+    pub fn encode(&self) -> Vec<u64> {
+        let mut words = vec![self.kv.len() as u64];
+        for (k, v) in &self.kv {
+            words.extend([*k, *v]);
+        }
+        words.push(self.sessions.len() as u64);
+        for (client, session) in &self.sessions {
+            let (tag, value) = match session.result {
+                KvResult::Done(None) => (0, 0),
+                KvResult::Done(Some(v)) => (1, v),
+                KvResult::CasMismatch => (2, 0),
+                KvResult::NotLeader { leader: None } => (3, 0),
+                KvResult::NotLeader { leader: Some(l) } => (4, u64::from(l.0)),
+                KvResult::Unavailable => (5, 0),
+            };
+            words.extend([u64::from(client.0), session.seq, tag, value]);
+        }
+        words
+    }
+
+    /// The snapshot whose state `data` encodes (`encode`'s words) and that replaces the entries
+    /// up to `last_included_index` of `last_included_term`; `None` if `data` is not such words.
+    pub fn decode(last_included_index: u64, last_included_term: u64, data: &[u64]) -> Option<Self> {
+        let mut words = data.iter().copied();
+        let mut kv = BTreeMap::new();
+        for _ in 0..words.next()? {
+            kv.insert(words.next()?, words.next()?);
+        }
+        let mut sessions = BTreeMap::new();
+        for _ in 0..words.next()? {
+            let client = NodeId(u32::try_from(words.next()?).ok()?);
+            let seq = words.next()?;
+            let result = match (words.next()?, words.next()?) {
+                (0, _) => KvResult::Done(None),
+                (1, v) => KvResult::Done(Some(v)),
+                (2, _) => KvResult::CasMismatch,
+                (3, _) => KvResult::NotLeader { leader: None },
+                (4, l) => KvResult::NotLeader {
+                    leader: Some(NodeId(u32::try_from(l).ok()?)),
+                },
+                (5, _) => KvResult::Unavailable,
+                _ => return None,
+            };
+            sessions.insert(client, Session { seq, result });
+        }
+        if words.next().is_some() {
+            return None;
+        }
+        Some(Snapshot {
+            last_included_index,
+            last_included_term,
+            kv,
+            sessions,
+        })
+    }
+
+    /// The snapshot a server saved (`RaftServer::save_snapshot`), if any and readable.
+    fn load(storage: &Storage<Stored>) -> Option<Self> {
+        let words: Vec<u64> = storage
+            .scan(SNAPSHOT_PREFIX)
+            .map(|(_, v)| match v {
+                Stored::Word(w) => Some(*w),
+                _ => None,
+            })
+            .collect::<Option<_>>()?;
+        let (head, data) = words.split_at_checked(2)?;
+        Snapshot::decode(head[0], head[1], data)
+    }
+}
+
+/// The storage key of word `i` of the saved snapshot (keys sort by `i`).
+fn snapshot_key(i: usize) -> String {
+    format!("{SNAPSHOT_PREFIX}{i:010}")
 }
 
 /// What a server remembers of one client: its latest applied operation and that one's result.
@@ -153,6 +267,13 @@ impl RaftServer {
         client_sessions: bool,
     ) -> Self {
         let (current_term, voted_for) = recover_term_and_vote(storage);
+        // A restart rebuilds the state machine from the saved snapshot, then from the log.
+        let snapshot = Snapshot::load(storage);
+        let applied = snapshot.as_ref().map_or(0, |s| s.last_included_index);
+        let (kv, sessions) = snapshot
+            .as_ref()
+            .map(|s| (s.kv.clone(), s.sessions.clone()))
+            .unwrap_or_default();
         RaftServer {
             me,
             servers,
@@ -160,15 +281,15 @@ impl RaftServer {
             current_term,
             voted_for,
             log: Log::recover(storage),
-            commit_index: 0,
-            last_applied: 0,
+            commit_index: applied,
+            last_applied: applied,
             role: Role::Follower,
             leader_id: None,
             election_deadline: SimTime::ZERO,
             votes: BTreeSet::new(),
             next_index: vec![1; nodes],
             match_index: vec![0; nodes],
-            kv: BTreeMap::new(),
+            kv,
             applied_writes: BTreeMap::new(),
             pending: BTreeMap::new(),
             seen: BTreeSet::new(),
@@ -176,7 +297,10 @@ impl RaftServer {
             read_round: 0,
             read_acks: BTreeSet::new(),
             confirmed_round: 0,
-            sessions: BTreeMap::new(),
+            sessions,
+            snapshot,
+            snapshot_threshold: None,
+            log_high: 0,
             client_sessions,
             code,
         }
@@ -225,6 +349,21 @@ impl RaftServer {
         st.sync();
     }
 
+    /// Level 11: writes `snapshot` to storage in place of the one saved before (not synced:
+    /// sync it with the log you compacted, so a restart finds both or neither) and keeps it as
+    /// `self.snapshot`, for `InstallSnapshot`. A restarted server starts from the snapshot it
+    /// finds: `kv`, `sessions`, and `last_applied` and `commit_index` at its last included index.
+    pub fn save_snapshot(&mut self, ctx: &mut Ctx<'_>, snapshot: Snapshot) {
+        let mut words = vec![snapshot.last_included_index, snapshot.last_included_term];
+        words.extend(snapshot.encode());
+        let st = ctx.storage();
+        for (i, w) in words.iter().enumerate() {
+            st.put(snapshot_key(i), Stored::Word(*w));
+        }
+        st.delete_from(SNAPSHOT_PREFIX, &snapshot_key(words.len()));
+        self.snapshot = Some(snapshot);
+    }
+
     /// Makes the log entries written since the last sync durable.
     pub fn sync_log(&self, ctx: &mut Ctx<'_>) {
         ctx.storage().sync();
@@ -267,9 +406,15 @@ impl RaftServer {
                 self.reply(ctx, client, request, result);
             }
         }
+        let due = self.snapshot_threshold.is_some_and(|threshold| {
+            self.last_applied.saturating_sub(self.log.base_index()) >= threshold
+        });
+        if due {
+            (self.code.snapshot)(self, ctx);
+        }
     }
 
-    fn snapshot(&self) -> Snapshot {
+    fn state(&self) -> clustersim::node::Snapshot {
         clustersim::protocols::kv::snapshot(&self.kv)
     }
 }
@@ -296,7 +441,17 @@ impl LabNode {
     fn server(&mut self, ctx: &mut Ctx<'_>, handler: impl FnOnce(&mut RaftServer, &mut Ctx<'_>)) {
         let LabNode::Server(s) = self else { return };
         let before = (s.role, s.current_term);
+        let applied = s.last_applied;
         handler(s, ctx);
+        if s.snapshot_threshold.is_some() {
+            if s.log.len() > s.log_high {
+                s.log_high = s.log.len();
+                ctx.event(Op::custom(LOG_LENGTH, &s.log_high));
+            }
+            if s.last_applied < applied {
+                ctx.event(Op::custom(APPLIED_BACK, &[applied, s.last_applied]));
+            }
+        }
         let after = (s.role, s.current_term);
         if after != before {
             ctx.event(Op::custom(
@@ -350,6 +505,10 @@ impl Node for LabNode {
                 RaftMsg::Req(req) => (code.on_client_request)(s, ctx, from, req),
                 RaftMsg::ReadIndex(x) => (code.on_read_index)(s, ctx, x),
                 RaftMsg::ReadIndexReply(r) => (code.on_read_index_reply)(s, ctx, from, r),
+                RaftMsg::InstallSnapshot(x) => (code.on_install_snapshot)(s, ctx, x),
+                RaftMsg::InstallSnapshotReply(r) => {
+                    (code.on_install_snapshot_reply)(s, ctx, from, r)
+                }
                 RaftMsg::Rep(_) | RaftMsg::FetchEntry(_) | RaftMsg::FetchEntryReply(_) => {}
             }
         });
@@ -385,9 +544,9 @@ impl Node for LabNode {
         });
     }
 
-    fn snapshot(&self) -> Option<Snapshot> {
+    fn snapshot(&self) -> Option<clustersim::node::Snapshot> {
         match self {
-            LabNode::Server(s) => Some(s.snapshot()),
+            LabNode::Server(s) => Some(s.state()),
             LabNode::Client(_) => None,
         }
     }
@@ -421,6 +580,7 @@ pub fn sim(plan: &Plan, spec: &ExerciseSpec, code: Code, trace: TraceLevel) -> S
     config.reused_values = spec.reused_values;
     config.wait_out_refusals = spec.sessions && spec.wait_out_refusals;
     let client_sessions = spec.sessions;
+    let snapshot_threshold = spec.snapshot_threshold;
     let factory: NodeFactory<LabNode> = Box::new(move |id, roster, storage| {
         if roster.role(id) == "client" {
             return LabNode::Client(Box::new(KvClient::new(
@@ -429,7 +589,7 @@ pub fn sim(plan: &Plan, spec: &ExerciseSpec, code: Code, trace: TraceLevel) -> S
                 Target::Leader,
             )));
         }
-        LabNode::Server(Box::new(RaftServer::recover(
+        let mut server = RaftServer::recover(
             id,
             servers.clone(),
             nodes,
@@ -437,7 +597,9 @@ pub fn sim(plan: &Plan, spec: &ExerciseSpec, code: Code, trace: TraceLevel) -> S
             functions,
             timing,
             client_sessions,
-        )))
+        );
+        server.snapshot_threshold = snapshot_threshold;
+        LabNode::Server(Box::new(server))
     });
     Sim::new(plan.sim_config(trace), factory)
 }
@@ -445,4 +607,47 @@ pub fn sim(plan: &Plan, spec: &ExerciseSpec, code: Code, trace: TraceLevel) -> S
 /// Runs the lab with `code`'s handlers to the end.
 pub fn run(plan: &Plan, spec: &ExerciseSpec, code: Code, trace: TraceLevel) -> RunOutcome {
     sim(plan, spec, code, trace).run()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_comes_back_from_its_words_and_other_words_are_refused() {
+        let snap = Snapshot {
+            last_included_index: 40,
+            last_included_term: 3,
+            kv: BTreeMap::from([(0, 7), (2, u64::MAX)]),
+            sessions: BTreeMap::from([
+                (
+                    NodeId(5),
+                    Session {
+                        seq: 9,
+                        result: KvResult::Done(Some(7)),
+                    },
+                ),
+                (
+                    NodeId(6),
+                    Session {
+                        seq: 2,
+                        result: KvResult::CasMismatch,
+                    },
+                ),
+            ]),
+        };
+        let words = snap.encode();
+        assert_eq!(Snapshot::decode(40, 3, &words), Some(snap));
+        // Cut short, too long, or an unknown result: refused, never a panic.
+        assert_eq!(Snapshot::decode(40, 3, &words[..words.len() - 1]), None);
+        assert_eq!(
+            Snapshot::decode(40, 3, &[words.clone(), vec![0]].concat()),
+            None
+        );
+        let mut bad = words.clone();
+        let tag = bad.len() - 2;
+        bad[tag] = 99;
+        assert_eq!(Snapshot::decode(40, 3, &bad), None);
+        assert_eq!(Snapshot::decode(40, 3, &[u64::MAX]), None);
+    }
 }

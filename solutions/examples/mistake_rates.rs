@@ -1,9 +1,9 @@
 //! How often each wrong solution of an exercise's corpus fails each level: the table a course
 //! author reads to tune a level's scenario and seed count.
 //!
-//! `cargo run --release -p clustersim-solutions --example mistake_rates -- raft [SEEDS] [DRAW]`
-//! prints, per mistake (the corpus, then those no level catches yet) and level, how many of the
-//! level's seeds (or SEEDS) fail and the first failing check.
+//! `cargo run --release -p clustersim-solutions --example mistake_rates -- raft [SEEDS] [DRAW] [LEVEL]`
+//! prints, per mistake (the corpus, then those no level catches yet) and level (every level, or
+//! only LEVEL), how many of the level's seeds (or SEEDS) fail and the first failing check.
 
 use clustersim::registry::{AnyProtocol, Registry};
 use clustersim::scenario::{ParamsError, Spec};
@@ -22,7 +22,7 @@ fn build(spec: &Spec) -> Result<Box<dyn AnyProtocol>, ParamsError> {
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let Some(name) = args.get(1) else {
-        eprintln!("usage: mistake_rates EXERCISE [SEEDS] [DRAW]");
+        eprintln!("usage: mistake_rates EXERCISE [SEEDS] [DRAW] [LEVEL]");
         return std::process::ExitCode::from(2);
     };
     let Ok(exercise) = exercises::find(name) else {
@@ -36,6 +36,7 @@ fn main() -> std::process::ExitCode {
         args.get(2).and_then(|s| s.parse().ok()),
         Some(args.get(3).and_then(|d| d.parse().ok()).unwrap_or(7)),
     );
+    let only: Option<usize> = args.get(4).and_then(|l| l.parse().ok());
     let mistakes = clustersim_solutions::mistakes::corpus(name)
         .iter()
         .chain(clustersim_solutions::mistakes::uncaught(name));
@@ -44,6 +45,9 @@ fn main() -> std::process::ExitCode {
         let registry = exercises::register(Registry::shipped(), build);
         let mut line = format!("{:<32}", m.name);
         for level in 1..=exercise.levels.len() {
+            if only.is_some_and(|l| l != level) {
+                continue;
+            }
             let Ok(g) = exercises::grade_with(&registry, name, false, seeds, Some(level)) else {
                 line += " error";
                 continue;

@@ -5,11 +5,12 @@ use clustersim::node::NodeId;
 use clustersim::protocols::kv::client::{KvOp, KvRequest, KvResult};
 use clustersim::protocols::raft::log::{Command, LogEntry};
 use clustersim::protocols::raft::node::{
-    AppendEntries, AppendEntriesReply, ReadIndex, ReadIndexReply, RequestVote, RequestVoteReply,
+    AppendEntries, AppendEntriesReply, InstallSnapshot, InstallSnapshotReply, ReadIndex,
+    ReadIndexReply, RequestVote, RequestVoteReply,
 };
 use clustersim::protocols::raft::RaftMsg;
 use clustersim_exercises::raft::Functions;
-use clustersim_exercises::raft_node::{Ctx, PendingRead, RaftServer, Role, Session};
+use clustersim_exercises::raft_node::{Ctx, PendingRead, RaftServer, Role, Session, Snapshot};
 
 // ANCHOR: solution
 /// Candidates: increment `current_term`, vote for self, reset the election timer, send
@@ -104,9 +105,14 @@ pub fn broadcast_append_entries(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
     }
 }
 
-/// Leaders: AppendEntries to `peer`, from its `next_index`.
+/// Leaders: AppendEntries to `peer`, from its `next_index`; the snapshot instead if the entries
+/// from there were compacted into it.
 pub fn send_append_entries(s: &mut RaftServer, ctx: &mut Ctx<'_>, peer: NodeId) {
     let next = s.next_index[peer.index()];
+    if next <= s.log.base_index() {
+        send_install_snapshot(s, ctx, peer);
+        return;
+    }
     let prev_log_index = next - 1;
     let ae = AppendEntries {
         term: s.current_term,
@@ -117,6 +123,21 @@ pub fn send_append_entries(s: &mut RaftServer, ctx: &mut Ctx<'_>, peer: NodeId) 
         leader_commit: s.commit_index,
     };
     s.send(ctx, peer, RaftMsg::AppendEntries(ae));
+}
+
+/// Leaders: the latest snapshot to `peer`, whose next entry was compacted into it.
+pub fn send_install_snapshot(s: &mut RaftServer, ctx: &mut Ctx<'_>, peer: NodeId) {
+    let Some(snap) = &s.snapshot else {
+        return;
+    };
+    let is = InstallSnapshot {
+        term: s.current_term,
+        leader_id: s.me,
+        last_included_index: snap.last_included_index,
+        last_included_term: snap.last_included_term,
+        data: snap.encode(),
+    };
+    s.send(ctx, peer, RaftMsg::InstallSnapshot(is));
 }
 
 /// RequestVote receiver: grant at most one vote per term, to a log at least as up to date.
@@ -172,18 +193,21 @@ pub fn on_append_entries(s: &mut RaftServer, ctx: &mut Ctx<'_>, ae: AppendEntrie
     }
     s.leader_id = Some(leader);
     s.reset_election_timer(ctx);
-    match s.log.term_at(ae.prev_log_index) {
-        None => {
-            let conflict = s.log.last_index() + 1;
-            reply_append(s, ctx, leader, false, 0, conflict);
-            return;
+    // Entries up to the base are in this server's snapshot, committed: they match the leader's.
+    if ae.prev_log_index >= s.log.base_index() {
+        match s.log.term_at(ae.prev_log_index) {
+            None => {
+                let conflict = s.log.last_index() + 1;
+                reply_append(s, ctx, leader, false, 0, conflict);
+                return;
+            }
+            Some(term) if term != ae.prev_log_term => {
+                let conflict = s.log.first_index_of_term_at(ae.prev_log_index);
+                reply_append(s, ctx, leader, false, 0, conflict);
+                return;
+            }
+            Some(_) => {}
         }
-        Some(term) if term != ae.prev_log_term => {
-            let conflict = s.log.first_index_of_term_at(ae.prev_log_index);
-            reply_append(s, ctx, leader, false, 0, conflict);
-            return;
-        }
-        Some(_) => {}
     }
     if s.log.merge(ctx.storage(), ae.prev_log_index, &ae.entries) {
         s.sync_log(ctx);
@@ -428,6 +452,88 @@ pub fn serve_reads(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
     s.reads = waiting;
 }
 
+/// The log holds enough applied entries: snapshot the state machine at `last_applied`, compact
+/// the log through it, and make both durable in one sync.
+pub fn snapshot(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    let index = s.last_applied;
+    let Some(term) = s.log.term_at(index) else {
+        return;
+    };
+    if index <= s.log.base_index() {
+        return;
+    }
+    let snap = Snapshot {
+        last_included_index: index,
+        last_included_term: term,
+        kv: s.kv.clone(),
+        sessions: s.sessions.clone(),
+    };
+    s.log.compact(ctx.storage(), index);
+    s.save_snapshot(ctx, snap);
+    s.sync_log(ctx);
+}
+
+/// InstallSnapshot receiver (Figure 13): a snapshot ahead of what this server committed
+/// replaces its state machine and the log it covers (the log after it stays if it agrees).
+pub fn on_install_snapshot(s: &mut RaftServer, ctx: &mut Ctx<'_>, is: InstallSnapshot) {
+    let leader = is.leader_id;
+    let (index, term) = (is.last_included_index, is.last_included_term);
+    if is.term >= s.current_term {
+        if is.term > s.current_term || s.role != Role::Follower {
+            become_follower(s, ctx, is.term);
+        }
+        s.leader_id = Some(leader);
+        s.reset_election_timer(ctx);
+        // A late or repeated copy, not ahead of what is committed here, changes nothing.
+        if index > s.commit_index {
+            let Some(snap) = Snapshot::decode(index, term, &is.data) else {
+                return;
+            };
+            if s.log.term_at(index) == Some(term) {
+                s.log.compact(ctx.storage(), index);
+            } else {
+                s.log.restart_at(ctx.storage(), index, term);
+            }
+            s.kv = snap.kv.clone();
+            s.sessions = snap.sessions.clone();
+            s.commit_index = index;
+            s.last_applied = index;
+            s.save_snapshot(ctx, snap);
+            s.sync_log(ctx);
+        }
+    }
+    let reply = InstallSnapshotReply {
+        term: s.current_term,
+        last_included_index: index,
+    };
+    s.send(ctx, leader, RaftMsg::InstallSnapshotReply(reply));
+}
+
+/// Leaders: the follower holds everything up to the snapshot now.
+pub fn on_install_snapshot_reply(
+    s: &mut RaftServer,
+    ctx: &mut Ctx<'_>,
+    from: NodeId,
+    reply: InstallSnapshotReply,
+) {
+    if reply.term > s.current_term {
+        become_follower(s, ctx, reply.term);
+        return;
+    }
+    if s.role != Role::Leader || reply.term != s.current_term {
+        return;
+    }
+    let f = from.index();
+    let before = (s.match_index[f], s.next_index[f]);
+    s.match_index[f] = s.match_index[f].max(reply.last_included_index);
+    s.next_index[f] = s.next_index[f].max(reply.last_included_index + 1);
+    advance_commit_index(s, ctx);
+    let learned = (s.match_index[f], s.next_index[f]) != before;
+    if learned && s.next_index[f] <= s.log.last_index() {
+        send_append_entries(s, ctx, from);
+    }
+}
+
 /// Applies each operation of a client once however often it is in the log: the client's
 /// session keeps its latest applied sequence number and result, and a copy of that operation
 /// (or of an older one) gets the kept result and changes nothing.
@@ -469,4 +575,7 @@ pub const FUNCTIONS: Functions = Functions {
     apply,
     on_read_index,
     on_read_index_reply,
+    snapshot,
+    on_install_snapshot,
+    on_install_snapshot_reply,
 };

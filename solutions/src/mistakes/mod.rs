@@ -262,6 +262,62 @@ pub const RAFT: &[Mistake] = &[
         10,
         "ReadsNotLogged"
     ),
+    mistake!(
+        "never-compacts",
+        "a server that never takes a snapshot",
+        raft::NEVER_COMPACTS,
+        11,
+        "LogBounded"
+    ),
+    mistake!(
+        "compacts-past-applied",
+        "the log compacted through its last entry, not its last applied one",
+        raft::COMPACTS_PAST_APPLIED,
+        11,
+        "Converged"
+    ),
+    mistake!(
+        "installs-old-snapshots",
+        "a follower installing a snapshot older than what it committed",
+        raft::INSTALLS_OLD_SNAPSHOTS,
+        11,
+        "StateNeverGoesBack"
+    ),
+    mistake!(
+        "never-sends-snapshots",
+        "a leader sending AppendEntries from a compacted index instead of its snapshot",
+        raft::NEVER_SENDS_SNAPSHOTS,
+        11,
+        "Converged"
+    ),
+    mistake!(
+        "snapshot-not-persisted",
+        "the snapshot kept in memory only, the log compacted on disk",
+        raft::SNAPSHOT_NOT_PERSISTED,
+        11,
+        "Durable"
+    ),
+    mistake!(
+        "replicates-on-heartbeat",
+        "a new entry sent to the followers only with the next heartbeat",
+        raft::REPLICATES_ON_HEARTBEAT,
+        12,
+        "Throughput"
+    ),
+    mistake!(
+        "commits-on-heartbeat",
+        "`commit_index` advanced only on the heartbeat",
+        raft::COMMITS_ON_HEARTBEAT,
+        12,
+        "Throughput"
+    ),
+    mistake!(
+        "answers-every-reply",
+        "every AppendEntries reply answered with another AppendEntries",
+        raft::ANSWERS_EVERY_REPLY,
+        12,
+        "MessagesPerOperation"
+    ),
 ];
 
 /// The primary-backup lab's corpus.
@@ -689,6 +745,13 @@ pub const RAFT_UNCAUGHT: &[Mistake] = &[
         "not-leader-to-duplicates",
         "`NotLeader` answered to a copy of an accepted request",
         raft::NOT_LEADER_TO_DUPLICATES,
+        0,
+        ""
+    ),
+    mistake!(
+        "sessions-not-in-snapshot",
+        "the session table left out of the snapshot",
+        raft::SESSIONS_NOT_IN_SNAPSHOT,
         0,
         ""
     ),

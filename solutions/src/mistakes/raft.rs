@@ -8,11 +8,12 @@ use clustersim::node::NodeId;
 use clustersim::protocols::kv::client::{KvOp, KvRequest, KvResult};
 use clustersim::protocols::raft::log::{Command, LogEntry};
 use clustersim::protocols::raft::node::{
-    AppendEntries, AppendEntriesReply, ReadIndexReply, RequestVote, RequestVoteReply, VOTED_FOR,
+    AppendEntries, AppendEntriesReply, InstallSnapshot, InstallSnapshotReply, ReadIndexReply,
+    RequestVote, RequestVoteReply, VOTED_FOR,
 };
 use clustersim::protocols::raft::{RaftMsg, Stored};
 use clustersim_exercises::raft::Functions;
-use clustersim_exercises::raft_node::{Ctx, PendingRead, RaftServer, Role, Session};
+use clustersim_exercises::raft_node::{Ctx, PendingRead, RaftServer, Role, Session, Snapshot};
 
 use crate::raft as reference;
 
@@ -665,5 +666,302 @@ pub const READS_AT_FOLLOWERS: Functions = Functions {
 /// for reads without log entries).
 pub const READS_IN_THE_LOG: Functions = Functions {
     on_client_request: forward_everything,
+    ..RIGHT
+};
+
+fn never_snapshot(_s: &mut RaftServer, _ctx: &mut Ctx<'_>) {}
+
+/// Never takes a snapshot: the log grows with every write (level 11 asks for compaction).
+pub const NEVER_COMPACTS: Functions = Functions {
+    snapshot: never_snapshot,
+    ..RIGHT
+};
+
+fn snapshot_through_last_index(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    // The mistake: the log is compacted through its last entry, not through the last applied
+    // one, so the entries received but not yet applied (or not yet committed) are gone, and
+    // the snapshot claims a state it never reached.
+    let index = s.log.last_index();
+    let Some(term) = s.log.term_at(index) else {
+        return;
+    };
+    if index <= s.log.base_index() {
+        return;
+    }
+    let snap = Snapshot {
+        last_included_index: index,
+        last_included_term: term,
+        kv: s.kv.clone(),
+        sessions: s.sessions.clone(),
+    };
+    s.log.compact(ctx.storage(), index);
+    s.last_applied = index;
+    s.commit_index = s.commit_index.max(index);
+    s.save_snapshot(ctx, snap);
+    s.sync_log(ctx);
+}
+
+/// Compacts the log through its last entry instead of its last applied one.
+pub const COMPACTS_PAST_APPLIED: Functions = Functions {
+    snapshot: snapshot_through_last_index,
+    ..RIGHT
+};
+
+fn install_any_snapshot(s: &mut RaftServer, ctx: &mut Ctx<'_>, is: InstallSnapshot) {
+    // The mistake: a snapshot of the current term is installed whatever this server already
+    // committed, so a late copy rolls its state machine and its log back.
+    if is.term >= s.current_term && is.last_included_index <= s.commit_index {
+        let Some(snap) = Snapshot::decode(is.last_included_index, is.last_included_term, &is.data)
+        else {
+            return;
+        };
+        if is.term > s.current_term || s.role != Role::Follower {
+            reference::become_follower(s, ctx, is.term);
+        }
+        s.leader_id = Some(is.leader_id);
+        s.reset_election_timer(ctx);
+        let (index, term) = (is.last_included_index, is.last_included_term);
+        if s.log.term_at(index) == Some(term) && index > s.log.base_index() {
+            s.log.compact(ctx.storage(), index);
+        } else {
+            s.log.restart_at(ctx.storage(), index, term);
+        }
+        s.kv = snap.kv.clone();
+        s.sessions = snap.sessions.clone();
+        s.commit_index = index;
+        s.last_applied = index;
+        s.save_snapshot(ctx, snap);
+        s.sync_log(ctx);
+        let reply = InstallSnapshotReply {
+            term: s.current_term,
+            last_included_index: index,
+        };
+        s.send(ctx, is.leader_id, RaftMsg::InstallSnapshotReply(reply));
+        return;
+    }
+    reference::on_install_snapshot(s, ctx, is);
+}
+
+/// Installs a snapshot older than what the follower committed, rolling its state back.
+pub const INSTALLS_OLD_SNAPSHOTS: Functions = Functions {
+    on_install_snapshot: install_any_snapshot,
+    ..RIGHT
+};
+
+fn append_entries_only(s: &mut RaftServer, ctx: &mut Ctx<'_>, peer: NodeId) {
+    // The mistake: AppendEntries from `next_index` even when those entries were compacted: it
+    // carries none, and the follower refuses it for ever.
+    let next = s.next_index[peer.index()];
+    let prev_log_index = next - 1;
+    let ae = AppendEntries {
+        term: s.current_term,
+        leader_id: s.me,
+        prev_log_index,
+        prev_log_term: s.log.term_at(prev_log_index).unwrap_or(0),
+        entries: s.log.entries_from(next, s.timing.max_batch),
+        leader_commit: s.commit_index,
+    };
+    s.send(ctx, peer, RaftMsg::AppendEntries(ae));
+}
+
+fn tick_without_snapshots(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    if s.role == Role::Leader {
+        for peer in s.peers() {
+            append_entries_only(s, ctx, peer);
+        }
+        if s.read_round > s.confirmed_round {
+            reference::send_read_index(s, ctx);
+        }
+        return;
+    }
+    reference::on_tick(s, ctx);
+}
+
+fn reply_without_snapshots(
+    s: &mut RaftServer,
+    ctx: &mut Ctx<'_>,
+    from: NodeId,
+    r: AppendEntriesReply,
+) {
+    // The reference's reply handler, but what it sends next is AppendEntries whatever the base.
+    let base = s.log.base_index();
+    let f = from.index();
+    if r.term == s.current_term && s.role == Role::Leader && !r.success {
+        let next = r
+            .conflict_index
+            .min(s.next_index[f].saturating_sub(1))
+            .max(s.match_index[f] + 1);
+        if next <= base {
+            let changed = next != s.next_index[f];
+            s.next_index[f] = next;
+            if changed {
+                append_entries_only(s, ctx, from);
+            }
+            return;
+        }
+    }
+    reference::on_append_entries_reply(s, ctx, from, r);
+}
+
+/// Never sends InstallSnapshot: a follower whose next entry was compacted gets AppendEntries
+/// it cannot take and never catches up.
+pub const NEVER_SENDS_SNAPSHOTS: Functions = Functions {
+    on_tick: tick_without_snapshots,
+    on_append_entries_reply: reply_without_snapshots,
+    ..RIGHT
+};
+
+fn snapshot_in_memory(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    // The mistake: the log is compacted on disk, but the snapshot is kept in memory only.
+    let index = s.last_applied;
+    let Some(term) = s.log.term_at(index) else {
+        return;
+    };
+    if index <= s.log.base_index() {
+        return;
+    }
+    s.snapshot = Some(Snapshot {
+        last_included_index: index,
+        last_included_term: term,
+        kv: s.kv.clone(),
+        sessions: s.sessions.clone(),
+    });
+    s.log.compact(ctx.storage(), index);
+    s.sync_log(ctx);
+}
+
+/// Keeps the snapshot in memory only: a restart finds a compacted log and no snapshot.
+pub const SNAPSHOT_NOT_PERSISTED: Functions = Functions {
+    snapshot: snapshot_in_memory,
+    ..RIGHT
+};
+
+fn snapshot_without_sessions(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    // The mistake: the snapshot holds the map but not the session table, so a server restarted
+    // (or brought up to date) from it applies a retry of an operation it covers again.
+    let index = s.last_applied;
+    let Some(term) = s.log.term_at(index) else {
+        return;
+    };
+    if index <= s.log.base_index() {
+        return;
+    }
+    let snap = Snapshot {
+        last_included_index: index,
+        last_included_term: term,
+        kv: s.kv.clone(),
+        sessions: std::collections::BTreeMap::new(),
+    };
+    s.log.compact(ctx.storage(), index);
+    s.save_snapshot(ctx, snap);
+    s.sync_log(ctx);
+}
+
+/// Leaves the session table out of the snapshot.
+pub const SESSIONS_NOT_IN_SNAPSHOT: Functions = Functions {
+    snapshot: snapshot_without_sessions,
+    ..RIGHT
+};
+
+fn append_and_wait(s: &mut RaftServer, ctx: &mut Ctx<'_>, client: NodeId, req: KvRequest) {
+    // The mistake: a new entry is appended and synced, and left for the next heartbeat to carry
+    // to the followers, so every write waits half a heartbeat on average.
+    if s.role != Role::Leader || matches!(req.op, KvOp::Get { .. }) {
+        reference::on_client_request(s, ctx, client, req);
+        return;
+    }
+    if !s.seen.insert((client, req.id)) {
+        return;
+    }
+    let seq = s.sequence_number(req.id);
+    if let Some(done) = s.sessions.get(&client).copied() {
+        if done.seq == seq {
+            s.reply(ctx, client, req.id, done.result);
+            return;
+        }
+        if done.seq > seq {
+            return;
+        }
+    }
+    let entry = LogEntry {
+        term: s.current_term,
+        command: Command::Kv {
+            client,
+            request: req.id,
+            op: req.op,
+        },
+    };
+    let index = s.log.append(ctx.storage(), entry);
+    s.sync_log(ctx);
+    s.pending.insert(index, (client, req.id));
+    reference::advance_commit_index(s, ctx);
+}
+
+/// Sends a new entry to the followers only with the next heartbeat.
+pub const REPLICATES_ON_HEARTBEAT: Functions = Functions {
+    on_client_request: append_and_wait,
+    ..RIGHT
+};
+
+fn reply_without_commit(
+    s: &mut RaftServer,
+    ctx: &mut Ctx<'_>,
+    from: NodeId,
+    r: AppendEntriesReply,
+) {
+    // The mistake: what the followers stored is noted, but the commit rule runs only on the
+    // heartbeat, so every write waits for the next one to be answered.
+    if r.term > s.current_term {
+        reference::become_follower(s, ctx, r.term);
+        return;
+    }
+    if s.role != Role::Leader || r.term != s.current_term {
+        return;
+    }
+    let f = from.index();
+    let before = (s.match_index[f], s.next_index[f]);
+    if r.success {
+        s.match_index[f] = s.match_index[f].max(r.match_index);
+        s.next_index[f] = s.next_index[f].max(r.match_index + 1);
+    } else {
+        s.next_index[f] = r
+            .conflict_index
+            .min(s.next_index[f].saturating_sub(1))
+            .max(s.match_index[f] + 1);
+    }
+    let learned = (s.match_index[f], s.next_index[f]) != before;
+    if learned && s.next_index[f] <= s.log.last_index() {
+        reference::send_append_entries(s, ctx, from);
+    }
+}
+
+fn commit_on_tick(s: &mut RaftServer, ctx: &mut Ctx<'_>) {
+    if s.role == Role::Leader {
+        reference::advance_commit_index(s, ctx);
+    }
+    reference::on_tick(s, ctx);
+}
+
+/// Advances `commit_index` only on the heartbeat, not when a reply makes a majority.
+pub const COMMITS_ON_HEARTBEAT: Functions = Functions {
+    on_append_entries_reply: reply_without_commit,
+    on_tick: commit_on_tick,
+    ..RIGHT
+};
+
+fn reply_with_more(s: &mut RaftServer, ctx: &mut Ctx<'_>, from: NodeId, r: AppendEntriesReply) {
+    let success = r.success && r.term == s.current_term;
+    let next = s.next_index[from.index()];
+    reference::on_append_entries_reply(s, ctx, from, r);
+    // The mistake: every successful reply is answered with another AppendEntries, whether the
+    // follower lacks anything or not: a heartbeat at the speed of the network.
+    if success && s.role == Role::Leader && s.next_index[from.index()] == next {
+        reference::send_append_entries(s, ctx, from);
+    }
+}
+
+/// Answers every successful AppendEntries reply with another AppendEntries.
+pub const ANSWERS_EVERY_REPLY: Functions = Functions {
+    on_append_entries_reply: reply_with_more,
     ..RIGHT
 };

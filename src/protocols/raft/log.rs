@@ -1,6 +1,11 @@
 //! The Raft log: entries indexed from 1, each with the term it was created in, kept in memory
 //! and mirrored to durable storage (one key per entry) so a restarted server reads it back.
 //!
+//! A log may be compacted (the Raft lab's level 11, section 7 of the paper): the entries up to
+//! a *base* (a snapshot's last included index, with its term) are discarded, in memory and in
+//! storage, and the rest keep their indices. An uncompacted log has base 0 of term 0, and the
+//! shipped server never compacts.
+//!
 //! Callers sync storage before they tell anyone about entries they appended (Figure 2, "Rules
 //! for all servers": respond to RPCs only after updating stable storage).
 //!
@@ -21,6 +26,9 @@ use std::fmt::Write;
 
 /// The storage key prefix of log entries.
 pub const LOG_PREFIX: &str = "l/";
+
+/// The storage key of a compacted log's base (`Stored::Base`); outside `LOG_PREFIX`.
+pub const LOG_BASE: &str = "lb";
 
 /// What a log entry asks the state machine to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -55,10 +63,15 @@ pub struct LogEntry {
     pub command: Command,
 }
 
-/// The log; index 0 is the empty prefix with term 0.
+/// The log; index 0 is the empty prefix with term 0 (the base, for a compacted log).
 #[derive(Clone, Debug, Default, Hash)]
 pub struct Log {
+    /// The entries after the base: `entries[0]` is entry `base + 1`.
     entries: Vec<LogEntry>,
+    /// The index of the last entry compaction discarded (0: none).
+    base: u64,
+    /// The term of entry `base`.
+    base_term: u64,
     /// Slots whose record failed its checksum or could not be read at recovery, with the slot's
     /// term when the intact entry after it names it. `get` returns nothing for them.
     faulty: BTreeMap<u64, Option<u64>>,
@@ -90,7 +103,7 @@ impl Log {
 
 /// The storage key of entry `index`: the digit count as a letter, then the digits, so keys
 /// sort by index and stay short (storage compares keys on every write).
-fn key(index: u64) -> String {
+pub fn key(index: u64) -> String {
     let digits = index.checked_ilog10().unwrap_or(0) + 1;
     let mut k = String::with_capacity(LOG_PREFIX.len() + 1 + digits as usize);
     k.push_str(LOG_PREFIX);
@@ -101,20 +114,92 @@ fn key(index: u64) -> String {
 }
 
 impl Log {
-    /// Reads the log back from storage after a restart, trusting every record it can read.
+    /// Reads the log back from storage after a restart, trusting every record it can read
+    /// (past the base, if the log was compacted).
     pub fn recover(storage: &Storage<Stored>) -> Self {
+        let (base, base_term) = match storage.get(LOG_BASE) {
+            Some(Stored::Base(index, term)) => (*index, *term),
+            _ => (0, 0),
+        };
         let entries: Vec<LogEntry> = storage
             .scan(LOG_PREFIX)
             .filter_map(|(_, v)| match v {
-                Stored::Entry(e, ..) => Some(*e),
+                Stored::Entry(e, _, at) if *at > base => Some(*e),
                 _ => None,
             })
             .collect();
-        let high = entries.len() as u64;
+        let high = base + entries.len() as u64;
         Log {
             entries,
+            base,
+            base_term,
             high,
             ..Log::default()
+        }
+    }
+
+    /// The index of the last entry compaction discarded (a snapshot's last included index);
+    /// 0 for a log never compacted.
+    pub fn base_index(&self) -> u64 {
+        self.base
+    }
+
+    /// The term of entry `base_index()` (0 for a log never compacted).
+    pub fn base_term(&self) -> u64 {
+        self.base_term
+    }
+
+    /// How many entries the log holds (those after the base).
+    pub fn len(&self) -> u64 {
+        self.entries.len() as u64
+    }
+
+    /// True when the log holds no entry after its base.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The position in `entries` of entry `index` (past the base).
+    fn slot(&self, index: u64) -> usize {
+        (index - self.base - 1) as usize
+    }
+
+    /// Discards every entry up to and including `index`, which the log holds, in memory and in
+    /// storage (not synced): `index` and its term become the base, the entries after it stay.
+    /// False (nothing changed) if `index` is at or below the base or past the last entry.
+    pub fn compact(&mut self, storage: &mut Storage<Stored>, index: u64) -> bool {
+        if index <= self.base || index > self.last_index() {
+            return false;
+        }
+        let term = self.term_at(index).unwrap_or(0);
+        self.entries.drain(..self.slot(index) + 1);
+        self.set_base(storage, index, term);
+        true
+    }
+
+    /// Discards the whole log, in memory and in storage (not synced): it now starts after
+    /// entry `index` of `term` (an installed snapshot's last included entry), which may lie
+    /// past its old end.
+    pub fn restart_at(&mut self, storage: &mut Storage<Stored>, index: u64, term: u64) {
+        self.entries.clear();
+        self.faulty.clear();
+        self.set_base(storage, index, term);
+        self.high = self.high.max(index);
+    }
+
+    fn set_base(&mut self, storage: &mut Storage<Stored>, index: u64, term: u64) {
+        self.base = index;
+        self.base_term = term;
+        storage.put(LOG_BASE, Stored::Base(index, term));
+        // Every record up to the base goes, whatever was stored there.
+        let through = key(index + 1);
+        let doomed: Vec<String> = storage
+            .keys(LOG_PREFIX)
+            .take_while(|k| *k < through.as_str())
+            .map(str::to_string)
+            .collect();
+        for k in doomed {
+            storage.delete(&k);
         }
     }
 
@@ -146,7 +231,8 @@ impl Log {
                     let linked = match log.faulty.get(&last) {
                         Some(None) => {
                             log.faulty.insert(last, Some(*prev));
-                            log.entries[(last - 1) as usize].term = *prev;
+                            let at = log.slot(last);
+                            log.entries[at].term = *prev;
                             true
                         }
                         Some(Some(t)) => t == prev,
@@ -224,12 +310,12 @@ impl Log {
     /// back (the records past the end are written, then deleted, so a successful sync covers
     /// their deletion too).
     pub fn rewrite(&mut self, storage: &mut Storage<Stored>) {
-        for index in 1..=self.last_index() {
+        for index in self.base + 1..=self.last_index() {
             if self.faulty.contains_key(&index) {
                 continue;
             }
             let prev = self.term_at(index - 1).unwrap_or(0);
-            let entry = self.entries[(index - 1) as usize];
+            let entry = self.entries[self.slot(index)];
             self.write(storage, index, entry, prev);
         }
         let noop = LogEntry {
@@ -242,21 +328,25 @@ impl Log {
         }
     }
 
-    /// Index of the last entry (0 when empty).
+    /// Index of the last entry (the base when the log holds none: 0 when never compacted).
     pub fn last_index(&self) -> u64 {
-        self.entries.len() as u64
+        self.base + self.entries.len() as u64
     }
 
-    /// Term of the last entry (0 when empty).
+    /// Term of the last entry (the base's when the log holds none).
     pub fn last_term(&self) -> u64 {
         self.term_at(self.last_index()).unwrap_or(0)
     }
 
-    /// The term of entry `index`; `Some(0)` for index 0, `None` past the end (and for a faulty
-    /// slot whose term is not known).
+    /// The term of entry `index`; `Some(0)` for index 0 and the base's term for the base, `None`
+    /// past the end, below the base (compacted away) and for a faulty slot whose term is not
+    /// known.
     pub fn term_at(&self, index: u64) -> Option<u64> {
-        if index == 0 {
-            return Some(0);
+        if index == self.base {
+            return Some(self.base_term);
+        }
+        if index < self.base {
+            return None;
         }
         if let Some(known) = self.faulty.get(&index) {
             return *known;
@@ -264,25 +354,31 @@ impl Log {
         self.get(index).map(|e| e.term)
     }
 
-    /// Entry `index`, if present and intact.
+    /// Entry `index`, if present and intact (never one at or below the base).
     pub fn get(&self, index: u64) -> Option<&LogEntry> {
-        let i = usize::try_from(index).ok()?.checked_sub(1)?;
+        let i = usize::try_from(index.checked_sub(self.base)?)
+            .ok()?
+            .checked_sub(1)?;
         if !self.faulty.is_empty() && self.faulty.contains_key(&index) {
             return None;
         }
         self.entries.get(i)
     }
 
-    /// Up to `max` entries starting at `index`.
+    /// Up to `max` entries starting at `index`; none if `index` is at or below the base of a
+    /// compacted log (those entries are in its snapshot).
     pub fn entries_from(&self, index: u64, max: usize) -> Vec<LogEntry> {
-        let start = (index.max(1) - 1) as usize;
+        if self.base > 0 && index <= self.base {
+            return Vec::new();
+        }
+        let start = (index.max(1) - self.base - 1) as usize;
         if start >= self.entries.len() {
             return Vec::new();
         }
         let mut end = (start + max).min(self.entries.len());
         // Never a faulty slot's placeholder: a leader sends only what it holds intact.
         if let Some((&f, _)) = self.faulty.range(index.max(1)..).next() {
-            end = end.min((f - 1) as usize);
+            end = end.min(self.slot(f));
         }
         self.entries[start..end.max(start)].to_vec()
     }
@@ -312,7 +408,8 @@ impl Log {
             Some(_) => {
                 self.faulty.remove(&index);
                 let prev = self.term_at(index - 1).unwrap_or(0);
-                self.entries[(index - 1) as usize] = entry;
+                let at = self.slot(index);
+                self.entries[at] = entry;
                 self.write(storage, index, entry, prev);
                 true
             }
@@ -320,13 +417,14 @@ impl Log {
         }
     }
 
-    /// The first index of the term that entry `index` belongs to (for fast back-off).
+    /// The first index of the term that entry `index` belongs to (for fast back-off), never at
+    /// or below the base.
     pub fn first_index_of_term_at(&self, index: u64) -> u64 {
         let Some(term) = self.term_at(index) else {
             return index;
         };
         let mut i = index;
-        while i > 1 && self.term_at(i - 1) == Some(term) {
+        while i > self.base + 1 && self.term_at(i - 1) == Some(term) {
             i -= 1;
         }
         i
@@ -341,12 +439,14 @@ impl Log {
         index
     }
 
-    /// Deletes entry `index` and everything after it, in memory and in storage (not synced).
+    /// Deletes entry `index` and everything after it, in memory and in storage (not synced);
+    /// nothing at or below the base (a snapshot's entries are committed).
     pub fn truncate_from(&mut self, storage: &mut Storage<Stored>, index: u64) {
-        if index == 0 || index > self.last_index() {
+        if index <= self.base || index > self.last_index() {
             return;
         }
-        self.entries.truncate((index - 1) as usize);
+        let at = self.slot(index);
+        self.entries.truncate(at);
         if !self.faulty.is_empty() {
             self.faulty.split_off(&index);
         }
@@ -363,7 +463,8 @@ impl Log {
             }
             _ => {
                 let prev = self.term_at(index - 1).unwrap_or(0);
-                self.entries[(index - 1) as usize] = entry;
+                let at = self.slot(index);
+                self.entries[at] = entry;
                 self.write(storage, index, entry, prev);
             }
         }
@@ -372,7 +473,8 @@ impl Log {
     /// Stores the leader's `entries` after `prev_log_index` (Figure 2, AppendEntries receiver
     /// steps 3 and 4): an entry that conflicts with a new one (same index, different term) is
     /// deleted with all that follow; entries already present are kept, so a stale or duplicated
-    /// AppendEntries never truncates. Returns true if storage changed.
+    /// AppendEntries never truncates; entries at or below the base are skipped (they are in the
+    /// snapshot, committed). Returns true if storage changed.
     pub fn merge(
         &mut self,
         storage: &mut Storage<Stored>,
@@ -382,6 +484,9 @@ impl Log {
         let mut changed = false;
         for (i, entry) in entries.iter().enumerate() {
             let index = prev_log_index + 1 + i as u64;
+            if index <= self.base {
+                continue;
+            }
             if !self.faulty.is_empty() && self.faulty.contains_key(&index) {
                 self.repair(storage, index, *entry);
                 changed = true;
@@ -499,6 +604,43 @@ mod tests {
         let back = Log::recover_checked(&st, RecoveryMode::default(), 5);
         assert_eq!(back.first_faulty(), None);
         assert_eq!(back.last_index(), 5);
+    }
+
+    #[test]
+    fn a_compacted_log_keeps_its_indices_and_recovers_from_its_base() {
+        let mut st = Storage::default();
+        let mut log = Log::default();
+        assert!(log.merge(&mut st, 0, &[e(1), e(1), e(2), e(2), e(3)]));
+        assert!(!log.compact(&mut st, 0));
+        assert!(!log.compact(&mut st, 6));
+        assert!(log.compact(&mut st, 3));
+        assert_eq!((log.base_index(), log.base_term(), log.len()), (3, 2, 2));
+        assert_eq!(log.last_index(), 5);
+        assert_eq!(log.term_at(3), Some(2));
+        assert_eq!(log.term_at(2), None);
+        assert_eq!(log.get(3), None);
+        assert_eq!(log.get(4), Some(&e(2)));
+        assert_eq!(log.entries_from(2, 10), vec![]);
+        assert_eq!(log.entries_from(4, 10), vec![e(2), e(3)]);
+        assert_eq!(log.first_index_of_term_at(4), 4);
+        // Below the base nothing is truncated, and a merge skips what the snapshot holds.
+        log.truncate_from(&mut st, 2);
+        assert_eq!(log.last_index(), 5);
+        assert!(log.merge(&mut st, 1, &[e(1), e(2), e(2), e(4)]));
+        assert_eq!((log.last_index(), log.last_term()), (5, 4));
+        st.sync();
+        let back = Log::recover(&st);
+        assert_eq!((back.base_index(), back.base_term()), (3, 2));
+        assert_eq!(back.entries_from(4, 10), vec![e(2), e(4)]);
+        assert_eq!(st.keys(LOG_PREFIX).count(), 2);
+        // A snapshot past the end replaces the whole log.
+        log.restart_at(&mut st, 9, 5);
+        assert_eq!((log.last_index(), log.last_term(), log.len()), (9, 5, 0));
+        assert_eq!(log.append(&mut st, e(5)), 10);
+        st.sync();
+        let back = Log::recover(&st);
+        assert_eq!((back.base_index(), back.last_index()), (9, 10));
+        assert_eq!(st.keys(LOG_PREFIX).count(), 1);
     }
 
     #[test]

@@ -25,8 +25,8 @@ pub mod state_machine;
 
 use self::log::LogEntry;
 use self::node::{
-    AppendEntries, AppendEntriesReply, FetchEntry, FetchEntryReply, ReadIndex, ReadIndexReply,
-    RequestVote, RequestVoteReply, Server,
+    AppendEntries, AppendEntriesReply, FetchEntry, FetchEntryReply, InstallSnapshot,
+    InstallSnapshotReply, ReadIndex, ReadIndexReply, RequestVote, RequestVoteReply, Server,
 };
 use super::kv::client::{ClientConfig, ClientTimer, KvClient, KvReply, KvRequest, Target};
 use crate::node::{Context, Node, NodeFactory, NodeId, RosterChange, Snapshot};
@@ -137,6 +137,9 @@ pub enum Stored {
     /// A word a protocol built on Raft keeps beside Raft's records (the sharded store's group
     /// servers keep their shards so).
     Word(u64),
+    /// The index and term of the last entry a compacted log discarded (its snapshot's last
+    /// included entry; the Raft lab's level 11).
+    Base(u64, u64),
 }
 
 /// Messages of Raft: the two RPCs, their replies, and client traffic.
@@ -162,6 +165,12 @@ pub enum RaftMsg {
     ReadIndex(ReadIndex),
     /// Follower -> leader.
     ReadIndexReply(ReadIndexReply),
+    // Appended after `ReadIndexReply`: a message's hash covers its variant's index.
+    /// Leader -> follower: a snapshot that replaces the log the follower lacks (the Raft lab's
+    /// level 11).
+    InstallSnapshot(InstallSnapshot),
+    /// Follower -> leader.
+    InstallSnapshotReply(InstallSnapshotReply),
 }
 
 /// Compact, so a timeline row shows the whole message: `12@t1` is index 12, of term 1.
@@ -220,6 +229,19 @@ impl fmt::Debug for RaftMsg {
             RaftMsg::ReadIndexReply(r) => {
                 write!(f, "ReadIndexReply(term {}, round {})", r.term, r.round)
             }
+            RaftMsg::InstallSnapshot(x) => write!(
+                f,
+                "InstallSnapshot(term {}, last {}@t{}, {} words)",
+                x.term,
+                x.last_included_index,
+                x.last_included_term,
+                x.data.len()
+            ),
+            RaftMsg::InstallSnapshotReply(r) => write!(
+                f,
+                "InstallSnapshotReply(term {}, last {})",
+                r.term, r.last_included_index
+            ),
         }
     }
 }

@@ -183,6 +183,33 @@ pub struct ReadIndexReply {
     pub round: u64,
 }
 
+/// Sent by a leader instead of AppendEntries when the entries a follower needs were compacted
+/// into its snapshot (Figure 13 of the paper, sent whole as 6.5840 does; the Raft lab's level
+/// 11). The shipped servers never compact and ignore it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct InstallSnapshot {
+    /// Leader's term.
+    pub term: u64,
+    /// So the follower knows its leader.
+    pub leader_id: NodeId,
+    /// The snapshot replaces every entry up to and including this index.
+    pub last_included_index: u64,
+    /// The term of that entry.
+    pub last_included_term: u64,
+    /// The snapshot's state, as words (the lab's `Snapshot::encode`).
+    pub data: Vec<u64>,
+}
+
+/// The answer to InstallSnapshot.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct InstallSnapshotReply {
+    /// `current_term`, for the leader to update itself.
+    pub term: u64,
+    /// The snapshot answered (its last included index), so the leader knows what the follower
+    /// now holds whichever copy this answers.
+    pub last_included_index: u64,
+}
+
 /// Invoked by a leader whose disk lost entry `index`: a server whose log holds the anchor
 /// entry holds the same entries up to it (Log Matching), so its entry `index` is the one lost.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -384,7 +411,11 @@ impl Server {
             RaftMsg::Req(req) => self.on_client_request(ctx, from, req),
             RaftMsg::FetchEntry(x) => self.on_fetch_entry(ctx, from, x),
             RaftMsg::FetchEntryReply(r) => self.on_fetch_entry_reply(ctx, from, r),
-            RaftMsg::Rep(_) | RaftMsg::ReadIndex(_) | RaftMsg::ReadIndexReply(_) => {}
+            RaftMsg::Rep(_)
+            | RaftMsg::ReadIndex(_)
+            | RaftMsg::ReadIndexReply(_)
+            | RaftMsg::InstallSnapshot(_)
+            | RaftMsg::InstallSnapshotReply(_) => {}
         }
     }
 
