@@ -660,8 +660,8 @@ impl Browser {
 }
 
 /// The debugger at 1,000 nodes in a real browser: after running to 1 s, each step updates the
-/// page (one more step, every lane still drawn). Prints the time from a click to the drawn
-/// answer, median of 15 steps (a figure for the note, not a bound: timing is not asserted).
+/// page (one more step, every lane still drawn), and the page says it left out the arrows past
+/// what it draws. (Its speed is measured by hand, not here: a test does not time.)
 #[test]
 #[ignore = "needs chromium; run by .ci/browser.sh"]
 fn debugger_steps_a_1000_node_run_in_the_browser() {
@@ -698,25 +698,10 @@ fn debugger_steps_a_1000_node_run_in_the_browser() {
         left_out.as_u64().unwrap() > 0,
         "more arrows than a page draws: the page says it left some out"
     );
-    let mut times = Vec::new();
-    let mut page = Vec::new();
-    for i in 1..=15u64 {
-        let t0 = Instant::now();
+    for i in 1..=5u64 {
         b.click("#step");
-        times.push(t0.elapsed().as_secs_f64() * 1e3);
         assert_eq!(steps(&mut b), start + i, "each click is one step");
-        page.push(
-            b.eval("Number(document.body.getAttribute('data-update-ms'))")
-                .as_f64()
-                .unwrap(),
-        );
     }
     assert_eq!(lanes(&mut b), lanes_before, "every lane still drawn");
-    times.sort_by(f64::total_cmp);
-    page.sort_by(f64::total_cmp);
-    println!(
-        "chat-1000 at 1 s in Chromium: a step from click to drawn answer, median {:.1} ms (min {:.1}, max {:.1}); the page's own part {:.0} ms",
-        times[7], times[0], times[14], page[7]
-    );
     let _ = std::fs::remove_dir_all(&dir);
 }

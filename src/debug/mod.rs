@@ -259,12 +259,6 @@ impl Session {
         }
     }
 
-    /// The step time order takes next, and when it is due: the scheduled fault or nemesis
-    /// event due before every node event, else the earliest node event.
-    fn next_due(&mut self) -> Option<(Step, SimTime)> {
-        self.sim.next_step()
-    }
-
     /// Does what the person asked; an error says why it does not apply here.
     pub fn act(&mut self, action: &Action) -> Result<(), String> {
         match action {
@@ -326,7 +320,7 @@ impl Session {
                 }
                 // Nothing ran: say why, since the clock moves only with events.
                 let now = self.sim.now();
-                Err(match self.next_due() {
+                Err(match self.sim.next_step() {
                     _ if self.sim.stopped() => self.stopped_reason(),
                     None => format!("nothing is pending; the clock stays at {now}"),
                     Some(_) if *t < now => {
@@ -434,7 +428,7 @@ impl Session {
         let mut within = self.within_budget();
         while within
             && n < MAX_STEPS_PER_ACTION
-            && self.next_due().is_some_and(|(_, due)| due <= t)
+            && self.sim.next_step().is_some_and(|(_, due)| due <= t)
             && self.next()
         {
             n += 1;
@@ -466,7 +460,7 @@ impl Session {
         let before = self.sim.progress();
         let trace_from = self.sim.trace_events().len();
         let mut steps = Vec::new();
-        while let Some((step, _)) = self.next_due() {
+        while let Some((step, _)) = self.sim.next_step() {
             if !self.sim.apply(&step) {
                 break;
             }

@@ -636,7 +636,6 @@
     return d.nodes.at.map(function (p) { return p[0]; });
   }
   function update(state) {
-    var started = performance.now();
     var first = S.server === null, changed = null, figures = true;
     if (state.full) {
       S.server = state;
@@ -671,8 +670,6 @@
     if (grew) { filters(); }
     if (S.follow) { setSpan(0, end()); }
     renderAll(changed);
-    // How long the page took to take in and draw this answer (the debugger's tests report it).
-    document.body.setAttribute('data-update-ms', String(Math.round(performance.now() - started)));
     document.body.setAttribute('data-ready', String(state.steps) + ':' + String(state.now) + ':' + String(state.version));
   }
   window.clustersim = { state: S, act: act, span: function () { return S.t1 - S.t0; } };
